@@ -1,0 +1,60 @@
+# Upstream: one-command set-up. `make study` runs the default study, `make test` the test suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STUDY  ?= studies/agent_vs_system.yaml
+# GX, papermill and friends must never reach the network at run time.
+export GX_ANALYTICS_ENABLED := False
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: study test lab install dev kernel bench lock reference sample clean
+
+$(VENV)/bin/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml requirements.lock
+	$(PIP) install --quiet -c requirements.lock -e .
+	$(PY) -m ipykernel install --sys-prefix --name upstream --display-name "Python (upstream)" >/dev/null
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+kernel: $(VENV)/.installed
+
+## Run the default study on the bundled sample data and print the HTML index path.
+study: $(VENV)/.installed
+	$(VENV)/bin/upstream run $(STUDY)
+
+## Run the test suite.
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -q
+
+## JupyterLab on notebooks/ with the project kernel.
+lab: $(VENV)/.installed
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+## Benchmarks (on demand; not part of the tests).
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/run_all.py
+
+## Regenerate the bundled sample from the simulator (deterministic).
+sample: $(VENV)/.installed
+	$(VENV)/bin/upstream simulate --preset sample --out data/sample
+
+## Regenerate the R reference fixtures (needs R with lme4, lmerTest, pbkrtest, ordinal; not needed by the tests).
+reference:
+	Rscript tests/reference/make_reference.R
+
+## Re-pin the full dependency tree after changing pyproject.toml.
+lock: $(VENV)/.installed-dev
+	$(PIP) freeze --exclude-editable | grep -v '^upstream' | sed '1i # Full pinned dependency tree for Python 3.11 on Linux; used as a pip constraints file by the Makefile.\n# Regenerate with: make lock' > requirements.lock
+
+clean:
+	rm -rf $(VENV) reports/*/ .pytest_cache

@@ -1,0 +1,349 @@
+"""Model frame and model matrices with R's conventions.
+
+`model_frame` selects the formula's columns, drops rows with missing values (and counts them),
+and turns text, boolean and `factor()` columns into factors with fixed level orders (pandas
+categorical order if the column is categorical, sorted unique values otherwise; unused levels
+dropped, as lme4's `drop.unused.levels`). `fixed_matrix` builds X with treatment contrasts
+(first level is the reference) and R's column names and order (`dept5`, `Information2:Product3`).
+`random_blocks` builds one `RandomBlock` per random term: the grouping factor's level codes and
+the term's own model-matrix columns.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .formula import Formula, Term, TermList
+
+
+@dataclass
+class FactorInfo:
+    """Level order of a categorical variable; `codes` index into `levels`."""
+
+    levels: list
+    labels: list[str]
+
+
+@dataclass
+class ModelFrame:
+    formula: Formula
+    data: pd.DataFrame            # the rows used, only the formula's columns (+ weights)
+    factors: dict[str, FactorInfo]
+    codes: dict[str, np.ndarray]
+    weights: np.ndarray | None
+    n_dropped: int                # rows dropped for missing values
+    row_index: pd.Index           # index labels (in the caller's data) of the rows used
+
+
+@dataclass
+class RandomBlock:
+    """One random term `(terms | group)`: b_g ~ N(0, Σ) for each level g of the group."""
+
+    group: str                    # grouping factor as written, e.g. 'team:agent'
+    terms: list[str]              # names of the term's columns, e.g. ['(Intercept)', 'Days']
+    codes: np.ndarray             # (n,) level index of each row
+    levels: pd.Index              # level labels
+    values: np.ndarray            # (n, k) the term's model-matrix columns
+    source: str = ""
+
+    @property
+    def k(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def q(self) -> int:
+        return self.k * self.n_levels
+
+
+@dataclass
+class FixedMatrix:
+    X: np.ndarray
+    names: list[str]
+    dropped: list[str] = field(default_factory=list)
+    term_of_column: list[str] = field(default_factory=list)   # term label for each kept column
+
+
+def _is_categorical(series: pd.Series, forced: bool) -> bool:
+    if forced:
+        return True
+    dt = series.dtype
+    return (isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dt)
+            or pd.api.types.is_object_dtype(dt) or pd.api.types.is_string_dtype(dt))
+
+
+def _factorise(series: pd.Series) -> tuple[np.ndarray, FactorInfo]:
+    """Codes and levels with R's order; unused levels dropped."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cat = series.cat.remove_unused_categories()
+        levels = list(cat.cat.categories)
+        codes = cat.cat.codes.to_numpy().astype(np.int64)
+    elif pd.api.types.is_bool_dtype(series.dtype):
+        values = series.to_numpy(dtype=bool)
+        present = [v for v in (False, True) if (values == v).any()]
+        levels = present
+        codes = np.searchsorted(np.array(present), values) if present else np.zeros(len(values), np.int64)
+        return codes.astype(np.int64), FactorInfo(levels, ["TRUE" if v else "FALSE" for v in levels])
+    else:
+        codes, uniques = pd.factorize(series, sort=True)
+        levels = list(uniques)
+        codes = codes.astype(np.int64)
+    return codes, FactorInfo(levels, [_label(v) for v in levels])
+
+
+def _label(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple[str, ...] = ()) -> ModelFrame:
+    """Select, clean and type the columns a formula needs."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError("data must be a pandas DataFrame")
+    needed = formula.variables + [c for c in extra if c not in formula.variables]
+    missing = [v for v in needed if v not in data.columns]
+    if missing:
+        cols = ", ".join(map(str, list(data.columns)[:12])) + (" ..." if data.shape[1] > 12 else "")
+        raise ValueError(f"the formula {formula.text!r} uses column(s) {', '.join(map(repr, missing))} "
+                         f"that the data does not have; the data has: {cols}")
+    frame = data[needed].copy()
+    w = None
+    if weights is not None:
+        if isinstance(weights, str):
+            if weights not in data.columns:
+                raise ValueError(f"weights column {weights!r} is not in the data")
+            w_series = data[weights]
+        else:
+            w_series = pd.Series(np.asarray(weights, dtype=float), index=data.index)
+            if len(w_series) != len(data):
+                raise ValueError(f"weights has {len(w_series)} values but the data has {len(data)} rows")
+        frame["__weights__"] = pd.to_numeric(w_series, errors="coerce")
+    keep = frame.notna().all(axis=1).to_numpy()
+    n_dropped = int((~keep).sum())
+    frame = frame.loc[keep]
+    if len(frame) == 0:
+        raise ValueError(f"no complete rows: every row has a missing value in one of {', '.join(needed)}")
+    if "__weights__" in frame:
+        w = frame.pop("__weights__").to_numpy(dtype=float)
+        if (w < 0).any() or not np.isfinite(w).all():
+            raise ValueError("weights must be finite and non-negative")
+    forced = formula.fixed.categorical | {v for r in formula.random for v in r.lhs.categorical}
+    group_vars = {v for r in formula.random for v in r.group}
+    factors, codes = {}, {}
+    for v in needed:
+        if v in formula.response:
+            continue
+        if _is_categorical(frame[v], v in forced) or v in group_vars:
+            codes[v], factors[v] = _factorise(frame[v])
+    return ModelFrame(formula=formula, data=frame, factors=factors, codes=codes, weights=w,
+                      n_dropped=n_dropped, row_index=frame.index)
+
+
+def _term_columns(term: Term, frame: ModelFrame, present: set[frozenset], intercept: bool):
+    """For each variable of the term: ('factor', codes, level positions, labels) or ('numeric', values)."""
+    parts = []
+    for v in term.variables:
+        if v in frame.factors:
+            info = frame.factors[v]
+            rest = frozenset(term.variables) - {v}
+            contrasts = (rest in present) if rest else intercept
+            start = 1 if contrasts else 0
+            idx = list(range(start, len(info.levels)))
+            parts.append(("factor", v, frame.codes[v], idx, [f"{v}{info.labels[i]}" for i in idx]))
+        else:
+            values = pd.to_numeric(frame.data[v], errors="coerce").to_numpy(dtype=float)
+            parts.append(("numeric", v, values, None, [v]))
+    return parts
+
+
+def _columns_of_term(parts, n: int):
+    """Yield (name, column) in R's order: the first variable varies fastest."""
+    combos = [((), None)]
+    for part in parts:
+        new = []
+        kind, v, data, idx, names = part
+        choices = list(range(len(names)))
+        for c in choices:                       # outer loop over this variable, inner over previous
+            for prefix, col in combos:
+                new.append((prefix + ((part, c),), None))
+        combos = new
+    for combo, _ in combos:
+        col = np.ones(n)
+        names = []
+        for part, c in combo:
+            kind, v, data, idx, labels = part
+            if kind == "factor":
+                col = col * (data == idx[c])
+            else:
+                col = col * data
+            names.append(labels[c])
+        yield ":".join(names), col
+
+
+def term_matrix(terms: TermList, frame: ModelFrame) -> tuple[np.ndarray, list[str], list[str]]:
+    """Model matrix of a term list (treatment contrasts, R naming). Returns (X, names, term labels)."""
+    n = len(frame.data)
+    present = {frozenset(t.variables) for t in terms.terms}
+    cols, names, owners = [], [], []
+    if terms.intercept:
+        cols.append(np.ones(n))
+        names.append("(Intercept)")
+        owners.append("(Intercept)")
+    for term in terms.terms:
+        parts = _term_columns(term, frame, present, terms.intercept)
+        for name, col in _columns_of_term(parts, n):
+            cols.append(col)
+            names.append(name)
+            owners.append(term.label)
+    X = np.empty((n, len(cols)), dtype=float, order="F")
+    for j, c in enumerate(cols):
+        X[:, j] = c
+    return X, names, owners
+
+
+def fixed_matrix(frame: ModelFrame, tol: float = 1e-7) -> FixedMatrix:
+    """X for the fixed part; rank-deficient columns are dropped with a warning naming them (as lme4)."""
+    X, names, owners = term_matrix(frame.formula.fixed, frame)
+    keep = full_rank_columns(X, tol)
+    dropped = [nm for nm, k in zip(names, keep) if not k]
+    if dropped:
+        warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} "
+                      f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}: "
+                      f"{', '.join(dropped)}", RankDeficiencyWarning, stacklevel=3)
+        X = np.asfortranarray(X[:, keep])
+        names = [nm for nm, k in zip(names, keep) if k]
+        owners = [o for o, k in zip(owners, keep) if k]
+    return FixedMatrix(X=X, names=names, dropped=dropped, term_of_column=owners)
+
+
+class RankDeficiencyWarning(UserWarning):
+    pass
+
+
+def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
+    """Which columns to keep: a column is dropped when its part orthogonal to the columns before it
+    has norm below tol × its own norm (the rule of R's LINPACK qr used by lme4)."""
+    p = X.shape[1]
+    if p == 0:
+        return np.zeros(0, bool)
+    norms = np.sqrt(np.einsum("ij,ij->j", X, X))
+    keep = np.ones(p, bool)
+    keep[norms == 0] = False
+    while True:
+        idx = np.flatnonzero(keep)
+        if len(idx) == 0:
+            return keep
+        R = np.linalg.qr(X[:, idx], mode="r")
+        bad = np.abs(np.diag(R)) < tol * norms[idx]
+        if not bad.any():
+            return keep
+        keep[idx[np.argmax(bad)]] = False       # drop the first deficient column, then recheck
+
+
+def random_blocks(frame: ModelFrame) -> list[RandomBlock]:
+    """One RandomBlock per random term, in formula order."""
+    blocks = []
+    for rt in frame.formula.random:
+        if len(rt.group) == 1:
+            codes = frame.codes[rt.group[0]]
+            info = frame.factors[rt.group[0]]
+            levels = pd.Index(info.labels, name=rt.group_label)
+        else:
+            sizes = [len(frame.factors[g].levels) for g in rt.group]
+            combined = np.zeros(len(frame.data), dtype=np.int64)
+            for g, size in zip(rt.group, sizes):
+                combined = combined * size + frame.codes[g]
+            uniq, codes = np.unique(combined, return_inverse=True)
+            labels = []
+            for u in uniq:
+                parts = []
+                for g, size in zip(reversed(rt.group), reversed(sizes)):
+                    parts.append(frame.factors[g].labels[u % size])
+                    u //= size
+                labels.append(":".join(reversed(parts)))
+            levels = pd.Index(labels, name=rt.group_label)
+        if len(levels) < 2:
+            raise ValueError(f"the grouping factor {rt.group_label!r} in {rt.source} has only "
+                             f"{len(levels)} level; a random effect needs at least 2 levels")
+        values, names, _ = term_matrix(rt.lhs, frame)
+        blocks.append(RandomBlock(group=rt.group_label, terms=names, codes=np.asarray(codes, dtype=np.int64),
+                                  levels=levels, values=np.ascontiguousarray(values), source=rt.source))
+    return blocks
+
+
+def response_vector(frame: ModelFrame) -> np.ndarray:
+    """The response as floats (one column; cbind responses are handled by the GLMM code)."""
+    resp = frame.formula.response
+    if len(resp) != 1:
+        raise ValueError(f"a linear mixed model needs a single numeric response, not cbind({', '.join(resp)})")
+    y = pd.to_numeric(frame.data[resp[0]], errors="coerce")
+    if y.isna().any():
+        bad = frame.data[resp[0]][y.isna()].unique()[:5]
+        raise ValueError(f"the response {resp[0]!r} must be numeric; e.g. {', '.join(map(repr, bad))}")
+    return y.to_numpy(dtype=float)
+
+
+def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomBlock], newdata: pd.DataFrame,
+                     allow_new_levels: bool = False):
+    """X and, per random term, (level codes, term columns) for new rows, using the fit's factor
+    levels. Unknown levels of a fixed-effect factor always raise; of a grouping factor they raise
+    unless allow_new_levels, and get code −1 (no random effect)."""
+    formula = frame.formula
+    group_vars = {v for r in formula.random for v in r.group}
+    needed = [v for v in formula.variables if v not in formula.response]
+    missing = [v for v in needed if v not in newdata.columns]
+    if missing:
+        raise ValueError(f"newdata lacks column(s) {', '.join(map(repr, missing))} that the model uses")
+    sub = newdata[needed]
+    if sub.isna().any().any():
+        bad = [c for c in needed if sub[c].isna().any()]
+        raise ValueError(f"newdata has missing values in {', '.join(map(repr, bad))}; predictions need complete rows")
+    codes = {}
+    for v, info in frame.factors.items():
+        if v not in sub.columns:
+            continue
+        by_label = {lab: i for i, lab in enumerate(info.labels)}
+        labels = sub[v].map(_label)
+        c = labels.map(by_label).fillna(-1).astype(np.int64).to_numpy()
+        unknown = c < 0
+        if unknown.any() and (v not in group_vars or not allow_new_levels):
+            examples = ", ".join(map(repr, pd.unique(sub[v][unknown])[:5]))
+            what = "grouping factor" if v in group_vars else "factor"
+            hint = " (use allow_new_levels=True to predict them with a zero random effect)" if v in group_vars else ""
+            raise ValueError(f"newdata has levels of {what} {v!r} that were not in the fitted data: {examples}{hint}")
+        codes[v] = c
+    nf = ModelFrame(formula=formula, data=sub, factors=frame.factors, codes=codes, weights=None,
+                    n_dropped=0, row_index=sub.index)
+    X_all, names, _ = term_matrix(formula.fixed, nf)
+    position = {nm: j for j, nm in enumerate(names)}
+    X = X_all[:, [position[nm] for nm in fixed.names]]
+    groups = []
+    for rt, blk in zip(formula.random, blocks):
+        if len(rt.group) == 1:
+            gc = codes[rt.group[0]]
+        else:
+            parts = []
+            for g in rt.group:
+                info = frame.factors[g]
+                labs = np.array(info.labels, dtype=object)
+                cg = codes[g]
+                parts.append(np.where(cg >= 0, labs[np.maximum(cg, 0)], sub[g].map(_label).to_numpy()))
+            combined = pd.Index([":".join(map(str, t)) for t in zip(*parts)])
+            gc = blk.levels.get_indexer(combined).astype(np.int64)
+            if (gc < 0).any() and not allow_new_levels:
+                examples = ", ".join(map(repr, pd.unique(combined[gc < 0])[:5]))
+                raise ValueError(f"newdata has levels of grouping factor {blk.group!r} that were not in the "
+                                 f"fitted data: {examples} (use allow_new_levels=True to predict them with a "
+                                 "zero random effect)")
+        values, _, _ = term_matrix(rt.lhs, nf)
+        groups.append((gc, values))
+    return X, groups

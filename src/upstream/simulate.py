@@ -1,0 +1,361 @@
+"""A simulated support operation with known truth.
+
+`simulate(spec)` returns the three canonical tables (contacts, surveys, agents; see data/README.md)
+and a `truth` dict with every effect the generator used, so that each study can be checked against
+what really happened. The generating model, on a latent satisfaction scale η (logit units):
+
+    η_i = agent_j + policy + product + channel + issue_type + customer
+          − 0.8·unresolved_i − 0.3·escalated_i + 0.25·credited_i
+    P(CSAT_i ≤ k) = logistic(θ_k − η_i),            k = 1..4
+    P(NPS_i ≤ k)  = logistic(κ_k − 0.8·η_i − loyalty_customer)
+
+    agent_j = skill_j + tenure_coef·log2(tenure_j / 12) − 0.8·rush_extra·[j rushes]
+
+What a study should be able to see in the data:
+- some policies are bad for every agent (refund above cap, warranty expired, ...);
+- experienced agents are routed more of the hard policies and issue types (which also escalate
+  more), so raw averages punish them;
+- rushing agents have short handle times, resolve less on first contact and cause repeat contacts;
+- very unhappy and very happy customers answer the survey more often (outcome-dependent response),
+  and escalated, credited and repeat contacts answer more often (response depends on features too);
+- a few agents steer surveys: unhappy customers' invitations are suppressed and happy ones nudged;
+- a handful of agents have very few contacts and so very few survey replies.
+
+`truth["agents"]` gives each agent's effect on the latent scale (`effect_latent`) and on the CSAT
+scale (`effect_csat`: the change in expected CSAT, averaged over the whole contact mix, relative to
+an agent of average effect) — the quantity a linear mixed model's agent intercepts estimate.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CSAT_THRESHOLDS = (-2.9, -2.3, -1.6, -0.5)
+NPS_THRESHOLDS = (-4.1, -3.7, -3.3, -2.9, -2.5, -2.1, -1.6, -1.0, -0.4, 0.5)
+UNRESOLVED_PENALTY = -0.8
+ESCALATION_PENALTY = -0.3
+CREDIT_BONUS = 0.25
+NPS_LOADING = 0.8
+
+# policy: (latent effect on satisfaction, share of contacts)
+POLICIES = {
+    "standard": (0.0, 0.40),
+    "refund above cap": (-1.0, 0.07),
+    "warranty expired": (-0.8, 0.07),
+    "return window exceeded": (-0.7, 0.05),
+    "replacement part backorder": (-0.6, 0.05),
+    "account security hold": (-0.5, 0.05),
+    "billing dispute": (-0.3, 0.07),
+    "shipping delay claim": (-0.2, 0.06),
+    "subscription cancellation": (-0.1, 0.06),
+    "data deletion request": (0.0, 0.03),
+    "price match": (0.2, 0.04),
+    "loyalty credit": (0.4, 0.05),
+}
+PRODUCTS = {  # one product is broken
+    "Router X1": (0.0, 0.20), "Router X2": (-0.6, 0.12), "Mesh Kit": (0.1, 0.12),
+    "Smart Plug": (0.05, 0.10), "Camera C3": (-0.2, 0.12), "Doorbell D1": (0.0, 0.10),
+    "Thermostat T2": (0.15, 0.12), "Hub H1": (-0.1, 0.12),
+}
+CHANNELS = {  # latent effect, share, median handle time (s)
+    "phone": (0.1, 0.35, 480.0), "chat": (0.0, 0.30, 600.0),
+    "email": (-0.3, 0.25, 300.0), "messaging": (0.05, 0.10, 420.0),
+}
+ISSUE_TYPES = {  # latent effect, share, complexity
+    "how-to": (0.2, 0.20, -0.5), "billing": (-0.1, 0.22, 0.0), "delivery": (-0.1, 0.15, 0.0),
+    "account": (0.0, 0.13, 0.0), "defect": (-0.3, 0.20, 0.7), "returns": (-0.2, 0.10, 0.5),
+}
+SITES = ("Leeds", "Manila", "Austin")
+COMMENTS = {
+    1: ["Nobody could help me with the {policy} problem.", "Terrible. I was told the {policy} rule means nothing can be done.",
+        "Waste of time, my {product} still does not work.", "Transferred three times and still no answer."],
+    2: ["Slow and the {policy} policy makes no sense.", "The agent tried but the rules got in the way.",
+        "Had to explain everything twice."],
+    3: ["It was ok.", "Took a while but fine.", "Answer was correct but the {policy} rule is annoying."],
+    4: ["Helpful agent.", "Quick and friendly.", "Sorted my {product} issue."],
+    5: ["Excellent service, thank you!", "The agent went above and beyond.", "Fast, friendly, solved first time."],
+}
+PII_COMMENTS = ["Please call me back on 07700 900123, nobody did.", "Email me at jo.bloggs@example.com with the refund.",
+                "You charged card 4111 1111 1111 1111 twice."]
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """Size and behaviour of the simulated operation. Defaults give the bundled sample."""
+
+    n_contacts: int = 60_000
+    n_agents: int = 150
+    n_customers: int = 30_000
+    n_teams: int = 10
+    start: str = "2026-07-01"
+    days: int = 91
+    survey_send_rate: float = 0.9        # share of contacts that get a survey invitation
+    response_rate: float = 0.15          # share of invitations answered (calibrated exactly in expectation)
+    agent_sd: float = 0.35               # SD of agents' own skill, latent scale
+    customer_sd: float = 0.5             # SD of customer effects, latent scale
+    loyalty_sd: float = 0.6              # SD of customer loyalty (NPS only)
+    tenure_coef: float = 0.1             # latent shift per doubling of tenure
+    n_rushing: int = 12                  # agents who rush: shorter handle time, less first-contact resolution
+    rush_extra_unresolved: float = 0.15  # added probability of an unresolved contact for rushers
+    n_steering: int = 5                  # agents who steer surveys toward happy customers
+    n_low_volume: int = 15               # agents with very few contacts (part-time, new)
+    outcome_dependent_response: float = 1.0  # 0: response does not depend on satisfaction
+    routing_strength: float = 1.0        # 0: contacts routed at random
+    seed: int = 20261123
+
+    def replace(self, **changes) -> "OperationSpec":
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS = {
+    "sample": OperationSpec(),
+    "small": OperationSpec(n_contacts=6_000, n_agents=40, n_customers=3_000, n_teams=4, n_rushing=4,
+                           n_steering=2, n_low_volume=4, response_rate=0.3),
+    "large": OperationSpec(n_contacts=1_000_000, n_agents=5_000, n_customers=400_000, n_teams=200,
+                           n_rushing=300, n_steering=100, n_low_volume=300, response_rate=0.15),
+}
+
+
+@dataclass
+class SimulatedOperation:
+    contacts: pd.DataFrame
+    surveys: pd.DataFrame
+    agents: pd.DataFrame
+    truth: dict = field(repr=False)
+
+    def write(self, out_dir) -> Path:
+        """Write contacts.csv, surveys.csv, agents.csv and truth.json into `out_dir`."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        fmt = "%Y-%m-%dT%H:%M:%S"
+        for name in ("contacts", "surveys", "agents"):
+            frame = getattr(self, name).copy()
+            for col in frame.columns:
+                if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                    frame[col] = frame[col].dt.strftime(fmt)
+                elif pd.api.types.is_bool_dtype(frame[col]):
+                    frame[col] = np.where(frame[col], "true", "false")
+            frame.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+        (out / "truth.json").write_text(json.dumps(self.truth, indent=1, sort_keys=False) + "\n")
+        return out
+
+
+def _logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _ordinal_draw(rng, eta, thresholds):
+    """Draw 1..K+1 categories from a cumulative-logit model P(Y ≤ k) = logistic(θ_k − η)."""
+    latent = eta + rng.logistic(size=len(eta))
+    return 1 + np.searchsorted(np.asarray(thresholds), latent, side="left").astype(np.int64)
+
+
+def expected_csat(eta) -> np.ndarray:
+    """E[CSAT | η] under the cumulative-logit model with the simulator's thresholds."""
+    eta = np.asarray(eta, dtype=float)
+    cum = _logistic(np.asarray(CSAT_THRESHOLDS)[None, :] - eta.reshape(-1, 1))   # P(Y ≤ k), k=1..4
+    return 5.0 - cum.sum(axis=1)
+
+
+def _draw(rng, table: dict, n: int, share_index=1):
+    names = list(table)
+    p = np.array([table[k][share_index] for k in names], dtype=float)
+    idx = rng.choice(len(names), size=n, p=p / p.sum())
+    return np.array(names, dtype=object)[idx], idx
+
+
+def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> SimulatedOperation:
+    """Simulate a support operation; the same spec and seed always give the same tables."""
+    spec = spec or OperationSpec()
+    if seed is not None:
+        spec = spec.replace(seed=seed)
+    if spec.n_agents < 2 or spec.n_contacts < spec.n_agents:
+        raise ValueError("a simulated operation needs at least 2 agents and as many contacts as agents")
+    rng = np.random.default_rng(spec.seed)
+    n, m = spec.n_contacts, spec.n_agents
+
+    # --- agents ------------------------------------------------------------------------------
+    agent_ids = np.array([f"A{j + 1:0{max(3, len(str(m)))}d}" for j in range(m)], dtype=object)
+    tenure = np.clip(np.exp(rng.normal(np.log(18.0), 0.9, m)), 0.5, 180.0).round(1)
+    skill = rng.normal(0.0, spec.agent_sd, m)
+    volume = rng.gamma(5.0, 1.0, m)
+    special = rng.permutation(m)
+    low_volume = np.zeros(m, bool)
+    low_volume[special[: spec.n_low_volume]] = True
+    volume[low_volume] *= 0.04
+    tenure[low_volume] = np.minimum(tenure[low_volume], rng.uniform(0.5, 4.0, low_volume.sum()).round(1))
+    rushing = np.zeros(m, bool)
+    rushing[special[spec.n_low_volume: spec.n_low_volume + spec.n_rushing]] = True
+    steering = np.zeros(m, bool)
+    s0 = spec.n_low_volume + spec.n_rushing
+    steering[special[s0: s0 + spec.n_steering]] = True
+    tenure_effect = spec.tenure_coef * np.log2(tenure / 12.0)
+    rush_effect = UNRESOLVED_PENALTY * spec.rush_extra_unresolved * rushing
+    agent_latent = skill + tenure_effect + rush_effect
+    team = np.array([f"Team {k + 1:02d}" for k in range(spec.n_teams)], dtype=object)[np.arange(m) % spec.n_teams]
+    site = np.array(SITES, dtype=object)[rng.integers(0, len(SITES), m)]
+    speed = np.exp(rng.normal(0.0, 0.15, m)) * np.where(rushing, 0.7, 1.0)
+
+    # --- contacts: what the contact is about --------------------------------------------------
+    policy, policy_idx = _draw(rng, POLICIES, n)
+    product, product_idx = _draw(rng, PRODUCTS, n)
+    channel, channel_idx = _draw(rng, CHANNELS, n)
+    issue, issue_idx = _draw(rng, ISSUE_TYPES, n)
+    policy_eff = np.array([v[0] for v in POLICIES.values()])
+    product_eff = np.array([v[0] for v in PRODUCTS.values()])
+    channel_eff = np.array([v[0] for v in CHANNELS.values()])
+    issue_eff = np.array([v[0] for v in ISSUE_TYPES.values()])
+    issue_cx = np.array([v[2] for v in ISSUE_TYPES.values()])
+    complexity = -policy_eff[policy_idx] + issue_cx[issue_idx]          # hard contacts
+
+    # customers: a skewed number of contacts each (repeat customers)
+    cust_weight = rng.pareto(1.5, spec.n_customers) + 1.0
+    customer_idx = rng.choice(spec.n_customers, size=n, p=cust_weight / cust_weight.sum())
+    customer_eff = rng.normal(0.0, spec.customer_sd, spec.n_customers)
+    loyalty = rng.normal(0.0, spec.loyalty_sd, spec.n_customers)
+    customer_ids = np.array([f"C{k + 1:06d}" for k in range(spec.n_customers)], dtype=object)
+
+    # --- routing: experienced agents get more of the hard contacts ----------------------------
+    z_tenure = (np.log(tenure) - np.log(tenure).mean()) / np.log(tenure).std()
+    agent_idx = np.empty(n, dtype=np.int64)
+    groups = pd.Series(np.round(complexity, 6)).groupby(np.round(complexity, 6)).indices
+    for cx, rows in groups.items():
+        w = volume * np.exp(spec.routing_strength * 0.8 * cx * z_tenure)
+        agent_idx[rows] = rng.choice(m, size=len(rows), p=w / w.sum())
+
+    # --- what happened on the contact ----------------------------------------------------------
+    p_escalate = _logistic(-3.0 + 1.0 * complexity)
+    escalated = rng.random(n) < p_escalate
+    p_unresolved = np.clip(0.12 + 0.08 * complexity + 0.1 * escalated, 0.02, 0.85) \
+        + spec.rush_extra_unresolved * rushing[agent_idx]
+    unresolved = rng.random(n) < p_unresolved
+    repeat = (unresolved & (rng.random(n) < 0.75)) | (rng.random(n) < 0.03)
+    credited = rng.random(n) < np.clip(0.05 + 0.1 * (policy_eff[policy_idx] < -0.4) + 0.15 * escalated, 0, 1)
+    credit = np.where(credited, np.round(np.exp(rng.normal(np.log(25.0), 0.8, n)), 2), 0.0)
+    base_ht = np.array([v[2] for v in CHANNELS.values()])[channel_idx]
+    handle = base_ht * np.exp(0.25 * complexity + 0.35 * rng.standard_normal(n) + 0.3 * escalated) * speed[agent_idx]
+    handle = np.round(handle, 0)
+    n_inter = 1 + rng.poisson(np.clip(0.4 + 0.5 * complexity + 0.8 * unresolved + 0.5 * (channel == "email"), 0.05, None))
+    start = np.datetime64(spec.start + "T00:00:00")
+    day = rng.integers(0, spec.days, n)
+    second = rng.integers(8 * 3600, 20 * 3600, n)
+    opened = start + (day * 86400 + second).astype("timedelta64[s]")
+    wait = np.where(channel == "email", rng.exponential(6 * 3600, n), rng.exponential(120, n))
+    closed = opened + (handle + wait).round().astype("timedelta64[s]")
+
+    # --- satisfaction ---------------------------------------------------------------------------
+    eta_system = (policy_eff[policy_idx] + product_eff[product_idx] + channel_eff[channel_idx]
+                  + issue_eff[issue_idx] + customer_eff[customer_idx]
+                  + UNRESOLVED_PENALTY * unresolved + ESCALATION_PENALTY * escalated + CREDIT_BONUS * credited)
+    eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]   # rushing acts through `unresolved`
+    csat = _ordinal_draw(rng, eta, CSAT_THRESHOLDS)
+    nps = _ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
+
+    # --- surveys: who is invited and who answers -----------------------------------------------
+    unhappy = csat <= 3
+    send_p = np.full(n, spec.survey_send_rate)
+    send_p[steering[agent_idx] & unhappy] *= 0.35        # steering: suppress invitations after bad contacts
+    sent = rng.random(n) < send_p
+    outcome_term = spec.outcome_dependent_response * np.array([0.0, 1.0, 0.3, -0.3, 0.0, 0.5])[csat]
+    feature_term = (np.array([0.0, 0.2, -0.4, 0.1])[channel_idx] + 0.3 * escalated + 0.2 * credited
+                    + 0.3 * repeat)
+    nudge = 0.9 * (steering[agent_idx] & ~unhappy)      # steering: happy customers asked to reply
+    lin = outcome_term + feature_term + nudge
+    intercept = _calibrate_intercept(lin[sent], spec.response_rate)
+    p_respond = _logistic(intercept + lin)
+    responded = sent & (rng.random(n) < p_respond)
+    sent_at = closed + rng.integers(300, 7200, n).astype("timedelta64[s]")
+    responded_at = sent_at + np.round(rng.exponential(6 * 3600, n) + 60).astype("timedelta64[s]")
+    csat_answered = responded & (rng.random(n) > 0.02)
+    nps_answered = responded & (rng.random(n) > 0.10)
+    comment = np.full(n, None, dtype=object)
+    has_comment = np.flatnonzero(responded & (rng.random(n) < 0.3))
+    for i in has_comment:
+        options = COMMENTS[int(csat[i])]
+        comment[i] = options[rng.integers(len(options))].format(policy=policy[i], product=product[i])
+    if len(has_comment) >= 3:
+        for i, text in zip(rng.choice(has_comment, 3, replace=False), PII_COMMENTS):
+            comment[i] = text
+
+    contact_ids = np.array([f"K{i + 1:07d}" for i in range(n)], dtype=object)
+    contacts = pd.DataFrame({
+        "contact_id": contact_ids, "opened_at": opened, "closed_at": closed,
+        "agent_id": agent_ids[agent_idx], "team": team[agent_idx], "channel": channel, "policy": policy,
+        "product": product, "issue_type": issue, "customer_id": customer_ids[customer_idx],
+        "handle_time_sec": handle, "n_interactions": n_inter.astype(np.int64),
+        "resolved_first_contact": ~unresolved, "repeat_within_7d": repeat, "escalated": escalated,
+        "credit_issued": credit,
+    }).sort_values("opened_at", kind="stable").reset_index(drop=True)
+    surveys = pd.DataFrame({
+        "contact_id": contact_ids, "sent_at": sent_at,
+        "responded_at": pd.Series(responded_at).where(responded),
+        "csat": pd.array(np.where(csat_answered, csat, 0), dtype="Int64"),
+        "nps": pd.array(np.where(nps_answered, nps, 0), dtype="Int64"),
+        "comment": pd.Series(comment, dtype=object),
+    })
+    surveys.loc[~csat_answered, "csat"] = pd.NA
+    surveys.loc[~nps_answered, "nps"] = pd.NA
+    surveys = surveys[sent].sort_values("sent_at", kind="stable").reset_index(drop=True)
+    agents = pd.DataFrame({"agent_id": agent_ids, "team": team, "site": site, "tenure_months": tenure})
+
+    # --- truth ------------------------------------------------------------------------------------
+    sample_rows = rng.choice(n, size=min(n, 5000), replace=False)
+    base = eta_system[sample_rows]
+    ec = np.array([expected_csat(base + a).mean() for a in agent_latent])
+    ref = expected_csat(base + agent_latent.mean()).mean()
+    truth = {
+        "description": "Effects used by upstream.simulate; latent = logit scale of the cumulative-logit CSAT model.",
+        "spec": dataclasses.asdict(spec),
+        "csat_thresholds": list(CSAT_THRESHOLDS), "nps_thresholds": list(NPS_THRESHOLDS),
+        "nps_loading": NPS_LOADING,
+        "contact_effects": {"unresolved": UNRESOLVED_PENALTY, "escalated": ESCALATION_PENALTY,
+                            "credited": CREDIT_BONUS},
+        "policy": {k: v[0] for k, v in POLICIES.items()},
+        "product": {k: v[0] for k, v in PRODUCTS.items()},
+        "channel": {k: v[0] for k, v in CHANNELS.items()},
+        "issue_type": {k: v[0] for k, v in ISSUE_TYPES.items()},
+        "customer_sd": spec.customer_sd, "agent_sd": spec.agent_sd,
+        "response_model": {"intercept": float(intercept),
+                           "csat_terms": dict(zip("12345", [1.0, 0.3, -0.3, 0.0, 0.5])),
+                           "outcome_dependence": spec.outcome_dependent_response,
+                           "channel": dict(zip(CHANNELS, [0.0, 0.2, -0.4, 0.1])),
+                           "escalated": 0.3, "credited": 0.2, "repeat_within_7d": 0.3,
+                           "steering_nudge_if_csat_4_5": 0.9, "steering_send_factor_if_csat_1_3": 0.35},
+        "agents": [
+            {"agent_id": agent_ids[j], "skill": float(skill[j]), "tenure_effect": float(tenure_effect[j]),
+             "rush_effect": float(rush_effect[j]), "effect_latent": float(agent_latent[j]),
+             "effect_csat": float(ec[j] - ref), "rushing": bool(rushing[j]), "steering": bool(steering[j]),
+             "low_volume": bool(low_volume[j]), "n_contacts": int((agent_idx == j).sum())}
+            for j in range(m)
+        ],
+    }
+    return SimulatedOperation(contacts=contacts, surveys=surveys, agents=agents, truth=truth)
+
+
+def _calibrate_intercept(lin: np.ndarray, target: float) -> float:
+    """Intercept a with mean(logistic(a + lin)) = target (bisection)."""
+    lo, hi = -20.0, 20.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if _logistic(mid + lin).mean() < target:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def truth_frame(truth: dict) -> pd.DataFrame:
+    """The per-agent truth as a DataFrame indexed by agent_id."""
+    return pd.DataFrame(truth["agents"]).set_index("agent_id")
+
+
+def simulate_to_folder(out_dir, preset: str = "sample", seed: int | None = None) -> Path:
+    """Simulate with a named preset and write the tables and truth.json into `out_dir`."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return simulate(PRESETS[preset], seed=seed).write(out_dir)
