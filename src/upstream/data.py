@@ -1,0 +1,369 @@
+"""Load an Upstream data set: find the three tables, read them, parse the types of data/README.md.
+
+A data set is a folder holding ``contacts``, ``surveys`` and ``agents``, each as ``<table>.csv``,
+``<table>.csv.gz`` or ``<table>.parquet`` (looked for in that order; the first one found is read).
+
+Parsed types (the contract in data/README.md):
+
+- identifiers (``contact_id``, ``agent_id``, ``customer_id``) and all other text columns: pandas
+  ``str`` dtype. CSV cells are read as text, so ``007`` stays ``007``. Categorical columns (team,
+  channel, policy, product, issue_type, site) are plain strings too, not ``category``.
+- datetimes: ``datetime64[us]``, timezone-naive UTC (ISO 8601 text; a trailing ``Z`` or an offset
+  is converted to UTC, text without an offset is taken to be UTC already).
+- numbers: ``float64``. Whole numbers: ``Int64`` (nullable) for ``csat`` and ``nps``; ``int64`` for
+  ``n_interactions`` (``Int64`` only if the column has empty cells, which validation rejects).
+- booleans: ``bool`` (``true``/``false``, ``1``/``0``, ``yes``/``no``, any case; ``boolean`` only if
+  the column has empty cells, which validation rejects).
+
+In CSV only an empty cell is missing; ``NA``, ``null`` or ``None`` are values, so ``NA`` in a number
+column is reported as not a number. Whitespace-only cells count as missing in typed columns; in
+text columns they are kept, and the validation rejects blank identifiers.
+
+A value that cannot be converted is a :class:`~upstream.validation.Failure`, reported like a failed
+expectation, and :func:`load_dataset` raises :class:`DataError` for it whether or not it validates.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from upstream import validation as _validation
+from upstream.validation import DataError, Failure, ValidationReport
+
+__all__ = [
+    "TABLES",
+    "SCHEMA",
+    "Column",
+    "Dataset",
+    "DataError",
+    "Failure",
+    "find_table_file",
+    "parse_table",
+    "load_dataset",
+]
+
+TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
+
+#: File name endings looked for, in order of preference.
+SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the data model: ``kind`` is id, category, text, datetime, number, whole or
+    bool; ``required`` means every row must have a value (the column itself must always exist)."""
+
+    name: str
+    kind: str
+    required: bool = True
+
+
+SCHEMA: dict[str, tuple[Column, ...]] = {
+    "contacts": (
+        Column("contact_id", "id"),
+        Column("opened_at", "datetime"),
+        Column("closed_at", "datetime"),
+        Column("agent_id", "id"),
+        Column("team", "category"),
+        Column("channel", "category"),
+        Column("policy", "category"),
+        Column("product", "category"),
+        Column("issue_type", "category"),
+        Column("customer_id", "id"),
+        Column("handle_time_sec", "number"),
+        Column("n_interactions", "whole"),
+        Column("resolved_first_contact", "bool"),
+        Column("repeat_within_7d", "bool"),
+        Column("escalated", "bool"),
+        Column("credit_issued", "number"),
+    ),
+    "surveys": (
+        Column("contact_id", "id"),
+        Column("sent_at", "datetime"),
+        Column("responded_at", "datetime", required=False),
+        Column("csat", "whole", required=False),
+        Column("nps", "whole", required=False),
+        Column("comment", "text", required=False),
+    ),
+    "agents": (
+        Column("agent_id", "id"),
+        Column("team", "category"),
+        Column("site", "category"),
+        Column("tenure_months", "number"),
+    ),
+}
+
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+_MAX_EXAMPLES = 5
+
+
+@dataclass(eq=False)
+class Dataset:
+    """The three parsed tables of one data set.
+
+    ``paths`` maps each table to the file read; ``fingerprint`` is the sha256 (hex) of, for each
+    table in ``TABLES`` order, the line ``<table> <file name> <n bytes>\\n`` followed by the file's
+    bytes, so it changes when any file's content or name changes. ``validation`` is the
+    :class:`~upstream.validation.ValidationReport` when the data set was validated on load.
+    ``parse_failures`` / ``unparsed_rows`` record values that did not convert (only ever non-empty
+    inside ``load_dataset``, which raises for them).
+    """
+
+    folder: Path
+    contacts: pd.DataFrame = field(repr=False)
+    surveys: pd.DataFrame = field(repr=False)
+    agents: pd.DataFrame = field(repr=False)
+    paths: dict[str, Path]
+    fingerprint: str
+    validation: ValidationReport | None = None
+    # Values that did not parse (reported with the validation) and, per (table, column), the row
+    # positions they were in: those cells are missing in the parsed frames.
+    parse_failures: list[Failure] = field(default_factory=list, repr=False)
+    unparsed_rows: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The parsed frame of table ``name`` (one of ``TABLES``)."""
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; the tables are {', '.join(TABLES)}")
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{t}={len(self.table(t)):,} rows" for t in TABLES)
+        return f"Dataset({str(self.folder)!r}, {rows}, fingerprint={self.fingerprint[:12]}…)"
+
+
+def find_table_file(folder: str | Path, table: str) -> Path | None:
+    """The file holding ``table`` in ``folder`` (``.csv``, then ``.csv.gz``, then ``.parquet``)."""
+    for suffix in SUFFIXES:
+        path = Path(folder) / f"{table}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_dataset(
+    folder: str | Path, validate: bool = True, docs_dir: str | Path | None = None
+) -> Dataset:
+    """Read and parse the three tables in ``folder``; with ``validate``, run the validation too.
+
+    Raises :class:`DataError` (``str(err)`` is the full readable message, ``err.failures`` the list)
+    when a table file is missing or unreadable, when values cannot be parsed, and, with
+    ``validate=True``, when any expectation or cross-table rule fails. ``docs_dir``: folder to
+    write the GX Data Docs site into (only used when validating).
+    """
+    folder = Path(folder)
+    paths: dict[str, Path] = {}
+    failures: list[Failure] = []
+    for table in TABLES:
+        path = find_table_file(folder, table)
+        if path is None:
+            failures.append(
+                Failure(table=table, file=str(folder / f"{table}.csv"), column=None,
+                        rule="the table file exists", n_failed=0, n_rows=0, kind="missing_file")
+            )
+        else:
+            paths[table] = path
+    if failures:
+        raise DataError(failures, folder)
+
+    digest = hashlib.sha256()
+    raw: dict[str, pd.DataFrame] = {}
+    for table in TABLES:
+        path = paths[table]
+        content = path.read_bytes()
+        digest.update(f"{table} {path.name} {len(content)}\n".encode())
+        digest.update(content)
+        frame, failure = _read_table(table, path, content)
+        if failure is not None:
+            failures.append(failure)
+        else:
+            raw[table] = frame
+    if failures:
+        raise DataError(failures, folder)
+
+    parsed: dict[str, pd.DataFrame] = {}
+    unparsed: dict[tuple[str, str], np.ndarray] = {}
+    for table in TABLES:
+        frame, table_failures, rows = parse_table(table, raw[table], paths[table].name)
+        parsed[table] = frame
+        failures.extend(table_failures)
+        unparsed.update({(table, column): r for column, r in rows.items()})
+
+    dataset = Dataset(folder=folder, contacts=parsed["contacts"], surveys=parsed["surveys"],
+                      agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest(),
+                      parse_failures=failures, unparsed_rows=unparsed)
+    if validate:
+        report = _validation.validate(dataset, docs_dir=docs_dir)
+        dataset.validation = report
+        report.raise_if_failed()
+    elif failures:
+        raise DataError(failures, folder)
+    return dataset
+
+
+def _read_table(table: str, path: Path, content: bytes) -> tuple[pd.DataFrame | None, Failure | None]:
+    """Read one file's bytes as untyped (CSV: all text) columns, or explain why it cannot be read."""
+    name = path.name
+    try:
+        if name.endswith(".parquet"):
+            frame = pd.read_parquet(io.BytesIO(content))
+        else:
+            frame = pd.read_csv(
+                io.BytesIO(content),
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8",
+                compression="gzip" if name.endswith(".gz") else None,
+            )
+    except Exception as err:  # noqa: BLE001 - any reader error means the file is unreadable
+        rule = ("the file is a readable Parquet table" if name.endswith(".parquet")
+                else "the file is a readable UTF-8 CSV table with a header row")
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if isinstance(err, pd.errors.EmptyDataError):
+            reason = "the file is empty (not even a header row)"
+        return None, Failure(table=table, file=name, column=None, rule=rule, n_failed=0,
+                             n_rows=0, detail=reason.rstrip("."))
+    return frame.reset_index(drop=True), None
+
+
+def parse_table(
+    table: str, raw: pd.DataFrame, file_name: str
+) -> tuple[pd.DataFrame, list[Failure], dict[str, np.ndarray]]:
+    """Convert the data-model columns of ``raw`` to their types (see the module docstring).
+
+    Returns the typed frame (columns not in the data model are kept as they were; missing ones
+    stay missing, for the validation to report), the parse failures, and for each column with
+    failures the row positions of the values that did not convert (missing in the typed frame).
+    """
+    frame = raw.copy()
+    failures: list[Failure] = []
+    unparsed: dict[str, np.ndarray] = {}
+    n_rows = len(frame)
+    for column in SCHEMA[table]:
+        if column.name not in frame.columns:
+            continue
+        values, problems = _PARSERS[column.kind](frame[column.name], column)
+        frame[column.name] = values
+        bad_any = np.zeros(n_rows, dtype=bool)
+        for rule, bad in problems:
+            bad = np.asarray(bad, dtype=bool)
+            if not bad.any():
+                continue
+            bad_any |= bad
+            offending = raw[column.name][bad]
+            failures.append(Failure(
+                table=table, file=file_name, column=column.name, rule=rule,
+                n_failed=int(bad.sum()), n_rows=n_rows,
+                examples=_distinct_examples(offending),
+                rows=[int(i) + 1 for i in np.flatnonzero(bad)[:_MAX_EXAMPLES]],
+            ))
+        if bad_any.any():
+            unparsed[column.name] = np.flatnonzero(bad_any)
+    return frame, failures, unparsed
+
+
+def _distinct_examples(values: pd.Series) -> list:
+    """Up to five distinct raw values, in order of appearance, as plain Python objects."""
+    out: list = []
+    for value in values:
+        value = value.item() if isinstance(value, np.generic) else value
+        if value not in out:
+            out.append(value)
+        if len(out) == _MAX_EXAMPLES:
+            break
+    return out
+
+
+def _is_textual(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series.dtype) or series.dtype == object
+
+
+def _clean_text(series: pd.Series) -> pd.Series:
+    """Text with surrounding whitespace removed and whitespace-only cells made missing."""
+    text = _to_text(series).str.strip()
+    return text.where(text != "")
+
+
+def _to_text(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
+        return series.astype("str")
+    return series.astype("str").where(series.notna())
+
+
+def _parse_text(series: pd.Series, column: Column) -> tuple[pd.Series, list]:
+    return _to_text(series), []
+
+
+def _parse_number(series: pd.Series, column: Column) -> tuple[pd.Series, list]:
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        numbers = pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index)
+        given = series.notna().to_numpy()
+    else:
+        text = _clean_text(series)
+        given = text.notna().to_numpy()
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    finite = np.isfinite(numbers.to_numpy())
+    not_a_number = given & ~finite
+    return numbers.where(finite), [(f"{column.name} is a number", not_a_number)]
+
+
+def _parse_whole(series: pd.Series, column: Column) -> tuple[pd.Series, list]:
+    numbers, problems = _parse_number(series, column)
+    values = numbers.to_numpy()
+    with np.errstate(invalid="ignore"):
+        fractional = np.isfinite(values) & (values != np.round(values))
+    whole = numbers.where(~fractional).astype("Int64")
+    if column.required and not whole.isna().any():
+        whole = whole.astype("int64")
+    problems.append((f"{column.name} is a whole number", fractional))
+    return whole, problems
+
+
+def _parse_bool(series: pd.Series, column: Column) -> tuple[pd.Series, list]:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        flags = series.astype("boolean")
+        bad = np.zeros(len(series), dtype=bool)
+    else:
+        if pd.api.types.is_numeric_dtype(series.dtype):
+            text = series.map(lambda v: format(v, "g"), na_action="ignore").astype("str")
+        else:
+            text = _clean_text(series)
+        lowered = text.str.lower()
+        flags = pd.Series(pd.NA, index=series.index, dtype="boolean")
+        flags[lowered.isin(_TRUE).to_numpy()] = True
+        flags[lowered.isin(_FALSE).to_numpy()] = False
+        bad = (text.notna() & flags.isna()).to_numpy()
+    if column.required and not flags.isna().any():
+        flags = flags.astype("bool")
+    return flags, [(f"{column.name} is true or false (also 1/0, yes/no)", bad)]
+
+
+def _parse_datetime(series: pd.Series, column: Column) -> tuple[pd.Series, list]:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        times = series
+        if isinstance(times.dtype, pd.DatetimeTZDtype):
+            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+        bad = np.zeros(len(series), dtype=bool)
+    else:
+        text = _clean_text(series)
+        times = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").dt.tz_localize(None)
+        bad = (text.notna() & times.isna()).to_numpy()
+    return times.astype("datetime64[us]"), [(f"{column.name} is an ISO 8601 date/time", bad)]
+
+
+_PARSERS = {
+    "id": _parse_text,
+    "category": _parse_text,
+    "text": _parse_text,
+    "number": _parse_number,
+    "whole": _parse_whole,
+    "bool": _parse_bool,
+    "datetime": _parse_datetime,
+}

@@ -1,0 +1,276 @@
+"""Report helpers for study notebooks and the study index page.
+
+Everything a notebook shows to leadership goes through these helpers so that customer text is
+escaped (and stripped of contact and payment details) and agents are pseudonymised by default.
+Pure functions build strings; the ``show_*`` functions only add an IPython ``display`` call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import html
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "escape_text",
+    "redact_comment",
+    "clean_comment",
+    "findings_html",
+    "show_findings",
+    "publish_findings",
+    "read_findings",
+    "table_html",
+    "show_table",
+    "pseudonymise",
+    "period_text",
+    "FINDINGS_SUFFIX",
+]
+
+FINDINGS_SUFFIX = ".findings.json"
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# Dates and times are matched first so that "2026-03-01 14:05" or "01.03.2026" survive redaction.
+_DATE = r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b"
+# A run of digits, optionally led by "+", with single separators (space, dot, hyphen, slash) and
+# bracketed area codes: a phone or card number candidate, classified by its count of digits.
+_NUMBER = r"(?<![\w+])\+?(?:\(\d+\)|\d)(?:[ .\-/]?(?:\(\d+\)|\d))*(?!\w)"
+_DATE_OR_NUMBER = re.compile(f"(?P<date>{_DATE})|(?P<number>{_NUMBER})")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def escape_text(s: Any) -> str:
+    """HTML-escape ``s`` (quotes included); ``None`` becomes the empty string."""
+    if s is None:
+        return ""
+    return html.escape(str(s), quote=True)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _redact_number(match: re.Match) -> str:
+    text = match.group(0)
+    if match.group("date"):
+        return text
+    digits = re.sub(r"\D", "", text)
+    n = len(digits)
+    if n >= 16 and n <= 19:
+        return "[card]"
+    if 13 <= n <= 15:
+        return "[card]" if _luhn_ok(digits) else "[phone]"
+    if 7 <= n <= 12:
+        return "[phone]"
+    return text
+
+
+def _is_missing(s: Any) -> bool:
+    """True for None, NaN, NaT and pd.NA."""
+    if s is None:
+        return True
+    if isinstance(s, str):
+        return False
+    try:
+        import pandas as pd
+
+        missing = pd.isna(s)
+    except (ImportError, TypeError, ValueError):  # pragma: no cover - odd objects
+        return False
+    return missing is True or (type(missing).__name__ == "bool_" and bool(missing))
+
+
+def redact_comment(s: Any) -> str:
+    """Customer free text with e-mail addresses, phone and card numbers replaced by
+    ``[email]``, ``[phone]`` and ``[card]`` and whitespace collapsed; NOT escaped.
+
+    Use it for text that is escaped later (``show_table`` escapes every cell). Redaction errs on
+    the side of removing: any run of 7-19 digits that is not a date counts as a phone or card
+    number (13-15 digits count as a card when they pass the Luhn check, 16-19 always).
+    Missing values (None, NaN) become the empty string.
+    """
+    if _is_missing(s):
+        return ""
+    text = _EMAIL.sub("[email]", str(s))
+    text = _DATE_OR_NUMBER.sub(_redact_number, text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def clean_comment(s: Any) -> str:
+    """``redact_comment`` followed by HTML escaping: safe to put straight into HTML.
+
+    Do not pass the result to ``show_table`` (it would be escaped twice); use
+    ``redact_comment`` for table cells.
+    """
+    return escape_text(redact_comment(s))
+
+
+def findings_html(sentences: Iterable[Any], title: str = "Key findings") -> str:
+    """An HTML block with a heading and one list item per sentence, everything escaped."""
+    items = "".join(f"<li>{escape_text(s)}</li>" for s in sentences)
+    return (
+        f'<section class="upstream-findings"><h2>{escape_text(title)}</h2>'
+        f"<ul>{items}</ul></section>"
+    )
+
+
+def _display_html(html_text: str, plain_text: str) -> None:
+    from IPython.display import display
+
+    display({"text/html": html_text, "text/plain": plain_text}, raw=True)
+
+
+def show_findings(sentences: Sequence[Any], title: str = "Key findings") -> None:
+    """Display the key findings of a notebook (plain sentences) as an escaped HTML block."""
+    sentences = [str(s) for s in sentences]
+    plain = "\n".join([title, *[f"- {s}" for s in sentences]])
+    _display_html(findings_html(sentences, title), plain)
+
+
+def publish_findings(
+    report_dir: str | os.PathLike | None,
+    notebook: str,
+    title: str,
+    sentences: Sequence[Any],
+    period: str | None = None,
+) -> Path | None:
+    """Write ``<report_dir>/<notebook>.findings.json`` for the study index page.
+
+    Does nothing and returns None when ``report_dir`` is None (the notebook was opened by hand).
+    ``period`` is a ready-made text (see ``period_text``) or None.
+    """
+    if report_dir is None:
+        return None
+    if not notebook or "/" in notebook or "\\" in notebook or notebook.startswith("."):
+        raise ValueError(f"publish_findings: notebook must be a plain file stem, got {notebook!r}")
+    record = {
+        "notebook": notebook,
+        "title": str(title),
+        "sentences": [str(s) for s in sentences],
+        "period": None if period is None else str(period),
+    }
+    folder = Path(report_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}{FINDINGS_SUFFIX}"
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def read_findings(path: str | os.PathLike) -> dict:
+    """Read a findings file written by ``publish_findings``; raises ValueError if malformed."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path.name}: not a readable findings file ({err})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("sentences"), list):
+        raise ValueError(f"{path.name}: a findings file needs a 'sentences' list")
+    return {
+        "notebook": str(record.get("notebook") or path.name[: -len(FINDINGS_SUFFIX)]),
+        "title": str(record.get("title") or ""),
+        "sentences": [str(s) for s in record["sentences"]],
+        "period": None if record.get("period") is None else str(record["period"]),
+    }
+
+
+def table_html(df, caption: str | None = None, **to_html_kwargs: Any) -> str:
+    """``df.to_html`` with every cell, label and the caption escaped (``escape`` is forced on)."""
+    to_html_kwargs = {"border": 0, "na_rep": "", **to_html_kwargs, "escape": True}
+    classes = to_html_kwargs.pop("classes", None)
+    to_html_kwargs["classes"] = ["upstream-table"] + ([classes] if isinstance(classes, str) else list(classes or []))
+    table = df.to_html(**to_html_kwargs)
+    if caption is not None:
+        end = table.index(">", table.index("<table")) + 1
+        table = f"{table[:end]}\n  <caption>{escape_text(caption)}</caption>{table[end:]}"
+    return table
+
+
+def show_table(df, caption: str | None = None, **to_html_kwargs: Any) -> None:
+    """Display a DataFrame as escaped HTML with an optional caption (see ``table_html``)."""
+    plain = df.to_string()
+    if caption is not None:
+        plain = f"{caption}\n{plain}"
+    _display_html(table_html(df, caption, **to_html_kwargs), plain)
+
+
+def _pseudonym_digest(value: Any, salt: str) -> str:
+    return hmac.new(str(salt).encode(), str(value).encode(), hashlib.sha256).hexdigest().upper()
+
+
+def pseudonymise(ids, salt: str, prefix: str = "Agent ", digits: int = 4):
+    """Stable pseudonyms such as ``Agent 0F3A`` from a salted hash (HMAC-SHA256) of each id.
+
+    The same id and salt always give the same pseudonym. If two distinct ids in ``ids`` share
+    the first ``digits`` hex digits, those ids get longer pseudonyms until they differ.
+    Missing ids stay missing. A pandas Series or Index comes back as the same type (same index);
+    any other iterable as a list.
+    """
+    if not salt:
+        raise ValueError("pseudonymise needs a non-empty salt")
+    values = list(ids)
+    distinct = {v for v in values if not _is_missing(v)}
+    digests = {v: _pseudonym_digest(v, salt) for v in distinct}
+    length = {v: digits for v in distinct}
+    while True:
+        by_label: dict[str, list] = {}
+        for v in distinct:
+            by_label.setdefault(digests[v][: length[v]], []).append(v)
+        clashes = [group for group in by_label.values() if len(group) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            for v in group:
+                length[v] += 1
+    labels = [None if _is_missing(v) else f"{prefix}{digests[v][: length[v]]}" for v in values]
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        return labels
+    if isinstance(ids, pd.Series):
+        return pd.Series(labels, index=ids.index, name=ids.name, dtype=object)
+    if isinstance(ids, pd.Index):
+        return pd.Index(labels, name=ids.name, dtype=object)
+    return labels
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _as_datetime(value: Any) -> dt.date:
+    if isinstance(value, dt.date):  # datetime and pandas Timestamp included
+        return value
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    import pandas as pd
+
+    return pd.Timestamp(value).to_pydatetime()
+
+
+def period_text(start: Any, end: Any) -> str:
+    """A human period such as ``1 Jan – 31 Mar 2026`` (``15 Dec 2025 – 31 Mar 2026`` across years,
+    ``1 Mar 2026`` for a single day). Accepts dates, datetimes, pandas Timestamps or ISO strings."""
+    a, b = _as_datetime(start), _as_datetime(end)
+    a_day, b_day = (a.year, a.month, a.day), (b.year, b.month, b.day)
+    if b_day < a_day:
+        raise ValueError(f"period_text: end {end} is before start {start}")
+    a_text = f"{a.day} {_MONTHS[a.month - 1]}"
+    b_text = f"{b.day} {_MONTHS[b.month - 1]} {b.year}"
+    if a_day == b_day:
+        return b_text
+    if a.year != b.year:
+        a_text = f"{a_text} {a.year}"
+    return f"{a_text} \u2013 {b_text}"

@@ -1,0 +1,587 @@
+"""Validate a loaded data set: the Great Expectations suites, the cross-table rules, the messages.
+
+The rules of data/README.md live in three GX expectation suites kept as JSON in
+``upstream/expectations/`` (``contacts.json``, ``surveys.json``, ``agents.json``); those files are
+the single source of truth, and every expectation carries its human rule text as ``description``.
+The two cross-table rules (every survey is for a known contact, every contact's agent is a known
+agent) are plain pandas, in ``CROSS_TABLE_RULES``.
+
+Great Expectations (GX Core 1.x) runs in an in-memory ("ephemeral") context with analytics
+disabled (``GX_ANALYTICS_ENABLED=False`` is set when this module is imported, and the context config
+says ``analytics_enabled: false``), progress bars off and GX's INFO logging silenced. GX is imported
+on first use, so ``import upstream.data`` stays fast. Each table runs through its own
+``ValidationDefinition`` (a Checkpoint hands the same ``batch_parameters``, hence the same
+dataframe, to all of its definitions), then ``context.build_data_docs()`` renders the site.
+
+Data Docs: ``validate(ds, docs_dir=...)`` writes GX's static Data Docs site (``index.html``,
+``validations/...``, ``expectations/...``, ``static/...``) into ``docs_dir`` and nowhere else.
+Those pages are GX's own templates and, when opened in a browser, load CSS and JavaScript from
+public CDNs (Bootstrap, bootstrap-table, jQuery, popper.js, Font Awesome, Vega/Vega-Lite from
+cdn.jsdelivr.net, cdnjs, unpkg, code.jquery.com, stackpath/maxcdn) and the GX logo from an S3
+bucket; nothing is fetched while they are written. No expectation looks at the survey ``comment``
+column's values (only that the column exists), so customer free text never reaches the pages.
+"""
+from __future__ import annotations
+
+import os
+
+# Before any import of great_expectations (also read by GX itself): never send usage statistics.
+os.environ["GX_ANALYTICS_ENABLED"] = "False"
+
+import html
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from upstream.data import Dataset
+
+__all__ = [
+    "Failure",
+    "DataError",
+    "TableResult",
+    "CrossTableRule",
+    "CrossTableResult",
+    "ValidationReport",
+    "CROSS_TABLE_RULES",
+    "RESULT_FORMAT",
+    "load_suite",
+    "build_gx_context",
+    "validate",
+    "format_failures",
+]
+
+EXPECTATIONS_DIR = Path(__file__).with_name("expectations")
+TABLE_ORDER: tuple[str, ...] = ("contacts", "surveys", "agents")
+
+#: GX result format: counts plus a partial list (and row positions) of the unexpected values.
+RESULT_FORMAT: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+
+_MAX_EXAMPLES = 5
+_MAX_COLUMNS_LISTED = 10
+
+
+# --------------------------------------------------------------------------------------------
+# Failures and the message
+
+
+@dataclass
+class Failure:
+    """One broken rule.
+
+    ``file`` is the file name (for a missing table: the path looked for), ``column`` is None for a
+    table-level rule, ``n_failed`` of ``n_rows`` rows broke ``rule``, ``examples`` holds up to five
+    distinct offending values (tuples for a column pair), ``rows`` the 1-based data-row numbers of
+    the first few offending rows, ``detail`` the explanation of a table-level failure, and ``kind``
+    one of ``values`` (the default), ``table``, ``missing_column``, ``missing_file``.
+    """
+
+    table: str
+    file: str
+    column: str | None
+    rule: str
+    n_failed: int
+    n_rows: int
+    examples: list = field(default_factory=list)
+    detail: str = ""
+    rows: list[int] = field(default_factory=list)
+    kind: str = "values"
+
+    @property
+    def message(self) -> str:
+        """The failure as one readable paragraph (see ``format_failures``)."""
+        if self.kind == "missing_file":
+            return (f"{self.file} (or {self.table}.parquet) is missing: every data set needs "
+                    "contacts, surveys and agents tables.")
+        if self.kind == "missing_column":
+            return f"{self.file}: required column '{self.column}' is missing; {self.detail}."
+        if self.column is None or self.kind == "table":
+            where = self.file if self.column is None else f"{self.file}, column '{self.column}'"
+            return f"{where}: rule '{self.rule}' failed; {self.detail}."
+        text = (f"{self.file}, column '{self.column}': rule '{self.rule}' failed for "
+                f"{self.n_failed:,} of {self.n_rows:,} rows")
+        if self.examples:
+            return f"{text}; e.g. {', '.join(_show(v) for v in self.examples)}."
+        if self.detail:
+            return f"{text}; {self.detail}."
+        return f"{text}."
+
+    def to_dict(self) -> dict:
+        """JSON-able form (tuples become lists), with the message."""
+        out = asdict(self)
+        out["examples"] = [list(v) if isinstance(v, tuple) else v for v in self.examples]
+        out["message"] = self.message
+        return out
+
+
+def _show(value: Any) -> str:
+    return repr(value)
+
+
+def format_failures(failures: list[Failure], folder: str | Path) -> str:
+    """``Data validation failed for <folder>:`` and one paragraph per failure, blank-line separated."""
+    return "\n\n".join([f"Data validation failed for {folder}:", *(f.message for f in failures)])
+
+
+class DataError(Exception):
+    """Bad input data. ``failures`` lists what is wrong; ``str(err)`` is the readable message;
+    ``report`` is the full :class:`ValidationReport` when the error came from a validation."""
+
+    def __init__(self, failures: list[Failure], folder: str | Path,
+                 report: ValidationReport | None = None) -> None:
+        self.failures = list(failures)
+        self.folder = Path(folder)
+        self.report = report
+        super().__init__(format_failures(self.failures, self.folder))
+
+    def __reduce__(self):
+        return (self.__class__, (self.failures, self.folder, self.report))
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+@dataclass
+class TableResult:
+    """The GX suite run on one table: the counts are GX's own statistics."""
+
+    table: str
+    file: str
+    rows: int
+    suite: str
+    evaluated: int
+    passed: int
+    failed: int
+    parse_failures: int = 0
+
+
+@dataclass(frozen=True)
+class CrossTableRule:
+    """Every non-empty ``table.column`` value must be a value of ``ref_table.ref_column``."""
+
+    table: str
+    column: str
+    ref_table: str
+    ref_column: str
+    rule: str
+
+
+CROSS_TABLE_RULES: tuple[CrossTableRule, ...] = (
+    CrossTableRule("surveys", "contact_id", "contacts", "contact_id",
+                   "contact_id refers to a contact in contacts"),
+    CrossTableRule("contacts", "agent_id", "agents", "agent_id",
+                   "agent_id refers to an agent in agents"),
+)
+
+
+@dataclass
+class CrossTableResult:
+    """Outcome of one cross-table rule: status is passed, failed or skipped (with the reason)."""
+
+    rule: CrossTableRule
+    status: str
+    n_failed: int = 0
+    reason: str = ""
+
+
+@dataclass
+class ValidationReport:
+    """Everything one validation found. ``ok`` is True when nothing failed."""
+
+    folder: Path
+    tables: dict[str, TableResult]
+    cross_table: list[CrossTableResult]
+    failures: list[Failure]
+    gx_version: str
+    docs_index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def message(self) -> str:
+        """The readable message (the same text as the DataError)."""
+        return format_failures(self.failures, self.folder) if self.failures else (
+            f"Data validation passed for {self.folder}.")
+
+    def summary(self) -> dict:
+        """JSON-able record for a run manifest."""
+        return {
+            "ok": self.ok,
+            "folder": str(self.folder),
+            "great_expectations_version": self.gx_version,
+            "tables": {
+                t.table: {
+                    "file": t.file,
+                    "rows": t.rows,
+                    "suite": t.suite,
+                    "expectations_evaluated": t.evaluated,
+                    "expectations_passed": t.passed,
+                    "expectations_failed": t.failed,
+                    "parse_failures": t.parse_failures,
+                }
+                for t in self.tables.values()
+            },
+            "cross_table_rules": [
+                {
+                    "rule": r.rule.rule,
+                    "table": r.rule.table,
+                    "column": r.rule.column,
+                    "references": f"{r.rule.ref_table}.{r.rule.ref_column}",
+                    "status": r.status,
+                    "n_failed": r.n_failed,
+                    **({"reason": r.reason} if r.reason else {}),
+                }
+                for r in self.cross_table
+            ],
+            "failures": [f.to_dict() for f in self.failures],
+            "data_docs": str(self.docs_index) if self.docs_index else None,
+        }
+
+    def raise_if_failed(self) -> None:
+        """Raise :class:`DataError` with every failure when anything failed."""
+        if self.failures:
+            raise DataError(self.failures, self.folder, report=self)
+
+
+# --------------------------------------------------------------------------------------------
+# Suites and the GX context
+
+
+@lru_cache(maxsize=None)
+def _suite_text(table: str) -> str:
+    return (EXPECTATIONS_DIR / f"{table}.json").read_text(encoding="utf-8")
+
+
+def load_suite(table: str) -> dict:
+    """The JSON expectation suite of ``table`` as a dict (a fresh copy)."""
+    return json.loads(_suite_text(table))
+
+
+def _gx():
+    """Import GX on first use, with its INFO logging silenced (unless a level was set already)."""
+    gx_logger = logging.getLogger("great_expectations")
+    if gx_logger.level == logging.NOTSET:
+        gx_logger.setLevel(logging.WARNING)
+    import great_expectations as gx
+
+    return gx
+
+
+def build_gx_context(docs_dir: str | Path | None = None):
+    """An ephemeral GX context: in-memory stores, analytics off, no progress bars, and, when
+    ``docs_dir`` is given, one Data Docs site written to that folder (none otherwise)."""
+    gx = _gx()
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    sites = {}
+    if docs_dir is not None:
+        sites["upstream"] = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(Path(docs_dir).resolve()),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites=sites,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _build_suite(gx, table: str):
+    """The ExpectationSuite of ``table`` built from its JSON, failing loudly on a bad entry
+    (GX's own ExpectationSuite(...) constructor only logs and drops an invalid expectation)."""
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    spec = load_suite(table)
+    expectations = []
+    for i, entry in enumerate(spec["expectations"]):
+        if not entry.get("description"):
+            raise ValueError(f"{table}.json expectation {i} has no description (rule text)")
+        expectations.append(ExpectationConfiguration(**entry).to_domain_obj())
+    suite = gx.ExpectationSuite(name=spec["name"], expectations=expectations,
+                                meta=spec.get("meta"), notes=spec.get("notes"))
+    if len(suite.expectations) != len(spec["expectations"]):
+        raise ValueError(f"{table}.json: GX dropped some expectations while building the suite")
+    return suite
+
+
+class _CurrentContextKept:
+    """gx.get_context() also makes the new context GX's process-wide current one; put back the
+    caller's own current context (if any) afterwards."""
+
+    def __enter__(self):
+        try:
+            from great_expectations.data_context.data_context.context_factory import project_manager
+
+            self._manager = project_manager
+            self._previous = project_manager.get_current_project()
+        except Exception:  # noqa: BLE001 - none set yet, or GX internals changed
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        manager = getattr(self, "_manager", None)
+        if manager is not None:
+            manager.set_project(self._previous)
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def validate(ds: Dataset, docs_dir: str | Path | None = None) -> ValidationReport:
+    """Run the GX suites and the cross-table rules on ``ds``; write Data Docs into ``docs_dir``.
+
+    Values that failed to parse when ``ds`` was loaded are reported first; an empty cell made by
+    such a value is not counted again by the "required" rule. Rules on a column that is missing
+    are not reported beyond the missing column itself.
+    """
+    gx = _gx()
+    failures: list[Failure] = list(ds.parse_failures)
+    tables: dict[str, TableResult] = {}
+    docs_index: Path | None = None
+    if docs_dir is not None:
+        Path(docs_dir).mkdir(parents=True, exist_ok=True)
+
+    with _CurrentContextKept():
+        context = build_gx_context(docs_dir)
+        datasource = context.data_sources.add_pandas("upstream")
+        for table in TABLE_ORDER:
+            frame = ds.table(table)
+            file_name = ds.paths[table].name
+            suite = context.suites.add(_build_suite(gx, table))
+            batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=table, data=batch, suite=suite))
+            result = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+            order = {e.id: i for i, e in enumerate(suite.expectations)}
+            results = sorted(result.results,
+                             key=lambda r: order.get(r.expectation_config.id, len(order)))
+            failures.extend(_failures_from_results(ds, table, file_name, frame, results))
+            stats = result.statistics
+            tables[table] = TableResult(
+                table=table, file=file_name, rows=len(frame), suite=suite.name,
+                evaluated=int(stats["evaluated_expectations"]),
+                passed=int(stats["successful_expectations"]),
+                failed=int(stats["unsuccessful_expectations"]),
+                parse_failures=sum(1 for f in ds.parse_failures if f.table == table),
+            )
+        if docs_dir is not None:
+            _escape_stored_values(context)
+            context.build_data_docs()
+            docs_index = Path(docs_dir) / "index.html"
+
+    # Grouped by file (stable: parse failures, then the suite's order); cross-table rules last.
+    failures.sort(key=lambda f: TABLE_ORDER.index(f.table) if f.table in TABLE_ORDER else 0)
+    cross, cross_failures = check_cross_table(ds)
+    failures.extend(cross_failures)
+    return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
+                            gx_version=gx.__version__, docs_index=docs_index)
+
+
+def _escape_stored_values(context) -> None:
+    """HTML-escape the data values kept in the stored validation results before Data Docs are
+    rendered: GX 1.24 writes the table of unexpected values into the page without escaping it
+    (a value ``<script>...</script>`` would run in the browser). Our own failures are built from
+    the unescaped results first."""
+    store = context.validation_results_store
+    for key in store.list_keys():
+        suite_result = store.get(key)
+        for result in suite_result.results:
+            outcome = result.result or {}
+            if "partial_unexpected_list" in outcome:
+                outcome["partial_unexpected_list"] = [
+                    _escaped(v) for v in outcome["partial_unexpected_list"]]
+            for entry in outcome.get("partial_unexpected_counts") or []:
+                if isinstance(entry, dict) and "value" in entry:
+                    entry["value"] = _escaped(entry["value"])
+            if isinstance(outcome.get("observed_value"), str):
+                outcome["observed_value"] = html.escape(outcome["observed_value"])
+        store.set(key, suite_result)
+
+
+def _escaped(value: Any) -> Any:
+    value = _plain(value)
+    if isinstance(value, tuple):
+        return tuple(_escaped(v) for v in value)
+    return html.escape(value) if isinstance(value, str) else value
+
+
+def _failures_from_results(ds: Dataset, table: str, file_name: str, frame: pd.DataFrame,
+                           results: list) -> list[Failure]:
+    """Turn GX validation results (in suite order) into Failures."""
+    n_rows = len(frame)
+    missing = {
+        r.expectation_config.kwargs["column"]
+        for r in results
+        if r.expectation_config.type == "expect_column_to_exist" and not r.success
+    }
+    failures: list[Failure] = []
+    for r in results:
+        if r.success:
+            continue
+        config = r.expectation_config
+        kwargs = config.kwargs
+        rule = config.description or config.type
+        columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        column = columns[0] if columns else None
+        outcome = r.result or {}
+
+        if config.type == "expect_column_to_exist":
+            failures.append(Failure(table=table, file=file_name, column=column, rule=rule,
+                                    n_failed=0, n_rows=n_rows, kind="missing_column",
+                                    detail=_columns_listing(frame.columns)))
+            continue
+        if missing.intersection(columns):
+            continue  # reported once, as the missing column
+        exception = _exception_message(r)
+        if exception:
+            failures.append(Failure(table=table, file=file_name, column=column, rule=rule,
+                                    n_failed=0, n_rows=n_rows, kind="table",
+                                    detail=f"Great Expectations could not check it: {exception}"))
+            continue
+        if config.type == "expect_table_row_count_to_be_between":
+            observed = int(outcome.get("observed_value", n_rows))
+            if observed == 0:
+                detail = ("the file has a header but no data rows" if ".csv" in file_name
+                          else "the file has no rows")
+            else:
+                detail = f"the table has {observed:,} rows"
+            failures.append(Failure(table=table, file=file_name, column=None, rule=rule,
+                                    n_failed=0, n_rows=n_rows, kind="table", detail=detail))
+            continue
+        if config.type == "expect_column_values_to_not_be_null":
+            failure = _empty_cells_failure(ds, table, file_name, frame, column, rule)
+            if failure is not None:
+                failures.append(failure)
+            continue
+        if "unexpected_count" in outcome:
+            failures.append(Failure(
+                table=table, file=file_name, column=column, rule=rule,
+                n_failed=int(outcome["unexpected_count"]), n_rows=n_rows,
+                examples=_distinct([_plain(v) for v in outcome.get("partial_unexpected_list", [])]),
+                rows=[int(i) + 1 for i in (outcome.get("partial_unexpected_index_list") or [])
+                      [:_MAX_EXAMPLES] if isinstance(i, (int, np.integer))],
+            ))
+            continue
+        failures.append(Failure(table=table, file=file_name, column=column, rule=rule,
+                                n_failed=0, n_rows=n_rows, kind="table",
+                                detail=f"observed {_plain(outcome.get('observed_value'))!r}"))
+    return failures
+
+
+def _empty_cells_failure(ds: Dataset, table: str, file_name: str, frame: pd.DataFrame,
+                         column: str, rule: str) -> Failure | None:
+    """The "required" rule, counting only cells that were empty in the file (a value that did not
+    parse is missing after parsing too, but it is reported as a parse failure already)."""
+    empty = frame[column].isna().to_numpy()
+    unparsed = ds.unparsed_rows.get((table, column))
+    if unparsed is not None and len(unparsed):
+        empty = empty.copy()
+        empty[unparsed] = False
+    n_empty = int(empty.sum())
+    if n_empty == 0:
+        return None
+    rows = [int(i) + 1 for i in np.flatnonzero(empty)[:_MAX_EXAMPLES]]
+    return Failure(table=table, file=file_name, column=column, rule=rule, n_failed=n_empty,
+                   n_rows=len(frame), rows=rows,
+                   detail="empty in data row" + ("s " if len(rows) > 1 else " ")
+                   + ", ".join(str(r) for r in rows))
+
+
+def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure]]:
+    """Apply ``CROSS_TABLE_RULES`` to the non-empty, non-blank values; a rule is skipped when a
+    column is missing or the referenced table is empty (the suites report both already)."""
+    results: list[CrossTableResult] = []
+    failures: list[Failure] = []
+    for rule in CROSS_TABLE_RULES:
+        frame, ref = ds.table(rule.table), ds.table(rule.ref_table)
+        if rule.column not in frame.columns or rule.ref_column not in ref.columns:
+            results.append(CrossTableResult(rule, "skipped", reason="a column is missing"))
+            continue
+        if len(ref) == 0:
+            results.append(CrossTableResult(rule, "skipped", reason=f"{rule.ref_table} is empty"))
+            continue
+        values = frame[rule.column]
+        given = values.notna() & (values.astype("str").str.strip() != "")  # blanks: own rule
+        unknown = (given & ~values.isin(ref[rule.ref_column].dropna())).to_numpy()
+        n_unknown = int(unknown.sum())
+        results.append(CrossTableResult(rule, "failed" if n_unknown else "passed", n_unknown))
+        if n_unknown:
+            failures.append(Failure(
+                table=rule.table, file=ds.paths[rule.table].name, column=rule.column,
+                rule=rule.rule, n_failed=n_unknown, n_rows=len(frame),
+                examples=_distinct([_plain(v) for v in values[unknown].head(50)]),
+                rows=[int(i) + 1 for i in np.flatnonzero(unknown)[:_MAX_EXAMPLES]],
+            ))
+    return results, failures
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _columns_listing(columns) -> str:
+    names = [str(c) for c in columns]
+    if not names:
+        return "the file has no columns"
+    shown = ", ".join(names[:_MAX_COLUMNS_LISTED])
+    more = len(names) - _MAX_COLUMNS_LISTED
+    return f"the file has columns {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _exception_message(result) -> str:
+    info = result.exception_info or {}
+    if "raised_exception" in info:  # one expectation-level entry
+        info = {"": info}
+    for entry in info.values():
+        if isinstance(entry, dict) and entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "unknown error").strip()
+    return ""
+
+
+def _plain(value: Any) -> Any:
+    """A GX/numpy/pandas value as a plain Python one (times as text) for messages and JSON."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (np.datetime64, pd.Timestamp, datetime, date)):
+        stamp = pd.Timestamp(value)
+        return None if pd.isna(stamp) else str(stamp)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def _distinct(values: list) -> list:
+    out: list = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+        if len(out) == _MAX_EXAMPLES:
+            break
+    return out

@@ -1,0 +1,130 @@
+"""Shared fixtures: a small, valid, deterministic Upstream data set, and helpers to corrupt it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+N_CONTACTS = 300
+N_AGENTS = 6
+SEED = 20260301
+
+
+def build_valid_tables(n_contacts: int = N_CONTACTS, n_agents: int = N_AGENTS,
+                       seed: int = SEED) -> dict[str, pd.DataFrame]:
+    """The three tables as ``load_dataset`` must return them (parsed types), satisfying every rule
+    of data/README.md. Identifiers have leading zeros; half the contacts are surveyed, half of
+    those surveys answered; some answers skip csat or nps."""
+    rng = np.random.default_rng(seed)
+    teams = np.array(["north", "south"])
+    agents = pd.DataFrame({
+        "agent_id": pd.array([f"{i:03d}" for i in range(1, n_agents + 1)], dtype="str"),
+        "team": pd.array(teams[np.arange(n_agents) % 2], dtype="str"),
+        "site": pd.array(np.where(np.arange(n_agents) < n_agents // 2, "Leeds", "Manila"), dtype="str"),
+        "tenure_months": np.round(rng.uniform(0, 48, n_agents), 1),
+    })
+    agent_of_contact = np.arange(n_contacts) % n_agents  # every agent has contacts
+    opened = (pd.Timestamp("2026-01-05 08:00:00")
+              + pd.to_timedelta(np.sort(rng.integers(0, 60 * 86400, n_contacts)), unit="s"))
+    duration = pd.to_timedelta(rng.integers(0, 3 * 86400, n_contacts), unit="s")
+    contacts = pd.DataFrame({
+        "contact_id": pd.array([f"{i:07d}" for i in range(1, n_contacts + 1)], dtype="str"),
+        "opened_at": opened.astype("datetime64[us]"),
+        "closed_at": (opened + duration).astype("datetime64[us]"),
+        "agent_id": agents["agent_id"].to_numpy()[agent_of_contact],
+        "team": agents["team"].to_numpy()[agent_of_contact],
+        "channel": rng.choice(["phone", "chat", "email", "messaging"], n_contacts),
+        "policy": rng.choice(["standard", "refund above cap", "warranty expired"], n_contacts),
+        "product": rng.choice(["router", "mesh kit", "set-top box"], n_contacts),
+        "issue_type": rng.choice(["billing", "defect", "how-to"], n_contacts),
+        "customer_id": [f"{i:06d}" for i in rng.integers(0, n_contacts // 2, n_contacts)],
+        "handle_time_sec": np.round(rng.gamma(2.0, 240.0, n_contacts), 1),
+        "n_interactions": rng.integers(1, 7, n_contacts).astype("int64"),
+        "resolved_first_contact": rng.random(n_contacts) < 0.7,
+        "repeat_within_7d": rng.random(n_contacts) < 0.1,
+        "escalated": rng.random(n_contacts) < 0.05,
+        "credit_issued": np.where(rng.random(n_contacts) < 0.1, 12.5, 0.0),
+    })
+    contacts.loc[0, "handle_time_sec"] = 0.0  # boundary values are valid
+    contacts.loc[0, "closed_at"] = contacts.loc[0, "opened_at"]
+    for column in ("agent_id", "team", "channel", "policy", "product", "issue_type", "customer_id"):
+        contacts[column] = contacts[column].astype("str")
+
+    surveyed = np.arange(0, n_contacts, 2)
+    n_surveys = len(surveyed)
+    sent = contacts["closed_at"].to_numpy()[surveyed] + np.timedelta64(3600, "s")
+    answered = np.arange(n_surveys) % 2 == 0
+    responded = pd.Series(sent + rng.integers(60, 5 * 86400, n_surveys).astype("timedelta64[s]"))
+    responded[~answered] = pd.NaT
+    csat = pd.array(1 + np.arange(n_surveys) % 5, dtype="Int64")  # 1..5 all present
+    nps = pd.array(np.arange(n_surveys) % 11, dtype="Int64")  # 0..10 all present
+    csat[~answered] = pd.NA
+    nps[~answered] = pd.NA
+    csat[4] = pd.NA  # an answer that skipped CSAT
+    nps[8] = pd.NA  # an answer that skipped NPS
+    comment = pd.array([None] * n_surveys, dtype="str")
+    comment[2] = "Quick and friendly, thanks."
+    comment[6] = 'Said "call back", never did.'
+    surveys = pd.DataFrame({
+        "contact_id": contacts["contact_id"].to_numpy()[surveyed],
+        "sent_at": pd.Series(sent).astype("datetime64[us]"),
+        "responded_at": responded.astype("datetime64[us]"),
+        "csat": csat,
+        "nps": nps,
+        "comment": comment,
+    })
+    surveys["contact_id"] = surveys["contact_id"].astype("str")
+    return {"contacts": contacts, "surveys": surveys, "agents": agents}
+
+
+def to_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the text an export would write: ISO 8601 times, true/false, empty = missing."""
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            text = values.dt.strftime("%Y-%m-%dT%H:%M:%S")
+        elif pd.api.types.is_bool_dtype(values.dtype):
+            text = values.map({True: "true", False: "false"})
+        else:
+            text = values.astype("str")
+        out[column] = text.where(values.notna(), "")
+    return out
+
+
+def write_tables(folder: Path, tables: dict[str, pd.DataFrame], fmt: str = "csv") -> Path:
+    """Write the tables into ``folder`` as ``csv``, ``csv.gz`` or ``parquet``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        if fmt == "parquet":
+            frame.to_parquet(folder / f"{name}.parquet", index=False)
+        else:
+            to_csv_text(frame).to_csv(folder / f"{name}.{fmt}", index=False)
+    return folder
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def edit_csv(folder: Path, table: str, edit: Callable[[pd.DataFrame], pd.DataFrame | None]) -> None:
+    """Corrupt one CSV table: ``edit`` gets the table as text (empty string = empty cell) and
+    changes it in place or returns a new frame, which is written back."""
+    path = folder / f"{table}.csv"
+    text = read_csv_text(path)
+    changed = edit(text)
+    (text if changed is None else changed).to_csv(path, index=False)
+
+
+@pytest.fixture
+def valid_tables() -> dict[str, pd.DataFrame]:
+    return build_valid_tables()
+
+
+@pytest.fixture
+def valid_folder(tmp_path: Path, valid_tables: dict[str, pd.DataFrame]) -> Path:
+    """A folder with a valid CSV data set (300 contacts, 150 surveys, 6 agents)."""
+    return write_tables(tmp_path / "dataset", valid_tables)
