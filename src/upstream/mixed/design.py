@@ -81,9 +81,12 @@ def _is_categorical(series: pd.Series, forced: bool) -> bool:
 def _factorise(series: pd.Series) -> tuple[np.ndarray, FactorInfo]:
     """Codes and levels with R's order; unused levels dropped."""
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cat = series.cat.remove_unused_categories()
-        levels = list(cat.cat.categories)
-        codes = cat.cat.codes.to_numpy().astype(np.int64)
+        raw = series.cat.codes.to_numpy().astype(np.int64)
+        categories = series.cat.categories
+        used = np.bincount(raw, minlength=len(categories)) > 0
+        remap = np.cumsum(used) - 1
+        levels = list(categories[used])
+        codes = remap[raw]
     elif pd.api.types.is_bool_dtype(series.dtype):
         values = series.to_numpy(dtype=bool)
         present = [v for v in (False, True) if (values == v).any()]
@@ -193,21 +196,51 @@ def term_matrix(terms: TermList, frame: ModelFrame) -> tuple[np.ndarray, list[st
     """Model matrix of a term list (treatment contrasts, R naming). Returns (X, names, term labels)."""
     n = len(frame.data)
     present = {frozenset(t.variables) for t in terms.terms}
-    cols, names, owners = [], [], []
+    plan = []                                   # (term label, parts, column names)
     if terms.intercept:
-        cols.append(np.ones(n))
-        names.append("(Intercept)")
-        owners.append("(Intercept)")
+        plan.append(("(Intercept)", None, ["(Intercept)"]))
     for term in terms.terms:
         parts = _term_columns(term, frame, present, terms.intercept)
-        for name, col in _columns_of_term(parts, n):
-            cols.append(col)
-            names.append(name)
-            owners.append(term.label)
-    X = np.empty((n, len(cols)), dtype=float, order="F")
-    for j, c in enumerate(cols):
-        X[:, j] = c
-    return X, names, owners
+        names = [nm for nm, _ in _column_names(parts)]
+        plan.append((term.label, parts, names))
+    p = sum(len(names) for _, _, names in plan)
+    X = np.zeros((n, p), dtype=float, order="F")
+    names_out, owners = [], []
+    j = 0
+    for label, parts, names in plan:
+        width = len(names)
+        if parts is None:
+            X[:, j] = 1.0
+        elif len(parts) == 1 and parts[0][0] == "factor":
+            _, _, codes, idx, _ = parts[0]
+            col = codes - idx[0] if idx else codes
+            rows = np.flatnonzero(col >= 0) if idx and idx[0] > 0 else np.arange(n)
+            X[rows, j + col[rows]] = 1.0
+        else:
+            for k, col in enumerate(_columns_of_term(parts, n)):
+                X[:, j + k] = col
+        names_out += names
+        owners += [label] * width
+        j += width
+    return X, names_out, owners
+
+
+def _column_names(parts):
+    """Column names of a term in R's order (first variable fastest)."""
+    combos = [()]
+    for part in parts:
+        combos = [prefix + (c,) for c in range(len(part[4])) for prefix in combos]
+    return [(":".join(part[4][c] for part, c in zip(parts, combo)), combo) for combo in combos]
+
+
+def _columns_of_term(parts, n: int):
+    """Yield the term's columns in R's order (first variable fastest)."""
+    for _, combo in _column_names(parts):
+        col = np.ones(n)
+        for part, c in zip(parts, combo):
+            kind, v, data, idx, labels = part
+            col = col * (data == idx[c]) if kind == "factor" else col * data
+        yield col
 
 
 def fixed_matrix(frame: ModelFrame, tol: float = 1e-7) -> FixedMatrix:
@@ -231,13 +264,24 @@ class RankDeficiencyWarning(UserWarning):
 
 def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     """Which columns to keep: a column is dropped when its part orthogonal to the columns before it
-    has norm below tol × its own norm (the rule of R's LINPACK qr used by lme4)."""
+    has norm below tol × its own norm (the rule of R's LINPACK qr used by lme4).
+
+    The Cholesky factor of X'X gives those residual norms cheaply; when every ratio is far above
+    tol (≥ 1e-4) that settles it, otherwise the exact Householder QR of X decides."""
     p = X.shape[1]
     if p == 0:
         return np.zeros(0, bool)
-    norms = np.sqrt(np.einsum("ij,ij->j", X, X))
-    keep = np.ones(p, bool)
-    keep[norms == 0] = False
+    XtX = X.T @ X
+    norms2 = np.diag(XtX).copy()
+    try:
+        R = np.linalg.cholesky(XtX)
+        ratio2 = np.diag(R) ** 2 / np.where(norms2 > 0, norms2, 1.0)
+        if np.all(norms2 > 0) and np.all(ratio2 > 1e-8):
+            return np.ones(p, bool)
+    except np.linalg.LinAlgError:
+        pass
+    norms = np.sqrt(norms2)
+    keep = norms > 0
     while True:
         idx = np.flatnonzero(keep)
         if len(idx) == 0:

@@ -20,13 +20,14 @@ from .results import LmerResult, _check_ddf
 
 
 def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf: str = "satterthwaite",
-         start=None) -> LmerResult:
+         start=None, max_evals: int | None = None) -> LmerResult:
     """Fit a linear mixed model with lme4 formula syntax, e.g.
     `lmer("csat ~ policy + product + channel + (1 | agent)", df)`.
 
     reml: REML (default) or maximum likelihood. weights: prior weights (a column name or an array);
     the residual variance of row i is σ²/w_i. ddf: "satterthwaite" (default), "kenward-roger" or
-    "residual", used by `coef_table`. start: starting θ (relative covariance factors).
+    "residual", used by `coef_table`. start: starting θ (relative covariance factors). max_evals:
+    cap on deviance evaluations (the fit is flagged `converged=False` if it is reached).
     """
     ddf = _check_ddf(ddf)
     spec = parse_formula(formula)
@@ -37,5 +38,5 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     structure = LmmStructure(blocks, fixed.X, y, frame.weights)
     optimum = optimize_theta(lambda theta: structure.deviance(theta, reml), structure.n_theta,
                              structure.lower,
-                             start=structure.start_theta() if start is None else start)
+                             start=structure.start_theta() if start is None else start, max_evals=max_evals)
     return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)

@@ -144,16 +144,31 @@ class LmmStructure:
         self.y = y
         yw = y if self.sw is None else y * self.sw
         Z1 = self.Z[self.first]
-        XY = np.column_stack([self.Xw, yw])
-        self.c_fix = np.asarray((Z1.T @ XY).T)                       # (p+1) × q₁
-        m = self.m_r + self.p + 1
+        m_r, p = self.m_r, self.p
+        if not hasattr(self, "_design_products"):          # y-free parts, computed once
+            Z1t = Z1.T.tocsr()
+            xtx = self.Xw.T @ self.Xw
+            z1x = np.asarray(Z1t @ self.Xw)
+            zr = self.Zr
+            self._design_products = (Z1t, xtx, z1x,
+                                     (zr.T @ zr).toarray() if zr is not None else None,
+                                     np.asarray(zr.T @ self.Xw) if zr is not None else None)
+        Z1t, xtx, z1x, zrzr, zrx = self._design_products
+        self.c_fix = np.vstack([z1x.T, (Z1t @ yw)[None, :]])           # (p+1) × q₁
+        m = m_r + p + 1
         B = np.empty((m, m))
-        B[self.m_r:, self.m_r:] = XY.T @ XY
-        if self.Zr is not None:
-            B[:self.m_r, :self.m_r] = (self.Zr.T @ self.Zr).toarray()
-            cross = np.asarray(self.Zr.T @ XY)
-            B[:self.m_r, self.m_r:] = cross
-            B[self.m_r:, :self.m_r] = cross.T
+        B[m_r:m_r + p, m_r:m_r + p] = xtx
+        xty = self.Xw.T @ yw
+        B[m_r:m_r + p, -1] = xty
+        B[-1, m_r:m_r + p] = xty
+        B[-1, -1] = yw @ yw
+        if m_r:
+            B[:m_r, :m_r] = zrzr
+            zry = np.asarray(self.Zr.T @ yw)
+            B[:m_r, m_r:m_r + p] = zrx
+            B[m_r:m_r + p, :m_r] = zrx.T
+            B[:m_r, -1] = zry
+            B[-1, :m_r] = zry
         self.B = B
 
     def with_response(self, y: np.ndarray) -> "LmmStructure":
@@ -167,8 +182,9 @@ class LmmStructure:
         """Starting θ: lme4's (1 on diagonals, 0 off) except that a random intercept gets a one-way
         ANOVA moment estimate τ/σ from the OLS residuals — it saves a third of the evaluations."""
         theta = np.where(self.lower == 0, 1.0, 0.0)
+        m_r, p = self.m_r, self.p
         try:
-            beta = np.linalg.lstsq(self.Xw, self.y if self.sw is None else self.y * self.sw, rcond=None)[0]
+            beta = np.linalg.solve(self.B[m_r:m_r + p, m_r:m_r + p], self.B[m_r:m_r + p, -1])
         except np.linalg.LinAlgError:
             return theta
         e = self.y - self.X @ beta

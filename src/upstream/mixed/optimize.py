@@ -18,7 +18,8 @@ class Optimum:
     messages: list[str] = field(default_factory=list)
 
 
-def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check: bool = True) -> Optimum:
+def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check: bool = True,
+                   max_evals: int | None = None) -> Optimum:
     """Minimise objective(θ) subject to θ ≥ lower (diagonal entries of the relative covariance
     factors are ≥ 0, off-diagonals free), then lme4's convergence check: the gradient, scaled by the
     Hessian, is below 2e-3."""
@@ -37,16 +38,18 @@ def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check
     # BOBYQA that lme4 uses): far fewer deviance evaluations than quasi-Newton with numerical
     # gradients, and it does not stall on the θ ≥ 0 bounds.
     res = minimize(f, x0, method="COBYQA", bounds=bounds,
-                   options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-7, "maxfev": 500 * (n_theta + 1)})
+                   options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-7, "maxfev": max_evals or 500 * (n_theta + 1)})
     theta = np.asarray(res.x, dtype=float)
     theta[(lower == 0) & (theta < 1e-10)] = 0.0
     value = float(f(theta))
     messages = []
-    converged = bool(np.isfinite(value))
-    if not res.success and res.status not in (0, 1):
-        messages.append(f"optimiser: {res.message}")
-    if not converged:
+    converged = True
+    if not np.isfinite(value):
+        converged = False
         messages.append("the deviance is not finite at the optimum")
+    elif not res.success:
+        converged = False
+        messages.append(f"the optimiser stopped before converging: {res.message}")
     elif check:
         ok, msg = _check_gradient(f, theta, lower)
         if not ok:

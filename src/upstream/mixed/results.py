@@ -133,9 +133,10 @@ class LmerResult:
                     for j, term in enumerate(blk.terms):
                         cols[("mode", term)] = pd.Series(modes[:, j], index=blk.levels)
                         cols[("cond_se", term)] = pd.Series(se[:, j], index=blk.levels)
-                frame = pd.DataFrame(cols)
-                frame.columns = pd.MultiIndex.from_tuples(frame.columns)
-                frames[group] = frame.sort_index(axis=1, level=0, sort_remaining=False)
+                order = [c for c in cols if c[0] == "mode"] + [c for c in cols if c[0] == "cond_se"]
+                frame = pd.DataFrame({c: cols[c] for c in order})
+                frame.columns = pd.MultiIndex.from_tuples(order)
+                frames[group] = frame
         return frames
 
     @cached_property
@@ -358,9 +359,10 @@ def _check_ddf(ddf: str) -> str:
 
 
 def _fmt(x: float) -> str:
+    """Four significant digits, keeping trailing zeros (42.00, 0.2455), as R prints them."""
     if x == 0 or not np.isfinite(x):
         return f"{x:.4g}"
-    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:.5g}"
+    return f"{x:#.4g}".rstrip(".") if abs(x) < 1e6 else f"{x:.4e}"
 
 
 def _fmt_p(p: float) -> str:
