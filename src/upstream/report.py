@@ -24,6 +24,8 @@ __all__ = [
     "clean_comment",
     "findings_html",
     "show_findings",
+    "show_heading",
+    "format_p",
     "publish_findings",
     "read_findings",
     "table_html",
@@ -137,6 +139,23 @@ def show_findings(sentences: Sequence[Any], title: str = "Key findings") -> None
     sentences = [str(s) for s in sentences]
     plain = "\n".join([title, *[f"- {s}" for s in sentences]])
     _display_html(findings_html(sentences, title), plain)
+
+
+def format_p(p: Any) -> str:
+    """A p-value for a report table: '<0.001', '0.012', '0.35'."""
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return ""
+    if p != p:
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def show_heading(text: Any, level: int = 1) -> None:
+    """Display an escaped HTML heading (for headings built from data, e.g. the study period)."""
+    level = min(max(int(level), 1), 6)
+    _display_html(f"<h{level}>{escape_text(text)}</h{level}>", str(text))
 
 
 def publish_findings(

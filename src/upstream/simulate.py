@@ -96,7 +96,7 @@ class OperationSpec:
     days: int = 91
     survey_send_rate: float = 0.9        # share of contacts that get a survey invitation
     response_rate: float = 0.15          # share of invitations answered (calibrated exactly in expectation)
-    agent_sd: float = 0.35               # SD of agents' own skill, latent scale
+    agent_sd: float = 0.5                # SD of agents' own skill, latent scale
     customer_sd: float = 0.5             # SD of customer effects, latent scale
     loyalty_sd: float = 0.6              # SD of customer loyalty (NPS only)
     tenure_coef: float = 0.1             # latent shift per doubling of tenure

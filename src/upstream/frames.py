@@ -1,0 +1,40 @@
+"""Analysis frames built from a validated data set.
+
+`invitations(ds)`: one row per survey invitation, with the contact it followed, the agent's
+attributes and a `responded` flag — the frame for response-rate and non-response analysis.
+`responses(ds, outcome)`: the invitations that were answered with a value for `outcome`
+(csat or nps) — the frame the satisfaction models are fitted to.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+CONTACT_MIX = ("policy", "product", "channel", "issue_type")
+
+
+def invitations(ds) -> pd.DataFrame:
+    """Surveys joined to their contacts and agents; `responded` is True when a reply came back."""
+    agents = ds.agents.rename(columns={"team": "agent_team"})
+    frame = ds.surveys.merge(ds.contacts, on="contact_id", how="inner", validate="one_to_one")
+    frame = frame.merge(agents, on="agent_id", how="left", validate="many_to_one")
+    frame["responded"] = frame["responded_at"].notna()
+    frame["top_box"] = (frame["csat"] >= 5).astype("boolean").where(frame["csat"].notna())
+    return frame
+
+
+def responses(ds, outcome: str = "csat") -> pd.DataFrame:
+    """Answered invitations with a value for `outcome` (as float), ready for model fitting."""
+    if outcome not in ("csat", "nps"):
+        raise ValueError(f"outcome must be 'csat' or 'nps', not {outcome!r}")
+    frame = invitations(ds)
+    frame = frame[frame["responded"] & frame[outcome].notna()].copy()
+    frame[outcome] = frame[outcome].astype(float)
+    if frame.empty:
+        raise ValueError(f"the data set has no survey responses with a {outcome} value")
+    return frame.reset_index(drop=True)
+
+
+def contacts_with_agents(ds) -> pd.DataFrame:
+    """All contacts with the agent's attributes (for handle-time and repeat-contact analyses)."""
+    agents = ds.agents.rename(columns={"team": "agent_team"})
+    return ds.contacts.merge(agents, on="agent_id", how="left", validate="many_to_one")
