@@ -1,8 +1,10 @@
-"""Mixed models for ratings data: `lmer` (linear), with lme4's formula syntax and results."""
+"""Mixed models for ratings data with lme4's formula syntax: `lmer` (linear), `glmer`
+(logistic, Laplace or adaptive quadrature) and `clmm` (cumulative logit, ordinal::clmm)."""
+from .design import RankDeficiencyWarning
 from .fit import lmer
 from .formula import FormulaError, parse_formula
+from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
-from .design import RankDeficiencyWarning
 
-__all__ = ["lmer", "parse_formula", "FormulaError", "LmerResult", "SingularFitWarning",
-           "ConvergenceWarning", "RankDeficiencyWarning"]
+__all__ = ["lmer", "glmer", "clmm", "parse_formula", "FormulaError", "LmerResult", "GlmerResult", "ClmmResult",
+           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning"]
