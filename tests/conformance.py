@@ -125,3 +125,58 @@ def fit_lmer_case(fx: dict, data: pd.DataFrame):
     from upstream import lmer
     reml = bool(fx.get("settings", {}).get("REML", True))
     return lmer(fx["formula"], data, reml=reml, weights=fx.get("weights"))
+
+
+# -- glmer / clmm -----------------------------------------------------------------------------------
+
+GLMM_TOL = {"loglik": 1e-3, "estimate": 1e-3, "sd": 1e-3, "std_error": 2e-2, "mode": 1e-3, "cond_se": 1e-3,
+            "exact_estimate": 1e-4, "exact_std_error": 1e-4, "exact_loglik": 1e-6}
+
+
+def fit_glmm_case(fx: dict, data: pd.DataFrame):
+    from upstream import clmm, glmer
+    nagq = int(fx["settings"]["nAGQ"])
+    if fx["function"] == "glmer":
+        return glmer(fx["formula"], data, n_agq=nagq)
+    levels = fx["factors"][fx["formula"].split("~")[0].strip()]
+    return clmm(fx["formula"], data, n_agq=nagq, levels=[int(v) if str(v).isdigit() else v for v in levels])
+
+
+def glmm_errors(fx: dict, res) -> dict[str, float]:
+    """Largest errors against lme4::glmer / ordinal::clmm. Estimates: |Δ| relative to
+    max(|reference|, its SE), so a coefficient near zero is judged on the scale of its uncertainty.
+    lme4 reports, for nAGQ > 1, a log-likelihood without the binomial constant (its saturated
+    log-likelihood); ours is the full log-likelihood, so that constant is added back."""
+    err = {}
+    ref = {c["term"]: c for c in fx["coef"] + (fx.get("thresholds") or [])}
+    names = list(ref)
+    tab = res.coef_table.loc[names]
+    ref_est = np.array([ref[n]["estimate"] for n in names])
+    ref_se = np.array([ref[n]["std_error"] for n in names])
+    err["estimate"] = float(np.max(np.abs(tab["estimate"].to_numpy() - ref_est) / np.maximum(np.abs(ref_est), ref_se)))
+    err["std_error"] = rel_err(tab["std_error"], ref_se)
+    agq_glmer = fx["function"] == "glmer" and fx["settings"]["nAGQ"] > 1
+    shift = (fx.get("loglik_saturated") or 0.0) if agq_glmer else 0.0
+    err["loglik"] = abs(res.loglik - shift - fx["loglik"])
+    sds = {}
+    for row in fx["varcorr"]:
+        sds[_our_group(res, row["grp"])] = row["sdcor"]
+    err["sd"] = rel_err([res.varcorr.loc[g, "sd"] for g in sds], list(sds.values()))
+    modes, ref_modes, cse, ref_cse = [], [], [], []
+    for r_group, info in fx["ranef"].items():
+        group = _our_group(res, r_group)
+        frame = res.ranef[group].loc[[str(v) for v in info["levels"]]]
+        term = list(info["terms"])[0]
+        modes.append(frame["mode"].to_numpy())
+        ref_modes.append(np.asarray(info["terms"][term]["mode"], float))
+        cse.append(frame["cond_se"].to_numpy())
+        ref_cse.append(np.asarray(info["terms"][term]["cond_sd"], float))
+    err["mode"] = abs_err(np.concatenate(modes), np.concatenate(ref_modes))
+    err["cond_se"] = abs_err(np.concatenate(cse), np.concatenate(ref_cse))
+    exact = fx.get("exact_laplace")
+    if exact:
+        fixef_names = list(exact["fixef"])
+        err["exact_estimate"] = rel_err(res.coef_table.loc[fixef_names, "estimate"], list(exact["fixef"].values()))
+        err["exact_std_error"] = rel_err(res.coef_table.loc[fixef_names, "std_error"], exact["std_error"])
+        err["exact_loglik"] = abs(res.loglik - exact["loglik"])
+    return err

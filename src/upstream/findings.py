@@ -14,7 +14,11 @@ def pct(x: float) -> str:
 
 
 def pct_interval(lo: float, hi: float) -> str:
-    return f"{pct(lo)}–{pct(hi)}"
+    """'4%–7%', or with one decimal when whole percentages would hide the width ('14.6%–15.4%')."""
+    a, b = pct(lo), pct(hi)
+    if a == b:
+        return f"{100 * lo:.1f}%–{100 * hi:.1f}%"
+    return f"{a}–{b}"
 
 
 def variance_sentence(shares: pd.DataFrame, outcome: str = "CSAT") -> str:
@@ -78,3 +82,52 @@ def rank_shift_sentence(shift: dict, effects: pd.DataFrame) -> str:
             text += (f" Experienced agents are the ones raw averages punish: tenure correlates {c_raw:+.2f} with raw "
                      f"scores but {c_adj:+.2f} with adjusted scores, because harder contacts are routed to them.")
     return text
+
+
+def survey_sentences(rates: pd.DataFrame, response, scores: pd.DataFrame, nps_all, screen: pd.DataFrame,
+                     shifts: pd.DataFrame) -> list[str]:
+    """Key findings of the survey-health study."""
+    overall = rates.loc[("overall", "all")]
+    out = [f"{pct(overall['rate'])} of {int(overall['invitations']):,} survey invitations were answered "
+           f"(95% interval {pct_interval(overall['lower'], overall['upper'])})."]
+    coef = response.propensity.coef_table.set_index("term")
+    sig = coef[(coef.index != "Intercept") & (coef["p_value"] < 0.001)]
+    if len(sig):
+        top = sig.reindex(sig["estimate"].abs().sort_values(ascending=False).index).head(3)
+        parts = [f"{t.replace('_True', '').replace('_', ' ')} (odds ×{r['odds_ratio']:.2f})" for t, r in top.iterrows()]
+        out.append("Who answers is not random: the reply odds differ most with " + ", ".join(parts) + ".")
+    lo, hi = nps_all.interval(method="adjusted-wald")
+    out.append(f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}) from {nps_all.n:,} replies.")
+    flagged = screen[screen["flagged"]]
+    few = int(screen["flag_invitations"].sum())
+    many = int(screen["flag_response"].sum())
+    out.append(f"{len(flagged)} agents' survey process looks implausible for their volume ({few} send too few surveys, "
+               f"{many} get too many replies) — review how they offer the survey before trusting their scores."
+               if len(flagged) else "No agent's invitation or response rate is implausible for their volume.")
+    s = scores.iloc[0]
+    out.append(f"Weighting replies for who answers moves average CSAT from {s['csat']:.3f} to {s['csat_weighted']:.3f} "
+               f"and agent effects by a median {shifts['shift'].abs().median():.3f} points: weighting on contact features "
+               f"changes little, so non-response that depends on satisfaction itself stays a caveat.")
+    return out
+
+
+def scorecard_sentences(card: pd.DataFrame, threshold: float) -> list[str]:
+    """Key findings of the agent-scorecard study."""
+    n = len(card)
+    rankable = card[card["rankable"]]
+    out = [f"{len(rankable)} of {n} agents have enough replies to be ranked (reliability at least {threshold:g}); "
+           f"the other {n - len(rankable)} are shown as 'not enough responses to rank'."]
+    if len(rankable):
+        width = (rankable["rank_upper"] - rankable["rank_lower"]).astype(float).median()
+        out.append(f"Even among rankable agents a rank is uncertain: the median 95% rank interval spans {width:.0f} places.")
+    small = card[card["n_responses"] < 20]
+    if len(small) >= 3:
+        out.append(f"Agents with fewer than 20 replies have raw top-box shares from {pct(small['top_box_raw'].min())} to "
+                   f"{pct(small['top_box_raw'].max())}; after shrinkage the range is {pct(small['top_box_shrunken'].min())} "
+                   f"to {pct(small['top_box_shrunken'].max())}.")
+    both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna()
+    if len(both) > 2:
+        rho = both.rank().corr().iloc[0, 1]
+        out.append(f"The ordinal model of CSAT ranks agents almost exactly as the linear model does (rank correlation "
+                   f"{rho:.2f}), so the scorecards do not hinge on averaging a 1–5 scale.")
+    return out

@@ -25,6 +25,7 @@ __all__ = [
     "findings_html",
     "show_findings",
     "show_heading",
+    "show_text",
     "format_p",
     "publish_findings",
     "read_findings",
@@ -150,6 +151,11 @@ def format_p(p: Any) -> str:
     if p != p:
         return ""
     return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def show_text(text: Any) -> None:
+    """Display one escaped paragraph (for sentences built from data)."""
+    _display_html(f"<p>{escape_text(text)}</p>", str(text))
 
 
 def show_heading(text: Any, level: int = 1) -> None:

@@ -308,8 +308,16 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     base = eta_system[sample_rows]
     ec = np.array([expected_csat(base + a).mean() for a in agent_latent])
     ref = expected_csat(base + agent_latent.mean()).mean()
+    agent_mean_csat = np.bincount(agent_idx, weights=csat, minlength=m) / np.maximum(np.bincount(agent_idx, minlength=m), 1)
+    nps_all = nps.astype(float)
     truth = {
         "description": "Effects used by upstream.simulate; latent = logit scale of the cumulative-logit CSAT model.",
+        "population": {   # every contact's CSAT and NPS, answered or not (what full response would show)
+            "csat_mean": float(csat.mean()), "csat_top_box": float((csat == 5).mean()),
+            "nps": float(100 * ((nps_all >= 9).mean() - (nps_all <= 6).mean())),
+            "csat_mean_by_channel": {k: float(csat[channel == k].mean()) for k in CHANNELS},
+            "csat_mean_by_policy": {k: float(csat[policy == k].mean()) for k in POLICIES},
+        },
         "spec": dataclasses.asdict(spec),
         "csat_thresholds": list(CSAT_THRESHOLDS), "nps_thresholds": list(NPS_THRESHOLDS),
         "nps_loading": NPS_LOADING,
@@ -330,7 +338,8 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
             {"agent_id": agent_ids[j], "skill": float(skill[j]), "tenure_effect": float(tenure_effect[j]),
              "rush_effect": float(rush_effect[j]), "effect_latent": float(agent_latent[j]),
              "effect_csat": float(ec[j] - ref), "rushing": bool(rushing[j]), "steering": bool(steering[j]),
-             "low_volume": bool(low_volume[j]), "n_contacts": int((agent_idx == j).sum())}
+             "low_volume": bool(low_volume[j]), "n_contacts": int((agent_idx == j).sum()),
+             "csat_mean_all_contacts": float(agent_mean_csat[j])}
             for j in range(m)
         ],
     }

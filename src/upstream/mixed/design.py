@@ -100,6 +100,11 @@ def _factorise(series: pd.Series) -> tuple[np.ndarray, FactorInfo]:
     return codes, FactorInfo(levels, [_label(v) for v in levels])
 
 
+def examples(values, k: int = 5) -> str:
+    """Up to k distinct offending values as plain Python reprs, for error messages."""
+    return ", ".join(map(repr, pd.Series(pd.unique(pd.Series(values))[:k]).tolist()))
+
+
 def _label(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -132,6 +137,16 @@ def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple
         frame["__weights__"] = pd.to_numeric(w_series, errors="coerce")
     keep = frame.notna().all(axis=1).to_numpy()
     n_dropped = int((~keep).sum())
+    if n_dropped:
+        for g in dict.fromkeys(v for r in formula.random for v in r.group):
+            before = pd.unique(frame[g].dropna())
+            after = set(pd.unique(frame.loc[keep, g]))
+            lost = [v for v in before if v not in after]
+            if lost:
+                warnings.warn(f"{len(lost)} level(s) of grouping factor {g!r} have no complete rows (their outcome "
+                              f"or predictors are all missing) and are left out of the model: "
+                              f"{', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''}",
+                              MissingGroupWarning, stacklevel=3)
     frame = frame.loc[keep]
     if len(frame) == 0:
         raise ValueError(f"no complete rows: every row has a missing value in one of {', '.join(needed)}")
@@ -262,6 +277,10 @@ class RankDeficiencyWarning(UserWarning):
     pass
 
 
+class MissingGroupWarning(UserWarning):
+    pass
+
+
 def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
     """Which columns to keep: a column is dropped when its part orthogonal to the columns before it
     has norm below tol × its own norm (the rule of R's LINPACK qr used by lme4).
@@ -331,8 +350,7 @@ def response_vector(frame: ModelFrame) -> np.ndarray:
         raise ValueError(f"a linear mixed model needs a single numeric response, not cbind({', '.join(resp)})")
     y = pd.to_numeric(frame.data[resp[0]], errors="coerce")
     if y.isna().any():
-        bad = frame.data[resp[0]][y.isna()].unique()[:5]
-        raise ValueError(f"the response {resp[0]!r} must be numeric; e.g. {', '.join(map(repr, bad))}")
+        raise ValueError(f"the response {resp[0]!r} must be numeric; e.g. {examples(frame.data[resp[0]][y.isna()])}")
     return y.to_numpy(dtype=float)
 
 
@@ -360,10 +378,10 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
         c = labels.map(by_label).fillna(-1).astype(np.int64).to_numpy()
         unknown = c < 0
         if unknown.any() and (v not in group_vars or not allow_new_levels):
-            examples = ", ".join(map(repr, pd.unique(sub[v][unknown])[:5]))
+            found = examples(sub[v][unknown])
             what = "grouping factor" if v in group_vars else "factor"
             hint = " (use allow_new_levels=True to predict them with a zero random effect)" if v in group_vars else ""
-            raise ValueError(f"newdata has levels of {what} {v!r} that were not in the fitted data: {examples}{hint}")
+            raise ValueError(f"newdata has levels of {what} {v!r} that were not in the fitted data: {found}{hint}")
         codes[v] = c
     nf = ModelFrame(formula=formula, data=sub, factors=frame.factors, codes=codes, weights=None,
                     n_dropped=0, row_index=sub.index)
@@ -384,9 +402,8 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
             combined = pd.Index([":".join(map(str, t)) for t in zip(*parts)])
             gc = blk.levels.get_indexer(combined).astype(np.int64)
             if (gc < 0).any() and not allow_new_levels:
-                examples = ", ".join(map(repr, pd.unique(combined[gc < 0])[:5]))
                 raise ValueError(f"newdata has levels of grouping factor {blk.group!r} that were not in the "
-                                 f"fitted data: {examples} (use allow_new_levels=True to predict them with a "
+                                 f"fitted data: {examples(combined[gc < 0])} (use allow_new_levels=True to predict them with a "
                                  "zero random effect)")
         values, _, _ = term_matrix(rt.lhs, nf)
         groups.append((gc, values))

@@ -20,7 +20,8 @@ from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from .design import FixedMatrix, ModelFrame, RandomBlock, fixed_matrix, model_frame, newdata_matrices, random_blocks
+from .design import (FixedMatrix, ModelFrame, RandomBlock, examples, fixed_matrix, model_frame,
+                     newdata_matrices, random_blocks)
 from .formula import parse_formula
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 from .results import ConvergenceWarning, SingularFitWarning, _fmt, _fmt_p, _stars
@@ -52,9 +53,8 @@ def binomial_response(frame: ModelFrame) -> tuple[np.ndarray, np.ndarray]:
             pd.to_numeric(col, errors="coerce").to_numpy(float)
         bad = ~np.isin(y, (0.0, 1.0))
         if bad.any():
-            examples = ", ".join(map(repr, pd.unique(col[bad])[:5]))
             raise ValueError(f"the response {resp[0]!r} of a logistic model must be 0/1 (or true/false); "
-                             f"found {examples}")
+                             f"found {examples(col[bad])}")
         k, m = y, np.ones_like(y)
     total = k.sum()
     if total == 0 or total == m.sum():
@@ -87,9 +87,8 @@ def ordinal_response(frame: ModelFrame, levels=None) -> tuple[np.ndarray, list]:
     codes = np.array([code(v) for v in values], dtype=np.int64)
     bad = codes < 0
     if bad.any():
-        examples = ", ".join(map(repr, pd.unique(values[bad])[:5]))
         raise ValueError(f"the response {name!r} has values outside its declared scale "
-                         f"{', '.join(map(str, levels))}: {examples}")
+                         f"{', '.join(map(str, levels))}: {examples(values[bad])}")
     present = np.unique(codes)
     if len(present) < 2:
         raise ValueError(f"the response {name!r} has only one category present ({levels[present[0]]!r}); "
@@ -404,9 +403,9 @@ class ClmmResult(_QuadratureResult):
         E[Y | x_i, u_j] − E[Y | x_i, u = 0])."""
         s = np.asarray(scores if scores is not None else [float(v) for v in self.levels])
         eta0 = self.fixed.X @ self.fixef.to_numpy()
-        base = (self._category_probs(eta0) @ s).mean()
-        re = self.ranef[self.block.group].copy()
         sample = eta0 if len(eta0) <= 5000 else eta0[np.random.default_rng(0).choice(len(eta0), 5000, replace=False)]
+        base = (self._category_probs(sample) @ s).mean()
+        re = self.ranef[self.block.group].copy()
         re["expected_score_effect"] = [(self._category_probs(sample + b) @ s).mean() - base for b in re["mode"]]
         re["expected_score"] = base + re["expected_score_effect"]
         return re

@@ -1,0 +1,117 @@
+"""Per-agent scorecards: adjusted CSAT, top-box and NPS with intervals and reliability.
+
+One row per agent with survey replies:
+
+- adjusted CSAT (linear mixed model, bootstrap prediction interval) and, as a check that does not
+  treat the 1–5 scale as interval data, the expected-CSAT effect from a cumulative-logit mixed
+  model (clmm);
+- top-box share (CSAT 5): raw with a Wilson interval, empirical-Bayes shrunken (beta-binomial
+  prior fitted by marginal ML) with its posterior interval, and contact-mix adjusted (logistic
+  mixed model, the agent's predicted share for the average contact);
+- NPS: raw with the adjusted-Wald interval and shrunken (Dirichlet–multinomial prior);
+- reliability (τ²/(τ² + σ²/n) from the CSAT model) and the reporting rule: below the threshold
+  the agent is "not enough responses to rank" and gets no rank.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from .agents import NOT_RANKABLE, AgentModel, agent_effects
+from .mixed import clmm, glmer
+from .survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
+
+
+def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id") -> pd.DataFrame:
+    """Cumulative-logit mixed model of CSAT 1–5: each agent's latent effect and its effect on
+    expected CSAT for the average contact."""
+    formula = f"csat ~ {' + '.join(mix) or '1'} + (1 | {agent})"
+    fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=[1, 2, 3, 4, 5])
+    eff = fit.group_effects()
+    eff.attrs["fit"] = fit
+    return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"})
+
+
+def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id") -> pd.Series:
+    """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT = 5
+    on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent)."""
+    data = frame.assign(top=(frame["csat"] == 5).astype(int))
+    fit = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
+    eta = fit.fixed.X @ fit.fixef.to_numpy()
+    b = fit.ranef[agent]["mode"]
+    return pd.Series([expit(eta + v).mean() for v in b], index=b.index, name="top_box_adjusted")
+
+
+def agent_scorecards(model: AgentModel, agents: pd.DataFrame | None = None, reliability_threshold: float = 0.7,
+                     level: float = 0.95) -> pd.DataFrame:
+    """The scorecard table (see module docstring); sorted by adjusted CSAT, unrankable agents last."""
+    agent = model.agent
+    frame = model.frame
+    eff = agent_effects(model, agents, reliability_threshold, level)
+    card = eff[["n_responses", "raw_score", "adjusted_score", "adjusted_lower", "adjusted_upper", "reliability",
+                "rankable", "raw_rank", "adjusted_rank", "rank_lower", "rank_upper", "verdict"]].rename(
+        columns={"raw_score": "csat_raw", "adjusted_score": "csat_adjusted", "adjusted_lower": "csat_lower",
+                 "adjusted_upper": "csat_upper"})
+    for col in ("team", "tenure_months"):
+        if col in eff:
+            card[col] = eff[col]
+    ordinal = ordinal_agent_effects(frame, model.mix, agent)
+    card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
+    # top-box
+    ids = frame[agent].astype(str)
+    top = (frame["csat"] == 5).groupby(ids).agg(["sum", "size"])
+    lo, hi = wilson_interval(top["sum"].to_numpy(), top["size"].to_numpy(), level)
+    card["top_box_raw"] = (top["sum"] / top["size"]).reindex(card.index)
+    card["top_box_lower"] = pd.Series(lo, index=top.index).reindex(card.index)
+    card["top_box_upper"] = pd.Series(hi, index=top.index).reindex(card.index)
+    eb = beta_binomial_shrinkage(top["sum"].to_numpy(), top["size"].to_numpy(), index=top.index, level=level)
+    card["top_box_shrunken"] = eb.table["shrunken_rate"].reindex(card.index)
+    card["top_box_shrunken_lower"] = eb.table["lower"].reindex(card.index)
+    card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
+    card["top_box_adjusted"] = adjusted_top_box(frame, model.mix, agent).reindex(card.index)
+    # NPS (replies with an NPS score)
+    with_nps = frame[frame["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
+    if len(with_nps):
+        raw = nps_by_group(with_nps, "nps", "_agent", level=level, method="adjusted-wald")
+        shr = shrunken_nps(with_nps, "nps", "_agent", level=level)
+        card["nps_n"] = raw["n"].reindex(card.index)
+        card["nps_raw"] = raw["nps"].reindex(card.index)
+        card["nps_lower"] = raw["lower"].reindex(card.index)
+        card["nps_upper"] = raw["upper"].reindex(card.index)
+        card["nps_shrunken"] = shr["shrunken_nps"].reindex(card.index)
+        card["nps_shrunken_lower"] = shr["lower"].reindex(card.index)
+        card["nps_shrunken_upper"] = shr["upper"].reindex(card.index)
+    card.attrs.update({"beta_binomial": {"alpha": eb.alpha, "beta": eb.beta, "prior_mean": eb.prior_mean},
+                       "ordinal_fit": ordinal.attrs["fit"], "reliability_threshold": reliability_threshold})
+    order = card.assign(_u=~card["rankable"]).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
+    return order.drop(columns="_u")
+
+
+def display_scorecards(card: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """A readable version for reports: intervals as text, ranks only for rankable agents."""
+    def iv(a, b, fmt):
+        return [f"{x:{fmt}}–{y:{fmt}}" if pd.notna(x) and pd.notna(y) else "" for x, y in zip(a, b)]
+
+    out = pd.DataFrame(index=labels.reindex(card.index).to_numpy())
+    out.index.name = "agent"
+    out["replies"] = card["n_responses"].to_numpy()
+    out["CSAT raw"] = card["csat_raw"].round(2).to_numpy()
+    out["CSAT adjusted"] = card["csat_adjusted"].round(2).to_numpy()
+    out["95% interval"] = iv(card["csat_lower"], card["csat_upper"], ".2f")
+    def whole(x):
+        return pd.array(np.round(np.asarray(x, dtype=float)), dtype="Int64")
+
+    out["top-box raw %"] = whole(100 * card["top_box_raw"])
+    out["top-box shrunken %"] = whole(100 * card["top_box_shrunken"])
+    out["top-box adjusted %"] = whole(100 * card["top_box_adjusted"])
+    if "nps_raw" in card:
+        out["NPS raw"] = whole(card["nps_raw"])
+        out["NPS interval"] = iv(card["nps_lower"], card["nps_upper"], ".0f")
+        out["NPS shrunken"] = whole(card["nps_shrunken"])
+    out["reliability"] = (np.floor(100 * card["reliability"]) / 100).to_numpy()   # never shows 0.70 for 0.698
+    rank = card["adjusted_rank"].astype("Int64").astype(str)
+    rank_iv = [f"{a}–{b}" if pd.notna(a) else "" for a, b in zip(card["rank_lower"], card["rank_upper"])]
+    out["rank (interval)"] = [f"{r} ({i})" if ok else NOT_RANKABLE
+                              for r, i, ok in zip(rank, rank_iv, card["rankable"])]
+    return out

@@ -1,0 +1,164 @@
+"""glmer and clmm: truth recovery on simulated data, predictions, and bad input."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from upstream import clmm, glmer
+from upstream.mixed import MissingGroupWarning, SeparationWarning
+from upstream.mixed.quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
+
+
+def sim_logistic(n_groups=200, per_group=40, sd=0.8, beta=(-0.5, 0.7), seed=11):
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_groups), per_group)
+    b = rng.normal(0, sd, n_groups)
+    x = rng.normal(size=g.size)
+    y = rng.random(g.size) < expit(beta[0] + beta[1] * x + b[g])
+    return pd.DataFrame({"y": y.astype(int), "x": x, "g": [f"g{i:03d}" for i in g]}), b
+
+
+def sim_ordinal(n_groups=150, per_group=40, sd=0.7, beta=0.8, thresholds=(-2.0, -0.5, 0.6, 2.0), seed=5):
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_groups), per_group)
+    u = rng.normal(0, sd, n_groups)
+    x = rng.normal(size=g.size)
+    latent = beta * x + u[g] + rng.logistic(size=g.size)
+    y = 1 + np.searchsorted(np.asarray(thresholds), latent)
+    return pd.DataFrame({"csat": y, "x": x, "agent": [f"a{i:03d}" for i in g]}), u
+
+
+def test_glmer_recovers_truth():
+    df, b = sim_logistic()
+    res = glmer("y ~ x + (1 | g)", df)
+    tab = res.coef_table
+    assert abs(tab.loc["(Intercept)", "estimate"] + 0.5) < 3 * tab.loc["(Intercept)", "std_error"]
+    assert abs(tab.loc["x", "estimate"] - 0.7) < 3 * tab.loc["x", "std_error"]
+    assert res.varcorr.loc["g", "sd"] == pytest.approx(0.8, rel=0.15)
+    assert np.corrcoef(res.ranef["g"]["mode"], b)[0, 1] > 0.8
+    assert res.converged
+
+
+def test_agq_reduces_to_laplace_with_one_node():
+    df, _ = sim_logistic(30, 10)
+    lap, agq = glmer("y ~ x + (1 | g)", df), glmer("y ~ x + (1 | g)", df, n_agq=1)
+    assert lap.loglik == agq.loglik
+    many = glmer("y ~ x + (1 | g)", df, n_agq=15)
+    assert abs(many.loglik - lap.loglik) < 0.5       # close but not identical approximations
+    assert many.loglik != lap.loglik
+
+
+def test_analytic_gradient_matches_finite_differences():
+    df, _ = sim_ordinal(20, 15)
+    codes = df["csat"].to_numpy() - 1
+    X = df[["x"]].to_numpy()
+    gcodes = pd.factorize(df["agent"], sort=True)[0]
+    for n_agq in (1, 7):
+        quad = SingleFactorQuadrature(CumulativeLogit(codes, 5, X), gcodes, 20, n_agq)
+        x = np.array([-1.9, -0.4, 0.5, 2.1, 0.7, 0.6])
+        _, grad, _ = quad.objective(x[:-1], x[-1])
+        num = []
+        for i in range(len(x)):
+            e = np.zeros(len(x))
+            e[i] = 1e-6
+            up = quad.objective((x + e)[:-1], (x + e)[-1], gradient=False)[0]
+            dn = quad.objective((x - e)[:-1], (x - e)[-1], gradient=False)[0]
+            num.append((up - dn) / 2e-6)
+        np.testing.assert_allclose(grad, num, rtol=1e-5, atol=1e-6)
+    quad = SingleFactorQuadrature(BinomialLogit(df["x"].gt(0).to_numpy(float), np.ones(len(df)), np.ones((len(df), 1))),
+                                  gcodes, 20, 5)
+    _, grad, _ = quad.objective(np.array([0.1]), 0.9)
+    up = quad.objective(np.array([0.1 + 1e-6]), 0.9, gradient=False)[0]
+    dn = quad.objective(np.array([0.1 - 1e-6]), 0.9, gradient=False)[0]
+    assert grad[0] == pytest.approx((up - dn) / 2e-6, rel=1e-5)
+
+
+def test_clmm_recovers_truth_and_predicts():
+    df, u = sim_ordinal()
+    res = clmm("csat ~ x + (1 | agent)", df, levels=[1, 2, 3, 4, 5])
+    tab = res.coef_table
+    for name, truth in zip(["1|2", "2|3", "3|4", "4|5", "x"], [-2.0, -0.5, 0.6, 2.0, 0.8]):
+        assert abs(tab.loc[name, "estimate"] - truth) < 3 * tab.loc[name, "std_error"], name
+    assert res.varcorr.loc["agent", "sd"] == pytest.approx(0.7, rel=0.2)
+    probs = res.predict()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    score = res.expected_score()
+    assert score.between(1, 5).all()
+    eff = res.group_effects()
+    assert np.corrcoef(eff["mode"], u)[0, 1] > 0.8
+    # a positive latent effect raises the expected score
+    assert (np.sign(eff["expected_score_effect"]) == np.sign(eff["mode"])).all()
+
+
+def test_clmm_value_outside_declared_scale():
+    df, _ = sim_ordinal(10, 10)
+    df.loc[3, "csat"] = 7
+    df.loc[8, "csat"] = 0
+    with pytest.raises(ValueError) as err:
+        clmm("csat ~ x + (1 | agent)", df, levels=[1, 2, 3, 4, 5])
+    assert str(err.value) == "the response 'csat' has values outside its declared scale 1, 2, 3, 4, 5: 7, 0"
+
+
+def test_only_one_category():
+    df, _ = sim_ordinal(10, 10)
+    df["csat"] = 5
+    with pytest.raises(ValueError, match="the response 'csat' has only one category present \\(5\\); an ordinal "
+                                         "model needs at least two"):
+        clmm("csat ~ x + (1 | agent)", df, levels=[1, 2, 3, 4, 5])
+    logit, _ = sim_logistic(10, 10)
+    logit["y"] = 1
+    with pytest.raises(ValueError, match="the response has only one category \\(all 1s\\); a logistic model "
+                                         "needs both outcomes"):
+        glmer("y ~ x + (1 | g)", logit)
+
+
+def test_logistic_response_must_be_binary():
+    df, _ = sim_logistic(10, 10)
+    df.loc[0, "y"] = 3
+    with pytest.raises(ValueError, match="the response 'y' of a logistic model must be 0/1 \\(or true/false\\); found 3"):
+        glmer("y ~ x + (1 | g)", df)
+
+
+def test_perfect_separation_warns_naming_the_term():
+    df, _ = sim_logistic(40, 20)
+    df["channel"] = np.where(np.arange(len(df)) % 4 == 0, "email", "chat")
+    df.loc[df["channel"] == "email", "y"] = 1
+    with pytest.warns(SeparationWarning, match="perfect separation: every response is the same where channelemail = 1"):
+        glmer("y ~ x + channel + (1 | g)", df)
+
+
+def test_group_with_all_outcomes_missing_is_named():
+    df, _ = sim_logistic(30, 10)
+    df.loc[df["g"] == "g007", "y"] = np.nan
+    with pytest.warns(MissingGroupWarning, match="1 level\\(s\\) of grouping factor 'g' have no complete rows .* g007"):
+        res = glmer("y ~ x + (1 | g)", df)
+    assert "g007" not in res.ranef["g"].index
+    assert res.n_dropped == 10
+
+
+def test_quadrature_needs_a_single_intercept():
+    df, _ = sim_logistic(20, 10)
+    df["h"] = np.where(np.arange(len(df)) % 3 == 0, "a", "b")
+    with pytest.raises(ValueError, match="glmer with n_agq > 1 needs exactly one random-intercept term"):
+        glmer("y ~ x + (1 | g) + (1 | h)", df, n_agq=5)
+
+
+def test_multi_factor_laplace_agrees_with_single_factor_engine():
+    """The general PIRLS Laplace path and the one-factor quadrature path compute the same thing."""
+    from upstream.mixed.design import fixed_matrix, model_frame, random_blocks
+    from upstream.mixed.formula import parse_formula
+    from upstream.mixed.glmm import binomial_response
+    from upstream.mixed.pirls import fit_laplace_glmer
+    df, _ = sim_logistic(25, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = glmer("y ~ x + (1 | g)", df)
+        frame = model_frame(parse_formula("y ~ x + (1 | g)"), df)
+        fixed = fixed_matrix(frame)
+        k, m = binomial_response(frame)
+        general = fit_laplace_glmer("y ~ x + (1 | g)", frame, fixed, random_blocks(frame), k, m)
+    assert general.loglik == pytest.approx(fast.loglik, abs=1e-6)
+    np.testing.assert_allclose(general.fixef, fast.fixef, rtol=1e-4)
+    np.testing.assert_allclose(general.ranef["g"]["mode"], fast.ranef["g"]["mode"], atol=1e-4)
