@@ -133,7 +133,7 @@ def test_findings_sentence_reports_the_numbers():
 @pytest.mark.slow
 def test_quarterly_review_runs_end_to_end(tmp_path):
     """All three study notebooks through the real runner on a small simulated operation."""
-    data = simulate(PRESETS["small"], seed=3).write(tmp_path / "data")
+    simulate(PRESETS["small"], seed=3).write(tmp_path / "data")
     study = tmp_path / "review.yaml"
     nb = ROOT / "notebooks"
     study.write_text(

@@ -39,7 +39,7 @@ def mix_part_sentence(shares: pd.DataFrame, parts=("policy", "product", "channel
     ratio = shares.loc[top, "share"] / agents if agents > 0 else np.inf
     compare = (f"{ratio:.1f} times as much as differences between agents" if ratio >= 1.15
                else "about as much as differences between agents" if ratio > 0.87
-               else f"less than differences between agents")
+               else "less than differences between agents")
     label = top.replace("_", " ")
     return (f"Of the contact mix, {label} matters most: it accounts for {pct(shares.loc[top, 'share'])} "
             f"({pct_interval(shares.loc[top, 'lower'], shares.loc[top, 'upper'])}) of the variation, {compare}.")

@@ -90,7 +90,7 @@ def level_effects(effects: pd.DataFrame, variable: str, title: str):
     ax.scatter(e["effect"], y, c=colors, zorder=3)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, e.index)
-    ax.set_xlabel(f"Difference from the average contact (points), 95% CI")
+    ax.set_xlabel("Difference from the average contact (points), 95% CI")
     ax.set_title(title, loc="left", fontsize=11)
     sns.despine(ax=ax, left=True)
     fig.tight_layout()

@@ -183,30 +183,6 @@ def _term_columns(term: Term, frame: ModelFrame, present: set[frozenset], interc
     return parts
 
 
-def _columns_of_term(parts, n: int):
-    """Yield (name, column) in R's order: the first variable varies fastest."""
-    combos = [((), None)]
-    for part in parts:
-        new = []
-        kind, v, data, idx, names = part
-        choices = list(range(len(names)))
-        for c in choices:                       # outer loop over this variable, inner over previous
-            for prefix, col in combos:
-                new.append((prefix + ((part, c),), None))
-        combos = new
-    for combo, _ in combos:
-        col = np.ones(n)
-        names = []
-        for part, c in combo:
-            kind, v, data, idx, labels = part
-            if kind == "factor":
-                col = col * (data == idx[c])
-            else:
-                col = col * data
-            names.append(labels[c])
-        yield ":".join(names), col
-
-
 def term_matrix(terms: TermList, frame: ModelFrame) -> tuple[np.ndarray, list[str], list[str]]:
     """Model matrix of a term list (treatment contrasts, R naming). Returns (X, names, term labels)."""
     n = len(frame.data)

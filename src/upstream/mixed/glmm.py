@@ -24,7 +24,7 @@ from .design import (FixedMatrix, ModelFrame, RandomBlock, examples, fixed_matri
                      newdata_matrices, random_blocks)
 from .formula import parse_formula
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
-from .results import ConvergenceWarning, SingularFitWarning, _fmt, _fmt_p, _stars
+from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
 
 
 class SeparationWarning(UserWarning):
@@ -116,18 +116,17 @@ def check_separation(X: np.ndarray, names: list[str], successes: np.ndarray, tri
 # optimisation over (ψ, σ)
 # --------------------------------------------------------------------------------------------------
 
-def _numeric_hessian(grad, x, lower):
-    """Central differences of an exact gradient; one-sided at a parameter sitting on its bound."""
+def _numeric_hessian(grad, x, lower, g0=None):
+    """Forward differences of an exact gradient (step 1e-5 relative; accurate to ~1e-5, ample
+    for standard errors); the step goes up, away from a bound."""
     n = len(x)
+    g0 = grad(x) if g0 is None else g0
     H = np.empty((n, n))
     for i in range(n):
         h = 1e-5 * max(1.0, abs(x[i]))
         e = np.zeros(n)
         e[i] = h
-        if x[i] - h < lower[i]:
-            H[:, i] = (grad(x + e) - grad(x)) / h
-        else:
-            H[:, i] = (grad(x + e) - grad(x - e)) / (2 * h)
+        H[:, i] = (grad(x + e) - g0) / h
     return 0.5 * (H + H.T)
 
 
@@ -184,24 +183,22 @@ def fit_single_factor(quad: SingleFactorQuadrature, x0: np.ndarray, n_thresholds
     def grad(z):
         return obj.natural(np.maximum(z, lower))[1]
 
-    H = _numeric_hessian(grad, x, lower)
-    value = obj.natural(x, gradient=False)[0]
-    # one Newton step from the L-BFGS-B optimum sharpens the estimates to ~1e-8
+    value, g = obj.natural(x)
+    H = _numeric_hessian(grad, x, lower, g0=g)
+    # one Newton step from the L-BFGS-B optimum sharpens the estimates to ~1e-8; the Hessian
+    # barely changes over such a step, so it is kept for the covariance
     free = ~((x[-1] <= 0) & (np.arange(len(x)) == len(x) - 1))
     try:
-        g = obj.natural(x)[1]
         step = np.zeros_like(x)
         step[free] = np.linalg.solve(H[np.ix_(free, free)], -g[free])
         cand = np.maximum(x + step, lower)
         if n_thresholds > 1 and np.any(np.diff(cand[:n_thresholds]) <= 0):
             raise np.linalg.LinAlgError
-        v2 = obj.natural(cand, gradient=False)[0]
+        v2, g2 = obj.natural(cand)
         if v2 <= value:
-            x, value = cand, v2
-            H = _numeric_hessian(grad, x, lower)
+            x, value, g = cand, v2, g2
     except np.linalg.LinAlgError:
         pass
-    g = obj.natural(x)[1]
     messages = []
     converged = bool(res.success or res.status == 0)
     gfree = np.abs(g[free]).max() if free.any() else 0.0
@@ -248,30 +245,18 @@ class _QuadratureResult:
         free = np.ones(len(x), bool)
         if x[-1] <= 0:
             free[-1] = False
-        cov = np.full((len(x), len(x)), np.nan)
-        try:
-            cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(H[np.ix_(free, free)])
-        except np.linalg.LinAlgError:
-            pass
+        cov = hessian_covariance(H, free)
         self._cov_all = cov
         self.vcov = pd.DataFrame(cov[:-1, :-1], index=names, columns=names)
         u, Hg = quad.modes(x[:-1], x[-1])
         self._u, self._H = u, Hg
         self.singular = bool(self.sd < 1e-4)
-        if self.singular:
-            warnings.warn("boundary (singular) fit: the random-effect SD is estimated as (nearly) zero",
-                          SingularFitWarning, stacklevel=3)
-        if not converged:
-            warnings.warn("; ".join(messages), ConvergenceWarning, stacklevel=3)
+        warn_fit(self.singular, converged, messages)
 
     @cached_property
     def coef_table(self) -> pd.DataFrame:
         """Estimates with Wald z tests."""
-        est = self.params
-        se = np.sqrt(np.diag(self.vcov.to_numpy()))
-        z = est.to_numpy() / se
-        return pd.DataFrame({"estimate": est.to_numpy(), "std_error": se, "z": z,
-                             "p_value": 2 * stats.norm.sf(np.abs(z))}, index=est.index)
+        return wald_table(self.params, self.vcov)
 
     def confint(self, level: float = 0.95) -> pd.DataFrame:
         q = stats.norm.ppf(0.5 + level / 2)

@@ -12,19 +12,17 @@ inside PIRLS, and a second stage optimises (θ, β) jointly from there.
 """
 from __future__ import annotations
 
-import warnings
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln
 
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .lmm import LmmStructure, lower_triangle
 from .numderiv import hessian
-from .results import ConvergenceWarning, SingularFitWarning, _fmt, _fmt_p, _stars
+from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
 
 
 class LaplaceGlmm:
@@ -120,25 +118,15 @@ class GlmerLaplaceResult:
         self.converged, self.messages = converged, messages
         nt = len(theta)
         free = np.r_[~((model.lower == 0) & (theta <= 0)), np.ones(len(beta), bool)]
-        cov = np.full(H.shape, np.nan)
-        try:
-            cov[np.ix_(free, free)] = 2 * np.linalg.inv(H[np.ix_(free, free)])
-        except np.linalg.LinAlgError:
-            pass
+        cov = hessian_covariance(H, free)
         self.vcov = pd.DataFrame(cov[nt:, nt:], index=fixed.names, columns=fixed.names)
         self.singular = bool(np.any(theta[model.lower == 0] < 1e-4))
-        if self.singular:
-            warnings.warn("boundary (singular) fit: a variance component is estimated as (nearly) zero",
-                          SingularFitWarning, stacklevel=3)
-        if not converged:
-            warnings.warn("; ".join(messages), ConvergenceWarning, stacklevel=3)
+        warn_fit(self.singular, converged, messages)
 
     @cached_property
     def coef_table(self):
-        se = np.sqrt(np.diag(self.vcov.to_numpy()))
-        z = self.fixef.to_numpy() / se
-        return pd.DataFrame({"estimate": self.fixef.to_numpy(), "std_error": se, "z": z,
-                             "p_value": 2 * stats.norm.sf(np.abs(z))}, index=self.fixef.index)
+        """Estimates with Wald z tests."""
+        return wald_table(self.fixef, self.vcov)
 
     @cached_property
     def varcorr(self):

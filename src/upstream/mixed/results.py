@@ -63,12 +63,7 @@ class LmerResult:
         self.messages = list(optimum.messages)
         lower = structure.lower
         self.singular = bool(np.any(self.theta[lower == 0] < 1e-4))
-        if self.singular:
-            warnings.warn("boundary (singular) fit: a variance component is estimated as (nearly) zero",
-                          SingularFitWarning, stacklevel=3)
-        if not self.converged:
-            warnings.warn("; ".join(self.messages) or "the optimiser did not converge",
-                          ConvergenceWarning, stacklevel=3)
+        warn_fit(self.singular, self.converged, self.messages)
 
     # -- variance components -----------------------------------------------------------------------
     def covariance(self, block: int) -> np.ndarray:
@@ -347,6 +342,34 @@ class LmerResult:
         """Parametric bootstrap of variance components, ICC and random effects (see bootstrap.py)."""
         from .bootstrap import parametric_bootstrap
         return parametric_bootstrap(self, n=n, seed=seed, progress=progress, level=level)
+
+
+def hessian_covariance(H: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Covariance of ML estimates from the Hessian of −2 log L: 2·H⁻¹ over the free parameters
+    (NaN for parameters on a bound or when H is singular)."""
+    cov = np.full(H.shape, np.nan)
+    try:
+        cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(H[np.ix_(free, free)])
+    except np.linalg.LinAlgError:
+        pass
+    return cov
+
+
+def wald_table(estimates: pd.Series, vcov: pd.DataFrame) -> pd.DataFrame:
+    """Estimates with standard errors, Wald z and two-sided p-values."""
+    se = np.sqrt(np.diag(vcov.to_numpy()))
+    z = estimates.to_numpy() / se
+    return pd.DataFrame({"estimate": estimates.to_numpy(), "std_error": se, "z": z,
+                         "p_value": 2 * stats.norm.sf(np.abs(z))}, index=estimates.index)
+
+
+def warn_fit(singular: bool, converged: bool, messages: list[str]) -> None:
+    """lme4-style warnings for a boundary fit and for non-convergence."""
+    if singular:
+        warnings.warn("boundary (singular) fit: a variance component is estimated as (nearly) zero",
+                      SingularFitWarning, stacklevel=4)
+    if not converged:
+        warnings.warn("; ".join(messages) or "the optimiser did not converge", ConvergenceWarning, stacklevel=4)
 
 
 def _check_ddf(ddf: str) -> str:
