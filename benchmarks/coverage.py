@@ -52,7 +52,10 @@ def one(seed: int, spec, boot: bool) -> dict:
     re = fit.ranef["agent_id"]
     t = truth.loc[re.index, "effect_csat"]
     t = t - t.mean()
-    out["lmer_cover"] = float(np.mean(np.abs(re["mode"] - t) <= 1.96 * re["cond_se"]))
+    hit = np.abs(re["mode"] - t) <= 1.96 * re["cond_se"]
+    out["lmer_cover"] = float(np.mean(hit))
+    honest = ~truth.loc[re.index, "steering"].to_numpy()     # steering agents' replies are manipulated
+    out["lmer_cover_honest"] = float(np.mean(hit[honest]))
     raw = resp.groupby("agent_id")["csat"].mean().loc[re.index]
     out["r_adjusted"] = float(np.corrcoef(re["mode"], t)[0, 1])
     out["r_raw"] = float(np.corrcoef(raw, t)[0, 1])
@@ -67,7 +70,9 @@ def one(seed: int, spec, boot: bool) -> dict:
     ro = ordinal.ranef["agent_id"]
     tl = truth.loc[ro.index, "effect_latent"]
     tl = tl - tl.mean()
-    out["clmm_cover"] = float(np.mean(np.abs(ro["mode"] - tl) <= 1.96 * ro["cond_se"]))
+    hit = np.abs(ro["mode"] - tl) <= 1.96 * ro["cond_se"]
+    out["clmm_cover"] = float(np.mean(hit))
+    out["clmm_cover_honest"] = float(np.mean(hit[~truth.loc[ro.index, "steering"].to_numpy()]))
     screen = survey_screen(op.contacts, inv)
     steer = set(truth.index[truth["steering"]])
     flagged = set(screen.index[screen["flagged"]])
@@ -105,6 +110,9 @@ def main(argv=None) -> int:
         print(f"  lmer 95% bootstrap prediction intervals cover:               {df['boot_cover'].mean():.3f} "
               f"({df['boot_cover'].notna().sum()} replications, 100 bootstrap samples each)")
     print(f"  clmm 95% intervals cover the true latent agent effect:      {df['clmm_cover'].mean():.3f}")
+    if args.response == "realistic":
+        print(f"  ... excluding the steering agents (their replies are manipulated): lmer "
+              f"{df['lmer_cover_honest'].mean():.3f}, clmm {df['clmm_cover_honest'].mean():.3f}")
     print(f"  correlation with the truth: adjusted {df['r_adjusted'].mean():.3f}, raw average {df['r_raw'].mean():.3f}")
     print(f"  agents wrongly in the bottom 10%: adjusted {df['false_bottom_adjusted'].mean():.2f}, "
           f"raw {df['false_bottom_raw'].mean():.2f} (of {round(0.1 * agents)})")
