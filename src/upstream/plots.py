@@ -12,6 +12,14 @@ PALETTE = {"above average": "#1b7837", "below average": "#b2182b",
            "not distinguishable from average": "#4d4d4d", NOT_RANKABLE: "#bdbdbd"}
 
 
+def _finish(fig, ax, title: str, left: bool = False):
+    """Takeaway title on the left, no top/right (and optionally left) spines, tight layout."""
+    ax.set_title(title, loc="left", fontsize=11)
+    sns.despine(ax=ax, left=left)
+    fig.tight_layout()
+    return fig
+
+
 def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = None,
                 xlabel: str = "Agent's own effect on CSAT (points, adjusted for contact mix)"):
     """Agents' adjusted effects with intervals, best at the top; colour = verdict."""
@@ -53,10 +61,7 @@ def raw_vs_adjusted(effects: pd.DataFrame, title: str):
         ticks = [t for t in (1, 3, 6, 12, 24, 48, 96, 192) if hue.min() <= np.log2(t) <= hue.max()]
         cbar.set_ticks(np.log2(ticks), labels=[str(t) for t in ticks])
         cbar.set_label("Tenure (months)")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def variance_bars(shares: pd.DataFrame, title: str):
@@ -74,10 +79,7 @@ def variance_bars(shares: pd.DataFrame, title: str):
     ax.set_yticks(y, [r.replace("_", " ") if r not in ("policy", "product", "channel", "issue_type")
                       else f"  of which {r.replace('_', ' ')}" for r in rows])
     ax.set_xlabel("Share of the variation in the score (%), 95% bootstrap interval")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def level_effects(effects: pd.DataFrame, variable: str, title: str):
@@ -91,10 +93,7 @@ def level_effects(effects: pd.DataFrame, variable: str, title: str):
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, e.index)
     ax.set_xlabel("Difference from the average contact (points), 95% CI")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left=True)
 
 
 def response_rates(rates: pd.DataFrame, title: str):
@@ -108,10 +107,7 @@ def response_rates(rates: pd.DataFrame, title: str):
     ax.axvline(100 * rates.loc[("overall", "all"), "rate"], color="black", linewidth=0.8, linestyle="--")
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlabel("Response rate (%), 95% Wilson interval; dashed: overall")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left=True)
 
 
 def nps_groups(table: pd.DataFrame, title: str):
@@ -124,10 +120,7 @@ def nps_groups(table: pd.DataFrame, title: str):
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, t.index)
     ax.set_xlabel("NPS, 95% adjusted-Wald interval")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax, left=True)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title, left=True)
 
 
 def funnel(screen: pd.DataFrame, rate_col: str, n_col: str, title: str, z: float = 3.09):
@@ -146,10 +139,7 @@ def funnel(screen: pd.DataFrame, rate_col: str, n_col: str, title: str, z: float
     ax.set_xlabel("Contacts handled")
     ax.set_ylabel("Surveys sent per contact")
     ax.legend(fontsize=8, frameon=False, loc="lower right")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def weighting_shift(shifts: pd.DataFrame, title: str):
@@ -161,10 +151,7 @@ def weighting_shift(shifts: pd.DataFrame, title: str):
     ax.plot(lims, lims, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("Agent effect, unweighted")
     ax.set_ylabel("Agent effect, weighted for non-response")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def shrinkage(card: pd.DataFrame, title: str):
@@ -179,10 +166,7 @@ def shrinkage(card: pd.DataFrame, title: str):
     ax.set_xlabel("Replies (log scale)")
     ax.set_ylabel("Top-box share (%)")
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
 
 
 def model_agreement(card: pd.DataFrame, title: str):
@@ -193,7 +177,4 @@ def model_agreement(card: pd.DataFrame, title: str):
     ax.axline((0, 0), slope=1, color="grey", linestyle="--", linewidth=0.8)
     ax.set_xlabel("Linear model: agent effect on CSAT")
     ax.set_ylabel("Ordinal model: effect on expected CSAT")
-    ax.set_title(title, loc="left", fontsize=11)
-    sns.despine(ax=ax)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, title)
