@@ -1,7 +1,6 @@
 """The simulated support operation: reproducible, consistent with its truth file, and the bundled
 sample is exactly what the simulator makes."""
 import filecmp
-import json
 import subprocess
 import sys
 from pathlib import Path

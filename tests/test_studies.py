@@ -125,7 +125,7 @@ def test_findings_sentence_reports_the_numbers():
     shares = pd.DataFrame({"share": [0.09, 0.41, 0.5], "lower": [0.07, 0.38, 0.47], "upper": [0.11, 0.44, 0.53]},
                           index=["agents", "contact mix", "unexplained"])
     assert findings.variance_sentence(shares) == (
-        "About 9% of the variation in CSAT (95% interval 7%–11%) is due to differences between agents; 41% "
+        "About 9.0% of the variation in CSAT (95% interval 7.0%–11%) is due to differences between agents; 41% "
         "(38%–44%) is explained by the contact mix they were given — policy, product, channel and issue type; "
         "the remaining 50% varies from contact to contact in ways neither explains.")
 
@@ -153,3 +153,65 @@ def test_quarterly_review_runs_end_to_end(tmp_path):
     assert "of the variation in CSAT" in index
     assert "survey invitations were answered" in index
     assert "agents have enough replies to be ranked" in index
+
+
+def test_variance_share_of_a_useless_mix_is_not_inflated(sample):
+    """Shuffled contact-mix columns carry no information: the bias-corrected share must be near 0 and
+    its interval must contain 0 (the plug-in β̂'Sβ̂ would report several percent)."""
+    ds, _ = sample
+    resp = responses(ds, "csat").sample(600, random_state=1).reset_index(drop=True)
+    rng = np.random.default_rng(2)
+    for col in ("policy", "product", "channel", "issue_type"):
+        resp[col] = rng.permutation(resp[col].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_agent_model(resp, n_boot=100, seed=3)
+    shares = variance_shares(model)
+    assert shares.loc["contact mix", "lower"] == 0.0
+    assert shares.loc["contact mix", "share"] < 0.02
+    assert shares.loc["contact mix", "p_value"] > 0.01
+    assert findings.worst_levels_sentence(mix_effects(model, "policy"), "policy").startswith("No policy lowers CSAT")
+
+
+def test_singular_agent_variance_gives_an_honest_sentence(sample):
+    ds, _ = sample
+    resp = responses(ds, "csat").sample(1500, random_state=4).reset_index(drop=True)
+    resp["agent_id"] = np.random.default_rng(8).permutation(resp["agent_id"].to_numpy())   # agents carry no signal
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_agent_model(resp, n_boot=30, seed=3)
+    assert model.fit.singular                    # this seed's shuffle gives τ̂ = 0
+    eff = agent_effects(model, ds.agents, 0.7)
+    shift = rank_shift(eff)
+    assert shift["bottom_size"] == 0
+    assert "no detectable differences" in findings.agent_verdict_sentence(eff, 0.7, singular=True)
+    assert "too few to compare" in findings.rank_shift_sentence(shift, eff)
+
+
+def test_aliased_level_is_not_estimable_rather_than_zero(sample):
+    ds, _ = sample
+    resp = responses(ds, "csat").copy()
+    resp.loc[resp["policy"] == "price match", "product"] = "Smart Plug"
+    resp.loc[(resp["product"] == "Smart Plug") & (resp["policy"] != "price match"), "product"] = "Hub H1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_agent_model(resp, n_boot=20, seed=1)
+    aliased = model.fit.fixed.dropped
+    assert aliased, "the construction should alias one column"
+    products = mix_effects(model, "product")
+    policies = mix_effects(model, "policy")
+    lost = products.attrs["not_estimable"] + policies.attrs["not_estimable"]
+    assert len(lost) == 1
+    table = products if products.attrs["not_estimable"] else policies
+    assert np.isnan(table.loc[lost[0], "effect"])
+
+
+def test_agent_who_sends_no_surveys_is_screened(sample):
+    ds, _ = sample
+    inv = invitations(ds)
+    busy = ds.contacts["agent_id"].value_counts().index[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        screen = survey_screen(ds.contacts, inv[inv["agent_id"] != busy])
+    assert busy in screen.index
+    assert screen.loc[busy, "invitations"] == 0 and screen.loc[busy, "flag_invitations"]

@@ -13,11 +13,13 @@ CONTACT_MIX = ("policy", "product", "channel", "issue_type")
 
 
 def invitations(ds) -> pd.DataFrame:
-    """Surveys joined to their contacts and agents; `responded` is True when a reply came back."""
+    """Surveys joined to their contacts and agents; `responded` is True when a reply came back
+    (a response time or a CSAT/NPS score)."""
     agents = ds.agents.rename(columns={"team": "agent_team"})
     frame = ds.surveys.merge(ds.contacts, on="contact_id", how="inner", validate="one_to_one")
     frame = frame.merge(agents, on="agent_id", how="left", validate="many_to_one")
-    frame["responded"] = frame["responded_at"].notna()
+    # a reply: a response time, or a score even if the time is missing
+    frame["responded"] = frame["responded_at"].notna() | frame["csat"].notna() | frame["nps"].notna()
     frame["top_box"] = (frame["csat"] >= 5).astype("boolean").where(frame["csat"].notna())
     return frame
 

@@ -55,6 +55,16 @@ class ResponseModel:
     weights: pd.Series          # inverse-propensity weights of the replies (index = invitation rows)
     effective_n: float          # Kish effective number of replies under the weights
     n_responses: int
+    references: dict            # feature -> its reference level (what an odds ratio compares with)
+
+    def describe_term(self, term: str) -> str:
+        """'channel email vs chat' for a dummy term, 'escalated vs not' for a boolean."""
+        for feature, ref in self.references.items():
+            if term == feature:
+                return f"{feature.replace('_', ' ')} vs not"
+            if term.startswith(feature + "_"):
+                return f"{feature.replace('_', ' ')} {term[len(feature) + 1:]} vs {ref}"
+        return term.replace("_", " ")
 
 
 def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> ResponseModel:
@@ -63,7 +73,17 @@ def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> Respons
     features = [f for f in features if f in inv.columns and inv[f].nunique() > 1]
     model = response_propensity(inv, "responded", features)
     w = model.weights.dropna()
-    return ResponseModel(propensity=model, weights=w, effective_n=kish_effective_n(w), n_responses=len(w))
+    refs = {}
+    for f in features:
+        col = inv[f]
+        if pd.api.types.is_bool_dtype(col.dtype):
+            refs[f] = False
+        elif isinstance(col.dtype, pd.CategoricalDtype):
+            refs[f] = col.cat.categories[0]
+        elif not pd.api.types.is_numeric_dtype(col.dtype):
+            refs[f] = sorted(col.dropna().unique())[0]
+    return ResponseModel(propensity=model, weights=w, effective_n=kish_effective_n(w), n_responses=len(w),
+                         references=refs)
 
 
 def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None) -> pd.DataFrame:
@@ -78,14 +98,17 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         nps_scores = g["nps"].astype(float)
         nok = nps_scores.notna()
         wn = w[nok]
-        prom = ((nps_scores[nok] >= 9) * wn).sum() / wn.sum()
-        det = ((nps_scores[nok] <= 6) * wn).sum() / wn.sum()
+        prom = ((nps_scores[nok] >= 9) * wn).sum() / wn.sum() if nok.any() else np.nan
+        det = ((nps_scores[nok] <= 6) * wn).sum() / wn.sum() if nok.any() else np.nan
+        has = bool(ok.any())
         rows.append({by or "group": name, "replies": int(ok.sum()),
-                     "csat": c[ok].mean(), "csat_weighted": np.average(c[ok], weights=w[ok]),
-                     "top_box": (c[ok] == 5).mean(), "top_box_weighted": np.average(c[ok] == 5, weights=w[ok]),
+                     "csat": c[ok].mean() if has else np.nan,
+                     "csat_weighted": np.average(c[ok], weights=w[ok]) if has else np.nan,
+                     "top_box": (c[ok] == 5).mean() if has else np.nan,
+                     "top_box_weighted": np.average(c[ok] == 5, weights=w[ok]) if has else np.nan,
                      "nps": nps(nps_scores[nok]).nps if nok.any() else np.nan,
                      "nps_weighted": 100 * (prom - det) if nok.any() else np.nan,
-                     "kish_n": kish_effective_n(w[ok])})
+                     "kish_n": kish_effective_n(w[ok]) if has else np.nan})
     return pd.DataFrame(rows).set_index(by or "group")
 
 
@@ -124,7 +147,7 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mi
     scored = inv[inv["responded"] & inv["csat"].notna()].copy()
     scored["top"] = (scored["csat"] == 5).astype(int)
     mix = [m for m in mix if scored[m].nunique() > 1]
-    casemix = glmer(f"top ~ {' + '.join(mix)} + (1 | agent_id)", scored)
+    casemix = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | agent_id)", scored)
     inv["p_top"] = np.nan
     inv.loc[scored.index, "p_top"] = casemix.predict(scored, include_random=False).to_numpy()
     screen = steering_flags(inv, "agent_id", "responded", "csat", expected_score_col="p_top", z=z)
@@ -132,9 +155,15 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mi
     per_agent = contacts.groupby("agent_id").size().rename("contacts")
     invited = inv.groupby("agent_id").size().rename("invitations")
     counts = pd.concat([per_agent, invited], axis=1).fillna(0)
+    # every agent with contacts is screened, including one who sent no surveys at all
+    screen = screen.reindex(counts.index)
+    for col in ("flag_response", "flag_scores"):
+        screen[col] = screen[col].fillna(False).astype(bool)
+    screen["n_contacts"] = screen["n_contacts"].fillna(0)
+    screen["n_responses"] = screen["n_responses"].fillna(0)
     inv_flags = funnel_flags(counts["invitations"].to_numpy(), counts["contacts"].to_numpy(), z=z,
                              index=counts.index)
-    screen = screen.join(counts).join(inv_flags[["rate", "z"]].rename(columns={"rate": "invitation_rate",
+    screen = screen.drop(columns=["contacts", "invitations"], errors="ignore").join(counts).join(inv_flags[["rate", "z"]].rename(columns={"rate": "invitation_rate",
                                                                                 "z": "z_invitation"}))
     screen["flag_invitations"] = screen["z_invitation"] < -z
     # Possible steering = evidence in the survey process itself: too few invitations or too many

@@ -27,7 +27,8 @@ def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id") -> 
     """Cumulative-logit mixed model of CSAT 1–5: each agent's latent effect and its effect on
     expected CSAT for the average contact."""
     formula = f"csat ~ {' + '.join(mix) or '1'} + (1 | {agent})"
-    fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=[1, 2, 3, 4, 5])
+    present = sorted(int(v) for v in frame["csat"].dropna().unique())     # a scale point nobody used has no threshold
+    fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=present)
     eff = fit.group_effects()
     eff.attrs["fit"] = fit
     return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"})
@@ -44,8 +45,10 @@ def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id") -> pd.Se
 
 
 def agent_scorecards(model: AgentModel, agents: pd.DataFrame | None = None, reliability_threshold: float = 0.7,
-                     level: float = 0.95) -> pd.DataFrame:
-    """The scorecard table (see module docstring); sorted by adjusted CSAT, unrankable agents last."""
+                     level: float = 0.95, nps_replies: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The scorecard table (see module docstring); sorted by adjusted CSAT, unrankable agents last.
+    `nps_replies`: every reply with an NPS score (frames.responses(ds, "nps")); by default the NPS
+    scores of the CSAT replies."""
     agent = model.agent
     frame = model.frame
     eff = agent_effects(model, agents, reliability_threshold, level)
@@ -71,7 +74,8 @@ def agent_scorecards(model: AgentModel, agents: pd.DataFrame | None = None, reli
     card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
     card["top_box_adjusted"] = adjusted_top_box(frame, model.mix, agent).reindex(card.index)
     # NPS (replies with an NPS score)
-    with_nps = frame[frame["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
+    source = frame if nps_replies is None else nps_replies
+    with_nps = source[source["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
     if len(with_nps):
         raw = nps_by_group(with_nps, "nps", "_agent", level=level, method="adjusted-wald")
         shr = shrunken_nps(with_nps, "nps", "_agent", level=level)
