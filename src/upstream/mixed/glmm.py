@@ -246,7 +246,7 @@ class _QuadratureResult:
         if x[-1] <= 0:
             free[-1] = False
         cov = hessian_covariance(H, free)
-        self._cov_all = cov
+        self.vcov_all = pd.DataFrame(cov, index=[*names, "sd"], columns=[*names, "sd"])   # incl. the random-effect SD
         self.vcov = pd.DataFrame(cov[:-1, :-1], index=names, columns=names)
         u, Hg = quad.modes(x[:-1], x[-1])
         self._u, self._H = u, Hg
