@@ -34,8 +34,8 @@ import warnings
 import numpy as np
 
 from upstream import clmm, lmer
-from upstream.frames import CONTACT_MIX
-from upstream.nonresponse import fit_response_model, survey_screen, weighted_scores
+from upstream.data.frames import CONTACT_MIX
+from upstream.analysis.nonresponse import fit_response_model, survey_screen, weighted_scores
 from upstream.simulate import PRESETS, simulate, truth_frame
 
 
@@ -45,7 +45,7 @@ class _Tables:
 
 
 def one(seed: int, spec, boot: bool) -> dict:
-    from upstream.frames import invitations
+    from upstream.data.frames import invitations
     op = simulate(spec, seed=seed)
     ds = _Tables(op)
     inv = invitations(ds)

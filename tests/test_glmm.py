@@ -7,8 +7,8 @@ import pytest
 from scipy.special import expit
 
 from upstream import clmm, glmer
-from upstream.mixed import MissingGroupWarning, SeparationWarning
-from upstream.mixed.quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
+from upstream.models import MissingGroupWarning, SeparationWarning
+from upstream.models.quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 
 
 def sim_logistic(n_groups=200, per_group=40, sd=0.8, beta=(-0.5, 0.7), seed=11):
@@ -147,10 +147,10 @@ def test_quadrature_needs_a_single_intercept():
 
 def test_multi_factor_laplace_agrees_with_single_factor_engine():
     """The general PIRLS Laplace path and the one-factor quadrature path compute the same thing."""
-    from upstream.mixed.design import fixed_matrix, model_frame, random_blocks
-    from upstream.mixed.formula import parse_formula
-    from upstream.mixed.glmm import binomial_response
-    from upstream.mixed.pirls import fit_laplace_glmer
+    from upstream.models.design import fixed_matrix, model_frame, random_blocks
+    from upstream.models.formula import parse_formula
+    from upstream.models.glmm import binomial_response
+    from upstream.models.pirls import fit_laplace_glmer
     df, _ = sim_logistic(25, 12)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from upstream import lmer
-from upstream.mixed import FormulaError, RankDeficiencyWarning, SingularFitWarning, parse_formula
-from upstream.mixed.optimize import optimize_theta
+from upstream.models import FormulaError, RankDeficiencyWarning, SingularFitWarning, parse_formula
+from upstream.models.optimize import optimize_theta
 
 from conformance import load_case
 

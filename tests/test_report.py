@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from upstream import report
+from upstream.reporting import notebook as report
 
 
 # ----------------------------------------------------------------------------- escaping

@@ -24,7 +24,10 @@ import pytest
 import yaml
 
 import upstream
-from upstream import cli, report, runner
+from upstream import cli, runner
+from upstream.runner import publish, spec
+from upstream.runner import run as run_module
+from upstream.reporting import notebook as report
 from upstream.data import load_dataset
 
 from conftest import build_valid_tables, edit_csv, write_tables
@@ -163,7 +166,7 @@ def test_run_folder_holds_the_report_the_executed_notebook_and_the_data_docs(pub
     assert {"index.html", "manifest.json", "smoke_report.html", "smoke_report.ipynb",
             "smoke_report.findings.json", "data_docs"} <= names
     assert (published.run_dir / "data_docs" / "index.html").is_file()
-    stamp = dt.datetime.strptime(published.run_dir.name, runner.TIMESTAMP_FORMAT).replace(tzinfo=dt.timezone.utc)
+    stamp = dt.datetime.strptime(published.run_dir.name, publish.TIMESTAMP_FORMAT).replace(tzinfo=dt.timezone.utc)
     assert published.before <= stamp <= published.after
 
 
@@ -457,11 +460,11 @@ def test_parse_parameter_rejects_malformed_input(text):
 def test_name_agents_and_the_study_set_show_names(study_dir):
     study = runner.load_study(_study(study_dir))
     nb = study.notebooks[0]
-    assert runner._notebook_parameters(study, nb, Path("/r"), show_names=False)["show_names"] is False
-    assert runner._notebook_parameters(study, nb, Path("/r"), show_names=True)["show_names"] is True
+    assert run_module.notebook_parameters(study, nb, Path("/r"), show_names=False)["show_names"] is False
+    assert run_module.notebook_parameters(study, nb, Path("/r"), show_names=True)["show_names"] is True
     assert runner.load_study(_study(study_dir, parameters={"show_names": True})).show_names is True
     assert runner.load_study(_study(study_dir), overrides={"show_names": True}).show_names is True
-    params = runner._notebook_parameters(study, nb, Path("/r"), show_names=False)
+    params = run_module.notebook_parameters(study, nb, Path("/r"), show_names=False)
     assert params["report_dir"] == "/r" and params["validated"] is True and params["study_title"] == "S"
 
 
@@ -510,12 +513,12 @@ def test_cli_version():
 
 
 def test_default_study_is_the_repository_agent_vs_system_yaml():
-    root = Path(runner.__file__).resolve().parents[2]
+    root = Path(runner.__file__).resolve().parents[3]
     assert runner.repo_root() == root
     path = runner.default_study_path()
     assert path == root / "studies" / "agent_vs_system.yaml"
     content = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert set(content) <= set(runner.STUDY_KEYS)
+    assert set(content) <= set(spec.STUDY_KEYS)
     assert content["name"] == "agent_vs_system"
     assert (path.parent / content["data"]).resolve() == root / "data" / "sample"
     assert [(path.parent / nb).resolve() for nb in content["notebooks"]] == [root / "notebooks" / "agent_vs_system.ipynb"]
@@ -530,7 +533,7 @@ def test_move_to_unique_never_replaces_an_existing_run(tmp_path):
     staging = tmp_path / ".staging"
     staging.mkdir()
     (staging / "index.html").write_text("new")
-    target = runner._move_to_unique(staging, tmp_path, "20260101-000000")
+    target = publish.move_to_unique(staging, tmp_path, "20260101-000000")
     assert target == tmp_path / "20260101-000000-3"
     assert (target / "index.html").read_text() == "new" and not staging.exists()
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from upstream import findings
-from upstream.agents import agent_effects, fit_agent_model, mix_effects, rank_shift, variance_shares
+from upstream.reporting import sentences as findings
+from upstream.analysis.agents import agent_effects, fit_agent_model, mix_effects, rank_shift, variance_shares
 from upstream.data import load_dataset
-from upstream.frames import invitations, responses
-from upstream.nonresponse import fit_response_model, survey_screen, weighted_scores
-from upstream.scorecards import agent_scorecards, display_scorecards
+from upstream.data.frames import invitations, responses
+from upstream.analysis.nonresponse import fit_response_model, survey_screen, weighted_scores
+from upstream.analysis.scorecards import agent_scorecards, display_scorecards
 from upstream.simulate import PRESETS, simulate, truth_frame
 
 ROOT = Path(__file__).resolve().parents[1]

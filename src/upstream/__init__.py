@@ -1,7 +1,7 @@
 """Upstream: separate the agent from the system in support satisfaction data."""
 __version__ = "0.1.0"
 
-from .mixed import clmm, glmer, lmer  # noqa: E402
+from .models import clmm, glmer, lmer  # noqa: E402
 
 
 def load_dataset(folder, validate: bool = True, docs_dir=None):

@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.special import expit
 
 from .agents import NOT_RANKABLE, AgentModel, agent_effects
-from .mixed import clmm, glmer
-from .survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
+from ..models import clmm, glmer
+from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
 
 
 def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id") -> pd.DataFrame:

@@ -31,7 +31,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 import html
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -40,12 +40,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .schema import DataError, Failure, format_failures
+
 if TYPE_CHECKING:
-    from upstream.data import Dataset
+    from .loading import Dataset
 
 __all__ = [
-    "Failure",
-    "DataError",
     "TableResult",
     "CrossTableRule",
     "CrossTableResult",
@@ -55,7 +55,6 @@ __all__ = [
     "load_suite",
     "build_gx_context",
     "validate",
-    "format_failures",
 ]
 
 EXPECTATIONS_DIR = Path(__file__).with_name("expectations")
@@ -70,79 +69,6 @@ _MAX_COLUMNS_LISTED = 10
 
 # --------------------------------------------------------------------------------------------
 # Failures and the message
-
-
-@dataclass
-class Failure:
-    """One broken rule.
-
-    ``file`` is the file name (for a missing table: the path looked for), ``column`` is None for a
-    table-level rule, ``n_failed`` of ``n_rows`` rows broke ``rule``, ``examples`` holds up to five
-    distinct offending values (tuples for a column pair), ``rows`` the 1-based data-row numbers of
-    the first few offending rows, ``detail`` the explanation of a table-level failure, and ``kind``
-    one of ``values`` (the default), ``table``, ``missing_column``, ``missing_file``.
-    """
-
-    table: str
-    file: str
-    column: str | None
-    rule: str
-    n_failed: int
-    n_rows: int
-    examples: list = field(default_factory=list)
-    detail: str = ""
-    rows: list[int] = field(default_factory=list)
-    kind: str = "values"
-
-    @property
-    def message(self) -> str:
-        """The failure as one readable paragraph (see ``format_failures``)."""
-        if self.kind == "missing_file":
-            return (f"{self.file} (or {self.table}.parquet) is missing: every data set needs "
-                    "contacts, surveys and agents tables.")
-        if self.kind == "missing_column":
-            return f"{self.file}: required column '{self.column}' is missing; {self.detail}."
-        if self.column is None or self.kind == "table":
-            where = self.file if self.column is None else f"{self.file}, column '{self.column}'"
-            return f"{where}: rule '{self.rule}' failed; {self.detail}."
-        text = (f"{self.file}, column '{self.column}': rule '{self.rule}' failed for "
-                f"{self.n_failed:,} of {self.n_rows:,} rows")
-        if self.examples:
-            return f"{text}; e.g. {', '.join(_show(v) for v in self.examples)}."
-        if self.detail:
-            return f"{text}; {self.detail}."
-        return f"{text}."
-
-    def to_dict(self) -> dict:
-        """JSON-able form (tuples become lists), with the message."""
-        out = asdict(self)
-        out["examples"] = [list(v) if isinstance(v, tuple) else v for v in self.examples]
-        out["message"] = self.message
-        return out
-
-
-def _show(value: Any) -> str:
-    return repr(value)
-
-
-def format_failures(failures: list[Failure], folder: str | Path) -> str:
-    """``Data validation failed for <folder>:`` and one paragraph per failure, blank-line separated."""
-    return "\n\n".join([f"Data validation failed for {folder}:", *(f.message for f in failures)])
-
-
-class DataError(Exception):
-    """Bad input data. ``failures`` lists what is wrong; ``str(err)`` is the readable message;
-    ``report`` is the full :class:`ValidationReport` when the error came from a validation."""
-
-    def __init__(self, failures: list[Failure], folder: str | Path,
-                 report: ValidationReport | None = None) -> None:
-        self.failures = list(failures)
-        self.folder = Path(folder)
-        self.report = report
-        super().__init__(format_failures(self.failures, self.folder))
-
-    def __reduce__(self):
-        return (self.__class__, (self.failures, self.folder, self.report))
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,15 +276,18 @@ class _CurrentContextKept:
 # Validation
 
 
-def validate(ds: Dataset, docs_dir: str | Path | None = None) -> ValidationReport:
+def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: list[Failure] = (),
+             unparsed_rows: dict[tuple[str, str], np.ndarray] | None = None) -> ValidationReport:
     """Run the GX suites and the cross-table rules on ``ds``; write Data Docs into ``docs_dir``.
 
-    Values that failed to parse when ``ds`` was loaded are reported first; an empty cell made by
-    such a value is not counted again by the "required" rule. Rules on a column that is missing
+    ``parse_failures`` (values that did not convert when ``ds`` was loaded) are reported first, and
+    ``unparsed_rows`` (per (table, column), the row positions of those values) keeps the cells they
+    left empty from being counted again by the "required" rule. Rules on a column that is missing
     are not reported beyond the missing column itself.
     """
     gx = _gx()
-    failures: list[Failure] = list(ds.parse_failures)
+    failures: list[Failure] = list(parse_failures)
+    unparsed_rows = unparsed_rows or {}
     tables: dict[str, TableResult] = {}
     docs_index: Path | None = None
     if docs_dir is not None:
@@ -378,14 +307,14 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None) -> ValidationRepor
             order = {e.id: i for i, e in enumerate(suite.expectations)}
             results = sorted(result.results,
                              key=lambda r: order.get(r.expectation_config.id, len(order)))
-            failures.extend(_failures_from_results(ds, table, file_name, frame, results))
+            failures.extend(_failures_from_results(unparsed_rows, table, file_name, frame, results))
             stats = result.statistics
             tables[table] = TableResult(
                 table=table, file=file_name, rows=len(frame), suite=suite.name,
                 evaluated=int(stats["evaluated_expectations"]),
                 passed=int(stats["successful_expectations"]),
                 failed=int(stats["unsuccessful_expectations"]),
-                parse_failures=sum(1 for f in ds.parse_failures if f.table == table),
+                parse_failures=sum(1 for f in parse_failures if f.table == table),
             )
         if docs_dir is not None:
             _escape_stored_values(context)
@@ -428,7 +357,7 @@ def _escaped(value: Any) -> Any:
     return html.escape(value) if isinstance(value, str) else value
 
 
-def _failures_from_results(ds: Dataset, table: str, file_name: str, frame: pd.DataFrame,
+def _failures_from_results(unparsed_rows: dict, table: str, file_name: str, frame: pd.DataFrame,
                            results: list) -> list[Failure]:
     """Turn GX validation results (in suite order) into Failures."""
     n_rows = len(frame)
@@ -472,7 +401,7 @@ def _failures_from_results(ds: Dataset, table: str, file_name: str, frame: pd.Da
                                     n_failed=0, n_rows=n_rows, kind="table", detail=detail))
             continue
         if config.type == "expect_column_values_to_not_be_null":
-            failure = _empty_cells_failure(ds, table, file_name, frame, column, rule)
+            failure = _empty_cells_failure(unparsed_rows, table, file_name, frame, column, rule)
             if failure is not None:
                 failures.append(failure)
             continue
@@ -491,12 +420,12 @@ def _failures_from_results(ds: Dataset, table: str, file_name: str, frame: pd.Da
     return failures
 
 
-def _empty_cells_failure(ds: Dataset, table: str, file_name: str, frame: pd.DataFrame,
+def _empty_cells_failure(unparsed_rows: dict, table: str, file_name: str, frame: pd.DataFrame,
                          column: str, rule: str) -> Failure | None:
     """The "required" rule, counting only cells that were empty in the file (a value that did not
     parse is missing after parsing too, but it is reported as a parse failure already)."""
     empty = frame[column].isna().to_numpy()
-    unparsed = ds.unparsed_rows.get((table, column))
+    unparsed = unparsed_rows.get((table, column))
     if unparsed is not None and len(unparsed):
         empty = empty.copy()
         empty[unparsed] = False

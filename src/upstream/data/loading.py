@@ -19,7 +19,7 @@ In CSV only an empty cell is missing; ``NA``, ``null`` or ``None`` are values, s
 column is reported as not a number. Whitespace-only cells count as missing in typed columns; in
 text columns they are kept, and the validation rejects blank identifiers.
 
-A value that cannot be converted is a :class:`~upstream.validation.Failure`, reported like a failed
+A value that cannot be converted is a :class:`~upstream.data.schema.Failure`, reported like a failed
 expectation, and :func:`load_dataset` raises :class:`DataError` for it whether or not it validates.
 """
 from __future__ import annotations
@@ -27,13 +27,16 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from upstream import validation as _validation
-from upstream.validation import DataError, Failure, ValidationReport
+from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure
+
+if TYPE_CHECKING:
+    from .validation import ValidationReport
 
 __all__ = [
     "TABLES",
@@ -47,57 +50,6 @@ __all__ = [
     "load_dataset",
 ]
 
-TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
-
-#: File name endings looked for, in order of preference.
-SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of the data model: ``kind`` is id, category, text, datetime, number, whole or
-    bool; ``required`` means every row must have a value (the column itself must always exist)."""
-
-    name: str
-    kind: str
-    required: bool = True
-
-
-SCHEMA: dict[str, tuple[Column, ...]] = {
-    "contacts": (
-        Column("contact_id", "id"),
-        Column("opened_at", "datetime"),
-        Column("closed_at", "datetime"),
-        Column("agent_id", "id"),
-        Column("team", "category"),
-        Column("channel", "category"),
-        Column("policy", "category"),
-        Column("product", "category"),
-        Column("issue_type", "category"),
-        Column("customer_id", "id"),
-        Column("handle_time_sec", "number"),
-        Column("n_interactions", "whole"),
-        Column("resolved_first_contact", "bool"),
-        Column("repeat_within_7d", "bool"),
-        Column("escalated", "bool"),
-        Column("credit_issued", "number"),
-    ),
-    "surveys": (
-        Column("contact_id", "id"),
-        Column("sent_at", "datetime"),
-        Column("responded_at", "datetime", required=False),
-        Column("csat", "whole", required=False),
-        Column("nps", "whole", required=False),
-        Column("comment", "text", required=False),
-    ),
-    "agents": (
-        Column("agent_id", "id"),
-        Column("team", "category"),
-        Column("site", "category"),
-        Column("tenure_months", "number"),
-    ),
-}
-
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _MAX_EXAMPLES = 5
@@ -110,9 +62,7 @@ class Dataset:
     ``paths`` maps each table to the file read; ``fingerprint`` is the sha256 (hex) of, for each
     table in ``TABLES`` order, the line ``<table> <file name> <n bytes>\\n`` followed by the file's
     bytes, so it changes when any file's content or name changes. ``validation`` is the
-    :class:`~upstream.validation.ValidationReport` when the data set was validated on load.
-    ``parse_failures`` / ``unparsed_rows`` record values that did not convert (only ever non-empty
-    inside ``load_dataset``, which raises for them).
+    :class:`~upstream.data.validation.ValidationReport` when the data set was validated on load.
     """
 
     folder: Path
@@ -122,10 +72,6 @@ class Dataset:
     paths: dict[str, Path]
     fingerprint: str
     validation: ValidationReport | None = None
-    # Values that did not parse (reported with the validation) and, per (table, column), the row
-    # positions they were in: those cells are missing in the parsed frames.
-    parse_failures: list[Failure] = field(default_factory=list, repr=False)
-    unparsed_rows: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, repr=False)
 
     def table(self, name: str) -> pd.DataFrame:
         """The parsed frame of table ``name`` (one of ``TABLES``)."""
@@ -196,10 +142,11 @@ def load_dataset(
         unparsed.update({(table, column): r for column, r in rows.items()})
 
     dataset = Dataset(folder=folder, contacts=parsed["contacts"], surveys=parsed["surveys"],
-                      agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest(),
-                      parse_failures=failures, unparsed_rows=unparsed)
+                      agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest())
     if validate:
-        report = _validation.validate(dataset, docs_dir=docs_dir)
+        from .validation import validate as run_validation   # GX is imported only when validating
+
+        report = run_validation(dataset, docs_dir=docs_dir, parse_failures=failures, unparsed_rows=unparsed)
         dataset.validation = report
         report.raise_if_failed()
     elif failures:

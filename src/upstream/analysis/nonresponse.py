@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .frames import CONTACT_MIX
-from .mixed import glmer, lmer
-from .survey import (PropensityModel, funnel_flags, kish_effective_n, nps, response_propensity, steering_flags,
+from ..data.frames import CONTACT_MIX
+from ..models import glmer, lmer
+from ..survey import (PropensityModel, funnel_flags, kish_effective_n, nps, response_propensity, steering_flags,
                      wilson_interval)
 
 RESPONSE_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .frames import CONTACT_MIX
-from .mixed import lmer
-from .mixed.bootstrap import BootstrapResult
-from .mixed.results import LmerResult
+from ..data.frames import CONTACT_MIX
+from ..models import lmer
+from ..models.bootstrap import BootstrapResult
+from ..models.results import LmerResult
 
 NOT_RANKABLE = "not enough responses to rank"
 

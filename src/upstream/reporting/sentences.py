@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .agents import NOT_RANKABLE
+from ..analysis.agents import NOT_RANKABLE
 
 
 def pct(x: float) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from .agents import NOT_RANKABLE
+from ..analysis.agents import NOT_RANKABLE
 
 PALETTE = {"above average": "#1b7837", "below average": "#b2182b",
            "not distinguishable from average": "#4d4d4d", NOT_RANKABLE: "#bdbdbd"}

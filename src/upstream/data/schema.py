@@ -1,0 +1,141 @@
+"""The canonical data model: the three tables, their columns and kinds (data/README.md), and the
+errors bad input raises.
+
+``Failure`` is one broken rule (file, column, rule, how many rows, a few offending values);
+``DataError`` carries the failures of a data set and reads as one paragraph per failure. Loading
+(``loading.py``) and validation (``validation.py``) both raise it; neither imports the other's errors.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .validation import ValidationReport
+
+__all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures"]
+
+TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
+
+#: File name endings looked for, in order of preference.
+SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the data model: ``kind`` is id, category, text, datetime, number, whole or
+    bool; ``required`` means every row must have a value (the column itself must always exist)."""
+
+    name: str
+    kind: str
+    required: bool = True
+
+
+SCHEMA: dict[str, tuple[Column, ...]] = {
+    "contacts": (
+        Column("contact_id", "id"),
+        Column("opened_at", "datetime"),
+        Column("closed_at", "datetime"),
+        Column("agent_id", "id"),
+        Column("team", "category"),
+        Column("channel", "category"),
+        Column("policy", "category"),
+        Column("product", "category"),
+        Column("issue_type", "category"),
+        Column("customer_id", "id"),
+        Column("handle_time_sec", "number"),
+        Column("n_interactions", "whole"),
+        Column("resolved_first_contact", "bool"),
+        Column("repeat_within_7d", "bool"),
+        Column("escalated", "bool"),
+        Column("credit_issued", "number"),
+    ),
+    "surveys": (
+        Column("contact_id", "id"),
+        Column("sent_at", "datetime"),
+        Column("responded_at", "datetime", required=False),
+        Column("csat", "whole", required=False),
+        Column("nps", "whole", required=False),
+        Column("comment", "text", required=False),
+    ),
+    "agents": (
+        Column("agent_id", "id"),
+        Column("team", "category"),
+        Column("site", "category"),
+        Column("tenure_months", "number"),
+    ),
+}
+
+
+@dataclass
+class Failure:
+    """One broken rule.
+
+    ``file`` is the file name (for a missing table: the path looked for), ``column`` is None for a
+    table-level rule, ``n_failed`` of ``n_rows`` rows broke ``rule``, ``examples`` holds up to five
+    distinct offending values (tuples for a column pair), ``rows`` the 1-based data-row numbers of
+    the first few offending rows, ``detail`` the explanation of a table-level failure, and ``kind``
+    one of ``values`` (the default), ``table``, ``missing_column``, ``missing_file``.
+    """
+
+    table: str
+    file: str
+    column: str | None
+    rule: str
+    n_failed: int
+    n_rows: int
+    examples: list = field(default_factory=list)
+    detail: str = ""
+    rows: list[int] = field(default_factory=list)
+    kind: str = "values"
+
+    @property
+    def message(self) -> str:
+        """The failure as one readable paragraph (see ``format_failures``)."""
+        if self.kind == "missing_file":
+            return (f"{self.file} (or {self.table}.parquet) is missing: every data set needs "
+                    "contacts, surveys and agents tables.")
+        if self.kind == "missing_column":
+            return f"{self.file}: required column '{self.column}' is missing; {self.detail}."
+        if self.column is None or self.kind == "table":
+            where = self.file if self.column is None else f"{self.file}, column '{self.column}'"
+            return f"{where}: rule '{self.rule}' failed; {self.detail}."
+        text = (f"{self.file}, column '{self.column}': rule '{self.rule}' failed for "
+                f"{self.n_failed:,} of {self.n_rows:,} rows")
+        if self.examples:
+            return f"{text}; e.g. {', '.join(_show(v) for v in self.examples)}."
+        if self.detail:
+            return f"{text}; {self.detail}."
+        return f"{text}."
+
+    def to_dict(self) -> dict:
+        """JSON-able form (tuples become lists), with the message."""
+        out = asdict(self)
+        out["examples"] = [list(v) if isinstance(v, tuple) else v for v in self.examples]
+        out["message"] = self.message
+        return out
+
+
+def _show(value: Any) -> str:
+    return repr(value)
+
+
+def format_failures(failures: list[Failure], folder: str | Path) -> str:
+    """``Data validation failed for <folder>:`` and one paragraph per failure, blank-line separated."""
+    return "\n\n".join([f"Data validation failed for {folder}:", *(f.message for f in failures)])
+
+
+class DataError(Exception):
+    """Bad input data. ``failures`` lists what is wrong; ``str(err)`` is the readable message;
+    ``report`` is the full :class:`ValidationReport` when the error came from a validation."""
+
+    def __init__(self, failures: list[Failure], folder: str | Path,
+                 report: ValidationReport | None = None) -> None:
+        self.failures = list(failures)
+        self.folder = Path(folder)
+        self.report = report
+        super().__init__(format_failures(self.failures, self.folder))
+
+    def __reduce__(self):
+        return (self.__class__, (self.failures, self.folder, self.report))

@@ -1,0 +1,118 @@
+"""The environment notebooks run in: the kernel must exist, GX analytics stay off, matplotlib renders
+inline, and library chatter (papermill, nbclient, the kernel process's own output) goes to the run's
+log files rather than the terminal."""
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+DEFAULT_KERNEL = "upstream"
+#: Environment for this process and the kernels it starts: no GX analytics, matplotlib renders
+#: into the notebook (the non-interactive inline backend, never a GUI window), no debugger noise.
+KERNEL_ENVIRONMENT = {
+    "GX_ANALYTICS_ENABLED": "False",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+#: Loggers whose chatter goes to the run's run.log instead of stderr.
+QUIET_LOGGERS = ("papermill", "nbclient", "nbconvert", "traitlets")
+
+
+@contextlib.contextmanager
+def kernel_environment() -> Iterator[None]:
+    """Set KERNEL_ENVIRONMENT for this process (kernels inherit it); restore it afterwards,
+    except GX_ANALYTICS_ENABLED, which stays off for the rest of the process."""
+    saved = {key: os.environ.get(key) for key in KERNEL_ENVIRONMENT}
+    os.environ.update(KERNEL_ENVIRONMENT)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if key == "GX_ANALYTICS_ENABLED":
+                continue
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def quiet_loggers(log_path: Path | None) -> Iterator[None]:
+    """Route papermill/nbclient/nbconvert log records to ``log_path`` (or nowhere) instead of
+    the terminal, so cron logs only hold the runner's own lines."""
+    handler: logging.Handler
+    if log_path is None:
+        handler = logging.NullHandler()
+    else:
+        handler = logging.FileHandler(log_path, encoding="utf-8", delay=True)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    saved = []
+    for name in QUIET_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.level))
+        logger.addHandler(handler)
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, propagate, level in saved:
+            logger.removeHandler(handler)
+            logger.propagate = propagate
+            logger.setLevel(level)
+        handler.close()
+
+
+@contextlib.contextmanager
+def captured_output(log_path: Path) -> Iterator[None]:
+    """Send Python-level stdout/stderr (progress bars, prints, last-resort logging) to
+    ``log_path``; the file is removed again if nothing was written."""
+    try:
+        with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            yield
+    finally:
+        if log_path.exists() and log_path.stat().st_size == 0:
+            log_path.unlink()
+
+
+@functools.lru_cache(maxsize=None)
+def logged_kernel_manager_class() -> type:
+    """An AsyncKernelManager whose kernel process writes its own stdout/stderr (ipykernel's
+    start-up and shutdown messages, C-level warnings, crash output) to ``kernel_log`` instead of
+    the runner's terminal. Cell output is unaffected: it travels over the kernel protocol."""
+    from jupyter_client import AsyncKernelManager
+    from traitlets import Unicode
+
+    class LoggedKernelManager(AsyncKernelManager):
+        kernel_log = Unicode("", config=True, help="File that receives the kernel process's stdout and stderr.")
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if not self.kernel_log:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            with open(self.kernel_log, "ab") as log:  # the child keeps its own copy of the descriptor
+                kw.setdefault("stdout", log)
+                kw.setdefault("stderr", log)
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LoggedKernelManager
+
+
+def kernel_manager_config(kernel_log: Path):
+    """Kernel settings: process output to ``kernel_log``; Curve-encrypted transport when
+    available (otherwise local IPC sockets), so no plain-TCP kernel traffic."""
+    import zmq
+    from traitlets.config import Config
+
+    config = Config()
+    config.LoggedKernelManager.kernel_log = str(kernel_log)
+    if zmq.has("curve"):
+        config.LoggedKernelManager.transport_encryption = "auto"
+    else:  # pragma: no cover - depends on the libzmq build
+        config.LoggedKernelManager.transport = "ipc"
+    return config
+
+

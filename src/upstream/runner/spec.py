@@ -1,0 +1,278 @@
+"""The study file: a YAML naming the data, the parameters and the notebooks of a study, read and
+checked into a ``Study`` (paths absolute, every parameter declared by a notebook that receives it).
+Bad study files and command lines raise ``StudyError`` with a one-line message (exit code 2)."""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import upstream
+
+from .kernel import quiet_loggers
+
+DEFAULT_STUDY = Path("studies") / "agent_vs_system.yaml"
+STUDY_KEYS = ("name", "title", "data", "parameters", "notebooks")
+NOTEBOOK_KEYS = ("path", "parameters")
+#: Parameters the runner injects into every notebook and that a study may not set itself.
+RUNNER_PARAMETERS = ("data_dir", "report_dir", "validated", "study_title")
+#: Injected into every notebook too, but a study may set it (``--name-agents`` forces it on).
+SHOW_NAMES = "show_names"
+_STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class StudyError(Exception):
+    """A bad study file or command line; ``str()`` is a one-line message (exit code 2)."""
+
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of a study and the parameters only it receives."""
+
+    path: Path
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study: YAML contents with paths made absolute, plus command-line overrides."""
+
+    name: str
+    title: str
+    yaml_path: Path
+    data_dir: Path
+    parameters: dict
+    notebooks: tuple[NotebookSpec, ...]
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def show_names(self) -> bool:
+        return bool({**self.parameters, **self.overrides}.get(SHOW_NAMES, False))
+
+
+def repo_root() -> Path:
+    """The project checkout holding this package (parent of ``src/``), else the cwd."""
+    src = Path(upstream.__file__).resolve().parent.parent
+    if src.name == "src" and (src.parent / "pyproject.toml").is_file():
+        return src.parent
+    return Path.cwd()
+
+
+def default_study_path() -> Path:
+    return repo_root() / DEFAULT_STUDY
+
+
+def _suggest(name: str, known) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the cwd when it is below it (shorter messages), else absolute."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def parse_parameter(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is read as YAML (``0.8``, ``true``, ``[1, 2]``)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise StudyError(f"-p expects key=value, got '{text}'")
+    if not _PARAMETER_NAME.match(key):
+        raise StudyError(f"-p {text}: '{key}' is not a valid parameter name")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def _check_parameter_mapping(params: Any, where: str, yaml_label: str) -> dict:
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise StudyError(f"{yaml_label}: '{where}' must be a mapping of name: value")
+    for key in params:
+        if not isinstance(key, str) or not _PARAMETER_NAME.match(key):
+            raise StudyError(f"{yaml_label}: '{where}' has an invalid parameter name {key!r}")
+        if key in RUNNER_PARAMETERS:
+            raise StudyError(
+                f"{yaml_label}: parameter '{key}' in '{where}' is set by the runner and cannot be "
+                "given in a study (use --data for the data folder)"
+            )
+    if SHOW_NAMES in params and not isinstance(params[SHOW_NAMES], bool):
+        raise StudyError(f"{yaml_label}: '{SHOW_NAMES}' must be true or false")
+    return dict(params)
+
+
+def _declared_parameters(path: Path) -> dict | None:
+    """Names declared in the notebook's ``parameters`` cell, or None if it has none."""
+    import nbformat
+    import papermill
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as err:  # nbformat raises several unrelated types
+        raise StudyError(f"{display_path(path)}: not a readable notebook ({err})") from None
+    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in nb.cells):
+        return None
+    with quiet_loggers(None):
+        return papermill.inspect_notebook(str(path))
+
+
+def load_study(
+    yaml_path: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    overrides: dict | None = None,
+) -> Study:
+    """Read and validate a study YAML; raises StudyError with a one-line message.
+
+    Relative ``data`` and notebook paths are relative to the YAML file; ``data_dir`` (from
+    ``--data``) replaces ``data``. ``overrides`` (from ``-p``) replace study and notebook
+    parameters. Every parameter must be declared in the parameters cell of a notebook that
+    receives it.
+    """
+    yaml_path = Path(yaml_path).expanduser().resolve()
+    label = display_path(yaml_path)
+    if not yaml_path.is_file():
+        raise StudyError(f"study file not found: {label}")
+    try:
+        raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise StudyError(f"{label}: not valid YAML{where}: {problem}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise StudyError(f"{label}: cannot read the study file ({err})") from None
+    if not isinstance(raw, dict):
+        raise StudyError(f"{label}: a study file must be a mapping with keys {', '.join(STUDY_KEYS)}")
+    for key in raw:
+        if key not in STUDY_KEYS:
+            raise StudyError(
+                f"{label}: unknown key '{key}' (allowed: {', '.join(STUDY_KEYS)}){_suggest(str(key), STUDY_KEYS)}"
+            )
+    base = yaml_path.parent
+
+    name = raw.get("name", yaml_path.stem)
+    if not isinstance(name, str) or not _STUDY_NAME.match(name):
+        raise StudyError(
+            f"{label}: 'name' must be a folder name of letters, digits, '_', '-' or '.' "
+            f"not starting with '.', '_' or '-', got {name!r}"
+        )
+    title = raw.get("title", name)
+    if not isinstance(title, str) or not title.strip():
+        raise StudyError(f"{label}: 'title' must be a non-empty text")
+
+    if data_dir is not None:
+        data = Path(data_dir).expanduser().resolve()
+        data_origin = "--data"
+    elif raw.get("data") is not None:
+        if not isinstance(raw["data"], str):
+            raise StudyError(f"{label}: 'data' must be a folder path")
+        data = (base / Path(raw["data"]).expanduser()).resolve()
+        data_origin = f"'data' in {label}"
+    else:
+        raise StudyError(f"{label}: no data folder: set 'data' in the study or pass --data DIR")
+    if not data.is_dir():
+        raise StudyError(f"data folder not found: {display_path(data)} (from {data_origin})")
+
+    parameters = _check_parameter_mapping(raw.get("parameters"), "parameters", label)
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if key in RUNNER_PARAMETERS:
+            raise StudyError(
+                f"-p {key}: '{key}' is set by the runner and cannot be overridden (use --data for the data folder)"
+            )
+
+    entries = raw.get("notebooks")
+    if not isinstance(entries, list) or not entries:
+        raise StudyError(f"{label}: 'notebooks' must be a non-empty list of notebook paths")
+    notebooks: list[NotebookSpec] = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"notebooks[{i}]"
+        if isinstance(entry, dict):
+            for key in entry:
+                if key not in NOTEBOOK_KEYS:
+                    raise StudyError(
+                        f"{label}: unknown key '{key}' in {where} (allowed: {', '.join(NOTEBOOK_KEYS)})"
+                        f"{_suggest(str(key), NOTEBOOK_KEYS)}"
+                    )
+            rel = entry.get("path")
+            nb_params = _check_parameter_mapping(entry.get("parameters"), f"{where}.parameters", label)
+        else:
+            rel, nb_params = entry, {}
+        if not isinstance(rel, str) or not rel.strip():
+            raise StudyError(f"{label}: {where} needs a notebook path")
+        path = (base / Path(rel).expanduser()).resolve()
+        if path.suffix != ".ipynb":
+            raise StudyError(f"{label}: {where} is not a .ipynb notebook: {rel}")
+        if not path.is_file():
+            raise StudyError(f"{label}: notebook not found: {rel} (looked for {display_path(path)})")
+        if any(nb.name == path.stem for nb in notebooks):
+            raise StudyError(f"{label}: two notebooks are named '{path.stem}'; notebook file names must differ")
+        notebooks.append(NotebookSpec(path=path, parameters=nb_params))
+
+    # Every parameter must reach at least one notebook that declares it.
+    declared = {nb.name: _declared_parameters(nb.path) for nb in notebooks}
+    for nb in notebooks:
+        names = declared[nb.name]
+        for key in nb.parameters:
+            if names is None:
+                raise StudyError(
+                    f"{label}: parameter '{key}' is given to {nb.path.name}, which has no cell tagged 'parameters'"
+                )
+            if key not in names:
+                raise StudyError(
+                    f"{label}: unknown parameter '{key}' for {nb.path.name}: not in its parameters cell"
+                    f"{_suggest(key, names)}"
+                )
+    known = set().union(*[set(n or ()) for n in declared.values()])
+    for source, params in ((label, parameters), ("-p", overrides)):
+        for key in params:
+            if key == SHOW_NAMES or key in known:
+                continue
+            if source == "-p":
+                message = f"-p {key}: unknown parameter: no notebook of the study declares it"
+            else:
+                message = f"{label}: unknown parameter '{key}': no notebook of the study declares it"
+            raise StudyError(f"{message}{_suggest(key, known)}")
+    if SHOW_NAMES in overrides and not isinstance(overrides[SHOW_NAMES], bool):
+        raise StudyError(f"-p {SHOW_NAMES}: must be true or false")
+
+    return Study(
+        name=name,
+        title=title.strip(),
+        yaml_path=yaml_path,
+        data_dir=data,
+        parameters=parameters,
+        notebooks=tuple(notebooks),
+        overrides=overrides,
+    )
+
+
+def check_kernel(kernel: str) -> None:
+    """Raise StudyError unless a Jupyter kernel named ``kernel`` is installed."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(kernel)
+    except NoSuchKernel:
+        available = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise StudyError(f"no Jupyter kernel named '{kernel}' (installed: {available}); run `make kernel`") from None
