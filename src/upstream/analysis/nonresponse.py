@@ -5,10 +5,13 @@
   inverse-propensity weights for the replies, with Kish's effective n.
 - `weighted_scores`: CSAT, top-box and NPS, unweighted and weighted, overall and by a feature.
 - `weighted_agent_effects`: the agent model refitted with the weights, as a sensitivity analysis.
-- `survey_screen`: agents whose invitation rate, response rate or share of top scores is
-  implausible given their volume and contact mix (possible survey steering) — for review.
+- `tipping_point` / `verdict_tipping_points`: a δ-adjusted pattern-mixture analysis (National
+  Research Council 2010, ch. 5) for non-response that depends on the score itself: shift the
+  non-respondents' mean by δ from what their contact features predict and find the δ that moves mean
+  CSAT by a stated amount, or that undoes an agent's verdict.
 
-Weighting corrects only for what the contact features explain about who answers; case-mix
+Weighting corrects only for what the contact features explain about who answers; it cannot correct
+non-response that depends on satisfaction itself (the tipping-point analysis bounds that). Case-mix
 adjustment, not weighting, is the main tool for comparing agents (Elliott et al. 2005, HSR 40), so
 weighted results are reported as a sensitivity analysis.
 """
@@ -20,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import CONTACT_MIX
-from ..models import glmer, lmer
-from ..survey import (PropensityModel, funnel_flags, kish_effective_n, nps, response_propensity, steering_flags,
-                     wilson_interval)
+from ..models import lmer
+from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
 
 RESPONSE_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
                      "resolved_first_contact", "credited")
@@ -135,42 +137,38 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
     return out
 
 
-def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX) -> pd.DataFrame:
-    """Per agent: invitation rate (invitations per contact), response rate and top-box share, each
-    against what volume (and, for top-box, the contact mix: a logistic mixed model of top-box on the
-    mix, predictions without the agent effect) makes plausible. Tests are one-sided at z (3.09 ↔
-    0.1% per agent per test): too few invitations, too many replies, too many top scores.
-    `flagged` (possible survey steering) needs process evidence — too few invitations or too many
-    replies; `flag_scores` alone is also the signature of a genuinely good agent. A flag means
-    "review this agent's survey practice", not a verdict."""
-    inv = inv.copy()
-    scored = inv[inv["responded"] & inv["csat"].notna()].copy()
-    scored["top"] = (scored["csat"] == 5).astype(int)
-    mix = [m for m in mix if scored[m].nunique() > 1]
-    casemix = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | agent_id)", scored)
-    inv["p_top"] = np.nan
-    inv.loc[scored.index, "p_top"] = casemix.predict(scored, include_random=False).to_numpy()
-    screen = steering_flags(inv, "agent_id", "responded", "csat", expected_score_col="p_top", z=z)
-    screen = screen.set_index("agent")
-    per_agent = contacts.groupby("agent_id").size().rename("contacts")
-    invited = inv.groupby("agent_id").size().rename("invitations")
-    counts = pd.concat([per_agent, invited], axis=1).fillna(0)
-    # every agent with contacts is screened, including one who sent no surveys at all
-    screen = screen.reindex(counts.index)
-    for col in ("flag_response", "flag_scores"):
-        screen[col] = screen[col].fillna(False).astype(bool)
-    screen["n_contacts"] = screen["n_contacts"].fillna(0)
-    screen["n_responses"] = screen["n_responses"].fillna(0)
-    inv_flags = funnel_flags(counts["invitations"].to_numpy(), counts["contacts"].to_numpy(), z=z,
-                             index=counts.index)
-    screen = screen.drop(columns=["contacts", "invitations"], errors="ignore").join(counts).join(inv_flags[["rate", "z"]].rename(columns={"rate": "invitation_rate",
-                                                                                "z": "z_invitation"}))
-    screen["flag_invitations"] = screen["z_invitation"] < -z
-    # Possible steering = evidence in the survey process itself: too few invitations or too many
-    # replies. A top-box share above the contact mix's expectation is also what a genuinely good
-    # agent produces, so on its own it is reported (flag_scores) but does not make the flag.
-    screen["flagged"] = screen["flag_response"] | screen["flag_invitations"]
-    screen.attrs.update(inv_flags.attrs)
-    screen.attrs["pooled_invitation_rate"] = float(counts["invitations"].sum() / counts["contacts"].sum())
-    screen.index.name = "agent_id"
-    return screen
+def tipping_point(inv: pd.DataFrame, weights: pd.Series, shift: float = 0.1, outcome: str = "csat",
+                  deltas=np.round(np.arange(-1.0, 1.01, 0.25), 2)) -> dict:
+    """Mean CSAT over every invitation under a δ-adjusted pattern mixture: respondents as observed,
+    non-respondents at the mean their contact features predict (the weighted mean of the replies,
+    MAR) plus δ. μ(δ) = r·ȳ_R + (1 − r)(μ_MAR + δ). Returns r, the respondents' mean, μ_MAR, the δ that
+    moves mean CSAT by `shift` points ((shift)/(1 − r)) and a table of μ(δ) for `deltas`."""
+    replies = inv.loc[weights.index.intersection(inv.index)]
+    replies = replies[replies[outcome].notna()]
+    w = weights.loc[replies.index]
+    y = replies[outcome].astype(float)
+    r = len(replies) / len(inv)
+    mean_r = float(y.mean())
+    mar = float(np.average(y, weights=w))
+    table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + (1 - r) * (mar + d) for d in deltas]})
+    return {"response_share": r, "respondent_mean": mean_r, "mar_mean": mar,
+            "mean_mar": r * mean_r + (1 - r) * mar, "shift": shift, "delta_for_shift": shift / (1 - r),
+            "table": table.set_index("delta")}
+
+
+def verdict_tipping_points(effects: pd.DataFrame, inv: pd.DataFrame, agent: str = "agent_id",
+                           outcome: str = "csat") -> pd.DataFrame:
+    """For each agent with an above/below-average verdict: its reply share r_j (replies with a score
+    over invitations) and tipping_delta, the shift of that agent's non-respondents alone (against what
+    the model predicts for them) at which the verdict's interval reaches 0: the agent's effect over
+    all its contacts is b_j + (1 − r_j)δ_j, so δ_j = −lower_j/(1 − r_j) for "above average" and
+    −upper_j/(1 − r_j) for "below average"."""
+    judged = effects[effects["verdict"].isin(["above average", "below average"])]
+    ids = inv[agent].astype(str)
+    answered = inv["responded"] & inv[outcome].notna()
+    share = answered.groupby(ids).mean().reindex(judged.index)
+    bound = np.where(judged["verdict"] == "above average", judged["lower"], judged["upper"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        delta = -bound / (1 - share.to_numpy())
+    return pd.DataFrame({"verdict": judged["verdict"], "reply_share": share, "tipping_delta": delta},
+                        index=judged.index)

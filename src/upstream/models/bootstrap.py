@@ -30,12 +30,38 @@ class BootstrapResult:
     estimates: pd.Series                  # the same quantities from the original fit
     modes: dict[str, pd.Series]           # original conditional modes, intercept terms
     errors: dict[str, np.ndarray]         # replicate × level prediction errors b̂* − b*
+    fixef_names: tuple[str, ...] = ()     # names of the fixed-effect columns in `samples`
 
     def intervals(self) -> pd.DataFrame:
         """Estimate and percentile interval for every recorded quantity."""
         a = (1 - self.level) / 2
         q = self.samples.quantile([a, 1 - a])
         return pd.DataFrame({"estimate": self.estimates, "lower": q.iloc[0], "upper": q.iloc[1]})
+
+    def fixef(self) -> pd.DataFrame:
+        """Fixed-effect estimates of every replicate (replicate × column)."""
+        return self.samples[list(self.fixef_names)]
+
+    def sd(self, group: str, term: str = "(Intercept)") -> pd.Series:
+        """Random-effect SD of `group`'s `term` in every replicate."""
+        column = f"sd_{group}_{term}"
+        if column not in self.samples:
+            raise KeyError(f"no random term {term!r} for {group!r} in this bootstrap")
+        return self.samples[column]
+
+    @property
+    def sigma(self) -> pd.Series:
+        """Residual SD in every replicate."""
+        return self.samples["sigma"]
+
+    def effect_draws(self, group: str) -> pd.DataFrame:
+        """Plausible true random intercepts of `group`, one row per replicate: b̂ − (b̂* − b*), the
+        estimate minus the replicate's prediction error (its spread carries the conditional variance
+        and the uncertainty of the variance components)."""
+        if group not in self.modes:
+            raise KeyError(f"no random intercept for {group!r}; have {', '.join(self.modes)}")
+        mode = self.modes[group]
+        return pd.DataFrame(mode.to_numpy()[None, :] - self.errors[group], columns=mode.index)
 
     def effects(self, group: str) -> pd.DataFrame:
         """Random intercepts of `group` with bootstrap prediction intervals."""
@@ -122,4 +148,4 @@ def parametric_bootstrap(res, n: int = 500, seed: int | None = None, progress: b
         modes[blk.group] = pd.Series(res._b[t].reshape(blk.n_levels, blk.k)[:, j], index=blk.levels, name="mode")
     return BootstrapResult(n=n, n_failed=failed, level=level, samples=pd.DataFrame(rows),
                            estimates=estimates, modes=modes,
-                           errors={g: np.array(v) for g, v in errors.items()})
+                           errors={g: np.array(v) for g, v in errors.items()}, fixef_names=tuple(names))

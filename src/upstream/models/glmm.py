@@ -25,6 +25,7 @@ from .design import (FixedMatrix, ModelFrame, RandomBlock, examples, fixed_matri
 from .formula import parse_formula
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
+from .health import health as _health
 
 
 class SeparationWarning(UserWarning):
@@ -252,6 +253,10 @@ class _QuadratureResult:
         self._u, self._H = u, Hg
         self.singular = bool(self.sd < 1e-4)
         warn_fit(self.singular, converged, messages)
+
+    def health(self) -> list[str]:
+        """Statements a reader must know before trusting this fit (empty when all is well)."""
+        return _health(self)
 
     @cached_property
     def coef_table(self) -> pd.DataFrame:

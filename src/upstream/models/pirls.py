@@ -23,6 +23,7 @@ from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .lmm import LmmStructure, lower_triangle
 from .numderiv import hessian
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
+from .health import health as _health
 
 
 class LaplaceGlmm:
@@ -122,6 +123,10 @@ class GlmerLaplaceResult:
         self.vcov = pd.DataFrame(cov[nt:, nt:], index=fixed.names, columns=fixed.names)
         self.singular = bool(np.any(theta[model.lower == 0] < 1e-4))
         warn_fit(self.singular, converged, messages)
+
+    def health(self) -> list[str]:
+        """Statements a reader must know before trusting this fit (empty when all is well)."""
+        return _health(self)
 
     @cached_property
     def coef_table(self):

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import contrasts
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .lmm import LmmStructure
 from .optimize import Optimum
+from .health import health as _health
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "residual")
 
@@ -70,6 +72,10 @@ class LmerResult:
         """σ² T T' for one random term: the k×k covariance matrix of its random effects."""
         T = self._factor.T[block]
         return self.sigma ** 2 * (T @ T.T)
+
+    def health(self) -> list[str]:
+        """Statements a reader must know before trusting this fit (empty when all is well)."""
+        return _health(self)
 
     @cached_property
     def varcorr(self) -> pd.DataFrame:
@@ -221,6 +227,41 @@ class LmerResult:
         t = est / np.sqrt(var)
         return pd.Series({"estimate": est, "std_error": np.sqrt(var), "df": df, "t": t,
                           "p_value": 2 * stats.t.sf(abs(t), df)})
+
+    # -- questions in the model's own terms (see contrasts.py) ------------------------------------
+    def term_columns(self, term: str) -> list[str]:
+        """Fixed-effect column names produced by formula term `term` (aliased columns excluded)."""
+        return contrasts.term_columns(self, term)
+
+    @property
+    def fixed_terms(self) -> list[str]:
+        """Fixed-effect terms with an estimable column, in formula order (no intercept)."""
+        return contrasts.fixed_terms(self)
+
+    def wald_test(self, term) -> float:
+        """p-value of the joint Wald χ² test that a term (or a list of columns) has no effect."""
+        return contrasts.wald_test(self, term)
+
+    def factor_levels(self, variable: str) -> list[str]:
+        """Levels of a categorical variable, reference first."""
+        return contrasts.factor_levels(self, variable)
+
+    def level_counts(self, variable: str) -> pd.Series:
+        """Rows of the fit at each level of a categorical variable."""
+        return contrasts.level_counts(self, variable)
+
+    def level_contrasts(self, variable: str, weights: pd.Series | None = None, ddf: str | None = None) -> pd.DataFrame:
+        """Each level of `variable` against the weighted average of its levels (see contrasts.py)."""
+        return contrasts.level_contrasts(self, variable, weights, ddf)
+
+    def level_contrast_matrix(self, variable: str, weights: pd.Series | None = None) -> pd.DataFrame:
+        """The contrast vectors behind `level_contrasts` (levels × fixed effects)."""
+        return contrasts.level_contrast_matrix(self, variable, weights)
+
+    @cached_property
+    def model_matrix(self) -> pd.DataFrame:
+        """The fixed-effect model matrix X of the rows used (named columns, the caller's row labels)."""
+        return pd.DataFrame(self.fixed.X, index=self.frame.row_index, columns=self.fixed.names)
 
     # -- predictions -------------------------------------------------------------------------------
     @cached_property

@@ -177,3 +177,37 @@ def period_text(start: Any, end: Any) -> str:
     if a.year != b.year:
         a_text = f"{a_text} {a.year}"
     return f"{a_text} \u2013 {b_text}"
+
+
+class StudyView:
+    """What a study notebook shows, from a study's result (anything with study, title, period,
+    findings, tables, figures and `labels`/`publish`): the heading and Key findings, figures, tables.
+
+    `open(report_dir)` shows the heading and the findings and, in a run, publishes the findings file
+    for the index page and the tables as CSV."""
+
+    def __init__(self, result, study_title: str | None = None):
+        self.result = result
+        self.study_title = study_title
+
+    def open(self, report_dir: str | os.PathLike | None = None) -> None:
+        r = self.result
+        show_heading(f"{r.title}: {r.period}")
+        if self.study_title and self.study_title != r.title:
+            show_text(f"Part of the study: {self.study_title}")
+        show_findings(r.findings)
+        publish_findings(report_dir, r.study, r.title, r.findings, period=r.period)
+        r.publish(report_dir)
+
+    def figure(self, name: str) -> None:
+        """Display one of the study's figures (built without pyplot, so shown only here)."""
+        from IPython.display import display
+
+        display(self.result.figures[name])
+
+    def table(self, frame, caption: str | None = None) -> None:
+        """Display a (formatted) table, escaped."""
+        show_table(frame, caption)
+
+    def text(self, sentence: str) -> None:
+        show_text(sentence)

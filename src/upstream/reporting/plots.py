@@ -1,15 +1,24 @@
-"""Plots for study notebooks. Each function returns the matplotlib Figure; titles state the takeaway."""
+"""Plots for study notebooks. Each function returns the matplotlib Figure; titles state the takeaway.
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot, so a study can build them all in one
+step without the notebook's inline backend showing them there; a notebook shows one with `display`."""
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 import pandas as pd
 import seaborn as sns
 
-from ..analysis.agents import NOT_RANKABLE
+from ..analysis.verdicts import ABOVE, BELOW, NEUTRAL, NOT_RANKABLE, UNDER_REVIEW
 
-PALETTE = {"above average": "#1b7837", "below average": "#b2182b",
-           "not distinguishable from average": "#4d4d4d", NOT_RANKABLE: "#bdbdbd"}
+PALETTE = {ABOVE: "#1b7837", BELOW: "#b2182b", NEUTRAL: "#4d4d4d", NOT_RANKABLE: "#bdbdbd", UNDER_REVIEW: "#e08214"}
+
+
+def _axes(width: float, height: float):
+    """A new figure (not registered with pyplot) and its axes."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
 
 
 def _finish(fig, ax, title: str, left: bool = False):
@@ -25,7 +34,7 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
     """Agents' adjusted effects with intervals, best at the top; colour = verdict."""
     e = effects.sort_values("effect")
     fig_h = max(4.0, 0.06 * len(e) + 1.5)
-    fig, ax = plt.subplots(figsize=(8, fig_h))
+    fig, ax = _axes(8, fig_h)
     y = np.arange(len(e))
     colors = e["verdict"].map(PALETTE).fillna("#4d4d4d")
     ax.hlines(y, e["lower"], e["upper"], colors=colors, linewidth=1.2, alpha=0.8)
@@ -38,7 +47,7 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
     ax.set_ylabel(f"{len(e)} agents, ordered by adjusted effect")
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left", fontsize=11)
-    handles = [plt.Line2D([0], [0], color=c, marker="o", linestyle="-", label=k) for k, c in PALETTE.items()
+    handles = [Line2D([0], [0], color=c, marker="o", linestyle="-", label=k) for k, c in PALETTE.items()
                if k in set(e["verdict"])]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     sns.despine(ax=ax, left=True)
@@ -49,7 +58,7 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
 def raw_vs_adjusted(effects: pd.DataFrame, title: str):
     """Raw average score against contact-mix-adjusted score for each rankable agent, coloured by tenure."""
     r = effects[effects["rankable"]]
-    fig, ax = plt.subplots(figsize=(6.5, 5))
+    fig, ax = _axes(6.5, 5)
     hue = np.log2(r["tenure_months"].astype(float)) if "tenure_months" in r else None
     sc = ax.scatter(r["raw_score"], r["adjusted_score"], c=hue, cmap="viridis", s=22, edgecolor="none")
     lims = [min(r["raw_score"].min(), r["adjusted_score"].min()), max(r["raw_score"].max(), r["adjusted_score"].max())]
@@ -69,7 +78,7 @@ def variance_bars(shares: pd.DataFrame, title: str):
     rows = [r for r in ["agents", "contact mix", "policy", "product", "channel", "issue_type", "unexplained"]
             if r in shares.index]
     s = shares.loc[rows]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, ax = _axes(7, 3.2)
     y = np.arange(len(s))[::-1]
     colors = ["#2166ac" if r == "agents" else "#b2182b" if r == "contact mix" else
               "#f4a582" if r not in ("unexplained",) else "#bababa" for r in rows]
@@ -85,7 +94,7 @@ def variance_bars(shares: pd.DataFrame, title: str):
 def level_effects(effects: pd.DataFrame, variable: str, title: str):
     """Effects of the levels of one contact-mix variable against the average contact, with CIs."""
     e = effects.sort_values("effect")
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(e) + 1.2))
+    fig, ax = _axes(7, 0.35 * len(e) + 1.2)
     y = np.arange(len(e))
     colors = np.where(e["upper"] < 0, "#b2182b", np.where(e["lower"] > 0, "#1b7837", "#4d4d4d"))
     ax.hlines(y, e["lower"], e["upper"], colors=colors)
@@ -100,7 +109,7 @@ def response_rates(rates: pd.DataFrame, title: str):
     """Response rates by feature level with Wilson intervals."""
     r = rates.drop(index=("overall", "all"))
     labels = [f"{f.replace('_', ' ')}: {lvl}" for f, lvl in r.index]
-    fig, ax = plt.subplots(figsize=(7, 0.28 * len(r) + 1.2))
+    fig, ax = _axes(7, 0.28 * len(r) + 1.2)
     y = np.arange(len(r))[::-1]
     ax.hlines(y, 100 * r["lower"], 100 * r["upper"], color="#4d4d4d")
     ax.scatter(100 * r["rate"], y, color="#2166ac", zorder=3, s=18)
@@ -113,7 +122,7 @@ def response_rates(rates: pd.DataFrame, title: str):
 def nps_groups(table: pd.DataFrame, title: str):
     """NPS per group with intervals."""
     t = table.sort_values("nps")
-    fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(t) + 1.2))
+    fig, ax = _axes(6.5, 0.4 * len(t) + 1.2)
     y = np.arange(len(t))
     ax.hlines(y, t["lower"], t["upper"], color="#4d4d4d")
     ax.scatter(t["nps"], y, color="#2166ac", zorder=3)
@@ -125,7 +134,7 @@ def nps_groups(table: pd.DataFrame, title: str):
 
 def funnel(screen: pd.DataFrame, rate_col: str, n_col: str, title: str, z: float = 3.09):
     """Funnel plot of a per-agent rate against volume, with 95% and z-level limits around the pooled rate."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _axes(7, 4.5)
     p0 = screen[rate_col].mul(screen[n_col]).sum() / screen[n_col].sum()
     n = np.linspace(max(1, screen[n_col].min()), screen[n_col].max(), 200)
     for zz, style in ((1.96, ":"), (z, "--")):
@@ -144,7 +153,7 @@ def funnel(screen: pd.DataFrame, rate_col: str, n_col: str, title: str, z: float
 
 def weighting_shift(shifts: pd.DataFrame, title: str):
     """Agent effects without and with non-response weights."""
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = _axes(5.5, 5)
     ax.scatter(shifts["effect"], shifts["effect_weighted"], s=14, color="#2166ac")
     lims = [min(shifts["effect"].min(), shifts["effect_weighted"].min()),
             max(shifts["effect"].max(), shifts["effect_weighted"].max())]
@@ -156,7 +165,7 @@ def weighting_shift(shifts: pd.DataFrame, title: str):
 
 def shrinkage(card: pd.DataFrame, title: str):
     """Raw and shrunken top-box share against number of replies, one arrow per agent."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _axes(7, 4.5)
     n = card["n_responses"]
     ax.scatter(n, 100 * card["top_box_raw"], s=12, color="#bdbdbd", label="raw")
     ax.scatter(n, 100 * card["top_box_shrunken"], s=12, color="#2166ac", label="shrunken")
@@ -171,7 +180,7 @@ def shrinkage(card: pd.DataFrame, title: str):
 
 def model_agreement(card: pd.DataFrame, title: str):
     """Linear-model adjusted CSAT against the ordinal model's expected-CSAT effect."""
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = _axes(5.5, 5)
     colors = np.where(card["rankable"], "#2166ac", "#bdbdbd")
     ax.scatter(card["csat_adjusted"] - card["csat_adjusted"].mean(), card["csat_ordinal_effect"], s=14, c=colors)
     ax.axline((0, 0), slope=1, color="grey", linestyle="--", linewidth=0.8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis.agents import NOT_RANKABLE
+from ..analysis.verdicts import NOT_RANKABLE
 
 
 def pct(x: float) -> str:
@@ -28,62 +28,149 @@ def _listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def variance_sentence(shares: pd.DataFrame, outcome: str = "CSAT", mix=("policy", "product", "channel", "issue_type")) -> str:
-    a, m, u = shares.loc["agents"], shares.loc["contact mix"], shares.loc["unexplained"]
+def _points(x: float) -> str:
+    return f"{x:+.2f}"
+
+
+def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), outcome: str = "CSAT") -> str:
+    """Agents, contact mix, customers (when separated) and the rest, each with its interval."""
+    t = shares.table
+    a, m = t.loc["agents"], t.loc["contact mix"]
+    sd, sd_lo, sd_hi = shares.agent_sd
     parts = _listing([MIX_LABELS.get(v, v.replace("_", " ")) for v in mix])
-    return (f"About {pct(a['share'])} of the variation in {outcome} (95% interval {pct_interval(a['lower'], a['upper'])}) "
-            f"is due to differences between agents; {pct(m['share'])} ({pct_interval(m['lower'], m['upper'])}) is "
-            f"explained by the contact mix they were given — {parts}; "
-            f"the remaining {pct(u['share'])} varies from contact to contact in ways neither explains.")
+    text = (f"About {pct(a['share'])} of the variation in {outcome} (95% interval {pct_interval(a['lower'], a['upper'])}) "
+            f"is due to differences between agents — agents' own effects have a standard deviation of {sd:.2f} "
+            f"points ({sd_lo:.2f}–{sd_hi:.2f}); {pct(m['share'])} ({pct_interval(m['lower'], m['upper'])}) is "
+            f"explained by the contact mix they were given ({parts})")
+    if "customers" in t.index:
+        c, r = t.loc["customers"], t.loc["contact to contact"]
+        text += (f"; {pct(c['share'])} ({pct_interval(c['lower'], c['upper'])}) is due to customers who rate "
+                 f"every contact higher or lower (repeat customers make this visible); the remaining "
+                 f"{pct(r['share'])} varies from contact to contact.")
+    else:
+        u = t.loc["unexplained"]
+        text += (f"; the remaining {pct(u['share'])} varies from contact to contact (customers rarely answer twice, so "
+                 "a customer effect cannot be told apart from it).")
+    return text
 
 
-def mix_part_sentence(shares: pd.DataFrame, parts=("policy", "product", "channel", "issue_type")) -> str:
-    present = [p for p in parts if p in shares.index]
-    if not present:
+def mix_part_sentence(shares, top: str | None, versus: pd.Series | None) -> str:
+    """The largest part of the contact mix, compared with agents only when the bootstrap interval of
+    the difference of the two shares excludes zero."""
+    if top is None:
         return ""
-    detectable = [p for p in present if shares.loc[p, "p_value"] < 0.05] if "p_value" in shares else present
-    if not detectable:
-        return (f"None of {_listing([MIX_LABELS.get(p, p) for p in present])} has a detectable effect on the score "
-                "(joint Wald tests, p ≥ 0.05).")
-    top = max(detectable, key=lambda p: shares.loc[p, "share"])
-    agents = shares.loc["agents", "share"]
-    ratio = shares.loc[top, "share"] / agents if agents > 0 else np.inf
-    compare = ("while differences between agents are not detectable" if not np.isfinite(ratio)
-               else f"{ratio:.1f} times as much as differences between agents" if ratio >= 1.15
-               else "about as much as differences between agents" if ratio > 0.87
-               else "less than differences between agents")
+    t = shares.table
     label = MIX_LABELS.get(top, top.replace("_", " "))
-    return (f"Of the contact mix, {label} matters most: it accounts for {pct(shares.loc[top, 'share'])} "
-            f"({pct_interval(shares.loc[top, 'lower'], shares.loc[top, 'upper'])}) of the variation, {compare}.")
+    row = t.loc[top]
+    text = (f"Of the contact mix, {label} matters most: it accounts for {pct(row['share'])} "
+            f"({pct_interval(row['lower'], row['upper'])}) of the variation")
+    if not versus["clear"]:
+        return text + (f"; whether that is more or less than differences between agents cannot be told from these "
+                       f"data (difference {100 * versus['estimate']:+.1f} points of share, 95% interval "
+                       f"{100 * versus['lower']:+.1f} to {100 * versus['upper']:+.1f}).")
+    more = "more" if versus["estimate"] > 0 else "less"
+    return text + (f", {more} than differences between agents (difference {100 * versus['estimate']:+.1f} points of "
+                   f"share, 95% interval {100 * versus['lower']:+.1f} to {100 * versus['upper']:+.1f}).")
 
 
-def worst_levels_sentence(effects: pd.DataFrame, variable: str, outcome: str = "CSAT", k: int = 2) -> str:
-    """Levels whose whole family-wise (Bonferroni) interval lies below the average contact."""
-    label = MIX_LABELS.get(variable, variable.replace("_", " "))
-    bad = effects[effects["upper_adj"] < 0].nsmallest(k, "effect")
+def policy_sentence(policy: pd.DataFrame, outcome: str = "CSAT") -> str:
+    """Every policy whose family-wise (Bonferroni) interval lies below zero, with that interval."""
+    k = int(policy["effect"].notna().sum())
+    bad = policy[policy["upper_adj"] < 0].sort_values("effect")
     if bad.empty:
-        return (f"No {label} lowers {outcome} below the average contact by more than chance would allow across "
-                f"{effects['effect'].notna().sum()} {label} levels.")
-    parts = [f"'{lvl}' ({row['effect']:+.2f} points, 95% CI {row['lower']:+.2f} to {row['upper']:+.2f})"
-             for lvl, row in bad.iterrows()]
-    return (f"Contacts governed by {' and '.join(parts)} score lower than the average contact with the agent held "
-            f"fixed — significant after adjusting for the {effects['effect'].notna().sum()} {label} levels compared: "
-            f"that is the {label}, not the agent.")
+        return (f"No policy lowers {outcome} below the average contact by more than chance allows across the {k} "
+                "policies compared (family-wise 95% intervals).")
+    parts = [f"'{lvl}' ({_points(row['effect'])} points, family-wise 95% interval {_points(row['lower_adj'])} to "
+             f"{_points(row['upper_adj'])})" for lvl, row in bad.iterrows()]
+    return (f"{len(bad)} of the {k} policies lower {outcome} against the average contact of the period with the agent "
+            f"held fixed, after adjusting for the {k} compared: {_listing(parts)}.")
 
 
-def agent_verdict_sentence(effects: pd.DataFrame, threshold: float, singular: bool = False) -> str:
-    n = len(effects)
-    if singular:
-        return (f"Once contact mix is accounted for, the {n} agents with survey replies show no detectable differences "
-                "from one another (the agent variance is estimated at zero): no agent can be ranked on these replies.")
+def policy_variation_sentences(policy: pd.DataFrame) -> list[str]:
+    """Whether any policy's effect varies between agents (random-slope tests, Holm-adjusted), and
+    the policies under which even the top quarter of agents score below the average contact."""
+    out = []
+    tested = policy.dropna(subset=["agent_variation_p"])
+    varies = tested[tested["agent_variation_p"] < 0.05]
+    if len(tested) and varies.empty:
+        out.append(f"No policy's effect detectably varies between agents (random-slope tests of the {len(tested)} "
+                   "policies with enough replies, Holm-adjusted p ≥ 0.05), so 'whoever handles it' holds as far as "
+                   "these data can tell.")
+    elif len(varies):
+        parts = [f"'{lvl}' (SD across agents {row['slope_sd']:.2f} points, p = {_p(row['agent_variation_p'])})"
+                 for lvl, row in varies.iterrows()]
+        out.append(f"The effect of {_listing(parts)} varies between agents: some agents handle "
+                   f"{'it' if len(varies) == 1 else 'them'} better, so part of that cost is the agent's.")
+    floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
+    if len(floor):
+        parts = [f"'{lvl}' ({_points(row['top_quarter'])} points, family-wise interval up to "
+                 f"{_points(row['top_quarter_upper_adj'])})" for lvl, row in floor.sort_values("top_quarter").iterrows()]
+        out.append(f"Under {_listing(parts)}, even an agent better than three in four scores below the average "
+                   "contact: no agent can fix that.")
+    return out
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def verdict_sentence(effects: pd.DataFrame, params) -> str:
+    """Counts of every verdict, the error-rate rule and the expected number of wrong verdicts."""
     counts = effects["verdict"].value_counts()
-    above = int(counts.get("above average", 0))
-    below = int(counts.get("below average", 0))
-    unranked = int(counts.get(NOT_RANKABLE, 0))
-    ranked = n - unranked
-    return (f"Of {n} agents with survey replies, {above + below} differ from the average agent once contact mix is "
-            f"accounted for ({above} above, {below} below); the other {ranked - above - below} rankable agents cannot "
-            f"be told apart from average, and {unranked} have too few replies to rank (reliability below {threshold:g}).")
+    n = len(effects)
+    above, below = int(counts.get("above average", 0)), int(counts.get("below average", 0))
+    review, few = int(counts.get("survey process under review", 0)), int(counts.get(NOT_RANKABLE, 0))
+    neutral = int(counts.get("not distinguishable from average", 0))
+    margin = params.practical_margin
+    beyond = f"beyond ±{margin:.2f} points" if margin > 0 else "on that side of average"
+    text = f"Of {n} agents with survey replies, "
+    if review:
+        text += f"{review} {'is' if review == 1 else 'are'} under review for their survey process and get no verdict; "
+    text += (f"{few} have too few replies to rank (reliability below {params.reliability_threshold:g}). "
+             f"{above} are above average and {below} below average, each with at least a "
+             f"{1 - params.max_false_sign:.0%} probability of being {beyond}")
+    if above + below:
+        wrong = float(effects.loc[effects['verdict'].isin(['above average', 'below average']), 'lfsr'].sum())
+        text += (f"; about {wrong:.1f} of these {above + below} verdicts can be expected to have the wrong sign "
+                 "(the sum of their false sign rates)")
+    return text + f". The other {neutral} rankable agents cannot be told apart from average."
+
+
+def rank_shift_sentence(shift: dict) -> str:
+    """How a raw-average bottom 10% breaks down: too few replies, contact mix, shrinkage, and the
+    probability of truly being in the bottom 10%."""
+    k = shift["bottom_size"]
+    if k == 0:
+        return f"Only {shift['n_agents']} agents have replies, too few to compare bottom groups."
+    text = (f"A raw-average ranking of all {shift['n_agents']} agents puts {k} in its bottom "
+            f"{shift['fraction']:.0%}: {shift['n_not_rankable']} of them have too few replies to be ranked at all")
+    r = shift["n_rankable"]
+    if r:
+        text += (f"; of the other {r}, contact mix alone moves {shift['n_moved_by_mix']} out of the bottom group and "
+                 f"shrinkage for few replies alone moves {shift['n_moved_by_shrinkage']}, and once both are accounted "
+                 f"for {shift['n_unlikely']} of the {r} have less than even odds of truly being in the bottom "
+                 f"{shift['fraction']:.0%}")
+    if np.isfinite(shift["spearman"]):
+        text += f" (rank correlation of raw and adjusted scores among rankable agents {shift['spearman']:.2f})"
+    return text + "."
+
+
+def tenure_sentence(effects: pd.DataFrame) -> str:
+    """Tenure against raw and adjusted scores, and whether experienced agents get harder contacts."""
+    r = effects[effects["rankable"] & ~effects["survey_flag"]]
+    if "tenure_months" not in r or len(r) < 10:
+        return ""
+    tenure = np.log1p(r["tenure_months"].astype(float))
+    c_raw, lo_raw, hi_raw = _corr_ci(tenure, r["raw_score"])
+    c_adj, lo_adj, hi_adj = _corr_ci(tenure, r["adjusted_score"])
+    c_mix, lo_mix, hi_mix = _corr_ci(tenure, r["mix_expected"])
+    text = (f"Tenure correlates {c_raw:+.2f} (95% CI {lo_raw:+.2f} to {hi_raw:+.2f}) with raw scores and {c_adj:+.2f} "
+            f"({lo_adj:+.2f} to {hi_adj:+.2f}) with adjusted scores")
+    if hi_mix < 0:
+        return text + (f"; experienced agents are given harder contacts (tenure correlates {c_mix:+.2f}, {lo_mix:+.2f} "
+                       f"to {hi_mix:+.2f}, with their contact mix's expected score), which raw averages hold against "
+                       "them.")
+    return text + "."
 
 
 def _corr_ci(x, y) -> tuple[float, float, float]:
@@ -94,31 +181,6 @@ def _corr_ci(x, y) -> tuple[float, float, float]:
         return r, np.nan, np.nan
     z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1 / np.sqrt(n - 3)
     return r, float(np.tanh(z - 1.96 * se)), float(np.tanh(z + 1.96 * se))
-
-
-def rank_shift_sentence(shift: dict, effects: pd.DataFrame) -> str:
-    k = shift["bottom_size"]
-    if k == 0:
-        text = (f"Only {shift['n_rankable']} agents are rankable, too few to compare raw and adjusted bottom groups.")
-    else:
-        moved = len(shift["raw_bottom_not_adjusted"])
-        text = (f"Ranking by raw average would put {moved} of the {k} agents in the bottom {shift['fraction']:.0%} who "
-                f"are not there once contact mix is accounted for (rank correlation raw vs adjusted "
-                f"{shift['spearman']:.2f}).")
-    r = effects[effects["rankable"]]
-    if "tenure_months" in r and len(r) >= 10:
-        tenure = np.log1p(r["tenure_months"].astype(float))
-        c_raw, lo_raw, hi_raw = _corr_ci(tenure, r["raw_score"])
-        c_adj, lo_adj, hi_adj = _corr_ci(tenure, r["adjusted_score"])
-        c_mix = _corr_ci(tenure, r["mix_expected"])[0] if "mix_expected" in r else np.nan
-        text += (f" Tenure correlates {c_raw:+.2f} (95% CI {lo_raw:+.2f} to {hi_raw:+.2f}) with raw scores and "
-                 f"{c_adj:+.2f} ({lo_adj:+.2f} to {hi_adj:+.2f}) with adjusted scores")
-        if c_mix < -0.3 and c_adj - c_raw > 0.1:
-            text += (f"; experienced agents are given harder contacts (tenure correlates {c_mix:+.2f} with their "
-                     "contact mix's expected score), which raw averages hold against them.")
-        else:
-            text += "."
-    return text
 
 
 def survey_sentences(rates: pd.DataFrame, response, scores: pd.DataFrame, nps_all, screen: pd.DataFrame,

@@ -8,8 +8,9 @@ touches earlier reports. Exit codes: 0 published, 1 a notebook (or report assemb
 2 bad input (study YAML, command line, data).
 
 The notebook contract: a cell tagged ``parameters`` declares every parameter the study passes
-plus the five the runner injects: ``data_dir`` (absolute), ``report_dir`` (the run folder, None
-when the notebook is opened by hand), ``validated`` (True: the data passed validation, load it
+plus the six the runner injects: ``data_dir`` (absolute), ``report_dir`` (the run folder, None
+when the notebook is opened by hand), ``cache_dir`` (the run's cache of fitted models, shared by its
+notebooks and deleted before publishing), ``validated`` (True: the data passed validation, load it
 with ``validate=False``), ``study_title`` and ``show_names``. A notebook publishes its key
 findings for the index page with ``upstream.report.publish_findings(report_dir, "<file stem>",
 title, sentences)``; any other file it writes into ``report_dir`` is published with the run.
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 import traceback
@@ -42,6 +44,7 @@ from .kernel import (DEFAULT_KERNEL, captured_output, kernel_environment, kernel
 from .publish import TIMESTAMP_FORMAT, iso, make_unique_dir, move_to_unique, point_latest, seconds_text, utc_now
 from .spec import SHOW_NAMES, NotebookSpec, Study, display_path, repo_root
 
+CACHE_FOLDER = ".cache"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -101,6 +104,7 @@ def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_n
         **study.overrides,
         "data_dir": str(study.data_dir),
         "report_dir": str(report_dir),
+        "cache_dir": str(report_dir / CACHE_FOLDER),
         "validated": True,
         "study_title": study.title,
         SHOW_NAMES: show_names,
@@ -325,6 +329,7 @@ class _StudyRun:
                 "study_yaml": display_path(study.yaml_path),
                 "findings": findings,
                 "notebooks": pages,
+                "tables": sorted(p.relative_to(staging).as_posix() for p in (staging / "tables").glob("*.csv")),
                 "validation": validation_view(self.summary),
                 "data_docs_href": "data_docs/index.html" if (staging / "data_docs" / "index.html").is_file() else None,
                 "data_dir": str(study.data_dir),
@@ -344,6 +349,8 @@ class _StudyRun:
 
     def write_manifest(self, status: str) -> None:
         self.manifest["status"] = status
+        self.manifest["tables"] = sorted(p.relative_to(self.staging).as_posix()
+                                         for p in (self.staging / "tables").glob("*.csv"))
         self.manifest["notebooks"] = [run.record() for run in self.runs]
         self.manifest["total_seconds"] = round(time.perf_counter() - self.clock, 3)
         self.manifest["finished_at"] = iso(utc_now())
@@ -352,6 +359,7 @@ class _StudyRun:
     # -- step 5
     def publish(self) -> Path:
         """Rename staging to reports/<study>/<timestamp>/ and repoint latest to it."""
+        shutil.rmtree(self.staging / CACHE_FOLDER, ignore_errors=True)
         run_dir = move_to_unique(self.staging, self.study_dir, self.stamp)
         try:
             point_latest(self.study_dir, run_dir)
@@ -366,6 +374,7 @@ class _StudyRun:
                 (self.staging / "message.txt").write_text(failure.details, encoding="utf-8")
         with contextlib.suppress(Exception):
             self.write_manifest(failure.status)
+        shutil.rmtree(self.staging / CACHE_FOLDER, ignore_errors=True)
         kept = move_to_unique(self.staging, self.study_dir / "_failed", self.stamp)
         self.err.write("".join(line.replace("{kept}", str(kept)) + "\n" for line in failure.lines))
         self.err.flush()

@@ -20,7 +20,7 @@ DEFAULT_STUDY = Path("studies") / "agent_vs_system.yaml"
 STUDY_KEYS = ("name", "title", "data", "parameters", "notebooks")
 NOTEBOOK_KEYS = ("path", "parameters")
 #: Parameters the runner injects into every notebook and that a study may not set itself.
-RUNNER_PARAMETERS = ("data_dir", "report_dir", "validated", "study_title")
+RUNNER_PARAMETERS = ("data_dir", "report_dir", "cache_dir", "validated", "study_title")
 #: Injected into every notebook too, but a study may set it (``--name-agents`` forces it on).
 SHOW_NAMES = "show_names"
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -1,0 +1,141 @@
+"""Policies no agent can fix: each policy's effect against the average contact, with the agent held fixed.
+
+- "The average contact" is the mix of *all* contacts in the period (answered or not): a level's
+  effect is its expected score minus the expected score of contacts spread over the levels as all
+  contacts were (`level_contrasts` with contact-count weights).
+- The model is the agent model plus, where repeat customers identify it, a customer random intercept
+  (repeat customers cluster the replies), and — where the residual variance differs between the
+  levels (Brown–Forsythe test, p < 0.01, SDs differing by 10% or more) — level-specific residual
+  variances (nlme's varIdent, here one feasible-GLS step: precision weights 1/σ̂²_level).
+- Intervals use Satterthwaite df; `lower_adj`/`upper_adj` are Bonferroni intervals over the k
+  estimable levels (family-wise 95%) and `p_holm` Holm-adjusted p-values. A level is "named" as
+  lowering the score whoever handles the contact only when its family-wise interval lies below 0.
+- `agent_variation`: does the level's effect vary by agent? The random slope `(0 + [level] | agent)`
+  added to the agent model, REML likelihood ratio against the boundary mixture ½χ²₀ + ½χ²₁ (Self &
+  Liang 1987; Stram & Lee 1994), Holm-adjusted over the levels tested.
+- `top_quarter`: the score of an agent at the 75th percentile of agents under each level, against the
+  average contact: level effect + z₀.₇₅·τ, with a family-wise basic bootstrap interval — when its upper
+  end is below 0, even the top quarter of agents score below the average contact under that level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..models import lmer
+from .agents import AgentModel
+from .shares import basic_interval
+
+Z75 = float(stats.norm.ppf(0.75))
+#: Levels with fewer replies are not tested for agent-to-agent variation.
+MIN_SLOPE_REPLIES = 30
+
+
+@dataclass
+class PolicyModel:
+    """The model behind the policy effects and how it was chosen."""
+
+    fit: object
+    variable: str
+    customer_effect: bool
+    weighted: bool
+    residual_sd: pd.Series            # per level, from the unweighted fit's conditional residuals
+    heterogeneity_p: float            # Brown–Forsythe test of equal residual variance across levels
+
+
+def holm(p: pd.Series) -> pd.Series:
+    """Holm step-down adjusted p-values (NaN stays NaN)."""
+    q = p.dropna().sort_values()
+    m = len(q)
+    adj = np.minimum(1.0, np.maximum.accumulate(q.to_numpy() * (m - np.arange(m))))
+    return pd.Series(adj, index=q.index).reindex(p.index)
+
+
+def fit_policy_model(model: AgentModel, variable: str = "policy", crossed_fit=None) -> PolicyModel:
+    """The policy model (see the module docstring). `crossed_fit`: the agent model with a customer
+    intercept when repeat customers identify one (from ``shares.customer_split``), else None."""
+    base = crossed_fit if crossed_fit is not None else model.fit
+    frame = model.frame
+    resid = base.resid
+    groups = frame.loc[resid.index, variable].astype(str)
+    by_level = [resid[groups == lab].to_numpy() for lab in sorted(groups.unique())]
+    sizes = [len(g) for g in by_level]
+    p_het = float(stats.levene(*[g for g in by_level if len(g) >= 3], center="median").pvalue) \
+        if sum(s >= 3 for s in sizes) >= 2 else float("nan")
+    sd = resid.groupby(groups).std()
+    spread = float(sd.max() / sd.min()) if len(sd) > 1 and sd.min() > 0 else 1.0
+    weighted = bool(np.isfinite(p_het) and p_het < 0.01 and spread >= 1.1)
+    fit = base
+    if weighted:
+        w = (sd.mean() ** 2 / sd ** 2).reindex(frame[variable].astype(str)).to_numpy()
+        data = frame.assign(_level_weight=w / w.mean())
+        fit = lmer(base.formula, data, weights="_level_weight")
+    return PolicyModel(fit=fit, variable=variable, customer_effect=crossed_fit is not None, weighted=weighted,
+                       residual_sd=sd, heterogeneity_p=p_het)
+
+
+def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """One row per level of the policy model's variable: n_contacts, n_responses, effect (score
+    points against the average contact of the period), std_error, df, lower/upper (level CI),
+    lower_adj/upper_adj (Bonferroni over the estimable levels), p_value, p_holm; sorted by effect.
+    attrs: not_estimable (levels aliased with other terms)."""
+    fit, variable = policy_model.fit, policy_model.variable
+    contact_counts = contacts[variable].astype(str).value_counts()
+    tab = fit.level_contrasts(variable, weights=contact_counts.reindex(fit.factor_levels(variable)).fillna(0))
+    k = int(tab["estimable"].sum())
+    q = stats.t.ppf(0.5 + level / 2, tab["df"])
+    qa = stats.t.ppf(1 - (1 - level) / (2 * max(k, 1)), tab["df"])
+    out = pd.DataFrame({
+        "n_contacts": contact_counts.reindex(tab.index).fillna(0).astype(int),
+        "n_responses": fit.level_counts(variable).reindex(tab.index).astype(int),
+        "effect": tab["estimate"], "std_error": tab["std_error"], "df": tab["df"],
+        "lower": tab["estimate"] - q * tab["std_error"], "upper": tab["estimate"] + q * tab["std_error"],
+        "lower_adj": tab["estimate"] - qa * tab["std_error"], "upper_adj": tab["estimate"] + qa * tab["std_error"],
+        "p_value": tab["p_value"]})
+    out["p_holm"] = holm(out["p_value"])
+    out.index.name = variable
+    out.attrs["not_estimable"] = list(tab.index[~tab["estimable"]])
+    return out.sort_values("effect")
+
+
+def agent_variation(model: AgentModel, variable: str = "policy") -> pd.DataFrame:
+    """Per level with at least MIN_SLOPE_REPLIES replies: slope_sd (SD across agents of the level's
+    effect, score points), lr (REML likelihood ratio), p_value (½χ²₀ + ½χ²₁ mixture) and p_holm."""
+    frame, agent = model.frame, model.agent
+    values = frame[variable].astype(str)
+    null = model.fit.reml_criterion
+    rows = {}
+    for lab, n in values.value_counts().items():
+        if n < MIN_SLOPE_REPLIES or n == len(values):
+            continue
+        data = frame.assign(_slope=(values == lab).astype(float))
+        alt = lmer(model.formula + f" + (0 + _slope | {agent})", data)
+        lr = max(0.0, null - alt.reml_criterion)
+        p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
+        slope_sd = float(alt.varcorr.query("term == '_slope'")["sd"].iloc[0])
+        rows[lab] = {"slope_sd": slope_sd, "lr": lr, "p_value": p}
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["slope_sd", "lr", "p_value"])
+    out.index.name = variable
+    out["p_holm"] = holm(out["p_value"])
+    return out
+
+
+def top_quarter(model: AgentModel, effects: pd.DataFrame, contacts: pd.DataFrame, variable: str = "policy",
+                level: float = 0.95) -> pd.DataFrame:
+    """Per level: top_quarter (level effect + z₀.₇₅·τ from the agent model, score points against the
+    average contact) with a family-wise (Bonferroni over the levels) basic bootstrap interval
+    top_quarter_lower_adj/top_quarter_upper_adj."""
+    fit, boot = model.fit, model.boot
+    counts = contacts[variable].astype(str).value_counts()
+    L = fit.level_contrast_matrix(variable, weights=counts.reindex(fit.factor_levels(variable)).fillna(0))
+    L = L.reindex(effects.index.intersection(L.index))
+    tau = float(fit.varcorr.loc[model.agent, "sd"])
+    est = pd.Series(L.to_numpy() @ fit.fixef.to_numpy() + Z75 * tau, index=L.index)
+    draws = pd.DataFrame(boot.fixef()[list(L.columns)].to_numpy() @ L.to_numpy().T
+                         + Z75 * boot.sd(model.agent).to_numpy()[:, None], columns=L.index)
+    family = 1 - (1 - level) / max(len(L), 1)
+    lower, upper = basic_interval(est, est, draws, family)
+    return pd.DataFrame({"top_quarter": est, "top_quarter_lower_adj": lower, "top_quarter_upper_adj": upper})

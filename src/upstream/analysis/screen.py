@@ -1,0 +1,152 @@
+"""Screen agents' survey process before judging them: invitations and replies against each agent's
+own expected rates, with room for the ordinary variation real operations have.
+
+For each agent and each rate (invitations per contact; replies per invitation):
+
+- expected count E = Σ p̂_i over the agent's contacts (invitations), p̂ from a logistic propensity
+  model on contact features (channel, policy, product, issue type, escalation, repeat contact,
+  first-contact resolution, credit), so an agent with many phone contacts is compared with what
+  phone contacts get;
+- observed rate y = O/n against e = E/n with binomial variance s² = Σ p̂(1 − p̂)/n²;
+- over-dispersion: agents differ in these rates for ordinary reasons (team practice, shift, channel
+  quirks), so the test variance is s² + τ², an additive between-agent variance as in a beta-binomial
+  (Var(y) ≈ s² + ρ p(1 − p)) and Spiegelhalter's (2005) additive random-effects funnel. τ² is
+  estimated robustly — the value at which the median |z| equals its normal value 0.6745 — so a few
+  steering agents cannot inflate it;
+- z = (y − e)/sqrt(s² + τ²); one-sided flags at z_crit (3.09 ↔ 0.1% per agent and test): too few
+  invitations (z_invitation < −z_crit) or too many replies (z_response > z_crit).
+
+`flagged` (possible survey steering) needs that process evidence. A top-box share above what the
+contact mix predicts (`z_top_box`, against the *marginal* expectation ∫ logit⁻¹(x'β + b) dN(b; 0, σ_b²)
+of a logistic mixed model, with the same robust over-dispersion) is reported, but it is also what a
+genuinely good agent produces, so on its own it does not flag. A flag means "review this agent's survey
+practice", not a verdict: a flagged agent gets no verdict and no rank.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from scipy.special import expit
+
+from ..data.frames import CONTACT_MIX
+from ..models import glmer
+from ..survey import response_propensity
+
+SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
+                   "resolved_first_contact", "credited")
+NORMAL_MEDIAN_ABS_Z = 0.6744897501960817
+
+
+def usable_features(frame: pd.DataFrame, features=SCREEN_FEATURES) -> list[str]:
+    """Features present in `frame` with more than one value (and no missing values)."""
+    if "credited" in features and "credited" not in frame and "credit_issued" in frame:
+        frame = frame.assign(credited=frame["credit_issued"] > 0)
+    return [f for f in features if f in frame and frame[f].notna().all() and frame[f].nunique() > 1]
+
+
+def expected_probabilities(frame: pd.DataFrame, outcome: str, features=SCREEN_FEATURES) -> np.ndarray:
+    """p̂_i = P(outcome | contact features) from a logistic propensity model (the pooled rate when no
+    feature varies or every row has the same outcome)."""
+    if "credited" not in frame and "credit_issued" in frame:
+        frame = frame.assign(credited=frame["credit_issued"] > 0)
+    y = frame[outcome].astype(float).to_numpy()
+    rate = float(y.mean())
+    use = usable_features(frame, features)
+    if not use or rate in (0.0, 1.0):
+        return np.full(len(frame), rate)
+    model = response_propensity(frame.assign(**{outcome: y}), outcome, use)
+    return model.propensity.to_numpy()
+
+
+def robust_tau2(y: np.ndarray, e: np.ndarray, s2: np.ndarray) -> float:
+    """Additive between-agent variance τ² ≥ 0 at which median |(y − e)/sqrt(s² + τ²)| = 0.6745."""
+    ok = np.isfinite(y) & np.isfinite(e) & (s2 > 0)
+    y, e, s2 = y[ok], e[ok], s2[ok]
+    if len(y) < 5:
+        return 0.0
+
+    def excess(tau2):
+        return np.median(np.abs(y - e) / np.sqrt(s2 + tau2)) - NORMAL_MEDIAN_ABS_Z
+
+    if excess(0.0) <= 0:
+        return 0.0
+    hi = float(np.max((y - e) ** 2)) + 1e-12
+    return float(optimize.brentq(excess, 0.0, hi, xtol=1e-12))
+
+
+def rate_test(observed: pd.Series, n: pd.Series, expected: pd.Series, variance: pd.Series) -> pd.DataFrame:
+    """Per agent: rate, expected_rate, z (over-dispersion allowed for); attrs: tau2."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = (observed / n).to_numpy(dtype=float)
+        e = (expected / n).to_numpy(dtype=float)
+        s2 = (variance / n ** 2).to_numpy(dtype=float)
+    tau2 = robust_tau2(y, e, s2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(n.to_numpy() > 0, (y - e) / np.sqrt(s2 + tau2), np.nan)
+    out = pd.DataFrame({"rate": y, "expected_rate": e, "z": z}, index=observed.index)
+    out.attrs["tau2"] = tau2
+    return out
+
+
+def _grouped(agent: pd.Series, outcome: np.ndarray, p: np.ndarray, index) -> pd.DataFrame:
+    frame = pd.DataFrame({"agent": agent.to_numpy(), "o": outcome, "e": p, "v": p * (1 - p), "n": 1})
+    return frame.groupby("agent")[["o", "e", "v", "n"]].sum().reindex(index).fillna(0)
+
+
+def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id", top_value: float | None = None,
+                     n_nodes: int = 20) -> np.ndarray:
+    """Each reply's marginal probability of a top score given its contact mix: Gauss–Hermite
+    integration of logit⁻¹(x'β + b) over b ~ N(0, σ_b²) of a logistic mixed model."""
+    top_value = scored["csat"].max() if top_value is None else top_value
+    data = scored.assign(_top=(scored["csat"] >= top_value).astype(int))
+    if data["_top"].nunique() < 2:
+        return np.full(len(data), float(data["_top"].mean()))
+    mix = [m for m in mix if data[m].nunique() > 1]
+    fit = glmer(f"_top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
+    eta = fit.predict(data, include_random=False, type="link").to_numpy()
+    x, w = np.polynomial.hermite.hermgauss(n_nodes)
+    return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi)
+
+
+def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX,
+                  features=SCREEN_FEATURES, agent: str = "agent_id") -> pd.DataFrame:
+    """One row per agent with contacts (see the module docstring): contacts, invitations,
+    invitation_rate, expected_invitation_rate, z_invitation, n_responses, response_rate,
+    expected_response_rate, z_response, top_box_rate, expected_top_box_rate, z_top_box,
+    flag_invitations, flag_response, flag_scores, flagged. attrs: z, tau2_invitation, tau2_response,
+    tau2_top_box."""
+    agents = pd.Index(sorted(contacts[agent].astype(str).unique()), name=agent)
+    invited = contacts["contact_id"].isin(inv["contact_id"])
+    p_inv = expected_probabilities(contacts.assign(_invited=invited), "_invited", features)
+    g_inv = _grouped(contacts[agent].astype(str), invited.to_numpy(float), p_inv, agents)
+    t_inv = rate_test(g_inv["o"], g_inv["n"], g_inv["e"], g_inv["v"])
+    responded = inv["responded"].astype(bool)
+    p_resp = expected_probabilities(inv.assign(_responded=responded), "_responded", features)
+    g_resp = _grouped(inv[agent].astype(str), responded.to_numpy(float), p_resp, agents)
+    t_resp = rate_test(g_resp["o"], g_resp["n"], g_resp["e"], g_resp["v"])
+    scored = inv[responded & inv["csat"].notna()].copy()
+    out = pd.DataFrame({
+        "contacts": g_inv["n"].astype(int), "invitations": g_inv["o"].astype(int),
+        "invitation_rate": t_inv["rate"], "expected_invitation_rate": t_inv["expected_rate"],
+        "z_invitation": t_inv["z"],
+        "n_responses": g_resp["o"].astype(int), "response_rate": t_resp["rate"],
+        "expected_response_rate": t_resp["expected_rate"], "z_response": t_resp["z"]}, index=agents)
+    tau2_top = np.nan
+    if len(scored) and scored[agent].nunique() > 1:
+        p_top = marginal_top_box(scored, mix, agent)
+        top = (scored["csat"] >= scored["csat"].max()).to_numpy(float)
+        g_top = _grouped(scored[agent].astype(str), top, p_top, agents)
+        t_top = rate_test(g_top["o"], g_top["n"], g_top["e"], g_top["v"])
+        out["top_box_rate"], out["expected_top_box_rate"], out["z_top_box"] = \
+            t_top["rate"], t_top["expected_rate"], t_top["z"]
+        tau2_top = t_top.attrs["tau2"]
+    else:
+        out["top_box_rate"] = out["expected_top_box_rate"] = out["z_top_box"] = np.nan
+    out["flag_invitations"] = out["z_invitation"] < -z
+    out["flag_response"] = out["z_response"] > z
+    out["flag_scores"] = out["z_top_box"] > z
+    out["flagged"] = out["flag_invitations"] | out["flag_response"]
+    out.attrs.update({"z": z, "tau2_invitation": t_inv.attrs["tau2"], "tau2_response": t_resp.attrs["tau2"],
+                      "tau2_top_box": tau2_top})
+    return out

@@ -1,0 +1,110 @@
+"""Questions about the fixed effects of a fitted model, asked in the model's own terms (formula terms
+and factor levels) so that callers never rebuild column names or read engine internals:
+
+- `term_columns(fit, term)`: the fixed-effect columns a formula term produced (aliased ones excluded);
+- `wald_test(fit, term)`: the joint Wald χ² test that a term has no effect;
+- `level_contrasts(fit, variable, weights)`: each level of a factor against a weighted average of its
+  levels ("the average contact"), holding the other terms fixed, with Satterthwaite (or the fit's) df.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def term_columns(fit, term: str) -> list[str]:
+    """Names of the fixed-effect columns that belong to formula term `term` (e.g. "policy")."""
+    owners = fit.fixed.term_of_column
+    if term not in owners and term not in {t.label for t in fit.frame.formula.fixed.terms}:
+        raise KeyError(f"{term!r} is not a fixed-effect term of {fit.formula!r}")
+    return [name for name, owner in zip(fit.fixed.names, owners) if owner == term]
+
+
+def fixed_terms(fit) -> list[str]:
+    """The fixed-effect terms with at least one estimable column, in formula order (no intercept)."""
+    seen: list[str] = []
+    for owner in fit.fixed.term_of_column:
+        if owner != "(Intercept)" and owner not in seen:
+            seen.append(owner)
+    return seen
+
+
+def wald_test(fit, term: str | list[str]) -> float:
+    """p-value of the joint Wald χ² test that every column of `term` (a term label, or a list of column
+    names) is zero; NaN when the term has no estimable column."""
+    columns = term_columns(fit, term) if isinstance(term, str) else list(term)
+    if not columns:
+        return float("nan")
+    b = fit.fixef[columns].to_numpy()
+    V = fit.vcov.loc[columns, columns].to_numpy()
+    stat = float(b @ np.linalg.solve(V, b))
+    return float(stats.chi2.sf(stat, len(columns)))
+
+
+def factor_levels(fit, variable: str) -> list[str]:
+    """The levels (as text labels) of a categorical variable of the fit, reference level first."""
+    if variable not in fit.frame.factors:
+        raise KeyError(f"{variable!r} is not a categorical variable of {fit.formula!r}")
+    return list(fit.frame.factors[variable].labels)
+
+
+def level_counts(fit, variable: str) -> pd.Series:
+    """Rows of the fit at each level of `variable` (levels as labels)."""
+    labels = factor_levels(fit, variable)
+    counts = np.bincount(fit.frame.codes[variable], minlength=len(labels))
+    return pd.Series(counts, index=labels, name="n")
+
+
+def level_contrast_matrix(fit, variable: str, weights: pd.Series | None = None) -> pd.DataFrame:
+    """The contrast vectors of `level_contrasts`: one row per estimable level of `variable`, one column
+    per fixed effect, so that row l times β is level l minus the weighted average of the levels."""
+    labels = factor_levels(fit, variable)
+    names = list(fit.fixef.index)
+    owned = term_columns(fit, variable)
+    column = {lab: (f"{variable}{lab}" if f"{variable}{lab}" in owned else None) for lab in labels[1:]}
+    estimable = [labels[0]] + [lab for lab in labels[1:] if column[lab] is not None]
+    w = level_counts(fit, variable).astype(float) if weights is None else pd.Series(weights, dtype=float)
+    w = w.reindex(estimable).fillna(0.0)
+    if w.sum() <= 0:
+        raise ValueError(f"level_contrasts: no weight on any estimable level of {variable!r}")
+    w = w / w.sum()
+    avg = np.zeros(len(names))
+    for lab, share in w.items():
+        if lab != labels[0]:
+            avg[names.index(column[lab])] += share
+    rows = {}
+    for lab in estimable:
+        L = -avg.copy()
+        if lab != labels[0]:
+            L[names.index(column[lab])] += 1.0
+        rows[lab] = L
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=names)
+    out.index.name = variable
+    out.attrs["weights"] = w.to_dict()
+    return out
+
+
+def level_contrasts(fit, variable: str, weights: pd.Series | None = None, ddf: str | None = None) -> pd.DataFrame:
+    """Each level of factor `variable` against the weighted average of its levels.
+
+    The contrast of level l is β_l − Σ_m w_m β_m (β of the reference level = 0): the difference in
+    expected outcome between rows at level l and rows spread over the levels in proportions w, with
+    every other term held fixed. `weights` (indexed by level label; default: the fit's own row counts)
+    are renormalised over the estimable levels. A level whose column was dropped as aliased with other
+    terms is not estimable: its row is NaN with `estimable` False, and it gets no weight.
+    Columns: estimate, std_error, df, t, p_value, estimable, weight."""
+    labels = factor_levels(fit, variable)
+    Ls = level_contrast_matrix(fit, variable, weights)
+    w = Ls.attrs["weights"]
+    rows = []
+    for lab in labels:
+        if lab not in Ls.index:
+            rows.append({"estimate": np.nan, "std_error": np.nan, "df": np.nan, "t": np.nan, "p_value": np.nan,
+                         "estimable": False, "weight": 0.0})
+            continue
+        test = fit.contrast(Ls.loc[lab].to_numpy(), ddf=ddf)
+        rows.append({**test.to_dict(), "estimable": True, "weight": float(w[lab])})
+    out = pd.DataFrame(rows, index=pd.Index(labels, name=variable))
+    out["estimable"] = out["estimable"].astype(bool)
+    return out

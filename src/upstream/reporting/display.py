@@ -1,0 +1,70 @@
+"""Readable versions of the studies' tables for the leadership pages: rounded, percentages, intervals
+as text, p-values formatted, agent ids replaced by labels. Pure functions, one per table."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .notebook import format_p
+
+
+def interval(lower, upper, fmt: str = ".2f", scale: float = 1.0) -> list[str]:
+    """'a to b' per row (empty where either end is missing)."""
+    return [f"{scale * a:{fmt}} to {scale * b:{fmt}}" if pd.notna(a) and pd.notna(b) else ""
+            for a, b in zip(lower, upper)]
+
+
+def shares_table(shares: pd.DataFrame) -> pd.DataFrame:
+    """Variance shares in % with their intervals and the joint Wald p."""
+    part = shares.drop(index="total variance")
+    out = pd.DataFrame({"share (%)": (100 * part["share"]).round(1),
+                        "95% interval (%)": interval(part["lower"], part["upper"], ".1f", 100),
+                        "p (no effect)": part["p_value"].map(format_p)},
+                       index=[i.replace("_", " ") for i in part.index])
+    out.index.name = "component"
+    return out
+
+
+def policy_display(policy: pd.DataFrame) -> pd.DataFrame:
+    """Policy effects: replies, effect, 95% and family-wise intervals, Holm p, agent variation p."""
+    out = pd.DataFrame({
+        "contacts": policy["n_contacts"], "replies": policy["n_responses"], "effect": policy["effect"].round(2),
+        "95% CI": interval(policy["lower"], policy["upper"]),
+        "family-wise 95% CI": interval(policy["lower_adj"], policy["upper_adj"]),
+        "p (Holm)": policy["p_holm"].map(format_p),
+        "varies by agent (p)": policy.get("agent_variation_p", pd.Series(np.nan, index=policy.index)).map(format_p),
+        "top quarter of agents": policy.get("top_quarter", pd.Series(np.nan, index=policy.index)).round(2)},
+        index=policy.index)
+    return out
+
+
+def verdict_counts(effects: pd.DataFrame) -> pd.DataFrame:
+    """Agents by verdict."""
+    return effects["verdict"].value_counts().rename_axis("verdict").to_frame("agents")
+
+
+def rank_movers(effects: pd.DataFrame, labels: pd.Series, n: int = 12) -> pd.DataFrame:
+    """The rankable agents whose rank moves most once contact mix is accounted for."""
+    movers = effects[effects["raw_rank"].notna()].copy()
+    movers["change"] = (movers["raw_rank"] - movers["adjusted_rank"]).astype(float)
+    movers = movers.reindex(movers["change"].abs().sort_values(ascending=False).index).head(n)
+    out = pd.DataFrame({"replies": movers["n_responses"], "raw score": movers["raw_score"].round(2),
+                        "adjusted score": movers["adjusted_score"].round(2), "raw rank": movers["raw_rank"],
+                        "adjusted rank": movers["adjusted_rank"],
+                        "rank interval": [f"{a}–{b}" for a, b in zip(movers["rank_lower"], movers["rank_upper"])],
+                        "P(bottom 10%)": movers["p_bottom_decile"].round(2)},
+                       index=labels.reindex(movers.index).to_numpy())
+    out.index.name = "agent"
+    return out
+
+
+def flagged_agents(screen: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
+    """Agents whose survey process is under review, with the evidence."""
+    f = screen[screen["flagged"]]
+    out = pd.DataFrame({"contacts": f["contacts"], "invitation rate": f["invitation_rate"].round(3),
+                        "expected": f["expected_invitation_rate"].round(3), "z (invitations)": f["z_invitation"].round(1),
+                        "response rate": f["response_rate"].round(3),
+                        "expected ": f["expected_response_rate"].round(3), "z (replies)": f["z_response"].round(1)},
+                       index=labels.reindex(f.index).to_numpy())
+    out.index.name = "agent"
+    return out
