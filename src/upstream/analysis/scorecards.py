@@ -18,48 +18,49 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from .agents import NOT_RANKABLE, AgentModel, agent_effects
 from ..models import clmm, glmer
+from .agents import AgentModel
 from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
 
 
-def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id") -> pd.DataFrame:
+def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id"):
     """Cumulative-logit mixed model of CSAT 1–5: each agent's latent effect and its effect on
-    expected CSAT for the average contact."""
+    expected CSAT for the average contact. Returns the effects and the fit."""
     formula = f"csat ~ {' + '.join(mix) or '1'} + (1 | {agent})"
     present = sorted(int(v) for v in frame["csat"].dropna().unique())     # a scale point nobody used has no threshold
     fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=present)
     eff = fit.group_effects()
-    eff.attrs["fit"] = fit
-    return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"})
+    return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"}), fit
 
 
-def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id") -> pd.Series:
+def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id"):
     """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT = 5
-    on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent)."""
+    on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent).
+    Returns the shares and the fit."""
     data = frame.assign(top=(frame["csat"] == 5).astype(int))
     fit = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
-    eta = fit.fixed.X @ fit.fixef.to_numpy()
+    eta = fit.predict(include_random=False, type="link").to_numpy()
     b = fit.ranef[agent]["mode"]
-    return pd.Series([expit(eta + v).mean() for v in b], index=b.index, name="top_box_adjusted")
+    return pd.Series([expit(eta + v).mean() for v in b], index=b.index, name="top_box_adjusted"), fit
 
 
-def agent_scorecards(model: AgentModel, agents: pd.DataFrame | None = None, reliability_threshold: float = 0.7,
-                     level: float = 0.95, nps_replies: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The scorecard table (see module docstring); sorted by adjusted CSAT, unrankable agents last.
-    `nps_replies`: every reply with an NPS score (frames.responses(ds, "nps")); by default the NPS
-    scores of the CSAT replies."""
+def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
+                     nps_replies: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The scorecard table (see module docstring), sorted by adjusted CSAT with unranked agents last,
+    and the fits it used ({"ordinal": clmm, "top_box": glmer}).
+    `eff`: the agents' effects and verdicts (``agents.agent_effects``). `nps_replies`: every reply
+    with an NPS score (frames.responses(ds, "nps")); by default the NPS scores of the CSAT replies."""
     agent = model.agent
     frame = model.frame
-    eff = agent_effects(model, agents, reliability_threshold, level)
     card = eff[["n_responses", "raw_score", "adjusted_score", "adjusted_lower", "adjusted_upper", "reliability",
-                "rankable", "raw_rank", "adjusted_rank", "rank_lower", "rank_upper", "verdict"]].rename(
+                "rankable", "survey_flag", "raw_rank", "adjusted_rank", "rank_lower", "rank_upper", "lfsr",
+                "p_bottom_decile", "verdict"]].rename(
         columns={"raw_score": "csat_raw", "adjusted_score": "csat_adjusted", "adjusted_lower": "csat_lower",
                  "adjusted_upper": "csat_upper"})
     for col in ("team", "tenure_months"):
         if col in eff:
             card[col] = eff[col]
-    ordinal = ordinal_agent_effects(frame, model.mix, agent)
+    ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix, agent)
     card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
     # top-box
     ids = frame[agent].astype(str)
@@ -72,7 +73,8 @@ def agent_scorecards(model: AgentModel, agents: pd.DataFrame | None = None, reli
     card["top_box_shrunken"] = eb.table["shrunken_rate"].reindex(card.index)
     card["top_box_shrunken_lower"] = eb.table["lower"].reindex(card.index)
     card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
-    card["top_box_adjusted"] = adjusted_top_box(frame, model.mix, agent).reindex(card.index)
+    adjusted, top_fit = adjusted_top_box(frame, model.mix, agent)
+    card["top_box_adjusted"] = adjusted.reindex(card.index)
     # NPS (replies with an NPS score)
     source = frame if nps_replies is None else nps_replies
     with_nps = source[source["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
@@ -87,9 +89,10 @@ def agent_scorecards(model: AgentModel, agents: pd.DataFrame | None = None, reli
         card["nps_shrunken_lower"] = shr["lower"].reindex(card.index)
         card["nps_shrunken_upper"] = shr["upper"].reindex(card.index)
     card.attrs.update({"beta_binomial": {"alpha": eb.alpha, "beta": eb.beta, "prior_mean": eb.prior_mean},
-                       "ordinal_fit": ordinal.attrs["fit"], "reliability_threshold": reliability_threshold})
-    order = card.assign(_u=~card["rankable"]).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
-    return order.drop(columns="_u")
+                       "reliability_threshold": eff.attrs.get("reliability_threshold")})
+    ranked = card["rankable"] & ~card["survey_flag"]
+    order = card.assign(_u=~ranked).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
+    return order.drop(columns="_u"), {"ordinal": ordinal_fit, "top_box": top_fit}
 
 
 def display_scorecards(card: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
@@ -116,6 +119,7 @@ def display_scorecards(card: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     out["reliability"] = (np.floor(100 * card["reliability"]) / 100).to_numpy()   # never shows 0.70 for 0.698
     rank = card["adjusted_rank"].astype("Int64").astype(str)
     rank_iv = [f"{a}–{b}" if pd.notna(a) else "" for a, b in zip(card["rank_lower"], card["rank_upper"])]
-    out["rank (interval)"] = [f"{r} ({i})" if ok else NOT_RANKABLE
-                              for r, i, ok in zip(rank, rank_iv, card["rankable"])]
+    out["rank (interval)"] = [f"{r} ({i})" if pd.notna(a) else verdict
+                              for r, i, a, verdict in zip(rank, rank_iv, card["adjusted_rank"], card["verdict"])]
+    out["verdict"] = card["verdict"].to_numpy()
     return out

@@ -18,12 +18,18 @@ What a study should be able to see in the data:
 - rushing agents have short handle times, resolve less on first contact and cause repeat contacts;
 - very unhappy and very happy customers answer the survey more often (outcome-dependent response),
   and escalated, credited and repeat contacts answer more often (response depends on features too);
+- agents differ in how often they send surveys and are answered for ordinary reasons (agent-level
+  over-dispersion in both rates);
 - a few agents steer surveys: unhappy customers' invitations are suppressed and happy ones nudged;
 - a handful of agents have very few contacts and so very few survey replies.
 
 `truth["agents"]` gives each agent's effect on the latent scale (`effect_latent`) and on the CSAT
 scale (`effect_csat`: the change in expected CSAT, averaged over the whole contact mix, relative to
-an agent of average effect) — the quantity a linear mixed model's agent intercepts estimate.
+an agent of average effect — the quantity a linear mixed model's agent intercepts estimate; and
+`effect_csat_respondents`, the same over the mix of contacts that got a reply), plus the agent's
+ordinary shifts in sending and being answered (`invite_shift`, `response_shift`, logit scale).
+`truth["policy_effect_csat"]` gives each policy's effect on expected CSAT against the average contact
+of the period (every contact moved to that policy, against every contact as it was).
 """
 from __future__ import annotations
 
@@ -105,6 +111,8 @@ class OperationSpec:
     n_steering: int = 5                  # agents who steer surveys toward happy customers
     n_low_volume: int = 15               # agents with very few contacts (part-time, new)
     outcome_dependent_response: float = 1.0  # 0: response does not depend on satisfaction
+    agent_invite_sd: float = 0.3         # ordinary agent-to-agent variation in sending surveys (logit SD)
+    agent_response_sd: float = 0.3       # ordinary agent-to-agent variation in being answered (logit SD)
     routing_strength: float = 1.0        # 0: contacts routed at random
     seed: int = 20261123
 
@@ -257,15 +265,19 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     nps = _ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
 
     # --- surveys: who is invited and who answers -----------------------------------------------
+    # ordinary agent-to-agent variation in both rates (team habits, shifts): real operations have it
+    invite_shift = rng.normal(0.0, spec.agent_invite_sd, m)
+    response_shift = rng.normal(0.0, spec.agent_response_sd, m)
     unhappy = csat <= 3
-    send_p = np.full(n, spec.survey_send_rate)
+    base_send = np.log(spec.survey_send_rate / (1 - spec.survey_send_rate))
+    send_p = _logistic(base_send + invite_shift[agent_idx])
     send_p[steering[agent_idx] & unhappy] *= 0.35        # steering: suppress invitations after bad contacts
     sent = rng.random(n) < send_p
     outcome_term = spec.outcome_dependent_response * np.array([0.0, 1.0, 0.3, -0.3, 0.0, 0.5])[csat]
     feature_term = (np.array([0.0, 0.2, -0.4, 0.1])[channel_idx] + 0.3 * escalated + 0.2 * credited
                     + 0.3 * repeat)
     nudge = 0.9 * (steering[agent_idx] & ~unhappy)      # steering: happy customers asked to reply
-    lin = outcome_term + feature_term + nudge
+    lin = outcome_term + feature_term + nudge + response_shift[agent_idx]
     intercept = _calibrate_intercept(lin[sent], spec.response_rate)
     p_respond = _logistic(intercept + lin)
     responded = sent & (rng.random(n) < p_respond)
@@ -304,16 +316,30 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     agents = pd.DataFrame({"agent_id": agent_ids, "team": team, "site": site, "tenure_months": tenure})
 
     # --- truth ------------------------------------------------------------------------------------
+    # Agent effects on the CSAT scale: the change in expected CSAT over a contact mix when this agent
+    # handles it, against an agent of average latent effect — over all contacts (what the agent does)
+    # and over the contacts that got a CSAT reply (what replies can show when response depends on the score).
     sample_rows = rng.choice(n, size=min(n, 5000), replace=False)
     base = eta_system[sample_rows]
     ec = np.array([expected_csat(base + a).mean() for a in agent_latent])
     ref = expected_csat(base + agent_latent.mean()).mean()
+    replied = np.flatnonzero(csat_answered)
+    base_r = eta_system[rng.choice(replied, size=min(len(replied), 5000), replace=False)] if len(replied) else base
+    ec_r = np.array([expected_csat(base_r + a).mean() for a in agent_latent])
+    ref_r = expected_csat(base_r + agent_latent.mean()).mean()
+    # Policy effects on the CSAT scale against the average contact of the period (all contacts): the
+    # expected CSAT of every contact moved to this policy, minus the expected CSAT of every contact.
+    eta_all = eta_system + skill[agent_idx] + tenure_effect[agent_idx]
+    mean_all = expected_csat(eta_all).mean()
+    policy_csat = {k: float(expected_csat(eta_all - policy_eff[policy_idx] + policy_eff[j]).mean() - mean_all)
+                   for j, k in enumerate(POLICIES)}
     agent_mean_csat = np.bincount(agent_idx, weights=csat, minlength=m) / np.maximum(np.bincount(agent_idx, minlength=m), 1)
     nps_all = nps.astype(float)
     truth = {
         "description": "Effects used by upstream.simulate; latent = logit scale of the cumulative-logit CSAT model.",
         "population": {   # every contact's CSAT and NPS, answered or not (what full response would show)
             "csat_mean": float(csat.mean()), "csat_top_box": float((csat == 5).mean()),
+            "csat_mean_respondents": float(csat[csat_answered].mean()) if csat_answered.any() else None,
             "nps": float(100 * ((nps_all >= 9).mean() - (nps_all <= 6).mean())),
             "csat_mean_by_channel": {k: float(csat[channel == k].mean()) for k in CHANNELS},
             "csat_mean_by_policy": {k: float(csat[policy == k].mean()) for k in POLICIES},
@@ -324,6 +350,7 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
         "contact_effects": {"unresolved": UNRESOLVED_PENALTY, "escalated": ESCALATION_PENALTY,
                             "credited": CREDIT_BONUS},
         "policy": {k: v[0] for k, v in POLICIES.items()},
+        "policy_effect_csat": policy_csat,
         "product": {k: v[0] for k, v in PRODUCTS.items()},
         "channel": {k: v[0] for k, v in CHANNELS.items()},
         "issue_type": {k: v[0] for k, v in ISSUE_TYPES.items()},
@@ -337,7 +364,9 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
         "agents": [
             {"agent_id": agent_ids[j], "skill": float(skill[j]), "tenure_effect": float(tenure_effect[j]),
              "rush_effect": float(rush_effect[j]), "effect_latent": float(agent_latent[j]),
-             "effect_csat": float(ec[j] - ref), "rushing": bool(rushing[j]), "steering": bool(steering[j]),
+             "effect_csat": float(ec[j] - ref), "effect_csat_respondents": float(ec_r[j] - ref_r),
+             "invite_shift": float(invite_shift[j]), "response_shift": float(response_shift[j]),
+             "rushing": bool(rushing[j]), "steering": bool(steering[j]),
              "low_volume": bool(low_volume[j]), "n_contacts": int((agent_idx == j).sum()),
              "csat_mean_all_contacts": float(agent_mean_csat[j])}
             for j in range(m)

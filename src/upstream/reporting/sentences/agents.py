@@ -1,35 +1,12 @@
-"""Plain-language sentences generated from a study's numbers (for the "Key findings" sections)."""
+"""Key findings of the agent_vs_system study: variance shares, the contact mix against agents,
+policies, verdicts, raw rankings and tenure. Each sentence is computed from the study's tables."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from ..analysis.verdicts import NOT_RANKABLE
-
-
-def pct(x: float) -> str:
-    """A share as a percentage: one decimal below 10% (0.0912 → '9.1%'), whole above (0.413 → '41%')."""
-    v = 100 * x
-    return f"{v:.1f}%" if abs(v) < 10 else f"{v:.0f}%"
-
-
-def pct_interval(lo: float, hi: float) -> str:
-    """'4%–7%', or with one decimal when whole percentages would hide the width ('14.6%–15.4%')."""
-    a, b = pct(lo), pct(hi)
-    if a == b:
-        return f"{100 * lo:.1f}%–{100 * hi:.1f}%"
-    return f"{a}–{b}"
-
-
-MIX_LABELS = {"policy": "policy", "product": "product", "channel": "channel", "issue_type": "issue type"}
-
-
-def _listing(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _points(x: float) -> str:
-    return f"{x:+.2f}"
+from ...analysis.verdicts import NOT_RANKABLE
+from .common import MIX_LABELS, listing, p_text, pct, pct_interval, points
 
 
 def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), outcome: str = "CSAT") -> str:
@@ -37,7 +14,7 @@ def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type")
     t = shares.table
     a, m = t.loc["agents"], t.loc["contact mix"]
     sd, sd_lo, sd_hi = shares.agent_sd
-    parts = _listing([MIX_LABELS.get(v, v.replace("_", " ")) for v in mix])
+    parts = listing([MIX_LABELS.get(v, v.replace("_", " ")) for v in mix])
     text = (f"About {pct(a['share'])} of the variation in {outcome} (95% interval {pct_interval(a['lower'], a['upper'])}) "
             f"is due to differences between agents — agents' own effects have a standard deviation of {sd:.2f} "
             f"points ({sd_lo:.2f}–{sd_hi:.2f}); {pct(m['share'])} ({pct_interval(m['lower'], m['upper'])}) is "
@@ -80,10 +57,10 @@ def policy_sentence(policy: pd.DataFrame, outcome: str = "CSAT") -> str:
     if bad.empty:
         return (f"No policy lowers {outcome} below the average contact by more than chance allows across the {k} "
                 "policies compared (family-wise 95% intervals).")
-    parts = [f"'{lvl}' ({_points(row['effect'])} points, family-wise 95% interval {_points(row['lower_adj'])} to "
-             f"{_points(row['upper_adj'])})" for lvl, row in bad.iterrows()]
+    parts = [f"'{lvl}' ({points(row['effect'])} points, family-wise 95% interval {points(row['lower_adj'])} to "
+             f"{points(row['upper_adj'])})" for lvl, row in bad.iterrows()]
     return (f"{len(bad)} of the {k} policies lower {outcome} against the average contact of the period with the agent "
-            f"held fixed, after adjusting for the {k} compared: {_listing(parts)}.")
+            f"held fixed, after adjusting for the {k} compared: {listing(parts)}.")
 
 
 def policy_variation_sentences(policy: pd.DataFrame) -> list[str]:
@@ -97,21 +74,17 @@ def policy_variation_sentences(policy: pd.DataFrame) -> list[str]:
                    "policies with enough replies, Holm-adjusted p ≥ 0.05), so 'whoever handles it' holds as far as "
                    "these data can tell.")
     elif len(varies):
-        parts = [f"'{lvl}' (SD across agents {row['slope_sd']:.2f} points, p = {_p(row['agent_variation_p'])})"
+        parts = [f"'{lvl}' (SD across agents {row['slope_sd']:.2f} points, p = {p_text(row['agent_variation_p'])})"
                  for lvl, row in varies.iterrows()]
-        out.append(f"The effect of {_listing(parts)} varies between agents: some agents handle "
+        out.append(f"The effect of {listing(parts)} varies between agents: some agents handle "
                    f"{'it' if len(varies) == 1 else 'them'} better, so part of that cost is the agent's.")
     floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
     if len(floor):
-        parts = [f"'{lvl}' ({_points(row['top_quarter'])} points, family-wise interval up to "
-                 f"{_points(row['top_quarter_upper_adj'])})" for lvl, row in floor.sort_values("top_quarter").iterrows()]
-        out.append(f"Under {_listing(parts)}, even an agent better than three in four scores below the average "
+        parts = [f"'{lvl}' ({points(row['top_quarter'])} points, family-wise interval up to "
+                 f"{points(row['top_quarter_upper_adj'])})" for lvl, row in floor.sort_values("top_quarter").iterrows()]
+        out.append(f"Under {listing(parts)}, even an agent better than three in four scores below the average "
                    "contact: no agent can fix that.")
     return out
-
-
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def verdict_sentence(effects: pd.DataFrame, params) -> str:
@@ -183,58 +156,3 @@ def _corr_ci(x, y) -> tuple[float, float, float]:
     return r, float(np.tanh(z - 1.96 * se)), float(np.tanh(z + 1.96 * se))
 
 
-def survey_sentences(rates: pd.DataFrame, response, scores: pd.DataFrame, nps_all, screen: pd.DataFrame,
-                     shifts: pd.DataFrame) -> list[str]:
-    """Key findings of the survey-health study."""
-    overall = rates.loc[("overall", "all")]
-    out = [f"{pct(overall['rate'])} of {int(overall['invitations']):,} survey invitations were answered "
-           f"(95% interval {pct_interval(overall['lower'], overall['upper'])})."]
-    coef = response.propensity.coef_table.set_index("term")
-    sig = coef[(coef.index != "Intercept") & (coef["p_value"] < 0.001)]
-    if len(sig):
-        top = sig.reindex(sig["estimate"].abs().sort_values(ascending=False).index).head(3)
-        parts = [f"{response.describe_term(t)} (odds ×{r['odds_ratio']:.2f})" for t, r in top.iterrows()]
-        out.append("Who answers is not random: among contacts, the reply odds differ most for " + "; ".join(parts) + ".")
-    lo, hi = nps_all.interval(method="adjusted-wald")
-    out.append(f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}) from {nps_all.n:,} replies.")
-    flagged = screen[screen["flagged"]]
-    few = int(screen["flag_invitations"].sum())
-    many = int(screen["flag_response"].sum())
-    out.append(f"{len(flagged)} agents' survey process looks implausible for their volume ({few} send too few surveys, "
-               f"{many} get too many replies) — review how they offer the survey before trusting their scores."
-               if len(flagged) else "No agent's invitation or response rate is implausible for their volume.")
-    s = scores.iloc[0]
-    move = float(shifts["shift"].abs().median())
-    se = float(shifts["cond_se"].median())
-    verdict = ("a small fraction of their own uncertainty" if move < 0.25 * se
-               else "enough to matter against their own uncertainty")
-    out.append(f"Weighting replies for who answers moves average CSAT from {s['csat']:.3f} to {s['csat_weighted']:.3f} "
-               f"and agent effects by a median {move:.3f} points, {verdict} (median SE {se:.3f}). Weighting on contact "
-               "features cannot correct non-response that depends on satisfaction itself, so that remains a caveat.")
-    return out
-
-
-def scorecard_sentences(card: pd.DataFrame, threshold: float) -> list[str]:
-    """Key findings of the agent-scorecard study."""
-    n = len(card)
-    rankable = card[card["rankable"]]
-    out = [f"{len(rankable)} of {n} agents have enough replies to be ranked (reliability at least {threshold:g}); "
-           f"the other {n - len(rankable)} are shown as 'not enough responses to rank'."]
-    if len(rankable):
-        width = (rankable["rank_upper"] - rankable["rank_lower"]).astype(float).median()
-        out.append(f"Even among rankable agents a rank is uncertain: the median 95% rank interval spans {width:.0f} places.")
-    small = card[card["n_responses"] < 20]
-    if len(small) >= 3:
-        out.append(f"Agents with fewer than 20 replies have raw top-box shares from {pct(small['top_box_raw'].min())} to "
-                   f"{pct(small['top_box_raw'].max())}; after shrinkage the range is {pct(small['top_box_shrunken'].min())} "
-                   f"to {pct(small['top_box_shrunken'].max())}.")
-    both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna()
-    if len(both) > 2:
-        rho = both.rank().corr().iloc[0, 1]
-        if rho >= 0.9:
-            out.append(f"The ordinal model of CSAT ranks agents almost as the linear model does (rank correlation "
-                       f"{rho:.2f}), so the scorecards do not hinge on averaging a 1–5 scale.")
-        else:
-            out.append(f"The ordinal model of CSAT ranks agents differently from the linear model (rank correlation "
-                       f"{rho:.2f}): treat rankings built on average CSAT with caution.")
-    return out

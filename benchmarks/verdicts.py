@@ -1,0 +1,178 @@
+"""The simulator as the judge of the verdicts: repeated simulated operations with known truth.
+
+    .venv/bin/python benchmarks/verdicts.py [--reps 200] [--boot 1000] [--margin 0.0] [--jobs 1]
+
+Each replication simulates the bundled sample's operation with a new seed (60,000 contacts, 150
+agents, 15% response, U-shaped score-dependent response, ordinary agent-to-agent variation in
+invitation and response rates, 5 steering agents) and runs the agent_vs_system steps on it:
+the agent model with its parametric bootstrap, the survey screen, the agents' effects and verdicts,
+the variance shares and the policy effects. It reports, over the replications:
+
+- coverage of the 95% agent intervals against each honest agent's true effect on the CSAT scale
+  (truth `effect_csat`, centred over honest agents), by reliability band;
+- the realised false sign rate of the verdicts (verdicts whose sign disagrees with the truth, over
+  all verdicts) against the nominal bound, and the number of verdicts per operation;
+- coverage of the 95% rank intervals (true rank among the ranked agents);
+- the survey screen: steering agents flagged, ordinary agents flagged;
+- policies: truly harmful policies (truth ≤ −0.3 CSAT points) named, harmless ones (|truth| < 0.05)
+  named, and coverage of the family-wise intervals;
+- share intervals: a parametric check — y simulated from the fitted linear mixed model on the
+  operation's own design, so the true shares are known exactly — coverage of the agents and
+  contact-mix share intervals.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+
+BANDS = [(0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
+
+
+def one(seed: int, n_boot: int, margin: float) -> dict:
+    warnings.simplefilter("ignore")
+    from upstream.analysis import policies, shares as shares_module
+    from upstream.analysis.agents import agent_effects
+    from upstream.simulate import PRESETS, simulate, truth_frame
+    from upstream.studies import Parameters, RunCache, steps
+
+    op = simulate(PRESETS["sample"], seed=seed)
+    ds = _Dataset(op, seed)
+    params = Parameters(n_boot=n_boot, seed=seed, practical_margin=margin)
+    cache = RunCache()
+    model = steps.agent_model(ds, params, cache)
+    screen = steps.survey_screen(ds, params, cache)
+    eff = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+                        params.max_false_sign, flagged=screen["flagged"])
+    truth = truth_frame(op.truth)
+    out: dict = {"seed": seed}
+    steer = truth["steering"]
+    flagged = screen["flagged"].reindex(truth.index).fillna(False)
+    out["steering_flagged"] = int((flagged & steer).sum())
+    out["steering_total"] = int(steer.sum())
+    out["ordinary_flagged"] = int((flagged & ~steer).sum())
+    out["ordinary_total"] = int((~steer).sum())
+    honest = eff.index[~truth.loc[eff.index, "steering"].to_numpy()]
+    t = truth.loc[honest, "effect_csat"]
+    t = t - t.mean()
+    e = eff.loc[honest]
+    hit = (e["lower"] <= t) & (t <= e["upper"])
+    for lo, hi in BANDS:
+        band = (e["reliability"] >= lo) & (e["reliability"] < hi)
+        out[f"cover_{lo:.1f}"] = (int(hit[band].sum()), int(band.sum()))
+    out["cover_below"] = (int(hit[e["reliability"] < 0.7].sum()), int((e["reliability"] < 0.7).sum()))
+    given = eff[eff["verdict"].isin(["above average", "below average"])]
+    tg = truth.loc[given.index, "effect_csat"] - truth.loc[honest, "effect_csat"].mean()
+    wrong = ((given["verdict"] == "above average") & (tg <= 0)) | ((given["verdict"] == "below average") & (tg >= 0))
+    out["verdicts"] = len(given)
+    out["wrong_verdicts"] = int(wrong.sum())
+    out["expected_wrong"] = float(given["lfsr"].sum())
+    out["steering_above"] = int(((given["verdict"] == "above average") & truth.loc[given.index, "steering"]).sum())
+    ranked = eff[eff["adjusted_rank"].notna()]
+    true_rank = truth.loc[ranked.index, "effect_csat"].rank(ascending=False, method="min")
+    out["rank_cover"] = (int(((ranked["rank_lower"] <= true_rank) & (true_rank <= ranked["rank_upper"])).sum()),
+                         len(ranked))
+    # policies
+    split = steps.quietly(lambda: shares_module.customer_split(model))
+    pm = steps.quietly(lambda: policies.fit_policy_model(model, "policy", split["fit"] if split else None))
+    pol = policies.level_effects(pm, ds.contacts)
+    tp = pd.Series(op.truth["policy_effect_csat"]).reindex(pol.index)
+    named = pol["upper_adj"] < 0
+    out["harmful_named"] = (int((named & (tp <= -0.3)).sum()), int((tp <= -0.3).sum()))
+    out["harmless_named"] = (int((named & (tp.abs() < 0.05)).sum()), int((tp.abs() < 0.05).sum()))
+    out["policy_fw_cover"] = (int(((pol["lower_adj"] <= tp) & (tp <= pol["upper_adj"])).sum()), len(pol))
+    # share intervals, parametric: y from the fitted model on this design
+    out.update(share_check(model, seed, n_boot))
+    return out
+
+
+def share_check(model, seed: int, n_boot: int) -> dict:
+    from upstream.analysis.agents import AgentModel
+    from upstream.analysis.shares import variance_shares
+    from upstream.models import lmer
+
+    fit = model.fit
+    rng = np.random.default_rng(seed + 7)
+    X = fit.model_matrix.to_numpy()
+    beta = fit.fixef.to_numpy()
+    tau = float(fit.varcorr.loc[model.agent, "sd"])
+    codes = pd.Categorical(model.frame[model.agent].astype(str))
+    b = rng.normal(0, tau, len(codes.categories))
+    y = X @ beta + b[codes.codes] + rng.normal(0, fit.sigma, len(X))
+    frame = model.frame.assign(**{model.outcome: y})
+    sim = lmer(model.formula, frame)
+    boot = sim.bootstrap(n_boot, seed=seed, progress=False)
+    sim_model = AgentModel(fit=sim, boot=boot, frame=frame, outcome=model.outcome, agent=model.agent, mix=model.mix,
+                           baseline=0.0)
+    table = variance_shares(sim_model).table
+    S = np.cov(X, rowvar=False, ddof=0)
+    mix = float(beta @ S @ beta)
+    total = mix + tau ** 2 + fit.sigma ** 2
+    true = {"agents": tau ** 2 / total, "contact mix": mix / total}
+    return {f"share_cover_{k}": int(table.loc[k, "lower"] <= v <= table.loc[k, "upper"]) for k, v in true.items()}
+
+
+class _Dataset:
+    def __init__(self, op, seed):
+        self.contacts, self.surveys, self.agents = op.contacts, op.surveys, op.agents
+        self.fingerprint = f"simulated-{seed}"
+
+
+def _ratio(rows, key):
+    a = sum(r[key][0] for r in rows)
+    n = sum(r[key][1] for r in rows)
+    return a, n, (a / n if n else float("nan"))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--margin", type=float, default=0.0)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=1000)
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    seeds = range(args.first_seed, args.first_seed + args.reps)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        rows = list(pool.map(one, seeds, [args.boot] * args.reps, [args.margin] * args.reps))
+    print(f"{args.reps} simulated operations (sample preset), {args.boot} bootstrap replicates, margin "
+          f"{args.margin:g} points, {time.perf_counter() - t0:.0f} s")
+    print("agent interval coverage (honest agents, truth effect_csat) by reliability band:")
+    for lo, hi in BANDS:
+        a, n, r = _ratio(rows, f"cover_{lo:.1f}")
+        print(f"  reliability {lo:.1f}–{min(hi, 1):.1f}: {r:.3f} ({a} of {n})")
+    a, n, r = _ratio(rows, "cover_below")
+    print(f"  below 0.7 (not ranked): {r:.3f} ({a} of {n})")
+    verdicts = sum(r["verdicts"] for r in rows)
+    wrong = sum(r["wrong_verdicts"] for r in rows)
+    expected = sum(r["expected_wrong"] for r in rows)
+    print(f"verdicts: {verdicts / len(rows):.1f} per operation; realised false sign rate {wrong / max(verdicts, 1):.4f} "
+          f"({wrong} of {verdicts}); expected by the model {expected / max(verdicts, 1):.4f}")
+    print(f"steering agents called above average: {sum(r['steering_above'] for r in rows)}")
+    a, n, r = _ratio(rows, "rank_cover")
+    print(f"rank interval coverage: {r:.3f} ({a} of {n})")
+    sf, st = sum(r["steering_flagged"] for r in rows), sum(r["steering_total"] for r in rows)
+    of, ot = sum(r["ordinary_flagged"] for r in rows), sum(r["ordinary_total"] for r in rows)
+    print(f"survey screen: steering agents flagged {sf / st:.3f} ({sf} of {st}); ordinary agents flagged "
+          f"{of / ot:.4f} ({of} of {ot}); operations with > 5% ordinary flagged: "
+          f"{sum(r['ordinary_flagged'] > 0.05 * r['ordinary_total'] for r in rows)}")
+    a, n, r = _ratio(rows, "harmful_named")
+    print(f"policies: harmful (truth <= -0.3) named {r:.3f} ({a} of {n})", end="; ")
+    a, n, r = _ratio(rows, "harmless_named")
+    print(f"harmless named {r:.3f} ({a} of {n})", end="; ")
+    a, n, r = _ratio(rows, "policy_fw_cover")
+    print(f"family-wise interval coverage {r:.3f} ({a} of {n})")
+    for k in ("agents", "contact mix"):
+        hits = [r[f"share_cover_{k}"] for r in rows]
+        print(f"share interval coverage ({k}, data from the fitted model): {np.mean(hits):.3f} ({sum(hits)} of {len(hits)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Key findings of the agent_scorecards study."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .common import pct
+
+
+def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:
+    """Key findings of the agent-scorecard study."""
+    n = len(card)
+    threshold = params.reliability_threshold
+    review = int(card["survey_flag"].sum())
+    rankable = card[card["rankable"] & ~card["survey_flag"]]
+    unrankable = int((~card["rankable"] & ~card["survey_flag"]).sum())
+    out = [f"{len(rankable)} of {n} agents have enough replies to be ranked (reliability at least {threshold:g}); "
+           f"{unrankable} are shown as 'not enough responses to rank'"
+           + (f" and {review} as 'survey process under review' (no rank until their survey practice is reviewed)."
+              if review else ".")]
+    given = card[card["verdict"].isin(["above average", "below average"])]
+    if len(given):
+        out.append(f"{len(given)} scorecards carry an above- or below-average verdict, each with at most a "
+                   f"{params.max_false_sign:.0%} chance of the wrong sign; together about {given['lfsr'].sum():.1f} of "
+                   "them can be expected to be wrong.")
+    if len(rankable):
+        width = (rankable["rank_upper"] - rankable["rank_lower"]).astype(float).median()
+        out.append(f"Even among rankable agents a rank is uncertain: the median 95% rank interval spans {width:.0f} places.")
+    small = card[card["n_responses"] < 20]
+    if len(small) >= 3:
+        out.append(f"Agents with fewer than 20 replies have raw top-box shares from {pct(small['top_box_raw'].min())} to "
+                   f"{pct(small['top_box_raw'].max())}; after shrinkage the range is {pct(small['top_box_shrunken'].min())} "
+                   f"to {pct(small['top_box_shrunken'].max())}.")
+    both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna()
+    if len(both) > 2:
+        rho = both.rank().corr().iloc[0, 1]
+        if rho >= 0.9:
+            out.append(f"The ordinal model of CSAT ranks agents almost as the linear model does (rank correlation "
+                       f"{rho:.2f}), so the scorecards do not hinge on averaging a 1–5 scale.")
+        else:
+            out.append(f"The ordinal model of CSAT ranks agents differently from the linear model (rank correlation "
+                       f"{rho:.2f}): treat rankings built on average CSAT with caution.")
+    return out

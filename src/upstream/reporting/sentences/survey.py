@@ -1,0 +1,68 @@
+"""Key findings of the survey_health study."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .common import pct, pct_interval
+
+
+def response_sentences(rates: pd.DataFrame, response) -> list[str]:
+    """How many invitations were answered, and who answers (the strongest response-model terms)."""
+    overall = rates.loc[("overall", "all")]
+    out = [f"{pct(overall['rate'])} of {int(overall['invitations']):,} survey invitations were answered "
+           f"(95% interval {pct_interval(overall['lower'], overall['upper'])})."]
+    coef = response.propensity.coef_table.set_index("term")
+    sig = coef[(coef.index != "Intercept") & (coef["p_value"] < 0.001)]
+    if len(sig):
+        top = sig.reindex(sig["estimate"].abs().sort_values(ascending=False).index).head(3)
+        parts = [f"{response.describe_term(t)} (odds ×{r['odds_ratio']:.2f})" for t, r in top.iterrows()]
+        out.append("Who answers is not random: among contacts, the reply odds differ most for " + "; ".join(parts) + ".")
+    return out
+
+
+def nps_sentence(nps_all) -> str:
+    lo, hi = nps_all.interval(method="adjusted-wald")
+    return f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}, adjusted Wald) from {nps_all.n:,} replies."
+
+
+def screen_sentence(screen: pd.DataFrame) -> str:
+    """Agents under review, and the ordinary between-agent variation the screen allowed for."""
+    few, many = int(screen["flag_invitations"].sum()), int(screen["flag_response"].sum())
+    n = int(screen["flagged"].sum())
+    ordinary = (f"an ordinary between-agent SD of {100 * np.sqrt(screen.attrs['tau2_invitation']):.1f} percentage "
+                f"points in invitation rate and {100 * np.sqrt(screen.attrs['tau2_response']):.1f} in response rate")
+    if not n:
+        return ("No agent's invitation or response rate is implausible against its own expected rate, allowing for "
+                f"{ordinary}.")
+    return (f"{n} of {len(screen)} agents' survey process is under review: {few} send fewer surveys and {many} get more "
+            f"replies than their own contacts predict, beyond {ordinary} (one-sided z > {screen.attrs['z']:g}). They get "
+            "no verdict until the process is reviewed.")
+
+
+def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame) -> str:
+    s = scores.iloc[0]
+    move = float(shifts["shift"].abs().median())
+    se = float(shifts["cond_se"].median())
+    verdict = ("a small fraction of their own uncertainty" if move < 0.25 * se
+               else "enough to matter against their own uncertainty")
+    return (f"Weighting replies for who answers (inverse response propensity on contact features) moves average CSAT "
+            f"from {s['csat']:.3f} to {s['csat_weighted']:.3f} and agent effects by a median {move:.3f} points, "
+            f"{verdict} (median SE {se:.3f}); weighting cannot correct non-response that depends on satisfaction "
+            "itself.")
+
+
+def tipping_sentences(tipping: dict, verdicts: pd.DataFrame) -> list[str]:
+    """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts."""
+    out = [f"Only {pct(tipping['response_share'])} of invitations have a CSAT reply, so if the others would score "
+           f"just {tipping['delta_for_shift']:.2f} points lower than replies from comparable contacts, mean CSAT over "
+           f"all surveyed contacts would be {tipping['shift']:.2f} points lower than the replies say; the data cannot "
+           "tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
+    if len(verdicts):
+        d = verdicts["tipping_delta"].abs()
+        weakest = float(d.min())
+        out.append(f"The most fragile of the {len(verdicts)} agent verdicts would no longer hold if that agent's "
+                   f"non-respondents scored {weakest:.2f} points differently from what the model predicts for them; "
+                   f"{int((d <= 0.25).sum())} would fail at a shift of 0.25 points or less and {int((d <= 0.5).sum())} "
+                   "at 0.5 points or less.")
+    return out

@@ -1,0 +1,46 @@
+"""Agent scorecards: per agent, adjusted CSAT, top-box and NPS with intervals, reliability and the
+verdict; agents below the reliability threshold are "not enough responses to rank" and agents under
+survey review get no rank.
+
+    model   = steps.agent_model(ds, params, cache)     # shared with agent_vs_system in one run
+    screen  = steps.survey_screen(ds, params, cache)
+    effects = agent_effects(model, ..., flagged=screen)
+    card    = agent_scorecards(model, effects, nps_replies)   # + clmm and top-box glmer
+"""
+from __future__ import annotations
+
+from ..analysis.agents import agent_effects
+from ..analysis.scorecards import agent_scorecards
+from ..data.frames import responses
+from ..reporting import plots
+from ..reporting import sentences as say
+from . import steps
+from .base import Parameters, RunCache, StudyResult
+
+NAME = "agent_scorecards"
+TITLE = "Agent scorecards"
+
+
+def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
+    """The agent_scorecards study on a validated data set."""
+    params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
+    cache = cache or RunCache()
+    model = steps.agent_model(ds, params, cache)
+    screen = steps.survey_screen(ds, params, cache)
+    effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+                            params.max_false_sign, flagged=screen["flagged"])
+    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, nps_replies=responses(ds, "nps")))
+    health = (steps.fit_health("Agent model", model.fit) + steps.fit_health("Ordinal model", fits["ordinal"])
+              + steps.fit_health("Top-box model", fits["top_box"]))
+    findings = say.scorecard_sentences(card, params) + health
+    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
+                         health=health, fits={"agent model": model.fit, **fits})
+    result.tables = {"scorecards": card.rename_axis("agent_id")}
+    rho = card[["csat_adjusted", "csat_ordinal_effect"]].rank().corr().iloc[0, 1]
+    result.figures = {
+        "shrinkage": plots.shrinkage(card, "Agents with few replies have the most extreme raw top-box shares — and "
+                                           "move most"),
+        "agreement": plots.model_agreement(card, f"Linear and ordinal models: rank correlation of agent effects "
+                                                 f"{rho:.2f}"),
+    }
+    return result
