@@ -14,7 +14,9 @@ For each agent and each rate (invitations per contact; replies per invitation):
   estimated robustly — the value at which the median |z| equals its normal value 0.6745 — so a few
   steering agents cannot inflate it;
 - z = (y − e)/sqrt(s² + τ²); one-sided flags at z_crit (3.09 ↔ 0.1% per agent and test): too few
-  invitations (z_invitation < −z_crit) or too many replies (z_response > z_crit).
+  invitations (z_invitation < −z_crit), too many replies (z_response > z_crit), or both at once
+  (z_steering = (z_response − z_invitation)/√2 > z_crit, Stouffer's combination: steering that sends
+  fewer surveys and gets more replies shows in both rates, each perhaps below the threshold alone).
 
 `flagged` (possible survey steering) needs that process evidence. A top-box share above what the
 contact mix predicts (`z_top_box`, against the *marginal* expectation ∫ logit⁻¹(x'β + b) dN(b; 0, σ_b²)
@@ -113,8 +115,8 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mi
                   features=SCREEN_FEATURES, agent: str = "agent_id") -> pd.DataFrame:
     """One row per agent with contacts (see the module docstring): contacts, invitations,
     invitation_rate, expected_invitation_rate, z_invitation, n_responses, response_rate,
-    expected_response_rate, z_response, top_box_rate, expected_top_box_rate, z_top_box,
-    flag_invitations, flag_response, flag_scores, flagged. attrs: z, tau2_invitation, tau2_response,
+    expected_response_rate, z_response, top_box_rate, expected_top_box_rate, z_top_box, z_steering,
+    flag_invitations, flag_response, flag_combined, flag_scores, flagged. attrs: z, tau2_invitation, tau2_response,
     tau2_top_box."""
     agents = pd.Index(sorted(contacts[agent].astype(str).unique()), name=agent)
     invited = contacts["contact_id"].isin(inv["contact_id"])
@@ -143,10 +145,12 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mi
         tau2_top = t_top.attrs["tau2"]
     else:
         out["top_box_rate"] = out["expected_top_box_rate"] = out["z_top_box"] = np.nan
+    out["z_steering"] = (out["z_response"] - out["z_invitation"]) / np.sqrt(2)
     out["flag_invitations"] = out["z_invitation"] < -z
     out["flag_response"] = out["z_response"] > z
+    out["flag_combined"] = out["z_steering"] > z
     out["flag_scores"] = out["z_top_box"] > z
-    out["flagged"] = out["flag_invitations"] | out["flag_response"]
+    out["flagged"] = out["flag_invitations"] | out["flag_response"] | out["flag_combined"]
     out.attrs.update({"z": z, "tau2_invitation": t_inv.attrs["tau2"], "tau2_response": t_resp.attrs["tau2"],
                       "tau2_top_box": tau2_top})
     return out
