@@ -41,13 +41,27 @@ def test_glmer_recovers_truth():
     assert res.converged
 
 
-def test_agq_reduces_to_laplace_with_one_node():
+def test_adaptive_quadrature_converges_to_the_exact_marginal_likelihood():
+    """The n_agq = 25 log-likelihood equals the marginal likelihood integrated by brute force at the
+    same parameters, and the approximation error shrinks as nodes are added (Laplace = 1 node)."""
+    from scipy import integrate
     df, _ = sim_logistic(30, 10)
-    lap, agq = glmer("y ~ x + (1 | g)", df), glmer("y ~ x + (1 | g)", df, n_agq=1)
-    assert lap.loglik == agq.loglik
-    many = glmer("y ~ x + (1 | g)", df, n_agq=15)
-    assert abs(many.loglik - lap.loglik) < 0.5       # close but not identical approximations
-    assert many.loglik != lap.loglik
+    fits = {k: glmer("y ~ x + (1 | g)", df, n_agq=k) for k in (1, 3, 25)}
+    best = fits[25]
+    beta, sd = best.fixef.to_numpy(), best.sd
+    total = 0.0
+    for _, grp in df.groupby("g"):
+        eta = beta[0] + beta[1] * grp["x"].to_numpy()
+        y = grp["y"].to_numpy()
+
+        def integrand(b):
+            p = expit(eta + b)
+            return np.prod(np.where(y == 1, p, 1 - p)) * np.exp(-0.5 * (b / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
+        value, _ = integrate.quad(integrand, -10 * sd, 10 * sd, epsabs=1e-14, epsrel=1e-12)
+        total += np.log(value)
+    assert best.loglik == pytest.approx(total, abs=1e-6)
+    assert abs(fits[3].loglik - best.loglik) < abs(fits[1].loglik - best.loglik)
+    assert abs(fits[1].loglik - best.loglik) > 1e-4         # Laplace is an approximation here
 
 
 def test_analytic_gradient_matches_finite_differences():

@@ -82,8 +82,19 @@ def test_the_data_show_the_truths_mechanisms():
     invited = op.surveys.merge(op.contacts[["contact_id", "agent_id"]]).groupby("agent_id").size()
     rate = (invited / op.contacts.groupby("agent_id").size()).reindex(truth.index)
     assert rate[truth["steering"]].max() < rate[~truth["steering"] & ~truth["low_volume"]].median()
-    # very unhappy and very happy customers answer more often than the middle
-    assert op.truth["response_model"]["csat_terms"]["1"] > op.truth["response_model"]["csat_terms"]["3"]
+    # very unhappy and very happy customers answer more often than the middle: the same operation
+    # without outcome-dependent response (same draws of CSAT) has fewer 1s and 5s among its replies
+    flat = simulate(OperationSpec(outcome_dependent_response=0.0), seed=11)
+    pd.testing.assert_frame_equal(flat.contacts, op.contacts)
+    def extremes(sim):
+        return sim.surveys["csat"].dropna().isin([1, 5]).mean()
+    assert extremes(op) > extremes(flat) + 0.03
+    # agents differ in how often they are answered for ordinary reasons (over-dispersion)
+    answered = inv.assign(r=inv["responded_at"].notna()).groupby("agent_id")["r"].agg(["sum", "size"])
+    honest = answered.loc[~truth["steering"].reindex(answered.index) & (answered["size"] >= 100)]
+    rate = honest["sum"] / honest["size"]
+    binomial_var = (rate.mean() * (1 - rate.mean()) / honest["size"]).mean()
+    assert rate.var() > 1.5 * binomial_var
 
 
 def test_expected_csat_is_monotone_and_on_the_scale():

@@ -10,9 +10,10 @@
 - Intervals use Satterthwaite df; `lower_adj`/`upper_adj` are Bonferroni intervals over the k
   estimable levels (family-wise 95%) and `p_holm` Holm-adjusted p-values. A level is "named" as
   lowering the score whoever handles the contact only when its family-wise interval lies below 0.
-- `agent_variation`: does the level's effect vary by agent? The random slope `(0 + [level] | agent)`
-  added to the agent model, REML likelihood ratio against the boundary mixture ½χ²₀ + ½χ²₁ (Self &
-  Liang 1987; Stram & Lee 1994), Holm-adjusted over the levels tested.
+- `agent_variation`: does the level's effect (against the most common level) vary by agent? The
+  random slope `(0 + [level] | agent)` added to the agent model on the replies under the two levels,
+  REML likelihood ratio against the boundary mixture ½χ²₀ + ½χ²₁ (Self & Liang 1987; Stram & Lee
+  1994), Holm-adjusted over the levels tested.
 - `top_quarter`: the score of an agent at the 75th percentile of agents under each level, against the
   average contact: level effect + z₀.₇₅·τ, with a family-wise basic bootstrap interval — when its upper
   end is below 0, even the top quarter of agents score below the average contact under that level.
@@ -101,25 +102,35 @@ def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame, level: floa
     return out.sort_values("effect")
 
 
-def agent_variation(model: AgentModel, variable: str = "policy") -> pd.DataFrame:
-    """Per level with at least MIN_SLOPE_REPLIES replies: slope_sd (SD across agents of the level's
-    effect, score points), lr (REML likelihood ratio), p_value (½χ²₀ + ½χ²₁ mixture) and p_holm."""
+def agent_variation(model: AgentModel, variable: str = "policy", reference: str | None = None) -> pd.DataFrame:
+    """Per level with at least MIN_SLOPE_REPLIES replies: does its effect against the reference level
+    (default: the most common level) vary between agents? On the replies under the two levels, the
+    agent model plus the random slope `(0 + [level] | agent)`, REML likelihood ratio `lr` against the
+    ½χ²₀ + ½χ²₁ mixture (`p_value`), Holm-adjusted over the levels (`p_holm`); `slope_sd` is the SD
+    across agents of the level's effect (score points). Restricting each test to two levels keeps a
+    level that varies from leaking into the others' tests. The reference level gets no test."""
     frame, agent = model.frame, model.agent
     values = frame[variable].astype(str)
-    null = model.fit.reml_criterion
+    counts = values.value_counts()
+    reference = counts.index[0] if reference is None else reference
     rows = {}
-    for lab, n in values.value_counts().items():
-        if n < MIN_SLOPE_REPLIES or n == len(values):
+    for lab, n in counts.items():
+        if lab == reference or n < MIN_SLOPE_REPLIES:
             continue
-        data = frame.assign(_slope=(values == lab).astype(float))
-        alt = lmer(model.formula + f" + (0 + _slope | {agent})", data)
-        lr = max(0.0, null - alt.reml_criterion)
+        pair = values.isin([lab, reference])
+        data = frame[pair].assign(_slope=(values[pair] == lab).astype(float))
+        if data[agent].nunique() < 3:
+            continue
+        null = lmer(model.formula, data)
+        alt = lmer(model.formula + f" + (0 + _slope | {agent})", data, start=np.r_[null.theta, 0.1])
+        lr = max(0.0, null.reml_criterion - alt.reml_criterion)
         p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
         slope_sd = float(alt.varcorr.query("term == '_slope'")["sd"].iloc[0])
         rows[lab] = {"slope_sd": slope_sd, "lr": lr, "p_value": p}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["slope_sd", "lr", "p_value"])
     out.index.name = variable
     out["p_holm"] = holm(out["p_value"])
+    out.attrs["reference"] = reference
     return out
 
 

@@ -175,8 +175,8 @@ def customer_split(model: AgentModel, customer: str = "customer_id", level: floa
 
 
 def with_customers(shares: Shares, split: dict | None) -> Shares:
-    """`shares` with `unexplained` split into customers and contact to contact (when a customer
-    effect is identified): share = ρ × unexplained, interval from ρ's profile interval."""
+    """`shares` with rows for the two parts of `unexplained`, customers and contact to contact (when a
+    customer effect is identified): share = ρ × unexplained, interval from ρ's profile interval."""
     if split is None:
         return shares
     table = shares.table

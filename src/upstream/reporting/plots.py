@@ -75,17 +75,19 @@ def raw_vs_adjusted(effects: pd.DataFrame, title: str):
 
 def variance_bars(shares: pd.DataFrame, title: str):
     """Shares of variance with bootstrap intervals."""
-    rows = [r for r in ["agents", "contact mix", "policy", "product", "channel", "issue_type", "unexplained"]
-            if r in shares.index]
+    rows = [r for r in ["agents", "contact mix", "policy", "product", "channel", "issue_type", "unexplained",
+                        "customers", "contact to contact"] if r in shares.index]
     s = shares.loc[rows]
     fig, ax = _axes(7, 3.2)
     y = np.arange(len(s))[::-1]
     colors = ["#2166ac" if r == "agents" else "#b2182b" if r == "contact mix" else
-              "#f4a582" if r not in ("unexplained",) else "#bababa" for r in rows]
+              "#bababa" if r == "unexplained" else "#d9d9d9" if r in ("customers", "contact to contact")
+              else "#f4a582" for r in rows]
     ax.barh(y, 100 * s["share"], color=colors)
     ax.errorbar(100 * s["share"], y, xerr=[100 * (s["share"] - s["lower"]), 100 * (s["upper"] - s["share"])],
                 fmt="none", ecolor="black", capsize=3, linewidth=1)
-    ax.set_yticks(y, [r.replace("_", " ") if r not in ("policy", "product", "channel", "issue_type")
+    ax.set_yticks(y, [r.replace("_", " ") if r not in ("policy", "product", "channel", "issue_type", "customers",
+                                                       "contact to contact")
                       else f"  of which {r.replace('_', ' ')}" for r in rows])
     ax.set_xlabel("Share of the variation in the score (%), 95% bootstrap interval")
     return _finish(fig, ax, title)

@@ -65,7 +65,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         say.mix_part_sentence(shares, top_part, versus),
         say.policy_sentence(policy),
         *say.policy_variation_sentences(policy),
-        say.verdict_sentence(effects, params),
+        say.verdict_sentence(effects, params, singular=model.fit.singular),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,

@@ -87,10 +87,14 @@ def policy_variation_sentences(policy: pd.DataFrame) -> list[str]:
     return out
 
 
-def verdict_sentence(effects: pd.DataFrame, params) -> str:
-    """Counts of every verdict, the error-rate rule and the expected number of wrong verdicts."""
+def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False) -> str:
+    """Counts of every verdict, the error-rate rule and the expected number of wrong verdicts; with a
+    zero agent variance (`singular`), that no agent can be told apart from any other."""
     counts = effects["verdict"].value_counts()
     n = len(effects)
+    if singular:
+        return (f"Once contact mix is accounted for, the {n} agents with survey replies show no detectable differences "
+                "from one another (the agent variance is estimated at zero): no agent can be ranked on these replies.")
     above, below = int(counts.get("above average", 0)), int(counts.get("below average", 0))
     review, few = int(counts.get("survey process under review", 0)), int(counts.get(NOT_RANKABLE, 0))
     neutral = int(counts.get("not distinguishable from average", 0))
@@ -98,7 +102,8 @@ def verdict_sentence(effects: pd.DataFrame, params) -> str:
     beyond = f"beyond ±{margin:.2f} points" if margin > 0 else "on that side of average"
     text = f"Of {n} agents with survey replies, "
     if review:
-        text += f"{review} {'is' if review == 1 else 'are'} under review for their survey process and get no verdict; "
+        text += (f"{review} {'is' if review == 1 else 'are'} under review for their survey process and "
+                 f"{'gets' if review == 1 else 'get'} no verdict; ")
     text += (f"{few} have too few replies to rank (reliability below {params.reliability_threshold:g}). "
              f"{above} are above average and {below} below average, each with at least a "
              f"{1 - params.max_false_sign:.0%} probability of being {beyond}")

@@ -1,0 +1,132 @@
+"""Verdicts about people: sign probabilities, the error-rate rule, the survey screen's veto, ranks."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from upstream.analysis import verdicts
+from upstream.analysis.agents import rank_intervals
+from upstream.analysis.ranking import rank_shift
+from upstream.reporting import sentences as say
+from upstream.studies import Parameters
+
+
+def draws_for(means, sd=0.1, n=4000, seed=1):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(means, sd, (n, len(means))), columns=[f"A{i}" for i in range(len(means))])
+
+
+def test_sign_probabilities_are_shares_of_draws():
+    d = pd.DataFrame({"a": [-0.3, -0.2, -0.1, 0.05], "b": [0.0, 0.1, 0.2, 0.3]})
+    p = verdicts.sign_probabilities(d, margin=0.15)
+    assert p.loc["a"].tolist() == [0.5, 0.0, 0.25]          # P(< -0.15), P(> 0.15), min(P(<=0), P(>=0))
+    assert p.loc["b"].tolist() == [0.0, 0.5, 0.25]
+    with pytest.raises(ValueError, match="the practical margin must be >= 0 score points, got -0.1"):
+        verdicts.sign_probabilities(d, margin=-0.1)
+
+
+def test_verdict_needs_the_false_sign_rate_below_the_bound():
+    # means 2 SD from zero: P(wrong sign) ≈ 2.3%; 1 SD: ≈ 16%
+    d = draws_for([0.2, -0.2, 0.1, -0.1, 0.0])
+    p = verdicts.sign_probabilities(d)
+    v = verdicts.assign_verdicts(p, pd.Series(True, index=d.columns), max_false_sign=0.05)
+    assert v.tolist() == ["above average", "below average", "not distinguishable from average",
+                          "not distinguishable from average", "not distinguishable from average"]
+    assert (p.loc[v.isin(["above average", "below average"]), "lfsr"] <= 0.05).all()
+    # a wider bound lets the 1-SD agents through
+    loose = verdicts.assign_verdicts(p, pd.Series(True, index=d.columns), max_false_sign=0.2)
+    assert loose.tolist()[:4] == ["above average", "below average", "above average", "below average"]
+
+
+def test_a_practical_margin_makes_verdicts_harder():
+    d = draws_for([0.25, -0.25], sd=0.1)
+    plain = verdicts.assign_verdicts(verdicts.sign_probabilities(d), pd.Series(True, index=d.columns))
+    margin = verdicts.assign_verdicts(verdicts.sign_probabilities(d, margin=0.2), pd.Series(True, index=d.columns))
+    assert plain.tolist() == ["above average", "below average"]
+    assert margin.tolist() == ["not distinguishable from average"] * 2     # P(beyond ±0.2) ≈ 69%
+
+
+def test_flagged_agents_get_no_verdict_whatever_their_effect():
+    """Defect 3: an agent whose survey process is flagged could still be called above average."""
+    d = draws_for([0.4, 0.4, -0.4])
+    p = verdicts.sign_probabilities(d)
+    v = verdicts.assign_verdicts(p, pd.Series([True, False, True], index=d.columns),
+                                 flagged=pd.Series([True, False, False], index=d.columns))
+    assert v.tolist() == ["survey process under review", "not enough responses to rank", "below average"]
+
+
+def test_expected_wrong_verdicts_is_the_sum_of_false_sign_rates():
+    table = pd.DataFrame({"verdict": ["above average", "below average", "not distinguishable from average"],
+                          "lfsr": [0.01, 0.03, 0.4]})
+    assert verdicts.expected_wrong_verdicts(table) == pytest.approx(0.04)
+
+
+def test_bottom_probability_and_rank_intervals():
+    d = draws_for(np.linspace(-1, 1, 20), sd=0.01)           # nearly certain order
+    p = verdicts.bottom_probability(d, 0.1)                  # bottom 2 of 20
+    assert p.iloc[:2].tolist() == [1.0, 1.0] and p.iloc[2:].max() == 0.0
+    lo, hi = rank_intervals(d)
+    assert lo.tolist() == list(range(20, 0, -1)) and hi.tolist() == list(range(20, 0, -1))
+    wide = draws_for(np.zeros(10), sd=1.0)
+    pw = verdicts.bottom_probability(wide, 0.1)
+    assert pw.mean() == pytest.approx(0.1)                   # one of ten is the bottom agent in every draw
+    assert pw.max() < 0.15
+
+
+def effects_frame(raw, mix_expected, reliability, rankable, p_bottom, flag=None, effect=None):
+    n = len(raw)
+    idx = [f"A{i:02d}" for i in range(n)]
+    out = pd.DataFrame({"raw_score": raw, "mix_expected": mix_expected, "reliability": reliability,
+                        "rankable": rankable, "p_bottom_decile": p_bottom,
+                        "survey_flag": flag if flag is not None else [False] * n,
+                        "effect": effect if effect is not None else np.asarray(raw) - 4,
+                        "n_responses": [50] * n, "adjusted_score": raw}, index=idx)
+    out.attrs["baseline"] = 4.0
+    return out
+
+
+def test_rank_shift_ranks_every_agent_and_separates_the_causes():
+    """Defect 6: the raw bottom group was taken among rankable agents only, and mixed shrinkage with
+    contact-mix adjustment."""
+    raw = np.linspace(3.0, 4.9, 20)
+    mix = np.full(20, 4.0)
+    mix[0] = 3.0                          # agent 0: lowest raw score, but only because of a hard mix
+    rel = np.full(20, 0.9)
+    rel[1] = 0.2                          # agent 1: second lowest, very few replies
+    rankable = rel >= 0.7
+    p_bottom = np.where(np.arange(20) < 2, 0.3, 0.0)
+    table, s = rank_shift(effects_frame(raw, mix, rel, rankable, p_bottom), 0.1)
+    assert s["n_agents"] == 20 and s["bottom_size"] == 2
+    assert list(table.index) == ["A00", "A01"]
+    assert s["n_not_rankable"] == 1 and s["n_rankable"] == 1
+    assert table.loc["A00", "moved_by_mix"] and not table.loc["A00", "moved_by_shrinkage"]
+    assert table.loc["A01", "moved_by_shrinkage"] and not table.loc["A01", "moved_by_mix"]
+    assert s["n_moved_by_mix"] == 1 and s["n_unlikely"] == 1 and s["n_likely"] == 0
+    text = say.rank_shift_sentence(s)
+    assert text.startswith("A raw-average ranking of all 20 agents puts 2 in its bottom 10%: 1 of them have too few "
+                           "replies to be ranked at all; of the other 1, contact mix alone moves 1 out of the bottom "
+                           "group and shrinkage for few replies alone moves 0, and once both are accounted for 1 of "
+                           "the 1 have less than even odds of truly being in the bottom 10%")
+
+
+def test_rank_shift_leaves_out_agents_under_review():
+    raw = np.linspace(3.0, 4.9, 20)
+    flag = [True] + [False] * 19
+    table, s = rank_shift(effects_frame(raw, np.full(20, 4.0), np.full(20, 0.9), np.full(20, True),
+                                        np.zeros(20), flag=flag), 0.1)
+    assert s["n_agents"] == 19 and "A00" not in table.index
+
+
+def test_verdict_sentence_states_the_error_rate():
+    """Defect 5: no statement of how many verdicts are expected to be wrong."""
+    eff = pd.DataFrame({"verdict": ["above average", "above average", "below average",
+                                    "not distinguishable from average", "not enough responses to rank",
+                                    "survey process under review"],
+                        "lfsr": [0.01, 0.04, 0.02, 0.3, 0.2, 0.0]})
+    text = say.verdict_sentence(eff, Parameters())
+    assert text == ("Of 6 agents with survey replies, 1 is under review for their survey process and gets no verdict; "
+                    "1 have too few replies to rank (reliability below 0.7). 2 are above average and 1 below average, "
+                    "each with at least a 95% probability of being on that side of average; about 0.1 of these 3 "
+                    "verdicts can be expected to have the wrong sign (the sum of their false sign rates). The other 1 "
+                    "rankable agents cannot be told apart from average.")
+    margin = say.verdict_sentence(eff, Parameters(practical_margin=0.1))
+    assert "each with at least a 95% probability of being beyond ±0.10 points" in margin
