@@ -103,8 +103,7 @@ def test_shares_report_the_agent_sd_in_points_and_separate_customers(model):
 def test_the_profile_interval_ends_are_where_the_deviance_rises_by_the_chi2_cutoff(model):
     split = shares_module.customer_split(model)
     fit = split["fit"]
-    groups = list(fit.ngroups)
-    ci, ai = groups.index("customer_id"), groups.index("agent_id")
+    ci, ai = fit.theta_names.index("customer_id.(Intercept)"), fit.theta_names.index("agent_id.(Intercept)")
 
     def profile(rho):
         theta_c = np.sqrt(rho / (1 - rho))
@@ -112,7 +111,7 @@ def test_the_profile_interval_ends_are_where_the_deviance_rises_by_the_chi2_cuto
         for theta_a in np.linspace(0, 0.6, 121):
             theta = np.empty(2)
             theta[ci], theta[ai] = theta_c, theta_a
-            best = min(best, fit.structure.deviance(theta, True))
+            best = min(best, fit.criterion_at(theta))
         return best
 
     cut = stats.chi2.ppf(0.95, 1)

@@ -17,9 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import CONTACT_MIX
-from ..models import lmer
-from ..models.bootstrap import BootstrapResult
-from ..models.results import LmerResult
+from ..models import BootstrapResult, LmerResult, lmer
 from . import verdicts
 
 NOT_RANKABLE = verdicts.NOT_RANKABLE
@@ -74,7 +72,7 @@ def fit_agent_model(frame: pd.DataFrame, outcome: str = "csat", mix=CONTACT_MIX,
     mix = present_mix(frame, mix)
     fit = lmer(mix_formula(outcome, mix, agent), frame)
     boot = fit.bootstrap(n_boot, seed=seed, progress=progress)
-    return AgentModel(fit=fit, boot=boot, frame=frame.loc[fit.frame.row_index], outcome=outcome, agent=agent,
+    return AgentModel(fit=fit, boot=boot, frame=frame.loc[fit.rows], outcome=outcome, agent=agent,
                       mix=mix, baseline=average_contact_prediction(fit, population, mix))
 
 

@@ -138,16 +138,15 @@ def customer_split(model: AgentModel, customer: str = "customer_id", level: floa
         return None
     formula = model.formula + f" + (1 | {customer})"
     fit = lmer(formula, frame)
-    structure = fit.structure
-    groups = list(fit.ngroups)
-    c_index, a_index = groups.index(customer), groups.index(model.agent)
+    names = fit.theta_names
+    c_index, a_index = names.index(f"{customer}.(Intercept)"), names.index(f"{model.agent}.(Intercept)")
     cutoff = float(stats.chi2.ppf(level, 1))
 
     def profile(theta_c: float) -> float:
         def deviance(theta_a):
             theta = np.empty(2)
             theta[c_index], theta[a_index] = theta_c, theta_a
-            return structure.deviance(theta, True)
+            return fit.criterion_at(theta)
         top = 10 * max(fit.theta[a_index], 0.1) + 1
         return float(optimize.minimize_scalar(deviance, bounds=(0.0, top), method="bounded",
                                               options={"xatol": 1e-7}).fun)

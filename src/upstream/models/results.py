@@ -228,6 +228,28 @@ class LmerResult:
         return pd.Series({"estimate": est, "std_error": np.sqrt(var), "df": df, "t": t,
                           "p_value": 2 * stats.t.sf(abs(t), df)})
 
+    # -- the deviance as a function of θ ---------------------------------------------------------
+    @cached_property
+    def theta_names(self) -> list[str]:
+        """Names of the θ entries (relative covariance factors, formula order), lme4's
+        `getME(fit, "theta")` style: "<group>.<term>" for variances, "<group>.<term2>.<term1>" below."""
+        names = []
+        for blk in self.blocks:
+            for j in range(blk.k):
+                for i in range(j, blk.k):
+                    names.append(f"{blk.group}.{blk.terms[i]}" if i == j else f"{blk.group}.{blk.terms[i]}.{blk.terms[j]}")
+        return names
+
+    def criterion_at(self, theta) -> float:
+        """The profiled REML criterion (ML deviance for an ML fit) at θ: what the optimiser minimised.
+        For profiles and likelihood-ratio intervals of variance parameters."""
+        return float(self.structure.deviance(np.asarray(theta, dtype=float), self.reml))
+
+    @property
+    def rows(self) -> pd.Index:
+        """Row labels (in the caller's data) of the rows the fit used (rows with missing values are left out)."""
+        return self.frame.row_index
+
     # -- questions in the model's own terms (see contrasts.py) ------------------------------------
     def term_columns(self, term: str) -> list[str]:
         """Fixed-effect column names produced by formula term `term` (aliased columns excluded)."""

@@ -1,0 +1,154 @@
+"""The package's shape: layers you can see in the folder list, no import cycle, nothing importing
+upward, small modules, and an analysis layer that uses only the engine's public API."""
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "upstream"
+#: Bottom to top: a module may import from its own layer and the layers below it only.
+LAYERS = [
+    {"models", "survey", "simulate", "data"},
+    {"analysis"},
+    {"reporting"},
+    {"studies"},
+    {"runner"},
+    {"cli", "__init__", "__main__"},
+]
+MAX_LINES = 400
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        name = ".".join(("upstream",) + parts)
+        out[name[: -len(".__init__")] if name.endswith(".__init__") else name] = path
+    return out
+
+
+def runtime_nodes(tree):
+    """Every node except those under `if TYPE_CHECKING:` (annotations only; never executed)."""
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for child in node.body for n in ast.walk(child))
+    return [n for n in ast.walk(tree) if id(n) not in skip]
+
+
+def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
+    """Package modules imported by `name` at run time (relative imports resolved, imports inside
+    functions included, `if TYPE_CHECKING:` blocks left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found = set()
+    for node in runtime_nodes(tree):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                root = ".".join(base + ([node.module] if node.module else []))
+            else:
+                root = node.module or ""
+            targets = [root] + [f"{root}.{a.name}" for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rsplit(".", 1)[0] if "." in target else ""
+            if target and target != name:
+                found.add(target)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    known = set(mods)
+    return {name: imports_of(name, path, known) for name, path in mods.items()}
+
+
+def layer_of(name: str) -> int:
+    top = name.split(".")[1] if "." in name else "__init__"
+    for i, layer in enumerate(LAYERS):
+        if top in layer:
+            return i
+    raise AssertionError(f"{name} is in no layer; add its folder to LAYERS")
+
+
+def test_the_folder_list_shows_the_layers():
+    folders = {p.name for p in SRC.iterdir() if p.is_dir() and not p.name.startswith("__")}
+    assert {"data", "models", "survey", "analysis", "studies", "reporting", "runner", "simulate"} <= folders
+
+
+def test_no_import_cycle():
+    g = graph()
+    index, low, stack, on, cycles = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):                       # Tarjan's strongly connected components
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in g.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                cycles.append(sorted(comp))
+
+    for v in g:
+        if v not in index:
+            visit(v)
+    # a package's __init__ re-exporting its own submodules is not a cycle between layers
+    real = [c for c in cycles if not all(m.startswith(min(c, key=len) + ".") or m == min(c, key=len) for m in c)]
+    assert not real, f"import cycles: {real}"
+
+
+def test_nothing_imports_upward():
+    upward = [(a, b) for a, targets in graph().items() for b in targets
+              if b != "upstream" and layer_of(b) > layer_of(a)]
+    assert not upward, f"imports from a higher layer: {upward}"
+
+
+def test_modules_are_small_or_say_why():
+    big = []
+    for name, path in modules().items():
+        lines = path.read_text(encoding="utf-8").count("\n")
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        if lines > MAX_LINES and "longer than 400 lines because" not in doc.lower():
+            big.append((name, lines))
+    assert not big, f"modules over {MAX_LINES} lines without a stated reason: {big}"
+
+
+ENGINE_INTERNALS = ("structure", "fixed", "frame", "blocks", "optimum")
+
+
+@pytest.mark.parametrize("folder", ["analysis", "studies", "reporting"])
+def test_upper_layers_use_only_the_public_engine_api(folder):
+    """No private attribute access, no engine internals, no engine submodule imports."""
+    problems = []
+    for path in (SRC / folder).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("models."):
+                problems.append(f"{path.name}: imports upstream.{node.module}")
+            if isinstance(node, ast.Attribute):
+                owner = node.value
+                is_fit = isinstance(owner, ast.Attribute) and owner.attr in ("fit", "boot") or \
+                    isinstance(owner, ast.Name) and owner.id in ("fit", "boot", "alt", "null", "sim", "base")
+                if is_fit and (node.attr.startswith("_") or node.attr in ENGINE_INTERNALS):
+                    problems.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    assert not problems, problems
