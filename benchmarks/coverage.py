@@ -1,28 +1,31 @@
-"""Do the intervals cover the truth? Repeated simulated operations with known agent effects.
+"""The simulator as the judge of the verdicts: repeated simulated operations with known truth.
 
-    .venv/bin/python benchmarks/coverage.py [--reps 200] [--response realistic|mar] [--boot-every 10]
+    .venv/bin/python benchmarks/coverage.py [--reps 200] [--boot 1000] [--margin 0.0] [--jobs 1]
+                                           [--response realistic|mar] [--model-check]
 
 Each replication simulates the bundled sample's operation with a new seed (60,000 contacts, 150
-agents, 15% response), fits the agent models and compares with the simulator's truth:
+agents, 15% response, U-shaped score-dependent response, ordinary agent-to-agent variation in
+invitation and response rates, 5 steering agents) and runs the agent_vs_system steps on it:
+the agent model with its parametric bootstrap, the survey screen, the agents' effects and verdicts,
+the variance shares and the policy effects. It reports, over the replications:
 
-- lmer `csat ~ policy + product + channel + issue_type + (1 | agent_id)`: do the 95% conditional
-  intervals (mode ± 1.96 conditional SE) cover each agent's true effect on the CSAT scale
-  (truth `effect_csat`, centred)? Every `--boot-every`-th replication also checks the parametric
-  bootstrap prediction intervals. Correlation of adjusted and raw scores with the truth, and how
-  many agents the raw and adjusted rankings put in the bottom 10% who are not truly there.
-- clmm (cumulative logit) of the same formula: coverage of the latent agent effect (`effect_latent`).
-- Survey screen: share of the steering agents flagged, and false flags among honest agents.
-- Weighting: share of replications where inverse-propensity weighting moves mean CSAT toward the
-  population mean.
+- coverage of the 95% agent intervals against each honest agent's true effect on the CSAT scale
+  (truth `effect_csat`, centred over honest agents), by reliability band;
+- the realised false sign rate of the verdicts (verdicts whose sign disagrees with the truth, over
+  all verdicts) against the nominal bound, and the number of verdicts per operation;
+- coverage of the 95% rank intervals (true rank among the ranked agents);
+- the survey screen: steering agents flagged, ordinary agents flagged;
+- policies: truly harmful policies (truth ≤ −0.3 CSAT points) named, harmless ones (|truth| < 0.05)
+  named, and coverage of the family-wise intervals;
+- share intervals: a parametric check — y simulated from the fitted linear mixed model on the
+  operation's own design, so the true shares are known exactly — coverage of the agents and
+  contact-mix share intervals;
+- how much better adjusted scores track the truth than raw averages (correlation, agents wrongly in
+  the bottom 10%), and whether inverse-propensity weighting moves mean CSAT toward the population mean.
 
 `--response mar` switches off outcome-dependent response and steering (an engine check free of
-survey bias); `realistic` (default) is the sample's operation.
-
-The simulator's latent truth is conditional on the customer (customer effects, unresolved and
-escalated contacts add latent variation the clmm does not model), so the clmm's agent effects
-estimate a slightly attenuated, customer-averaged version of it. `--model-check` therefore also
-simulates directly from the cumulative-logit mixed model (150 agents, 55 replies each) to check the
-engine's own interval coverage.
+survey bias). `--model-check` also checks clmm's intervals on data simulated from the cumulative-logit
+mixed model itself.
 """
 from __future__ import annotations
 
@@ -30,65 +33,125 @@ import argparse
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import pandas as pd
 
-from upstream import clmm, lmer
-from upstream.data.frames import CONTACT_MIX
-from upstream.analysis.nonresponse import fit_response_model, survey_screen, weighted_scores
-from upstream.simulate import PRESETS, simulate, truth_frame
+from upstream import clmm
 
-
-class _Tables:
-    def __init__(self, op):
-        self.contacts, self.surveys, self.agents = op.contacts, op.surveys, op.agents
+BANDS = [(0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
 
 
-def one(seed: int, spec, boot: bool) -> dict:
+def one(seed: int, n_boot: int, margin: float, response: str = "realistic") -> dict:
+    warnings.simplefilter("ignore")
+    from upstream.analysis import policies, shares as shares_module
+    from upstream.analysis.agents import agent_effects
+    from upstream.analysis.nonresponse import fit_response_model, weighted_scores
     from upstream.data.frames import invitations
+    from upstream.simulate import PRESETS, simulate, truth_frame
+    from upstream.studies import Parameters, RunCache, steps
+
+    spec = PRESETS["sample"]
+    if response == "mar":
+        spec = spec.replace(outcome_dependent_response=0.0, n_steering=0)
     op = simulate(spec, seed=seed)
-    ds = _Tables(op)
-    inv = invitations(ds)
-    resp = inv[inv["responded"] & inv["csat"].notna()].copy()
-    resp["csat"] = resp["csat"].astype(float)
+    ds = _Dataset(op, seed)
+    params = Parameters(n_boot=n_boot, seed=seed, practical_margin=margin)
+    cache = RunCache()
+    model = steps.agent_model(ds, params, cache)
+    screen = steps.survey_screen(ds, params, cache)
+    eff = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+                        params.max_false_sign, flagged=screen["flagged"])
     truth = truth_frame(op.truth)
-    formula = f"csat ~ {' + '.join(CONTACT_MIX)} + (1 | agent_id)"
-    out = {}
-    fit = lmer(formula, resp)
-    re = fit.ranef["agent_id"]
-    t = truth.loc[re.index, "effect_csat"]
-    t = t - t.mean()
-    hit = np.abs(re["mode"] - t) <= 1.96 * re["cond_se"]
-    out["lmer_cover"] = float(np.mean(hit))
-    honest = ~truth.loc[re.index, "steering"].to_numpy()     # steering agents' replies are manipulated
-    out["lmer_cover_honest"] = float(np.mean(hit[honest]))
-    raw = resp.groupby("agent_id")["csat"].mean().loc[re.index]
-    out["r_adjusted"] = float(np.corrcoef(re["mode"], t)[0, 1])
-    out["r_raw"] = float(np.corrcoef(raw, t)[0, 1])
-    k = max(1, round(0.1 * len(t)))
-    true_bottom = set(t.nsmallest(k).index)
-    out["false_bottom_raw"] = len(set(raw.nsmallest(k).index) - true_bottom)
-    out["false_bottom_adjusted"] = len(set(re["mode"].nsmallest(k).index) - true_bottom)
-    if boot:
-        b = fit.bootstrap(100, seed=seed, progress=False).effects("agent_id")
-        out["boot_cover"] = float(np.mean((b["lower"] <= t) & (t <= b["upper"])))
-    ordinal = clmm(formula, resp.assign(csat=resp["csat"].astype(int)), levels=[1, 2, 3, 4, 5])
-    ro = ordinal.ranef["agent_id"]
-    tl = truth.loc[ro.index, "effect_latent"]
-    tl = tl - tl.mean()
-    hit = np.abs(ro["mode"] - tl) <= 1.96 * ro["cond_se"]
-    out["clmm_cover"] = float(np.mean(hit))
-    out["clmm_cover_honest"] = float(np.mean(hit[~truth.loc[ro.index, "steering"].to_numpy()]))
-    screen = survey_screen(op.contacts, inv)
-    steer = set(truth.index[truth["steering"]])
-    flagged = set(screen.index[screen["flagged"]])
-    out["steering_found"] = len(steer & flagged) / max(1, len(steer))
-    out["false_flags"] = len(flagged - steer)
+    out: dict = {"seed": seed}
+    steer = truth["steering"]
+    flagged = screen["flagged"].reindex(truth.index).fillna(False)
+    out["steering_flagged"] = int((flagged & steer).sum())
+    inv = invitations(ds)
     w = fit_response_model(inv)
     s = weighted_scores(inv, w.weights).iloc[0]
     pop = op.truth["population"]["csat_mean"]
-    out["weighting_helps"] = float(abs(s["csat_weighted"] - pop) < abs(s["csat"] - pop))
+    out["weighting_helps"] = int(abs(s["csat_weighted"] - pop) < abs(s["csat"] - pop))
+    out["steering_total"] = int(steer.sum())
+    out["ordinary_flagged"] = int((flagged & ~steer).sum())
+    out["ordinary_total"] = int((~steer).sum())
+    honest = eff.index[~truth.loc[eff.index, "steering"].to_numpy()]
+    t = truth.loc[honest, "effect_csat"]
+    t = t - t.mean()
+    e = eff.loc[honest]
+    hit = (e["lower"] <= t) & (t <= e["upper"])
+    for lo, hi in BANDS:
+        band = (e["reliability"] >= lo) & (e["reliability"] < hi)
+        out[f"cover_{lo:.1f}"] = (int(hit[band].sum()), int(band.sum()))
+    out["cover_below"] = (int(hit[e["reliability"] < 0.7].sum()), int((e["reliability"] < 0.7).sum()))
+    out["r_adjusted"] = float(np.corrcoef(e["effect"], t)[0, 1])
+    out["r_raw"] = float(np.corrcoef(e["raw_score"], t)[0, 1])
+    k = max(1, round(0.1 * len(t)))
+    true_bottom = set(t.nsmallest(k).index)
+    out["false_bottom_raw"] = len(set(e["raw_score"].nsmallest(k).index) - true_bottom)
+    out["false_bottom_adjusted"] = len(set(e["effect"].nsmallest(k).index) - true_bottom)
+    given = eff[eff["verdict"].isin(["above average", "below average"])]
+    tg = truth.loc[given.index, "effect_csat"] - truth.loc[honest, "effect_csat"].mean()
+    wrong = ((given["verdict"] == "above average") & (tg <= 0)) | ((given["verdict"] == "below average") & (tg >= 0))
+    out["verdicts"] = len(given)
+    out["wrong_verdicts"] = int(wrong.sum())
+    out["expected_wrong"] = float(given["lfsr"].sum())
+    out["steering_above"] = int(((given["verdict"] == "above average") & truth.loc[given.index, "steering"]).sum())
+    ranked = eff[eff["adjusted_rank"].notna()]
+    true_rank = truth.loc[ranked.index, "effect_csat"].rank(ascending=False, method="min")
+    out["rank_cover"] = (int(((ranked["rank_lower"] <= true_rank) & (true_rank <= ranked["rank_upper"])).sum()),
+                         len(ranked))
+    # policies
+    split = steps.quietly(lambda: shares_module.customer_split(model))
+    pm = steps.quietly(lambda: policies.fit_policy_model(model, "policy", split["fit"] if split else None))
+    pol = policies.level_effects(pm, ds.contacts)
+    tp = pd.Series(op.truth["policy_effect_csat"]).reindex(pol.index)
+    named = pol["upper_adj"] < 0
+    out["harmful_named"] = (int((named & (tp <= -0.3)).sum()), int((tp <= -0.3).sum()))
+    out["harmless_named"] = (int((named & (tp.abs() < 0.05)).sum()), int((tp.abs() < 0.05).sum()))
+    out["policy_fw_cover"] = (int(((pol["lower_adj"] <= tp) & (tp <= pol["upper_adj"])).sum()), len(pol))
+    # share intervals, parametric: y from the fitted model on this design
+    out.update(share_check(model, seed, n_boot))
     return out
+
+
+def share_check(model, seed: int, n_boot: int) -> dict:
+    from upstream.analysis.agents import AgentModel
+    from upstream.analysis.shares import variance_shares
+    from upstream.models import lmer
+
+    fit = model.fit
+    rng = np.random.default_rng(seed + 7)
+    X = fit.model_matrix.to_numpy()
+    beta = fit.fixef.to_numpy()
+    tau = float(fit.varcorr.loc[model.agent, "sd"])
+    codes = pd.Categorical(model.frame[model.agent].astype(str))
+    b = rng.normal(0, tau, len(codes.categories))
+    y = X @ beta + b[codes.codes] + rng.normal(0, fit.sigma, len(X))
+    frame = model.frame.assign(**{model.outcome: y})
+    sim = lmer(model.formula, frame)
+    boot = sim.bootstrap(n_boot, seed=seed, progress=False)
+    sim_model = AgentModel(fit=sim, boot=boot, frame=frame, outcome=model.outcome, agent=model.agent, mix=model.mix,
+                           baseline=0.0)
+    table = variance_shares(sim_model).table
+    S = np.cov(X, rowvar=False, ddof=0)
+    mix = float(beta @ S @ beta)
+    total = mix + tau ** 2 + fit.sigma ** 2
+    true = {"agents": tau ** 2 / total, "contact mix": mix / total}
+    return {f"share_cover_{k}": int(table.loc[k, "lower"] <= v <= table.loc[k, "upper"]) for k, v in true.items()}
+
+
+class _Dataset:
+    def __init__(self, op, seed):
+        self.contacts, self.surveys, self.agents = op.contacts, op.surveys, op.agents
+        self.fingerprint = f"simulated-{seed}"
+
+
+def _ratio(rows, key):
+    a = sum(r[key][0] for r in rows)
+    n = sum(r[key][1] for r in rows)
+    return a, n, (a / n if n else float("nan"))
 
 
 def clmm_model_check(reps: int) -> float:
@@ -112,42 +175,56 @@ def clmm_model_check(reps: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=200)
+    ap.add_argument("--boot", type=int, default=1000)
+    ap.add_argument("--margin", type=float, default=0.0)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--response", choices=("realistic", "mar"), default="realistic")
-    ap.add_argument("--boot-every", type=int, default=10, help="bootstrap intervals every k-th replication (0: never)")
-    ap.add_argument("--model-check", action="store_true", help="also run the clmm check on data from the model")
+    ap.add_argument("--model-check", action="store_true", help="also check clmm on data from the model")
     args = ap.parse_args(argv)
-    spec = PRESETS["sample"]
-    if args.response == "mar":
-        spec = spec.replace(outcome_dependent_response=0.0, n_steering=0)
-    warnings.simplefilter("ignore")
-    rows, t0 = [], time.time()
-    for r in range(args.reps):
-        rows.append(one(10_000 + r, spec, args.boot_every and r % args.boot_every == 0))
-        if (r + 1) % 20 == 0:
-            print(f"  {r + 1}/{args.reps} replications, {time.time() - t0:.0f} s", file=sys.stderr)
-    import pandas as pd
-    df = pd.DataFrame(rows)
-    agents = 150
-    print(f"{args.reps} replications of the sample operation ({args.response} response), {time.time() - t0:.0f} s")
-    print(f"  lmer 95% conditional intervals cover the true agent effect: {df['lmer_cover'].mean():.3f} "
-          f"(min per replication {df['lmer_cover'].min():.3f}; ≈{agents} agents × {args.reps})")
-    if "boot_cover" in df:
-        print(f"  lmer 95% bootstrap prediction intervals cover:               {df['boot_cover'].mean():.3f} "
-              f"({df['boot_cover'].notna().sum()} replications, 100 bootstrap samples each)")
-    print(f"  clmm 95% intervals cover the true latent agent effect:      {df['clmm_cover'].mean():.3f}")
-    if args.response == "realistic":
-        print(f"  ... excluding the steering agents (their replies are manipulated): lmer "
-              f"{df['lmer_cover_honest'].mean():.3f}, clmm {df['clmm_cover_honest'].mean():.3f}")
-    print(f"  correlation with the truth: adjusted {df['r_adjusted'].mean():.3f}, raw average {df['r_raw'].mean():.3f}")
-    print(f"  agents wrongly in the bottom 10%: adjusted {df['false_bottom_adjusted'].mean():.2f}, "
-          f"raw {df['false_bottom_raw'].mean():.2f} (of {round(0.1 * agents)})")
-    if args.response == "realistic":
-        print(f"  steering agents flagged: {100 * df['steering_found'].mean():.1f}%; false flags per replication "
-              f"{df['false_flags'].mean():.2f} (among {agents - PRESETS['sample'].n_steering} honest agents)")
-    print(f"  weighting moves mean CSAT toward the population mean in {100 * df['weighting_helps'].mean():.0f}% of replications")
+    t0 = time.perf_counter()
+    seeds = range(args.first_seed, args.first_seed + args.reps)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        rows = list(pool.map(one, seeds, [args.boot] * args.reps, [args.margin] * args.reps,
+                             [args.response] * args.reps))
+    print(f"{args.reps} simulated operations (sample preset), {args.boot} bootstrap replicates, margin "
+          f"{args.margin:g} points, {time.perf_counter() - t0:.0f} s")
+    print("agent interval coverage (honest agents, truth effect_csat) by reliability band:")
+    for lo, hi in BANDS:
+        a, n, r = _ratio(rows, f"cover_{lo:.1f}")
+        print(f"  reliability {lo:.1f}–{min(hi, 1):.1f}: {r:.3f} ({a} of {n})")
+    a, n, r = _ratio(rows, "cover_below")
+    print(f"  below 0.7 (not ranked): {r:.3f} ({a} of {n})")
+    verdicts = sum(r["verdicts"] for r in rows)
+    wrong = sum(r["wrong_verdicts"] for r in rows)
+    expected = sum(r["expected_wrong"] for r in rows)
+    print(f"verdicts: {verdicts / len(rows):.1f} per operation; realised false sign rate {wrong / max(verdicts, 1):.4f} "
+          f"({wrong} of {verdicts}); expected by the model {expected / max(verdicts, 1):.4f}")
+    print(f"steering agents called above average: {sum(r['steering_above'] for r in rows)}")
+    a, n, r = _ratio(rows, "rank_cover")
+    print(f"rank interval coverage: {r:.3f} ({a} of {n})")
+    sf, st = sum(r["steering_flagged"] for r in rows), sum(r["steering_total"] for r in rows)
+    of, ot = sum(r["ordinary_flagged"] for r in rows), sum(r["ordinary_total"] for r in rows)
+    print(f"survey screen: steering agents flagged {sf / max(st, 1):.3f} ({sf} of {st}); ordinary agents flagged "
+          f"{of / ot:.4f} ({of} of {ot}); operations with > 5% ordinary flagged: "
+          f"{sum(r['ordinary_flagged'] > 0.05 * r['ordinary_total'] for r in rows)}")
+    a, n, r = _ratio(rows, "harmful_named")
+    print(f"policies: harmful (truth <= -0.3) named {r:.3f} ({a} of {n})", end="; ")
+    a, n, r = _ratio(rows, "harmless_named")
+    print(f"harmless named {r:.3f} ({a} of {n})", end="; ")
+    a, n, r = _ratio(rows, "policy_fw_cover")
+    print(f"family-wise interval coverage {r:.3f} ({a} of {n})")
+    r_adj, r_raw = np.mean([r["r_adjusted"] for r in rows]), np.mean([r["r_raw"] for r in rows])
+    print(f"correlation with the true agent effects: adjusted {r_adj:.3f}, raw average {r_raw:.3f}; agents wrongly "
+          f"in the bottom 10%: adjusted {np.mean([r['false_bottom_adjusted'] for r in rows]):.2f}, raw "
+          f"{np.mean([r['false_bottom_raw'] for r in rows]):.2f} per operation")
+    print(f"weighting moves mean CSAT toward the population mean in "
+          f"{100 * np.mean([r['weighting_helps'] for r in rows]):.0f}% of operations")
     if args.model_check:
-        print(f"  clmm on data simulated from the model itself: 95% intervals cover {clmm_model_check(args.reps):.3f} "
-              f"of the true agent effects ({args.reps} replications × 150 agents)")
+        print(f"clmm on data simulated from the model itself: 95% intervals cover {clmm_model_check(args.reps):.3f}")
+    for k in ("agents", "contact mix"):
+        hits = [r[f"share_cover_{k}"] for r in rows]
+        print(f"share interval coverage ({k}, data from the fitted model): {np.mean(hits):.3f} ({sum(hits)} of {len(hits)})")
     return 0
 
 

@@ -279,7 +279,8 @@ def test_top_box_expectation_is_marginal_over_agents(sample):
     scored = inv[inv["responded"] & inv["csat"].notna()]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = screen_module.marginal_top_box(scored, ("policy", "product", "channel", "issue_type"))
+        p, health = screen_module.marginal_top_box(scored, ("policy", "product", "channel", "issue_type"))
+    assert health == []
     # averaged over replies the marginal expectation reproduces the observed top-box share
     assert p.mean() == pytest.approx((scored["csat"] == 5).mean(), abs=0.01)
 

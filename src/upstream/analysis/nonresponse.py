@@ -132,7 +132,10 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
                         "effect_weighted": weighted.ranef[agent]["mode"],
                         "cond_se_weighted": weighted.ranef[agent]["cond_se"]})
     out["shift"] = out["effect_weighted"] - out["effect"]
-    out.attrs.update({"sd": float(base.varcorr.loc[agent, "sd"]), "sd_weighted": float(weighted.varcorr.loc[agent, "sd"]),
+    out.attrs.update({"health": [f"{label}: {line}" for label, fit in (("unweighted agent model", base),
+                                                                        ("weighted agent model", weighted))
+                                 for line in fit.health()],
+                      "sd": float(base.varcorr.loc[agent, "sd"]), "sd_weighted": float(weighted.varcorr.loc[agent, "sd"]),
                       "formula": formula})
     return out
 

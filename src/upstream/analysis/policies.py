@@ -113,7 +113,7 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
     values = frame[variable].astype(str)
     counts = values.value_counts()
     reference = counts.index[0] if reference is None else reference
-    rows = {}
+    rows, health = {}, []
     for lab, n in counts.items():
         if lab == reference or n < MIN_SLOPE_REPLIES:
             continue
@@ -123,6 +123,8 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
             continue
         null = lmer(model.formula, data)
         alt = lmer(model.formula + f" + (0 + _slope | {agent})", data, start=np.r_[null.theta, 0.1])
+        health += [f"random-slope test of '{lab}': {line}" for fit in (null, alt) for line in fit.health()
+                   if not line.startswith("a variance component")]      # a zero slope variance is an answer
         lr = max(0.0, null.reml_criterion - alt.reml_criterion)
         p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
         slope_sd = float(alt.varcorr.query("term == '_slope'")["sd"].iloc[0])
@@ -130,7 +132,7 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["slope_sd", "lr", "p_value"])
     out.index.name = variable
     out["p_holm"] = holm(out["p_value"])
-    out.attrs["reference"] = reference
+    out.attrs.update({"reference": reference, "health": health})
     return out
 
 

@@ -97,18 +97,18 @@ def _grouped(agent: pd.Series, outcome: np.ndarray, p: np.ndarray, index) -> pd.
 
 
 def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id", top_value: float | None = None,
-                     n_nodes: int = 20) -> np.ndarray:
+                     n_nodes: int = 20) -> tuple[np.ndarray, list[str]]:
     """Each reply's marginal probability of a top score given its contact mix: Gauss–Hermite
-    integration of logit⁻¹(x'β + b) over b ~ N(0, σ_b²) of a logistic mixed model."""
+    integration of logit⁻¹(x'β + b) over b ~ N(0, σ_b²) of a logistic mixed model; and the fit's health."""
     top_value = scored["csat"].max() if top_value is None else top_value
     data = scored.assign(_top=(scored["csat"] >= top_value).astype(int))
     if data["_top"].nunique() < 2:
-        return np.full(len(data), float(data["_top"].mean()))
+        return np.full(len(data), float(data["_top"].mean())), []
     mix = [m for m in mix if data[m].nunique() > 1]
     fit = glmer(f"_top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
     eta = fit.predict(data, include_random=False, type="link").to_numpy()
     x, w = np.polynomial.hermite.hermgauss(n_nodes)
-    return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi)
+    return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi), fit.health()
 
 
 def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX,
@@ -134,9 +134,9 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mi
         "z_invitation": t_inv["z"],
         "n_responses": g_resp["o"].astype(int), "response_rate": t_resp["rate"],
         "expected_response_rate": t_resp["expected_rate"], "z_response": t_resp["z"]}, index=agents)
-    tau2_top = np.nan
+    tau2_top, health = np.nan, []
     if len(scored) and scored[agent].nunique() > 1:
-        p_top = marginal_top_box(scored, mix, agent)
+        p_top, health = marginal_top_box(scored, mix, agent)
         top = (scored["csat"] >= scored["csat"].max()).to_numpy(float)
         g_top = _grouped(scored[agent].astype(str), top, p_top, agents)
         t_top = rate_test(g_top["o"], g_top["n"], g_top["e"], g_top["v"])
@@ -152,5 +152,5 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = 3.09, mi
     out["flag_scores"] = out["z_top_box"] > z
     out["flagged"] = out["flag_invitations"] | out["flag_response"] | out["flag_combined"]
     out.attrs.update({"z": z, "tau2_invitation": t_inv.attrs["tau2"], "tau2_response": t_resp.attrs["tau2"],
-                      "tau2_top_box": tau2_top})
+                      "tau2_top_box": tau2_top, "health": [f"top-box model: {line}" for line in health]})
     return out

@@ -37,7 +37,7 @@ def policy_table(model, contacts, crossed_fit):
     quarter = policies.top_quarter(model, effects, contacts, POLICY)
     table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
                                                    "p_holm": "agent_variation_p"})).join(quarter)
-    return table, policy_model
+    return table, policy_model, variation.attrs["health"]
 
 
 def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
@@ -53,11 +53,13 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
-    policy, policy_model = policy_table(model, ds.contacts, split["fit"] if split else None)
+    policy, policy_model, slope_health = policy_table(model, ds.contacts, split["fit"] if split else None)
     bottom, shift = rank_shift(effects)
     health = (steps.fit_health("Agent model", model.fit)
               + (steps.fit_health("Customer model", split["fit"]) if split else [])
               + steps.fit_health("Policy model", policy_model.fit)
+              + steps.noted_health("Policy model", slope_health)
+              + steps.noted_health("Survey screen", screen.attrs["health"])
               + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
                   "out."] if model.boot.n_failed else []))
     findings = [

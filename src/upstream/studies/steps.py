@@ -8,12 +8,12 @@ from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.nonresponse import ResponseModel, fit_response_model
 from ..data.frames import CONTACT_MIX, invitations, responses
-from ..models import ConvergenceWarning, SingularFitWarning
+from ..models import ConvergenceWarning, RankDeficiencyWarning, SingularFitWarning
 from ..reporting.notebook import period_text
 from .base import Parameters, RunCache
 
 #: Warnings the engine raises that a study reports through model health instead (and only those).
-REPORTED_WARNINGS = (SingularFitWarning, ConvergenceWarning)
+REPORTED_WARNINGS = (SingularFitWarning, ConvergenceWarning, RankDeficiencyWarning)
 
 
 def quietly(compute):
@@ -53,5 +53,10 @@ def response_model(ds, cache: RunCache) -> ResponseModel:
 
 
 def fit_health(label: str, fit) -> list[str]:
-    """'<label>: <statement>' for each problem `fit.health()` reports."""
+    """'<label>: <statement>.' for each problem `fit.health()` reports."""
     return [f"{label}: {line}." for line in fit.health()]
+
+
+def noted_health(label: str, lines) -> list[str]:
+    """'<label>, <statement>.' for problems an analysis step collected from its own fits."""
+    return [f"{label}, {line}." for line in lines]

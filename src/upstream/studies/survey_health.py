@@ -42,10 +42,14 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                                                                       response.weights))
     tipping = nonresponse.tipping_point(inv, response.weights, shift=params.tipping_shift)
     fragile = nonresponse.verdict_tipping_points(effects, inv)
+    health = (([] if response.propensity.result.converged else
+               ["Response model: the logistic regression did not converge."])
+              + steps.noted_health("Survey screen", screen.attrs["health"])
+              + steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit))
     findings = [*say.response_sentences(rates, response), say.nps_sentence(nps_all), say.screen_sentence(screen),
-                say.weighting_sentence(scores, shifts), *say.tipping_sentences(tipping, fragile)]
+                say.weighting_sentence(scores, shifts), *say.tipping_sentences(tipping, fragile), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
-                         fits={"response model": response.propensity})
+                         health=health, fits={"response model": response.propensity})
     coef = response.propensity.coef_table.set_index("term")
     result.tables = {
         "response_rates": rates, "response_model": coef, "nps_by_channel": nps_channel,
