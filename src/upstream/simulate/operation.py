@@ -41,53 +41,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CSAT_THRESHOLDS = (-2.9, -2.3, -1.6, -0.5)
-NPS_THRESHOLDS = (-4.1, -3.7, -3.3, -2.9, -2.5, -2.1, -1.6, -1.0, -0.4, 0.5)
-UNRESOLVED_PENALTY = -0.8
-ESCALATION_PENALTY = -0.3
-CREDIT_BONUS = 0.25
-NPS_LOADING = 0.8
-
-# policy: (latent effect on satisfaction, share of contacts)
-POLICIES = {
-    "standard": (0.0, 0.40),
-    "refund above cap": (-1.0, 0.07),
-    "warranty expired": (-0.8, 0.07),
-    "return window exceeded": (-0.7, 0.05),
-    "replacement part backorder": (-0.6, 0.05),
-    "account security hold": (-0.5, 0.05),
-    "billing dispute": (-0.3, 0.07),
-    "shipping delay claim": (-0.2, 0.06),
-    "subscription cancellation": (-0.1, 0.06),
-    "data deletion request": (0.0, 0.03),
-    "price match": (0.2, 0.04),
-    "loyalty credit": (0.4, 0.05),
-}
-PRODUCTS = {  # one product is broken
-    "Router X1": (0.0, 0.20), "Router X2": (-0.6, 0.12), "Mesh Kit": (0.1, 0.12),
-    "Smart Plug": (0.05, 0.10), "Camera C3": (-0.2, 0.12), "Doorbell D1": (0.0, 0.10),
-    "Thermostat T2": (0.15, 0.12), "Hub H1": (-0.1, 0.12),
-}
-CHANNELS = {  # latent effect, share, median handle time (s)
-    "phone": (0.1, 0.35, 480.0), "chat": (0.0, 0.30, 600.0),
-    "email": (-0.3, 0.25, 300.0), "messaging": (0.05, 0.10, 420.0),
-}
-ISSUE_TYPES = {  # latent effect, share, complexity
-    "how-to": (0.2, 0.20, -0.5), "billing": (-0.1, 0.22, 0.0), "delivery": (-0.1, 0.15, 0.0),
-    "account": (0.0, 0.13, 0.0), "defect": (-0.3, 0.20, 0.7), "returns": (-0.2, 0.10, 0.5),
-}
-SITES = ("Leeds", "Manila", "Austin")
-COMMENTS = {
-    1: ["Nobody could help me with the {policy} problem.", "Terrible. I was told the {policy} rule means nothing can be done.",
-        "Waste of time, my {product} still does not work.", "Transferred three times and still no answer."],
-    2: ["Slow and the {policy} policy makes no sense.", "The agent tried but the rules got in the way.",
-        "Had to explain everything twice."],
-    3: ["It was ok.", "Took a while but fine.", "Answer was correct but the {policy} rule is annoying."],
-    4: ["Helpful agent.", "Quick and friendly.", "Sorted my {product} issue."],
-    5: ["Excellent service, thank you!", "The agent went above and beyond.", "Fast, friendly, solved first time."],
-}
-PII_COMMENTS = ["Please call me back on 07700 900123, nobody did.", "Email me at jo.bloggs@example.com with the refund.",
-                "You charged card 4111 1111 1111 1111 twice."]
+from .comments import make_comments
+from .model import (CHANNELS, CREDIT_BONUS, CREDIT_DOSE, CSAT_THRESHOLDS, ESCALATION_PENALTY, ISSUE_TYPES,
+                    NPS_LOADING, NPS_THRESHOLDS, POLICIES, PRODUCTS, SITES, UNRESOLVED_PENALTY, logistic,
+                    ordinal_draw)
+from .truth import build_truth
 
 
 @dataclass(frozen=True)
@@ -113,6 +71,14 @@ class OperationSpec:
     outcome_dependent_response: float = 1.0  # 0: response does not depend on satisfaction
     agent_invite_sd: float = 0.3         # ordinary agent-to-agent variation in sending surveys (logit SD)
     agent_response_sd: float = 0.3       # ordinary agent-to-agent variation in being answered (logit SD)
+    mix_shift_to_easy: float = 0.35      # extra share of how-to contacts by the end of the period (a mix trend)
+    speed_push_day: int | None = 46      # from this day on, a speed push: shorter handle times ...
+    speed_push_factor: float = 0.85      # ... by this factor ...
+    speed_push_unresolved: float = 0.05  # ... and this much more unresolved contacts (hence repeats)
+    repeat_policy: str = "replacement part backorder"   # a policy that brings customers back
+    repeat_policy_extra: float = 0.2     # extra probability of a repeat contact under it
+    credit_cap: float = 50.0             # goodwill credit is capped here (a pile-up at one value)
+    cap_penalty: float = -0.3            # latent effect of being at the cap (the customer wanted more)
     routing_strength: float = 1.0        # 0: contacts routed at random
     seed: int = 20261123
 
@@ -151,23 +117,6 @@ class SimulatedOperation:
             frame.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
         (out / "truth.json").write_text(json.dumps(self.truth, indent=1, sort_keys=False) + "\n")
         return out
-
-
-def _logistic(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _ordinal_draw(rng, eta, thresholds):
-    """Draw 1..K+1 categories from a cumulative-logit model P(Y ≤ k) = logistic(θ_k − η)."""
-    latent = eta + rng.logistic(size=len(eta))
-    return 1 + np.searchsorted(np.asarray(thresholds), latent, side="left").astype(np.int64)
-
-
-def expected_csat(eta) -> np.ndarray:
-    """E[CSAT | η] under the cumulative-logit model with the simulator's thresholds."""
-    eta = np.asarray(eta, dtype=float)
-    cum = _logistic(np.asarray(CSAT_THRESHOLDS)[None, :] - eta.reshape(-1, 1))   # P(Y ≤ k), k=1..4
-    return 5.0 - cum.sum(axis=1)
 
 
 def _draw(rng, table: dict, n: int, share_index=1):
@@ -209,11 +158,16 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     site = np.array(SITES, dtype=object)[rng.integers(0, len(SITES), m)]
     speed = np.exp(rng.normal(0.0, 0.15, m)) * np.where(rushing, 0.7, 1.0)
 
-    # --- contacts: what the contact is about --------------------------------------------------
+    # --- contacts: when, and what the contact is about ------------------------------------------
+    day = rng.integers(0, spec.days, n)
     policy, policy_idx = _draw(rng, POLICIES, n)
     product, product_idx = _draw(rng, PRODUCTS, n)
     channel, channel_idx = _draw(rng, CHANNELS, n)
     issue, issue_idx = _draw(rng, ISSUE_TYPES, n)
+    # the mix drifts toward easy contacts: by the end, an extra `mix_shift_to_easy` share are how-to
+    easy = rng.random(n) < spec.mix_shift_to_easy * day / max(spec.days - 1, 1)
+    issue_idx = np.where(easy, list(ISSUE_TYPES).index("how-to"), issue_idx)
+    issue = np.array(list(ISSUE_TYPES), dtype=object)[issue_idx]
     policy_eff = np.array([v[0] for v in POLICIES.values()])
     product_eff = np.array([v[0] for v in PRODUCTS.values()])
     channel_eff = np.array([v[0] for v in CHANNELS.values()])
@@ -237,20 +191,25 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
         agent_idx[rows] = rng.choice(m, size=len(rows), p=w / w.sum())
 
     # --- what happened on the contact ----------------------------------------------------------
-    p_escalate = _logistic(-3.0 + 1.0 * complexity)
+    pushed = (day >= spec.speed_push_day) if spec.speed_push_day is not None else np.zeros(n, bool)
+    p_escalate = logistic(-3.0 + 1.0 * complexity)
     escalated = rng.random(n) < p_escalate
     p_unresolved = np.clip(0.12 + 0.08 * complexity + 0.1 * escalated, 0.02, 0.85) \
-        + spec.rush_extra_unresolved * rushing[agent_idx]
+        + spec.rush_extra_unresolved * rushing[agent_idx] + spec.speed_push_unresolved * pushed
     unresolved = rng.random(n) < p_unresolved
-    repeat = (unresolved & (rng.random(n) < 0.75)) | (rng.random(n) < 0.03)
+    repeat_policy = policy == spec.repeat_policy
+    repeat = ((unresolved & (rng.random(n) < 0.75)) | (rng.random(n) < 0.03)
+              | (repeat_policy & (rng.random(n) < spec.repeat_policy_extra)))
     credited = rng.random(n) < np.clip(0.05 + 0.1 * (policy_eff[policy_idx] < -0.4) + 0.15 * escalated, 0, 1)
-    credit = np.where(credited, np.round(np.exp(rng.normal(np.log(25.0), 0.8, n)), 2), 0.0)
+    credit = np.where(credited, np.minimum(np.round(np.exp(rng.normal(np.log(25.0), 0.8, n)), 2), spec.credit_cap), 0.0)
+    at_cap = credited & (credit >= spec.credit_cap)
+    credit_effect = np.where(credited, CREDIT_BONUS + CREDIT_DOSE * np.log2(np.maximum(credit, 0.01) / 25.0)
+                             + spec.cap_penalty * at_cap, 0.0)
     base_ht = np.array([v[2] for v in CHANNELS.values()])[channel_idx]
     handle = base_ht * np.exp(0.25 * complexity + 0.35 * rng.standard_normal(n) + 0.3 * escalated) * speed[agent_idx]
-    handle = np.round(handle, 0)
+    handle = np.round(handle * np.where(pushed, spec.speed_push_factor, 1.0), 0)
     n_inter = 1 + rng.poisson(np.clip(0.4 + 0.5 * complexity + 0.8 * unresolved + 0.5 * (channel == "email"), 0.05, None))
     start = np.datetime64(spec.start + "T00:00:00")
-    day = rng.integers(0, spec.days, n)
     second = rng.integers(8 * 3600, 20 * 3600, n)
     opened = start + (day * 86400 + second).astype("timedelta64[s]")
     wait = np.where(channel == "email", rng.exponential(6 * 3600, n), rng.exponential(120, n))
@@ -259,10 +218,10 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     # --- satisfaction ---------------------------------------------------------------------------
     eta_system = (policy_eff[policy_idx] + product_eff[product_idx] + channel_eff[channel_idx]
                   + issue_eff[issue_idx] + customer_eff[customer_idx]
-                  + UNRESOLVED_PENALTY * unresolved + ESCALATION_PENALTY * escalated + CREDIT_BONUS * credited)
+                  + UNRESOLVED_PENALTY * unresolved + ESCALATION_PENALTY * escalated + credit_effect)
     eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]   # rushing acts through `unresolved`
-    csat = _ordinal_draw(rng, eta, CSAT_THRESHOLDS)
-    nps = _ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
+    csat = ordinal_draw(rng, eta, CSAT_THRESHOLDS)
+    nps = ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
 
     # --- surveys: who is invited and who answers -----------------------------------------------
     # ordinary agent-to-agent variation in both rates (team habits, shifts): real operations have it
@@ -270,7 +229,7 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     response_shift = rng.normal(0.0, spec.agent_response_sd, m)
     unhappy = csat <= 3
     base_send = np.log(spec.survey_send_rate / (1 - spec.survey_send_rate))
-    send_p = _logistic(base_send + invite_shift[agent_idx])
+    send_p = logistic(base_send + invite_shift[agent_idx])
     send_p[steering[agent_idx] & unhappy] *= 0.35        # steering: suppress invitations after bad contacts
     sent = rng.random(n) < send_p
     outcome_term = spec.outcome_dependent_response * np.array([0.0, 1.0, 0.3, -0.3, 0.0, 0.5])[csat]
@@ -279,20 +238,13 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     nudge = 0.9 * (steering[agent_idx] & ~unhappy)      # steering: happy customers asked to reply
     lin = outcome_term + feature_term + nudge + response_shift[agent_idx]
     intercept = _calibrate_intercept(lin[sent], spec.response_rate)
-    p_respond = _logistic(intercept + lin)
+    p_respond = logistic(intercept + lin)
     responded = sent & (rng.random(n) < p_respond)
     sent_at = closed + rng.integers(300, 7200, n).astype("timedelta64[s]")
     responded_at = sent_at + np.round(rng.exponential(6 * 3600, n) + 60).astype("timedelta64[s]")
     csat_answered = responded & (rng.random(n) > 0.02)
     nps_answered = responded & (rng.random(n) > 0.10)
-    comment = np.full(n, None, dtype=object)
-    has_comment = np.flatnonzero(responded & (rng.random(n) < 0.3))
-    for i in has_comment:
-        options = COMMENTS[int(csat[i])]
-        comment[i] = options[rng.integers(len(options))].format(policy=policy[i], product=product[i])
-    if len(has_comment) >= 3:
-        for i, text in zip(rng.choice(has_comment, 3, replace=False), PII_COMMENTS):
-            comment[i] = text
+    comment = make_comments(rng, np.flatnonzero(responded & (rng.random(n) < 0.3)), csat, policy, product, n)
 
     contact_ids = np.array([f"K{i + 1:07d}" for i in range(n)], dtype=object)
     contacts = pd.DataFrame({
@@ -316,62 +268,14 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     agents = pd.DataFrame({"agent_id": agent_ids, "team": team, "site": site, "tenure_months": tenure})
 
     # --- truth ------------------------------------------------------------------------------------
-    # Agent effects on the CSAT scale: the change in expected CSAT over a contact mix when this agent
-    # handles it, against an agent of average latent effect — over all contacts (what the agent does)
-    # and over the contacts that got a CSAT reply (what replies can show when response depends on the score).
-    sample_rows = rng.choice(n, size=min(n, 5000), replace=False)
-    base = eta_system[sample_rows]
-    ec = np.array([expected_csat(base + a).mean() for a in agent_latent])
-    ref = expected_csat(base + agent_latent.mean()).mean()
-    replied = np.flatnonzero(csat_answered)
-    base_r = eta_system[rng.choice(replied, size=min(len(replied), 5000), replace=False)] if len(replied) else base
-    ec_r = np.array([expected_csat(base_r + a).mean() for a in agent_latent])
-    ref_r = expected_csat(base_r + agent_latent.mean()).mean()
-    # Policy effects on the CSAT scale against the average contact of the period (all contacts): the
-    # expected CSAT of every contact moved to this policy, minus the expected CSAT of every contact.
-    eta_all = eta_system + skill[agent_idx] + tenure_effect[agent_idx]
-    mean_all = expected_csat(eta_all).mean()
-    policy_csat = {k: float(expected_csat(eta_all - policy_eff[policy_idx] + policy_eff[j]).mean() - mean_all)
-                   for j, k in enumerate(POLICIES)}
-    agent_mean_csat = np.bincount(agent_idx, weights=csat, minlength=m) / np.maximum(np.bincount(agent_idx, minlength=m), 1)
-    nps_all = nps.astype(float)
-    truth = {
-        "description": "Effects used by upstream.simulate; latent = logit scale of the cumulative-logit CSAT model.",
-        "population": {   # every contact's CSAT and NPS, answered or not (what full response would show)
-            "csat_mean": float(csat.mean()), "csat_top_box": float((csat == 5).mean()),
-            "csat_mean_respondents": float(csat[csat_answered].mean()) if csat_answered.any() else None,
-            "nps": float(100 * ((nps_all >= 9).mean() - (nps_all <= 6).mean())),
-            "csat_mean_by_channel": {k: float(csat[channel == k].mean()) for k in CHANNELS},
-            "csat_mean_by_policy": {k: float(csat[policy == k].mean()) for k in POLICIES},
-        },
-        "spec": dataclasses.asdict(spec),
-        "csat_thresholds": list(CSAT_THRESHOLDS), "nps_thresholds": list(NPS_THRESHOLDS),
-        "nps_loading": NPS_LOADING,
-        "contact_effects": {"unresolved": UNRESOLVED_PENALTY, "escalated": ESCALATION_PENALTY,
-                            "credited": CREDIT_BONUS},
-        "policy": {k: v[0] for k, v in POLICIES.items()},
-        "policy_effect_csat": policy_csat,
-        "product": {k: v[0] for k, v in PRODUCTS.items()},
-        "channel": {k: v[0] for k, v in CHANNELS.items()},
-        "issue_type": {k: v[0] for k, v in ISSUE_TYPES.items()},
-        "customer_sd": spec.customer_sd, "agent_sd": spec.agent_sd,
-        "response_model": {"intercept": float(intercept),
-                           "csat_terms": dict(zip("12345", [1.0, 0.3, -0.3, 0.0, 0.5])),
-                           "outcome_dependence": spec.outcome_dependent_response,
-                           "channel": dict(zip(CHANNELS, [0.0, 0.2, -0.4, 0.1])),
-                           "escalated": 0.3, "credited": 0.2, "repeat_within_7d": 0.3,
-                           "steering_nudge_if_csat_4_5": 0.9, "steering_send_factor_if_csat_1_3": 0.35},
-        "agents": [
-            {"agent_id": agent_ids[j], "skill": float(skill[j]), "tenure_effect": float(tenure_effect[j]),
-             "rush_effect": float(rush_effect[j]), "effect_latent": float(agent_latent[j]),
-             "effect_csat": float(ec[j] - ref), "effect_csat_respondents": float(ec_r[j] - ref_r),
-             "invite_shift": float(invite_shift[j]), "response_shift": float(response_shift[j]),
-             "rushing": bool(rushing[j]), "steering": bool(steering[j]),
-             "low_volume": bool(low_volume[j]), "n_contacts": int((agent_idx == j).sum()),
-             "csat_mean_all_contacts": float(agent_mean_csat[j])}
-            for j in range(m)
-        ],
-    }
+    draws = dict(spec=spec, rng=rng, n=n, m=m, agent_ids=agent_ids, agent_idx=agent_idx, skill=skill,
+                 tenure_effect=tenure_effect, rush_effect=rush_effect, agent_latent=agent_latent, rushing=rushing,
+                 steering=steering, low_volume=low_volume, invite_shift=invite_shift, response_shift=response_shift,
+                 eta_system=eta_system, csat=csat, nps=nps, csat_answered=csat_answered, policy=policy,
+                 policy_idx=policy_idx, policy_eff=policy_eff, channel=channel, channel_idx=channel_idx,
+                 channel_eff=channel_eff, issue=issue, day=day, opened=opened, pushed=pushed, handle=handle,
+                 repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=intercept)
+    truth = build_truth(draws)
     return SimulatedOperation(contacts=contacts, surveys=surveys, agents=agents, truth=truth)
 
 
@@ -380,7 +284,7 @@ def _calibrate_intercept(lin: np.ndarray, target: float) -> float:
     lo, hi = -20.0, 20.0
     for _ in range(80):
         mid = 0.5 * (lo + hi)
-        if _logistic(mid + lin).mean() < target:
+        if logistic(mid + lin).mean() < target:
             lo = mid
         else:
             hi = mid
