@@ -1,17 +1,10 @@
-"""Readable versions of the studies' tables for the leadership pages: rounded, percentages, intervals
-as text, p-values formatted, agent ids replaced by labels. Pure functions, one per table."""
+"""Display tables of the agent_vs_system study."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .notebook import format_p
-
-
-def interval(lower, upper, fmt: str = ".2f", scale: float = 1.0) -> list[str]:
-    """'a to b' per row (empty where either end is missing)."""
-    return [f"{scale * a:{fmt}} to {scale * b:{fmt}}" if pd.notna(a) and pd.notna(b) else ""
-            for a, b in zip(lower, upper)]
+from .common import format_p, interval
 
 
 def shares_table(shares: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,26 @@
+"""What every study's plots share: figures made without pyplot, takeaway titles on the left, the verdict palette.
+
+Figures are made with `matplotlib.figure.Figure`, not pyplot, so a study can build them all in one
+step without the notebook's inline backend showing them there; a notebook shows one with `display`."""
+from __future__ import annotations
+
+from matplotlib.figure import Figure
+import seaborn as sns
+
+from ...analysis.verdicts import ABOVE, BELOW, NEUTRAL, NOT_RANKABLE, UNDER_REVIEW
+
+PALETTE = {ABOVE: "#1b7837", BELOW: "#b2182b", NEUTRAL: "#4d4d4d", NOT_RANKABLE: "#bdbdbd", UNDER_REVIEW: "#e08214"}
+
+
+def axes(width: float, height: float):
+    """A new figure (not registered with pyplot) and its axes."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.add_subplot()
+
+
+def finish(fig, ax, title: str, left: bool = False):
+    """Takeaway title on the left, no top/right (and optionally left) spines, tight layout."""
+    ax.set_title(title, loc="left", fontsize=11)
+    sns.despine(ax=ax, left=left)
+    fig.tight_layout()
+    return fig
