@@ -32,8 +32,9 @@ kernel: $(VENV)/.installed
 study: $(VENV)/.installed
 	$(VENV)/bin/upstream run $(STUDY)
 
-## Run the test suite.
+## Lint (ruff) and run the test suite.
 test: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q
 
 ## JupyterLab on notebooks/ with the project kernel.
