@@ -6,8 +6,15 @@ product, channel, issue type) as fixed effects and the agent as a random interce
     csat ~ policy + product + channel + issue_type + (1 | agent_id),
 
 fitted by REML with a parametric bootstrap (1,000 replicates by default: 2.5% tails need that many).
-`agent_effects` turns it into one row per agent: the conditional mode with a bootstrap prediction
-interval, reliability, sign probabilities and the verdict (see ``verdicts``), ranks with intervals.
+Where customers answer more than once (at least MIN_REPEAT_CUSTOMERS customers with two replies),
+agents are judged with the crossed model `… + (1 | agent_id) + (1 | customer_id)`: a customer who rates
+everyone low no longer counts against the agents who served them, and an agent's replies from one
+customer are not treated as independent. Its agent effects' draws come from their conditional
+distribution (lme4's `ranef(condVar = TRUE)`); without repeat customers they come from the bootstrap
+(b̂ − (b̂* − b*), which also carries the uncertainty of the variance components).
+
+`agent_effects` turns it into one row per agent: the conditional mode with its 95% interval,
+reliability, sign probabilities and the verdict (see ``verdicts``), ranks with intervals.
 """
 from __future__ import annotations
 
@@ -23,11 +30,16 @@ from . import verdicts
 NOT_RANKABLE = verdicts.NOT_RANKABLE
 
 
+#: Customers must answer at least twice this often before a customer effect is separated.
+MIN_REPEAT_CUSTOMERS = 30
+
+
 @dataclass
 class AgentModel:
-    """A fitted agent model with its bootstrap and the frame it was fitted to. `baseline` is the
-    model's expected score for the average contact (mean fixed-effect prediction over `population`,
-    all contacts of the period when given, else the replies)."""
+    """A fitted agent model: `fit` the one-factor model with its bootstrap `boot`, `crossed` the model
+    with a customer intercept (None without repeat customers), the frame they were fitted to.
+    `baseline` is the expected score for the average contact (mean fixed-effect prediction over
+    `population`, all contacts of the period when given, else the replies)."""
 
     fit: LmerResult
     boot: BootstrapResult
@@ -36,10 +48,39 @@ class AgentModel:
     agent: str
     mix: tuple[str, ...]
     baseline: float
+    crossed: LmerResult | None = None
+    seed: int = 2026
 
     @property
     def formula(self) -> str:
         return self.fit.formula
+
+    @property
+    def judged_by(self) -> LmerResult:
+        """The model agents are judged with: the crossed model where customers repeat."""
+        return self.crossed if self.crossed is not None else self.fit
+
+    @property
+    def draws_method(self) -> str:
+        return "conditional" if self.crossed is not None else "bootstrap"
+
+    def effect_draws(self) -> pd.DataFrame:
+        """Plausible true agent effects, one row per draw: from the crossed model's conditional
+        distribution N(mode, cond_se²) (as many draws as bootstrap replicates, seeded), or from the
+        bootstrap's prediction errors."""
+        if self.crossed is None:
+            return self.boot.effect_draws(self.agent)
+        re = self.crossed.ranef[self.agent]
+        rng = np.random.default_rng(self.seed)
+        z = rng.standard_normal((self.boot.n, len(re)))
+        return pd.DataFrame(re["mode"].to_numpy() + z * re["cond_se"].to_numpy(), columns=re.index)
+
+
+def repeat_customers(frame: pd.DataFrame, customer: str = "customer_id") -> int:
+    """Customers with at least two replies in `frame`."""
+    if customer not in frame:
+        return 0
+    return int((frame[customer].value_counts() >= 2).sum())
 
 
 def mix_formula(outcome: str, mix, agent: str = "agent_id", extra: str = "") -> str:
@@ -67,13 +108,19 @@ def average_contact_prediction(fit, population: pd.DataFrame | None, mix) -> flo
 
 def fit_agent_model(frame: pd.DataFrame, outcome: str = "csat", mix=CONTACT_MIX, agent: str = "agent_id",
                     n_boot: int = 1000, seed: int = 2026, population: pd.DataFrame | None = None,
-                    progress: bool = False) -> AgentModel:
-    """Fit `outcome ~ mix + (1 | agent)` by REML and bootstrap it `n_boot` times."""
+                    customer: str | None = "customer_id", progress: bool = False) -> AgentModel:
+    """Fit `outcome ~ mix + (1 | agent)` by REML and bootstrap it `n_boot` times; where at least
+    MIN_REPEAT_CUSTOMERS customers answered twice, also the crossed model with `(1 | customer)`."""
     mix = present_mix(frame, mix)
     fit = lmer(mix_formula(outcome, mix, agent), frame)
     boot = fit.bootstrap(n_boot, seed=seed, progress=progress)
-    return AgentModel(fit=fit, boot=boot, frame=frame.loc[fit.rows], outcome=outcome, agent=agent,
-                      mix=mix, baseline=average_contact_prediction(fit, population, mix))
+    used = frame.loc[fit.rows]
+    crossed = None
+    if customer is not None and repeat_customers(used, customer) >= MIN_REPEAT_CUSTOMERS:
+        crossed = lmer(mix_formula(outcome, mix, agent, f" + (1 | {customer})"), used)
+    return AgentModel(fit=fit, boot=boot, frame=used, outcome=outcome, agent=agent, mix=mix,
+                      baseline=average_contact_prediction(crossed or fit, population, mix), crossed=crossed,
+                      seed=seed)
 
 
 def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliability_threshold: float = 0.7,
@@ -89,8 +136,13 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     p_bottom_decile: P(among the bottom `bottom_fraction` of agents) — for rankable agents;
     survey_flag: the survey process is under review (`flagged`); verdict: see ``verdicts``;
     raw_rank / adjusted_rank (1 = best) with rank_lower/rank_upper: among rankable, unflagged agents."""
-    fit, boot, agent = model.fit, model.boot, model.agent
-    eff = boot.effects(agent).rename(columns={"mode": "effect"})
+    fit, agent = model.judged_by, model.agent
+    draws = model.effect_draws()
+    a = (1 - level) / 2
+    mode = fit.ranef[agent]["mode"]
+    err = draws.to_numpy() - mode.to_numpy()[None, :]
+    eff = pd.DataFrame({"effect": mode, "lower": mode.to_numpy() + np.quantile(err, a, axis=0),
+                        "upper": mode.to_numpy() + np.quantile(err, 1 - a, axis=0)}, index=mode.index)
     y = model.frame[model.outcome].astype(float)
     ids = model.frame[agent].astype(str)
     table = y.groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses", "mean": "raw_score"})
@@ -104,7 +156,7 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     table["rankable"] = table["reliability"] >= reliability_threshold
     table["survey_flag"] = (pd.Series(False, index=table.index) if flagged is None
                             else flagged.reindex(table.index).fillna(False).astype(bool))
-    draws = boot.effect_draws(agent)[table.index]
+    draws = draws[table.index]
     table = table.join(verdicts.sign_probabilities(draws, practical_margin))
     judged = table.index[~table["survey_flag"]]
     bottom = verdicts.bottom_probability(draws[judged], bottom_fraction)
@@ -122,7 +174,8 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
             if col in extra:
                 table[col] = extra[col].reindex(table.index)
     table.index.name = agent
-    table.attrs.update({"practical_margin": practical_margin, "max_false_sign": max_false_sign,
+    table.attrs.update({"draws": model.draws_method, "practical_margin": practical_margin,
+                        "max_false_sign": max_false_sign,
                         "reliability_threshold": reliability_threshold, "baseline": model.baseline,
                         "expected_wrong": verdicts.expected_wrong_verdicts(table)})
     return table.sort_values("effect", ascending=False)

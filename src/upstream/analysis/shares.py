@@ -24,12 +24,7 @@ from scipy import optimize, stats
 
 from dataclasses import dataclass, field
 
-from ..models import lmer
-from .agents import AgentModel
-
-#: Customers must answer at least twice this often before a customer effect is separated.
-MIN_REPEAT_CUSTOMERS = 30
-
+from .agents import AgentModel, repeat_customers
 
 def _mix_blocks(fit) -> dict[str, list[int]]:
     names = list(fit.fixef.index)
@@ -119,25 +114,15 @@ def share_difference(shares: Shares, first: str, second: str) -> pd.Series:
     return pd.Series({"estimate": est, "lower": lower, "upper": upper, "clear": bool(lower > 0 or upper < 0)})
 
 
-def repeat_customers(frame: pd.DataFrame, customer: str = "customer_id") -> int:
-    """Customers with at least two replies in `frame`."""
-    if customer not in frame:
-        return 0
-    counts = frame[customer].value_counts()
-    return int((counts >= 2).sum())
-
-
 def customer_split(model: AgentModel, customer: str = "customer_id", level: float = 0.95) -> dict | None:
-    """Separate customers from the residual with the crossed model (None when fewer than
-    MIN_REPEAT_CUSTOMERS customers answered twice). Returns the fit and ρ = σ_c²/(σ_c² + σ²), the
+    """Separate customers from the residual with the agent model's crossed model (None when it has
+    none: too few repeat customers). Returns the fit and ρ = σ_c²/(σ_c² + σ²), the
     customer share of the variation the agent model leaves unexplained, with a profile-likelihood
     interval: {θ_c : D(θ_c) − D_min ≤ χ²₁(level)}, D the REML criterion profiled over the agent θ."""
-    frame = model.frame
-    n_repeat = repeat_customers(frame, customer)
-    if n_repeat < MIN_REPEAT_CUSTOMERS:
+    if model.crossed is None:
         return None
-    formula = model.formula + f" + (1 | {customer})"
-    fit = lmer(formula, frame)
+    fit = model.crossed
+    n_repeat = repeat_customers(model.frame, customer)
     names = fit.theta_names
     c_index, a_index = names.index(f"{customer}.(Intercept)"), names.index(f"{model.agent}.(Intercept)")
     cutoff = float(stats.chi2.ppf(level, 1))

@@ -56,7 +56,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     policy, policy_model, slope_health = policy_table(model, ds.contacts, split["fit"] if split else None)
     bottom, shift = rank_shift(effects)
     health = (steps.fit_health("Agent model", model.fit)
-              + (steps.fit_health("Customer model", split["fit"]) if split else [])
+              + (steps.fit_health("Agent model with customers", model.crossed) if model.crossed is not None else [])
               + steps.fit_health("Policy model", policy_model.fit)
               + steps.noted_health("Policy model", slope_health)
               + steps.noted_health("Survey screen", screen.attrs["health"])
