@@ -49,8 +49,8 @@ def fmt(best: float, worst: float) -> str:
 def sample_bootstrap(repeat: int, replicates: int, naive: bool) -> bool:
     from upstream import lmer
     from upstream.data import load_dataset
-    from upstream.frames import responses
-    from upstream.mixed.bootstrap import parametric_bootstrap
+    from upstream.data.frames import responses
+    from upstream.models.bootstrap import parametric_bootstrap
 
     frame = responses(load_dataset(ROOT / "data" / "sample", validate=False), "csat")
     grouped = lmer(FORMULA, frame)
@@ -86,7 +86,7 @@ def simulate(n: int = 1_500_000, groups: int = 20_000, seed: int = 1):
 
 
 def large_fit(repeat: int) -> bool:
-    from upstream.mixed import GroupStats, lmer_from_stats
+    from upstream.models import GroupStats, lmer_from_stats
 
     X, y, g = simulate()
     levels = [f"A{i:05d}" for i in range(20_000)]

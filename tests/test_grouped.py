@@ -1,4 +1,4 @@
-"""One random intercept from per-group sums (mixed/grouped.py) against the blocked-Cholesky engine
+"""One random intercept from per-group sums (models/grouped.py) against the blocked-Cholesky engine
 (lmm.py), lme4/lmerTest, simulated truth and the row-by-row bootstrap."""
 import warnings
 from dataclasses import replace
@@ -9,16 +9,16 @@ import pytest
 
 from upstream import lmer
 from upstream.data import load_dataset
-from upstream.frames import responses
-from upstream.mixed import GroupStats, NoRowsError, RankDeficiencyWarning, lmer_from_stats
-from upstream.mixed.bootstrap import parametric_bootstrap
-from upstream.mixed.design import model_frame, response_vector, term_matrix
-from upstream.mixed.formula import parse_formula
-from upstream.mixed.grouped import GroupedStructure
-from upstream.mixed.lmm import LmmStructure, z_matrix
-from upstream.mixed.numderiv import hessian, jacobian
-from upstream.mixed.optimize import Optimum
-from upstream.mixed.results import LmerResult
+from upstream.data.frames import responses
+from upstream.models import GroupStats, NoRowsError, RankDeficiencyWarning, lmer_from_stats
+from upstream.models.bootstrap import parametric_bootstrap
+from upstream.models.design import model_frame, response_vector, term_matrix
+from upstream.models.formula import parse_formula
+from upstream.models.grouped import GroupedStructure
+from upstream.models.lmm import LmmStructure, z_matrix
+from upstream.models.numderiv import hessian, jacobian
+from upstream.models.optimize import Optimum
+from upstream.models.results import LmerResult
 
 from conformance import REFERENCE, TOL, lmer_errors, load_case
 
@@ -244,11 +244,14 @@ def test_truth_is_recovered_from_statistics():
 def test_row_level_results_need_rows():
     X, y, labels, _, _, _ = _sim(n_groups=40)
     res = lmer_from_stats(GroupStats.from_arrays(X, y, labels, names=NAMES, group="agent"))
-    for what in ("fitted", "resid"):
-        with pytest.raises(NoRowsError, match="fitted from group statistics alone"):
+    for what in ("fitted", "resid", "model_matrix"):
+        with pytest.raises(NoRowsError, match="without the data rows: this model was fitted from group statistics"):
             getattr(res, what)
-    with pytest.raises(NoRowsError, match="predictions need the data rows"):
+    with pytest.raises(NoRowsError, match="predictions cannot be computed without the data rows"):
         res.predict()
+    with pytest.raises(ValueError, match=r"no formula terms or factor levels; test columns with fit.contrast\(L\)"):
+        res.wald_test("x")
+    assert res.wald_test(["x"]) < 1e-6 and res.health() == []
     with pytest.raises(NoRowsError, match="Kenward-Roger degrees of freedom need the data rows"):
         res.coef_table_for("kenward-roger")
     text = res.summary()

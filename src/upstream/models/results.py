@@ -302,13 +302,14 @@ class LmerResult:
     @cached_property
     def model_matrix(self) -> pd.DataFrame:
         """The fixed-effect model matrix X of the rows used (named columns, the caller's row labels)."""
+        self._need_rows("the model matrix")
         return pd.DataFrame(self.fixed.X, index=self.frame.row_index, columns=self.fixed.names)
 
     # -- predictions -------------------------------------------------------------------------------
     def _need_rows(self, what: str) -> None:
         if self.frame is None:
-            raise NoRowsError(f"{what} need the data rows, but this model was fitted from group statistics "
-                              "alone; refit with lmer(formula, data) for row-level results")
+            raise NoRowsError(f"{what} cannot be computed without the data rows: this model was fitted from "
+                              "group statistics alone; refit with lmer(formula, data) for row-level results")
 
     @cached_property
     def fitted(self) -> pd.Series:
