@@ -6,7 +6,8 @@ from .design import MissingGroupWarning, RankDeficiencyWarning
 from .fit import lmer
 from .formula import FormulaError, parse_formula
 from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
-from .grouped import GroupStats, NoRowsError, lmer_from_stats
+from .group_stats import GroupStats
+from .grouped import NoRowsError, lmer_from_stats
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "FormulaError",
