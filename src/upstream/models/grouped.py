@@ -122,9 +122,10 @@ class GroupedStructure:
         bounds = np.r_[0, np.cumsum(np.bincount(self.pool, minlength=K))]
         s_sorted = stats.s[order]
         P_xx = np.empty((K, p, p))
-        for k in range(K):
-            sk = s_sorted[bounds[k]:bounds[k + 1]]
-            P_xx[k] = sk.T @ sk
+        with _BLAS.limit(limits=1, user_api="blas"):        # many small products: threads only cost
+            for k in range(K):
+                sk = s_sorted[bounds[k]:bounds[k + 1]]
+                P_xx[k] = sk.T @ sk
         self._P_xx = P_xx
         self._xtx = stats.xtx_total
         self._set_sums(stats.sy, stats.xty.sum(axis=0), float(stats.yty.sum()))
