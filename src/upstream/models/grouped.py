@@ -143,6 +143,7 @@ class GroupedStructure:
         """Install the response sums: per-group 1'Wy_j, and the totals X'Wy and y'Wy."""
         p = self.p
         self.sy = sy
+        self._last = None
         B = np.empty((p + 1, p + 1))
         B[:p, :p] = self._xtx
         B[:p, p] = B[p, :p] = xty
@@ -225,18 +226,18 @@ class GroupedStructure:
     def factor(self, theta) -> GroupedFactor | None:
         theta = np.atleast_1d(np.asarray(theta, dtype=float))
         t = float(theta[0])
+        if self._last is not None and self._last[0] == t:          # the optimum is factored twice
+            return self._last[1]
         psi = t * t
-        S = self._schur(psi)
-        try:
-            lrr = sla.cholesky(S, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            return None
+        lrr, info = _potrf(self._schur(psi), lower=1, clean=1)
         diag = np.diag(lrr)
-        if not np.all(np.isfinite(diag)) or np.any(diag[:-1] <= 0):
+        if info != 0 or not np.all(np.isfinite(diag)) or np.any(diag[:-1] <= 0):
             return None
         ldL2 = float(self.pool_size @ np.log1p(psi * self.pool_w))
-        return GroupedFactor(theta=theta, T=[np.array([[t]])], lrr=lrr, ldL2=ldL2,
-                             ldRX2=float(2.0 * np.log(diag[:-1]).sum()), pwrss=float(diag[-1] ** 2))
+        f = GroupedFactor(theta=theta, T=[np.array([[t]])], lrr=lrr, ldL2=ldL2,
+                          ldRX2=float(2.0 * np.log(diag[:-1]).sum()), pwrss=float(diag[-1] ** 2))
+        self._last = (t, f)
+        return f
 
     # -- deviance (the formulas of LmmStructure) ---------------------------------------------------
     def objective(self, f: GroupedFactor | None, reml: bool) -> float:
@@ -276,11 +277,13 @@ class GroupedStructure:
         Lxx = L[:p, :p]
         if p:
             beta, _ = _trtrs(Lxx, L[p, :p], lower=1, trans=1)
-            Sinv, _ = _potri(Lxx, lower=1)
-            Sinv = np.tril(Sinv) + np.tril(Sinv, -1).T
+            low, _ = _potri(Lxx, lower=1)                   # lower triangle; the upper is Lxx's zeros
+            Sinv = low + low.T
+            Sinv.flat[::p + 1] *= 0.5
         else:
             beta, Sinv = np.zeros(0), np.zeros((0, 0))
-        v = np.append(-beta, 1.0)
+        v = np.empty(p1)
+        v[:p], v[p] = -beta, 1.0
         r2 = L[p, p] ** 2
         Q = ((1.0 / d ** 2) @ self.P).reshape(p1, p1)
         R = ((self.pool_w / d ** 3) @ self.P).reshape(p1, p1)
