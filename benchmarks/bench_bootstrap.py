@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_bootstrap.py [--repeat 3] [--replicates 1000] [--skip-naive]
 
 1. The agent model `csat ~ policy + product + channel + issue_type + (1 | agent_id)` on the bundled
-   sample (7,902 replies, 148 agents, 27 columns): `replicates` bootstrap replicates with the
+   sample (~8,000 replies, ~150 agents, ~27 columns): `replicates` bootstrap replicates with the
    row-by-row refit (lmm.py engine, COBYQA per replicate: today's `parametric_bootstrap`) and with
    the grouped replicates (same seed, same draws; grouped.py's 1-d exact refit). Prints seconds
    (best of `repeat` runs and their range), the ratio, and the largest absolute difference between

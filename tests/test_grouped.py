@@ -71,7 +71,9 @@ def test_lmer_picks_the_grouped_engine_for_one_random_intercept(fits):
     grouped, general = fits["sample"]
     assert isinstance(grouped.structure, GroupedStructure)
     assert isinstance(general.structure, LmmStructure)
-    assert grouped.ngroups == {"agent_id": 148} and len(grouped.fixef) == 27 and grouped.nobs == 7902
+    frame = grouped.frame.data
+    assert grouped.ngroups == {"agent_id": frame["agent_id"].nunique()} and grouped.nobs == len(frame)
+    assert grouped.structure.stats.n.sum() == len(frame) and grouped.structure.p == len(grouped.fixef) > 20
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -222,7 +224,8 @@ def test_dependent_columns_are_dropped_from_statistics_as_lmer_drops_them(fits):
     assert alone.fixed.dropped == ["dup"]
     _close(alone.fixef, res.fixef, 1e-9)
     assert alone.reml_criterion == pytest.approx(res.reml_criterion, rel=1e-12)
-    with pytest.raises(ValueError, match=r"group statistics: xty has shape \(148, 26\), expected \(148, 28\)"):
+    G = stats.n_groups
+    with pytest.raises(ValueError, match=rf"group statistics: xty has shape \({G}, 26\), expected \({G}, 28\)"):
         GroupStats.from_sums(stats.levels, names, stats.n, stats.s, stats.xtx, stats.xty[:, :26], stats.sy,
                              stats.yty)
 
