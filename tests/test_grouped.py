@@ -18,6 +18,7 @@ from upstream.models.grouped import GroupedStructure
 from upstream.models.lmm import LmmStructure, z_matrix
 from upstream.models.numderiv import hessian, jacobian
 from upstream.models.optimize import Optimum
+from upstream.models.prediction_error import prediction_error_variances
 from upstream.models.results import LmerResult
 
 from conformance import REFERENCE, TOL, lmer_errors, load_case
@@ -247,7 +248,7 @@ def test_truth_is_recovered_from_statistics():
 def test_row_level_results_need_rows():
     X, y, labels, _, _, _ = _sim(n_groups=40)
     res = lmer_from_stats(GroupStats.from_arrays(X, y, labels, names=NAMES, group="agent"))
-    for what in ("fitted", "resid", "model_matrix"):
+    for what in ("fitted", "resid", "model_matrix", "rows"):
         with pytest.raises(NoRowsError, match="without the data rows: this model was fitted from group statistics"):
             getattr(res, what)
     with pytest.raises(NoRowsError, match="predictions cannot be computed without the data rows"):
@@ -255,6 +256,7 @@ def test_row_level_results_need_rows():
     with pytest.raises(ValueError, match=r"no formula terms or factor levels; test columns with fit.contrast\(L\)"):
         res.wald_test("x")
     assert res.wald_test(["x"]) < 1e-6 and res.health() == []
+    assert res.theta_names == ["agent.(Intercept)"] and res.criterion_at(res.theta) == res.reml_criterion
     with pytest.raises(NoRowsError, match="Kenward-Roger degrees of freedom need the data rows"):
         res.coef_table_for("kenward-roger")
     text = res.summary()
@@ -297,7 +299,7 @@ def test_prediction_error_variances_are_hendersons(case, engine):
         warnings.simplefilter("ignore")
         res = lmer(fx["formula"], data, weights=fx.get("weights"), engine=engine)
     dense = _dense_pev(res)
-    pev = [res.sigma ** 2 * v for v in res.structure.prediction_error_variances(res._factor)]
+    pev = [res.sigma ** 2 * v for v in prediction_error_variances(res.structure, res._factor)]
     for d, v in zip(dense, pev):
         np.testing.assert_allclose(np.diagonal(v, axis1=1, axis2=2), d, rtol=1e-9)
         cv = [res.sigma ** 2 * c for c in res.structure.conditional_variances(res._factor)]

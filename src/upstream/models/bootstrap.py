@@ -37,6 +37,7 @@ import scipy.sparse as sp
 
 from .grouped import GroupedStructure
 from .lmm import _BLAS
+from .optimize import optimize_structure
 
 BOOTSTRAP_METHODS = ("auto", "refit", "grouped", "sums")
 
@@ -158,7 +159,7 @@ def parametric_bootstrap(res, n: int = 500, seed: int | None = None, progress: b
             y += np.einsum("ij,ij->i", blk.values, b[blk.codes])
         y += resid_scale * rng.standard_normal(n_obs)
         s = struct.with_response(y)
-        opt = s.optimize(res.reml, start=res.theta, check=False)
+        opt = optimize_structure(s, res.reml, start=res.theta, check=False)
         f = s.factor(opt.theta)
         if f is None or not np.isfinite(opt.value):
             failed += 1

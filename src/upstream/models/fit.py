@@ -6,7 +6,7 @@
     blocks    = random_blocks(frame)                     # Z terms: level codes and term columns
     structure = LmmStructure(blocks, fixed.X, y, w)      # lmm.py: cross-products, blocked Cholesky
               | GroupedStructure.from_rows(...)          # grouped.py: (1 | g) alone, per-group sums
-    optimum   = structure.optimize(reml, start)          # profiled REML/ML over θ
+    optimum   = optimize_structure(structure, reml)      # optimize.py: profiled REML/ML over θ
     result    = LmerResult(...)                          # results.py: estimates, tables, summary
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .design import fixed_matrix, model_frame, random_blocks, response_vector
 from .formula import parse_formula
 from .grouped import GroupedStructure, is_single_intercept
 from .lmm import LmmStructure
+from .optimize import optimize_structure
 from .results import LmerResult, _check_ddf
 
 ENGINES = ("auto", "grouped", "general")
@@ -53,5 +54,5 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
         structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
     else:
         structure = LmmStructure(blocks, fixed.X, y, frame.weights)
-    optimum = structure.optimize(reml, start=start, max_evals=max_evals)
+    optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
     return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)

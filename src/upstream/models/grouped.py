@@ -24,17 +24,8 @@ an evaluation costs O(K p²) for K distinct group sizes (weights), plus one (p+1
 Solutions: β̂ = S_XX⁻¹S_Xy, Cov(β̂) = σ² S_XX⁻¹, conditional modes b̂_j = ψ(sy_j − s_j'β̂)/d_j with
 conditional variance σ²ψ/d_j (lme4's condVar), σ̂² = r²/(n−p) (REML) or r²/n (ML).
 
-The optimum: the derivatives in ψ are exact and cheap (second derivative: `_psi_parts`),
-
-    dD/dψ = Σ_j w_j/d_j − tr(S_XX⁻¹ Q_XX) − (n−p) v'Qv / r²,   Q = Σ_j a_j a_j'/d_j²,  v = [−β̂; 1]
-
-(ML: no trace term, n for n−p), so θ̂ is its root, found to machine precision by Newton's method
-from the start (3–5 steps), or — if Newton leaves the convex region or heads for ψ ≤ 0 — by a
-sign change on a geometric grid refined with Brent's method. (A derivative-free minimiser of D
-can only locate θ̂ to ~√eps: lmer's COBYQA stops up to ~1e-6 away, relative.) If dD/dψ ≥ 0 down
-to ψ = 1e-20 the optimum is the boundary θ = 0, as lme4's bounded optimiser reports it; an
-interior root is kept only if its deviance is below D(0). The same derivatives give lmerTest's
-Satterthwaite df exactly (`variance_derivatives`).
+The optimum θ̂ is the exact root of dD/dψ (Newton, else Brent on a bracket; the boundary θ = 0
+as lme4) and Satterthwaite's derivatives are exact too: grouped_optimum.py.
 
 `GroupedStructure` offers `LmmStructure`'s interface, so `LmerResult`, Satterthwaite df and the
 bootstrap work unchanged on it; `lmer` uses it for a formula whose only random term is `(1 | g)`
@@ -49,16 +40,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-from scipy.linalg.lapack import dpotrf as _potrf, dpotri as _potri, dtrtrs as _trtrs
-from scipy.optimize import brentq
+from scipy.linalg.lapack import dpotrf as _potrf
 
 from .design import FixedMatrix, RandomBlock, RankDeficiencyWarning
 from .group_stats import GroupStats, full_rank_from_crossproducts
+from .grouped_optimum import optimize_grouped, variance_derivatives
 from .lmm import _BLAS
 from .optimize import Optimum
-
-PSI_FLOOR = 1e-20            # θ below 1e-10 is the boundary θ = 0
-PSI_CEILING = 1e16
 
 
 class NoRowsError(ValueError):
@@ -260,61 +248,9 @@ class GroupedStructure:
             dev += f.ldRX2 - self.p * np.log(2 * np.pi * s2)
         return float(dev)
 
-    def _psi_parts(self, psi: float, reml: bool) -> "_PsiParts | None":
-        """The profiled deviance's first and second derivatives in ψ = θ², exactly.
-
-        With m = n − p (REML) or n, Q = Σ_j a_j a_j'/d_j², R = Σ_j w_j a_j a_j'/d_j³, v = [−β̂; 1]:
-            ℓ  = Σ log d_j (+ log|S_XX| for REML):
-            ℓ' = Σ w_j/d_j − tr(S_XX⁻¹Q_XX),
-            ℓ'' = −Σ w_j²/d_j² − tr(S_XX⁻¹Q_XX S_XX⁻¹Q_XX) + 2 tr(S_XX⁻¹R_XX)   (ML: no trace terms),
-            r²' = −v'Qv,   r²'' = 2 v'Rv − 2 (Qv)_X' S_XX⁻¹ (Qv)_X   (envelope theorem; dβ̂/dψ = S_XX⁻¹(Qv)_X),
-            dD/dψ = ℓ' + m r²'/r²,   d²D/dψ² = ℓ'' + m (r²''/r² − (r²'/r²)²)."""
-        p, p1 = self.p, self.p + 1
-        d = 1.0 + psi * self.pool_w
-        L, info = _potrf(self.B - ((psi / d) @ self.P).reshape(p1, p1), lower=1, clean=1)
-        if info != 0 or not np.isfinite(L[p, p]) or L[p, p] == 0:
-            return None
-        Lxx = L[:p, :p]
-        if p:
-            beta, _ = _trtrs(Lxx, L[p, :p], lower=1, trans=1)
-            low, _ = _potri(Lxx, lower=1)                   # lower triangle; the upper is Lxx's zeros
-            Sinv = low + low.T
-            Sinv.flat[::p + 1] *= 0.5
-        else:
-            beta, Sinv = np.zeros(0), np.zeros((0, 0))
-        v = np.empty(p1)
-        v[:p], v[p] = -beta, 1.0
-        r2 = L[p, p] ** 2
-        Q = ((1.0 / d ** 2) @ self.P).reshape(p1, p1)
-        R = ((self.pool_w / d ** 3) @ self.P).reshape(p1, p1)
-        m = self.n - p if reml else self.n
-        l1 = float(self.pool_size @ (self.pool_w / d))
-        l2 = -float(self.pool_size @ (self.pool_w / d) ** 2)
-        SQ = Sinv @ Q[:p, :p]
-        if reml:
-            l1 -= float(np.trace(SQ))
-            l2 += -float(np.sum(SQ * SQ.T)) + 2.0 * float(np.sum(Sinv * R[:p, :p]))
-        Qv = Q @ v
-        r1 = -float(v @ Qv)
-        rdd = 2.0 * float(v @ R @ v) - 2.0 * float(Qv[:p] @ Sinv @ Qv[:p])
-        return _PsiParts(g=l1 + m * r1 / r2, h=l2 + m * (rdd / r2 - (r1 / r2) ** 2), l1=l1, l2=l2, r2=r2, r1=r1,
-                         rdd=rdd, m=m, Sinv=Sinv, SQ=SQ)
-
     def variance_derivatives(self, theta, sigma: float, reml: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-        """For lmerTest's Satterthwaite df, exactly: the Hessian of `deviance_at` in φ = (θ, σ) and
-        the derivatives ∂Cov(β̂)/∂θ = 2θσ² S_XX⁻¹Q_XX S_XX⁻¹, ∂Cov(β̂)/∂σ = 2σ S_XX⁻¹.
-        deviance_at = ℓ(ψ) + r²(ψ)/σ² + m log(2πσ²) (see `_psi_parts` for ℓ, r² and their
-        ψ-derivatives); d/dθ = 2θ d/dψ and d²/dθ² = 2 d/dψ + 4ψ d²/dψ²."""
-        t = float(np.atleast_1d(theta)[0])
-        psi = t * t
-        with _BLAS.limit(limits=1, user_api="blas"):
-            q = self._psi_parts(psi, reml)
-        l_tt, r_t, r_tt = 2 * q.l1 + 4 * psi * q.l2, 2 * t * q.r1, 2 * q.r1 + 4 * psi * q.rdd
-        s2 = sigma * sigma
-        H = np.array([[l_tt + r_tt / s2, -2.0 * r_t / sigma ** 3],
-                      [-2.0 * r_t / sigma ** 3, 6.0 * q.r2 / s2 ** 2 - 2.0 * q.m / s2]])
-        jac = [2.0 * t * s2 * q.SQ @ q.Sinv, 2.0 * sigma * q.Sinv]
-        return H, jac
+        """Exact Satterthwaite ingredients (grouped_optimum.py)."""
+        return variance_derivatives(self, theta, sigma, reml)
 
     # -- optimum -----------------------------------------------------------------------------------
     def start_theta(self) -> np.ndarray:
@@ -337,105 +273,8 @@ class GroupedStructure:
         return np.array([np.sqrt(max(tau2, 0.01 * s2) / s2)])
 
     def optimize(self, reml: bool, start=None, max_evals: int | None = None, check: bool = True) -> Optimum:
-        """θ̂ = √ψ̂, ψ̂ the root of dD/dψ: Newton's method from the start (exact second derivative;
-        quadratic convergence, 3–5 steps from a good start such as θ̂ in the bootstrap); if a step
-        leaves the region where D is convex or heads for ψ ≤ 0, a bracket on a geometric grid and
-        Brent's method instead, with the boundary θ = 0 when dD/dψ ≥ 0 down to ψ = 1e-20. An
-        interior root is kept only if its deviance is below D(θ = 0), the boundary lme4 allows.
-        (`check` is accepted for LmmStructure's interface: the root needs no gradient check.)"""
-        evals = 0
-        cap = max_evals or 500
-
-        def parts(psi):
-            nonlocal evals
-            evals += 1
-            if evals > cap:
-                raise _EvalCap
-            return self._psi_parts(psi, reml)
-
-        def g(psi):
-            q = parts(psi)
-            return np.nan if q is None else q.g
-
-        t0 = float(np.atleast_1d(self.start_theta() if start is None else start)[0])
-        psi0 = t0 * t0 if t0 != 0 else 1.0
-        messages: list[str] = []
-        psi = None
-        try:
-            with _BLAS.limit(limits=1, user_api="blas"):     # (p+1)² matrices: threads only cost (lmm.py)
-                psi = self._newton(parts, psi0)
-                if psi is None:
-                    psi = self._bracket_and_brent(g, psi0)
-        except _EvalCap:
-            messages.append(f"the optimiser stopped before converging: it reached max_evals = {cap} evaluations")
-        except (_NoBracket, ValueError, RuntimeError) as e:
-            messages.append(f"the optimiser stopped before converging: {e}")
-        if messages:
-            theta = np.array([np.sqrt(psi0)])
-            return Optimum(theta=theta, value=self.deviance(theta, reml), n_evals=evals, converged=False,
-                           messages=messages)
-        theta = np.array([0.0 if psi is None else np.sqrt(psi)])
-        value = self.deviance(theta, reml)
-        if psi is not None:
-            at_zero = self.deviance(np.zeros(1), reml)
-            if at_zero <= value:
-                theta, value = np.zeros(1), at_zero
-        evals += 2
-        if not np.isfinite(value):
-            messages.append("the deviance is not finite at the optimum")
-        return Optimum(theta=theta, value=float(value), n_evals=evals, converged=not messages, messages=messages)
-
-    @staticmethod
-    def _newton(parts, psi: float, max_steps: int = 30) -> float | None:
-        """Safeguarded Newton on dD/dψ; None when it cannot be trusted (then bracket instead)."""
-        lo, hi = 0.0, np.inf                               # g(lo) < 0 < g(hi) once seen
-        for _ in range(max_steps):
-            q = parts(psi)
-            if q is None or not (np.isfinite(q.g) and np.isfinite(q.h)):
-                return None
-            if q.g == 0.0:
-                return psi
-            if q.g < 0:
-                lo = max(lo, psi)
-            else:
-                hi = min(hi, psi)
-            if q.h <= 0:
-                return None
-            new = psi - q.g / q.h
-            if new <= lo or new >= hi:
-                if lo > 0 and np.isfinite(hi):
-                    new = 0.5 * (lo + hi)                  # bisect inside the bracket
-                else:
-                    return None                            # heading for the boundary or out of range
-            if abs(new - psi) <= 1e-10 * psi:
-                return new                                 # quadratic convergence: the next step is at rounding level
-            psi = new
-        return None
-
-    @staticmethod
-    def _bracket_and_brent(g, psi0: float) -> float | None:
-        """A sign change of dD/dψ on a geometric grid from ψ₀, refined by Brent's method; None for the
-        boundary ψ = 0 (dD/dψ ≥ 0 down to PSI_FLOOR)."""
-        g0 = g(psi0)
-        if not np.isfinite(g0):
-            raise _NoBracket("the deviance derivative is not finite at the start")
-        if g0 < 0:                                          # the minimum is further out
-            lo, hi = psi0, psi0 * 4.0
-            while (ghi := g(hi)) < 0:
-                lo, hi = hi, hi * 4.0
-                if hi > PSI_CEILING:
-                    raise _NoBracket("the deviance keeps decreasing as θ grows (no residual variation?)")
-            if not np.isfinite(ghi):
-                raise _NoBracket("the deviance derivative is not finite")
-        else:                                               # the minimum is closer to 0, or at 0
-            hi, lo = psi0, psi0 / 4.0
-            while lo >= PSI_FLOOR and (glo := g(lo)) >= 0:
-                hi, lo = lo, lo / 4.0
-            if lo < PSI_FLOOR:
-                return None
-            if not np.isfinite(glo):
-                raise _NoBracket("the deviance derivative is not finite")
-        return brentq(g, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
+        """θ̂, the exact root of dD/dψ (grouped_optimum.py); `check` is not needed for it."""
+        return optimize_grouped(self, reml, start=start, max_evals=max_evals)
 
     # -- solutions ---------------------------------------------------------------------------------
     def solve(self, f: GroupedFactor) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
@@ -458,37 +297,6 @@ class GroupedStructure:
         """ψ/d_j per group (times σ²: lme4's conditional variance of b_j), as a (G, 1, 1) stack."""
         t = float(f.theta[0])
         return [(t * t / (1.0 + t * t * self.w)).reshape(-1, 1, 1)]
-
-    def prediction_error_variances(self, f: GroupedFactor) -> list[np.ndarray]:
-        """Var(b̂_j − b_j)/σ² including the estimation of β (Henderson's PEV):
-        ψ/d_j + (ψ/d_j)² s_j'(R_X'R_X)⁻¹s_j, as a (G, 1, 1) stack."""
-        t = float(f.theta[0])
-        c = t * t / (1.0 + t * t * self.w)
-        s = self.stats.s
-        quad = np.einsum("gi,gi->g", s @ self.rx_inverse(f), s)
-        return [(c + c * c * quad).reshape(-1, 1, 1)]
-
-
-@dataclass
-class _PsiParts:
-    g: float          # dD/dψ
-    h: float          # d²D/dψ²
-    l1: float
-    l2: float
-    r2: float
-    r1: float
-    rdd: float
-    m: int
-    Sinv: np.ndarray
-    SQ: np.ndarray
-
-
-class _EvalCap(Exception):
-    pass
-
-
-class _NoBracket(Exception):
-    pass
 
 
 def is_single_intercept(blocks: list[RandomBlock]) -> bool:

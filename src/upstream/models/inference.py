@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from .numderiv import hessian, jacobian
 from .lmm import z_matrix
+from .optimize import optimize_structure
 
 KR_MAX_N = 8000
 
@@ -82,7 +83,7 @@ class KenwardRogerInfo:
                              f"n = {n:,} > {KR_MAX_N:,} rows. Use ddf='satterthwaite' (nearly identical at this size).")
         theta, sigma = res.theta, res.sigma
         if not res.reml:                          # pbkrtest refits with REML
-            opt = struct.optimize(True, start=theta, check=False)
+            opt = optimize_structure(struct, True, start=theta, check=False)
             theta = opt.theta
             f = struct.factor(theta)
             sigma = float(np.sqrt(f.pwrss / (n - p)))

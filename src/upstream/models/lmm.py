@@ -30,7 +30,6 @@ import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
 from .design import RandomBlock
-from .optimize import Optimum, optimize_theta
 
 # OpenBLAS's threaded Cholesky of a ~1000² matrix is up to 30× slower than one thread when the
 # other core is busy (measured on the 2-core target machine), so dense factorisations run on one.
@@ -93,8 +92,6 @@ class Factor:
 
 class LmmStructure:
     """Everything about a linear mixed model that does not depend on θ."""
-
-    has_rows = True
 
     def __init__(self, blocks: list[RandomBlock], X: np.ndarray, y: np.ndarray,
                  weights: np.ndarray | None = None):
@@ -202,12 +199,6 @@ class LmmStructure:
             tau2 = means.var() - s2 * np.mean(1.0 / np.maximum(counts, 1))
             theta[sl] = np.sqrt(max(tau2, 0.01 * s2) / s2)
         return theta
-
-    def optimize(self, reml: bool, start=None, max_evals: int | None = None, check: bool = True) -> Optimum:
-        """θ̂ minimising the profiled REML criterion (or ML deviance) from `start` (default: start_theta)."""
-        return optimize_theta(lambda theta: self.deviance(theta, reml), self.n_theta, self.lower,
-                              start=self.start_theta() if start is None else start, check=check,
-                              max_evals=max_evals)
 
     # -- θ → factor ------------------------------------------------------------------------------
     def tmats(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -394,40 +385,6 @@ class LmmStructure:
             diag_blocks = S_tt[g + np.arange(k)[None, :, None], g + np.arange(k)[None, None, :]]
             Tt = f.T[t]
             out[t] = np.einsum("ij,gjk,lk->gil", Tt, diag_blocks, Tt)
-        return out
-
-    def prediction_error_variances(self, f: Factor) -> list[np.ndarray]:
-        """Per block and level, the k×k blocks of Λ(C⁻¹)_uuΛ' (times σ²: Var(b̂ − b), Henderson's
-        prediction error variance), where C is the system matrix of [u, β]. With the full factor
-        [[L_Z, 0], [L_XZ, R_X']], (C⁻¹)_uu = (L_ZL_Z')⁻¹ + W'W, W = R_X'⁻¹L_XZ L_Z⁻¹: the conditional
-        variances plus the part due to estimating β."""
-        m_r, p = self.m_r, self.p
-        b1 = self.blocks[self.first]
-        k1, n1 = b1.k, b1.n_levels
-        F1 = f.lr1_fix[:p, :]                                          # p × q₁
-        Y2 = np.zeros((p, m_r))
-        if m_r:
-            F2 = f.lrr[m_r:m_r + p, :m_r]
-            Y2 = sla.solve_triangular(f.lrr[:m_r, :m_r], F2.T, lower=True, trans="T").T
-            F1 = F1 - np.asarray((f.lr1_rand.T @ Y2.T).T)
-        if k1 == 1:
-            Y1 = F1 / f.l11[:, 0, 0][None, :]
-        else:
-            linv = np.linalg.inv(f.l11)
-            Y1 = np.einsum("pgi,gij->pgj", F1.reshape(p, n1, k1), linv).reshape(p, -1)
-        Lxx = f.lrr[m_r:m_r + p, m_r:m_r + p]
-        W = sla.solve_triangular(Lxx, np.hstack([Y1, Y2]), lower=True) if p else np.zeros((0, b1.q + m_r))
-        cv = self.conditional_variances(f)
-        out = [None] * len(self.blocks)
-        W1 = W[:, :b1.q].reshape(p, n1, k1)
-        T1 = f.T[self.first]
-        out[self.first] = cv[self.first] + np.einsum("ij,rgj,rgk,lk->gil", T1, W1, W1, T1)
-        for i, t in enumerate(self.rest):
-            blk = self.blocks[t]
-            lo, hi = self.rest_offsets[i], self.rest_offsets[i + 1]
-            Wt = W[:, b1.q + lo:b1.q + hi].reshape(p, blk.n_levels, blk.k)
-            Tt = f.T[t]
-            out[t] = cv[t] + np.einsum("ij,rgj,rgk,lk->gil", Tt, Wt, Wt, Tt)
         return out
 
 

@@ -11,6 +11,7 @@ from scipy import stats
 from . import contrasts
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .grouped import NoRowsError
+from .prediction_error import prediction_error_variances
 from .lmm import LmmStructure
 from .optimize import Optimum
 from .health import health as _health
@@ -178,7 +179,7 @@ class LmerResult:
         estimation of β (Henderson's prediction error variance; lme4's condVar leaves it out, so
         this is at most `reliability`). For an agent with few replies and an unusual contact mix
         the difference matters."""
-        pev = [self.sigma ** 2 * v for v in self.structure.prediction_error_variances(self._factor)]
+        pev = [self.sigma ** 2 * v for v in prediction_error_variances(self.structure, self._factor)]
         return self._reliability_from(pev)
 
     @cached_property
@@ -267,6 +268,7 @@ class LmerResult:
     @property
     def rows(self) -> pd.Index:
         """Row labels (in the caller's data) of the rows the fit used (rows with missing values are left out)."""
+        self._need_rows("row labels")
         return self.frame.row_index
 
     # -- questions in the model's own terms (see contrasts.py) ------------------------------------
