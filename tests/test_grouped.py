@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from conformance import REFERENCE, TOL, lmer_errors, load_case
 
 from upstream import lmer
 from upstream.data import load_dataset
@@ -20,8 +21,6 @@ from upstream.models.numderiv import hessian, jacobian
 from upstream.models.optimize import Optimum
 from upstream.models.prediction_error import prediction_error_variances
 from upstream.models.results import LmerResult
-
-from conformance import REFERENCE, TOL, lmer_errors, load_case
 
 SAMPLE_FORMULA = "csat ~ policy + product + channel + issue_type + (1 | agent_id)"
 
@@ -105,7 +104,9 @@ def test_grouped_optimum_is_the_exact_optimum_of_the_current_engines_deviance(fi
         assert theta_c == 0 and grouped.singular and general.singular
         return
     # Newton's step on the current engine's own deviance from the grouped θ̂: rounding level
-    dev = lambda th: general.structure.deviance(th, general.reml)
+    def dev(th):
+        return general.structure.deviance(th, general.reml)
+
     slope = jacobian(dev, grouped.theta, d=1e-3)[0, 0]
     curvature = hessian(dev, grouped.theta)[0, 0]
     assert curvature > 0

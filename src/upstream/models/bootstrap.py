@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
-
 import scipy.sparse as sp
+from tqdm import tqdm
 
 from .grouped import GroupedStructure
 from .lmm import _BLAS
