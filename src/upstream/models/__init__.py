@@ -1,11 +1,15 @@
 """Mixed models for ratings data with lme4's formula syntax: `lmer` (linear), `glmer`
-(logistic, Laplace or adaptive quadrature) and `clmm` (cumulative logit, ordinal::clmm)."""
+(logistic, Laplace or adaptive quadrature) and `clmm` (cumulative logit, ordinal::clmm);
+`lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows."""
 from .bootstrap import BootstrapResult
 from .design import MissingGroupWarning, RankDeficiencyWarning
 from .fit import lmer
 from .formula import FormulaError, parse_formula
 from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
+from .group_stats import GroupStats
+from .grouped import NoRowsError, lmer_from_stats
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
-__all__ = ["lmer", "glmer", "clmm", "parse_formula", "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult",
-           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "FormulaError",
+           "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "SingularFitWarning", "ConvergenceWarning",
+           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

@@ -13,8 +13,16 @@ import pandas as pd
 from scipy import stats
 
 
+def _need_formula(fit) -> None:
+    if fit.frame is None:
+        raise ValueError("this model was fitted from group statistics alone: it has fixed-effect columns "
+                         f"({', '.join(list(fit.fixef.index)[:4])}, ...) but no formula terms or factor levels; "
+                         "test columns with fit.contrast(L) or fit.wald_test([column names])")
+
+
 def term_columns(fit, term: str) -> list[str]:
     """Names of the fixed-effect columns that belong to formula term `term` (e.g. "policy")."""
+    _need_formula(fit)
     owners = fit.fixed.term_of_column
     if term not in owners and term not in {t.label for t in fit.frame.formula.fixed.terms}:
         raise KeyError(f"{term!r} is not a fixed-effect term of {fit.formula!r}")
@@ -44,6 +52,7 @@ def wald_test(fit, term: str | list[str]) -> float:
 
 def factor_levels(fit, variable: str) -> list[str]:
     """The levels (as text labels) of a categorical variable of the fit, reference level first."""
+    _need_formula(fit)
     if variable not in fit.frame.factors:
         raise KeyError(f"{variable!r} is not a categorical variable of {fit.formula!r}")
     return list(fit.frame.factors[variable].labels)

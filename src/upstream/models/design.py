@@ -44,14 +44,14 @@ class RandomBlock:
 
     group: str                    # grouping factor as written, e.g. 'team:agent'
     terms: list[str]              # names of the term's columns, e.g. ['(Intercept)', 'Days']
-    codes: np.ndarray             # (n,) level index of each row
+    codes: np.ndarray | None      # (n,) level index of each row (None: fitted from group statistics)
     levels: pd.Index              # level labels
-    values: np.ndarray            # (n, k) the term's model-matrix columns
+    values: np.ndarray | None     # (n, k) the term's model-matrix columns (None as codes)
     source: str = ""
 
     @property
     def k(self) -> int:
-        return self.values.shape[1]
+        return len(self.terms)
 
     @property
     def n_levels(self) -> int:

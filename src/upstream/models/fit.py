@@ -5,22 +5,27 @@
     fixed     = fixed_matrix(frame)                      # X with treatment contrasts, rank check
     blocks    = random_blocks(frame)                     # Z terms: level codes and term columns
     structure = LmmStructure(blocks, fixed.X, y, w)      # lmm.py: cross-products, blocked Cholesky
-    optimum   = optimize_theta(deviance, ...)            # optimize.py: profiled REML/ML over θ
+              | GroupedStructure.from_rows(...)          # grouped.py: (1 | g) alone, per-group sums
+    optimum   = optimize_structure(structure, reml)      # optimize.py: profiled REML/ML over θ
     result    = LmerResult(...)                          # results.py: estimates, tables, summary
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .design import fixed_matrix, model_frame, random_blocks, response_vector
 from .formula import parse_formula
+from .grouped import GroupedStructure, is_single_intercept
 from .lmm import LmmStructure
-from .optimize import optimize_theta
+from .optimize import optimize_structure
 from .results import LmerResult, _check_ddf
+
+ENGINES = ("auto", "grouped", "general")
 
 
 def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf: str = "satterthwaite",
-         start=None, max_evals: int | None = None) -> LmerResult:
+         start=None, max_evals: int | None = None, engine: str = "auto") -> LmerResult:
     """Fit a linear mixed model with lme4 formula syntax, e.g.
     `lmer("csat ~ policy + product + channel + (1 | agent)", df)`.
 
@@ -28,15 +33,26 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     the residual variance of row i is σ²/w_i. ddf: "satterthwaite" (default), "kenward-roger" or
     "residual", used by `coef_table`. start: starting θ (relative covariance factors). max_evals:
     cap on deviance evaluations (the fit is flagged `converged=False` if it is reached).
+    engine: "auto" (default) fits a model whose only random term is `(1 | g)` from per-group sums
+    (grouped.py: a 1-d exact optimum, O(groups·p²) per step) and any other model with the blocked
+    Cholesky factor (lmm.py); "grouped" or "general" force one (the same numbers, see
+    tests/test_grouped.py). With prior weights, a zero weight sends "auto" to the general engine.
     """
     ddf = _check_ddf(ddf)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     spec = parse_formula(formula)
     frame = model_frame(spec, data, weights)
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     y = response_vector(frame)
-    structure = LmmStructure(blocks, fixed.X, y, frame.weights)
-    optimum = optimize_theta(lambda theta: structure.deviance(theta, reml), structure.n_theta,
-                             structure.lower,
-                             start=structure.start_theta() if start is None else start, max_evals=max_evals)
+    grouped_ok = is_single_intercept(blocks) and (frame.weights is None or bool(np.all(frame.weights > 0)))
+    if engine == "grouped" and not grouped_ok:
+        raise ValueError(f"engine='grouped' fits one random intercept (1 | g) with positive weights; "
+                         f"{formula!r} needs engine='general'")
+    if engine == "grouped" or (engine == "auto" and grouped_ok):
+        structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
+    else:
+        structure = LmmStructure(blocks, fixed.X, y, frame.weights)
+    optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
     return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)

@@ -3,7 +3,8 @@
 Satterthwaite (Kuznetsova, Brockhoff & Christensen 2017, lmerTest): for a contrast L,
     df = 2 (L'CL)² / (g' A g),   g_i = L' (∂C/∂φ_i) L,   A = 2 H⁻¹,
 where C(φ) = Cov(β̂) as a function of the variance parameters φ = (θ, σ) and H is the Hessian of the
-(REML or ML) deviance in φ. Derivatives use numDeriv's Richardson rules (see numderiv.py), as lmerTest.
+(REML or ML) deviance in φ. Derivatives use numDeriv's Richardson rules (see numderiv.py), as lmerTest,
+except for a structure that gives them exactly (`variance_derivatives`, grouped.py).
 
 Kenward–Roger (Kenward & Roger 1997; pbkrtest's vcovAdj and Lb_ddf, Halekoh & Højsgaard 2014): an
 adjusted covariance Φ_A = Φ + 2Φ U Φ for β̂ and a df from the A₁, A₂ moments, computed with the
@@ -19,7 +20,7 @@ import scipy.sparse as sp
 
 from .numderiv import hessian, jacobian
 from .lmm import z_matrix
-from .optimize import optimize_theta
+from .optimize import optimize_structure
 
 KR_MAX_N = 8000
 
@@ -36,19 +37,22 @@ class SatterthwaiteInfo:
         varpar = np.r_[res.theta, res.sigma]
         p = struct.p
 
-        def deviance(vp):
-            return struct.deviance_at(vp[:-1], vp[-1], reml)
+        if hasattr(struct, "variance_derivatives"):          # exact (grouped.py: one random intercept)
+            H, jac = struct.variance_derivatives(res.theta, res.sigma, reml)
+        else:
+            def deviance(vp):
+                return struct.deviance_at(vp[:-1], vp[-1], reml)
 
-        def covbeta(vp):
-            f = struct.factor(vp[:-1])
-            return (vp[-1] ** 2 * struct.rx_inverse(f)).ravel()
+            def covbeta(vp):
+                f = struct.factor(vp[:-1])
+                return (vp[-1] ** 2 * struct.rx_inverse(f)).ravel()
 
-        H = hessian(deviance, varpar)
+            H = hessian(deviance, varpar)
+            J = jacobian(covbeta, varpar)
+            jac = [J[:, i].reshape(p, p) for i in range(J.shape[1])]
         vals, vecs = np.linalg.eigh(H)
         pos = vals > 1e-8
         A = 2.0 * (vecs[:, pos] / vals[pos]) @ vecs[:, pos].T
-        J = jacobian(covbeta, varpar)
-        jac = [J[:, i].reshape(p, p) for i in range(J.shape[1])]
         return cls(vcov_beta=res.vcov.to_numpy(), vcov_varpar=A, jacobians=jac)
 
     def ddf(self, L: np.ndarray) -> float:
@@ -70,13 +74,16 @@ class KenwardRogerInfo:
     def from_result(cls, res) -> "KenwardRogerInfo":
         struct = res.structure
         n, p = struct.n, struct.p
+        if res.frame is None:
+            from .grouped import NoRowsError
+            raise NoRowsError("Kenward-Roger degrees of freedom need the data rows, but this model was fitted from "
+                              "group statistics alone; use ddf='satterthwaite'")
         if n > KR_MAX_N:
             raise ValueError(f"Kenward-Roger degrees of freedom need dense {n}×{n} matrices; this model has "
                              f"n = {n:,} > {KR_MAX_N:,} rows. Use ddf='satterthwaite' (nearly identical at this size).")
         theta, sigma = res.theta, res.sigma
         if not res.reml:                          # pbkrtest refits with REML
-            opt = optimize_theta(lambda th: struct.deviance(th, True), struct.n_theta, struct.lower,
-                                 start=theta, check=False)
+            opt = optimize_structure(struct, True, start=theta, check=False)
             theta = opt.theta
             f = struct.factor(theta)
             sigma = float(np.sqrt(f.pwrss / (n - p)))

@@ -58,6 +58,18 @@ def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check
     return Optimum(theta=theta, value=value, n_evals=evals, converged=converged, messages=messages)
 
 
+def optimize_structure(structure, reml: bool, start=None, max_evals: int | None = None,
+                       check: bool = True) -> Optimum:
+    """θ̂ for a model structure: its own optimiser when it has one (grouped.py's exact 1-d root),
+    otherwise `optimize_theta` on its profiled deviance from `start` (default: its start_theta)."""
+    own = getattr(structure, "optimize", None)
+    if own is not None:
+        return own(reml, start=start, max_evals=max_evals, check=check)
+    return optimize_theta(lambda theta: structure.deviance(theta, reml), structure.n_theta, structure.lower,
+                          start=structure.start_theta() if start is None else start, check=check,
+                          max_evals=max_evals)
+
+
 def _check_gradient(f, theta: np.ndarray, lower: np.ndarray, tol: float = 2e-3) -> tuple[bool, str]:
     """lme4's check.conv.grad: max |H⁻¹g| < tol over the parameters not on their bound."""
     free = ~((lower == 0) & (theta <= 0))

@@ -10,6 +10,8 @@ from scipy import stats
 
 from . import contrasts
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
+from .grouped import NoRowsError
+from .prediction_error import prediction_error_variances
 from .lmm import LmmStructure
 from .optimize import Optimum
 from .health import health as _health
@@ -31,9 +33,14 @@ class LmerResult:
     Attributes follow lme4: `fixef`, `varcorr`, `ranef`, `sigma`, `theta`, `loglik`,
     `reml_criterion` (lme4's REMLcrit), `aic`, `bic`, `nobs`, `ngroups`, `n_dropped`,
     `converged`, `singular`; `coef_table` has Satterthwaite (default), Kenward–Roger or residual df.
+
+    The structure is lmm.py's `LmmStructure` (any model) or grouped.py's `GroupedStructure` (one
+    random intercept, from per-group sums). A model fitted from group statistics alone
+    (`lmer_from_stats`: `frame` is None) has every estimate, table and df except the row-level
+    ones — fitted values, residuals, predictions, Kenward–Roger — which raise `NoRowsError`.
     """
 
-    def __init__(self, formula: str, frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomBlock],
+    def __init__(self, formula: str, frame: ModelFrame | None, fixed: FixedMatrix, blocks: list[RandomBlock],
                  structure: LmmStructure, optimum: Optimum, reml: bool, ddf: str):
         self.formula = formula
         self.frame = frame
@@ -48,7 +55,7 @@ class LmerResult:
         beta, self._u, self._b = structure.solve(self._factor)
         n, p = structure.n, structure.p
         self.nobs = n
-        self.n_dropped = frame.n_dropped
+        self.n_dropped = frame.n_dropped if frame is not None else 0
         self.sigma = float(np.sqrt(self._factor.pwrss / (n - p if reml else n)))
         self.fixef = pd.Series(beta, index=fixed.names, name="estimate")
         self.vcov = pd.DataFrame(self.sigma ** 2 * structure.rx_inverse(self._factor),
@@ -143,11 +150,15 @@ class LmerResult:
     @cached_property
     def reliability(self) -> dict[str, pd.Series | pd.DataFrame]:
         """Per factor and level: 1 − conditional variance / variance component. For a random
-        intercept this is τ²/(τ² + σ²/n_j): the share of an observed level difference that is real."""
+        intercept this is τ²/(τ² + σ²/n_j) (with prior weights: n_j = the group's Σw): the share of an
+        observed level difference that is real."""
+        return self._reliability_from(self._cond_var)
+
+    def _reliability_from(self, variances: list[np.ndarray]) -> dict[str, pd.Series | pd.DataFrame]:
         out = {}
         for t, blk in enumerate(self.blocks):
             var = np.diag(self.covariance(t))
-            cv = np.diagonal(self._cond_var[t], axis1=1, axis2=2)
+            cv = np.diagonal(variances[t], axis1=1, axis2=2)
             with np.errstate(invalid="ignore", divide="ignore"):
                 rel = np.where(var > 0, 1.0 - cv / var, 0.0)
             rel = np.clip(rel, 0.0, 1.0)
@@ -161,6 +172,15 @@ class LmerResult:
                     frame = pd.concat([prev, frame], axis=1)
                 out[blk.group] = frame
         return out
+
+    @cached_property
+    def pev_reliability(self) -> dict[str, pd.Series | pd.DataFrame]:
+        """Per factor and level: 1 − PEV/variance component, where PEV = Var(b̂ − b) also counts the
+        estimation of β (Henderson's prediction error variance; lme4's condVar leaves it out, so
+        this is at most `reliability`). For an agent with few replies and an unusual contact mix
+        the difference matters."""
+        pev = [self.sigma ** 2 * v for v in prediction_error_variances(self.structure, self._factor)]
+        return self._reliability_from(pev)
 
     @cached_property
     def icc(self) -> pd.Series:
@@ -248,6 +268,7 @@ class LmerResult:
     @property
     def rows(self) -> pd.Index:
         """Row labels (in the caller's data) of the rows the fit used (rows with missing values are left out)."""
+        self._need_rows("row labels")
         return self.frame.row_index
 
     # -- questions in the model's own terms (see contrasts.py) ------------------------------------
@@ -283,23 +304,32 @@ class LmerResult:
     @cached_property
     def model_matrix(self) -> pd.DataFrame:
         """The fixed-effect model matrix X of the rows used (named columns, the caller's row labels)."""
+        self._need_rows("the model matrix")
         return pd.DataFrame(self.fixed.X, index=self.frame.row_index, columns=self.fixed.names)
 
     # -- predictions -------------------------------------------------------------------------------
+    def _need_rows(self, what: str) -> None:
+        if self.frame is None:
+            raise NoRowsError(f"{what} cannot be computed without the data rows: this model was fitted from "
+                              "group statistics alone; refit with lmer(formula, data) for row-level results")
+
     @cached_property
     def fitted(self) -> pd.Series:
         """Fitted values Xβ̂ + Zb̂ for the rows used in the fit."""
+        self._need_rows("fitted values")
         return pd.Series(self.structure.fitted(self.fixef.to_numpy(), self._b), index=self.frame.row_index)
 
     @cached_property
     def resid(self) -> pd.Series:
         """Response residuals y − fitted."""
+        self._need_rows("residuals")
         return pd.Series(self.structure.y, index=self.frame.row_index) - self.fitted
 
     def predict(self, newdata: pd.DataFrame | None = None, include_random: bool = True,
                 allow_new_levels: bool = False) -> pd.Series:
         """Predictions for new rows: Xβ̂ plus, with include_random, the conditional modes of their
         levels. A level not seen in the fit raises unless allow_new_levels (then its effect is 0)."""
+        self._need_rows("predictions")
         if newdata is None:
             return self.fitted if include_random else pd.Series(self.fixed.X @ self.fixef.to_numpy(),
                                                                   index=self.frame.row_index)
@@ -356,13 +386,16 @@ class LmerResult:
             lines.append(f"{self.aic:9.1f} {self.bic:9.1f} {self.loglik:9.1f} {self.deviance:9.1f} "
                          f"{self.nobs - self.n_params:9d}")
         lines.append("")
-        r = (self.resid / self.sigma).to_numpy()
-        if self.structure.sw is not None:
-            r = r * self.structure.sw
-        qs = np.quantile(r, [0, 0.25, 0.5, 0.75, 1])
-        lines.append("Scaled residuals: ")
-        lines.append("     Min       1Q   Median       3Q      Max ")
-        lines.append(" ".join(f"{v:8.4f}" for v in qs))
+        if self.frame is not None:
+            r = (self.resid / self.sigma).to_numpy()
+            if self.structure.sw is not None:
+                r = r * self.structure.sw
+            qs = np.quantile(r, [0, 0.25, 0.5, 0.75, 1])
+            lines.append("Scaled residuals: ")
+            lines.append("     Min       1Q   Median       3Q      Max ")
+            lines.append(" ".join(f"{v:8.4f}" for v in qs))
+        else:
+            lines.append("Scaled residuals: not available (fitted from group statistics)")
         lines.append("")
         lines.append("Random effects:")
         vc = self.varcorr
@@ -401,10 +434,12 @@ class LmerResult:
         return f"<LmerResult {self.formula!r}: n={self.nobs}, {crit}>"
 
     # -- bootstrap ---------------------------------------------------------------------------------
-    def bootstrap(self, n: int = 500, seed: int | None = None, progress: bool = True, level: float = 0.95):
-        """Parametric bootstrap of variance components, ICC and random effects (see bootstrap.py)."""
+    def bootstrap(self, n: int = 500, seed: int | None = None, progress: bool = True, level: float = 0.95,
+                  method: str = "auto"):
+        """Parametric bootstrap of variance components, ICC and random effects (see bootstrap.py;
+        method "auto" uses the fast grouped replicates for a one-random-intercept model)."""
         from .bootstrap import parametric_bootstrap
-        return parametric_bootstrap(self, n=n, seed=seed, progress=progress, level=level)
+        return parametric_bootstrap(self, n=n, seed=seed, progress=progress, level=level, method=method)
 
 
 def hessian_covariance(H: np.ndarray, free: np.ndarray) -> np.ndarray:
