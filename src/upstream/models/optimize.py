@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
+from .lmm import single_threaded_blas
 from .numderiv import hessian
 
 
@@ -65,9 +66,10 @@ def optimize_structure(structure, reml: bool, start=None, max_evals: int | None 
     own = getattr(structure, "optimize", None)
     if own is not None:
         return own(reml, start=start, max_evals=max_evals, check=check)
-    return optimize_theta(lambda theta: structure.deviance(theta, reml), structure.n_theta, structure.lower,
-                          start=structure.start_theta() if start is None else start, check=check,
-                          max_evals=max_evals)
+    with single_threaded_blas():
+        return optimize_theta(lambda theta: structure.deviance(theta, reml), structure.n_theta, structure.lower,
+                              start=structure.start_theta() if start is None else start, check=check,
+                              max_evals=max_evals)
 
 
 def _check_gradient(f, theta: np.ndarray, lower: np.ndarray, tol: float = 2e-3) -> tuple[bool, str]:

@@ -12,7 +12,7 @@ from . import contrasts
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .grouped import NoRowsError
 from .prediction_error import prediction_error_variances
-from .lmm import LmmStructure
+from .lmm import LmmStructure, single_threaded_blas
 from .optimize import Optimum
 from .health import health as _health
 
@@ -263,7 +263,8 @@ class LmerResult:
     def criterion_at(self, theta) -> float:
         """The profiled REML criterion (ML deviance for an ML fit) at θ: what the optimiser minimised.
         For profiles and likelihood-ratio intervals of variance parameters."""
-        return float(self.structure.deviance(np.asarray(theta, dtype=float), self.reml))
+        with single_threaded_blas():
+            return float(self.structure.deviance(np.asarray(theta, dtype=float), self.reml))
 
     @property
     def rows(self) -> pd.Index:

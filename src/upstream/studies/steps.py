@@ -8,7 +8,7 @@ from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.nonresponse import ResponseModel, fit_response_model
 from ..data.frames import CONTACT_MIX, invitations, responses
-from ..models import ConvergenceWarning, RankDeficiencyWarning, SingularFitWarning
+from ..models import ConvergenceWarning, RankDeficiencyWarning, SingularFitWarning, single_threaded_blas
 from ..reporting.notebook import period_text
 from .base import Parameters, RunCache
 
@@ -17,9 +17,10 @@ REPORTED_WARNINGS = (SingularFitWarning, ConvergenceWarning, RankDeficiencyWarni
 
 
 def quietly(compute):
-    """Run `compute` with the engine's fit warnings silenced: their content reaches the reader
-    through each fit's `health()` in the study's model-health section, not as stray warnings."""
-    with warnings.catch_warnings():
+    """Run `compute` with the engine's fit warnings silenced — their content reaches the reader
+    through each fit's `health()` in the study's model-health section, not as stray warnings — and
+    BLAS on one thread (the engine's matrices are small; see models.single_threaded_blas)."""
+    with warnings.catch_warnings(), single_threaded_blas():
         for category in REPORTED_WARNINGS:
             warnings.simplefilter("ignore", category)
         return compute()
