@@ -64,6 +64,25 @@ class AgentModel:
     def draws_method(self) -> str:
         return "conditional" if self.crossed is not None else "bootstrap"
 
+    # -- what agent_effects needs, on the score's own scale (a binary model gives shares instead) --
+    def modes(self) -> pd.Series:
+        """Each agent's conditional mode (score points)."""
+        return self.judged_by.ranef[self.agent]["mode"]
+
+    def cond_se(self) -> pd.Series:
+        return self.judged_by.ranef[self.agent]["cond_se"]
+
+    def reliability(self) -> pd.Series:
+        return self.judged_by.reliability[self.agent]
+
+    def mix_prediction(self) -> pd.Series:
+        """Each reply's expected score with an average agent (its contact mix alone)."""
+        return pd.Series(self.judged_by.predict(include_random=False).to_numpy(), index=self.frame.index)
+
+    def scores(self) -> pd.Series:
+        """Each reply's observed score."""
+        return self.frame[self.outcome].astype(float)
+
     def effect_draws(self) -> pd.DataFrame:
         """Plausible true agent effects, one row per draw: from the crossed model's conditional
         distribution N(mode, cond_se²) (as many draws as bootstrap replicates, seeded), or from the
@@ -136,21 +155,20 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     p_bottom_decile: P(among the bottom `bottom_fraction` of agents) — for rankable agents;
     survey_flag: the survey process is under review (`flagged`); verdict: see ``verdicts``;
     raw_rank / adjusted_rank (1 = best) with rank_lower/rank_upper: among rankable, unflagged agents."""
-    fit, agent = model.judged_by, model.agent
+    agent = model.agent
     draws = model.effect_draws()
     a = (1 - level) / 2
-    mode = fit.ranef[agent]["mode"]
+    mode = model.modes()
     err = draws.to_numpy() - mode.to_numpy()[None, :]
     eff = pd.DataFrame({"effect": mode, "lower": mode.to_numpy() + np.quantile(err, a, axis=0),
                         "upper": mode.to_numpy() + np.quantile(err, 1 - a, axis=0)}, index=mode.index)
-    y = model.frame[model.outcome].astype(float)
     ids = model.frame[agent].astype(str)
-    table = y.groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses", "mean": "raw_score"})
+    table = model.scores().groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses",
+                                                                             "mean": "raw_score"})
     table = table.join(eff, how="inner")
-    table["cond_se"] = fit.ranef[agent]["cond_se"].reindex(table.index)
-    mix_pred = pd.Series(fit.predict(include_random=False).to_numpy(), index=model.frame.index)
-    table["mix_expected"] = mix_pred.groupby(ids).mean().reindex(table.index)
-    table["reliability"] = fit.reliability[agent].reindex(table.index)
+    table["cond_se"] = model.cond_se().reindex(table.index)
+    table["mix_expected"] = model.mix_prediction().groupby(ids).mean().reindex(table.index)
+    table["reliability"] = model.reliability().reindex(table.index)
     for col, src in (("adjusted_score", "effect"), ("adjusted_lower", "lower"), ("adjusted_upper", "upper")):
         table[col] = model.baseline + table[src]
     table["rankable"] = table["reliability"] >= reliability_threshold

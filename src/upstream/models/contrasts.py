@@ -4,13 +4,17 @@ and factor levels) so that callers never rebuild column names or read engine int
 - `term_columns(fit, term)`: the fixed-effect columns a formula term produced (aliased ones excluded);
 - `wald_test(fit, term)`: the joint Wald χ² test that a term has no effect;
 - `level_contrasts(fit, variable, weights)`: each level of a factor against a weighted average of its
-  levels ("the average contact"), holding the other terms fixed, with Satterthwaite (or the fit's) df.
+  levels ("the average contact"), holding the other terms fixed, with Satterthwaite (or the fit's) df;
+- `fixed_design(fit, newdata)`: the fixed-effect model matrix of new rows (for predictions and
+  marginal effects over a population of contacts).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from .design import newdata_matrices
 
 
 def _need_formula(fit) -> None:
@@ -56,6 +60,16 @@ def factor_levels(fit, variable: str) -> list[str]:
     if variable not in fit.frame.factors:
         raise KeyError(f"{variable!r} is not a categorical variable of {fit.formula!r}")
     return list(fit.frame.factors[variable].labels)
+
+
+def level_columns(fit, variable: str) -> dict[str, str | None]:
+    """For each level of factor `variable`, the fixed-effect column that is 1 for it (treatment
+    contrasts): None for the reference level; levels whose column was aliased are left out."""
+    labels = factor_levels(fit, variable)
+    owned = set(term_columns(fit, variable))
+    out: dict[str, str | None] = {labels[0]: None}
+    out.update({lab: f"{variable}{lab}" for lab in labels[1:] if f"{variable}{lab}" in owned})
+    return out
 
 
 def level_counts(fit, variable: str) -> pd.Series:
@@ -117,3 +131,82 @@ def level_contrasts(fit, variable: str, weights: pd.Series | None = None, ddf: s
     out = pd.DataFrame(rows, index=pd.Index(labels, name=variable))
     out["estimable"] = out["estimable"].astype(bool)
     return out
+
+
+def fixed_design(fit, newdata: pd.DataFrame) -> pd.DataFrame:
+    """X for `newdata` with the fit's columns (levels unseen by a grouping factor are allowed; unseen
+    levels of a fixed-effect factor raise, naming them)."""
+    blocks = getattr(fit, "blocks", None) or [fit.block]
+    X, _ = newdata_matrices(fit.frame, fit.fixed, blocks, newdata, allow_new_levels=True)
+    return pd.DataFrame(X, index=newdata.index, columns=list(fit.fixed.names))
+
+
+class FixedEffectQuestions:
+    """Methods every fitted model (lmer, glmer, clmm) offers about its fixed effects, in the model's
+    own terms; they rely on `fixef`, `vcov`, `contrast(L)` and the model frame."""
+
+    def _need_rows(self, what: str) -> None:          # models fitted from group sums override this
+        return None
+
+    @property
+    def rows(self) -> pd.Index:
+        """Row labels (in the caller's data) of the rows the fit used (rows with missing values are left out)."""
+        self._need_rows("row labels")
+        return self.frame.row_index
+
+    @property
+    def model_matrix(self) -> pd.DataFrame:
+        """The fixed-effect model matrix X of the rows used (named columns, the caller's row labels)."""
+        self._need_rows("the model matrix")
+        return pd.DataFrame(self.fixed.X, index=self.frame.row_index, columns=list(self.fixef.index))
+
+    def term_columns(self, term: str) -> list[str]:
+        """Fixed-effect column names produced by formula term `term` (aliased columns excluded)."""
+        return term_columns(self, term)
+
+    @property
+    def fixed_terms(self) -> list[str]:
+        """Fixed-effect terms with an estimable column, in formula order (no intercept)."""
+        return fixed_terms(self)
+
+    def wald_test(self, term) -> float:
+        """p-value of the joint Wald χ² test that a term (or a list of columns) has no effect."""
+        return wald_test(self, term)
+
+    def factor_levels(self, variable: str) -> list[str]:
+        """Levels of a categorical variable, reference first."""
+        return factor_levels(self, variable)
+
+    def level_counts(self, variable: str) -> pd.Series:
+        """Rows of the fit at each level of a categorical variable."""
+        return level_counts(self, variable)
+
+    def level_columns(self, variable: str) -> dict[str, str | None]:
+        """Level → its fixed-effect column (None for the reference level; aliased levels left out)."""
+        return level_columns(self, variable)
+
+    def level_contrasts(self, variable: str, weights: pd.Series | None = None, ddf: str | None = None) -> pd.DataFrame:
+        """Each level of `variable` against the weighted average of its levels (see level_contrasts)."""
+        return level_contrasts(self, variable, weights, ddf)
+
+    def level_contrast_matrix(self, variable: str, weights: pd.Series | None = None) -> pd.DataFrame:
+        """The contrast vectors behind `level_contrasts` (levels × fixed effects)."""
+        return level_contrast_matrix(self, variable, weights)
+
+    def fixed_design(self, newdata: pd.DataFrame) -> pd.DataFrame:
+        """The fixed-effect model matrix of new rows, with this fit's columns."""
+        return fixed_design(self, newdata)
+
+
+class WaldContrasts:
+    """`contrast(L)` for models fitted by maximum likelihood without a df method (glmer, clmm): the
+    Wald z test of L'β = 0 with the covariance of the fixed effects."""
+
+    def contrast(self, L, ddf: str | None = None) -> pd.Series:
+        L = np.asarray(L, dtype=float)
+        names = list(self.fixef.index)
+        est = float(L @ self.fixef.to_numpy())
+        var = float(L @ self.vcov.loc[names, names].to_numpy() @ L)
+        z = est / np.sqrt(var)
+        return pd.Series({"estimate": est, "std_error": np.sqrt(var), "df": np.inf, "t": z,
+                          "p_value": 2 * stats.norm.sf(abs(z))})

@@ -26,6 +26,7 @@ from .formula import parse_formula
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
 from .health import health as _health
+from .contrasts import FixedEffectQuestions, WaldContrasts
 
 
 class SeparationWarning(UserWarning):
@@ -219,7 +220,7 @@ def fit_single_factor(quad: SingleFactorQuadrature, x0: np.ndarray, n_thresholds
 # results shared by glmer and clmm
 # --------------------------------------------------------------------------------------------------
 
-class _QuadratureResult:
+class _QuadratureResult(FixedEffectQuestions, WaldContrasts):
     """Fields common to glmer and clmm fits with one random-intercept factor."""
 
     kind = ""

@@ -24,6 +24,7 @@ from .lmm import LmmStructure, lower_triangle
 from .numderiv import hessian
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
 from .health import health as _health
+from .contrasts import FixedEffectQuestions, WaldContrasts
 
 
 class LaplaceGlmm:
@@ -96,7 +97,7 @@ class LaplaceGlmm:
         return float(value), beta, u, (s, f)
 
 
-class GlmerLaplaceResult:
+class GlmerLaplaceResult(FixedEffectQuestions, WaldContrasts):
     """A logistic mixed model with several random terms fitted by the Laplace approximation."""
 
     kind = "glmer"

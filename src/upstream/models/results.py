@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import contrasts
+from .contrasts import FixedEffectQuestions
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .grouped import NoRowsError
 from .prediction_error import prediction_error_variances
@@ -27,7 +27,7 @@ class ConvergenceWarning(UserWarning):
     pass
 
 
-class LmerResult:
+class LmerResult(FixedEffectQuestions):
     """A fitted `lmer` model.
 
     Attributes follow lme4: `fixef`, `varcorr`, `ranef`, `sigma`, `theta`, `loglik`,
@@ -265,48 +265,6 @@ class LmerResult:
         For profiles and likelihood-ratio intervals of variance parameters."""
         with single_threaded_blas():
             return float(self.structure.deviance(np.asarray(theta, dtype=float), self.reml))
-
-    @property
-    def rows(self) -> pd.Index:
-        """Row labels (in the caller's data) of the rows the fit used (rows with missing values are left out)."""
-        self._need_rows("row labels")
-        return self.frame.row_index
-
-    # -- questions in the model's own terms (see contrasts.py) ------------------------------------
-    def term_columns(self, term: str) -> list[str]:
-        """Fixed-effect column names produced by formula term `term` (aliased columns excluded)."""
-        return contrasts.term_columns(self, term)
-
-    @property
-    def fixed_terms(self) -> list[str]:
-        """Fixed-effect terms with an estimable column, in formula order (no intercept)."""
-        return contrasts.fixed_terms(self)
-
-    def wald_test(self, term) -> float:
-        """p-value of the joint Wald χ² test that a term (or a list of columns) has no effect."""
-        return contrasts.wald_test(self, term)
-
-    def factor_levels(self, variable: str) -> list[str]:
-        """Levels of a categorical variable, reference first."""
-        return contrasts.factor_levels(self, variable)
-
-    def level_counts(self, variable: str) -> pd.Series:
-        """Rows of the fit at each level of a categorical variable."""
-        return contrasts.level_counts(self, variable)
-
-    def level_contrasts(self, variable: str, weights: pd.Series | None = None, ddf: str | None = None) -> pd.DataFrame:
-        """Each level of `variable` against the weighted average of its levels (see contrasts.py)."""
-        return contrasts.level_contrasts(self, variable, weights, ddf)
-
-    def level_contrast_matrix(self, variable: str, weights: pd.Series | None = None) -> pd.DataFrame:
-        """The contrast vectors behind `level_contrasts` (levels × fixed effects)."""
-        return contrasts.level_contrast_matrix(self, variable, weights)
-
-    @cached_property
-    def model_matrix(self) -> pd.DataFrame:
-        """The fixed-effect model matrix X of the rows used (named columns, the caller's row labels)."""
-        self._need_rows("the model matrix")
-        return pd.DataFrame(self.fixed.X, index=self.frame.row_index, columns=self.fixed.names)
 
     # -- predictions -------------------------------------------------------------------------------
     def _need_rows(self, what: str) -> None:
