@@ -88,8 +88,9 @@ def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> Respons
                          references=refs)
 
 
-def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None) -> pd.DataFrame:
-    """Mean CSAT, top-box share and NPS among replies, unweighted and inverse-propensity weighted."""
+def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None, top_box=(5,)) -> pd.DataFrame:
+    """Mean CSAT, top-box share (CSAT in `top_box`) and NPS among replies, unweighted and
+    inverse-propensity weighted."""
     resp = inv.loc[weights.index]
     groups = [("all", resp)] if by is None else list(resp.groupby(by, sort=True))
     rows = []
@@ -106,8 +107,8 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         rows.append({by or "group": name, "replies": int(ok.sum()),
                      "csat": c[ok].mean() if has else np.nan,
                      "csat_weighted": np.average(c[ok], weights=w[ok]) if has else np.nan,
-                     "top_box": (c[ok] == 5).mean() if has else np.nan,
-                     "top_box_weighted": np.average(c[ok] == 5, weights=w[ok]) if has else np.nan,
+                     "top_box": c[ok].isin(top_box).mean() if has else np.nan,
+                     "top_box_weighted": np.average(c[ok].isin(top_box), weights=w[ok]) if has else np.nan,
                      "nps": nps(nps_scores[nok]).nps if nok.any() else np.nan,
                      "nps_weighted": 100 * (prom - det) if nok.any() else np.nan,
                      "kish_n": kish_effective_n(w[ok]) if has else np.nan})

@@ -33,11 +33,11 @@ def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id"):
     return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"}), fit
 
 
-def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id"):
+def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id", top_box=(5,)):
     """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT = 5
     on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent).
     Returns the shares and the fit."""
-    data = frame.assign(top=(frame["csat"] == 5).astype(int))
+    data = frame.assign(top=frame["csat"].isin(top_box).astype(int))
     fit = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
     eta = fit.predict(include_random=False, type="link").to_numpy()
     b = fit.ranef[agent]["mode"]
@@ -45,7 +45,7 @@ def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id"):
 
 
 def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
-                     nps_replies: pd.DataFrame | None = None) -> pd.DataFrame:
+                     nps_replies: pd.DataFrame | None = None, top_box=(5,), ordinal_check: bool = True):
     """The scorecard table (see module docstring), sorted by adjusted CSAT with unranked agents last,
     and the fits it used ({"ordinal": clmm, "top_box": glmer}).
     `eff`: the agents' effects and verdicts (``agents.agent_effects``). `nps_replies`: every reply
@@ -60,11 +60,13 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
     for col in ("team", "tenure_months"):
         if col in eff:
             card[col] = eff[col]
-    ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix, agent)
-    card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
+    ordinal_fit = None
+    if ordinal_check:                      # the linear model's check: does treating CSAT as a number matter?
+        ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix, agent)
+        card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
     # top-box
     ids = frame[agent].astype(str)
-    top = (frame["csat"] == 5).groupby(ids).agg(["sum", "size"])
+    top = frame["csat"].isin(top_box).groupby(ids).agg(["sum", "size"])
     lo, hi = wilson_interval(top["sum"].to_numpy(), top["size"].to_numpy(), level)
     card["top_box_raw"] = (top["sum"] / top["size"]).reindex(card.index)
     card["top_box_lower"] = pd.Series(lo, index=top.index).reindex(card.index)
@@ -73,7 +75,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
     card["top_box_shrunken"] = eb.table["shrunken_rate"].reindex(card.index)
     card["top_box_shrunken_lower"] = eb.table["lower"].reindex(card.index)
     card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
-    adjusted, top_fit = adjusted_top_box(frame, model.mix, agent)
+    adjusted, top_fit = adjusted_top_box(frame, model.mix, agent, top_box)
     card["top_box_adjusted"] = adjusted.reindex(card.index)
     # NPS (replies with an NPS score)
     source = frame if nps_replies is None else nps_replies
@@ -92,7 +94,8 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
                        "reliability_threshold": eff.attrs.get("reliability_threshold")})
     ranked = card["rankable"] & ~card["survey_flag"]
     order = card.assign(_u=~ranked).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
-    return order.drop(columns="_u"), {"ordinal": ordinal_fit, "top_box": top_fit}
+    fits = {"top_box": top_fit} if ordinal_fit is None else {"ordinal": ordinal_fit, "top_box": top_fit}
+    return order.drop(columns="_u"), fits
 
 
 def display_scorecards(card: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:

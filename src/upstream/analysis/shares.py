@@ -73,6 +73,7 @@ class Shares:
     draws: pd.DataFrame = field(repr=False)
     plug_in: pd.Series = field(repr=False)
     customer: dict | None = None
+    method: str = "basic bootstrap"      # or "simulation" (percentiles of draws from the estimates' normal)
 
 
 def variance_shares(model: AgentModel, level: float = 0.95) -> Shares:
@@ -108,6 +109,9 @@ def share_difference(shares: Shares, first: str, second: str) -> pd.Series:
     est = float(table.loc[first, "share"] - table.loc[second, "share"])
     diff = draws[first] - draws[second]
     a = (1 - shares.level) / 2
+    if shares.method == "simulation":
+        lower, upper = float(diff.quantile(a)), float(diff.quantile(1 - a))
+        return pd.Series({"estimate": est, "lower": lower, "upper": upper, "clear": bool(lower > 0 or upper < 0)})
     plug_diff = float(plug[first] - plug[second])
     lower = est + plug_diff - float(diff.quantile(1 - a))
     upper = est + plug_diff - float(diff.quantile(a))
@@ -172,4 +176,5 @@ def with_customers(shares: Shares, split: dict | None) -> Shares:
     out = pd.concat([table.drop(index="total variance"), rows, table.loc[["total variance"]]])
     out.index.name = table.index.name
     return Shares(table=out, agent_sd=shares.agent_sd, level=shares.level, draws=shares.draws,
-                  plug_in=shares.plug_in, customer={k: v for k, v in split.items() if k != "fit"})
+                  plug_in=shares.plug_in, customer={k: v for k, v in split.items() if k != "fit"},
+                  method=shares.method)

@@ -199,11 +199,17 @@ class StudyView:
         publish_findings(report_dir, r.study, r.title, r.findings, period=r.period)
         r.publish(report_dir)
 
-    def figure(self, name: str) -> None:
-        """Display one of the study's figures (built without pyplot, so shown only here)."""
+    def figure(self, name: str, otherwise: str | None = None) -> None:
+        """Display one of the study's figures (built without pyplot, so shown only here); a study that
+        did not make it (the data do not allow it) shows `otherwise` instead, if given."""
         from IPython.display import display
 
-        display(self.result.figures[name])
+        if name in self.result.figures:
+            display(self.result.figures[name])
+        elif otherwise is not None:
+            show_text(otherwise)
+        else:
+            raise KeyError(f"the study made no figure {name!r}; it made {', '.join(self.result.figures)}")
 
     def table(self, frame, caption: str | None = None) -> None:
         """Display a (formatted) table, escaped."""

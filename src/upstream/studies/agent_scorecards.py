@@ -29,18 +29,21 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     screen = steps.survey_screen(ds, params, cache)
     effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
                             params.max_false_sign, flagged=screen["flagged"])
-    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, nps_replies=responses(ds, "nps")))
-    health = (steps.fit_health("Agent model", model.fit) + steps.fit_health("Ordinal model", fits["ordinal"])
+    scale = steps.csat_scale(ds)
+    nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
+    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, nps_replies=nps, top_box=scale.top_box,
+                                                        ordinal_check=scale.linear))
+    health = (steps.fit_health("Agent model", model.judged_by)
+              + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
               + steps.fit_health("Top-box model", fits["top_box"]))
     findings = say.scorecard_sentences(card, params) + health
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
-                         health=health, fits={"agent model": model.fit, **fits})
+                         health=health, fits={"agent model": model.judged_by, **fits})
     result.tables = {"scorecards": card.rename_axis("agent_id")}
-    rho = card[["csat_adjusted", "csat_ordinal_effect"]].rank().corr().iloc[0, 1]
-    result.figures = {
-        "shrinkage": plots.shrinkage(card, "Agents with few replies have the most extreme raw top-box shares — and "
-                                           "move most"),
-        "agreement": plots.model_agreement(card, f"Linear and ordinal models: rank correlation of agent effects "
-                                                 f"{rho:.2f}"),
-    }
+    result.figures = {"shrinkage": plots.shrinkage(card, "Agents with few replies have the most extreme raw top-box "
+                                                         "shares — and move most")}
+    if "csat_ordinal_effect" in card:
+        rho = card[["csat_adjusted", "csat_ordinal_effect"]].rank().corr().iloc[0, 1]
+        result.figures["agreement"] = plots.model_agreement(card, f"Linear and ordinal models: rank correlation of "
+                                                                  f"agent effects {rho:.2f}")
     return result

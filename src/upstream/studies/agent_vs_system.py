@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis import policies, shares as shares_module
+from ..analysis import latent, policies, shares as shares_module
+from ..analysis.latent import LatentAgentModel
 from ..analysis.agents import agent_effects
 from ..analysis.ranking import rank_shift
 from ..reporting import plots
@@ -28,53 +29,102 @@ TITLE = "Agent or system? What drives CSAT"
 POLICY = "policy"
 
 
-def policy_table(model, contacts, crossed_fit):
-    """Policy effects against the average contact of the period, with whether each varies by agent
-    and how the top quarter of agents fare under it."""
-    policy_model = steps.quietly(lambda: policies.fit_policy_model(model, POLICY, crossed_fit))
+def linear_system(model, contacts):
+    """Shares (bootstrap, customers split off where they repeat) and policy effects against the average
+    contact of the period, whether each varies by agent, how the top quarter of agents fare under it;
+    and the health of every fit used."""
+    split = steps.quietly(lambda: shares_module.customer_split(model))
+    shares = shares_module.with_customers(shares_module.variance_shares(model), split)
+    policy_model = steps.quietly(lambda: policies.fit_policy_model(model, POLICY, model.crossed))
     effects = policies.level_effects(policy_model, contacts)
     variation = steps.quietly(lambda: policies.agent_variation(model, POLICY))
     quarter = policies.top_quarter(model, effects, contacts, POLICY)
     table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
                                                    "p_holm": "agent_variation_p"})).join(quarter)
-    return table, policy_model, variation.attrs["health"]
+    health = (steps.fit_health("Agent model", model.fit)
+              + (steps.fit_health("Agent model with customers", model.crossed) if model.crossed is not None else [])
+              + steps.fit_health("Policy model", policy_model.fit)
+              + steps.noted_health("Policy model", variation.attrs["health"])
+              + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
+                  "out."] if model.boot.n_failed else []))
+    return shares, table, health, {"agent model": model.fit, "policy model": policy_model.fit}
+
+
+def latent_system(model, contacts):
+    """The same for a good/bad or short ordinal scale (see analysis.latent): latent-scale shares,
+    average marginal policy effects on the scale's own terms; no random-slope tests (agent_variation_p
+    empty)."""
+    shares = latent.latent_shares(model)
+    effects = latent.level_effects(model, contacts, POLICY)
+    table = effects.join(latent.latent_top_quarter(model, effects, contacts, POLICY))
+    table["agent_variation_p"] = float("nan")
+    return shares, table, steps.fit_health("Agent model", model.fit), {"agent model": model.fit}
+
+
+LINEAR_METHOD = [
+    "A linear mixed model fitted by REML with Upstream's engine (checked against lme4 on its reference data sets). "
+    "Fixed effects: policy, product, channel, issue type (treatment contrasts). Random effect: agent; where customers "
+    "answer more than once, a customer random effect too, which also gives the policy effects standard errors that "
+    "respect repeat customers; where residual variance differs by policy, policy-specific residual variances are used.",
+    "Agent effects are conditional modes with 95% intervals from draws of each agent's effect: the parametric "
+    "bootstrap's prediction errors, or, with the customer effect, the conditional distribution. Reliability is "
+    "1 − conditional variance / τ². A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit; the expected "
+    "number of wrong verdicts is the sum of their local false sign rates.",
+    "Variance shares of the contact mix are bias-corrected (β̂'Sβ̂ − tr(S·Cov β̂)) with basic bootstrap intervals "
+    "pivoted on the bootstrap world's plug-in shares; the customer share has a profile-likelihood interval. Policy "
+    "intervals use Satterthwaite degrees of freedom; random-slope tests use the ½χ²₀ + ½χ²₁ boundary mixture.",
+    "Agents whose invitation or response rate is implausible against their own expected rate (propensity model, "
+    "robust over-dispersion) are under review and get no verdict.",
+]
+LATENT_METHOD = [
+    "A {model} mixed model fitted by maximum likelihood (Laplace approximation) with Upstream's engine (checked "
+    "against lme4::glmer and ordinal::clmm). Fixed effects: policy, product, channel, issue type. Random effect: agent.",
+    "Agent and policy effects are reported on the scale's own terms ({outcome}) for the average contact of the period: "
+    "average marginal effects with delta-method intervals (policies) and draws from each agent's conditional "
+    "distribution mapped through the model (agents). A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit.",
+    "Variance shares are on the model's latent logistic scale (contact-to-contact variance π²/3), with intervals from "
+    "simulating the estimates' asymptotic normal distribution. Random-slope tests are not run on this scale.",
+    "Agents whose invitation or response rate is implausible against their own expected rate (propensity model, "
+    "robust over-dispersion) are under review and get no verdict.",
+]
+
+
+def method_text(model, units) -> list[str]:
+    if not isinstance(model, LatentAgentModel):
+        return LINEAR_METHOD
+    kind = "cumulative-logit" if getattr(model.fit, "thresholds", None) is not None else "logistic"
+    return [line.format(model=kind, outcome=units.outcome) for line in LATENT_METHOD]
 
 
 def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
     """The agent_vs_system study on a validated data set."""
     params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
     cache = cache or RunCache()
+    scale = steps.csat_scale(ds)
+    units = scale.units
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
     effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
                             params.max_false_sign, flagged=screen["flagged"])
-    split = steps.quietly(lambda: shares_module.customer_split(model))
-    shares = shares_module.with_customers(shares_module.variance_shares(model), split)
+    system = latent_system if isinstance(model, LatentAgentModel) else linear_system
+    shares, policy, health, fits = system(model, ds.contacts)
+    health = health + steps.noted_health("Survey screen", screen.attrs["health"])
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
-    policy, policy_model, slope_health = policy_table(model, ds.contacts, split["fit"] if split else None)
     bottom, shift = rank_shift(effects)
-    health = (steps.fit_health("Agent model", model.fit)
-              + (steps.fit_health("Agent model with customers", model.crossed) if model.crossed is not None else [])
-              + steps.fit_health("Policy model", policy_model.fit)
-              + steps.noted_health("Policy model", slope_health)
-              + steps.noted_health("Survey screen", screen.attrs["health"])
-              + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
-                  "out."] if model.boot.n_failed else []))
     findings = [
-        say.variance_sentence(shares, model.mix),
+        say.variance_sentence(shares, model.mix, units),
         say.mix_part_sentence(shares, top_part, versus),
-        say.policy_sentence(policy),
-        *say.policy_variation_sentences(policy),
-        say.verdict_sentence(effects, params, singular=model.fit.singular),
+        say.policy_sentence(policy, units),
+        *say.policy_variation_sentences(policy, units),
+        say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,
     ]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                         findings=[f for f in findings if f], health=health,
-                         fits={"agent model": model.fit, "policy model": policy_model.fit})
+                         findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {
         "agent_effects": agent_table(effects),
         "policy_effects": policy.reset_index().rename(columns={"index": POLICY}).set_index(POLICY),
@@ -82,10 +132,11 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "survey_screen": screen,
         "rank_shift": bottom,
     }
-    result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift,
-                     "policy_model": policy_model, "n_boot": model.boot.n, "formula": model.formula,
-                     "varcorr": model.fit.varcorr, "nobs": model.fit.nobs,
-                     "n_agents": model.fit.ngroups[model.agent]}
+    result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,
+                     "units": units, "n_boot": params.n_boot, "formula": model.judged_by.formula,
+                     "varcorr": model.judged_by.varcorr, "nobs": model.judged_by.nobs,
+                     "n_agents": model.judged_by.ngroups[model.agent], "draws": model.draws_method,
+                     "method": method_text(model, units)}
     result.figures = figures(result, effects, policy)
     return result
 
@@ -105,18 +156,19 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
 
 def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) -> dict:
     shares = result.values["shares"].table
+    units = result.values["units"]
     labels = result.labels(effects.index)
     a, m = shares.loc["agents", "share"], shares.loc["contact mix", "share"]
     named = policy[policy["upper_adj"] < 0]
     worst = named.index[0] if len(named) else None
     n_verdicts = int(effects["verdict"].isin(["above average", "below average"]).sum())
     return {
-        "variance": plots.variance_bars(shares, f"Agents explain {say.pct(a)} of CSAT variation, the contact mix "
-                                                f"{say.pct(m)}"),
+        "variance": plots.variance_bars(shares, f"Agents explain {say.pct(a)} of the variation in {units.outcome}, "
+                                                f"the contact mix {say.pct(m)}"),
         "policies": plots.level_effects(policy.dropna(subset=["effect"]), POLICY,
-                                        f"'{worst}' costs {abs(policy.loc[worst, 'effect']):.2f} CSAT points "
-                                        "against the average contact" if worst is not None
-                                        else "No policy lowers CSAT beyond what chance allows"),
+                                        f"'{worst}' costs {units.size(abs(policy.loc[worst, 'effect']))} of "
+                                        f"{units.outcome} against the average contact" if worst is not None
+                                        else f"No policy lowers {units.outcome} beyond what chance allows"),
         "agents": plots.caterpillar(effects, f"{n_verdicts} of {len(effects)} agents get a verdict at a "
                                              f"{result.parameters.max_false_sign:.0%} false-sign rate", labels),
         "raw_vs_adjusted": plots.raw_vs_adjusted(

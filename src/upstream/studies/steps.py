@@ -3,13 +3,16 @@ agent model with its bootstrap, the survey screen and the response-propensity mo
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
+from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
 from ..analysis.nonresponse import ResponseModel, fit_response_model
 from ..data.frames import CONTACT_MIX, invitations, responses
 from ..models import ConvergenceWarning, RankDeficiencyWarning, SingularFitWarning, single_threaded_blas
 from ..reporting.notebook import period_text
+from ..reporting.sentences.common import Units
 from .base import Parameters, RunCache
 
 #: Warnings the engine raises that a study reports through model health instead (and only those).
@@ -32,13 +35,59 @@ def period(ds) -> str:
     return period_text(opened.min(), opened.max())
 
 
-def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") -> AgentModel:
-    """The agent model of `outcome` with its parametric bootstrap (the expensive step)."""
+@dataclass(frozen=True)
+class Scale:
+    """The CSAT scale of a data set, from its description (dataset.yaml; none: CSAT 1–5). `linear`:
+    averaged as a number (5 points or more); otherwise a latent model (logistic for good/bad,
+    cumulative logit for 3 or 4 points). `top_box`: the codes that count as a top/good rating."""
+
+    kind: str = "ordinal"
+    points: int = 5
+    top_box: tuple[int, ...] = (5,)
+    good_label: str = "top-box"
+
+    @property
+    def linear(self) -> bool:
+        return self.kind != "binary" and self.points >= 5
+
+    @property
+    def units(self) -> Units:
+        if self.kind == "binary":
+            return Units.share(self.good_label)
+        return Units.points("CSAT") if self.linear else Units.ordinal(f"CSAT (1–{self.points})")
+
+
+def csat_scale(ds) -> Scale:
+    """The Scale of `ds` (see Scale)."""
+    csat = getattr(getattr(ds, "description", None), "csat", None)
+    if csat is None:
+        return Scale()
+    kind = str(getattr(csat, "kind", "ordinal"))
+    points = int(getattr(csat, "points", 5))
+    top = tuple(int(v) for v in (getattr(csat, "top_box", None) or (points,)))
+    labels = getattr(csat, "labels", None) or {}
+    good = getattr(csat, "label_of_good", None) or (labels.get(top[-1]) if kind == "binary" else None) or "top-box"
+    return Scale(kind=kind, points=points, top_box=top, good_label=str(good))
+
+
+def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") -> AgentModel | LatentAgentModel:
+    """The agent model of `outcome`: the linear model with its parametric bootstrap (the expensive step)
+    on a 5-point or longer scale; a logistic (good/bad) or cumulative-logit (3–4 points) model otherwise."""
+    scale = csat_scale(ds) if outcome == "csat" else Scale()
+
     def compute():
-        return quietly(lambda: fit_agent_model(responses(ds, outcome), outcome, CONTACT_MIX, n_boot=params.n_boot,
-                                               seed=params.seed, population=ds.contacts))
+        frame = responses(ds, outcome)
+        if scale.linear:
+            return quietly(lambda: fit_agent_model(frame, outcome, CONTACT_MIX, n_boot=params.n_boot,
+                                                   seed=params.seed, population=ds.contacts))
+        if scale.kind == "binary":
+            frame = frame.assign(good=frame[outcome].isin(scale.top_box).astype(int))
+            return quietly(lambda: fit_latent_agent_model(frame, "good", CONTACT_MIX, ds.contacts,
+                                                          n_draws=params.n_boot, seed=params.seed))
+        return quietly(lambda: fit_latent_agent_model(frame, outcome, CONTACT_MIX, ds.contacts, n_draws=params.n_boot,
+                                                      seed=params.seed, levels=list(range(1, scale.points + 1))))
     return cache.get("agent_model", compute, data=ds.fingerprint, outcome=outcome, n_boot=params.n_boot,
-                     seed=params.seed)
+                     seed=params.seed, scale=scale)
 
 
 def survey_screen(ds, params: Parameters, cache: RunCache):

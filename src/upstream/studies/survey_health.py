@@ -26,14 +26,19 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     """The survey_health study on a validated data set."""
     params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
     cache = cache or RunCache()
+    scale = steps.csat_scale(ds)
+    units = scale.units
     inv = invitations(ds)
+    if scale.kind == "binary":              # every CSAT mean below is the share of good ratings
+        inv = inv.assign(csat=inv["csat"].isin(scale.top_box).astype(float).where(inv["csat"].notna()))
     rates = nonresponse.response_rates(inv)
     response = steps.response_model(ds, cache)
-    scores = nonresponse.weighted_scores(inv, response.weights)
-    by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel")
+    top = (1.0,) if scale.kind == "binary" else scale.top_box
+    scores = nonresponse.weighted_scores(inv, response.weights, top_box=top)
+    by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel", top_box=top)
     answered_nps = inv[inv["responded"] & inv["nps"].notna()]
     nps_all = nps(answered_nps["nps"])
-    nps_channel = nps_by_group(answered_nps, "nps", "channel")
+    nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
     screen = steps.survey_screen(ds, params, cache)
     model = steps.agent_model(ds, params, cache)
     effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
@@ -47,26 +52,27 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
               + steps.noted_health("Survey screen", screen.attrs["health"])
               + steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit))
     findings = [*say.response_sentences(rates, response), say.nps_sentence(nps_all), say.screen_sentence(screen),
-                say.weighting_sentence(scores, shifts), *say.tipping_sentences(tipping, fragile), *health]
+                say.weighting_sentence(scores, shifts, units), *say.tipping_sentences(tipping, fragile, units), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
                          health=health, fits={"response model": response.propensity})
     coef = response.propensity.coef_table.set_index("term")
     result.tables = {
-        "response_rates": rates, "response_model": coef, "nps_by_channel": nps_channel,
+        "response_rates": rates, "response_model": coef, **({"nps_by_channel": nps_channel} if nps_channel is not None else {}),
         "survey_screen": screen, "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
         "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id"),
     }
     result.values = {"nps": nps_all, "scores": scores, "response": response, "tipping": tipping}
-    lo, hi = nps_all.interval(method="adjusted-wald")
     flagged = int(screen["flagged"].sum())
     result.figures = {
         "response_rates": plots.response_rates(rates, f"{say.pct(rates.loc[('overall', 'all'), 'rate'])} of "
                                                       "invitations were answered"),
-        "nps": plots.nps_groups(nps_channel, f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}); "
-                                             "by channel:"),
         "screen": plots.funnel(screen, "invitation_rate", "contacts", f"{flagged} agents' survey process is under "
                                "review", z=params.screen_z),
-        "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by {shifts['shift'].abs().median():.3f} "
-                                                   "points (median)"),
+        "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by "
+                                                   f"{units.size(shifts['shift'].abs().median())} (median)"),
     }
+    if nps_channel is not None:
+        lo, hi = nps_all.interval(method="adjusted-wald")
+        result.figures["nps"] = plots.nps_groups(nps_channel, f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to "
+                                                              f"{hi:+.0f}); by channel:")
     return result

@@ -9,7 +9,7 @@ from .common import format_p, interval
 
 def shares_table(shares: pd.DataFrame) -> pd.DataFrame:
     """Variance shares in % with their intervals and the joint Wald p."""
-    part = shares.drop(index="total variance")
+    part = shares.drop(index="total variance", errors="ignore")
     out = pd.DataFrame({"share (%)": (100 * part["share"]).round(1),
                         "95% interval (%)": interval(part["lower"], part["upper"], ".1f", 100),
                         "p (no effect)": part["p_value"].map(format_p)},

@@ -6,24 +6,29 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.verdicts import NOT_RANKABLE
-from .common import MIX_LABELS, listing, p_text, pct, pct_interval, points
+from .common import MIX_LABELS, POINTS, Units, listing, p_text, pct, pct_interval
 
 
-def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), outcome: str = "CSAT") -> str:
+def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), units: Units = POINTS) -> str:
     """Agents, contact mix, customers (when separated) and the rest, each with its interval."""
     t = shares.table
     a, m = t.loc["agents"], t.loc["contact mix"]
     sd, sd_lo, sd_hi = shares.agent_sd
     parts = listing([MIX_LABELS.get(v, v.replace("_", " ")) for v in mix])
-    text = (f"About {pct(a['share'])} of the variation in {outcome} (95% interval {pct_interval(a['lower'], a['upper'])}) "
-            f"is due to differences between agents — agents' own effects have a standard deviation of {sd:.2f} "
-            f"points ({sd_lo:.2f}–{sd_hi:.2f}); {pct(m['share'])} ({pct_interval(m['lower'], m['upper'])}) is "
+    text = (f"About {pct(a['share'])} of the variation in {units.outcome} (95% interval "
+            f"{pct_interval(a['lower'], a['upper'])}) is due to differences between agents — agents' own effects have a "
+            f"standard deviation of {sd:.2f} {units.sd_text} ({sd_lo:.2f}–{sd_hi:.2f}); {pct(m['share'])} "
+            f"({pct_interval(m['lower'], m['upper'])}) is "
             f"explained by the contact mix they were given ({parts})")
     if "customers" in t.index:
         c, r = t.loc["customers"], t.loc["contact to contact"]
         text += (f"; {pct(c['share'])} ({pct_interval(c['lower'], c['upper'])}) is due to customers who rate "
                  f"every contact higher or lower (repeat customers make this visible); the remaining "
                  f"{pct(r['share'])} varies from contact to contact.")
+    elif shares.method == "simulation":
+        u = t.loc["unexplained"]
+        text += (f"; the remaining {pct(u['share'])} varies from contact to contact (shares on the model's latent "
+                 "logistic scale).")
     else:
         u = t.loc["unexplained"]
         text += (f"; the remaining {pct(u['share'])} varies from contact to contact (customers rarely answer twice, so "
@@ -50,44 +55,44 @@ def mix_part_sentence(shares, top: str | None, versus: pd.Series | None) -> str:
                    f"share, 95% interval {100 * versus['lower']:+.1f} to {100 * versus['upper']:+.1f}).")
 
 
-def policy_sentence(policy: pd.DataFrame, outcome: str = "CSAT") -> str:
+def policy_sentence(policy: pd.DataFrame, units: Units = POINTS) -> str:
     """Every policy whose family-wise (Bonferroni) interval lies below zero, with that interval."""
     k = int(policy["effect"].notna().sum())
     bad = policy[policy["upper_adj"] < 0].sort_values("effect")
     if bad.empty:
-        return (f"No policy lowers {outcome} below the average contact by more than chance allows across the {k} "
+        return (f"No policy lowers {units.outcome} below the average contact by more than chance allows across the {k} "
                 "policies compared (family-wise 95% intervals).")
-    parts = [f"'{lvl}' ({points(row['effect'])} points, family-wise 95% interval {points(row['lower_adj'])} to "
-             f"{points(row['upper_adj'])})" for lvl, row in bad.iterrows()]
-    return (f"{len(bad)} of the {k} policies lower {outcome} against the average contact of the period with the agent "
+    parts = [f"'{lvl}' ({units.effect(row['effect'])}, family-wise 95% interval {units.value(row['lower_adj'])} to "
+             f"{units.value(row['upper_adj'])})" for lvl, row in bad.iterrows()]
+    return (f"{len(bad)} of the {k} policies lower {units.outcome} against the average contact of the period with the agent "
             f"held fixed, after adjusting for the {k} compared: {listing(parts)}.")
 
 
-def policy_variation_sentences(policy: pd.DataFrame) -> list[str]:
+def policy_variation_sentences(policy: pd.DataFrame, units: Units = POINTS) -> list[str]:
     """Whether any policy's effect varies between agents (random-slope tests, Holm-adjusted), and
     the policies under which even the top quarter of agents score below the average contact."""
     out = []
-    tested = policy.dropna(subset=["agent_variation_p"])
+    tested = policy.dropna(subset=["agent_variation_p"]) if "agent_variation_p" in policy else policy.iloc[:0]
     varies = tested[tested["agent_variation_p"] < 0.05]
     if len(tested) and varies.empty:
         out.append(f"No policy's effect detectably varies between agents (random-slope tests of the {len(tested)} "
                    "policies with enough replies, Holm-adjusted p ≥ 0.05), so 'whoever handles it' holds as far as "
                    "these data can tell.")
     elif len(varies):
-        parts = [f"'{lvl}' (SD across agents {row['slope_sd']:.2f} points, p = {p_text(row['agent_variation_p'])})"
+        parts = [f"'{lvl}' (SD across agents {units.size(row['slope_sd'])}, p = {p_text(row['agent_variation_p'])})"
                  for lvl, row in varies.iterrows()]
         out.append(f"The effect of {listing(parts)} varies between agents: some agents handle "
                    f"{'it' if len(varies) == 1 else 'them'} better, so part of that cost is the agent's.")
     floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
     if len(floor):
-        parts = [f"'{lvl}' ({points(row['top_quarter'])} points, family-wise interval up to "
-                 f"{points(row['top_quarter_upper_adj'])})" for lvl, row in floor.sort_values("top_quarter").iterrows()]
+        parts = [f"'{lvl}' ({units.effect(row['top_quarter'])}, family-wise interval up to "
+                 f"{units.value(row['top_quarter_upper_adj'])})" for lvl, row in floor.sort_values("top_quarter").iterrows()]
         out.append(f"Under {listing(parts)}, even an agent better than three in four scores below the average "
                    "contact: no agent can fix that.")
     return out
 
 
-def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False) -> str:
+def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, units: Units = POINTS) -> str:
     """Counts of every verdict, the error-rate rule and the expected number of wrong verdicts; with a
     zero agent variance (`singular`), that no agent can be told apart from any other."""
     counts = effects["verdict"].value_counts()
@@ -99,7 +104,7 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False) -> s
     review, few = int(counts.get("survey process under review", 0)), int(counts.get(NOT_RANKABLE, 0))
     neutral = int(counts.get("not distinguishable from average", 0))
     margin = params.practical_margin
-    beyond = f"beyond ±{margin:.2f} points" if margin > 0 else "on that side of average"
+    beyond = f"beyond ±{units.size(margin)}" if margin > 0 else "on that side of average"
     text = f"Of {n} agents with survey replies, "
     if review:
         text += (f"{review} {'is' if review == 1 else 'are'} under review for their survey process and "

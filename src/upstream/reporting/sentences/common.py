@@ -33,3 +33,40 @@ def points(x: float) -> str:
 def p_text(p: float) -> str:
     """'< 0.001' or three decimals."""
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+class Units:
+    """How a study speaks about its outcome: its name, how an effect reads, and how the agents' SD
+    reads. `Units.points()` for a score averaged as a number (CSAT 1–5, 1–7); `Units.share(label)`
+    for a good/bad scale (effects in percentage points of the share of good ratings); `Units.ordinal`
+    for a short ordered scale (effects in expected-score points, SD on the log-odds scale)."""
+
+    def __init__(self, outcome: str, scale: float, unit: str, digits: int, sd_text: str):
+        self.outcome, self.scale, self.unit, self.digits, self.sd_text = outcome, scale, unit, digits, sd_text
+
+    @classmethod
+    def points(cls, outcome: str = "CSAT") -> "Units":
+        return cls(outcome, 1.0, "points", 2, "points")
+
+    @classmethod
+    def share(cls, label: str = "good") -> "Units":
+        return cls(f"the share of {label} ratings", 100.0, "percentage points", 1, "on the log-odds scale")
+
+    @classmethod
+    def ordinal(cls, outcome: str = "CSAT") -> "Units":
+        return cls(outcome, 1.0, "points", 2, "on the log-odds scale")
+
+    def effect(self, x: float) -> str:
+        """'-0.69 points' or '-12.3 percentage points'."""
+        return f"{self.scale * x:+.{self.digits}f} {self.unit}"
+
+    def value(self, x: float) -> str:
+        """'-0.69' or '-12.3' (the unit said elsewhere)."""
+        return f"{self.scale * x:+.{self.digits}f}"
+
+    def size(self, x: float) -> str:
+        """An unsigned size: '0.25 points' or '2.5 percentage points'."""
+        return f"{self.scale * x:.{self.digits}f} {self.unit}"
+
+
+POINTS = Units.points()

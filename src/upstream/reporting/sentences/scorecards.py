@@ -30,7 +30,7 @@ def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:
         out.append(f"Agents with fewer than 20 replies have raw top-box shares from {pct(small['top_box_raw'].min())} to "
                    f"{pct(small['top_box_raw'].max())}; after shrinkage the range is {pct(small['top_box_shrunken'].min())} "
                    f"to {pct(small['top_box_shrunken'].max())}.")
-    both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna()
+    both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna() if "csat_ordinal_effect" in card else card.iloc[:0]
     if len(both) > 2:
         rho = both.rank().corr().iloc[0, 1]
         if rho >= 0.9:

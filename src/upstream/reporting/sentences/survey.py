@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import listing, pct, pct_interval
+from .common import POINTS, Units, listing, pct, pct_interval
 
 
 def response_sentences(rates: pd.DataFrame, response) -> list[str]:
@@ -22,6 +22,8 @@ def response_sentences(rates: pd.DataFrame, response) -> list[str]:
 
 
 def nps_sentence(nps_all) -> str:
+    if nps_all.n == 0:
+        return "No reply carries an NPS score, so NPS cannot be estimated from these data."
     lo, hi = nps_all.interval(method="adjusted-wald")
     return f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}, adjusted Wald) from {nps_all.n:,} replies."
 
@@ -43,29 +45,33 @@ def screen_sentence(screen: pd.DataFrame) -> str:
             "get no verdict until the process is reviewed.")
 
 
-def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame) -> str:
+def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS) -> str:
     s = scores.iloc[0]
     move = float(shifts["shift"].abs().median())
     se = float(shifts["cond_se"].median())
     verdict = ("a small fraction of their own uncertainty" if move < 0.25 * se
                else "enough to matter against their own uncertainty")
-    return (f"Weighting replies for who answers (inverse response propensity on contact features) moves average CSAT "
-            f"from {s['csat']:.3f} to {s['csat_weighted']:.3f} and agent effects by a median {move:.3f} points, "
+    mean = "average CSAT" if units.scale == 1 else units.outcome
+    return (f"Weighting replies for who answers (inverse response propensity on contact features) moves {mean} "
+            f"from {units.scale * s['csat']:.{units.digits + 1}f} to {units.scale * s['csat_weighted']:.{units.digits + 1}f} "
+            f"and agent effects by a median {units.size(move)}, "
             f"{verdict} (median SE {se:.3f}); weighting cannot correct non-response that depends on satisfaction "
             "itself.")
 
 
-def tipping_sentences(tipping: dict, verdicts: pd.DataFrame) -> list[str]:
+def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS) -> list[str]:
     """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts."""
+    mean = "mean CSAT" if units.scale == 1 else units.outcome
     out = [f"Only {pct(tipping['response_share'])} of invitations have a CSAT reply, so if the others would score "
-           f"just {tipping['delta_for_shift']:.2f} points lower than replies from comparable contacts, mean CSAT over "
-           f"all surveyed contacts would be {tipping['shift']:.2f} points lower than the replies say; the data cannot "
+           f"just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, {mean} over "
+           f"all surveyed contacts would be {units.size(tipping['shift'])} lower than the replies say; the data cannot "
            "tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
     if len(verdicts):
         d = verdicts["tipping_delta"].abs()
         weakest = float(d.min())
+        small, large = (0.25, 0.5) if units.scale == 1 else (0.05, 0.1)
         out.append(f"The most fragile of the {len(verdicts)} agent verdicts would no longer hold if that agent's "
-                   f"non-respondents scored {weakest:.2f} points differently from what the model predicts for them; "
-                   f"{int((d <= 0.25).sum())} would fail at a shift of 0.25 points or less and {int((d <= 0.5).sum())} "
-                   "at 0.5 points or less.")
+                   f"non-respondents scored {units.size(weakest)} differently from what the model predicts for them; "
+                   f"{int((d <= small).sum())} would fail at a shift of {units.size(small)} or less and "
+                   f"{int((d <= large).sum())} at {units.size(large)} or less.")
     return out

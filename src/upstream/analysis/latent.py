@@ -1,0 +1,270 @@
+"""Satisfaction on a scale too coarse to average: good/bad (Zendesk's classic CSAT) or 3 points. The
+agent model is a latent-scale mixed model — logistic (glmer) for good/bad, cumulative logit (clmm) for
+an ordered scale — and every effect is reported on the scale's own terms for the average contact of
+the period: the share of good ratings (percentage points), or the expected score (points).
+
+    good ~ policy + product + channel + issue_type + (1 | agent_id)          (glmer, Laplace)
+    csat ~ policy + product + channel + issue_type + (1 | agent_id)          (clmm, Laplace)
+
+With m(η) the mean outcome at linear predictor η (logit⁻¹(η), or Σ_k s_k P(Y = k | η)):
+- An agent's effect: mean_i m(η_i + b_j) − mean_i m(η_i), over all contacts i of the period. Its
+  draws map draws of b_j from its conditional distribution N(b̂_j, se_j²) (latent scale) through that
+  monotone function, so sign probabilities and verdicts are the same on both scales.
+- A level's effect (a policy's): the average marginal effect mean_i m(η_i with level l) − mean_i m(η_i),
+  with a delta-method standard error from the covariance of β̂ (thresholds held at their estimates),
+  z intervals and Bonferroni family-wise intervals.
+- Shares of variance on the latent scale (Nakagawa & Schielzeth 2013): agents σ_b², contact mix
+  var(x'β̂) − tr(S·Cov β̂), residual π²/3; intervals by simulating (β, log σ_b) from their
+  asymptotic normal distribution (the fit's covariance of all parameters).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit
+
+from ..models import clmm, glmer
+from .agents import present_mix
+from .shares import Shares
+from .policies import holm
+
+LOGISTIC_VARIANCE = np.pi ** 2 / 3
+
+
+class MeanFunction:
+    """m(η) and dm/dη of a fitted latent model: logit⁻¹ for glmer; for clmm (P(Y ≤ j) = logit⁻¹(θ_j − η))
+    E[Y | η] = s_K − Σ_j (s_{j+1} − s_j) logit⁻¹(θ_j − η) with the categories scored s."""
+
+    def __init__(self, fit, scores=None):
+        thresholds = getattr(fit, "thresholds", None)
+        self.ordinal = thresholds is not None
+        if self.ordinal:
+            self.theta = thresholds.to_numpy()
+            s = np.asarray(scores if scores is not None else [float(v) for v in fit.levels])
+            self.top, self.steps = s[-1], np.diff(s)
+
+    def __call__(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        if not self.ordinal:
+            return expit(eta)
+        cum = expit(self.theta[None, :] - eta.reshape(-1, 1))
+        return (self.top - cum @ self.steps).reshape(eta.shape)
+
+    def slope(self, eta):
+        eta = np.asarray(eta, dtype=float)
+        if not self.ordinal:
+            p = expit(eta)
+            return p * (1 - p)
+        cum = expit(self.theta[None, :] - eta.reshape(-1, 1))
+        return ((cum * (1 - cum)) @ self.steps).reshape(eta.shape)
+
+
+@dataclass
+class LatentAgentModel:
+    """A logistic or cumulative-logit agent model with what agent_effects needs, on the outcome's
+    own scale (share of good ratings, or expected score)."""
+
+    fit: object
+    frame: pd.DataFrame
+    outcome: str
+    agent: str
+    mix: tuple[str, ...]
+    population_eta: np.ndarray          # x'β̂ of every contact of the period (no agent effect)
+    baseline: float                     # share of good ratings of the average contact, average agent
+    n_draws: int = 1000
+    seed: int = 2026
+    draws_method: str = "conditional"
+
+    @property
+    def mean(self) -> MeanFunction:
+        return MeanFunction(self.fit)
+
+    @property
+    def judged_by(self):
+        return self.fit
+
+    @property
+    def formula(self) -> str:
+        return self.fit.formula
+
+    GRID = np.linspace(-10.0, 10.0, 1001)
+
+    @cached_property
+    def _grid_values(self) -> np.ndarray:
+        m = self.mean
+        return np.array([m(self.population_eta + g).mean() for g in self.GRID]) - self.baseline
+
+    def share_effect(self, b) -> np.ndarray:
+        """mean_i m(η_i + b) − baseline over every contact of the period, for latent agent effects b (any
+        shape): exact on a fine grid of b (step 0.02), linear in between (error < 1e-4)."""
+        return np.interp(np.asarray(b, dtype=float), self.GRID, self._grid_values)
+
+    def modes(self) -> pd.Series:
+        b = self.fit.ranef[self.agent]["mode"]
+        return pd.Series(self.share_effect(b.to_numpy()), index=b.index)
+
+    def cond_se(self) -> pd.Series:
+        """Conditional SE on the share scale (delta method at the mode)."""
+        re = self.fit.ranef[self.agent]
+        h = 1e-4
+        slope = (self.share_effect(re["mode"] + h) - self.share_effect(re["mode"] - h)) / (2 * h)
+        return pd.Series(slope * re["cond_se"].to_numpy(), index=re.index)
+
+    def reliability(self) -> pd.Series:
+        return self.fit.reliability[self.agent]
+
+    def mix_prediction(self) -> pd.Series:
+        eta = self.fit.model_matrix.to_numpy() @ self.fit.fixef.to_numpy()
+        return pd.Series(self.mean(eta), index=self.frame.index)
+
+    def scores(self) -> pd.Series:
+        return self.frame[self.outcome].astype(float)
+
+    def effect_draws(self) -> pd.DataFrame:
+        re = self.fit.ranef[self.agent]
+        z = np.random.default_rng(self.seed).standard_normal((self.n_draws, len(re)))
+        latent = re["mode"].to_numpy() + z * re["cond_se"].to_numpy()
+        return pd.DataFrame(self.share_effect(latent), columns=re.index)
+
+
+def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: pd.DataFrame,
+                           agent: str = "agent_id", n_draws: int = 1000, seed: int = 2026,
+                           levels=None) -> LatentAgentModel:
+    """Fit `outcome ~ mix + (1 | agent)`: logistic (glmer) when `levels` is None and `outcome` is
+    0/1, cumulative logit (clmm) on the ordered `levels` otherwise."""
+    mix = present_mix(frame, mix)
+    formula = f"{outcome} ~ {' + '.join(mix) or '1'} + (1 | {agent})"
+    if levels is None:
+        fit = glmer(formula, frame)
+    else:
+        present = [v for v in levels if (frame[outcome] == v).any()]
+        fit = clmm(formula, frame.assign(**{outcome: frame[outcome].astype(int)}), levels=present)
+    used = frame.loc[fit.rows]
+    known = population
+    for variable in mix:
+        known = known[known[variable].astype(str).isin(fit.factor_levels(variable))]
+    if known.empty:                                   # no contact the fit knows: the replies stand in
+        known = used
+    eta = fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy()
+    baseline = float(MeanFunction(fit)(eta).mean())
+    return LatentAgentModel(fit=fit, frame=used, outcome=outcome, agent=agent, mix=mix, population_eta=eta,
+                            baseline=baseline, n_draws=n_draws, seed=seed)
+
+
+def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str, level: float = 0.95) -> pd.DataFrame:
+    """Average marginal effect of each level of `variable` on the outcome's scale (share of good
+    ratings as a fraction, or expected score) against the average contact of the period, delta-method SEs:
+    n_contacts, n_responses, effect, std_error, lower/upper, lower_adj/upper_adj (Bonferroni over
+    the levels), p_value, p_holm."""
+    fit = model.fit
+    population = contacts
+    for v in model.mix:
+        population = population[population[v].astype(str).isin(fit.factor_levels(v))]
+    beta = fit.fixef.to_numpy()
+    V = fit.vcov.loc[list(fit.fixef.index), list(fit.fixef.index)].to_numpy()
+    names = list(fit.fixef.index)
+    m = model.mean
+    X0 = fit.fixed_design(population).to_numpy()
+    p0 = m(X0 @ beta)
+    g0 = m.slope(X0 @ beta) @ X0 / len(p0)
+    own = [names.index(c) for c in fit.term_columns(variable)]
+    rows = {}
+    for lab, column in fit.level_columns(variable).items():
+        Xl = X0.copy()                                 # every contact moved to level `lab`
+        Xl[:, own] = 0.0
+        if column is not None:
+            Xl[:, names.index(column)] = 1.0
+        pl = m(Xl @ beta)
+        grad = m.slope(Xl @ beta) @ Xl / len(pl) - g0
+        rows[lab] = {"effect": float(pl.mean() - p0.mean()), "std_error": float(np.sqrt(grad @ V @ grad))}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    k = len(out)
+    q, qa = stats.norm.ppf(0.5 + level / 2), stats.norm.ppf(1 - (1 - level) / (2 * k))
+    out["lower"], out["upper"] = out["effect"] - q * out["std_error"], out["effect"] + q * out["std_error"]
+    out["lower_adj"], out["upper_adj"] = out["effect"] - qa * out["std_error"], out["effect"] + qa * out["std_error"]
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
+    out["p_holm"] = holm(out["p_value"])
+    counts = contacts[variable].astype(str).value_counts()
+    out.insert(0, "n_responses", model.frame[variable].astype(str).value_counts().reindex(out.index).fillna(0).astype(int))
+    out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
+    out.index.name = variable
+    return out.sort_values("effect")
+
+
+def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.95, seed: int = 2026) -> Shares:
+    """Shares of the latent-scale variance: agents, contact mix (bias-corrected) and each mix
+    variable, unexplained (π²/3); intervals from simulating the estimates' asymptotic normal
+    distribution (β and log σ_b). Table columns share, lower, upper, p_value (joint Wald test);
+    agent_sd on the log-odds scale."""
+    fit = model.fit
+    names = list(fit.fixef.index)
+    X = fit.model_matrix.to_numpy()
+    S = np.cov(X, rowvar=False, ddof=0)
+    V = fit.vcov.loc[names, names].to_numpy()
+    blocks = {t: [names.index(c) for c in fit.term_columns(t)] for t in fit.fixed_terms}
+    blocks = {"contact mix": [j for c in blocks.values() for j in c], **blocks}
+    noise = {k: float(np.trace(S[np.ix_(c, c)] @ V[np.ix_(c, c)])) for k, c in blocks.items()}
+
+    def shares(beta, sd):
+        var = {k: max(0.0, float(beta[c] @ S[np.ix_(c, c)] @ beta[c]) - noise[k]) for k, c in blocks.items()}
+        total = var["contact mix"] + sd ** 2 + LOGISTIC_VARIANCE
+        return {"agents": sd ** 2 / total, **{k: v / total for k, v in var.items()},
+                "unexplained": LOGISTIC_VARIANCE / total}
+
+    beta, sd = fit.fixef.to_numpy(), float(fit.sd)
+    est = pd.Series(shares(beta, sd))
+    sd_var = float(fit.vcov_all.loc["sd", "sd"])
+    log_sd_var = sd_var / sd ** 2 if sd > 0 and np.isfinite(sd_var) else 0.0
+    rng = np.random.default_rng(seed)
+    b_draws = rng.multivariate_normal(beta, V, n_sim, method="cholesky")
+    sd_draws = sd * np.exp(rng.normal(0, np.sqrt(log_sd_var), n_sim)) if sd > 0 else np.zeros(n_sim)
+    draws = pd.DataFrame([shares(b_draws[i], sd_draws[i]) for i in range(n_sim)])[est.index]
+    a = (1 - level) / 2
+    table = pd.DataFrame({"share": est, "lower": draws.quantile(a), "upper": draws.quantile(1 - a)})
+    table["p_value"] = np.nan
+    for k, cols in blocks.items():
+        table.loc[k, "p_value"] = fit.wald_test([names[j] for j in cols])
+    table.index.name = "component"
+    sd_lo, sd_hi = (np.quantile(sd_draws, a), np.quantile(sd_draws, 1 - a)) if sd > 0 else (0.0, 0.0)
+    return Shares(table=table, agent_sd=(sd, float(sd_lo), float(sd_hi)), level=level, draws=draws, plug_in=est,
+                  method="simulation")
+
+
+def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts: pd.DataFrame, variable: str,
+                       level: float = 0.95) -> pd.DataFrame:
+    """Per level: the outcome of an agent at the 75th percentile of agents under that level, against
+    the average contact: mean_i m(η_il + z₀.₇₅σ_b) − mean_i m(η_i), with a family-wise (Bonferroni)
+    delta-method interval over (β, σ_b)."""
+    fit, m = model.fit, model.mean
+    names = list(fit.fixef.index)
+    population = contacts
+    for v in model.mix:
+        population = population[population[v].astype(str).isin(fit.factor_levels(v))]
+    beta, sd = fit.fixef.to_numpy(), float(fit.sd)
+    cov = fit.vcov_all.loc[names + ["sd"], names + ["sd"]].to_numpy()
+    z = float(stats.norm.ppf(0.75))
+    X0 = fit.fixed_design(population).to_numpy()
+    eta0 = X0 @ beta
+    g0 = m.slope(eta0) @ X0 / len(eta0)
+    own = [names.index(c) for c in fit.term_columns(variable)]
+    levels = [lab for lab in fit.level_columns(variable) if lab in effects.index]
+    k = max(len(levels), 1)
+    qa = stats.norm.ppf(1 - (1 - level) / (2 * k))
+    rows = {}
+    for lab in levels:
+        column = fit.level_columns(variable)[lab]
+        Xl = X0.copy()
+        Xl[:, own] = 0.0
+        if column is not None:
+            Xl[:, names.index(column)] = 1.0
+        eta = Xl @ beta + z * sd
+        value = float(m(eta).mean() - m(eta0).mean())
+        slope = m.slope(eta)
+        grad = np.r_[slope @ Xl / len(eta) - g0, z * slope.mean()]
+        se = float(np.sqrt(grad @ np.nan_to_num(cov) @ grad))
+        rows[lab] = {"top_quarter": value, "top_quarter_lower_adj": value - qa * se, "top_quarter_upper_adj": value + qa * se}
+    return pd.DataFrame.from_dict(rows, orient="index")
