@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .schema import DataError, Failure, format_failures
+from .schema import SCHEMA, DataError, Failure, format_failures
 
 if TYPE_CHECKING:
     from .loading import Dataset
@@ -53,6 +53,7 @@ __all__ = [
     "CROSS_TABLE_RULES",
     "RESULT_FORMAT",
     "load_suite",
+    "adapted_suite",
     "build_gx_context",
     "validate",
 ]
@@ -233,12 +234,51 @@ def build_gx_context(docs_dir: str | Path | None = None):
     return gx.get_context(mode="ephemeral", project_config=config)
 
 
-def _build_suite(gx, table: str):
-    """The ExpectationSuite of ``table`` built from its JSON, failing loudly on a bad entry
-    (GX's own ExpectationSuite(...) constructor only logs and drops an invalid expectation)."""
+def adapted_suite(table: str, description=None, columns=None) -> dict:
+    """The JSON suite of ``table`` fitted to one data set's description (``dataset.yaml``):
+
+    - expectations on an optional column (``Column.optional``) the file lacks are left out;
+    - "required (no empty cells)" is left out for columns the description declares partial;
+    - the CSAT value set is the declared scale's codes 1..k, and its rule text says so (without a
+      ``dataset.yaml`` the suite is used exactly as written: "CSAT is a whole number from 1 to 5");
+      a source without a CSAT (or NPS) question must leave the column empty.
+    """
+    spec = load_suite(table)
+    if description is None:
+        return spec
+    present = None if columns is None else set(columns)
+    absent_optional = set() if present is None else {
+        c.name for c in SCHEMA[table] if c.optional and c.name not in present}
+    partial = set(description.partial(table))
+    kept = []
+    for entry in spec["expectations"]:
+        kwargs = entry.get("kwargs", {})
+        names = {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+        if names & absent_optional:
+            continue
+        if entry["type"] == "expect_column_values_to_not_be_null" and names & partial:
+            continue
+        if entry["type"] == "expect_column_values_to_be_in_set" and names == {"csat"} and description.declared:
+            scale = description.csat
+            entry = {**entry, "kwargs": {**kwargs, "value_set": list(scale.codes) if scale.present else []}}
+            entry["description"] = (
+                f"CSAT is a whole number from 1 to {scale.points} (the {scale.summary()} in dataset.yaml)"
+                if scale.present else "CSAT is empty (dataset.yaml: the source has no CSAT question)")
+        if entry["type"] == "expect_column_values_to_be_in_set" and names == {"nps"} and not description.nps.present:
+            entry = {**entry, "kwargs": {**kwargs, "value_set": []},
+                     "description": "NPS is empty (dataset.yaml: the source has no NPS question)"}
+        kept.append(entry)
+    spec["expectations"] = kept
+    return spec
+
+
+def _build_suite(gx, table: str, spec: dict | None = None):
+    """The ExpectationSuite of ``table`` built from its JSON (or ``spec``, an adapted copy),
+    failing loudly on a bad entry (GX's own ExpectationSuite(...) constructor only logs and drops
+    an invalid expectation)."""
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    spec = load_suite(table)
+    spec = load_suite(table) if spec is None else spec
     expectations = []
     for i, entry in enumerate(spec["expectations"]):
         if not entry.get("description"):
@@ -299,7 +339,8 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
         for table in TABLE_ORDER:
             frame = ds.table(table)
             file_name = ds.paths[table].name
-            suite = context.suites.add(_build_suite(gx, table))
+            spec = adapted_suite(table, getattr(ds, "description", None), frame.columns)
+            suite = context.suites.add(_build_suite(gx, table, spec))
             batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=table, data=batch, suite=suite))
