@@ -37,14 +37,19 @@ def make_export(folder: Path, n: int, seed: int = 7) -> None:
     requesters = rng.integers(100000, 100000 + n // 2, n)
     channels = np.array(["email", "web", "chat", "voice", "native_messaging", "api"])[rng.integers(0, 6, n)]
     reopens, replies = rng.poisson(0.2, n), rng.poisson(1.5, n)
+    spent = rng.integers(60, 3600, n)
     iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(t)))  # noqa: E731
     with open(folder / "tickets.json", "w") as tf, open(folder / "ticket_metrics.json", "w") as mf:
         for lo in range(0, n, 1000):
             tickets, metrics = [], []
             for i in range(lo, min(lo + 1000, n)):
                 tid = 1_000_000 + i
+                # custom field values have the JSON type of the field: text (drop-down tag), a
+                # number (Time Tracking), a boolean (checkbox), a list (multi-select), or null
                 cf = [{"id": 360001, "value": f"product_{i % 8}"}, {"id": 360002, "value": "how_to"},
-                      {"id": 360003, "value": str(int(rng.integers(60, 3600)))}]
+                      {"id": 360003, "value": int(spent[i]) if i % 10 else None},
+                      {"id": 360004, "value": bool(i % 3 == 0)},
+                      {"id": 360005, "value": ["returns", "urgent"] if i % 7 == 0 else []}]
                 tickets.append({
                     "url": f"https://acme.zendesk.com/api/v2/tickets/{tid}.json", "id": tid, "external_id": None,
                     "via": {"channel": str(channels[i]), "source": {"from": {}, "to": {}, "rel": None}},
@@ -95,7 +100,8 @@ def make_export(folder: Path, n: int, seed: int = 7) -> None:
                                                                for g in range(200)]}))
     (folder / "ticket_fields.json").write_text(json.dumps({"ticket_fields": [
         {"id": 360001, "title": "Product"}, {"id": 360002, "title": "Issue type"},
-        {"id": 360003, "title": "Total time spent (sec)"}]}))
+        {"id": 360003, "title": "Total time spent (sec)"}, {"id": 360004, "title": "VIP"},
+        {"id": 360005, "title": "Follow-up reasons"}]}))
     (folder / "mapping.yaml").write_text(
         "vendor: zendesk\ncolumns:\n  policy: {tag_prefix: policy_}\n  product: {field: 360001}\n"
         "  issue_type: {field: Issue type}\n  handle_time_sec: {field: Total time spent (sec)}\n")

@@ -241,7 +241,9 @@ def adapted_suite(table: str, description=None, columns=None) -> dict:
     - "required (no empty cells)" is left out for columns the description declares partial;
     - the CSAT value set is the declared scale's codes 1..k, and its rule text says so (without a
       ``dataset.yaml`` the suite is used exactly as written: "CSAT is a whole number from 1 to 5");
-      a source without a CSAT (or NPS) question must leave the column empty.
+      a source without a CSAT (or NPS) question must leave the column empty;
+    - where the suite still restricts ``channel`` to the four groups, a described data set may also
+      use ``other`` (the group importers give vendor channels that are none of the four).
     """
     spec = load_suite(table)
     if description is None:
@@ -264,6 +266,11 @@ def adapted_suite(table: str, description=None, columns=None) -> dict:
             entry["description"] = (
                 f"CSAT is a whole number from 1 to {scale.points} (the {scale.summary()} in dataset.yaml)"
                 if scale.present else "CSAT is empty (dataset.yaml: the source has no CSAT question)")
+        if (entry["type"] == "expect_column_values_to_be_in_set" and names == {"channel"} and description.declared
+                and "other" not in kwargs.get("value_set", [])):
+            # imported data sets group vendor channels that are none of the four as "other"
+            entry = {**entry, "kwargs": {**kwargs, "value_set": [*kwargs["value_set"], "other"]},
+                     "description": "channel is one of " + ", ".join([*kwargs["value_set"], "other"])}
         if entry["type"] == "expect_column_values_to_be_in_set" and names == {"nps"} and not description.nps.present:
             entry = {**entry, "kwargs": {**kwargs, "value_set": []},
                      "description": "NPS is empty (dataset.yaml: the source has no NPS question)"}

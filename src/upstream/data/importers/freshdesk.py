@@ -35,21 +35,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .channels import map_channels
-from .common import (UNKNOWN, agents_table, id_text, isin_ids, mapped_column, mapping_and_text,
-                     text_id)
-from .derive import repeat_within_7d, to_utc_naive
+from .assemble import Extract, assemble
+from .derive import to_utc_naive
 from .errors import ImportInputError
 from .mapping import Mapping
 from .pages import FileRead, find_file, iter_pages
 from .report import ImportReport
 from .result import ImportResult
 from .scales import freshdesk_points, freshdesk_scale
+from .source import ids_as_text, mapping_and_text
 
 VENDOR = "freshdesk"
 FORMAT = "freshdesk-api"
 FILES = ("tickets", "satisfaction_ratings", "surveys", "time_entries", "agents", "groups")
-EXPECTED = "a Freshdesk API list response: a JSON array of records (several arrays one after another, or one per line, are fine)"
+EXPECTED = ("a Freshdesk API list response: a JSON array of records (several arrays one after another, or one "
+            "per line, are fine)")
 DONE = (4, 5)  # Resolved, Closed
 _HHMM = re.compile(r"^\s*(\d+):([0-5]\d)(?::([0-5]\d))?\s*$")
 
@@ -62,7 +62,7 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
         raise ImportInputError(
             f"{folder.name}: expected a folder holding the Freshdesk API export (tickets.json, "
             "satisfaction_ratings.json; optionally surveys.json, time_entries.json, agents.json, "
-            "groups.json)", folder.name)
+            "groups.json) or the UI ticket export (a .csv file)", folder.name)
     mapping, mapping_text = mapping_and_text(mapping)
     mapping.check_vendor(VENDOR)
     for column, rule in mapping.columns.items():
@@ -84,7 +84,7 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
                                "ticket", paths["tickets"].name)
     ratings_raw = _records(paths["satisfaction_ratings"], report)
 
-    # --- tickets -----------------------------------------------------------------------------------
+    # --- tickets ---------------------------------------------------------------------------------
     rules = mapping.columns
     seen_fields: set = set()
     for rec in tickets_raw:
@@ -95,58 +95,57 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
                 f"{mapping.name}: columns.{column}: no custom field {rule.source!r} in "
                 f"{paths['tickets'].name}; fields present: {', '.join(sorted(seen_fields)) or 'none'}",
                 mapping.name)
+
+    def col(get):
+        return pd.Series([get(r) for r in tickets_raw], dtype="object")
+
     t = pd.DataFrame({
-        "id": id_text(pd.Series([r.get("id") for r in tickets_raw], dtype="object")),
-        "created_at": [r.get("created_at") for r in tickets_raw],
-        "updated_at": [r.get("updated_at") for r in tickets_raw],
-        "status": pd.to_numeric(pd.Series([r.get("status") for r in tickets_raw], dtype="object"), errors="coerce"),
-        "source": [r.get("source") for r in tickets_raw],
-        "requester": id_text(pd.Series([r.get("requester_id") for r in tickets_raw], dtype="object")),
-        "assignee": id_text(pd.Series([r.get("responder_id") for r in tickets_raw], dtype="object")),
-        "group": id_text(pd.Series([r.get("group_id") for r in tickets_raw], dtype="object")),
-        "type": [r.get("type") for r in tickets_raw],
-        "product_id": id_text(pd.Series([r.get("product_id") for r in tickets_raw], dtype="object")),
-        "resolved_at": [(r.get("stats") or {}).get("resolved_at") for r in tickets_raw],
-        "closed_at_raw": [(r.get("stats") or {}).get("closed_at") for r in tickets_raw],
-        "reopened_at": [(r.get("stats") or {}).get("reopened_at") for r in tickets_raw],
-        "spam": [bool(r.get("spam")) or bool(r.get("deleted")) for r in tickets_raw],
+        "id": ids_as_text(col(lambda r: r.get("id"))),
+        "status_code": pd.to_numeric(col(lambda r: r.get("status")), errors="coerce"),
+        "channel": col(lambda r: r.get("source")).map(lambda v: None if v is None else str(v)).astype("str"),
+        "requester": ids_as_text(col(lambda r: r.get("requester_id"))),
+        "assignee": ids_as_text(col(lambda r: r.get("responder_id"))),
+        "group": ids_as_text(col(lambda r: r.get("group_id"))),
+        "type": col(lambda r: r.get("type")).astype("str").str.lower(),
+        "product_id": ids_as_text(col(lambda r: r.get("product_id"))),
+        "reopened_at": col(lambda r: (r.get("stats") or {}).get("reopened_at")),
+        "spam": col(lambda r: bool(r.get("spam")) or bool(r.get("deleted"))).astype(bool),
     })
+    t["opened"], _ = to_utc_naive(col(lambda r: r.get("created_at")))
+    t["updated"], _ = to_utc_naive(col(lambda r: r.get("updated_at")))
+    resolved, _ = to_utc_naive(col(lambda r: (r.get("stats") or {}).get("resolved_at")))
+    closed, _ = to_utc_naive(col(lambda r: (r.get("stats") or {}).get("closed_at")))
+    t["closed"] = resolved.fillna(closed)
     for column, rule in rules.items():
         if rule.kind == "tag_prefix":
             n = len(rule.source)
-            t[f"tag:{column}"] = [next((tag[n:] for tag in (r.get("tags") or ()) if isinstance(tag, str)
-                                        and tag.startswith(rule.source)), None) for r in tickets_raw]
+            t[f"src:{column}"] = col(lambda r, p=rule.source, n=n: next(
+                (tag[n:] for tag in (r.get("tags") or ()) if isinstance(tag, str) and tag.startswith(p)), None))
         elif rule.kind == "field":
-            t[f"field:{column}"] = pd.Series([(r.get("custom_fields") or {}).get(str(rule.source))
-                                              for r in tickets_raw], dtype="object")
-    t["updated"], _ = to_utc_naive(t["updated_at"])
+            t[f"src:{column}"] = col(lambda r, f=str(rule.source): (r.get("custom_fields") or {}).get(f))
     t["_order"] = np.arange(len(t))
-    t = t.sort_values(["id", "updated", "_order"], kind="stable")
+    t = t.sort_values(["id", "updated", "_order"], kind="stable", na_position="first")
     older = t.duplicated("id", keep="last")
     report.drop("contacts", "an older copy of a ticket that appears again later in the export", t.loc[older, "id"])
     t = t[~older].sort_values("_order", kind="stable").reset_index(drop=True)
-    t["opened"], bad_created = to_utc_naive(t["created_at"])
-    resolved, _ = to_utc_naive(t["resolved_at"])
-    closed, _ = to_utc_naive(t["closed_at_raw"])
-    t["closed"] = resolved.fillna(closed)
+    t["status"] = t["status_code"].map({2: "open", 3: "pending", 4: "resolved", 5: "closed"}).fillna(
+        t["status_code"].astype("str"))
 
-    # --- ratings and the scale -------------------------------------------------------------------------
+    # --- ratings and the scale ---------------------------------------------------------------------
     r = pd.DataFrame({
-        "id": id_text(pd.Series([x.get("id") for x in ratings_raw], dtype="object")),
-        "ticket_id": id_text(pd.Series([x.get("ticket_id") for x in ratings_raw], dtype="object")),
-        "agent_id": id_text(pd.Series([x.get("agent_id") for x in ratings_raw], dtype="object")),
-        "group_id": id_text(pd.Series([x.get("group_id") for x in ratings_raw], dtype="object")),
-        "code": [(x.get("ratings") or {}).get("default_question") for x in ratings_raw],
-        "feedback": [x.get("feedback") for x in ratings_raw],
-        "created_at": [x.get("created_at") for x in ratings_raw],
-        "updated_at": [x.get("updated_at") for x in ratings_raw],
+        "id": ids_as_text(pd.Series([x.get("id") for x in ratings_raw], dtype="object")),
+        "ticket_id": ids_as_text(pd.Series([x.get("ticket_id") for x in ratings_raw], dtype="object")),
+        "agent": ids_as_text(pd.Series([x.get("agent_id") for x in ratings_raw], dtype="object")),
+        "group": ids_as_text(pd.Series([x.get("group_id") for x in ratings_raw], dtype="object")),
+        "code": pd.Series([(x.get("ratings") or {}).get("default_question") for x in ratings_raw], dtype="object"),
+        "comment": pd.Series([x.get("feedback") for x in ratings_raw], dtype="object"),
     })
     n_rating_records = len(r)
-    r["created"], _ = to_utc_naive(r["created_at"])
-    r["updated"], _ = to_utc_naive(r["updated_at"])
+    r["sent_at"], _ = to_utc_naive(pd.Series([x.get("created_at") for x in ratings_raw], dtype="object"))
+    r["updated"], _ = to_utc_naive(pd.Series([x.get("updated_at") for x in ratings_raw], dtype="object"))
     no_code = r["code"].isna()
     report.drop("surveys", "no answer to the default question (ratings.default_question)", r.loc[no_code, "id"])
-    r = r[~no_code]
+    r = r[~no_code].copy()
     declared, scale_source = mapping.csat_points, "the mapping (csat.points)"
     if declared is None and paths["surveys"] is not None:
         declared, scale_source = _scale_from_surveys(paths["surveys"], report)
@@ -155,192 +154,76 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
     if declared is None:
         scale_source = "the rating codes (a ±101 code exists only on 7-point surveys)"
     scale = freshdesk_scale(points)
-    r["csat"] = r["code"].map(lambda c: scale.code(c))
+    r["csat"] = pd.array([scale.code(c) for c in r["code"]], dtype="Int64")
+    r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
+    r["responded_at"] = r["sent_at"]
 
-    outside = ~isin_ids(r["ticket_id"], t["id"])
-    report.drop("surveys", "its ticket is not in tickets.json", r.loc[outside, "id"])
-    r = r[~outside]
-    r["_order"] = np.arange(len(r))
-    r = r.sort_values(["ticket_id", "updated", "_order"], kind="stable")
-    superseded = r.duplicated("ticket_id", keep="last")
-    report.drop("surveys", "an older rating of a ticket that has a newer one", r.loc[superseded, "id"])
-    rating = r[~superseded].set_index("ticket_id")
-
-    # --- attribution and contacts ------------------------------------------------------------------------
-    rated = isin_ids(t["id"], rating.index)
-    rating_agent = t["id"].map(rating["agent_id"])
-    rating_group = t["id"].map(rating["group_id"])
-    t["agent"] = rating_agent.where(rated & rating_agent.notna(), t["assignee"])
-    t["team_group"] = rating_group.where(rated & rating_group.notna(), t["group"])
-
-    keep = pd.Series(True, index=t.index)
-
-    def drop(mask, reason: str) -> None:
-        mask = mask & keep
-        report.drop("contacts", reason, t.loc[mask, "id"])
-        keep[mask] = False
-
-    drop(t["spam"], "spam or deleted ticket")
-    drop(~t["status"].isin(DONE), "not resolved or closed at export time (status open, pending or custom)")
-    drop(pd.Series(bad_created, index=t.index) | t["opened"].isna(), "created_at is missing or not an ISO 8601 time")
-    drop(t["closed"].isna(), "no stats.resolved_at or stats.closed_at (export without include=stats?)")
-    drop(t["closed"] < t["opened"], "resolved before created")
-    drop(t["agent"].isna(), "no agent (neither on the rating nor responder_id)")
-    report.facts["reassigned_after_rating"] = int((keep & rated & rating_agent.notna()
-                                                   & (rating_agent != t["assignee"])).sum())
-
-    groups = {}
+    groups: dict[str, str] = {}
     if paths["groups"] is not None:
-        groups = {text_id(g.get("id")): str(g.get("name", "")) for g in _records(paths["groups"], report)}
-    alive = ~t["spam"]
-    c = t[keep].copy()
-    contacts = pd.DataFrame({
-        "contact_id": c["id"].astype("str"),
-        "opened_at": c["opened"],
-        "closed_at": c["closed"],
-        "agent_id": c["agent"].astype("str"),
-        "team": c["team_group"].map(lambda g: groups.get(g, g) if isinstance(g, str) else UNKNOWN).astype("str"),
-    })
-    n_rated = int(rated[keep].sum())
-    report.sources.update({
-        "contacts.contact_id": "tickets.json: id",
-        "contacts.opened_at": "tickets.json: created_at (UTC)",
-        "contacts.closed_at": "tickets.json: stats.resolved_at, else stats.closed_at",
-        "contacts.agent_id": (f"satisfaction_ratings.json: agent_id ({n_rated} rated contacts); tickets.json: "
-                              f"responder_id, the agent at export time ({len(c) - n_rated} others)"),
-        "contacts.team": "group names (groups.json) of the rating's group_id, else the ticket's group_id",
-        "contacts.channel": "tickets.json: source (1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback Widget, "
-                            "10 Outbound Email, ...), grouped (see channels)",
-        "contacts.customer_id": "tickets.json: requester_id",
-    })
-    channel, table = map_channels(c["source"], VENDOR, mapping.channels)
-    contacts["channel"] = channel.to_numpy()
-    report.channels = table
-    unknown = [e for e in table if not e["known"]]
-    if unknown:
-        report.warnings.append("channel values not known for Freshdesk were put in 'other': "
-                               + ", ".join(f"{e['value']} ({e['contacts']})" for e in unknown))
-    contacts["policy"] = mapped_column("policy", rules.get("policy"), c, report).astype("str")
-    contacts["product"] = (mapped_column("product", rules["product"], c, report).astype("str")
-                           if "product" in rules else c["product_id"].fillna(UNKNOWN).astype("str"))
-    if "product" not in rules:
-        report.sources["contacts.product"] = "tickets.json: product_id (ids; map a field for names)"
-    contacts["issue_type"] = (mapped_column("issue_type", rules["issue_type"], c, report).astype("str")
-                              if "issue_type" in rules else
-                              c["type"].astype("str").where(c["type"].notna(), UNKNOWN).str.lower())
-    if "issue_type" not in rules:
-        report.sources["contacts.issue_type"] = "tickets.json: type, lower-cased"
-    if "team" in rules:
-        contacts["team"] = mapped_column("team", rules["team"], c, report).astype("str")
-    contacts["customer_id"] = c["requester"].fillna(UNKNOWN).astype("str")
+        groups = {str(g.get("id")): str(g.get("name", "")) for g in _records(paths["groups"], report)}
+    t["team"] = t["group"].map(groups).where(t["group"].isin(list(groups)), t["group"]) if groups else t["group"]
+    r["team"] = r["group"].map(groups).where(r["group"].isin(list(groups)), r["group"]) if groups else r["group"]
 
-    if "handle_time_sec" in rules:
-        contacts["handle_time_sec"] = mapped_column("handle_time_sec", rules["handle_time_sec"], c, report)
-    elif paths["time_entries"] is not None:
+    # --- handle time ----------------------------------------------------------------------------------
+    vendor_columns = {}
+    missing = {"escalated": "not in a Freshdesk export; map a field or tag to import it",
+               "credit_issued": "not in a Freshdesk export; map a field or tag to import it",
+               "n_interactions": "agent replies are not in tickets.json (conversations are per ticket)"}
+    if paths["time_entries"] is not None:
         spent = _time_spent(paths["time_entries"], report)
-        contacts["handle_time_sec"] = c["id"].map(spent).astype("float64").to_numpy()
-        n_empty = int(contacts["handle_time_sec"].isna().sum())
-        report.sources["contacts.handle_time_sec"] = "time_entries.json: sum of time_spent (hh:mm) per ticket, all agents"
-        if n_empty:
-            report.missing["contacts.handle_time_sec"] = f"{n_empty} of {len(c)} contacts have no time entries; left empty"
+        t["v:handle_time_sec"] = t["id"].map(spent).astype("float64")
+        vendor_columns["handle_time_sec"] = (
+            f"{paths['time_entries'].name}: sum of time_spent (hh:mm) per ticket, all agents", "source")
     else:
-        report.missing["contacts.handle_time_sec"] = "not recorded: time_entries.json is absent"
+        missing["handle_time_sec"] = "not recorded: time_entries.json is absent"
+    t["v:resolved_first_contact"] = t["reopened_at"].isna().to_numpy()
+    vendor_columns["resolved_first_contact"] = (
+        "never reopened (tickets.json stats.reopened_at empty); the number of agent replies is not in these "
+        "files, so the one-reply condition is not applied", "derived")
 
-    if "resolved_first_contact" in rules:
-        contacts["resolved_first_contact"] = mapped_column(
-            "resolved_first_contact", rules["resolved_first_contact"], c, report).astype("bool")
-    else:
-        contacts["resolved_first_contact"] = c["reopened_at"].isna().to_numpy()
-        report.derived["contacts.resolved_first_contact"] = (
-            "never reopened (tickets.json stats.reopened_at empty); the number of agent replies is not in "
-            "these files, so the one-reply condition is not applied")
-    observed_until = t.loc[alive, "opened"].max()
-    contacts["repeat_within_7d"] = pd.array(repeat_within_7d(
-        c["requester"], c["opened"], t.loc[alive, "requester"], t.loc[alive, "opened"], observed_until).to_numpy(),
-        dtype="boolean")
-    report.derived["contacts.repeat_within_7d"] = (
-        "the same requester opened another ticket (not spam) later and within 7 days (168 h); empty when "
-        f"none was seen and the 7 days run past the last ticket opened ({observed_until:%Y-%m-%dT%H:%M:%S})")
-    n_censored = int(contacts["repeat_within_7d"].isna().sum())
-    if n_censored:
-        report.missing["contacts.repeat_within_7d"] = (
-            f"{n_censored} contacts opened in the last 7 days of the export have no answer yet (empty)")
-    for column in ("escalated", "credit_issued"):
-        if column in rules:
-            contacts[column] = mapped_column(column, rules[column], c, report)
-        else:
-            report.missing[f"contacts.{column}"] = "not in a Freshdesk export; map a field or tag to import it"
-    report.missing["contacts.n_interactions"] = "agent replies are not in tickets.json (conversations are per ticket)"
-    contacts["agent_id_at_export"] = c["assignee"].astype("str").to_numpy()
-    contacts["vendor_channel"] = c["source"].map(lambda v: None if v is None else str(v)).astype("str").to_numpy()
-    contacts = contacts.sort_values(["opened_at", "contact_id"], kind="stable").reset_index(drop=True)
-
-    # --- surveys ------------------------------------------------------------------------------------------
-    s = rating.reset_index()
-    on_dropped = ~isin_ids(s["ticket_id"], contacts["contact_id"])
-    report.drop("surveys", "its ticket was dropped (see the contacts' reasons)", s.loc[on_dropped, "id"])
-    s = s[~on_dropped]
-    surveys = pd.DataFrame({
-        "contact_id": s["ticket_id"].astype("str"),
-        "sent_at": s["created"],
-        "responded_at": s["created"],
-        "csat": pd.array(s["csat"], dtype="Int64"),
-        "nps": pd.array([pd.NA] * len(s), dtype="Int64"),
-        "comment": s["feedback"].astype("str").where(s["feedback"].notna()),
-    }).sort_values(["sent_at", "contact_id"], kind="stable").reset_index(drop=True)
-    report.sources.update({
-        "surveys.csat": f"satisfaction_ratings.json: ratings.default_question on the {points}-point scale "
-                        f"from {scale_source}; -103 = 1 ... 103 = {points}",
-        "surveys.sent_at": "satisfaction_ratings.json: created_at (the send time is not exported)",
-        "surveys.responded_at": "satisfaction_ratings.json: created_at",
-        "surveys.comment": "satisfaction_ratings.json: feedback",
-    })
-    report.missing["surveys.nps"] = "not in Freshdesk's CSAT ratings"
-    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
-                           "so response rates and non-response studies need the survey send log")
-    if report.facts["reassigned_after_rating"]:
-        report.warnings.append(
-            f"{report.facts['reassigned_after_rating']} rated contacts were reassigned after the rating; they are "
-            "attributed to the rating's agent_id")
-
-    # --- agents -------------------------------------------------------------------------------------------
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     if paths["agents"] is not None:
         recs = _records(paths["agents"], report)
         staff = pd.DataFrame({
-            "id": [text_id(a.get("id")) for a in recs],
-            "team": [groups.get(text_id((a.get("group_ids") or [None])[0])) for a in recs],
+            "id": [str(a.get("id")) for a in recs],
+            "team": [groups.get(str((a.get("group_ids") or [None])[0])) for a in recs],
             "created_at": [a.get("created_at") for a in recs]})
-    exported_at = max(x for x in (t["updated"].max(), r["updated"].max()) if pd.notna(x))
-    agents = agents_table(contacts, staff, exported_at, report, "agents.json",
-                          "agents.json: the first of group_ids (name from groups.json)")
-
-    report.read = {"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)}
-    report.kept = {"contacts": len(contacts), "surveys": len(surveys), "agents": len(agents)}
-    dataset = {
-        "upstream_dataset": 1, "name": folder.name,
-        "source": {"vendor": VENDOR, "format": FORMAT, "exported_at": exported_at,
-                   "imported_at": pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s"),
-                   "importer": "upstream.data.importers.freshdesk", "timezone": "UTC",
-                   "files": [{"name": f.name, "bytes": f.bytes, "sha256": f.sha256} for f in report.files],
-                   "mapping": None if mapping.path is None else "mapping.yaml"},
-        "period": {"first_opened_at": contacts["opened_at"].min(), "last_opened_at": contacts["opened_at"].max()},
-        "attribution": {"rule": "rating_time_assignee",
-                        "description": "A rated contact's agent_id is the rating's agent_id; other contacts keep "
-                                       "the ticket's responder_id at export time.",
-                        "reassigned_after_rating": report.facts["reassigned_after_rating"]},
-        "csat": {**scale.describe(), "scale_source": scale_source},
-        "nps": {"present": False, "range": [0, 10]},
-        "columns": {"contacts": {
-            "missing": [x for x in ("handle_time_sec", "n_interactions", "escalated", "credit_issued")
-                        if x not in contacts.columns],
-            "derived": {k.split(".", 1)[1]: v for k, v in report.derived.items() if k.startswith("contacts.")}}},
-        "channel_groups": {e["value"]: {"group": e["group"], "contacts": e["contacts"],
-                                        **({} if e["known"] else {"note": "not a known Freshdesk source"})}
-                           for e in report.channels},
-    }
-    return ImportResult(contacts=contacts, surveys=surveys, agents=agents, dataset=dataset, report=report,
-                        mapping_text=mapping_text)
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    tickets_name, ratings_name = paths["tickets"].name, paths["satisfaction_ratings"].name
+    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
+                           "so response rates and non-response studies need the survey send log")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tickets_name, ratings_file=ratings_name,
+        tickets=t, ratings=r, scale=scale, scale_source=scale_source, mapping=mapping, report=report,
+        exported_at=exported_at, attribution_rule="rating_time_assignee",
+        attribution_description=("A rated contact's agent_id is the rating's agent_id (set when the customer "
+                                 "rated); other contacts keep the ticket's responder_id at export time."),
+        drops=[(t["spam"], "spam or deleted ticket"),
+               (~t["status_code"].isin(DONE), "not resolved or closed at export time (status open, pending or custom)")],
+        alive=~t["spam"],
+        sources={
+            "contacts.contact_id": f"{tickets_name}: id",
+            "contacts.opened_at": f"{tickets_name}: created_at (UTC)",
+            "contacts.closed_at": f"{tickets_name}: stats.resolved_at, else stats.closed_at",
+            "contacts.agent_id": (f"{ratings_name}: agent_id ({{rated}} rated contacts); {tickets_name}: "
+                                  "responder_id, the agent at export time ({unrated} others)"),
+            "contacts.team": "group names (groups.json) of the rating's group_id, else the ticket's group_id",
+            "contacts.channel": (f"{tickets_name}: source (1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback Widget, "
+                                 "10 Outbound Email, ...), grouped (see channels)"),
+            "contacts.customer_id": f"{tickets_name}: requester_id",
+            "surveys.csat": (f"{ratings_name}: ratings.default_question on the {points}-point scale from "
+                             f"{scale_source}; -103 = 1 ... 103 = {points}"),
+            "surveys.sent_at": f"{ratings_name}: created_at (the send time is not exported)",
+            "surveys.responded_at": f"{ratings_name}: created_at",
+            "surveys.comment": f"{ratings_name}: feedback"},
+        vendor_columns=vendor_columns, missing=missing,
+        defaults={"product": ("product_id", f"{tickets_name}: product_id (ids; map a field for names)"),
+                  "issue_type": ("type", f"{tickets_name}: type, lower-cased")},
+        nps_present=False, staff=staff, users_file="agents.json" if paths["agents"] is not None else None,
+        staff_team_source="agents.json: the first of group_ids (name from groups.json)",
+        read={"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)},
+        mapping_text=mapping_text)
+    return assemble(x)
 
 
 def _records(path: Path, report: ImportReport) -> list[dict]:
@@ -373,7 +256,7 @@ def _time_spent(path: Path, report: ImportReport) -> pd.Series:
         if m is None:
             bad.append(str(e.get("id")))
             continue
-        tid = text_id(e.get("ticket_id"))
+        tid = str(e.get("ticket_id"))
         seconds[tid] = seconds.get(tid, 0.0) + 3600 * int(m[1]) + 60 * int(m[2]) + int(m[3] or 0)
     if bad:
         report.warnings.append(f"time_entries.json: {len(bad)} entries without an hh:mm time_spent were ignored "

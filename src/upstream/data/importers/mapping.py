@@ -14,6 +14,13 @@ repeat: {same_issue_type: false}
 timezone: Europe/Berlin                            # account time zone of CSV exports
 ```
 
+A table import (vendor ``csv``) may map every canonical column (``contact_id: {column: Ticket}``,
+``csat: {column: Rating}`` ...) and state its scale and attribution::
+
+    csat: {points: 2, labels: {1: bad, 2: good}, codes: {Bad: 1, Good: 2}, top_box: [2]}
+    attribution: {rule: export_time_assignee}
+    date_format: "%d/%m/%Y %H:%M"                      # when times are not ISO 8601
+
 Each rule has exactly one source (``tag_prefix``, ``field``, ``value``, ``column``), an optional
 ``map`` (vendor value -> canonical value; values not listed pass through and are reported) and an
 optional ``default`` (used where the source is empty). For true/false columns a ``tag_prefix``
@@ -32,7 +39,7 @@ from .errors import ImportInputError
 
 SOURCES = ("tag_prefix", "field", "value", "column")
 RULE_KEYS = SOURCES + ("map", "default")
-TOP_KEYS = ("vendor", "columns", "csat", "channels", "repeat", "timezone")
+TOP_KEYS = ("vendor", "columns", "csat", "channels", "repeat", "timezone", "date_format", "attribution")
 VENDORS = ("zendesk", "freshdesk", "intercom", "helpscout", "gorgias", "csv")
 
 #: canonical columns a mapping may fill, and their kind (category, number or bool)
@@ -45,8 +52,16 @@ MAPPABLE: dict[str, str] = {
     "credit_issued": "number",
     "escalated": "bool",
     "resolved_first_contact": "bool",
+    "n_interactions": "number",
 }
-CSAT_POINTS = (2, 3, 5, 7)
+#: columns a table (csv) import maps, beyond MAPPABLE: the rest of the data model
+TABLE_COLUMNS: dict[str, str] = {
+    "contact_id": "id", "opened_at": "time", "closed_at": "time", "agent_id": "id", "channel": "category",
+    "customer_id": "id", **MAPPABLE, "repeat_within_7d": "bool",
+    "sent_at": "time", "responded_at": "time", "csat": "scale", "nps": "number", "comment": "text",
+    "site": "category", "tenure_months": "number", "agent_id_at_export": "id",
+}
+CSAT_POINTS = tuple(range(2, 12))
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,7 @@ class ColumnRule:
                 "field": f"custom field {self.source!r}",
                 "value": f"the constant {self.source!r}",
                 "column": f"column {self.source!r}"}[self.kind]
-        if MAPPABLE.get(self.column) == "bool" and self.kind == "tag_prefix":
+        if TABLE_COLUMNS.get(self.column) == "bool" and self.kind == "tag_prefix":
             text = f"true when a tag starts with {self.source!r}"
         if self.map:
             text += f", values renamed by the mapping ({len(self.map)} entries)"
@@ -85,6 +100,12 @@ class Mapping:
     timezone: str | None = None
     repeat_same_issue_type: bool = False
     path: Path | None = None
+    csat_labels: dict[int, str] = field(default_factory=dict)
+    csat_codes: dict[str, int] = field(default_factory=dict)
+    csat_top_box: tuple[int, ...] = ()
+    date_format: str | None = None
+    attribution_rule: str | None = None
+    attribution_description: str | None = None
 
     @property
     def name(self) -> str:
@@ -92,7 +113,7 @@ class Mapping:
 
     def check_vendor(self, vendor: str) -> None:
         """Raise when the mapping was written for another vendor."""
-        if self.vendor is not None and self.vendor not in (vendor, "csv"):
+        if self.vendor is not None and self.vendor != vendor:
             raise ImportInputError(
                 f"{self.name}: the mapping is for vendor '{self.vendor}', but this is a {vendor} "
                 f"import; use a mapping with 'vendor: {vendor}'", self.name)
@@ -147,11 +168,12 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
     raw_columns = data.get("columns") or {}
     if not isinstance(raw_columns, dict):
         fail("columns", f"expected canonical column names with one rule each, found {_kind(raw_columns)}")
+    fillable = TABLE_COLUMNS if vendor == "csv" else MAPPABLE
     for column, rule in raw_columns.items():
         where = f"columns.{column}"
-        if column not in MAPPABLE:
+        if column not in fillable:
             fail(where, f"{column!r} is not a column a mapping can fill; those are "
-                        f"{', '.join(MAPPABLE)}")
+                        f"{', '.join(fillable)}")
         if not isinstance(rule, dict):
             fail(where, f"expected a rule such as {{field: 360001}}, found {_kind(rule)}")
         bad = [k for k in rule if k not in RULE_KEYS]
@@ -180,11 +202,21 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
                                      default=rule.get("default"))
 
     csat = data.get("csat") or {}
-    if not isinstance(csat, dict) or set(csat) - {"points"}:
-        fail("csat", "expected {points: 2|3|5|7}")
+    if not isinstance(csat, dict) or set(csat) - {"points", "labels", "codes", "top_box"}:
+        fail("csat", "expected {points: 2|3|5|7} (and, for table imports, labels, codes and top_box)")
     points = csat.get("points")
-    if points is not None and points not in CSAT_POINTS:
-        fail("csat.points", f"{points!r} is not one of 2, 3, 5, 7")
+    if points is not None and (isinstance(points, bool) or points not in CSAT_POINTS):
+        fail("csat.points", f"{points!r} is not one of 2, 3, 5, 7 (or another whole number up to 11)")
+    labels, codes, top_box = csat.get("labels") or {}, csat.get("codes") or {}, csat.get("top_box") or []
+    if (labels or codes or top_box) and points is None:
+        fail("csat", "labels, codes and top_box need points")
+    span = range(1, (points or 0) + 1)
+    if not isinstance(labels, dict) or any(_code(k) not in span for k in labels):
+        fail("csat.labels", f"expected code: label pairs with codes 1 to {points}")
+    if not isinstance(codes, dict) or any(_code(v) not in span for v in codes.values()):
+        fail("csat.codes", f"expected vendor value: code pairs with codes 1 to {points}")
+    if not isinstance(top_box, list) or any(_code(c) not in span for c in top_box):
+        fail("csat.top_box", f"expected a list of codes 1 to {points}")
 
     channels = data.get("channels") or {}
     if not isinstance(channels, dict):
@@ -199,6 +231,18 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
             repeat.get("same_issue_type", False), bool):
         fail("repeat", "expected {same_issue_type: true|false}")
 
+    date_format = data.get("date_format")
+    if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
+        fail("date_format", f"expected a strftime pattern such as '%d/%m/%Y %H:%M', found {_kind(date_format)}")
+
+    attribution = data.get("attribution") or {}
+    if not isinstance(attribution, dict) or set(attribution) - {"rule", "description"}:
+        fail("attribution", "expected {rule: ..., description: ...}")
+    rule = attribution.get("rule")
+    rules = ("rating_time_assignee", "rated_reply_author", "last_agent_reply", "export_time_assignee", "stated")
+    if rule is not None and rule not in rules:
+        fail("attribution.rule", f"{rule!r} is not one of {', '.join(rules)}")
+
     timezone = data.get("timezone")
     if timezone is not None:
         try:
@@ -210,7 +254,21 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
     return Mapping(vendor=vendor, columns=columns, csat_points=points,
                    channels={str(k): v for k, v in channels.items()},
                    timezone=None if timezone is None else str(timezone),
-                   repeat_same_issue_type=bool(repeat.get("same_issue_type", False)), path=path)
+                   repeat_same_issue_type=bool(repeat.get("same_issue_type", False)), path=path,
+                   csat_labels={_code(k): str(v) for k, v in labels.items()},
+                   csat_codes={str(k): _code(v) for k, v in codes.items()},
+                   csat_top_box=tuple(_code(c) for c in top_box), date_format=date_format,
+                   attribution_rule=rule, attribution_description=attribution.get("description"))
+
+
+def _code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def _kind(value: Any) -> str:

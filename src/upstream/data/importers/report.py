@@ -33,7 +33,9 @@ class ImportReport:
     including repeated copies); ``dropped``: rows dropped, by reason; ``sources``: canonical
     column -> where it came from; ``derived``: column -> rule; ``missing``: column -> why it is
     absent or partly empty; ``channels``: raw channel value -> group, count, known;
-    ``warnings``: things to check (reassignments after rating, unknown channels, ...).
+    ``warnings``: things to check (reassignments after rating, unknown channels, ...);
+    ``scale``: the CSAT scale (dataset.yaml's ``csat`` block); ``attribution``: whom ratings
+    belong to.
     """
 
     vendor: str
@@ -49,6 +51,8 @@ class ImportReport:
     channels: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     facts: dict[str, object] = field(default_factory=dict)
+    scale: dict = field(default_factory=dict)
+    attribution: dict = field(default_factory=dict)
 
     def drop(self, table: str, reason: str, ids) -> int:
         """Record that the rows with vendor ids ``ids`` of ``table`` were dropped for ``reason``
@@ -72,6 +76,24 @@ class ImportReport:
             "dropped": [d.to_dict() for d in self.dropped],
             "sources": self.sources, "derived": self.derived, "missing": self.missing,
             "channels": self.channels, "warnings": self.warnings, "facts": self.facts,
+            "csat_scale": self.scale, "attribution": self.attribution,
+        }
+
+    def summary(self) -> dict:
+        """The short form printed by ``upstream import``: rows, drops by reason, the scale and
+        attribution, what is missing and the warnings."""
+        d = self.to_dict()
+        return {
+            "vendor": self.vendor, "format": self.format, "rows": d["rows"],
+            "dropped": {t: {x["reason"]: x["count"] for x in d["dropped"] if x["table"] == t}
+                        for t in ("contacts", "surveys") if any(x["table"] == t for x in d["dropped"])},
+            "csat": {k: self.scale.get(k) for k in ("kind", "points", "labels", "top_box", "vendor_scale")
+                     if k in self.scale},
+            "attribution": self.attribution.get("rule"),
+            "reassigned_after_rating": self.facts.get("reassigned_after_rating"),
+            "derived": sorted(self.derived), "missing": sorted(self.missing),
+            "channels_other": {c["value"]: c["contacts"] for c in self.channels if not c["known"]},
+            "warnings": len(self.warnings),
         }
 
     def to_json(self) -> str:
@@ -100,6 +122,22 @@ class ImportReport:
                 parts.append("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>")
             parts.append("</table>")
 
+        if self.scale:
+            scale = self.scale
+            labels = ", ".join(f"{k} = {v}" for k, v in (scale.get("labels") or {}).items())
+            table_of("CSAT scale", ("what", "value"), [
+                ("vendor scale", scale.get("vendor_scale", "")), ("kind", scale.get("kind", "")),
+                ("points (canonical codes 1..k, worst to best)", scale.get("points", "")),
+                ("labels", labels), ("top box (counted as satisfied)", ", ".join(map(str, scale.get("top_box", [])))),
+                ("vendor values", ", ".join(f"{k} \u2192 {v}" for k, v in (scale.get("vendor_codes") or {}).items())),
+                ("not answers", ", ".join(f"{k}: {v}" for k, v in (scale.get("not_answers") or {}).items())),
+                ("scale from", scale.get("scale_source", "the vendor's fixed scale"))])
+        if self.attribution:
+            moved = self.attribution.get("reassigned_after_rating")
+            table_of("Attribution", ("what", "value"), [
+                ("rule", self.attribution.get("rule", "")), ("meaning", self.attribution.get("description", "")),
+                ("rated contacts reassigned after the rating",
+                 "not visible in this export" if moved is None else moved)])
         table_of("Dropped rows", ("table", "reason", "count", "examples"),
                  [(x["table"], x["reason"], x["count"], ", ".join(x["examples"])) for x in d["dropped"]])
         table_of("Where each column came from", ("column", "source"), d["sources"].items())
