@@ -1,6 +1,7 @@
-"""Importers: the JSON page reader, mapping parser, CSAT scales, channel groups and the Zendesk
-API importer, checked against the hand-designed fixtures in tests/fixtures/vendors/ (their
-README.md files and make_fixtures.py tables say where every expected value comes from)."""
+"""Importers: the JSON page reader (streaming and Arrow), mapping parser, CSAT scales, channel
+groups and every vendor importer, checked against the hand-designed fixtures in
+tests/fixtures/vendors/ (their README.md files and make_fixtures.py tables say where every
+expected value comes from)."""
 from __future__ import annotations
 
 import gzip
@@ -128,11 +129,12 @@ def test_mapping_fixture_parses():
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"colums": {}}, "m.yaml: unknown key 'colums'; the keys are vendor, columns, csat, channels, repeat, timezone"),
+    ({"colums": {}}, "m.yaml: unknown key 'colums'; the keys are vendor, columns, csat, channels, repeat, timezone, "
+                     "date_format, attribution"),
     ({"vendor": "zendesk2"}, "m.yaml: vendor: 'zendesk2' is not one of zendesk, freshdesk, intercom, helpscout, gorgias, csv"),
     ({"columns": {"polcy": {"tag_prefix": "p_"}}},
      "m.yaml: columns.polcy: 'polcy' is not a column a mapping can fill; those are team, policy, product, "
-     "issue_type, handle_time_sec, credit_issued, escalated, resolved_first_contact"),
+     "issue_type, handle_time_sec, credit_issued, escalated, resolved_first_contact, n_interactions"),
     ({"columns": {"product": {"field": 1, "value": "x"}}},
      "m.yaml: columns.product: a rule needs exactly one of tag_prefix, field, value, column; found field and value"),
     ({"columns": {"product": {"map": {"a": "b"}}}},
@@ -144,11 +146,19 @@ def test_mapping_fixture_parses():
     ({"columns": {"product": {"field": 1, "map": ["a"]}}},
      "m.yaml: columns.product.map: expected vendor value: canonical value pairs"),
     ({"columns": {"policy": {"tag_prefix": ""}}}, "m.yaml: columns.policy.tag_prefix: expected non-empty text, found str ''"),
-    ({"csat": {"points": 4}}, "m.yaml: csat.points: 4 is not one of 2, 3, 5, 7"),
+    ({"csat": {"points": 12}}, "m.yaml: csat.points: 12 is not one of 2, 3, 5, 7 (or another whole number up to 11)"),
+    ({"csat": {"labels": {1: "bad"}}}, "m.yaml: csat: labels, codes and top_box need points"),
+    ({"csat": {"points": 3, "top_box": [4]}}, "m.yaml: csat.top_box: expected a list of codes 1 to 3"),
+    ({"date_format": "dd/mm/yyyy"},
+     "m.yaml: date_format: expected a strftime pattern such as '%d/%m/%Y %H:%M', found str 'dd/mm/yyyy'"),
+    ({"attribution": {"rule": "whoever"}},
+     "m.yaml: attribution.rule: 'whoever' is not one of rating_time_assignee, rated_reply_author, last_agent_reply, "
+     "export_time_assignee, stated"),
     ({"channels": {"api": "web"}}, "m.yaml: channels.api: 'web' is not a channel group; the groups are phone, chat, email, messaging, other"),
     ({"timezone": "Mars/Olympus"}, "m.yaml: timezone: 'Mars/Olympus' is not a time zone name such as Europe/Berlin or UTC"),
     ({"repeat": {"same_issue_type": "yes"}}, "m.yaml: repeat: expected {same_issue_type: true|false}"),
-    (["vendor", "zendesk"], "m.yaml: expected a mapping of keys (vendor, columns, csat, channels, repeat, timezone), found a list"),
+    (["vendor", "zendesk"], "m.yaml: expected a mapping of keys (vendor, columns, csat, channels, repeat, timezone, "
+                            "date_format, attribution), found a list"),
 ])
 def test_mapping_errors_name_the_file_and_key(data, message):
     with pytest.raises(ImportInputError) as err:
@@ -251,6 +261,7 @@ def test_zendesk_contacts_kept_in_order_with_typed_columns(zd):
         "contact_id", "opened_at", "closed_at", "agent_id", "team", "channel", "policy", "product",
         "issue_type", "customer_id", "handle_time_sec", "n_interactions", "resolved_first_contact",
         "repeat_within_7d", "escalated"]
+    assert list(c.columns[15:]) == ["agent_id_at_export", "vendor_channel", "vendor_status"]
     assert str(c["contact_id"].dtype) == "str" and c["opened_at"].dtype == "datetime64[us]"
     assert c["n_interactions"].dtype == "int64" and c["resolved_first_contact"].dtype == "bool"
     assert str(c["repeat_within_7d"].dtype) == "boolean"
@@ -298,9 +309,10 @@ def test_zendesk_surveys_scale_and_non_answers(zd):
     assert (zd.surveys["responded_at"].dropna() >= zd.surveys.loc[zd.surveys["responded_at"].notna(), "sent_at"]).all()
     assert zd.dataset["csat"] == {
         "present": True, "kind": "binary", "points": 2, "labels": {1: "bad", 2: "good"}, "top_box": [2],
+        "label_of_good": "good", "vendor_scale": "Zendesk legacy CSAT (good/bad)",
         "vendor_codes": {"bad": 1, "good": 2},
-        "not_answers": {"offered": "survey sent, no answer", "unoffered": "no survey sent"},
-        "vendor_scale": "Zendesk legacy CSAT (good/bad)"}
+        "not_answers": {"offered": "survey sent, no answer", "unoffered": "no survey sent",
+                        "not offered": "no survey sent"}}
     assert zd.dataset["nps"] == {"present": False, "range": [0, 10]}
 
 
@@ -314,7 +326,7 @@ def test_zendesk_dropped_rows_and_reasons(zd):
         ("contacts", "deleted ticket"): (1, ["1022"]),
         ("contacts", "not solved or closed at export time (status new, open, pending or hold)"): (2, ["1021", "1024"]),
         ("contacts", "no ticket_metrics record (needed for solved_at, reopens, replies)"): (1, ["1019"]),
-        ("contacts", "no assignee (neither at rating time nor at export time)"): (1, ["1023"]),
+        ("contacts", "no assignee (neither on the rating nor assigned)"): (1, ["1023"]),
         ("surveys", "its ticket is not in tickets.json"): (1, ["70021"]),
         ("surveys", "an older rating record of a ticket that has a newer one"): (1, ["70010"]),
         ("surveys", "no survey was sent (score unoffered)"): (1, ["70011"]),
@@ -391,12 +403,22 @@ def test_zendesk_agents_team_and_tenure(zd):
             in zd.report.warnings)
 
 
-def test_zendesk_without_mapping_fills_unknown_and_omits_handle_time():
+def test_zendesk_without_mapping_fills_unknown_and_finds_the_time_tracking_field(tmp_path):
     r = import_zendesk_api(ZD)
     assert set(r.contacts["policy"]) == set(r.contacts["product"]) == set(r.contacts["issue_type"]) == {"unknown"}
+    assert r.report.sources["contacts.policy"] == "constant 'unknown' (not mapped)"
+    # the Time Tracking app's field is found by its title in ticket_fields.json
+    assert r.report.sources["contacts.handle_time_sec"] == (
+        "custom field 360003 'Total time spent (sec)' (the Time Tracking app's total, found by title in "
+        "ticket_fields.json)")
+    ref = import_zendesk_api(ZD, ZD / "mapping.yaml")
+    pd.testing.assert_series_equal(r.contacts["handle_time_sec"], ref.contacts["handle_time_sec"])
+    assert r.dataset["columns"]["contacts"]["missing"] == ["credit_issued"]
+    # without ticket_fields.json the column is missing, and the report says how to get it
+    export = _export_with(tmp_path, {"ticket_fields.json": None})
+    r = import_zendesk_api(export)
     assert "handle_time_sec" not in r.contacts.columns
     assert r.report.missing["contacts.handle_time_sec"].startswith("not recorded: Zendesk has handle time only")
-    assert r.report.sources["contacts.policy"] == "constant 'unknown' (not mapped)"
     assert r.dataset["columns"]["contacts"]["missing"] == ["handle_time_sec", "credit_issued"]
 
 
@@ -464,7 +486,7 @@ def test_zendesk_bad_export_messages(tmp_path, replace, message):
      "found field and value"),
     ("mapping.unknown-column.yaml",
      "mapping.unknown-column.yaml: columns.polcy: 'polcy' is not a column a mapping can fill; those are team, "
-     "policy, product, issue_type, handle_time_sec, credit_issued, escalated, resolved_first_contact"),
+     "policy, product, issue_type, handle_time_sec, credit_issued, escalated, resolved_first_contact, n_interactions"),
     ("mapping.wrong-vendor.yaml",
      "mapping.wrong-vendor.yaml: the mapping is for vendor 'freshdesk', but this is a zendesk import; "
      "use a mapping with 'vendor: zendesk'"),
@@ -494,9 +516,9 @@ def test_zendesk_field_title_needs_ticket_fields_and_column_rules_are_refused(tm
     assert _message(err) == ("c.yaml: columns.product: 'column' rules are for table and CSV exports; a Zendesk "
                              "API export has custom fields (field:) and tags (tag_prefix:)")
     with pytest.raises(ImportInputError) as err:
-        import_export("intercom", VENDORS / "intercom")
-    assert _message(err) == ("unknown vendor 'intercom' (intercom is planned, not written yet); importers exist "
-                             "for zendesk, freshdesk")
+        import_export("kayako", VENDORS / "intercom")
+    assert _message(err) == ("unknown vendor 'kayako'; importers exist for zendesk, freshdesk, intercom, helpscout, "
+                             "gorgias, csv")
 
 
 # =================================================================================================
@@ -623,3 +645,398 @@ def test_freshdesk_bad_input_messages(tmp_path, replace, mapping, message):
     with pytest.raises(ImportInputError) as err:
         import_export("freshdesk", export, mapping)
     assert _message(err) == message.replace("{export}", str(export))
+
+
+# =================================================================================================
+# the Arrow fast path gives the same columns as the streaming reader
+# =================================================================================================
+from upstream.data.importers import records as records_module  # noqa: E402
+from upstream.data.importers.records import RecordSpec, read_records, rename_typed_values  # noqa: E402
+
+
+def test_typed_custom_field_values_are_renamed_in_place_and_only_keys_followed_by_a_colon():
+    text = ('{"custom_fields": [{"id": 1, "value": "text"}, {"id": 2, "value": 600}, {"id": 3, "value":true},'
+            ' {"id": 4, "value" :  [ "a", "b"]}, {"id": 5, "value": null}, {"id": 6, "value": -1.5e3},'
+            ' {"id": 7, "value": {"k": 1}}], "subject": "say \\"value\\": 5", "note": "value"}')
+    data = bytearray(text.encode())
+    assert rename_typed_values(data) == 5
+    assert data.decode() == text.replace('"value": 600', '"v_num": 600').replace('"value":true', '"v_bol":true') \
+        .replace('"value" :  [', '"v_lst" :  [').replace('"value": -1.5e3', '"v_num": -1.5e3') \
+        .replace('"value": {', '"v_obj": {')
+    assert len(data) == len(text.encode())
+
+
+def test_fast_and_slow_paths_read_the_same_columns(tmp_path, monkeypatch):
+    pages = [{"tickets": [
+        {"id": 10, "status": "solved", "via": {"channel": "email"}, "tags": ["vip", "policy_a"],
+         "custom_fields": [{"id": 1, "value": "x"}, {"id": 2, "value": 12}, {"id": 3, "value": True}]},
+        {"id": 11, "status": "open", "via": {"channel": "voice"}, "tags": [],
+         "custom_fields": [{"id": 1, "value": None}, {"id": 2, "value": 2.5}, {"id": 3, "value": ["p", "q"]}]}],
+        "next_page": None},
+        {"tickets": [{"id": 12, "status": "closed", "via": {"channel": "chat"}, "tags": ["policy_b", "policy_c"],
+                      "custom_fields": [{"id": 3, "value": False}]}], "next_page": None}]
+    path = tmp_path / "tickets.json"
+    path.write_text(json.dumps(pages[0], indent=2) + json.dumps(pages[1]))   # pretty, then back to back
+    import pyarrow as pa
+    spec = RecordSpec(key=("tickets",), singular="ticket",
+                      scalars={"id": (("id",), pa.int64()), "status": (("status",), pa.string()),
+                               "channel": (("via", "channel"), pa.string())},
+                      tags=("tags",), tag_prefixes=("policy_",), fields=("custom_fields",), field_ids=(1, 2, 3))
+    fast = read_records(path, spec, FileRead(path.name, path))
+    assert fast.fast
+    monkeypatch.setattr(records_module, "_read_fast", lambda *a: (_ for _ in ()).throw(records_module._NotFast()))
+    info = FileRead(path.name, path)
+    slow = read_records(path, spec, info)
+    assert not slow.fast and (info.pages, info.records) == (2, 3)
+    expected = {"id": ["10", "11", "12"], "status": ["solved", "open", "closed"], "channel": ["email", "voice", "chat"],
+                "tag:policy_": ["a", None, "b"], "field:1": ["x", None, None], "field:2": ["12", "2.5", None],
+                "field:3": ["true", "p, q", "false"]}
+    for result in (fast, slow):
+        got = {k: [None if pd.isna(v) else str(v) for v in result.frame[k]] for k in expected}
+        assert got == expected
+        assert result.field_ids_seen == {1, 2, 3}
+
+
+def test_fast_path_declines_what_it_cannot_read_and_the_slow_path_explains(tmp_path):
+    import pyarrow as pa
+    spec = RecordSpec(key=("tickets",), singular="ticket", scalars={"id": (("id",), pa.int64())},
+                      expected="tickets pages")
+    mixed = tmp_path / "mixed.json"   # ids as numbers and as text: only the slow path reads them
+    mixed.write_text('{"tickets": [{"id": 1}, {"id": "A-2"}]}\n')
+    r = read_records(mixed, spec, FileRead(mixed.name, mixed))
+    assert not r.fast and list(r.frame["id"]) == ["1", "A-2"]
+    other = tmp_path / "other.json"
+    other.write_text('{"conversations": [{"id": 1}], "type": "conversation.list"}\n')
+    with pytest.raises(ImportInputError) as err:
+        read_records(other, spec, FileRead(other.name, other))
+    assert _message(err) == ("other.json: line 1: found a JSON object with keys conversations, type; expected "
+                             "tickets pages")
+
+
+# =================================================================================================
+# Zendesk UI CSV export
+# =================================================================================================
+ZCSV = VENDORS / "zendesk-csv"
+ZCSV_FILE = ZCSV / "export-2026-03-28-tickets.csv"
+
+
+@pytest.fixture(scope="module")
+def zcsv():
+    return import_export("zendesk", ZCSV_FILE, ZCSV / "mapping.yaml")
+
+
+def test_zendesk_csv_credits_the_export_time_assignee_and_says_so(zcsv, zd):
+    c = zcsv.contacts
+    assert list(c["contact_id"]) == CONTACT_ORDER
+    # the three tickets reassigned after the rating show the later agent (names: the CSV has no ids)
+    assert {k: _by_id(c, "agent_id")[k] for k in ("1003", "1007", "1014")} == {
+        "1003": "Dev Das", "1007": "Cleo Chen", "1014": "Dev Das"}
+    assert zcsv.dataset["attribution"]["rule"] == "export_time_assignee"
+    assert "reassigned_after_rating" not in zcsv.dataset["attribution"]
+    assert zcsv.report.facts["reassigned_after_rating"] is None
+    assert any(w.startswith("the CSV export names each ticket's assignee at export time") for w in zcsv.report.warnings)
+    # the same scale, scores and times (Europe/London = UTC in March 2026) as the API export
+    pd.testing.assert_series_equal(zcsv.surveys.set_index("contact_id")["csat"].sort_index(),
+                                   zd.surveys.set_index("contact_id")["csat"].sort_index())
+    assert _by_id(c, "opened_at") == _by_id(zd.contacts, "opened_at")
+    s = zcsv.surveys.set_index("contact_id")
+    assert s.loc["1006", "sent_at"] == pd.Timestamp("2026-03-06 11:00") and s["responded_at"].isna().all()
+    assert _by_id(c, "channel")["1003"] == "phone" and _by_id(c, "channel")["1014"] == "other"
+    assert {(d.table, d.reason): d.examples for d in zcsv.report.dropped} == {
+        ("contacts", "not solved or closed at export time (status new, open, pending or hold)"): ["1021", "1024"],
+        ("contacts", "no ticket metrics in the row (Reopens, Replies empty)"): ["1019"],
+        ("contacts", "no assignee (neither on the rating nor assigned)"): ["1023"],
+        ("surveys", "its ticket was dropped (see the contacts' reasons)"): ["1019"]}
+    assert _by_id(c, "handle_time_sec")["1003"] == 1500.0 and np.isnan(_by_id(c, "handle_time_sec")["1002"])
+
+
+def test_zendesk_csv_local_times_follow_the_mapping_time_zone(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("vendor: zendesk\ntimezone: America/New_York\n")
+    r = import_export("zendesk", ZCSV_FILE, mapping)
+    assert _by_id(r.contacts, "opened_at")["1001"] == pd.Timestamp("2026-03-02 13:10")   # EST = UTC-5
+    r = import_export("zendesk", ZCSV_FILE)
+    assert r.report.warnings[0].startswith("the CSV export writes times in the account's time zone without saying")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("not-a-zendesk-export.csv",
+     "not-a-zendesk-export.csv: not a Zendesk ticket export (Admin Center > Reports > CSV): the header has Ticket ID, "
+     "Subject, Status, Priority, Source, Type, Agent, Group, ...; expected columns such as Id, Requester id, Assignee, "
+     "Group, Status, Via"),
+    ("header-only.csv", "header-only.csv: the export holds no tickets (a header row only); expected at least one ticket"),
+    ("missing-satisfaction-column.csv",
+     "missing-satisfaction-column.csv: a Zendesk ticket export (Admin Center > Reports > CSV) without the column "
+     "'Satisfaction Score'; include it in the export"),
+])
+def test_zendesk_csv_bad_files(name, message):
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", ZCSV / "bad" / name)
+    assert _message(err) == message
+
+
+# =================================================================================================
+# Freshdesk UI CSV export
+# =================================================================================================
+FCSV = VENDORS / "freshdesk-csv"
+
+
+def test_freshdesk_csv_labels_scale_and_export_time_agent(fd):
+    r = import_export("freshdesk", FCSV / "tickets.csv", FCSV / "mapping.yaml")
+    assert r.surveys.set_index("contact_id")["csat"].to_dict() == fd.surveys.set_index("contact_id")["csat"].to_dict()
+    assert r.dataset["csat"]["points"] == 7 and r.dataset["csat"]["scale_source"] == "the mapping (csat.points)"
+    assert r.dataset["attribution"]["rule"] == "export_time_assignee"
+    assert {k: v for k, v in _by_id(r.contacts, "agent_id").items() if k in ("2003", "2008")} == {
+        "2003": "Cleo", "2008": "Dev"}
+    assert {k: v for k, v in _by_id(r.contacts, "handle_time_sec").items() if not np.isnan(v)} == {
+        "2001": 900.0, "2003": 1500.0, "2004": 720.0, "2006": 3900.0, "2011": 480.0}
+    assert _by_id(r.contacts, "channel")["2012"] == "other" and "resolved_first_contact" not in r.contacts
+    # without a declared scale the labels prove 7 points ("Extremely ..." exist only there)
+    plain = tmp = FCSV / "tickets.csv"
+    r = import_export("freshdesk", plain)
+    assert r.dataset["csat"]["scale_source"] == "the labels in Survey results (only a 7-point survey has all of them)"
+    del tmp
+
+
+def test_freshdesk_csv_unknown_label():
+    with pytest.raises(ImportInputError) as err:
+        import_export("freshdesk", FCSV / "bad" / "unknown-survey-label.csv", FCSV / "mapping.yaml")
+    assert _message(err) == (
+        "unknown-survey-label.csv: column 'Survey results': 'Ecstatic' is not a label of a Freshdesk survey (labels "
+        "such as 'Extremely Happy', 'Very Happy', 'Happy', 'Neutral', 'Unhappy')")
+
+
+# =================================================================================================
+# Intercom
+# =================================================================================================
+IC = VENDORS / "intercom"
+
+
+@pytest.fixture(scope="module")
+def ic():
+    return import_export("intercom", IC, IC / "mapping.yaml")
+
+
+def test_intercom_rating_belongs_to_the_teammate_when_rated(ic):
+    c = ic.contacts
+    assert list(c["contact_id"]) == ["215001", "215002", "215003", "215004", "215005", "215007", "215008",
+                                     "215009", "215010"]
+    agent, at_export = _by_id(c, "agent_id"), _by_id(c, "agent_id_at_export")
+    assert {k: (agent[k], at_export[k]) for k in agent if agent[k] != at_export[k]} == {
+        "215002": ("301", "302"), "215008": ("303", "302")}
+    assert _by_id(c, "team")["215008"] == "Hardware"   # the rated teammate's team, not the later assignee's
+    assert ic.report.facts["reassigned_after_rating"] == 2
+    s = ic.surveys.set_index("contact_id")
+    assert s["csat"].to_dict() == {"215001": 5, "215002": 1, "215003": None, "215004": 4, "215007": 3,
+                                   "215008": 2, "215009": 5, "215010": 5}
+    # 215003: rating requested, never answered; 215005: never requested -> no survey
+    assert pd.isna(s.loc["215003", "responded_at"]) and s.loc["215003", "sent_at"] == pd.Timestamp("2026-03-04 08:00")
+    assert (s.loc["215001", "sent_at"], s.loc["215001", "responded_at"]) == (
+        pd.Timestamp("2026-03-02 10:00"), pd.Timestamp("2026-03-02 11:00"))
+    assert ic.dataset["csat"]["points"] == 5 and ic.dataset["csat"]["top_box"] == [4, 5]
+    assert _by_id(c, "channel") == {"215001": "chat", "215002": "email", "215003": "phone", "215004": "messaging",
+                                    "215005": "chat", "215007": "other", "215008": "messaging", "215009": "phone",
+                                    "215010": "chat"}
+    assert _by_id(c, "issue_type")["215010"] == "unknown" and _by_id(c, "policy")["215002"] == "refund above cap"
+    assert sorted(k for k, v in _by_id(c, "resolved_first_contact").items() if not v) == ["215002", "215008"]
+    assert {(d.table, d.reason): d.examples for d in ic.report.dropped} == {
+        ("contacts", "not closed at export time (state open or snoozed)"): ["215006"]}
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("conversations.rating-out-of-range.json",
+     "conversations.json: conversation_rating.rating must be 1 to 5 (Intercom's scale); found 6 (conversation 215001)"),
+    ("conversations.zendesk-page.json",
+     "conversations.json: line 1: found a JSON object with keys tickets; expected Intercom conversation "
+     "list pages such as {\"type\": \"conversation.list\", \"conversations\": [...], \"pages\": ...} (one page "
+     "object, several one after another, or one per line)"),
+])
+def test_intercom_bad_input(tmp_path, bad, message):
+    export = tmp_path / "export"
+    shutil.copytree(IC, export, ignore=shutil.ignore_patterns("bad"))
+    shutil.copy(IC / "bad" / bad, export / "conversations.json")
+    with pytest.raises(ImportInputError) as err:
+        import_export("intercom", export, IC / "mapping.yaml")
+    assert _message(err) == message
+
+
+# =================================================================================================
+# Help Scout
+# =================================================================================================
+HS = VENDORS / "helpscout"
+
+
+def test_helpscout_rating_belongs_to_the_author_of_the_rated_reply():
+    r = import_export("helpscout", HS, HS / "mapping.yaml")
+    c = r.contacts
+    agent, at_export = _by_id(c, "agent_id"), _by_id(c, "agent_id_at_export")
+    assert {k: (agent[k], at_export[k]) for k in agent if agent[k] != at_export[k]} == {
+        "88002": ("401", "402"), "88009": ("403", "402")}
+    assert r.dataset["attribution"]["rule"] == "rated_reply_author"
+    s = r.surveys.set_index("contact_id")
+    assert s["csat"].to_dict() == {"88001": 3, "88002": 1, "88003": 2, "88004": 3, "88007": None, "88009": 1,
+                                   "88010": 3}
+    assert s.loc["88007", "responded_at"] == pd.Timestamp("2026-03-09 16:00")   # 'unknown': a reply, no value
+    assert s.loc["88010", "comment"] == "<script>alert(1)</script>"            # kept; reports escape it
+    assert r.dataset["csat"]["labels"] == {1: "not good", 2: "okay", 3: "great"}
+    assert set(c["team"]) == {"Support"} and _by_id(c, "policy")["88006"] == "unknown"
+    assert _by_id(c, "n_interactions") == {"88001": 3, "88002": 5, "88003": 2, "88004": 4, "88006": 6, "88007": 3,
+                                           "88009": 4, "88010": 2}
+    assert {(d.table, d.reason): d.examples for d in r.report.dropped} == {
+        ("contacts", "spam"): ["88008"],
+        ("contacts", "not closed at export time (status active or pending)"): ["88005"]}
+    assert "resolved_first_contact" not in c.columns
+    assert r.dataset["columns"]["contacts"]["missing"] == ["handle_time_sec", "resolved_first_contact", "escalated",
+                                                           "credit_issued"]
+
+
+@pytest.mark.parametrize("bad, target, message", [
+    ("ratings.unknown-value.json", "ratings.json",
+     "ratings.json: rating 'meh' is not a Help Scout happiness rating (great, okay, not_good or unknown)"),
+    ("conversations.bare-array.json", "conversations.json",
+     "conversations.json: line 1: found a JSON array of records, not a page object; expected Help Scout Mailbox "
+     "API pages such as {\"_embedded\": {\"conversations\": [...]}, \"page\": {...}} (one page object, several one "
+     "after another, or one per line)"),
+])
+def test_helpscout_bad_input(tmp_path, bad, target, message):
+    export = tmp_path / "export"
+    shutil.copytree(HS, export, ignore=shutil.ignore_patterns("bad"))
+    shutil.copy(HS / "bad" / bad, export / target)
+    with pytest.raises(ImportInputError) as err:
+        import_export("helpscout", export, HS / "mapping.yaml")
+    assert _message(err) == message
+
+
+# =================================================================================================
+# Gorgias
+# =================================================================================================
+GG = VENDORS / "gorgias"
+
+
+def test_gorgias_without_messages_credits_the_export_time_assignee_and_says_so():
+    r = import_export("gorgias", GG, GG / "mapping.yaml")
+    assert r.dataset["attribution"]["rule"] == "export_time_assignee"
+    assert r.report.warnings[0].startswith("Gorgias surveys name no agent: ratings are credited to each ticket's "
+                                           "assignee at export time")
+    s = r.surveys.set_index("contact_id")
+    assert s["csat"].to_dict() == {"71001": 5, "71002": 1, "71003": None, "71004": 4, "71008": 2, "71010": 3}
+    assert pd.isna(s.loc["71003", "responded_at"])        # sent, not answered
+    assert {(d.table, d.reason): d.examples for d in r.report.dropped} == {
+        ("surveys", "created but never sent (no sent_datetime)"): ["9105"],
+        ("contacts", "not closed at export time (status open)"): ["71006"],
+        ("contacts", "no assignee (neither on the rating nor assigned)"): ["71009"]}
+    assert _by_id(r.contacts, "policy") == {
+        "71001": "standard", "71002": "refund-above-cap", "71003": "standard", "71004": "unknown", "71005": "standard",
+        "71007": "standard", "71008": "warranty-expired", "71010": "standard"}
+    assert _by_id(r.contacts, "channel")["71007"] == "other"
+
+
+def test_gorgias_messages_give_the_agent_who_replied_before_the_survey(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(GG, export, ignore=shutil.ignore_patterns("bad"))
+    messages = [  # 71002 was answered by 201, then reassigned to 202 after the survey was sent
+        {"id": 1, "ticket_id": 71002, "from_agent": False, "sender": {"id": 602}, "created_datetime": "2026-03-03T09:00:00"},
+        {"id": 2, "ticket_id": 71002, "from_agent": True, "sender": {"id": 201}, "created_datetime": "2026-03-03T09:15:00"},
+        {"id": 3, "ticket_id": 71002, "from_agent": True, "sender": {"id": 202}, "created_datetime": "2026-03-05T08:00:00"},
+        {"id": 4, "ticket_id": 71001, "from_agent": True, "sender": {"id": 201}, "created_datetime": "2026-03-02T09:00:00"}]
+    (export / "messages.json").write_text(json.dumps({"data": messages, "meta": {"next_cursor": None}}))
+    r = import_export("gorgias", export, GG / "mapping.yaml")
+    assert r.dataset["attribution"]["rule"] == "last_agent_reply"
+    agent = _by_id(r.contacts, "agent_id")
+    assert (agent["71002"], agent["71001"], agent["71004"]) == ("201", "201", "201")
+    assert r.report.facts["reassigned_after_rating"] == 1
+    assert "4 surveys have no agent message before they were sent; they keep the export-time assignee" in r.report.warnings
+
+
+@pytest.mark.parametrize("bad, target, message", [
+    ("satisfaction_surveys.score-zero.json", "satisfaction_surveys.json",
+     "satisfaction_surveys.json: score must be 1 to 5 (Gorgias' scale); found 0 (survey 9101)"),
+    ("tickets.truncated.json", "tickets.json",
+     "tickets.json: not valid JSON at line 19, column 18: Unterminated string starting at (the file ends in the "
+     "middle of a value: truncated?)"),
+])
+def test_gorgias_bad_input(tmp_path, bad, target, message):
+    export = tmp_path / "export"
+    shutil.copytree(GG, export, ignore=shutil.ignore_patterns("bad"))
+    shutil.copy(GG / "bad" / bad, export / target)
+    with pytest.raises(ImportInputError) as err:
+        import_export("gorgias", export, GG / "mapping.yaml")
+    assert _message(err) == message
+
+
+# =================================================================================================
+# any table (csv)
+# =================================================================================================
+TB = VENDORS / "table"
+
+
+def test_table_with_dbt_zendesk_column_names_needs_no_mapping_but_the_tags():
+    r = import_export("csv", TB / "dbt" / "zendesk__ticket_metrics.csv", TB / "dbt" / "mapping.yaml")
+    assert list(r.contacts["contact_id"]) == ["1001", "1002", "1003", "1005", "1006", "1004"]
+    assert r.dataset["csat"]["vendor_scale"] == "Zendesk legacy CSAT (good/bad)"
+    assert r.surveys.set_index("contact_id")["csat"].to_dict() == {"1001": 2, "1005": 2, "1002": 1, "1003": 1,
+                                                                   "1004": None}
+    assert r.dataset["attribution"]["rule"] == "export_time_assignee"
+    assert _by_id(r.contacts, "n_interactions") == {"1001": 1, "1002": 3, "1003": 2, "1005": 1, "1006": 2, "1004": 1}
+    assert _by_id(r.contacts, "channel")["1005"] == "messaging" and _by_id(r.contacts, "policy")["1002"] == "refund_above_cap"
+    assert {(d.table, d.reason): d.examples for d in r.report.dropped} == {
+        ("contacts", "no close or solve time"): ["1021"],
+        ("contacts", "no agent (neither on the rating nor assigned)"): ["1023"]}
+
+
+def test_table_with_every_column_mapped_and_a_stated_scale():
+    r = import_export("csv", TB / "generic" / "contacts.csv", TB / "generic" / "mapping.yaml")
+    c = r.contacts
+    assert list(c["contact_id"]) == ["T-01", "T-02", "T-03", "T-04", "T-06"]
+    assert _by_id(c, "opened_at")["T-01"] == pd.Timestamp("2026-03-02 08:00")   # Europe/Berlin (CET) -> UTC
+    assert _by_id(c, "channel") == {"T-01": "phone", "T-02": "chat", "T-03": "email", "T-04": "phone", "T-06": "other"}
+    s = r.surveys.set_index("contact_id")
+    assert s["csat"].to_dict() == {"T-01": 5, "T-02": 2, "T-03": 3, "T-06": 1}
+    assert r.dataset["csat"]["labels"][4] == "Satisfied" and r.dataset["csat"]["top_box"] == [4, 5]
+    assert r.dataset["attribution"] == {
+        "rule": "stated", "reassigned_after_rating": 0,
+        "description": "agent_id is the ticket's owner in the survey tool's join (owner when the survey was sent)"}
+    assert r.agents.set_index("agent_id")[["site", "tenure_months"]].to_dict("index") == {
+        "ana": {"site": "Leeds", "tenure_months": 12.0}, "ben": {"site": "Leeds", "tenure_months": 30.0},
+        "cleo": {"site": "Manila", "tenure_months": 5.0}}
+
+
+def test_table_errors(tmp_path):
+    with pytest.raises(ImportInputError) as err:
+        import_export("csv", TB / "bad" / "rating-off-scale.csv", TB / "generic" / "mapping.yaml")
+    assert _message(err) == ("mapping.yaml: columns.policy: no column 'Policy' in rating-off-scale.csv; its columns "
+                             "are 'Ticket', 'Opened', 'Closed', 'Agent', 'Queue', 'Medium', 'Customer', 'Rating'")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("vendor: csv\ncolumns:\n  contact_id: {column: Ticket}\n  opened_at: {column: Opened}\n"
+                       "  closed_at: {column: Closed}\n  agent_id: {column: Agent}\n  customer_id: {column: Customer}\n"
+                       "  csat: {column: Rating}\n")
+    with pytest.raises(ImportInputError) as err:
+        import_export("csv", TB / "bad" / "rating-off-scale.csv", mapping)
+    assert _message(err) == ("rating-off-scale.csv: column 'Rating': the CSAT scale is not stated (values such as "
+                             "'9'); add csat: {points: 5} (with labels, codes for words, and top_box) to the mapping")
+    mapping.write_text(mapping.read_text() + "csat: {points: 5}\n")
+    with pytest.raises(ImportInputError) as err:
+        import_export("csv", TB / "bad" / "rating-off-scale.csv", mapping)
+    assert _message(err) == ("rating-off-scale.csv: column 'Rating': '9' is not on the 5-point scale stated in the "
+                             "mapping (codes 1 to 5)")
+    with pytest.raises(ImportInputError) as err:
+        import_export("csv", TB / "generic" / "contacts.csv")
+    assert _message(err) == (
+        "contacts.csv: no column for contact_id, opened_at, closed_at, agent_id, customer_id; name them in the "
+        "mapping (columns: {contact_id: {column: ...}}); the table's columns are 'Ticket', 'Opened', 'Closed', "
+        "'Agent', 'Queue', 'Medium', 'Customer', 'Policy', 'Product', 'Reason', 'Handle (s)', 'Rating', 'Rated at', "
+        "'Comment', 'Site', ...")
+
+
+# =================================================================================================
+# the report page
+# =================================================================================================
+def test_report_page_is_offline_and_escapes_vendor_text(tmp_path):
+    export = tmp_path / "export"
+    shutil.copytree(IC, export, ignore=shutil.ignore_patterns("bad"))
+    text = (export / "conversations.json").read_text().replace('"carrier_api"', '"<img src=x onerror=alert(1)>"')
+    (export / "conversations.json").write_text(text)
+    page = import_export("intercom", export, IC / "mapping.yaml").report.to_html()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page and "<link" not in page
+    assert "<h2>CSAT scale</h2>" in page and "<td>rating_time_assignee</td>" in page

@@ -132,7 +132,9 @@ def assemble(x: Extract) -> ImportResult:
     drop(t["closed"] < t["opened"], "closed before it was opened")
     drop(t["agent"].isna(), f"no {x.agent_noun} (neither on the rating nor assigned)")
     reassigned = keep & rating_agent.notna() & t["assignee"].notna() & (rating_agent != t["assignee"])
-    report.facts["reassigned_after_rating"] = int(reassigned.sum())
+    # with only the export-time assignee a reassignment after the rating cannot be seen at all
+    report.facts["reassigned_after_rating"] = (None if x.attribution_rule == "export_time_assignee"
+                                               else int(reassigned.sum()))
     report.facts["rated_contacts"] = int((keep & rated).sum())
 
     alive = x.alive if x.alive is not None else pd.Series(True, index=t.index)
@@ -195,6 +197,8 @@ def assemble(x: Extract) -> ImportResult:
     for column in OPTIONAL:
         if column in rules:
             values = mapped_values(column, rules[column], c.get(f"src:{column}"), report, n)
+            if f"contacts.{column}" in x.sources:  # a vendor default rule says more than the bare rule
+                report.sources[f"contacts.{column}"] = x.sources[f"contacts.{column}"]
         elif f"v:{column}" in c.columns:
             values = c[f"v:{column}"]
             text, how = x.vendor_columns[column]
@@ -205,7 +209,8 @@ def assemble(x: Extract) -> ImportResult:
         contacts[column] = _typed(column, values)
         n_empty = int(pd.isna(contacts[column]).sum())
         if n_empty and f"contacts.{column}" not in report.missing:
-            report.missing[f"contacts.{column}"] = f"{n_empty} of {n} contacts have no value; left empty"
+            how = f" ({rules[column].describe()})" if column in rules else ""
+            report.missing[f"contacts.{column}"] = f"{n_empty} of {n} contacts have no value{how}; left empty"
 
     same_issue = x.mapping.repeat_same_issue_type
     all_issue = None
@@ -224,6 +229,8 @@ def assemble(x: Extract) -> ImportResult:
         report.missing["contacts.repeat_within_7d"] = (
             f"{n_censored} contacts opened in the last 7 days of the export have no answer yet (empty)")
 
+    order = [col.name for col in SCHEMA["contacts"] if col.name in contacts.columns]
+    contacts = contacts[order + [col for col in contacts.columns if col not in order]]
     contacts["agent_id_at_export"] = c["assignee"].astype("str").to_numpy()
     contacts["vendor_channel"] = c["channel"].astype("str").to_numpy()
     contacts["vendor_status"] = c["status"].astype("str").to_numpy()
@@ -256,12 +263,12 @@ def assemble(x: Extract) -> ImportResult:
                    "agents": x.read.get("agents", 0 if x.staff is None else len(x.staff))}
     report.kept = {"contacts": len(contacts), "surveys": len(surveys), "agents": len(agents)}
     moved = report.facts["reassigned_after_rating"]
-    if moved and x.attribution_rule != "export_time_assignee":
+    if moved:
         report.warnings.append(
             f"{moved} rated contacts were reassigned after the rating; they are attributed to the agent the rating "
             "belongs to (an export-time assignee would credit the later agent)")
     report.attribution = {"rule": x.attribution_rule, "description": x.attribution_description,
-                          "reassigned_after_rating": moved if x.attribution_rule != "export_time_assignee" else None}
+                          "reassigned_after_rating": moved}
     report.scale = x.scale.describe(x.scale_source)
     dataset = describe(x, contacts, surveys, agents)
     return ImportResult(contacts=contacts, surveys=surveys, agents=agents, dataset=dataset, report=report,
@@ -286,7 +293,7 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
             entry["derived"] = derived
         if entry:
             columns[table] = entry
-    moved = report.facts.get("reassigned_after_rating", 0)
+    moved = report.facts.get("reassigned_after_rating")
     return {
         "upstream_dataset": 1,
         "name": x.export.name if x.export.name else str(x.export),

@@ -206,7 +206,7 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
             "contacts.opened_at": f"{tickets_name}: created_at (UTC)",
             "contacts.closed_at": f"{tickets_name}: stats.resolved_at, else stats.closed_at",
             "contacts.agent_id": (f"{ratings_name}: agent_id ({{rated}} rated contacts); {tickets_name}: "
-                                  "responder_id, the agent at export time ({unrated} others)"),
+                                  "responder_id, the agent at export time ({unrated} without one)"),
             "contacts.team": "group names (groups.json) of the rating's group_id, else the ticket's group_id",
             "contacts.channel": (f"{tickets_name}: source (1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback Widget, "
                                  "10 Outbound Email, ...), grouped (see channels)"),

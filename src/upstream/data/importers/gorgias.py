@@ -151,7 +151,7 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
                        "(messages.json); tickets without a survey keep assignee_user at export time.")
         agent_source = (f"messages.json: the author of the last agent message before the survey was sent ({{rated}} "
                         f"tickets with a survey); {paths['tickets'].name}: assignee_user at export time "
-                        "({unrated} others)")
+                        "({unrated} without one)")
         n_without = int((r["agent"].isna()).sum())
         if n_without:
             report.warnings.append(f"{n_without} surveys have no agent message before they were sent; they keep the "

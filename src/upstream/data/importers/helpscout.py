@@ -70,7 +70,7 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
                 "(Mailbox API conversations) and ratings.json (the happiness ratings report)", f"{stem}.json")
     info = FileRead(name=paths["conversations"].name, path=paths["conversations"])
     convs = [c for page in iter_pages(paths["conversations"], ("_embedded", "conversations"), expected=EXPECTED,
-                                      info=info) for c in page]
+                                      info=info, bare_arrays=False) for c in page]
     report.files.append(info)
     if not convs:
         raise ImportInputError(f"{info.name}: the export holds no conversations ({info.pages} page(s), all empty); "
@@ -142,7 +142,7 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         "updated": created})
     n_unknown = int(value.astype("str").str.lower().eq("unknown").sum())
     if n_unknown:
-        report.warnings.append(f"{n_unknown} ratings have the value 'unknown': kept as replies without a CSAT value")
+        report.warnings.append(f"ratings with the value 'unknown' ({n_unknown}) are kept as replies without a CSAT value")
 
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     if paths["users"] is not None:
@@ -170,7 +170,7 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
             "contacts.opened_at": f"{info.name}: createdAt (UTC)",
             "contacts.closed_at": f"{info.name}: closedAt (UTC)",
             "contacts.agent_id": (f"{rinfo.name}: user, the author of the rated reply ({{rated}} rated conversations); "
-                                  f"{info.name}: assignee at export time ({{unrated}} others)"),
+                                  f"{info.name}: assignee at export time ({{unrated}} without one)"),
             "contacts.team": f"{info.name}: mailboxId (Help Scout has no teams on a conversation)",
             "contacts.channel": f"{info.name}: type (email, chat, phone), grouped (see channels)",
             "contacts.customer_id": f"{info.name}: primaryCustomer.id",

@@ -166,7 +166,7 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
             "contacts.closed_at": f"{path.name}: statistics.last_close_at",
             "contacts.agent_id": (f"{path.name}: conversation_rating.teammate.id, the teammate when it was rated "
                                   "({rated} contacts with a rating request); admin_assignee_id at export time "
-                                  "({unrated} others)"),
+                                  "({unrated} without one)"),
             "contacts.team": f"{path.name}: team_assignee_id at export time (name from teams.json)",
             "contacts.channel": f"{path.name}: source.type, grouped (see channels)",
             "contacts.customer_id": f"{path.name}: the first of contacts",
@@ -186,7 +186,6 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
         staff_team_source="admins.json: the first of team_ids (name from teams.json)",
         read={"contacts": len(convs), "surveys": int(has_rating.sum()), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="teammate")
-    report.missing["agents.tenure_months"] = "Intercom's admins have no start or creation date"
     return assemble(x)
 
 

@@ -144,7 +144,7 @@ def iter_json_values(path: str | Path, info: FileRead | None = None) -> Iterator
 
 def iter_pages(path: str | Path, key: str | tuple[str, ...] | None, *, singular: str | None = None,
                expected: str, info: FileRead | None = None,
-               sideloads: dict[str, list] | None = None) -> Iterator[list]:
+               sideloads: dict[str, list] | None = None, bare_arrays: bool = True) -> Iterator[list]:
     """Yield the list of records of each page in the file.
 
     ``key`` is where a page object holds its records (a key path for nested wrappers);
@@ -153,7 +153,8 @@ def iter_pages(path: str | Path, key: str | tuple[str, ...] | None, *, singular:
     is an error quoting ``expected`` (a description of the vendor's page shape) and the keys
     found. ``info`` (a :class:`FileRead`) is updated with pages, records, bytes and sha256.
     ``sideloads`` maps page keys (e.g. ``metric_sets``) to lists that collect those side-loaded
-    records.
+    records. ``bare_arrays=False`` refuses bare arrays of records (vendors whose API never
+    returns them).
     """
     path = Path(path)
     name = path.name
@@ -162,6 +163,9 @@ def iter_pages(path: str | Path, key: str | tuple[str, ...] | None, *, singular:
         info = FileRead(name=name, path=path)
     for value, line in iter_json_values(path, info):
         records = _records_of(value, keys, singular)
+        if records is not None and isinstance(value, list) and not bare_arrays:
+            raise ImportInputError(f"{name}: line {line}: found a JSON array of records, not a page "
+                                   f"object; expected {expected}", name)
         if records is None:
             raise ImportInputError(f"{name}: line {line}: {_describe(value)}; expected {expected}", name)
         info.pages += 1

@@ -134,6 +134,8 @@ def _read_fast(path: Path, spec: RecordSpec, info: FileRead) -> Records:
             side = _columns(side_records, spec.sideload_spec)
     else:
         records = table.column(spec.singular) if layout == "singular" else _as_struct(table)
+        if records.null_count or ("id" in spec.scalars and pc.struct_field(records, "id").null_count):
+            raise _NotFast  # not records of this kind: the slow path says what it found
         info.pages += table.num_rows
         side = None
     if isinstance(records, pa.ChunkedArray):
