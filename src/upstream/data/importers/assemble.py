@@ -36,6 +36,7 @@ from .mapping import MAPPABLE, TABLE_COLUMNS, ColumnRule, Mapping
 from .report import ImportReport
 from .result import ImportResult
 from .scales import VendorScale
+from .source import isin_text, latest_rows, positions, take
 
 UNKNOWN = "unknown"
 VENDOR_NAMES = {"zendesk": "Zendesk", "freshdesk": "Freshdesk", "intercom": "Intercom", "helpscout": "Help Scout",
@@ -94,19 +95,18 @@ def assemble(x: Extract) -> ImportResult:
     t["id"] = t["id"].astype("str")
 
     # --- ratings: attached to known tickets, one per ticket (the latest record) -----------------
-    outside = ~_isin(r["ticket_id"], t["id"])
+    outside = ~isin_text(r["ticket_id"], t["id"])
     report.drop("surveys", f"its ticket is not in {x.tickets_file}", r.loc[outside, "id"])
-    r = r[~outside].copy()
-    r["_order"] = np.arange(len(r))
-    r = r.sort_values(["ticket_id", "updated", "_order"], kind="stable", na_position="first")
-    superseded = r.duplicated("ticket_id", keep="last")
+    r = r[~outside]
+    superseded = ~latest_rows(r["ticket_id"], r["updated"])
     report.drop("surveys", "an older rating record of a ticket that has a newer one", r.loc[superseded, "id"])
-    rating = r[~superseded].set_index("ticket_id")
+    rating = r[~superseded].reset_index(drop=True)
 
     # --- attribution -----------------------------------------------------------------------------
-    rated = _isin(t["id"], rating.index)
-    rating_agent = t["id"].map(rating["agent"]).where(rated)
-    rating_team = t["id"].map(rating["team"]).where(rated)
+    at = positions(t["id"], rating["ticket_id"])
+    rated = pd.Series(at >= 0, index=t.index)
+    rating_agent = take(rating["agent"], at).astype("str")
+    rating_team = take(rating["team"], at).astype("str")
     t["agent"] = rating_agent.where(rating_agent.notna(), t["assignee"])
     t["team_at_contact"] = rating_team.where(rating_team.notna(), t["team"])
     # a rating without its own team, credited to another agent than the assignee: that agent's team
@@ -237,8 +237,8 @@ def assemble(x: Extract) -> ImportResult:
     contacts = contacts.sort_values(["opened_at", "contact_id"], kind="stable").reset_index(drop=True)
 
     # --- surveys --------------------------------------------------------------------------------
-    s = rating.reset_index()
-    on_dropped = ~_isin(s["ticket_id"], contacts["contact_id"])
+    s = rating
+    on_dropped = ~isin_text(s["ticket_id"], contacts["contact_id"])
     report.drop("surveys", "its ticket was dropped (see the contacts' reasons)", s.loc[on_dropped, "id"])
     s = s[~on_dropped]
     no_time = s["sent_at"].isna()
@@ -398,12 +398,6 @@ def _issue_type_of(t: pd.DataFrame, x: Extract) -> pd.Series:
     return pd.Series(UNKNOWN, index=range(len(t)))
 
 
-def _isin(values: pd.Series, pool) -> pd.Series:
-    """Membership of text ids through a hash index (fast on Arrow strings)."""
-    index = pd.Index(pd.Series(pool, dtype="object").dropna().unique())
-    return pd.Series(index.get_indexer(values.astype("object")) >= 0, index=values.index)
-
-
 def agents_table(contacts: pd.DataFrame, staff: pd.DataFrame | None, exported_at: pd.Timestamp,
                  report: ImportReport, users_file: str | None, team_source: str) -> pd.DataFrame:
     """Every staff member and every agent a contact names. ``team``: the staff team, else the
@@ -417,12 +411,14 @@ def agents_table(contacts: pd.DataFrame, staff: pd.DataFrame | None, exported_at
     counts = contacts.groupby(["agent_id", "team"]).size().reset_index(name="n")
     counts = counts.sort_values(["agent_id", "n", "team"], ascending=[True, False, True], kind="stable")
     main_team = counts.drop_duplicates("agent_id").set_index("agent_id")["team"]
-    ids = pd.Index(sorted(set(staff.index.astype("str")) | set(contacts["agent_id"])), dtype="str")
+    named = pd.Index(contacts["agent_id"].unique(), dtype="str")
+    known = pd.Index(staff.index.astype("str"), dtype="str")
+    ids = named.union(known).sort_values()
     staff_team = staff["team"].reindex(ids) if len(staff) else pd.Series(np.nan, index=ids)
     staff_team = staff_team.where(staff_team.astype("str").str.len() > 0) if len(staff) else staff_team
     team = staff_team.where(staff_team.notna(), main_team.reindex(ids)).fillna(UNKNOWN)
     agents = pd.DataFrame({"agent_id": pd.array(ids, dtype="str"), "team": pd.array(team.to_numpy(), dtype="str")})
-    not_in_users = sorted(set(contacts["agent_id"]) - set(staff.index.astype("str")))
+    not_in_users = list(named.difference(known).sort_values())
     report.sources["agents.agent_id"] = (f"{users_file}: the agents, and every agent a contact names" if users_file
                                          else "every agent a contact names")
     report.sources["agents.team"] = (f"{team_source}, else the agent's most frequent contact team" if team_source

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,7 @@ from .errors import ImportInputError
 from .pages import FileRead, iter_pages
 
 _BLOCK = 64 << 20
+_LINE_BLOCK = 16 << 20
 _MAX_BLOCK = 1 << 30
 _TYPED_NAMES = {"num": b"v_num", "bol": b"v_bol", "lst": b"v_lst", "obj": b"v_obj"}
 
@@ -96,6 +99,146 @@ class _NotFast(Exception):
 
 
 def _read_fast(path: Path, spec: RecordSpec, info: FileRead) -> Records:
+    if not spec.key:
+        raise _NotFast  # bare arrays of records (Freshdesk): the slow path
+    layout, line = _jsonl_layout(path, spec)
+    if layout is not None:
+        return _read_lines(path, spec, info, layout, block=min(max(_LINE_BLOCK, 4 * line), _MAX_BLOCK))
+    return _read_whole(path, spec, info)
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+def _jsonl_layout(path: Path, spec: RecordSpec) -> tuple[str | None, int]:
+    """The layout (pages, singular, records) when the file is JSON lines -- its first line is one
+    whole JSON object -- else None; and the first line's length. Judged from the object's keys."""
+    try:
+        with _open(path) as fh:
+            first = fh.readline(1 << 28)
+    except (OSError, EOFError):
+        return None, 0
+    try:
+        value = json.loads(first.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return None, 0
+    if not isinstance(value, dict):
+        return None, 0
+    node = value
+    for k in spec.key:
+        node = node.get(k) if isinstance(node, dict) else None
+    if isinstance(node, list):
+        return "pages", len(first)
+    if spec.singular and isinstance(value.get(spec.singular), dict):
+        return "singular", len(first)
+    if "id" in value and spec.key[0] not in value:
+        return "records", len(first)
+    raise _NotFast  # a JSON object of another kind: the slow path says what it found
+
+
+class _Stream(io.RawIOBase):
+    """The file's bytes as Arrow reads them: typed custom-field values renamed on the way (with a
+    small carry so no key is cut at a chunk edge), the sha256 and byte count kept for the report."""
+
+    CARRY = 256
+
+    def __init__(self, fh, rename: bool):
+        self.fh, self.rename = fh, rename
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.carry = b""
+        self.pending = b""
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending and not self.done:
+            chunk = self.fh.read(1 << 24)
+            if chunk:
+                self.digest.update(chunk)
+                self.size += len(chunk)
+            data = bytearray(self.carry + chunk)
+            if not chunk:
+                self.done = True
+                cut = len(data)
+            else:
+                cut = max(len(data) - self.CARRY, 0)
+            if self.rename and cut:
+                rename_typed_values(data, end=cut)
+            self.pending, self.carry = bytes(data[:cut]), bytes(data[cut:])
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+
+def _read_lines(path: Path, spec: RecordSpec, info: FileRead, layout: str, block: int) -> Records:
+    """JSON lines, streamed: Arrow parses one block at a time and each block is reduced to the
+    needed columns at once, so memory holds a block and the columns, not the file."""
+    rename = spec.fields is not None and bool(spec.field_ids)
+    schema = _schema(spec, layout)
+    parts: list[_Part] = []
+    sides: list[_Part] = []
+    with _open(path) as fh:
+        stream = _Stream(fh, rename)
+        try:
+            reader = pj.open_json(io.BufferedReader(stream, 1 << 24),
+                                  read_options=pj.ReadOptions(block_size=block),
+                                  parse_options=pj.ParseOptions(explicit_schema=schema,
+                                                                unexpected_field_behavior="ignore"))
+            for batch in reader:
+                records, side = _records_of_batch(batch, spec, layout, info)
+                parts.append(_columns(records, spec))
+                if side is not None:
+                    sides.append(side)
+        except (pa.ArrowInvalid, OSError, EOFError) as err:
+            raise _NotFast from err   # not what it looked like: the slow path explains
+    info.sha256, info.bytes = stream.digest.hexdigest(), stream.size
+    out = _concat(parts, spec)
+    if spec.sideload:
+        out.sideloaded = _concat(sides, spec.sideload_spec)
+    return out
+
+
+def _records_of_batch(batch, spec: RecordSpec, layout: str, info: FileRead):
+    side = None
+    if layout == "pages":
+        column = batch.column(spec.key[0])
+        for k in spec.key[1:]:
+            column = pc.struct_field(column, k)
+        if column.null_count:
+            raise _NotFast  # a page without the records key: the slow path names it
+        records = pc.list_flatten(column)
+        if spec.sideload:
+            side_column = batch.column(spec.sideload)
+            side = _columns(pc.list_flatten(side_column.fill_null(pa.scalar([], side_column.type))),
+                            spec.sideload_spec)
+    else:
+        records = batch.column(spec.singular) if layout == "singular" else pa.StructArray.from_arrays(
+            batch.columns, names=batch.schema.names)
+        if records.null_count or ("id" in spec.scalars and pc.struct_field(records, "id").null_count):
+            raise _NotFast  # not records of this kind: the slow path says what it found
+    info.pages += batch.num_rows
+    info.records += len(records)
+    return records, side
+
+
+def _concat(parts: list[_Part], spec: RecordSpec) -> Records:
+    """One frame from the blocks' columns: each column concatenated in Arrow, converted once."""
+    if not parts:
+        return Records(frame=pd.DataFrame({name: pd.Series([], dtype="object") for name in spec.scalars}))
+    names = list(parts[0].arrays)
+    frame = pd.DataFrame({name: _to_pandas(pa.chunked_array([p.arrays[name] for p in parts]))
+                          for name in names}, index=pd.RangeIndex(sum(p.n for p in parts)))
+    return Records(frame=frame, field_ids_seen=set().union(*(p.field_ids_seen for p in parts)))
+
+
+def _read_whole(path: Path, spec: RecordSpec, info: FileRead) -> Records:
+    """Pretty-printed pages or pages written back to back: the whole file at once (Arrow's
+    multi-line mode needs it)."""
     if path.name.endswith(".gz"):
         try:
             data = bytearray(gzip.decompress(path.read_bytes()))
@@ -107,8 +250,6 @@ def _read_fast(path: Path, spec: RecordSpec, info: FileRead) -> Records:
             del data[fh.readinto(data):]  # read in place: one copy of the file in memory
     info.sha256 = hashlib.sha256(data).hexdigest()  # of the JSON text, as the slow path does
     info.bytes = len(data)
-    if not spec.key:
-        raise _NotFast  # bare arrays of records (Freshdesk): the slow path
     start = _first_value(data)
     if start is None or data[start] != ord("{"):
         raise _NotFast  # empty file, bare arrays, or not JSON: the slow path explains
@@ -119,30 +260,15 @@ def _read_fast(path: Path, spec: RecordSpec, info: FileRead) -> Records:
         rename_typed_values(data)
     table = _parse(data, _schema(spec, layout))
     del data
-    if layout == "pages":
-        column = table.column(spec.key[0])
-        for k in spec.key[1:]:
-            column = pc.struct_field(column, k)
-        if column.null_count:
-            raise _NotFast  # a page without the records key: the slow path names it
-        info.pages += table.num_rows
-        records = pc.list_flatten(column)
-        side = None
-        if spec.sideload:
-            side_column = table.column(spec.sideload)
-            side_records = pc.list_flatten(side_column.fill_null(pa.scalar([], side_column.type)))
-            side = _columns(side_records, spec.sideload_spec)
-    else:
-        records = table.column(spec.singular) if layout == "singular" else _as_struct(table)
-        if records.null_count or ("id" in spec.scalars and pc.struct_field(records, "id").null_count):
-            raise _NotFast  # not records of this kind: the slow path says what it found
-        info.pages += table.num_rows
-        side = None
-    if isinstance(records, pa.ChunkedArray):
-        records = records.combine_chunks()
-    info.records += len(records)
-    out = _columns(records, spec)
-    out.sideloaded = side
+    parts, sides = [], []
+    for batch in table.to_batches():
+        records, side = _records_of_batch(batch, spec, layout, info)
+        parts.append(_columns(records, spec))
+        if side is not None:
+            sides.append(side)
+    out = _concat(parts, spec)
+    if spec.sideload:
+        out.sideloaded = _concat(sides, spec.sideload_spec)
     return out
 
 
@@ -235,20 +361,34 @@ def _as_struct(table: pa.Table) -> pa.StructArray:
     return pa.StructArray.from_arrays([c.combine_chunks() for c in table.columns], names=table.column_names)
 
 
-def rename_typed_values(data: bytearray, chunk: int = 1 << 26) -> int:
+def rename_typed_values(data: bytearray, chunk: int = 1 << 26, end: int | None = None) -> int:
     """Rename, in place, the key ``"value"`` of every value that is not text or null (see the
-    module docstring); returns how many were renamed. Same length, so nothing moves."""
+    module docstring); returns how many were renamed. Same length, so nothing moves.
+
+    Candidates are found four bytes at a time (the text ``alue`` compared as one 32-bit word at
+    each of the four alignments), so the whole file is a few vectorised passes, not a Python loop.
+    Only keys starting before ``end`` (default: anywhere) are renamed; the bytes after it are
+    looked at, so a caller streaming chunks passes a carry of a few hundred bytes."""
     arr = np.frombuffer(data, dtype=np.uint8)
     n = len(arr)
+    limit = n if end is None else end
     renamed = 0
-    pattern = np.frombuffer(b'value"', dtype=np.uint8)
-    for lo in range(0, n, chunk):
-        q = np.flatnonzero(arr[lo:min(lo + chunk, n)] == 34) + lo
-        q = q[q + 16 < n]
-        for k, ch in enumerate(pattern):
-            q = q[arr[q + 1 + k] == ch]
-            if not len(q):
-                break
+    word = np.frombuffer(b"alue", dtype="<u4")[0]
+    for lo in range(0, limit, chunk):
+        hi = min(lo + chunk + 3, n)
+        found = []
+        for k in range(4):
+            start = lo + k
+            m = (hi - start) // 4
+            if m <= 0:
+                continue
+            words = arr[start:start + 4 * m].view("<u4")
+            found.append(np.flatnonzero(words == word) * 4 + start)
+        q = np.concatenate(found) - 2 if found else np.empty(0, dtype=np.int64)   # position of the opening quote
+        q = q[(q >= 0) & (q < min(lo + chunk, limit)) & (q + 16 < n)]   # four alignments: no position twice
+        if not len(q):
+            continue
+        q = q[(arr[q] == 34) & (arr[q + 1] == 118) & (arr[q + 6] == 34)]   # "value"
         if not len(q):
             continue
         p = _skip_space(arr, q + 7)
@@ -275,7 +415,16 @@ def _skip_space(arr: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.minimum(p, len(arr) - 1)
 
 
-def _columns(records: pa.StructArray, spec: RecordSpec) -> Records:
+@dataclass
+class _Part:
+    """The columns of one block of records, still Arrow arrays (converted once, at the end)."""
+
+    arrays: dict
+    field_ids_seen: set
+    n: int
+
+
+def _columns(records: pa.StructArray, spec: RecordSpec) -> _Part:
     """Scalar, tag and custom-field columns of a StructArray of records."""
     n = len(records)
     cols: dict[str, object] = {}
@@ -302,8 +451,7 @@ def _columns(records: pa.StructArray, spec: RecordSpec) -> Records:
             for fid in spec.field_ids:
                 hit = id_values == fid
                 cols[f"field:{fid}"] = _first_per_parent(n, parent[hit], text.filter(pa.array(hit)))
-    frame = pd.DataFrame({name: _to_pandas(col) for name, col in cols.items()}, index=pd.RangeIndex(n))
-    return Records(frame=frame, field_ids_seen=seen)
+    return _Part(arrays=cols, field_ids_seen=seen, n=n)
 
 
 def _get(records: pa.StructArray, keys: tuple[str, ...]):
@@ -341,15 +489,24 @@ def _first_per_parent(n: int, parents: np.ndarray, values: pa.Array) -> pa.Array
     return pc.take(values, pa.array(take, mask=mask))
 
 
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)   # pandas' "str"
+
+
 def _to_pandas(col) -> pd.Series:
+    """An Arrow column as pandas without a pass through Python objects: text as "str" (Arrow
+    backed), integers as Int64, booleans as boolean, floats as float64."""
     if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if pa.types.is_null(col.type):
+        return pd.Series(pd.NA, index=range(len(col)), dtype="str")
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        return pd.Series(col.to_pandas(types_mapper=pd.ArrowDtype)).astype("str")
-    if pa.types.is_integer(col.type):
-        return pd.Series(col.to_pandas(types_mapper=pd.ArrowDtype)).astype("Int64")
-    if pa.types.is_boolean(col.type):
-        return pd.Series(col.to_pandas(types_mapper=pd.ArrowDtype)).astype("boolean")
+        return pd.Series(col.to_pandas(types_mapper={pa.string(): _STR, pa.large_string(): _STR}.get))
+    if pa.types.is_integer(col.type) or pa.types.is_boolean(col.type):
+        mask = col.is_null().to_numpy(zero_copy_only=False)
+        values = col.fill_null(False if pa.types.is_boolean(col.type) else 0).to_numpy(zero_copy_only=False)
+        array = (pd.arrays.BooleanArray(values.astype(bool), mask) if pa.types.is_boolean(col.type)
+                 else pd.arrays.IntegerArray(values.astype("int64"), mask))
+        return pd.Series(array)
     if pa.types.is_floating(col.type):
         return pd.Series(col.to_numpy(zero_copy_only=False), dtype="float64")
     return pd.Series(col.to_pylist(), dtype="object")

@@ -103,3 +103,51 @@ def file_info(path: Path):
     content = path.read_bytes()
     info = FileRead(name=path.name, path=path, bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
     return info
+
+
+def isin_text(values: pd.Series, pool) -> pd.Series:
+    """Which text ids of ``values`` are in ``pool`` (Arrow's hash join: fast on millions of ids;
+    missing values are never in)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    left = pa.array(pd.Series(values).astype("str"), type=pa.large_string(), from_pandas=True)
+    right = pa.array(pd.Series(pool).astype("str"), type=pa.large_string(), from_pandas=True).drop_null()
+    hit = pc.fill_null(pc.is_in(left, value_set=right), False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=pd.Series(values).index)
+
+
+def latest_rows(keys: pd.Series, updated: pd.Series) -> np.ndarray:
+    """Rows to keep when a key repeats: the one with the latest ``updated`` (then the later row);
+    rows without a key are kept (other rules drop them). Vectorised (numpy lexsort on codes)."""
+    codes, _ = pd.factorize(pd.Series(keys), use_na_sentinel=True)
+    stamp = pd.Series(updated).to_numpy(dtype="datetime64[us]").astype("int64")   # NaT sorts first
+    order = np.arange(len(codes))
+    idx = np.lexsort((order, stamp, codes))
+    ordered = codes[idx]
+    last = np.ones(len(idx), dtype=bool)
+    last[:-1] = ordered[:-1] != ordered[1:]
+    keep = np.zeros(len(codes), dtype=bool)
+    keep[idx[last]] = True
+    keep[codes < 0] = True
+    return keep
+
+
+def positions(keys: pd.Series, index) -> np.ndarray:
+    """For each key, its position in ``index`` (text ids), -1 where it is not there (Arrow's hash
+    lookup: fast on millions of ids)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    left = pa.array(pd.Series(keys).astype("str"), type=pa.large_string(), from_pandas=True)
+    right = pa.array(pd.Series(index).astype("str"), type=pa.large_string(), from_pandas=True)
+    found = pc.index_in(left, value_set=right)
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def take(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """``values`` at positions ``at`` (-1 = missing), as a Series of the same dtype."""
+    values = pd.Series(values).reset_index(drop=True)
+    picked = values.take(np.where(at < 0, 0, at)) if len(values) else pd.Series([pd.NA] * len(at), dtype=values.dtype)
+    picked = picked.reset_index(drop=True)
+    return picked.where(pd.Series(at >= 0)) if len(values) else picked

@@ -46,7 +46,7 @@ from .records import RecordSpec, read_records
 from .report import ImportReport
 from .result import ImportResult
 from .scales import ZENDESK_LEGACY
-from .source import ids_as_text, mapping_and_text
+from .source import ids_as_text, isin_text, latest_rows, mapping_and_text, positions, take
 
 VENDOR = "zendesk"
 FORMAT = "zendesk-api"
@@ -147,14 +147,12 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
 
     t = pd.DataFrame({"id": ids_as_text(raw["id"])})
     t["updated"], _ = to_utc_naive(raw["updated_at"])
-    t["_order"] = np.arange(len(t))
-    t = t.sort_values(["id", "updated", "_order"], kind="stable", na_position="first")
-    older = t.duplicated("id", keep="last")
+    # incremental exports repeat a ticket each time it changes: keep the latest copy
+    keep = latest_rows(raw["id"], t["updated"])
     report.drop("contacts", "an older copy of a ticket that appears again later in the export "
-                            "(incremental exports repeat changed tickets)", t.loc[older, "id"])
-    rows = np.sort(t.loc[~older, "_order"].to_numpy())
-    raw = raw.iloc[rows].reset_index(drop=True)
-    t = t.set_index("_order").loc[rows].reset_index(drop=True)
+                            "(incremental exports repeat changed tickets)", t.loc[~keep, "id"])
+    raw = raw[keep].reset_index(drop=True)
+    t = t[keep].reset_index(drop=True)
     t["opened"], _ = to_utc_naive(raw["created_at"])
     t["status"] = raw["status"].astype("str").str.lower()
     t["requester"] = ids_as_text(raw["requester_id"])
@@ -179,18 +177,16 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
         report.files.append(minfo)
     elif not metric_frames:
         raise _missing("ticket_metrics", folder)
-    m = pd.concat(metric_frames, ignore_index=True)
+    m = pd.concat(metric_frames, ignore_index=True) if len(metric_frames) > 1 else metric_frames[0]
     m["ticket_id"] = ids_as_text(m["ticket_id"])
     m["updated"], _ = to_utc_naive(m["updated_at"])
-    m["_order"] = np.arange(len(m))
-    m = m.sort_values(["ticket_id", "updated", "_order"], kind="stable", na_position="first")
-    m = m.drop_duplicates("ticket_id", keep="last").set_index("ticket_id")
-    mt = m.reindex(t["id"])
-    has_metrics = pd.Series(mt["_order"].notna().to_numpy(), index=t.index)
-    t["closed"], _ = to_utc_naive(pd.Series(mt["solved_at"].to_numpy(), index=t.index))
-    replies = pd.Series(mt["replies"].to_numpy(dtype="float64"), index=t.index)
-    reopens = pd.Series(mt["reopens"].to_numpy(dtype="float64"), index=t.index)
-    stations = pd.Series(mt["group_stations"].to_numpy(dtype="float64"), index=t.index)
+    m = m[latest_rows(m["ticket_id"], m["updated"])].reset_index(drop=True)
+    at = positions(t["id"], m["ticket_id"])
+    has_metrics = pd.Series(at >= 0, index=t.index)
+    t["closed"], _ = to_utc_naive(take(m["solved_at"], at))
+    replies = take(m["replies"], at).astype("float64")
+    reopens = take(m["reopens"], at).astype("float64")
+    stations = take(m["group_stations"], at).astype("float64")
     t["v:n_interactions"] = np.maximum(replies.fillna(0).to_numpy(), 1)
     t["v:resolved_first_contact"] = ((reopens.fillna(0) == 0) & (replies.fillna(0) <= 1)).to_numpy()
     t["v:escalated"] = (stations.fillna(1) > 1).to_numpy()
@@ -213,14 +209,12 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     r["updated"], _ = to_utc_naive(rr["updated_at"])
     del rr
     # the latest record per ticket decides, before non-answers are set aside
-    outside = ~_isin(r["ticket_id"], t["id"])
+    outside = ~isin_text(r["ticket_id"], t["id"])
     report.drop("surveys", f"its ticket is not in {info.name}", r.loc[outside, "id"])
     r = r[~outside]
-    r["_order"] = np.arange(len(r))
-    r = r.sort_values(["ticket_id", "updated", "_order"], kind="stable", na_position="first")
-    superseded = r.duplicated("ticket_id", keep="last")
+    superseded = ~latest_rows(r["ticket_id"], r["updated"])
     report.drop("surveys", "an older rating record of a ticket that has a newer one", r.loc[superseded, "id"])
-    r = r[~superseded].sort_values("_order", kind="stable")
+    r = r[~superseded]
     unoffered = r["score"].isin(("unoffered", "not offered"))
     report.drop("surveys", "no survey was sent (score unoffered)", r.loc[unoffered, "id"])
     unknown_score = ~r["score"].isin(("offered",) + ANSWERED) & ~unoffered
@@ -341,11 +335,6 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return value
-
-
-def _isin(values: pd.Series, pool) -> pd.Series:
-    index = pd.Index(pd.Series(pool, dtype="object").dropna().unique())
-    return pd.Series(index.get_indexer(values.astype("object")) >= 0, index=values.index)
 
 
 def _resolve_field(rule: ColumnRule, titles: dict[int, str], mapping: Mapping) -> int:
