@@ -684,7 +684,7 @@ def test_fast_and_slow_paths_read_the_same_columns(tmp_path, monkeypatch):
                       tags=("tags",), tag_prefixes=("policy_",), fields=("custom_fields",), field_ids=(1, 2, 3))
     fast = read_records(path, spec, FileRead(path.name, path))
     assert fast.fast
-    monkeypatch.setattr(records_module, "_read_fast", lambda *a: (_ for _ in ()).throw(records_module._NotFast()))
+    monkeypatch.setattr(records_module, "_read_fast", lambda *a: (_ for _ in ()).throw(records_module.NotFast()))
     info = FileRead(path.name, path)
     slow = read_records(path, spec, info)
     assert not slow.fast and (info.pages, info.records) == (2, 3)
