@@ -7,8 +7,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import edit_csv
+
 from upstream.data import DataError, load_dataset
 from upstream.data.description import DEFAULT_DESCRIPTION, CsatScale, parse_description
 from upstream.data.frames import invitations
@@ -102,7 +102,8 @@ def test_seven_point_scale_accepts_6_and_7(valid_folder):
         "csat:\n  points: 7\n  labels: {1: Extremely Unhappy, 2: Very Unhappy, 3: Unhappy, 4: Neutral, 5: Happy, "
         "6: Very Happy, 7: Extremely Happy}\n  top_box: [6, 7]\n")
     ds = load_dataset(valid_folder)
-    assert ds.description.csat.kind == "ordinal" and ds.description.csat.label_of_good == "Very Happy or Extremely Happy"
+    assert ds.description.csat.kind == "ordinal"
+    assert ds.description.csat.label_of_good == "Very Happy or Extremely Happy"
     assert ds.surveys["csat"].max() == 7
 
 

@@ -16,8 +16,19 @@ import pytest
 
 import upstream
 from upstream.data.importers import (
-    GORGIAS, HELPSCOUT, INTERCOM, ZENDESK_LEGACY, ImportInputError, ImportReport, freshdesk_points,
-    freshdesk_scale, import_export, import_zendesk_api, iter_pages, load_mapping, map_channels,
+    GORGIAS,
+    HELPSCOUT,
+    INTERCOM,
+    ZENDESK_LEGACY,
+    ImportInputError,
+    ImportReport,
+    freshdesk_points,
+    freshdesk_scale,
+    import_export,
+    import_zendesk_api,
+    iter_pages,
+    load_mapping,
+    map_channels,
     parse_mapping,
 )
 from upstream.data.importers import pages as pages_module
@@ -26,7 +37,8 @@ from upstream.data.importers.pages import FileRead
 VENDORS = Path(__file__).parent / "fixtures" / "vendors"
 ZD = VENDORS / "zendesk-api"
 ZD_BAD = ZD / "bad"
-EXPECTED_ZD = "expected Zendesk API pages such as {\"tickets\": [...], \"next_page\": ...} (one page object, several one after another, or one per line)"
+EXPECTED_ZD = ("expected Zendesk API pages such as {\"tickets\": [...], \"next_page\": ...} (one page object, "
+               "several one after another, or one per line)")
 
 
 def _message(excinfo) -> str:
@@ -131,7 +143,8 @@ def test_mapping_fixture_parses():
 @pytest.mark.parametrize("data, message", [
     ({"colums": {}}, "m.yaml: unknown key 'colums'; the keys are vendor, columns, csat, channels, repeat, timezone, "
                      "date_format, attribution"),
-    ({"vendor": "zendesk2"}, "m.yaml: vendor: 'zendesk2' is not one of zendesk, freshdesk, intercom, helpscout, gorgias, csv"),
+    ({"vendor": "zendesk2"},
+     "m.yaml: vendor: 'zendesk2' is not one of zendesk, freshdesk, intercom, helpscout, gorgias, csv"),
     ({"columns": {"polcy": {"tag_prefix": "p_"}}},
      "m.yaml: columns.polcy: 'polcy' is not a column a mapping can fill; those are team, policy, product, "
      "issue_type, handle_time_sec, credit_issued, escalated, resolved_first_contact, n_interactions"),
@@ -140,12 +153,14 @@ def test_mapping_fixture_parses():
     ({"columns": {"product": {"map": {"a": "b"}}}},
      "m.yaml: columns.product: a rule needs exactly one of tag_prefix, field, value, column; found none"),
     ({"columns": {"product": {"field": 1, "mapping": {}}}},
-     "m.yaml: columns.product: unknown rule key 'mapping'; a rule has one of tag_prefix, field, value, column and optionally map and default"),
+     "m.yaml: columns.product: unknown rule key 'mapping'; a rule has one of tag_prefix, field, value, column and "
+     "optionally map and default"),
     ({"columns": {"product": "360001"}},
      "m.yaml: columns.product: expected a rule such as {field: 360001}, found str '360001'"),
     ({"columns": {"product": {"field": 1, "map": ["a"]}}},
      "m.yaml: columns.product.map: expected vendor value: canonical value pairs"),
-    ({"columns": {"policy": {"tag_prefix": ""}}}, "m.yaml: columns.policy.tag_prefix: expected non-empty text, found str ''"),
+    ({"columns": {"policy": {"tag_prefix": ""}}},
+     "m.yaml: columns.policy.tag_prefix: expected non-empty text, found str ''"),
     ({"csat": {"points": 12}}, "m.yaml: csat.points: 12 is not one of 2, 3, 5, 7 (or another whole number up to 11)"),
     ({"csat": {"labels": {1: "bad"}}}, "m.yaml: csat: labels, codes and top_box need points"),
     ({"csat": {"points": 3, "top_box": [4]}}, "m.yaml: csat.top_box: expected a list of codes 1 to 3"),
@@ -154,8 +169,10 @@ def test_mapping_fixture_parses():
     ({"attribution": {"rule": "whoever"}},
      "m.yaml: attribution.rule: 'whoever' is not one of rating_time_assignee, rated_reply_author, last_agent_reply, "
      "export_time_assignee, stated"),
-    ({"channels": {"api": "web"}}, "m.yaml: channels.api: 'web' is not a channel group; the groups are phone, chat, email, messaging, other"),
-    ({"timezone": "Mars/Olympus"}, "m.yaml: timezone: 'Mars/Olympus' is not a time zone name such as Europe/Berlin or UTC"),
+    ({"channels": {"api": "web"}},
+     "m.yaml: channels.api: 'web' is not a channel group; the groups are phone, chat, email, messaging, other"),
+    ({"timezone": "Mars/Olympus"},
+     "m.yaml: timezone: 'Mars/Olympus' is not a time zone name such as Europe/Berlin or UTC"),
     ({"repeat": {"same_issue_type": "yes"}}, "m.yaml: repeat: expected {same_issue_type: true|false}"),
     (["vendor", "zendesk"], "m.yaml: expected a mapping of keys (vendor, columns, csat, channels, repeat, timezone, "
                             "date_format, attribution), found a list"),
@@ -219,7 +236,8 @@ def test_freshdesk_scale_is_declared_or_proved_never_guessed():
 def test_other_vendor_scales():
     assert ZENDESK_LEGACY.kind == "binary" and ZENDESK_LEGACY.points == 2
     assert [ZENDESK_LEGACY.code(v) for v in ("bad", "Good", "offered", "unoffered")] == [1, 2, None, None]
-    assert [HELPSCOUT.code(v) for v in ("not_good", "Not Good", "not-good", "Bad", "okay", "ok", "great", "unknown")] == [
+    values = ("not_good", "Not Good", "not-good", "Bad", "okay", "ok", "great", "unknown")
+    assert [HELPSCOUT.code(v) for v in values] == [
         1, 1, 1, 1, 2, 2, 3, None]
     assert [INTERCOM.code(v) for v in (1, 5.0, "amazing", "terrible")] == [1, 5, 5, 1]
     assert GORGIAS.top_box == (4, 5) and HELPSCOUT.top_box == (3,)
@@ -383,7 +401,8 @@ def test_zendesk_derived_fcr_repeat_escalation(zd):
         "1010": 2, "1011": 1, "1012": 1, "1013": 1, "1014": 2, "1015": 1, "1016": 1, "1017": 1, "1018": 1,
         "1020": 1}
     rep = _by_id(c, "repeat_within_7d")
-    assert sorted(k for k, v in rep.items() if v is not pd.NA and v) == ["1001", "1006", "1018"]  # 1018: repeat is the open ticket 1021
+    # 1018: its repeat is the open ticket 1021
+    assert sorted(k for k, v in rep.items() if v is not pd.NA and v) == ["1001", "1006", "1018"]
     assert [k for k, v in rep.items() if v is pd.NA] == ["1020"]                      # window runs past the export
     assert sorted(k for k, v in _by_id(c, "escalated").items() if v) == ["1003", "1007", "1009", "1014"]
     assert zd.report.missing["contacts.repeat_within_7d"] == (
@@ -537,7 +556,8 @@ def test_write_is_atomic_and_round_trips_through_load_dataset(tmp_path, zd, monk
 
     with pytest.raises(ImportInputError) as err:
         zd.write(out)
-    assert _message(err) == f"{out}: the output folder exists and is not empty; nothing was written (choose a new folder)"
+    assert _message(err) == (f"{out}: the output folder exists and is not empty; nothing was written (choose a new "
+                             "folder)")
 
     def boom(self):
         raise RuntimeError("disk full")
@@ -764,7 +784,8 @@ def test_zendesk_csv_local_times_follow_the_mapping_time_zone(tmp_path):
      "not-a-zendesk-export.csv: not a Zendesk ticket export (Admin Center > Reports > CSV): the header has Ticket ID, "
      "Subject, Status, Priority, Source, Type, Agent, Group, ...; expected columns such as Id, Requester id, Assignee, "
      "Group, Status, Via"),
-    ("header-only.csv", "header-only.csv: the export holds no tickets (a header row only); expected at least one ticket"),
+    ("header-only.csv",
+     "header-only.csv: the export holds no tickets (a header row only); expected at least one ticket"),
     ("missing-satisfaction-column.csv",
      "missing-satisfaction-column.csv: a Zendesk ticket export (Admin Center > Reports > CSV) without the column "
      "'Satisfaction Score'; include it in the export"),
@@ -935,17 +956,22 @@ def test_gorgias_messages_give_the_agent_who_replied_before_the_survey(tmp_path)
     export = tmp_path / "export"
     shutil.copytree(GG, export, ignore=shutil.ignore_patterns("bad"))
     messages = [  # 71002 was answered by 201, then reassigned to 202 after the survey was sent
-        {"id": 1, "ticket_id": 71002, "from_agent": False, "sender": {"id": 602}, "created_datetime": "2026-03-03T09:00:00"},
-        {"id": 2, "ticket_id": 71002, "from_agent": True, "sender": {"id": 201}, "created_datetime": "2026-03-03T09:15:00"},
-        {"id": 3, "ticket_id": 71002, "from_agent": True, "sender": {"id": 202}, "created_datetime": "2026-03-05T08:00:00"},
-        {"id": 4, "ticket_id": 71001, "from_agent": True, "sender": {"id": 201}, "created_datetime": "2026-03-02T09:00:00"}]
+        {"id": 1, "ticket_id": 71002, "from_agent": False, "sender": {"id": 602},
+         "created_datetime": "2026-03-03T09:00:00"},
+        {"id": 2, "ticket_id": 71002, "from_agent": True, "sender": {"id": 201},
+         "created_datetime": "2026-03-03T09:15:00"},
+        {"id": 3, "ticket_id": 71002, "from_agent": True, "sender": {"id": 202},
+         "created_datetime": "2026-03-05T08:00:00"},
+        {"id": 4, "ticket_id": 71001, "from_agent": True, "sender": {"id": 201},
+         "created_datetime": "2026-03-02T09:00:00"}]
     (export / "messages.json").write_text(json.dumps({"data": messages, "meta": {"next_cursor": None}}))
     r = import_export("gorgias", export, GG / "mapping.yaml")
     assert r.dataset["attribution"]["rule"] == "last_agent_reply"
     agent = _by_id(r.contacts, "agent_id")
     assert (agent["71002"], agent["71001"], agent["71004"]) == ("201", "201", "201")
     assert r.report.facts["reassigned_after_rating"] == 1
-    assert "4 surveys have no agent message before they were sent; they keep the export-time assignee" in r.report.warnings
+    assert ("4 surveys have no agent message before they were sent; they keep the export-time assignee"
+            in r.report.warnings)
 
 
 @pytest.mark.parametrize("bad, target, message", [
@@ -978,7 +1004,8 @@ def test_table_with_dbt_zendesk_column_names_needs_no_mapping_but_the_tags():
                                                                    "1004": None}
     assert r.dataset["attribution"]["rule"] == "export_time_assignee"
     assert _by_id(r.contacts, "n_interactions") == {"1001": 1, "1002": 3, "1003": 2, "1005": 1, "1006": 2, "1004": 1}
-    assert _by_id(r.contacts, "channel")["1005"] == "messaging" and _by_id(r.contacts, "policy")["1002"] == "refund_above_cap"
+    assert _by_id(r.contacts, "channel")["1005"] == "messaging"
+    assert _by_id(r.contacts, "policy")["1002"] == "refund_above_cap"
     assert {(d.table, d.reason): d.examples for d in r.report.dropped} == {
         ("contacts", "no close or solve time"): ["1021"],
         ("contacts", "no agent (neither on the rating nor assigned)"): ["1023"]}

@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("vendor", choices=("zendesk", "freshdesk", "intercom", "helpscout", "gorgias", "csv"),
                      help="the export's vendor (csv: any table, with a mapping)")
     imp.add_argument("export", metavar="EXPORT", help="the export folder of saved API pages, or a CSV export file")
-    imp.add_argument("--out", metavar="DIR", required=True, help="new folder for the data set (must not exist or be empty)")
+    imp.add_argument("--out", metavar="DIR", required=True,
+                     help="new folder for the data set (must not exist or be empty)")
     imp.add_argument("--mapping", metavar="MAPPING.yaml", default=None,
                      help="custom fields, tags and constants for policy, product, issue type ... (docs/importers/)")
     imp.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="table_format",

@@ -3,8 +3,15 @@
 reading and parsing a data set (``loading``), validating it with Great Expectations
 (``validation``), the analysis frames the studies fit models to (``frames``) and the helpdesk
 importers that write data sets (``importers``). Nothing here imports from the other layers."""
-from .description import (DEFAULT_DESCRIPTION, Attribution, ColumnNotes, CsatScale, DatasetDescription, NpsScale,
-                          read_description)
+from .description import (
+                          DEFAULT_DESCRIPTION,
+                          Attribution,
+                          ColumnNotes,
+                          CsatScale,
+                          DatasetDescription,
+                          NpsScale,
+                          read_description,
+)
 from .loading import Dataset, find_table_file, load_dataset, parse_table
 from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure, format_failures
 

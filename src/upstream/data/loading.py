@@ -32,8 +32,8 @@ from __future__ import annotations
 import hashlib
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -163,7 +163,7 @@ def load_dataset(
                       agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest(),
                       description=description)
     if validate:
-        from .validation import validate as run_validation   # GX is imported only when validating
+        from .validation import validate as run_validation  # GX is imported only when validating
 
         report = run_validation(dataset, docs_dir=docs_dir, parse_failures=failures, unparsed_rows=unparsed)
         dataset.validation = report

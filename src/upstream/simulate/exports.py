@@ -295,7 +295,8 @@ def _intercom(c: pd.DataFrame, agents: pd.DataFrame, out: Path) -> None:
                            "remark": r.comment if isinstance(r.comment, str) else None,
                            "teammate": {"type": "admin", "id": r.agent_id}})
         convs.append({
-            "type": "conversation", "id": r.contact_id, "created_at": _unix(r.opened_at), "updated_at": _unix(r.updated_at),
+            "type": "conversation", "id": r.contact_id, "created_at": _unix(r.opened_at),
+            "updated_at": _unix(r.updated_at),
             "state": "closed", "open": False, "admin_assignee_id": int(r.agent_id_at_export),
             "team_assignee_id": r.group_at_export,
             "source": {"type": INTERCOM_SOURCE[r.channel], "author": {"type": "user", "id": f"c-{r.customer_id}"}},
@@ -361,7 +362,8 @@ def _gorgias(c: pd.DataFrame, agents: pd.DataFrame, out: Path) -> None:
     surveys = [{"id": 910000 + i, "ticket_id": int(r.contact_id), "customer_id": int(r.customer_id),
                 "score": None if pd.isna(r.csat5) else int(r.csat5),
                 "body_text": r.comment if isinstance(r.comment, str) and not pd.isna(r.csat5) else None,
-                "sent_datetime": _iso(r.sent_at, ""), "scored_datetime": None if pd.isna(r.csat5) else _iso(r.responded_at, ""),
+                "sent_datetime": _iso(r.sent_at, ""),
+                "scored_datetime": None if pd.isna(r.csat5) else _iso(r.responded_at, ""),
                 "created_datetime": _iso(r.sent_at, "")}
                for i, r in enumerate(sent.itertuples(index=False), start=1)]
     _write_pages(out / "satisfaction_surveys.json", ({"data": page, "meta": {"next_cursor": None}}
@@ -378,7 +380,8 @@ def _gorgias(c: pd.DataFrame, agents: pd.DataFrame, out: Path) -> None:
             messages.append({"id": n + 1, "ticket_id": int(r.contact_id), "from_agent": True,
                              "sender": {"id": int(r.agent_id_at_export)},
                              "created_datetime": _iso(r.reassigned_at, "")})
-    _write_pages(out / "messages.json", ({"data": page, "meta": {"next_cursor": None}} for page in _chunks(messages, 2000)))
+    _write_pages(out / "messages.json", ({"data": page, "meta": {"next_cursor": None}}
+                                         for page in _chunks(messages, 2000)))
     _write_pages(out / "users.json", [{"data": [{"id": int(a.user_id), "name": a.name,
                                                  "created_datetime": _iso(a.created_at, "")}
                                                 for a in agents.itertuples(index=False)], "meta": {}}])

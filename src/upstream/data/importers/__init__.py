@@ -19,8 +19,16 @@ from .mapping import ColumnRule, Mapping, load_mapping, parse_mapping
 from .pages import FileRead, iter_json_values, iter_pages
 from .report import Dropped, ImportReport
 from .result import ImportResult
-from .scales import (GORGIAS, HELPSCOUT, INTERCOM, ZENDESK_LEGACY, VendorScale, freshdesk_points,
-                     freshdesk_scale, zendesk_new_csat)
+from .scales import (
+    GORGIAS,
+    HELPSCOUT,
+    INTERCOM,
+    ZENDESK_LEGACY,
+    VendorScale,
+    freshdesk_points,
+    freshdesk_scale,
+    zendesk_new_csat,
+)
 
 VENDORS = ("zendesk", "freshdesk", "intercom", "helpscout", "gorgias", "csv")
 

@@ -313,7 +313,8 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
         "nps": {"present": bool(x.nps_present), "range": [0, 10]},
         **({"columns": columns} if columns else {}),
         "channel_groups": {e["value"]: {"group": e["group"], "contacts": e["contacts"],
-                                        **({} if e["known"] else {"note": f"not a known {VENDOR_NAMES.get(x.vendor, x.vendor)} channel"})}
+                                        **({} if e["known"] else
+                                           {"note": f"not a known {VENDOR_NAMES.get(x.vendor, x.vendor)} channel"})}
                            for e in report.channels},
     }
 

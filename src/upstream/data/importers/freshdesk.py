@@ -199,7 +199,8 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
         attribution_description=("A rated contact's agent_id is the rating's agent_id (set when the customer "
                                  "rated); other contacts keep the ticket's responder_id at export time."),
         drops=[(t["spam"], "spam or deleted ticket"),
-               (~t["status_code"].isin(DONE), "not resolved or closed at export time (status open, pending or custom)")],
+               (~t["status_code"].isin(DONE),
+                "not resolved or closed at export time (status open, pending or custom)")],
         alive=~t["spam"],
         sources={
             "contacts.contact_id": f"{tickets_name}: id",

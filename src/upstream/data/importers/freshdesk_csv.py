@@ -136,7 +136,8 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
             "contacts.contact_id": f"{name}: Ticket ID",
             "contacts.opened_at": f"{name}: Created time ({zone} local time, converted to UTC)",
             "contacts.closed_at": f"{name}: Resolved time, else Closed time ({zone} local time)",
-            "contacts.agent_id": f"{name}: Agent, a name, at export time ({{rated}} rated and {{unrated}} other contacts)",
+            "contacts.agent_id": (f"{name}: Agent, a name, at export time ({{rated}} rated and {{unrated}} other "
+                                  "contacts)"),
             "contacts.team": f"{name}: Group at export time",
             "contacts.channel": f"{name}: Source (labels), grouped (see channels)",
             "contacts.customer_id": f"{name}: {customer}" if customer else "not in the export",

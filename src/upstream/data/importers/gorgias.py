@@ -161,7 +161,8 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         description = ("A Gorgias survey names no agent and messages.json was not in the export, so agent_id is the "
                        "ticket's assignee_user when it was exported: a rating given before a reassignment is credited "
                        "to the later agent; how many were reassigned is not visible.")
-        agent_source = f"{paths['tickets'].name}: assignee_user at export time (all {{rated}} rated and {{unrated}} other tickets)"
+        agent_source = (f"{paths['tickets'].name}: assignee_user at export time (all {{rated}} rated and "
+                        "{unrated} other tickets)")
         report.warnings.append(
             "Gorgias surveys name no agent: ratings are credited to each ticket's assignee at export time, so a "
             "reassignment after the survey moves the rating to the later agent; export messages.json "

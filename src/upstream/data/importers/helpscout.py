@@ -5,7 +5,9 @@ The export is a folder of saved API responses (docs/importers/vendor_formats.md 
 | file | required | content |
 |---|---|---|
 | ``conversations.json`` | yes | ``GET /v2/conversations?status=all`` HAL pages (``_embedded.conversations``) |
-| ``ratings.json`` | yes | the happiness ratings report ``GET /v2/reports/happiness/ratings`` (``results``), or rating objects (``GET /v2/ratings/{id}``) |
+| ``ratings.json`` | yes | the happiness ratings report (``results``), or rating objects |
+
+(``ratings.json``: ``GET /v2/reports/happiness/ratings`` or ``GET /v2/ratings/{id}``.)
 | ``users.json`` | no | ``GET /v2/users`` HAL pages (``_embedded.users``) |
 
 Rules (each also written into the import report):
@@ -142,7 +144,8 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         "updated": created})
     n_unknown = int(value.astype("str").str.lower().eq("unknown").sum())
     if n_unknown:
-        report.warnings.append(f"ratings with the value 'unknown' ({n_unknown}) are kept as replies without a CSAT value")
+        report.warnings.append(f"ratings with the value 'unknown' ({n_unknown}) are kept as replies without a CSAT "
+                               "value")
 
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     if paths["users"] is not None:

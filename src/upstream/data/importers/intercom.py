@@ -4,7 +4,7 @@ The export is a folder of saved API responses (docs/importers/vendor_formats.md 
 
 | file | required | content |
 |---|---|---|
-| ``conversations.json`` | yes | ``GET /conversations`` (or search) pages ``{"type": "conversation.list", "conversations": [...]}`` |
+| ``conversations.json`` | yes | ``GET /conversations`` (or search) pages: ``conversation.list`` |
 | ``admins.json`` | no | ``GET /admins`` (``admins``): the teammates and their teams |
 | ``teams.json`` | no | ``GET /teams`` (``teams``): team names |
 

@@ -86,7 +86,8 @@ def read_csv_export(path: Path, vendor: str, required: tuple[str, ...], looks_li
     missing = [c for c in required if c not in headers]
     if missing:
         raise ImportInputError(
-            f"{name}: {what} without the column{'s' if len(missing) > 1 else ''} {', '.join(repr(c) for c in missing)}; "
+            f"{name}: {what} without the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)}; "
             f"include {'them' if len(missing) > 1 else 'it'} in the export", name)
     if len(frame) == 0:
         raise ImportInputError(f"{name}: the export holds no tickets (a header row only); expected at least one "

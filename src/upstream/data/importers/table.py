@@ -78,8 +78,8 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
                 f"{mapping.name}: columns.{column}: no column {rule.source!r} in {name}; its columns are "
                 f"{', '.join(repr(h) for h in headers)}", mapping.name)
         if rule.kind == "tag_prefix" and not any(h in headers for h in TAG_COLUMNS):
-            raise ImportInputError(f"{mapping.name}: columns.{column}: tag_prefix reads a 'tags' (or dbt 'ticket_tags') "
-                                   f"column, which {name} does not have", mapping.name)
+            raise ImportInputError(f"{mapping.name}: columns.{column}: tag_prefix reads a 'tags' (or dbt "
+                                   f"'ticket_tags') column, which {name} does not have", mapping.name)
         rules[column] = rule
     aliased = {}
     for column in TABLE_COLUMNS:
@@ -190,8 +190,8 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
     if "csat" in rules:
         sources["surveys.csat"] = f"{name}: column {rules['csat'].source!r} on the {scale.name}"
     if dbt:
-        report.warnings.append("the table has the columns of Fivetran's dbt_zendesk models: their satisfaction score is "
-                               "the latest one and their assignee_id the assignee at export time")
+        report.warnings.append("the table has the columns of Fivetran's dbt_zendesk models: their satisfaction "
+                               "score is the latest one and their assignee_id the assignee at export time")
     if rule_name == "export_time_assignee":
         report.warnings.append("ratings are attributed to the assignee at export time: a rating given before a "
                                "reassignment is credited to the later agent")

@@ -121,14 +121,14 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
             f"{'is' if len(off) == 1 else 'are'} not Good, Bad, Offered or Not Offered", name)
     score = raw_score.map(SCORES)
     offered = score.isin(("offered", "good", "bad"))
-    answered = score.isin(("good", "bad"))
     r = pd.DataFrame({
         "id": t["id"][offered], "ticket_id": t["id"][offered],
         "agent": pd.Series(pd.NA, index=t.index, dtype="str")[offered],
         "team": pd.Series(pd.NA, index=t.index, dtype="str")[offered],
         "csat": pd.array(score[offered].map(ZENDESK_LEGACY.vendor_codes), dtype="Int64"),
         "nps": pd.array([pd.NA] * int(offered.sum()), dtype="Int64"),
-        "sent_at": t["closed"][offered], "responded_at": pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")[offered],
+        "sent_at": t["closed"][offered],
+        "responded_at": pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")[offered],
         "comment": pd.Series(pd.NA, index=t.index, dtype="str")[offered], "updated": t["updated"][offered],
     })
     report.read["surveys"] = int(offered.sum())
@@ -154,12 +154,14 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
             "contacts.contact_id": f"{name}: Id",
             "contacts.opened_at": f"{name}: Created at ({zone} local time, converted to UTC)",
             "contacts.closed_at": f"{name}: Solved at ({zone} local time, converted to UTC)",
-            "contacts.agent_id": f"{name}: Assignee, a name, at export time (all {{rated}} rated and {{unrated}} other contacts)",
+            "contacts.agent_id": (f"{name}: Assignee, a name, at export time (all {{rated}} rated and {{unrated}} "
+                                  "other contacts)"),
             "contacts.team": f"{name}: Group at export time",
             "contacts.channel": f"{name}: Via (labels), grouped (see channels)",
             "contacts.customer_id": f"{name}: Requester id",
             "surveys.contact_id": f"{name}: Id of tickets whose Satisfaction Score is Offered, Good or Bad",
-            "surveys.sent_at": f"{name}: Solved at (the CSV has no survey time; Zendesk sends the survey after the solve)",
+            "surveys.sent_at": (f"{name}: Solved at (the CSV has no survey time; Zendesk sends the survey after the "
+                                "solve)"),
             "surveys.responded_at": "not in the CSV export (empty; a Good or Bad score still counts as a reply)",
             "surveys.csat": f"{name}: Satisfaction Score; Bad = 1, Good = 2 (Offered = sent, no answer)"},
         vendor_columns=vendor_columns, missing=missing, nps_present=False, staff=None, users_file=None,
