@@ -10,7 +10,8 @@ import pytest
 from conftest import edit_csv
 
 from upstream.data import DataError, load_dataset
-from upstream.data.description import DEFAULT_DESCRIPTION, CsatScale, parse_description
+from upstream.data.dataset_yaml import parse_description
+from upstream.data.description import DEFAULT_DESCRIPTION, CsatScale
 from upstream.data.frames import invitations
 from upstream.data.schema import optional_columns
 from upstream.data.validation import load_suite

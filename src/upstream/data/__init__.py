@@ -1,17 +1,11 @@
 """The data layer: the canonical data model (``schema``), the data set's description
-(``description``: ``dataset.yaml`` with the CSAT scale, NPS, attribution and missing columns),
+(``description``, read from ``dataset.yaml`` by ``dataset_yaml``: the CSAT scale, NPS,
+attribution and missing columns),
 reading and parsing a data set (``loading``), validating it with Great Expectations
 (``validation``), the analysis frames the studies fit models to (``frames``) and the helpdesk
 importers that write data sets (``importers``). Nothing here imports from the other layers."""
-from .description import (
-                          DEFAULT_DESCRIPTION,
-                          Attribution,
-                          ColumnNotes,
-                          CsatScale,
-                          DatasetDescription,
-                          NpsScale,
-                          read_description,
-)
+from .dataset_yaml import read_description
+from .description import DEFAULT_DESCRIPTION, Attribution, ColumnNotes, CsatScale, DatasetDescription, NpsScale
 from .loading import Dataset, find_table_file, load_dataset, parse_table
 from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure, format_failures
 

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription, read_description
+from .dataset_yaml import read_description
+from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure
 
 if TYPE_CHECKING:

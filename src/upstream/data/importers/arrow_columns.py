@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .records import Records, RecordSpec
+from .record_spec import Records, RecordSpec
 
 
 @dataclass

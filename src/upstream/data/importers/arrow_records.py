@@ -18,7 +18,7 @@ import pyarrow.json as pj
 
 from .arrow_columns import _columns, _concat, _Part
 from .pages import FileRead
-from .records import NotFast, Records, RecordSpec
+from .record_spec import NotFast, Records, RecordSpec
 from .typed_values import rename_typed_values
 
 _BLOCK = 64 << 20

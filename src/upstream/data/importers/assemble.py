@@ -30,9 +30,11 @@ import numpy as np
 import pandas as pd
 
 from ..schema import SCHEMA
+from .agents import agents_table
 from .channels import map_channels
 from .derive import repeat_within_7d
-from .mapping import MAPPABLE, TABLE_COLUMNS, ColumnRule, Mapping
+from .mapped import mapped_values, typed_column
+from .mapping import Mapping
 from .report import ImportReport
 from .result import ImportResult
 from .scales import VendorScale
@@ -206,7 +208,7 @@ def assemble(x: Extract) -> ImportResult:
         else:
             report.missing[f"contacts.{column}"] = x.missing.get(column, "not in this export")
             continue
-        contacts[column] = _typed(column, values)
+        contacts[column] = typed_column(column, values)
         n_empty = int(pd.isna(contacts[column]).sum())
         if n_empty and f"contacts.{column}" not in report.missing:
             how = f" ({rules[column].describe()})" if column in rules else ""
@@ -323,71 +325,6 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
 # helpers
 
 
-def mapped_values(column: str, rule: ColumnRule, raw: pd.Series | None, report: ImportReport, n: int) -> pd.Series:
-    """Values of the canonical ``column`` under the mapping ``rule``; ``raw`` holds the source
-    values (the first tag with the prefix, prefix removed; the custom field's value as text; the
-    table column). Categories get ``default`` (else ``unknown``) where empty; numbers and
-    booleans stay empty unless the rule has a default; gaps are written into ``report.missing``."""
-    kind = TABLE_COLUMNS.get(column, MAPPABLE.get(column, "category"))
-    report.sources[f"contacts.{column}"] = rule.describe()
-    if rule.kind == "value":
-        if kind in ("number",):
-            return pd.Series(float(rule.source), index=range(n))
-        if kind == "bool":
-            return pd.Series(bool(rule.source), index=range(n), dtype="boolean")
-        return pd.Series(str(rule.source), index=range(n), dtype="str")
-    values = raw.reset_index(drop=True) if raw is not None else pd.Series([None] * n, dtype="object")
-    if kind == "bool" and rule.kind == "tag_prefix":
-        return values.notna().astype("boolean")
-    text = values.astype("str").str.strip().where(values.notna())
-    empty = text.isna() | (text == "")
-    if rule.map:
-        passed = sorted(set(text[~empty]) - set(rule.map))
-        text = text.map(lambda v: rule.map.get(v, v) if isinstance(v, str) else v).astype("str").where(~empty)
-        if passed and kind == "category":
-            report.sources[f"contacts.{column}"] += ("; values not in the map kept as they are: "
-                                                     + ", ".join(passed[:10]))
-    if kind == "bool":
-        lowered = text.str.lower()
-        flags = pd.Series(pd.NA, index=text.index, dtype="boolean")
-        flags[lowered.isin(["true", "1", "yes", "y"]).to_numpy()] = True
-        flags[lowered.isin(["false", "0", "no", "n"]).to_numpy()] = False
-        bad = ~empty & flags.isna()
-        if bad.any():
-            report.warnings.append(f"{column}: {int(bad.sum())} values are not true/false and were left empty "
-                                   f"(e.g. {text[bad].iloc[0]!r})")
-        if rule.default is not None:
-            flags = flags.fillna(bool(rule.default))
-        return flags
-    if kind == "number":
-        numbers = pd.to_numeric(text.where(~empty), errors="coerce").astype("float64")
-        not_number = ~empty & numbers.isna()
-        if not_number.any():
-            report.warnings.append(f"{column}: {int(not_number.sum())} values are not numbers and were "
-                                   f"left empty (e.g. {text[not_number].iloc[0]!r})")
-        if rule.default is not None:
-            numbers = numbers.fillna(float(rule.default))
-        return numbers
-    default = UNKNOWN if rule.default is None else str(rule.default)
-    n_empty = int(empty.sum())
-    if n_empty:
-        report.missing[f"contacts.{column}"] = (
-            f"{n_empty} of {n} contacts have no value ({rule.describe()}); set to '{default}'")
-    return text.where(~empty, default).astype("str")
-
-
-def _typed(column: str, values: pd.Series) -> np.ndarray | pd.arrays.ExtensionArray:
-    values = pd.Series(values).reset_index(drop=True)
-    if column in ("resolved_first_contact", "escalated"):
-        flags = values.astype("boolean")
-        return flags.to_numpy(dtype=bool) if not flags.isna().any() else flags.array
-    if column == "n_interactions":  # a contact takes at least one interaction
-        numbers = pd.to_numeric(values, errors="coerce").clip(lower=1)
-        whole = numbers.round().astype("Int64")
-        return whole.to_numpy(dtype="int64") if not whole.isna().any() else whole.array
-    return pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
-
-
 def _issue_type_of(t: pd.DataFrame, x: Extract) -> pd.Series:
     rule = x.mapping.columns.get("issue_type")
     if rule is not None:
@@ -397,48 +334,3 @@ def _issue_type_of(t: pd.DataFrame, x: Extract) -> pd.Series:
         col = x.defaults["issue_type"][0]
         return t[col].astype("str").where(t[col].notna()).fillna(UNKNOWN)
     return pd.Series(UNKNOWN, index=range(len(t)))
-
-
-def agents_table(contacts: pd.DataFrame, staff: pd.DataFrame | None, exported_at: pd.Timestamp,
-                 report: ImportReport, users_file: str | None, team_source: str) -> pd.DataFrame:
-    """Every staff member and every agent a contact names. ``team``: the staff team, else the
-    agent's most frequent contact team (ties: alphabetical); ``tenure_months``: months of 30.4375
-    days from the account's creation to the export time (a stand-in for the start date);
-    ``site`` is not recorded by helpdesks (missing)."""
-    from .derive import to_utc_naive
-
-    staff = staff if staff is not None else pd.DataFrame(columns=["id", "team", "created_at"])
-    staff = staff.dropna(subset=["id"]).drop_duplicates("id", keep="last").set_index("id")
-    counts = contacts.groupby(["agent_id", "team"]).size().reset_index(name="n")
-    counts = counts.sort_values(["agent_id", "n", "team"], ascending=[True, False, True], kind="stable")
-    main_team = counts.drop_duplicates("agent_id").set_index("agent_id")["team"]
-    named = pd.Index(contacts["agent_id"].unique(), dtype="str")
-    known = pd.Index(staff.index.astype("str"), dtype="str")
-    ids = named.union(known).sort_values()
-    staff_team = staff["team"].reindex(ids) if len(staff) else pd.Series(np.nan, index=ids)
-    staff_team = staff_team.where(staff_team.astype("str").str.len() > 0) if len(staff) else staff_team
-    team = staff_team.where(staff_team.notna(), main_team.reindex(ids)).fillna(UNKNOWN)
-    agents = pd.DataFrame({"agent_id": pd.array(ids, dtype="str"), "team": pd.array(team.to_numpy(), dtype="str")})
-    not_in_users = list(named.difference(known).sort_values())
-    report.sources["agents.agent_id"] = (f"{users_file}: the agents, and every agent a contact names" if users_file
-                                         else "every agent a contact names")
-    report.sources["agents.team"] = (f"{team_source}, else the agent's most frequent contact team" if team_source
-                                     else "the agent's most frequent contact team")
-    has_created = len(staff) and "created_at" in staff.columns and staff["created_at"].notna().any()
-    if has_created and exported_at is not None and pd.notna(exported_at):
-        created, _bad = to_utc_naive(staff["created_at"].reindex(ids))
-        months = ((exported_at - created) / pd.Timedelta(days=1) / MONTH_DAYS).round(1)
-        agents["tenure_months"] = months.clip(lower=0).to_numpy(dtype="float64")
-        report.derived["agents.tenure_months"] = (
-            f"months (30.4375 days) from {users_file} created_at to the export time "
-            f"({exported_at:%Y-%m-%dT%H:%M:%S}); the account's creation date stands in for the start date")
-        if agents["tenure_months"].isna().any():
-            report.missing["agents.tenure_months"] = (f"{int(agents['tenure_months'].isna().sum())} agents are not in "
-                                                      f"{users_file}; left empty")
-    else:
-        report.missing["agents.tenure_months"] = "the export has no agent start or creation dates"
-    report.missing["agents.site"] = "not recorded by the helpdesk"
-    if not_in_users and users_file:
-        report.warnings.append(f"agents named by contacts but not in {users_file} (team from their contacts, "
-                               "tenure unknown): " + ", ".join(not_in_users[:10]))
-    return agents

@@ -19,53 +19,15 @@ bad input.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-
+from .arrow_records import read_fast as _read_fast
 from .pages import FileRead
+from .record_spec import NotFast, Records, RecordSpec
+from .slow_records import read_slow as _read_slow
+from .typed_values import rename_typed_values
 
-
-class NotFast(Exception):
-    """The fast path cannot read this file (the slow path will, or will say why not)."""
-
-
-@dataclass(frozen=True)
-class RecordSpec:
-    """What to read from each record of a file.
-
-    ``key``: where a page holds its records (a key path); ``singular``: the wrapper of a single
-    record; ``scalars``: column name -> (key path, Arrow type); ``tags``: key path of a list of
-    tag strings, and ``tag_prefixes`` the prefixes wanted (column ``tag:<prefix>``: the first tag
-    with the prefix, prefix removed); ``fields``: key path of a list of ``{"id": ..., "value":
-    ...}`` custom fields and ``field_ids`` the ids wanted (column ``field:<id>``: the value as text;
-    lists joined with ", ", booleans as true/false). ``sideload``: another page key whose records
-    follow ``sideload_spec`` (Zendesk's ``metric_sets`` on ticket pages)."""
-
-    key: tuple[str, ...]
-    scalars: dict[str, tuple[tuple[str, ...], pa.DataType]]
-    singular: str | None = None
-    tags: tuple[str, ...] | None = None
-    tag_prefixes: tuple[str, ...] = ()
-    fields: tuple[str, ...] | None = None
-    field_ids: tuple[int, ...] = ()
-    expected: str = "API pages"
-    sideload: str | None = None
-    sideload_spec: "RecordSpec | None" = None
-
-
-@dataclass
-class Records:
-    """Columns read from a file: ``frame`` holds the scalars (Arrow types kept), ``tag:<prefix>``
-    and ``field:<id>`` columns; ``field_ids_seen`` every custom field id any record had;
-    ``sideloaded`` the side-loaded records (or None); ``fast`` whether Arrow read the file."""
-
-    frame: pd.DataFrame
-    field_ids_seen: set = field(default_factory=set)
-    sideloaded: "Records | None" = None
-    fast: bool = True
+__all__ = ["RecordSpec", "Records", "NotFast", "read_records", "rename_typed_values"]
 
 
 def read_records(path: Path, spec: RecordSpec, info: FileRead) -> Records:
@@ -78,6 +40,3 @@ def read_records(path: Path, spec: RecordSpec, info: FileRead) -> Records:
         return _read_slow(path, spec, info)
 
 
-from .arrow_records import read_fast as _read_fast  # noqa: E402  (after the classes both paths use)
-from .slow_records import read_slow as _read_slow  # noqa: E402
-from .typed_values import rename_typed_values  # noqa: E402,F401  (part of this module's API)

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .pages import FileRead, iter_pages
-from .records import Records, RecordSpec
+from .record_spec import Records, RecordSpec
 
 
 def read_slow(path: Path, spec: RecordSpec, info: FileRead) -> Records:
