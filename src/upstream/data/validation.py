@@ -4,9 +4,9 @@ The rules of data/README.md live in three GX expectation suites kept as JSON in
 ``upstream/data/expectations/`` (``contacts.json``, ``surveys.json``, ``agents.json``); those files
 are the single source of truth, and every expectation carries its human rule text as
 ``description``. ``suites.py`` loads them and fits them to a data set's ``dataset.yaml`` (its CSAT
-scale, the optional columns it lacks, the columns it declares partly empty). The module is longer
-than 400 lines because the report classes, the GX run and the translation of GX results into
-readable failures share their private helpers; the suites themselves are in ``suites.py``.
+scale, the optional columns it lacks, the columns it declares partly empty).
+This module is longer than 400 lines because the report classes, the GX run and the translation
+of GX results into readable failures share their private helpers; the suites are in ``suites.py``.
 The two cross-table rules (every survey is for a known contact, every contact's agent is a known
 agent) are plain pandas, in ``CROSS_TABLE_RULES``.
 
