@@ -1021,8 +1021,9 @@ def test_table_with_every_column_mapped_and_a_stated_scale():
     assert s["csat"].to_dict() == {"T-01": 5, "T-02": 2, "T-03": 3, "T-06": 1}
     assert r.dataset["csat"]["labels"][4] == "Satisfied" and r.dataset["csat"]["top_box"] == [4, 5]
     assert r.dataset["attribution"] == {
-        "rule": "stated", "reassigned_after_rating": 0,
+        "rule": "stated",
         "description": "agent_id is the ticket's owner in the survey tool's join (owner when the survey was sent)"}
+    assert r.report.facts["reassigned_after_rating"] is None   # the table names one agent per contact
     assert r.agents.set_index("agent_id")[["site", "tenure_months"]].to_dict("index") == {
         "ana": {"site": "Leeds", "tenure_months": 12.0}, "ben": {"site": "Leeds", "tenure_months": 30.0},
         "cleo": {"site": "Manila", "tenure_months": 5.0}}
@@ -1067,3 +1068,16 @@ def test_report_page_is_offline_and_escapes_vendor_text(tmp_path):
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "http://" not in page and "https://" not in page and "<script" not in page and "<link" not in page
     assert "<h2>CSAT scale</h2>" in page and "<td>rating_time_assignee</td>" in page
+
+
+def test_zendesk_full_json_export_one_ticket_per_line_gzipped(tmp_path, zd):
+    """Zendesk's full JSON export: one ticket per line (some wrapped as {"ticket": ...}), gzipped;
+    the same contacts as the page export."""
+    export = _export_with(tmp_path, {"tickets.json": None})
+    tickets = [t for p in iter_pages(ZD / "tickets.json", "tickets", expected="X") for t in p]
+    lines = [json.dumps({"ticket": t} if i % 2 else t) for i, t in enumerate(tickets)]
+    (export / "tickets.jsonl.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    r = import_zendesk_api(export, ZD / "mapping.yaml")
+    pd.testing.assert_frame_equal(r.contacts, zd.contacts)
+    info = next(f for f in r.report.files if f.name == "tickets.jsonl.gz")
+    assert (info.pages, info.records) == (25, 25)

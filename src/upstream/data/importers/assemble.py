@@ -134,9 +134,10 @@ def assemble(x: Extract) -> ImportResult:
     drop(t["closed"] < t["opened"], "closed before it was opened")
     drop(t["agent"].isna(), f"no {x.agent_noun} (neither on the rating nor assigned)")
     reassigned = keep & rating_agent.notna() & t["assignee"].notna() & (rating_agent != t["assignee"])
-    # with only the export-time assignee a reassignment after the rating cannot be seen at all
-    report.facts["reassigned_after_rating"] = (None if x.attribution_rule == "export_time_assignee"
-                                               else int(reassigned.sum()))
+    # when the ratings name no agent of their own (export-time assignee, a table's stated agent),
+    # a reassignment after the rating cannot be seen at all
+    visible = x.attribution_rule != "export_time_assignee" and bool(rating["agent"].notna().any())
+    report.facts["reassigned_after_rating"] = int(reassigned.sum()) if visible else None
     report.facts["rated_contacts"] = int((keep & rated).sum())
 
     alive = x.alive if x.alive is not None else pd.Series(True, index=t.index)
@@ -309,7 +310,7 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
         "period": {"first_opened_at": contacts["opened_at"].min(), "last_opened_at": contacts["opened_at"].max()},
         "attribution": {
             "rule": x.attribution_rule, "description": x.attribution_description,
-            **({"reassigned_after_rating": int(moved)} if x.attribution_rule != "export_time_assignee" else {}),
+            **({"reassigned_after_rating": int(moved)} if moved is not None else {}),
         },
         "csat": x.scale.describe(x.scale_source),
         "nps": {"present": bool(x.nps_present), "range": [0, 10]},
