@@ -180,3 +180,16 @@ def test_simulate_a_vendor_export_then_import_it(tmp_path):
                            capture_output=True, text=True, timeout=600)
     assert (again.returncode, again.stderr) == (
         2, f"upstream: error: {export}: the folder exists and is not empty; choose a new one\n")
+
+
+def test_parquet_tables(tmp_path, capsys):
+    out = tmp_path / "acme"
+    source = VENDORS / "intercom"
+    code, _stdout, stderr = run(capsys, "import", "intercom", source, "--out", out, "--mapping",
+                                source / "mapping.yaml", "--format", "parquet")
+    assert (code, stderr) == (0, "")
+    assert sorted(p.name for p in out.glob("*.parquet")) == ["agents.parquet", "contacts.parquet", "surveys.parquet"]
+    ds = upstream.load_dataset(out)
+    assert ds.validation.ok and ds.description.attribution.rule == "rating_time_assignee"
+    assert ds.surveys.set_index("contact_id")["csat"].dropna().astype(int).to_dict() == {
+        "215001": 5, "215002": 1, "215004": 4, "215007": 3, "215008": 2, "215009": 5, "215010": 5}
