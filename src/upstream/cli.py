@@ -1,5 +1,6 @@
 """The ``upstream`` command: ``upstream run`` runs a study, ``upstream simulate`` writes a
-synthetic data set. Exit codes: 0 success, 1 a notebook failed, 2 bad input."""
+synthetic data set (or a vendor-shaped export of one), ``upstream import`` turns a helpdesk export
+into a data set. Exit codes: 0 success, 1 a notebook failed (or an unexpected error), 2 bad input."""
 
 from __future__ import annotations
 
@@ -22,6 +23,19 @@ The last line printed on stdout is the path of the report's index.html.
 """
 
 
+IMPORT_EPILOG = """\
+Exports: zendesk (a folder: tickets.json, ticket_metrics.json, satisfaction_ratings.json, optional
+users.json, groups.json, ticket_fields.json; or the Admin Center CSV file), freshdesk (a folder:
+tickets.json, satisfaction_ratings.json, optional surveys.json, time_entries.json, agents.json,
+groups.json; or the UI CSV file), intercom (conversations.json, optional admins.json, teams.json),
+helpscout (conversations.json, ratings.json, optional users.json), gorgias (tickets.json,
+satisfaction_surveys.json, optional messages.json, users.json), csv (one table with a mapping).
+The data set is written to a temporary folder beside --out and moved into place only when
+complete; nothing is written when the export is bad. Exit codes: 0 written, 2 bad export or
+mapping, 1 unexpected error. The last line printed on stdout is the data set's folder.
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors as one line (no usage dump) and exit code 2."""
 
@@ -35,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Upstream: separate the agent from the system in support satisfaction data.",
     )
     parser.add_argument("--version", action="version", version=f"upstream {upstream.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{run,simulate}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{run,simulate,import}", parser_class=_Parser)
 
     run = commands.add_parser(
         "run",
@@ -76,6 +90,32 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--preset", default="sample", help="simulation preset (default: sample)")
     simulate.add_argument("--out", metavar="DIR", required=True, help="output folder")
     simulate.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's)")
+    simulate.add_argument(
+        "--vendor", choices=("zendesk", "zendesk-csv", "freshdesk", "intercom", "helpscout", "gorgias"),
+        default=None,
+        help="write the simulated operation as this helpdesk's export (with truth_contacts.csv and truth.json) "
+             "instead of the canonical tables")
+
+    imp = commands.add_parser(
+        "import",
+        help="turn a helpdesk export into an Upstream data set",
+        description=("Read a helpdesk export (Zendesk, Freshdesk, Intercom, Help Scout, Gorgias, or any table with a "
+                     "mapping) and write the canonical tables, dataset.yaml (the survey scale, attribution, missing "
+                     "columns) and an import report (import_report.json and import_report.html)."),
+        epilog=IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imp.add_argument("vendor", choices=("zendesk", "freshdesk", "intercom", "helpscout", "gorgias", "csv"),
+                     help="the export's vendor (csv: any table, with a mapping)")
+    imp.add_argument("export", metavar="EXPORT", help="the export folder of saved API pages, or a CSV export file")
+    imp.add_argument("--out", metavar="DIR", required=True,
+                     help="new folder for the data set (must not exist or be empty)")
+    imp.add_argument("--mapping", metavar="MAPPING.yaml", default=None,
+                     help="custom fields, tags and constants for policy, product, issue type ... (docs/importers/)")
+    imp.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="table_format",
+                     help="file format of the tables (default: csv)")
+    imp.add_argument("--no-validate", action="store_true",
+                     help="skip the validation of the written tables (load_dataset validates them anyway)")
     return parser
 
 
@@ -116,10 +156,51 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     except ImportError as err:
         return _fail(f"the simulator is not available ({err})", 1)
     try:
-        out = simulate_to_folder(Path(args.out), preset=args.preset, seed=args.seed)
+        if args.vendor:
+            from upstream.simulate.exports import simulate_export
+
+            out = simulate_export(Path(args.out), args.vendor, preset=args.preset, seed=args.seed)
+        else:
+            out = simulate_to_folder(Path(args.out), preset=args.preset, seed=args.seed)
     except (ValueError, FileExistsError) as err:  # unknown preset, refused overwrite
         return _fail(str(err))
     sys.stdout.write(f"{Path(out).absolute()}\n")
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from upstream.data.importers import ImportInputError, import_export
+
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        return _fail(f"{out}: the output folder exists and is not empty; nothing was written (choose a new folder)")
+    try:
+        result = import_export(args.vendor, Path(args.export), args.mapping)
+        written = result.write(out, fmt=args.table_format, validate=not args.no_validate)
+    except ImportInputError as err:
+        return _fail(f"{err}\nNothing was written to {out}.")
+    except KeyboardInterrupt:
+        sys.stderr.write("\nInterrupted. Nothing was written.\n")
+        return 130
+    except Exception as err:  # noqa: BLE001 - an importer bug or an export shape nobody foresaw
+        return _fail(f"{Path(args.export).name}: the import failed unexpectedly ({type(err).__name__}: {err}); "
+                     f"nothing was written to {out}. Please report this with the export's shape.", 1)
+    report = result.report
+    rows = report.to_dict()["rows"]
+    lines = [f"Imported {report.vendor} ({report.format}) from {args.export}:"]
+    for table in ("contacts", "surveys"):
+        row = rows[table]
+        lines.append(f"  {table}: {row['kept']:,} kept of {row['read']:,} read"
+                     + (f", {row['dropped']:,} dropped" if row["dropped"] else ""))
+    lines.append(f"  agents: {rows['agents']['kept']:,}")
+    scale = report.scale
+    lines.append(f"  CSAT: {scale.get('vendor_scale', '')} -> codes 1..{scale.get('points')} "
+                 f"({scale.get('kind')}), top box {scale.get('top_box')}")
+    lines.append(f"  attribution: {report.attribution.get('rule')}")
+    if report.warnings:
+        lines.append(f"  {len(report.warnings)} warning(s): see import_report.html")
+    lines.append(f"  report: {written.absolute() / 'import_report.html'}")
+    sys.stdout.write("\n".join(lines) + f"\n{written.absolute()}\n")
     return 0
 
 
@@ -131,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_run(args)
     if args.command == "simulate":
         return _cmd_simulate(args)
+    if args.command == "import":
+        return _cmd_import(args)
     parser.print_help(sys.stderr)
     return 2
 

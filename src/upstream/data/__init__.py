@@ -1,8 +1,14 @@
-"""The data layer: the canonical data model (``schema``), reading and parsing a data set
-(``loading``), validating it with Great Expectations (``validation``) and the analysis frames the
-studies fit models to (``frames``). Nothing here imports from the other layers."""
+"""The data layer: the canonical data model (``schema``), the data set's description
+(``description``, read from ``dataset.yaml`` by ``dataset_yaml``: the CSAT scale, NPS,
+attribution and missing columns),
+reading and parsing a data set (``loading``), validating it with Great Expectations
+(``validation``), the analysis frames the studies fit models to (``frames``) and the helpdesk
+importers that write data sets (``importers``). Nothing here imports from the other layers."""
+from .dataset_yaml import read_description
+from .description import DEFAULT_DESCRIPTION, Attribution, ColumnNotes, CsatScale, DatasetDescription, NpsScale
 from .loading import Dataset, find_table_file, load_dataset, parse_table
 from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure, format_failures
 
 __all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Dataset", "DataError", "Failure", "format_failures",
-           "find_table_file", "parse_table", "load_dataset"]
+           "find_table_file", "parse_table", "load_dataset", "DatasetDescription", "CsatScale", "NpsScale",
+           "Attribution", "ColumnNotes", "DEFAULT_DESCRIPTION", "read_description"]

@@ -1,7 +1,8 @@
 """Analysis frames built from a validated data set.
 
 `invitations(ds)`: one row per survey invitation, with the contact it followed, the agent's
-attributes and a `responded` flag — the frame for response-rate and non-response analysis.
+attributes, a `responded` flag and `top_box` (the CSAT is in the top box of the data set's scale,
+``ds.description.csat.top_box``) — the frame for response-rate and non-response analysis.
 `responses(ds, outcome)`: the invitations that were answered with a value for `outcome`
 (csat or nps) — the frame the satisfaction models are fitted to.
 """
@@ -20,7 +21,10 @@ def invitations(ds) -> pd.DataFrame:
     frame = frame.merge(agents, on="agent_id", how="left", validate="many_to_one")
     # a reply: a response time, or a score even if the time is missing
     frame["responded"] = frame["responded_at"].notna() | frame["csat"].notna() | frame["nps"].notna()
-    frame["top_box"] = (frame["csat"] >= 5).astype("boolean").where(frame["csat"].notna())
+    # in the top box of the data set's CSAT scale (dataset.yaml; 5 on the default 5-point scale)
+    scale = getattr(getattr(ds, "description", None), "csat", None)
+    top = tuple(scale.top_box) if scale is not None else (5,)
+    frame["top_box"] = frame["csat"].isin(top).astype("boolean").where(frame["csat"].notna())
     return frame
 
 

@@ -21,18 +21,25 @@ text columns they are kept, and the validation rejects blank identifiers.
 
 A value that cannot be converted is a :class:`~upstream.data.schema.Failure`, reported like a failed
 expectation, and :func:`load_dataset` raises :class:`DataError` for it whether or not it validates.
+
+``dataset.yaml`` beside the tables (optional) describes the data set: the CSAT scale, NPS, the
+attribution rule, missing and partly empty columns (``upstream.data.description``). It is read
+first; a bad one is reported like a broken rule. Optional columns (``Column.optional``) may be
+absent from a file; ``Dataset.description.columns[table].missing`` lists the ones that are.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .dataset_yaml import read_description
+from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure
 
 if TYPE_CHECKING:
@@ -61,8 +68,11 @@ class Dataset:
 
     ``paths`` maps each table to the file read; ``fingerprint`` is the sha256 (hex) of, for each
     table in ``TABLES`` order, the line ``<table> <file name> <n bytes>\\n`` followed by the file's
-    bytes, so it changes when any file's content or name changes. ``validation`` is the
-    :class:`~upstream.data.validation.ValidationReport` when the data set was validated on load.
+    bytes, so it changes when any file's content or name changes (followed, when the folder has a
+    ``dataset.yaml``, by the line ``dataset.yaml <n bytes>\n`` and its bytes). ``validation`` is the
+    :class:`~upstream.data.validation.ValidationReport` when the data set was validated on load;
+    ``description`` the :class:`~upstream.data.description.DatasetDescription` (the CSAT scale,
+    NPS, attribution, missing columns; defaults when there is no ``dataset.yaml``).
     """
 
     folder: Path
@@ -72,6 +82,7 @@ class Dataset:
     paths: dict[str, Path]
     fingerprint: str
     validation: ValidationReport | None = None
+    description: DatasetDescription = field(default=DEFAULT_DESCRIPTION, repr=False)
 
     def table(self, name: str) -> pd.DataFrame:
         """The parsed frame of table ``name`` (one of ``TABLES``)."""
@@ -115,6 +126,8 @@ def load_dataset(
             )
         else:
             paths[table] = path
+    description, description_failures, description_bytes = read_description(folder)
+    failures.extend(description_failures)
     if failures:
         raise DataError(failures, folder)
 
@@ -132,6 +145,9 @@ def load_dataset(
             raw[table] = frame
     if failures:
         raise DataError(failures, folder)
+    if description_bytes is not None:
+        digest.update(f"{DESCRIPTION_FILE} {len(description_bytes)}\n".encode())
+        digest.update(description_bytes)
 
     parsed: dict[str, pd.DataFrame] = {}
     unparsed: dict[tuple[str, str], np.ndarray] = {}
@@ -141,10 +157,14 @@ def load_dataset(
         failures.extend(table_failures)
         unparsed.update({(table, column): r for column, r in rows.items()})
 
+    description = description.with_missing({
+        table: tuple(c.name for c in SCHEMA[table] if c.optional and c.name not in parsed[table].columns)
+        for table in TABLES})
     dataset = Dataset(folder=folder, contacts=parsed["contacts"], surveys=parsed["surveys"],
-                      agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest())
+                      agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest(),
+                      description=description)
     if validate:
-        from .validation import validate as run_validation   # GX is imported only when validating
+        from .validation import validate as run_validation  # GX is imported only when validating
 
         report = run_validation(dataset, docs_dir=docs_dir, parse_failures=failures, unparsed_rows=unparsed)
         dataset.validation = report

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .validation import ValidationReport
 
-__all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures"]
+__all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures",
+           "optional_columns", "column_of"]
 
 TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
 
@@ -25,11 +26,19 @@ SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
 @dataclass(frozen=True)
 class Column:
     """One column of the data model: ``kind`` is id, category, text, datetime, number, whole or
-    bool; ``required`` means every row must have a value (the column itself must always exist)."""
+    bool; ``required`` means every row must have a value.
+
+    ``optional``: the table may lack the column entirely (helpdesks do not record it: handle time,
+    credit, escalation, ...); when the column is there, ``required`` still holds for its cells.
+    ``partial_ok``: the data set's ``dataset.yaml`` may declare the column partly empty
+    (``columns: {contacts: {partial: {handle_time_sec: "why"}}}``), which lifts ``required``.
+    Every other column must always exist."""
 
     name: str
     kind: str
     required: bool = True
+    optional: bool = False
+    partial_ok: bool = False
 
 
 SCHEMA: dict[str, tuple[Column, ...]] = {
@@ -44,12 +53,12 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         Column("product", "category"),
         Column("issue_type", "category"),
         Column("customer_id", "id"),
-        Column("handle_time_sec", "number"),
-        Column("n_interactions", "whole"),
-        Column("resolved_first_contact", "bool"),
-        Column("repeat_within_7d", "bool"),
-        Column("escalated", "bool"),
-        Column("credit_issued", "number"),
+        Column("handle_time_sec", "number", optional=True, partial_ok=True),
+        Column("n_interactions", "whole", optional=True, partial_ok=True),
+        Column("resolved_first_contact", "bool", optional=True, partial_ok=True),
+        Column("repeat_within_7d", "bool", partial_ok=True),
+        Column("escalated", "bool", optional=True, partial_ok=True),
+        Column("credit_issued", "number", optional=True, partial_ok=True),
     ),
     "surveys": (
         Column("contact_id", "id"),
@@ -62,10 +71,20 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
     "agents": (
         Column("agent_id", "id"),
         Column("team", "category"),
-        Column("site", "category"),
-        Column("tenure_months", "number"),
+        Column("site", "category", optional=True, partial_ok=True),
+        Column("tenure_months", "number", optional=True, partial_ok=True),
     ),
 }
+
+
+def optional_columns(table: str) -> tuple[str, ...]:
+    """The columns ``table`` may lack entirely (see :class:`Column`)."""
+    return tuple(c.name for c in SCHEMA[table] if c.optional)
+
+
+def column_of(table: str, name: str) -> Column | None:
+    """The data-model column ``name`` of ``table`` (None when it is not one)."""
+    return next((c for c in SCHEMA[table] if c.name == name), None)
 
 
 @dataclass

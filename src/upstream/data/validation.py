@@ -1,8 +1,12 @@
 """Validate a loaded data set: the Great Expectations suites, the cross-table rules, the messages.
 
 The rules of data/README.md live in three GX expectation suites kept as JSON in
-``upstream/expectations/`` (``contacts.json``, ``surveys.json``, ``agents.json``); those files are
-the single source of truth, and every expectation carries its human rule text as ``description``.
+``upstream/data/expectations/`` (``contacts.json``, ``surveys.json``, ``agents.json``); those files
+are the single source of truth, and every expectation carries its human rule text as
+``description``. ``suites.py`` loads them and fits them to a data set's ``dataset.yaml`` (its CSAT
+scale, the optional columns it lacks, the columns it declares partly empty).
+This module is longer than 400 lines because the report classes, the GX run and the translation
+of GX results into readable failures share their private helpers; the suites are in ``suites.py``.
 The two cross-table rules (every survey is for a known contact, every contact's agent is a known
 agent) are plain pandas, in ``CROSS_TABLE_RULES``.
 
@@ -29,11 +33,9 @@ import os
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 import html
-import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import DataError, Failure, format_failures
+from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
 
 if TYPE_CHECKING:
     from .loading import Dataset
@@ -53,11 +56,12 @@ __all__ = [
     "CROSS_TABLE_RULES",
     "RESULT_FORMAT",
     "load_suite",
+    "EXPECTATIONS_DIR",
+    "adapted_suite",
     "build_gx_context",
     "validate",
 ]
 
-EXPECTATIONS_DIR = Path(__file__).with_name("expectations")
 TABLE_ORDER: tuple[str, ...] = ("contacts", "surveys", "agents")
 
 #: GX result format: counts plus a partial list (and row positions) of the unexpected values.
@@ -183,16 +187,6 @@ class ValidationReport:
 # Suites and the GX context
 
 
-@lru_cache(maxsize=None)
-def _suite_text(table: str) -> str:
-    return (EXPECTATIONS_DIR / f"{table}.json").read_text(encoding="utf-8")
-
-
-def load_suite(table: str) -> dict:
-    """The JSON expectation suite of ``table`` as a dict (a fresh copy)."""
-    return json.loads(_suite_text(table))
-
-
 def _gx():
     """Import GX on first use, with its INFO logging silenced (unless a level was set already)."""
     gx_logger = logging.getLogger("great_expectations")
@@ -231,24 +225,6 @@ def build_gx_context(docs_dir: str | Path | None = None):
         progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
     )
     return gx.get_context(mode="ephemeral", project_config=config)
-
-
-def _build_suite(gx, table: str):
-    """The ExpectationSuite of ``table`` built from its JSON, failing loudly on a bad entry
-    (GX's own ExpectationSuite(...) constructor only logs and drops an invalid expectation)."""
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    spec = load_suite(table)
-    expectations = []
-    for i, entry in enumerate(spec["expectations"]):
-        if not entry.get("description"):
-            raise ValueError(f"{table}.json expectation {i} has no description (rule text)")
-        expectations.append(ExpectationConfiguration(**entry).to_domain_obj())
-    suite = gx.ExpectationSuite(name=spec["name"], expectations=expectations,
-                                meta=spec.get("meta"), notes=spec.get("notes"))
-    if len(suite.expectations) != len(spec["expectations"]):
-        raise ValueError(f"{table}.json: GX dropped some expectations while building the suite")
-    return suite
 
 
 class _CurrentContextKept:
@@ -299,7 +275,8 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
         for table in TABLE_ORDER:
             frame = ds.table(table)
             file_name = ds.paths[table].name
-            suite = context.suites.add(_build_suite(gx, table))
+            spec = adapted_suite(table, getattr(ds, "description", None), frame.columns)
+            suite = context.suites.add(build_suite(gx, table, spec))
             batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
             definition = context.validation_definitions.add(
                 gx.ValidationDefinition(name=table, data=batch, suite=suite))

@@ -1,0 +1,265 @@
+"""Freshdesk API v2 export -> canonical contacts, surveys and agents.
+
+The export is a folder of saved list responses (docs/importers/vendor_formats.md §2); Freshdesk's
+list endpoints return bare JSON arrays:
+
+| file | required | content |
+|---|---|---|
+| ``tickets.json`` | yes | ``GET /api/v2/tickets?include=stats`` |
+| ``satisfaction_ratings.json`` | yes | ``GET /api/v2/surveys/satisfaction_ratings`` |
+| ``surveys.json`` | no | ``GET /api/v2/surveys``: the default question's ``accepted_ratings`` give the scale |
+| ``time_entries.json`` | no | ``GET /api/v2/time_entries``: handle time |
+| ``agents.json``, ``groups.json`` | no | team and tenure; team names |
+
+Rules (each also written into the import report):
+
+- CSAT scale: the mapping's ``csat.points``, else ``surveys.json``, else the codes when they prove
+  it (a ±101 exists only on 7-point surveys); otherwise the import stops and asks. Codes map to
+  1..k worst to best (:func:`upstream.data.importers.scales.freshdesk_scale`).
+- Attribution: a rated ticket belongs to the rating's ``agent_id``/``group_id``; other tickets to
+  ``responder_id``/``group_id`` at export time.
+- Contacts: status Resolved (4) or Closed (5); ``closed_at`` = ``stats.resolved_at``, else
+  ``stats.closed_at``.
+- Surveys: Freshdesk lists only *answered* surveys, so ``sent_at`` = ``responded_at`` = the rating's
+  ``created_at`` and non-response cannot be seen (reported).
+- ``resolved_first_contact`` = never reopened (``stats.reopened_at`` empty; agent replies are not
+  in these files); ``handle_time_sec`` = the sum of ``time_entries.time_spent`` (``hh:mm``);
+  ``issue_type`` defaults to the ticket ``type``, ``product`` to ``product_id``;
+  ``n_interactions``, ``escalated`` and ``credit_issued`` are missing unless mapped.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .assemble import Extract, assemble
+from .derive import to_utc_naive
+from .errors import ImportInputError
+from .mapping import Mapping
+from .pages import FileRead, find_file, iter_pages
+from .report import ImportReport
+from .result import ImportResult
+from .scales import freshdesk_points, freshdesk_scale
+from .source import ids_as_text, mapping_and_text
+
+VENDOR = "freshdesk"
+FORMAT = "freshdesk-api"
+FILES = ("tickets", "satisfaction_ratings", "surveys", "time_entries", "agents", "groups")
+EXPECTED = ("a Freshdesk API list response: a JSON array of records (several arrays one after another, or one "
+            "per line, are fine)")
+DONE = (4, 5)  # Resolved, Closed
+_HHMM = re.compile(r"^\s*(\d+):([0-5]\d)(?::([0-5]\d))?\s*$")
+
+
+def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
+    """Import a Freshdesk API export folder; see the module docstring for the rules. Raises
+    :class:`ImportInputError` for bad input (message naming the file and what was expected)."""
+    folder = Path(export)
+    if not folder.is_dir():
+        raise ImportInputError(
+            f"{folder.name}: expected a folder holding the Freshdesk API export (tickets.json, "
+            "satisfaction_ratings.json; optionally surveys.json, time_entries.json, agents.json, "
+            "groups.json) or the UI ticket export (a .csv file)", folder.name)
+    mapping, mapping_text = mapping_and_text(mapping)
+    mapping.check_vendor(VENDOR)
+    for column, rule in mapping.columns.items():
+        if rule.kind == "column":
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; "
+                "a Freshdesk API export has custom fields (field: cf_...) and tags (tag_prefix:)", mapping.name)
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
+    paths = {stem: find_file(folder, stem) for stem in FILES}
+    for stem in ("tickets", "satisfaction_ratings"):
+        if paths[stem] is None:
+            raise ImportInputError(
+                f"{stem}.json: required file missing from {folder}; a Freshdesk API export needs "
+                "tickets.json and satisfaction_ratings.json", f"{stem}.json")
+
+    tickets_raw = _records(paths["tickets"], report)
+    if not tickets_raw:
+        raise ImportInputError(f"{paths['tickets'].name}: the export holds no tickets; expected at least one "
+                               "ticket", paths["tickets"].name)
+    ratings_raw = _records(paths["satisfaction_ratings"], report)
+
+    # --- tickets ---------------------------------------------------------------------------------
+    rules = mapping.columns
+    seen_fields: set = set()
+    for rec in tickets_raw:
+        seen_fields.update((rec.get("custom_fields") or {}).keys())
+    for column, rule in rules.items():
+        if rule.kind == "field" and str(rule.source) not in seen_fields:
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: no custom field {rule.source!r} in "
+                f"{paths['tickets'].name}; fields present: {', '.join(sorted(seen_fields)) or 'none'}",
+                mapping.name)
+
+    def col(get):
+        return pd.Series([get(r) for r in tickets_raw], dtype="object")
+
+    t = pd.DataFrame({
+        "id": ids_as_text(col(lambda r: r.get("id"))),
+        "status_code": pd.to_numeric(col(lambda r: r.get("status")), errors="coerce"),
+        "channel": col(lambda r: r.get("source")).map(lambda v: None if v is None else str(v)).astype("str"),
+        "requester": ids_as_text(col(lambda r: r.get("requester_id"))),
+        "assignee": ids_as_text(col(lambda r: r.get("responder_id"))),
+        "group": ids_as_text(col(lambda r: r.get("group_id"))),
+        "type": col(lambda r: r.get("type")).astype("str").str.lower(),
+        "product_id": ids_as_text(col(lambda r: r.get("product_id"))),
+        "reopened_at": col(lambda r: (r.get("stats") or {}).get("reopened_at")),
+        "spam": col(lambda r: bool(r.get("spam")) or bool(r.get("deleted"))).astype(bool),
+    })
+    t["opened"], _ = to_utc_naive(col(lambda r: r.get("created_at")))
+    t["updated"], _ = to_utc_naive(col(lambda r: r.get("updated_at")))
+    resolved, _ = to_utc_naive(col(lambda r: (r.get("stats") or {}).get("resolved_at")))
+    closed, _ = to_utc_naive(col(lambda r: (r.get("stats") or {}).get("closed_at")))
+    t["closed"] = resolved.fillna(closed)
+    for column, rule in rules.items():
+        if rule.kind == "tag_prefix":
+            n = len(rule.source)
+            t[f"src:{column}"] = col(lambda r, p=rule.source, n=n: next(
+                (tag[n:] for tag in (r.get("tags") or ()) if isinstance(tag, str) and tag.startswith(p)), None))
+        elif rule.kind == "field":
+            t[f"src:{column}"] = col(lambda r, f=str(rule.source): (r.get("custom_fields") or {}).get(f))
+    t["_order"] = np.arange(len(t))
+    t = t.sort_values(["id", "updated", "_order"], kind="stable", na_position="first")
+    older = t.duplicated("id", keep="last")
+    report.drop("contacts", "an older copy of a ticket that appears again later in the export", t.loc[older, "id"])
+    t = t[~older].sort_values("_order", kind="stable").reset_index(drop=True)
+    t["status"] = t["status_code"].map({2: "open", 3: "pending", 4: "resolved", 5: "closed"}).fillna(
+        t["status_code"].astype("str"))
+
+    # --- ratings and the scale ---------------------------------------------------------------------
+    r = pd.DataFrame({
+        "id": ids_as_text(pd.Series([x.get("id") for x in ratings_raw], dtype="object")),
+        "ticket_id": ids_as_text(pd.Series([x.get("ticket_id") for x in ratings_raw], dtype="object")),
+        "agent": ids_as_text(pd.Series([x.get("agent_id") for x in ratings_raw], dtype="object")),
+        "group": ids_as_text(pd.Series([x.get("group_id") for x in ratings_raw], dtype="object")),
+        "code": pd.Series([(x.get("ratings") or {}).get("default_question") for x in ratings_raw], dtype="object"),
+        "comment": pd.Series([x.get("feedback") for x in ratings_raw], dtype="object"),
+    })
+    n_rating_records = len(r)
+    r["sent_at"], _ = to_utc_naive(pd.Series([x.get("created_at") for x in ratings_raw], dtype="object"))
+    r["updated"], _ = to_utc_naive(pd.Series([x.get("updated_at") for x in ratings_raw], dtype="object"))
+    no_code = r["code"].isna()
+    report.drop("surveys", "no answer to the default question (ratings.default_question)", r.loc[no_code, "id"])
+    r = r[~no_code].copy()
+    declared, scale_source = mapping.csat_points, "the mapping (csat.points)"
+    if declared is None and paths["surveys"] is not None:
+        declared, scale_source = _scale_from_surveys(paths["surveys"], report)
+    points = freshdesk_points(pd.to_numeric(r["code"], errors="coerce").dropna().astype(int),
+                              declared, paths["satisfaction_ratings"].name)
+    if declared is None:
+        scale_source = "the rating codes (a ±101 code exists only on 7-point surveys)"
+    scale = freshdesk_scale(points)
+    r["csat"] = pd.array([scale.code(c) for c in r["code"]], dtype="Int64")
+    r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
+    r["responded_at"] = r["sent_at"]
+
+    groups: dict[str, str] = {}
+    if paths["groups"] is not None:
+        groups = {str(g.get("id")): str(g.get("name", "")) for g in _records(paths["groups"], report)}
+    t["team"] = t["group"].map(groups).where(t["group"].isin(list(groups)), t["group"]) if groups else t["group"]
+    r["team"] = r["group"].map(groups).where(r["group"].isin(list(groups)), r["group"]) if groups else r["group"]
+
+    # --- handle time ----------------------------------------------------------------------------------
+    vendor_columns = {}
+    missing = {"escalated": "not in a Freshdesk export; map a field or tag to import it",
+               "credit_issued": "not in a Freshdesk export; map a field or tag to import it",
+               "n_interactions": "agent replies are not in tickets.json (conversations are per ticket)"}
+    if paths["time_entries"] is not None:
+        spent = _time_spent(paths["time_entries"], report)
+        t["v:handle_time_sec"] = t["id"].map(spent).astype("float64")
+        vendor_columns["handle_time_sec"] = (
+            f"{paths['time_entries'].name}: sum of time_spent (hh:mm) per ticket, all agents", "source")
+    else:
+        missing["handle_time_sec"] = "not recorded: time_entries.json is absent"
+    t["v:resolved_first_contact"] = t["reopened_at"].isna().to_numpy()
+    vendor_columns["resolved_first_contact"] = (
+        "never reopened (tickets.json stats.reopened_at empty); the number of agent replies is not in these "
+        "files, so the one-reply condition is not applied", "derived")
+
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    if paths["agents"] is not None:
+        recs = _records(paths["agents"], report)
+        staff = pd.DataFrame({
+            "id": [str(a.get("id")) for a in recs],
+            "team": [groups.get(str((a.get("group_ids") or [None])[0])) for a in recs],
+            "created_at": [a.get("created_at") for a in recs]})
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    tickets_name, ratings_name = paths["tickets"].name, paths["satisfaction_ratings"].name
+    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
+                           "so response rates and non-response studies need the survey send log")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tickets_name, ratings_file=ratings_name,
+        tickets=t, ratings=r, scale=scale, scale_source=scale_source, mapping=mapping, report=report,
+        exported_at=exported_at, attribution_rule="rating_time_assignee",
+        attribution_description=("A rated contact's agent_id is the rating's agent_id (set when the customer "
+                                 "rated); other contacts keep the ticket's responder_id at export time."),
+        drops=[(t["spam"], "spam or deleted ticket"),
+               (~t["status_code"].isin(DONE),
+                "not resolved or closed at export time (status open, pending or custom)")],
+        alive=~t["spam"],
+        sources={
+            "contacts.contact_id": f"{tickets_name}: id",
+            "contacts.opened_at": f"{tickets_name}: created_at (UTC)",
+            "contacts.closed_at": f"{tickets_name}: stats.resolved_at, else stats.closed_at",
+            "contacts.agent_id": (f"{ratings_name}: agent_id ({{rated}} rated contacts); {tickets_name}: "
+                                  "responder_id, the agent at export time ({unrated} without one)"),
+            "contacts.team": "group names (groups.json) of the rating's group_id, else the ticket's group_id",
+            "contacts.channel": (f"{tickets_name}: source (1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback Widget, "
+                                 "10 Outbound Email, ...), grouped (see channels)"),
+            "contacts.customer_id": f"{tickets_name}: requester_id",
+            "surveys.csat": (f"{ratings_name}: ratings.default_question on the {points}-point scale from "
+                             f"{scale_source}; -103 = 1 ... 103 = {points}"),
+            "surveys.sent_at": f"{ratings_name}: created_at (the send time is not exported)",
+            "surveys.responded_at": f"{ratings_name}: created_at",
+            "surveys.comment": f"{ratings_name}: feedback"},
+        vendor_columns=vendor_columns, missing=missing,
+        defaults={"product": ("product_id", f"{tickets_name}: product_id (ids; map a field for names)"),
+                  "issue_type": ("type", f"{tickets_name}: type, lower-cased")},
+        nps_present=False, staff=staff, users_file="agents.json" if paths["agents"] is not None else None,
+        staff_team_source="agents.json: the first of group_ids (name from groups.json)",
+        read={"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)},
+        mapping_text=mapping_text)
+    return assemble(x)
+
+
+def _records(path: Path, report: ImportReport) -> list[dict]:
+    info = FileRead(name=path.name, path=path)
+    out: list[dict] = []
+    for page in iter_pages(path, None, expected=EXPECTED, info=info):
+        out.extend(page)
+    report.files.append(info)
+    return out
+
+
+def _scale_from_surveys(path: Path, report: ImportReport) -> tuple[int | None, str]:
+    for survey in _records(path, report):
+        if survey.get("active") is False:
+            continue
+        for q in survey.get("questions") or ():
+            if q.get("default") or q.get("id") == "default_question":
+                accepted = q.get("accepted_ratings") or []
+                if len(accepted) in (3, 5, 7):
+                    return len(accepted), f"surveys.json (survey {survey.get('id')}: {len(accepted)} accepted ratings)"
+    return None, ""
+
+
+def _time_spent(path: Path, report: ImportReport) -> pd.Series:
+    """Seconds of tracked time per ticket id (text), from ``hh:mm`` (or ``hh:mm:ss``) entries."""
+    seconds: dict[str, float] = {}
+    bad: list[str] = []
+    for e in _records(path, report):
+        m = _HHMM.match(str(e.get("time_spent") or ""))
+        if m is None:
+            bad.append(str(e.get("id")))
+            continue
+        tid = str(e.get("ticket_id"))
+        seconds[tid] = seconds.get(tid, 0.0) + 3600 * int(m[1]) + 60 * int(m[2]) + int(m[3] or 0)
+    if bad:
+        report.warnings.append(f"time_entries.json: {len(bad)} entries without an hh:mm time_spent were ignored "
+                               f"(ids {', '.join(bad[:5])})")
+    return pd.Series(seconds, dtype="float64")

@@ -1,0 +1,218 @@
+"""Gorgias -> canonical contacts, surveys and agents.
+
+The export is a folder of saved API responses, cursor pages ``{"data": [...], "meta":
+{"next_cursor": ...}}`` (docs/importers/vendor_formats.md §5):
+
+| file | required | content |
+|---|---|---|
+| ``tickets.json`` | yes | ``GET /api/tickets`` |
+| ``satisfaction_surveys.json`` | yes | ``GET /api/satisfaction-surveys`` |
+| ``messages.json`` | no | ``GET /api/messages``: who wrote each message (for attribution) |
+| ``users.json`` | no | ``GET /api/users``: agents and their creation dates |
+
+Rules (each also written into the import report):
+
+- Contacts: status ``closed`` with a ``closed_datetime``; ``spam`` tickets are dropped. Times are
+  ISO 8601 without an offset (UTC).
+- CSAT: ``score`` 1-5 (1..5, top box 4-5); ``sent_datetime`` = ``sent_at``, ``scored_datetime`` =
+  ``responded_at``; a survey created but never sent (no ``sent_datetime``) is no survey; a score
+  outside 1-5 stops the import.
+- **Attribution**: a Gorgias survey names no agent. With ``messages.json`` the rating belongs to
+  the author of the last agent message before the survey was sent (``attribution.rule:
+  last_agent_reply``); without it, to the ticket's ``assignee_user`` *at export time*
+  (``export_time_assignee``, flagged: a reassignment after the survey moves the rating).
+- ``n_interactions`` = ``messages_count``; no reopen count or handle time in the ticket list, so
+  ``resolved_first_contact`` and ``handle_time_sec`` are missing; ``team`` = ``assignee_team``.
+- Mapping: ``tag_prefix`` over tag names. Gorgias keeps custom fields behind a separate
+  endpoint, so ``field`` rules are refused.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .assemble import Extract, assemble
+from .derive import to_utc_naive
+from .errors import ImportInputError
+from .mapping import Mapping
+from .pages import FileRead, find_file, iter_pages
+from .report import ImportReport
+from .result import ImportResult
+from .scales import GORGIAS
+from .source import ids_as_text, mapping_and_text
+
+VENDOR = "gorgias"
+FORMAT = "gorgias-api"
+
+
+def _expected(what: str) -> str:
+    return (f'Gorgias {what} pages such as {{"data": [...], "meta": {{"next_cursor": ...}}}} (one page object, '
+            "several one after another, or one per line)")
+
+
+def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
+    """Import a Gorgias export folder; see the module docstring for the rules."""
+    folder = Path(export)
+    if not folder.is_dir():
+        raise ImportInputError(f"{folder.name}: expected a folder holding the Gorgias export (tickets.json, "
+                               "satisfaction_surveys.json; optionally messages.json, users.json)", folder.name)
+    mapping, mapping_text = mapping_and_text(mapping)
+    mapping.check_vendor(VENDOR)
+    for column, rule in mapping.columns.items():
+        if rule.kind in ("column", "field"):
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: '{rule.kind}' rules cannot be read from a Gorgias export (custom "
+                "fields are behind a separate endpoint); use tag_prefix or value", mapping.name)
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
+    paths = {stem: find_file(folder, stem) for stem in ("tickets", "satisfaction_surveys", "messages", "users")}
+    for stem in ("tickets", "satisfaction_surveys"):
+        if paths[stem] is None:
+            raise ImportInputError(
+                f"{stem}.json: required file missing from {folder}; a Gorgias export needs tickets.json and "
+                "satisfaction_surveys.json", f"{stem}.json")
+
+    def records(stem: str, what: str) -> list[dict]:
+        info = FileRead(name=paths[stem].name, path=paths[stem])
+        out = [rec for page in iter_pages(paths[stem], "data", expected=_expected(what), info=info) for rec in page]
+        report.files.append(info)
+        return out
+
+    tickets = records("tickets", "ticket")
+    if not tickets:
+        raise ImportInputError(f"{paths['tickets'].name}: the export holds no tickets; expected at least one ticket",
+                               paths["tickets"].name)
+    surveys = records("satisfaction_surveys", "satisfaction survey")
+
+    def col(rows, get):
+        return pd.Series([get(x) for x in rows], dtype="object")
+
+    t = pd.DataFrame({
+        "id": ids_as_text(col(tickets, lambda x: x.get("id"))),
+        "status": col(tickets, lambda x: x.get("status")).astype("str").str.lower(),
+        "spam": col(tickets, lambda x: bool(x.get("spam"))).astype(bool),
+        "assignee": ids_as_text(col(tickets, lambda x: (x.get("assignee_user") or {}).get("id"))),
+        "team": col(tickets, lambda x: (x.get("assignee_team") or {}).get("name")).astype("str"),
+        "requester": ids_as_text(col(tickets, lambda x: (x.get("customer") or {}).get("id"))),
+        "channel": col(tickets, lambda x: x.get("channel")).astype("str"),
+    })
+    t["opened"], _ = to_utc_naive(col(tickets, lambda x: x.get("created_datetime")))
+    t["closed"], _ = to_utc_naive(col(tickets, lambda x: x.get("closed_datetime")))
+    t["updated"], _ = to_utc_naive(col(tickets, lambda x: x.get("updated_datetime")))
+    count = pd.to_numeric(col(tickets, lambda x: x.get("messages_count")), errors="coerce")
+    t["v:n_interactions"] = count.clip(lower=1)
+    for column, rule in mapping.columns.items():
+        if rule.kind == "tag_prefix":
+            n = len(rule.source)
+            t[f"src:{column}"] = col(tickets, lambda x, p=rule.source, n=n: next(
+                (tg["name"][n:] for tg in x.get("tags") or () if isinstance(tg, dict)
+                 and isinstance(tg.get("name"), str) and tg["name"].startswith(p)), None))
+
+    # --- surveys --------------------------------------------------------------------------------
+    sname = paths["satisfaction_surveys"].name
+    s = pd.DataFrame({
+        "id": ids_as_text(col(surveys, lambda x: x.get("id"))),
+        "ticket_id": ids_as_text(col(surveys, lambda x: x.get("ticket_id"))),
+        "score": col(surveys, lambda x: x.get("score")),
+        "comment": col(surveys, lambda x: x.get("body_text")),
+    })
+    s["sent_at"], _ = to_utc_naive(col(surveys, lambda x: x.get("sent_datetime")))
+    s["scored"], _ = to_utc_naive(col(surveys, lambda x: x.get("scored_datetime")))
+    s["created"], _ = to_utc_naive(col(surveys, lambda x: x.get("created_datetime")))
+    codes = pd.to_numeric(s["score"], errors="coerce")
+    off = s["score"].notna() & ~codes.isin([1, 2, 3, 4, 5])
+    if off.any():
+        examples = ", ".join(f"{v!r} (survey {i})" for v, i in zip(s["score"][off][:5], s["id"][off][:5]))
+        raise ImportInputError(f"{sname}: score must be 1 to 5 (Gorgias' scale); found {examples}", sname)
+    never_sent = s["sent_at"].isna()
+    report.drop("surveys", "created but never sent (no sent_datetime)", s.loc[never_sent, "id"])
+    s = s[~never_sent]
+    r = pd.DataFrame({
+        "id": s["id"], "ticket_id": s["ticket_id"], "agent": pd.Series(pd.NA, index=s.index, dtype="str"),
+        "team": pd.Series(pd.NA, index=s.index, dtype="str"),
+        "csat": pd.array(codes[s.index], dtype="Int64"), "nps": pd.array([pd.NA] * len(s), dtype="Int64"),
+        "sent_at": s["sent_at"], "responded_at": s["scored"].where(codes[s.index].notna()),
+        "comment": s["comment"].astype("str").where(s["comment"].notna()),
+        "updated": s["scored"].fillna(s["sent_at"])})
+
+    # --- attribution ----------------------------------------------------------------------------
+    if paths["messages"] is not None:
+        messages = records("messages", "message")
+        m = pd.DataFrame({
+            "ticket_id": ids_as_text(col(messages, lambda x: x.get("ticket_id"))),
+            "from_agent": col(messages, lambda x: bool(x.get("from_agent"))).astype(bool),
+            "sender": ids_as_text(col(messages, lambda x: (x.get("sender") or {}).get("id"))),
+        })
+        m["at"], _ = to_utc_naive(col(messages, lambda x: x.get("sent_datetime") or x.get("created_datetime")))
+        r["agent"] = _last_agent_before(m, r)
+        rule = "last_agent_reply"
+        description = ("A rated ticket's agent_id is the author of the last agent message before the survey was sent "
+                       "(messages.json); tickets without a survey keep assignee_user at export time.")
+        agent_source = (f"messages.json: the author of the last agent message before the survey was sent ({{rated}} "
+                        f"tickets with a survey); {paths['tickets'].name}: assignee_user at export time "
+                        "({unrated} without one)")
+        n_without = int((r["agent"].isna()).sum())
+        if n_without:
+            report.warnings.append(f"{n_without} surveys have no agent message before they were sent; they keep the "
+                                   "export-time assignee")
+    else:
+        rule = "export_time_assignee"
+        description = ("A Gorgias survey names no agent and messages.json was not in the export, so agent_id is the "
+                       "ticket's assignee_user when it was exported: a rating given before a reassignment is credited "
+                       "to the later agent; how many were reassigned is not visible.")
+        agent_source = (f"{paths['tickets'].name}: assignee_user at export time (all {{rated}} rated and "
+                        "{unrated} other tickets)")
+        report.warnings.append(
+            "Gorgias surveys name no agent: ratings are credited to each ticket's assignee at export time, so a "
+            "reassignment after the survey moves the rating to the later agent; export messages.json "
+            "(GET /api/messages) to attribute each rating to the last agent who replied before it was sent")
+
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    if paths["users"] is not None:
+        users = records("users", "user")
+        staff = pd.DataFrame({"id": [str(u.get("id")) for u in users], "team": [None] * len(users),
+                              "created_at": [u.get("created_datetime") for u in users]})
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    tname = paths["tickets"].name
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tname, ratings_file=sname, tickets=t, ratings=r,
+        scale=GORGIAS, mapping=mapping, report=report, exported_at=exported_at, attribution_rule=rule,
+        attribution_description=description,
+        drops=[(t["spam"], "spam"), (t["status"] != "closed", "not closed at export time (status open)")],
+        alive=~t["spam"],
+        sources={
+            "contacts.contact_id": f"{tname}: id",
+            "contacts.opened_at": f"{tname}: created_datetime (UTC)",
+            "contacts.closed_at": f"{tname}: closed_datetime (UTC)",
+            "contacts.agent_id": agent_source,
+            "contacts.team": f"{tname}: assignee_team.name at export time",
+            "contacts.channel": f"{tname}: channel, grouped (see channels)",
+            "contacts.customer_id": f"{tname}: customer.id",
+            "surveys.sent_at": f"{sname}: sent_datetime",
+            "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys",
+            "surveys.csat": f"{sname}: score, 1 to 5",
+            "surveys.comment": f"{sname}: body_text"},
+        vendor_columns={"n_interactions": (f"{tname}: messages_count (customer and agent messages), at least 1",
+                                           "derived")},
+        missing={"handle_time_sec": "not recorded: Gorgias has no handle time on a ticket",
+                 "resolved_first_contact": "not derivable: the ticket list has no reopen count (the events API has)",
+                 "escalated": "not in a Gorgias export; map a tag to import it",
+                 "credit_issued": "not in a Gorgias export; map a tag to import it"},
+        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
+        read={"contacts": len(tickets), "surveys": len(surveys), "agents": len(staff)},
+        mapping_text=mapping_text, agent_noun="assignee")
+    return assemble(x)
+
+
+def _last_agent_before(messages: pd.DataFrame, surveys: pd.DataFrame) -> pd.Series:
+    """Per survey, the sender of the last agent message of its ticket at or before ``sent_at``."""
+    m = messages[messages["from_agent"] & messages["sender"].notna() & messages["at"].notna()]
+    m = m.sort_values("at", kind="stable")
+    left = pd.DataFrame({"ticket_id": surveys["ticket_id"].to_numpy(), "sent_at": surveys["sent_at"].to_numpy(),
+                         "row": np.arange(len(surveys))}).sort_values("sent_at", kind="stable")
+    merged = pd.merge_asof(left, m[["ticket_id", "at", "sender"]].rename(columns={"at": "sent_at"}),
+                           on="sent_at", by="ticket_id", direction="backward")
+    out = pd.Series(pd.NA, index=range(len(surveys)), dtype="str")
+    out.iloc[merged["row"].to_numpy()] = merged["sender"].to_numpy()
+    return pd.Series(out.to_numpy(), index=surveys.index, dtype="str")

@@ -1,0 +1,194 @@
+"""Help Scout (Mailbox API 2.0) -> canonical contacts, surveys and agents.
+
+The export is a folder of saved API responses (docs/importers/vendor_formats.md §4):
+
+| file | required | content |
+|---|---|---|
+| ``conversations.json`` | yes | ``GET /v2/conversations?status=all`` HAL pages (``_embedded.conversations``) |
+| ``ratings.json`` | yes | the happiness ratings report (``results``), or rating objects |
+
+(``ratings.json``: ``GET /v2/reports/happiness/ratings`` or ``GET /v2/ratings/{id}``.)
+| ``users.json`` | no | ``GET /v2/users`` HAL pages (``_embedded.users``) |
+
+Rules (each also written into the import report):
+
+- Contacts: conversations with status ``closed`` and a ``closedAt``; ``spam`` is dropped.
+- CSAT: Help Scout's happiness rating: ``not_good`` (also ``not-good``, ``Not Good``, ``Bad``) = 1,
+  ``okay`` (``ok``) = 2, ``great`` = 3 (3-point, top box great); ``unknown`` = a reply without a
+  CSAT value. Ratings are links in the reply e-mails, so a rating's ``createdAt`` (UTC, without
+  ``Z``) is both ``sent_at`` and ``responded_at``, and unanswered surveys cannot be seen.
+- Attribution: a rating belongs to ``user`` -- the author of the reply the customer rated -- not
+  necessarily the conversation's assignee; other conversations keep ``assignee`` (export time).
+- ``n_interactions`` = ``threads`` (the number of published threads: customer messages, replies
+  and notes); no reopen or handle time on conversations, so ``resolved_first_contact`` and
+  ``handle_time_sec`` are missing; ``team`` = the mailbox (Help Scout has no teams on a
+  conversation; map ``team: {value: ...}`` to name it).
+- Mapping: ``tag_prefix`` over tag names (``tags[].tag``), ``field`` over ``customFields`` by name
+  or id (its display text).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .assemble import Extract, assemble
+from .derive import to_utc_naive
+from .errors import ImportInputError
+from .mapping import Mapping
+from .pages import FileRead, find_file, iter_pages
+from .report import ImportReport
+from .result import ImportResult
+from .scales import HELPSCOUT
+from .source import ids_as_text, mapping_and_text
+
+VENDOR = "helpscout"
+FORMAT = "helpscout-api"
+EXPECTED = ('Help Scout Mailbox API pages such as {"_embedded": {"conversations": [...]}, "page": {...}} '
+            "(one page object, several one after another, or one per line)")
+EXPECTED_RATINGS = ('the Help Scout happiness ratings report {"results": [...], "page": ...} or rating objects '
+                    '{"id": ..., "rating": "great", ...}')
+
+
+def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
+    """Import a Help Scout export folder; see the module docstring for the rules."""
+    folder = Path(export)
+    if not folder.is_dir():
+        raise ImportInputError(f"{folder.name}: expected a folder holding the Help Scout export (conversations.json, "
+                               "ratings.json; optionally users.json)", folder.name)
+    mapping, mapping_text = mapping_and_text(mapping)
+    mapping.check_vendor(VENDOR)
+    for column, rule in mapping.columns.items():
+        if rule.kind == "column":
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; a Help Scout "
+                "export has custom fields (field:) and tags (tag_prefix:)", mapping.name)
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
+    paths = {stem: find_file(folder, stem) for stem in ("conversations", "ratings", "users")}
+    for stem in ("conversations", "ratings"):
+        if paths[stem] is None:
+            raise ImportInputError(
+                f"{stem}.json: required file missing from {folder}; a Help Scout export needs conversations.json "
+                "(Mailbox API conversations) and ratings.json (the happiness ratings report)", f"{stem}.json")
+    info = FileRead(name=paths["conversations"].name, path=paths["conversations"])
+    convs = [c for page in iter_pages(paths["conversations"], ("_embedded", "conversations"), expected=EXPECTED,
+                                      info=info, bare_arrays=False) for c in page]
+    report.files.append(info)
+    if not convs:
+        raise ImportInputError(f"{info.name}: the export holds no conversations ({info.pages} page(s), all empty); "
+                               "expected at least one conversation", info.name)
+    seen_fields = {f.get("name") for c in convs for f in c.get("customFields") or () if isinstance(f, dict)}
+    seen_fields |= {str(f.get("id")) for c in convs for f in c.get("customFields") or () if isinstance(f, dict)}
+    for column, rule in mapping.columns.items():
+        if rule.kind == "field" and str(rule.source) not in seen_fields:
+            names = sorted(n for n in seen_fields if n and not n.isdigit())
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: no custom field {rule.source!r} in {info.name}; fields present: "
+                f"{', '.join(names) or 'none'}", mapping.name)
+
+    def col(get):
+        return pd.Series([get(c) for c in convs], dtype="object")
+
+    t = pd.DataFrame({
+        "id": ids_as_text(col(lambda c: c.get("id"))),
+        "status": col(lambda c: c.get("status")).astype("str").str.lower(),
+        "assignee": ids_as_text(col(lambda c: (c.get("assignee") or {}).get("id"))),
+        "team": col(lambda c: None if c.get("mailboxId") is None else f"mailbox {c.get('mailboxId')}").astype("str"),
+        "requester": ids_as_text(col(lambda c: (c.get("primaryCustomer") or c.get("customer") or {}).get("id"))),
+        "channel": col(lambda c: c.get("type")).astype("str"),
+    })
+    t["opened"], _ = to_utc_naive(col(lambda c: c.get("createdAt")))
+    t["closed"], _ = to_utc_naive(col(lambda c: c.get("closedAt")))
+    t["updated"], _ = to_utc_naive(col(lambda c: c.get("userUpdatedAt") or c.get("closedAt") or c.get("createdAt")))
+    threads = pd.to_numeric(col(lambda c: c.get("threads") if isinstance(c.get("threads"), int)
+                                else c.get("threadCount")), errors="coerce")
+    if threads.notna().any():
+        t["v:n_interactions"] = threads.clip(lower=1)
+    for column, rule in mapping.columns.items():
+        if rule.kind == "tag_prefix":
+            n = len(rule.source)
+            t[f"src:{column}"] = col(lambda c, p=rule.source, n=n: next(
+                (tg["tag"][n:] for tg in c.get("tags") or () if isinstance(tg, dict)
+                 and isinstance(tg.get("tag"), str) and tg["tag"].startswith(p)), None))
+        elif rule.kind == "field":
+            t[f"src:{column}"] = col(lambda c, k=str(rule.source): next(
+                ((f.get("text") if f.get("text") not in (None, "") else f.get("value"))
+                 for f in c.get("customFields") or () if isinstance(f, dict)
+                 and (f.get("name") == k or str(f.get("id")) == k)), None))
+
+    # --- ratings ---------------------------------------------------------------------------------
+    rinfo = FileRead(name=paths["ratings"].name, path=paths["ratings"])
+    ratings = [x for page in iter_pages(paths["ratings"], "results", singular="rating", expected=EXPECTED_RATINGS,
+                                        info=rinfo) for x in page]
+    report.files.append(rinfo)
+
+    def rcol(*keys):
+        return pd.Series([next((x.get(k) for k in keys if x.get(k) is not None), None) for x in ratings],
+                         dtype="object")
+
+    value = rcol("rating", "ratingRating")
+    codes, off = HELPSCOUT.codes_of(value)
+    if off:
+        raise ImportInputError(
+            f"{rinfo.name}: rating {', '.join(repr(v) for v in off[:5])} is not a Help Scout happiness rating "
+            "(great, okay, not_good or unknown)", rinfo.name)
+    user = pd.Series([(x.get("user") or {}).get("id") if isinstance(x.get("user"), dict) else x.get("ratingUserId")
+                      for x in ratings], dtype="object")
+    created, _ = to_utc_naive(rcol("createdAt", "ratingCreatedAt"))
+    r = pd.DataFrame({
+        "id": ids_as_text(rcol("ratingId", "id")), "ticket_id": ids_as_text(rcol("conversationId", "id")),
+        "agent": ids_as_text(user), "team": pd.Series(pd.NA, index=range(len(ratings)), dtype="str"),
+        "csat": pd.array(codes, dtype="Int64"), "nps": pd.array([pd.NA] * len(ratings), dtype="Int64"),
+        "sent_at": created, "responded_at": created,
+        "comment": rcol("comments", "ratingComments").astype("str").where(rcol("comments", "ratingComments").notna()),
+        "updated": created})
+    n_unknown = int(value.astype("str").str.lower().eq("unknown").sum())
+    if n_unknown:
+        report.warnings.append(f"ratings with the value 'unknown' ({n_unknown}) are kept as replies without a CSAT "
+                               "value")
+
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    if paths["users"] is not None:
+        uinfo = FileRead(name=paths["users"].name, path=paths["users"])
+        users = [u for page in iter_pages(paths["users"], ("_embedded", "users"), singular="user",
+                                          expected='Help Scout users pages {"_embedded": {"users": [...]}}',
+                                          info=uinfo) for u in page]
+        report.files.append(uinfo)
+        staff = pd.DataFrame({"id": [str(u.get("id")) for u in users], "team": [None] * len(users),
+                              "created_at": [u.get("createdAt") for u in users]})
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    report.warnings.append("Help Scout ratings are links in reply e-mails: surveys that got no click cannot be seen, "
+                           "so response rates and non-response studies are not possible with this export")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rinfo.name,
+        tickets=t, ratings=r, scale=HELPSCOUT, mapping=mapping, report=report, exported_at=exported_at,
+        attribution_rule="rated_reply_author",
+        attribution_description=("A rated conversation's agent_id is the rating's user: the author of the reply the "
+                                 "customer rated; other conversations keep the assignee at export time."),
+        drops=[(t["status"] == "spam", "spam"),
+               (t["status"] != "closed", "not closed at export time (status active or pending)")],
+        alive=t["status"] != "spam",
+        sources={
+            "contacts.contact_id": f"{info.name}: id",
+            "contacts.opened_at": f"{info.name}: createdAt (UTC)",
+            "contacts.closed_at": f"{info.name}: closedAt (UTC)",
+            "contacts.agent_id": (f"{rinfo.name}: user, the author of the rated reply ({{rated}} rated conversations); "
+                                  f"{info.name}: assignee at export time ({{unrated}} without one)"),
+            "contacts.team": f"{info.name}: mailboxId (Help Scout has no teams on a conversation)",
+            "contacts.channel": f"{info.name}: type (email, chat, phone), grouped (see channels)",
+            "contacts.customer_id": f"{info.name}: primaryCustomer.id",
+            "surveys.sent_at": f"{rinfo.name}: createdAt (the rating time; send times are not exported)",
+            "surveys.responded_at": f"{rinfo.name}: createdAt (UTC)",
+            "surveys.csat": f"{rinfo.name}: rating; not good = 1, okay = 2, great = 3 (unknown = no value)",
+            "surveys.comment": f"{rinfo.name}: comments"},
+        vendor_columns={"n_interactions": (
+            f"{info.name}: threads (published threads: customer messages, replies and notes), at least 1", "derived")},
+        missing={"handle_time_sec": "not recorded: Help Scout has no handle time on a conversation",
+                 "resolved_first_contact": ("not derivable: conversations carry no reopen count, and the one-reply "
+                                            "condition needs the threads"),
+                 "escalated": "not in a Help Scout export; map a tag or field to import it",
+                 "credit_issued": "not in a Help Scout export; map a tag or field to import it"},
+        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
+        read={"contacts": len(convs), "surveys": len(ratings), "agents": len(staff)},
+        mapping_text=mapping_text, agent_noun="agent")
+    return assemble(x)

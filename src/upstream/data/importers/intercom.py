@@ -1,0 +1,211 @@
+"""Intercom conversations -> canonical contacts, surveys and agents.
+
+The export is a folder of saved API responses (docs/importers/vendor_formats.md §3):
+
+| file | required | content |
+|---|---|---|
+| ``conversations.json`` | yes | ``GET /conversations`` (or search) pages: ``conversation.list`` |
+| ``admins.json`` | no | ``GET /admins`` (``admins``): the teammates and their teams |
+| ``teams.json`` | no | ``GET /teams`` (``teams``): team names |
+
+Rules (each also written into the import report):
+
+- Contacts: closed conversations (``state`` closed) with ``statistics.last_close_at``; times are
+  Unix seconds (UTC).
+- CSAT: ``conversation_rating.rating`` 1-5 (1..5, top box 4-5); ``conversation_rating.created_at``
+  is when the rating was *requested* (``sent_at``) and ``updated_at`` when it was given
+  (``responded_at``). Requested and not answered = a survey without a reply; never requested =
+  no survey. A rating outside 1-5 stops the import.
+- Attribution: ``conversation_rating.teammate.id`` -- the teammate associated with the
+  conversation when it was rated; other conversations keep ``admin_assignee_id`` (export time).
+- ``resolved_first_contact`` = ``statistics.count_reopens == 0`` (never reopened; the list
+  response has no reply counts, so the one-reply condition is not applied). Handle time,
+  ``n_interactions`` (``count_conversation_parts`` counts notes and assignments too),
+  escalation and credit are missing unless mapped.
+- ``customer_id``: the first of ``contacts``; ``team``: ``team_assignee_id`` (name from teams.json);
+  channel: ``source.type``. Mapping: ``tag_prefix`` over tag names, ``field`` over
+  ``custom_attributes``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .assemble import Extract, assemble
+from .errors import ImportInputError
+from .mapping import Mapping
+from .pages import FileRead, find_file, iter_pages
+from .report import ImportReport
+from .result import ImportResult
+from .scales import INTERCOM
+from .source import ids_as_text, mapping_and_text
+
+VENDOR = "intercom"
+FORMAT = "intercom-api"
+EXPECTED = ('Intercom conversation list pages such as {"type": "conversation.list", "conversations": [...], '
+            '"pages": ...} (one page object, several one after another, or one per line)')
+
+
+def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
+    """Import an Intercom export folder; see the module docstring for the rules."""
+    folder = Path(export)
+    if not folder.is_dir():
+        raise ImportInputError(f"{folder.name}: expected a folder holding the Intercom export (conversations.json; "
+                               "optionally admins.json, teams.json)", folder.name)
+    mapping, mapping_text = mapping_and_text(mapping)
+    mapping.check_vendor(VENDOR)
+    for column, rule in mapping.columns.items():
+        if rule.kind == "column":
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; an Intercom "
+                "export has custom attributes (field:) and tags (tag_prefix:)", mapping.name)
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
+    path = find_file(folder, "conversations")
+    if path is None:
+        raise ImportInputError(f"conversations.json: required file missing from {folder}; an Intercom export needs "
+                               "conversations.json (GET /conversations pages)", "conversations.json")
+    info = FileRead(name=path.name, path=path)
+    convs: list[dict] = []
+    for page in iter_pages(path, "conversations", singular="conversation", expected=EXPECTED, info=info):
+        convs.extend(page)
+    report.files.append(info)
+    if not convs:
+        raise ImportInputError(f"{path.name}: the export holds no conversations ({info.pages} page(s), all empty); "
+                               "expected at least one conversation", path.name)
+    seen_attributes = set()
+    for c in convs:
+        seen_attributes.update((c.get("custom_attributes") or {}).keys())
+    for column, rule in mapping.columns.items():
+        if rule.kind == "field" and str(rule.source) not in seen_attributes:
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: no custom attribute {rule.source!r} in {path.name}; attributes "
+                f"present: {', '.join(sorted(seen_attributes)) or 'none'}", mapping.name)
+
+    def col(get):
+        return pd.Series([get(c) for c in convs], dtype="object")
+
+    def stat(key):
+        return col(lambda c: (c.get("statistics") or {}).get(key))
+
+    def rating(key):
+        return col(lambda c: (c.get("conversation_rating") or {}).get(key))
+
+    t = pd.DataFrame({
+        "id": ids_as_text(col(lambda c: c.get("id"))),
+        "status": col(lambda c: c.get("state")).astype("str").str.lower(),
+        "assignee": ids_as_text(col(lambda c: c.get("admin_assignee_id"))),
+        "team_id": ids_as_text(col(lambda c: c.get("team_assignee_id"))),
+        "requester": ids_as_text(col(_customer)),
+        "channel": col(lambda c: (c.get("source") or {}).get("type")).astype("str"),
+    })
+    t["opened"] = _unix(col(lambda c: c.get("created_at")))
+    t["updated"] = _unix(col(lambda c: c.get("updated_at")))
+    t["closed"] = _unix(stat("last_close_at"))
+    reopens = pd.to_numeric(stat("count_reopens"), errors="coerce")
+    t["v:resolved_first_contact"] = (reopens.fillna(0) == 0).to_numpy()
+    for column, rule in mapping.columns.items():
+        if rule.kind == "tag_prefix":
+            n = len(rule.source)
+            t[f"src:{column}"] = col(lambda c, p=rule.source, n=n: next(
+                (name[n:] for name in _tag_names(c) if name.startswith(p)), None))
+        elif rule.kind == "field":
+            t[f"src:{column}"] = col(lambda c, k=str(rule.source): (c.get("custom_attributes") or {}).get(k))
+
+    # --- ratings (embedded) ----------------------------------------------------------------------
+    value = rating("rating")
+    requested = _unix(rating("created_at"))
+    answered_at = _unix(rating("updated_at"))
+    has_rating = value.notna() | requested.notna()
+    codes = pd.to_numeric(value, errors="coerce")
+    off = has_rating & value.notna() & ~codes.isin([1, 2, 3, 4, 5])
+    if off.any():
+        examples = ", ".join(f"{v!r} (conversation {i})" for v, i in zip(value[off][:5], t["id"][off][:5]))
+        raise ImportInputError(f"{path.name}: conversation_rating.rating must be 1 to 5 (Intercom's scale); found "
+                               f"{examples}", path.name)
+    teammate = ids_as_text(rating("teammate").map(lambda m: (m or {}).get("id") if isinstance(m, dict) else None))
+    r = pd.DataFrame({
+        "id": t["id"], "ticket_id": t["id"], "agent": teammate, "team": pd.Series(pd.NA, index=t.index, dtype="str"),
+        "csat": pd.array(codes.where(value.notna()), dtype="Int64"),
+        "nps": pd.array([pd.NA] * len(t), dtype="Int64"),
+        "sent_at": requested.fillna(answered_at),
+        "responded_at": answered_at.where(value.notna()),
+        "comment": rating("remark").astype("str").where(rating("remark").notna()),
+        "updated": answered_at.fillna(requested)})[has_rating]
+
+    teams: dict[str, str] = {}
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    for stem, key in (("teams", "teams"), ("admins", "admins")):
+        p = find_file(folder, stem)
+        if p is None:
+            continue
+        finfo = FileRead(name=p.name, path=p)
+        recs = [rec for page in iter_pages(p, key, expected=f'Intercom {stem} list {{"{key}": [...]}}', info=finfo)
+                for rec in page]
+        report.files.append(finfo)
+        if stem == "teams":
+            teams = {str(rec.get("id")): str(rec.get("name", "")) for rec in recs}
+        else:
+            staff = pd.DataFrame({
+                "id": [str(rec.get("id")) for rec in recs],
+                "team": [teams.get(str((rec.get("team_ids") or [None])[0])) for rec in recs],
+                "created_at": [None for _ in recs]})
+    t["team"] = t["team_id"].map(teams).where(t["team_id"].isin(list(teams)), t["team_id"]) if teams else t["team_id"]
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=path.name, ratings_file=path.name,
+        tickets=t, ratings=r, scale=INTERCOM, mapping=mapping, report=report, exported_at=exported_at,
+        attribution_rule="rating_time_assignee",
+        attribution_description=(
+            "A rated conversation's agent_id is conversation_rating.teammate (the teammate associated with the "
+            "conversation when it was rated); other conversations keep admin_assignee_id at export time."),
+        drops=[(t["status"] != "closed", "not closed at export time (state open or snoozed)")],
+        sources={
+            "contacts.contact_id": f"{path.name}: id",
+            "contacts.opened_at": f"{path.name}: created_at (Unix seconds, UTC)",
+            "contacts.closed_at": f"{path.name}: statistics.last_close_at",
+            "contacts.agent_id": (f"{path.name}: conversation_rating.teammate.id, the teammate when it was rated "
+                                  "({rated} contacts with a rating request); admin_assignee_id at export time "
+                                  "({unrated} without one)"),
+            "contacts.team": f"{path.name}: team_assignee_id at export time (name from teams.json)",
+            "contacts.channel": f"{path.name}: source.type, grouped (see channels)",
+            "contacts.customer_id": f"{path.name}: the first of contacts",
+            "surveys.sent_at": f"{path.name}: conversation_rating.created_at (when the rating was requested)",
+            "surveys.responded_at": f"{path.name}: conversation_rating.updated_at, for given ratings",
+            "surveys.csat": f"{path.name}: conversation_rating.rating, 1 to 5",
+            "surveys.comment": f"{path.name}: conversation_rating.remark"},
+        vendor_columns={"resolved_first_contact": (
+            "statistics.count_reopens == 0 (never reopened; replies per conversation are not in the list response, "
+            "so the one-reply condition is not applied)", "derived")},
+        missing={"handle_time_sec": "not recorded: Intercom has no handle time on a conversation",
+                 "n_interactions": ("not derived: statistics.count_conversation_parts counts notes, assignments and "
+                                    "closes as well as messages"),
+                 "escalated": "not in an Intercom export; map a tag or attribute to import it",
+                 "credit_issued": "not in an Intercom export; map a tag or attribute to import it"},
+        nps_present=False, staff=staff, users_file="admins.json" if len(staff) else None,
+        staff_team_source="admins.json: the first of team_ids (name from teams.json)",
+        read={"contacts": len(convs), "surveys": int(has_rating.sum()), "agents": len(staff)},
+        mapping_text=mapping_text, agent_noun="teammate")
+    return assemble(x)
+
+
+def _customer(c: dict):
+    contacts = c.get("contacts")
+    if isinstance(contacts, dict):
+        contacts = contacts.get("contacts")
+    if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict):
+        return contacts[0].get("id")
+    author = (c.get("source") or {}).get("author") or {}
+    return author.get("id") if author.get("type") in ("user", "lead", "contact") else None
+
+
+def _tag_names(c: dict) -> list[str]:
+    tags = c.get("tags")
+    if isinstance(tags, dict):
+        tags = tags.get("tags")
+    return [t.get("name") for t in tags or () if isinstance(t, dict) and isinstance(t.get("name"), str)]
+
+
+def _unix(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    return pd.to_datetime(numbers, unit="s", errors="coerce").astype("datetime64[us]")

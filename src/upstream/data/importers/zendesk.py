@@ -1,0 +1,354 @@
+"""Zendesk Support API export -> canonical contacts, surveys and agents.
+
+The export is a folder of saved API pages (docs/importers/vendor_formats.md §1):
+
+| file | required | wrapper key |
+|---|---|---|
+| ``tickets.json`` | yes | ``tickets`` (list or incremental export pages; may side-load ``metric_sets``) |
+| ``ticket_metrics.json`` | yes, unless the tickets pages side-load ``metric_sets`` | ``ticket_metrics`` |
+| ``satisfaction_ratings.json`` | yes | ``satisfaction_ratings`` |
+| ``users.json`` | no (agents' team and tenure) | ``users`` |
+| ``groups.json`` | no (team names; ids otherwise) | ``groups`` |
+| ``ticket_fields.json`` | no (custom fields by title; finds the Time Tracking field) | ``ticket_fields`` |
+
+Each may also be ``.jsonl``/``.ndjson`` and gzipped; pages may be one object, several written one
+after another, or one per line; Zendesk's full JSON export (one ticket per line) works too. Large
+files are read by Arrow (``records.py``). Rules (each is also written into the import report):
+
+- Attribution: a contact with a rating record (score ``offered``, ``good`` or ``bad``) belongs to
+  the rating's ``assignee_id`` and ``group_id`` -- the agent and group *at rating time*; other
+  contacts to the ticket's ``assignee_id``/``group_id`` at export time.
+- Tickets repeated in an incremental export: the copy with the latest ``updated_at`` is kept.
+- Contacts: solved or closed tickets with a ``solved_at``; ``closed_at`` = the last solve.
+- CSAT: ``bad`` -> 1, ``good`` -> 2 (binary); ``offered`` = survey sent, no answer;
+  ``unoffered`` = no survey. One survey per ticket: the latest rating record.
+- ``resolved_first_contact`` = ``reopens == 0`` and ``replies <= 1``; ``escalated`` =
+  ``group_stations > 1`` (a proxy); ``n_interactions`` = ``max(replies, 1)``;
+  ``repeat_within_7d``: see :func:`upstream.data.importers.derive.repeat_within_7d`.
+- ``handle_time_sec`` only from the Time Tracking app's ``Total time spent (sec)`` field (found by
+  title in ticket_fields.json, or named in the mapping); ``credit_issued`` and agents' ``site``
+  are missing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .assemble import Extract, assemble
+from .derive import to_utc_naive
+from .errors import ImportInputError
+from .mapping import ColumnRule, Mapping
+from .pages import FileRead, find_file, iter_pages
+from .records import RecordSpec, read_records
+from .report import ImportReport
+from .result import ImportResult
+from .scales import ZENDESK_LEGACY
+from .source import ids_as_text, isin_text, latest_rows, mapping_and_text, positions, take
+
+VENDOR = "zendesk"
+FORMAT = "zendesk-api"
+TIME_TRACKING_TITLE = "Total time spent (sec)"
+FILES = {  # stem -> (wrapper key, singular wrapper)
+    "tickets": ("tickets", "ticket"),
+    "ticket_metrics": ("ticket_metrics", "ticket_metric"),
+    "satisfaction_ratings": ("satisfaction_ratings", "satisfaction_rating"),
+    "users": ("users", "user"),
+    "groups": ("groups", "group"),
+    "ticket_fields": ("ticket_fields", "ticket_field"),
+}
+SOLVED = ("solved", "closed")
+ANSWERED = ("good", "bad")
+_ID = pa.int64()
+_TEXT = pa.string()
+METRIC_SCALARS = {"ticket_id": (("ticket_id",), _ID), "solved_at": (("solved_at",), _TEXT),
+                  "reopens": (("reopens",), pa.float64()), "replies": (("replies",), pa.float64()),
+                  "group_stations": (("group_stations",), pa.float64()), "updated_at": (("updated_at",), _TEXT)}
+
+
+def _expected(stem: str) -> str:
+    key = FILES[stem][0]
+    return (f'Zendesk API pages such as {{"{key}": [...], "next_page": ...}} (one page object, '
+            f"several one after another, or one per line)")
+
+
+def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
+    """Import a Zendesk Support API export folder; see the module docstring for the rules.
+
+    Raises :class:`ImportInputError` (message naming the file and what was expected) for a
+    missing required file, a file that is not the Zendesk format, an export without tickets,
+    or a mapping that names a field or column the export does not have.
+    """
+    folder = Path(export)
+    if not folder.is_dir():
+        raise ImportInputError(
+            f"{folder.name}: expected a folder holding the Zendesk API export (tickets.json, "
+            "ticket_metrics.json, satisfaction_ratings.json; optionally users.json, groups.json, "
+            "ticket_fields.json) or the Admin Center CSV export (a .csv file)", folder.name)
+    mapping, mapping_text = mapping_and_text(mapping)
+    mapping.check_vendor(VENDOR)
+    for column, rule in mapping.columns.items():
+        if rule.kind == "column":
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; "
+                "a Zendesk API export has custom fields (field:) and tags (tag_prefix:)", mapping.name)
+
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
+    paths = {stem: find_file(folder, stem) for stem in FILES}
+    for stem in ("tickets", "satisfaction_ratings"):
+        if paths[stem] is None:
+            raise _missing(stem, folder)
+
+    # --- ticket fields first: a mapping may name fields by title ------------------------------
+    titles: dict[int, str] = {}
+    if paths["ticket_fields"] is not None:
+        for rec in _records(paths["ticket_fields"], "ticket_fields", report):
+            if rec.get("id") is not None:
+                titles[_int(rec["id"])] = str(rec.get("title", ""))
+    rules = dict(mapping.columns)
+    auto_time = False
+    if "handle_time_sec" not in rules:
+        found = [fid for fid, title in titles.items() if title.strip().lower() == TIME_TRACKING_TITLE.lower()]
+        if found:
+            rules["handle_time_sec"] = ColumnRule("handle_time_sec", "field", found[0])
+            auto_time = True
+    field_rules = {c: _resolve_field(r, titles, mapping) for c, r in rules.items() if r.kind == "field"}
+    tag_rules = {c: r.source for c, r in rules.items() if r.kind == "tag_prefix"}
+
+    # --- tickets -------------------------------------------------------------------------------
+    metric_spec = RecordSpec(key=("metric_sets",), scalars=METRIC_SCALARS)
+    spec = RecordSpec(
+        key=("tickets",), singular="ticket", expected=_expected("tickets"),
+        scalars={"id": (("id",), _ID), "created_at": (("created_at",), _TEXT),
+                 "updated_at": (("updated_at",), _TEXT), "status": (("status",), _TEXT),
+                 "requester_id": (("requester_id",), _ID), "assignee_id": (("assignee_id",), _ID),
+                 "group_id": (("group_id",), _ID), "channel": (("via", "channel"), _TEXT)},
+        tags=("tags",), tag_prefixes=tuple(dict.fromkeys(tag_rules.values())),
+        fields=("custom_fields",), field_ids=tuple(dict.fromkeys(field_rules.values())),
+        sideload="metric_sets", sideload_spec=metric_spec)
+    info = FileRead(name=paths["tickets"].name, path=paths["tickets"])
+    read = read_records(paths["tickets"], spec, info)
+    report.files.append(info)
+    raw = read.frame
+    if len(raw) == 0:
+        raise ImportInputError(
+            f"{info.name}: the export holds no tickets ({info.pages} page(s), all empty); expected at "
+            "least one ticket", info.name)
+    for column, fid in field_rules.items():
+        if fid not in read.field_ids_seen and fid not in titles:
+            present = sorted(read.field_ids_seen | set(titles))
+            listed = ", ".join(f"{f} ({titles[f]})" if f in titles else str(f) for f in present)
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: no custom field {fid} in {info.name}"
+                + (" or ticket_fields.json" if titles else "")
+                + f"; fields present: {listed or 'none'}", mapping.name)
+
+    t = pd.DataFrame({"id": ids_as_text(raw["id"])})
+    t["updated"], _ = to_utc_naive(raw["updated_at"])
+    # incremental exports repeat a ticket each time it changes: keep the latest copy
+    keep = latest_rows(raw["id"], t["updated"])
+    report.drop("contacts", "an older copy of a ticket that appears again later in the export "
+                            "(incremental exports repeat changed tickets)", t.loc[~keep, "id"])
+    raw = raw[keep].reset_index(drop=True)
+    t = t[keep].reset_index(drop=True)
+    t["opened"], _ = to_utc_naive(raw["created_at"])
+    t["status"] = raw["status"].astype("str").str.lower()
+    t["requester"] = ids_as_text(raw["requester_id"])
+    t["assignee"] = ids_as_text(raw["assignee_id"])
+    group_id = ids_as_text(raw["group_id"])
+    t["channel"] = raw["channel"]
+    for column, prefix in tag_rules.items():
+        t[f"src:{column}"] = raw[f"tag:{prefix}"]
+    for column, fid in field_rules.items():
+        t[f"src:{column}"] = raw[f"field:{fid}"]
+    del raw
+
+    # --- metrics -------------------------------------------------------------------------------
+    metric_frames = []
+    if read.sideloaded is not None and len(read.sideloaded.frame):
+        metric_frames.append(read.sideloaded.frame)
+    if paths["ticket_metrics"] is not None:
+        minfo = FileRead(name=paths["ticket_metrics"].name, path=paths["ticket_metrics"])
+        mspec = RecordSpec(key=("ticket_metrics",), singular="ticket_metric", scalars=METRIC_SCALARS,
+                           expected=_expected("ticket_metrics"))
+        metric_frames.append(read_records(paths["ticket_metrics"], mspec, minfo).frame)
+        report.files.append(minfo)
+    elif not metric_frames:
+        raise _missing("ticket_metrics", folder)
+    m = pd.concat(metric_frames, ignore_index=True) if len(metric_frames) > 1 else metric_frames[0]
+    m["ticket_id"] = ids_as_text(m["ticket_id"])
+    m["updated"], _ = to_utc_naive(m["updated_at"])
+    m = m[latest_rows(m["ticket_id"], m["updated"])].reset_index(drop=True)
+    at = positions(t["id"], m["ticket_id"])
+    has_metrics = pd.Series(at >= 0, index=t.index)
+    t["closed"], _ = to_utc_naive(take(m["solved_at"], at))
+    replies = take(m["replies"], at).astype("float64")
+    reopens = take(m["reopens"], at).astype("float64")
+    stations = take(m["group_stations"], at).astype("float64")
+    t["v:n_interactions"] = np.maximum(replies.fillna(0).to_numpy(), 1)
+    t["v:resolved_first_contact"] = ((reopens.fillna(0) == 0) & (replies.fillna(0) <= 1)).to_numpy()
+    t["v:escalated"] = (stations.fillna(1) > 1).to_numpy()
+
+    # --- ratings -------------------------------------------------------------------------------
+    rinfo = FileRead(name=paths["satisfaction_ratings"].name, path=paths["satisfaction_ratings"])
+    rspec = RecordSpec(
+        key=("satisfaction_ratings",), singular="satisfaction_rating", expected=_expected("satisfaction_ratings"),
+        scalars={"id": (("id",), _ID), "ticket_id": (("ticket_id",), _ID), "assignee_id": (("assignee_id",), _ID),
+                 "group_id": (("group_id",), _ID), "score": (("score",), _TEXT), "comment": (("comment",), _TEXT),
+                 "created_at": (("created_at",), _TEXT), "updated_at": (("updated_at",), _TEXT)})
+    rr = read_records(paths["satisfaction_ratings"], rspec, rinfo).frame
+    report.files.append(rinfo)
+    n_rating_records = len(rr)
+    score = rr["score"].astype("str").str.strip().str.lower()
+    r = pd.DataFrame({"id": ids_as_text(rr["id"]), "ticket_id": ids_as_text(rr["ticket_id"]),
+                      "agent": ids_as_text(rr["assignee_id"]), "group": ids_as_text(rr["group_id"]),
+                      "score": score, "comment": rr["comment"]})
+    r["sent_at"], _ = to_utc_naive(rr["created_at"])
+    r["updated"], _ = to_utc_naive(rr["updated_at"])
+    del rr
+    # the latest record per ticket decides, before non-answers are set aside
+    outside = ~isin_text(r["ticket_id"], t["id"])
+    report.drop("surveys", f"its ticket is not in {info.name}", r.loc[outside, "id"])
+    r = r[~outside]
+    superseded = ~latest_rows(r["ticket_id"], r["updated"])
+    report.drop("surveys", "an older rating record of a ticket that has a newer one", r.loc[superseded, "id"])
+    r = r[~superseded]
+    unoffered = r["score"].isin(("unoffered", "not offered"))
+    report.drop("surveys", "no survey was sent (score unoffered)", r.loc[unoffered, "id"])
+    unknown_score = ~r["score"].isin(("offered",) + ANSWERED) & ~unoffered
+    if unknown_score.any():
+        examples = ", ".join(sorted(set(r.loc[unknown_score, "score"].fillna("(none)")))[:5])
+        report.drop("surveys", f"score is not offered, good or bad ({examples})", r.loc[unknown_score, "id"])
+    r = r[~unoffered & ~unknown_score].copy()
+    answered = r["score"].isin(ANSWERED)
+    r["csat"] = pd.array(r["score"].map(ZENDESK_LEGACY.vendor_codes).where(answered), dtype="Int64")
+    r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
+    r["responded_at"] = r["updated"].where(answered)
+
+    # --- users, groups, team names -------------------------------------------------------------
+    groups: dict[str, str] = {}
+    if paths["groups"] is not None:
+        for rec in _records(paths["groups"], "groups", report):
+            if rec.get("id") is not None:
+                groups[str(_int(rec["id"]))] = str(rec.get("name", ""))
+    t["team"] = group_id.map(groups).where(group_id.isin(list(groups)), group_id) if groups else group_id
+    r["team"] = r["group"].map(groups).where(r["group"].isin(list(groups)), r["group"]) if groups else r["group"]
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    n_staff = 0
+    if paths["users"] is not None:
+        users = [u for u in _records(paths["users"], "users", report) if u.get("role") in ("agent", "admin")]
+        n_staff = len(users)
+        staff = pd.DataFrame({
+            "id": [str(_int(u.get("id"))) for u in users],
+            "team": [groups.get(str(_int(u.get("default_group_id")))) if u.get("default_group_id") is not None
+                     else None for u in users],
+            "created_at": [u.get("created_at") for u in users]})
+
+    times = [t["updated"].max(), m["updated"].max(), r["updated"].max()]
+    exported_at = max(x for x in times if pd.notna(x))
+
+    sources = {
+        "contacts.contact_id": f"{info.name}: id",
+        "contacts.opened_at": f"{info.name}: created_at (UTC)",
+        "contacts.closed_at": "ticket_metrics: solved_at (the last solve)",
+        "contacts.agent_id": (f"{rinfo.name}: assignee_id, the agent at rating time ({{rated}} contacts with a "
+                              f"survey); {info.name}: assignee_id, the agent at export time ({{unrated}} contacts "
+                              "without one)"),
+        "contacts.team": ("name (groups.json) of the rating's group_id (group at rating time), else of the "
+                          "ticket's group_id (group at export time)" if groups else
+                          "group ids (groups.json absent): the rating's group_id, else the ticket's group_id"),
+        "contacts.channel": f"{info.name}: via.channel, grouped (see channels)",
+        "contacts.customer_id": f"{info.name}: requester_id",
+        "surveys.contact_id": f"{rinfo.name}: ticket_id",
+        "surveys.sent_at": f"{rinfo.name}: created_at (when the rating record was created, i.e. the survey offered)",
+        "surveys.responded_at": f"{rinfo.name}: updated_at, for scores good and bad",
+        "surveys.csat": f"{rinfo.name}: score; bad = 1, good = 2 (offered = sent, no answer)",
+        "surveys.comment": f"{rinfo.name}: comment",
+    }
+    if auto_time:
+        sources["contacts.handle_time_sec"] = (
+            f"custom field {rules['handle_time_sec'].source} '{TIME_TRACKING_TITLE}' (the Time Tracking app's total, "
+            "found by title in ticket_fields.json)")
+    report.missing["surveys.nps"] = "Zendesk's satisfaction ratings have no NPS question"
+    if not groups:
+        report.missing["contacts.team"] = "groups.json is absent, so teams are group ids, not names"
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rinfo.name,
+        tickets=t, ratings=r, scale=ZENDESK_LEGACY, mapping=_with_rules(mapping, rules),
+        report=report, exported_at=exported_at, attribution_rule="rating_time_assignee",
+        attribution_description=(
+            "A rated contact's agent_id is the agent assigned when the customer rated "
+            "(satisfaction_ratings[].assignee_id); contacts without a rating record keep the ticket's assignee "
+            "at export time."),
+        drops=[(t["status"] == "deleted", "deleted ticket"),
+               (~t["status"].isin(SOLVED), "not solved or closed at export time (status new, open, pending or hold)"),
+               (~has_metrics, "no ticket_metrics record (needed for solved_at, reopens, replies)")],
+        alive=t["status"] != "deleted",
+        sources=sources,
+        vendor_columns={
+            "n_interactions": ("ticket_metrics.replies (public agent replies), at least 1", "derived"),
+            "resolved_first_contact": ("ticket_metrics: reopens == 0 and replies <= 1 (solved with at most one "
+                                       "public agent reply and never reopened)", "derived"),
+            "escalated": ("ticket_metrics.group_stations > 1 (the ticket passed through more than one group; a "
+                          "proxy for hand-over to a second-line team)", "derived")},
+        missing={"handle_time_sec": ("not recorded: Zendesk has handle time only through the Time Tracking app's "
+                                     f"'{TIME_TRACKING_TITLE}' field (not in ticket_fields.json); name it in the "
+                                     "mapping (handle_time_sec: {field: ...})"),
+                 "credit_issued": "not recorded by Zendesk; map a custom field to import it"},
+        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
+        staff_team_source="users.json: default_group_id (name from groups.json)",
+        read={"contacts": info.records, "surveys": n_rating_records, "agents": n_staff},
+        mapping_text=mapping_text, agent_noun="assignee")
+    return assemble(x)
+
+
+def _with_rules(mapping: Mapping, rules: dict) -> Mapping:
+    from dataclasses import replace
+
+    return replace(mapping, columns=rules)
+
+
+# =================================================================================================
+# helpers
+# =================================================================================================
+def _missing(stem: str, folder: Path) -> ImportInputError:
+    return ImportInputError(
+        f"{stem}.json: required file missing from {folder}; a Zendesk API export needs "
+        "tickets.json, ticket_metrics.json (or tickets pages with side-loaded metric_sets) and "
+        "satisfaction_ratings.json", f"{stem}.json")
+
+
+def _records(path: Path, stem: str, report: ImportReport) -> list[dict]:
+    info = FileRead(name=path.name, path=path)
+    out: list[dict] = []
+    key, singular = FILES[stem]
+    for page in iter_pages(path, key, singular=singular, expected=_expected(stem), info=info):
+        out.extend(page)
+    report.files.append(info)
+    return out
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
+
+
+def _resolve_field(rule: ColumnRule, titles: dict[int, str], mapping: Mapping) -> int:
+    source = rule.source
+    if isinstance(source, int) or (isinstance(source, str) and source.strip().isdigit()):
+        return int(source)
+    if not titles:
+        raise ImportInputError(
+            f"{mapping.name}: columns.{rule.column} names the field by title {source!r}; naming a "
+            "field by title needs ticket_fields.json in the export (or give the field id)", mapping.name)
+    matches = [fid for fid, title in titles.items() if title == source] or [
+        fid for fid, title in titles.items() if title.strip().lower() == str(source).strip().lower()]
+    if not matches:
+        raise ImportInputError(
+            f"{mapping.name}: columns.{rule.column}: no custom field titled {source!r} in "
+            f"ticket_fields.json; the titles are {', '.join(repr(t) for t in titles.values())}", mapping.name)
+    return matches[0]
