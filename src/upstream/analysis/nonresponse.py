@@ -38,10 +38,11 @@ def _with_credited(frame: pd.DataFrame) -> pd.DataFrame:
 
 def response_rates(inv: pd.DataFrame, by=("channel", "escalated", "repeat_within_7d", "credited", "policy"),
                    level: float = 0.95) -> pd.DataFrame:
-    """Share of invitations answered, overall and per level of each feature, with Wilson intervals."""
+    """Share of invitations answered, overall and per level of each feature (those the data set has),
+    with Wilson intervals."""
     inv = _with_credited(inv)
     rows = [("overall", "all", int(inv["responded"].sum()), len(inv))]
-    for col in by:
+    for col in [c for c in by if c in inv.columns]:
         for lvl, grp in inv.groupby(col, sort=True):
             rows.append((col, str(lvl), int(grp["responded"].sum()), len(grp)))
     table = pd.DataFrame(rows, columns=["feature", "level", "responses", "invitations"])
@@ -72,7 +73,7 @@ class ResponseModel:
 def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> ResponseModel:
     """Logistic model of responding on contact features; weights 1/p̂ for the replies."""
     inv = _with_credited(inv)
-    features = [f for f in features if f in inv.columns and inv[f].nunique() > 1]
+    features = [f for f in features if f in inv.columns and inv[f].notna().all() and inv[f].nunique() > 1]
     model = response_propensity(inv, "responded", features)
     w = model.weights.dropna()
     refs = {}

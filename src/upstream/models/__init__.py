@@ -8,7 +8,8 @@ from .fit import lmer
 from .formula import FormulaError, parse_formula
 from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
 from .group_stats import GroupStats
-from .grouped import NoRowsError, lmer_from_stats
+from .fit import lmer_from_stats
+from .grouped import NoRowsError
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "FormulaError",

@@ -11,10 +11,13 @@
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
-from .design import fixed_matrix, model_frame, random_blocks, response_vector
+from .design import FixedMatrix, RankDeficiencyWarning, fixed_matrix, model_frame, random_blocks, response_vector
+from .group_stats import GroupStats, full_rank_from_crossproducts
 from .formula import parse_formula
 from .grouped import GroupedStructure, is_single_intercept
 from .lmm import LmmStructure
@@ -56,3 +59,25 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
         structure = LmmStructure(blocks, fixed.X, y, frame.weights)
     optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
     return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)
+
+
+def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwaite", start=None,
+                    max_evals: int | None = None):
+    """Fit `y ~ X + (1 | g)` by REML (default) or ML from `GroupStats` alone (no rows): the same
+    `LmerResult` as `lmer`, without fitted values, residuals, predictions or Kenward–Roger df.
+    Linearly dependent columns are dropped with a warning, as lme4 does."""
+    ddf = _check_ddf(ddf)
+    keep = full_rank_from_crossproducts(stats.xtx_total)
+    dropped = [nm for nm, k in zip(stats.names, keep) if not k]
+    if dropped:
+        warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} "
+                      f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}: "
+                      f"{', '.join(dropped)}", RankDeficiencyWarning, stacklevel=2)
+        stats = stats.drop_columns(keep)
+    structure = GroupedStructure(stats)
+    optimum = structure.optimize(reml, start=start, max_evals=max_evals)
+    fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped)
+    columns = [nm for nm in stats.names if nm != "(Intercept)"]
+    rhs = " + ".join(columns) if "(Intercept)" in stats.names else " + ".join(["0"] + columns)
+    formula = f"{stats.response} ~ {rhs or '1'} + (1 | {stats.group})  [from group statistics]"
+    return LmerResult(formula, None, fixed, structure.blocks, structure, optimum, reml, ddf)

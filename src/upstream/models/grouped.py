@@ -34,7 +34,6 @@ residuals, predictions, Kenward–Roger — raise `NoRowsError`).
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -42,8 +41,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy.linalg.lapack import dpotrf as _potrf
 
-from .design import FixedMatrix, RandomBlock, RankDeficiencyWarning
-from .group_stats import GroupStats, full_rank_from_crossproducts
+from .design import RandomBlock
+from .group_stats import GroupStats
 from .grouped_optimum import optimize_grouped, variance_derivatives
 from .lmm import _BLAS
 from .optimize import Optimum
@@ -302,26 +301,3 @@ class GroupedStructure:
 def is_single_intercept(blocks: list[RandomBlock]) -> bool:
     """True for models whose only random term is a scalar intercept `(1 | g)`."""
     return len(blocks) == 1 and blocks[0].terms == ["(Intercept)"]
-
-
-def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwaite", start=None,
-                    max_evals: int | None = None):
-    """Fit `y ~ X + (1 | g)` by REML (default) or ML from `GroupStats` alone (no rows): the same
-    `LmerResult` as `lmer`, without fitted values, residuals, predictions or Kenward–Roger df.
-    Linearly dependent columns are dropped with a warning, as lme4 does."""
-    from .results import LmerResult, _check_ddf
-    ddf = _check_ddf(ddf)
-    keep = full_rank_from_crossproducts(stats.xtx_total)
-    dropped = [nm for nm, k in zip(stats.names, keep) if not k]
-    if dropped:
-        warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} "
-                      f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}: "
-                      f"{', '.join(dropped)}", RankDeficiencyWarning, stacklevel=2)
-        stats = stats.drop_columns(keep)
-    structure = GroupedStructure(stats)
-    optimum = structure.optimize(reml, start=start, max_evals=max_evals)
-    fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped)
-    columns = [nm for nm in stats.names if nm != "(Intercept)"]
-    rhs = " + ".join(columns) if "(Intercept)" in stats.names else " + ".join(["0"] + columns)
-    formula = f"{stats.response} ~ {rhs or '1'} + (1 | {stats.group})  [from group statistics]"
-    return LmerResult(formula, None, fixed, structure.blocks, structure, optimum, reml, ddf)

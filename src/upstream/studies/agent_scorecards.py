@@ -36,7 +36,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     health = (steps.fit_health("Agent model", model.judged_by)
               + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
               + steps.fit_health("Top-box model", fits["top_box"]))
-    findings = say.scorecard_sentences(card, params) + health
+    attribution = getattr(getattr(ds, "description", None), "attribution", None)
+    findings = [*say.scorecard_sentences(card, params), *filter(None, [say.attribution_sentence(attribution)]), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
                          health=health, fits={"agent model": model.judged_by, **fits})
     result.tables = {"scorecards": card.rename_axis("agent_id")}

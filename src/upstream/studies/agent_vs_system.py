@@ -29,25 +29,35 @@ TITLE = "Agent or system? What drives CSAT"
 POLICY = "policy"
 
 
+def no_policy_table() -> pd.DataFrame:
+    """The policy table of a data set that does not record policies (one value, e.g. 'unknown')."""
+    columns = ["n_contacts", "n_responses", "effect", "std_error", "lower", "upper", "lower_adj", "upper_adj",
+               "p_value", "p_holm", "agent_variation_p", "top_quarter", "top_quarter_lower_adj", "top_quarter_upper_adj"]
+    return pd.DataFrame(columns=columns, index=pd.Index([], name=POLICY), dtype=float)
+
+
 def linear_system(model, contacts):
     """Shares (bootstrap, customers split off where they repeat) and policy effects against the average
     contact of the period, whether each varies by agent, how the top quarter of agents fare under it;
     and the health of every fit used."""
     split = steps.quietly(lambda: shares_module.customer_split(model))
     shares = shares_module.with_customers(shares_module.variance_shares(model), split)
+    health = (steps.fit_health("Agent model", model.fit)
+              + (steps.fit_health("Agent model with customers", model.crossed) if model.crossed is not None else []))
+    fits = {"agent model": model.fit}
+    if POLICY not in model.mix:
+        return shares, no_policy_table(), health, fits
     policy_model = steps.quietly(lambda: policies.fit_policy_model(model, POLICY, model.crossed))
     effects = policies.level_effects(policy_model, contacts)
     variation = steps.quietly(lambda: policies.agent_variation(model, POLICY))
     quarter = policies.top_quarter(model, effects, contacts, POLICY)
     table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
                                                    "p_holm": "agent_variation_p"})).join(quarter)
-    health = (steps.fit_health("Agent model", model.fit)
-              + (steps.fit_health("Agent model with customers", model.crossed) if model.crossed is not None else [])
-              + steps.fit_health("Policy model", policy_model.fit)
+    health = (health + steps.fit_health("Policy model", policy_model.fit)
               + steps.noted_health("Policy model", variation.attrs["health"])
               + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
                   "out."] if model.boot.n_failed else []))
-    return shares, table, health, {"agent model": model.fit, "policy model": policy_model.fit}
+    return shares, table, health, {**fits, "policy model": policy_model.fit}
 
 
 def latent_system(model, contacts):
@@ -55,6 +65,8 @@ def latent_system(model, contacts):
     average marginal policy effects on the scale's own terms; no random-slope tests (agent_variation_p
     empty)."""
     shares = latent.latent_shares(model)
+    if POLICY not in model.mix:
+        return shares, no_policy_table(), steps.fit_health("Agent model", model.fit), {"agent model": model.fit}
     effects = latent.level_effects(model, contacts, POLICY)
     table = effects.join(latent.latent_top_quarter(model, effects, contacts, POLICY))
     table["agent_variation_p"] = float("nan")
@@ -108,6 +120,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                             params.max_false_sign, flagged=screen["flagged"])
     system = latent_system if isinstance(model, LatentAgentModel) else linear_system
     shares, policy, health, fits = system(model, ds.contacts)
+    attribution = getattr(getattr(ds, "description", None), "attribution", None)
     health = health + steps.noted_health("Survey screen", screen.attrs["health"])
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
@@ -119,6 +132,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         say.policy_sentence(policy, units),
         *say.policy_variation_sentences(policy, units),
         say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
+        say.attribution_sentence(attribution),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,
@@ -162,16 +176,19 @@ def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) ->
     named = policy[policy["upper_adj"] < 0]
     worst = named.index[0] if len(named) else None
     n_verdicts = int(effects["verdict"].isin(["above average", "below average"]).sum())
-    return {
+    out = {
         "variance": plots.variance_bars(shares, f"Agents explain {say.pct(a)} of the variation in {units.outcome}, "
                                                 f"the contact mix {say.pct(m)}"),
-        "policies": plots.level_effects(policy.dropna(subset=["effect"]), POLICY,
-                                        f"'{worst}' costs {units.size(abs(policy.loc[worst, 'effect']))} of "
-                                        f"{units.outcome} against the average contact" if worst is not None
-                                        else f"No policy lowers {units.outcome} beyond what chance allows"),
         "agents": plots.caterpillar(effects, f"{n_verdicts} of {len(effects)} agents get a verdict at a "
                                              f"{result.parameters.max_false_sign:.0%} false-sign rate", labels),
         "raw_vs_adjusted": plots.raw_vs_adjusted(
             effects, f"Adjustment moves the median rankable agent "
                      f"{np.nanmedian((effects['raw_rank'] - effects['adjusted_rank']).abs().astype(float)):.0f} places"),
     }
+    estimated = policy.dropna(subset=["effect"])
+    if len(estimated):
+        out["policies"] = plots.level_effects(estimated, POLICY,
+                                              f"'{worst}' costs {units.size(abs(policy.loc[worst, 'effect']))} of "
+                                              f"{units.outcome} against the average contact" if worst is not None
+                                              else f"No policy lowers {units.outcome} beyond what chance allows")
+    return out

@@ -58,6 +58,9 @@ def mix_part_sentence(shares, top: str | None, versus: pd.Series | None) -> str:
 def policy_sentence(policy: pd.DataFrame, units: Units = POINTS) -> str:
     """Every policy whose family-wise (Bonferroni) interval lies below zero, with that interval."""
     k = int(policy["effect"].notna().sum())
+    if k == 0:
+        return ("This data set does not record which policy governed a contact (a single value), so policy effects "
+                "cannot be estimated; map a tag or custom field to `policy` when importing.")
     bad = policy[policy["upper_adj"] < 0].sort_values("effect")
     if bad.empty:
         return (f"No policy lowers {units.outcome} below the average contact by more than chance allows across the {k} "
@@ -166,3 +169,12 @@ def _corr_ci(x, y) -> tuple[float, float, float]:
     return r, float(np.tanh(z - 1.96 * se)), float(np.tanh(z + 1.96 * se))
 
 
+
+
+def attribution_sentence(attribution) -> str:
+    """Say so when ratings sit with the agent assigned at export time rather than when the customer rated."""
+    if attribution is None or attribution.at_rating_time:
+        return ""
+    return ("Ratings are credited to the agent assigned when the data were exported, not when the customer rated "
+            "(the export does not record the rating-time agent): a contact reassigned after its rating counts for the "
+            "later agent, so agent verdicts may credit or blame the wrong person.")
