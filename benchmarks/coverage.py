@@ -43,7 +43,7 @@ from upstream import clmm
 BANDS = [(0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
 
 
-def one(seed: int, n_boot: int, margin: float, response: str = "realistic") -> dict:
+def one(seed: int, n_boot: int, margin: float, response: str = "realistic", customers: bool = True) -> dict:
     warnings.simplefilter("ignore")
     from upstream.analysis import policies, shares as shares_module
     from upstream.analysis.agents import agent_effects
@@ -59,7 +59,13 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic") -> d
     ds = _Dataset(op, seed)
     params = Parameters(n_boot=n_boot, seed=seed, practical_margin=margin)
     cache = RunCache()
-    model = steps.agent_model(ds, params, cache)
+    if customers:
+        model = steps.agent_model(ds, params, cache)
+    else:                                   # judge agents with the one-factor model's bootstrap
+        from upstream.analysis.agents import fit_agent_model
+        from upstream.data.frames import responses
+        model = steps.quietly(lambda: fit_agent_model(responses(ds, "csat"), n_boot=n_boot, seed=seed,
+                                                      population=ds.contacts, customer=None))
     screen = steps.survey_screen(ds, params, cache)
     eff = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
                         params.max_false_sign, flagged=screen["flagged"])
@@ -81,9 +87,13 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic") -> d
     t = t - t.mean()
     e = eff.loc[honest]
     hit = (e["lower"] <= t) & (t <= e["upper"])
+    tr = truth.loc[honest, "effect_csat_respondents"]
+    tr = tr - tr.mean()
+    hit_r = (e["lower"] <= tr) & (tr <= e["upper"])
     for lo, hi in BANDS:
         band = (e["reliability"] >= lo) & (e["reliability"] < hi)
         out[f"cover_{lo:.1f}"] = (int(hit[band].sum()), int(band.sum()))
+        out[f"cover_resp_{lo:.1f}"] = (int(hit_r[band].sum()), int(band.sum()))
     out["cover_below"] = (int(hit[e["reliability"] < 0.7].sum()), int((e["reliability"] < 0.7).sum()))
     out["r_adjusted"] = float(np.corrcoef(e["effect"], t)[0, 1])
     out["r_raw"] = float(np.corrcoef(e["raw_score"], t)[0, 1])
@@ -181,18 +191,21 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--response", choices=("realistic", "mar"), default="realistic")
     ap.add_argument("--model-check", action="store_true", help="also check clmm on data from the model")
+    ap.add_argument("--no-customers", action="store_true", help="judge agents without the customer effect")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     seeds = range(args.first_seed, args.first_seed + args.reps)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(one, seeds, [args.boot] * args.reps, [args.margin] * args.reps,
-                             [args.response] * args.reps))
+                             [args.response] * args.reps, [not args.no_customers] * args.reps))
     print(f"{args.reps} simulated operations (sample preset), {args.boot} bootstrap replicates, margin "
           f"{args.margin:g} points, {time.perf_counter() - t0:.0f} s")
     print("agent interval coverage (honest agents, truth effect_csat) by reliability band:")
     for lo, hi in BANDS:
         a, n, r = _ratio(rows, f"cover_{lo:.1f}")
-        print(f"  reliability {lo:.1f}–{min(hi, 1):.1f}: {r:.3f} ({a} of {n})")
+        ar, _, rr = _ratio(rows, f"cover_resp_{lo:.1f}")
+        print(f"  reliability {lo:.1f}–{min(hi, 1):.1f}: {r:.3f} ({a} of {n}); against the effect over the replies' mix "
+              f"(truth effect_csat_respondents) {rr:.3f}")
     a, n, r = _ratio(rows, "cover_below")
     print(f"  below 0.7 (not ranked): {r:.3f} ({a} of {n})")
     verdicts = sum(r["verdicts"] for r in rows)
