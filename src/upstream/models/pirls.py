@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln
 
+from .checks import check_predict
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .lmm import LmmStructure, lower_triangle
 from .numderiv import hessian
@@ -161,6 +162,8 @@ class GlmerLaplaceResult(FixedEffectQuestions, WaldContrasts):
         return out
 
     def predict(self, newdata=None, include_random=True, type="response", allow_new_levels=False):
+        """Probability of success (type='response') or the linear predictor (type='link')."""
+        check_predict(include_random, allow_new_levels, type)
         if newdata is None:
             eta = self.fixed.X @ self.fixef.to_numpy() + (self.model._zlam(self.theta, self._u) if include_random else 0)
             index = self.frame.row_index
