@@ -14,15 +14,16 @@ The rules (lmer, glmer and clmm unless said otherwise):
 - a predictor is a number column (int, float) or a factor (text, boolean, categorical, factor(x),
   or a grouping factor); other types (date-times, durations) are refused, not silently turned into
   nanoseconds; a factor's values are of one kind (not text mixed with numbers);
-- in the rows used (after rows with missing values are dropped): numbers are finite (response,
-  numeric predictors, weights); every factor of the fixed or random terms has at least 2 levels;
+- in the rows used (after rows with missing values are dropped): numbers are finite and at most
+  1e100 in size, so that their squares are finite (response, numeric predictors, weights); every factor of the fixed or random terms has at least 2 levels;
 - the response suits the family: lmer needs numbers that vary (a constant response has zero
   residual variance, its REML criterion has no minimum: it is refused, not fitted); glmer needs
   0/1, true/false or cbind(successes, failures) with whole counts and both outcomes; clmm needs at
   least two categories;
-- lmer only, after the model matrices (lme4's check.nobs.vs.nRE and rank rules): each random term
-  has fewer random effects than there are rows, and the fixed effects do not reproduce the
-  response exactly (which also needs more rows than fixed-effect columns);
+- after the model matrices: each random term has fewer random effects than there are rows (lme4's
+  check.nobs.vs.nRE for lmer; also for 0/1 and ordinal outcomes, not for binomial counts); for
+  lmer, the fixed effects do not reproduce the response exactly (which also needs more rows than
+  fixed-effect columns);
 - weights (lmer): one number per row or a column name; finite, non-negative, not all zero;
 - arguments: whole-number counts (bootstrap n ≥ 2, n_agq ≥ 1, max_evals ≥ 1), booleans, levels
   in (0, 1), start values of the right length;
@@ -40,6 +41,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .formula import Formula
 
+LARGEST = 1e100        # a number's square (and sums of squares) must stay finite in double precision
 FAMILY_MODEL = {"gaussian": "a linear mixed model", "binomial": "a logistic model", "ordinal": "an ordinal model"}
 
 
@@ -161,8 +163,8 @@ def check_data(formula: Formula, data, weights, family: str) -> list[str]:
 
 def _check_one_kind(role: str, col: pd.Series) -> None:
     values = col.dropna()
-    kinds = values.map(_value_kind)
-    if kinds.nunique() > 1:
+    if len({_value_kind(v) for v in pd.unique(values)}) > 1:
+        kinds = values.map(_value_kind)
         first = ~kinds.duplicated().to_numpy()
         raise ModelInputError(f"{role} mixes kinds of values ({', '.join(kinds[first])}: {rows(values[first])}); "
                               "give the column one type, e.g. .astype(str)")
@@ -170,6 +172,9 @@ def _check_one_kind(role: str, col: pd.Series) -> None:
 
 def _check_response_kind(formula: Formula, data: pd.DataFrame, family: str) -> None:
     model = FAMILY_MODEL[family]
+    if family != "binomial" and len(formula.response) != 1:
+        kind = "numeric response" if family == "gaussian" else "response of ordered categories"
+        raise ModelInputError(f"{model} needs a single {kind}, not cbind({', '.join(formula.response)})")
     for v in formula.response:
         col = data[v]
         if family == "ordinal":
@@ -215,7 +220,7 @@ def check_weights(weights, data: pd.DataFrame) -> pd.Series:
     out = numbers_of(series)
     if out is None:
         bad = series[series.notna() & pd.to_numeric(series, errors="coerce").isna()]
-        raise ModelInputError(f"{name} must be numbers; found {examples(bad, 3)} ({rows(bad)})")
+        raise ModelInputError(f"{name} must be numbers; found {count(len(bad), 'other value')} ({rows(bad)})")
     return out
 
 
@@ -232,11 +237,15 @@ def check_rows(formula: Formula, frame: pd.DataFrame, family: str, weights_name:
             (None if is_factor(col, v in forced) else col.astype(float))
         if numeric is None:
             continue
+        role = weights_name if v == "__weights__" else _role(formula, v)
         bad = ~np.isfinite(numeric)
         if bad.any():
-            role = weights_name if v == "__weights__" else _role(formula, v)
             raise ModelInputError(f"{role} has {count(int(bad.sum()), 'non-finite value')} ({rows(numeric[bad])}); "
                                   "a model needs finite numbers")
+        huge = numeric.abs() > LARGEST
+        if huge.any():
+            raise ModelInputError(f"{role} has {count(int(huge.sum()), 'value')} above {LARGEST:.0e} in size "
+                                  f"({rows(numeric[huge])}); their squares overflow: rescale the column")
     if "__weights__" in frame:
         w = frame["__weights__"]
         if (w < 0).any():
@@ -258,13 +267,15 @@ def check_rows(formula: Formula, frame: pd.DataFrame, family: str, weights_name:
 def _check_response_values(formula: Formula, frame: pd.DataFrame, family: str) -> None:
     resp = formula.response
     if family == "gaussian":
-        if len(resp) != 1:
-            raise ModelInputError(f"a linear mixed model needs a single numeric response, not cbind({', '.join(resp)})")
         y = numbers_of(frame[resp[0]])
         if (y == y.iloc[0]).all():
             raise ModelInputError(f"the response {resp[0]!r} has the same value ({examples(frame[resp[0]][:1])}) in all "
                                   f"{len(y):,} rows used; a linear mixed model needs a response that varies "
                                   "(its residual variance would be 0)")
+        if y.max() - y.min() < 1 / LARGEST:
+            raise ModelInputError(f"the response {resp[0]!r} varies by only {y.max() - y.min():.3g} in the rows "
+                                  f"used; its squares underflow: rescale it (a model needs a spread above "
+                                  f"{1 / LARGEST:.0e})")
     elif family == "binomial" and len(resp) == 2:
         s, f = (numbers_of(frame[v]) for v in resp)
         bad = (s < 0) | (f < 0) | (s != np.round(s)) | (f != np.round(f))
@@ -296,26 +307,38 @@ def _check_response_values(formula: Formula, frame: pd.DataFrame, family: str) -
 
 
 # --------------------------------------------------------------------------------------------------
-# lmer: after the model matrices
+# after the model matrices: what the model can identify
 # --------------------------------------------------------------------------------------------------
 
-def check_lmer_design(response: str, X: np.ndarray, blocks, y: np.ndarray, weights: np.ndarray | None) -> None:
-    """lme4's identifiability rules for a linear mixed model: fewer random effects than rows in each
-    term (check.nobs.vs.nRE, which implies fewer levels than rows), and a response that the fixed
-    effects do not reproduce exactly (otherwise the residual variance is 0)."""
-    n = len(y)
+def check_random_terms(blocks, n: int, family: str, counts: bool = False) -> None:
+    """More rows than random effects in each term: lme4's check.nobs.vs.nRE for lmer (otherwise the
+    random-effect and residual variances cannot be told apart), and for 0/1 or ordinal outcomes,
+    where one outcome per level says nothing about the variance between levels. Binomial counts
+    (cbind) are exempt: an observation-level effect is how their over-dispersion is modelled."""
+    if counts:
+        return
+    rule = {"gaussian": "lmer needs more rows than random effects in each term, or the random-effect and "
+                        "residual variances cannot be told apart",
+            "binomial": "with 0/1 outcomes a model needs more rows than random effects in each term (binomial "
+                        "counts, cbind(successes, failures), may have one row per level)",
+            "ordinal": "an ordinal model needs more rows than random effects in each term"}[family]
     for blk in blocks:
         if blk.q >= n:
-            raise ModelInputError(
-                f"the random term {blk.source} has {blk.q:,} random effects ({count(blk.n_levels, 'level')} of "
-                f"{blk.group!r} × {count(blk.k, 'column')}) for only {count(n, 'row')}; lmer needs more rows "
-                "than random effects in each term, or the random-effect and residual variances cannot be told apart")
-    sw = np.ones(n) if weights is None else np.sqrt(weights)
+            raise ModelInputError(f"the random term {blk.source} has {blk.q:,} random effects "
+                                  f"({count(blk.n_levels, 'level')} of {blk.group!r} × {count(blk.k, 'column')}) "
+                                  f"for only {count(n, 'row')}; {rule}")
+
+
+def check_exact_fit(response: str, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None) -> None:
+    """lmer: the fixed effects must not reproduce the response exactly (the residual variance would
+    be 0); this also needs more rows than fixed-effect columns."""
+    sw = np.ones(len(y)) if weights is None else np.sqrt(weights)
     Xw, yw = X * sw[:, None], y * sw
+    yw = yw / np.abs(yw).max()                              # tiny responses: norms must not underflow
     resid = yw - Xw @ np.linalg.lstsq(Xw, yw, rcond=None)[0] if X.shape[1] else yw
     if np.linalg.norm(resid) <= 1e-9 * np.linalg.norm(yw - yw.mean()) + 1e-12 * np.linalg.norm(yw):
         raise ModelInputError(
-            f"the fixed effects reproduce the response {response!r} exactly ({count(n, 'row')}, "
+            f"the fixed effects reproduce the response {response!r} exactly ({count(len(y), 'row')}, "
             f"{count(X.shape[1], 'fixed-effect column')}); lmer needs residual variation to estimate the "
             "variances (use fewer fixed effects or more rows)")
 

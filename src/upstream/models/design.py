@@ -1,6 +1,8 @@
 """Model frame and model matrices with R's conventions.
 
-`model_frame` selects the formula's columns, drops rows with missing values (and counts them),
+`model_frame` checks the caller's input (checks.py: the rules and their messages, before any
+numerical work, as lme4's model-frame stage), selects the formula's columns, drops rows with
+missing values (and counts them),
 and turns text, boolean and `factor()` columns into factors with fixed level orders (pandas
 categorical order if the column is categorical, sorted unique values otherwise; unused levels
 dropped, as lme4's `drop.unused.levels`). `fixed_matrix` builds X with treatment contrasts
@@ -259,7 +261,8 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
         if len(idx) == 0:
             return keep
         R = np.linalg.qr(X[:, idx], mode="r")
-        bad = np.abs(np.diag(R)) < tol * norms[idx]
+        d = np.abs(np.diag(R))                  # min(n, p) entries: with more columns than rows,
+        bad = np.r_[d < tol * norms[idx[:len(d)]], np.ones(len(idx) - len(d), bool)]   # the rest are aliased
         if not bad.any():
             return keep
         keep[idx[np.argmax(bad)]] = False       # drop the first deficient column, then recheck

@@ -4,7 +4,7 @@
     frame     = model_frame(formula, data, weights)      # design.py + checks.py: columns, rules, missing rows, factors
     fixed     = fixed_matrix(frame)                      # X with treatment contrasts, rank check
     blocks    = random_blocks(frame)                     # Z terms: level codes and term columns
-    check_lmer_design(...)                               # checks.py: identifiable variances (lme4's rules)
+    check_random_terms, check_exact_fit                  # checks.py: identifiable variances (lme4's rules)
     structure = LmmStructure(blocks, fixed.X, y, w)      # lmm.py: cross-products, blocked Cholesky
               | GroupedStructure.from_rows(...)          # grouped.py: (1 | g) alone, per-group sums
     optimum   = optimize_structure(structure, reml)      # optimize.py: profiled REML/ML over θ
@@ -17,7 +17,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .checks import ModelInputError, check_choice, check_flag, check_lmer_design, check_start, check_whole
+from .checks import (ModelInputError, check_choice, check_exact_fit, check_flag, check_random_terms, check_start,
+                     check_whole)
 from .design import FixedMatrix, RankDeficiencyWarning, fixed_matrix, model_frame, random_blocks, response_vector
 from .group_stats import GroupStats, full_rank_from_crossproducts
 from .formula import parse_formula
@@ -58,7 +59,8 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     y = response_vector(frame)
-    check_lmer_design(spec.response[0], fixed.X, blocks, y, frame.weights)
+    check_random_terms(blocks, len(y), "gaussian")
+    check_exact_fit(spec.response[0], fixed.X, y, frame.weights)
     grouped_ok = is_single_intercept(blocks) and (frame.weights is None or bool(np.all(frame.weights > 0)))
     if engine == "grouped" and not grouped_ok:
         raise ModelInputError(f"engine='grouped' fits one random intercept (1 | g) with positive weights; "

@@ -20,7 +20,7 @@ from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from .checks import ModelInputError, check_predict, check_whole, examples, numbers_of
+from .checks import ModelInputError, check_predict, check_random_terms, check_whole, examples, numbers_of
 from .design import FixedMatrix, ModelFrame, RandomBlock, fixed_matrix, model_frame, newdata_matrices, random_blocks
 from .formula import parse_formula
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
@@ -298,7 +298,7 @@ class _QuadratureResult(FixedEffectQuestions, WaldContrasts):
 
     @staticmethod
     def _coef_lines(tab):
-        w = max(12, max(len(i) for i in tab.index))
+        w = max([12, *map(len, tab.index)])
         out = [f"{'':<{w}} {'Estimate':>10} {'Std. Error':>11} {'z value':>8} {'Pr(>|z|)':>10}"]
         for name, r in tab.iterrows():
             out.append(f"{name:<{w}} {_fmt(r['estimate']):>10} {_fmt(r['std_error']):>11} {r['z']:8.3f} "
@@ -434,7 +434,9 @@ def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int
     The response is 0/1 (or boolean) or `cbind(successes, failures)`. n_agq = 1 is the Laplace
     approximation; n_agq > 1 is adaptive Gauss–Hermite quadrature (one random-intercept factor).
     The reported log-likelihood is the full binomial one (lme4 reports it for nAGQ = 1; for
-    nAGQ > 1 lme4 leaves out the saturated-model constant)."""
+    nAGQ > 1 lme4 leaves out the saturated-model constant). Bad input raises `ModelInputError`
+    before fitting (checks.py); with 0/1 outcomes each random term needs more rows than random
+    effects (binomial counts may have an observation-level effect)."""
     if family != "binomial":
         raise ModelInputError(f"family {family!r} is not supported; glmer fits family='binomial' (logit link)")
     if weights is not None:
@@ -445,6 +447,7 @@ def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     k, m = binomial_response(frame)
+    check_random_terms(blocks, len(k), "binomial", counts=bool((m > 1).any()))
     separated = check_separation(fixed.X, fixed.names, k, m)
     if separated:
         warnings.warn(f"perfect separation: every response is the same where {', '.join(separated)} = 1; "
@@ -469,7 +472,8 @@ def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, 
     """Cumulative-logit mixed model for an ordered outcome (CSAT 1–5, NPS 0–10), flexible
     thresholds, one random-intercept factor: logit P(Y ≤ j) = θ_j − xβ − u, u ~ N(0, σ²).
     `levels` declares the scale (values outside it are an error); by default the categories
-    present (or the categorical's own order) are used."""
+    present (or the categorical's own order) are used. Bad input raises `ModelInputError` before
+    fitting (checks.py), e.g. a response with one category or one rating per group level."""
     if link != "logit":
         raise ModelInputError(f"link {link!r} is not supported; clmm fits the logit link")
     n_agq = check_whole(n_agq, "n_agq", 1, "quadrature points per random effect")
@@ -481,6 +485,7 @@ def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, 
         fixed = FixedMatrix(X=np.asfortranarray(fixed.X[:, keep]), names=[fixed.names[j] for j in keep],
                             dropped=fixed.dropped, term_of_column=[fixed.term_of_column[j] for j in keep])
     blocks = random_blocks(frame)
+    check_random_terms(blocks, len(frame.data), "ordinal")
     block = _single_intercept_block(blocks, "clmm", n_agq)
     if block is None:
         raise ModelInputError("clmm supports one random-intercept term, e.g. (1 | agent)")

@@ -190,7 +190,7 @@ class GlmerLaplaceResult(FixedEffectQuestions, WaldContrasts):
             lines.append(f" {g:<12} {r['term']:<12} {_fmt(r['variance']):>10} {_fmt(r['sd']):>10}")
         lines.append(f"Number of obs: {self.nobs}, groups:  " + ", ".join(f"{g}, {n}" for g, n in self.ngroups.items()))
         lines += ["", "Fixed effects:"]
-        w = max(12, max(len(i) for i in self.coef_table.index))
+        w = max([12, *map(len, self.coef_table.index)])
         lines.append(f"{'':<{w}} {'Estimate':>10} {'Std. Error':>11} {'z value':>8} {'Pr(>|z|)':>10}")
         for name, r in self.coef_table.iterrows():
             lines.append(f"{name:<{w}} {_fmt(r['estimate']):>10} {_fmt(r['std_error']):>11} {r['z']:8.3f} "
@@ -225,4 +225,9 @@ def fit_laplace_glmer(formula, frame, fixed, blocks, k, m) -> GlmerLaplaceResult
     converged = bool(stage2.success)
     if not converged:
         messages.append(f"the optimiser stopped before converging: {stage2.message}")
+    free = np.r_[~((lower == 0) & (x[:nt] <= 0)), np.ones(len(x) - nt, bool)]
+    Hf = H[np.ix_(free, free)]
+    if converged and not (np.isfinite(Hf).all() and np.all(np.linalg.eigvalsh(Hf) > 0)):
+        converged = False
+        messages.append("Model failed to converge: the Hessian is not positive definite")
     return GlmerLaplaceResult(formula, frame, fixed, model, x[:nt], x[nt:], value, H, converged, messages)

@@ -374,7 +374,7 @@ class LmerResult(FixedEffectQuestions):
         lines.append("")
         lines.append("Fixed effects:")
         tab = self.coef_table
-        name_w = max(12, max(len(i) for i in tab.index))
+        name_w = max([12, *map(len, tab.index)])
         lines.append(f"{'':<{name_w}} {'Estimate':>11} {'Std. Error':>11} {'df':>9} {'t value':>8} {'Pr(>|t|)':>10}")
         for name, row in tab.iterrows():
             lines.append(f"{name:<{name_w}} {_fmt(row['estimate']):>11} {_fmt(row['std_error']):>11} "
@@ -406,10 +406,13 @@ class LmerResult(FixedEffectQuestions):
 
 def hessian_covariance(H: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Covariance of ML estimates from the Hessian of −2 log L: 2·H⁻¹ over the free parameters
-    (NaN for parameters on a bound or when H is singular)."""
+    (NaN for parameters on a bound, and all NaN when H is not positive definite: there the
+    likelihood is not curved like a maximum and the inverse gives no variances)."""
     cov = np.full(H.shape, np.nan)
+    Hf = H[np.ix_(free, free)]
     try:
-        cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(H[np.ix_(free, free)])
+        np.linalg.cholesky(Hf)
+        cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(Hf)
     except np.linalg.LinAlgError:
         pass
     return cov
