@@ -133,7 +133,8 @@ def test_logistic_response_must_be_binary():
     df.loc[0, "y"] = 3
     with pytest.raises(ModelInputError) as err:
         glmer("y ~ x + (1 | g)", df)
-    assert str(err.value) == "the response 'y' of a logistic model must be 0/1 (or true/false); found 1 other value (row 0: 3)"
+    assert str(err.value) == ("the response 'y' of a logistic model must be 0/1 (or true/false); found 1 other value "
+                              "(row 0: 3)")
 
 
 def test_perfect_separation_warns_naming_the_term():

@@ -162,14 +162,16 @@ def test_weights_rules(sleep):
     assert message(lmer, FORMULA, sleep, weights="w") == \
         "the weights column 'w' must be non-negative; found 1 negative value (row 2: -1.5)"
     assert message(lmer, FORMULA, sleep, weights=np.zeros(len(sleep))) == \
-        "the weights are 0 in all 180 rows used; a model needs some weight"
+        "the weights argument is 0 in all 180 rows used; a model needs some weight"
     text = np.array(["1"] * len(sleep), dtype=object)
     text[4] = "heavy"
     assert message(lmer, FORMULA, sleep, weights=text) == \
-        "the weights must be numbers; found 1 other value (row 4: 'heavy')"
+        "the weights argument must be numbers; found 1 other value (row 4: 'heavy')"
     assert message(lmer, FORMULA, sleep, weights=np.ones((180, 2))) == \
         "weights must be a column name or one value per row; got ndarray of shape (180, 2)"
     assert message(lmer, FORMULA, sleep, weights="weight") == "weights column 'weight' is not in the data"
+    assert message(lmer, FORMULA, sleep, weights=np.full(len(sleep), np.nan)) == \
+        "the weights argument is missing in all 180 rows; the model has no complete row to use"
 
 
 # -- what lmer can identify ------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ def test_predict_newdata_rules(sleep):
     assert message(fit.predict, new.assign(Days=[0.0, 1.0, np.nan])) == \
         "newdata has missing values in 'Days' (1 row: 2); predictions need complete rows"
     assert message(fit.predict, new.assign(Days=["0", "three", "2"])) == \
-        "newdata column 'Days' must hold numbers, as in the fit; found '0', 'three', '2'"
+        "newdata column 'Days' must hold numbers, as in the fit; found 1 other value (row 1: 'three')"
     assert message(fit.predict, new.assign(Subject=[308, 999, 310])) == (
         "newdata has levels of grouping factor 'Subject' that were not in the fitted data: 999 (use "
         "allow_new_levels=True to predict them with a zero random effect)")
@@ -265,7 +267,7 @@ def test_predict_newdata_rules(sleep):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                  # a singular fit on these few groups is fine here
         logit = glmer("top ~ x + (1 | g)", top)
-    assert message(logit.predict, top, type="prob") == "type must be 'response' or 'link'; got 'prob'"
+    assert message(logit.predict, top, type="prob") == "type must be one of response, link; got 'prob'"
 
 
 # -- engine bugs found by the property test --------------------------------------------------------------

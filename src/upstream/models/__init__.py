@@ -17,5 +17,5 @@ from .grouped import NoRowsError
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",
-           "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
-           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+           "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
+           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

@@ -15,7 +15,8 @@ The rules (lmer, glmer and clmm unless said otherwise):
   or a grouping factor); other types (date-times, durations) are refused, not silently turned into
   nanoseconds; a factor's values are of one kind (not text mixed with numbers);
 - in the rows used (after rows with missing values are dropped): numbers are finite and at most
-  1e100 in size, so that their squares are finite (response, numeric predictors, weights); every factor of the fixed or random terms has at least 2 levels;
+  1e100 in size, so that their squares are finite (response, numeric predictors, weights); every
+  factor of the fixed or random terms has at least 2 levels;
 - the response suits the family: lmer needs numbers that vary (a constant response has zero
   residual variance, its REML criterion has no minimum: it is refused, not fitted); glmer needs
   0/1, true/false or cbind(successes, failures) with whole counts and both outcomes; clmm needs at
@@ -29,6 +30,9 @@ The rules (lmer, glmer and clmm unless said otherwise):
   in (0, 1), start values of the right length;
 - predict's newdata: a DataFrame with the model's columns, complete and finite; its factor levels
   must have been seen in the fit (unless allow_new_levels, for grouping factors; design.py).
+
+The module is longer than 400 lines because every input rule of the engine lives here, in one
+place, next to its message.
 """
 from __future__ import annotations
 
@@ -50,9 +54,7 @@ class ModelInputError(ValueError):
     or column, the rule it breaks, and a few offending values or row labels."""
 
 
-# --------------------------------------------------------------------------------------------------
-# pieces of messages
-# --------------------------------------------------------------------------------------------------
+# -- pieces of messages ------------------------------------------------------------------------------
 
 def examples(values, k: int = 5) -> str:
     """Up to k distinct offending values as plain Python reprs ('S308', 3, inf)."""
@@ -69,6 +71,11 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def _forced(formula: Formula) -> set[str]:
+    """Columns that are factors whatever their type: factor(x) and grouping factors."""
+    return formula.fixed.categorical | {v for r in formula.random for v in (*r.lhs.categorical, *r.group)}
+
+
 def _role(formula: Formula, name: str) -> str:
     if name in formula.response:
         return f"the response {name!r}"
@@ -77,9 +84,7 @@ def _role(formula: Formula, name: str) -> str:
     return f"the predictor {name!r}"
 
 
-# --------------------------------------------------------------------------------------------------
-# column kinds
-# --------------------------------------------------------------------------------------------------
+# -- column kinds ------------------------------------------------------------------------------------
 
 def is_factor(series: pd.Series, forced: bool = False) -> bool:
     """Is the column a factor: factor(x), a grouping factor, or text / boolean / categorical."""
@@ -115,9 +120,7 @@ def _value_kind(value) -> str:
     return "text" if isinstance(value, str) else type(value).__name__
 
 
-# --------------------------------------------------------------------------------------------------
-# model frame: before rows with missing values are dropped
-# --------------------------------------------------------------------------------------------------
+# -- model frame: before rows with missing values are dropped ----------------------------------------
 
 def check_data(formula: Formula, data, weights, family: str) -> list[str]:
     """Rules on the data's shape and column types; returns the columns to take (formula order)."""
@@ -145,7 +148,7 @@ def check_data(formula: Formula, data, weights, family: str) -> list[str]:
         if v in {*formula.fixed.variables, *(x for r in formula.random for x in (*r.lhs.variables, *r.group))}:
             raise ModelInputError(f"the response {v!r} is also on the right-hand side of {formula.text!r}; a "
                                   "column cannot be the response and a predictor or grouping factor at once")
-    forced = formula.fixed.categorical | {v for r in formula.random for v in (*r.lhs.categorical, *r.group)}
+    forced = _forced(formula)
     for v in rhs:
         col = data[v]
         if not (is_factor(col, v in forced) or is_number(col)):
@@ -213,9 +216,9 @@ def check_weights(weights, data: pd.DataFrame) -> pd.Series:
         if len(values) != len(data):
             raise ModelInputError(f"weights has {len(values):,} values but the data has {len(data):,} rows; give "
                                   "one weight per row (or the name of a weights column)")
-        series, name = pd.Series(values, index=data.index), "the weights"
+        series, name = pd.Series(values, index=data.index), "the weights argument"
     if series.isna().all():
-        raise ModelInputError(f"{name} {'is' if name != 'the weights' else 'are'} missing in all {len(data):,} rows; "
+        raise ModelInputError(f"{name} is missing in all {len(data):,} rows; "
                               "the model has no complete row to use")
     out = numbers_of(series)
     if out is None:
@@ -224,13 +227,11 @@ def check_weights(weights, data: pd.DataFrame) -> pd.Series:
     return out
 
 
-# --------------------------------------------------------------------------------------------------
-# model frame: the rows used
-# --------------------------------------------------------------------------------------------------
+# -- model frame: the rows used ----------------------------------------------------------------------
 
 def check_rows(formula: Formula, frame: pd.DataFrame, family: str, weights_name: str | None) -> None:
     """Rules on the values of the complete rows (`frame` holds only those, weights as __weights__)."""
-    forced = formula.fixed.categorical | {v for r in formula.random for v in (*r.lhs.categorical, *r.group)}
+    forced = _forced(formula)
     for v in frame.columns:
         col = frame[v]
         numeric = numbers_of(col) if v in formula.response or v == "__weights__" else \
@@ -249,10 +250,10 @@ def check_rows(formula: Formula, frame: pd.DataFrame, family: str, weights_name:
     if "__weights__" in frame:
         w = frame["__weights__"]
         if (w < 0).any():
-            raise ModelInputError(f"{weights_name} must be non-negative; found {count(int((w < 0).sum()), 'negative value')} "
-                                  f"({rows(w[w < 0])})")
+            negative = count(int((w < 0).sum()), "negative value")
+            raise ModelInputError(f"{weights_name} must be non-negative; found {negative} ({rows(w[w < 0])})")
         if (w == 0).all():
-            raise ModelInputError(f"{weights_name} are 0 in all {len(w):,} rows used; a model needs some weight")
+            raise ModelInputError(f"{weights_name} is 0 in all {len(w):,} rows used; a model needs some weight")
     _check_response_values(formula, frame, family)
     for v in dict.fromkeys(x for t in (formula.fixed, *(r.lhs for r in formula.random)) for x in t.variables):
         col = frame[v]
@@ -269,8 +270,8 @@ def _check_response_values(formula: Formula, frame: pd.DataFrame, family: str) -
     if family == "gaussian":
         y = numbers_of(frame[resp[0]])
         if (y == y.iloc[0]).all():
-            raise ModelInputError(f"the response {resp[0]!r} has the same value ({examples(frame[resp[0]][:1])}) in all "
-                                  f"{len(y):,} rows used; a linear mixed model needs a response that varies "
+            raise ModelInputError(f"the response {resp[0]!r} has the same value ({examples(frame[resp[0]][:1])}) in "
+                                  f"all {len(y):,} rows used; a linear mixed model needs a response that varies "
                                   "(its residual variance would be 0)")
         if y.max() - y.min() < 1 / LARGEST:
             raise ModelInputError(f"the response {resp[0]!r} varies by only {y.max() - y.min():.3g} in the rows "
@@ -289,7 +290,7 @@ def _check_response_values(formula: Formula, frame: pd.DataFrame, family: str) -
                                   f"{len(s):,} rows used); a logistic model needs both outcomes")
     elif family == "binomial":
         col = frame[resp[0]]
-        y = numbers_of(col) if not isinstance(col.dtype, pd.CategoricalDtype) else None
+        y = numbers_of(col)
         bad = ~np.isin(y, (0.0, 1.0)) if y is not None else np.ones(len(col), bool)
         if bad.any():
             raise ModelInputError(f"the response {resp[0]!r} of a logistic model must be 0/1 (or true/false); "
@@ -306,9 +307,7 @@ def _check_response_values(formula: Formula, frame: pd.DataFrame, family: str) -
                                   "an ordinal model needs at least two")
 
 
-# --------------------------------------------------------------------------------------------------
-# after the model matrices: what the model can identify
-# --------------------------------------------------------------------------------------------------
+# -- after the model matrices: what the model can identify -------------------------------------------
 
 def check_random_terms(blocks, n: int, family: str, counts: bool = False) -> None:
     """More rows than random effects in each term: lme4's check.nobs.vs.nRE for lmer (otherwise the
@@ -343,9 +342,7 @@ def check_exact_fit(response: str, X: np.ndarray, y: np.ndarray, weights: np.nda
             "variances (use fewer fixed effects or more rows)")
 
 
-# --------------------------------------------------------------------------------------------------
-# arguments
-# --------------------------------------------------------------------------------------------------
+# -- arguments ---------------------------------------------------------------------------------------
 
 def check_whole(value, name: str, minimum: int, what: str = "") -> int:
     """A whole number ≥ minimum (True/False and 2.5 are refused)."""
@@ -364,7 +361,7 @@ def check_flag(value, name: str) -> bool:
 
 def check_choice(value, name: str, options: tuple[str, ...]) -> str:
     if value not in options:
-        raise ModelInputError(f"{name} must be {' or '.join(map(repr, options))}; got {value!r}")
+        raise ModelInputError(f"{name} must be one of {', '.join(options)}; got {value!r}")
     return value
 
 
@@ -386,9 +383,7 @@ def check_start(start, lower: np.ndarray) -> np.ndarray:
     return values
 
 
-# --------------------------------------------------------------------------------------------------
-# predict
-# --------------------------------------------------------------------------------------------------
+# -- predict -----------------------------------------------------------------------------------------
 
 def check_newdata(formula: Formula, factors, newdata) -> pd.DataFrame:
     """The model's columns of newdata: present once, complete, numbers where the fit had numbers."""
@@ -406,16 +401,17 @@ def check_newdata(formula: Formula, factors, newdata) -> pd.DataFrame:
     incomplete = sub.isna().any(axis=1)
     if incomplete.any():
         bad = [c for c in needed if sub[c].isna().any()]
+        labels = ", ".join(map(str, sub.index[incomplete][:5])) + (", ..." if incomplete.sum() > 5 else "")
         raise ModelInputError(f"newdata has missing values in {', '.join(map(repr, bad))} "
-                              f"({count(int(incomplete.sum()), 'row')}: {', '.join(map(str, sub.index[incomplete][:5]))}"
-                              f"{', ...' if incomplete.sum() > 5 else ''}); predictions need complete rows")
+                              f"({count(int(incomplete.sum()), 'row')}: {labels}); predictions need complete rows")
     for v in needed:
         if v in factors:
             continue
-        values = numbers_of(sub[v]) if not isinstance(sub[v].dtype, pd.CategoricalDtype) else None
+        values = numbers_of(sub[v])
         if values is None:
+            other = sub[v][pd.to_numeric(sub[v].astype(object), errors="coerce").isna()]
             raise ModelInputError(f"newdata column {v!r} must hold numbers, as in the fit; found "
-                                  f"{examples(sub[v], 3)}")
+                                  f"{count(len(other), 'other value')} ({rows(other)})")
         bad = ~np.isfinite(values)
         if bad.any():
             raise ModelInputError(f"newdata column {v!r} has {count(int(bad.sum()), 'non-finite value')} "

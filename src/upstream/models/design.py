@@ -18,8 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .checks import (ModelInputError, check_data, check_newdata, check_rows, check_weights, examples, is_factor,
-                     numbers_of)
+from .checks import (
+    ModelInputError,
+    check_data,
+    check_newdata,
+    check_rows,
+    check_weights,
+    examples,
+    is_factor,
+    numbers_of,
+)
 from .formula import Formula, Term, TermList
 
 
@@ -114,7 +122,7 @@ def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple
     weights_name = None
     if weights is not None:
         frame["__weights__"] = check_weights(weights, data)
-        weights_name = f"the weights column {weights!r}" if isinstance(weights, str) else "the weights"
+        weights_name = f"the weights column {weights!r}" if isinstance(weights, str) else "the weights argument"
     keep = frame.notna().all(axis=1).to_numpy()
     n_dropped = int((~keep).sum())
     if n_dropped:
@@ -346,8 +354,8 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
             gc = blk.levels.get_indexer(combined).astype(np.int64)
             if (gc < 0).any() and not allow_new_levels:
                 raise ModelInputError(f"newdata has levels of grouping factor {blk.group!r} that were not in the "
-                                 f"fitted data: {examples(combined[gc < 0])} (use allow_new_levels=True to predict them with a "
-                                 "zero random effect)")
+                                      f"fitted data: {examples(combined[gc < 0])} (use allow_new_levels=True to "
+                                      "predict them with a zero random effect)")
         values, _, _ = term_matrix(rt.lhs, nf)
         groups.append((gc, values))
     return X, groups

@@ -17,8 +17,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .checks import (ModelInputError, check_choice, check_exact_fit, check_flag, check_random_terms, check_start,
-                     check_whole)
+from .checks import (
+    ModelInputError,
+    check_choice,
+    check_exact_fit,
+    check_flag,
+    check_random_terms,
+    check_start,
+    check_whole,
+)
 from .design import FixedMatrix, RankDeficiencyWarning, fixed_matrix, model_frame, random_blocks, response_vector
 from .group_stats import GroupStats, full_rank_from_crossproducts
 from .formula import parse_formula
