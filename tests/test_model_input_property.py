@@ -125,7 +125,7 @@ def problems(draw, model: str, dirty: bool):
     return f"{response} ~ {fixed} + {random}", frame, options
 
 
-BUDGET = settings(max_examples=20, deadline=None, derandomize=True, database=None,
+BUDGET = settings(max_examples=15, deadline=None, derandomize=True, database=None,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
