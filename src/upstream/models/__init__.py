@@ -1,7 +1,11 @@
 """Mixed models for ratings data with lme4's formula syntax: `lmer` (linear), `glmer`
 (logistic, Laplace or adaptive quadrature) and `clmm` (cumulative logit, ordinal::clmm);
-`lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows."""
+`lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows.
+
+Bad input raises `ModelInputError` (a ValueError; `FormulaError` is one kind) before any fitting,
+with a message naming the column or argument, the rule and a few offending rows (checks.py)."""
 from .bootstrap import BootstrapResult
+from .checks import ModelInputError
 from .design import MissingGroupWarning, RankDeficiencyWarning
 from .lmm import single_threaded_blas
 from .fit import lmer
@@ -12,6 +16,6 @@ from .fit import lmer_from_stats
 from .grouped import NoRowsError
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
-__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "FormulaError",
-           "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
-           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",
+           "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
+           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

@@ -34,6 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 from tqdm import tqdm
 
+from .checks import ModelInputError, check_choice, check_flag, check_level, check_whole
 from .grouped import GroupedStructure
 from .lmm import _BLAS
 from .optimize import optimize_structure
@@ -118,21 +119,21 @@ def parametric_bootstrap(res, n: int = 500, seed: int | None = None, progress: b
     """n parametric bootstrap replicates of a fitted `lmer` model (see the module doc for `method`;
     "auto": "grouped" for a one-random-intercept fit with rows, "sums" for one from group
     statistics alone, "refit" otherwise)."""
-    if n < 2:
-        raise ValueError("a bootstrap needs at least 2 replicates")
-    if method not in BOOTSTRAP_METHODS:
-        raise ValueError(f"method must be one of {', '.join(BOOTSTRAP_METHODS)}; got {method!r}")
+    n = check_whole(n, "n", 2, "the number of bootstrap replicates")
+    level = check_level(level)
+    check_flag(progress, "progress")
+    method = check_choice(method, "method", BOOTSTRAP_METHODS)
     struct = res.structure
     grouped = isinstance(struct, GroupedStructure)
     if method == "auto":
         method = ("grouped" if struct.has_rows else "sums") if grouped else "refit"
     if method in ("grouped", "sums") and not grouped:
-        raise ValueError(f"method={method!r} needs a model whose only random term is (1 | g); use method='refit'")
+        raise ModelInputError(f"method={method!r} needs a model whose only random term is (1 | g); use method='refit'")
     if method == "grouped" and not struct.has_rows:
-        raise ValueError("method='grouped' draws residuals row by row, but this model was fitted from group "
-                         "statistics alone; use method='sums'")
+        raise ModelInputError("method='grouped' draws residuals row by row, but this model was fitted from group "
+                              "statistics alone; use method='sums'")
     if method == "sums" and struct.stats.xtx is None and not struct.has_rows:
-        raise ValueError("method='sums' needs the per-group X'X (GroupStats built with per_group_xtx=True)")
+        raise ModelInputError("method='sums' needs the per-group X'X (GroupStats built with per_group_xtx=True)")
     if method != "refit":
         return _grouped_bootstrap(res, n, seed, progress, level, rows=method == "grouped")
     rng = np.random.default_rng(seed)

@@ -1,6 +1,8 @@
 """Model frame and model matrices with R's conventions.
 
-`model_frame` selects the formula's columns, drops rows with missing values (and counts them),
+`model_frame` checks the caller's input (checks.py: the rules and their messages, before any
+numerical work, as lme4's model-frame stage), selects the formula's columns, drops rows with
+missing values (and counts them),
 and turns text, boolean and `factor()` columns into factors with fixed level orders (pandas
 categorical order if the column is categorical, sorted unique values otherwise; unused levels
 dropped, as lme4's `drop.unused.levels`). `fixed_matrix` builds X with treatment contrasts
@@ -16,6 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .checks import (
+    ModelInputError,
+    check_data,
+    check_newdata,
+    check_rows,
+    check_weights,
+    examples,
+    is_factor,
+    numbers_of,
+)
 from .formula import Formula, Term, TermList
 
 
@@ -70,14 +82,6 @@ class FixedMatrix:
     term_of_column: list[str] = field(default_factory=list)   # term label for each kept column
 
 
-def _is_categorical(series: pd.Series, forced: bool) -> bool:
-    if forced:
-        return True
-    dt = series.dtype
-    return (isinstance(dt, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dt)
-            or pd.api.types.is_object_dtype(dt) or pd.api.types.is_string_dtype(dt))
-
-
 def _factorise(series: pd.Series) -> tuple[np.ndarray, FactorInfo]:
     """Codes and levels with R's order; unused levels dropped."""
     if isinstance(series.dtype, pd.CategoricalDtype):
@@ -100,11 +104,6 @@ def _factorise(series: pd.Series) -> tuple[np.ndarray, FactorInfo]:
     return codes, FactorInfo(levels, [_label(v) for v in levels])
 
 
-def examples(values, k: int = 5) -> str:
-    """Up to k distinct offending values as plain Python reprs, for error messages."""
-    return ", ".join(map(repr, pd.Series(pd.unique(pd.Series(values))[:k]).tolist()))
-
-
 def _label(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -113,28 +112,17 @@ def _label(value) -> str:
     return str(value)
 
 
-def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple[str, ...] = ()) -> ModelFrame:
-    """Select, clean and type the columns a formula needs."""
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError("data must be a pandas DataFrame")
-    needed = formula.variables + [c for c in extra if c not in formula.variables]
-    missing = [v for v in needed if v not in data.columns]
-    if missing:
-        cols = ", ".join(map(str, list(data.columns)[:12])) + (" ..." if data.shape[1] > 12 else "")
-        raise ValueError(f"the formula {formula.text!r} uses column(s) {', '.join(map(repr, missing))} "
-                         f"that the data does not have; the data has: {cols}")
+def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple[str, ...] = (),
+                family: str = "gaussian") -> ModelFrame:
+    """Select, check, clean and type the columns a formula needs. `family` ('gaussian', 'binomial'
+    or 'ordinal') says which response the model takes; checks.py has the rules."""
+    needed = check_data(formula, data, weights, family)
+    needed += [c for c in extra if c not in needed]
     frame = data[needed].copy()
-    w = None
+    weights_name = None
     if weights is not None:
-        if isinstance(weights, str):
-            if weights not in data.columns:
-                raise ValueError(f"weights column {weights!r} is not in the data")
-            w_series = data[weights]
-        else:
-            w_series = pd.Series(np.asarray(weights, dtype=float), index=data.index)
-            if len(w_series) != len(data):
-                raise ValueError(f"weights has {len(w_series)} values but the data has {len(data)} rows")
-        frame["__weights__"] = pd.to_numeric(w_series, errors="coerce")
+        frame["__weights__"] = check_weights(weights, data)
+        weights_name = f"the weights column {weights!r}" if isinstance(weights, str) else "the weights argument"
     keep = frame.notna().all(axis=1).to_numpy()
     n_dropped = int((~keep).sum())
     if n_dropped:
@@ -149,18 +137,17 @@ def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple
                               MissingGroupWarning, stacklevel=3)
     frame = frame.loc[keep]
     if len(frame) == 0:
-        raise ValueError(f"no complete rows: every row has a missing value in one of {', '.join(needed)}")
-    if "__weights__" in frame:
-        w = frame.pop("__weights__").to_numpy(dtype=float)
-        if (w < 0).any() or not np.isfinite(w).all():
-            raise ValueError("weights must be finite and non-negative")
+        raise ModelInputError(f"no complete rows: every row has a missing value in one of {', '.join(needed)}"
+                              + (" or the weights" if weights is not None else ""))
+    check_rows(formula, frame, family, weights_name)
+    w = frame.pop("__weights__").to_numpy(dtype=float) if "__weights__" in frame else None
     forced = formula.fixed.categorical | {v for r in formula.random for v in r.lhs.categorical}
     group_vars = {v for r in formula.random for v in r.group}
     factors, codes = {}, {}
     for v in needed:
         if v in formula.response:
             continue
-        if _is_categorical(frame[v], v in forced) or v in group_vars:
+        if is_factor(frame[v], v in forced or v in group_vars):
             codes[v], factors[v] = _factorise(frame[v])
     return ModelFrame(formula=formula, data=frame, factors=factors, codes=codes, weights=w,
                       n_dropped=n_dropped, row_index=frame.index)
@@ -282,7 +269,8 @@ def full_rank_columns(X: np.ndarray, tol: float = 1e-7) -> np.ndarray:
         if len(idx) == 0:
             return keep
         R = np.linalg.qr(X[:, idx], mode="r")
-        bad = np.abs(np.diag(R)) < tol * norms[idx]
+        d = np.abs(np.diag(R))                  # min(n, p) entries: with more columns than rows,
+        bad = np.r_[d < tol * norms[idx[:len(d)]], np.ones(len(idx) - len(d), bool)]   # the rest are aliased
         if not bad.any():
             return keep
         keep[idx[np.argmax(bad)]] = False       # drop the first deficient column, then recheck
@@ -311,7 +299,7 @@ def random_blocks(frame: ModelFrame) -> list[RandomBlock]:
                 labels.append(":".join(reversed(parts)))
             levels = pd.Index(labels, name=rt.group_label)
         if len(levels) < 2:
-            raise ValueError(f"the grouping factor {rt.group_label!r} in {rt.source} has only "
+            raise ModelInputError(f"the grouping factor {rt.group_label!r} in {rt.source} has only "
                              f"{len(levels)} level; a random effect needs at least 2 levels")
         values, names, _ = term_matrix(rt.lhs, frame)
         blocks.append(RandomBlock(group=rt.group_label, terms=names, codes=np.asarray(codes, dtype=np.int64),
@@ -320,14 +308,8 @@ def random_blocks(frame: ModelFrame) -> list[RandomBlock]:
 
 
 def response_vector(frame: ModelFrame) -> np.ndarray:
-    """The response as floats (one column; cbind responses are handled by the GLMM code)."""
-    resp = frame.formula.response
-    if len(resp) != 1:
-        raise ValueError(f"a linear mixed model needs a single numeric response, not cbind({', '.join(resp)})")
-    y = pd.to_numeric(frame.data[resp[0]], errors="coerce")
-    if y.isna().any():
-        raise ValueError(f"the response {resp[0]!r} must be numeric; e.g. {examples(frame.data[resp[0]][y.isna()])}")
-    return y.to_numpy(dtype=float)
+    """The response as floats (a model frame of family 'gaussian' has checked it is one numeric column)."""
+    return numbers_of(frame.data[frame.formula.response[0]]).to_numpy(dtype=float)
 
 
 def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomBlock], newdata: pd.DataFrame,
@@ -337,14 +319,7 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
     unless allow_new_levels, and get code −1 (no random effect)."""
     formula = frame.formula
     group_vars = {v for r in formula.random for v in r.group}
-    needed = [v for v in formula.variables if v not in formula.response]
-    missing = [v for v in needed if v not in newdata.columns]
-    if missing:
-        raise ValueError(f"newdata lacks column(s) {', '.join(map(repr, missing))} that the model uses")
-    sub = newdata[needed]
-    if sub.isna().any().any():
-        bad = [c for c in needed if sub[c].isna().any()]
-        raise ValueError(f"newdata has missing values in {', '.join(map(repr, bad))}; predictions need complete rows")
+    sub = check_newdata(formula, frame.factors, newdata)
     codes = {}
     for v, info in frame.factors.items():
         if v not in sub.columns:
@@ -357,7 +332,7 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
             found = examples(sub[v][unknown])
             what = "grouping factor" if v in group_vars else "factor"
             hint = " (use allow_new_levels=True to predict them with a zero random effect)" if v in group_vars else ""
-            raise ValueError(f"newdata has levels of {what} {v!r} that were not in the fitted data: {found}{hint}")
+            raise ModelInputError(f"newdata has levels of {what} {v!r} that were not in the fitted data: {found}{hint}")
         codes[v] = c
     nf = ModelFrame(formula=formula, data=sub, factors=frame.factors, codes=codes, weights=None,
                     n_dropped=0, row_index=sub.index)
@@ -378,9 +353,9 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
             combined = pd.Index([":".join(map(str, t)) for t in zip(*parts)])
             gc = blk.levels.get_indexer(combined).astype(np.int64)
             if (gc < 0).any() and not allow_new_levels:
-                raise ValueError(f"newdata has levels of grouping factor {blk.group!r} that were not in the "
-                                 f"fitted data: {examples(combined[gc < 0])} (use allow_new_levels=True to predict them with a "
-                                 "zero random effect)")
+                raise ModelInputError(f"newdata has levels of grouping factor {blk.group!r} that were not in the "
+                                      f"fitted data: {examples(combined[gc < 0])} (use allow_new_levels=True to "
+                                      "predict them with a zero random effect)")
         values, _, _ = term_matrix(rt.lhs, nf)
         groups.append((gc, values))
     return X, groups

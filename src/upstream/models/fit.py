@@ -1,9 +1,10 @@
 """`lmer`: fit a linear mixed model, in lme4's stages.
 
     formula   = parse_formula(text)                      # formula.py
-    frame     = model_frame(formula, data, weights)      # design.py: columns, missing rows, factors
+    frame     = model_frame(formula, data, weights)      # design.py + checks.py: columns, rules, missing rows, factors
     fixed     = fixed_matrix(frame)                      # X with treatment contrasts, rank check
     blocks    = random_blocks(frame)                     # Z terms: level codes and term columns
+    check_random_terms, check_exact_fit                  # checks.py: identifiable variances (lme4's rules)
     structure = LmmStructure(blocks, fixed.X, y, w)      # lmm.py: cross-products, blocked Cholesky
               | GroupedStructure.from_rows(...)          # grouped.py: (1 | g) alone, per-group sums
     optimum   = optimize_structure(structure, reml)      # optimize.py: profiled REML/ML over θ
@@ -16,6 +17,15 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .checks import (
+    ModelInputError,
+    check_choice,
+    check_exact_fit,
+    check_flag,
+    check_random_terms,
+    check_start,
+    check_whole,
+)
 from .design import FixedMatrix, RankDeficiencyWarning, fixed_matrix, model_frame, random_blocks, response_vector
 from .group_stats import GroupStats, full_rank_from_crossproducts
 from .formula import parse_formula
@@ -40,23 +50,34 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     (grouped.py: a 1-d exact optimum, O(groups·p²) per step) and any other model with the blocked
     Cholesky factor (lmm.py); "grouped" or "general" force one (the same numbers, see
     tests/test_grouped.py). With prior weights, a zero weight sends "auto" to the general engine.
+
+    Input that breaks a rule of checks.py raises `ModelInputError` (a ValueError) naming the column
+    or argument, the rule and a few offending rows, before any fitting. A response with the same
+    value in every row is refused, not fitted: its residual variance is 0 and the REML criterion
+    has no minimum. As lme4, each random term needs fewer random effects than rows.
     """
     ddf = _check_ddf(ddf)
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    engine = check_choice(engine, "engine", ENGINES)
+    reml = check_flag(reml, "reml")
+    if max_evals is not None:
+        max_evals = check_whole(max_evals, "max_evals", 1, "deviance evaluations")
     spec = parse_formula(formula)
     frame = model_frame(spec, data, weights)
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     y = response_vector(frame)
+    check_random_terms(blocks, len(y), "gaussian")
+    check_exact_fit(spec.response[0], fixed.X, y, frame.weights)
     grouped_ok = is_single_intercept(blocks) and (frame.weights is None or bool(np.all(frame.weights > 0)))
     if engine == "grouped" and not grouped_ok:
-        raise ValueError(f"engine='grouped' fits one random intercept (1 | g) with positive weights; "
-                         f"{formula!r} needs engine='general'")
+        raise ModelInputError(f"engine='grouped' fits one random intercept (1 | g) with positive weights; "
+                              f"{formula!r} needs engine='general'")
     if engine == "grouped" or (engine == "auto" and grouped_ok):
         structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
     else:
         structure = LmmStructure(blocks, fixed.X, y, frame.weights)
+    if start is not None:
+        start = check_start(start, structure.lower)
     optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
     return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)
 

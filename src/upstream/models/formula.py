@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .checks import ModelInputError
+
 _TOKEN = re.compile(r"\s*(?:(`[^`]+`)|([A-Za-z_.][A-Za-z0-9_.]*)|(\d+(?:\.\d*)?)|(\|\||[~+\-*/:|(),^]))")
 
 
@@ -70,8 +72,8 @@ class Formula:
         return seen
 
 
-class FormulaError(ValueError):
-    pass
+class FormulaError(ModelInputError):
+    """A formula that cannot be read (a ModelInputError, hence a ValueError)."""
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from .design import (FixedMatrix, ModelFrame, RandomBlock, examples, fixed_matrix, model_frame,
-                     newdata_matrices, random_blocks)
+from .checks import ModelInputError, check_predict, check_random_terms, check_whole, examples, numbers_of
+from .design import FixedMatrix, ModelFrame, RandomBlock, fixed_matrix, model_frame, newdata_matrices, random_blocks
 from .formula import parse_formula
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
@@ -38,35 +38,17 @@ class SeparationWarning(UserWarning):
 # --------------------------------------------------------------------------------------------------
 
 def binomial_response(frame: ModelFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(successes, trials) from a 0/1 (or boolean) column or cbind(successes, failures)."""
-    resp = frame.formula.response
-    data = frame.data
-    if len(resp) == 2:
-        s = pd.to_numeric(data[resp[0]], errors="coerce").to_numpy(float)
-        f = pd.to_numeric(data[resp[1]], errors="coerce").to_numpy(float)
-        bad = (s < 0) | (f < 0) | (s != np.round(s)) | (f != np.round(f))
-        if bad.any():
-            raise ValueError(f"cbind({resp[0]}, {resp[1]}) needs non-negative whole counts; "
-                             f"e.g. rows {', '.join(map(str, np.flatnonzero(bad)[:5]))}")
-        k, m = s, s + f
-    else:
-        col = data[resp[0]]
-        y = col.astype(float).to_numpy() if pd.api.types.is_bool_dtype(col.dtype) else \
-            pd.to_numeric(col, errors="coerce").to_numpy(float)
-        bad = ~np.isin(y, (0.0, 1.0))
-        if bad.any():
-            raise ValueError(f"the response {resp[0]!r} of a logistic model must be 0/1 (or true/false); "
-                             f"found {examples(col[bad])}")
-        k, m = y, np.ones_like(y)
-    total = k.sum()
-    if total == 0 or total == m.sum():
-        which = "0s" if total == 0 else "1s"
-        raise ValueError(f"the response has only one category (all {which}); a logistic model needs both outcomes")
-    return k, m
+    """(successes, trials) from a 0/1 (or boolean) column or cbind(successes, failures); a model
+    frame of family 'binomial' has checked the values (checks.py)."""
+    counts = [numbers_of(frame.data[v]).to_numpy(float) for v in frame.formula.response]
+    if len(counts) == 2:
+        return counts[0], counts[0] + counts[1]
+    return counts[0], np.ones_like(counts[0])
 
 
 def ordinal_response(frame: ModelFrame, levels=None) -> tuple[np.ndarray, list]:
-    """Category codes 0..J−1 and the level labels. `levels` declares the scale (e.g. 1..5)."""
+    """Category codes 0..J−1 and the level labels. `levels` declares the scale (e.g. 1..5); a
+    model frame of family 'ordinal' has checked that at least two categories occur."""
     name = frame.formula.response[0]
     col = frame.data[name]
     if levels is None:
@@ -75,6 +57,10 @@ def ordinal_response(frame: ModelFrame, levels=None) -> tuple[np.ndarray, list]:
         else:
             levels = sorted(pd.unique(col))
     levels = list(levels)
+    repeated = pd.Series(levels)[pd.Series(levels).duplicated()]
+    if len(repeated):
+        raise ModelInputError(f"levels lists {examples(repeated)} more than once; each category of the scale "
+                              "must appear once")
     lookup = {v: i for i, v in enumerate(levels)}
     lookup.update({str(v): i for i, v in enumerate(levels)})
     values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
@@ -89,12 +75,8 @@ def ordinal_response(frame: ModelFrame, levels=None) -> tuple[np.ndarray, list]:
     codes = np.array([code(v) for v in values], dtype=np.int64)
     bad = codes < 0
     if bad.any():
-        raise ValueError(f"the response {name!r} has values outside its declared scale "
-                         f"{', '.join(map(str, levels))}: {examples(values[bad])}")
-    present = np.unique(codes)
-    if len(present) < 2:
-        raise ValueError(f"the response {name!r} has only one category present ({levels[present[0]]!r}); "
-                         "an ordinal model needs at least two")
+        raise ModelInputError(f"the response {name!r} has values outside its declared scale "
+                              f"{', '.join(map(str, levels))}: {examples(values[bad])}")
     return codes, levels
 
 
@@ -286,7 +268,8 @@ class _QuadratureResult(FixedEffectQuestions, WaldContrasts):
         rel = 1.0 - 1.0 / self._H if self.sd > 0 else np.zeros(self.block.n_levels)
         return {self.block.group: pd.Series(rel, index=self.block.levels, name="reliability")}
 
-    def _newdata_eta(self, newdata, include_random, allow_new_levels):
+    def _newdata_eta(self, newdata, include_random, allow_new_levels, type="response"):
+        check_predict(include_random, allow_new_levels, type)
         if newdata is None:
             X, codes = self.fixed.X, self.block.codes
         else:
@@ -315,7 +298,7 @@ class _QuadratureResult(FixedEffectQuestions, WaldContrasts):
 
     @staticmethod
     def _coef_lines(tab):
-        w = max(12, max(len(i) for i in tab.index))
+        w = max([12, *map(len, tab.index)])
         out = [f"{'':<{w}} {'Estimate':>10} {'Std. Error':>11} {'z value':>8} {'Pr(>|z|)':>10}"]
         for name, r in tab.iterrows():
             out.append(f"{name:<{w}} {_fmt(r['estimate']):>10} {_fmt(r['std_error']):>11} {r['z']:8.3f} "
@@ -339,7 +322,7 @@ class GlmerResult(_QuadratureResult):
 
     def predict(self, newdata=None, include_random=True, type="response", allow_new_levels=False) -> pd.Series:
         """Probability of success (type='response') or the linear predictor (type='link')."""
-        eta = self._newdata_eta(newdata, include_random, allow_new_levels)
+        eta = self._newdata_eta(newdata, include_random, allow_new_levels, type)
         index = self.frame.row_index if newdata is None else newdata.index
         return pd.Series(expit(eta) if type == "response" else eta, index=index)
 
@@ -421,7 +404,7 @@ def _single_intercept_block(blocks, what: str, n_agq: int) -> RandomBlock | None
     if len(blocks) == 1 and blocks[0].terms == ["(Intercept)"]:
         return blocks[0]
     if n_agq > 1:
-        raise ValueError(f"{what} with n_agq > 1 needs exactly one random-intercept term, e.g. (1 | agent); "
+        raise ModelInputError(f"{what} with n_agq > 1 needs exactly one random-intercept term, e.g. (1 | agent); "
                          "use n_agq=1 (Laplace) for crossed, nested or slope terms")
     return None
 
@@ -451,16 +434,20 @@ def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int
     The response is 0/1 (or boolean) or `cbind(successes, failures)`. n_agq = 1 is the Laplace
     approximation; n_agq > 1 is adaptive Gauss–Hermite quadrature (one random-intercept factor).
     The reported log-likelihood is the full binomial one (lme4 reports it for nAGQ = 1; for
-    nAGQ > 1 lme4 leaves out the saturated-model constant)."""
+    nAGQ > 1 lme4 leaves out the saturated-model constant). Bad input raises `ModelInputError`
+    before fitting (checks.py); with 0/1 outcomes each random term needs more rows than random
+    effects (binomial counts may have an observation-level effect)."""
     if family != "binomial":
-        raise ValueError(f"family {family!r} is not supported; glmer fits family='binomial' (logit link)")
+        raise ModelInputError(f"family {family!r} is not supported; glmer fits family='binomial' (logit link)")
     if weights is not None:
-        raise ValueError("glmer does not take weights; give binomial counts with cbind(successes, failures)")
+        raise ModelInputError("glmer does not take weights; give binomial counts with cbind(successes, failures)")
+    n_agq = check_whole(n_agq, "n_agq", 1, "quadrature points per random effect")
     spec = parse_formula(formula)
-    frame = model_frame(spec, data)
+    frame = model_frame(spec, data, family="binomial")
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     k, m = binomial_response(frame)
+    check_random_terms(blocks, len(k), "binomial", counts=bool((m > 1).any()))
     separated = check_separation(fixed.X, fixed.names, k, m)
     if separated:
         warnings.warn(f"perfect separation: every response is the same where {', '.join(separated)} = 1; "
@@ -485,25 +472,28 @@ def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, 
     """Cumulative-logit mixed model for an ordered outcome (CSAT 1–5, NPS 0–10), flexible
     thresholds, one random-intercept factor: logit P(Y ≤ j) = θ_j − xβ − u, u ~ N(0, σ²).
     `levels` declares the scale (values outside it are an error); by default the categories
-    present (or the categorical's own order) are used."""
+    present (or the categorical's own order) are used. Bad input raises `ModelInputError` before
+    fitting (checks.py), e.g. a response with one category or one rating per group level."""
     if link != "logit":
-        raise ValueError(f"link {link!r} is not supported; clmm fits the logit link")
+        raise ModelInputError(f"link {link!r} is not supported; clmm fits the logit link")
+    n_agq = check_whole(n_agq, "n_agq", 1, "quadrature points per random effect")
     spec = parse_formula(formula)
-    frame = model_frame(spec, data)
+    frame = model_frame(spec, data, family="ordinal")
     fixed = fixed_matrix(frame)
     if "(Intercept)" in fixed.names:                       # thresholds take the intercept's place
         keep = [j for j, n in enumerate(fixed.names) if n != "(Intercept)"]
         fixed = FixedMatrix(X=np.asfortranarray(fixed.X[:, keep]), names=[fixed.names[j] for j in keep],
                             dropped=fixed.dropped, term_of_column=[fixed.term_of_column[j] for j in keep])
     blocks = random_blocks(frame)
+    check_random_terms(blocks, len(frame.data), "ordinal")
     block = _single_intercept_block(blocks, "clmm", n_agq)
     if block is None:
-        raise ValueError("clmm supports one random-intercept term, e.g. (1 | agent)")
+        raise ModelInputError("clmm supports one random-intercept term, e.g. (1 | agent)")
     codes, labels = ordinal_response(frame, levels)
     present = np.unique(codes)
     if len(present) < len(labels):
         missing = [labels[i] for i in range(len(labels)) if i not in set(present)]
-        raise ValueError(f"categories {', '.join(map(repr, missing))} of the response never occur; flexible "
+        raise ModelInputError(f"categories {', '.join(map(repr, missing))} of the response never occur; flexible "
                          "thresholds between them are not identified (drop them from `levels`)")
     J = len(labels)
     quad = SingleFactorQuadrature(CumulativeLogit(codes, J, fixed.X), block.codes, block.n_levels, n_agq)

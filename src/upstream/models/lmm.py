@@ -270,9 +270,11 @@ class LmmStructure:
             S = self.B.copy()
         S[m_r:, m_r:] -= lr1_fix @ lr1_fix.T
         try:
-            lrr = sla.cholesky(S, lower=True, check_finite=False, overwrite_a=True)
+            lrr = sla.cholesky(S, lower=True, check_finite=False)
         except np.linalg.LinAlgError:
-            return None
+            lrr = _cholesky_exact_fit(S)
+            if lrr is None:
+                return None
         diag = np.diag(lrr)
         if not np.all(np.isfinite(diag)) or np.any(diag[:-1] <= 0):
             return None
@@ -392,6 +394,22 @@ class LmmStructure:
             Tt = f.T[t]
             out[t] = np.einsum("ij,gjk,lk->gil", Tt, diag_blocks, Tt)
         return out
+
+
+def _cholesky_exact_fit(S: np.ndarray) -> np.ndarray | None:
+    """Cholesky factor of S when only its last pivot fails: the response row of an exact fit
+    (the working response of a separated logistic model, say), whose residual r² is 0 up to
+    rounding. The last diagonal entry is then √max(r², 0); None if an earlier pivot fails too."""
+    try:
+        lead = sla.cholesky(S[:-1, :-1], lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    last = sla.solve_triangular(lead, S[:-1, -1], lower=True, check_finite=False)
+    L = np.zeros_like(S)
+    L[:-1, :-1] = lead
+    L[-1, :-1] = last
+    L[-1, -1] = np.sqrt(max(S[-1, -1] - last @ last, 0.0))
+    return L
 
 
 def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, gammaln
 
+from .checks import check_predict
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .lmm import LmmStructure, lower_triangle
 from .numderiv import hessian
@@ -161,6 +162,8 @@ class GlmerLaplaceResult(FixedEffectQuestions, WaldContrasts):
         return out
 
     def predict(self, newdata=None, include_random=True, type="response", allow_new_levels=False):
+        """Probability of success (type='response') or the linear predictor (type='link')."""
+        check_predict(include_random, allow_new_levels, type)
         if newdata is None:
             eta = self.fixed.X @ self.fixef.to_numpy() + (self.model._zlam(self.theta, self._u) if include_random else 0)
             index = self.frame.row_index
@@ -187,7 +190,7 @@ class GlmerLaplaceResult(FixedEffectQuestions, WaldContrasts):
             lines.append(f" {g:<12} {r['term']:<12} {_fmt(r['variance']):>10} {_fmt(r['sd']):>10}")
         lines.append(f"Number of obs: {self.nobs}, groups:  " + ", ".join(f"{g}, {n}" for g, n in self.ngroups.items()))
         lines += ["", "Fixed effects:"]
-        w = max(12, max(len(i) for i in self.coef_table.index))
+        w = max([12, *map(len, self.coef_table.index)])
         lines.append(f"{'':<{w}} {'Estimate':>10} {'Std. Error':>11} {'z value':>8} {'Pr(>|z|)':>10}")
         for name, r in self.coef_table.iterrows():
             lines.append(f"{name:<{w}} {_fmt(r['estimate']):>10} {_fmt(r['std_error']):>11} {r['z']:8.3f} "
@@ -222,4 +225,9 @@ def fit_laplace_glmer(formula, frame, fixed, blocks, k, m) -> GlmerLaplaceResult
     converged = bool(stage2.success)
     if not converged:
         messages.append(f"the optimiser stopped before converging: {stage2.message}")
+    free = np.r_[~((lower == 0) & (x[:nt] <= 0)), np.ones(len(x) - nt, bool)]
+    Hf = H[np.ix_(free, free)]
+    if converged and not (np.isfinite(Hf).all() and np.all(np.linalg.eigvalsh(Hf) > 0)):
+        converged = False
+        messages.append("Model failed to converge: the Hessian is not positive definite")
     return GlmerLaplaceResult(formula, frame, fixed, model, x[:nt], x[nt:], value, H, converged, messages)

@@ -81,12 +81,17 @@ class CumulativeLogit:
         Fa[self.top] = 1.0
         Fb[self.bottom] = 0.0
         P = Fa - Fb
+        fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
         tiny = P < 1e-8                      # far tails: recompute on the side without cancellation
         if tiny.any():
             at, bt = a[tiny], b[tiny]
-            alt = np.where(bt > 0, expit(-bt) - np.where(self.top[tiny], 0.0, expit(-at)), P[tiny])
-            P[tiny] = np.maximum(alt, 1e-300)
-        fa, fb = Fa * (1 - Fa), Fb * (1 - Fb)
+            upper = (bt > 0) & ~self.bottom[tiny]          # the lowest category has no lower threshold
+            alt = np.where(upper, expit(-bt) - np.where(self.top[tiny], 0.0, expit(-at)), P[tiny])
+            # the densities from both sides too (1 − F cancels); P is kept ≥ 1e-100 × the densities so
+            # that ∂log P (up to its cube) stays finite where the two thresholds coincide in floating point
+            fa[tiny] = np.where(self.top[tiny], 0.0, expit(at) * expit(-at))
+            fb[tiny] = np.where(self.bottom[tiny], 0.0, expit(bt) * expit(-bt))
+            P[tiny] = np.maximum(alt, np.maximum(1e-300, 1e-100 * np.maximum(fa[tiny], fb[tiny])))
         iP = 1.0 / P
         la, lb = fa * iP, -fb * iP
         out = [np.log(P), [la, lb]]

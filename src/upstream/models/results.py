@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from .contrasts import FixedEffectQuestions
+from .checks import ModelInputError, check_predict
 from .design import FixedMatrix, ModelFrame, RandomBlock, newdata_matrices
 from .grouped import NoRowsError
 from .prediction_error import prediction_error_variances
@@ -288,6 +289,7 @@ class LmerResult(FixedEffectQuestions):
                 allow_new_levels: bool = False) -> pd.Series:
         """Predictions for new rows: Xβ̂ plus, with include_random, the conditional modes of their
         levels. A level not seen in the fit raises unless allow_new_levels (then its effect is 0)."""
+        check_predict(include_random, allow_new_levels)
         self._need_rows("predictions")
         if newdata is None:
             return self.fitted if include_random else pd.Series(self.fixed.X @ self.fixef.to_numpy(),
@@ -372,7 +374,7 @@ class LmerResult(FixedEffectQuestions):
         lines.append("")
         lines.append("Fixed effects:")
         tab = self.coef_table
-        name_w = max(12, max(len(i) for i in tab.index))
+        name_w = max([12, *map(len, tab.index)])
         lines.append(f"{'':<{name_w}} {'Estimate':>11} {'Std. Error':>11} {'df':>9} {'t value':>8} {'Pr(>|t|)':>10}")
         for name, row in tab.iterrows():
             lines.append(f"{name:<{name_w}} {_fmt(row['estimate']):>11} {_fmt(row['std_error']):>11} "
@@ -396,17 +398,21 @@ class LmerResult(FixedEffectQuestions):
     def bootstrap(self, n: int = 500, seed: int | None = None, progress: bool = True, level: float = 0.95,
                   method: str = "auto"):
         """Parametric bootstrap of variance components, ICC and random effects (see bootstrap.py;
-        method "auto" uses the fast grouped replicates for a one-random-intercept model)."""
+        method "auto" uses the fast grouped replicates for a one-random-intercept model): n replicates
+        (a whole number ≥ 2), intervals at `level` (between 0 and 1)."""
         from .bootstrap import parametric_bootstrap
         return parametric_bootstrap(self, n=n, seed=seed, progress=progress, level=level, method=method)
 
 
 def hessian_covariance(H: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Covariance of ML estimates from the Hessian of −2 log L: 2·H⁻¹ over the free parameters
-    (NaN for parameters on a bound or when H is singular)."""
+    (NaN for parameters on a bound, and all NaN when H is not positive definite: there the
+    likelihood is not curved like a maximum and the inverse gives no variances)."""
     cov = np.full(H.shape, np.nan)
+    Hf = H[np.ix_(free, free)]
     try:
-        cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(H[np.ix_(free, free)])
+        np.linalg.cholesky(Hf)
+        cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(Hf)
     except np.linalg.LinAlgError:
         pass
     return cov
@@ -434,7 +440,7 @@ def _check_ddf(ddf: str) -> str:
     aliases = {"kr": "kenward-roger", "kenward-roger": "kenward-roger", "satterthwaite": "satterthwaite",
                "residual": "residual", "satt": "satterthwaite"}
     if key not in aliases:
-        raise ValueError(f"ddf must be one of {', '.join(DDF_METHODS)}; got {ddf!r}")
+        raise ModelInputError(f"ddf must be one of {', '.join(DDF_METHODS)}; got {ddf!r}")
     return aliases[key]
 
 
