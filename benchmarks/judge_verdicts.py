@@ -301,8 +301,9 @@ def summarise(results: dict[int, dict]) -> None:
         for c in r["criteria"]:
             row[c["criterion"]] = f"{'PASS' if c['pass'] else 'FAIL'} ({c['measured'].split(' (')[0]})"
         rows.append(row)
-    for name in names:
-        print(f"  {name}:")
+    for i, name in enumerate(names):
+        n_pass = sum(r["criteria"][i]["pass"] for r in results.values())
+        print(f"  {name}: {n_pass}/{len(results)} seeds pass")
         for row in rows:
             print(f"    seed {row['seed']}: {row[name]}")
     nv = sum(r["n_verdicts"] for r in results.values())
