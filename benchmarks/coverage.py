@@ -10,7 +10,8 @@ the agent model with its parametric bootstrap, the survey screen, the agents' ef
 the variance shares and the policy effects. It reports, over the replications:
 
 - coverage of the 95% agent intervals against each honest agent's true effect on the CSAT scale
-  (truth `effect_csat`, centred over honest agents), by reliability band;
+  (truth `effect_csat`, centred at the precision-weighted mean over honest agents, where the model's
+  intercept puts the average agent), by reliability band;
 - the realised false sign rate of the verdicts (verdicts whose sign disagrees with the truth, over
   all verdicts) against the nominal bound, and the number of verdicts per operation;
 - coverage of the 95% rank intervals (true rank among the ranked agents);
@@ -83,12 +84,17 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     out["ordinary_flagged"] = int((flagged & ~steer).sum())
     out["ordinary_total"] = int((~steer).sum())
     honest = eff.index[~truth.loc[eff.index, "steering"].to_numpy()]
-    t = truth.loc[honest, "effect_csat"]
-    t = t - t.mean()
+    # The model's agent effects are deviations from its intercept, which sits at the precision-weighted
+    # mean of the agents' true effects (weights 1/(τ² + σ²/n_j)), not at their plain mean: centre the
+    # truth the same way (the difference is a constant the data cannot identify).
+    tau2 = float(model.fit.varcorr.loc["agent_id", "variance"])
+    w = 1.0 / (tau2 + model.fit.sigma ** 2 / eff["n_responses"])
+    centre = float(np.average(truth.loc[honest, "effect_csat"], weights=w.loc[honest]))
+    t = truth.loc[honest, "effect_csat"] - centre
     e = eff.loc[honest]
     hit = (e["lower"] <= t) & (t <= e["upper"])
     tr = truth.loc[honest, "effect_csat_respondents"]
-    tr = tr - tr.mean()
+    tr = tr - float(np.average(tr, weights=w.loc[honest]))
     hit_r = (e["lower"] <= tr) & (tr <= e["upper"])
     for lo, hi in BANDS:
         band = (e["reliability"] >= lo) & (e["reliability"] < hi)
@@ -102,7 +108,7 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     out["false_bottom_raw"] = len(set(e["raw_score"].nsmallest(k).index) - true_bottom)
     out["false_bottom_adjusted"] = len(set(e["effect"].nsmallest(k).index) - true_bottom)
     given = eff[eff["verdict"].isin(["above average", "below average"])]
-    tg = truth.loc[given.index, "effect_csat"] - truth.loc[honest, "effect_csat"].mean()
+    tg = truth.loc[given.index, "effect_csat"] - centre
     wrong = ((given["verdict"] == "above average") & (tg <= 0)) | ((given["verdict"] == "below average") & (tg >= 0))
     out["verdicts"] = len(given)
     out["wrong_verdicts"] = int(wrong.sum())
