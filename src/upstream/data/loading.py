@@ -1,7 +1,8 @@
 """Load an Upstream data set: find the three tables, read them, parse the types of data/README.md.
 
 A data set is a folder holding ``contacts``, ``surveys`` and ``agents``, each as ``<table>.csv``,
-``<table>.csv.gz`` or ``<table>.parquet`` (looked for in that order; the first one found is read).
+``<table>.csv.gz`` or ``<table>.parquet``: exactly one file per table (two files for one table,
+e.g. ``agents.csv`` beside ``agents.parquet``, are refused rather than one of them silently read).
 
 Parsed types (the contract in data/README.md):
 
@@ -53,6 +54,7 @@ __all__ = [
     "DataError",
     "Failure",
     "find_table_file",
+    "find_table_files",
     "parse_table",
     "load_dataset",
 ]
@@ -96,12 +98,26 @@ class Dataset:
 
 
 def find_table_file(folder: str | Path, table: str) -> Path | None:
-    """The file holding ``table`` in ``folder`` (``.csv``, then ``.csv.gz``, then ``.parquet``)."""
-    for suffix in SUFFIXES:
-        path = Path(folder) / f"{table}{suffix}"
-        if path.is_file():
-            return path
-    return None
+    """The file holding ``table`` in ``folder`` (``.csv``, then ``.csv.gz``, then ``.parquet``).
+    ``load_dataset`` refuses a folder where more than one exists (see ``find_table_files``)."""
+    found = find_table_files(folder, table)
+    return found[0] if found else None
+
+
+def find_table_files(folder: str | Path, table: str) -> list[Path]:
+    """Every file in ``folder`` that could hold ``table`` (one per suffix in ``SUFFIXES``)."""
+    return [Path(folder) / f"{table}{suffix}" for suffix in SUFFIXES
+            if (Path(folder) / f"{table}{suffix}").is_file()]
+
+
+def _ambiguous(table: str, paths: list[Path]) -> Failure:
+    names = [p.name for p in paths]
+    listed = " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 2 else " and ".join(names)
+    return Failure(
+        table=table, file=", ".join(names), column=None, rule="each table is in exactly one file",
+        n_failed=0, n_rows=0, kind="table", examples=names,
+        detail=(f"{listed} are {'all' if len(names) > 2 else 'both'} in the folder and Upstream will not guess which one is current; "
+                "move or delete all but one"))
 
 
 def load_dataset(
@@ -118,14 +134,16 @@ def load_dataset(
     paths: dict[str, Path] = {}
     failures: list[Failure] = []
     for table in TABLES:
-        path = find_table_file(folder, table)
-        if path is None:
+        found = find_table_files(folder, table)
+        if not found:
             failures.append(
                 Failure(table=table, file=str(folder / f"{table}.csv"), column=None,
                         rule="the table file exists", n_failed=0, n_rows=0, kind="missing_file")
             )
+        elif len(found) > 1:
+            failures.append(_ambiguous(table, found))
         else:
-            paths[table] = path
+            paths[table] = found[0]
     description, description_failures, description_bytes = read_description(folder)
     failures.extend(description_failures)
     if failures:
@@ -135,7 +153,13 @@ def load_dataset(
     raw: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         path = paths[table]
-        content = path.read_bytes()
+        try:
+            content = path.read_bytes()
+        except OSError as err:
+            failures.append(Failure(table=table, file=path.name, column=None, rule="the file can be read",
+                                    n_failed=0, n_rows=0, kind="table",
+                                    detail=(err.strerror or str(err)).rstrip(".").lower()))
+            continue
         digest.update(f"{table} {path.name} {len(content)}\n".encode())
         digest.update(content)
         frame, failure = _read_table(table, path, content)
@@ -177,6 +201,12 @@ def load_dataset(
 def _read_table(table: str, path: Path, content: bytes) -> tuple[pd.DataFrame | None, Failure | None]:
     """Read one file's bytes as untyped (CSV: all text) columns, or explain why it cannot be read."""
     name = path.name
+    csv_rule = "the file is a readable UTF-8 CSV table with a header row"
+    if not name.endswith(".parquet"):
+        problem = _encoding_problem(content, name)
+        if problem:
+            return None, Failure(table=table, file=name, column=None, rule=csv_rule, n_failed=0,
+                                 n_rows=0, detail=problem)
     try:
         if name.endswith(".parquet"):
             frame = pd.read_parquet(io.BytesIO(content))
@@ -190,14 +220,65 @@ def _read_table(table: str, path: Path, content: bytes) -> tuple[pd.DataFrame | 
                 compression="gzip" if name.endswith(".gz") else None,
             )
     except Exception as err:  # noqa: BLE001 - any reader error means the file is unreadable
-        rule = ("the file is a readable Parquet table" if name.endswith(".parquet")
-                else "the file is a readable UTF-8 CSV table with a header row")
+        rule = "the file is a readable Parquet table" if name.endswith(".parquet") else csv_rule
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if isinstance(err, pd.errors.EmptyDataError):
             reason = "the file is empty (not even a header row)"
         return None, Failure(table=table, file=name, column=None, rule=rule, n_failed=0,
                              n_rows=0, detail=reason.rstrip("."))
+    if not name.endswith(".parquet"):
+        separator = _other_separator(frame, table)
+        if separator:
+            return None, Failure(
+                table=table, file=name, column=None, rule="the file is comma separated", n_failed=0,
+                n_rows=0, examples=[str(frame.columns[0])[:80]],
+                detail=(f"the header row is separated by {separator} instead of commas "
+                        f"({str(frame.columns[0])[:80]!r}); export the table as comma-separated CSV"))
     return frame.reset_index(drop=True), None
+
+
+_UTF16_BOMS = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
+_SEPARATORS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _encoding_problem(content: bytes, name: str) -> str | None:
+    """Why the (decompressed) CSV bytes are not UTF-8 text, in words a person can act on, or None."""
+    if name.endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            content = gzip.decompress(content)
+        except (OSError, EOFError, zlib.error):
+            return None  # the reader reports the broken compression
+    if content[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "the file is UTF-32 encoded; save it as UTF-8"
+    for bom, encoding in _UTF16_BOMS.items():
+        if content.startswith(bom):
+            return f"the file is {encoding} encoded; save it as UTF-8"
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = content.count(b"\n", 0, err.start) + 1
+        byte = content[err.start:err.start + 1].hex().upper()
+        hint = "Latin-1 or Windows-1252" if b"\x00" not in content[:200] else "UTF-16"
+        return (f"'utf-8' codec can't decode byte 0x{byte.lower()} in line {line} (the file looks "
+                f"{hint} encoded); save it as UTF-8")
+    if b"\x00" in content:
+        return "the file contains NUL bytes (is it UTF-16 encoded, or not a text file?); save it as UTF-8 CSV"
+    return None
+
+
+def _other_separator(frame: pd.DataFrame, table: str) -> str | None:
+    """The separator a one-column CSV really used, when its header splits into data-model columns."""
+    if len(frame.columns) != 1:
+        return None
+    header = str(frame.columns[0])
+    known = {c.name for c in SCHEMA[table]}
+    for separator, words in _SEPARATORS.items():
+        if separator in header and len(known.intersection(h.strip() for h in header.split(separator))) >= 2:
+            return words
+    return None
 
 
 def parse_table(
