@@ -1,14 +1,95 @@
 """Privacy for everything a report shows: customer free text is HTML-escaped and stripped of e-mail
-addresses, phone and card numbers; agents are shown under salted pseudonyms (HMAC-SHA256)."""
+addresses, phone, card and bank account numbers and street addresses; agents are shown under
+pseudonyms keyed with a secret salt (HMAC-SHA256).
+
+The salt: ``UPSTREAM_PSEUDONYM_SALT`` when set, otherwise this installation's own random key in
+``$XDG_CONFIG_HOME/upstream/pseudonym.key`` (``~/.config/upstream/`` by default), created on first
+use with mode 0600 (atomically: concurrent first runs all end up with the same key). It lives
+outside the repository and the reports, so pseudonyms are stable across runs on one installation
+and cannot be recomputed by someone who only knows the agent ids.
+"""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import html
+import os
 import re
+import secrets
+import socket
+import stat
+from pathlib import Path
 from typing import Any
 
-__all__ = ["escape_text", "redact_comment", "clean_comment", "pseudonymise", "is_missing"]
+__all__ = ["escape_text", "redact_comment", "clean_comment", "pseudonymise", "is_missing",
+           "installation_salt", "salt_key_path", "SALT_ENV", "PseudonymKeyError"]
+
+#: Environment variable that overrides the installation's pseudonym key.
+SALT_ENV = "UPSTREAM_PSEUDONYM_SALT"
+_KEY_BYTES = 32
+
+
+class PseudonymKeyError(RuntimeError):
+    """The installation's pseudonym key cannot be read or created."""
+
+
+def salt_key_path() -> Path:
+    """``$XDG_CONFIG_HOME/upstream/pseudonym.key`` (``~/.config/upstream/pseudonym.key``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".config"
+    return root / "upstream" / "pseudonym.key"
+
+
+def installation_salt() -> str:
+    """The secret pseudonym salt: ``$UPSTREAM_PSEUDONYM_SALT`` if set, else the installation's key
+    file (see the module docstring), created on first use. Raises PseudonymKeyError with a
+    readable message when the key file is unusable; an existing key is never replaced."""
+    override = os.environ.get(SALT_ENV)
+    if override is not None and override.strip():
+        return override.strip()
+    path = salt_key_path()
+    if not path.exists():
+        _create_key(path)
+    try:
+        mode = path.stat().st_mode
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            os.chmod(path, 0o600)  # readable by others: make it private again
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise PseudonymKeyError(f"cannot read the pseudonym key {path}: {_reason(err)}; set {SALT_ENV} "
+                                "or fix the file") from None
+    if len(key) < 16:
+        raise PseudonymKeyError(f"the pseudonym key {path} is empty or too short; it is not replaced "
+                                f"automatically (pseudonyms would change): restore it, or delete it to make "
+                                f"a new one, or set {SALT_ENV}")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    """Write a new random key next to ``path`` (mode 0600) and link it into place; if another
+    process got there first, its key wins and ours is discarded."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(_KEY_BYTES) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            try:
+                os.link(tmp, path)  # atomic, and never replaces an existing key
+            except FileExistsError:
+                pass
+        finally:
+            tmp.unlink(missing_ok=True)
+    except OSError as err:
+        raise PseudonymKeyError(f"cannot create the pseudonym key {path}: {_reason(err)}; set {SALT_ENV} "
+                                "or XDG_CONFIG_HOME to a writable place") from None
+
+
+def _reason(err: Exception) -> str:
+    return (getattr(err, "strerror", None) or str(err)).rstrip(".").lower()
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # Dates and times are matched first so that "2026-03-01 14:05" or "01.03.2026" survive redaction.
@@ -96,14 +177,17 @@ def _pseudonym_digest(value: Any, salt: str) -> str:
     return hmac.new(str(salt).encode(), str(value).encode(), hashlib.sha256).hexdigest().upper()
 
 
-def pseudonymise(ids, salt: str, prefix: str = "Agent ", digits: int = 4):
+def pseudonymise(ids, salt: str | None = None, prefix: str = "Agent ", digits: int = 4):
     """Stable pseudonyms such as ``Agent 0F3A`` from a salted hash (HMAC-SHA256) of each id.
 
-    The same id and salt always give the same pseudonym. If two distinct ids in ``ids`` share
-    the first ``digits`` hex digits, those ids get longer pseudonyms until they differ.
-    Missing ids stay missing. A pandas Series or Index comes back as the same type (same index);
-    any other iterable as a list.
+    ``salt`` None (the default, and the notebooks' ``pseudonym_salt`` default) uses
+    :func:`installation_salt`. The same id and salt always give the same pseudonym. If two
+    distinct ids in ``ids`` share the first ``digits`` hex digits, those ids get longer pseudonyms
+    until they differ. Missing ids stay missing. A pandas Series or Index comes back as the same
+    type (same index); any other iterable as a list.
     """
+    if salt is None:
+        salt = installation_salt()
     if not salt:
         raise ValueError("pseudonymise needs a non-empty salt")
     values = list(ids)
