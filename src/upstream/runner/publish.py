@@ -191,7 +191,7 @@ class StudyLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _describe_holder(os.pread(fd, 4096, 0))
+                holder = _describe_holder(_current_holder(fd))
                 self.err.write(f"Another run of study '{self.study}' is in progress{holder}; waiting for it to "
                                f"finish (lock {self.path}) ...\n")
                 self.err.flush()
@@ -211,6 +211,7 @@ class StudyLock:
         if self.fd is None:
             return
         try:
+            os.ftruncate(self.fd, 0)  # no stale holder record for the next waiter to read
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             os.close(self.fd)
@@ -225,9 +226,25 @@ class StudyLock:
         return False
 
 
-def _describe_holder(raw: bytes) -> str:
+def _current_holder(fd: int) -> dict | None:
+    """The holder's record in the lock file. The holder writes it just after taking the lock, and a
+    killed holder leaves its record behind: wait briefly for a record of a live process."""
+    import time
+
+    record = None
+    for _ in range(40):
+        try:
+            record = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            record = None
+        if isinstance(record, dict) and owner_is_alive(record) is not False:
+            return record
+        time.sleep(0.05)
+    return None
+
+
+def _describe_holder(record: dict | None) -> str:
     try:
-        record = json.loads(raw.decode("utf-8"))
         return f" (pid {int(record['pid'])} on {record['host']}, since {record['started_at']})"
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (KeyError, TypeError, ValueError):
         return ""
