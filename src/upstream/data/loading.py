@@ -207,6 +207,9 @@ def _read_table(table: str, path: Path, content: bytes) -> tuple[pd.DataFrame | 
         if problem:
             return None, Failure(table=table, file=name, column=None, rule=csv_rule, n_failed=0,
                                  n_rows=0, detail=problem)
+        separator = _header_separator(content, name, table)
+        if separator:
+            return None, separator
     try:
         if name.endswith(".parquet"):
             frame = pd.read_parquet(io.BytesIO(content))
@@ -226,14 +229,10 @@ def _read_table(table: str, path: Path, content: bytes) -> tuple[pd.DataFrame | 
             reason = "the file is empty (not even a header row)"
         return None, Failure(table=table, file=name, column=None, rule=rule, n_failed=0,
                              n_rows=0, detail=reason.rstrip("."))
-    if not name.endswith(".parquet"):
-        separator = _other_separator(frame, table)
-        if separator:
-            return None, Failure(
-                table=table, file=name, column=None, rule="the file is comma separated", n_failed=0,
-                n_rows=0, examples=[str(frame.columns[0])[:80]],
-                detail=(f"the header row is separated by {separator} instead of commas "
-                        f"({str(frame.columns[0])[:80]!r}); export the table as comma-separated CSV"))
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took a surplus first field for an index
+        return None, Failure(table=table, file=name, column=None, rule=csv_rule, n_failed=0, n_rows=0,
+                             detail=(f"line 2 has {frame.shape[1] + frame.index.nlevels} fields but the header "
+                                     f"row has {frame.shape[1]}: quote values that contain commas"))
     return frame.reset_index(drop=True), None
 
 
@@ -269,15 +268,32 @@ def _encoding_problem(content: bytes, name: str) -> str | None:
     return None
 
 
-def _other_separator(frame: pd.DataFrame, table: str) -> str | None:
-    """The separator a one-column CSV really used, when its header splits into data-model columns."""
-    if len(frame.columns) != 1:
+def _header_separator(content: bytes, name: str, table: str) -> Failure | None:
+    """A failure when the header row is separated by semicolons, tabs or bars instead of commas
+    (a European spreadsheet export), found from the header alone: the rows may then hold commas
+    inside text and not even tokenize as CSV."""
+    if name.endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            with gzip.open(io.BytesIO(content)) as stream:
+                content = stream.readline()
+        except (OSError, EOFError, zlib.error):
+            return None
+    header = content.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff").strip()
+    if "," in header:
         return None
-    header = str(frame.columns[0])
     known = {c.name for c in SCHEMA[table]}
     for separator, words in _SEPARATORS.items():
-        if separator in header and len(known.intersection(h.strip() for h in header.split(separator))) >= 2:
-            return words
+        names = [h.strip().strip('"') for h in header.split(separator)]
+        if separator in header and len(known.intersection(names)) >= 2:
+            shown = header[:80]
+            return Failure(
+                table=table, file=name, column=None, rule="the file is comma separated", n_failed=0, n_rows=0,
+                examples=[shown],
+                detail=(f"the header row is separated by {words} instead of commas ({shown!r}); export the "
+                        "table as comma-separated CSV"))
     return None
 
 
