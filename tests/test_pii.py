@@ -93,6 +93,9 @@ def test_iban_candidates_that_fail_the_check_and_carry_few_digits_are_kept():
     assert redact_comment("code AB12 CDEF GHIJ KLMN here") == "code AB12 CDEF GHIJ KLMN here"
     # a mistyped IBAN (check digits wrong) is still masked: it is full of digits
     assert redact_comment("GB00 WEST 1234 5698 7654 32") == "[iban]"
+    # the words after an IBAN are not part of it
+    assert redact_comment("pay es91 2100 0418 4502 0005 1332 about now") == "pay [iban] about now"
+    assert redact_comment("GB82 WEST 1234 5698 7654 32 THANKS") == "[iban] THANKS"
 
 
 # ----------------------------------------------------------------------------- scanning a report
@@ -114,3 +117,23 @@ def test_find_in_report_reads_pages_manifest_findings_and_tables(tmp_path):
         ("manifest.json", "A005"), ("page.findings.json", "A007"), ("tables/agents.csv", "A006")]
     assert "Agent A001 and A0012" in next(leak.context for leak in leaks if leak.needle == "A001")
     assert find_in_report(tmp_path, []) == []
+
+
+def test_a_pseudonym_never_reads_like_a_real_agent_id():
+    """Hex codes can spell ids such as A042: "Agent A042" would then point at another, real agent."""
+    import hashlib
+    import hmac
+
+    from upstream.reporting.privacy import pseudonymise
+
+    ids = [f"A{i:03d}" for i in range(1, 400)]
+    for salt in ("k1", "k2", "k3", "k4", "k5", "k6"):
+        codes = {i: hmac.new(salt.encode(), i.encode(), hashlib.sha256).hexdigest().upper()[:4] for i in ids}
+        labels = pseudonymise(ids, salt=salt)
+        assert not {label.removeprefix("Agent ") for label in labels} & set(ids)
+        if set(codes.values()) & set(ids):  # this salt gave some agent an id-like code: it was lengthened
+            spelled = next(i for i, c in codes.items() if c in ids)
+            assert labels[ids.index(spelled)] != f"Agent {codes[spelled]}"
+            break
+    else:
+        pytest.fail("no salt produced an id-like code; the test checks nothing")

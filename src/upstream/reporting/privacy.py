@@ -136,11 +136,18 @@ def _iban_ok(text: str) -> bool:
 
 def _redact_iban(match: re.Match) -> str:
     raw = match.group(0)
-    compact = re.sub(r"[ \-]", "", raw).upper()
+    # The groups may run on into the next word ("... 1332 about"): an IBAN does not end in letters only.
+    parts = re.split(r"([ \-])", raw)
+    rest = ""
+    while len(parts) > 1 and parts[-1].isalpha():
+        rest = parts[-2] + parts[-1] + rest
+        parts = parts[:-2]
+    candidate = "".join(parts)
+    compact = re.sub(r"[ \-]", "", candidate).upper()
     if not 15 <= len(compact) <= 34:
         return raw
     if _iban_ok(compact) or sum(ch.isdigit() for ch in compact) >= 10:
-        return "[iban]"
+        return "[iban]" + rest
     return raw
 
 
@@ -231,7 +238,8 @@ def pseudonymise(ids, salt: str | None = None, prefix: str = "Agent ", digits: i
     ``salt`` None (the default, and the notebooks' ``pseudonym_salt`` default) uses
     :func:`installation_salt`. The same id and salt always give the same pseudonym. If two
     distinct ids in ``ids`` share the first ``digits`` hex digits, those ids get longer pseudonyms
-    until they differ. Missing ids stay missing. A pandas Series or Index comes back as the same
+    until they differ; so does a code that equals one of the ids (``Agent A042`` must never name
+    agent A042). Missing ids stay missing. A pandas Series or Index comes back as the same
     type (same index); any other iterable as a list.
     """
     if salt is None:
@@ -242,11 +250,14 @@ def pseudonymise(ids, salt: str | None = None, prefix: str = "Agent ", digits: i
     distinct = {v for v in values if not is_missing(v)}
     digests = {v: _pseudonym_digest(v, salt) for v in distinct}
     length = {v: digits for v in distinct}
+    # A code that reads like a real id ("Agent A042" where agents have ids like A042) would point at
+    # the wrong person: such codes are lengthened too.
+    real_ids = {str(v).strip().upper() for v in distinct}
     while True:
         by_label: dict[str, list] = {}
         for v in distinct:
             by_label.setdefault(digests[v][: length[v]], []).append(v)
-        clashes = [group for group in by_label.values() if len(group) > 1]
+        clashes = [group for label, group in by_label.items() if len(group) > 1 or label in real_ids]
         if not clashes:
             break
         for group in clashes:
