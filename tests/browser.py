@@ -100,6 +100,27 @@ class PageVisit:
         path.write_bytes(base64.b64decode(reply["data"]))
         return path
 
+    def screenshot_element(self, expression: str, path: Path, *, margin: int = 16) -> Path:
+        """A PNG of the element that the JavaScript ``expression`` evaluates to."""
+        self.browser.call("Page.bringToFront", session=self.session)
+        box = _element_box(self, expression)
+        clip = {"x": max(0, box["x"] - margin), "y": max(0, box["y"] - margin),
+                "width": box["width"] + 2 * margin, "height": box["height"] + 2 * margin, "scale": 1}
+        reply = self.browser.call("Page.captureScreenshot", {"format": "png", "clip": clip,
+                                                             "captureBeyondViewport": True},
+                                  session=self.session, timeout=120)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(reply["data"]))
+        return path
+
+
+def _element_box(visit: "PageVisit", expression: str) -> dict:
+    box = visit.evaluate(f"(() => {{ const e = {expression}; if (!e) return null; const r = e.getBoundingClientRect(); "
+                         "return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; })()")
+    if not box:
+        raise BrowserError(f"no element for {expression}")
+    return box
+
 
 class Browser:
     """One headless Chromium process; ``open`` a page per tab. Use as a context manager."""

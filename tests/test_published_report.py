@@ -196,6 +196,10 @@ def test_screenshots_of_the_index_and_a_study_page(visits, tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert width == 1200 and 600 <= height <= 2400, (name, width, height)
+    comments = visits["agent_vs_system.html"].screenshot_element(
+        "[...document.querySelectorAll('caption')].find(c => c.textContent.startsWith('Latest comments'))"
+        ".closest('table')", folder / "comments.png")
+    assert comments.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @chromium
