@@ -71,8 +71,11 @@ def real_run(tmp_path_factory):
     study.write_text(
         "name: review\ntitle: Quarterly review <check>\ndata: data\nparameters:\n  reliability_threshold: 0.6\n"
         "  n_boot: 20\nnotebooks:\n" + "".join(f"  - {ROOT / 'notebooks' / n}.ipynb\n" for n in NOTEBOOKS))
+    # A fixed salt (through the environment override) keeps the pseudonyms, and so this test, the same
+    # on every run; the installation key itself is exercised by tests/test_killed_runs.py.
+    env = {**os.environ, "UPSTREAM_PSEUDONYM_SALT": "published-report-tests"}
     proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(study), "--reports", str(root / "reports")],
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = Path(proc.stdout.strip().splitlines()[-1]).parent
     agents = pd.read_csv(data / "agents.csv", dtype=str)["agent_id"].tolist()
