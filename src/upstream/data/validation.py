@@ -24,6 +24,9 @@ public CDNs (Bootstrap, bootstrap-table, jQuery, popper.js, Font Awesome, Vega/V
 cdn.jsdelivr.net, cdnjs, unpkg, code.jquery.com, stackpath/maxcdn) and the GX logo from an S3
 bucket; nothing is fetched while they are written. No expectation looks at the survey ``comment``
 column's values (only that the column exists), so customer free text never reaches the pages.
+The study runner does not write Data Docs into reports: it renders Upstream's own offline
+``validation.html`` from the same results (``TableResult.expectations``, ``parse_failures``,
+``cross_table``; see ``upstream.runner.index_page.validation_html``).
 """
 from __future__ import annotations
 
