@@ -100,12 +100,12 @@ class PageVisit:
         path.write_bytes(base64.b64decode(reply["data"]))
         return path
 
-    def screenshot_element(self, expression: str, path: Path, *, margin: int = 16) -> Path:
-        """A PNG of the element that the JavaScript ``expression`` evaluates to."""
+    def screenshot_element(self, expression: str, path: Path, *, margin: int = 16, max_height: int = 2400) -> Path:
+        """A PNG of (the top ``max_height`` pixels of) the element ``expression`` evaluates to."""
         self.browser.call("Page.bringToFront", session=self.session)
         box = _element_box(self, expression)
         clip = {"x": max(0, box["x"] - margin), "y": max(0, box["y"] - margin),
-                "width": box["width"] + 2 * margin, "height": box["height"] + 2 * margin, "scale": 1}
+                "width": box["width"] + 2 * margin, "height": min(max_height, box["height"] + 2 * margin), "scale": 1}
         reply = self.browser.call("Page.captureScreenshot", {"format": "png", "clip": clip,
                                                              "captureBeyondViewport": True},
                                   session=self.session, timeout=120)

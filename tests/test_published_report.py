@@ -3,8 +3,10 @@ Chromium, see tests/browser.py) and by scanning every published file for persona
 
 The data is a small simulated operation with two things real exports have: channels the simulator
 never makes (``sms``, ``Social / DM``: an open vocabulary) and survey comments full of script
-payloads and personal data, put on the most recent replies of every policy, which are the ones
-agent_vs_system.ipynb shows. The quarterly review runs all three study notebooks.
+payloads and personal data (on the most recent replies of every policy). The run is the quarterly
+review's three study notebooks plus tests/notebooks/customer_comments.ipynb, a page that shows every
+comment through the report helpers (the study pages show no customer text at present; should they
+again, every check here applies to them too).
 
 Browser tests skip, with the reason, only where no Chromium is installed (.ci/run installs it).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from html import escape
 import re
 import shutil
 import subprocess
@@ -29,6 +32,7 @@ from upstream.simulate import PRESETS, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["agent_vs_system", "agent_scorecards", "survey_health"]
+COMMENTS_PAGE = "customer_comments.html"
 PAYLOADS = [
     "<img src=x onerror=alert(1)>",
     "<script>alert(1)</script>",
@@ -70,7 +74,8 @@ def real_run(tmp_path_factory):
     study = root / "review.yaml"
     study.write_text(
         "name: review\ntitle: Quarterly review <check>\ndata: data\nparameters:\n  reliability_threshold: 0.6\n"
-        "  n_boot: 20\nnotebooks:\n" + "".join(f"  - {ROOT / 'notebooks' / n}.ipynb\n" for n in NOTEBOOKS))
+        "  n_boot: 100\nnotebooks:\n" + "".join(f"  - {ROOT / 'notebooks' / n}.ipynb\n" for n in NOTEBOOKS)
+        + f"  - {ROOT / 'tests' / 'notebooks' / 'customer_comments.ipynb'}\n")
     # A fixed salt (through the environment override) keeps the pseudonyms, and so this test, the same
     # on every run; the installation key itself is exercised by tests/test_killed_runs.py.
     env = {**os.environ, "UPSTREAM_PSEUDONYM_SALT": "published-report-tests"}
@@ -79,7 +84,7 @@ def real_run(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = Path(proc.stdout.strip().splitlines()[-1]).parent
     agents = pd.read_csv(data / "agents.csv", dtype=str)["agent_id"].tolist()
-    pages = ["index.html", "validation.html"] + [f"{n}.html" for n in NOTEBOOKS]
+    pages = ["index.html", "validation.html"] + [f"{n}.html" for n in NOTEBOOKS] + [COMMENTS_PAGE]
     return SimpleNamespace(root=root, data=data, run_dir=run_dir, agents=agents, pages=pages, stderr=proc.stderr)
 
 
@@ -95,13 +100,11 @@ def test_the_unseen_channels_went_through_the_analysis(real_run):
 
 
 def test_comments_are_shown_escaped_and_redacted(real_run):
-    html = (real_run.run_dir / "agent_vs_system.html").read_text(encoding="utf-8")
-    assert "Latest comments on" in html  # the notebook showed comments ...
-    assert "Bad service &lt;img src=x onerror=alert(1)&gt; really." in html  # ... escaped
-    assert "Bad service &lt;script&gt;alert(1)&lt;/script&gt; really." in html
+    html = (real_run.run_dir / COMMENTS_PAGE).read_text(encoding="utf-8")
+    for payload in PAYLOADS:  # shown, escaped
+        assert f"Bad service {escape(payload, quote=False)} really." in html, payload
     for token in sorted({token for _, token in PII}):
-        assert html.count(f"Reach me at {token} about order 12, I called 3 times.") == sum(
-            1 for _, t in PII if t == token), token
+        assert f"Reach me at {token} about order 12, I called 3 times." in html, token
     for page in real_run.pages:
         text = (real_run.run_dir / page).read_text(encoding="utf-8")
         assert "onerror=alert(1)>" not in text and "<script>alert(1)" not in text and "<svg onload" not in text
@@ -164,7 +167,7 @@ def test_every_page_loads_offline_without_errors_or_dialogs(real_run, visits):
 
 @chromium
 def test_comment_payloads_are_inert_text_in_the_browser(visits):
-    visit = visits["agent_vs_system.html"]
+    visit = visits[COMMENTS_PAGE]
     text = visit.evaluate("document.body.innerText")
     for payload in PAYLOADS:
         assert f"Bad service {payload} really." in text, payload
@@ -199,9 +202,8 @@ def test_screenshots_of_the_index_and_a_study_page(visits, tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert width == 1200 and 600 <= height <= 2400, (name, width, height)
-    comments = visits["agent_vs_system.html"].screenshot_element(
-        "[...document.querySelectorAll('caption')].find(c => c.textContent.startsWith('Latest comments'))"
-        ".closest('table')", folder / "comments.png")
+    comments = visits[COMMENTS_PAGE].screenshot_element("document.querySelector('table')", folder / "comments.png",
+                                                        max_height=900)
     assert comments.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
