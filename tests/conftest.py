@@ -8,11 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+import no_network
 import numpy as np
 import pandas as pd
 import pytest
-
-import no_network
 
 # ----------------------------------------------------------------------------- no network, own config
 

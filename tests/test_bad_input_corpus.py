@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import re
 import gzip
 import io
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import build_valid_tables, to_csv_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import build_valid_tables, to_csv_text
 from upstream import cli
 from upstream.data import SCHEMA, TABLES, DataError, load_dataset
 from upstream.data.validation import CROSS_TABLE_RULES, load_suite
@@ -110,6 +110,13 @@ class Action:
 def _set(column):
     def apply(text, row, value):
         text.loc[row, column] = value
+    return apply
+
+
+def _set_number(column_name, column, number):
+    """An ``apply`` writing ``number(value)`` as text, a whole number for a whole column."""
+    def apply(text, row, value):
+        text.loc[row, column_name] = _num_text(number(value), column)
     return apply
 
 
@@ -189,19 +196,17 @@ def _actions() -> list[Action]:
                     step = st.sampled_from([1, 1000, 10**9]) if column.kind == "whole" else \
                         st.sampled_from([0.5, 1, 1e6, 1e-3])
                     out.append(Action(table, c, "below min", rule, 1, step,
-                                      lambda text, row, value, c=c, low=low: text.__setitem__(
-                                          (c), text[c].where(text.index != row, _num_text(low - value, column))),
+                                      _set_number(c, column, lambda value, low=low: low - value),
                                       lambda value, text, row, low=low, parse=parse: parse(low - value), rows))
                 if high is not None:
                     out.append(Action(table, c, "above max", rule, 1, st.sampled_from([1, 1000]),
-                                      lambda text, row, value, c=c, high=high: text.__setitem__(
-                                          (c), text[c].where(text.index != row, _num_text(high + value, column))),
+                                      _set_number(c, column, lambda value, high=high: high + value),
                                       lambda value, text, row, high=high, parse=parse: parse(high + value), rows))
             elif etype == "expect_column_values_to_be_in_set":
                 allowed = set(kwargs["value_set"])
                 outside = st.integers(-1000, 1000).filter(lambda v, allowed=allowed: v not in allowed)
                 out.append(Action(table, c, "outside set", rule, max(allowed) + 1, outside,
-                                  lambda text, row, value, c=c: text.__setitem__(c, text[c].where(text.index != row, str(value))),
+                                  _set_number(c, column, lambda value: value),
                                   lambda value, text, row: value, rows))
             elif etype == "expect_column_pair_values_a_to_be_greater_than_b":
                 b = kwargs["column_B"]
@@ -477,7 +482,10 @@ def _(table, text, value):
     return {f"{table}.csv": data}
 
 
-@_fault("utf-16 without BOM", st.sampled_from(["utf-16-le"]), "the file is a readable UTF-8 CSV table with a header row",
+CSV_RULE = "the file is a readable UTF-8 CSV table with a header row"
+
+
+@_fault("utf-16 without BOM", st.sampled_from(["utf-16-le"]), CSV_RULE,
         r"the file contains NUL bytes \(is it UTF-16 encoded, or not a text file\?\); save it as UTF-8 CSV")
 def _(table, text, value):
     return {f"{table}.csv": text.encode(value)}
@@ -490,7 +498,7 @@ def _(table, text, value):
     return {f"{table}.csv": BASE_TEXT[table].to_csv(index=False, sep=value).encode()}
 
 
-@_fault("empty file", st.sampled_from([b"", b"\n", b"\r\n\r\n"]), "the file is a readable UTF-8 CSV table with a header row",
+@_fault("empty file", st.sampled_from([b"", b"\n", b"\r\n\r\n"]), CSV_RULE,
         r"the file is empty \(not even a header row\)")
 def _(table, text, value):
     return {f"{table}.csv": value}

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import edit_csv, read_csv_text, write_tables
-from upstream.data import TABLES, Dataset, DataError, find_table_file, load_dataset
+
+from upstream.data import TABLES, DataError, Dataset, find_table_file, load_dataset
 from upstream.data.loading import find_table_files
 
 

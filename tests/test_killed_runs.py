@@ -29,8 +29,8 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-
 from conftest import build_valid_tables, write_tables
+
 from upstream.reporting.privacy import find_in_report, installation_salt
 from upstream.runner import publish
 from upstream.runner.run import KILL_AT_ENV, STAGES
@@ -165,7 +165,8 @@ def test_a_run_killed_before_publishing_leaves_a_staging_folder_naming_its_owner
 
 
 def test_stage_files_show_where_each_run_was_killed(history):
-    staging = {stage: next(n for n in history.kills[stage].after.staging if n not in history.kills[stage].before.staging)
+    kills = history.kills
+    staging = {stage: next(n for n in kills[stage].after.staging if n not in kills[stage].before.staging)
                for stage in ("validation", "notebook", "export")}
     # the staging folders were moved to _failed/ by the next run; find them there by timestamp
     failed = history.study_dir / "_failed"
@@ -216,8 +217,10 @@ def test_two_runs_started_together_take_turns_and_both_publish(history):
     waited = [r for r in (c.plain, c.named) if "Another run of study 'smoke' is in progress" in r.err]
     assert len(waited) == 1, (c.plain.err, c.named.err)
     first = c.named if waited[0] is c.plain else c.plain
-    assert re.search(rf"Another run of study 'smoke' is in progress \(pid {first.pid} on {re.escape(socket.gethostname())}, "
-                     rf"since \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); waiting for it to finish \(lock .*/smoke/\.lock\) \.\.\.\n"
+    host = re.escape(socket.gethostname())
+    assert re.search(rf"Another run of study 'smoke' is in progress \(pid {first.pid} on {host}, "
+                     r"since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); waiting for it to finish "
+                     r"\(lock .*/smoke/\.lock\) \.\.\.\n"
                      r"The other run finished; starting\.\n", waited[0].err)
     published = [Path(r.out.strip()).parent.name for r in (first, waited[0])]
     assert len(set(published)) == 2
@@ -259,7 +262,8 @@ def test_a_salt_given_as_parameter_is_used_but_never_written(history):
     assert manifest["pseudonyms"] == {"agents_shown_as": "pseudonyms", "salt": "study parameter (secret, not recorded)"}
     assert all("pseudonym_salt" not in nb["parameters"] for nb in manifest["notebooks"])
     ids = sorted(build_valid_tables(n_contacts=60, n_agents=4)["agents"]["agent_id"])
-    labels = sorted("Agent " + hmac.new(SECRET.encode(), i.encode(), hashlib.sha256).hexdigest().upper()[:4] for i in ids)
+    labels = sorted("Agent " + hmac.new(SECRET.encode(), i.encode(), hashlib.sha256).hexdigest().upper()[:4]
+                    for i in ids)
     assert f"agents: {', '.join(labels)}" in (run / "smoke_report.html").read_text()
 
 

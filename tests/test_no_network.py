@@ -14,9 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import no_network
+import pytest
 
 BLOCKED_ADDRESS = ("0.0.0.0", 9)
 BLOCKED_NAME = "upstream-network-check.invalid"
@@ -107,7 +106,7 @@ def test_python_subprocesses_are_blocked_too(expect_attempts):
     assert proc.stdout.strip() == ("NetworkBlocked network access is blocked in the Upstream tests: "
                                    "connect to ('0.0.0.0', 9)")
     (record,) = expect_attempts()
-    assert record.startswith(f"pid ") and "connect to ('0.0.0.0', 9)" in record
+    assert record.startswith("pid ") and "connect to ('0.0.0.0', 9)" in record
 
 
 def test_notebook_kernels_are_blocked_and_still_talk_to_the_runner(expect_attempts):

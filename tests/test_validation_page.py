@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import edit_csv
+
 from upstream.data import TABLES, DataError, load_dataset
 from upstream.data.validation import CROSS_TABLE_RULES, load_suite
 from upstream.runner.index_page import validation_html

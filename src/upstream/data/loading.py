@@ -116,8 +116,8 @@ def _ambiguous(table: str, paths: list[Path]) -> Failure:
     return Failure(
         table=table, file=", ".join(names), column=None, rule="each table is in exactly one file",
         n_failed=0, n_rows=0, kind="table", examples=names,
-        detail=(f"{listed} are {'all' if len(names) > 2 else 'both'} in the folder and Upstream will not guess which one is current; "
-                "move or delete all but one"))
+        detail=(f"{listed} are {'all' if len(names) > 2 else 'both'} in the folder and Upstream will not guess "
+                "which one is current; move or delete all but one"))
 
 
 def load_dataset(
