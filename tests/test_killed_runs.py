@@ -33,7 +33,7 @@ from conftest import build_valid_tables, write_tables
 
 from upstream.reporting.privacy import find_in_report, installation_salt
 from upstream.runner import publish
-from upstream.runner.run import KILL_AT_ENV, STAGES
+from upstream.runner.guards import KILL_AT_ENV, STAGES
 
 TESTS = Path(__file__).resolve().parent
 UPSTREAM_SCRIPT = Path(sys.executable).with_name("upstream")

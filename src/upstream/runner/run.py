@@ -42,7 +42,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import sys
 import time
 import traceback
@@ -60,26 +59,14 @@ from .kernel import (DEFAULT_KERNEL, captured_output, kernel_environment, kernel
                      logged_kernel_manager_class, quiet_loggers)
 from .publish import (OWNER_FILE, TIMESTAMP_FORMAT, StudyLock, clear_stale_staging, iso, make_unique_dir,
                       move_to_unique, point_latest, seconds_text, utc_now, write_owner)
+from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_parameter, secret_environment, stage_reached
 from .spec import SHOW_NAMES, NotebookSpec, Study, display_path, repo_root
 
 CACHE_FOLDER = ".cache"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
-
-#: Parameters that are secrets: never injected into a notebook's code, recorded or shown.
-SECRET_PARAMETERS = ("pseudonym_salt",)
 VALIDATION_PAGE = "validation.html"
-#: Test hook: SIGKILL this process at the named stage (see the module docstring).
-KILL_AT_ENV = "UPSTREAM_KILL_AT"
-STAGES = ("validation", "notebook", "export", "publish")
-
-
-def stage_reached(stage: str) -> None:
-    """The test hook: die here, as a SIGKILL from outside would, when UPSTREAM_KILL_AT names ``stage``."""
-    if os.environ.get(KILL_AT_ENV) == stage:
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 @dataclass
 class NotebookRun:
@@ -200,7 +187,7 @@ class _StudyRun:
         self.show_names = bool(name_agents or study.show_names)
         self.runs = [
             NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names),
-                        salt=_salt_parameter(_merged(study, nb)))
+                        salt=salt_parameter(_merged(study, nb)))
             for nb in study.notebooks
         ]
         public = {k: v for k, v in _merged(study).items() if k not in SECRET_PARAMETERS}
@@ -330,7 +317,7 @@ class _StudyRun:
             if os.environ.get(KILL_AT_ENV) == "notebook":
                 hooks["on_cell_executed"] = lambda **_: stage_reached("notebook")
             try:
-                with _secret_environment(run.salt):
+                with secret_environment(run.salt):
                     papermill.execute_notebook(
                         str(run.path),
                         str(output),
@@ -519,26 +506,3 @@ def _run_locked(study: Study, reports_root: Path, kernel: str, name_agents: bool
     run_dir = run.publish()
     return RunResult(EXIT_OK, run_dir, run_dir / "index.html")
 
-
-def _salt_parameter(parameters: dict) -> str | None:
-    value = parameters.get("pseudonym_salt")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    return str(value)
-
-
-@contextlib.contextmanager
-def _secret_environment(salt: str | None):
-    """The pseudonym salt for the kernel about to start, as UPSTREAM_PSEUDONYM_SALT (restored after)."""
-    if salt is None:
-        yield
-        return
-    saved = os.environ.get(privacy.SALT_ENV)
-    os.environ[privacy.SALT_ENV] = salt
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(privacy.SALT_ENV, None)
-        else:
-            os.environ[privacy.SALT_ENV] = saved
