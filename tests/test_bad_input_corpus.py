@@ -154,9 +154,10 @@ def _actions() -> list[Action]:
         for column in SCHEMA[table]:
             c = column.name
             id_rows = tuple(FREE_ID_ROWS.get((table, c), all_rows)) if column.kind == "id" else all_rows
-            out.append(Action(table, c, "drop", _description(table, "expect_column_to_exist", c), None, st.none(),
-                              lambda text, row, value, c=c: text.pop(c),
-                              lambda value, text, row: None, (0,)))
+            if not getattr(column, "optional", False):  # an optional column may be absent (a valid variant)
+                out.append(Action(table, c, "drop", _description(table, "expect_column_to_exist", c), None,
+                                  st.none(), lambda text, row, value, c=c: text.pop(c),
+                                  lambda value, text, row: None, (0,)))
             if column.required:
                 out.append(Action(table, c, "empty", _description(table, "expect_column_values_to_not_be_null", c),
                                   "", st.just(""), _set(c), lambda value, text, row: None, id_rows))
@@ -243,9 +244,11 @@ def test_the_corpus_covers_every_column_and_every_rule():
     for table in TABLES:
         for column in SCHEMA[table]:
             kinds = {a.kind for a in ACTIONS if (a.table, a.column) == (table, column.name)}
-            assert "drop" in kinds and ("empty" in kinds) == column.required, (table, column.name)
-        suite_rules = {e["description"] for e in SUITES[table] if e["type"] not in (
-            "expect_table_row_count_to_be_between",)}
+            assert ("drop" in kinds) != getattr(column, "optional", False), (table, column.name)
+            assert ("empty" in kinds) == column.required, (table, column.name)
+        optional = {c.name for c in SCHEMA[table] if getattr(c, "optional", False)}
+        suite_rules = {e["description"] for e in SUITES[table] if e["type"] != "expect_table_row_count_to_be_between"
+                       and not (e["type"] == "expect_column_to_exist" and e["kwargs"]["column"] in optional)}
         assert suite_rules <= {a.rule for a in ACTIONS if a.table == table}, table
     assert {r.rule for r in CROSS_TABLE_RULES} <= {a.rule for a in ACTIONS}
 
@@ -383,10 +386,12 @@ def variants(draw):
     for table in TABLES:
         extra = draw(st.lists(st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True).filter(
             lambda n, table=table: n not in COLUMNS[table]), max_size=2, unique=True))
-        order = draw(st.permutations(list(BASE[table].columns) + extra))
+        optional = [c.name for c in SCHEMA[table] if getattr(c, "optional", False)]
+        dropped = draw(st.lists(st.sampled_from(optional), unique=True, max_size=len(optional))) if optional else []
+        order = draw(st.permutations([c for c in BASE[table].columns if c not in dropped] + extra))
         out[table] = dict(
             fmt=draw(st.sampled_from(["csv", "csv", "csv.gz", "parquet"])),
-            bom=draw(st.booleans()), crlf=draw(st.booleans()),
+            bom=draw(st.booleans()), crlf=draw(st.booleans()), dropped=dropped,
             quoting=draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC])),
             extra=extra, order=order)
     return out
@@ -423,8 +428,9 @@ def test_valid_variants_load_to_the_same_tables(spec):
         ds = load_dataset(folder)
         assert ds.validation.ok
         for table in TABLES:
-            names = [c.name for c in SCHEMA[table]]
+            names = [c.name for c in SCHEMA[table] if c.name not in spec[table]["dropped"]]
             frame = ds.table(table)
+            assert not set(spec[table]["dropped"]) & set(frame.columns)
             assert list(frame.columns) == spec[table]["order"]
             pd.testing.assert_frame_equal(frame[names], EXPECTED[table][names])
             for name in spec[table]["extra"]:
