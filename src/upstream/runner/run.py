@@ -28,6 +28,10 @@ the HTML; the runner hands it to the kernels as ``UPSTREAM_PSEUDONYM_SALT`` inst
 notebooks use the installation's key (``upstream.reporting.privacy.installation_salt``), which the
 runner creates before any notebook runs.
 
+This module is longer than 400 lines because one run's steps (validate, execute, assemble, publish,
+keep a failure) share the state of ``_StudyRun``; the guards (``guards.py``), the publishing
+primitives and the study lock (``publish.py``) and the pages (``index_page.py``) live apart.
+
 Test hook: ``UPSTREAM_KILL_AT=<stage>`` makes the runner SIGKILL itself when the run reaches the
 stage: ``validation`` (data validated, validation.html written), ``notebook`` (the first cell of
 the first notebook has run), ``export`` (the first HTML page is written), ``publish`` (the run
