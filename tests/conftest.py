@@ -1,12 +1,61 @@
-"""Shared fixtures: a small, valid, deterministic Upstream data set, and helpers to corrupt it."""
+"""Shared fixtures: a small, valid, deterministic Upstream data set, and helpers to corrupt it; the
+network block and the private pseudonym key folder every test runs with."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 
+import no_network
 import numpy as np
 import pandas as pd
 import pytest
+
+# ----------------------------------------------------------------------------- no network, own config
+
+
+def pytest_configure(config):
+    """Block outbound network in this process and, through a sitecustomize.py on PYTHONPATH, in
+    every Python process the tests start (CLI runs, notebook kernels); see tests/no_network.py.
+    XDG_CONFIG_HOME points at a fresh folder so that no test reads or creates the developer's
+    own pseudonym key (~/.config/upstream/pseudonym.key)."""
+    root = Path(tempfile.mkdtemp(prefix="upstream-tests-"))
+    config._upstream_tmp = root
+    site = root / "site"
+    site.mkdir()
+    shutil.copy(Path(no_network.__file__), site / "upstream_no_network.py")
+    (site / "sitecustomize.py").write_text(no_network.SITECUSTOMIZE, encoding="utf-8")
+    (root / "network-log").mkdir()
+    os.environ[no_network.ENV_LOG] = str(root / "network-log")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    os.environ["XDG_CONFIG_HOME"] = str(root / "config")
+    os.environ.pop("UPSTREAM_PSEUDONYM_SALT", None)
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"
+    no_network.install(log_to_file=False)
+
+
+def pytest_unconfigure(config):
+    root = getattr(config, "_upstream_tmp", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_attempts():
+    """Fail the test if it, or any process it started, tried to reach the network (even when
+    the library swallowed the refusal)."""
+    log = Path(os.environ[no_network.ENV_LOG])
+    seen = len(no_network.ATTEMPTS)
+    before = {p: p.stat().st_size for p in log.iterdir()}
+    yield
+    attempts = no_network.ATTEMPTS[seen:]
+    for path in log.iterdir():
+        if path.stat().st_size != before.get(path, 0):
+            attempts.append(path.read_text(encoding="utf-8", errors="replace")[before.get(path, 0):])
+    if attempts:
+        pytest.fail("network access attempted (blocked):\n" + "\n".join(attempts), pytrace=False)
 
 N_CONTACTS = 300
 N_AGENTS = 6

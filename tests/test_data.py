@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import edit_csv, read_csv_text, write_tables
-from upstream.data import TABLES, Dataset, DataError, find_table_file, load_dataset
+
+from upstream.data import TABLES, DataError, Dataset, find_table_file, load_dataset
+from upstream.data.loading import find_table_files
 
 
 def failure_message(folder: Path, *paragraphs: str) -> str:
@@ -89,11 +90,34 @@ def test_csv_gz_works(tmp_path, valid_folder, valid_tables):
         pd.testing.assert_frame_equal(ds.table(table), valid_tables[table])
 
 
-def test_csv_is_preferred_to_parquet(tmp_path, valid_folder, valid_tables):
+def test_two_files_for_one_table_are_refused_naming_both(tmp_path, valid_folder, valid_tables):
+    """agents.csv beside agents.parquet (or agents.csv.gz): which one is current cannot be known,
+    so neither is read silently."""
     write_tables(valid_folder, {"agents": valid_tables["agents"].iloc[:0]}, fmt="parquet")
-    assert find_table_file(valid_folder, "agents") == valid_folder / "agents.csv"
-    assert len(load_dataset(valid_folder).agents) == 6
+    assert find_table_files(valid_folder, "agents") == [valid_folder / "agents.csv", valid_folder / "agents.parquet"]
+    with pytest.raises(DataError) as info:
+        load_dataset(valid_folder, validate=False)
+    assert str(info.value) == failure_message(
+        valid_folder,
+        "agents.csv, agents.parquet: rule 'each table is in exactly one file' failed; agents.csv and "
+        "agents.parquet are both in the folder and Upstream will not guess which one is current; move "
+        "or delete all but one.")
+    with gzip.open(valid_folder / "contacts.csv.gz", "wb") as out:
+        out.write((valid_folder / "contacts.csv").read_bytes())
+    with gzip.open(valid_folder / "agents.csv.gz", "wb") as out:
+        out.write((valid_folder / "agents.csv").read_bytes())
+    with pytest.raises(DataError) as info:
+        load_dataset(valid_folder)
+    assert [f.message for f in info.value.failures] == [
+        "contacts.csv, contacts.csv.gz: rule 'each table is in exactly one file' failed; contacts.csv and "
+        "contacts.csv.gz are both in the folder and Upstream will not guess which one is current; move or "
+        "delete all but one.",
+        "agents.csv, agents.csv.gz, agents.parquet: rule 'each table is in exactly one file' failed; "
+        "agents.csv, agents.csv.gz and agents.parquet are all in the folder and Upstream will not guess "
+        "which one is current; move or delete all but one."]
     (valid_folder / "agents.csv").unlink()
+    (valid_folder / "agents.csv.gz").unlink()
+    (valid_folder / "contacts.csv.gz").unlink()
     assert find_table_file(valid_folder, "agents") == valid_folder / "agents.parquet"
     assert find_table_file(valid_folder, "teams") is None
 

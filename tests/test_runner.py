@@ -158,14 +158,15 @@ def test_run_prints_the_index_path_last_and_points_latest_at_the_new_run(publish
     assert latest.is_symlink()
     assert os.readlink(latest) == published.run_dir.name  # relative link
     assert latest.resolve() == published.run_dir.resolve()
-    assert not [p.name for p in published.study_dir.iterdir() if p.name.startswith(".")]  # no staging left
+    # no staging left; the study's lock file stays (deleting a lock file races with the next run)
+    assert [p.name for p in published.study_dir.iterdir() if p.name.startswith(".")] == [".lock"]
 
 
-def test_run_folder_holds_the_report_the_executed_notebook_and_the_data_docs(published):
+def test_run_folder_holds_the_report_the_executed_notebook_and_the_validation_page(published):
     names = {p.name for p in published.run_dir.iterdir()}
     assert {"index.html", "manifest.json", "smoke_report.html", "smoke_report.ipynb",
-            "smoke_report.findings.json", "data_docs"} <= names
-    assert (published.run_dir / "data_docs" / "index.html").is_file()
+            "smoke_report.findings.json", "validation.html"} <= names
+    assert "data_docs" not in names and ".owner.json" not in names  # no GX Data Docs (CDN pages), no owner record
     stamp = dt.datetime.strptime(published.run_dir.name, publish.TIMESTAMP_FORMAT).replace(tzinfo=dt.timezone.utc)
     assert published.before <= stamp <= published.after
 
@@ -210,12 +211,14 @@ def test_customer_comment_is_escaped_and_redacted_in_the_html(published):
 
 def test_agents_are_pseudonymised_by_default(published):
     agent_ids = load_dataset(published.data, validate=False).agents["agent_id"]
-    expected = ", ".join(sorted(report.pseudonymise(agent_ids, salt="runner-tests")))
+    # the kernel used this installation's key (tests: a fresh XDG_CONFIG_HOME, see conftest.py)
+    expected = ", ".join(sorted(report.pseudonymise(agent_ids)))
     assert f"agents: {expected}" in published.html
 
 
 def test_reports_load_nothing_from_the_network(published):
-    for page in [published.html, published.index]:
+    validation = (published.run_dir / "validation.html").read_text(encoding="utf-8")
+    for page in [published.html, published.index, validation]:
         assert external_references(page) == []
 
 
@@ -259,7 +262,7 @@ def test_index_page_has_title_period_findings_links_validation_and_footer(publis
     assert "<li>Reliability threshold 0.8; greeting bonjour.</li>" in findings
     assert index.index('id="key-findings"') < index.index('id="reports"') < index.index('id="data-validation"')
     assert 'href="smoke_report.html"' in index and 'href="smoke_report.ipynb"' in index
-    assert 'href="data_docs/index.html"' in index
+    assert '<a href="validation.html">Validation details</a>' in index and "data_docs" not in index
     assert 'class="status-passed">passed<' in index
     assert "<td>surveys</td><td>surveys.csv</td><td class=\"num\">30</td>" in index
     footer = index.split("<footer>", 1)[1]
@@ -295,7 +298,7 @@ def test_manifest_records_the_run(published):
     assert nb["parameters"]["report_dir"].startswith(str(published.study_dir.resolve() / ".staging-"))
     assert 0 < nb["seconds"] <= m["total_seconds"]
     assert m["validation"]["ok"] is True
-    assert m["validation"]["data_docs"] == "data_docs/index.html"  # relative to the run folder
+    assert m["validation"]["data_docs"] is None  # GX's Data Docs are not written into reports
     started = dt.datetime.fromisoformat(m["started_at"].replace("Z", "+00:00"))
     finished = dt.datetime.fromisoformat(m["finished_at"].replace("Z", "+00:00"))
     assert m["started_at"].endswith("Z") and started.utcoffset() == dt.timedelta(0)
@@ -372,7 +375,9 @@ def test_bad_data_stops_before_any_notebook_and_publishes_nothing(published):
     message = (kept / "message.txt").read_text(encoding="utf-8").strip()
     assert message.startswith(f"Data validation failed for {bad.resolve()}:")
     assert "surveys.csv, column 'csat'" in message and "e.g. 7." in message
-    assert (kept / "data_docs" / "index.html").is_file()
+    page = (kept / "validation.html").read_text(encoding="utf-8")
+    assert '<tr class="failed"><td>CSAT is a whole number from 1 to 5</td><td>csat</td>' in page
+    assert "<code>7</code>" in page and external_references(page) == []
     assert not list(kept.glob("*.ipynb"))  # no notebook ran
     assert message in result.err
     assert result.err.endswith(f"\nThe validation output is kept in {kept}\nNothing was published.\n")

@@ -1,7 +1,8 @@
-"""Load an Upstream data set: find the three tables, read them, parse the types of data/README.md.
+"""Load an Upstream data set: find and read the three tables (``files.py``), parse the types of data/README.md.
 
 A data set is a folder holding ``contacts``, ``surveys`` and ``agents``, each as ``<table>.csv``,
-``<table>.csv.gz`` or ``<table>.parquet`` (looked for in that order; the first one found is read).
+``<table>.csv.gz`` or ``<table>.parquet``: exactly one file per table (two files for one table,
+e.g. ``agents.csv`` beside ``agents.parquet``, are refused rather than one of them silently read).
 
 Parsed types (the contract in data/README.md):
 
@@ -30,7 +31,6 @@ absent from a file; ``Dataset.description.columns[table].missing`` lists the one
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +40,8 @@ import pandas as pd
 
 from .dataset_yaml import read_description
 from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
-from .schema import SCHEMA, SUFFIXES, TABLES, Column, DataError, Failure
+from .files import ambiguous_failure, find_table_file, find_table_files, read_table
+from .schema import SCHEMA, TABLES, Column, DataError, Failure
 
 if TYPE_CHECKING:
     from .validation import ValidationReport
@@ -53,6 +54,7 @@ __all__ = [
     "DataError",
     "Failure",
     "find_table_file",
+    "find_table_files",
     "parse_table",
     "load_dataset",
 ]
@@ -95,15 +97,6 @@ class Dataset:
         return f"Dataset({str(self.folder)!r}, {rows}, fingerprint={self.fingerprint[:12]}…)"
 
 
-def find_table_file(folder: str | Path, table: str) -> Path | None:
-    """The file holding ``table`` in ``folder`` (``.csv``, then ``.csv.gz``, then ``.parquet``)."""
-    for suffix in SUFFIXES:
-        path = Path(folder) / f"{table}{suffix}"
-        if path.is_file():
-            return path
-    return None
-
-
 def load_dataset(
     folder: str | Path, validate: bool = True, docs_dir: str | Path | None = None
 ) -> Dataset:
@@ -118,14 +111,16 @@ def load_dataset(
     paths: dict[str, Path] = {}
     failures: list[Failure] = []
     for table in TABLES:
-        path = find_table_file(folder, table)
-        if path is None:
+        found = find_table_files(folder, table)
+        if not found:
             failures.append(
                 Failure(table=table, file=str(folder / f"{table}.csv"), column=None,
                         rule="the table file exists", n_failed=0, n_rows=0, kind="missing_file")
             )
+        elif len(found) > 1:
+            failures.append(ambiguous_failure(table, found))
         else:
-            paths[table] = path
+            paths[table] = found[0]
     description, description_failures, description_bytes = read_description(folder)
     failures.extend(description_failures)
     if failures:
@@ -135,10 +130,16 @@ def load_dataset(
     raw: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         path = paths[table]
-        content = path.read_bytes()
+        try:
+            content = path.read_bytes()
+        except OSError as err:
+            failures.append(Failure(table=table, file=path.name, column=None, rule="the file can be read",
+                                    n_failed=0, n_rows=0, kind="table",
+                                    detail=(err.strerror or str(err)).rstrip(".").lower()))
+            continue
         digest.update(f"{table} {path.name} {len(content)}\n".encode())
         digest.update(content)
-        frame, failure = _read_table(table, path, content)
+        frame, failure = read_table(table, path, content)
         if failure is not None:
             failures.append(failure)
         else:
@@ -172,32 +173,6 @@ def load_dataset(
     elif failures:
         raise DataError(failures, folder)
     return dataset
-
-
-def _read_table(table: str, path: Path, content: bytes) -> tuple[pd.DataFrame | None, Failure | None]:
-    """Read one file's bytes as untyped (CSV: all text) columns, or explain why it cannot be read."""
-    name = path.name
-    try:
-        if name.endswith(".parquet"):
-            frame = pd.read_parquet(io.BytesIO(content))
-        else:
-            frame = pd.read_csv(
-                io.BytesIO(content),
-                dtype=str,
-                keep_default_na=False,
-                na_values=[""],
-                encoding="utf-8",
-                compression="gzip" if name.endswith(".gz") else None,
-            )
-    except Exception as err:  # noqa: BLE001 - any reader error means the file is unreadable
-        rule = ("the file is a readable Parquet table" if name.endswith(".parquet")
-                else "the file is a readable UTF-8 CSV table with a header row")
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        if isinstance(err, pd.errors.EmptyDataError):
-            reason = "the file is empty (not even a header row)"
-        return None, Failure(table=table, file=name, column=None, rule=rule, n_failed=0,
-                             n_rows=0, detail=reason.rstrip("."))
-    return frame.reset_index(drop=True), None
 
 
 def parse_table(

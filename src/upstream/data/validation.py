@@ -24,6 +24,9 @@ public CDNs (Bootstrap, bootstrap-table, jQuery, popper.js, Font Awesome, Vega/V
 cdn.jsdelivr.net, cdnjs, unpkg, code.jquery.com, stackpath/maxcdn) and the GX logo from an S3
 bucket; nothing is fetched while they are written. No expectation looks at the survey ``comment``
 column's values (only that the column exists), so customer free text never reaches the pages.
+The study runner does not write Data Docs into reports: it renders Upstream's own offline
+``validation.html`` from the same results (``TableResult.expectations``, ``parse_failures``,
+``cross_table``; see ``upstream.runner.index_page.validation_html``).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 import html
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from .loading import Dataset
 
 __all__ = [
+    "ExpectationResult",
     "TableResult",
     "CrossTableRule",
     "CrossTableResult",
@@ -80,8 +84,27 @@ _MAX_COLUMNS_LISTED = 10
 
 
 @dataclass
+class ExpectationResult:
+    """One expectation of a suite and its outcome: ``rule`` is the human rule text (the
+    expectation's description), ``n_checked`` the values looked at (rows, less empty cells where
+    GX skips them), ``n_failed`` the values that broke it, ``examples`` up to five of those (raw
+    values, never escaped here), ``observed`` GX's observed value for table-level rules."""
+
+    type: str
+    columns: tuple[str, ...]
+    rule: str
+    success: bool
+    n_checked: int | None = None
+    n_failed: int | None = None
+    examples: list = field(default_factory=list)
+    observed: Any = None
+    error: str = ""
+
+
+@dataclass
 class TableResult:
-    """The GX suite run on one table: the counts are GX's own statistics."""
+    """The GX suite run on one table: the counts are GX's own statistics; ``expectations`` holds
+    every expectation's own outcome in suite order."""
 
     table: str
     file: str
@@ -91,6 +114,7 @@ class TableResult:
     passed: int
     failed: int
     parse_failures: int = 0
+    expectations: list[ExpectationResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,6 +156,7 @@ class ValidationReport:
     failures: list[Failure]
     gx_version: str
     docs_index: Path | None = None
+    parse_failures: list[Failure] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -292,6 +317,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
                 passed=int(stats["successful_expectations"]),
                 failed=int(stats["unsuccessful_expectations"]),
                 parse_failures=sum(1 for f in parse_failures if f.table == table),
+                expectations=[_expectation_result(r) for r in results],
             )
         if docs_dir is not None:
             _escape_stored_values(context)
@@ -303,7 +329,28 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
     cross, cross_failures = check_cross_table(ds)
     failures.extend(cross_failures)
     return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
-                            gx_version=gx.__version__, docs_index=docs_index)
+                            gx_version=gx.__version__, docs_index=docs_index,
+                            parse_failures=list(parse_failures))
+
+
+def _expectation_result(result) -> ExpectationResult:
+    """One GX result as an ExpectationResult (plain Python values)."""
+    config = result.expectation_config
+    kwargs = config.kwargs
+    outcome = result.result or {}
+    columns = tuple(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
+    checked = outcome.get("element_count")
+    if checked is not None and outcome.get("missing_count") is not None:
+        checked = int(checked) - int(outcome["missing_count"])
+    failed = outcome.get("unexpected_count")
+    observed = _plain(outcome.get("observed_value")) if "observed_value" in outcome else None
+    return ExpectationResult(
+        type=config.type, columns=columns, rule=config.description or config.type,
+        success=bool(result.success),
+        n_checked=None if checked is None else int(checked),
+        n_failed=None if failed is None else int(failed),
+        examples=_distinct([_plain(v) for v in outcome.get("partial_unexpected_list") or []]),
+        observed=observed, error=_exception_message(result))
 
 
 def _escape_stored_values(context) -> None:

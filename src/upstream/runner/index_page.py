@@ -87,3 +87,79 @@ def index_html(context: dict) -> str:
     return env.get_template(INDEX_TEMPLATE).render(css=css, **context)
 
 
+
+
+VALIDATION_TEMPLATE = "validation.html.j2"
+
+
+def _example_text(value: Any) -> str:
+    if isinstance(value, (tuple, list)):
+        return " / ".join(_example_text(v) for v in value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _count(value: Any) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def validation_view_full(report: Any) -> dict:
+    """A ValidationReport laid out for validation.html: per table, the values that could not be
+    read and every expectation (rule text, columns, passed/failed, values checked and failed, up
+    to five offending values); then the cross-table rules. Values are left raw: the template
+    escapes them."""
+    tables = []
+    n_rules = n_passed = 0
+    for t in report.tables.values():
+        parse = [
+            {"rule": f.rule, "column": f.column or "", "failed": _count(f.n_failed),
+             "examples": [_example_text(v) for v in f.examples]}
+            for f in report.parse_failures if f.table == t.table
+        ]
+        expectations = []
+        for e in t.expectations:
+            status = "passed" if e.success else "failed"
+            n_rules += 1
+            n_passed += e.success
+            note = ""
+            if e.error:
+                note = f"could not be checked: {short(e.error, 200)}"
+            elif e.type == "expect_table_row_count_to_be_between" and e.observed is not None:
+                note = f"{_count(e.observed)} rows"
+            expectations.append({
+                "rule": e.rule, "columns": ", ".join(e.columns), "status": status,
+                "checked": _count(e.n_checked), "failed": _count(e.n_failed),
+                "examples": [_example_text(v) for v in e.examples], "note": note,
+            })
+        tables.append({"table": t.table, "file": t.file, "rows": f"{t.rows:,}", "parse_failures": parse,
+                       "expectations": expectations})
+    cross = []
+    for r in report.cross_table:
+        failure = next((f for f in report.failures if f.table == r.rule.table and f.column == r.rule.column
+                        and f.rule == r.rule.rule), None)
+        n_rules += 1
+        n_passed += r.status == "passed"
+        cross.append({"rule": r.rule.rule, "column": f"{r.rule.table}.{r.rule.column}",
+                      "references": f"{r.rule.ref_table}.{r.rule.ref_column}", "status": r.status,
+                      "failed": _count(r.n_failed) if r.status != "skipped" else "",
+                      "examples": [_example_text(v) for v in (failure.examples if failure else [])],
+                      "reason": r.reason})
+    n_rules += sum(len(t["parse_failures"]) for t in tables)
+    return {"status": "passed" if report.ok else "failed", "folder": str(report.folder), "tables": tables,
+            "cross_table": cross, "n_rules": n_rules, "n_passed": n_passed, "gx_version": report.gx_version}
+
+
+def validation_html(report: Any, *, title: str, version: str, index_href: str | None = "index.html") -> str:
+    """validation.html: Upstream's own, offline page of a validation (replaces GX's Data Docs,
+    which load Bootstrap, jQuery, Font Awesome and Vega from CDNs)."""
+    import jinja2
+    from markupsafe import Markup
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    css = Markup((TEMPLATES / "upstream_index.css").read_text(encoding="utf-8"))  # our own file
+    return env.get_template(VALIDATION_TEMPLATE).render(
+        css=css, title=title, version=version, index_href=index_href, **validation_view_full(report))

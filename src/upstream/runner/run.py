@@ -17,6 +17,25 @@ title, sentences)``; any other file it writes into ``report_dir`` is published w
 Cells tagged ``remove-cell`` are left out of the leadership HTML, outputs of cells tagged
 ``remove-output`` too. The kernel process's own stdout/stderr goes to ``kernel.log`` and library
 logging to ``run.log`` in the run folder.
+
+Runs of one study take turns: each holds ``reports/<study>/.lock`` (flock) from start to end, a
+second run waits and says so on stderr. The staging folder records its owner (``.owner.json``:
+pid, host, process start time); a run first moves the staging folders of dead runs (a SIGKILL,
+a power cut) to ``_failed/``. Validation writes ``validation.html`` (every rule, offline).
+
+Secrets: a ``pseudonym_salt`` parameter never reaches a notebook's injected code, the manifest or
+the HTML; the runner hands it to the kernels as ``UPSTREAM_PSEUDONYM_SALT`` instead. Without one,
+notebooks use the installation's key (``upstream.reporting.privacy.installation_salt``), which the
+runner creates before any notebook runs.
+
+This module is longer than 400 lines because one run's steps (validate, execute, assemble, publish,
+keep a failure) share the state of ``_StudyRun``; the guards (``guards.py``), the publishing
+primitives and the study lock (``publish.py``) and the pages (``index_page.py``) live apart.
+
+Test hook: ``UPSTREAM_KILL_AT=<stage>`` makes the runner SIGKILL itself when the run reaches the
+stage: ``validation`` (data validated, validation.html written), ``notebook`` (the first cell of
+the first notebook has run), ``export`` (the first HTML page is written), ``publish`` (the run
+folder has its final name, ``latest`` is not yet repointed). tests/test_killed_runs.py uses it.
 """
 
 
@@ -36,25 +55,29 @@ from typing import Any, TextIO
 
 import upstream
 from upstream.reporting import notebook as report
+from upstream.reporting import privacy
 
 from .export import export_html
-from .index_page import index_html, json_default, short, validation_view, write_json
+from .index_page import index_html, json_default, short, validation_html, validation_view, write_json
 from .kernel import (DEFAULT_KERNEL, captured_output, kernel_environment, kernel_manager_config,
                      logged_kernel_manager_class, quiet_loggers)
-from .publish import TIMESTAMP_FORMAT, iso, make_unique_dir, move_to_unique, point_latest, seconds_text, utc_now
+from .publish import (OWNER_FILE, TIMESTAMP_FORMAT, StudyLock, clear_stale_staging, iso, make_unique_dir,
+                      move_to_unique, point_latest, seconds_text, utc_now, write_owner)
+from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_parameter, secret_environment, stage_reached
 from .spec import SHOW_NAMES, NotebookSpec, Study, display_path, repo_root
 
 CACHE_FOLDER = ".cache"
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
-
+VALIDATION_PAGE = "validation.html"
 
 @dataclass
 class NotebookRun:
     name: str
     path: Path
     parameters: dict
+    salt: str | None = None  # the pseudonym salt this notebook's kernel gets (a secret)
     status: str = "pending"  # pending, succeeded, failed, skipped
     seconds: float | None = None
     error: dict | None = None
@@ -97,11 +120,15 @@ class _Progress:
         self.stream.flush()
 
 
+def _merged(study: Study, nb: NotebookSpec | None = None) -> dict:
+    return {**study.parameters, **(nb.parameters if nb is not None else {}), **study.overrides}
+
+
 def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_names: bool) -> dict:
+    """What papermill injects into ``nb``: the study's, the notebook entry's and the command line's
+    parameters (secrets left out) and the runner's own."""
     return {
-        **study.parameters,
-        **nb.parameters,
-        **study.overrides,
+        **{k: v for k, v in _merged(study, nb).items() if k not in SECRET_PARAMETERS},
         "data_dir": str(study.data_dir),
         "report_dir": str(report_dir),
         "cache_dir": str(report_dir / CACHE_FOLDER),
@@ -160,11 +187,14 @@ class _StudyRun:
         self.clock = time.perf_counter()
         self.stamp = self.started.strftime(TIMESTAMP_FORMAT)
         self.staging = make_unique_dir(self.study_dir, f".staging-{self.stamp}")
+        write_owner(self.staging)
         self.show_names = bool(name_agents or study.show_names)
         self.runs = [
-            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names))
+            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names),
+                        salt=salt_parameter(_merged(study, nb)))
             for nb in study.notebooks
         ]
+        public = {k: v for k, v in _merged(study).items() if k not in SECRET_PARAMETERS}
         self.summary: Any = None
         self.period_label: str | None = None
         self.manifest: dict[str, Any] = {
@@ -173,8 +203,7 @@ class _StudyRun:
             "study_yaml": str(study.yaml_path),
             "status": "running",
             "parameters": {
-                **study.parameters,
-                **study.overrides,
+                **public,
                 "data_dir": str(study.data_dir),
                 "validated": True,
                 "study_title": study.title,
@@ -189,14 +218,43 @@ class _StudyRun:
             "notebooks": [],
             "total_seconds": None,
             "validation": None,
+            "pseudonyms": {"agents_shown_as": "agent ids" if self.show_names else "pseudonyms",
+                           "salt": self._salt_source()},
             "started_at": iso(self.started),
             "finished_at": None,
         }
 
+    def _salt_source(self) -> str:
+        if any(run.salt is not None for run in self.runs):
+            return "study parameter (secret, not recorded)"
+        if os.environ.get(privacy.SALT_ENV, "").strip():
+            return f"{privacy.SALT_ENV} (secret, not recorded)"
+        return "this installation's key (secret, not recorded)"
+
+    def check_pseudonym_key(self) -> None:
+        """Create (or read) the installation's pseudonym key now, in this process, so that a
+        notebook never fails on it and concurrent kernels only read it."""
+        if all(run.salt is not None for run in self.runs) or os.environ.get(privacy.SALT_ENV, "").strip():
+            return
+        try:
+            privacy.installation_salt()
+        except privacy.PseudonymKeyError as exc:
+            raise _Failure(EXIT_FAILED, "failed", [f"Pseudonyms: {exc}.", "Nothing was published."],
+                           details=f"{exc}\n") from None
+
+    def write_validation_page(self, validation) -> None:
+        if validation is None:
+            return
+        with contextlib.suppress(Exception):  # the page is a courtesy; the message says it all
+            (self.staging / VALIDATION_PAGE).write_text(
+                validation_html(validation, title=self.study.title, version=upstream.__version__),
+                encoding="utf-8")
+
     # -- step 1
     def validate_data(self) -> None:
-        """Load and validate the data once, writing Data Docs into the staging folder."""
+        """Load and validate the data once, writing validation.html into the staging folder."""
         study, staging = self.study, self.staging
+        self.check_pseudonym_key()
         self.progress.start(f"Validating {display_path(study.data_dir)}")
         t0 = time.perf_counter()
         try:
@@ -207,7 +265,7 @@ class _StudyRun:
                            details=traceback.format_exc()) from None
         try:
             with captured_output(staging / "validation.log"):
-                dataset = load_dataset(study.data_dir, validate=True, docs_dir=staging / "data_docs")
+                dataset = load_dataset(study.data_dir, validate=True)
             validation = getattr(dataset, "validation", None)
             if validation is not None and getattr(validation, "ok", True) is False:
                 raise DataError(validation.failures, study.data_dir, report=validation)
@@ -217,6 +275,7 @@ class _StudyRun:
             report_obj = getattr(exc, "report", None)
             if report_obj is not None and hasattr(report_obj, "summary"):
                 self.manifest["validation"] = _relocate(report_obj.summary(), staging)
+                self.write_validation_page(report_obj)
             raise _Failure(EXIT_BAD_INPUT, "invalid data", ["", message, "", "The validation output is kept in {kept}", "Nothing was published."],
                            message=message, details=message + "\n") from None
         except Exception as exc:  # a bug or an environment problem, not bad data
@@ -227,8 +286,10 @@ class _StudyRun:
                  "Nothing was published."],
                 details=traceback.format_exc(),
             ) from None
-        self.progress.end(f"ok in {seconds_text(time.perf_counter() - t0)}")
         validation = getattr(dataset, "validation", None)
+        self.write_validation_page(validation)
+        stage_reached("validation")
+        self.progress.end(f"ok in {seconds_text(time.perf_counter() - t0)}")
         self.summary = _relocate(validation.summary(), staging) if validation is not None else None
         self.manifest["validation"] = self.summary
         self.manifest["data_fingerprint"] = getattr(dataset, "fingerprint", None)
@@ -256,18 +317,23 @@ class _StudyRun:
             self.progress.start(f"[{i}/{total}] {run.name}")
             t0 = time.perf_counter()
             output = self.staging / f"{run.name}.ipynb"
+            hooks = {}
+            if os.environ.get(KILL_AT_ENV) == "notebook":
+                hooks["on_cell_executed"] = lambda **_: stage_reached("notebook")
             try:
-                papermill.execute_notebook(
-                    str(run.path),
-                    str(output),
-                    parameters=run.parameters,
-                    kernel_name=self.kernel,
-                    progress_bar=False,
-                    log_output=False,
-                    cwd=str(run.path.parent),
-                    config=kernel_config,
-                    kernel_manager_class=logged_kernel_manager_class(),
-                )
+                with secret_environment(run.salt):
+                    papermill.execute_notebook(
+                        str(run.path),
+                        str(output),
+                        parameters=run.parameters,
+                        kernel_name=self.kernel,
+                        progress_bar=False,
+                        log_output=False,
+                        cwd=str(run.path.parent),
+                        config=kernel_config,
+                        kernel_manager_class=logged_kernel_manager_class(),
+                        **hooks,
+                    )
             except Exception as exc:
                 run.seconds = time.perf_counter() - t0
                 run.status = "failed"
@@ -309,6 +375,7 @@ class _StudyRun:
             record = report.read_findings(findings_path) if findings_path.exists() else None
             title = (record or {}).get("title") or run.name
             export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html", with_code=False, title=title)
+            stage_reached("export")
             if record and record["sentences"]:
                 findings.append({"title": title, "sentences": record["sentences"], "href": f"{run.name}.html"})
             pages.append(
@@ -320,7 +387,8 @@ class _StudyRun:
                 }
             )
         study = self.study
-        shown_parameters = {**study.parameters, **study.overrides, SHOW_NAMES: self.show_names}
+        shown_parameters = {**{k: v for k, v in _merged(study).items() if k not in SECRET_PARAMETERS},
+                            SHOW_NAMES: self.show_names}
         index = index_html(
             {
                 "title": study.title,
@@ -331,7 +399,7 @@ class _StudyRun:
                 "notebooks": pages,
                 "tables": sorted(p.relative_to(staging).as_posix() for p in (staging / "tables").glob("*.csv")),
                 "validation": validation_view(self.summary),
-                "data_docs_href": "data_docs/index.html" if (staging / "data_docs" / "index.html").is_file() else None,
+                "validation_href": VALIDATION_PAGE if (staging / VALIDATION_PAGE).is_file() else None,
                 "data_dir": str(study.data_dir),
                 "fingerprint": self.manifest["data_fingerprint"] or "unknown",
                 "parameters": [
@@ -360,7 +428,9 @@ class _StudyRun:
     def publish(self) -> Path:
         """Rename staging to reports/<study>/<timestamp>/ and repoint latest to it."""
         shutil.rmtree(self.staging / CACHE_FOLDER, ignore_errors=True)
+        (self.staging / OWNER_FILE).unlink(missing_ok=True)
         run_dir = move_to_unique(self.staging, self.study_dir, self.stamp)
+        stage_reached("publish")
         try:
             point_latest(self.study_dir, run_dir)
         except OSError as exc:
@@ -375,6 +445,8 @@ class _StudyRun:
         with contextlib.suppress(Exception):
             self.write_manifest(failure.status)
         shutil.rmtree(self.staging / CACHE_FOLDER, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (self.staging / OWNER_FILE).unlink(missing_ok=True)
         kept = move_to_unique(self.staging, self.study_dir / "_failed", self.stamp)
         self.err.write("".join(line.replace("{kept}", str(kept)) + "\n" for line in failure.lines))
         self.err.flush()
@@ -394,7 +466,24 @@ def run_study(
     os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before anything imports great_expectations
     reports_root = Path(reports_dir).resolve() if reports_dir is not None else repo_root() / "reports"
     err = stderr if stderr is not None else sys.stderr
+    study_dir = reports_root / study.name
     try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+        lock = StudyLock(study_dir, study.name, err)
+        lock.acquire()
+    except OSError as exc:
+        err.write(f"upstream: error: cannot create the run folder under {study_dir}: {exc.strerror or exc}\n")
+        return RunResult(EXIT_BAD_INPUT, message=str(exc))
+    try:
+        return _run_locked(study, reports_root, kernel, name_agents, err)
+    finally:
+        lock.release()
+
+
+def _run_locked(study: Study, reports_root: Path, kernel: str, name_agents: bool, err: TextIO) -> RunResult:
+    """``run_study`` once the study lock is held: clear dead runs' folders, then run."""
+    try:
+        clear_stale_staging(reports_root / study.name, err)
         run = _StudyRun(study, reports_root, kernel, name_agents, err)
     except OSError as exc:
         err.write(f"upstream: error: cannot create the run folder under {reports_root / study.name}: {exc.strerror or exc}\n")
@@ -420,3 +509,4 @@ def run_study(
         return RunResult(EXIT_FAILED, run.keep_failed(failure), message=str(exc))
     run_dir = run.publish()
     return RunResult(EXIT_OK, run_dir, run_dir / "index.html")
+

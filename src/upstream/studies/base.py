@@ -111,7 +111,7 @@ class StudyResult:
         ids = pd.Series(pd.Index(ids).astype(str), index=pd.Index(ids).astype(str))
         if self.parameters.show_names:
             return ids
-        return privacy.pseudonymise(ids, self.parameters.pseudonym_salt or "upstream")  # installation salt: issue 11
+        return privacy.pseudonymise(ids, self.parameters.pseudonym_salt)  # None: the installation's secret key
 
     def published_table(self, name: str) -> pd.DataFrame:
         """A table as it is published: index as a column, agent ids replaced by their labels."""

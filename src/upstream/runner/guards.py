@@ -1,0 +1,48 @@
+"""Two small guards of a run, kept apart from the run itself: secret parameters (the pseudonym salt
+never reaches a notebook's injected code, the manifest or the HTML: the kernel gets it as
+UPSTREAM_PSEUDONYM_SALT) and the test hook that kills the runner at a named stage."""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from upstream.reporting import privacy
+
+__all__ = ["SECRET_PARAMETERS", "KILL_AT_ENV", "STAGES", "stage_reached", "salt_parameter", "secret_environment"]
+
+#: Parameters that are secrets: never injected into a notebook's code, recorded or shown.
+SECRET_PARAMETERS = ("pseudonym_salt",)
+#: Test hook: SIGKILL this process at the named stage (the stages: upstream.runner.run's docstring).
+KILL_AT_ENV = "UPSTREAM_KILL_AT"
+STAGES = ("validation", "notebook", "export", "publish")
+
+
+def stage_reached(stage: str) -> None:
+    """The test hook: die here, as a SIGKILL from outside would, when UPSTREAM_KILL_AT names ``stage``."""
+    if os.environ.get(KILL_AT_ENV) == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def salt_parameter(parameters: dict) -> str | None:
+    value = parameters.get("pseudonym_salt")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return str(value)
+
+
+@contextlib.contextmanager
+def secret_environment(salt: str | None):
+    """The pseudonym salt for the kernel about to start, as UPSTREAM_PSEUDONYM_SALT (restored after)."""
+    if salt is None:
+        yield
+        return
+    saved = os.environ.get(privacy.SALT_ENV)
+    os.environ[privacy.SALT_ENV] = salt
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(privacy.SALT_ENV, None)
+        else:
+            os.environ[privacy.SALT_ENV] = saved
