@@ -97,3 +97,12 @@ def test_three_point_scale_uses_the_cumulative_logit_model():
     assert m(np.array([-50.0]))[0] == pytest.approx(1.0) and m(np.array([50.0]))[0] == pytest.approx(3.0)
     assert "of the variation in CSAT (1–3)" in result.findings[0]
     assert any("policies lower CSAT (1–3)" in s and " points, family-wise" in s for s in result.findings)
+
+
+def test_attribution_sentence_only_for_export_time_assignees():
+    from upstream.reporting.sentences import attribution_sentence
+    assert attribution_sentence(None) == ""
+    assert attribution_sentence(SimpleNamespace(rule="stated")) == ""
+    assert attribution_sentence(SimpleNamespace(rule="rating_time_assignee")) == ""
+    assert attribution_sentence(SimpleNamespace(rule="export_time_assignee")).startswith(
+        "Ratings are credited to the agent assigned when the data were exported, not when the customer rated")

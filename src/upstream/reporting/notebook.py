@@ -202,10 +202,10 @@ class StudyView:
     def figure(self, name: str, otherwise: str | None = None) -> None:
         """Display one of the study's figures (built without pyplot, so shown only here); a study that
         did not make it (the data do not allow it) shows `otherwise` instead, if given."""
-        from IPython.display import display
+        from IPython.display import Image, display
 
         if name in self.result.figures:
-            display(self.result.figures[name])
+            display(Image(data=figure_png(self.result.figures[name])))
         elif otherwise is not None:
             show_text(otherwise)
         else:
@@ -217,3 +217,13 @@ class StudyView:
 
     def text(self, sentence: str) -> None:
         show_text(sentence)
+
+
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """A matplotlib Figure as PNG bytes (figures are built without pyplot, so no display formatter is
+    registered for them; the notebook shows the image itself, which nbconvert embeds)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return buffer.getvalue()

@@ -138,6 +138,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         *health,
     ]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {
         "agent_effects": agent_table(effects),

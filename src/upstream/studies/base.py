@@ -105,13 +105,22 @@ class StudyResult:
     health: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
     fits: dict[str, Any] = field(default_factory=dict, repr=False)
+    agent_ids: tuple[str, ...] = ()            # every agent of the data set (pseudonyms are made over all)
+    _labels: pd.Series | None = field(default=None, repr=False)
 
     def labels(self, ids) -> pd.Series:
-        """Agent labels: ids themselves with show_names, else the installation's pseudonyms."""
-        ids = pd.Series(pd.Index(ids).astype(str), index=pd.Index(ids).astype(str))
+        """Agent labels: ids themselves with show_names, else the installation's pseudonyms. Every
+        table gets the same label for an agent: the pseudonyms are made once, over all the data set's
+        agents (`agent_ids`) and any other id asked for, so a lengthened code is lengthened everywhere."""
+        ids = pd.Index(ids).astype(str)
         if self.parameters.show_names:
-            return ids
-        return privacy.pseudonymise(ids, self.parameters.pseudonym_salt)  # None: the installation's secret key
+            return pd.Series(ids, index=ids)
+        known = self._labels.index if self._labels is not None else pd.Index([])
+        if self._labels is None or not ids.isin(known).all():
+            everyone = pd.Index(self.agent_ids).astype(str).union(known).union(ids)
+            self._labels = privacy.pseudonymise(pd.Series(everyone, index=everyone),
+                                                self.parameters.pseudonym_salt)  # None: the installation's key
+        return self._labels.reindex(ids)
 
     def published_table(self, name: str) -> pd.DataFrame:
         """A table as it is published: index as a column, agent ids replaced by their labels."""

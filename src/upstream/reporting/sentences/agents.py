@@ -173,7 +173,7 @@ def _corr_ci(x, y) -> tuple[float, float, float]:
 
 def attribution_sentence(attribution) -> str:
     """Say so when ratings sit with the agent assigned at export time rather than when the customer rated."""
-    if attribution is None or attribution.at_rating_time:
+    if attribution is None or attribution.rule != "export_time_assignee":
         return ""
     return ("Ratings are credited to the agent assigned when the data were exported, not when the customer rated "
             "(the export does not record the rating-time agent): a contact reassigned after its rating counts for the "
