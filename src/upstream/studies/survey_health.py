@@ -67,8 +67,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     result.figures = {
         "response_rates": plots.response_rates(rates, f"{say.pct(rates.loc[('overall', 'all'), 'rate'])} of "
                                                       "invitations were answered"),
-        "screen": plots.funnel(screen, "invitation_rate", "contacts", f"{flagged} agents' survey process is under "
-                               "review", z=params.screen_z),
+        "screen": plots.screen_plot(screen, f"{flagged} agents' survey process is under review",
+                                    z=params.screen_z),
         "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by "
                                                    f"{units.size(shifts['shift'].abs().median())} (median)"),
     }

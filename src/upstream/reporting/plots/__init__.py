@@ -1,7 +1,7 @@
 """Plots for study notebooks, one module per study. Each function returns a matplotlib Figure whose
 title states the takeaway; figures are built without pyplot so a study can make them all at once."""
 from .agents import caterpillar, raw_vs_adjusted, variance_bars, level_effects
-from .survey import response_rates, nps_groups, funnel, weighting_shift
+from .survey import response_rates, nps_groups, screen_plot, weighting_shift
 from .scorecards import shrinkage, model_agreement
 
-__all__ = ["caterpillar", "raw_vs_adjusted", "variance_bars", "level_effects", "response_rates", "nps_groups", "funnel", "weighting_shift", "shrinkage", "model_agreement"]
+__all__ = ["caterpillar", "raw_vs_adjusted", "variance_bars", "level_effects", "response_rates", "nps_groups", "screen_plot", "weighting_shift", "shrinkage", "model_agreement"]

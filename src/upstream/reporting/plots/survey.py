@@ -34,22 +34,26 @@ def nps_groups(table: pd.DataFrame, title: str):
     return finish(fig, ax, title, left=True)
 
 
-def funnel(screen: pd.DataFrame, rate_col: str, n_col: str, title: str, z: float = 3.09):
-    """Funnel plot of a per-agent rate against volume, with 95% and z-level limits around the pooled rate."""
-    fig, ax = axes(7, 4.5)
-    p0 = screen[rate_col].mul(screen[n_col]).sum() / screen[n_col].sum()
-    n = np.linspace(max(1, screen[n_col].min()), screen[n_col].max(), 200)
-    for zz, style in ((1.96, ":"), (z, "--")):
-        half = zz * np.sqrt(p0 * (1 - p0) / n)
-        ax.plot(n, p0 - half, color="grey", linestyle=style, linewidth=0.9)
-        ax.plot(n, p0 + half, color="grey", linestyle=style, linewidth=0.9, label=f"z = {zz:g}")
-    flagged = screen["flagged"] if "flagged" in screen else np.zeros(len(screen), bool)
-    ax.scatter(screen.loc[~flagged, n_col], screen.loc[~flagged, rate_col], s=14, color="#4d4d4d", label="agents")
-    ax.scatter(screen.loc[flagged, n_col], screen.loc[flagged, rate_col], s=30, color="#b2182b", label="flagged for review")
-    ax.axhline(p0, color="black", linewidth=0.8)
-    ax.set_xlabel("Contacts handled")
-    ax.set_ylabel("Surveys sent per contact")
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+def screen_plot(screen: pd.DataFrame, title: str, z: float = 2.58):
+    """Each agent's invitation deficit against its reply excess, both as z-scores against the agent's
+    own expected rates with the ordinary between-agent variation allowed for (the survey screen's
+    statistics); the dashed lines are the flag thresholds, red points the agents under review."""
+    fig, ax = axes(7, 4.8)
+    deficit = -np.fmin(screen["z_invitation"], screen["z_invitation_adverse"]).fillna(0)
+    excess = screen["z_response"].fillna(0)
+    flagged = screen["flagged"].to_numpy(bool)
+    ax.scatter(deficit[~flagged], excess[~flagged], s=14, color="#4d4d4d", label="agents")
+    ax.scatter(deficit[flagged], excess[flagged], s=30, color="#b2182b", label="under review")
+    ax.axvline(z, color="grey", linestyle="--", linewidth=0.9)
+    ax.axhline(z, color="grey", linestyle="--", linewidth=0.9)
+    lim = max(float(np.nanmax(np.abs(np.r_[deficit, excess]))), z) + 0.5
+    line = np.linspace(-lim, lim, 50)
+    ax.plot(line, np.sqrt(2) * z - line, color="grey", linestyle=":", linewidth=0.9, label="combined threshold")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_xlabel("Fewer surveys sent than expected (z)")
+    ax.set_ylabel("More replies than expected (z)")
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
     return finish(fig, ax, title)
 
 
