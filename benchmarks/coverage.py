@@ -68,7 +68,7 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
         model = steps.quietly(lambda: fit_agent_model(responses(ds, "csat"), n_boot=n_boot, seed=seed,
                                                       population=ds.contacts, customer=None))
     screen = steps.survey_screen(ds, params, cache)
-    eff = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+    eff = agent_effects(model, ds.agents, params.reliability_threshold, steps.verdict_margin(params, steps.Scale()),
                         params.max_false_sign, flagged=screen["flagged"])
     truth = truth_frame(op.truth)
     out: dict = {"seed": seed}
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--boot", type=int, default=1000)
-    ap.add_argument("--margin", type=float, default=0.0)
+    ap.add_argument("--margin", type=float, default=None, help="δ in points (default: the study's, 0.1 on 1–5)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--response", choices=("realistic", "mar"), default="realistic")
@@ -204,8 +204,9 @@ def main(argv=None) -> int:
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         rows = list(pool.map(one, seeds, [args.boot] * args.reps, [args.margin] * args.reps,
                              [args.response] * args.reps, [not args.no_customers] * args.reps))
-    print(f"{args.reps} simulated operations (sample preset), {args.boot} bootstrap replicates, margin "
-          f"{args.margin:g} points, {time.perf_counter() - t0:.0f} s")
+    margin = "the study's default" if args.margin is None else f"{args.margin:g} points"
+    print(f"{args.reps} simulated operations (sample preset), {args.boot} bootstrap replicates, margin {margin}, "
+          f"{time.perf_counter() - t0:.0f} s")
     print("agent interval coverage (honest agents, truth effect_csat) by reliability band:")
     for lo, hi in BANDS:
         a, n, r = _ratio(rows, f"cover_{lo:.1f}")

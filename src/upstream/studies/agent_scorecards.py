@@ -27,7 +27,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     cache = cache or RunCache()
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
-    effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+    effects = agent_effects(model, ds.agents, params.reliability_threshold,
+                            steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen["flagged"])
     scale = steps.csat_scale(ds)
     nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None

@@ -116,7 +116,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     units = scale.units
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
-    effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+    effects = agent_effects(model, ds.agents, params.reliability_threshold,
+                            steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen["flagged"])
     system = latent_system if isinstance(model, LatentAgentModel) else linear_system
     shares, policy, health, fits = system(model, ds.contacts)

@@ -35,6 +35,7 @@ class Parameters:
 
     reliability_threshold: agents below it are "not enough responses to rank".
     practical_margin: δ in score points; a verdict needs P(effect beyond ±δ) ≥ 1 − max_false_sign.
+    None (default): 2.5% of the scale's range — 0.1 points on CSAT 1–5, 2.5 percentage points on good/bad.
     max_false_sign: the largest acceptable chance that a verdict has the wrong sign.
     n_boot, seed: parametric bootstrap replicates and seed. screen_z: one-sided z of the survey screen.
     tipping_shift: the change in mean CSAT the tipping-point analysis asks about (score points).
@@ -42,7 +43,7 @@ class Parameters:
     """
 
     reliability_threshold: float = 0.7
-    practical_margin: float = 0.0
+    practical_margin: float | None = None
     max_false_sign: float = 0.05
     n_boot: int = 1000
     seed: int = 2026
@@ -62,7 +63,9 @@ class Parameters:
         out = {}
         for name, value in values.items():
             default = known[name].default
-            if name == "pseudonym_salt":
+            if name == "practical_margin" and value is None:
+                pass
+            elif name == "pseudonym_salt":
                 if value is not None and (not isinstance(value, str) or not value):
                     raise ParameterError("pseudonym_salt must be a non-empty text or None")
             elif isinstance(default, bool):
@@ -79,7 +82,7 @@ class Parameters:
             raise ParameterError(f"reliability_threshold must be between 0 and 1, got {params.reliability_threshold}")
         if not 0 < params.max_false_sign < 0.5:
             raise ParameterError(f"max_false_sign must be between 0 and 0.5, got {params.max_false_sign}")
-        if params.practical_margin < 0:
+        if params.practical_margin is not None and params.practical_margin < 0:
             raise ParameterError(f"practical_margin must be >= 0 score points, got {params.practical_margin}")
         if params.n_boot < 100:
             raise ParameterError(f"n_boot must be at least 100 for 95% intervals, got {params.n_boot}")

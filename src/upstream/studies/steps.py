@@ -47,6 +47,11 @@ class Scale:
     good_label: str = "top-box"
 
     @property
+    def range(self) -> float:
+        """The span of the scale in its reported units: points − 1, or 1 (a share) for good/bad."""
+        return 1.0 if self.kind == "binary" else float(self.points - 1)
+
+    @property
     def linear(self) -> bool:
         return self.kind != "binary" and self.points >= 5
 
@@ -55,6 +60,17 @@ class Scale:
         if self.kind == "binary":
             return Units.share(self.good_label)
         return Units.points("CSAT") if self.linear else Units.ordinal(f"CSAT (1–{self.points})")
+
+
+#: The default practical margin δ as a share of the scale's range (0.1 points on 1–5). On the
+#: independent simulated operation (benchmarks/independent) the wrong-sign verdicts sat within
+#: ±0.06 points of zero with estimates 0.17–0.23 points away; δ = 0.1 keeps such agents from a verdict.
+MARGIN_SHARE_OF_RANGE = 0.025
+
+
+def verdict_margin(params: Parameters, scale: Scale) -> float:
+    """δ for the verdicts: the parameter when set, else MARGIN_SHARE_OF_RANGE × the scale's range."""
+    return params.practical_margin if params.practical_margin is not None else MARGIN_SHARE_OF_RANGE * scale.range
 
 
 def csat_scale(ds) -> Scale:

@@ -41,7 +41,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
     screen = steps.survey_screen(ds, params, cache)
     model = steps.agent_model(ds, params, cache)
-    effects = agent_effects(model, ds.agents, params.reliability_threshold, params.practical_margin,
+    effects = agent_effects(model, ds.agents, params.reliability_threshold,
+                            steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen["flagged"])
     shifts = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
                                                                       response.weights))

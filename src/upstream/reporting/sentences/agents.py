@@ -106,7 +106,7 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, unit
     above, below = int(counts.get("above average", 0)), int(counts.get("below average", 0))
     review, few = int(counts.get("survey process under review", 0)), int(counts.get(NOT_RANKABLE, 0))
     neutral = int(counts.get("not distinguishable from average", 0))
-    margin = params.practical_margin
+    margin = effects.attrs.get("practical_margin", params.practical_margin or 0.0)
     beyond = f"beyond ±{units.size(margin)}" if margin > 0 else "on that side of average"
     text = f"Of {n} agents with survey replies, "
     if review:
