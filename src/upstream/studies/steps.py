@@ -1,11 +1,14 @@
 """Steps several studies share, each cached per run (see ``RunCache``): the analysis frames, the
-agent model with its bootstrap, the survey screen and the response-propensity model."""
+agent model with its bootstrap, the customer split, the policy model of a mix variable, the contact-level
+models of rates and NPS, the survey screen and the response-propensity model."""
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
 
+from ..analysis import margins, policies
 from ..analysis import screen as screen_module
+from ..analysis import shares as shares_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
 from ..analysis.nonresponse import ResponseModel, fit_response_model
@@ -88,6 +91,37 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
                                                       seed=params.seed, levels=list(range(1, scale.points + 1))))
     return cache.get("agent_model", compute, data=ds.fingerprint, outcome=outcome, n_boot=params.n_boot,
                      seed=params.seed, scale=scale)
+
+
+def customer_split(ds, params: Parameters, cache: RunCache) -> dict | None:
+    """The agent model with a customer intercept where repeat customers identify one (see
+    ``shares.customer_split``), or None."""
+    model = agent_model(ds, params, cache)
+    return cache.get("customer_split", lambda: quietly(lambda: shares_module.customer_split(model)),
+                     data=ds.fingerprint, n_boot=params.n_boot, seed=params.seed)
+
+
+def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "policy") -> policies.PolicyModel:
+    """The model behind the level effects of one mix variable (policy, channel, ...): the agent model
+    with customers where they repeat and level-specific residual variances where they differ."""
+    model = agent_model(ds, params, cache)
+    split = customer_split(ds, params, cache)
+    return cache.get("policy_model", lambda: quietly(lambda: policies.fit_policy_model(
+        model, variable, split["fit"] if split else None)), data=ds.fingerprint, variable=variable,
+        n_boot=params.n_boot, seed=params.seed)
+
+
+def rate_model(ds, cache: RunCache, outcome: str) -> margins.ContactModel:
+    """glmer of a contact outcome (repeat_within_7d, escalated, resolved_first_contact) on the mix with
+    an agent intercept, on every contact."""
+    return cache.get("rate_model", lambda: quietly(lambda: margins.fit_rate_model(ds.contacts, outcome, CONTACT_MIX)),
+                     data=ds.fingerprint, outcome=outcome)
+
+
+def nps_model(ds, cache: RunCache) -> margins.ContactModel:
+    """clmm of NPS (0–10) on the mix with an agent intercept, on the NPS replies."""
+    return cache.get("nps_model", lambda: quietly(lambda: margins.fit_nps_model(responses(ds, "nps"), CONTACT_MIX)),
+                     data=ds.fingerprint)
 
 
 def survey_screen(ds, params: Parameters, cache: RunCache):

@@ -3,5 +3,10 @@ title states the takeaway; figures are built without pyplot so a study can make 
 from .agents import caterpillar, raw_vs_adjusted, variance_bars, level_effects
 from .survey import response_rates, nps_groups, funnel, weighting_shift
 from .scorecards import shrinkage, model_agreement
+from .channels import raw_and_adjusted, resolution_times
+from .friction import credit_bands, outcome_effects
+from .sentiment import agent_agreement, sentiment_by_score
 
-__all__ = ["caterpillar", "raw_vs_adjusted", "variance_bars", "level_effects", "response_rates", "nps_groups", "funnel", "weighting_shift", "shrinkage", "model_agreement"]
+__all__ = ["caterpillar", "raw_vs_adjusted", "variance_bars", "level_effects", "response_rates", "nps_groups", "funnel", "weighting_shift", "shrinkage", "model_agreement",
+           "raw_and_adjusted", "resolution_times", "outcome_effects", "credit_bands",
+           "sentiment_by_score", "agent_agreement"]
