@@ -16,8 +16,8 @@ escalation, repeat within 7 days, survey response) with Wilson intervals. These 
 contacts as independent draws; the adjusted comparisons below hold the agent fixed instead.
 
 Adjusted channel differences (channel against the average contact of the period, with policy, product
-and issue type held fixed and the agent as a random effect) come from ``policies`` for CSAT and from
-``margins`` for NPS and the rates; ``raw`` differences sit next to them (see ``margins.raw_differences``).
+and issue type held fixed and the agent as a random effect) come from ``policies`` for CSAT, ``margins``
+for NPS and ``binary`` for the rates; raw differences sit next to them (``margins.raw_differences``).
 Where response rates differ by channel, `response_comparison` shows what that does to the CSAT
 comparison: the inverse-propensity-weighted mean next to the raw one, and the tipping point δ — how
 much lower (or higher) a channel's non-respondents would have to score than the model predicts for them
@@ -118,8 +118,8 @@ def channel_differences(contacts: pd.DataFrame, inv: pd.DataFrame, adjusted: dic
     """Long table, one row per (metric, channel): raw difference from all contacts (replies for CSAT
     and NPS) with its interval, next to the adjusted effect against the average contact with its 95%
     and family-wise intervals and Holm p. `adjusted` maps metric → a ``policies.level_effects`` (csat,
-    score points) or ``margins.level_margins`` table (nps in NPS points; rates in probability, shown
-    here in percentage points)."""
+    score points), ``margins.nps_level_effects`` (NPS points) or ``binary.level_effects`` table (rates
+    in probability, shown here in percentage points)."""
     answered = inv[inv["responded"]]
     raw_inputs = {"csat": (answered["csat"], answered[variable]),
                   "nps": (nps_points(answered["nps"]), answered[variable])}

@@ -10,7 +10,7 @@ the raw ones.
 """
 from __future__ import annotations
 
-from ..analysis import channels, margins, policies
+from ..analysis import binary, channels, margins, policies
 from ..data.frames import invitations
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -30,11 +30,11 @@ def adjusted_effects(ds, params: Parameters, cache: RunCache) -> tuple[dict, dic
     csat_model = steps.policy_model(ds, params, cache, CHANNEL)
     nps_model = steps.nps_model(ds, cache)
     effects = {"csat": policies.level_effects(csat_model, ds.contacts),
-               "nps": margins.level_margins(nps_model, ds.contacts, CHANNEL)}
+               "nps": margins.nps_level_effects(nps_model, ds.contacts, CHANNEL)}
     fits = {"CSAT model": csat_model.fit, "NPS model": nps_model.fit}
     for metric, column in channels.RATES.items():
         model = steps.rate_model(ds, cache, column)
-        effects[metric] = margins.level_margins(model, ds.contacts, CHANNEL)
+        effects[metric] = binary.level_effects(model, ds.contacts, CHANNEL)
         fits[RATE_LABELS[metric]] = model.fit
     return effects, fits
 

@@ -102,7 +102,7 @@ def agent_table(gaps: pd.DataFrame, sentiment_fit, model) -> pd.DataFrame:
     """tables/agent_sentiment.csv: per agent compared — comments, csat_effect (the agent model's
     conditional mode, all CSAT replies), sentiment_effect (+ cond SE), beyond_score (sentiment beyond what
     the reply's score predicts, −1..1 scale) with its conditional SE and z, disagrees."""
-    csat = model.fit.ranef[model.agent]["mode"]
+    csat = model.judged_by.ranef[model.agent]["mode"]
     sent = sentiment_fit.ranef[model.agent]
     out = pd.DataFrame({"comments": gaps["comments"], "csat_effect": csat.reindex(gaps.index),
                         "sentiment_effect": sent["mode"].reindex(gaps.index),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..analysis import credit, margins, policies
+from ..analysis import binary, credit, margins, policies
 from ..analysis.words import distinctive_words
 from ..data.frames import CONTACT_MIX, invitations
 from ..reporting import plots
@@ -52,11 +52,11 @@ def policy_outcomes(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict
     csat_model = steps.policy_model(ds, params, cache, POLICY)
     nps_model = steps.nps_model(ds, cache)
     effects = {"csat": policies.level_effects(csat_model, ds.contacts),
-               "nps": margins.level_margins(nps_model, ds.contacts, POLICY)}
+               "nps": margins.nps_level_effects(nps_model, ds.contacts, POLICY)}
     fits = {"CSAT policy model": csat_model.fit, "NPS model": nps_model.fit}
     for outcome, column in RATES.items():
         model = steps.rate_model(ds, cache, column)
-        effects[outcome] = margins.level_margins(model, ds.contacts, POLICY)
+        effects[outcome] = binary.level_effects(model, ds.contacts, POLICY)
         fits[f"{outcome.capitalize()} model"] = model.fit
     return effects, fits
 

@@ -111,14 +111,14 @@ def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "polic
         n_boot=params.n_boot, seed=params.seed)
 
 
-def rate_model(ds, cache: RunCache, outcome: str) -> margins.ContactModel:
+def rate_model(ds, cache: RunCache, outcome: str) -> LatentAgentModel:
     """glmer of a contact outcome (repeat_within_7d, escalated, resolved_first_contact) on the mix with
     an agent intercept, on every contact."""
     return cache.get("rate_model", lambda: quietly(lambda: margins.fit_rate_model(ds.contacts, outcome, CONTACT_MIX)),
                      data=ds.fingerprint, outcome=outcome)
 
 
-def nps_model(ds, cache: RunCache) -> margins.ContactModel:
+def nps_model(ds, cache: RunCache) -> margins.NpsModel:
     """clmm of NPS (0–10) on the mix with an agent intercept, on the NPS replies."""
     return cache.get("nps_model", lambda: quietly(lambda: margins.fit_nps_model(responses(ds, "nps"), CONTACT_MIX)),
                      data=ds.fingerprint)

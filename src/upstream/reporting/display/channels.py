@@ -42,7 +42,8 @@ def differences_display(differences: pd.DataFrame) -> pd.DataFrame:
         "unit": d["unit"], "raw": fmt("raw"),
         "raw 95% CI": [f"{a:{f}} to {b:{f}}" for a, b, f in zip(d["raw_lower"], d["raw_upper"], digits)],
         "adjusted": fmt("effect"),
-        "adjusted family-wise 95% CI": [f"{a:{f}} to {b:{f}}" for a, b, f in zip(d["lower_adj"], d["upper_adj"], digits)],
+        "adjusted family-wise 95% CI": [f"{a:{f}} to {b:{f}}"
+                                        for a, b, f in zip(d["lower_adj"], d["upper_adj"], digits)],
         "p (Holm)": d["p_holm"].map(format_p)}, index=d.index)
 
 

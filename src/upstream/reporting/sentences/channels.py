@@ -20,6 +20,13 @@ def duration(hours: float) -> str:
 
 
 def span(lo_hours: float, hi_hours: float) -> str:
+    """An interval of durations in one unit where both ends share it: '4.1–4.3 hours', '8.6–9.0 minutes'."""
+    if lo_hours >= 1:
+        return f"{lo_hours:.1f}–{hi_hours:.1f} hours"
+    lo, hi = 60 * lo_hours, 60 * hi_hours
+    if lo >= 1 and hi < 60:
+        digits = 0 if f"{lo:.0f}" != f"{hi:.0f}" else 1
+        return f"{lo:.{digits}f}–{hi:.{digits}f} minutes"
     return f"{duration(lo_hours)} to {duration(hi_hours)}"
 
 
@@ -39,7 +46,8 @@ def speed_sentence(summary: pd.DataFrame) -> str:
     f_name, s_name = s.index[0], s.index[-1]
     head = (f"Median time from opening to closing: {s_name} {duration(slow['resolution_hours'])} (95% interval "
             f"{span(slow['resolution_hours_lower'], slow['resolution_hours_upper'])}), {f_name} "
-            f"{duration(fast['resolution_hours'])} ({span(fast['resolution_hours_lower'], fast['resolution_hours_upper'])})")
+            f"{duration(fast['resolution_hours'])} "
+            f"({span(fast['resolution_hours_lower'], fast['resolution_hours_upper'])})")
     if slow["resolution_hours_lower"] <= fast["resolution_hours_upper"]:
         return head + "; no channel is clearly slower than another."
     return (head + f"; on {s_name} a contact sits a median {duration(slow['first_response_bound_hours'])} "

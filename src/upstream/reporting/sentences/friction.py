@@ -54,7 +54,8 @@ def escalation_sentence(escalation: pd.DataFrame) -> str:
     """Policies that raise the escalation rate beyond chance (family-wise), largest first."""
     up = escalation[escalation["lower_adj"] > 0].sort_values("effect", ascending=False)
     if up.empty:
-        return "No policy raises the escalation rate beyond chance with the agent held fixed (family-wise 95% intervals)."
+        return ("No policy raises the escalation rate beyond chance with the agent held fixed (family-wise 95% "
+                "intervals).")
     parts = [f"'{lvl}' ({_pp(r['effect'])} percentage points, family-wise 95% interval {_pp(r['lower_adj'])} to "
              f"{_pp(r['upper_adj'])})" for lvl, r in up.iterrows()]
     return (f"{len(up)} of the {len(escalation)} policies raise escalations against the average contact with the agent "
@@ -99,13 +100,13 @@ def cap_effect_sentence(dose: dict | None, near: pd.DataFrame | None) -> str:
         return ""
     c = dose["at_cap"]
     at, below = near.loc["at cap"], near.loc["just below"]
-    raw = (f"raw means {at['mean']:.2f} at the cap ({int(at['n'])} replies) and {below['mean']:.2f} in the half-doubling "
-           f"just below it ({int(below['n'])})")
+    raw = (f"raw means {at['mean']:.2f} at the cap ({int(at['n'])} replies) and {below['mean']:.2f} in the "
+           f"half-doubling just below it ({int(below['n'])})")
     ci = f"95% interval {points(c['lower'])} to {points(c['upper'])}"
     if c["upper"] < 0 or c["lower"] > 0:
         word = "lower" if c["estimate"] < 0 else "higher"
-        return (f"Contacts at the cap score {abs(c['estimate']):.2f} points {word} than the dose–response line predicts "
-                f"for that amount, that is than contacts just below the cap ({ci}; {raw}).")
+        return (f"Contacts at the cap score {abs(c['estimate']):.2f} points {word} than the dose–response line "
+                f"predicts for that amount, that is than contacts just below the cap ({ci}; {raw}).")
     return (f"Contacts at the cap do not score detectably differently from contacts just below it: "
             f"{points(c['estimate'])} points against the dose–response line at the cap ({ci}; {raw}).")
 
