@@ -237,3 +237,17 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     for table in ("channel_summary", "policy_effects", "policy_words", "sentiment_validation"):
         assert f"tables/{table}.csv" in manifest["tables"]
+
+
+def test_one_channel_gives_its_table_and_no_comparison():
+    import dataclasses
+
+    ds, _, _ = sample()
+    email = ds.contacts["channel"] == "email"
+    one = dataclasses.replace(ds, contacts=ds.contacts[email].reset_index(drop=True),
+                              surveys=ds.surveys[ds.surveys["contact_id"].isin(ds.contacts.loc[email, "contact_id"])],
+                              fingerprint=ds.fingerprint + "-email-only")
+    result = channel_audit.run(one, PARAMS)
+    assert list(result.tables) == ["channel_summary"]
+    assert result.findings[-1] == "All contacts came through one channel ('email'), so there are no channel " \
+                                  "differences to estimate."

@@ -32,14 +32,15 @@ ABOVE_CAP_TOLERANCE = 0.01
 
 def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> dict:
     """The largest pile-up of credited amounts: value, count, share of credited contacts (with a Wilson
-    interval), expected_count at one value under a smooth distribution, p_value (Poisson), above_share
-    (credited contacts with more), point_mass and is_cap (see the module docstring), n_credited."""
+    interval), share_of_contacts (of every contact in `credit`), expected_count at one value under a
+    smooth distribution, p_value (Poisson), above_share (credited contacts with more), point_mass and
+    is_cap (see the module docstring), n_credited."""
     amounts = credit[credit > 0].astype(float).round(2)
     n = len(amounts)
     if n == 0:
         return {"n_credited": 0, "point_mass": False, "is_cap": False, "value": np.nan, "count": 0, "share": np.nan,
-                "share_lower": np.nan, "share_upper": np.nan, "expected_count": np.nan, "p_value": np.nan,
-                "above_share": np.nan, "resolution": np.nan}
+                "share_of_contacts": 0.0, "share_lower": np.nan, "share_upper": np.nan, "expected_count": np.nan,
+                "p_value": np.nan, "above_share": np.nan, "resolution": np.nan}
     counts = amounts.value_counts()
     value, count = float(counts.index[0]), int(counts.iloc[0])
     resolution = 0.01 if (np.abs(amounts * 100 - np.round(amounts) * 100) > 0.5).any() else 1.0
@@ -51,9 +52,10 @@ def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> 
     share = count / n
     above = float((amounts > value).mean())
     point = bool(share >= min_share and p < 0.001)
-    return {"n_credited": n, "value": value, "count": count, "share": share, "share_lower": float(lo),
-            "share_upper": float(hi), "expected_count": expected, "p_value": p, "above_share": above,
-            "resolution": resolution, "point_mass": point, "is_cap": bool(point and above <= ABOVE_CAP_TOLERANCE)}
+    return {"n_credited": n, "value": value, "count": count, "share": share, "share_of_contacts": count / len(credit),
+            "share_lower": float(lo), "share_upper": float(hi), "expected_count": expected, "p_value": p,
+            "above_share": above, "resolution": resolution, "point_mass": point,
+            "is_cap": bool(point and above <= ABOVE_CAP_TOLERANCE)}
 
 
 def credited_replies(inv: pd.DataFrame, cap: float | None) -> pd.DataFrame:

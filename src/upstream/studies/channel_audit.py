@@ -45,6 +45,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     cache = cache or RunCache()
     inv = invitations(ds)
     summary = channels.channel_summary(ds.contacts, inv, CHANNEL)
+    if len(summary) < 2:
+        return single_channel(ds, params, summary)
     effects, fits = adjusted_effects(ds, params, cache)
     differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL)
     response = steps.response_model(ds, cache)
@@ -60,6 +62,18 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     result.tables = {"channel_summary": summary, "channel_differences": differences, "channel_response": comparison}
     result.values = {"effects": effects, "chi2_p": comparison.attrs["chi2_p"], "response": response}
     result.figures = figures(summary, differences)
+    return result
+
+
+def single_channel(ds, params: Parameters, summary) -> StudyResult:
+    """All contacts came through one channel: its table, and no comparison."""
+    only = summary.index[0]
+    findings = [say.volume_sentence(summary),
+                f"All contacts came through one channel ('{only}'), so there are no channel differences to estimate."]
+    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings)
+    result.tables = {"channel_summary": summary}
+    closing = say.duration(summary.loc[only, "resolution_hours"])
+    result.figures = {"times": plots.resolution_times(summary, f"{only}: median time to close {closing}")}
     return result
 
 

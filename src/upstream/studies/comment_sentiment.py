@@ -90,8 +90,9 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)
               if not (label == "Sentiment-given-score model" and "variance component" in line)]  # a zero is the answer
     gate = validation.loc[validation.attrs["gate"]]
-    figures["by_score"] = plots.sentiment_by_score(
-        replies, f"Comment sentiment tracks the score: AUC {gate['auc']:.2f} for CSAT 1–2")
+    if len(replies) and pd.notna(gate["auc"]):
+        figures["by_score"] = plots.sentiment_by_score(
+            replies, f"Comment sentiment separates dissatisfied customers: AUC {gate['auc']:.2f} for CSAT 1–2")
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          findings=findings + health, health=health, fits=fits)
     result.tables, result.figures, result.values = tables, figures, values

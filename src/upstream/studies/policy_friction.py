@@ -78,30 +78,37 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     params = params if isinstance(params, FrictionParameters) else FrictionParameters.from_mapping(params)
     cache = cache or RunCache()
     inv = invitations(ds)
-    effects, fits = policy_outcomes(ds, params, cache)
+    several = ds.contacts[POLICY].astype(str).nunique() >= 2
+    effects, fits = policy_outcomes(ds, params, cache) if several else ({}, {})
     money = credit_analysis(ds, inv, params)
-    commented = inv[inv["responded"] & inv["comment"].notna()]
+    commented = inv[inv["responded"] & inv["comment"].notna()] if several else inv.iloc[:0]
     words = distinctive_words(commented["comment"].map(redact_comment), commented[POLICY], params.min_comments,
                               params.words_shown)
     dose = money["dose"]
     if dose is not None:
         fits["Credit model"] = dose["fit"]
     health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
-    stacked = margins.stack_effects(effects, POLICY)           # rates in percentage points
-    findings = [say.policy_sentence(effects["csat"]), say.nps_policy_sentence(stacked.loc["nps"]),
-                say.repeat_sentence(stacked.loc["repeat"]), say.escalation_sentence(stacked.loc["escalation"]),
-                say.cap_sentence(money["pile"]), say.dose_sentence(dose), say.cap_effect_sentence(dose, money["near"]),
-                say.words_sentence(words), *health]
+    if several:
+        stacked = margins.stack_effects(effects, POLICY)       # rates in percentage points
+        about_policies = [say.policy_sentence(effects["csat"]), say.nps_policy_sentence(stacked.loc["nps"]),
+                          say.repeat_sentence(stacked.loc["repeat"]),
+                          say.escalation_sentence(stacked.loc["escalation"])]
+    else:
+        stacked = pd.DataFrame()
+        about_policies = [f"Every contact is governed by one policy ('{ds.contacts[POLICY].iloc[0]}'), so there are "
+                          "no policy differences to estimate."]
+    findings = [*about_policies, say.cap_sentence(money["pile"]), say.dose_sentence(dose),
+                say.cap_effect_sentence(dose, money["near"]), say.words_sentence(words), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          findings=[f for f in findings if f], health=health, fits=fits)
-    result.tables = {"policy_effects": stacked,
+    result.tables = {**({"policy_effects": stacked} if several else {}),
                      "credit_pile_up": pd.DataFrame([money["pile"]]).set_index("value"),
                      "credit_dose_response": dose_table(dose), "credit_bands": money["bands"],
                      "policy_words": words.set_index(["group", "rank"]).rename_axis([POLICY, "rank"])}
     if money["near"] is not None:
         result.tables["credit_cap_neighbours"] = money["near"].rename_axis("group")
     result.values = {"effects": effects, "credit": money, "words": words}
-    result.figures = figures(stacked, money)
+    result.figures = figures(stacked, money) if several else credit_figure(money)
     return result
 
 
@@ -120,7 +127,7 @@ def figures(stacked: pd.DataFrame, money: dict) -> dict:
     top = repeat["effect"].idxmax()
     csat = stacked.loc["csat"].dropna(subset=["effect"])
     worst = csat["effect"].idxmin()
-    out = {
+    return {
         "csat": plots.level_effects(csat, POLICY, f"'{worst}' costs {abs(csat.loc[worst, 'effect']):.2f} CSAT points "
                                                    "against the average contact" if csat.loc[worst, "upper_adj"] < 0
                                     else "No policy lowers CSAT beyond what chance allows"),
@@ -129,10 +136,14 @@ def figures(stacked: pd.DataFrame, money: dict) -> dict:
                                         else "No policy raises repeat contacts beyond chance",
                                         "Repeat contact within 7 days, percentage points against the average contact "
                                         "(family-wise 95% CI)"),
+        **credit_figure(money),
     }
+
+
+def credit_figure(money: dict) -> dict:
     pile = money["pile"]
-    if len(money["bands"]):
-        title = (f"{pile['share']:.0%} of credited contacts sit at the cap of {pile['value']:.2f}" if pile["is_cap"]
-                 else "Credited amounts show no cap")
-        out["credit"] = plots.credit_bands(money["bands"], title)
-    return out
+    if not len(money["bands"]):
+        return {}
+    title = (f"{pile['share']:.0%} of credited contacts sit at the cap of {pile['value']:.2f}" if pile["is_cap"]
+             else "Credited amounts show no cap")
+    return {"credit": plots.credit_bands(money["bands"], title)}

@@ -20,6 +20,10 @@ def validation_sentence(validation: pd.DataFrame) -> str:
     AUC for comparison; says whether sentiment is used as an outcome."""
     gate = validation.loc[validation.attrs["gate"]]
     bar = validation.attrs["bar"]
+    if pd.isna(gate["auc"]):
+        return (f"Too few comments to validate the sentiment scorer ({int(gate['n_positive'])} from dissatisfied "
+                f"customers, {int(gate['n_negative'])} from the others; at least two of each are needed), so sentiment "
+                "is not used as an outcome in this study.")
     text = (f"VADER's compound sentiment separates dissatisfied customers (CSAT 1–2) from the rest with an AUC of "
             f"{gate['auc']:.3f} (95% DeLong interval {gate['lower']:.3f}–{gate['upper']:.3f}) on "
             f"{int(gate['n_positive'] + gate['n_negative']):,} comments")
