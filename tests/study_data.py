@@ -36,3 +36,24 @@ def larger_operation():
     op = simulate(LARGER, seed=SEED)
     op.write(folder)
     return load_dataset(folder, validate=False), op.truth, RunCache(folder / "cache")
+
+
+@functools.lru_cache(maxsize=1)
+def good_bad_without_extras():
+    """(dataset, run cache): the sample on a good/bad CSAT scale (4–5 good), without NPS, and without the
+    optional columns escalated, credit_issued and handle_time_sec (as some helpdesk exports)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    ds = load_dataset(SAMPLE, validate=False)
+    surveys = ds.surveys.copy()
+    surveys["csat"] = surveys["csat"].map({1: 1, 2: 1, 3: 1, 4: 2, 5: 2}).astype("Int64")
+    surveys["nps"] = pd.array([pd.NA] * len(surveys), dtype="Int64")
+    ds.surveys = surveys
+    ds.contacts = ds.contacts.drop(columns=["escalated", "credit_issued", "handle_time_sec"])
+    ds.description = SimpleNamespace(csat=SimpleNamespace(kind="binary", points=2, labels={1: "bad", 2: "good"},
+                                                          top_box=(2,)),
+                                     nps=SimpleNamespace(present=False))
+    ds.fingerprint = "sample-good-bad-without-nps-escalation-credit-handle-time"
+    return ds, RunCache(Path(tempfile.mkdtemp(prefix="upstream-goodbad-cache-")))

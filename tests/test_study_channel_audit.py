@@ -251,3 +251,20 @@ def test_one_channel_gives_its_table_and_no_comparison():
     assert list(result.tables) == ["channel_summary"]
     assert result.findings[-1] == "All contacts came through one channel ('email'), so there are no channel " \
                                   "differences to estimate."
+
+
+def test_runs_on_a_good_bad_scale_without_nps_escalation_or_handle_time():
+    from study_data import good_bad_without_extras
+
+    ds, cache = good_bad_without_extras()
+    result = channel_audit.run(ds, PARAMS, cache)
+    diffs = result.tables["channel_differences"]
+    assert set(diffs.index.get_level_values(0)) == {"csat", "fcr", "repeat"}
+    csat = diffs.loc["csat"]
+    assert (csat["unit"] == "percentage points").all() and csat.loc["email", "upper_adj"] < 0
+    sentence = next(f for f in result.findings if "differs by channel" in f)
+    assert "the share of good ratings differs by channel: email -" in sentence and "percentage points" in sentence
+    summary = result.tables["channel_summary"]
+    assert summary["csat"].between(0, 1).all() and summary["handle_minutes"].isna().all()
+    assert summary["escalation"].isna().all() and summary["nps"].isna().all()
+    assert not any("moves its mean" in f or "nan" in f for f in result.findings)

@@ -155,3 +155,15 @@ def test_agent_and_disagreement_sentences():
         "does not explain shows no detectable agent-to-agent variation (agent share 0.0%, 95% profile interval "
         "0.0%–0.8%; likelihood-ratio p = 1.000), so none of the 3 agents with at least 5 comments can be said to have "
         "customers who write more warmly or harshly than they score.")
+
+
+def test_runs_on_a_good_bad_scale_without_nps():
+    from study_data import good_bad_without_extras
+
+    ds, cache = good_bad_without_extras()
+    result = comment_sentiment.run(ds, PARAMS, cache)
+    validation = result.tables["sentiment_validation"]
+    assert list(validation.index) == ["CSAT 1 = bad"] and validation.loc["CSAT 1 = bad", "passes"]
+    assert result.findings[1].startswith("VADER's compound sentiment separates dissatisfied customers (CSAT 1 = bad) "
+                                         "from the rest with an AUC of ")
+    assert sentiment.dissatisfied_codes(7) == (3, "CSAT 1–3") and sentiment.dissatisfied_codes(5) == (2, "CSAT 1–2")

@@ -281,3 +281,17 @@ def test_one_policy_keeps_the_credit_analysis_and_compares_nothing():
     assert result.findings[0] == ("Every contact is governed by one policy ('standard'), so there are no policy "
                                   "differences to estimate.")
     assert result.values["credit"]["pile"]["is_cap"]
+
+
+def test_runs_on_a_good_bad_scale_without_nps_escalation_or_credit():
+    from study_data import good_bad_without_extras
+
+    ds, cache = good_bad_without_extras()
+    result = policy_friction.run(ds, PARAMS, cache)
+    effects = result.tables["policy_effects"]
+    assert set(effects.index.get_level_values(0)) == {"csat", "repeat"}
+    assert (effects.loc["csat", "unit"] == "percentage points").all()
+    assert any(f.startswith("'replacement part backorder' raises the chance of a repeat contact") for f in result.findings)
+    assert "This data set does not record goodwill credit, so there is no cap or dose–response to examine." in \
+        result.findings
+    assert "credit_pile_up" not in result.tables and "credit" not in result.figures

@@ -11,13 +11,15 @@ Times, from the contact's own fields (the data hold no first-response time stamp
 
 Each is summarised by its median with a distribution-free interval (binomial order statistics), volume
 by contacts per calendar day with a t interval over the days of the period, CSAT by its mean (t
-interval), NPS with the adjusted-Wald interval (Rocks 2016), rates (first-contact resolution,
-escalation, repeat within 7 days, survey response) with Wilson intervals. These intervals treat
-contacts as independent draws; the adjusted comparisons below hold the agent fixed instead.
+interval; on a good/bad scale the share of good ratings, Wilson interval), NPS with the adjusted-Wald
+interval (Rocks 2016), rates (first-contact resolution, escalation, repeat within 7 days, survey
+response) with Wilson intervals among the contacts that record them. These intervals treat contacts as
+independent draws; the adjusted comparisons below hold the agent fixed instead. A column the data set
+does not record (handle time, escalation, NPS ...) leaves its numbers empty.
 
 Adjusted channel differences (channel against the average contact of the period, with policy, product
 and issue type held fixed and the agent as a random effect) come from ``policies`` for CSAT, ``margins``
-for NPS and ``binary`` for the rates; raw differences sit next to them (``margins.raw_differences``).
+for NPS and ``latent`` for the rates; raw differences sit next to them (``margins.raw_differences``).
 Where response rates differ by channel, `response_comparison` shows what that does to the CSAT
 comparison: the inverse-propensity-weighted mean next to the raw one, and the tipping point δ — how
 much lower (or higher) a channel's non-respondents would have to score than the model predicts for them
@@ -48,9 +50,11 @@ def median_interval(x, level: float = 0.95) -> tuple[float, float, float]:
 
 
 def contact_times(contacts: pd.DataFrame) -> pd.DataFrame:
-    """resolution_hours, handle_minutes and first_response_bound_hours per contact (see the module)."""
+    """resolution_hours, handle_minutes and first_response_bound_hours per contact (see the module); the
+    last two are empty where the handle time is not recorded."""
     elapsed = (contacts["closed_at"] - contacts["opened_at"]).dt.total_seconds()
-    handle = contacts["handle_time_sec"].astype(float)
+    handle = (contacts["handle_time_sec"].astype(float) if "handle_time_sec" in contacts
+              else pd.Series(np.nan, index=contacts.index))
     return pd.DataFrame({"resolution_hours": elapsed / 3600, "handle_minutes": handle / 60,
                          "first_response_bound_hours": (elapsed - handle).clip(lower=0) / 3600,
                          "handle_exceeds_elapsed": handle > elapsed}, index=contacts.index)
@@ -70,13 +74,14 @@ def _daily(opened: pd.Series, days: pd.DatetimeIndex, level: float) -> tuple[flo
 
 
 def channel_summary(contacts: pd.DataFrame, inv: pd.DataFrame, variable: str = "channel",
-                    level: float = 0.95) -> pd.DataFrame:
+                    level: float = 0.95, good: tuple | None = None) -> pd.DataFrame:
     """One row per channel (see the module docstring for what each number is): contacts, share,
     per_day (+ lower/upper), resolution_hours, first_response_bound_hours, handle_minutes (medians +
     lower/upper), replies and csat (+ lower/upper), nps_replies and nps (+ lower/upper), fcr,
-    escalation, repeat (rates among all contacts + Wilson lower/upper), invitations and response_rate
-    (+ Wilson lower/upper). attrs: handle_exceeds_elapsed (contacts whose handle time exceeds the
-    time from opening to closing; their first-response bound is 0)."""
+    escalation, repeat (rates among the contacts that record them + Wilson lower/upper), invitations and
+    response_rate (+ Wilson lower/upper). `good`: the CSAT codes of a good rating on a good/bad scale —
+    then csat is the share of good ratings. attrs: handle_exceeds_elapsed (contacts whose handle time
+    exceeds the time from opening to closing; their first-response bound is 0), csat_measure."""
     times = contact_times(contacts)
     days = pd.date_range(contacts["opened_at"].min().floor("D"), contacts["opened_at"].max().floor("D"), freq="D")
     groups = contacts[variable].astype(str)
@@ -87,19 +92,33 @@ def channel_summary(contacts: pd.DataFrame, inv: pd.DataFrame, variable: str = "
         for col in ("resolution_hours", "first_response_bound_hours", "handle_minutes"):
             row[col], row[f"{col}_lower"], row[f"{col}_upper"] = median_interval(times.loc[part.index, col], level)
         for name, col in RATES.items():
-            k = int(part[col].astype(bool).sum())
-            lo, hi = wilson_interval(k, len(part), level)
-            row[name], row[f"{name}_lower"], row[f"{name}_upper"] = k / len(part), float(lo), float(hi)
+            known = part[col].dropna() if col in part else part.iloc[:0, :0]
+            if len(known) == 0:
+                row[name] = row[f"{name}_lower"] = row[f"{name}_upper"] = np.nan
+                continue
+            k = int(known.astype(bool).sum())
+            lo, hi = wilson_interval(k, len(known), level)
+            row[name], row[f"{name}_lower"], row[f"{name}_upper"] = k / len(known), float(lo), float(hi)
         rows[lab] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     inv_groups = inv[variable].astype(str)
     answered = inv[inv["responded"] & inv["csat"].notna()]
-    csat = {lab: _mean_interval(g["csat"], level) for lab, g in answered.groupby(answered[variable].astype(str))}
+    if good is None:
+        csat = {lab: _mean_interval(g["csat"], level) for lab, g in answered.groupby(answered[variable].astype(str))}
+    else:
+        csat = {}
+        for lab, g in answered.groupby(answered[variable].astype(str)):
+            k = int(g["csat"].isin(good).sum())
+            lo, hi = wilson_interval(k, len(g), level)
+            csat[lab] = (k / len(g), float(lo), float(hi))
     out["replies"] = answered[variable].astype(str).value_counts().reindex(out.index).fillna(0).astype(int)
     for j, suffix in enumerate(("", "_lower", "_upper")):
         out[f"csat{suffix}"] = [csat.get(lab, (np.nan,) * 3)[j] for lab in out.index]
     scored = inv[inv["responded"] & inv["nps"].notna()]
-    nps = nps_by_group(scored.assign(**{variable: scored[variable].astype(str)}), "nps", variable, level=level)
+    if len(scored):
+        nps = nps_by_group(scored.assign(**{variable: scored[variable].astype(str)}), "nps", variable, level=level)
+    else:
+        nps = pd.DataFrame(columns=["n", "nps", "lower", "upper"], dtype=float)
     out["nps_replies"] = nps["n"].reindex(out.index).fillna(0).astype(int)
     out["nps"], out["nps_lower"], out["nps_upper"] = (nps[c].reindex(out.index) for c in ("nps", "lower", "upper"))
     invited = inv_groups.value_counts().reindex(out.index).fillna(0).astype(int)
@@ -110,24 +129,27 @@ def channel_summary(contacts: pd.DataFrame, inv: pd.DataFrame, variable: str = "
     out["response_rate_lower"], out["response_rate_upper"] = lo, hi
     out.index.name = variable
     out.attrs["handle_exceeds_elapsed"] = int(times["handle_exceeds_elapsed"].sum())
+    out.attrs["csat_measure"] = "mean" if good is None else "share good"
     return out
 
 
 def channel_differences(contacts: pd.DataFrame, inv: pd.DataFrame, adjusted: dict[str, pd.DataFrame],
-                        variable: str = "channel", level: float = 0.95) -> pd.DataFrame:
+                        variable: str = "channel", level: float = 0.95, good: tuple | None = None) -> pd.DataFrame:
     """Long table, one row per (metric, channel): raw difference from all contacts (replies for CSAT
     and NPS) with its interval, next to the adjusted effect against the average contact with its 95%
     and family-wise intervals and Holm p. `adjusted` maps metric → a ``policies.level_effects`` (csat,
-    score points), ``margins.nps_level_effects`` (NPS points) or ``binary.level_effects`` table (rates
-    in probability, shown here in percentage points)."""
+    score points), ``margins.nps_level_effects`` (NPS points) or ``latent.level_effects`` table (rates
+    in probability, shown here in percentage points). `good`: on a good/bad scale, the codes of a good
+    rating — CSAT is then the share of good ratings, also in percentage points."""
     answered = inv[inv["responded"]]
-    raw_inputs = {"csat": (answered["csat"], answered[variable]),
-                  "nps": (nps_points(answered["nps"]), answered[variable])}
-    raw_inputs.update({m: (contacts[c].astype(float), contacts[variable]) for m, c in RATES.items()})
-    units = {"csat": "CSAT points", "nps": "NPS points"}
+    csat = answered["csat"] if good is None else answered["csat"].isin(good).astype(float).where(
+        answered["csat"].notna())
+    raw_inputs = {"csat": (csat, answered[variable]), "nps": (nps_points(answered["nps"]), answered[variable])}
+    raw_inputs.update({m: (contacts[c].astype(float), contacts[variable]) for m, c in RATES.items() if c in contacts})
+    units = {"csat": "CSAT points" if good is None else "percentage points", "nps": "NPS points"}
     parts = []
     for metric, table in adjusted.items():
-        scale = 100.0 if metric in RATES else 1.0
+        scale = 100.0 if metric in RATES or (metric == "csat" and good is not None) else 1.0
         values, groups = raw_inputs[metric]
         raw = raw_differences(values, groups, level)
         adj = table[["effect", "lower", "upper", "lower_adj", "upper_adj", "p_holm"]].copy()

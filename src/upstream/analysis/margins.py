@@ -2,8 +2,8 @@
 
 Rates (repeat contact, escalation, first-contact resolution) are fitted by a logistic mixed model on
 *all* contacts, `outcome ~ policy + product + channel + issue_type + (1 | agent_id)`, and their level
-effects are ``binary.level_effects``: average marginal effects in probability (×100 = percentage
-points). NPS is fitted by a cumulative-logit mixed model on the 0–10 replies (clmm),
+effects are ``latent.level_effects``: average marginal effects in probability (×100 = percentage
+points) for an average agent. NPS is fitted by a cumulative-logit mixed model on the 0–10 replies (clmm),
 
     logit P(NPS ≤ k) = θ_k − x'β − u_agent,
 
@@ -28,7 +28,7 @@ from scipy.special import expit
 
 from ..models import clmm
 from .agents import present_mix
-from .binary import BinaryAgentModel, fit_binary_agent_model
+from .latent import LatentAgentModel, fit_latent_agent_model
 from .policies import holm
 
 #: NPS categories: detractors score 0–6, promoters 9–10.
@@ -44,10 +44,12 @@ class NpsModel:
     agent: str
 
 
-def fit_rate_model(contacts: pd.DataFrame, outcome: str, mix, agent: str = "agent_id") -> BinaryAgentModel:
-    """glmer of the boolean column `outcome` on the mix with an agent intercept, on every contact."""
-    frame = contacts.assign(**{outcome: contacts[outcome].astype(float)})
-    return fit_binary_agent_model(frame, outcome, mix, population=contacts, agent=agent)
+def fit_rate_model(contacts: pd.DataFrame, outcome: str, mix, agent: str = "agent_id") -> LatentAgentModel:
+    """glmer of the boolean column `outcome` on the mix with an agent intercept, on every contact that
+    records it (the average contact is still every contact of the period)."""
+    frame = contacts[contacts[outcome].notna()]
+    frame = frame.assign(**{outcome: frame[outcome].astype(float)})
+    return fit_latent_agent_model(frame, outcome, mix, population=contacts, agent=agent)
 
 
 def fit_nps_model(replies: pd.DataFrame, mix, agent: str = "agent_id") -> NpsModel:
@@ -145,18 +147,22 @@ def nps_points(scores: pd.Series) -> pd.Series:
 UNITS = {"csat": "CSAT points", "nps": "NPS points"}
 
 
-def stack_effects(effects: dict[str, pd.DataFrame], variable: str) -> pd.DataFrame:
-    """One long table from per-outcome level tables (``policies.level_effects`` for CSAT,
-    ``nps_level_effects`` for NPS, ``binary.level_effects`` for rates): outcome, level, unit,
+def stack_effects(effects: dict[str, pd.DataFrame], variable: str,
+                  csat_unit: tuple[str, float] = ("CSAT points", 1.0)) -> pd.DataFrame:
+    """One long table from per-outcome level tables (``policies.level_effects`` or ``latent.level_effects``
+    for CSAT, ``nps_level_effects`` for NPS, ``latent.level_effects`` for rates): outcome, level, unit,
     n_contacts, effect, std_error, lower, upper, lower_adj, upper_adj, p_value, p_holm. Rates (any
-    outcome not in UNITS) are converted to percentage points."""
+    outcome not in UNITS) are converted to percentage points; CSAT to `csat_unit` (name, scale factor:
+    percentage points × 100 for the share of good ratings)."""
     cols = ["n_contacts", "effect", "std_error", "lower", "upper", "lower_adj", "upper_adj", "p_value", "p_holm"]
+    numbers = ["effect", "std_error", "lower", "upper", "lower_adj", "upper_adj"]
     parts = []
     for outcome, table in effects.items():
         t = table[cols].copy()
-        if outcome not in UNITS:
-            t[["effect", "std_error", "lower", "upper", "lower_adj", "upper_adj"]] *= 100
-        t.insert(0, "unit", UNITS.get(outcome, "percentage points"))
+        unit, scale = (csat_unit if outcome == "csat" else (UNITS[outcome], 1.0) if outcome in UNITS
+                       else ("percentage points", 100.0))
+        t[numbers] *= scale
+        t.insert(0, "unit", unit)
         t.insert(0, "outcome", outcome)
         t.index.name = variable
         parts.append(t.reset_index())

@@ -6,11 +6,11 @@
 - `auc_delong`: how well a score separates two groups — the AUC, P(score of a random member of the
   group < score of a random other), ties ½, with DeLong's (1988, Biometrics 44) nonparametric standard
   error from the placement values and a normal interval clipped to [0, 1] (pROC's default).
-- `validate`: the AUC of sentiment for dissatisfied customers (CSAT 1–2: the tone of a comment follows
-  the score of the same reply) and, for comparison, for NPS detractors (0–6: likelihood to recommend
-  also carries loyalty the comment may not mention). Sentiment is used as an outcome only when the
-  *lower* end of the CSAT interval reaches the bar (default 0.70, "acceptable" discrimination in
-  Hosmer & Lemeshow's convention).
+- `validate`: the AUC of sentiment for dissatisfied customers — CSAT below the middle of the scale
+  (1–2 of 5, 1–3 of 7, 1 = "bad" of good/bad: the tone of a comment follows the score of the same reply) —
+  and, for comparison, for NPS detractors (0–6: likelihood to recommend also carries loyalty the
+  comment may not mention). Sentiment is used as an outcome only when the *lower* end of the CSAT
+  interval reaches the bar (default 0.70, "acceptable" discrimination in Hosmer & Lemeshow's convention).
 - `agent_sentiment`: the agent model with sentiment as the outcome on the comment replies,
   `sentiment ~ mix + (1 | agent_id)`, and the REML likelihood-ratio test of the agent variance against
   the ½χ²₀ + ½χ²₁ boundary mixture.
@@ -33,8 +33,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from ..models import lmer
 
-#: Dissatisfied: CSAT at or below this; NPS detractors: at or below 6.
-DISSATISFIED_MAX, DETRACTOR_MAX = 2, 6
+#: NPS detractors: at or below 6.
+DETRACTOR_MAX = 6
 _ANALYZER = None
 
 
@@ -68,17 +68,32 @@ def auc_delong(score, positive, level: float = 0.95) -> dict:
             "n_positive": m, "n_negative": n}
 
 
-def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95) -> pd.DataFrame:
-    """Rows 'CSAT 1–2' (the gate) and 'NPS 0–6': auc, se, lower, upper, n_positive, n_negative, and
-    passes (lower ≥ bar; the gate row decides). `replies` needs sentiment, csat, nps."""
+def dissatisfied_codes(points: int = 5, labels=None) -> tuple[int, str]:
+    """(largest dissatisfied code, its label): the codes below the middle of a 1..points scale —
+    (2, 'CSAT 1–2') on 5 points, (3, 'CSAT 1–3') on 7, (1, 'CSAT 1 = bad') on good/bad."""
+    top = int(np.ceil((points + 1) / 2)) - 1
+    if top > 1:
+        return top, f"CSAT 1–{top}"
+    name = (labels or {}).get(1)
+    return 1, f"CSAT 1 = {name}" if name and name != "1" else "CSAT 1"
+
+
+def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95, points: int = 5, labels=None,
+             nps: bool = True) -> pd.DataFrame:
+    """Rows 'CSAT 1–2' (the gate; see ``dissatisfied_codes`` for other scales) and 'NPS 0–6' (when `nps`):
+    auc, se, lower, upper, n_positive, n_negative, and passes (lower ≥ bar; the gate row decides).
+    `replies` needs sentiment, csat (and nps)."""
+    cut, gate = dissatisfied_codes(points, labels)
     rows = {}
-    for name, col, cut in (("CSAT 1–2", "csat", DISSATISFIED_MAX), ("NPS 0–6", "nps", DETRACTOR_MAX)):
+    for name, col, top in ((gate, "csat", cut), ("NPS 0–6", "nps", DETRACTOR_MAX)):
+        if col == "nps" and not nps:
+            continue
         part = replies[replies["sentiment"].notna() & replies[col].notna()]
-        rows[name] = auc_delong(part["sentiment"], part[col].astype(float) <= cut, level)
+        rows[name] = auc_delong(part["sentiment"], part[col].astype(float) <= top, level)
     out = pd.DataFrame.from_dict(rows, orient="index")
     out["passes"] = out["lower"] >= bar
     out.index.name = "detractor definition"
-    out.attrs.update({"bar": bar, "gate": "CSAT 1–2"})
+    out.attrs.update({"bar": bar, "gate": gate})
     return out
 
 

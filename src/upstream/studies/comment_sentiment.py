@@ -64,7 +64,10 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     params = params if isinstance(params, SentimentParameters) else SentimentParameters.from_mapping(params)
     cache = cache or RunCache()
     replies, n_replies = commented_replies(ds)
-    validation = sentiment.validate(replies, params.auc_bar)
+    scale = steps.csat_scale(ds)
+    labels = getattr(getattr(getattr(ds, "description", None), "csat", None), "labels", None)
+    validation = sentiment.validate(replies, params.auc_bar, points=scale.points, labels=labels,
+                                    nps=steps.nps_recorded(ds))
     used = bool(validation.loc[validation.attrs["gate"], "passes"])
     findings = [say.comment_coverage_sentence(len(replies), n_replies), say.validation_sentence(validation)]
     tables = {"sentiment_validation": validation, "sentiment_by_score": sentiment.by_score(replies)}
@@ -92,7 +95,8 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     gate = validation.loc[validation.attrs["gate"]]
     if len(replies) and pd.notna(gate["auc"]):
         figures["by_score"] = plots.sentiment_by_score(
-            replies, f"Comment sentiment separates dissatisfied customers: AUC {gate['auc']:.2f} for CSAT 1–2")
+            replies, f"Comment sentiment separates dissatisfied customers: AUC {gate['auc']:.2f} for "
+                     f"{validation.attrs['gate']}")
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          findings=findings + health, health=health, fits=fits)
     result.tables, result.figures, result.values = tables, figures, values

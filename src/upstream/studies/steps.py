@@ -6,9 +6,8 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-from ..analysis import margins, policies
+from ..analysis import latent, margins, policies
 from ..analysis import screen as screen_module
-from ..analysis import shares as shares_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
 from ..analysis.nonresponse import ResponseModel, fit_response_model
@@ -93,27 +92,41 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
                      seed=params.seed, scale=scale)
 
 
-def customer_split(ds, params: Parameters, cache: RunCache) -> dict | None:
-    """The agent model with a customer intercept where repeat customers identify one (see
-    ``shares.customer_split``), or None."""
-    model = agent_model(ds, params, cache)
-    return cache.get("customer_split", lambda: quietly(lambda: shares_module.customer_split(model)),
-                     data=ds.fingerprint, n_boot=params.n_boot, seed=params.seed)
+def recorded(ds, column: str, table: str = "contacts") -> bool:
+    """The data set records `column` of `table` (present, not all empty, more than one value)."""
+    frame = getattr(ds, table)
+    return column in frame.columns and frame[column].dropna().nunique() > 1
+
+
+def nps_recorded(ds) -> bool:
+    """The survey asked NPS (the data set's description says so) and some replies carry one."""
+    nps = getattr(getattr(ds, "description", None), "nps", None)
+    return (nps is None or bool(nps.present)) and "nps" in ds.surveys and ds.surveys["nps"].notna().any()
 
 
 def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "policy") -> policies.PolicyModel:
-    """The model behind the level effects of one mix variable (policy, channel, ...): the agent model
-    with customers where they repeat and level-specific residual variances where they differ."""
+    """The model behind the level effects of one mix variable (policy, channel, ...) on a linear CSAT
+    scale: the agent model with customers where they repeat and level-specific residual variances where
+    they differ."""
     model = agent_model(ds, params, cache)
-    split = customer_split(ds, params, cache)
-    return cache.get("policy_model", lambda: quietly(lambda: policies.fit_policy_model(
-        model, variable, split["fit"] if split else None)), data=ds.fingerprint, variable=variable,
-        n_boot=params.n_boot, seed=params.seed)
+    return cache.get("policy_model", lambda: quietly(lambda: policies.fit_policy_model(model, variable, model.crossed)),
+                     data=ds.fingerprint, variable=variable, n_boot=params.n_boot, seed=params.seed)
+
+
+def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
+    """(table, fit): the CSAT effect of each level of `variable` against the average contact of the period,
+    the agent held fixed, on the scale's own terms — ``policies.level_effects`` (score points) on a linear
+    scale, ``latent.level_effects`` (share of good ratings, or expected score) otherwise."""
+    model = agent_model(ds, params, cache)
+    if isinstance(model, LatentAgentModel):
+        return latent.level_effects(model, ds.contacts, variable), model.fit
+    fitted = policy_model(ds, params, cache, variable)
+    return policies.level_effects(fitted, ds.contacts), fitted.fit
 
 
 def rate_model(ds, cache: RunCache, outcome: str) -> LatentAgentModel:
     """glmer of a contact outcome (repeat_within_7d, escalated, resolved_first_contact) on the mix with
-    an agent intercept, on every contact."""
+    an agent intercept, on every contact that records it."""
     return cache.get("rate_model", lambda: quietly(lambda: margins.fit_rate_model(ds.contacts, outcome, CONTACT_MIX)),
                      data=ds.fingerprint, outcome=outcome)
 

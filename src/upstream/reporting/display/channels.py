@@ -18,17 +18,28 @@ ROWS = [  # (label, column, scale, format)
 
 
 def channel_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Metrics as rows, channels as columns: 'estimate (lower–upper)'; counts without an interval."""
+    """Metrics as rows, channels as columns: 'estimate (lower–upper)'; counts without an interval; 'not
+    recorded' where the data set lacks the column. On a good/bad scale the CSAT row is the share of good
+    ratings."""
+    labels = [label for label, *_ in ROWS]
+    share = summary.attrs.get("csat_measure") == "share good"
+    if share:
+        labels[labels.index("CSAT (mean of replies)")] = "share of good ratings (%)"
+        summary = summary.assign(**{c: 100 * summary[c] for c in ("csat", "csat_lower", "csat_upper")})
     out = {}
     for lab, r in summary.iterrows():
         cells = []
         for _, col, scale, fmt in ROWS:
+            if pd.isna(r[col]):
+                cells.append("not recorded")
+                continue
+            fmt = ".1f" if share and col == "csat" else fmt
             value = f"{scale * r[col]:{fmt}}"
             if f"{col}_lower" in summary:
                 value += f" ({scale * r[f'{col}_lower']:{fmt}}–{scale * r[f'{col}_upper']:{fmt}})"
             cells.append(value)
         out[lab] = cells
-    table = pd.DataFrame(out, index=[label for label, *_ in ROWS])
+    table = pd.DataFrame(out, index=labels)
     table.index.name = "metric (95% interval)"
     return table
 

@@ -16,7 +16,9 @@ def policy_outcomes_display(effects: pd.DataFrame) -> pd.DataFrame:
         if outcome not in effects.index.get_level_values(0):
             continue
         t = effects.loc[outcome]
-        f = ".2f" if outcome == "csat" else ".1f"
+        f = ".2f" if t["unit"].iloc[0] == "CSAT points" else ".1f"
+        if outcome == "csat" and t["unit"].iloc[0] != "CSAT points":
+            label = "share of good ratings (pp)"
         out[label] = pd.Series([f"{r['effect']:+{f}} ({r['lower_adj']:+{f}} to {r['upper_adj']:+{f}})"
                                 for _, r in t.iterrows()], index=t.index)
     table = pd.DataFrame(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import listing, p_text, pct, pct_interval
+from .common import POINTS, Units, listing, p_text, pct, pct_interval
 
 METRIC_LABELS = {"csat": "CSAT", "nps": "NPS", "fcr": "first-contact resolution", "escalation": "escalation",
                  "repeat": "repeat contacts within 7 days"}
@@ -50,6 +50,8 @@ def speed_sentence(summary: pd.DataFrame) -> str:
             f"({span(fast['resolution_hours_lower'], fast['resolution_hours_upper'])})")
     if slow["resolution_hours_lower"] <= fast["resolution_hours_upper"]:
         return head + "; no channel is clearly slower than another."
+    if pd.isna(slow["first_response_bound_hours"]):                 # no handle time recorded
+        return head + "."
     return (head + f"; on {s_name} a contact sits a median {duration(slow['first_response_bound_hours'])} "
             f"({span(slow['first_response_bound_hours_lower'], slow['first_response_bound_hours_upper'])}) open "
             "with no agent working on it — an upper bound on its time to first response, which the data do not "
@@ -60,23 +62,26 @@ def _signed(x: float, unit: str) -> str:
     return f"{x:+.2f}" if unit == "CSAT points" else f"{x:+.1f}"
 
 
-def csat_channel_sentence(differences: pd.DataFrame) -> str:
+def csat_channel_sentence(differences: pd.DataFrame, outcome: str = "CSAT") -> str:
     """Channels whose adjusted CSAT difference has a family-wise interval excluding 0, each with its raw
-    gap; or that none does, naming raw gaps that the adjustment explains away."""
+    gap; or that none does, naming raw gaps that the adjustment explains away. `outcome` names the scale
+    ('CSAT', or 'the share of good ratings' on a good/bad scale, whose rows are in percentage points)."""
     t = differences.loc["csat"]
+    unit = t["unit"].iloc[0]
+    word = "points" if unit == "CSAT points" else unit
     named = t[(t["upper_adj"] < 0) | (t["lower_adj"] > 0)].sort_values("effect")
-    parts = [f"{lab} {r['effect']:+.2f} points (family-wise 95% interval {r['lower_adj']:+.2f} to "
-             f"{r['upper_adj']:+.2f}; raw {r['raw']:+.2f}, 95% interval {r['raw_lower']:+.2f} to {r['raw_upper']:+.2f})"
-             for lab, r in named.iterrows()]
+    parts = [f"{lab} {_signed(r['effect'], unit)} {word} (family-wise 95% interval {_signed(r['lower_adj'], unit)} to "
+             f"{_signed(r['upper_adj'], unit)}; raw {_signed(r['raw'], unit)}, 95% interval "
+             f"{_signed(r['raw_lower'], unit)} to {_signed(r['raw_upper'], unit)})" for lab, r in named.iterrows()]
     held = "with the agent, policy, product and issue type held fixed"
     if len(named):
-        text = f"Against the average contact of the period, {held}, CSAT differs by channel: {listing(parts)}."
+        text = f"Against the average contact of the period, {held}, {outcome} differs by channel: {listing(parts)}."
     else:
-        text = (f"No channel's CSAT differs from the average contact of the period {held} (family-wise 95% "
+        text = (f"No channel's {outcome} differs from the average contact of the period {held} (family-wise 95% "
                 f"intervals over the {len(t)} channels).")
     explained = t[((t["raw_upper"] < 0) | (t["raw_lower"] > 0)) & (t["upper_adj"] >= 0) & (t["lower_adj"] <= 0)]
     if len(explained):
-        gaps = [f"{lab} ({r['raw']:+.2f})" for lab, r in explained.iterrows()]
+        gaps = [f"{lab} ({_signed(r['raw'], unit)})" for lab, r in explained.iterrows()]
         text += (f" The raw gap of {listing(gaps)} is not distinguishable from zero once what the channel handles is "
                  "held fixed.")
     return text
@@ -107,9 +112,10 @@ def metric_sentences(differences: pd.DataFrame, metrics=("nps", "fcr", "escalati
     return out
 
 
-def channel_response_sentences(summary: pd.DataFrame, comparison: pd.DataFrame) -> list[str]:
+def channel_response_sentences(summary: pd.DataFrame, comparison: pd.DataFrame, units: Units = POINTS) -> list[str]:
     """Whether response rates differ by channel (χ² test), how far weighting moves channel CSAT, and the
-    tipping point of each channel's adjusted CSAT difference."""
+    tipping point of each channel's adjusted CSAT difference, in `units` (score points, or the share of
+    good ratings in percentage points)."""
     p = comparison.attrs.get("chi2_p", np.nan)
     r = summary.sort_values("response_rate")
     lo, hi = r.iloc[0], r.iloc[-1]
@@ -122,13 +128,24 @@ def channel_response_sentences(summary: pd.DataFrame, comparison: pd.DataFrame) 
     most = shift.idxmax()
     out = [f"Survey response rates differ by channel (χ² p {'< 0.001' if p < 0.001 else '= ' + p_text(p)}): {rates}. "
            f"Weighting each channel's replies for who answers (inverse response propensity on contact features) moves "
-           f"its mean CSAT by at most {shift.max():.2f} points ({most}: {comparison.loc[most, 'csat']:.2f} → "
-           f"{comparison.loc[most, 'csat_weighted']:.2f})."]
+           f"{_mean_of(units)} by at most {units.size(shift.max())} ({most}: "
+           f"{_level(comparison.loc[most, 'csat'], units)} → {_level(comparison.loc[most, 'csat_weighted'], units)})."]
     tipping = comparison.dropna(subset=["tipping_delta"])
     if len(tipping):
-        parts = [f"{lab}'s would vanish if its non-respondents scored {abs(row['tipping_delta']):.2f} points "
+        parts = [f"{lab}'s would vanish if its non-respondents scored {units.size(abs(row['tipping_delta']))} "
                  f"{'higher' if row['effect'] < 0 else 'lower'} than the model predicts for them (only "
                  f"{pct(row['reply_share'])} of its invitations have a CSAT reply)" for lab, row in tipping.iterrows()]
         out.append(f"Replies cannot show how non-respondents would score: of the adjusted CSAT differences, "
                    f"{listing(parts)} — a δ-adjusted pattern-mixture bound, not an estimate.")
     return out
+
+
+def _mean_of(units: Units) -> str:
+    if units.unit == "percentage points":
+        return "its " + units.outcome.removeprefix("the ")
+    return f"its mean {units.outcome}"
+
+
+def _level(x: float, units: Units) -> str:
+    """A channel's level of the outcome: '3.95' or '71%'."""
+    return pct(x) if units.unit == "percentage points" else f"{x:.2f}"

@@ -24,7 +24,8 @@ def validation_sentence(validation: pd.DataFrame) -> str:
         return (f"Too few comments to validate the sentiment scorer ({int(gate['n_positive'])} from dissatisfied "
                 f"customers, {int(gate['n_negative'])} from the others; at least two of each are needed), so sentiment "
                 "is not used as an outcome in this study.")
-    text = (f"VADER's compound sentiment separates dissatisfied customers (CSAT 1–2) from the rest with an AUC of "
+    text = (f"VADER's compound sentiment separates dissatisfied customers ({validation.attrs['gate']}) from the rest "
+            f"with an AUC of "
             f"{gate['auc']:.3f} (95% DeLong interval {gate['lower']:.3f}–{gate['upper']:.3f}) on "
             f"{int(gate['n_positive'] + gate['n_negative']):,} comments")
     if "NPS 0–6" in validation.index and pd.notna(validation.loc["NPS 0–6", "auc"]):
