@@ -27,7 +27,7 @@ from . import steps
 from .base import ParameterError, Parameters, RunCache, StudyResult
 
 NAME = "comment_sentiment"
-TITLE = "Comment sentiment: do customers' words agree with their scores?"
+TITLE = "Comment sentiment: whether customers' words agree with their scores"
 
 
 @dataclass(frozen=True)
