@@ -291,7 +291,8 @@ def test_runs_on_a_good_bad_scale_without_nps_escalation_or_credit():
     effects = result.tables["policy_effects"]
     assert set(effects.index.get_level_values(0)) == {"csat", "repeat"}
     assert (effects.loc["csat", "unit"] == "percentage points").all()
-    assert any(f.startswith("'replacement part backorder' raises the chance of a repeat contact") for f in result.findings)
+    repeat = "'replacement part backorder' raises the chance of a repeat contact"
+    assert any(f.startswith(repeat) for f in result.findings)
     assert "This data set does not record goodwill credit, so there is no cap or dose–response to examine." in \
         result.findings
     assert "credit_pile_up" not in result.tables and "credit" not in result.figures
