@@ -144,6 +144,23 @@ def test_show_table_displays_the_escaped_table(monkeypatch):
     assert shown[0]["text/plain"].startswith("Cap\n")
 
 
+def test_study_figures_are_shown_as_png_images(monkeypatch):
+    """Figures built without pyplot have no inline-backend formatter; shown as objects they would be
+    '<Figure size …>' text in the exported page."""
+    from matplotlib.figure import Figure
+
+    shown = []
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    fig = Figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    result = type("Result", (), {"figures": {"line": fig}})()
+    report.StudyView(result).figure("line")
+    assert isinstance(shown[0], IPython.display.Image)
+    assert shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # ----------------------------------------------------------------------------- pseudonyms
 
 

@@ -128,7 +128,7 @@ class StudyResult:
     def published_table(self, name: str) -> pd.DataFrame:
         """A table as it is published: index as a column, agent ids replaced by their labels."""
         table = self.tables[name]
-        out = table.reset_index() if table.index.name is not None else table.copy()
+        out = table.reset_index() if any(n is not None for n in table.index.names) else table.copy()
         for column in AGENT_COLUMNS:
             if column in out:
                 out[column] = self.labels(out[column]).to_numpy()

@@ -1,10 +1,12 @@
 """Steps several studies share, each cached per run (see ``RunCache``): the analysis frames, the
-agent model with its bootstrap, the survey screen and the response-propensity model."""
+agent model with its bootstrap, the customer split, the policy model of a mix variable, the contact-level
+models of rates and NPS, the survey screen and the response-propensity model."""
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
 
+from ..analysis import latent, margins, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
@@ -104,6 +106,51 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
                                                       seed=params.seed, levels=list(range(1, scale.points + 1))))
     return cache.get("agent_model", compute, data=ds.fingerprint, outcome=outcome, n_boot=params.n_boot,
                      seed=params.seed, scale=scale)
+
+
+def recorded(ds, column: str, table: str = "contacts") -> bool:
+    """The data set records `column` of `table` (present, not all empty, more than one value)."""
+    frame = getattr(ds, table)
+    return column in frame.columns and frame[column].dropna().nunique() > 1
+
+
+def nps_recorded(ds) -> bool:
+    """The survey asked NPS (the data set's description says so) and some replies carry one."""
+    nps = getattr(getattr(ds, "description", None), "nps", None)
+    return (nps is None or bool(nps.present)) and "nps" in ds.surveys and ds.surveys["nps"].notna().any()
+
+
+def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "policy") -> policies.PolicyModel:
+    """The model behind the level effects of one mix variable (policy, channel, ...) on a linear CSAT
+    scale: the agent model with customers where they repeat and level-specific residual variances where
+    they differ."""
+    model = agent_model(ds, params, cache)
+    return cache.get("policy_model", lambda: quietly(lambda: policies.fit_policy_model(model, variable, model.crossed)),
+                     data=ds.fingerprint, variable=variable, n_boot=params.n_boot, seed=params.seed)
+
+
+def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
+    """(table, fit): the CSAT effect of each level of `variable` against the average contact of the period,
+    the agent held fixed, on the scale's own terms — ``policies.level_effects`` (score points) on a linear
+    scale, ``latent.level_effects`` (share of good ratings, or expected score) otherwise."""
+    model = agent_model(ds, params, cache)
+    if isinstance(model, LatentAgentModel):
+        return latent.level_effects(model, ds.contacts, variable), model.fit
+    fitted = policy_model(ds, params, cache, variable)
+    return policies.level_effects(fitted, ds.contacts), fitted.fit
+
+
+def rate_model(ds, cache: RunCache, outcome: str) -> LatentAgentModel:
+    """glmer of a contact outcome (repeat_within_7d, escalated, resolved_first_contact) on the mix with
+    an agent intercept, on every contact that records it."""
+    return cache.get("rate_model", lambda: quietly(lambda: margins.fit_rate_model(ds.contacts, outcome, CONTACT_MIX)),
+                     data=ds.fingerprint, outcome=outcome)
+
+
+def nps_model(ds, cache: RunCache) -> margins.NpsModel:
+    """clmm of NPS (0–10) on the mix with an agent intercept, on the NPS replies."""
+    return cache.get("nps_model", lambda: quietly(lambda: margins.fit_nps_model(responses(ds, "nps"), CONTACT_MIX)),
+                     data=ds.fingerprint)
 
 
 def survey_screen(ds, params: Parameters, cache: RunCache):

@@ -1,7 +1,12 @@
 """Plots for study notebooks, one module per study. Each function returns a matplotlib Figure whose
 title states the takeaway; figures are built without pyplot so a study can make them all at once."""
-from .agents import caterpillar, raw_vs_adjusted, variance_bars, level_effects
-from .survey import response_rates, nps_groups, screen_plot, weighting_shift
-from .scorecards import shrinkage, model_agreement
+from .agents import caterpillar, level_effects, raw_vs_adjusted, variance_bars
+from .channels import raw_and_adjusted, resolution_times
+from .friction import credit_bands, outcome_effects
+from .scorecards import model_agreement, shrinkage
+from .sentiment import agent_agreement, sentiment_by_score
+from .survey import nps_groups, response_rates, screen_plot, weighting_shift
 
-__all__ = ["caterpillar", "raw_vs_adjusted", "variance_bars", "level_effects", "response_rates", "nps_groups", "screen_plot", "weighting_shift", "shrinkage", "model_agreement"]
+__all__ = ["caterpillar", "raw_vs_adjusted", "variance_bars", "level_effects", "response_rates", "nps_groups",
+           "screen_plot", "weighting_shift", "shrinkage", "model_agreement", "raw_and_adjusted",
+           "resolution_times", "outcome_effects", "credit_bands", "sentiment_by_score", "agent_agreement"]

@@ -3,12 +3,21 @@ per study, formatting helpers in ``common``. A sentence never states more than i
 each says what its condition is, and the tests check the condition that triggers it."""
 from .agents import (attribution_sentence, mix_part_sentence, policy_sentence, policy_variation_sentences, rank_shift_sentence,
                      tenure_sentence, variance_sentence, verdict_sentence)
+from .channels import (channel_response_sentences, csat_channel_sentence, duration, metric_sentences,
+                       speed_sentence, volume_sentence)
 from .common import pct, pct_interval
+from .friction import (cap_effect_sentence, cap_sentence, dose_sentence, escalation_sentence, nps_policy_sentence,
+                       repeat_sentence, words_sentence)
 from .scorecards import scorecard_sentences
+from .sentiment import comment_coverage_sentence, disagreement_sentence, sentiment_agent_sentence, validation_sentence
 from .survey import (nps_sentence, response_sentences, screen_sentence, tipping_sentences,
                      weighting_sentence)
 
 __all__ = ["attribution_sentence", "pct", "pct_interval", "variance_sentence", "mix_part_sentence", "policy_sentence",
            "policy_variation_sentences", "verdict_sentence", "rank_shift_sentence", "tenure_sentence",
            "response_sentences", "nps_sentence", "screen_sentence", "weighting_sentence",
-           "tipping_sentences", "scorecard_sentences"]
+           "tipping_sentences", "scorecard_sentences",
+           "volume_sentence", "speed_sentence", "csat_channel_sentence", "metric_sentences",
+           "channel_response_sentences", "duration", "nps_policy_sentence", "repeat_sentence", "escalation_sentence",
+           "cap_sentence", "dose_sentence", "cap_effect_sentence", "words_sentence", "comment_coverage_sentence",
+           "validation_sentence", "sentiment_agent_sentence", "disagreement_sentence"]

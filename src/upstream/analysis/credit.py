@@ -1,0 +1,134 @@
+"""Goodwill credit: is there a cap, and does satisfaction follow the amount?
+
+- `pile_up`: the amount most credited contacts received, and whether it is a point mass — a pile-up
+  at one value that a smooth distribution of amounts would not produce — found without being told any
+  cap. The expected count at one value under a smooth distribution is the count of credited contacts
+  in the window [v/1.25, v) just below it divided by the number of values the amounts' resolution
+  allows there (cents, or whole units when no amount has cents); the pile-up is a point mass when it
+  holds at least `min_share` of credited contacts and a Poisson test against that expectation gives
+  p < 0.001. It is a *cap* when, in addition, at most 1% of credited contacts received more.
+- `dose_response`: among credited contacts with a CSAT reply, the linear mixed model
+  `csat ~ log2(credit) + at_cap + policy + product + channel + issue_type + escalated + unresolved
+  + (1 | agent_id)`: `per_doubling` is the change in CSAT points per doubling of the credit, and
+  `at_cap` how much lower (or higher) contacts at the cap score than the dose–response line predicts
+  for that amount — a comparison with the contacts just below the cap that allows for the small
+  difference in amount. Escalation and first-contact resolution are held fixed because larger credits
+  tend to go to worse problems. Satterthwaite intervals.
+- `cap_neighbours`: the raw version of that comparison — mean CSAT at the cap and in the half-doubling
+  just below it ([cap/√2, cap)), with t intervals and a Welch interval for the difference.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..models import lmer
+from ..survey import wilson_interval
+
+#: Share of credited contacts above a point mass that still lets it count as a cap.
+ABOVE_CAP_TOLERANCE = 0.01
+
+
+def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> dict:
+    """The largest pile-up of credited amounts: value, count, share of credited contacts (with a Wilson
+    interval), share_of_contacts (of every contact in `credit`), expected_count at one value under a
+    smooth distribution, p_value (Poisson), above_share (credited contacts with more), point_mass and
+    is_cap (see the module docstring), n_credited."""
+    amounts = credit[credit > 0].astype(float).round(2)
+    n = len(amounts)
+    if n == 0:
+        return {"n_credited": 0, "point_mass": False, "is_cap": False, "value": np.nan, "count": 0, "share": np.nan,
+                "share_of_contacts": 0.0, "share_lower": np.nan, "share_upper": np.nan, "expected_count": np.nan,
+                "p_value": np.nan, "above_share": np.nan, "resolution": np.nan}
+    counts = amounts.value_counts()
+    value, count = float(counts.index[0]), int(counts.iloc[0])
+    resolution = 0.01 if (np.abs(amounts * 100 - np.round(amounts) * 100) > 0.5).any() else 1.0
+    below = amounts[(amounts >= value / 1.25) & (amounts < value)]
+    slots = max(1.0, (value - value / 1.25) / resolution)
+    expected = max(len(below) / slots, 1.0 / slots)
+    p = float(stats.poisson.sf(count - 1, expected))
+    lo, hi = wilson_interval(count, n, level)
+    share = count / n
+    above = float((amounts > value).mean())
+    point = bool(share >= min_share and p < 0.001)
+    return {"n_credited": n, "value": value, "count": count, "share": share, "share_of_contacts": count / len(credit),
+            "share_lower": float(lo), "share_upper": float(hi), "expected_count": expected, "p_value": p,
+            "above_share": above, "resolution": resolution, "point_mass": point,
+            "is_cap": bool(point and above <= ABOVE_CAP_TOLERANCE)}
+
+
+def credited_replies(inv: pd.DataFrame, cap: float | None) -> pd.DataFrame:
+    """Credited invitations with a CSAT reply, with log2_credit, at_cap, escalated and unresolved as 0/1."""
+    rep = inv[inv["responded"] & inv["csat"].notna() & (inv["credit_issued"] > 0)].copy()
+    rep["csat"] = rep["csat"].astype(float)
+    rep["log2_credit"] = np.log2(rep["credit_issued"].astype(float))
+    rep["at_cap"] = (rep["credit_issued"].round(2) >= cap).astype(float) if cap is not None else 0.0
+    rep["escalated_"] = rep["escalated"].astype(float)
+    rep["unresolved_"] = (~rep["resolved_first_contact"].astype(bool)).astype(float)
+    return rep
+
+
+def dose_response(rep: pd.DataFrame, mix, with_cap: bool, agent: str = "agent_id", level: float = 0.95) -> dict:
+    """The dose–response model (module docstring) on `credited_replies`: fit, n, and per term
+    (per_doubling, at_cap) estimate, lower, upper, p_value."""
+    mix = [m for m in mix if rep[m].nunique() > 1]
+    extra = [c for c in ("escalated_", "unresolved_") if rep[c].nunique() > 1]
+    terms = ["log2_credit"] + (["at_cap"] if with_cap else []) + extra + mix
+    fit = lmer(f"csat ~ {' + '.join(terms)} + (1 | {agent})", rep)
+    out = {"fit": fit, "n": int(fit.nobs)}
+    names = list(fit.fixef.index)
+    for name, term in (("per_doubling", "log2_credit"), ("at_cap", "at_cap")):
+        if term in names:
+            test = fit.contrast(np.eye(len(names))[names.index(term)])
+            half = stats.t.ppf(0.5 + level / 2, test["df"]) * test["std_error"]
+            out[name] = {"estimate": float(test["estimate"]), "std_error": float(test["std_error"]),
+                         "df": float(test["df"]), "lower": float(test["estimate"] - half),
+                         "upper": float(test["estimate"] + half), "p_value": float(test["p_value"])}
+    return out
+
+
+def cap_neighbours(rep: pd.DataFrame, cap: float, level: float = 0.95) -> pd.DataFrame:
+    """Mean CSAT at the cap and just below it ([cap/√2, cap)), and the difference (at cap − below):
+    rows 'at cap', 'just below', 'difference'; columns n, mean, lower, upper (t / Welch)."""
+    at = rep.loc[rep["credit_issued"].round(2) >= cap, "csat"]
+    near = rep.loc[(rep["credit_issued"] >= cap / np.sqrt(2)) & (rep["credit_issued"].round(2) < cap), "csat"]
+    rows = {}
+    for name, y in (("at cap", at), ("just below", near)):
+        se = y.std(ddof=1) / np.sqrt(len(y)) if len(y) > 1 else np.nan
+        q = stats.t.ppf(0.5 + level / 2, len(y) - 1) if len(y) > 1 else np.nan
+        rows[name] = {"n": len(y), "mean": y.mean(), "lower": y.mean() - q * se, "upper": y.mean() + q * se}
+    if len(at) > 1 and len(near) > 1:
+        va, vb = at.var(ddof=1) / len(at), near.var(ddof=1) / len(near)
+        df = (va + vb) ** 2 / (va ** 2 / (len(at) - 1) + vb ** 2 / (len(near) - 1))
+        d, half = at.mean() - near.mean(), stats.t.ppf(0.5 + level / 2, df) * np.sqrt(va + vb)
+        rows["difference"] = {"n": len(at) + len(near), "mean": d, "lower": d - half, "upper": d + half}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def amount_bands(contacts: pd.DataFrame, inv: pd.DataFrame, cap: float | None, n_bands: int = 5) -> pd.DataFrame:
+    """Credited contacts in bands of amount (quantile bands below the cap, and the cap itself): contacts,
+    low/high amount, replies, mean CSAT with a t interval — the picture behind the dose–response."""
+    credited = contacts[contacts["credit_issued"] > 0]
+    amount = credited["credit_issued"].round(2)
+    below = amount[amount < cap] if cap is not None else amount
+    edges = np.unique(np.quantile(below, np.linspace(0, 1, n_bands + 1))) if len(below) else np.array([])
+    band = pd.Series(pd.NA, index=credited.index, dtype="object")
+    for j in range(len(edges) - 1):
+        last = j == len(edges) - 2
+        inside = (amount >= edges[j]) & ((amount <= edges[j + 1]) if last else (amount < edges[j + 1]))
+        band[inside & ((amount < cap) if cap is not None else True)] = f"{edges[j]:.2f}–{edges[j + 1]:.2f}"
+    if cap is not None:
+        band[amount >= cap] = f"at cap ({cap:.2f})"
+    replies = inv[inv["responded"] & inv["csat"].notna()].set_index("contact_id")["csat"].astype(float)
+    csat = credited["contact_id"].map(replies)
+    rows = []
+    for name in pd.unique(band.dropna()):
+        inside = band == name
+        y = csat[inside].dropna()
+        se = y.std(ddof=1) / np.sqrt(len(y)) if len(y) > 1 else np.nan
+        q = stats.t.ppf(0.975, len(y) - 1) if len(y) > 1 else np.nan
+        rows.append({"band": name, "contacts": int(inside.sum()), "low": float(amount[inside].min()),
+                     "high": float(amount[inside].max()), "replies": len(y), "csat": y.mean(),
+                     "lower": y.mean() - q * se, "upper": y.mean() + q * se})
+    return pd.DataFrame(rows).sort_values("low").set_index("band")

@@ -1,0 +1,49 @@
+"""Display tables of the policy_friction study."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .common import format_p
+
+LABELS = {"csat": "CSAT (points)", "nps": "NPS (points)", "repeat": "repeat within 7 days (pp)",
+          "escalation": "escalated (pp)"}
+
+
+def policy_outcomes_display(effects: pd.DataFrame) -> pd.DataFrame:
+    """Policies as rows; per outcome 'effect (family-wise lower to upper)', ordered by the CSAT effect."""
+    out = {}
+    for outcome, label in LABELS.items():
+        if outcome not in effects.index.get_level_values(0):
+            continue
+        t = effects.loc[outcome]
+        f = ".2f" if t["unit"].iloc[0] == "CSAT points" else ".1f"
+        if outcome == "csat" and t["unit"].iloc[0] != "CSAT points":
+            label = "share of good ratings (pp)"
+        out[label] = pd.Series([f"{r['effect']:+{f}} ({r['lower_adj']:+{f}} to {r['upper_adj']:+{f}})"
+                                for _, r in t.iterrows()], index=t.index)
+    table = pd.DataFrame(out)
+    if "csat" in effects.index.get_level_values(0):
+        table = table.reindex(effects.loc["csat"].sort_values("effect").index)
+    table.index.name = "policy"
+    return table
+
+
+def words_display(words: pd.DataFrame) -> pd.DataFrame:
+    """Per policy: its distinctive words with z, then the count of comments."""
+    rows = {}
+    counts = words.attrs.get("n_comments", {})
+    for group, part in words.groupby("group", sort=False):
+        hits = part[part["distinctive"]]
+        rows[group] = {"comments": counts.get(group, ""),
+                       "distinctive words (z)": ", ".join(f"{w} ({z:.1f})" for w, z in zip(hits["word"], hits["z"]))
+                       or "none beyond chance"}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "policy"
+    return out
+
+
+def dose_display(dose: pd.DataFrame) -> pd.DataFrame:
+    """The dose–response terms with intervals and p."""
+    return pd.DataFrame({"estimate (points)": dose["estimate"].round(3),
+                         "95% CI": [f"{a:+.2f} to {b:+.2f}" for a, b in zip(dose["lower"], dose["upper"])],
+                         "p": dose["p_value"].map(format_p)}, index=dose.index)

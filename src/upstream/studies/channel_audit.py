@@ -1,0 +1,109 @@
+"""Channel audit: one table per channel — volume, speed, scores, outcomes and who answers — and the channel
+differences with what each channel handles (policy, product, issue type) and the agent held fixed, next to
+the raw ones.
+
+    summary  = channel_summary(contacts, invitations)             # each number with its interval
+    csat     = steps.policy_model(ds, params, cache, "channel")   # agent model + customers, level effects
+    nps      = steps.nps_model(ds, cache)                         # clmm, AME in NPS points
+    rates    = steps.rate_model(ds, cache, outcome)               # glmer on all contacts, AME in pp
+    response = response_comparison(...)                          # weighting and the tipping point δ
+"""
+from __future__ import annotations
+
+from ..analysis import channels, latent, margins
+from ..data.frames import invitations
+from ..reporting import plots
+from ..reporting import sentences as say
+from . import steps
+from .base import Parameters, RunCache, StudyResult
+
+NAME = "channel_audit"
+TITLE = "Channel audit: what each channel handles, how fast and how well"
+CHANNEL = "channel"
+RATE_LABELS = {"fcr": "First-contact resolution model", "escalation": "Escalation model",
+               "repeat": "Repeat-contact model"}
+
+
+def adjusted_effects(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict]:
+    """Per metric the data set records, the channel effects against the average contact (csat: on the
+    scale's own terms; nps: NPS points; rates: probability), and the fits behind them."""
+    csat, csat_fit = steps.csat_level_effects(ds, params, cache, CHANNEL)
+    effects, fits = {"csat": csat}, {"CSAT model": csat_fit}
+    if steps.nps_recorded(ds):
+        nps_model = steps.nps_model(ds, cache)
+        effects["nps"] = margins.nps_level_effects(nps_model, ds.contacts, CHANNEL)
+        fits["NPS model"] = nps_model.fit
+    for metric, column in channels.RATES.items():
+        if steps.recorded(ds, column):
+            model = steps.rate_model(ds, cache, column)
+            effects[metric] = latent.level_effects(model, ds.contacts, CHANNEL)
+            fits[RATE_LABELS[metric]] = model.fit
+    return effects, fits
+
+
+def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
+    """The channel_audit study on a validated data set."""
+    params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
+    cache = cache or RunCache()
+    scale = steps.csat_scale(ds)
+    inv = invitations(ds)
+    good = None
+    if scale.kind == "binary":              # CSAT below is the share of good ratings
+        inv = inv.assign(csat=inv["csat"].isin(scale.top_box).astype(float).where(inv["csat"].notna()))
+        good = (1.0,)
+    summary = channels.channel_summary(ds.contacts, inv, CHANNEL, good=good)
+    if len(summary) < 2:
+        return single_channel(ds, params, summary)
+    effects, fits = adjusted_effects(ds, params, cache)
+    differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL, good=good)
+    response = steps.response_model(ds, cache)
+    comparison = channels.response_comparison(inv, response.weights, effects["csat"], CHANNEL)
+    odd = summary.attrs["handle_exceeds_elapsed"]
+    health = ([line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
+              + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "
+                  "first-response bound is set to 0."] if odd else []))
+    outcome = scale.units.outcome
+    findings = [say.volume_sentence(summary), say.speed_sentence(summary),
+                say.csat_channel_sentence(differences, outcome), *say.metric_sentences(differences),
+                *say.channel_response_sentences(summary, comparison, scale.units), *health]
+    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
+                         health=health, fits=fits)
+    result.tables = {"channel_summary": summary, "channel_differences": differences, "channel_response": comparison}
+    result.values = {"effects": effects, "chi2_p": comparison.attrs["chi2_p"], "response": response,
+                     "outcome": outcome}
+    result.figures = figures(summary, differences, outcome)
+    return result
+
+
+def single_channel(ds, params: Parameters, summary) -> StudyResult:
+    """All contacts came through one channel: its table, and no comparison."""
+    only = summary.index[0]
+    findings = [say.volume_sentence(summary),
+                f"All contacts came through one channel ('{only}'), so there are no channel differences to estimate."]
+    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings)
+    result.tables = {"channel_summary": summary}
+    closing = say.duration(summary.loc[only, "resolution_hours"])
+    result.figures = {"times": plots.resolution_times(summary, f"{only}: median time to close {closing}")}
+    return result
+
+
+def figures(summary, differences, outcome: str = "CSAT") -> dict:
+    csat = differences.loc["csat"]
+    unit = csat["unit"].iloc[0]
+    worst = csat["effect"].idxmin()
+    w = csat.loc[worst]
+    size = f"{abs(w['effect']):.2f} {unit}" if unit == "CSAT points" else f"{abs(w['effect']):.1f} {unit}"
+    slow = summary["resolution_hours"].idxmax()
+    out = {
+        "csat": plots.raw_and_adjusted(
+            differences, "csat", f"On {worst}, {outcome} is {size} below the average contact once its mix and agents "
+                                 "are held fixed" if w["upper_adj"] < 0 else
+            f"No channel's {outcome} differs from the average contact once its mix and agents are held fixed",
+            f"{unit[0].upper() + unit[1:]} against all contacts"),
+        "times": plots.resolution_times(summary, f"{slow} takes longest to close: median "
+                                                 f"{say.duration(summary.loc[slow, 'resolution_hours'])}"),
+    }
+    if "repeat" in differences.index.get_level_values(0):
+        out["repeat"] = plots.raw_and_adjusted(differences, "repeat", "Repeat contacts within 7 days by channel, raw "
+                                               "and adjusted", "Percentage points against all contacts")
+    return out
