@@ -154,14 +154,35 @@ class _Objective:
         return v, g
 
 
+def _away_from_zero(obj: _Objective, x: np.ndarray, value: float, sds=(0.05, 0.1, 0.2, 0.5, 1.0)):
+    """A start with a positive random-effect SD that beats `x` (SD on its bound 0), or None.
+
+    The likelihood is an even function of the SD, so SD = 0 is always a stationary point: an optimiser
+    whose line search reaches the bound can stop there although the deviance falls away from it. Probe
+    positive SDs with the other parameters fixed and restart from the best when it is lower."""
+    best, best_value = None, value - 1e-8
+    for sd in sds:
+        trial = np.r_[x[:-1], sd]
+        v = obj.natural(trial, gradient=False)[0]
+        if np.isfinite(v) and v < best_value:
+            best, best_value = trial, v
+    return best
+
+
 def fit_single_factor(quad: SingleFactorQuadrature, x0: np.ndarray, n_thresholds: int = 0):
     """Maximise the approximate likelihood; returns (x, value, Hessian, converged, messages)."""
     obj = _Objective(quad, n_thresholds)
     w0 = obj.to_work(x0)
     bounds = [(None, None)] * (len(x0) - 1) + [(0.0, None)]
-    res = minimize(obj, w0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20})
+    options = {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20}
+    res = minimize(obj, w0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
     x = obj.to_natural(res.x)
+    if x[-1] <= 0:
+        start = _away_from_zero(obj, x, float(res.fun))
+        if start is not None:
+            again = minimize(obj, obj.to_work(start), jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+            if again.fun < res.fun:
+                res, x = again, obj.to_natural(again.x)
     lower = np.r_[np.full(len(x) - 1, -np.inf), 0.0]
 
     def grad(z):

@@ -93,7 +93,8 @@ class Parameters:
 class StudyResult:
     """One study's output. `tables` hold real agent ids; `publish` pseudonymises them unless the
     parameters ask for names. `health` holds "<model>: <statement>" for every fit that has a problem;
-    `values` holds numbers the notebook narrative quotes."""
+    `values` holds numbers the notebook narrative quotes; `group` is the study module's GROUP, under
+    which the index page lists the study's findings."""
 
     study: str
     title: str
@@ -107,6 +108,7 @@ class StudyResult:
     fits: dict[str, Any] = field(default_factory=dict, repr=False)
     agent_ids: tuple[str, ...] = ()            # every agent of the data set (pseudonyms are made over all)
     _labels: pd.Series | None = field(default=None, repr=False)
+    group: str = ""                       # the index page's group of studies, e.g. "Agents", "Operations"
 
     def labels(self, ids) -> pd.Series:
         """Agent labels: ids themselves with show_names, else the installation's pseudonyms. Every
