@@ -568,7 +568,7 @@ def test_index_page_groups_the_findings_by_study_group():
         ("Agents", ["avs.html", "qa.html"]), ("Operations", ["mh.html"]), ("", ["old.html"])]
     html = index_html({"title": "Review", "period": None, "study_name": "review", "study_yaml": "review.yaml",
                        "findings": blocks, "groups": groups, "notebooks": [], "tables": [],
-                       "validation": validation_view(None), "data_docs_href": None, "data_dir": "data",
+                       "validation": validation_view(None), "validation_href": None, "data_dir": "data",
                        "fingerprint": "f", "parameters": [], "version": "0", "python_version": "3.11",
                        "kernel": "k", "run_seconds_text": "1 s", "finished_at": "now"})
     findings = html.split('<section id="key-findings">', 1)[1].split("</section>", 1)[0]

@@ -173,3 +173,14 @@ def test_plan_on_a_good_bad_scale_uses_the_latent_model(sample):
     fit = res.fits["agent model"]
     np.testing.assert_allclose(plan["reliability"].reindex(fit.reliability["agent_id"].index),
                                fit.reliability["agent_id"], atol=1e-9)
+
+
+def test_published_sample_pseudonymises_repeated_agent_ids(sample, cache, tmp_path):
+    ds, _ = sample
+    res = qa_sample.run(ds, {**PARAMS, "show_names": False, "pseudonym_salt": "test-salt"}, cache)
+    res.publish(tmp_path)
+    table = pd.read_csv(tmp_path / "tables" / "qa_sample.csv", dtype=str)
+    plan = pd.read_csv(tmp_path / "tables" / "qa_plan.csv", dtype=str)
+    assert table["agent_id"].str.fullmatch(r"Agent [0-9A-F]{4,}").all()
+    assert not set(table["agent_id"]) & set(ds.agents["agent_id"])
+    assert set(table["agent_id"]) <= set(plan["agent_id"])          # the same pseudonym in both tables

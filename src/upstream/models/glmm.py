@@ -23,6 +23,7 @@ from scipy.special import expit
 from .checks import ModelInputError, check_predict, check_random_terms, check_whole, examples, numbers_of
 from .design import FixedMatrix, ModelFrame, RandomBlock, fixed_matrix, model_frame, newdata_matrices, random_blocks
 from .formula import parse_formula
+from .optimize import away_from_zero
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
 from .health import health as _health
@@ -154,21 +155,6 @@ class _Objective:
         return v, g
 
 
-def _away_from_zero(obj: _Objective, x: np.ndarray, value: float, sds=(0.05, 0.1, 0.2, 0.5, 1.0)):
-    """A start with a positive random-effect SD that beats `x` (SD on its bound 0), or None.
-
-    The likelihood is an even function of the SD, so SD = 0 is always a stationary point: an optimiser
-    whose line search reaches the bound can stop there although the deviance falls away from it. Probe
-    positive SDs with the other parameters fixed and restart from the best when it is lower."""
-    best, best_value = None, value - 1e-8
-    for sd in sds:
-        trial = np.r_[x[:-1], sd]
-        v = obj.natural(trial, gradient=False)[0]
-        if np.isfinite(v) and v < best_value:
-            best, best_value = trial, v
-    return best
-
-
 def fit_single_factor(quad: SingleFactorQuadrature, x0: np.ndarray, n_thresholds: int = 0):
     """Maximise the approximate likelihood; returns (x, value, Hessian, converged, messages)."""
     obj = _Objective(quad, n_thresholds)
@@ -178,7 +164,7 @@ def fit_single_factor(quad: SingleFactorQuadrature, x0: np.ndarray, n_thresholds
     res = minimize(obj, w0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
     x = obj.to_natural(res.x)
     if x[-1] <= 0:
-        start = _away_from_zero(obj, x, float(res.fun))
+        start = away_from_zero(lambda z: obj.natural(z, gradient=False)[0], x, float(res.fun))
         if start is not None:
             again = minimize(obj, obj.to_work(start), jac=True, method="L-BFGS-B", bounds=bounds, options=options)
             if again.fun < res.fun:

@@ -119,7 +119,7 @@ class StudyResult:
             return pd.Series(ids, index=ids)
         known = self._labels.index if self._labels is not None else pd.Index([])
         if self._labels is None or not ids.isin(known).all():
-            everyone = pd.Index(self.agent_ids).astype(str).union(known).union(ids)
+            everyone = pd.Index(self.agent_ids).astype(str).union(known).union(ids.unique())  # a table may repeat an id
             self._labels = privacy.pseudonymise(pd.Series(everyone, index=everyone),
                                                 self.parameters.pseudonym_salt)  # None: the installation's key
         return self._labels.reindex(ids)
