@@ -178,3 +178,25 @@ def test_multi_factor_laplace_agrees_with_single_factor_engine():
     assert general.loglik == pytest.approx(fast.loglik, abs=1e-6)
     np.testing.assert_allclose(general.fixef, fast.fixef, rtol=1e-4)
     np.testing.assert_allclose(general.ranef["g"]["mode"], fast.ranef["g"]["mode"], atol=1e-4)
+
+
+def test_glmer_does_not_stop_at_a_zero_sd_when_the_likelihood_rises_away_from_it():
+    """SD = 0 is a stationary point of the (even) marginal likelihood in the SD; a line search that reaches
+    the bound used to stop there (this data set, true SD 0.2, gave SD 0). The fit now probes positive SDs
+    and restarts, and its log-likelihood beats the logistic regression without agent effects."""
+    import statsmodels.api as sm
+
+    from upstream.models.optimize import away_from_zero
+
+    rng = np.random.default_rng(4)
+    n, m = 10000, 50
+    g, x1, x2 = rng.integers(0, m, n), rng.integers(0, 12, n), rng.integers(0, 6, n)
+    y = (rng.random(n) < expit(-1.7 + 0.1 * x1 - 0.05 * x2 + rng.normal(0, 0.2, m)[g])).astype(int)
+    d = pd.DataFrame({"y": y, "g": [f"a{i:03d}" for i in g], "x1": [f"p{i:02d}" for i in x1],
+                      "x2": [f"q{i}" for i in x2]})
+    fit = glmer("y ~ x1 + x2 + (1 | g)", d)
+    X = pd.get_dummies(d[["x1", "x2"]], drop_first=True, dtype=float)
+    plain = sm.Logit(d["y"], sm.add_constant(X)).fit(disp=0)
+    assert 0.05 < fit.sd < 0.4 and fit.loglik > plain.llf + 1
+    assert away_from_zero(lambda z: (z[-1] - 0.3) ** 2, np.array([1.0, 0.0]), 0.09)[-1] == 0.2
+    assert away_from_zero(lambda z: z[-1] ** 2, np.array([1.0, 0.0]), 0.0) is None

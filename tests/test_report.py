@@ -232,3 +232,11 @@ def test_period_text(start, end, text):
 def test_period_text_rejects_a_reversed_period():
     with pytest.raises(ValueError, match="is before start"):
         report.period_text("2026-03-01", "2026-02-01")
+
+
+def test_findings_carry_the_study_group(tmp_path):
+    path = report.publish_findings(tmp_path, "metric_health", "Metric health", ["x"], group="Operations")
+    assert json.loads(path.read_text(encoding="utf-8"))["group"] == "Operations"
+    assert report.read_findings(path)["group"] == "Operations"
+    plain = report.publish_findings(tmp_path, "other", "Other", ["y"])
+    assert "group" not in json.loads(plain.read_text(encoding="utf-8")) and report.read_findings(plain)["group"] == ""

@@ -555,3 +555,23 @@ def test_point_latest_replaces_the_link_with_a_relative_one(tmp_path):
     (tmp_path / "latest").mkdir()
     with pytest.raises(OSError, match="is not a symlink"):
         runner.point_latest(tmp_path, first)
+
+
+def test_index_page_groups_the_findings_by_study_group():
+    from upstream.runner.index_page import group_findings, index_html, validation_view
+
+    blocks = [{"title": t, "sentences": [f"{t} finding."], "href": f"{n}.html", "group": g}
+              for n, t, g in (("avs", "Agent or system?", "Agents"), ("mh", "Metric health", "Operations"),
+                              ("qa", "QA plan", "Agents"), ("old", "Ungrouped <page>", ""))]
+    groups = group_findings(blocks)
+    assert [(g["name"], [b["href"] for b in g["blocks"]]) for g in groups] == [
+        ("Agents", ["avs.html", "qa.html"]), ("Operations", ["mh.html"]), ("", ["old.html"])]
+    html = index_html({"title": "Review", "period": None, "study_name": "review", "study_yaml": "review.yaml",
+                       "findings": blocks, "groups": groups, "notebooks": [], "tables": [],
+                       "validation": validation_view(None), "validation_href": None, "data_dir": "data",
+                       "fingerprint": "f", "parameters": [], "version": "0", "python_version": "3.11",
+                       "kernel": "k", "run_seconds_text": "1 s", "finished_at": "now"})
+    findings = html.split('<section id="key-findings">', 1)[1].split("</section>", 1)[0]
+    assert findings.index('<h3 class="group">Agents</h3>') < findings.index('href="qa.html"') \
+        < findings.index('<h3 class="group">Operations</h3>') < findings.index('href="mh.html"')
+    assert '<h3><a href="old.html">Ungrouped &lt;page&gt;</a></h3>' in findings     # escaped, no group heading

@@ -23,6 +23,7 @@ from scipy.special import expit
 from .checks import ModelInputError, check_predict, check_random_terms, check_whole, examples, numbers_of
 from .design import FixedMatrix, ModelFrame, RandomBlock, fixed_matrix, model_frame, newdata_matrices, random_blocks
 from .formula import parse_formula
+from .optimize import away_from_zero
 from .quadrature import BinomialLogit, CumulativeLogit, SingleFactorQuadrature
 from .results import _fmt, _fmt_p, _stars, hessian_covariance, wald_table, warn_fit
 from .health import health as _health
@@ -159,9 +160,15 @@ def fit_single_factor(quad: SingleFactorQuadrature, x0: np.ndarray, n_thresholds
     obj = _Objective(quad, n_thresholds)
     w0 = obj.to_work(x0)
     bounds = [(None, None)] * (len(x0) - 1) + [(0.0, None)]
-    res = minimize(obj, w0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20})
+    options = {"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9, "maxcor": 20}
+    res = minimize(obj, w0, jac=True, method="L-BFGS-B", bounds=bounds, options=options)
     x = obj.to_natural(res.x)
+    if x[-1] <= 0:
+        start = away_from_zero(lambda z: obj.natural(z, gradient=False)[0], x, float(res.fun))
+        if start is not None:
+            again = minimize(obj, obj.to_work(start), jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+            if again.fun < res.fun:
+                res, x = again, obj.to_natural(again.x)
     lower = np.r_[np.full(len(x) - 1, -np.inf), 0.0]
 
     def grad(z):

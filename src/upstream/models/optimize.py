@@ -98,3 +98,19 @@ def _check_gradient(f, theta: np.ndarray, lower: np.ndarray, tol: float = 2e-3) 
     if worst > tol:
         return False, f"Model failed to converge with max|grad| = {worst:.3g} (tol = {tol})"
     return True, ""
+
+
+def away_from_zero(value_at, x: np.ndarray, value: float, sds=(0.05, 0.1, 0.2, 0.5, 1.0)):
+    """A start with a positive last parameter (a random-effect SD) that beats `x`, whose SD is on its
+    bound 0; None when none does. `value_at(x)` is the criterion being minimised.
+
+    A marginal likelihood is an even function of the SD, so SD = 0 is always a stationary point: an
+    optimiser whose line search reaches the bound can stop there although the criterion falls away from
+    it. Probe positive SDs with the other parameters fixed and restart from the best when it is lower."""
+    best, best_value = None, value - 1e-8
+    for sd in sds:
+        trial = np.r_[x[:-1], sd]
+        v = value_at(trial)
+        if np.isfinite(v) and v < best_value:
+            best, best_value = trial, v
+    return best

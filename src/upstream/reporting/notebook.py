@@ -88,11 +88,13 @@ def publish_findings(
     title: str,
     sentences: Sequence[Any],
     period: str | None = None,
+    group: str | None = None,
 ) -> Path | None:
     """Write ``<report_dir>/<notebook>.findings.json`` for the study index page.
 
     Does nothing and returns None when ``report_dir`` is None (the notebook was opened by hand).
-    ``period`` is a ready-made text (see ``period_text``) or None.
+    ``period`` is a ready-made text (see ``period_text``) or None. ``group`` (e.g. "Agents",
+    "Operations") is the heading the index page lists the findings under; None lists them ungrouped.
     """
     if report_dir is None:
         return None
@@ -104,6 +106,8 @@ def publish_findings(
         "sentences": [str(s) for s in sentences],
         "period": None if period is None else str(period),
     }
+    if group:
+        record["group"] = str(group)
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}{FINDINGS_SUFFIX}"
@@ -127,6 +131,7 @@ def read_findings(path: str | os.PathLike) -> dict:
         "title": str(record.get("title") or ""),
         "sentences": [str(s) for s in record["sentences"]],
         "period": None if record.get("period") is None else str(record["period"]),
+        "group": str(record.get("group") or ""),
     }
 
 
@@ -179,6 +184,15 @@ def period_text(start: Any, end: Any) -> str:
     return f"{a_text} \u2013 {b_text}"
 
 
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """A matplotlib Figure as PNG bytes (tight bounding box)."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
 class StudyView:
     """What a study notebook shows, from a study's result (anything with study, title, period,
     findings, tables, figures and `labels`/`publish`): the heading and Key findings, figures, tables.
@@ -196,7 +210,7 @@ class StudyView:
         if self.study_title and self.study_title != r.title:
             show_text(f"Part of the study: {self.study_title}")
         show_findings(r.findings)
-        publish_findings(report_dir, r.study, r.title, r.findings, period=r.period)
+        publish_findings(report_dir, r.study, r.title, r.findings, period=r.period, group=getattr(r, "group", None))
         r.publish(report_dir)
 
     def figure(self, name: str, otherwise: str | None = None) -> None:

@@ -68,6 +68,15 @@ def validation_view(summary: Any) -> dict:
     return view
 
 
+def group_findings(findings: list[dict]) -> list[dict]:
+    """The notebooks' findings under their study group ("Agents", "Operations", ...), groups in the order
+    they first appear in the study; findings without a group form a group with an empty name."""
+    groups: dict[str, list[dict]] = {}
+    for block in findings:
+        groups.setdefault(block.get("group") or "", []).append(block)
+    return [{"name": name, "blocks": blocks} for name, blocks in groups.items()]
+
+
 def short(text: Any, limit: int = 300) -> str:
     first = str(text).strip().splitlines()[0] if str(text).strip() else ""
     return first if len(first) <= limit else first[: limit - 1] + "…"

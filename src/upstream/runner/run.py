@@ -58,7 +58,7 @@ from upstream.reporting import notebook as report
 from upstream.reporting import privacy
 
 from .export import export_html
-from .index_page import index_html, json_default, short, validation_html, validation_view, write_json
+from .index_page import group_findings, index_html, json_default, short, validation_html, validation_view, write_json
 from .kernel import (DEFAULT_KERNEL, captured_output, kernel_environment, kernel_manager_config,
                      logged_kernel_manager_class, quiet_loggers)
 from .publish import (OWNER_FILE, TIMESTAMP_FORMAT, StudyLock, clear_stale_staging, iso, make_unique_dir,
@@ -377,7 +377,8 @@ class _StudyRun:
             export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html", with_code=False, title=title)
             stage_reached("export")
             if record and record["sentences"]:
-                findings.append({"title": title, "sentences": record["sentences"], "href": f"{run.name}.html"})
+                findings.append({"title": title, "sentences": record["sentences"], "href": f"{run.name}.html",
+                                 "group": record.get("group", "")})
             pages.append(
                 {
                     "title": title,
@@ -396,6 +397,7 @@ class _StudyRun:
                 "study_name": study.name,
                 "study_yaml": display_path(study.yaml_path),
                 "findings": findings,
+                "groups": group_findings(findings),
                 "notebooks": pages,
                 "tables": sorted(p.relative_to(staging).as_posix() for p in (staging / "tables").glob("*.csv")),
                 "validation": validation_view(self.summary),

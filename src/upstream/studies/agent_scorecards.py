@@ -19,6 +19,7 @@ from .base import Parameters, RunCache, StudyResult
 
 NAME = "agent_scorecards"
 TITLE = "Agent scorecards"
+GROUP = "Agents"
 
 
 def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
@@ -39,7 +40,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
               + steps.fit_health("Top-box model", fits["top_box"]))
     attribution = getattr(getattr(ds, "description", None), "attribution", None)
     findings = [*say.scorecard_sentences(card, params), *filter(None, [say.attribution_sentence(attribution)]), *health]
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits={"agent model": model.judged_by, **fits})
     result.tables = {"scorecards": card.rename_axis("agent_id")}

@@ -26,6 +26,7 @@ from .base import Parameters, RunCache, StudyResult
 
 NAME = "agent_vs_system"
 TITLE = "Agent or system? What drives CSAT"
+GROUP = "Agents"
 POLICY = "policy"
 
 
@@ -138,7 +139,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         say.tenure_sentence(effects),
         *health,
     ]
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {

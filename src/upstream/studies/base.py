@@ -96,7 +96,8 @@ class Parameters:
 class StudyResult:
     """One study's output. `tables` hold real agent ids; `publish` pseudonymises them unless the
     parameters ask for names. `health` holds "<model>: <statement>" for every fit that has a problem;
-    `values` holds numbers the notebook narrative quotes."""
+    `values` holds numbers the notebook narrative quotes; `group` is the study module's GROUP, under
+    which the index page lists the study's findings."""
 
     study: str
     title: str
@@ -110,6 +111,7 @@ class StudyResult:
     fits: dict[str, Any] = field(default_factory=dict, repr=False)
     agent_ids: tuple[str, ...] = ()            # every agent of the data set (pseudonyms are made over all)
     _labels: pd.Series | None = field(default=None, repr=False)
+    group: str = ""                       # the index page's group of studies, e.g. "Agents", "Operations"
 
     def labels(self, ids) -> pd.Series:
         """Agent labels: ids themselves with show_names, else the installation's pseudonyms. Every
@@ -120,7 +122,7 @@ class StudyResult:
             return pd.Series(ids, index=ids)
         known = self._labels.index if self._labels is not None else pd.Index([])
         if self._labels is None or not ids.isin(known).all():
-            everyone = pd.Index(self.agent_ids).astype(str).union(known).union(ids)
+            everyone = pd.Index(self.agent_ids).astype(str).union(known).union(ids.unique())  # a table may repeat an id
             self._labels = privacy.pseudonymise(pd.Series(everyone, index=everyone),
                                                 self.parameters.pseudonym_salt)  # None: the installation's key
         return self._labels.reindex(ids)

@@ -20,6 +20,7 @@ from .base import Parameters, RunCache, StudyResult
 
 NAME = "survey_health"
 TITLE = "Survey health: who answers, and how it biases the scores"
+GROUP = "Surveys"
 
 
 def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
@@ -54,7 +55,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
               + steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit))
     findings = [*say.response_sentences(rates, response), say.nps_sentence(nps_all), say.screen_sentence(screen),
                 say.weighting_sentence(scores, shifts, units), *say.tipping_sentences(tipping, fragile, units), *health]
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits={"response model": response.propensity})
     coef = response.propensity.coef_table.set_index("term")

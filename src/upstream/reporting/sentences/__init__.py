@@ -10,8 +10,14 @@ from .friction import (cap_effect_sentence, cap_sentence, dose_sentence, escalat
                        repeat_sentence, words_sentence)
 from .scorecards import scorecard_sentences
 from .sentiment import comment_coverage_sentence, disagreement_sentence, sentiment_agent_sentence, validation_sentence
+from .metric_health import (NOT_RECORDED, contact_metrics_sentence, interactions_sentence, interactions_title,
+                            period_change_sentence, period_title, ranking_sentence, resolution_sentence,
+                            rushing_sentence, short_scale_sentence, speed_csat_sentence, speed_quality_sentence)
+from .trends import (VERDICTS, decomposition_sentence, decomposition_title, raw_change_sentence,
+                     short_scale_trend_sentence, trend_verdict_sentence, weekly_sentence, weekly_title)
 from .survey import (nps_sentence, response_sentences, screen_sentence, tipping_sentences,
                      weighting_sentence)
+from .qa_sample import allocation_sentence, plan_sentence, plan_title, priority_sentence, sample_sentence
 
 __all__ = ["attribution_sentence", "pct", "pct_interval", "variance_sentence", "mix_part_sentence", "policy_sentence",
            "policy_variation_sentences", "verdict_sentence", "rank_shift_sentence", "tenure_sentence",
@@ -20,4 +26,10 @@ __all__ = ["attribution_sentence", "pct", "pct_interval", "variance_sentence", "
            "volume_sentence", "speed_sentence", "csat_channel_sentence", "metric_sentences",
            "channel_response_sentences", "duration", "nps_policy_sentence", "repeat_sentence", "escalation_sentence",
            "cap_sentence", "dose_sentence", "cap_effect_sentence", "words_sentence", "comment_coverage_sentence",
-           "validation_sentence", "sentiment_agent_sentence", "disagreement_sentence"]
+           "validation_sentence", "sentiment_agent_sentence", "disagreement_sentence",
+           "period_change_sentence", "period_title", "speed_quality_sentence", "speed_csat_sentence",
+           "rushing_sentence", "ranking_sentence", "contact_metrics_sentence", "resolution_sentence",
+           "interactions_sentence", "interactions_title", "NOT_RECORDED", "short_scale_sentence",
+           "decomposition_sentence", "trend_verdict_sentence", "raw_change_sentence", "weekly_sentence",
+           "decomposition_title", "weekly_title", "VERDICTS", "short_scale_trend_sentence", "plan_sentence",
+           "priority_sentence", "allocation_sentence", "sample_sentence", "plan_title"]

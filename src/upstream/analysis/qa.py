@@ -1,0 +1,166 @@
+"""A QA review plan: where a fixed number of reviews reduces the uncertainty of agent estimates most.
+
+The model is the agent model's random intercept (the model agents are judged with): agent j's effect
+b_j ~ N(0, τ²) and, given b_j, each scored contact y = x'β + b_j + e with noise variance σ² — the
+residual variance plus the customer intercept's variance where the model has one (a reviewed contact
+comes from a customer it has not seen), or π²/3 on the latent scale of a logistic or cumulative-logit
+model. A QA review of one of the agent's contacts is treated as one more such observation (same scale,
+same noise — an assumption to revisit once QA scores exist and their own τ² and σ² can be fitted). The
+agent's conditional (posterior) variance today is PEV_j (the squared conditional SE of the fit; τ² for an
+agent with no replies) and after r more independent observations precisions add:
+
+    PEV_j(r) = 1 / (1/PEV_j + r/σ²)       (= τ²σ²/(σ² + (n_j + r)τ²) with n_j replies and no mix)
+
+Reliability is 1 − PEV_j(r)/τ². The marginal reduction PEV_j(r) − PEV_j(r + 1) falls with r, so
+giving each review in turn to the agent whose next review reduces the total posterior variance most
+(the greedy rule) minimises Σ_j PEV_j(r_j) for the budget (a separable convex allocation). Agents whose
+survey process is under review first get `priority_reviews` each: their survey scores may be steered,
+so an independent review is the check they need whatever their reliability says. An agent gets at most
+as many reviews as it has eligible contacts (contacts without a CSAT reply: the survey already speaks
+for those).
+
+Contacts are drawn at random within each agent: a random order of the agent's eligible contacts (by
+contact id) from a generator seeded with the study seed and the agent id, of which the plan takes the
+first r_j — reproducible, and a larger budget extends the same sample.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+
+import numpy as np
+import pandas as pd
+
+AGENT = "agent_id"
+
+
+def posterior_variance(pev0, reviews, sigma2: float):
+    """PEV after `reviews` more observations with residual variance σ²: 1/(1/PEV₀ + r/σ²)."""
+    return 1.0 / (1.0 / np.asarray(pev0, float) + np.asarray(reviews, float) / sigma2)
+
+
+def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: float,
+                     priority: pd.Series | None = None, priority_reviews: int = 0) -> pd.Series:
+    """Reviews per agent (index of `pev0`): first `priority_reviews` for each agent with `priority` True
+    (while the budget lasts, in order of their current PEV, largest first), then greedily on the marginal
+    reduction of posterior variance; never more than `capacity` per agent. Ties go to the agent id
+    that sorts first. attrs["priority"]: the priority reviews each agent got."""
+    agents = sorted(pev0.index)
+    r = pd.Series(0, index=agents, dtype=int)
+    cap = capacity.reindex(agents).fillna(0).astype(int)
+    left = int(budget)
+    given = pd.Series(0, index=agents, dtype=int)
+    if priority is not None and priority_reviews > 0:
+        first = [a for a in agents if bool(priority.get(a, False))]
+        for a in sorted(first, key=lambda a: (-pev0[a], a)):
+            given[a] = min(priority_reviews, cap[a], left)
+            r[a] += given[a]
+            left -= given[a]
+    r.attrs["priority"] = given
+    heap = []
+    for a in agents:
+        if r[a] < cap[a]:
+            now = posterior_variance(pev0[a], r[a], sigma2)
+            gain = now - posterior_variance(pev0[a], r[a] + 1, sigma2)
+            heap.append((-float(gain), a))
+    heapq.heapify(heap)
+    while left > 0 and heap:
+        _, a = heapq.heappop(heap)
+        r[a] += 1
+        left -= 1
+        if r[a] < cap[a]:
+            now = posterior_variance(pev0[a], r[a], sigma2)
+            heapq.heappush(heap, (-float(now - posterior_variance(pev0[a], r[a] + 1, sigma2)), a))
+    return r
+
+
+def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 200,
+                flagged: pd.Series | None = None, priority_reviews: int = 5,
+                reliability_threshold: float = 0.7) -> pd.DataFrame:
+    """One row per agent with contacts: n_replies, eligible (contacts without a CSAT reply), reliability
+    now, reviews, reliability_after, gain (reliability after − now), pev_now/pev_after (posterior
+    variances, score points²), survey_flag, priority_reviews (of the reviews, those given first because
+    the survey process is under review) and the reason the agent gets reviews ('' when none). With no
+    detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate and none is placed.
+    `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply.
+    attrs: tau2, sigma2, budget, used, priority_reviews, mean reliability before/after over all agents,
+    and how many agents reach `reliability_threshold`."""
+    fit, agent = model.judged_by, model.agent
+    tau2, sigma2 = variance_parts(fit, agent)
+    ids = contacts[AGENT].astype(str)
+    all_agents = sorted(ids.unique())
+    re = fit.ranef[agent]
+    pev0 = (re["cond_se"] ** 2).reindex(all_agents).fillna(tau2)
+    pev0 = pev0.clip(lower=1e-12)
+    n_replies = model.frame[agent].astype(str).value_counts().reindex(all_agents).fillna(0).astype(int)
+    eligible = (~contacts["contact_id"].isin(replied)).groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
+    flag = (pd.Series(False, index=all_agents) if flagged is None
+            else flagged.reindex(all_agents).fillna(False).astype(bool))
+    reviews = allocate_reviews(pev0, eligible, budget if tau2 > 0 else 0, sigma2, flag, priority_reviews)
+    pev1 = pd.Series(posterior_variance(pev0, reviews.reindex(all_agents), sigma2), index=all_agents)
+    rel0 = 1 - pev0 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)
+    rel1 = 1 - pev1 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)
+    plan = pd.DataFrame({"n_replies": n_replies, "eligible": eligible, "reliability": rel0,
+                         "reviews": reviews.reindex(all_agents), "reliability_after": rel1,
+                         "gain": rel1 - rel0, "pev_now": pev0, "pev_after": pev1, "survey_flag": flag,
+                         "priority_reviews": reviews.attrs["priority"].reindex(all_agents)},
+                        index=pd.Index(all_agents, name=AGENT))
+    plan["reason"] = [reason(row) for _, row in plan.iterrows()]
+    plan.attrs.update({"tau2": tau2, "sigma2": sigma2, "budget": int(budget), "used": int(plan["reviews"].sum()),
+                       "priority_reviews": priority_reviews, "reliability_threshold": reliability_threshold,
+                       "mean_reliability_before": float(rel0.mean()), "mean_reliability_after": float(rel1.mean()),
+                       "reach_before": int((rel0 >= reliability_threshold).sum()),
+                       "reach_after": int((rel1 >= reliability_threshold).sum())})
+    return plan.sort_values(["reviews", "reliability"], ascending=[False, True])
+
+
+def variance_parts(fit, agent: str = AGENT) -> tuple[float, float]:
+    """(τ², σ²): the agents' variance and the noise variance of one more scored contact — the residual
+    variance plus every other random intercept's variance (a reviewed contact comes from a customer the
+    model has not seen), or π²/3 on the latent scale of a logistic or cumulative-logit model."""
+    vc = fit.varcorr
+    tau2 = float(vc.loc[agent, "variance"]) if agent in vc.index else 0.0
+    others = float(vc.drop(index=[agent, "Residual"], errors="ignore")["variance"].sum())
+    residual = float(vc.loc["Residual", "variance"]) if "Residual" in vc.index else float(np.pi ** 2 / 3)
+    return tau2, residual + others
+
+
+def reason(row) -> str:
+    """Why the agent gets reviews, in words."""
+    if row["reviews"] == 0:
+        return ""
+    now = (f"reliability {row['reliability']:.2f} from {int(row['n_replies'])} "
+           f"{'reply' if row['n_replies'] == 1 else 'replies'}")
+    if row["survey_flag"] and row["priority_reviews"] > 0:
+        return f"survey process under review: {int(row['priority_reviews'])} priority reviews; {now}"
+    if row["n_replies"] == 0:
+        return "no survey replies: nothing is known about the agent yet"
+    return f"few replies: {now}"
+
+
+def agent_generator(seed: int, agent_id: str) -> np.random.Generator:
+    """A generator for one agent: seeded with the study seed and a hash of the agent id, so an agent's
+    sample does not depend on which other agents are in the data."""
+    h = int.from_bytes(hashlib.sha256(str(agent_id).encode("utf-8")).digest()[:8], "big")
+    return np.random.default_rng([int(seed), h])
+
+
+def sample_contacts(plan: pd.DataFrame, contacts: pd.DataFrame, replied: pd.Index, seed: int) -> pd.DataFrame:
+    """The contacts to review (one row each): contact_id, agent_id, opened_at, channel, policy, issue_type,
+    reason — drawn at random within each agent (module docstring)."""
+    pool = contacts[~contacts["contact_id"].isin(replied)]
+    pool = pool.assign(_agent=pool[AGENT].astype(str)).sort_values("contact_id")
+    groups = pool.groupby("_agent").indices
+    rows = []
+    for agent, r in plan["reviews"].items():
+        if r <= 0:
+            continue
+        idx = groups.get(agent, np.array([], dtype=int))
+        order = agent_generator(seed, agent).permutation(len(idx))[: int(r)]
+        picked = pool.iloc[idx[order]]
+        rows.append(picked.assign(reason=plan.loc[agent, "reason"]))
+    if not rows:
+        return pd.DataFrame(columns=["contact_id", AGENT, "opened_at", "channel", "policy", "issue_type", "reason"])
+    cols = ["contact_id", AGENT, "opened_at", "channel", "policy", "issue_type", "reason"]
+    out = pd.concat(rows)[cols].reset_index(drop=True)
+    return out

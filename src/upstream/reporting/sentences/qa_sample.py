@@ -1,0 +1,73 @@
+"""Key findings of the qa_sample study: what the plan buys in reliability, the priority given to agents
+under survey review, where the rest of the reviews go, and how the contacts were drawn."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def replies(n: float) -> str:
+    """'1 reply', '2.5 replies'."""
+    text = f"{n:.1f}".removesuffix(".0")
+    return f"{text} {'reply' if text == '1' else 'replies'}"
+
+
+def plan_sentence(plan: pd.DataFrame) -> str:
+    """Reviews placed, agents reviewed, and the expected gain in reliability (mean and threshold count)."""
+    a = plan.attrs
+    k = int((plan["reviews"] > 0).sum())
+    placed = (f"All {a['budget']} reviews" if a["used"] == a["budget"] else
+              f"Only {a['used']} of the {a['budget']} reviews could be placed (the agents have no more contacts "
+              "without a survey reply), and they")
+    return (f"{placed} go to {k} of {len(plan)} agents and would raise the mean reliability of the agents' "
+            f"estimates from {a['mean_reliability_before']:.2f} to {a['mean_reliability_after']:.2f}, and the number "
+            f"of agents at or above the {a['reliability_threshold']:g} reliability threshold from {a['reach_before']} "
+            f"to {a['reach_after']} — expected gains if a review measures an agent as well as a survey reply does.")
+
+
+def priority_sentence(plan: pd.DataFrame) -> str:
+    """The agents under survey review and the reviews reserved for them."""
+    flagged = plan[plan["survey_flag"]]
+    p = plan.attrs["priority_reviews"]
+    if flagged.empty:
+        return "No agent's survey process is under review, so no reviews are reserved."
+    if p == 0:
+        return (f"{len(flagged)} agents' survey process is under review; this plan reserves no reviews for them "
+                "(priority_reviews = 0).")
+    first = int(flagged["priority_reviews"].sum())
+    extra = int(flagged["reviews"].sum()) - first
+    more = f", and {extra} more where the variance rule puts them" if extra else ""
+    who = ("The agent whose survey process is under review gets" if len(flagged) == 1 else
+           f"The {len(flagged)} agents whose survey process is under review get")
+    return (f"{who} {first} reviews before anyone else (up to {p} each){more}, whatever their reliability: their "
+            "survey scores may be steered, so an independent review is the check they need.")
+
+
+def allocation_sentence(plan: pd.DataFrame) -> str:
+    """Where the other reviews go: agents with few replies first (medians in and out of the plan)."""
+    chosen = plan[(plan["reviews"] - plan["priority_reviews"]) > 0]
+    if chosen.empty:
+        return ""
+    none = chosen[chosen["n_replies"] == 0]
+    n_other = int((chosen["reviews"] - chosen["priority_reviews"]).sum())
+    text = (f"The other {n_other} reviews go where they reduce the posterior variance of agent "
+            f"effects most, agents with few replies first: the {len(chosen)} agents chosen have a median of "
+            f"{replies(np.median(chosen['n_replies']))} (median reliability {chosen['reliability'].median():.2f}) "
+            f"against {replies(np.median(plan['n_replies']))} ({plan['reliability'].median():.2f}) over all agents")
+    if len(none):
+        who = "1 agent with no survey reply at all gets" if len(none) == 1 else \
+            f"{len(none)} agents with no survey reply at all get"
+        text += f"; {who} {int(none['reviews'].sum())}"
+    return text + "."
+
+
+def sample_sentence(sample: pd.DataFrame, plan: pd.DataFrame, seed: int) -> str:
+    return (f"The {len(sample)} contacts to review are drawn at random within each agent from the contacts without a "
+            f"CSAT reply (seed {seed}; the same seed gives the same sample); tables/qa_sample.csv lists them with the "
+            "reason each agent was chosen.")
+
+
+def plan_title(plan: pd.DataFrame) -> str:
+    a = plan.attrs
+    return (f"{a['used']} reviews raise mean reliability from {a['mean_reliability_before']:.2f} to "
+            f"{a['mean_reliability_after']:.2f}")

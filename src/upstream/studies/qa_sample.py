@@ -1,0 +1,63 @@
+"""QA sample: a review plan that spends a fixed number of QA reviews where they reduce the uncertainty of
+agent estimates most, with the contacts to review drawn at random within each agent.
+
+    model  = steps.agent_model(ds, params, cache)     # τ², σ² and each agent's conditional variance
+    screen = steps.survey_screen(ds, params, cache)   # agents under survey review get priority reviews
+    plan   = review_plan(model, contacts, ...)        # greedy on the marginal reduction of posterior variance
+    sample = sample_contacts(plan, contacts, seed)    # tables/qa_sample.csv
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..analysis import qa
+from ..data.frames import responses
+from ..reporting import plots
+from ..reporting import sentences as say
+from . import steps
+from .base import ParameterError, Parameters, RunCache, StudyResult
+from .options import own_parameters
+
+NAME = "qa_sample"
+TITLE = "QA review plan: where reviews reduce uncertainty most"
+GROUP = "Agents"
+
+
+@dataclass(frozen=True)
+class QaParameters(Parameters):
+    """budget: QA reviews to place; priority_reviews: reviews each agent under survey review gets first
+    (0: no priority)."""
+
+    budget: int = 200
+    priority_reviews: int = 5
+
+    @classmethod
+    def from_mapping(cls, values: dict | None = None, **more) -> "QaParameters":
+        params = own_parameters(cls, values, more)
+        if params.budget < 1:
+            raise ParameterError(f"budget must be at least 1 review, got {params.budget}")
+        return params
+
+
+def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
+    """The qa_sample study on a validated data set."""
+    params = params if isinstance(params, QaParameters) else QaParameters.from_mapping(params)
+    cache = cache or RunCache()
+    model = steps.agent_model(ds, params, cache)
+    screen = steps.survey_screen(ds, params, cache)
+    replied = responses(ds, "csat")["contact_id"]
+    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen["flagged"], params.priority_reviews,
+                          params.reliability_threshold)
+    sample = qa.sample_contacts(plan, ds.contacts, replied, params.seed)
+    health = (steps.fit_health("Agent model", model.judged_by)
+              + steps.noted_health("Survey screen", screen.attrs["health"]))
+    findings = [say.plan_sentence(plan), say.priority_sentence(plan), say.allocation_sentence(plan),
+                say.sample_sentence(sample, plan, params.seed), *health]
+    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
+                         findings=[f for f in findings if f], health=health, group=GROUP,
+                         fits={"agent model": model.judged_by})
+    result.tables = {"qa_sample": sample, "qa_plan": plan}
+    result.values = {"tau2": plan.attrs["tau2"], "sigma2": plan.attrs["sigma2"], "formula": model.judged_by.formula}
+    result.figures = {"reliability": plots.reliability_gain(plan, say.plan_title(plan))}
+    return result

@@ -1,0 +1,28 @@
+"""A larger simulated operation shared by the studies' tests (simulated and loaded once per test session):
+100,000 contacts, 250 agents of whom 20 rush, 40% survey response (so weekly and monthly contrasts are
+sharp enough to test), and a stronger speed push than the sample's (+15 points unresolved from day 46),
+so the within-mix part of the trend is clearly negative."""
+from __future__ import annotations
+
+import atexit
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+from upstream.data import load_dataset
+from upstream.simulate import OperationSpec, simulate
+
+LARGER = OperationSpec(n_contacts=100_000, n_agents=250, n_customers=50_000, n_teams=10, n_rushing=20, n_steering=5,
+                       n_low_volume=10, response_rate=0.4, speed_push_unresolved=0.15)
+SEED = 11
+
+
+@functools.lru_cache(maxsize=None)
+def larger_operation(outcome_dependent_response: float = 1.0):
+    """(dataset, truth) of the larger operation; response depends on the score unless told otherwise."""
+    op = simulate(LARGER.replace(outcome_dependent_response=outcome_dependent_response), seed=SEED)
+    root = Path(tempfile.mkdtemp(prefix="upstream-larger-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    folder = op.write(root / "data")
+    return load_dataset(folder, validate=False), op.truth

@@ -1,0 +1,186 @@
+"""The qa_sample study: the greedy allocation minimises the total posterior variance, the plan gives the
+simulator's low-volume agents and the agents under survey review their reviews, the sample is random within
+agent, reproducible and nested across budgets, and each Key-findings sentence is exact for constructed inputs."""
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from operations import larger_operation
+
+from upstream.analysis import qa
+from upstream.data import load_dataset
+from upstream.data.frames import responses
+from upstream.reporting import sentences as say
+from upstream.simulate import truth_frame
+from upstream.studies import ParameterError, RunCache, qa_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def cache():
+    return RunCache()
+
+
+@pytest.fixture(scope="module")
+def result(sample, cache):
+    return qa_sample.run(sample[0], PARAMS, cache)
+
+
+def test_posterior_variance_is_the_random_intercept_formula():
+    tau2, sigma2, n = 0.1, 1.8, np.arange(0, 50)
+    pev0 = tau2 * sigma2 / (sigma2 + n * tau2)
+    for r in (0, 1, 7):
+        np.testing.assert_allclose(qa.posterior_variance(pev0, r, sigma2), tau2 * sigma2 / (sigma2 + (n + r) * tau2))
+
+
+def test_greedy_allocation_minimises_the_total_posterior_variance():
+    pev0 = pd.Series({"a": 0.13, "b": 0.05, "c": 0.11, "d": 0.02})
+    capacity = pd.Series({"a": 2, "b": 6, "c": 6, "d": 6})
+    sigma2, budget = 1.9, 7
+    got = qa.allocate_reviews(pev0, capacity, budget, sigma2)
+    best = min((r for r in itertools.product(*(range(capacity[k] + 1) for k in pev0.index)) if sum(r) == budget),
+               key=lambda r: qa.posterior_variance(pev0.to_numpy(), np.array(r), sigma2).sum())
+    assert tuple(got[list(pev0.index)]) == best and got["a"] == 2          # capacity respected
+    flagged = pd.Series({"d": True})
+    prio = qa.allocate_reviews(pev0, capacity, budget, sigma2, flagged, priority_reviews=3)
+    assert prio["d"] >= 3 and prio.sum() == budget and prio.attrs["priority"]["d"] == 3
+
+
+def test_plan_reaches_the_agents_with_least_information(result, sample):
+    ds, truth = sample
+    plan = result.tables["qa_plan"]
+    t = truth_frame(truth).reindex(plan.index)
+    assert plan["reviews"].sum() == 200 and (plan["reviews"] <= plan["eligible"]).all()
+    low = plan.index[t["low_volume"] & (plan["eligible"] > 0)]
+    assert (plan.loc[low, "reviews"] > 0).all()                         # every low-volume agent is reviewed
+    steering = plan.index[t["steering"]]
+    assert plan.loc[steering, "survey_flag"].all() and (plan.loc[steering, "priority_reviews"] == 5).all()
+    chosen = plan[(plan["reviews"] > plan["priority_reviews"])]
+    assert chosen["reliability"].max() < plan["reliability"].median()
+    fit = result.fits["agent model"]
+    rel = fit.reliability["agent_id"]
+    np.testing.assert_allclose(plan["reliability"].reindex(rel.index), rel, atol=1e-9)
+    assert (plan["reliability_after"] >= plan["reliability"] - 1e-12).all()
+    assert plan.attrs["mean_reliability_after"] > plan.attrs["mean_reliability_before"]
+
+
+def test_sample_is_random_within_agent_reproducible_and_nested(result, sample, cache):
+    ds, _ = sample
+    s = result.tables["qa_sample"]
+    plan = result.tables["qa_plan"]
+    replied = set(responses(ds, "csat")["contact_id"])
+    assert s["contact_id"].is_unique and not set(s["contact_id"]) & replied
+    owner = ds.contacts.set_index("contact_id")["agent_id"]
+    assert (owner.reindex(s["contact_id"]).to_numpy() == s["agent_id"].to_numpy()).all()
+    assert s.groupby("agent_id").size().to_dict() == plan.loc[plan["reviews"] > 0, "reviews"].to_dict()
+    again = qa_sample.run(ds, PARAMS, cache).tables["qa_sample"]
+    pd.testing.assert_frame_equal(s, again)
+    other = qa_sample.run(ds, {**PARAMS, "seed": 8}, cache).tables["qa_sample"]
+    assert set(other["contact_id"]) != set(s["contact_id"])
+    smaller = qa_sample.run(ds, {**PARAMS, "budget": 100}, cache).tables["qa_sample"]
+    assert set(smaller["contact_id"]) <= set(s["contact_id"])            # a larger budget extends the sample
+
+
+def test_larger_operation_plan(sample):
+    ds, truth = larger_operation()
+    res = qa_sample.run(ds, PARAMS, RunCache())
+    plan = res.tables["qa_plan"]
+    t = truth_frame(truth).reindex(plan.index)
+    assert (plan.loc[t["low_volume"] & (plan["eligible"] > 0), "reviews"] > 0).all()
+    assert plan.loc[t["steering"], "survey_flag"].all()
+    assert len(res.tables["qa_sample"]) == 200
+
+
+def test_published_sample_names_the_reason(result, tmp_path):
+    result.publish(tmp_path)
+    table = pd.read_csv(tmp_path / "tables" / "qa_sample.csv", dtype=str)
+    assert list(table.columns) == ["contact_id", "agent_id", "opened_at", "channel", "policy", "issue_type", "reason"]
+    assert table["reason"].str.match(r"(survey process under review|few replies|no survey replies)").all()
+    assert result.group == "Agents"
+
+
+def test_findings_are_checkable_from_the_tables(result):
+    plan = result.tables["qa_plan"]
+    a = plan.attrs
+    assert result.findings[0].startswith(
+        f"All 200 reviews go to {int((plan['reviews'] > 0).sum())} of {len(plan)} agents and would raise the mean "
+        f"reliability of the agents' estimates from {a['mean_reliability_before']:.2f} to "
+        f"{a['mean_reliability_after']:.2f}")
+
+
+def test_parameters_are_checked():
+    assert qa_sample.QaParameters.from_mapping({"budget": 50, "priority_reviews": 0}).priority_reviews == 0
+    with pytest.raises(ParameterError, match="budget must be a whole number >= 0, got 'many'"):
+        qa_sample.QaParameters.from_mapping({"budget": "many"})
+    with pytest.raises(ParameterError, match="budget must be at least 1 review, got 0"):
+        qa_sample.QaParameters.from_mapping({"budget": 0})
+
+
+# -- sentences for constructed inputs ------------------------------------------------------------------
+
+def plan_table(flagged=True, used=10):
+    plan = pd.DataFrame({"n_replies": [0, 3, 40, 60], "reliability": [0.0, 0.2, 0.7, 0.8],
+                         "reviews": [4, 3, 3, 0], "priority_reviews": [0, 0, 2 if flagged else 0, 0],
+                         "survey_flag": [False, False, flagged, False]}, index=["A1", "A2", "A3", "A4"])
+    plan.attrs.update({"budget": 10, "used": used, "mean_reliability_before": 0.425, "mean_reliability_after": 0.5,
+                       "reliability_threshold": 0.7, "reach_before": 2, "reach_after": 2, "priority_reviews": 2})
+    return plan
+
+
+def test_plan_sentences():
+    plan = plan_table()
+    assert say.plan_sentence(plan) == (
+        "All 10 reviews go to 3 of 4 agents and would raise the mean reliability of the agents' estimates from 0.42 "
+        "to 0.50, and the number of agents at or above the 0.7 reliability threshold from 2 to 2 — expected gains if "
+        "a review measures an agent as well as a survey reply does.")
+    assert say.plan_sentence(plan_table(used=8)).startswith(
+        "Only 8 of the 10 reviews could be placed (the agents have no more contacts without a survey reply), and they "
+        "go to 3 of 4 agents")
+    assert say.priority_sentence(plan) == (
+        "The agent whose survey process is under review gets 2 reviews before anyone else (up to 2 each), and 1 "
+        "more where the variance rule puts them, whatever their reliability: their survey scores may be steered, so "
+        "an independent review is the check they need.")
+    assert say.priority_sentence(plan_table(flagged=False)) == (
+        "No agent's survey process is under review, so no reviews are reserved.")
+    assert say.allocation_sentence(plan) == (
+        "The other 8 reviews go where they reduce the posterior variance of agent effects most, agents with few "
+        "replies first: the 3 agents chosen have a median of 3 replies (median reliability 0.20) against 21.5 replies "
+        "(0.45) over all agents; 1 agent with no survey reply at all gets 4.")
+
+
+def test_plan_on_a_good_bad_scale_uses_the_latent_model(sample):
+    from types import SimpleNamespace
+    ds, _ = sample
+    binary = SimpleNamespace(**vars(ds))
+    binary.surveys = ds.surveys.assign(csat=ds.surveys["csat"].map({1: 1, 2: 1, 3: 1, 4: 2, 5: 2}).astype("Int64"))
+    binary.description = SimpleNamespace(csat=SimpleNamespace(kind="binary", points=2, labels={1: "bad", 2: "good"},
+                                                              top_box=(2,)))
+    binary.fingerprint = "good-bad"
+    res = qa_sample.run(binary, PARAMS, RunCache())
+    plan = res.tables["qa_plan"]
+    assert plan.attrs["sigma2"] == pytest.approx(np.pi ** 2 / 3) and plan["reviews"].sum() == 200
+    fit = res.fits["agent model"]
+    np.testing.assert_allclose(plan["reliability"].reindex(fit.reliability["agent_id"].index),
+                               fit.reliability["agent_id"], atol=1e-9)
+
+
+def test_published_sample_pseudonymises_repeated_agent_ids(sample, cache, tmp_path):
+    ds, _ = sample
+    res = qa_sample.run(ds, {**PARAMS, "show_names": False, "pseudonym_salt": "test-salt"}, cache)
+    res.publish(tmp_path)
+    table = pd.read_csv(tmp_path / "tables" / "qa_sample.csv", dtype=str)
+    plan = pd.read_csv(tmp_path / "tables" / "qa_plan.csv", dtype=str)
+    assert table["agent_id"].str.fullmatch(r"Agent [0-9A-F]{4,}").all()
+    assert not set(table["agent_id"]) & set(ds.agents["agent_id"])
+    assert set(table["agent_id"]) <= set(plan["agent_id"])          # the same pseudonym in both tables
