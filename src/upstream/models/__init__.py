@@ -10,12 +10,12 @@ from .design import MissingGroupWarning, RankDeficiencyWarning
 from .lmm import single_threaded_blas
 from .fit import lmer
 from .formula import FormulaError, parse_formula
-from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
+from .glmm import SeparationWarning, clmm, glmer
 from .group_stats import GroupStats
 from .fit import lmer_from_stats
 from .grouped import NoRowsError
-from .results import ConvergenceWarning, LmerResult, SingularFitWarning
+from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",
-           "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
+           "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
            "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

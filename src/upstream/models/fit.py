@@ -32,7 +32,7 @@ from .formula import parse_formula
 from .grouped import GroupedStructure, is_single_intercept
 from .lmm import LmmStructure
 from .optimize import optimize_structure
-from .results import LmerResult, _check_ddf
+from .results import LmerResult, check_ddf
 
 ENGINES = ("auto", "grouped", "general")
 
@@ -56,7 +56,7 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     value in every row is refused, not fitted: its residual variance is 0 and the REML criterion
     has no minimum. As lme4, each random term needs fewer random effects than rows.
     """
-    ddf = _check_ddf(ddf)
+    ddf = check_ddf(ddf)
     engine = check_choice(engine, "engine", ENGINES)
     reml = check_flag(reml, "reml")
     if max_evals is not None:
@@ -87,7 +87,7 @@ def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwa
     """Fit `y ~ X + (1 | g)` by REML (default) or ML from `GroupStats` alone (no rows): the same
     `LmerResult` as `lmer`, without fitted values, residuals, predictions or Kenward–Roger df.
     Linearly dependent columns are dropped with a warning, as lme4 does."""
-    ddf = _check_ddf(ddf)
+    ddf = check_ddf(ddf)
     keep = full_rank_from_crossproducts(stats.xtx_total)
     dropped = [nm for nm, k in zip(stats.names, keep) if not k]
     if dropped:
