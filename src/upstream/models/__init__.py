@@ -7,13 +7,12 @@ with a message naming the column or argument, the rule and a few offending rows 
 from .bootstrap import BootstrapResult
 from .checks import ModelInputError
 from .design import MissingGroupWarning, RankDeficiencyWarning
-from .lmm import single_threaded_blas
-from .fit import lmer
+from .fit import lmer, lmer_from_stats
 from .formula import FormulaError, parse_formula
 from .glmm import SeparationWarning, clmm, glmer
 from .group_stats import GroupStats
-from .fit import lmer_from_stats
 from .grouped import NoRowsError
+from .lmm import single_threaded_blas
 from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",

@@ -27,10 +27,10 @@ from .checks import (
     check_whole,
 )
 from .design import FixedMatrix, RankDeficiencyWarning, fixed_matrix, model_frame, random_blocks, response_vector
-from .group_stats import GroupStats, full_rank_from_crossproducts
 from .formula import parse_formula
+from .group_stats import GroupStats, full_rank_from_crossproducts
 from .grouped import GroupedStructure, is_single_intercept
-from .lmm import LmmStructure
+from .lmm import LmmStructure, single_threaded_blas
 from .optimize import optimize_structure
 from .results import LmerResult, check_ddf
 
@@ -72,14 +72,15 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     if engine == "grouped" and not grouped_ok:
         raise ModelInputError(f"engine='grouped' fits one random intercept (1 | g) with positive weights; "
                               f"{formula!r} needs engine='general'")
-    if engine == "grouped" or (engine == "auto" and grouped_ok):
-        structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
-    else:
-        structure = LmmStructure(blocks, fixed.X, y, frame.weights)
-    if start is not None:
-        start = check_start(start, structure.lower)
-    optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
-    return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)
+    with single_threaded_blas():                    # small dense blocks: threads only cost (lmm.py)
+        if engine == "grouped" or (engine == "auto" and grouped_ok):
+            structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
+        else:
+            structure = LmmStructure(blocks, fixed.X, y, frame.weights)
+        if start is not None:
+            start = check_start(start, structure.lower)
+        optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
+        return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)
 
 
 def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwaite", start=None,
@@ -95,8 +96,9 @@ def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwa
                       f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}: "
                       f"{', '.join(dropped)}", RankDeficiencyWarning, stacklevel=2)
         stats = stats.drop_columns(keep)
-    structure = GroupedStructure(stats)
-    optimum = structure.optimize(reml, start=start, max_evals=max_evals)
+    with single_threaded_blas():
+        structure = GroupedStructure(stats)
+        optimum = structure.optimize(reml, start=start, max_evals=max_evals)
     fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped)
     columns = [nm for nm in stats.names if nm != "(Intercept)"]
     rhs = " + ".join(columns) if "(Intercept)" in stats.names else " + ".join(["0"] + columns)

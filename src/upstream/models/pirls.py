@@ -32,7 +32,7 @@ class LaplaceGlmm:
         self.blocks, self.X, self.k, self.m = blocks, X, k, m
         self.const = float(np.sum(gammaln(m + 1) - gammaln(k + 1) - gammaln(m - k + 1)))
         self.empty = np.zeros((len(k), 0))
-        probe = LmmStructure(blocks, self.empty, np.zeros(len(k)))
+        probe = LmmStructure(blocks, self.empty, np.zeros(len(k)), reuse=False)
         self.n_theta, self.lower, self.slices = probe.n_theta, probe.lower, probe.theta_slices
         self._u = None
 
@@ -71,11 +71,11 @@ class LaplaceGlmm:
             w = np.maximum(self.m * mu * (1 - mu), 1e-12)
             z = eta + (self.k - self.m * mu) / w
             if joint:
-                s = LmmStructure(self.blocks, X, z, w)
+                s = LmmStructure(self.blocks, X, z, w, reuse=False)
                 f = s.factor(theta)
                 b_new, u_new, _ = s.solve(f)
             else:
-                s = LmmStructure(self.blocks, self.empty, z - X @ beta, w)
+                s = LmmStructure(self.blocks, self.empty, z - X @ beta, w, reuse=False)
                 f = s.factor(theta)
                 _, u_new, _ = s.solve(f)
                 b_new = beta
@@ -96,7 +96,7 @@ class LaplaceGlmm:
                 break
         mu = expit(eta)
         w = np.maximum(self.m * mu * (1 - mu), 1e-12)
-        s = LmmStructure(self.blocks, self.empty, np.ones(len(eta)), w)     # y is irrelevant to log|L|
+        s = LmmStructure(self.blocks, self.empty, np.ones(len(eta)), w, reuse=False)   # y: irrelevant to log|L|
         f = s.factor(theta)
         value = -2 * (self.loglik_rows(eta).sum() + self.const) + sum(float(x @ x) for x in u) + f.ldL2
         self._u = u

@@ -89,7 +89,8 @@ class LmerResult(MixedModelResult):
     def random_effects(self) -> list[RandomEffects]:
         """Per random term: covariance σ²TT', BLUPs b̂ = Λû and conditional covariances
         σ²Λ(Λ'Z'WZΛ + I)⁻¹Λ' blocks (lme4's condVar)."""
-        cond = self.structure.conditional_variances(self._factor)
+        with single_threaded_blas():
+            cond = self.structure.conditional_variances(self._factor)
         return [RandomEffects(block=blk, covariance=self.covariance(t), modes=self._b[t].reshape(blk.n_levels, blk.k),
                               cond_cov=self.sigma ** 2 * cond[t]) for t, blk in enumerate(self.blocks)]
 
@@ -99,7 +100,8 @@ class LmerResult(MixedModelResult):
         estimation of β (Henderson's prediction error variance; lme4's condVar leaves it out, so
         this is at most `reliability`). For an agent with few replies and an unusual contact mix
         the difference matters."""
-        pev = [self.sigma ** 2 * v for v in prediction_error_variances(self.structure, self._factor)]
+        with single_threaded_blas():
+            pev = [self.sigma ** 2 * v for v in prediction_error_variances(self.structure, self._factor)]
         return self._reliability_from(pev)
 
     # -- fixed-effect inference ------------------------------------------------------------------
