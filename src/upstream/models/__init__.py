@@ -15,6 +15,6 @@ from .grouped import NoRowsError
 from .lmm import single_threaded_blas
 from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
-__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",
-           "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
-           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula",
+           "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
+           "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

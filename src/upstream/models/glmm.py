@@ -87,7 +87,8 @@ def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int
                                   const=binomial_constant(k, m))
             quad = SingleFactorQuadrature(model, block.codes[first], block.n_levels, n_agq)
             fit = fit_single_factor(quad, np.r_[glm_start(fixed.X, k, m), 1.0])
-            res = GlmerResult(formula, frame, fixed, [block], n_agq=n_agq, **result_fields(fit, block, list(fixed.names)))
+            res = GlmerResult(formula, frame, fixed, [block], n_agq=n_agq,
+                              **result_fields(fit, block, list(fixed.names)))
     big = [n for n, b in res.fixef.items() if abs(b) > 15]
     if big and not separated:
         warnings.warn(f"possible separation: |estimate| > 15 on the logit scale for {', '.join(big)}",

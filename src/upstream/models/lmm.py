@@ -31,6 +31,7 @@ from scipy.linalg.lapack import dpotrf as _potrf
 from threadpoolctl import ThreadpoolController
 
 from .design import RandomBlock
+from .lmm_matrices import _block_diag_sparse, _lambda_sparse, lower_triangle, theta_size, z_matrix  # noqa: F401
 from .lmm_scalar import MAX_PAIRS, SCALAR_MAP_MIN, ScalarSchur
 from .lmm_solutions import LmmSolutions
 
@@ -44,44 +45,6 @@ def single_threaded_blas():
     rows), where threading costs more than it gains — 5× per deviance evaluation on the 2-core target
     machine under load. Entered once per fit (optimisation, derivatives), not per evaluation."""
     return _BLAS.limit(limits=1, user_api="blas")
-
-
-def theta_size(k: int) -> int:
-    return k * (k + 1) // 2
-
-
-def lower_triangle(values: np.ndarray, k: int) -> np.ndarray:
-    """k×k lower-triangular matrix from θ entries in column-major order (lme4's layout)."""
-    T = np.zeros((k, k))
-    rows, cols = [], []
-    for j in range(k):
-        for i in range(j, k):
-            rows.append(i)
-            cols.append(j)
-    T[rows, cols] = values
-    return T
-
-
-def z_matrix(block: RandomBlock, sw: np.ndarray | None) -> sp.csr_matrix:
-    """Sparse Z for one term: column g·k + j holds the term's j-th column on rows of level g."""
-    n, k = block.values.shape
-    vals = block.values if sw is None else block.values * sw[:, None]
-    rows = np.repeat(np.arange(n), k)
-    cols = (block.codes[:, None] * k + np.arange(k)[None, :]).ravel()
-    return sp.csr_matrix((vals.ravel(), (rows, cols)), shape=(n, block.q))
-
-
-def _lambda_sparse(T: np.ndarray, n_levels: int) -> sp.csr_matrix:
-    """I_levels ⊗ T as a sparse matrix."""
-    k = T.shape[0]
-    if k == 1:
-        return sp.diags(np.full(n_levels, T[0, 0])).tocsr()
-    ii, jj = np.nonzero(np.tril(np.ones((k, k))))
-    base = np.arange(n_levels)[:, None] * k
-    rows = (base + ii[None, :]).ravel()
-    cols = (base + jj[None, :]).ravel()
-    vals = np.tile(T[ii, jj], n_levels)
-    return sp.csr_matrix((vals, (rows, cols)), shape=(n_levels * k, n_levels * k))
 
 
 @dataclass
@@ -393,12 +356,3 @@ def _cholesky_lower(build) -> np.ndarray | None:
     L[-1, :-1] = last
     L[-1, -1] = np.sqrt(max(S[-1, -1] - last @ last, 0.0))
     return L
-
-
-def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
-    """Sparse block-diagonal matrix from an (n, k, k) stack."""
-    n, k, _ = blocks.shape
-    base = np.arange(n)[:, None, None] * k
-    rows = np.broadcast_to(base + np.arange(k)[None, :, None], blocks.shape).ravel()
-    cols = np.broadcast_to(base + np.arange(k)[None, None, :], blocks.shape).ravel()
-    return sp.csr_matrix((blocks.ravel(), (rows, cols)), shape=(n * k, n * k))

@@ -40,7 +40,8 @@ def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check
     # BOBYQA that lme4 uses): far fewer deviance evaluations than quasi-Newton with numerical
     # gradients, and it does not stall on the θ ≥ 0 bounds.
     res = minimize(f, x0, method="COBYQA", bounds=bounds,
-                   options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-7, "maxfev": max_evals or 500 * (n_theta + 1)})
+                   options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-7,
+                            "maxfev": max_evals or 500 * (n_theta + 1)})
     theta = np.asarray(res.x, dtype=float)
     theta[(lower == 0) & (theta < 1e-10)] = 0.0
     value = float(f(theta))

@@ -137,7 +137,8 @@ class GlmerResult(LatentResult):
 
     def summary(self) -> str:
         """Text summary in lme4's glmer layout."""
-        method = "Laplace Approximation" if self.n_agq == 1 else f"Adaptive Gauss-Hermite Quadrature (nAGQ = {self.n_agq})"
+        method = ("Laplace Approximation" if self.n_agq == 1
+                  else f"Adaptive Gauss-Hermite Quadrature (nAGQ = {self.n_agq})")
         title = f"Generalized linear mixed model fit by maximum likelihood ({method})\n Family: binomial  ( logit )"
         return self._summary(title, ["", "Fixed effects:", *self._coef_lines(self.coef_table)])
 
@@ -195,7 +196,8 @@ class ClmmResult(LatentResult):
 
     def summary(self) -> str:
         """Text summary in ordinal's clmm layout."""
-        method = "Laplace approximation" if self.n_agq == 1 else f"adaptive Gauss-Hermite quadrature (nAGQ = {self.n_agq})"
+        method = ("Laplace approximation" if self.n_agq == 1
+                  else f"adaptive Gauss-Hermite quadrature (nAGQ = {self.n_agq})")
         title = f"Cumulative Link Mixed Model fitted with the {method}\n link: logit, threshold: flexible"
         tab = self.coef_table
         return self._summary(title, ["", "Coefficients:", *self._coef_lines(tab.iloc[self.n_thresholds:]), "",
