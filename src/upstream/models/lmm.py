@@ -126,8 +126,7 @@ class LmmStructure(LmmSolutions):
         self._scalar = None
         if (reuse and self.rest and self.rest_scalar and k1 == 1 and self.m_r >= SCALAR_MAP_MIN
                 and ScalarSchur.pairs(self.c_rand) <= MAX_PAIRS):
-            zrzr = (Zr.T @ Zr).toarray()
-            self._scalar = ScalarSchur(self.c_rand, zrzr, self._level_block, self.m_r + self.p + 1)
+            self._scalar = ScalarSchur(self.c_rand, (Zr.T @ Zr).tocsr(), self._level_block, self.m_r + self.p + 1)
         self._set_response(y)
 
     # -- response-dependent parts (recomputed for each bootstrap sample) -----------------------

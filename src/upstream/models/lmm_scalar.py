@@ -30,7 +30,7 @@ SCALAR_MAP_MIN = 400              # other-term levels below which the dense path
 class ScalarSchur:
     """The precomputed map v ↦ lower triangle of S_rr (see the module's docstring)."""
 
-    def __init__(self, c_rand: sp.csr_matrix, b_rr: np.ndarray, level_block: np.ndarray, m: int):
+    def __init__(self, c_rand: sp.csr_matrix, b_rr: sp.spmatrix, level_block: np.ndarray, m: int):
         m_r, q1 = c_rand.shape
         C = c_rand.tocsc()
         C.sort_indices()
@@ -42,16 +42,19 @@ class ScalarSchur:
         rows, cols = C.indices[second], C.indices[first]
         vals = C.data[first] * C.data[second]
         g = np.repeat(np.repeat(np.arange(q1), n_g), reps)
-        # the pattern P: pairs of C, the lower triangle of Z_r'WZ_r, and the diagonal
-        br, bc = np.nonzero(np.tril(b_rr))
-        keys = np.concatenate([rows.astype(np.int64) * m_r + cols, br.astype(np.int64) * m_r + bc,
-                               np.arange(m_r, dtype=np.int64) * (m_r + 1)])
-        pattern, where = np.unique(keys, return_inverse=True)
-        where = where.ravel()
-        self.A = sp.csr_matrix((vals, (where[:len(rows)], g)), shape=(len(pattern), q1))
-        self.A.sum_duplicates()
+        # the pattern P (pairs of C, the lower triangle of Z_r'WZ_r, the diagonal), row-major; a CSR
+        # matrix with one row per position of S_rr sorts and sums the pairs in linear time
+        b = sp.tril(b_rr).tocoo()
+        diag = np.arange(m_r)
+        keys = np.concatenate([rows.astype(np.int64) * m_r + cols, b.row.astype(np.int64) * m_r + b.col,
+                               diag.astype(np.int64) * (m_r + 1)])
+        values = np.concatenate([vals, np.zeros(b.nnz + m_r)])
+        columns = np.concatenate([g, np.zeros(b.nnz + m_r, dtype=g.dtype)])
+        full = sp.csr_matrix((values, (keys, columns)), shape=(m_r * m_r, q1))
+        pattern = np.flatnonzero(np.diff(full.indptr))
+        self.A = full[pattern]
         self.rows, self.cols = pattern // m_r, pattern % m_r
-        self.b = b_rr[self.rows, self.cols]
+        self.b = np.asarray(sp.csr_matrix(b_rr)[self.rows, self.cols]).ravel()
         self.diag = np.flatnonzero(self.rows == self.cols)
         self.flat = self.rows * m + self.cols                        # positions in the (m × m) Schur complement
         self.level_block = level_block                               # other-term index of each row of S_rr

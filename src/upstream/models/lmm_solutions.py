@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg.lapack import dpotri as _potri
 
 
 class LmmSolutions:
@@ -69,7 +70,18 @@ class LmmSolutions:
         b1 = self.blocks[self.first]
         k1 = b1.k
         out = [None] * len(self.blocks)
-        if m_r:
+        scalar = getattr(self, "_scalar", None)                       # lmm_scalar.py's pair map, if built
+        if m_r and scalar is not None:
+            # (L_rr L_rr')⁻¹ from the factor (LAPACK potri), and A'Sinv A's diagonal from the pairs of
+            # the first term's levels: A[r, g] = a_r C[r, g] s_g (Σ_g n_g² work, not m_r·nnz(C))
+            low, _ = _potri(np.asfortranarray(f.lrr[:m_r, :m_r]), lower=1)
+            Sinv = np.tril(low)
+            Sinv = Sinv + np.tril(Sinv, -1).T
+            a = np.array([f.T[t][0, 0] for t in self.rest])[self._level_block]
+            s = f.T[self.first][0, 0] / f.l11[:, 0, 0]
+            w = Sinv[scalar.rows, scalar.cols] * a[scalar.rows] * a[scalar.cols]
+            w[scalar.rows != scalar.cols] *= 2.0
+        elif m_r:
             Lrr = f.lrr[:m_r, :m_r]
             Linv = sla.solve_triangular(Lrr, np.eye(m_r), lower=True)
             Sinv = Linv.T @ Linv                                      # (L_rr L_rr')⁻¹
@@ -78,7 +90,9 @@ class LmmSolutions:
         # first block: L₁₁⁻ᵀ (I + A' Sinv A) L₁₁⁻¹, per level (the k×k diagonal blocks)
         n1 = b1.n_levels
         inner = np.broadcast_to(np.eye(k1), (n1, k1, k1)).copy()
-        if m_r:
+        if m_r and scalar is not None:
+            inner[:, 0, 0] += s * s * (scalar.A.T @ w)
+        elif m_r:
             if k1 == 1:
                 inner[:, 0, 0] += np.asarray(A.multiply(SA).sum(axis=0)).ravel()
             else:
