@@ -70,7 +70,8 @@ def main(argv=None) -> int:
         if "error" in peer:
             mix, ratio, conv = peer["error"], "–", "–"
         else:
-            mix, ratio, conv = f"{peer['seconds']:.1f} s", f"{peer['seconds'] / ours['seconds_fit']:.0f}×", str(peer["converged"])
+            mix, ratio = f"{peer['seconds']:.1f} s", f"{peer['seconds'] / ours['seconds_fit']:.0f}×"
+            conv = str(peer["converged"])
         print(f"{label:52s} {ours['seconds_fit']:10.2f} s {ours['seconds']:8.2f} s {ours['peak_mb']:8.0f} "
               f"{'ok' if met else 'MISSED':>7s} {mix:>12s} {ratio:>7s} {conv:>12s} {lme4_seconds(case):>8s}")
         if "sd" in peer:

@@ -17,4 +17,5 @@ from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, Mi
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula",
            "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
-           "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+           "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
+           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
