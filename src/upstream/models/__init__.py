@@ -7,15 +7,15 @@ with a message naming the column or argument, the rule and a few offending rows 
 from .bootstrap import BootstrapResult
 from .checks import ModelInputError
 from .design import MissingGroupWarning, RankDeficiencyWarning
-from .lmm import single_threaded_blas
-from .fit import lmer
+from .fit import lmer, lmer_from_stats
 from .formula import FormulaError, parse_formula
-from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
+from .glmm import SeparationWarning, clmm, glmer
 from .group_stats import GroupStats
-from .fit import lmer_from_stats
 from .grouped import NoRowsError
-from .results import ConvergenceWarning, LmerResult, SingularFitWarning
+from .lmm import single_threaded_blas
+from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
-__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",
-           "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
-           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula",
+           "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
+           "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
+           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]

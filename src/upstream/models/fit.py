@@ -27,12 +27,12 @@ from .checks import (
     check_whole,
 )
 from .design import FixedMatrix, RankDeficiencyWarning, fixed_matrix, model_frame, random_blocks, response_vector
-from .group_stats import GroupStats, full_rank_from_crossproducts
 from .formula import parse_formula
+from .group_stats import GroupStats, full_rank_from_crossproducts
 from .grouped import GroupedStructure, is_single_intercept
-from .lmm import LmmStructure
+from .lmm import LmmStructure, single_threaded_blas
 from .optimize import optimize_structure
-from .results import LmerResult, _check_ddf
+from .results import LmerResult, check_ddf
 
 ENGINES = ("auto", "grouped", "general")
 
@@ -56,7 +56,7 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     value in every row is refused, not fitted: its residual variance is 0 and the REML criterion
     has no minimum. As lme4, each random term needs fewer random effects than rows.
     """
-    ddf = _check_ddf(ddf)
+    ddf = check_ddf(ddf)
     engine = check_choice(engine, "engine", ENGINES)
     reml = check_flag(reml, "reml")
     if max_evals is not None:
@@ -72,14 +72,15 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     if engine == "grouped" and not grouped_ok:
         raise ModelInputError(f"engine='grouped' fits one random intercept (1 | g) with positive weights; "
                               f"{formula!r} needs engine='general'")
-    if engine == "grouped" or (engine == "auto" and grouped_ok):
-        structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
-    else:
-        structure = LmmStructure(blocks, fixed.X, y, frame.weights)
-    if start is not None:
-        start = check_start(start, structure.lower)
-    optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
-    return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)
+    with single_threaded_blas():                    # small dense blocks: threads only cost (lmm.py)
+        if engine == "grouped" or (engine == "auto" and grouped_ok):
+            structure = GroupedStructure.from_rows(fixed.X, y, blocks[0], frame.weights, fixed.names)
+        else:
+            structure = LmmStructure(blocks, fixed.X, y, frame.weights)
+        if start is not None:
+            start = check_start(start, structure.lower)
+        optimum = optimize_structure(structure, reml, start=start, max_evals=max_evals)
+        return LmerResult(formula, frame, fixed, blocks, structure, optimum, reml, ddf)
 
 
 def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwaite", start=None,
@@ -87,7 +88,7 @@ def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwa
     """Fit `y ~ X + (1 | g)` by REML (default) or ML from `GroupStats` alone (no rows): the same
     `LmerResult` as `lmer`, without fitted values, residuals, predictions or Kenward–Roger df.
     Linearly dependent columns are dropped with a warning, as lme4 does."""
-    ddf = _check_ddf(ddf)
+    ddf = check_ddf(ddf)
     keep = full_rank_from_crossproducts(stats.xtx_total)
     dropped = [nm for nm, k in zip(stats.names, keep) if not k]
     if dropped:
@@ -95,8 +96,9 @@ def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwa
                       f"column{'s' if len(dropped) > 1 else ''} / coefficient{'s' if len(dropped) > 1 else ''}: "
                       f"{', '.join(dropped)}", RankDeficiencyWarning, stacklevel=2)
         stats = stats.drop_columns(keep)
-    structure = GroupedStructure(stats)
-    optimum = structure.optimize(reml, start=start, max_evals=max_evals)
+    with single_threaded_blas():
+        structure = GroupedStructure(stats)
+        optimum = structure.optimize(reml, start=start, max_evals=max_evals)
     fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped)
     columns = [nm for nm in stats.names if nm != "(Intercept)"]
     rhs = " + ".join(columns) if "(Intercept)" in stats.names else " + ".join(["0"] + columns)

@@ -15,7 +15,8 @@ machine precision: Newton from the start (3–5 steps); if Newton leaves the con
 for ψ ≤ 0, a sign change on a geometric grid refined by Brent's method. (A derivative-free
 minimiser of D locates θ̂ only to ~√eps; lmer's COBYQA stops up to ~1e-6 away, relative.) If
 dD/dψ ≥ 0 down to ψ = 1e-20 the optimum is the boundary θ = 0, as lme4's bounded optimiser
-reports it; an interior root is kept only if its deviance is below D(0).
+reports it; an interior root is kept only if its deviance is below D(0). The root then passes
+convergence.py's checks (the scaled gradient and the curvature, here exact) like every other fit.
 
 The same pieces give lmerTest's Satterthwaite ingredients exactly: the Hessian of the unprofiled
 deviance in (θ, σ) and ∂Cov(β̂)/∂θ, ∂Cov(β̂)/∂σ (`variance_derivatives`).
@@ -30,6 +31,7 @@ from scipy.linalg.lapack import dpotri as _potri
 from scipy.linalg.lapack import dtrtrs as _trtrs
 from scipy.optimize import brentq
 
+from .convergence import Verdict, check_optimum, optimiser_stop
 from .lmm import _BLAS
 from .optimize import Optimum
 
@@ -142,9 +144,19 @@ def optimize_grouped(structure, reml: bool, start=None, max_evals: int | None = 
         if at_zero <= value:
             theta, value = np.zeros(1), at_zero
     evals += 2
-    if not np.isfinite(value):
-        messages.append("the deviance is not finite at the optimum")
-    return Optimum(theta=theta, value=float(value), n_evals=evals, converged=not messages, messages=messages)
+    verdict = optimiser_stop(Verdict(), True, "", value)
+    if verdict.converged and theta[0] > 0:
+        # convergence.py's checks with the exact derivatives: dD/dθ = 2θ dD/dψ, d²D/dθ² = 2 dD/dψ + 4ψ d²D/dψ²
+        with _BLAS.limit(limits=1, user_api="blas"):
+            q = psi_derivatives(structure, float(theta[0]) ** 2, reml)
+        evals += 1
+        if q is None:
+            verdict.fail("the deviance is not finite at the optimum")
+        else:
+            t = float(theta[0])
+            check_optimum(verdict, np.array([2 * t * q.g]), np.array([[2 * q.g + 4 * t * t * q.h]]), np.array([True]))
+    return Optimum(theta=theta, value=float(value), n_evals=evals, converged=verdict.converged,
+                   messages=verdict.messages)
 
 
 def _newton(parts, psi: float, max_steps: int = 30) -> float | None:

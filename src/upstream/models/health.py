@@ -1,6 +1,7 @@
 """Plain statements of anything in a fit that a reader must know before trusting its numbers — the same
-checks for every model type (lmer, glmer, clmm): convergence, boundary (singular) estimates, aliased
-fixed-effect columns and rows left out for missing values."""
+checks for every model type (lmer, glmer, clmm): convergence (convergence.py's verdict: the optimiser's
+stop, lme4's gradient and Hessian checks, estimates that diverged), boundary (singular) estimates,
+aliased fixed-effect columns and rows left out for missing values."""
 from __future__ import annotations
 
 

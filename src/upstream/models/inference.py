@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .numderiv import hessian, jacobian
 from .lmm import single_threaded_blas, z_matrix
+from .numderiv import hessian, jacobian
 from .optimize import optimize_structure
 
 KR_MAX_N = 8000
@@ -49,8 +49,7 @@ class SatterthwaiteInfo:
                 return struct.deviance_at(vp[:-1], vp[-1], reml)
 
             def covbeta(vp):
-                f = struct.factor(vp[:-1])
-                return (vp[-1] ** 2 * struct.rx_inverse(f)).ravel()
+                return (vp[-1] ** 2 * struct.rx_inverse_at(vp[:-1])).ravel()
 
             H = hessian(deviance, varpar)
             J = jacobian(covbeta, varpar)

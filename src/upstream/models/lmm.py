@@ -27,9 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
+from scipy.linalg.lapack import dpotrf as _potrf
 from threadpoolctl import ThreadpoolController
 
 from .design import RandomBlock
+from .lmm_matrices import _block_diag_sparse, _lambda_sparse, lower_triangle, theta_size, z_matrix  # noqa: F401
+from .lmm_scalar import MAX_PAIRS, SCALAR_MAP_MIN, ScalarSchur
+from .lmm_solutions import LmmSolutions
 
 # OpenBLAS's threaded Cholesky of a ~1000² matrix is up to 30× slower than one thread when the
 # other core is busy (measured on the 2-core target machine), so dense factorisations run on one.
@@ -41,44 +45,6 @@ def single_threaded_blas():
     rows), where threading costs more than it gains — 5× per deviance evaluation on the 2-core target
     machine under load. Entered once per fit (optimisation, derivatives), not per evaluation."""
     return _BLAS.limit(limits=1, user_api="blas")
-
-
-def theta_size(k: int) -> int:
-    return k * (k + 1) // 2
-
-
-def lower_triangle(values: np.ndarray, k: int) -> np.ndarray:
-    """k×k lower-triangular matrix from θ entries in column-major order (lme4's layout)."""
-    T = np.zeros((k, k))
-    rows, cols = [], []
-    for j in range(k):
-        for i in range(j, k):
-            rows.append(i)
-            cols.append(j)
-    T[rows, cols] = values
-    return T
-
-
-def z_matrix(block: RandomBlock, sw: np.ndarray | None) -> sp.csr_matrix:
-    """Sparse Z for one term: column g·k + j holds the term's j-th column on rows of level g."""
-    n, k = block.values.shape
-    vals = block.values if sw is None else block.values * sw[:, None]
-    rows = np.repeat(np.arange(n), k)
-    cols = (block.codes[:, None] * k + np.arange(k)[None, :]).ravel()
-    return sp.csr_matrix((vals.ravel(), (rows, cols)), shape=(n, block.q))
-
-
-def _lambda_sparse(T: np.ndarray, n_levels: int) -> sp.csr_matrix:
-    """I_levels ⊗ T as a sparse matrix."""
-    k = T.shape[0]
-    if k == 1:
-        return sp.diags(np.full(n_levels, T[0, 0])).tocsr()
-    ii, jj = np.nonzero(np.tril(np.ones((k, k))))
-    base = np.arange(n_levels)[:, None] * k
-    rows = (base + ii[None, :]).ravel()
-    cols = (base + jj[None, :]).ravel()
-    vals = np.tile(T[ii, jj], n_levels)
-    return sp.csr_matrix((vals, (rows, cols)), shape=(n_levels * k, n_levels * k))
 
 
 @dataclass
@@ -97,11 +63,23 @@ class Factor:
     pwrss: float
 
 
-class LmmStructure:
+@dataclass
+class DevianceParts:
+    """What the deviance and Cov(β̂) need from a factor (lme4's ldL2, ldRX2, pwrss)."""
+
+    ldL2: float
+    ldRX2: float
+    pwrss: float
+    rx_inverse: np.ndarray
+
+
+class LmmStructure(LmmSolutions):
     """Everything about a linear mixed model that does not depend on θ."""
 
     def __init__(self, blocks: list[RandomBlock], X: np.ndarray, y: np.ndarray,
-                 weights: np.ndarray | None = None):
+                 weights: np.ndarray | None = None, reuse: bool = True):
+        """`reuse`: the structure will be factored at many θ (an optimisation), so precompute what
+        makes each factorisation cheaper (lmm_scalar.py); PIRLS factors each structure once."""
         if not blocks:
             raise ValueError("a mixed model needs at least one random term, e.g. (1 | agent)")
         self.blocks = blocks
@@ -144,11 +122,17 @@ class LmmStructure:
         self.c_rand.sort_indices()
         self._c_rand_rows = np.repeat(np.arange(self.c_rand.shape[0]), np.diff(self.c_rand.indptr))
         self.rest_scalar = all(blocks[t].k == 1 for t in self.rest)
+        self._level_block = np.repeat(np.arange(len(self.rest)), [blocks[t].q for t in self.rest])
+        self._scalar = None
+        if (reuse and self.rest and self.rest_scalar and k1 == 1 and self.m_r >= SCALAR_MAP_MIN
+                and ScalarSchur.pairs(self.c_rand) <= MAX_PAIRS):
+            self._scalar = ScalarSchur(self.c_rand, (Zr.T @ Zr).tocsr(), self._level_block, self.m_r + self.p + 1)
         self._set_response(y)
 
     # -- response-dependent parts (recomputed for each bootstrap sample) -----------------------
     def _set_response(self, y: np.ndarray):
         self.y = y
+        self._parts = {}                                    # θ → DevianceParts, for this response
         yw = y if self.sw is None else y * self.sw
         Z1 = self.Z[self.first]
         m_r, p = self.m_r, self.p
@@ -235,46 +219,42 @@ class LmmStructure:
             ld1 = 2.0 * np.log(np.diagonal(l11, axis1=1, axis2=2)).sum()
         m_r = self.m_r
         if m_r and self.rest_scalar:
-            # every other term is a random intercept: Λ_r is diagonal, so scale in place
-            a = np.concatenate([np.full(self.blocks[t].n_levels, T[t][0, 0]) for t in self.rest])
-            col_scale = scale if b1.k == 1 else None
-            if col_scale is not None:
-                data = self.c_rand.data * a[self._c_rand_rows] * col_scale[self.c_rand.indices]
+            # every other term a random intercept: Λ_r is diagonal, so scale in place
+            a_block = np.array([T[t][0, 0] for t in self.rest])
+            a = a_block[self._level_block]
+            if b1.k == 1:
+                data = self.c_rand.data * a[self._c_rand_rows] * scale[self.c_rand.indices]
                 lr1_rand = sp.csr_matrix((data, self.c_rand.indices, self.c_rand.indptr), shape=self.c_rand.shape)
             else:
                 lr1_rand = (sp.diags(a) @ self.c_rand @ right1).tocsr()
-            af = np.concatenate([a, np.ones(self.p + 1)])
-            S = self.B * af[:, None]
-            S *= af[None, :]
-            S[:m_r, :m_r] -= (lr1_rand @ lr1_rand.T).toarray()
-            cross = np.asarray(lr1_rand @ lr1_fix.T)                 # m_r × (p+1)
-            S[:m_r, m_r:] -= cross
-            S[m_r:, :m_r] -= cross.T
-            S[np.arange(m_r), np.arange(m_r)] += 1.0
+
+            def build():
+                if self._scalar is not None:                     # S_rr as a precomputed linear map
+                    return self._scalar_schur(scale * scale, a_block, a, lr1_fix)
+                af = np.concatenate([a, np.ones(self.p + 1)])
+                return self._dense_schur(self.B * af[:, None] * af[None, :], lr1_rand, lr1_fix)
         elif m_r:
             lam_r = sp.block_diag([_lambda_sparse(T[t], self.blocks[t].n_levels) for t in self.rest]).tocsr()
             lr1_rand = (lam_r.T @ self.c_rand @ right1).tocsr()
-            S = np.empty_like(self.B)
-            lamB = np.asarray(lam_r.T @ self.B[:m_r, :])               # Λ_r' [B_rr B_rf]
-            S[:m_r, :m_r] = np.asarray(lam_r.T @ lamB[:, :m_r].T).T
-            S[:m_r, m_r:] = lamB[:, m_r:]
-            S[m_r:, :m_r] = lamB[:, m_r:].T
-            S[m_r:, m_r:] = self.B[m_r:, m_r:]
-            S[:m_r, :m_r] -= (lr1_rand @ lr1_rand.T).toarray()
-            cross = np.asarray((lr1_rand @ lr1_fix.T))               # m_r × (p+1)
-            S[:m_r, m_r:] -= cross
-            S[m_r:, :m_r] -= cross.T
-            S[np.arange(m_r), np.arange(m_r)] += 1.0
+
+            def build():
+                S = np.empty_like(self.B)
+                lamB = np.asarray(lam_r.T @ self.B[:m_r, :])               # Λ_r' [B_rr B_rf]
+                S[:m_r, :m_r] = np.asarray(lam_r.T @ lamB[:, :m_r].T).T
+                S[:m_r, m_r:] = lamB[:, m_r:]
+                S[m_r:, :m_r] = lamB[:, m_r:].T
+                S[m_r:, m_r:] = self.B[m_r:, m_r:]
+                return self._dense_schur(S, lr1_rand, lr1_fix)
         else:
             lr1_rand = sp.csr_matrix((0, b1.q))
-            S = self.B.copy()
-        S[m_r:, m_r:] -= lr1_fix @ lr1_fix.T
-        try:
-            lrr = sla.cholesky(S, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            lrr = _cholesky_exact_fit(S)
-            if lrr is None:
-                return None
+
+            def build():
+                S = self.B.copy()
+                S -= lr1_fix @ lr1_fix.T
+                return S
+        lrr = _cholesky_lower(build)
+        if lrr is None:
+            return None
         diag = np.diag(lrr)
         if not np.all(np.isfinite(diag)) or np.any(diag[:-1] <= 0):
             return None
@@ -284,8 +264,31 @@ class LmmStructure:
         return Factor(theta=theta, T=T, l11=l11, right1=right1, lr1_rand=lr1_rand, lr1_fix=lr1_fix,
                       lrr=lrr, ldL2=float(ldL2), ldRX2=float(ldRX2), pwrss=pwrss)
 
+    def _dense_schur(self, S: np.ndarray, lr1_rand, lr1_fix: np.ndarray) -> np.ndarray:
+        """S − L_R1 L_R1' + I on the random block, from Λ'[Z_r X y]'W[Z_r X y]Λ (general path)."""
+        m_r = self.m_r
+        S[:m_r, :m_r] -= (lr1_rand @ lr1_rand.T).toarray()
+        cross = np.asarray(lr1_rand @ lr1_fix.T)                     # m_r × (p+1)
+        S[:m_r, m_r:] -= cross
+        S[m_r:, :m_r] -= cross.T
+        S[np.arange(m_r), np.arange(m_r)] += 1.0
+        S[m_r:, m_r:] -= lr1_fix @ lr1_fix.T
+        return S
+
+    def _scalar_schur(self, v: np.ndarray, a_block: np.ndarray, a: np.ndarray, lr1_fix: np.ndarray) -> np.ndarray:
+        """The lower triangle of S for all-scalar terms (v = (t₁/l_g)², a: the other terms' θ per level)."""
+        m_r = self.m_r
+        m = self.B.shape[0]
+        S = np.zeros((m, m))
+        self._scalar.fill(S, v, a_block)
+        fv = self.c_fix * v[None, :]                                  # (p+1) × q₁
+        cross = np.asarray(self.c_rand @ fv.T).T                      # c_fix diag(v) C'
+        S[m_r:, :m_r] = (self.B[m_r:, :m_r] - cross) * a[None, :]
+        S[m_r:, m_r:] = self.B[m_r:, m_r:] - fv @ self.c_fix.T
+        return S
+
     # -- deviance ----------------------------------------------------------------------------------
-    def objective(self, f: Factor | None, reml: bool) -> float:
+    def objective(self, f: Factor | DevianceParts | None, reml: bool) -> float:
         """REML criterion (reml=True) or ML deviance (−2 log-likelihood) profiled over β and σ."""
         if f is None or f.pwrss <= 0:
             return np.inf
@@ -293,12 +296,27 @@ class LmmStructure:
         dev = f.ldL2 - self.ldW + n * (1.0 + np.log(2.0 * np.pi * f.pwrss / n))
         return float(dev + (f.ldRX2 if reml else 0.0))
 
+    def parts(self, theta: np.ndarray) -> DevianceParts | None:
+        """log|L_θ|², log|R_X|², r² and (R_X'R_X)⁻¹ at θ (None where S is not positive definite),
+        remembered per θ: the convergence check, Satterthwaite's Hessian and Jacobian evaluate many
+        of the same θ."""
+        theta = np.asarray(theta, dtype=float)
+        key = theta.tobytes()
+        if key in self._parts:
+            return self._parts[key]
+        f = self.factor(theta)
+        out = None if f is None else DevianceParts(f.ldL2, f.ldRX2, f.pwrss, self.rx_inverse(f))
+        if len(self._parts) >= max(64, 20_000_000 // (8 * max(self.p, 1) ** 2)):
+            self._parts.pop(next(iter(self._parts)))
+        self._parts[key] = out
+        return out
+
     def deviance(self, theta: np.ndarray, reml: bool) -> float:
-        return self.objective(self.factor(theta), reml)
+        return self.objective(self.parts(theta), reml)
 
     def deviance_at(self, theta: np.ndarray, sigma: float, reml: bool) -> float:
         """−2 log-likelihood (REML: restricted) at given θ and σ, not profiled; lmerTest's devfun_vp."""
-        f = self.factor(theta)
+        f = self.parts(theta)
         if f is None:
             return np.inf
         s2 = sigma * sigma
@@ -307,115 +325,33 @@ class LmmStructure:
             dev += f.ldRX2 - self.p * np.log(2 * np.pi * s2)
         return float(dev)
 
-    # -- solutions ---------------------------------------------------------------------------------
-    def solve(self, f: Factor) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """β̂, spherical modes u (per block, formula order) and b = Λu (per block, level-major)."""
-        m_r, p = self.m_r, self.p
-        lrr = f.lrr
-        Lxx = lrr[m_r:m_r + p, m_r:m_r + p]
-        ly = lrr[-1, :]
-        beta = sla.solve_triangular(Lxx.T, ly[m_r:m_r + p], lower=False) if p else np.zeros(0)
-        if m_r:
-            rhs = ly[:m_r] - lrr[m_r:m_r + p, :m_r].T @ beta
-            u_rest = sla.solve_triangular(lrr[:m_r, :m_r].T, rhs, lower=False)
-        else:
-            u_rest = np.zeros(0)
-        rhs1 = f.lr1_fix[-1, :] - f.lr1_fix[:p, :].T @ beta
-        if m_r:
-            rhs1 = rhs1 - f.lr1_rand.T @ u_rest
-        u1 = self._solve_l11t(f, rhs1)
-        u = [None] * len(self.blocks)
-        u[self.first] = u1
-        for i, t in enumerate(self.rest):
-            u[t] = u_rest[self.rest_offsets[i]:self.rest_offsets[i + 1]]
-        b = []
-        for t, blk in enumerate(self.blocks):
-            ut = u[t].reshape(blk.n_levels, blk.k)
-            b.append((ut @ f.T[t].T).ravel())
-        return beta, u, b
-
-    def _solve_l11t(self, f: Factor, rhs: np.ndarray) -> np.ndarray:
-        k1 = self.blocks[self.first].k
-        if k1 == 1:
-            return rhs / f.l11[:, 0, 0]
-        r = rhs.reshape(-1, k1)
-        out = np.linalg.solve(np.transpose(f.l11, (0, 2, 1)), r[..., None])[..., 0]
-        return out.ravel()
-
-    def fitted(self, beta: np.ndarray, b: list[np.ndarray]) -> np.ndarray:
-        """Xβ + Zb on the original (unweighted) scale."""
-        eta = self.X @ beta
-        for blk, bt in zip(self.blocks, b):
-            coef = bt.reshape(blk.n_levels, blk.k)[blk.codes]
-            eta = eta + np.einsum("ij,ij->i", blk.values, coef)
-        return eta
-
-    def rx_inverse(self, f: Factor) -> np.ndarray:
-        """(R_X'R_X)⁻¹, so that Cov(β̂) = σ²·(R_X'R_X)⁻¹."""
-        m_r, p = self.m_r, self.p
-        Lxx = f.lrr[m_r:m_r + p, m_r:m_r + p]
-        Li = sla.solve_triangular(Lxx, np.eye(p), lower=True)
-        return Li.T @ Li
-
-    def conditional_variances(self, f: Factor) -> list[np.ndarray]:
-        """Per block, per level, the k×k blocks of Λ(Λ'Z'ZΛ + I)⁻¹Λ' — multiply by σ² for lme4's
-        conditional variances of b given θ (ranef(condVar = TRUE))."""
-        m_r = self.m_r
-        b1 = self.blocks[self.first]
-        k1 = b1.k
-        out = [None] * len(self.blocks)
-        if m_r:
-            Lrr = f.lrr[:m_r, :m_r]
-            Linv = sla.solve_triangular(Lrr, np.eye(m_r), lower=True)
-            Sinv = Linv.T @ Linv                                      # (L_rr L_rr')⁻¹
-            A = f.lr1_rand                                            # m_r × q₁ sparse
-            SA = np.asarray((A.T @ Sinv).T)                           # Sinv A, dense m_r × q₁
-        # first block: L₁₁⁻ᵀ (I + A' Sinv A) L₁₁⁻¹, per level (the k×k diagonal blocks)
-        n1 = b1.n_levels
-        inner = np.broadcast_to(np.eye(k1), (n1, k1, k1)).copy()
-        if m_r:
-            if k1 == 1:
-                inner[:, 0, 0] += np.asarray(A.multiply(SA).sum(axis=0)).ravel()
-            else:
-                # k×k blocks of A' Sinv A: sum over r of A[r, g·k+i]·(Sinv A)[r, g·k+j]
-                Ad3 = A.toarray().reshape(m_r, n1, k1)
-                inner += np.einsum("rgi,rgj->gij", Ad3, SA.reshape(m_r, n1, k1))
-        linv = np.linalg.inv(f.l11)
-        pre = np.einsum("gji,gjk,gkl->gil", linv, inner, linv)        # L⁻ᵀ inner L⁻¹
-        T1 = f.T[self.first]
-        out[self.first] = np.einsum("ij,gjk,lk->gil", T1, pre, T1)
-        for i, t in enumerate(self.rest):
-            blk = self.blocks[t]
-            lo, hi = self.rest_offsets[i], self.rest_offsets[i + 1]
-            S_tt = Sinv[lo:hi, lo:hi]
-            k = blk.k
-            g = np.arange(blk.n_levels)[:, None, None] * k
-            diag_blocks = S_tt[g + np.arange(k)[None, :, None], g + np.arange(k)[None, None, :]]
-            Tt = f.T[t]
-            out[t] = np.einsum("ij,gjk,lk->gil", Tt, diag_blocks, Tt)
-        return out
+    def rx_inverse_at(self, theta: np.ndarray) -> np.ndarray:
+        """(R_X'R_X)⁻¹ at θ (Cov(β̂) = σ² times it), remembered as `parts`."""
+        return self.parts(theta).rx_inverse
 
 
-def _cholesky_exact_fit(S: np.ndarray) -> np.ndarray | None:
-    """Cholesky factor of S when only its last pivot fails: the response row of an exact fit
-    (the working response of a separated logistic model, say), whose residual r² is 0 up to
-    rounding. The last diagonal entry is then √max(r², 0); None if an earlier pivot fails too."""
+def _cholesky_lower(build) -> np.ndarray | None:
+    """Lower Cholesky factor of the symmetric matrix `build()` returns, reading its lower triangle only
+    (LAPACK on the transposed, Fortran-ordered array: no copy of a large one). If only the last pivot fails — the
+    response row of an exact fit (the working response of a separated logistic model, say), whose
+    residual r² is 0 up to rounding — its diagonal entry is √max(r², 0); None if an earlier pivot fails."""
+    S = build()
+    if S.shape[0] >= SCALAR_MAP_MIN:
+        U, info = _potrf(S.T, lower=0, clean=1, overwrite_a=1)
+        if info == 0:
+            return U.T
+        S = build()                                                  # the failed attempt overwrote it
+    else:                                                            # small: as scipy.linalg.cholesky
+        L, info = _potrf(S, lower=1, clean=1)
+        if info == 0:
+            return L
     try:
         lead = sla.cholesky(S[:-1, :-1], lower=True, check_finite=False)
     except np.linalg.LinAlgError:
         return None
-    last = sla.solve_triangular(lead, S[:-1, -1], lower=True, check_finite=False)
+    last = sla.solve_triangular(lead, S[-1, :-1], lower=True, check_finite=False)
     L = np.zeros_like(S)
     L[:-1, :-1] = lead
     L[-1, :-1] = last
     L[-1, -1] = np.sqrt(max(S[-1, -1] - last @ last, 0.0))
     return L
-
-
-def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
-    """Sparse block-diagonal matrix from an (n, k, k) stack."""
-    n, k, _ = blocks.shape
-    base = np.arange(n)[:, None, None] * k
-    rows = np.broadcast_to(base + np.arange(k)[None, :, None], blocks.shape).ravel()
-    cols = np.broadcast_to(base + np.arange(k)[None, None, :], blocks.shape).ravel()
-    return sp.csr_matrix((blocks.ravel(), (rows, cols)), shape=(n * k, n * k))

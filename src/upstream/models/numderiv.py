@@ -41,22 +41,29 @@ def jacobian(func, x, d: float = 1e-4, eps: float = 1e-4, r: int = 4) -> np.ndar
     return out
 
 
-def hessian(func, x, d: float = 0.1, eps: float = 1e-4, r: int = 4) -> np.ndarray:
-    """Hessian of a scalar function; numDeriv::hessian (genD with d = 0.1)."""
+def hessian(func, x, d: float = 0.1, eps: float = 1e-4, r: int = 4, gradient: bool = False):
+    """Hessian of a scalar function; numDeriv::hessian (genD with d = 0.1). With gradient=True,
+    (Hessian, gradient): genD's first derivatives, from the same evaluations (central differences,
+    Richardson-extrapolated)."""
     x = np.asarray(x, dtype=float)
     n = x.size
     f0 = float(func(x))
     h0 = _steps(x, d, eps)
     H = np.zeros((n, n))
+    g = np.zeros(n)
     for i in range(n):
         a = np.empty(r)
+        b = np.empty(r)
         h = h0.copy()
         for k in range(r):
             e = np.zeros(n)
             e[i] = h[i]
-            a[k] = (func(x + e) - 2 * f0 + func(x - e)) / h[i] ** 2
+            up, down = func(x + e), func(x - e)
+            a[k] = (up - 2 * f0 + down) / h[i] ** 2
+            b[k] = (up - down) / (2 * h[i])
             h = h / 2
         H[i, i] = _richardson(a)
+        g[i] = _richardson(b)
     for i in range(n):
         for j in range(i):
             a = np.empty(r)
@@ -69,4 +76,4 @@ def hessian(func, x, d: float = 0.1, eps: float = 1e-4, r: int = 4) -> np.ndarra
                     / (2 * h[i] * h[j])
                 h = h / 2
             H[i, j] = H[j, i] = _richardson(a)
-    return H
+    return (H, g) if gradient else H

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
+from .convergence import Verdict, check_optimum, optimiser_stop
 from .lmm import single_threaded_blas
 from .numderiv import hessian
 
@@ -22,8 +23,8 @@ class Optimum:
 def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check: bool = True,
                    max_evals: int | None = None) -> Optimum:
     """Minimise objective(θ) subject to θ ≥ lower (diagonal entries of the relative covariance
-    factors are ≥ 0, off-diagonals free), then lme4's convergence check: the gradient, scaled by the
-    Hessian, is below 2e-3."""
+    factors are ≥ 0, off-diagonals free), then convergence.py's checks (lme4's: the optimiser's own
+    stop, a finite criterion, the scaled gradient below 2e-3 and a positive definite Hessian)."""
     x0 = np.ones(n_theta) if start is None else np.asarray(start, dtype=float)
     if start is None:
         x0[~(lower == 0)] = 0.0                 # off-diagonal entries start at 0, as lme4
@@ -39,24 +40,16 @@ def optimize_theta(objective, n_theta: int, lower: np.ndarray, start=None, check
     # BOBYQA that lme4 uses): far fewer deviance evaluations than quasi-Newton with numerical
     # gradients, and it does not stall on the θ ≥ 0 bounds.
     res = minimize(f, x0, method="COBYQA", bounds=bounds,
-                   options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-7, "maxfev": max_evals or 500 * (n_theta + 1)})
+                   options={"initial_tr_radius": 0.5, "final_tr_radius": 1e-7,
+                            "maxfev": max_evals or 500 * (n_theta + 1)})
     theta = np.asarray(res.x, dtype=float)
     theta[(lower == 0) & (theta < 1e-10)] = 0.0
     value = float(f(theta))
-    messages = []
-    converged = True
-    if not np.isfinite(value):
-        converged = False
-        messages.append("the deviance is not finite at the optimum")
-    elif not res.success:
-        converged = False
-        messages.append(f"the optimiser stopped before converging: {res.message}")
-    elif check:
-        ok, msg = _check_gradient(f, theta, lower)
-        if not ok:
-            converged = False
-            messages.append(msg)
-    return Optimum(theta=theta, value=value, n_evals=evals, converged=converged, messages=messages)
+    verdict = optimiser_stop(Verdict(), bool(res.success), str(res.message), value)
+    if verdict.converged and check:
+        g, H, free = _derivatives(f, theta, lower)
+        check_optimum(verdict, g, H, free)
+    return Optimum(theta=theta, value=value, n_evals=evals, converged=verdict.converged, messages=verdict.messages)
 
 
 def optimize_structure(structure, reml: bool, start=None, max_evals: int | None = None,
@@ -72,11 +65,12 @@ def optimize_structure(structure, reml: bool, start=None, max_evals: int | None 
                               max_evals=max_evals)
 
 
-def _check_gradient(f, theta: np.ndarray, lower: np.ndarray, tol: float = 2e-3) -> tuple[bool, str]:
-    """lme4's check.conv.grad: max |H⁻¹g| < tol over the parameters not on their bound."""
+def _derivatives(f, theta: np.ndarray, lower: np.ndarray):
+    """Gradient (central differences, step 1e-4 relative) and Hessian (numDeriv's Richardson rule,
+    two levels) of the criterion over the parameters not on their bound, for convergence.py's checks."""
     free = ~((lower == 0) & (theta <= 0))
     if not free.any():
-        return True, ""
+        return np.zeros(0), np.zeros((0, 0)), free
     x = theta.copy()
 
     def sub(z):
@@ -87,17 +81,11 @@ def _check_gradient(f, theta: np.ndarray, lower: np.ndarray, tol: float = 2e-3) 
     z = x[free]
     h = 1e-4 * np.maximum(np.abs(z), 1e-2)
     g = np.array([(sub(z + h * e) - sub(z - h * e)) / (2 * h_i) for e, h_i in zip(np.eye(len(z)), h)])
-    try:
-        H = hessian(sub, z, r=2)
-        scaled = np.linalg.solve(H, g)
-        if np.any(np.linalg.eigvalsh(H) < 0):
-            return False, "Model failed to converge: the Hessian of the deviance is not positive definite"
-    except np.linalg.LinAlgError:
-        scaled = g
-    worst = float(np.max(np.abs(scaled)))
-    if worst > tol:
-        return False, f"Model failed to converge with max|grad| = {worst:.3g} (tol = {tol})"
-    return True, ""
+    H = hessian(sub, z, r=2)
+    full_g, full_H = np.zeros(len(x)), np.eye(len(x))
+    full_g[free] = g
+    full_H[np.ix_(free, free)] = H
+    return full_g, full_H, free
 
 
 def away_from_zero(value_at, x: np.ndarray, value: float, sds=(0.05, 0.1, 0.2, 0.5, 1.0)):

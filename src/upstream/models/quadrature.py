@@ -28,16 +28,23 @@ import scipy.sparse as sp
 from scipy.special import expit, gammaln
 
 
+def binomial_constant(successes: np.ndarray, trials: np.ndarray) -> float:
+    """Σ log C(m, k): the binomial log-likelihood's part that does not depend on the parameters."""
+    k, m = np.asarray(successes, float), np.asarray(trials, float)
+    return float(np.sum(gammaln(m + 1) - gammaln(k + 1) - gammaln(m - k + 1)))
+
+
 class BinomialLogit:
     """y successes out of m trials, P(success) = logistic(η); one channel, η = Xβ + σu."""
 
     signs = (1.0,)
 
-    def __init__(self, successes: np.ndarray, trials: np.ndarray, X: np.ndarray):
+    def __init__(self, successes: np.ndarray, trials: np.ndarray, X: np.ndarray, const: float | None = None):
         self.k = np.asarray(successes, float)
         self.m = np.asarray(trials, float)
         self.designs = [X]
-        self.const = float(np.sum(gammaln(self.m + 1) - gammaln(self.k + 1) - gammaln(self.m - self.k + 1)))
+        # Σ log C(m, k); rows merged by responses.collapse_rows pass the constant of the rows as given
+        self.const = binomial_constant(self.k, self.m) if const is None else float(const)
 
     def derivs(self, etas, order: int = 3):
         (eta,) = etas
@@ -59,8 +66,9 @@ class CumulativeLogit:
 
     signs = (-1.0, -1.0)
 
-    def __init__(self, codes: np.ndarray, n_categories: int, X: np.ndarray):
+    def __init__(self, codes: np.ndarray, n_categories: int, X: np.ndarray, counts: np.ndarray | None = None):
         codes = np.asarray(codes, dtype=np.int64)
+        self.counts = None if counts is None else np.asarray(counts, dtype=float)   # rows each row stands for
         n, J = len(codes), n_categories
         self.codes, self.J = codes, J
         A = np.zeros((n, J - 1 + X.shape[1]))
@@ -94,6 +102,7 @@ class CumulativeLogit:
             P[tiny] = np.maximum(alt, np.maximum(1e-300, 1e-100 * np.maximum(fa[tiny], fb[tiny])))
         iP = 1.0 / P
         la, lb = fa * iP, -fb * iP
+        w = self.counts
         out = [np.log(P), [la, lb]]
         if order >= 2:
             fa1, fb1 = fa * (1 - 2 * Fa), fb * (1 - 2 * Fb)
@@ -106,6 +115,13 @@ class CumulativeLogit:
             laab = -fa1 * lb * iP + 2 * la * la * lb           # ∂/∂a of lab = fa·fb/P²
             labb = la * fb1 * iP + 2 * la * lb * lb            # ∂/∂b of lab
             out.append([[[laaa, laab], [laab, labb]], [[laab, labb], [labb, lbbb]]])
+        if w is not None:                                      # a merged row counts its rows
+            out[0] = w * out[0]
+            out[1] = [w * v for v in out[1]]
+            if order >= 2:
+                out[2] = [[w * v for v in row] for row in out[2]]
+            if order >= 3:
+                out[3] = [[[w * v for v in row] for row in mat] for mat in out[3]]
         return out
 
 

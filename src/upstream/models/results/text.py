@@ -1,0 +1,52 @@
+"""Numbers as R prints them, and the blocks of text every `summary()` shares."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def fmt(x: float) -> str:
+    """Four significant digits, keeping trailing zeros (42.00, 0.2455), as R prints them."""
+    if x == 0 or not np.isfinite(x):
+        return f"{x:.4g}"
+    return f"{x:#.4g}".rstrip(".") if abs(x) < 1e6 else f"{x:.4e}"
+
+
+def fmt_p(p: float) -> str:
+    return "< 2e-16" if p < 2e-16 else f"{p:.3g}"
+
+
+def stars(p: float) -> str:
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "." if p < 0.1 else ""
+
+
+def random_effect_lines(varcorr: pd.DataFrame) -> list[str]:
+    """lme4's "Random effects:" table (groups, names, variances, SDs, correlations)."""
+    has_corr = "corr" in varcorr.columns
+    lines = [f" {'Groups':<12} {'Name':<12} {'Variance':>10} {'Std.Dev.':>10}" + ("  Corr" if has_corr else "")]
+    prev = None
+    for group, row in varcorr.iterrows():
+        g = group if group != prev else ""
+        prev = group
+        corr = f"  {row['corr']:5.2f}" if has_corr and not pd.isna(row["corr"]) else ""
+        lines.append(f" {g:<12} {row['term']:<12} {fmt(row['variance']):>10} {fmt(row['sd']):>10}{corr}")
+    return lines
+
+
+def coefficient_lines(tab: pd.DataFrame) -> list[str]:
+    """A coefficient table: t tests with df (lmer) or Wald z tests (glmer, clmm)."""
+    w = max([12, *map(len, tab.index)])
+    if "df" in tab.columns:
+        out = [f"{'':<{w}} {'Estimate':>11} {'Std. Error':>11} {'df':>9} {'t value':>8} {'Pr(>|t|)':>10}"]
+        for name, r in tab.iterrows():
+            out.append(f"{name:<{w}} {fmt(r['estimate']):>11} {fmt(r['std_error']):>11} {r['df']:9.2f} {r['t']:8.3f} "
+                       f"{fmt_p(r['p_value']):>10} {stars(r['p_value'])}")
+        return out
+    out = [f"{'':<{w}} {'Estimate':>10} {'Std. Error':>11} {'z value':>8} {'Pr(>|z|)':>10}"]
+    for name, r in tab.iterrows():
+        out.append(f"{name:<{w}} {fmt(r['estimate']):>10} {fmt(r['std_error']):>11} {r['z']:8.3f} "
+                   f"{fmt_p(r['p_value']):>10} {stars(r['p_value'])}")
+    return out
+
+
+SIGNIF_LINE = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
