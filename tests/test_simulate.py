@@ -105,5 +105,5 @@ def test_expected_csat_is_monotone_and_on_the_scale():
 def test_invalid_spec_is_refused():
     with pytest.raises(ValueError, match="at least 2 agents"):
         simulate(OperationSpec(n_agents=1))
-    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of sample, small, large"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of sample, small, medium, large"):
         simulate_to_folder("/tmp/never", preset="huge")

@@ -37,6 +37,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 import html
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .schema import DataError, Failure, format_failures
+from .schema import DataError, Failure, format_failures, table_label
 from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
 
 if TYPE_CHECKING:
@@ -213,12 +214,24 @@ class ValidationReport:
 
 
 def _gx():
-    """Import GX on first use, with its INFO logging silenced (unless a level was set already)."""
+    """Import GX on first use, with its INFO logging silenced (unless a level was set already) and
+    without its optional Spark support: GX imports pyspark when it is installed (the ``[dev]`` extra
+    installs it for Upstream's own Spark engine, which does not go through GX), and pyspark's Spark
+    Connect module ends a ``python -c`` process it takes for a doctest run. pyspark is hidden from GX's
+    import and put back afterwards."""
     gx_logger = logging.getLogger("great_expectations")
     if gx_logger.level == logging.NOTSET:
         gx_logger.setLevel(logging.WARNING)
-    import great_expectations as gx
-
+    if "great_expectations" in sys.modules:
+        return sys.modules["great_expectations"]
+    hidden = {name: sys.modules.pop(name) for name in list(sys.modules)
+              if name == "pyspark" or name.startswith("pyspark.")}
+    sys.modules["pyspark"] = None            # import pyspark → ImportError inside GX's compatibility layer
+    try:
+        import great_expectations as gx
+    finally:
+        sys.modules.pop("pyspark", None)
+        sys.modules.update(hidden)
     return gx
 
 
@@ -299,7 +312,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
         datasource = context.data_sources.add_pandas("upstream")
         for table in TABLE_ORDER:
             frame = ds.table(table)
-            file_name = ds.paths[table].name
+            file_name = table_label(ds.paths[table])
             spec = adapted_suite(table, getattr(ds, "description", None), frame.columns)
             suite = context.suites.add(build_suite(gx, table, spec))
             batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
@@ -483,7 +496,7 @@ def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure
         results.append(CrossTableResult(rule, "failed" if n_unknown else "passed", n_unknown))
         if n_unknown:
             failures.append(Failure(
-                table=rule.table, file=ds.paths[rule.table].name, column=rule.column,
+                table=rule.table, file=table_label(ds.paths[rule.table]), column=rule.column,
                 rule=rule.rule, n_failed=n_unknown, n_rows=len(frame),
                 examples=_distinct([_plain(v) for v in values[unknown].head(50)]),
                 rows=[int(i) + 1 for i in np.flatnonzero(unknown)[:_MAX_EXAMPLES]],
