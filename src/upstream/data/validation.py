@@ -149,7 +149,9 @@ class CrossTableResult:
 
 @dataclass
 class ValidationReport:
-    """Everything one validation found. ``ok`` is True when nothing failed."""
+    """Everything one validation found. ``ok`` is True when nothing failed. ``engine``: where the rules
+    ran (pandas: GX on the frames; duckdb/spark: every rule in SQL over every row, GX on the first
+    ``gx_sample_rows`` rows of each table for the Data Docs, see ``upstream.data.sql.rules``)."""
 
     folder: Path
     tables: dict[str, TableResult]
@@ -158,6 +160,8 @@ class ValidationReport:
     gx_version: str
     docs_index: Path | None = None
     parse_failures: list[Failure] = field(default_factory=list)
+    engine: str = "pandas"
+    gx_sample_rows: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -174,6 +178,8 @@ class ValidationReport:
         return {
             "ok": self.ok,
             "folder": str(self.folder),
+            "engine": self.engine,
+            **({"gx_sample_rows": self.gx_sample_rows} if self.gx_sample_rows is not None else {}),
             "great_expectations_version": self.gx_version,
             "tables": {
                 t.table: {
@@ -299,6 +305,18 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
     left empty from being counted again by the "required" rule. Rules on a column that is missing
     are not reported beyond the missing column itself.
     """
+    tables, failures, docs_index, gx_version = run_gx_suites(ds, docs_dir, parse_failures, unparsed_rows)
+    cross, cross_failures = check_cross_table(ds)
+    failures.extend(cross_failures)
+    return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
+                            gx_version=gx_version, docs_index=docs_index, parse_failures=list(parse_failures))
+
+
+def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[Failure] = (),
+                  unparsed_rows: dict | None = None) -> tuple[dict[str, TableResult], list[Failure], Path | None, str]:
+    """The GX suites on the three tables of ``ds`` (pandas frames): per-table results, the failures
+    (parse failures first, grouped by file in the suite's order), the Data Docs index (when
+    ``docs_dir`` is given) and GX's version."""
     gx = _gx()
     failures: list[Failure] = list(parse_failures)
     unparsed_rows = unparsed_rows or {}
@@ -339,11 +357,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
 
     # Grouped by file (stable: parse failures, then the suite's order); cross-table rules last.
     failures.sort(key=lambda f: TABLE_ORDER.index(f.table) if f.table in TABLE_ORDER else 0)
-    cross, cross_failures = check_cross_table(ds)
-    failures.extend(cross_failures)
-    return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
-                            gx_version=gx.__version__, docs_index=docs_index,
-                            parse_failures=list(parse_failures))
+    return tables, failures, docs_index, gx.__version__
 
 
 def _expectation_result(result) -> ExpectationResult:
