@@ -11,11 +11,12 @@ from .lmm import single_threaded_blas
 from .fit import lmer
 from .formula import FormulaError, parse_formula
 from .glmm import ClmmResult, GlmerResult, SeparationWarning, clmm, glmer
-from .group_stats import GroupStats
+from .group_stats import ColumnTerms, GroupStats
 from .fit import lmer_from_stats
 from .grouped import NoRowsError
 from .results import ConvergenceWarning, LmerResult, SingularFitWarning
 
-__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "NoRowsError", "parse_formula", "ModelInputError",
-           "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult", "single_threaded_blas",
-           "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+__all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "ColumnTerms", "NoRowsError", "parse_formula",
+           "ModelInputError", "FormulaError", "LmerResult", "GlmerResult", "ClmmResult", "BootstrapResult",
+           "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning", "RankDeficiencyWarning",
+           "SeparationWarning", "MissingGroupWarning"]

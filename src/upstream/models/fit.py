@@ -97,7 +97,8 @@ def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwa
         stats = stats.drop_columns(keep)
     structure = GroupedStructure(stats)
     optimum = structure.optimize(reml, start=start, max_evals=max_evals)
-    fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped)
+    fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped,
+                        term_of_column=list(stats.terms.term_of_column) if stats.terms is not None else [])
     columns = [nm for nm in stats.names if nm != "(Intercept)"]
     rhs = " + ".join(columns) if "(Intercept)" in stats.names else " + ".join(["0"] + columns)
     formula = f"{stats.response} ~ {rhs or '1'} + (1 | {stats.group})  [from group statistics]"

@@ -1,0 +1,173 @@
+"""The agent model and the survey screen from aggregates, for data sets that live in SQL (DuckDB, Spark).
+
+At a year of a large operation (millions of contacts, tens of thousands of agents) the rows stay in
+the engine and only per-agent, per-level and per-cell sums reach Python (``upstream.data.sql.aggregates``):
+
+- the agent model `y ~ mix + (1 | agent)` is fitted from the per-agent sufficient statistics
+  (``lmer_from_stats``: the same REML fit, Satterthwaite df, conditional modes and reliability as
+  from the rows) and bootstrapped from them (method "sums"). There is no customer term: the crossed
+  agent × customer model needs the rows and a dense agent block; studies say so;
+- each agent's n, raw mean and mix-expected mean come from the same sums (1'y_j/n_j, s_j'β̂/n_j); the
+  average contact is the mean of x'β̂ over all contacts, from the contacts per mix cell;
+- the covariance of the design over the replies is X'X/n − x̄x̄' from the totals (variance shares);
+- the policy model's residual spread per level and its weighted refit run as SQL passes;
+- the survey screen's propensity models are binomial GLMs on feature cells, their expected counts
+  summed per agent in SQL; the top-box expectation is the population-averaged logistic model of the
+  mix (cells) rather than the marginal of a logistic mixed model.
+
+Everything downstream (effects, verdicts, ranks, shares, policy contrasts, the screen's tests) is
+the pandas path's own code, given these inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..data.frames import CONTACT_MIX
+from ..data.sql import aggregates as sql
+from ..models import ColumnTerms, GroupStats, lmer_from_stats
+from .agents import AgentModel
+from .screen import SCREEN_FEATURES, cell_probabilities, screen_table
+
+SCALE_NOTE = ("fitted from per-agent sums in {engine} ({nobs:,} replies, {agents:,} agents): no customer random "
+              "effect (the crossed agent × customer model needs every reply in memory), so repeat customers are "
+              "not separated from the residual and policy effects do not allow for them; random-slope tests "
+              "(does a policy's effect vary by agent) are not run")
+
+
+@dataclass
+class StatsAgentModel(AgentModel):
+    """An AgentModel fitted from per-agent sums (`frame` is None). `stats`: the sums; `means`: per agent
+    n_responses, raw_score, mix_expected; `design`: the fixed-effect columns as built in SQL."""
+
+    stats: GroupStats | None = field(default=None, repr=False)
+    means: pd.DataFrame | None = field(default=None, repr=False)
+    design: object = field(default=None, repr=False)
+    engine: str = "duckdb"
+
+    def agent_means(self) -> pd.DataFrame:
+        return self.means
+
+    def design_covariance(self) -> np.ndarray:
+        """X'X/n − x̄x̄' from the totals of the per-agent sums (ddof 0, as from the rows)."""
+        st = self.stats
+        keep = [st.names.index(c) for c in self.fit.fixef.index]
+        n = float(st.n.sum())
+        mean = st.s.sum(axis=0)[keep] / n
+        return st.xtx_total[np.ix_(keep, keep)] / n - np.outer(mean, mean)
+
+    def mix_prediction(self) -> pd.Series:
+        raise NotImplementedError("a model fitted from per-agent sums has no per-reply predictions; "
+                                  "use agent_means()")
+
+    def scores(self) -> pd.Series:
+        raise NotImplementedError("a model fitted from per-agent sums has no replies; use agent_means()")
+
+
+def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, agent: str = "agent_id"):
+    """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights)."""
+    sums = sql.agent_sums(ds, design, weight=weight, agent=agent)
+    terms = ColumnTerms(design.term_of_column, {k: tuple(v) for k, v in design.levels.items()},
+                        {k: tuple(v) for k, v in design.level_counts.items()})
+    return GroupStats.from_sums(sums["levels"], design.names, sums["n"], sums["s"], sums["xtx"], sums["xty"],
+                                sums["sy"], sums["yty"], sum_w=sums.get("sum_w"), sum_log_w=sums.get("sum_log_w"),
+                                group=agent, response=outcome, terms=terms)
+
+
+def cell_prediction(fit, cells: pd.DataFrame, mix) -> np.ndarray:
+    """x'β̂ of each mix cell (columns aliased in the fit count 0)."""
+    beta = fit.fixef
+    out = np.full(len(cells), float(beta.get("(Intercept)", 0.0)))
+    for var in mix:
+        out += cells[var].map(lambda lab, v=var: float(beta.get(f"{v}{lab}", 0.0))).to_numpy(float)
+    return out
+
+
+def average_contact(fit, cells: pd.DataFrame, mix) -> float:
+    """Mean x'β̂ over all contacts whose levels the fit knows (``agents.average_contact_prediction``)."""
+    known = np.ones(len(cells), bool)
+    for var in mix:
+        known &= cells[var].isin(fit.factor_levels(var)).to_numpy()
+    rows = cells[known]
+    if rows.empty or rows["n"].sum() == 0:
+        raise ValueError("no contact has contact-mix levels the agent model knows")
+    return float(np.average(cell_prediction(fit, rows, mix), weights=rows["n"].to_numpy(float)))
+
+
+def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX, agent: str = "agent_id",
+                             n_boot: int = 1000, seed: int = 2026, progress: bool = False) -> StatsAgentModel:
+    """`outcome ~ mix + (1 | agent)` by REML from per-agent sums aggregated in the data set's engine,
+    bootstrapped `n_boot` times from the sums (see the module docstring)."""
+    sql.prepare_replies(ds, outcome, tuple(mix), agent)
+    design = sql.mix_design(ds, mix)
+    stats = group_stats(ds, design, outcome, agent=agent)
+    fit = lmer_from_stats(stats)
+    boot = fit.bootstrap(n_boot, seed=seed, progress=progress, method="sums")
+    n = stats.n.astype(float)
+    keep = [stats.names.index(c) for c in fit.fixef.index]
+    means = pd.DataFrame({"n_responses": stats.n, "raw_score": stats.sy / n,
+                          "mix_expected": stats.s[:, keep] @ fit.fixef.to_numpy() / n},
+                         index=pd.Index(stats.levels.astype(str), name=agent))
+    cells = sql.contact_cells(ds, design.mix)
+    return StatsAgentModel(fit=fit, boot=boot, frame=None, outcome=outcome, agent=agent, mix=design.mix,
+                           baseline=average_contact(fit, cells, design.mix), crossed=None, seed=seed,
+                           stats=stats, means=means, design=design, engine=ds.engine.name)
+
+
+def contact_counts(ds, variable: str) -> pd.Series:
+    """Contacts per level of `variable` (all contacts of the period)."""
+    i = ds.engine.dialect.ident(variable)
+    rows = ds.engine.rows(f"SELECT {i}, count(*) FROM contacts GROUP BY {i}")
+    return pd.Series({str(k): int(n) for k, n in rows}, name="count").sort_values(ascending=False)
+
+
+def policy_residuals(ds, model: StatsAgentModel, fit, variable: str) -> pd.DataFrame:
+    """Per level: n, Σe, Σe², median, Σz, Σz² of the conditional residuals (``policies.level_residuals``)."""
+    if ds is None:
+        raise ValueError("a model fitted from per-agent sums needs its SQL data set for the policy model")
+    return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable, model.agent)
+
+
+def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Series):
+    """The agent model refitted with precision weights per level of `variable`, normalised to mean 1
+    over the replies (as ``policies.fit_policy_model`` does with rows)."""
+    counts = pd.Series(model.design.level_counts[variable], index=model.design.levels[variable], dtype=float)
+    w = level_weight.reindex(counts.index)
+    scale = float((w * counts).sum() / counts.sum())
+    d = ds.engine.dialect
+    whens = " ".join(f"WHEN {d.literal(lab)} THEN {float(v / scale)!r}" for lab, v in w.items())
+    stats = group_stats(ds, model.design, model.outcome, weight=f"CASE {d.ident(variable)} {whens} END",
+                        agent=model.agent)
+    return lmer_from_stats(stats)
+
+
+def survey_screen_from_sql(ds, z: float = 3.09, mix=CONTACT_MIX, features=SCREEN_FEATURES) -> pd.DataFrame:
+    """``screen.survey_screen`` from aggregates: propensity models on feature cells, expected counts per
+    agent summed in SQL; top-box expectation from the population-averaged logistic model of the mix."""
+    sql.screen_views(ds)
+    agents = pd.Index(sql.agent_ids(ds), name="agent_id")
+    wanted = [f for f in features if f in sql.SCREEN_FEATURES]
+
+    def expected(table, where="TRUE", outcome="outcome", use=None):
+        use = sql.usable_screen_features(ds, table, wanted) if use is None else use
+        cells = sql.screen_cells(ds, table, use, where, outcome)
+        cells["p"] = cell_probabilities(cells, use)
+        sums = sql.screen_agent_sums(ds, table, use, cells, where, outcome)
+        return sums.reindex(agents).fillna(0.0)
+
+    g_inv = expected("screen_contacts")
+    g_resp = expected("screen_invitations")
+    top_code = ds.engine.rows("SELECT max(csat) FROM screen_invitations WHERE outcome = 1")[0][0]
+    g_top, health = None, []
+    if top_code is not None:
+        scored = "outcome = 1 AND csat IS NOT NULL"
+        varying = [m for m in mix if m in sql.usable_screen_features(ds, "screen_invitations", [m])]
+        g_top = expected("screen_invitations", scored, f"CASE WHEN csat >= {int(top_code)} THEN 1 ELSE 0 END",
+                         use=varying)
+        health = ["top-box expectation from the population-averaged logistic model of the contact mix (fitted on "
+                  "cells), not the marginal of a logistic mixed model"]
+    out = screen_table(g_inv, g_resp, g_top, z, [])
+    out.attrs["notes"] = health
+    return out

@@ -1,0 +1,225 @@
+"""What the studies ask of the rows, asked in SQL: every query here is written once (``Dialect`` for the
+few spellings that differ) and runs on DuckDB or Spark; only per-agent, per-level or per-cell results
+come back.
+
+- `prepare_replies`: the replies the agent model is fitted to (``frames.responses``: answered
+  invitations with a score), kept as a table `replies` (small next to contacts).
+- `mix_design`: the contact-mix factors that vary among the replies, their levels in R's order
+  (sorted, reference first) and the fixed-effect column names lmer gives them (`policyrefund above cap`).
+- `agent_sums`: per agent the sufficient statistics of `y ~ mix + (1 | agent)` — n, Σw, Σlog w,
+  X'W1, X'WX, X'Wy, 1'Wy, y'Wy — with the treatment-contrast dummies built in SQL. X'WX needs only
+  the cross-factor products (a dummy times itself is the dummy, two levels of one factor never meet).
+- `contact_cells`: contacts per combination of the mix levels (the average contact; level weights).
+- `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
+  sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
+- `screen_cells` / `screen_agent_sums`: the survey screen's feature cells (a binomial GLM on counts
+  per cell gives the row-level fit's estimates) and, given each cell's fitted probability, per agent
+  the observed count, Σp̂ and Σp̂(1 − p̂).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Contact features of the survey screen (``analysis.screen.SCREEN_FEATURES``); credited = credit_issued > 0.
+SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
+                   "resolved_first_contact", "credited")
+
+
+def _i(ds, name: str) -> str:
+    return ds.engine.dialect.ident(name)
+
+
+def _lit(ds, value) -> str:
+    return ds.engine.dialect.literal(value)
+
+
+def prepare_replies(ds, outcome: str = "csat", mix=("policy", "product", "channel", "issue_type"),
+                    agent: str = "agent_id") -> int:
+    """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE) and return its row count."""
+    if outcome not in ("csat", "nps"):
+        raise ValueError(f"outcome must be 'csat' or 'nps', not {outcome!r}")
+    i = lambda c: _i(ds, c)  # noqa: E731
+    cols = [agent, *mix, "customer_id"]
+    complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in cols)
+    ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y "
+                               f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} "
+                               f"WHERE (s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR "
+                               f"s.{i('nps')} IS NOT NULL) AND s.{i(outcome)} IS NOT NULL AND {complete}")
+    n = int(ds.engine.rows("SELECT count(*) FROM replies")[0][0])
+    if n == 0:
+        raise ValueError(f"the data set has no survey responses with a {outcome} value")
+    return n
+
+
+@dataclass(frozen=True)
+class MixDesign:
+    """The fixed-effect columns of `y ~ mix + (1 | agent)` as lmer builds them from the replies."""
+
+    mix: tuple[str, ...]
+    levels: dict                 # variable -> level labels, reference first
+    level_counts: dict           # variable -> replies per level
+    names: tuple[str, ...]       # (Intercept), then f"{variable}{level}" for every non-reference level
+    term_of_column: tuple[str, ...]
+    columns: tuple               # per column: None (intercept) or (variable, level)
+
+
+def mix_design(ds, mix) -> MixDesign:
+    """Levels of each mix variable among the replies (variables with one level are left out, as
+    ``analysis.agents.present_mix`` does) and the design's column names."""
+    levels, counts = {}, {}
+    for var in mix:
+        rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM replies GROUP BY {_i(ds, var)}")
+        found = dict((str(k), int(n)) for k, n in rows)
+        if len(found) > 1:
+            labels = sorted(found)
+            levels[var], counts[var] = labels, [found[k] for k in labels]
+    names, terms, columns = ["(Intercept)"], ["(Intercept)"], [None]
+    for var, labels in levels.items():
+        for lab in labels[1:]:
+            names.append(f"{var}{lab}")
+            terms.append(var)
+            columns.append((var, lab))
+    return MixDesign(tuple(levels), levels, counts, tuple(names), tuple(terms), tuple(columns))
+
+
+def _is(ds, column) -> str:
+    var, lab = column
+    return f"{_i(ds, var)} = {_lit(ds, lab)}"
+
+
+def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "agent_id") -> dict:
+    """Per-agent sufficient statistics (see the module docstring) as arrays: levels (sorted agent ids),
+    n, s (G×p), xtx (G×p×p), xty (G×p), sy, yty, and with `weight` (a SQL expression of a reply's
+    prior weight) sum_w and sum_log_w."""
+    d = ds.engine.dialect
+    cols = design.columns
+    p = len(cols)
+    w = "1" if weight is None else f"CAST({weight} AS DOUBLE)"
+    parts = ["count(*)", "sum(_w)", f"sum({d.log('_w')})" if weight is not None else "0", "sum(_w * y)",
+             "sum(_w * y * y)"]
+    parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w ELSE 0 END)" for c in cols[1:]]
+    parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w * y ELSE 0 END)" for c in cols[1:]]
+    pairs = [(a, b) for a in range(1, p) for b in range(a + 1, p) if cols[a][0] != cols[b][0]]
+    parts += [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
+    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
+    frame = ds.engine.frame(f"SELECT {_i(ds, agent)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
+                            f"GROUP BY {_i(ds, agent)}")
+    frame["g"] = frame["g"].astype(str)
+    frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
+    v = frame.drop(columns="g").to_numpy(dtype=float)
+    G = len(frame)
+    n, sum_w, sum_log_w, sy, yty = v[:, 0].astype(np.int64), v[:, 1], v[:, 2], v[:, 3], v[:, 4]
+    s = np.empty((G, p))
+    xty = np.empty((G, p))
+    s[:, 0], xty[:, 0] = sum_w, sy
+    s[:, 1:], xty[:, 1:] = v[:, 5:5 + p - 1], v[:, 5 + p - 1:5 + 2 * (p - 1)]
+    xtx = np.zeros((G, p, p))
+    xtx[:, 0, :] = s
+    xtx[:, :, 0] = s
+    idx = np.arange(1, p)
+    xtx[:, idx, idx] = s[:, 1:]
+    for k, (a, b) in enumerate(pairs):
+        xtx[:, a, b] = xtx[:, b, a] = v[:, 5 + 2 * (p - 1) + k]
+    out = dict(levels=list(frame["g"]), n=n, s=s, xtx=xtx, xty=xty, sy=sy, yty=yty)
+    if weight is not None:
+        out.update(sum_w=sum_w, sum_log_w=sum_log_w)
+    return out
+
+
+def contact_cells(ds, mix) -> pd.DataFrame:
+    """Contacts per combination of the mix variables' levels (all contacts of the period)."""
+    cols = ", ".join(_i(ds, v) for v in mix)
+    frame = ds.engine.frame(f"SELECT {cols}, count(*) AS n FROM contacts GROUP BY {cols}")
+    return frame.astype({v: str for v in mix})
+
+
+def _xb(ds, design: MixDesign, beta: pd.Series) -> str:
+    """x'β̂ of a reply in SQL (columns not in β̂ — dropped as aliased — count 0)."""
+    terms = [repr(float(beta.get("(Intercept)", 0.0)))]
+    for var in design.mix:
+        whens = [f"WHEN {_lit(ds, lab)} THEN {float(beta[name])!r}" for (v, lab), name
+                 in zip(design.columns[1:], design.names[1:]) if v == var and name in beta.index]
+        if whens:
+            terms.append(f"CASE {_i(ds, var)} {' '.join(whens)} ELSE 0.0 END")
+    return " + ".join(terms)
+
+
+def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, variable: str,
+                    agent: str = "agent_id") -> pd.DataFrame:
+    """Per level of `variable`: n, sum_e, sum_e2, median, sum_z, sum_z2 of the conditional residuals
+    e = y − x'β̂ − b̂_agent and z = |e − median of the level|."""
+    ds.engine.register("agent_modes", pd.DataFrame({"g": modes.index.astype(str), "b": modes.to_numpy(float)}))
+    v = _i(ds, variable)
+    e = (f"SELECT r.{v} AS lvl, r.y - ({_xb(ds, design, beta)}) - coalesce(m.b, 0.0) AS e "
+         f"FROM replies r LEFT JOIN agent_modes m ON r.{_i(ds, agent)} = m.g")
+    frame = ds.engine.frame(
+        f"WITH e AS ({e}), med AS (SELECT lvl, median(e) AS med FROM e GROUP BY lvl) "
+        "SELECT e.lvl AS level, count(*) AS n, sum(e.e) AS sum_e, sum(e.e * e.e) AS sum_e2, min(med.med) AS median, "
+        "sum(abs(e.e - med.med)) AS sum_z, sum((e.e - med.med) * (e.e - med.med)) AS sum_z2 "
+        "FROM e JOIN med ON e.lvl = med.lvl GROUP BY e.lvl")
+    frame["level"] = frame["level"].astype(str)
+    return frame.set_index("level").sort_index()
+
+
+def usable_screen_features(ds, table: str, features=SCREEN_FEATURES) -> list[str]:
+    """Features of a screen view (``screen_views``) with no missing value and more than one value."""
+    have = set(ds.engine.columns(table))
+    exprs = {f: _i(ds, f) for f in features if f in have}
+    if not exprs:
+        return []
+    parts = ", ".join(f"count(*) - count({e}) AS m{k}, count(DISTINCT {e}) AS d{k}" for k, e in enumerate(exprs.values()))
+    row = ds.engine.rows(f"SELECT {parts} FROM {table}")[0]
+    return [f for k, f in enumerate(exprs) if row[2 * k] == 0 and row[2 * k + 1] > 1]
+
+
+def _feature(ds, f: str) -> str:
+    return f"({_i(ds, 'credit_issued')} > 0)" if f == "credited" else _i(ds, f)
+
+
+def screen_views(ds) -> None:
+    """`screen_contacts` (every contact: agent, invited, features) and `screen_invitations` (every
+    survey with its contact: agent, responded, csat, features)."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    have = set(ds.columns["contacts"])
+    feats = [f for f in SCREEN_FEATURES if f in have or (f == "credited" and "credit_issued" in have)]
+    cols = ", ".join(f"{_feature(ds, f).replace(i('credit_issued'), 'c.' + i('credit_issued'))} AS {i(f)}"
+                     if f == "credited" else f"c.{i(f)}" for f in feats)
+    ds.engine.view("screen_contacts", f"SELECT c.{i('agent_id')} AS agent, CASE WHEN s.{i('contact_id')} IS NULL "
+                                      f"THEN 0 ELSE 1 END AS outcome, {cols} FROM contacts c LEFT JOIN surveys s "
+                                      f"ON c.{i('contact_id')} = s.{i('contact_id')}")
+    ds.engine.view("screen_invitations", f"SELECT c.{i('agent_id')} AS agent, CASE WHEN s.{i('responded_at')} IS NOT "
+                                         f"NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL THEN 1 ELSE 0 "
+                                         f"END AS outcome, s.{i('csat')} AS csat, {cols} FROM surveys s JOIN contacts c "
+                                         f"ON s.{i('contact_id')} = c.{i('contact_id')}")
+
+
+def screen_cells(ds, table: str, features: list[str], where: str = "TRUE", outcome: str = "outcome") -> pd.DataFrame:
+    """Rows of `table` per combination of `features`: n and the count with `outcome` = 1."""
+    cols = ", ".join(_i(ds, f) for f in features)
+    frame = ds.engine.frame(f"SELECT {cols}{', ' if cols else ''}count(*) AS n, sum({outcome}) AS o FROM {table} "
+                            f"WHERE {where} {'GROUP BY ' + cols if cols else ''}")
+    return frame.astype({"n": np.int64, "o": np.int64})
+
+
+def screen_agent_sums(ds, table: str, features: list[str], cells: pd.DataFrame, where: str = "TRUE",
+                      outcome: str = "outcome") -> pd.DataFrame:
+    """Per agent: n, o (count with the outcome), e = Σp̂, v = Σp̂(1 − p̂), with p̂ the `p` column of
+    `cells` (one row per feature combination)."""
+    if features:
+        ds.engine.register("screen_p", cells[features + ["p"]].rename(columns={"p": "_p"}))
+        on = " AND ".join(f"t.{_i(ds, f)} = q.{_i(ds, f)}" for f in features)
+        source, p = f"{table} t JOIN screen_p q ON {on}", "q._p"
+    else:
+        source, p = f"{table} t", repr(float(cells["p"].iloc[0]))
+    frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS n, sum(t.{outcome}) AS o, sum({p}) AS e, "
+                            f"sum({p} * (1 - {p})) AS v FROM {source} WHERE {where} GROUP BY t.agent")
+    frame["agent"] = frame["agent"].astype(str)
+    return frame.set_index("agent").sort_index().astype(float)
+
+
+def agent_ids(ds, agent: str = "agent_id") -> list[str]:
+    """Agents with contacts, sorted."""
+    return sorted(str(r[0]) for r in ds.engine.rows(f"SELECT DISTINCT {_i(ds, agent)} FROM contacts"))
