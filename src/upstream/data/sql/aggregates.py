@@ -214,7 +214,7 @@ def screen_agent_sums(ds, table: str, features: list[str], cells: pd.DataFrame, 
         source, p = f"{table} t JOIN screen_p q ON {on}", "q._p"
     else:
         source, p = f"{table} t", repr(float(cells["p"].iloc[0]))
-    frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS n, sum(t.{outcome}) AS o, sum({p}) AS e, "
+    frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS n, sum({outcome}) AS o, sum({p}) AS e, "
                             f"sum({p} * (1 - {p})) AS v FROM {source} WHERE {where} GROUP BY t.agent")
     frame["agent"] = frame["agent"].astype(str)
     return frame.set_index("agent").sort_index().astype(float)
