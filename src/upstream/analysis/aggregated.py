@@ -143,31 +143,41 @@ def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Ser
     return lmer_from_stats(stats)
 
 
+def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.ndarray:
+    """p̂ of every row of `cells` from the GLM of `o` out of `n` on the candidates that vary (and are
+    never missing) among the cells with `n` > 0, fitted on those cells merged to the features used."""
+    rows = cells[cells[n] > 0]
+    use = [f for f in candidates if rows[f].notna().all() and rows[f].nunique() > 1]
+    if not use:
+        coarse = pd.DataFrame({"n": [rows[n].sum()], "o": [rows[o].sum()]})
+        return np.full(len(cells), cell_probabilities(coarse, [])[0])
+    coarse = rows.groupby(use, sort=True)[[n, o]].sum().reset_index().rename(columns={n: "n", o: "o"})
+    coarse["_p"] = cell_probabilities(coarse, use)
+    return cells[use].merge(coarse[use + ["_p"]], on=use, how="left")["_p"].fillna(0.0).to_numpy()
+
+
 def survey_screen_from_sql(ds, z: float = 3.09, mix=CONTACT_MIX, features=SCREEN_FEATURES) -> pd.DataFrame:
-    """``screen.survey_screen`` from aggregates: propensity models on feature cells, expected counts per
-    agent summed in SQL; top-box expectation from the population-averaged logistic model of the mix."""
-    sql.screen_views(ds)
-    agents = pd.Index(sql.agent_ids(ds), name="agent_id")
-    wanted = [f for f in features if f in sql.SCREEN_FEATURES]
+    """``screen.survey_screen`` from aggregates in two passes over the contacts: counts per feature cell,
+    the propensity models fitted on the cells (``screen.cell_probabilities``), then per agent the
+    observed and expected counts; the top-box expectation from the population-averaged logistic model
+    of the mix."""
+    feats = sql.screen_view(ds, [f for f in features if f in sql.SCREEN_FEATURES])
+    cells = sql.screen_cells(ds, feats)
+    cells["p_inv"] = _cell_fit(cells, "n", "invited", feats)
+    cells["p_resp"] = _cell_fit(cells, "invited", "responded", feats)
+    has_top = cells["scored"].sum() > 0
+    cells["p_top"] = _cell_fit(cells, "scored", "top", [m for m in mix if m in feats]) if has_top else 0.0
+    sums = sql.screen_agent_sums(ds, feats, cells)
+    sums.index.name = "agent_id"
 
-    def expected(table, where="TRUE", outcome="outcome", use=None):
-        use = sql.usable_screen_features(ds, table, wanted) if use is None else use
-        cells = sql.screen_cells(ds, table, use, where, outcome)
-        cells["p"] = cell_probabilities(cells, use)
-        sums = sql.screen_agent_sums(ds, table, use, cells, where, outcome)
-        return sums.reindex(agents).fillna(0.0)
+    def counts(n, o, name):
+        return pd.DataFrame({"o": sums[o], "e": sums[f"e_{name}"], "v": sums[f"v_{name}"], "n": sums[n]})
 
-    g_inv = expected("screen_contacts")
-    g_resp = expected("screen_invitations")
-    top_code = ds.engine.rows("SELECT max(csat) FROM screen_invitations WHERE outcome = 1")[0][0]
-    g_top, health = None, []
-    if top_code is not None:
-        scored = "outcome = 1 AND csat IS NOT NULL"
-        varying = [m for m in mix if m in sql.usable_screen_features(ds, "screen_invitations", [m])]
-        g_top = expected("screen_invitations", scored, f"CASE WHEN csat >= {int(top_code)} THEN 1 ELSE 0 END",
-                         use=varying)
-        health = ["top-box expectation from the population-averaged logistic model of the contact mix (fitted on "
-                  "cells), not the marginal of a logistic mixed model"]
-    out = screen_table(g_inv, g_resp, g_top, z, [])
-    out.attrs["notes"] = health
+    g_top, notes = None, []
+    if has_top and (sums["scored"] > 0).sum() > 1:
+        g_top = counts("scored", "top", "top")
+        notes = ["top-box expectation from the population-averaged logistic model of the contact mix (fitted on "
+                 "cells), not the marginal of a logistic mixed model"]
+    out = screen_table(counts("contacts", "invited", "inv"), counts("invited", "responded", "resp"), g_top, z, [])
+    out.attrs["notes"] = notes
     return out

@@ -12,9 +12,10 @@ come back.
 - `contact_cells`: contacts per combination of the mix levels (the average contact; level weights).
 - `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
   sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
-- `screen_cells` / `screen_agent_sums`: the survey screen's feature cells (a binomial GLM on counts
-  per cell gives the row-level fit's estimates) and, given each cell's fitted probability, per agent
-  the observed count, Σp̂ and Σp̂(1 − p̂).
+- `screen_view`, `screen_cells`, `screen_agent_sums`: the survey screen in two passes over the
+  contacts — counts per feature cell (a binomial GLM on counts per cell gives the row-level fit's
+  estimates), then, given each cell's fitted probabilities, per agent the observed counts, Σp̂ and
+  Σp̂(1 − p̂) of invitations, replies and top-box scores.
 """
 from __future__ import annotations
 
@@ -164,62 +165,54 @@ def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, va
     return frame.set_index("level").sort_index()
 
 
-def usable_screen_features(ds, table: str, features=SCREEN_FEATURES) -> list[str]:
-    """Features of a screen view (``screen_views``) with no missing value and more than one value."""
-    have = set(ds.engine.columns(table))
-    exprs = {f: _i(ds, f) for f in features if f in have}
-    if not exprs:
-        return []
-    parts = ", ".join(f"count(*) - count({e}) AS m{k}, count(DISTINCT {e}) AS d{k}" for k, e in enumerate(exprs.values()))
-    row = ds.engine.rows(f"SELECT {parts} FROM {table}")[0]
-    return [f for k, f in enumerate(exprs) if row[2 * k] == 0 and row[2 * k + 1] > 1]
-
-
 def _feature(ds, f: str) -> str:
-    return f"({_i(ds, 'credit_issued')} > 0)" if f == "credited" else _i(ds, f)
+    return f"(c.{_i(ds, 'credit_issued')} > 0)" if f == "credited" else f"c.{_i(ds, f)}"
 
 
-def screen_views(ds) -> None:
-    """`screen_contacts` (every contact: agent, invited, features) and `screen_invitations` (every
-    survey with its contact: agent, responded, csat, features)."""
+def screen_view(ds, features=SCREEN_FEATURES) -> list[str]:
+    """The view `screen_rows`, one row per contact: agent, invited (a survey was sent), responded
+    (answered: a response time or a score), scored (answered with a CSAT), top (CSAT in the top code
+    among the scored), and the contact features the data set has; returns those features."""
     i = lambda c: _i(ds, c)  # noqa: E731
     have = set(ds.columns["contacts"])
-    feats = [f for f in SCREEN_FEATURES if f in have or (f == "credited" and "credit_issued" in have)]
-    cols = ", ".join(f"{_feature(ds, f).replace(i('credit_issued'), 'c.' + i('credit_issued'))} AS {i(f)}"
-                     if f == "credited" else f"c.{i(f)}" for f in feats)
-    ds.engine.view("screen_contacts", f"SELECT c.{i('agent_id')} AS agent, CASE WHEN s.{i('contact_id')} IS NULL "
-                                      f"THEN 0 ELSE 1 END AS outcome, {cols} FROM contacts c LEFT JOIN surveys s "
-                                      f"ON c.{i('contact_id')} = s.{i('contact_id')}")
-    ds.engine.view("screen_invitations", f"SELECT c.{i('agent_id')} AS agent, CASE WHEN s.{i('responded_at')} IS NOT "
-                                         f"NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL THEN 1 ELSE 0 "
-                                         f"END AS outcome, s.{i('csat')} AS csat, {cols} FROM surveys s JOIN contacts c "
-                                         f"ON s.{i('contact_id')} = c.{i('contact_id')}")
+    feats = [f for f in features if f in have or (f == "credited" and "credit_issued" in have)]
+    top = ds.engine.rows(f"SELECT max({i('csat')}) FROM surveys WHERE {i('csat')} IS NOT NULL")[0][0]
+    answered = (f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL)")
+    scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
+    cols = ", ".join(f"{_feature(ds, f)} AS {i(f)}" for f in feats)
+    ds.engine.view("screen_rows", f"SELECT c.{i('agent_id')} AS agent, "
+                                  f"CASE WHEN s.{i('contact_id')} IS NULL THEN 0 ELSE 1 END AS invited, "
+                                  f"CASE WHEN {answered} THEN 1 ELSE 0 END AS responded, "
+                                  f"CASE WHEN {scored} THEN 1 ELSE 0 END AS scored, "
+                                  f"CASE WHEN {scored} AND s.{i('csat')} >= {int(top) if top is not None else 0} "
+                                  f"THEN 1 ELSE 0 END AS top{', ' if cols else ''}{cols} "
+                                  f"FROM contacts c LEFT JOIN surveys s ON c.{i('contact_id')} = s.{i('contact_id')}")
+    return feats
 
 
-def screen_cells(ds, table: str, features: list[str], where: str = "TRUE", outcome: str = "outcome") -> pd.DataFrame:
-    """Rows of `table` per combination of `features`: n and the count with `outcome` = 1."""
+def screen_cells(ds, features: list[str]) -> pd.DataFrame:
+    """Contacts per combination of `features` (NULL is a value): n, invited, responded, scored, top."""
     cols = ", ".join(_i(ds, f) for f in features)
-    frame = ds.engine.frame(f"SELECT {cols}{', ' if cols else ''}count(*) AS n, sum({outcome}) AS o FROM {table} "
-                            f"WHERE {where} {'GROUP BY ' + cols if cols else ''}")
-    return frame.astype({"n": np.int64, "o": np.int64})
+    frame = ds.engine.frame(f"SELECT {cols}{', ' if cols else ''}count(*) AS n, sum(invited) AS invited, "
+                            f"sum(responded) AS responded, sum(scored) AS scored, sum(top) AS top FROM screen_rows "
+                            f"{'GROUP BY ' + cols if cols else ''}")
+    return frame.astype({c: np.int64 for c in ("n", "invited", "responded", "scored", "top")})
 
 
-def screen_agent_sums(ds, table: str, features: list[str], cells: pd.DataFrame, where: str = "TRUE",
-                      outcome: str = "outcome") -> pd.DataFrame:
-    """Per agent: n, o (count with the outcome), e = Σp̂, v = Σp̂(1 − p̂), with p̂ the `p` column of
-    `cells` (one row per feature combination)."""
-    if features:
-        ds.engine.register("screen_p", cells[features + ["p"]].rename(columns={"p": "_p"}))
-        on = " AND ".join(f"t.{_i(ds, f)} = q.{_i(ds, f)}" for f in features)
-        source, p = f"{table} t JOIN screen_p q ON {on}", "q._p"
-    else:
-        source, p = f"{table} t", repr(float(cells["p"].iloc[0]))
-    frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS n, sum({outcome}) AS o, sum({p}) AS e, "
-                            f"sum({p} * (1 - {p})) AS v FROM {source} WHERE {where} GROUP BY t.agent")
+def screen_agent_sums(ds, features: list[str], cells: pd.DataFrame) -> pd.DataFrame:
+    """Per agent, with the fitted probabilities p_inv, p_resp, p_top of each cell of `cells` (one row per
+    combination of `features`): contacts, invited, e_inv = Σp_inv, v_inv = Σp_inv(1 − p_inv) over the
+    contacts; responded, e_resp, v_resp over the invitations; scored, top, e_top, v_top over the replies
+    with a CSAT."""
+    probs = ["p_inv", "p_resp", "p_top"]
+    ds.engine.register("screen_p", cells[list(features) + probs])
+    on = " AND ".join(f"t.{_i(ds, f)} IS NOT DISTINCT FROM q.{_i(ds, f)}" for f in features) or "TRUE"
+    sums = []
+    for flag, p, name in (("1", "q.p_inv", "inv"), ("t.invited", "q.p_resp", "resp"), ("t.scored", "q.p_top", "top")):
+        sums.append(f"sum(CASE WHEN {flag} = 1 THEN {p} ELSE 0 END) AS e_{name}")
+        sums.append(f"sum(CASE WHEN {flag} = 1 THEN {p} * (1 - {p}) ELSE 0 END) AS v_{name}")
+    frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS contacts, sum(t.invited) AS invited, "
+                            f"sum(t.responded) AS responded, sum(t.scored) AS scored, sum(t.top) AS top, "
+                            f"{', '.join(sums)} FROM screen_rows t JOIN screen_p q ON {on} GROUP BY t.agent")
     frame["agent"] = frame["agent"].astype(str)
     return frame.set_index("agent").sort_index().astype(float)
-
-
-def agent_ids(ds, agent: str = "agent_id") -> list[str]:
-    """Agents with contacts, sorted."""
-    return sorted(str(r[0]) for r in ds.engine.rows(f"SELECT DISTINCT {_i(ds, agent)} FROM contacts"))

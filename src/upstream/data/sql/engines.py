@@ -150,6 +150,7 @@ class SparkEngine(SqlEngine):
                        .master(master or os.environ.get("UPSTREAM_SPARK_MASTER", "local[2]"))
                        .config("spark.sql.session.timeZone", "UTC")
                        .config("spark.ui.enabled", "false")
+                       .config("spark.ui.showConsoleProgress", "false")
                        .config("spark.sql.shuffle.partitions", os.environ.get("UPSTREAM_SPARK_PARTITIONS", "8")))
             session = builder.getOrCreate()
             session.sparkContext.setLogLevel("ERROR")
