@@ -9,6 +9,8 @@ random-slope tests, which need rows) and survey_screen (the invitation and respo
 flags; the top-box expectation differs by design) — all within 1e-8."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,3 +103,42 @@ def test_survey_screen_agrees_except_the_top_box_model(paths):
     assert rows.attrs["tau2_response"] == pytest.approx(sums.attrs["tau2_response"], rel=1e-8)
     # the top-box expectation: population-averaged logistic model of the mix (cells) vs the mixed model's marginal
     assert rows["expected_top_box_rate"].corr(sums["expected_top_box_rate"]) > 0.95
+
+
+@pytest.mark.slow
+def test_upstream_run_with_the_duckdb_engine(tmp_path):
+    """The runner validates with DuckDB, hands the engine to the notebook and says what the study did."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    upstream = Path(sys.executable).with_name("upstream")
+    study = Path(__file__).resolve().parents[1] / "studies" / "agent_vs_system.yaml"
+    proc = subprocess.run([str(upstream), "run", str(study), "--engine", "duckdb", "--reports", str(tmp_path),
+                           "-p", "n_boot=100"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Validating" in proc.stderr and "with duckdb ... ok" in proc.stderr
+    run = Path(proc.stdout.strip().splitlines()[-1]).parent
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["engine"] == "duckdb" and manifest["validation"]["engine"] == "duckdb"
+    assert manifest["notebooks"][0]["parameters"]["engine"] == "duckdb"
+    table = pd.read_csv(run / "tables" / "policy_effects.csv")
+    assert table["agent_variation_p"].isna().all() and table["effect"].notna().all()
+    assert "no customer random effect" in (run / "agent_vs_system.html").read_text()
+
+
+def test_study_file_and_command_line_choose_the_engine(tmp_path):
+    from upstream import runner
+
+    study = tmp_path / "s.yaml"
+    root = Path(__file__).resolve().parents[1]
+    study.write_text(f"name: s\ndata: {root / 'data' / 'sample'}\nengine: duckdb\n"
+                     f"notebooks: [{root / 'notebooks' / 'agent_vs_system.ipynb'}]\n")
+    assert runner.load_study(study).engine == "duckdb"
+    assert runner.load_study(study, engine="pandas").engine == "pandas"
+    with pytest.raises(runner.StudyError, match="--engine polars: choose one of auto, pandas, duckdb, spark"):
+        runner.load_study(study, engine="polars")
+    study.write_text(study.read_text().replace("engine: duckdb", "engine: sqlite"))
+    with pytest.raises(runner.StudyError, match="'engine' must be one of auto, pandas, duckdb, spark, got 'sqlite'"):
+        runner.load_study(study)
