@@ -25,6 +25,8 @@ class SqlEngine:
 
     name = "sql"
     dialect: Dialect
+    #: Keep the typed views' rows once computed (Spark: cache; DuckDB streams from the files instead).
+    cache_typed = False
 
     def rows(self, sql: str) -> list[tuple]:
         raise NotImplementedError
@@ -140,6 +142,7 @@ class SparkEngine(SqlEngine):
 
     name = "spark"
     dialect = SPARK
+    cache_typed = True
 
     def __init__(self, session=None, master: str | None = None):
         with warnings.catch_warnings():

@@ -191,7 +191,7 @@ def open_sql_dataset(folder, engine: SqlEngine, validate: bool = True, docs_dir=
         known = {c.name for c in SCHEMA[table]}
         select += [d.ident(c) for c in raw_columns if c not in known]
         select.append(f"{row} AS _row")
-        engine.view(table, f"SELECT {', '.join(select)} FROM raw_{table}")
+        (engine.table if engine.cache_typed else engine.view)(table, f"SELECT {', '.join(select)} FROM raw_{table}")
         columns[table] = raw_columns
         n_rows[table] = n if n is not None else int(engine.rows(f"SELECT count(*) FROM raw_{table}")[0][0])
         parse_rules[table] = rules
