@@ -49,8 +49,8 @@ def child(workload: str, data: str) -> dict:
         out["replies"] = int(result.values["nobs"])
     elif workload == "sums":
         from upstream.analysis.aggregated import group_stats
-        from upstream.data.sql import open_dataset
         from upstream.data.sql import aggregates as sql
+        from upstream.data.sql import open_dataset
         from upstream.models import lmer_from_stats
         ds = open_dataset(data, engine="duckdb", validate=False)
         t1 = time.perf_counter()
@@ -61,6 +61,7 @@ def child(workload: str, data: str) -> dict:
         out.update(fit_figures(lmer_from_stats, stats))
     elif workload == "pandas_sums":
         import pyarrow.dataset as pads
+
         from upstream.models import GroupStats, lmer_from_stats
         t1 = time.perf_counter()
         contacts = pads.dataset(Path(data) / "contacts", format="parquet").to_table(

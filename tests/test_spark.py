@@ -10,8 +10,8 @@ import shutil
 
 import numpy as np
 import pytest
-
 from test_sql_study import close, numeric_equal
+
 from upstream.analysis.agents import agent_effects, fit_agent_model
 from upstream.analysis.aggregated import fit_agent_model_from_sql, survey_screen_from_sql
 from upstream.analysis.screen import survey_screen

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import edit_csv, write_tables
+
 from upstream.data import DataError, load_dataset
 from upstream.data.sql import choose_engine, open_dataset
 from upstream.data.sql.rules import GX_SAMPLE_ROWS
@@ -86,7 +86,7 @@ def test_sample_fingerprint_counts_and_summary_match(tmp_path):
                                                         pandas_ds.contacts["opened_at"].max())
     pd.testing.assert_frame_equal(sql_ds.agents_frame(), pandas_ds.agents, check_dtype=False)
     with pytest.raises(AttributeError, match="read with the duckdb engine"):
-        sql_ds.contacts
+        _ = sql_ds.contacts
 
 
 def test_auto_engine_picks_duckdb_above_the_size_threshold():

@@ -129,7 +129,8 @@ def _counts(contacts, variable: str) -> pd.Series:
 
 
 def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame | pd.Series, level: float = 0.95) -> pd.DataFrame:
-    """One row per level of the policy model's variable (`contacts`: the contacts, or their counts per level): n_contacts, n_responses, effect (score
+    """One row per level of the policy model's variable (`contacts`: the contacts, or their counts per
+    level): n_contacts, n_responses, effect (score
     points against the average contact of the period), std_error, df, lower/upper (level CI),
     lower_adj/upper_adj (Bonferroni over the estimable levels), p_value, p_holm; sorted by effect.
     attrs: not_estimable (levels aliased with other terms)."""

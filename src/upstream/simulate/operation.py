@@ -341,15 +341,3 @@ def _calibrate_intercept(lin: np.ndarray, target: float) -> float:
 def truth_frame(truth: dict) -> pd.DataFrame:
     """The per-agent truth as a DataFrame indexed by agent_id."""
     return pd.DataFrame(truth["agents"]).set_index("agent_id")
-
-
-def simulate_to_folder(out_dir, preset: str = "sample", seed: int | None = None) -> Path:
-    """Simulate with a named preset and write the tables and truth.json into `out_dir` (CSV; the
-    presets in PARTITIONED_PRESETS as month-partitioned Parquet, see ``partitioned``)."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    if preset in PARTITIONED_PRESETS:
-        from .partitioned import simulate_partitioned
-        spec = PRESETS[preset] if seed is None else PRESETS[preset].replace(seed=seed)
-        return simulate_partitioned(out_dir, spec)
-    return simulate(PRESETS[preset], seed=seed).write(out_dir)

@@ -24,7 +24,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .operation import OperationSpec, draw_agents, draw_customers, draw_shifts, operate, staff_table
+from .operation import (
+    PARTITIONED_PRESETS,
+    PRESETS,
+    OperationSpec,
+    draw_agents,
+    draw_customers,
+    draw_shifts,
+    operate,
+    simulate,
+    staff_table,
+)
 from .truth import build_truth
 
 #: Share of each month's contacts kept for the truth's population figures.
@@ -119,3 +129,14 @@ def _joined(parts: list[dict], spec: OperationSpec) -> dict:
     out["intercept"] = float(np.mean([p["intercept"] for p in parts]))
     out["rng"] = np.random.default_rng(np.random.SeedSequence([spec.seed, 1]))
     return out
+
+
+def simulate_to_folder(out_dir, preset: str = "sample", seed: int | None = None) -> Path:
+    """Simulate with a named preset and write the tables and truth.json into `out_dir` (CSV; the
+    presets in PARTITIONED_PRESETS as month-partitioned Parquet, see ``partitioned``)."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if preset in PARTITIONED_PRESETS:
+        spec = PRESETS[preset] if seed is None else PRESETS[preset].replace(seed=seed)
+        return simulate_partitioned(out_dir, spec)
+    return simulate(PRESETS[preset], seed=seed).write(out_dir)

@@ -97,7 +97,8 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
     scale = csat_scale(ds) if outcome == "csat" else Scale()
     if in_sql(ds):
         if not scale.linear:
-            raise ValueError(f"the {ds.engine.name} engine fits the linear agent model from per-agent sums, which needs "
+            raise ValueError(f"the {ds.engine.name} engine fits the linear agent model from per-agent sums, which "
+                             "needs "
                              f"a CSAT scale of 5 points or more; this data set's is {scale.kind} with {scale.points} "
                              "points: run it with --engine pandas")
         return cache.get("agent_model", lambda: quietly(lambda: aggregated.fit_agent_model_from_sql(

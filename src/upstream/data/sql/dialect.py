@@ -34,6 +34,12 @@ class Dialect:
             return f"({expr} RLIKE '^\\\\s*$')"
         return f"regexp_matches({expr}, '^\\s*$')"
 
+    def regex(self, expr: str, pattern: str) -> str:
+        """True when the text matches the regular expression `pattern` (anywhere, as Python's re.search)."""
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.literal(pattern)})"
+        return f"regexp_matches({expr}, {self.literal(pattern)})"
+
     def stripped(self, expr: str) -> str:
         """Text without surrounding whitespace (blanks, tabs, line breaks)."""
         if self.name == "spark":

@@ -186,7 +186,8 @@ class SparkEngine(SqlEngine):
         from pyspark.sql import functions as F
 
         df = (self.spark.read.option("mergeSchema", "true").parquet(*[str(f) for f in files])
-              .select("*", F.col("_metadata.file_path").alias("_path"), F.col("_metadata.row_index").alias("_file_row")))
+              .select("*", F.col("_metadata.file_path").alias("_path"),
+                      F.col("_metadata.row_index").alias("_file_row")))
         uris = {Path(f).resolve().as_uri(): i for i, f in enumerate(files)}
         mapping = F.create_map(*[x for uri, i in uris.items() for x in (F.lit(uri), F.lit(i))])
         df = df.withColumn("_file", mapping[F.regexp_replace("_path", "^file:/+", "file:///")]).drop("_path")

@@ -14,8 +14,17 @@ from __future__ import annotations
 from ..loading import Dataset, parse_table
 from ..schema import TABLES, Failure, table_label
 from ..suites import adapted_suite
-from ..validation import (CROSS_TABLE_RULES, TABLE_ORDER, CrossTableResult, TableResult, ValidationReport,
-                          _columns_listing, _distinct, _plain, run_gx_suites)
+from ..validation import (
+    CROSS_TABLE_RULES,
+    TABLE_ORDER,
+    CrossTableResult,
+    TableResult,
+    ValidationReport,
+    _columns_listing,
+    _distinct,
+    _plain,
+    run_gx_suites,
+)
 
 #: Rows of each table Great Expectations validates (for the Data Docs) on the SQL path.
 GX_SAMPLE_ROWS = 50_000
@@ -29,8 +38,7 @@ def _flag(entry: dict, d) -> str | None:
     col = d.ident(kw["column"]) if "column" in kw else None
     if kind == "expect_column_values_to_not_match_regex":
         pattern = kw["regex"]
-        test = d.blank(col) if pattern == "^\\s*$" else (
-            f"({col} RLIKE {d.literal(pattern)})" if d.name == "spark" else f"regexp_matches({col}, {d.literal(pattern)})")
+        test = d.blank(col) if pattern == "^\\s*$" else d.regex(col, pattern)
         return f"({col} IS NOT NULL AND {test})"
     if kind == "expect_column_values_to_be_in_set":
         values = kw.get("value_set") or []

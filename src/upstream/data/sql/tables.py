@@ -197,7 +197,8 @@ def open_sql_dataset(folder, engine: SqlEngine, validate: bool = True, docs_dir=
         parse_rules[table] = rules
     description = description.with_missing({
         t: tuple(c.name for c in SCHEMA[t] if c.optional and c.name not in columns[t]) for t in TABLES})
-    ds = SqlDataset(folder=folder, engine=engine, paths=paths, fingerprint=fingerprint(folder, paths, description_bytes),
+    ds = SqlDataset(folder=folder, engine=engine, paths=paths,
+                    fingerprint=fingerprint(folder, paths, description_bytes),
                     columns=columns, n_rows=n_rows, description=description, parse_rules=parse_rules)
     if validate:
         from .rules import validate_sql
