@@ -12,15 +12,21 @@ from upstream.data.sql.rules import GX_SAMPLE_ROWS
 
 
 def both_errors(folder):
-    """str(DataError) of the pandas path and of the DuckDB path (None when it passes)."""
+    """DataError of the pandas path and of the DuckDB path (None when it passes)."""
     out = []
     for engine in ("pandas", "duckdb"):
         try:
             open_dataset(folder, engine=engine)
             out.append(None)
         except DataError as err:
-            out.append(str(err))
+            out.append(err)
     return out
+
+
+def outcomes(report):
+    """Every expectation's outcome as validation.html shows it."""
+    return {t: [(e.type, e.columns, e.success, e.n_checked, e.n_failed, e.examples, e.observed)
+                for e in r.expectations] for t, r in report.tables.items()}
 
 
 def corrupt_csat(t):
@@ -46,28 +52,32 @@ def corrupt_contacts(t):
                                          ("surveys", lambda t: t.iloc[:0])])
 def test_duckdb_failures_read_exactly_as_the_pandas_ones(valid_folder, table, edit):
     edit_csv(valid_folder, table, edit)
-    pandas_message, duckdb_message = both_errors(valid_folder)
-    assert pandas_message is not None
-    assert duckdb_message == pandas_message
+    pandas_error, duckdb_error = both_errors(valid_folder)
+    assert pandas_error is not None and duckdb_error is not None
+    assert str(duckdb_error) == str(pandas_error)
+    if pandas_error.report is not None:
+        assert outcomes(duckdb_error.report) == outcomes(pandas_error.report)
+        assert [f.message for f in duckdb_error.report.parse_failures] == [
+            f.message for f in pandas_error.report.parse_failures]
 
 
 def test_a_table_as_a_folder_of_parquet_files(tmp_path, valid_tables):
     """contacts/ as two month folders: the same frames, rows numbered across the files in path order."""
     folder = write_tables(tmp_path / "ds", {k: v for k, v in valid_tables.items() if k != "contacts"}, fmt="parquet")
     contacts = valid_tables["contacts"].copy()
-    contacts.loc[200, "channel"] = "fax"                    # data row 201: in the second file
+    contacts.loc[200, "handle_time_sec"] = -3.0             # data row 201: in the second file
     for month, part in ((1, contacts.iloc[:150]), (2, contacts.iloc[150:])):
         (folder / "contacts" / f"month=2026-0{month}").mkdir(parents=True)
         part.to_parquet(folder / "contacts" / f"month=2026-0{month}" / "part-0.parquet", index=False)
     ds = load_dataset(folder, validate=False)
-    pd.testing.assert_frame_equal(ds.contacts, contacts.astype({"contact_id": "str"}), check_dtype=False)
+    pd.testing.assert_frame_equal(ds.contacts, contacts, check_dtype=False)
     with pytest.raises(DataError) as pandas_err:
         load_dataset(folder)
     with pytest.raises(DataError) as duckdb_err:
         open_dataset(folder, engine="duckdb")
     assert str(duckdb_err.value) == str(pandas_err.value) == (
-        f"Data validation failed for {folder}:\n\ncontacts/, column 'channel': rule 'channel is one of phone, chat, "
-        "email, messaging' failed for 1 of 300 rows; e.g. 'fax'.")
+        f"Data validation failed for {folder}:\n\ncontacts/, column 'handle_time_sec': rule 'handle_time_sec is at "
+        "least 0' failed for 1 of 300 rows; e.g. -3.0.")
     assert duckdb_err.value.failures[0].rows == pandas_err.value.failures[0].rows == [201]
 
 

@@ -18,6 +18,7 @@ from ..validation import (
     CROSS_TABLE_RULES,
     TABLE_ORDER,
     CrossTableResult,
+    ExpectationResult,
     TableResult,
     ValidationReport,
     _columns_listing,
@@ -89,10 +90,13 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
         if entry["type"] == "expect_column_to_exist" or columns & missing:
             checks.append((i, entry, None))
             continue
+        if columns and entry["type"] != "expect_column_values_to_not_be_null":     # the values GX looks at
+            counted[f"c{i}"] = _count(" AND ".join(f"{d.ident(c)} IS NOT NULL" for c in sorted(columns)))
         if entry["type"] == "expect_column_values_to_not_be_null":
             column = kw["column"]
             unparsed = [flag for c, _, _, flag in parse if c == column]
             flag = f"({d.ident(column)} IS NULL" + "".join(f" AND NOT coalesce({u}, FALSE)" for u in unparsed) + ")"
+            counted[f"g{i}"] = _count(f"{d.ident(column)} IS NULL")      # as GX sees it: unparsed cells too
         else:
             flag = _flag(entry, d)
         checks.append((i, entry, flag))
@@ -109,7 +113,9 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
                                             flag))
     n_parse = len(failures)
     failed = 0
+    marks = []
     for i, entry, flag in checks:
+        marks.append((i, entry, failed, len(failures)))
         kw, kind, rule = entry.get("kwargs", {}), entry["type"], entry["description"]
         column = kw.get("column", kw.get("column_A"))
         if kind == "expect_column_to_exist":
@@ -143,6 +149,7 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
             raise ValueError(f"{table}.json: no SQL translation for the expectation type {kind!r}")
         n_bad = counts[f"e{i}"]
         if not n_bad:
+            failed += bool(counts.get(f"g{i}"))     # GX fails "required" on cells a parse failure left empty
             continue
         failed += 1
         if kind == "expect_column_values_to_not_be_null":
@@ -155,9 +162,31 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
             failures.append(_values_failure(ds, table, column, rule, n_bad, select, flag))
         else:
             failures.append(_values_failure(ds, table, column, rule, n_bad, d.ident(column), flag))
+    marks.append((None, None, failed, len(failures)))
+    results = []
+    for (i, entry, f0, n0), (_, _, f1, n1) in zip(marks, marks[1:]):
+        kw, kind, new = entry.get("kwargs", {}), entry["type"], failures[n0:n1]
+        names = tuple(kw[k] for k in ("column", "column_A", "column_B") if k in kw)
+        if kind != "expect_column_to_exist" and set(names) & missing:
+            results.append(ExpectationResult(type=kind, columns=names, rule=entry["description"], success=False,
+                                             error=f"the column {', '.join(sorted(set(names) & missing))} is missing"))
+            continue
+        if kind == "expect_column_values_to_not_be_null" and f"g{i}" in counts:
+            results.append(ExpectationResult(type=kind, columns=(kw["column"],), rule=entry["description"],
+                                             success=not counts[f"g{i}"], n_checked=n_rows, n_failed=counts[f"g{i}"],
+                                             examples=[None] if counts[f"g{i}"] else []))
+            continue
+        results.append(ExpectationResult(
+            type=kind, columns=tuple(kw[k] for k in ("column", "column_A", "column_B") if k in kw),
+            rule=entry["description"], success=f1 == f0,
+            n_checked=n_rows if kind == "expect_column_values_to_not_be_null" else counts.get(f"c{i}"),
+            n_failed=(new[0].n_failed if new and new[0].kind == "values" else
+                      0 if f1 == f0 and (f"e{i}" in counts or kind == "expect_column_values_to_be_unique") else None),
+            examples=list(new[0].examples) if new else [],
+            observed=n_rows if kind == "expect_table_row_count_to_be_between" else None))
     n = len(spec["expectations"])
     return failures, TableResult(table=table, file=label, rows=n_rows, suite=spec["name"], evaluated=n,
-                                 passed=n - failed, failed=failed, parse_failures=n_parse)
+                                 passed=n - failed, failed=failed, parse_failures=n_parse, expectations=results)
 
 
 def cross_table_rules(ds) -> tuple[list[CrossTableResult], list[Failure]]:
@@ -220,6 +249,8 @@ def validate_sql(ds, docs_dir=None, sample_rows: int | None = None) -> Validatio
                                            f"translation of the rule did not ({f.message}); please report this"))
     failures.sort(key=lambda f: TABLE_ORDER.index(f.table))
     cross, cross_failures = cross_table_rules(ds)
+    parse = [f for table in TABLE_ORDER for f in failures if f.table == table and
+             any(f.rule == rule for _, _, rule in ds.parse_rules[table])]
     return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures + cross_failures,
-                            gx_version=gx_version, docs_index=docs_index, engine=ds.engine.name,
-                            gx_sample_rows=rows)
+                            gx_version=gx_version, docs_index=docs_index, parse_failures=parse,
+                            engine=ds.engine.name, gx_sample_rows=rows)
