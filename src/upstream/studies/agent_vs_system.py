@@ -145,7 +145,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     units = scale.units
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
-    effects = agent_effects(model, steps.agents_table(ds), params.reliability_threshold, params.practical_margin,
+    agents = steps.agents_table(ds)
+    effects = agent_effects(model, agents, params.reliability_threshold, params.practical_margin,
                             params.max_false_sign, flagged=screen["flagged"])
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
@@ -175,7 +176,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         *health,
     ]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
+                         agent_ids=tuple(agents["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {
         "agent_effects": agent_table(effects),
