@@ -149,8 +149,10 @@ class SparkEngine(SqlEngine):
             warnings.simplefilter("ignore", FutureWarning)      # pyspark's note on pandas versions
             from pyspark.sql import SparkSession
         if session is None:
-            builder = (SparkSession.builder.appName("upstream")
-                       .master(master or os.environ.get("UPSTREAM_SPARK_MASTER", "local[2]"))
+            master = master or os.environ.get("UPSTREAM_SPARK_MASTER", "local[2]")
+            if master.startswith("local"):
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")        # local mode stays on loopback
+            builder = (SparkSession.builder.appName("upstream").master(master)
                        .config("spark.sql.session.timeZone", "UTC")
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")

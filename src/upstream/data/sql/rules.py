@@ -5,9 +5,11 @@ stay the single source of truth. Every expectation is translated into a SQL flag
 row and evaluated over every row (one scan per table for all counts; a query for the first few
 offending rows of a rule that fails), together with the parse rules of the typed views and the two
 cross-table rules. A failure reads exactly as on the pandas path: n of N rows, up to five distinct
-offending values in row order, the first rows. Great Expectations itself runs on a stated sample —
-the first ``GX_SAMPLE_ROWS`` rows of each table, parsed by the pandas loader — for the Data Docs;
-a rule that fails there but not in SQL would be a translation error and is reported as a failure.
+offending values in row order, the first rows; every expectation's outcome (values checked and
+failed, examples) is recorded as GX records it (``TableResult.expectations``, for validation.html).
+Great Expectations itself runs the suites on a stated sample — the first ``GX_SAMPLE_ROWS`` rows of
+each table, parsed by the pandas loader (its Data Docs when ``docs_dir`` is given) — as a check: a
+rule that fails there but not in SQL would be a translation error and is reported as a failure.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from ..validation import (
     run_gx_suites,
 )
 
-#: Rows of each table Great Expectations validates (for the Data Docs) on the SQL path.
+#: Rows of each table Great Expectations itself validates on the SQL path (a check of the translation).
 GX_SAMPLE_ROWS = 50_000
 _EXAMPLES = 20          # GX's partial_unexpected_count
 _ROWS = 5
@@ -232,7 +234,7 @@ def gx_sample(ds, rows: int) -> tuple[Dataset, list[Failure], dict]:
 
 
 def validate_sql(ds, docs_dir=None, sample_rows: int | None = None) -> ValidationReport:
-    """Every rule over every row in SQL, GX on a sample for the Data Docs (see the module docstring)."""
+    """Every rule over every row in SQL, GX on a sample as a check (see the module docstring)."""
     rows = GX_SAMPLE_ROWS if sample_rows is None else sample_rows
     failures, tables = [], {}
     for table in TABLE_ORDER:
