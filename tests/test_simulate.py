@@ -105,5 +105,36 @@ def test_expected_csat_is_monotone_and_on_the_scale():
 def test_invalid_spec_is_refused():
     with pytest.raises(ValueError, match="at least 2 agents"):
         simulate(OperationSpec(n_agents=1))
-    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of sample, small, large"):
+    with pytest.raises(ValueError, match="unknown preset 'huge'; choose one of sample, small, medium, large"):
         simulate_to_folder("/tmp/never", preset="huge")
+
+
+def test_large_preset_is_written_month_by_month_as_partitioned_parquet(tmp_path):
+    """A small operation through the large preset's writer: one folder per month, every contact once,
+    the truth's exact per-agent counts, and the agent effects recovered from DuckDB's per-agent sums."""
+    import json
+
+    from upstream.analysis.aggregated import fit_agent_model_from_sql
+    from upstream.data.sql import open_dataset
+    from upstream.simulate.partitioned import month_plan, simulate_partitioned
+
+    spec = PRESETS["large"].replace(n_contacts=60_000, n_agents=150, n_customers=30_000, n_teams=10, days=90,
+                                    n_rushing=10, n_steering=4, n_low_volume=10, speed_push_day=45)
+    out = simulate_partitioned(tmp_path / "large", spec)
+    plan = month_plan(spec)
+    assert [m for m, *_ in plan] == ["2026-01", "2026-02", "2026-03"] and sum(n for *_, n in plan) == 60_000
+    assert sorted(p.parent.name for p in (out / "contacts").rglob("*.parquet")) == [f"month={m}" for m, *_ in plan]
+    contacts = pd.read_parquet(out / "contacts" / "month=2026-02" / "part-0.parquet")
+    assert contacts["opened_at"].dt.strftime("%Y-%m").eq("2026-02").all()
+    truth = json.loads((out / "truth.json").read_text())
+    ds = open_dataset(out, engine="duckdb")                       # validates every rule over every row
+    assert ds.n_rows["contacts"] == sum(a["n_contacts"] for a in truth["agents"]) == 60_000
+    replies = ds.engine.rows("SELECT count(*) FROM surveys WHERE responded_at IS NOT NULL")[0][0]
+    assert replies / ds.n_rows["surveys"] == pytest.approx(spec.response_rate, abs=0.01)
+    model = fit_agent_model_from_sql(ds, n_boot=100, seed=3)
+    effect = model.fit.ranef["agent_id"]["mode"]
+    true = truth_frame(truth)["effect_csat_respondents"].reindex(effect.index)
+    raw = model.agent_means()["raw_score"]
+    assert effect.corr(true) > 0.8 and effect.corr(true) > raw.corr(true)
+    with pytest.raises(FileExistsError, match="exists and is not empty"):
+        simulate_partitioned(out, spec)

@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", metavar="DIR", help="data folder; replaces 'data' in the study file")
     run.add_argument("--reports", metavar="DIR", help="reports folder (default: reports/ in the project)")
     run.add_argument("--kernel", metavar="NAME", default="upstream", help="Jupyter kernel (default: upstream)")
+    run.add_argument("--engine", choices=("auto", "pandas", "duckdb", "spark"), default=None,
+                     help="where the data are read and aggregated (default: the study file's 'engine', else auto: "
+                          "pandas for small data, duckdb from 256 MiB of table files on); spark: a local-mode "
+                          "session, or the cluster of UPSTREAM_SPARK_MASTER (docs/spark.md)")
     run.add_argument(
         "-p",
         "--parameter",
@@ -130,7 +134,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         overrides = dict(runner.parse_parameter(text) for text in args.parameters)
         study_path = Path(args.study) if args.study else runner.default_study_path()
-        study = runner.load_study(study_path, data_dir=args.data, overrides=overrides)
+        study = runner.load_study(study_path, data_dir=args.data, overrides=overrides, engine=args.engine)
         runner.check_kernel(args.kernel)
     except runner.StudyError as err:
         return _fail(str(err))

@@ -83,6 +83,19 @@ class AgentModel:
         """Each reply's observed score."""
         return self.frame[self.outcome].astype(float)
 
+    def agent_means(self) -> pd.DataFrame:
+        """Per agent with replies: n_responses, raw_score (mean score) and mix_expected (mean score of the
+        agent's replies with an average agent: their contact mix alone)."""
+        ids = self.frame[self.agent].astype(str)
+        table = self.scores().groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses",
+                                                                                "mean": "raw_score"})
+        table["mix_expected"] = self.mix_prediction().groupby(ids).mean().reindex(table.index)
+        return table
+
+    def design_covariance(self) -> np.ndarray:
+        """S, the covariance (ddof 0) of the agent model's fixed-effect columns over the replies."""
+        return np.cov(self.fit.model_matrix.to_numpy(), rowvar=False, ddof=0)
+
     def effect_draws(self) -> pd.DataFrame:
         """Plausible true agent effects, one row per draw: from the crossed model's conditional
         distribution N(mode, cond_se²) (as many draws as bootstrap replicates, seeded), or from the
@@ -127,12 +140,15 @@ def average_contact_prediction(fit, population: pd.DataFrame | None, mix) -> flo
 
 def fit_agent_model(frame: pd.DataFrame, outcome: str = "csat", mix=CONTACT_MIX, agent: str = "agent_id",
                     n_boot: int = 1000, seed: int = 2026, population: pd.DataFrame | None = None,
-                    customer: str | None = "customer_id", progress: bool = False) -> AgentModel:
-    """Fit `outcome ~ mix + (1 | agent)` by REML and bootstrap it `n_boot` times; where at least
-    MIN_REPEAT_CUSTOMERS customers answered twice, also the crossed model with `(1 | customer)`."""
+                    customer: str | None = "customer_id", progress: bool = False,
+                    boot_method: str = "auto") -> AgentModel:
+    """Fit `outcome ~ mix + (1 | agent)` by REML and bootstrap it `n_boot` times (`boot_method`: see
+    ``BootstrapResult``; "sums" draws as a fit from per-agent sums does); where at least
+    MIN_REPEAT_CUSTOMERS customers answered twice (and `customer` is given), also the crossed model
+    with `(1 | customer)`."""
     mix = present_mix(frame, mix)
     fit = lmer(mix_formula(outcome, mix, agent), frame)
-    boot = fit.bootstrap(n_boot, seed=seed, progress=progress)
+    boot = fit.bootstrap(n_boot, seed=seed, progress=progress, method=boot_method)
     used = frame.loc[fit.rows]
     crossed = None
     if customer is not None and repeat_customers(used, customer) >= MIN_REPEAT_CUSTOMERS:
@@ -162,12 +178,10 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     err = draws.to_numpy() - mode.to_numpy()[None, :]
     eff = pd.DataFrame({"effect": mode, "lower": mode.to_numpy() + np.quantile(err, a, axis=0),
                         "upper": mode.to_numpy() + np.quantile(err, 1 - a, axis=0)}, index=mode.index)
-    ids = model.frame[agent].astype(str)
-    table = model.scores().groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses",
-                                                                             "mean": "raw_score"})
-    table = table.join(eff, how="inner")
+    means = model.agent_means()
+    table = means[["n_responses", "raw_score"]].join(eff, how="inner")
     table["cond_se"] = model.cond_se().reindex(table.index)
-    table["mix_expected"] = model.mix_prediction().groupby(ids).mean().reindex(table.index)
+    table["mix_expected"] = means["mix_expected"].reindex(table.index)
     table["reliability"] = model.reliability().reindex(table.index)
     for col, src in (("adjusted_score", "effect"), ("adjusted_lower", "lower"), ("adjusted_upper", "upper")):
         table[col] = model.baseline + table[src]

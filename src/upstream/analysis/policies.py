@@ -55,36 +55,87 @@ def holm(p: pd.Series) -> pd.Series:
     return pd.Series(adj, index=q.index).reindex(p.index)
 
 
-def fit_policy_model(model: AgentModel, variable: str = "policy", crossed_fit=None) -> PolicyModel:
+def level_residuals(resid: pd.Series, groups: pd.Series) -> pd.DataFrame:
+    """Per level (sorted): n, sum_e, sum_e2, median, sum_z, sum_z2 of residuals e and z = |e − median of
+    the level| — what the Brown–Forsythe test and the level SDs need (``aggregates.level_residuals``
+    computes the same in SQL)."""
+    rows = {}
+    for lab in sorted(groups.unique()):
+        e = resid[groups == lab].to_numpy()
+        med = float(np.median(e))
+        z = np.abs(e - med)
+        rows[lab] = {"n": len(e), "sum_e": e.sum(), "sum_e2": e @ e, "median": med, "sum_z": z.sum(), "sum_z2": z @ z}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def brown_forsythe(spread: pd.DataFrame) -> float:
+    """p-value of the Brown–Forsythe test of equal variances (Levene's test about the median, scipy's
+    `levene(center="median")`) from per-level n, Σz and Σz² (z = |e − median|): W = (N − k)/(k − 1) ·
+    Σ n_i (z̄_i − z̄)² / Σ_i (Σz²_i − n_i z̄_i²) ~ F(k − 1, N − k); levels with fewer than 3 values are left
+    out, NaN with fewer than 2 levels left."""
+    used = spread[spread["n"] >= 3]
+    k, N = len(used), float(used["n"].sum())
+    if k < 2:
+        return float("nan")
+    n, sz, sz2 = used["n"].to_numpy(float), used["sum_z"].to_numpy(float), used["sum_z2"].to_numpy(float)
+    zbar_i, zbar = sz / n, sz.sum() / N
+    within = float(np.sum(sz2 - n * zbar_i ** 2))
+    W = (N - k) / (k - 1) * float(np.sum(n * (zbar_i - zbar) ** 2)) / within
+    return float(stats.f.sf(W, k - 1, N - k))
+
+
+def residual_sd(spread: pd.DataFrame) -> pd.Series:
+    """Per level: the SD (ddof 1) of the residuals, from n, Σe and Σe²."""
+    n = spread["n"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (spread["sum_e2"] - spread["sum_e"] ** 2 / n) / (n - 1)
+    return np.sqrt(var.clip(lower=0)).where(n > 1)
+
+
+def fit_policy_model(model: AgentModel, variable: str = "policy", crossed_fit=None, source=None) -> PolicyModel:
     """The policy model (see the module docstring). `crossed_fit`: the agent model with a customer
-    intercept when repeat customers identify one (from ``shares.customer_split``), else None."""
+    intercept when repeat customers identify one (from ``shares.customer_split``), else None. A model
+    fitted from per-agent sums (no rows) takes its residual spread and its weighted refit from the
+    SQL data set `source` (``aggregated``)."""
     base = crossed_fit if crossed_fit is not None else model.fit
-    frame = model.frame
-    resid = base.resid
-    groups = frame.loc[resid.index, variable].astype(str)
-    by_level = [resid[groups == lab].to_numpy() for lab in sorted(groups.unique())]
-    sizes = [len(g) for g in by_level]
-    p_het = float(stats.levene(*[g for g in by_level if len(g) >= 3], center="median").pvalue) \
-        if sum(s >= 3 for s in sizes) >= 2 else float("nan")
-    sd = resid.groupby(groups).std()
-    spread = float(sd.max() / sd.min()) if len(sd) > 1 and sd.min() > 0 else 1.0
-    weighted = bool(np.isfinite(p_het) and p_het < 0.01 and spread >= 1.1)
+    if model.frame is None:
+        from . import aggregated
+        spread = aggregated.policy_residuals(source, model, base, variable)
+    else:
+        resid = base.resid
+        spread = level_residuals(resid, model.frame.loc[resid.index, variable].astype(str))
+    p_het = brown_forsythe(spread)
+    sd = residual_sd(spread)
+    spread_ratio = float(sd.max() / sd.min()) if len(sd) > 1 and sd.min() > 0 else 1.0
+    weighted = bool(np.isfinite(p_het) and p_het < 0.01 and spread_ratio >= 1.1)
     fit = base
     if weighted:
-        w = (sd.mean() ** 2 / sd ** 2).reindex(frame[variable].astype(str)).to_numpy()
-        data = frame.assign(_level_weight=w / w.mean())
-        fit = lmer(base.formula, data, weights="_level_weight")
+        level_weight = sd.mean() ** 2 / sd ** 2
+        if model.frame is None:
+            fit = aggregated.weighted_fit(source, model, variable, level_weight)
+        else:
+            frame = model.frame
+            w = level_weight.reindex(frame[variable].astype(str)).to_numpy()
+            fit = lmer(base.formula, frame.assign(_level_weight=w / w.mean()), weights="_level_weight")
     return PolicyModel(fit=fit, variable=variable, customer_effect=crossed_fit is not None, weighted=weighted,
                        residual_sd=sd, heterogeneity_p=p_het)
 
 
-def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
-    """One row per level of the policy model's variable: n_contacts, n_responses, effect (score
+def _counts(contacts, variable: str) -> pd.Series:
+    """Contacts per level: `contacts` is the contacts table, or already the counts (a Series by level)."""
+    if isinstance(contacts, pd.Series):
+        return contacts
+    return contacts[variable].astype(str).value_counts()
+
+
+def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame | pd.Series, level: float = 0.95) -> pd.DataFrame:
+    """One row per level of the policy model's variable (`contacts`: the contacts, or their counts per
+    level): n_contacts, n_responses, effect (score
     points against the average contact of the period), std_error, df, lower/upper (level CI),
     lower_adj/upper_adj (Bonferroni over the estimable levels), p_value, p_holm; sorted by effect.
     attrs: not_estimable (levels aliased with other terms)."""
     fit, variable = policy_model.fit, policy_model.variable
-    contact_counts = contacts[variable].astype(str).value_counts()
+    contact_counts = _counts(contacts, variable)
     tab = fit.level_contrasts(variable, weights=contact_counts.reindex(fit.factor_levels(variable)).fillna(0))
     k = int(tab["estimable"].sum())
     q = stats.t.ppf(0.5 + level / 2, tab["df"])
@@ -142,7 +193,7 @@ def top_quarter(model: AgentModel, effects: pd.DataFrame, contacts: pd.DataFrame
     average contact) with a family-wise (Bonferroni over the levels) basic bootstrap interval
     top_quarter_lower_adj/top_quarter_upper_adj."""
     fit, boot = model.fit, model.boot
-    counts = contacts[variable].astype(str).value_counts()
+    counts = _counts(contacts, variable)
     L = fit.level_contrast_matrix(variable, weights=counts.reindex(fit.factor_levels(variable)).fillna(0))
     L = L.reindex(effects.index.intersection(L.index))
     tau = float(fit.varcorr.loc[model.agent, "sd"])

@@ -37,12 +37,12 @@ def rank_shift(effects: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.DataFra
     mix_only = raw - judged["mix_expected"] + baseline
     grand = float(np.average(raw, weights=judged["n_responses"]))
     shrunk_only = grand + judged["reliability"] * (raw - grand)
-    raw_bottom = _bottom(raw, k)
+    raw_bottom, mix_bottom, shrunk_bottom = _bottom(raw, k), _bottom(mix_only, k), _bottom(shrunk_only, k)
     rows = judged.loc[sorted(raw_bottom, key=lambda a: (raw[a], a))]
     table = pd.DataFrame({
         "raw_score": rows["raw_score"], "n_responses": rows["n_responses"], "rankable": rows["rankable"],
-        "moved_by_mix": [a not in _bottom(mix_only, k) for a in rows.index],
-        "moved_by_shrinkage": [a not in _bottom(shrunk_only, k) for a in rows.index],
+        "moved_by_mix": [a not in mix_bottom for a in rows.index],
+        "moved_by_shrinkage": [a not in shrunk_bottom for a in rows.index],
         "p_bottom_decile": rows["p_bottom_decile"]}, index=rows.index)
     rankable = table[table["rankable"]]
     ranked = judged[judged["rankable"]]

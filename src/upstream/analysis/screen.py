@@ -37,9 +37,8 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import expit
 
-from ..data.frames import CONTACT_MIX
+from ..data.frames import ADVERSE, CONTACT_MIX
 from ..models import glmer
-from ..survey import response_propensity
 
 SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
                    "resolved_first_contact", "credited")
@@ -53,9 +52,31 @@ def usable_features(frame: pd.DataFrame, features=SCREEN_FEATURES) -> list[str]:
     return [f for f in features if f in frame and frame[f].notna().all() and frame[f].nunique() > 1]
 
 
+def cell_probabilities(cells: pd.DataFrame, features: list[str]) -> np.ndarray:
+    """p̂ per cell (one row per combination of `features`, with `n` rows and `o` of them with the
+    outcome) of a logistic propensity model of the outcome on the features: a binomial GLM on the
+    counts, which has the row-level model's likelihood and so its estimates. Text features are
+    dummy-coded (first level the reference), booleans enter as 0/1; the pooled rate when no feature
+    is given or every row has the same outcome."""
+    n, o = cells["n"].to_numpy(float), cells["o"].to_numpy(float)
+    rate = float(o.sum() / n.sum())
+    if not features or rate in (0.0, 1.0):
+        return np.full(len(cells), rate)
+    import statsmodels.api as sm
+
+    X = cells[list(features)].copy()
+    for col in features:
+        if pd.api.types.is_bool_dtype(X[col].dtype) or X[col].dtype == object and X[col].map(type).eq(bool).all():
+            X[col] = X[col].astype("float64")
+    X = pd.get_dummies(X, drop_first=True, dtype="float64").astype("float64")
+    X.insert(0, "Intercept", 1.0)
+    fit = sm.GLM(np.column_stack([o, n - o]), X, family=sm.families.Binomial()).fit(tol=1e-12)
+    return np.asarray(fit.fittedvalues, dtype=float)
+
+
 def expected_probabilities(frame: pd.DataFrame, outcome: str, features=SCREEN_FEATURES) -> np.ndarray:
     """p̂_i = P(outcome | contact features) from a logistic propensity model (the pooled rate when no
-    feature varies or every row has the same outcome)."""
+    feature varies or every row has the same outcome), fitted on the feature cells (``cell_probabilities``)."""
     if "credited" not in frame and "credit_issued" in frame:
         frame = frame.assign(credited=frame["credit_issued"] > 0)
     y = frame[outcome].astype(float).to_numpy()
@@ -63,8 +84,9 @@ def expected_probabilities(frame: pd.DataFrame, outcome: str, features=SCREEN_FE
     use = usable_features(frame, features)
     if not use or rate in (0.0, 1.0):
         return np.full(len(frame), rate)
-    model = response_propensity(frame.assign(**{outcome: y}), outcome, use)
-    return model.propensity.to_numpy()
+    grouped = frame.assign(_y=y).groupby(use, sort=True, observed=True)
+    cells = grouped["_y"].agg(["size", "sum"]).rename(columns={"size": "n", "sum": "o"}).reset_index()
+    return cell_probabilities(cells, use)[grouped.ngroup().to_numpy()]
 
 
 def robust_tau2(y: np.ndarray, e: np.ndarray, s2: np.ndarray) -> float:
@@ -117,14 +139,11 @@ def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id", top_val
     return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi), fit.health()
 
 
-#: Contacts where an unhappy customer is likely: the first contact did not resolve it, it was
-#: escalated, or the customer came back within 7 days (those present in the data set).
-ADVERSE = (("resolved_first_contact", False), ("escalated", True), ("repeat_within_7d", True))
 DEFAULT_Z = 2.58
 
 
 def adverse_contacts(contacts: pd.DataFrame) -> pd.Series | None:
-    """True for contacts with an adverse outcome (see ADVERSE); None when the data set records none."""
+    """True for contacts with an adverse outcome (``data.frames.ADVERSE``); None when the data set records none."""
     parts = [contacts[col].astype("boolean") == value for col, value in ADVERSE if col in contacts]
     if not parts:
         return None
@@ -139,37 +158,49 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_
     """One row per agent with contacts (see the module docstring): contacts, invitations,
     invitation_rate, expected_invitation_rate, z_invitation, z_invitation_adverse, n_responses, response_rate,
     expected_response_rate, z_response, top_box_rate, expected_top_box_rate, z_top_box, z_steering,
-    flag_invitations, flag_response, flag_combined, flag_scores, flagged. attrs: z, tau2_invitation, tau2_response,
-    tau2_top_box."""
+    flag_invitations, flag_response, flag_combined, flag_scores, flagged. attrs: z, tau2_invitation,
+    tau2_invitation_adverse, tau2_response, tau2_top_box."""
     agents = pd.Index(sorted(contacts[agent].astype(str).unique()), name=agent)
     invited = contacts["contact_id"].isin(inv["contact_id"])
     p_inv = expected_probabilities(contacts.assign(_invited=invited), "_invited", features)
     g_inv = _grouped(contacts[agent].astype(str), invited.to_numpy(float), p_inv, agents)
-    t_inv = rate_test(g_inv["o"], g_inv["n"], g_inv["e"], g_inv["v"])
-    adverse = adverse_contacts(contacts)
-    tau2_adverse = np.nan
-    z_adverse = pd.Series(np.nan, index=agents)
+    adverse, g_adv = adverse_contacts(contacts), None
     if adverse is not None and adverse.any():
         a = adverse.to_numpy()
         g_adv = _grouped(contacts.loc[adverse, agent].astype(str), invited.to_numpy(float)[a], p_inv[a], agents)
-        t_adv = rate_test(g_adv["o"], g_adv["n"], g_adv["e"], g_adv["v"])
-        z_adverse, tau2_adverse = t_adv["z"], t_adv.attrs["tau2"]
     responded = inv["responded"].astype(bool)
     p_resp = expected_probabilities(inv.assign(_responded=responded), "_responded", features)
     g_resp = _grouped(inv[agent].astype(str), responded.to_numpy(float), p_resp, agents)
-    t_resp = rate_test(g_resp["o"], g_resp["n"], g_resp["e"], g_resp["v"])
     scored = inv[responded & inv["csat"].notna()].copy()
+    g_top, health = None, []
+    if len(scored) and scored[agent].nunique() > 1:
+        p_top, health = marginal_top_box(scored, mix, agent)
+        top = (scored["csat"] >= scored["csat"].max()).to_numpy(float)
+        g_top = _grouped(scored[agent].astype(str), top, p_top, agents)
+    return screen_table(g_inv, g_resp, g_top, z, [f"top-box model: {line}" for line in health], g_adv)
+
+
+def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame | None, z: float,
+                 health: list[str], g_adverse: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The screen's table from per-agent counts (columns o, e, v, n, index the agents): invitations
+    per contact (`g_inv`), replies per invitation (`g_resp`), top-box replies per scored reply
+    (`g_top`, None when there are none) and invitations per adverse contact (`g_adverse`, None when
+    the data set records no adverse outcome) — see ``survey_screen``."""
+    agents = g_inv.index
+    t_inv = rate_test(g_inv["o"], g_inv["n"], g_inv["e"], g_inv["v"])
+    z_adverse, tau2_adverse = pd.Series(np.nan, index=agents), np.nan
+    if g_adverse is not None and g_adverse["n"].sum() > 0:
+        t_adv = rate_test(g_adverse["o"], g_adverse["n"], g_adverse["e"], g_adverse["v"])
+        z_adverse, tau2_adverse = t_adv["z"], t_adv.attrs["tau2"]
+    t_resp = rate_test(g_resp["o"], g_resp["n"], g_resp["e"], g_resp["v"])
     out = pd.DataFrame({
         "contacts": g_inv["n"].astype(int), "invitations": g_inv["o"].astype(int),
         "invitation_rate": t_inv["rate"], "expected_invitation_rate": t_inv["expected_rate"],
         "z_invitation": t_inv["z"], "z_invitation_adverse": z_adverse,
         "n_responses": g_resp["o"].astype(int), "response_rate": t_resp["rate"],
         "expected_response_rate": t_resp["expected_rate"], "z_response": t_resp["z"]}, index=agents)
-    tau2_top, health = np.nan, []
-    if len(scored) and scored[agent].nunique() > 1:
-        p_top, health = marginal_top_box(scored, mix, agent)
-        top = (scored["csat"] >= scored["csat"].max()).to_numpy(float)
-        g_top = _grouped(scored[agent].astype(str), top, p_top, agents)
+    tau2_top = np.nan
+    if g_top is not None:
         t_top = rate_test(g_top["o"], g_top["n"], g_top["e"], g_top["v"])
         out["top_box_rate"], out["expected_top_box_rate"], out["z_top_box"] = \
             t_top["rate"], t_top["expected_rate"], t_top["z"]
@@ -185,5 +216,5 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_
     out["flagged"] = out["flag_invitations"] | out["flag_response"] | out["flag_combined"]
     out.attrs.update({"z": z, "tau2_invitation": t_inv.attrs["tau2"], "tau2_invitation_adverse": tau2_adverse,
                       "tau2_response": t_resp.attrs["tau2"],
-                      "tau2_top_box": tau2_top, "health": [f"top-box model: {line}" for line in health]})
+                      "tau2_top_box": tau2_top, "health": list(health)})
     return out

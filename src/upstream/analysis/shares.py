@@ -32,9 +32,9 @@ def _mix_blocks(fit) -> dict[str, list[int]]:
     return {"contact mix": [j for cols in blocks.values() for j in cols], **blocks}
 
 
-def _share_function(fit, agent: str):
-    X = fit.model_matrix.to_numpy()
-    S = np.cov(X, rowvar=False, ddof=0)
+def _share_function(fit, S: np.ndarray):
+    """The shares as a function of (β, τ, σ); S is the covariance of the fixed-effect columns over the
+    replies (from the rows, or from the totals of per-agent sums: X'X/n − x̄x̄')."""
     V = fit.vcov.to_numpy()
     blocks = _mix_blocks(fit)
     noise = {k: float(np.trace(S[np.ix_(c, c)] @ V[np.ix_(c, c)])) for k, c in blocks.items()}
@@ -81,7 +81,7 @@ def variance_shares(model: AgentModel, level: float = 0.95) -> Shares:
     bootstrap interval, clipped to [0, 1]) and p_value (joint Wald test that the variable has no
     effect). Per-variable shares need not add up to the joint one when the variables are correlated."""
     fit, boot, agent = model.fit, model.boot, model.agent
-    shares, blocks = _share_function(fit, agent)
+    shares, blocks = _share_function(fit, model.design_covariance())
     beta = fit.fixef.to_numpy()
     tau = float(fit.varcorr.loc[agent, "sd"])
     est = pd.Series(shares(beta, tau, fit.sigma, corrected=True))

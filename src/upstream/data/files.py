@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .schema import SCHEMA, SUFFIXES, Failure
+from .schema import SCHEMA, SUFFIXES, Failure, table_files
 
 __all__ = ["find_table_file", "find_table_files", "ambiguous_failure", "read_table"]
 
@@ -22,13 +22,18 @@ def find_table_file(folder: str | Path, table: str) -> Path | None:
 
 
 def find_table_files(folder: str | Path, table: str) -> list[Path]:
-    """Every file in ``folder`` that could hold ``table`` (one per suffix in ``SUFFIXES``)."""
-    return [Path(folder) / f"{table}{suffix}" for suffix in SUFFIXES
-            if (Path(folder) / f"{table}{suffix}").is_file()]
+    """Every file in ``folder`` that could hold ``table`` (one per suffix in ``SUFFIXES``), and the
+    folder ``<table>/`` when it holds Parquet files (``schema.table_files``)."""
+    found = [Path(folder) / f"{table}{suffix}" for suffix in SUFFIXES
+             if (Path(folder) / f"{table}{suffix}").is_file()]
+    path = Path(folder) / table
+    if path.is_dir() and table_files(path):
+        found.append(path)
+    return found
 
 
 def ambiguous_failure(table: str, paths: list[Path]) -> Failure:
-    names = [p.name for p in paths]
+    names = [f"{p.name}/" if p.is_dir() else p.name for p in paths]
     listed = " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 2 else " and ".join(names)
     return Failure(
         table=table, file=", ".join(names), column=None, rule="each table is in exactly one file",

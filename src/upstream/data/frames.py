@@ -11,6 +11,9 @@ from __future__ import annotations
 import pandas as pd
 
 CONTACT_MIX = ("policy", "product", "channel", "issue_type")
+#: Contacts where an unhappy customer is likely: the first contact did not resolve it, it was
+#: escalated, or the customer came back within 7 days (those present in the data set).
+ADVERSE = (("resolved_first_contact", False), ("escalated", True), ("repeat_within_7d", True))
 
 
 def invitations(ds) -> pd.DataFrame:

@@ -1,8 +1,13 @@
 """Load an Upstream data set: find and read the three tables (``files.py``), parse the types of data/README.md.
 
 A data set is a folder holding ``contacts``, ``surveys`` and ``agents``, each as ``<table>.csv``,
-``<table>.csv.gz`` or ``<table>.parquet``: exactly one file per table (two files for one table,
-e.g. ``agents.csv`` beside ``agents.parquet``, are refused rather than one of them silently read).
+``<table>.csv.gz`` or ``<table>.parquet``, or as a folder ``<table>/`` of Parquet files: exactly one
+per table (two for one table, e.g. ``agents.csv`` beside ``agents.parquet``, are refused rather than
+one of them silently read). A table folder may hold partition folders
+(``contacts/month=2026-01/part-0.parquet``): every ``*.parquet`` below it is read, in the order of
+their paths, and the partition keys in folder names are not added as columns (the files hold every
+column). Large data sets are better read with ``upstream.data.sql`` (DuckDB or Spark), which does not
+bring the rows into pandas.
 
 Parsed types (the contract in data/README.md):
 
@@ -41,7 +46,7 @@ import pandas as pd
 from .dataset_yaml import read_description
 from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from .files import ambiguous_failure, find_table_file, find_table_files, read_table
-from .schema import SCHEMA, TABLES, Column, DataError, Failure
+from .schema import SCHEMA, TABLES, Column, DataError, Failure, table_files, table_label
 
 if TYPE_CHECKING:
     from .validation import ValidationReport
@@ -130,20 +135,25 @@ def load_dataset(
     raw: dict[str, pd.DataFrame] = {}
     for table in TABLES:
         path = paths[table]
-        try:
-            content = path.read_bytes()
-        except OSError as err:
-            failures.append(Failure(table=table, file=path.name, column=None, rule="the file can be read",
-                                    n_failed=0, n_rows=0, kind="table",
-                                    detail=(err.strerror or str(err)).rstrip(".").lower()))
-            continue
-        digest.update(f"{table} {path.name} {len(content)}\n".encode())
-        digest.update(content)
-        frame, failure = read_table(table, path, content)
-        if failure is not None:
-            failures.append(failure)
+        frames = []
+        for file in table_files(path):
+            try:
+                content = file.read_bytes()
+            except OSError as err:
+                failures.append(Failure(table=table, file=_file_label(path, file), column=None,
+                                        rule="the file can be read", n_failed=0, n_rows=0, kind="table",
+                                        detail=(err.strerror or str(err)).rstrip(".").lower()))
+                break
+            update_fingerprint(digest, table, path, file, len(content))
+            digest.update(content)
+            frame, failure = read_table(table, file, content)
+            if failure is not None:
+                failure.file = _file_label(path, file)
+                failures.append(failure)
+                break
+            frames.append(frame)
         else:
-            raw[table] = frame
+            raw[table] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if failures:
         raise DataError(failures, folder)
     if description_bytes is not None:
@@ -153,7 +163,7 @@ def load_dataset(
     parsed: dict[str, pd.DataFrame] = {}
     unparsed: dict[tuple[str, str], np.ndarray] = {}
     for table in TABLES:
-        frame, table_failures, rows = parse_table(table, raw[table], paths[table].name)
+        frame, table_failures, rows = parse_table(table, raw[table], table_label(paths[table]))
         parsed[table] = frame
         failures.extend(table_failures)
         unparsed.update({(table, column): r for column, r in rows.items()})
@@ -173,6 +183,16 @@ def load_dataset(
     elif failures:
         raise DataError(failures, folder)
     return dataset
+
+
+def update_fingerprint(digest, table: str, path: Path, file: Path, size: int) -> None:
+    """The line before each file's bytes in the fingerprint: ``<table> <file name> <n bytes>`` (a file
+    inside a table folder is named by its path below the data set folder, e.g. ``contacts/month=…/part-0.parquet``)."""
+    digest.update(f"{table} {_file_label(path, file)} {size}\n".encode())
+
+
+def _file_label(path: Path, file: Path) -> str:
+    return file.name if file == path else f"{path.name}/{file.relative_to(path).as_posix()}"
 
 
 def parse_table(

@@ -14,13 +14,30 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .validation import ValidationReport
 
-__all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures",
+__all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures", "table_files",
+           "table_label",
            "optional_columns", "column_of"]
 
 TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
 
-#: File name endings looked for, in order of preference.
+#: File name endings looked for, in order of preference (then a folder of Parquet files named as the table).
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
+
+
+def table_files(path: Path) -> list[Path]:
+    """The files holding a table: the file itself, or for a table folder every ``*.parquet`` below it
+    (partition folders such as ``month=2026-01/`` included), sorted by their path inside the folder —
+    the order in which their rows count as the table's rows."""
+    path = Path(path)
+    if not path.is_dir():
+        return [path]
+    return sorted((f for f in path.rglob("*.parquet") if f.is_file()), key=lambda f: f.relative_to(path).as_posix())
+
+
+def table_label(path: Path) -> str:
+    """How messages name a table's file: ``contacts.csv``, or ``contacts/`` for a folder of Parquet files."""
+    path = Path(path)
+    return f"{path.name}/" if path.is_dir() else path.name
 
 
 @dataclass(frozen=True)

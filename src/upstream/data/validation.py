@@ -37,6 +37,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 import html
 import logging
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .schema import DataError, Failure, format_failures
+from .schema import DataError, Failure, format_failures, table_label
 from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
 
 if TYPE_CHECKING:
@@ -148,7 +149,9 @@ class CrossTableResult:
 
 @dataclass
 class ValidationReport:
-    """Everything one validation found. ``ok`` is True when nothing failed."""
+    """Everything one validation found. ``ok`` is True when nothing failed. ``engine``: where the rules
+    ran (pandas: GX on the frames; duckdb/spark: every rule in SQL over every row, GX on the first
+    ``gx_sample_rows`` rows of each table for the Data Docs, see ``upstream.data.sql.rules``)."""
 
     folder: Path
     tables: dict[str, TableResult]
@@ -157,6 +160,8 @@ class ValidationReport:
     gx_version: str
     docs_index: Path | None = None
     parse_failures: list[Failure] = field(default_factory=list)
+    engine: str = "pandas"
+    gx_sample_rows: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -173,6 +178,8 @@ class ValidationReport:
         return {
             "ok": self.ok,
             "folder": str(self.folder),
+            "engine": self.engine,
+            **({"gx_sample_rows": self.gx_sample_rows} if self.gx_sample_rows is not None else {}),
             "great_expectations_version": self.gx_version,
             "tables": {
                 t.table: {
@@ -213,12 +220,24 @@ class ValidationReport:
 
 
 def _gx():
-    """Import GX on first use, with its INFO logging silenced (unless a level was set already)."""
+    """Import GX on first use, with its INFO logging silenced (unless a level was set already) and
+    without its optional Spark support: GX imports pyspark when it is installed (the ``[dev]`` extra
+    installs it for Upstream's own Spark engine, which does not go through GX), and pyspark's Spark
+    Connect module ends a ``python -c`` process it takes for a doctest run. pyspark is hidden from GX's
+    import and put back afterwards."""
     gx_logger = logging.getLogger("great_expectations")
     if gx_logger.level == logging.NOTSET:
         gx_logger.setLevel(logging.WARNING)
-    import great_expectations as gx
-
+    if "great_expectations" in sys.modules:
+        return sys.modules["great_expectations"]
+    hidden = {name: sys.modules.pop(name) for name in list(sys.modules)
+              if name == "pyspark" or name.startswith("pyspark.")}
+    sys.modules["pyspark"] = None            # import pyspark → ImportError inside GX's compatibility layer
+    try:
+        import great_expectations as gx
+    finally:
+        sys.modules.pop("pyspark", None)
+        sys.modules.update(hidden)
     return gx
 
 
@@ -286,6 +305,18 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
     left empty from being counted again by the "required" rule. Rules on a column that is missing
     are not reported beyond the missing column itself.
     """
+    tables, failures, docs_index, gx_version = run_gx_suites(ds, docs_dir, parse_failures, unparsed_rows)
+    cross, cross_failures = check_cross_table(ds)
+    failures.extend(cross_failures)
+    return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
+                            gx_version=gx_version, docs_index=docs_index, parse_failures=list(parse_failures))
+
+
+def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[Failure] = (),
+                  unparsed_rows: dict | None = None) -> tuple[dict[str, TableResult], list[Failure], Path | None, str]:
+    """The GX suites on the three tables of ``ds`` (pandas frames): per-table results, the failures
+    (parse failures first, grouped by file in the suite's order), the Data Docs index (when
+    ``docs_dir`` is given) and GX's version."""
     gx = _gx()
     failures: list[Failure] = list(parse_failures)
     unparsed_rows = unparsed_rows or {}
@@ -299,7 +330,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
         datasource = context.data_sources.add_pandas("upstream")
         for table in TABLE_ORDER:
             frame = ds.table(table)
-            file_name = ds.paths[table].name
+            file_name = table_label(ds.paths[table])
             spec = adapted_suite(table, getattr(ds, "description", None), frame.columns)
             suite = context.suites.add(build_suite(gx, table, spec))
             batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
@@ -326,11 +357,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
 
     # Grouped by file (stable: parse failures, then the suite's order); cross-table rules last.
     failures.sort(key=lambda f: TABLE_ORDER.index(f.table) if f.table in TABLE_ORDER else 0)
-    cross, cross_failures = check_cross_table(ds)
-    failures.extend(cross_failures)
-    return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
-                            gx_version=gx.__version__, docs_index=docs_index,
-                            parse_failures=list(parse_failures))
+    return tables, failures, docs_index, gx.__version__
 
 
 def _expectation_result(result) -> ExpectationResult:
@@ -483,7 +510,7 @@ def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure
         results.append(CrossTableResult(rule, "failed" if n_unknown else "passed", n_unknown))
         if n_unknown:
             failures.append(Failure(
-                table=rule.table, file=ds.paths[rule.table].name, column=rule.column,
+                table=rule.table, file=table_label(ds.paths[rule.table]), column=rule.column,
                 rule=rule.rule, n_failed=n_unknown, n_rows=len(frame),
                 examples=_distinct([_plain(v) for v in values[unknown].head(50)]),
                 rows=[int(i) + 1 for i in np.flatnonzero(unknown)[:_MAX_EXAMPLES]],

@@ -17,18 +17,31 @@ from scipy import stats
 from .design import newdata_matrices
 
 
+def _stats_terms(fit):
+    """The ColumnTerms of a fit from group statistics that came with them (None otherwise)."""
+    stats = getattr(getattr(fit, "structure", None), "stats", None)
+    return getattr(stats, "terms", None)
+
+
 def _need_formula(fit) -> None:
-    if fit.frame is None:
+    if fit.frame is None and _stats_terms(fit) is None:
         raise ValueError("this model was fitted from group statistics alone: it has fixed-effect columns "
                          f"({', '.join(list(fit.fixef.index)[:4])}, ...) but no formula terms or factor levels; "
                          "test columns with fit.contrast(L) or fit.wald_test([column names])")
+
+
+def _term_labels(fit) -> set[str]:
+    if fit.frame is not None:
+        return {t.label for t in fit.frame.formula.fixed.terms}
+    terms = _stats_terms(fit)
+    return set(terms.term_of_column) | set(terms.factors)
 
 
 def term_columns(fit, term: str) -> list[str]:
     """Names of the fixed-effect columns that belong to formula term `term` (e.g. "policy")."""
     _need_formula(fit)
     owners = fit.fixed.term_of_column
-    if term not in owners and term not in {t.label for t in fit.frame.formula.fixed.terms}:
+    if term not in owners and term not in _term_labels(fit):
         raise KeyError(f"{term!r} is not a fixed-effect term of {fit.formula!r}")
     return [name for name, owner in zip(fit.fixed.names, owners) if owner == term]
 
@@ -57,9 +70,11 @@ def wald_test(fit, term: str | list[str]) -> float:
 def factor_levels(fit, variable: str) -> list[str]:
     """The levels (as text labels) of a categorical variable of the fit, reference level first."""
     _need_formula(fit)
-    if variable not in fit.frame.factors:
+    factors = ({v: f.labels for v, f in fit.frame.factors.items()} if fit.frame is not None
+               else _stats_terms(fit).factors)
+    if variable not in factors:
         raise KeyError(f"{variable!r} is not a categorical variable of {fit.formula!r}")
-    return list(fit.frame.factors[variable].labels)
+    return list(factors[variable])
 
 
 def level_columns(fit, variable: str) -> dict[str, str | None]:
@@ -75,6 +90,8 @@ def level_columns(fit, variable: str) -> dict[str, str | None]:
 def level_counts(fit, variable: str) -> pd.Series:
     """Rows of the fit at each level of `variable` (levels as labels)."""
     labels = factor_levels(fit, variable)
+    if fit.frame is None:
+        return pd.Series(np.asarray(_stats_terms(fit).level_counts[variable], dtype=np.int64), index=labels, name="n")
     counts = np.bincount(fit.frame.codes[variable], minlength=len(labels))
     return pd.Series(counts, index=labels, name="n")
 

@@ -99,7 +99,8 @@ def lmer_from_stats(stats: GroupStats, reml: bool = True, ddf: str = "satterthwa
     with single_threaded_blas():
         structure = GroupedStructure(stats)
         optimum = structure.optimize(reml, start=start, max_evals=max_evals)
-    fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped)
+    fixed = FixedMatrix(X=None, names=list(stats.names), dropped=dropped,
+                        term_of_column=list(stats.terms.term_of_column) if stats.terms is not None else [])
     columns = [nm for nm in stats.names if nm != "(Intercept)"]
     rhs = " + ".join(columns) if "(Intercept)" in stats.names else " + ".join(["0"] + columns)
     formula = f"{stats.response} ~ {rhs or '1'} + (1 | {stats.group})  [from group statistics]"

@@ -18,6 +18,22 @@ import pandas as pd
 import scipy.sparse as sp
 
 
+@dataclass(frozen=True)
+class ColumnTerms:
+    """What a formula says about the fixed-effect columns, for statistics aggregated without one (SQL):
+    the formula term of each column (`term_of_column`, "(Intercept)" for the intercept), and for each
+    factor its level labels, reference level first (`factors`), and the rows at each level
+    (`level_counts`). With it a fit from group statistics answers questions in the model's own terms
+    (terms, levels, level contrasts) as a fit from rows does."""
+
+    term_of_column: tuple[str, ...]
+    factors: dict = field(default_factory=dict)          # variable -> tuple of level labels
+    level_counts: dict = field(default_factory=dict)     # variable -> tuple of row counts per level
+
+    def subset(self, keep) -> "ColumnTerms":
+        return ColumnTerms(tuple(t for t, k in zip(self.term_of_column, keep) if k), self.factors, self.level_counts)
+
+
 @dataclass
 class GroupStats:
     """Per-group sums of a one-random-intercept model (weighted sums with prior weights).
@@ -40,6 +56,7 @@ class GroupStats:
     group: str = "group"
     response: str = "y"
     xtx_sum: np.ndarray | None = field(default=None, repr=False)   # Σ_j XtX_j when xtx is None
+    terms: ColumnTerms | None = field(default=None, repr=False)    # the formula's terms and levels (SQL)
 
     def __post_init__(self):
         self.levels = pd.Index(self.levels, name=self.group)
@@ -72,6 +89,8 @@ class GroupStats:
         if self.sum_w is not None:
             self.sum_w = shaped("sum_w", self.sum_w, (G,))
             self.sum_log_w = shaped("sum_log_w", self.sum_log_w, (G,))
+        if self.terms is not None and len(self.terms.term_of_column) != p:
+            raise ValueError(f"group statistics: terms name {len(self.terms.term_of_column)} columns, expected {p}")
 
     # -- constructors --------------------------------------------------------------------------
     @classmethod
@@ -143,16 +162,17 @@ class GroupStats:
 
     @classmethod
     def from_sums(cls, levels, names, n, s, xtx, xty, sy, yty, sum_w=None, sum_log_w=None,
-                  group: str = "group", response: str = "y") -> "GroupStats":
+                  group: str = "group", response: str = "y", terms: ColumnTerms | None = None) -> "GroupStats":
         """Statistics already aggregated elsewhere, e.g. by DuckDB or Spark:
 
             SELECT g, count(*) AS n, sum(w) AS sum_w, sum(ln(w)) AS sum_log_w,
                    sum(w*x_a) ...,  sum(w*x_a*x_b) ...,  sum(w*x_a*y) ...,  sum(w*y), sum(w*y*y)
             FROM replies GROUP BY g
 
-        with s, xty as (G, p) arrays, xtx as a (G, p, p) array (both triangles)."""
+        with s, xty as (G, p) arrays, xtx as a (G, p, p) array (both triangles); `terms` (optional) the
+        formula's terms and factor levels of the columns (``ColumnTerms``)."""
         return cls(levels=levels, names=names, n=n, s=s, xtx=xtx, xty=xty, sy=sy, yty=yty, sum_w=sum_w,
-                   sum_log_w=sum_log_w, group=group, response=response)
+                   sum_log_w=sum_log_w, group=group, response=response, terms=terms)
 
     # -- shape and totals ----------------------------------------------------------------------
     @property
@@ -218,6 +238,7 @@ class GroupStats:
         """The statistics of a subset of the fixed-effect columns."""
         k = np.asarray(keep, dtype=bool)
         return replace(self, names=[nm for nm, kk in zip(self.names, k) if kk], s=self.s[:, k],
+                       terms=None if self.terms is None else self.terms.subset(k),
                        xtx=None if self.xtx is None else self.xtx[:, k][:, :, k], xty=self.xty[:, k],
                        xtx_sum=None if self.xtx is not None else self.xtx_sum[np.ix_(k, k)])
 

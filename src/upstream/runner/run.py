@@ -124,9 +124,11 @@ def _merged(study: Study, nb: NotebookSpec | None = None) -> dict:
     return {**study.parameters, **(nb.parameters if nb is not None else {}), **study.overrides}
 
 
-def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_names: bool) -> dict:
+def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_names: bool,
+                        engine: str | None = None) -> dict:
     """What papermill injects into ``nb``: the study's, the notebook entry's and the command line's
-    parameters (secrets left out) and the runner's own."""
+    parameters (secrets left out) and the runner's own; `engine` (the data engine the run chose) only
+    when the notebook declares it."""
     return {
         **{k: v for k, v in _merged(study, nb).items() if k not in SECRET_PARAMETERS},
         "data_dir": str(study.data_dir),
@@ -135,10 +137,21 @@ def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_n
         "validated": True,
         "study_title": study.title,
         SHOW_NAMES: show_names,
+        **({"engine": engine} if engine is not None and declares(nb, "engine") else {}),
     }
 
 
+def declares(nb: NotebookSpec, name: str) -> bool:
+    """True when the notebook's parameters cell declares `name`."""
+    from .spec import _declared_parameters
+
+    return name in (_declared_parameters(nb.path) or {})
+
+
 def _data_period(dataset) -> tuple[Any, Any] | None:
+    if hasattr(dataset, "period") and callable(dataset.period):        # a data set in SQL
+        start, end = dataset.period()
+        return (start, end) if start is not None else None
     try:
         opened = dataset.contacts["opened_at"].dropna()
     except (AttributeError, KeyError, TypeError):
@@ -189,8 +202,11 @@ class _StudyRun:
         self.staging = make_unique_dir(self.study_dir, f".staging-{self.stamp}")
         write_owner(self.staging)
         self.show_names = bool(name_agents or study.show_names)
+        from upstream.data.sql import choose_engine
+
+        self.engine = choose_engine(study.data_dir, getattr(study, "engine", "auto"))
         self.runs = [
-            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names),
+            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names, self.engine),
                         salt=salt_parameter(_merged(study, nb)))
             for nb in study.notebooks
         ]
@@ -209,6 +225,7 @@ class _StudyRun:
                 "study_title": study.title,
                 SHOW_NAMES: self.show_names,
             },
+            "engine": self.engine,
             "data_dir": str(study.data_dir),
             "data_fingerprint": None,
             "period": None,
@@ -255,17 +272,19 @@ class _StudyRun:
         """Load and validate the data once, writing validation.html into the staging folder."""
         study, staging = self.study, self.staging
         self.check_pseudonym_key()
-        self.progress.start(f"Validating {display_path(study.data_dir)}")
+        engine = "" if self.engine == "pandas" else f" with {self.engine}"
+        self.progress.start(f"Validating {display_path(study.data_dir)}{engine}")
         t0 = time.perf_counter()
         try:
-            from upstream.data import DataError, load_dataset
+            from upstream.data import DataError
+            from upstream.data.sql import open_dataset
         except ImportError as exc:
             self.progress.end("failed")
             raise _Failure(EXIT_BAD_INPUT, "failed", [f"upstream.data is not available ({exc}).", "Nothing was published."],
                            details=traceback.format_exc()) from None
         try:
             with captured_output(staging / "validation.log"):
-                dataset = load_dataset(study.data_dir, validate=True)
+                dataset = open_dataset(study.data_dir, engine=self.engine, validate=True)
             validation = getattr(dataset, "validation", None)
             if validation is not None and getattr(validation, "ok", True) is False:
                 raise DataError(validation.failures, study.data_dir, report=validation)

@@ -17,10 +17,13 @@ import upstream
 from .kernel import quiet_loggers
 
 DEFAULT_STUDY = Path("studies") / "agent_vs_system.yaml"
-STUDY_KEYS = ("name", "title", "data", "parameters", "notebooks")
+STUDY_KEYS = ("name", "title", "data", "engine", "parameters", "notebooks")
+#: Where the data are read and aggregated: see ``upstream.data.sql.choose_engine`` ("auto": pandas for small
+#: data, DuckDB from AUTO_DUCKDB_BYTES of table files on).
+ENGINES = ("auto", "pandas", "duckdb", "spark")
 NOTEBOOK_KEYS = ("path", "parameters")
 #: Parameters the runner injects into every notebook and that a study may not set itself.
-RUNNER_PARAMETERS = ("data_dir", "report_dir", "cache_dir", "validated", "study_title")
+RUNNER_PARAMETERS = ("data_dir", "report_dir", "cache_dir", "validated", "study_title", "engine")
 #: Injected into every notebook too, but a study may set it (``--name-agents`` forces it on).
 SHOW_NAMES = "show_names"
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -55,6 +58,7 @@ class Study:
     parameters: dict
     notebooks: tuple[NotebookSpec, ...]
     overrides: dict = field(default_factory=dict)
+    engine: str = "auto"
 
     @property
     def show_names(self) -> bool:
@@ -139,6 +143,7 @@ def load_study(
     *,
     data_dir: str | os.PathLike | None = None,
     overrides: dict | None = None,
+    engine: str | None = None,
 ) -> Study:
     """Read and validate a study YAML; raises StudyError with a one-line message.
 
@@ -263,7 +268,20 @@ def load_study(
         parameters=parameters,
         notebooks=tuple(notebooks),
         overrides=overrides,
+        engine=_engine(raw, engine, label),
     )
+
+
+def _engine(raw: dict, given: str | None, label: str) -> str:
+    """The study's engine: --engine, else the study file's `engine:`, else "auto"."""
+    if given is not None:
+        if given not in ENGINES:
+            raise StudyError(f"--engine {given}: choose one of {', '.join(ENGINES)}")
+        return given
+    value = raw.get("engine", "auto")
+    if value not in ENGINES:
+        raise StudyError(f"{label}: 'engine' must be one of {', '.join(ENGINES)}, got {value!r}")
+    return value
 
 
 def check_kernel(kernel: str) -> None:

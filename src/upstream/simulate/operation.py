@@ -90,9 +90,15 @@ PRESETS = {
     "sample": OperationSpec(),
     "small": OperationSpec(n_contacts=6_000, n_agents=40, n_customers=3_000, n_teams=4, n_rushing=4,
                            n_steering=2, n_low_volume=4, response_rate=0.3),
-    "large": OperationSpec(n_contacts=1_000_000, n_agents=5_000, n_customers=400_000, n_teams=200,
-                           n_rushing=300, n_steering=100, n_low_volume=300, response_rate=0.15),
+    "medium": OperationSpec(n_contacts=1_000_000, n_agents=5_000, n_customers=400_000, n_teams=200,
+                            n_rushing=300, n_steering=100, n_low_volume=300, response_rate=0.15),
+    # a year of a large support operation: 10M contacts, ~1.5M replies, 20,000 agents (partitioned Parquet)
+    "large": OperationSpec(n_contacts=10_000_000, n_agents=20_000, n_customers=4_000_000, n_teams=400,
+                           start="2026-01-01", days=365, response_rate=0.167, n_rushing=1_600, n_steering=400,
+                           n_low_volume=1_200, speed_push_day=182),
 }
+#: Presets written month by month as partitioned Parquet (``partitioned.simulate_partitioned``).
+PARTITIONED_PRESETS = ("large",)
 
 
 @dataclass
@@ -134,9 +140,15 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     if spec.n_agents < 2 or spec.n_contacts < spec.n_agents:
         raise ValueError("a simulated operation needs at least 2 agents and as many contacts as agents")
     rng = np.random.default_rng(spec.seed)
-    n, m = spec.n_contacts, spec.n_agents
+    staff = draw_agents(spec, rng)
+    contacts, surveys, draws = operate(spec, rng, staff, spec.n_contacts, (0, spec.days))
+    truth = build_truth(draws)
+    return SimulatedOperation(contacts=contacts, surveys=surveys, agents=staff_table(staff), truth=truth)
 
-    # --- agents ------------------------------------------------------------------------------
+
+def draw_agents(spec: OperationSpec, rng) -> dict:
+    """The agents: ids, tenure, skill, volume, who is low-volume, rushes or steers, team, site, speed."""
+    m = spec.n_agents
     agent_ids = np.array([f"A{j + 1:0{max(3, len(str(m)))}d}" for j in range(m)], dtype=object)
     tenure = np.clip(np.exp(rng.normal(np.log(18.0), 0.9, m)), 0.5, 180.0).round(1)
     skill = rng.normal(0.0, spec.agent_sd, m)
@@ -153,13 +165,46 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     steering[special[s0: s0 + spec.n_steering]] = True
     tenure_effect = spec.tenure_coef * np.log2(tenure / 12.0)
     rush_effect = UNRESOLVED_PENALTY * spec.rush_extra_unresolved * rushing
-    agent_latent = skill + tenure_effect + rush_effect
     team = np.array([f"Team {k + 1:02d}" for k in range(spec.n_teams)], dtype=object)[np.arange(m) % spec.n_teams]
     site = np.array(SITES, dtype=object)[rng.integers(0, len(SITES), m)]
     speed = np.exp(rng.normal(0.0, 0.15, m)) * np.where(rushing, 0.7, 1.0)
+    return dict(agent_ids=agent_ids, tenure=tenure, skill=skill, volume=volume, low_volume=low_volume,
+                rushing=rushing, steering=steering, tenure_effect=tenure_effect, rush_effect=rush_effect,
+                agent_latent=skill + tenure_effect + rush_effect, team=team, site=site, speed=speed)
+
+
+def staff_table(staff: dict) -> pd.DataFrame:
+    """The agents table of `draw_agents`' agents."""
+    return pd.DataFrame({"agent_id": staff["agent_ids"], "team": staff["team"], "site": staff["site"],
+                         "tenure_months": staff["tenure"]})
+
+
+def draw_customers(spec: OperationSpec, rng) -> dict:
+    """Customers drawn once for an operation generated in chunks (`operate` draws them itself otherwise)."""
+    cust_weight = rng.pareto(1.5, spec.n_customers) + 1.0
+    return dict(p=cust_weight / cust_weight.sum(), effect=rng.normal(0.0, spec.customer_sd, spec.n_customers),
+                loyalty=rng.normal(0.0, spec.loyalty_sd, spec.n_customers),
+                ids=np.array([f"C{k + 1:06d}" for k in range(spec.n_customers)], dtype=object))
+
+
+def draw_shifts(spec: OperationSpec, rng) -> dict:
+    """Agents' ordinary shifts in sending surveys and being answered (logit scale)."""
+    return dict(invite=rng.normal(0.0, spec.agent_invite_sd, spec.n_agents),
+                response=rng.normal(0.0, spec.agent_response_sd, spec.n_agents))
+
+
+def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int, int], customers: dict | None = None,
+            shifts: dict | None = None, first_contact: int = 0):
+    """`n` contacts opened on days [day_range) of the period, their surveys and the draws the truth needs.
+    `customers`/`shifts` None: drawn here, in the stream order of a one-piece operation (the bundled
+    sample); given: drawn once for an operation generated in chunks (``partitioned``)."""
+    m = spec.n_agents
+    agent_ids, tenure, skill, volume = staff["agent_ids"], staff["tenure"], staff["skill"], staff["volume"]
+    rushing, steering, team, speed = staff["rushing"], staff["steering"], staff["team"], staff["speed"]
+    tenure_effect = staff["tenure_effect"]
 
     # --- contacts: when, and what the contact is about ------------------------------------------
-    day = rng.integers(0, spec.days, n)
+    day = rng.integers(day_range[0], day_range[1], n)
     policy, policy_idx = _draw(rng, POLICIES, n)
     product, product_idx = _draw(rng, PRODUCTS, n)
     channel, channel_idx = _draw(rng, CHANNELS, n)
@@ -176,11 +221,15 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     complexity = -policy_eff[policy_idx] + issue_cx[issue_idx]          # hard contacts
 
     # customers: a skewed number of contacts each (repeat customers)
-    cust_weight = rng.pareto(1.5, spec.n_customers) + 1.0
-    customer_idx = rng.choice(spec.n_customers, size=n, p=cust_weight / cust_weight.sum())
-    customer_eff = rng.normal(0.0, spec.customer_sd, spec.n_customers)
-    loyalty = rng.normal(0.0, spec.loyalty_sd, spec.n_customers)
-    customer_ids = np.array([f"C{k + 1:06d}" for k in range(spec.n_customers)], dtype=object)
+    if customers is None:
+        cust_weight = rng.pareto(1.5, spec.n_customers) + 1.0
+        customer_idx = rng.choice(spec.n_customers, size=n, p=cust_weight / cust_weight.sum())
+        customer_eff = rng.normal(0.0, spec.customer_sd, spec.n_customers)
+        loyalty = rng.normal(0.0, spec.loyalty_sd, spec.n_customers)
+        customer_ids = np.array([f"C{k + 1:06d}" for k in range(spec.n_customers)], dtype=object)
+    else:
+        customer_idx = rng.choice(spec.n_customers, size=n, p=customers["p"])
+        customer_eff, loyalty, customer_ids = customers["effect"], customers["loyalty"], customers["ids"]
 
     # --- routing: experienced agents get more of the hard contacts ----------------------------
     z_tenure = (np.log(tenure) - np.log(tenure).mean()) / np.log(tenure).std()
@@ -225,8 +274,8 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
 
     # --- surveys: who is invited and who answers -----------------------------------------------
     # ordinary agent-to-agent variation in both rates (team habits, shifts): real operations have it
-    invite_shift = rng.normal(0.0, spec.agent_invite_sd, m)
-    response_shift = rng.normal(0.0, spec.agent_response_sd, m)
+    shifts = draw_shifts(spec, rng) if shifts is None else shifts
+    invite_shift, response_shift = shifts["invite"], shifts["response"]
     unhappy = csat <= 3
     base_send = np.log(spec.survey_send_rate / (1 - spec.survey_send_rate))
     send_p = logistic(base_send + invite_shift[agent_idx])
@@ -246,7 +295,7 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     nps_answered = responded & (rng.random(n) > 0.10)
     comment = make_comments(rng, np.flatnonzero(responded & (rng.random(n) < 0.3)), csat, policy, product, n)
 
-    contact_ids = np.array([f"K{i + 1:07d}" for i in range(n)], dtype=object)
+    contact_ids = np.array([f"K{i + 1:07d}" for i in range(first_contact, first_contact + n)], dtype=object)
     contacts = pd.DataFrame({
         "contact_id": contact_ids, "opened_at": opened, "closed_at": closed,
         "agent_id": agent_ids[agent_idx], "team": team[agent_idx], "channel": channel, "policy": policy,
@@ -265,18 +314,16 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     surveys.loc[~csat_answered, "csat"] = pd.NA
     surveys.loc[~nps_answered, "nps"] = pd.NA
     surveys = surveys[sent].sort_values("sent_at", kind="stable").reset_index(drop=True)
-    agents = pd.DataFrame({"agent_id": agent_ids, "team": team, "site": site, "tenure_months": tenure})
-
     # --- truth ------------------------------------------------------------------------------------
     draws = dict(spec=spec, rng=rng, n=n, m=m, agent_ids=agent_ids, agent_idx=agent_idx, skill=skill,
-                 tenure_effect=tenure_effect, rush_effect=rush_effect, agent_latent=agent_latent, rushing=rushing,
-                 steering=steering, low_volume=low_volume, invite_shift=invite_shift, response_shift=response_shift,
+                 tenure_effect=tenure_effect, rush_effect=staff["rush_effect"], agent_latent=staff["agent_latent"],
+                 rushing=rushing, steering=steering, low_volume=staff["low_volume"], invite_shift=invite_shift,
+                 response_shift=response_shift,
                  eta_system=eta_system, csat=csat, nps=nps, csat_answered=csat_answered, policy=policy,
                  policy_idx=policy_idx, policy_eff=policy_eff, channel=channel, channel_idx=channel_idx,
                  channel_eff=channel_eff, issue=issue, day=day, opened=opened, pushed=pushed, handle=handle,
                  repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=intercept)
-    truth = build_truth(draws)
-    return SimulatedOperation(contacts=contacts, surveys=surveys, agents=agents, truth=truth)
+    return contacts, surveys, draws
 
 
 def _calibrate_intercept(lin: np.ndarray, target: float) -> float:
@@ -294,10 +341,3 @@ def _calibrate_intercept(lin: np.ndarray, target: float) -> float:
 def truth_frame(truth: dict) -> pd.DataFrame:
     """The per-agent truth as a DataFrame indexed by agent_id."""
     return pd.DataFrame(truth["agents"]).set_index("agent_id")
-
-
-def simulate_to_folder(out_dir, preset: str = "sample", seed: int | None = None) -> Path:
-    """Simulate with a named preset and write the tables and truth.json into `out_dir`."""
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    return simulate(PRESETS[preset], seed=seed).write(out_dir)

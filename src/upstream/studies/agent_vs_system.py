@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis import latent, policies, shares as shares_module
+from ..analysis import aggregated, latent, policies
+from ..analysis import shares as shares_module
 from ..analysis.latent import LatentAgentModel
 from ..analysis.agents import agent_effects
 from ..analysis.ranking import rank_shift
@@ -37,10 +38,11 @@ def no_policy_table() -> pd.DataFrame:
     return pd.DataFrame(columns=columns, index=pd.Index([], name=POLICY), dtype=float)
 
 
-def linear_system(model, contacts):
+def linear_system(model, contacts, source=None):
     """Shares (bootstrap, customers split off where they repeat) and policy effects against the average
-    contact of the period, whether each varies by agent, how the top quarter of agents fare under it;
-    and the health of every fit used."""
+    contact of the period (`contacts`: the contacts, or their counts per policy), whether each varies by
+    agent, how the top quarter of agents fare under it; and the health of every fit used. A model from
+    per-agent sums (`source`: its SQL data set) has no customer split and no random-slope tests."""
     split = steps.quietly(lambda: shares_module.customer_split(model))
     shares = shares_module.with_customers(shares_module.variance_shares(model), split)
     health = (steps.fit_health("Agent model", model.fit)
@@ -48,9 +50,10 @@ def linear_system(model, contacts):
     fits = {"agent model": model.fit}
     if POLICY not in model.mix:
         return shares, no_policy_table(), health, fits
-    policy_model = steps.quietly(lambda: policies.fit_policy_model(model, POLICY, model.crossed))
+    policy_model = steps.quietly(lambda: policies.fit_policy_model(model, POLICY, model.crossed, source=source))
     effects = policies.level_effects(policy_model, contacts)
-    variation = steps.quietly(lambda: policies.agent_variation(model, POLICY))
+    variation = (steps.quietly(lambda: policies.agent_variation(model, POLICY)) if model.frame is not None
+                 else no_slope_tests())
     quarter = policies.top_quarter(model, effects, contacts, POLICY)
     table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
                                                    "p_holm": "agent_variation_p"})).join(quarter)
@@ -59,6 +62,13 @@ def linear_system(model, contacts):
               + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
                   "out."] if model.boot.n_failed else []))
     return shares, table, health, {**fits, "policy model": policy_model.fit}
+
+
+def no_slope_tests() -> pd.DataFrame:
+    """The random-slope table of a model without rows: no level tested."""
+    out = pd.DataFrame(columns=["slope_sd", "lr", "p_value", "p_holm"], index=pd.Index([], name=POLICY), dtype=float)
+    out.attrs.update({"reference": None, "health": []})
+    return out
 
 
 def latent_system(model, contacts):
@@ -102,7 +112,26 @@ LATENT_METHOD = [
 ]
 
 
+SCALE_METHOD = [
+    "A linear mixed model fitted by REML with Upstream's engine from per-agent sums aggregated in {engine} (the same "
+    "fit, Satterthwaite df and conditional modes as from the rows; checked against the pandas path on the sample). "
+    "Fixed effects: policy, product, channel, issue type (treatment contrasts). Random effect: agent. At this size "
+    "there is no customer random effect: the crossed agent × customer model needs every reply in memory, so repeat "
+    "customers stay in the residual and the policy effects' standard errors do not allow for them; where residual "
+    "variance differs by policy, policy-specific residual variances are used.",
+    LINEAR_METHOD[1],
+    "Variance shares of the contact mix are bias-corrected (β̂'Sβ̂ − tr(S·Cov β̂), S the covariance of the design over "
+    "the replies from the sums) with basic bootstrap intervals pivoted on the bootstrap world's plug-in shares; the "
+    "bootstrap draws from the sums. Policy intervals use Satterthwaite degrees of freedom; whether a policy's effect "
+    "varies by agent (random-slope tests) is not tested at this size.",
+    "Agents whose invitation or response rate is implausible against their own expected rate (propensity models "
+    "fitted on feature cells, robust over-dispersion) are under review and get no verdict.",
+]
+
+
 def method_text(model, units) -> list[str]:
+    if getattr(model, "frame", True) is None:
+        return [line.format(engine=model.engine) for line in SCALE_METHOD]
     if not isinstance(model, LatentAgentModel):
         return LINEAR_METHOD
     kind = "cumulative-logit" if getattr(model.fit, "thresholds", None) is not None else "logistic"
@@ -117,19 +146,28 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     units = scale.units
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
-    effects = agent_effects(model, ds.agents, params.reliability_threshold,
+    agents = steps.agents_table(ds)
+    effects = agent_effects(model, agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen["flagged"])
-    system = latent_system if isinstance(model, LatentAgentModel) else linear_system
-    shares, policy, health, fits = system(model, ds.contacts)
+    if isinstance(model, LatentAgentModel):
+        shares, policy, health, fits = latent_system(model, ds.contacts)
+    elif steps.in_sql(ds):
+        shares, policy, health, fits = linear_system(model, steps.contact_counts(ds, POLICY), source=ds)
+        note = aggregated.SCALE_NOTE.format(engine=ds.engine.name, nobs=model.fit.nobs,
+                                            agents=model.fit.ngroups[model.agent])
+        health = [f"Agent model: {note}."] + health
+    else:
+        shares, policy, health, fits = linear_system(model, ds.contacts)
     attribution = getattr(getattr(ds, "description", None), "attribution", None)
-    health = health + steps.noted_health("Survey screen", screen.attrs["health"])
+    health = (health + steps.noted_health("Survey screen", screen.attrs["health"])
+              + [f"Survey screen: {note}." for note in screen.attrs.get("notes", [])])
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
     bottom, shift = rank_shift(effects)
     findings = [
-        say.variance_sentence(shares, model.mix, units),
+        say.variance_sentence(shares, model.mix, units, customers_fitted=not steps.in_sql(ds)),
         say.mix_part_sentence(shares, top_part, versus),
         say.policy_sentence(policy, units),
         *say.policy_variation_sentences(policy, units),
@@ -140,7 +178,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         *health,
     ]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
+                         agent_ids=tuple(agents["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {
         "agent_effects": agent_table(effects),

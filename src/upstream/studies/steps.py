@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-from ..analysis import latent, margins, policies
+from ..analysis import aggregated, latent, margins, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
@@ -31,10 +31,30 @@ def quietly(compute):
         return compute()
 
 
+def in_sql(ds) -> bool:
+    """True for a data set that lives in DuckDB or Spark (``upstream.data.sql.SqlDataset``): its steps
+    work from aggregates (``analysis.aggregated``)."""
+    return hasattr(ds, "engine") and hasattr(ds, "n_rows")
+
+
 def period(ds) -> str:
     """The period the data cover, e.g. '1 Jul – 29 Sep 2026'."""
+    if in_sql(ds):
+        return period_text(*ds.period())
     opened = ds.contacts["opened_at"].dropna()
     return period_text(opened.min(), opened.max())
+
+
+def agents_table(ds):
+    """The agents table (pandas; one row per agent)."""
+    return ds.agents_frame() if in_sql(ds) else ds.agents
+
+
+def contact_counts(ds, variable: str):
+    """Contacts per level of `variable` over the whole period."""
+    if in_sql(ds):
+        return aggregated.contact_counts(ds, variable)
+    return ds.contacts[variable].astype(str).value_counts()
 
 
 @dataclass(frozen=True)
@@ -92,6 +112,15 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
     """The agent model of `outcome`: the linear model with its parametric bootstrap (the expensive step)
     on a 5-point or longer scale; a logistic (good/bad) or cumulative-logit (3–4 points) model otherwise."""
     scale = csat_scale(ds) if outcome == "csat" else Scale()
+    if in_sql(ds):
+        if not scale.linear:
+            raise ValueError(f"the {ds.engine.name} engine fits the linear agent model from per-agent sums, which "
+                             "needs "
+                             f"a CSAT scale of 5 points or more; this data set's is {scale.kind} with {scale.points} "
+                             "points: run it with --engine pandas")
+        return cache.get("agent_model", lambda: quietly(lambda: aggregated.fit_agent_model_from_sql(
+            ds, outcome, CONTACT_MIX, n_boot=params.n_boot, seed=params.seed)), data=ds.fingerprint, outcome=outcome,
+            n_boot=params.n_boot, seed=params.seed, scale=scale, engine=ds.engine.name)
 
     def compute():
         frame = responses(ds, outcome)
@@ -155,6 +184,10 @@ def nps_model(ds, cache: RunCache) -> margins.NpsModel:
 
 def survey_screen(ds, params: Parameters, cache: RunCache):
     """Every agent's invitation and response rate against its own expected rate (see analysis.screen)."""
+    if in_sql(ds):
+        return cache.get("survey_screen", lambda: quietly(lambda: aggregated.survey_screen_from_sql(
+            ds, z=params.screen_z)), data=ds.fingerprint, z=params.screen_z, engine=ds.engine.name)
+
     def compute():
         return quietly(lambda: screen_module.survey_screen(ds.contacts, invitations(ds), z=params.screen_z))
     return cache.get("survey_screen", compute, data=ds.fingerprint, z=params.screen_z)

@@ -9,8 +9,10 @@ from ...analysis.verdicts import NOT_RANKABLE
 from .common import MIX_LABELS, POINTS, Units, listing, p_text, pct, pct_interval
 
 
-def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), units: Units = POINTS) -> str:
-    """Agents, contact mix, customers (when separated) and the rest, each with its interval."""
+def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), units: Units = POINTS,
+                      customers_fitted: bool = True) -> str:
+    """Agents, contact mix, customers (when separated) and the rest, each with its interval.
+    `customers_fitted` False: the model had no customer term to try (a fit from per-agent sums)."""
     t = shares.table
     a, m = t.loc["agents"], t.loc["contact mix"]
     sd, sd_lo, sd_hi = shares.agent_sd
@@ -29,6 +31,10 @@ def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type")
         u = t.loc["unexplained"]
         text += (f"; the remaining {pct(u['share'])} varies from contact to contact (shares on the model's latent "
                  "logistic scale).")
+    elif not customers_fitted:
+        u = t.loc["unexplained"]
+        text += (f"; the remaining {pct(u['share'])} varies from contact to contact (at this size no customer effect "
+                 "is fitted, so customers who rate every contact higher or lower are part of it).")
     else:
         u = t.loc["unexplained"]
         text += (f"; the remaining {pct(u['share'])} varies from contact to contact (customers rarely answer twice, so "

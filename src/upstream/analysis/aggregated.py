@@ -1,0 +1,185 @@
+"""The agent model and the survey screen from aggregates, for data sets that live in SQL (DuckDB, Spark).
+
+At a year of a large operation (millions of contacts, tens of thousands of agents) the rows stay in
+the engine and only per-agent, per-level and per-cell sums reach Python (``upstream.data.sql.aggregates``):
+
+- the agent model `y ~ mix + (1 | agent)` is fitted from the per-agent sufficient statistics
+  (``lmer_from_stats``: the same REML fit, Satterthwaite df, conditional modes and reliability as
+  from the rows) and bootstrapped from them (method "sums"). There is no customer term: the crossed
+  agent × customer model needs the rows and a dense agent block; studies say so;
+- each agent's n, raw mean and mix-expected mean come from the same sums (1'y_j/n_j, s_j'β̂/n_j); the
+  average contact is the mean of x'β̂ over all contacts, from the contacts per mix cell;
+- the covariance of the design over the replies is X'X/n − x̄x̄' from the totals (variance shares);
+- the policy model's residual spread per level and its weighted refit run as SQL passes;
+- the survey screen's propensity models are binomial GLMs on feature cells, their expected counts
+  summed per agent in SQL; the top-box expectation is the population-averaged logistic model of the
+  mix (cells) rather than the marginal of a logistic mixed model.
+
+Everything downstream (effects, verdicts, ranks, shares, policy contrasts, the screen's tests) is
+the pandas path's own code, given these inputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..data.frames import CONTACT_MIX
+from ..data.sql import aggregates as sql
+from ..models import ColumnTerms, GroupStats, lmer_from_stats
+from .agents import AgentModel
+from .screen import DEFAULT_Z, SCREEN_FEATURES, cell_probabilities, screen_table
+
+SCALE_NOTE = ("fitted from per-agent sums in {engine} ({nobs:,} replies, {agents:,} agents): no customer random "
+              "effect (the crossed agent × customer model needs every reply in memory), so repeat customers are "
+              "not separated from the residual and policy effects do not allow for them; random-slope tests "
+              "(does a policy's effect vary by agent) are not run")
+
+
+@dataclass
+class StatsAgentModel(AgentModel):
+    """An AgentModel fitted from per-agent sums (`frame` is None). `stats`: the sums; `means`: per agent
+    n_responses, raw_score, mix_expected; `design`: the fixed-effect columns as built in SQL."""
+
+    stats: GroupStats | None = field(default=None, repr=False)
+    means: pd.DataFrame | None = field(default=None, repr=False)
+    design: object = field(default=None, repr=False)
+    engine: str = "duckdb"
+
+    def agent_means(self) -> pd.DataFrame:
+        return self.means
+
+    def design_covariance(self) -> np.ndarray:
+        """X'X/n − x̄x̄' from the totals of the per-agent sums (ddof 0, as from the rows)."""
+        st = self.stats
+        keep = [st.names.index(c) for c in self.fit.fixef.index]
+        n = float(st.n.sum())
+        mean = st.s.sum(axis=0)[keep] / n
+        return st.xtx_total[np.ix_(keep, keep)] / n - np.outer(mean, mean)
+
+    def mix_prediction(self) -> pd.Series:
+        raise NotImplementedError("a model fitted from per-agent sums has no per-reply predictions; "
+                                  "use agent_means()")
+
+    def scores(self) -> pd.Series:
+        raise NotImplementedError("a model fitted from per-agent sums has no replies; use agent_means()")
+
+
+def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, agent: str = "agent_id"):
+    """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights)."""
+    sums = sql.agent_sums(ds, design, weight=weight, agent=agent)
+    terms = ColumnTerms(design.term_of_column, {k: tuple(v) for k, v in design.levels.items()},
+                        {k: tuple(v) for k, v in design.level_counts.items()})
+    return GroupStats.from_sums(sums["levels"], design.names, sums["n"], sums["s"], sums["xtx"], sums["xty"],
+                                sums["sy"], sums["yty"], sum_w=sums.get("sum_w"), sum_log_w=sums.get("sum_log_w"),
+                                group=agent, response=outcome, terms=terms)
+
+
+def cell_prediction(fit, cells: pd.DataFrame, mix) -> np.ndarray:
+    """x'β̂ of each mix cell (columns aliased in the fit count 0)."""
+    beta = fit.fixef
+    out = np.full(len(cells), float(beta.get("(Intercept)", 0.0)))
+    for var in mix:
+        out += cells[var].map(lambda lab, v=var: float(beta.get(f"{v}{lab}", 0.0))).to_numpy(float)
+    return out
+
+
+def average_contact(fit, cells: pd.DataFrame, mix) -> float:
+    """Mean x'β̂ over all contacts whose levels the fit knows (``agents.average_contact_prediction``)."""
+    known = np.ones(len(cells), bool)
+    for var in mix:
+        known &= cells[var].isin(fit.factor_levels(var)).to_numpy()
+    rows = cells[known]
+    if rows.empty or rows["n"].sum() == 0:
+        raise ValueError("no contact has contact-mix levels the agent model knows")
+    return float(np.average(cell_prediction(fit, rows, mix), weights=rows["n"].to_numpy(float)))
+
+
+def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX, agent: str = "agent_id",
+                             n_boot: int = 1000, seed: int = 2026, progress: bool = False) -> StatsAgentModel:
+    """`outcome ~ mix + (1 | agent)` by REML from per-agent sums aggregated in the data set's engine,
+    bootstrapped `n_boot` times from the sums (see the module docstring)."""
+    sql.prepare_replies(ds, outcome, tuple(mix), agent)
+    design = sql.mix_design(ds, mix)
+    stats = group_stats(ds, design, outcome, agent=agent)
+    fit = lmer_from_stats(stats)
+    boot = fit.bootstrap(n_boot, seed=seed, progress=progress, method="sums")
+    n = stats.n.astype(float)
+    keep = [stats.names.index(c) for c in fit.fixef.index]
+    means = pd.DataFrame({"n_responses": stats.n, "raw_score": stats.sy / n,
+                          "mix_expected": stats.s[:, keep] @ fit.fixef.to_numpy() / n},
+                         index=pd.Index(stats.levels.astype(str), name=agent))
+    cells = sql.contact_cells(ds, design.mix)
+    return StatsAgentModel(fit=fit, boot=boot, frame=None, outcome=outcome, agent=agent, mix=design.mix,
+                           baseline=average_contact(fit, cells, design.mix), crossed=None, seed=seed,
+                           stats=stats, means=means, design=design, engine=ds.engine.name)
+
+
+def contact_counts(ds, variable: str) -> pd.Series:
+    """Contacts per level of `variable` (all contacts of the period)."""
+    i = ds.engine.dialect.ident(variable)
+    rows = ds.engine.rows(f"SELECT {i}, count(*) FROM contacts GROUP BY {i}")
+    return pd.Series({str(k): int(n) for k, n in rows}, name="count").sort_values(ascending=False)
+
+
+def policy_residuals(ds, model: StatsAgentModel, fit, variable: str) -> pd.DataFrame:
+    """Per level: n, Σe, Σe², median, Σz, Σz² of the conditional residuals (``policies.level_residuals``)."""
+    if ds is None:
+        raise ValueError("a model fitted from per-agent sums needs its SQL data set for the policy model")
+    return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable, model.agent)
+
+
+def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Series):
+    """The agent model refitted with precision weights per level of `variable`, normalised to mean 1
+    over the replies (as ``policies.fit_policy_model`` does with rows)."""
+    counts = pd.Series(model.design.level_counts[variable], index=model.design.levels[variable], dtype=float)
+    w = level_weight.reindex(counts.index)
+    scale = float((w * counts).sum() / counts.sum())
+    d = ds.engine.dialect
+    whens = " ".join(f"WHEN {d.literal(lab)} THEN {float(v / scale)!r}" for lab, v in w.items())
+    stats = group_stats(ds, model.design, model.outcome, weight=f"CASE {d.ident(variable)} {whens} END",
+                        agent=model.agent)
+    return lmer_from_stats(stats)
+
+
+def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.ndarray:
+    """p̂ of every row of `cells` from the GLM of `o` out of `n` on the candidates that vary (and are
+    never missing) among the cells with `n` > 0, fitted on those cells merged to the features used."""
+    rows = cells[cells[n] > 0]
+    use = [f for f in candidates if rows[f].notna().all() and rows[f].nunique() > 1]
+    if not use:
+        coarse = pd.DataFrame({"n": [rows[n].sum()], "o": [rows[o].sum()]})
+        return np.full(len(cells), cell_probabilities(coarse, [])[0])
+    coarse = rows.groupby(use, sort=True)[[n, o]].sum().reset_index().rename(columns={n: "n", o: "o"})
+    coarse["_p"] = cell_probabilities(coarse, use)
+    return cells[use].merge(coarse[use + ["_p"]], on=use, how="left")["_p"].fillna(0.0).to_numpy()
+
+
+def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES) -> pd.DataFrame:
+    """``screen.survey_screen`` from aggregates in two passes over the contacts: counts per feature cell,
+    the propensity models fitted on the cells (``screen.cell_probabilities``), then per agent the
+    observed and expected counts; the top-box expectation from the population-averaged logistic model
+    of the mix."""
+    feats = sql.screen_view(ds, [f for f in features if f in sql.SCREEN_FEATURES])
+    cells = sql.screen_cells(ds, feats)
+    cells["p_inv"] = _cell_fit(cells, "n", "invited", feats)
+    cells["p_resp"] = _cell_fit(cells, "invited", "responded", feats)
+    has_top = cells["scored"].sum() > 0
+    cells["p_top"] = _cell_fit(cells, "scored", "top", [m for m in mix if m in feats]) if has_top else 0.0
+    sums = sql.screen_agent_sums(ds, feats, cells)
+    sums.index.name = "agent_id"
+
+    def counts(n, o, name):
+        return pd.DataFrame({"o": sums[o], "e": sums[f"e_{name}"], "v": sums[f"v_{name}"], "n": sums[n]})
+
+    g_top, notes = None, []
+    if has_top and (sums["scored"] > 0).sum() > 1:
+        g_top = counts("scored", "top", "top")
+        notes = ["top-box expectation from the population-averaged logistic model of the contact mix (fitted on "
+                 "cells), not the marginal of a logistic mixed model"]
+    g_adverse = counts("adverse", "adverse_invited", "adv") if sums["adverse"].sum() > 0 else None
+    out = screen_table(counts("contacts", "invited", "inv"), counts("invited", "responded", "resp"), g_top, z, [],
+                       g_adverse)
+    out.attrs["notes"] = notes
+    return out

@@ -1,0 +1,224 @@
+"""What the studies ask of the rows, asked in SQL: every query here is written once (``Dialect`` for the
+few spellings that differ) and runs on DuckDB or Spark; only per-agent, per-level or per-cell results
+come back.
+
+- `prepare_replies`: the replies the agent model is fitted to (``frames.responses``: answered
+  invitations with a score), kept as a table `replies` (small next to contacts).
+- `mix_design`: the contact-mix factors that vary among the replies, their levels in R's order
+  (sorted, reference first) and the fixed-effect column names lmer gives them (`policyrefund above cap`).
+- `agent_sums`: per agent the sufficient statistics of `y ~ mix + (1 | agent)` — n, Σw, Σlog w,
+  X'W1, X'WX, X'Wy, 1'Wy, y'Wy — with the treatment-contrast dummies built in SQL. X'WX needs only
+  the cross-factor products (a dummy times itself is the dummy, two levels of one factor never meet).
+- `contact_cells`: contacts per combination of the mix levels (the average contact; level weights).
+- `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
+  sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
+- `screen_view`, `screen_cells`, `screen_agent_sums`: the survey screen in two passes over the
+  contacts — counts per feature cell (a binomial GLM on counts per cell gives the row-level fit's
+  estimates), then, given each cell's fitted probabilities, per agent the observed counts, Σp̂ and
+  Σp̂(1 − p̂) of invitations, replies and top-box scores.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..frames import ADVERSE
+
+#: Contact features of the survey screen (``analysis.screen.SCREEN_FEATURES``); credited = credit_issued > 0.
+SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
+                   "resolved_first_contact", "credited")
+
+
+def _i(ds, name: str) -> str:
+    return ds.engine.dialect.ident(name)
+
+
+def _lit(ds, value) -> str:
+    return ds.engine.dialect.literal(value)
+
+
+def prepare_replies(ds, outcome: str = "csat", mix=("policy", "product", "channel", "issue_type"),
+                    agent: str = "agent_id") -> int:
+    """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE) and return its row count."""
+    if outcome not in ("csat", "nps"):
+        raise ValueError(f"outcome must be 'csat' or 'nps', not {outcome!r}")
+    i = lambda c: _i(ds, c)  # noqa: E731
+    cols = [agent, *mix, "customer_id"]
+    complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in cols)
+    ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y "
+                               f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} "
+                               f"WHERE (s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR "
+                               f"s.{i('nps')} IS NOT NULL) AND s.{i(outcome)} IS NOT NULL AND {complete}")
+    n = int(ds.engine.rows("SELECT count(*) FROM replies")[0][0])
+    if n == 0:
+        raise ValueError(f"the data set has no survey responses with a {outcome} value")
+    return n
+
+
+@dataclass(frozen=True)
+class MixDesign:
+    """The fixed-effect columns of `y ~ mix + (1 | agent)` as lmer builds them from the replies."""
+
+    mix: tuple[str, ...]
+    levels: dict                 # variable -> level labels, reference first
+    level_counts: dict           # variable -> replies per level
+    names: tuple[str, ...]       # (Intercept), then f"{variable}{level}" for every non-reference level
+    term_of_column: tuple[str, ...]
+    columns: tuple               # per column: None (intercept) or (variable, level)
+
+
+def mix_design(ds, mix) -> MixDesign:
+    """Levels of each mix variable among the replies (variables with one level are left out, as
+    ``analysis.agents.present_mix`` does) and the design's column names."""
+    levels, counts = {}, {}
+    for var in mix:
+        rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM replies GROUP BY {_i(ds, var)}")
+        found = dict((str(k), int(n)) for k, n in rows)
+        if len(found) > 1:
+            labels = sorted(found)
+            levels[var], counts[var] = labels, [found[k] for k in labels]
+    names, terms, columns = ["(Intercept)"], ["(Intercept)"], [None]
+    for var, labels in levels.items():
+        for lab in labels[1:]:
+            names.append(f"{var}{lab}")
+            terms.append(var)
+            columns.append((var, lab))
+    return MixDesign(tuple(levels), levels, counts, tuple(names), tuple(terms), tuple(columns))
+
+
+def _is(ds, column) -> str:
+    var, lab = column
+    return f"{_i(ds, var)} = {_lit(ds, lab)}"
+
+
+def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "agent_id") -> dict:
+    """Per-agent sufficient statistics (see the module docstring) as arrays: levels (sorted agent ids),
+    n, s (G×p), xtx (G×p×p), xty (G×p), sy, yty, and with `weight` (a SQL expression of a reply's
+    prior weight) sum_w and sum_log_w."""
+    d = ds.engine.dialect
+    cols = design.columns
+    p = len(cols)
+    w = "1" if weight is None else f"CAST({weight} AS DOUBLE)"
+    parts = ["count(*)", "sum(_w)", f"sum({d.log('_w')})" if weight is not None else "0", "sum(_w * y)",
+             "sum(_w * y * y)"]
+    parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w ELSE 0 END)" for c in cols[1:]]
+    parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w * y ELSE 0 END)" for c in cols[1:]]
+    pairs = [(a, b) for a in range(1, p) for b in range(a + 1, p) if cols[a][0] != cols[b][0]]
+    parts += [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
+    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
+    frame = ds.engine.frame(f"SELECT {_i(ds, agent)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
+                            f"GROUP BY {_i(ds, agent)}")
+    frame["g"] = frame["g"].astype(str)
+    frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
+    v = frame.drop(columns="g").to_numpy(dtype=float)
+    G = len(frame)
+    n, sum_w, sum_log_w, sy, yty = v[:, 0].astype(np.int64), v[:, 1], v[:, 2], v[:, 3], v[:, 4]
+    s = np.empty((G, p))
+    xty = np.empty((G, p))
+    s[:, 0], xty[:, 0] = sum_w, sy
+    s[:, 1:], xty[:, 1:] = v[:, 5:5 + p - 1], v[:, 5 + p - 1:5 + 2 * (p - 1)]
+    xtx = np.zeros((G, p, p))
+    xtx[:, 0, :] = s
+    xtx[:, :, 0] = s
+    idx = np.arange(1, p)
+    xtx[:, idx, idx] = s[:, 1:]
+    for k, (a, b) in enumerate(pairs):
+        xtx[:, a, b] = xtx[:, b, a] = v[:, 5 + 2 * (p - 1) + k]
+    out = dict(levels=list(frame["g"]), n=n, s=s, xtx=xtx, xty=xty, sy=sy, yty=yty)
+    if weight is not None:
+        out.update(sum_w=sum_w, sum_log_w=sum_log_w)
+    return out
+
+
+def contact_cells(ds, mix) -> pd.DataFrame:
+    """Contacts per combination of the mix variables' levels (all contacts of the period)."""
+    cols = ", ".join(_i(ds, v) for v in mix)
+    frame = ds.engine.frame(f"SELECT {cols}, count(*) AS n FROM contacts GROUP BY {cols}")
+    return frame.astype({v: str for v in mix})
+
+
+def _xb(ds, design: MixDesign, beta: pd.Series) -> str:
+    """x'β̂ of a reply in SQL (columns not in β̂ — dropped as aliased — count 0)."""
+    terms = [repr(float(beta.get("(Intercept)", 0.0)))]
+    for var in design.mix:
+        whens = [f"WHEN {_lit(ds, lab)} THEN {float(beta[name])!r}" for (v, lab), name
+                 in zip(design.columns[1:], design.names[1:]) if v == var and name in beta.index]
+        if whens:
+            terms.append(f"CASE {_i(ds, var)} {' '.join(whens)} ELSE 0.0 END")
+    return " + ".join(terms)
+
+
+def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, variable: str,
+                    agent: str = "agent_id") -> pd.DataFrame:
+    """Per level of `variable`: n, sum_e, sum_e2, median, sum_z, sum_z2 of the conditional residuals
+    e = y − x'β̂ − b̂_agent and z = |e − median of the level|."""
+    ds.engine.register("agent_modes", pd.DataFrame({"g": modes.index.astype(str), "b": modes.to_numpy(float)}))
+    v = _i(ds, variable)
+    e = (f"SELECT r.{v} AS lvl, r.y - ({_xb(ds, design, beta)}) - coalesce(m.b, 0.0) AS e "
+         f"FROM replies r LEFT JOIN agent_modes m ON r.{_i(ds, agent)} = m.g")
+    frame = ds.engine.frame(
+        f"WITH e AS ({e}), med AS (SELECT lvl, median(e) AS med FROM e GROUP BY lvl) "
+        "SELECT e.lvl AS level, count(*) AS n, sum(e.e) AS sum_e, sum(e.e * e.e) AS sum_e2, min(med.med) AS median, "
+        "sum(abs(e.e - med.med)) AS sum_z, sum((e.e - med.med) * (e.e - med.med)) AS sum_z2 "
+        "FROM e JOIN med ON e.lvl = med.lvl GROUP BY e.lvl")
+    frame["level"] = frame["level"].astype(str)
+    return frame.set_index("level").sort_index()
+
+
+def _feature(ds, f: str) -> str:
+    return f"(c.{_i(ds, 'credit_issued')} > 0)" if f == "credited" else f"c.{_i(ds, f)}"
+
+
+def screen_view(ds, features=SCREEN_FEATURES) -> list[str]:
+    """The view `screen_rows`, one row per contact: agent, adverse (``screen.ADVERSE``), invited (a survey was sent), responded
+    (answered: a response time or a score), scored (answered with a CSAT), top (CSAT in the top code
+    among the scored), and the contact features the data set has; returns those features."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    have = set(ds.columns["contacts"])
+    feats = [f for f in features if f in have or (f == "credited" and "credit_issued" in have)]
+    top = ds.engine.rows(f"SELECT max({i('csat')}) FROM surveys WHERE {i('csat')} IS NOT NULL")[0][0]
+    answered = (f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL)")
+    scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
+    cols = ", ".join(f"{_feature(ds, f)} AS {i(f)}" for f in feats)
+    adverse = " OR ".join(f"c.{i(col)} = {'TRUE' if value else 'FALSE'}" for col, value in ADVERSE if col in have)
+    ds.engine.view("screen_rows", f"SELECT c.{i('agent_id')} AS agent, "
+                                  f"CASE WHEN {adverse or 'FALSE'} THEN 1 ELSE 0 END AS adverse, "
+                                  f"CASE WHEN s.{i('contact_id')} IS NULL THEN 0 ELSE 1 END AS invited, "
+                                  f"CASE WHEN {answered} THEN 1 ELSE 0 END AS responded, "
+                                  f"CASE WHEN {scored} THEN 1 ELSE 0 END AS scored, "
+                                  f"CASE WHEN {scored} AND s.{i('csat')} >= {int(top) if top is not None else 0} "
+                                  f"THEN 1 ELSE 0 END AS top{', ' if cols else ''}{cols} "
+                                  f"FROM contacts c LEFT JOIN surveys s ON c.{i('contact_id')} = s.{i('contact_id')}")
+    return feats
+
+
+def screen_cells(ds, features: list[str]) -> pd.DataFrame:
+    """Contacts per combination of `features` (NULL is a value): n, invited, responded, scored, top."""
+    cols = ", ".join(_i(ds, f) for f in features)
+    frame = ds.engine.frame(f"SELECT {cols}{', ' if cols else ''}count(*) AS n, sum(invited) AS invited, "
+                            f"sum(responded) AS responded, sum(scored) AS scored, sum(top) AS top FROM screen_rows "
+                            f"{'GROUP BY ' + cols if cols else ''}")
+    return frame.astype({c: np.int64 for c in ("n", "invited", "responded", "scored", "top")})
+
+
+def screen_agent_sums(ds, features: list[str], cells: pd.DataFrame) -> pd.DataFrame:
+    """Per agent, with the fitted probabilities p_inv, p_resp, p_top of each cell of `cells` (one row per
+    combination of `features`): contacts, invited, e_inv = Σp_inv, v_inv = Σp_inv(1 − p_inv) over the
+    contacts; adverse, adverse_invited, e_adv, v_adv over the adverse contacts; responded, e_resp, v_resp over the
+    invitations; scored, top, e_top, v_top over the replies
+    with a CSAT."""
+    probs = ["p_inv", "p_resp", "p_top"]
+    ds.engine.register("screen_p", cells[list(features) + probs])
+    on = " AND ".join(f"t.{_i(ds, f)} IS NOT DISTINCT FROM q.{_i(ds, f)}" for f in features) or "TRUE"
+    sums = []
+    for flag, p, name in (("1", "q.p_inv", "inv"), ("t.adverse", "q.p_inv", "adv"), ("t.invited", "q.p_resp", "resp"),
+                          ("t.scored", "q.p_top", "top")):
+        sums.append(f"sum(CASE WHEN {flag} = 1 THEN {p} ELSE 0 END) AS e_{name}")
+        sums.append(f"sum(CASE WHEN {flag} = 1 THEN {p} * (1 - {p}) ELSE 0 END) AS v_{name}")
+    frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS contacts, sum(t.invited) AS invited, "
+                            f"sum(t.adverse) AS adverse, sum(t.adverse * t.invited) AS adverse_invited, sum(t.responded) AS responded, sum(t.scored) AS scored, sum(t.top) AS top, "
+                            f"{', '.join(sums)} FROM screen_rows t JOIN screen_p q ON {on} GROUP BY t.agent")
+    frame["agent"] = frame["agent"].astype(str)
+    return frame.set_index("agent").sort_index().astype(float)

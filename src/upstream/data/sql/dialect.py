@@ -1,0 +1,75 @@
+"""The few spellings in which DuckDB's and Spark's SQL differ, so that every query of the data layer is
+written once (``Dialect`` methods where they differ, plain ANSI SQL everywhere else)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+
+    def ident(self, name: str) -> str:
+        """A quoted column or table name."""
+        if self.name == "spark":
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(self, value) -> str:
+        """A SQL literal for text, a number, a boolean or None."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, (int, float)):
+            return repr(float(value)) if isinstance(value, float) else str(value)
+        text = str(value)
+        if self.name == "spark":          # Spark reads backslash escapes in string literals
+            return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + text.replace("'", "''") + "'"
+
+    def blank(self, expr: str) -> str:
+        """True when the text is empty or whitespace only (Python's str.strip() would leave nothing)."""
+        if self.name == "spark":
+            return f"({expr} RLIKE '^\\\\s*$')"
+        return f"regexp_matches({expr}, '^\\s*$')"
+
+    def regex(self, expr: str, pattern: str) -> str:
+        """True when the text matches the regular expression `pattern` (anywhere, as Python's re.search)."""
+        if self.name == "spark":
+            return f"({expr} RLIKE {self.literal(pattern)})"
+        return f"regexp_matches({expr}, {self.literal(pattern)})"
+
+    def stripped(self, expr: str) -> str:
+        """Text without surrounding whitespace (blanks, tabs, line breaks)."""
+        if self.name == "spark":
+            return f"regexp_replace({expr}, '^\\\\s+|\\\\s+$', '')"
+        return f"regexp_replace({expr}, '^\\s+|\\s+$', '', 'g')"
+
+    def finite(self, expr: str) -> str:
+        if self.name == "spark":
+            return f"({expr} IS NOT NULL AND NOT isnan({expr}) AND abs({expr}) < double('inf'))"
+        return f"isfinite({expr})"
+
+    def to_double(self, expr: str) -> str:
+        """Text → DOUBLE, NULL when it is not a number."""
+        return f"TRY_CAST({expr} AS DOUBLE)"
+
+    def to_timestamp(self, expr: str) -> str:
+        """ISO 8601 text → a UTC timestamp without time zone (offsets converted), NULL when it does not parse."""
+        if self.name == "spark":
+            return f"TRY_CAST({expr} AS TIMESTAMP)"
+        return f"CAST(TRY_CAST({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
+
+    def text(self, expr: str) -> str:
+        return f"CAST({expr} AS {'STRING' if self.name == 'spark' else 'VARCHAR'})"
+
+    def bigint(self, expr: str) -> str:
+        return f"CAST({expr} AS BIGINT)"
+
+    def log(self, expr: str) -> str:
+        return f"ln({expr})"
+
+
+DUCKDB = Dialect("duckdb")
+SPARK = Dialect("spark")
