@@ -25,7 +25,8 @@ from bench_lmer import measure  # noqa: E402
 
 R_CODE = {
     "insteval_topbox": 'suppressMessages(library(lme4)); d <- lme4::InstEval; d$top <- as.integer(d$y >= 4); '
-                       't <- system.time(glmer(top ~ service + dept + (1|d), d, family = binomial))[["elapsed"]]; cat(t)',
+                       't <- system.time(glmer(top ~ service + dept + (1|d), d, family = binomial))[["elapsed"]]; '
+                       'cat(t)',
     "insteval_clmm": 'suppressMessages(library(ordinal)); d <- lme4::InstEval; d$y <- factor(d$y, ordered = TRUE); '
                      't <- system.time(clmm(y ~ service + dept + (1|d), data = d))[["elapsed"]]; cat(t)',
 }

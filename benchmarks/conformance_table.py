@@ -12,8 +12,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from conformance import (GLMM_TOL, TOL, case_names, fit_glmm_case, fit_lmer_case, glmm_errors,  # noqa: E402
-                         lmer_errors, load_case)
+from conformance import GLMM_TOL, TOL, case_names, fit_glmm_case, fit_lmer_case, glmm_errors, lmer_errors, load_case  # noqa: E402
 
 
 def table(cases, fit, errors, tol, title):
@@ -40,9 +39,11 @@ def table(cases, fit, errors, tol, title):
 
 def main() -> int:
     ok = table(case_names("lmer"), fit_lmer_case, lmer_errors, TOL,
-               "lmer vs lme4/lmerTest/pbkrtest (relative: fixef, std_error, variance, df; absolute: corr, reml_crit, loglik, mode, cond_se)")
+               "lmer vs lme4/lmerTest/pbkrtest (relative: fixef, std_error, variance, df; absolute: corr, "
+               "reml_crit, loglik, mode, cond_se)")
     ok &= table(case_names("glmer") + case_names("clmm"), fit_glmm_case, glmm_errors, GLMM_TOL,
-                "glmer/clmm vs lme4::glmer / ordinal::clmm (estimate: relative to max(|est|, SE)); exact_*: vs exact Laplace in R")
+                "glmer/clmm vs lme4::glmer / ordinal::clmm (estimate: relative to max(|est|, SE)); exact_*: vs "
+                "exact Laplace in R")
     return 0 if ok else 1
 
 

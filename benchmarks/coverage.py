@@ -46,7 +46,8 @@ BANDS = [(0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
 
 def one(seed: int, n_boot: int, margin: float, response: str = "realistic", customers: bool = True) -> dict:
     warnings.simplefilter("ignore")
-    from upstream.analysis import policies, shares as shares_module
+    from upstream.analysis import policies
+    from upstream.analysis import shares as shares_module
     from upstream.analysis.agents import agent_effects
     from upstream.analysis.nonresponse import fit_response_model, weighted_scores
     from upstream.data.frames import invitations
@@ -211,14 +212,16 @@ def main(argv=None) -> int:
     for lo, hi in BANDS:
         a, n, r = _ratio(rows, f"cover_{lo:.1f}")
         ar, _, rr = _ratio(rows, f"cover_resp_{lo:.1f}")
-        print(f"  reliability {lo:.1f}–{min(hi, 1):.1f}: {r:.3f} ({a} of {n}); against the effect over the replies' mix "
+        print(f"  reliability {lo:.1f}–{min(hi, 1):.1f}: {r:.3f} ({a} of {n}); against the effect over the replies' "
+              "mix "
               f"(truth effect_csat_respondents) {rr:.3f}")
     a, n, r = _ratio(rows, "cover_below")
     print(f"  below 0.7 (not ranked): {r:.3f} ({a} of {n})")
     verdicts = sum(r["verdicts"] for r in rows)
     wrong = sum(r["wrong_verdicts"] for r in rows)
     expected = sum(r["expected_wrong"] for r in rows)
-    print(f"verdicts: {verdicts / len(rows):.1f} per operation; realised false sign rate {wrong / max(verdicts, 1):.4f} "
+    print(f"verdicts: {verdicts / len(rows):.1f} per operation; realised false sign rate "
+          f"{wrong / max(verdicts, 1):.4f} "
           f"({wrong} of {verdicts}); expected by the model {expected / max(verdicts, 1):.4f}")
     print(f"steering agents called above average: {sum(r['steering_above'] for r in rows)}")
     a, n, r = _ratio(rows, "rank_cover")
@@ -244,7 +247,8 @@ def main(argv=None) -> int:
         print(f"clmm on data simulated from the model itself: 95% intervals cover {clmm_model_check(args.reps):.3f}")
     for k in ("agents", "contact mix"):
         hits = [r[f"share_cover_{k}"] for r in rows]
-        print(f"share interval coverage ({k}, data from the fitted model): {np.mean(hits):.3f} ({sum(hits)} of {len(hits)})")
+        print(f"share interval coverage ({k}, data from the fitted model): {np.mean(hits):.3f} ({sum(hits)} of "
+              f"{len(hits)})")
     return 0
 
 

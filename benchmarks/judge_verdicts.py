@@ -145,7 +145,8 @@ def read_truth(data: Path) -> dict:
 # --- judging ----------------------------------------------------------------------------------------
 def judge(agents_tab: pd.DataFrame, policies_tab: pd.DataFrame, truth: dict) -> dict:
     """Criteria and diagnostics. Returns a dict with 'criteria' (list) and diagnostics."""
-    t_agents = pd.DataFrame(truth["agents"]).rename(columns={"effect": "true_effect", "n_responses": "true_n_responses"})
+    t_agents = pd.DataFrame(truth["agents"]).rename(columns={"effect": "true_effect",
+                                                             "n_responses": "true_n_responses"})
     t_agents = t_agents[["agent_id", "true_effect", "steering", "kind", "n_contacts", "n_csat"]]
     tab = agents_tab.copy()
     unknown = sorted(set(tab["agent_id"]) - set(t_agents["agent_id"]))
@@ -197,7 +198,8 @@ def judge(agents_tab: pd.DataFrame, policies_tab: pd.DataFrame, truth: dict) -> 
          "value": int(strong["named"].sum()), "pass": bool(strong["named"].all())},
         {"criterion": "no harmless policy named",
          "measured": f"{int(harmless['named'].sum())}/{len(harmless)} named"
-                     + (f" ({', '.join(harmless.loc[harmless['named'], 'policy'])})" if harmless["named"].any() else ""),
+                     + (f" ({', '.join(harmless.loc[harmless['named'], 'policy'])})"
+                        if harmless["named"].any() else ""),
          "value": int(harmless["named"].sum()), "pass": not bool(harmless["named"].any())},
     ]
 

@@ -11,7 +11,9 @@ import pytest
 from scipy import stats
 
 from upstream import lmer
-from upstream.analysis import policies, screen as screen_module, shares as shares_module
+from upstream.analysis import policies
+from upstream.analysis import screen as screen_module
+from upstream.analysis import shares as shares_module
 from upstream.analysis.agents import AgentModel, agent_effects, fit_agent_model
 from upstream.analysis.nonresponse import fit_response_model, tipping_point, verdict_tipping_points, weighted_scores
 from upstream.data import load_dataset
@@ -94,7 +96,6 @@ def test_shares_report_the_agent_sd_in_points_and_separate_customers(model):
     # the simulator's customer SD equals the agent SD (latent scale): the two shares are of the same size
     assert 0.5 < t.loc["customers", "share"] / t.loc["agents", "share"] < 2
     # profile interval: the deviance at each end is χ²₁(0.95) above the minimum
-    fit = split["fit"]
     assert split["rho_lower"] < split["rho"] < split["rho_upper"]
     assert 0 < split["rho_lower"]
     assert "customers" in say.variance_sentence(both)
@@ -199,7 +200,7 @@ def test_random_slope_test_uses_the_boundary_mixture(model):
     var = policies.agent_variation(model, "policy")
     assert var.attrs["reference"] == "standard"
     assert set(var.index) == set(model.frame["policy"].unique()) - {"standard"}
-    for lab, row in var.iterrows():
+    for _, row in var.iterrows():
         expected = 0.5 * stats.chi2.sf(row["lr"], 1) if row["lr"] > 0 else 1.0
         assert row["p_value"] == pytest.approx(expected)
     assert (var["p_holm"] >= var["p_value"] - 1e-15).all()

@@ -54,7 +54,7 @@ def test_adaptive_quadrature_converges_to_the_exact_marginal_likelihood():
         eta = beta[0] + beta[1] * grp["x"].to_numpy()
         y = grp["y"].to_numpy()
 
-        def integrand(b):
+        def integrand(b, eta=eta, y=y):
             p = expit(eta + b)
             return np.prod(np.where(y == 1, p, 1 - p)) * np.exp(-0.5 * (b / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
         value, _ = integrate.quad(integrand, -10 * sd, 10 * sd, epsabs=1e-14, epsrel=1e-12)

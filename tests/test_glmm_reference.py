@@ -10,7 +10,6 @@ computed independently in R (make_reference.R, exact_laplace) pins our estimates
 import warnings
 
 import pytest
-
 from conformance import GLMM_TOL, case_names, fit_glmm_case, glmm_errors, load_case
 
 CASES = case_names("glmer") + case_names("clmm")

@@ -4,12 +4,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conformance import load_case
 
 from upstream import lmer
 from upstream.models import FormulaError, RankDeficiencyWarning, SingularFitWarning, parse_formula
 from upstream.models.optimize import optimize_theta
-
-from conformance import load_case
 
 
 def sim_lmm(n_groups=300, per_group=30, tau=0.5, sigma=1.0, beta=(3.0, 0.4), seed=7):

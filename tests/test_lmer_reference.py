@@ -5,7 +5,6 @@ Reference values: tests/reference/fixtures/*.json, made by tests/reference/make_
 import warnings
 
 import pytest
-
 from conformance import TOL, case_names, fit_lmer_case, lmer_errors, load_case
 
 CASES = case_names("lmer")

@@ -13,7 +13,6 @@ import pytest
 
 from upstream.reporting import notebook as report
 
-
 # ----------------------------------------------------------------------------- escaping
 
 

@@ -22,15 +22,14 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from conftest import build_valid_tables, edit_csv, write_tables
 
 import upstream
 from upstream import cli, runner
+from upstream.data import load_dataset
+from upstream.reporting import notebook as report
 from upstream.runner import publish, spec
 from upstream.runner import run as run_module
-from upstream.reporting import notebook as report
-from upstream.data import load_dataset
-
-from conftest import build_valid_tables, edit_csv, write_tables
 
 TESTS = Path(__file__).resolve().parent
 TEST_NOTEBOOKS = TESTS / "notebooks"

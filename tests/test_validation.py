@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import edit_csv, write_tables
+
 from upstream.data import SCHEMA, TABLES, DataError, load_dataset
 from upstream.data.validation import (
     EXPECTATIONS_DIR,
@@ -430,8 +430,9 @@ def test_validation_prints_nothing(valid_folder, tmp_path, capfd):
 
 def test_progress_bars_would_be_caught_by_the_quiet_test(valid_folder, capfd, monkeypatch):
     # Shows the capture above can fail: GX's own default (bars on) writes tqdm bars to stderr.
-    import upstream.data.validation as validation
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    import upstream.data.validation as validation
 
     quiet_context = validation.build_gx_context
 

@@ -443,7 +443,9 @@ def simulate(seed: int = 1, scale: float = 1.0, n_agents: int = 200):
     c["repeat_within_7d"] = same & ((c["open_s"].shift(-1) - c["open_s"]) <= 7 * 86400)
     c = c.sort_values("open_s", kind="stable").reset_index(drop=True)
 
-    ts = lambda s: (PERIOD_START + s.to_numpy().astype("timedelta64[s]")).astype("datetime64[s]")
+    def ts(s):
+        return (PERIOD_START + s.to_numpy().astype("timedelta64[s]")).astype("datetime64[s]")
+
     contacts = pd.DataFrame({
         "contact_id": c["contact_id"],
         "opened_at": ts(c["open_s"]),
@@ -554,7 +556,8 @@ def simulate(seed: int = 1, scale: float = 1.0, n_agents: int = 200):
             "csat_distribution_all_contacts": {int(k): float(v) for k, v in
                                                c["csat_potential"].value_counts(normalize=True).sort_index().items()},
             "csat_distribution_respondents": {int(k): float(v) for k, v in
-                                              c.loc[c["responded"], "csat_potential"].value_counts(normalize=True).sort_index().items()},
+                                              c.loc[c["responded"], "csat_potential"]
+                                              .value_counts(normalize=True).sort_index().items()},
             "agent_effect_sd": float(eff.std()),
             "naive_binomial_flag_share_invitation": naive_flag_share(
                 agents.loc[honest, "n_surveys"].to_numpy(), agents.loc[honest, "n_contacts"].to_numpy()),

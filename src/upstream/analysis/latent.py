@@ -29,8 +29,8 @@ from scipy.special import expit
 
 from ..models import clmm, glmer
 from .agents import present_mix
-from .shares import Shares
 from .policies import holm
+from .shares import Shares
 
 LOGISTIC_VARIANCE = np.pi ** 2 / 3
 
@@ -189,7 +189,8 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
     out["p_holm"] = holm(out["p_value"])
     counts = contacts[variable].astype(str).value_counts()
-    out.insert(0, "n_responses", model.frame[variable].astype(str).value_counts().reindex(out.index).fillna(0).astype(int))
+    replies = model.frame[variable].astype(str).value_counts()
+    out.insert(0, "n_responses", replies.reindex(out.index).fillna(0).astype(int))
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable
     return out.sort_values("effect")
@@ -266,5 +267,6 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
         slope = m.slope(eta)
         grad = np.r_[slope @ Xl / len(eta) - g0, z * slope.mean()]
         se = float(np.sqrt(grad @ np.nan_to_num(cov) @ grad))
-        rows[lab] = {"top_quarter": value, "top_quarter_lower_adj": value - qa * se, "top_quarter_upper_adj": value + qa * se}
+        rows[lab] = {"top_quarter": value, "top_quarter_lower_adj": value - qa * se,
+                     "top_quarter_upper_adj": value + qa * se}
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -137,13 +137,18 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
     out.attrs.update({"health": [f"{label}: {line}" for label, fit in (("unweighted agent model", base),
                                                                         ("weighted agent model", weighted))
                                  for line in fit.health()],
-                      "sd": float(base.varcorr.loc[agent, "sd"]), "sd_weighted": float(weighted.varcorr.loc[agent, "sd"]),
+                      "sd": float(base.varcorr.loc[agent, "sd"]),
+                      "sd_weighted": float(weighted.varcorr.loc[agent, "sd"]),
                       "formula": formula})
     return out
 
 
+#: Shifts δ (points) of the non-respondents' mean that the tipping-point table shows.
+TIPPING_DELTAS = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def tipping_point(inv: pd.DataFrame, weights: pd.Series, shift: float = 0.1, outcome: str = "csat",
-                  deltas=np.round(np.arange(-1.0, 1.01, 0.25), 2)) -> dict:
+                  deltas=TIPPING_DELTAS) -> dict:
     """Mean CSAT over every invitation under a δ-adjusted pattern mixture: respondents as observed,
     non-respondents at the mean their contact features predict (the weighted mean of the replies,
     MAR) plus δ. μ(δ) = r·ȳ_R + (1 − r)(μ_MAR + δ). Returns r, the respondents' mean, μ_MAR, the δ that

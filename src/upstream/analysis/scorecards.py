@@ -19,8 +19,8 @@ import pandas as pd
 from scipy.special import expit
 
 from ..models import clmm, glmer
-from .agents import AgentModel
 from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
+from .agents import AgentModel
 
 
 def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id"):

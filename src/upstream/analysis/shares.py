@@ -18,13 +18,14 @@ customer share of the residual variation, ρ = σ_c²/(σ_c² + σ²), as lme4's
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from dataclasses import dataclass, field
-
 from .agents import AgentModel, repeat_customers
+
 
 def _mix_blocks(fit) -> dict[str, list[int]]:
     names = list(fit.fixef.index)

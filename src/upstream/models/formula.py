@@ -309,7 +309,8 @@ def _unparse(node) -> str:
 def parse_formula(text: str) -> Formula:
     """Parse an lme4-style formula into response, fixed terms and random terms."""
     if not isinstance(text, str) or "~" not in text:
-        raise FormulaError(f"a model formula needs a response and '~', e.g. 'csat ~ policy + (1 | agent)'; got {text!r}")
+        raise FormulaError("a model formula needs a response and '~', e.g. 'csat ~ policy + (1 | agent)'; "
+                           f"got {text!r}")
     lhs_text, rhs_text = text.split("~", 1)
     if not lhs_text.strip():
         raise FormulaError(f"the formula {text!r} has no response on the left of '~'")

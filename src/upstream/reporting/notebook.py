@@ -184,15 +184,6 @@ def period_text(start: Any, end: Any) -> str:
     return f"{a_text} \u2013 {b_text}"
 
 
-def figure_png(fig, dpi: int = 110) -> bytes:
-    """A matplotlib Figure as PNG bytes (tight bounding box)."""
-    import io
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
-    return buffer.getvalue()
-
-
 class StudyView:
     """What a study notebook shows, from a study's result (anything with study, title, period,
     findings, tables, figures and `labels`/`publish`): the heading and Key findings, figures, tables.

@@ -72,7 +72,8 @@ def captured_output(log_path: Path) -> Iterator[None]:
     """Send Python-level stdout/stderr (progress bars, prints, last-resort logging) to
     ``log_path``; the file is removed again if nothing was written."""
     try:
-        with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        with (open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log),
+              contextlib.redirect_stderr(log)):
             yield
     finally:
         if log_path.exists() and log_path.stat().st_size == 0:

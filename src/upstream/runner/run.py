@@ -58,12 +58,29 @@ from upstream.reporting import notebook as report
 from upstream.reporting import privacy
 
 from .export import export_html
-from .index_page import group_findings, index_html, json_default, short, validation_html, validation_view, write_json
-from .kernel import (DEFAULT_KERNEL, captured_output, kernel_environment, kernel_manager_config,
-                     logged_kernel_manager_class, quiet_loggers)
-from .publish import (OWNER_FILE, TIMESTAMP_FORMAT, StudyLock, clear_stale_staging, iso, make_unique_dir,
-                      move_to_unique, point_latest, seconds_text, utc_now, write_owner)
 from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_parameter, secret_environment, stage_reached
+from .index_page import group_findings, index_html, json_default, short, validation_html, validation_view, write_json
+from .kernel import (
+    DEFAULT_KERNEL,
+    captured_output,
+    kernel_environment,
+    kernel_manager_config,
+    logged_kernel_manager_class,
+    quiet_loggers,
+)
+from .publish import (
+    OWNER_FILE,
+    TIMESTAMP_FORMAT,
+    StudyLock,
+    clear_stale_staging,
+    iso,
+    make_unique_dir,
+    move_to_unique,
+    point_latest,
+    seconds_text,
+    utc_now,
+    write_owner,
+)
 from .spec import SHOW_NAMES, NotebookSpec, Study, display_path, repo_root
 
 CACHE_FOLDER = ".cache"
@@ -280,7 +297,8 @@ class _StudyRun:
             from upstream.data.sql import open_dataset
         except ImportError as exc:
             self.progress.end("failed")
-            raise _Failure(EXIT_BAD_INPUT, "failed", [f"upstream.data is not available ({exc}).", "Nothing was published."],
+            raise _Failure(EXIT_BAD_INPUT, "failed", [f"upstream.data is not available ({exc}).", "Nothing was "
+                                                                                                  "published."],
                            details=traceback.format_exc()) from None
         try:
             with captured_output(staging / "validation.log"):
@@ -295,7 +313,8 @@ class _StudyRun:
             if report_obj is not None and hasattr(report_obj, "summary"):
                 self.manifest["validation"] = _relocate(report_obj.summary(), staging)
                 self.write_validation_page(report_obj)
-            raise _Failure(EXIT_BAD_INPUT, "invalid data", ["", message, "", "The validation output is kept in {kept}", "Nothing was published."],
+            raise _Failure(EXIT_BAD_INPUT, "invalid data",
+                           ["", message, "", "The validation output is kept in {kept}", "Nothing was published."],
                            message=message, details=message + "\n") from None
         except Exception as exc:  # a bug or an environment problem, not bad data
             self.progress.end("failed")
@@ -371,11 +390,13 @@ class _StudyRun:
         evalue = str(exc) if evalue is None else str(evalue)
         cell = getattr(exc, "exec_count", None)
         run.error = {"type": ename, "message": evalue, "execution_count": cell}
-        lines = [f"Notebook {run.name} failed{f' in cell [{cell}]' if cell is not None else ''}: {ename}: {short(evalue)}"]
+        lines = [f"Notebook {run.name} failed{f' in cell [{cell}]' if cell is not None else ''}: {ename}: "
+                 f"{short(evalue)}"]
         if output.exists():
             try:  # the analyst's view of the failure: code and traceback
                 export_html(output, self.staging / f"{run.name}.html", with_code=True, title=f"{run.name} (failed)")
-                lines.append(f"Executed notebook with the error: {{kept}}/{output.name} (HTML with code: {{kept}}/{run.name}.html)")
+                lines.append(f"Executed notebook with the error: {{kept}}/{output.name} (HTML with code: "
+                             f"{{kept}}/{run.name}.html)")
             except Exception:  # noqa: BLE001 - the .ipynb is what matters
                 lines.append(f"Executed notebook with the error: {{kept}}/{output.name}")
         else:
@@ -424,7 +445,8 @@ class _StudyRun:
                 "data_dir": str(study.data_dir),
                 "fingerprint": self.manifest["data_fingerprint"] or "unknown",
                 "parameters": [
-                    (k, json.dumps(v, ensure_ascii=False, default=json_default)) for k, v in sorted(shown_parameters.items())
+                    (k, json.dumps(v, ensure_ascii=False, default=json_default))
+                    for k, v in sorted(shown_parameters.items())
                 ],
                 "version": upstream.__version__,
                 "python_version": platform.python_version(),
@@ -507,7 +529,8 @@ def _run_locked(study: Study, reports_root: Path, kernel: str, name_agents: bool
         clear_stale_staging(reports_root / study.name, err)
         run = _StudyRun(study, reports_root, kernel, name_agents, err)
     except OSError as exc:
-        err.write(f"upstream: error: cannot create the run folder under {reports_root / study.name}: {exc.strerror or exc}\n")
+        err.write(f"upstream: error: cannot create the run folder under {reports_root / study.name}: "
+                  f"{exc.strerror or exc}\n")
         return RunResult(EXIT_BAD_INPUT, message=str(exc))
     try:
         with kernel_environment(), quiet_loggers(run.staging / "run.log"):

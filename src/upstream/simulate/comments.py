@@ -21,12 +21,14 @@ TONE = {
         "Fine, I suppose."],
     4: ["Helpful agent.", "Quick and friendly.", "Good support, thanks.", "Sorted it out, thank you.",
         "Nice and polite agent."],
-    5: ["Excellent service, thank you!", "The agent went above and beyond, brilliant.", "Fast, friendly, solved first time.",
+    5: ["Excellent service, thank you!", "The agent went above and beyond, brilliant.", "Fast, friendly, solved "
+                                                                                        "first time.",
         "Amazing help, really great.", "Perfect, love the support team!"],
 }
 #: Words a policy's comments use more than others (the "Fightin' Words" a study should find).
 POLICY_WORDS = {
-    "refund above cap": ["The refund limit is unfair.", "Why cap my refund?", "Only a partial refund because of the cap."],
+    "refund above cap": ["The refund limit is unfair.", "Why cap my refund?", "Only a partial refund because of the "
+                                                                              "cap."],
     "warranty expired": ["Warranty expired by two weeks, no exceptions.", "Out of warranty so nothing could be done."],
     "return window exceeded": ["Missed the return window by a few days.", "The return deadline is far too short."],
     "replacement part backorder": ["The replacement part is still on backorder.", "Backorder again, no delivery date."],

@@ -42,9 +42,22 @@ import numpy as np
 import pandas as pd
 
 from .comments import make_comments
-from .model import (CHANNELS, CREDIT_BONUS, CREDIT_DOSE, CSAT_THRESHOLDS, ESCALATION_PENALTY, ISSUE_TYPES,
-                    NPS_LOADING, NPS_THRESHOLDS, POLICIES, PRODUCTS, SITES, UNRESOLVED_PENALTY, logistic,
-                    ordinal_draw)
+from .model import (
+    CHANNELS,
+    CREDIT_BONUS,
+    CREDIT_DOSE,
+    CSAT_THRESHOLDS,
+    ESCALATION_PENALTY,
+    ISSUE_TYPES,
+    NPS_LOADING,
+    NPS_THRESHOLDS,
+    POLICIES,
+    PRODUCTS,
+    SITES,
+    UNRESOLVED_PENALTY,
+    logistic,
+    ordinal_draw,
+)
 from .truth import build_truth
 
 
@@ -257,7 +270,8 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     base_ht = np.array([v[2] for v in CHANNELS.values()])[channel_idx]
     handle = base_ht * np.exp(0.25 * complexity + 0.35 * rng.standard_normal(n) + 0.3 * escalated) * speed[agent_idx]
     handle = np.round(handle * np.where(pushed, spec.speed_push_factor, 1.0), 0)
-    n_inter = 1 + rng.poisson(np.clip(0.4 + 0.5 * complexity + 0.8 * unresolved + 0.5 * (channel == "email"), 0.05, None))
+    n_inter = 1 + rng.poisson(np.clip(0.4 + 0.5 * complexity + 0.8 * unresolved + 0.5 * (channel == "email"),
+                                      0.05, None))
     start = np.datetime64(spec.start + "T00:00:00")
     second = rng.integers(8 * 3600, 20 * 3600, n)
     opened = start + (day * 86400 + second).astype("timedelta64[s]")

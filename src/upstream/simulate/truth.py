@@ -49,11 +49,13 @@ def agent_truth(d) -> list[dict]:
     idx, csat = d["agent_idx"], d["csat"]
     counts = np.bincount(idx, minlength=m)
     mean_csat = np.bincount(idx, weights=csat, minlength=m) / np.maximum(counts, 1)
-    return [{"agent_id": d["agent_ids"][j], "skill": float(d["skill"][j]), "tenure_effect": float(d["tenure_effect"][j]),
+    return [{"agent_id": d["agent_ids"][j], "skill": float(d["skill"][j]),
+             "tenure_effect": float(d["tenure_effect"][j]),
              "rush_effect": float(d["rush_effect"][j]), "effect_latent": float(a[j]),
              "effect_csat": float(ec[j] - ref), "effect_csat_respondents": float(ec_r[j] - ref_r),
              "invite_shift": float(d["invite_shift"][j]), "response_shift": float(d["response_shift"][j]),
-             "rushing": bool(d["rushing"][j]), "steering": bool(d["steering"][j]), "low_volume": bool(d["low_volume"][j]),
+             "rushing": bool(d["rushing"][j]), "steering": bool(d["steering"][j]),
+             "low_volume": bool(d["low_volume"][j]),
              "n_contacts": int(counts[j]), "csat_mean_all_contacts": float(mean_csat[j])} for j in range(m)]
 
 
@@ -87,7 +89,8 @@ def speed_push_truth(d) -> dict | None:
     date = (np.datetime64(spec.start) + np.timedelta64(spec.speed_push_day, "D")).astype(str)
     return {"day": spec.speed_push_day, "date": date, "handle_time_factor": spec.speed_push_factor,
             "extra_unresolved": spec.speed_push_unresolved,
-            "mean_handle_time_before": float(handle[~pushed].mean()), "mean_handle_time_after": float(handle[pushed].mean()),
+            "mean_handle_time_before": float(handle[~pushed].mean()),
+            "mean_handle_time_after": float(handle[pushed].mean()),
             "repeat_rate_before": float(repeat[~pushed].mean()), "repeat_rate_after": float(repeat[pushed].mean())}
 
 
@@ -95,7 +98,8 @@ def credit_truth(d, eta_all) -> dict:
     spec, credited, at_cap = d["spec"], d["credited"], d["at_cap"]
     cap_csat = (float((expected_csat(eta_all[at_cap]) - expected_csat(eta_all[at_cap] - spec.cap_penalty)).mean())
                 if at_cap.any() else None)
-    return {"cap": spec.credit_cap, "share_of_credited_at_cap": float(at_cap[credited].mean()) if credited.any() else 0.0,
+    return {"cap": spec.credit_cap,
+            "share_of_credited_at_cap": float(at_cap[credited].mean()) if credited.any() else 0.0,
             "cap_effect_latent": spec.cap_penalty, "cap_effect_csat": cap_csat, "bonus_at_25": CREDIT_BONUS,
             "dose_per_doubling": CREDIT_DOSE}
 
@@ -117,7 +121,8 @@ def build_truth(d) -> dict:
         },
         "spec": dataclasses.asdict(spec),
         "csat_thresholds": list(CSAT_THRESHOLDS), "nps_thresholds": list(NPS_THRESHOLDS), "nps_loading": NPS_LOADING,
-        "contact_effects": {"unresolved": UNRESOLVED_PENALTY, "escalated": ESCALATION_PENALTY, "credited": CREDIT_BONUS},
+        "contact_effects": {"unresolved": UNRESOLVED_PENALTY, "escalated": ESCALATION_PENALTY,
+                            "credited": CREDIT_BONUS},
         "policy": {k: v[0] for k, v in POLICIES.items()},
         "policy_effect_csat": _counterfactual(eta_all, d["policy_idx"], list(POLICIES), d["policy_eff"]),
         "product": {k: v[0] for k, v in PRODUCTS.items()},

@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..analysis import aggregated, latent, policies
 from ..analysis import shares as shares_module
-from ..analysis.latent import LatentAgentModel
 from ..analysis.agents import agent_effects
+from ..analysis.latent import LatentAgentModel
 from ..analysis.ranking import rank_shift
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -34,7 +34,8 @@ POLICY = "policy"
 def no_policy_table() -> pd.DataFrame:
     """The policy table of a data set that does not record policies (one value, e.g. 'unknown')."""
     columns = ["n_contacts", "n_responses", "effect", "std_error", "lower", "upper", "lower_adj", "upper_adj",
-               "p_value", "p_holm", "agent_variation_p", "top_quarter", "top_quarter_lower_adj", "top_quarter_upper_adj"]
+               "p_value", "p_holm", "agent_variation_p", "top_quarter", "top_quarter_lower_adj",
+               "top_quarter_upper_adj"]
     return pd.DataFrame(columns=columns, index=pd.Index([], name=POLICY), dtype=float)
 
 
@@ -101,7 +102,8 @@ LINEAR_METHOD = [
 ]
 LATENT_METHOD = [
     "A {model} mixed model fitted by maximum likelihood (Laplace approximation) with Upstream's engine (checked "
-    "against lme4::glmer and ordinal::clmm). Fixed effects: policy, product, channel, issue type. Random effect: agent.",
+    "against lme4::glmer and ordinal::clmm). Fixed effects: policy, product, channel, issue type. "
+    "Random effect: agent.",
     "Agent and policy effects are reported on the scale's own terms ({outcome}) for the average contact of the period: "
     "average marginal effects with delta-method intervals (policies) and draws from each agent's conditional "
     "distribution mapped through the model (agents). A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit.",
@@ -217,14 +219,14 @@ def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) ->
     named = policy[policy["upper_adj"] < 0]
     worst = named.index[0] if len(named) else None
     n_verdicts = int(effects["verdict"].isin(["above average", "below average"]).sum())
+    median_move = np.nanmedian((effects["raw_rank"] - effects["adjusted_rank"]).abs().astype(float))
     out = {
         "variance": plots.variance_bars(shares, f"Agents explain {say.pct(a)} of the variation in {units.outcome}, "
                                                 f"the contact mix {say.pct(m)}"),
         "agents": plots.caterpillar(effects, f"{n_verdicts} of {len(effects)} agents get a verdict at a "
                                              f"{result.parameters.max_false_sign:.0%} false-sign rate", labels),
         "raw_vs_adjusted": plots.raw_vs_adjusted(
-            effects, f"Adjustment moves the median rankable agent "
-                     f"{np.nanmedian((effects['raw_rank'] - effects['adjusted_rank']).abs().astype(float)):.0f} places"),
+            effects, f"Adjustment moves the median rankable agent {median_move:.0f} places"),
     }
     estimated = policy.dropna(subset=["effect"])
     if len(estimated):

@@ -19,6 +19,7 @@ from .base import Parameters, RunCache, StudyResult
 
 NAME = "channel_audit"
 TITLE = "Channel audit: what each channel handles, how fast and how well"
+GROUP = "Operations"
 CHANNEL = "channel"
 RATE_LABELS = {"fcr": "First-contact resolution model", "escalation": "Escalation model",
                "repeat": "Repeat-contact model"}
@@ -66,8 +67,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     findings = [say.volume_sentence(summary), say.speed_sentence(summary),
                 say.csat_channel_sentence(differences, outcome), *say.metric_sentences(differences),
                 *say.channel_response_sentences(summary, comparison, scale.units), *health]
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings,
-                         health=health, fits=fits)
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
+                         findings=findings, health=health, fits=fits)
     result.tables = {"channel_summary": summary, "channel_differences": differences, "channel_response": comparison}
     result.values = {"effects": effects, "chi2_p": comparison.attrs["chi2_p"], "response": response,
                      "outcome": outcome}
@@ -80,7 +81,8 @@ def single_channel(ds, params: Parameters, summary) -> StudyResult:
     only = summary.index[0]
     findings = [say.volume_sentence(summary),
                 f"All contacts came through one channel ('{only}'), so there are no channel differences to estimate."]
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params, findings=findings)
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
+                         findings=findings)
     result.tables = {"channel_summary": summary}
     closing = say.duration(summary.loc[only, "resolution_hours"])
     result.figures = {"times": plots.resolution_times(summary, f"{only}: median time to close {closing}")}

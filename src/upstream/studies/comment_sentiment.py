@@ -28,6 +28,7 @@ from .base import ParameterError, Parameters, RunCache, StudyResult
 
 NAME = "comment_sentiment"
 TITLE = "Comment sentiment: whether customers' words agree with their scores"
+GROUP = "Surveys"
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
         figures["by_score"] = plots.sentiment_by_score(
             replies, f"Comment sentiment separates dissatisfied customers: AUC {gate['auc']:.2f} for "
                      f"{validation.attrs['gate']}")
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings + health, health=health, fits=fits)
     result.tables, result.figures, result.values = tables, figures, values
     return result

@@ -25,6 +25,7 @@ from .base import ParameterError, Parameters, RunCache, StudyResult
 
 NAME = "policy_friction"
 TITLE = "Policy friction: the rules no agent can fix"
+GROUP = "Operations"
 POLICY = "policy"
 RATES = {"repeat": "repeat_within_7d", "escalation": "escalated"}
 
@@ -120,7 +121,7 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     stacked = margins.stack_effects(effects, POLICY, csat_unit) if effects else pd.DataFrame()
     findings = [*policy_sentences(ds, effects, stacked, scale.units), *credit_sentences(ds, money, scale),
                 say.words_sentence(words), *health]
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {**({"policy_effects": stacked} if effects else {}),
                      "policy_words": words.set_index(["group", "rank"]).rename_axis([POLICY, "rank"])}

@@ -60,8 +60,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                          health=health, fits={"response model": response.propensity})
     coef = response.propensity.coef_table.set_index("term")
     result.tables = {
-        "response_rates": rates, "response_model": coef, **({"nps_by_channel": nps_channel} if nps_channel is not None else {}),
-        "survey_screen": screen, "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
+        "response_rates": rates, "response_model": coef,
+        **({"nps_by_channel": nps_channel} if nps_channel is not None else {}),
+        "survey_screen": screen, "weighted_scores": by_channel,
+        "weighted_agent_effects": shifts.rename_axis("agent_id"),
         "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id"),
     }
     result.values = {"nps": nps_all, "scores": scores, "response": response, "tipping": tipping}

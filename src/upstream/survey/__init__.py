@@ -34,7 +34,6 @@ from .propensity import PropensityModel, kish_effective_n, mann_whitney_auc, res
 from .proportions import jeffreys_interval, wilson_interval
 from .shrinkage import KAPPA_MAX, BetaBinomialFit, beta_binomial_shrinkage, beta_posterior, shrunken_nps
 
-
 __all__ = [
     "KAPPA_MAX",
     "NpsEstimate",

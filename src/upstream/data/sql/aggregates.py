@@ -172,9 +172,9 @@ def _feature(ds, f: str) -> str:
 
 
 def screen_view(ds, features=SCREEN_FEATURES) -> list[str]:
-    """The view `screen_rows`, one row per contact: agent, adverse (``screen.ADVERSE``), invited (a survey was sent), responded
-    (answered: a response time or a score), scored (answered with a CSAT), top (CSAT in the top code
-    among the scored), and the contact features the data set has; returns those features."""
+    """The view `screen_rows`, one row per contact: agent, adverse (``frames.ADVERSE``), invited (a survey
+    was sent), responded (answered: a response time or a score), scored (answered with a CSAT), top (CSAT
+    in the top code among the scored), and the contact features the data set has; returns those features."""
     i = lambda c: _i(ds, c)  # noqa: E731
     have = set(ds.columns["contacts"])
     feats = [f for f in features if f in have or (f == "credited" and "credit_issued" in have)]
@@ -218,7 +218,8 @@ def screen_agent_sums(ds, features: list[str], cells: pd.DataFrame) -> pd.DataFr
         sums.append(f"sum(CASE WHEN {flag} = 1 THEN {p} ELSE 0 END) AS e_{name}")
         sums.append(f"sum(CASE WHEN {flag} = 1 THEN {p} * (1 - {p}) ELSE 0 END) AS v_{name}")
     frame = ds.engine.frame(f"SELECT t.agent AS agent, count(*) AS contacts, sum(t.invited) AS invited, "
-                            f"sum(t.adverse) AS adverse, sum(t.adverse * t.invited) AS adverse_invited, sum(t.responded) AS responded, sum(t.scored) AS scored, sum(t.top) AS top, "
+                            "sum(t.adverse) AS adverse, sum(t.adverse * t.invited) AS adverse_invited, "
+                            "sum(t.responded) AS responded, sum(t.scored) AS scored, sum(t.top) AS top, "
                             f"{', '.join(sums)} FROM screen_rows t JOIN screen_p q ON {on} GROUP BY t.agent")
     frame["agent"] = frame["agent"].astype(str)
     return frame.set_index("agent").sort_index().astype(float)

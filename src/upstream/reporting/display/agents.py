@@ -55,7 +55,8 @@ def flagged_agents(screen: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     """Agents whose survey process is under review, with the evidence."""
     f = screen[screen["flagged"]]
     out = pd.DataFrame({"contacts": f["contacts"], "invitation rate": f["invitation_rate"].round(3),
-                        "expected": f["expected_invitation_rate"].round(3), "z (invitations)": f["z_invitation"].round(1),
+                        "expected": f["expected_invitation_rate"].round(3),
+                        "z (invitations)": f["z_invitation"].round(1),
                         "z (after adverse contacts)": f["z_invitation_adverse"].round(1),
                         "response rate": f["response_rate"].round(3),
                         "expected ": f["expected_response_rate"].round(3), "z (replies)": f["z_response"].round(1)},

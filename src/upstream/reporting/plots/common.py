@@ -4,8 +4,8 @@ Figures are made with `matplotlib.figure.Figure`, not pyplot, so a study can bui
 step without the notebook's inline backend showing them there; a notebook shows one with `display`."""
 from __future__ import annotations
 
-from matplotlib.figure import Figure
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from ...analysis.verdicts import ABOVE, BELOW, NEUTRAL, NOT_RANKABLE, UNDER_REVIEW
 

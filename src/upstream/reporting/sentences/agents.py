@@ -18,7 +18,8 @@ def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type")
     sd, sd_lo, sd_hi = shares.agent_sd
     parts = listing([MIX_LABELS.get(v, v.replace("_", " ")) for v in mix])
     text = (f"About {pct(a['share'])} of the variation in {units.outcome} (95% interval "
-            f"{pct_interval(a['lower'], a['upper'])}) is due to differences between agents — agents' own effects have a "
+            f"{pct_interval(a['lower'], a['upper'])}) is due to differences between agents — agents' own effects "
+            "have a "
             f"standard deviation of {sd:.2f} {units.sd_text} ({sd_lo:.2f}–{sd_hi:.2f}); {pct(m['share'])} "
             f"({pct_interval(m['lower'], m['upper'])}) is "
             f"explained by the contact mix they were given ({parts})")
@@ -73,7 +74,8 @@ def policy_sentence(policy: pd.DataFrame, units: Units = POINTS) -> str:
                 "policies compared (family-wise 95% intervals).")
     parts = [f"'{lvl}' ({units.effect(row['effect'])}, family-wise 95% interval {units.value(row['lower_adj'])} to "
              f"{units.value(row['upper_adj'])})" for lvl, row in bad.iterrows()]
-    return (f"{len(bad)} of the {k} policies lower {units.outcome} against the average contact of the period with the agent "
+    return (f"{len(bad)} of the {k} policies lower {units.outcome} against the average contact of the period with "
+            "the agent "
             f"held fixed, after adjusting for the {k} compared: {listing(parts)}.")
 
 
@@ -95,7 +97,8 @@ def policy_variation_sentences(policy: pd.DataFrame, units: Units = POINTS) -> l
     floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
     if len(floor):
         parts = [f"'{lvl}' ({units.effect(row['top_quarter'])}, family-wise interval up to "
-                 f"{units.value(row['top_quarter_upper_adj'])})" for lvl, row in floor.sort_values("top_quarter").iterrows()]
+                 f"{units.value(row['top_quarter_upper_adj'])})"
+                 for lvl, row in floor.sort_values("top_quarter").iterrows()]
         out.append(f"Under {listing(parts)}, even an agent better than three in four scores below the average "
                    "contact: no agent can fix that.")
     return out

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 
-
-
 def pct(x: float) -> str:
     """A share as a percentage: one decimal below 10% (0.0912 → '9.1%'), whole above (0.413 → '41%')."""
     v = 100 * x

@@ -24,11 +24,14 @@ def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:
                    "them can be expected to be wrong.")
     if len(rankable):
         width = (rankable["rank_upper"] - rankable["rank_lower"]).astype(float).median()
-        out.append(f"Even among rankable agents a rank is uncertain: the median 95% rank interval spans {width:.0f} places.")
+        out.append(f"Even among rankable agents a rank is uncertain: the median 95% rank interval spans {width:.0f} "
+                   "places.")
     small = card[card["n_responses"] < 20]
     if len(small) >= 3:
-        out.append(f"Agents with fewer than 20 replies have raw top-box shares from {pct(small['top_box_raw'].min())} to "
-                   f"{pct(small['top_box_raw'].max())}; after shrinkage the range is {pct(small['top_box_shrunken'].min())} "
+        out.append("Agents with fewer than 20 replies have raw top-box shares from "
+                   f"{pct(small['top_box_raw'].min())} to "
+                   f"{pct(small['top_box_raw'].max())}; after shrinkage the range is "
+                   f"{pct(small['top_box_shrunken'].min())} "
                    f"to {pct(small['top_box_shrunken'].max())}.")
     both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna() if "csat_ordinal_effect" in card else card.iloc[:0]
     if len(both) > 2:

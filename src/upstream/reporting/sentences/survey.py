@@ -17,7 +17,8 @@ def response_sentences(rates: pd.DataFrame, response) -> list[str]:
     if len(sig):
         top = sig.reindex(sig["estimate"].abs().sort_values(ascending=False).index).head(3)
         parts = [f"{response.describe_term(t)} (odds ×{r['odds_ratio']:.2f})" for t, r in top.iterrows()]
-        out.append("Who answers is not random: among contacts, the reply odds differ most for " + "; ".join(parts) + ".")
+        out.append("Who answers is not random: among contacts, the reply odds differ most for "
+                   + "; ".join(parts) + ".")
     return out
 
 
@@ -53,7 +54,8 @@ def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units 
                else "enough to matter against their own uncertainty")
     mean = "average CSAT" if units.scale == 1 else units.outcome
     return (f"Weighting replies for who answers (inverse response propensity on contact features) moves {mean} "
-            f"from {units.scale * s['csat']:.{units.digits + 1}f} to {units.scale * s['csat_weighted']:.{units.digits + 1}f} "
+            f"from {units.scale * s['csat']:.{units.digits + 1}f} to "
+            f"{units.scale * s['csat_weighted']:.{units.digits + 1}f} "
             f"and agent effects by a median {units.size(move)}, "
             f"{verdict} (median SE {se:.3f}); weighting cannot correct non-response that depends on satisfaction "
             "itself.")
