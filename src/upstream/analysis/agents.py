@@ -84,13 +84,7 @@ class AgentModel:
         return self.frame[self.outcome].astype(float)
 
     def agent_means(self) -> pd.DataFrame:
-        """Per agent with replies: n_responses, raw_score (mean score) and mix_expected (mean score of the
-        agent's replies with an average agent: their contact mix alone)."""
-        ids = self.frame[self.agent].astype(str)
-        table = self.scores().groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses",
-                                                                                "mean": "raw_score"})
-        table["mix_expected"] = self.mix_prediction().groupby(ids).mean().reindex(table.index)
-        return table
+        return means_by_agent(self)
 
     def design_covariance(self) -> np.ndarray:
         """S, the covariance (ddof 0) of the agent model's fixed-effect columns over the replies."""
@@ -156,6 +150,16 @@ def fit_agent_model(frame: pd.DataFrame, outcome: str = "csat", mix=CONTACT_MIX,
     return AgentModel(fit=fit, boot=boot, frame=used, outcome=outcome, agent=agent, mix=mix,
                       baseline=average_contact_prediction(crossed or fit, population, mix), crossed=crossed,
                       seed=seed)
+
+
+def means_by_agent(model) -> pd.DataFrame:
+    """Per agent with replies: n_responses, raw_score (mean score) and mix_expected (mean score of the
+    agent's replies with an average agent: their contact mix alone), from a model fitted on rows."""
+    ids = model.frame[model.agent].astype(str)
+    table = model.scores().groupby(ids).agg(["size", "mean"]).rename(columns={"size": "n_responses",
+                                                                             "mean": "raw_score"})
+    table["mix_expected"] = model.mix_prediction().groupby(ids).mean().reindex(table.index)
+    return table
 
 
 def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliability_threshold: float = 0.7,

@@ -28,7 +28,7 @@ from scipy import stats
 from scipy.special import expit
 
 from ..models import clmm, glmer
-from .agents import present_mix
+from .agents import means_by_agent, present_mix
 from .policies import holm
 from .shares import Shares
 
@@ -123,6 +123,9 @@ class LatentAgentModel:
 
     def scores(self) -> pd.Series:
         return self.frame[self.outcome].astype(float)
+
+    def agent_means(self) -> pd.DataFrame:
+        return means_by_agent(self)
 
     def effect_draws(self) -> pd.DataFrame:
         re = self.fit.ranef[self.agent]

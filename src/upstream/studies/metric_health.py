@@ -122,7 +122,7 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
         contact, fits["contact model"] = steps.quietly(lambda: speed.contact_level_model(replies))
     if has_fcr:
         overall, by_agent = resolution.resolution_agreement(frame)
-        screen = steps.quietly(lambda: resolution.overclaim_screen(frame, z=params.screen_z))
+        screen = steps.quietly(lambda: resolution.overclaim_screen(frame))
     if has_ni and scale.linear:
         band = (params.band_low, params.band_high)
         curve = steps.quietly(lambda: interactions.interaction_curve(replies, ds.contacts, band, params.n_knots))
