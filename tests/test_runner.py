@@ -574,3 +574,17 @@ def test_index_page_groups_the_findings_by_study_group():
     assert findings.index('<h3 class="group">Agents</h3>') < findings.index('href="qa.html"') \
         < findings.index('<h3 class="group">Operations</h3>') < findings.index('href="mh.html"')
     assert '<h3><a href="old.html">Ungrouped &lt;page&gt;</a></h3>' in findings     # escaped, no group heading
+
+
+@pytest.mark.parametrize("notebook", sorted((TESTS.parent / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_every_parameter_of_a_study_notebook_can_be_set_with_p(notebook):
+    """papermill reads a parameters cell line by line and silently skips a line it cannot parse (a comment
+    with '=' or ';' once hid practical_margin and screen_z): every name assigned in the cell must be one the
+    runner can override."""
+    import nbformat
+    import papermill
+
+    cell = next(c for c in nbformat.read(str(notebook), as_version=4).cells
+                if "parameters" in c.metadata.get("tags", []))
+    assigned = re.findall(r"^(\w+)\s*=", cell.source, flags=re.M)
+    assert assigned and list(papermill.inspect_notebook(str(notebook))) == assigned

@@ -37,7 +37,9 @@ class MetricHealthParameters(Parameters):
     contacts (0.10 = 10%); repeat_margin: "creates repeats" is at least this much higher odds of a repeat
     (0.25 = 25%); quadrant_probability: an agent is named when P(both) reaches it. change_date: the date
     of a known change ('2026-08-16'); None finds the break in the data. band_low/band_high: the
-    interactions band the folk rule calls the sweet spot; n_knots: spline knots."""
+    interactions band the folk rule calls the sweet spot; n_knots: spline knots. resolution_z: one-sided z
+    of the screen for agents whose contacts marked resolved come back more than expected (3.09 = 0.1% per
+    agent; a resolution code, unlike a survey, has no ordinary over-dispersion to calibrate on)."""
 
     fast_margin: float = 0.10
     repeat_margin: float = 0.25
@@ -46,6 +48,7 @@ class MetricHealthParameters(Parameters):
     band_low: int = 5
     band_high: int = 9
     n_knots: int = 5
+    resolution_z: float = 3.09
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "MetricHealthParameters":
@@ -122,7 +125,7 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
         contact, fits["contact model"] = steps.quietly(lambda: speed.contact_level_model(replies))
     if has_fcr:
         overall, by_agent = resolution.resolution_agreement(frame)
-        screen = steps.quietly(lambda: resolution.overclaim_screen(frame))
+        screen = steps.quietly(lambda: resolution.overclaim_screen(frame, z=params.resolution_z))
     if has_ni and scale.linear:
         band = (params.band_low, params.band_high)
         curve = steps.quietly(lambda: interactions.interaction_curve(replies, ds.contacts, band, params.n_knots))
