@@ -158,6 +158,19 @@ def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: p
                             baseline=baseline, n_draws=n_draws, seed=seed)
 
 
+def moved_to_each_level(fit, X0: np.ndarray, variable: str):
+    """(level, X) for each level of `variable`: the design X0 of every contact with `variable` set to
+    that level (the counterfactual behind an average marginal effect)."""
+    names = list(fit.fixef.index)
+    own = [names.index(c) for c in fit.term_columns(variable)]
+    for lab, column in fit.level_columns(variable).items():
+        Xl = X0.copy()
+        Xl[:, own] = 0.0
+        if column is not None:
+            Xl[:, names.index(column)] = 1.0
+        yield lab, Xl
+
+
 def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str, level: float = 0.95) -> pd.DataFrame:
     """Average marginal effect of each level of `variable` on the outcome's scale (share of good
     ratings as a fraction, or expected score) against the average contact of the period, delta-method SEs:
@@ -169,18 +182,12 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
         population = population[population[v].astype(str).isin(fit.factor_levels(v))]
     beta = fit.fixef.to_numpy()
     V = fit.vcov.loc[list(fit.fixef.index), list(fit.fixef.index)].to_numpy()
-    names = list(fit.fixef.index)
     m = model.mean
     X0 = fit.fixed_design(population).to_numpy()
     p0 = m(X0 @ beta)
     g0 = m.slope(X0 @ beta) @ X0 / len(p0)
-    own = [names.index(c) for c in fit.term_columns(variable)]
     rows = {}
-    for lab, column in fit.level_columns(variable).items():
-        Xl = X0.copy()                                 # every contact moved to level `lab`
-        Xl[:, own] = 0.0
-        if column is not None:
-            Xl[:, names.index(column)] = 1.0
+    for lab, Xl in moved_to_each_level(fit, X0, variable):   # every contact moved to level `lab`
         pl = m(Xl @ beta)
         grad = m.slope(Xl @ beta) @ Xl / len(pl) - g0
         rows[lab] = {"effect": float(pl.mean() - p0.mean()), "std_error": float(np.sqrt(grad @ V @ grad))}
@@ -254,17 +261,13 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
     X0 = fit.fixed_design(population).to_numpy()
     eta0 = X0 @ beta
     g0 = m.slope(eta0) @ X0 / len(eta0)
-    own = [names.index(c) for c in fit.term_columns(variable)]
     levels = [lab for lab in fit.level_columns(variable) if lab in effects.index]
     k = max(len(levels), 1)
     qa = stats.norm.ppf(1 - (1 - level) / (2 * k))
     rows = {}
-    for lab in levels:
-        column = fit.level_columns(variable)[lab]
-        Xl = X0.copy()
-        Xl[:, own] = 0.0
-        if column is not None:
-            Xl[:, names.index(column)] = 1.0
+    for lab, Xl in moved_to_each_level(fit, X0, variable):
+        if lab not in levels:
+            continue
         eta = Xl @ beta + z * sd
         value = float(m(eta).mean() - m(eta0).mean())
         slope = m.slope(eta)

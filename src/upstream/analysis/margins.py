@@ -28,7 +28,7 @@ from scipy.special import expit
 
 from ..models import clmm
 from .agents import present_mix
-from .latent import LatentAgentModel, fit_latent_agent_model
+from .latent import LatentAgentModel, fit_latent_agent_model, moved_to_each_level
 from .policies import holm
 
 #: NPS categories: detractors score 0–6, promoters 9–10.
@@ -88,15 +88,9 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
         rows = rows[rows[v].astype(str).isin(fit.factor_levels(v))]
     X0 = fit.fixed_design(rows).to_numpy()
     g0, grad0 = _nps_score(fit, X0)
-    names = list(fit.fixef.index)
-    own = [names.index(c) for c in fit.term_columns(variable)]
     V = fit.vcov.to_numpy()
     effects = {}
-    for lab, column in fit.level_columns(variable).items():
-        Xl = X0.copy()                                 # every contact moved to level `lab`
-        Xl[:, own] = 0.0
-        if column is not None:
-            Xl[:, names.index(column)] = 1.0
+    for lab, Xl in moved_to_each_level(fit, X0, variable):   # every contact moved to level `lab`
         gl, gradl = _nps_score(fit, Xl)
         grad = gradl - grad0
         effects[lab] = {"effect": float(gl.mean() - g0.mean()), "std_error": float(np.sqrt(grad @ V @ grad))}
