@@ -35,7 +35,7 @@ class Parameters:
 
     reliability_threshold: agents below it are "not enough responses to rank".
     practical_margin: δ in score points; a verdict needs P(effect beyond ±δ) ≥ 1 − max_false_sign.
-    None (default): 2.5% of the scale's range — 0.1 points on CSAT 1–5, 2.5 percentage points on good/bad.
+    None (default): 1.25% of the scale's range — 0.05 points on CSAT 1–5, 1.25 percentage points on good/bad.
     max_false_sign: the largest acceptable chance that a verdict has the wrong sign.
     n_boot, seed: parametric bootstrap replicates and seed. screen_z: one-sided z of the survey screen.
     tipping_shift: the change in mean CSAT the tipping-point analysis asks about (score points).

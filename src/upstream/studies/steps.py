@@ -84,10 +84,12 @@ class Scale:
         return Units.points("CSAT") if self.linear else Units.ordinal(f"CSAT (1–{self.points})")
 
 
-#: The default practical margin δ as a share of the scale's range (0.1 points on 1–5). On the
-#: independent simulated operation (benchmarks/independent) the wrong-sign verdicts sat within
-#: ±0.06 points of zero with estimates 0.17–0.23 points away; δ = 0.1 keeps such agents from a verdict.
-MARGIN_SHARE_OF_RANGE = 0.025
+#: The default practical margin δ as a share of the scale's range (0.05 points on 1–5). Calibrated on
+#: the independent simulated operation (benchmarks/judge_verdicts.py, seeds 1–6): at δ = 0 the
+#: wrong-sign verdicts were agents within ±0.06 points of zero (3 of 36 on one seed); δ = 0.05 gave
+#: 2 wrong of 176 verdicts (1.1%) with 17–41 verdicts per operation; δ = 0.1 gave 1 of 113 but fewer
+#: than 15 verdicts on two of the six operations.
+MARGIN_SHARE_OF_RANGE = 0.0125
 
 
 def verdict_margin(params: Parameters, scale: Scale) -> float:
