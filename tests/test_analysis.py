@@ -274,6 +274,39 @@ def test_screen_allows_for_ordinary_variation_and_catches_steering(sample, scree
     assert (z_naive.abs() > 3.09).reindex(steer.index)[~steer].sum() > 2 * flagged[~steer].sum()
 
 
+def _counts(o, e, n):
+    e = np.asarray(e, float)
+    return pd.DataFrame({"o": o, "e": e, "v": e * (1 - np.asarray(e) / np.asarray(n)), "n": n},
+                        index=pd.Index([f"a{i:02d}" for i in range(len(o))], name="agent_id"))
+
+
+def test_more_replies_alone_do_not_put_an_agent_under_review():
+    """Only fewer invitations (overall or after adverse contacts), or fewer invitations with more replies
+    together, flag: an excess of replies alone is reported, not flagged."""
+    rng = np.random.default_rng(5)
+    m, n = 60, 400
+    inv_o = rng.binomial(n, 0.5, m).astype(float)
+    resp_o = rng.binomial(inv_o.astype(int), 0.3).astype(float)
+    inv_o[0] = 140                                           # a00: far fewer invitations than its contacts predict
+    resp_o[1] = inv_o[1] * 0.6                               # a01: far more replies, invitations as expected
+    inv_o[2], resp_o[2] = 180, 180 * 0.38                    # a02: moderate deficit and moderate excess together
+    out = screen_module.screen_table(_counts(inv_o, np.full(m, 0.5 * n), np.full(m, n)),
+                                     _counts(resp_o, 0.3 * inv_o, inv_o), None, 2.58, [])
+    assert out.loc["a00", "flag_invitations"] and out.loc["a00", "flagged"]
+    assert out.loc["a01", "flag_response"] and not out.loc["a01", "flagged"]
+    a02 = out.loc["a02"]
+    assert -2.58 < a02["z_invitation"] and a02["z_response"] < 2.58 and a02["z_steering"] > 2.58 and a02["flagged"]
+    assert out["flagged"].sum() == 2
+    text = say.screen_sentence(out)
+    assert text.startswith("2 of 60 agents' survey process is under review: 1 send fewer surveys than their own "
+                           "contacts predict (overall or after unresolved, escalated or repeated contacts) and 1 "
+                           "combine fewer surveys with more replies than predicted, each moderate alone, beyond an "
+                           "ordinary between-agent SD of")
+    assert text.endswith("(one-sided z > 2.58). They get no verdict until the process is reviewed; more replies alone "
+                         "do not put an agent under review.")
+    quiet = out.assign(flag_invitations=False, flag_combined=False, flagged=False)
+    assert say.screen_sentence(quiet).startswith("No agent's invitation or response rate is implausible")
+
 def test_top_box_expectation_is_marginal_over_agents(sample):
     ds, _ = sample
     inv = invitations(ds)

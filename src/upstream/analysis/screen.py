@@ -16,13 +16,20 @@ For each agent and each rate (invitations per contact; replies per invitation):
 - z = (y − e)/sqrt(s² + τ²); one-sided flags at z_crit: too few invitations (z_invitation < −z_crit),
   too few invitations after an adverse contact — unresolved at first contact, escalated or followed
   by a repeat contact, where unhappy customers concentrate and withholding shows most
-  (z_invitation_adverse < −z_crit) — too many replies (z_response > z_crit), or a deficit and an
-  excess at once (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2 > z_crit,
-  Stouffer's combination: each may be below the threshold alone).
+  (z_invitation_adverse < −z_crit) — or a deficit of invitations and an excess of replies at once
+  (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2 > z_crit, Stouffer's
+  combination: each may be below the threshold alone, but each must point the steering way by more
+  than COMBINED_EACH = 1 SD, so that one extreme component cannot flag through the sum).
+- an excess of replies alone (z_response > z_crit, `flag_response`) is reported but does not flag: it
+  is what engaged customers, or an agent who asks every customer to reply, produce, and neither biases
+  the scores; selection needs fewer invitations to the unhappy. On 25 operations of the project's
+  simulator and 9 of the independent one it added no steering agent that the other tests missed,
+  while it made half of the ordinary agents' flags.
 - z_crit defaults to 2.58 (0.5% one-sided per test): calibrated on 25 simulated operations with
-  ordinary over-dispersion and five steering agents each (benchmarks/coverage.py), it catches ≥ 95%
-  of steering agents while flagging 2–3% of ordinary agents (at 3.09: 86% and 0.7%); a flag asks for
-  a review of the survey process, it is not a verdict.
+  ordinary over-dispersion and five steering agents each, it catches 97% of steering agents (121 of
+  125) while flagging 1.8% of ordinary agents (4.1% on the worst operation); on the independent
+  operation (benchmarks/independent, 9 operations) 27 of 27 and 1.1%. A flag asks for a review of the
+  survey process, it is not a verdict.
 
 `flagged` (possible survey steering) needs that process evidence. A top-box share above what the
 contact mix predicts (`z_top_box`, against the *marginal* expectation ∫ logit⁻¹(x'β + b) dN(b; 0, σ_b²)
@@ -140,6 +147,8 @@ def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id", top_val
 
 
 DEFAULT_Z = 2.58
+#: The combined flag needs each part beyond this many SDs in the steering direction (see the module docstring).
+COMBINED_EACH = 1.0
 
 
 def adverse_contacts(contacts: pd.DataFrame) -> pd.Series | None:
@@ -211,9 +220,10 @@ def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame 
     out["z_steering"] = (out["z_response"] - deficit) / np.sqrt(2)
     out["flag_invitations"] = (out["z_invitation"] < -z) | (out["z_invitation_adverse"] < -z)
     out["flag_response"] = out["z_response"] > z
-    out["flag_combined"] = out["z_steering"] > z
+    out["flag_combined"] = ((out["z_steering"] > z) & (out["z_response"] > COMBINED_EACH)
+                            & (-deficit > COMBINED_EACH))
     out["flag_scores"] = out["z_top_box"] > z
-    out["flagged"] = out["flag_invitations"] | out["flag_response"] | out["flag_combined"]
+    out["flagged"] = out["flag_invitations"] | out["flag_combined"]
     out.attrs.update({"z": z, "tau2_invitation": t_inv.attrs["tau2"], "tau2_invitation_adverse": tau2_adverse,
                       "tau2_response": t_resp.attrs["tau2"],
                       "tau2_top_box": tau2_top, "health": list(health)})

@@ -97,8 +97,9 @@ LINEAR_METHOD = [
     "Variance shares of the contact mix are bias-corrected (β̂'Sβ̂ − tr(S·Cov β̂)) with basic bootstrap intervals "
     "pivoted on the bootstrap world's plug-in shares; the customer share has a profile-likelihood interval. Policy "
     "intervals use Satterthwaite degrees of freedom; random-slope tests use the ½χ²₀ + ½χ²₁ boundary mixture.",
-    "Agents whose invitation or response rate is implausible against their own expected rate (propensity model, "
-    "robust over-dispersion) are under review and get no verdict.",
+    "Agents who send fewer surveys than their own contacts predict (overall or after adverse contacts), or fewer "
+    "surveys together with more replies (propensity model, robust over-dispersion), are under review and get no "
+    "verdict.",
 ]
 LATENT_METHOD = [
     "A {model} mixed model fitted by maximum likelihood (Laplace approximation) with Upstream's engine (checked "
@@ -109,8 +110,9 @@ LATENT_METHOD = [
     "distribution mapped through the model (agents). A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit.",
     "Variance shares are on the model's latent logistic scale (contact-to-contact variance π²/3), with intervals from "
     "simulating the estimates' asymptotic normal distribution. Random-slope tests are not run on this scale.",
-    "Agents whose invitation or response rate is implausible against their own expected rate (propensity model, "
-    "robust over-dispersion) are under review and get no verdict.",
+    "Agents who send fewer surveys than their own contacts predict (overall or after adverse contacts), or fewer "
+    "surveys together with more replies (propensity model, robust over-dispersion), are under review and get no "
+    "verdict.",
 ]
 
 
@@ -126,8 +128,9 @@ SCALE_METHOD = [
     "the replies from the sums) with basic bootstrap intervals pivoted on the bootstrap world's plug-in shares; the "
     "bootstrap draws from the sums. Policy intervals use Satterthwaite degrees of freedom; whether a policy's effect "
     "varies by agent (random-slope tests) is not tested at this size.",
-    "Agents whose invitation or response rate is implausible against their own expected rate (propensity models "
-    "fitted on feature cells, robust over-dispersion) are under review and get no verdict.",
+    "Agents who send fewer surveys than their own contacts predict (overall or after adverse contacts), or fewer "
+    "surveys together with more replies (propensity models fitted on feature cells, robust over-dispersion), are "
+    "under review and get no verdict.",
 ]
 
 

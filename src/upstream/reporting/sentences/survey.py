@@ -31,19 +31,20 @@ def nps_sentence(nps_all) -> str:
 
 def screen_sentence(screen: pd.DataFrame) -> str:
     """Agents under review, and the ordinary between-agent variation the screen allowed for."""
-    few, many = int(screen["flag_invitations"].sum()), int(screen["flag_response"].sum())
-    both = int((screen["flag_combined"] & ~screen["flag_invitations"] & ~screen["flag_response"]).sum())
+    few = int(screen["flag_invitations"].sum())
+    both = int((screen["flag_combined"] & ~screen["flag_invitations"]).sum())
     n = int(screen["flagged"].sum())
     ordinary = (f"an ordinary between-agent SD of {100 * np.sqrt(screen.attrs['tau2_invitation']):.1f} percentage "
                 f"points in invitation rate and {100 * np.sqrt(screen.attrs['tau2_response']):.1f} in response rate")
     if not n:
         return ("No agent's invitation or response rate is implausible against its own expected rate, allowing for "
                 f"{ordinary}.")
-    parts = [f"{few} send fewer surveys", f"{many} get more replies"] + (
-        [f"{both} show both a moderate deficit of surveys and a moderate excess of replies"] if both else [])
-    return (f"{n} of {len(screen)} agents' survey process is under review: {listing(parts)} than their own contacts "
-            f"predict, beyond {ordinary} (one-sided z > {screen.attrs['z']:g}; an agent can show more than one). They "
-            "get no verdict until the process is reviewed.")
+    parts = ([f"{few} send fewer surveys than their own contacts predict (overall or after unresolved, escalated "
+              "or repeated contacts)"] if few else []) + (
+        [f"{both} combine fewer surveys with more replies than predicted, each moderate alone"] if both else [])
+    return (f"{n} of {len(screen)} agents' survey process is under review: {listing(parts)}, beyond {ordinary} "
+            f"(one-sided z > {screen.attrs['z']:g}). They get no verdict until the process is reviewed; more replies "
+            "alone do not put an agent under review.")
 
 
 def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS) -> str:
