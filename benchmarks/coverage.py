@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=200)
     ap.add_argument("--boot", type=int, default=1000)
-    ap.add_argument("--margin", type=float, default=None, help="δ in points (default: the study's, 0.1 on 1–5)")
+    ap.add_argument("--margin", type=float, default=None, help="δ in points (default: the study's, 0.05 on 1–5)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--response", choices=("realistic", "mar"), default="realistic")
