@@ -588,3 +588,60 @@ def test_every_parameter_of_a_study_notebook_can_be_set_with_p(notebook):
                 if "parameters" in c.metadata.get("tags", []))
     assigned = re.findall(r"^(\w+)\s*=", cell.source, flags=re.M)
     assert assigned and list(papermill.inspect_notebook(str(notebook))) == assigned
+
+
+# ----------------------------------------------------------------------------- notebooks side by side
+
+
+def _copies(published, names: dict[str, str]) -> list[str]:
+    """Copies of the test notebooks under new names (a study needs distinct file names)."""
+    folder = published.root / "notebooks"
+    for new, source in names.items():
+        shutil.copy(folder / f"{source}.ipynb", folder / f"{new}.ipynb")
+    return [f"../notebooks/{new}.ipynb" for new in names]
+
+
+def test_notebooks_run_two_at_a_time_and_publish_in_the_study_order(published):
+    notebooks = _copies(published, {"n1": "smoke_report", "n2": "smoke_report", "n3": "smoke_report",
+                                    "n4": "smoke_report"})
+    study_yaml = write_study(published.root / "studies" / "side.yaml", name="side", title="Side by side",
+                             data="../data", notebooks=notebooks)
+    result = run_cli(["run", str(study_yaml), "--reports", str(published.reports), "--jobs", "2"])
+    assert result.code == 0, result.err
+    progress = [line for line in result.err.splitlines() if line.startswith("[")]
+    assert progress[0].startswith("[1/4] n1 ... done in")                    # the first runs alone
+    assert sorted(line.split(" ... ")[0] for line in progress[1:]) == ["[2/4] n2", "[3/4] n3", "[4/4] n4"]
+    run = published.reports / "side" / "latest"
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert [nb["name"] for nb in manifest["notebooks"]] == ["n1", "n2", "n3", "n4"]
+    assert {nb["status"] for nb in manifest["notebooks"]} == {"succeeded"}
+    index = (run / "index.html").read_text(encoding="utf-8")
+    assert [index.index(f'href="n{i}.html"') for i in range(1, 5)] == sorted(
+        index.index(f'href="n{i}.html"') for i in range(1, 5))
+
+
+def test_after_a_failure_no_further_notebook_starts(published):
+    notebooks = _copies(published, {"m1": "smoke_report", "m2": "raises", "m3": "smoke_report",
+                                    "m4": "smoke_report", "m5": "smoke_report"})
+    study_yaml = write_study(published.root / "studies" / "side_fail.yaml", name="side_fail", title="Failing",
+                             data="../data", notebooks=notebooks)
+    result = run_cli(["run", str(study_yaml), "--reports", str(published.reports), "--jobs", "2"])
+    assert result.code == 1
+    assert "Notebook m2 failed in cell [4]: RuntimeError: deliberate failure" in result.err
+    (kept,) = (published.reports / "side_fail" / "_failed").iterdir()
+    status = {nb["name"]: nb["status"] for nb in json.loads((kept / "manifest.json").read_text())["notebooks"]}
+    assert status["m1"] == "succeeded" and status["m2"] == "failed" and status["m5"] == "skipped"
+    assert set(status.values()) <= {"succeeded", "failed", "skipped"}
+    assert not (published.reports / "side_fail" / "latest").exists()
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["--jobs", "0"], None, "upstream: error: --jobs must be 1 or more, got 0"),
+    ([], "two", "upstream: error: UPSTREAM_JOBS must be a whole number of notebooks (1 or more), got 'two'"),
+])
+def test_bad_jobs_are_refused_in_one_line(published, monkeypatch, argv, env, message):
+    if env is not None:
+        monkeypatch.setenv("UPSTREAM_JOBS", env)
+    study_yaml = published.root / "studies" / "smoke.yaml"
+    result = run_cli(["run", str(study_yaml), "--reports", str(published.reports / "never"), *argv])
+    assert result.code == 2 and result.err.strip() == message

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="parameters",
         help="set a notebook parameter (value read as YAML: 0.8, true, text); repeatable",
     )
+    run.add_argument("--jobs", type=int, metavar="N", default=None,
+                     help="notebooks run side by side after the first, which fits the shared models "
+                          "(default: $UPSTREAM_JOBS, else 2 on a machine with two cores or more)")
     run.add_argument(
         "--name-agents",
         action="store_true",
@@ -136,6 +139,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         study_path = Path(args.study) if args.study else runner.default_study_path()
         study = runner.load_study(study_path, data_dir=args.data, overrides=overrides, engine=args.engine)
         runner.check_kernel(args.kernel)
+        if args.jobs is not None and args.jobs < 1:
+            raise runner.StudyError(f"--jobs must be 1 or more, got {args.jobs}")
+        jobs = runner.default_jobs() if args.jobs is None else args.jobs
     except runner.StudyError as err:
         return _fail(str(err))
     try:
@@ -144,6 +150,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             reports_dir=args.reports,
             kernel=args.kernel,
             name_agents=args.name_agents,
+            jobs=jobs,
         )
     except KeyboardInterrupt:
         sys.stderr.write("\nInterrupted. Nothing was published.\n")

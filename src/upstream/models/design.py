@@ -325,8 +325,9 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
         if v not in sub.columns:
             continue
         by_label = {lab: i for i, lab in enumerate(info.labels)}
-        labels = sub[v].map(_label)
-        c = labels.map(by_label).fillna(-1).astype(np.int64).to_numpy()
+        row_codes, uniques = pd.factorize(sub[v])           # label each distinct value once
+        lookup = np.array([by_label.get(_label(u), -1) for u in uniques] + [-1], dtype=np.int64)
+        c = lookup[row_codes]                                # code −1 (missing) picks the trailing −1
         unknown = c < 0
         if unknown.any() and (v not in group_vars or not allow_new_levels):
             found = examples(sub[v][unknown])

@@ -3,13 +3,12 @@ never reaches a notebook's injected code, the manifest or the HTML: the kernel g
 UPSTREAM_PSEUDONYM_SALT) and the test hook that kills the runner at a named stage."""
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 
 from upstream.reporting import privacy
 
-__all__ = ["SECRET_PARAMETERS", "KILL_AT_ENV", "STAGES", "stage_reached", "salt_parameter", "secret_environment"]
+__all__ = ["SECRET_PARAMETERS", "KILL_AT_ENV", "STAGES", "stage_reached", "salt_parameter", "salt_environment"]
 
 #: Parameters that are secrets: never injected into a notebook's code, recorded or shown.
 SECRET_PARAMETERS = ("pseudonym_salt",)
@@ -31,18 +30,7 @@ def salt_parameter(parameters: dict) -> str | None:
     return str(value)
 
 
-@contextlib.contextmanager
-def secret_environment(salt: str | None):
-    """The pseudonym salt for the kernel about to start, as UPSTREAM_PSEUDONYM_SALT (restored after)."""
-    if salt is None:
-        yield
-        return
-    saved = os.environ.get(privacy.SALT_ENV)
-    os.environ[privacy.SALT_ENV] = salt
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(privacy.SALT_ENV, None)
-        else:
-            os.environ[privacy.SALT_ENV] = saved
+def salt_environment(salt: str | None) -> dict[str, str]:
+    """The environment a notebook's kernel gets for its pseudonym salt: UPSTREAM_PSEUDONYM_SALT, or
+    nothing (the kernel then uses the installation's key)."""
+    return {} if salt is None else {privacy.SALT_ENV: salt}

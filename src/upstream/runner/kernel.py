@@ -80,18 +80,29 @@ def captured_output(log_path: Path) -> Iterator[None]:
             log_path.unlink()
 
 
+def logged_kernel_manager_class(environment: dict[str, str] | None = None) -> type:
+    """See ``_manager_class``; one class per distinct environment."""
+    return _manager_class(tuple(sorted((environment or {}).items())))
+
+
 @functools.lru_cache(maxsize=None)
-def logged_kernel_manager_class() -> type:
+def _manager_class(environment: tuple[tuple[str, str], ...]) -> type:
     """An AsyncKernelManager whose kernel process writes its own stdout/stderr (ipykernel's
     start-up and shutdown messages, C-level warnings, crash output) to ``kernel_log`` instead of
-    the runner's terminal. Cell output is unaffected: it travels over the kernel protocol."""
+    the runner's terminal, and starts with ``environment`` added to its environment (the pseudonym
+    salt: given to this kernel only, never set in the runner's own environment, so notebooks can run
+    side by side). Cell output is unaffected: it travels over the kernel protocol."""
     from jupyter_client import AsyncKernelManager
     from traitlets import Unicode
+
+    extra = dict(environment)
 
     class LoggedKernelManager(AsyncKernelManager):
         kernel_log = Unicode("", config=True, help="File that receives the kernel process's stdout and stderr.")
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
+            if extra:
+                kw["env"] = {**(kw.get("env") or os.environ), **extra}
             if not self.kernel_log:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             with open(self.kernel_log, "ab") as log:  # the child keeps its own copy of the descriptor

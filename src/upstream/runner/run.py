@@ -7,6 +7,10 @@ then repointed to it. A failed run is moved to ``reports/<study>/_failed/<timest
 touches earlier reports. Exit codes: 0 published, 1 a notebook (or report assembly) failed,
 2 bad input (study YAML, command line, data).
 
+Notebooks run each in its own kernel: the first alone (it fits the models the others share through
+the run's cache), then the rest two at a time on a machine with two cores (``--jobs``,
+``UPSTREAM_JOBS``); a report lists them in the study's order whatever order they finished in.
+
 The notebook contract: a cell tagged ``parameters`` declares every parameter the study passes
 plus the six the runner injects: ``data_dir`` (absolute), ``report_dir`` (the run folder, None
 when the notebook is opened by hand), ``cache_dir`` (the run's cache of fitted models, shared by its
@@ -24,7 +28,8 @@ pid, host, process start time); a run first moves the staging folders of dead ru
 a power cut) to ``_failed/``. Validation writes ``validation.html`` (every rule, offline).
 
 Secrets: a ``pseudonym_salt`` parameter never reaches a notebook's injected code, the manifest or
-the HTML; the runner hands it to the kernels as ``UPSTREAM_PSEUDONYM_SALT`` instead. Without one,
+the HTML; the runner hands it to each kernel's environment as ``UPSTREAM_PSEUDONYM_SALT`` instead
+(never to its own). Without one,
 notebooks use the installation's key (``upstream.reporting.privacy.installation_salt``), which the
 runner creates before any notebook runs.
 
@@ -58,7 +63,7 @@ from upstream.reporting import notebook as report
 from upstream.reporting import privacy
 
 from .export import export_html
-from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_parameter, secret_environment, stage_reached
+from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_environment, salt_parameter, stage_reached
 from .index_page import group_findings, index_html, json_default, short, validation_html, validation_view, write_json
 from .kernel import (
     DEFAULT_KERNEL,
@@ -81,7 +86,7 @@ from .publish import (
     utc_now,
     write_owner,
 )
-from .spec import SHOW_NAMES, NotebookSpec, Study, display_path, repo_root
+from .spec import SHOW_NAMES, NotebookSpec, Study, StudyError, display_path, repo_root
 
 CACHE_FOLDER = ".cache"
 EXIT_OK = 0
@@ -207,9 +212,11 @@ class _StudyRun:
     """One run of a study, step by step: validate_data, execute_notebooks, assemble_report,
     publish; or keep_failed when a step fails."""
 
-    def __init__(self, study: Study, reports_root: Path, kernel: str, name_agents: bool, err: TextIO):
+    def __init__(self, study: Study, reports_root: Path, kernel: str, name_agents: bool, err: TextIO,
+                 jobs: int = 1):
         self.study = study
         self.kernel = kernel
+        self.jobs = max(1, int(jobs))
         self.err = err
         self.progress = _Progress(err)
         self.study_dir = reports_root / study.name
@@ -338,7 +345,7 @@ class _StudyRun:
 
     # -- step 2
     def execute_notebooks(self) -> None:
-        """Execute the notebooks in order, one kernel each; stop at the first failure."""
+        """Execute the notebooks (see ``_execute_all``); stop at the first failure."""
         kernel_log = self.staging / "kernel.log"
         kernel_config = kernel_manager_config(kernel_log)
         try:
@@ -348,40 +355,76 @@ class _StudyRun:
                 kernel_log.unlink()
 
     def _execute_all(self, kernel_config) -> None:
+        """The first notebook alone (it fits the models the others share through the run's cache), then
+        the rest `self.jobs` at a time, in order; each in its own kernel. After a failure no further
+        notebook starts; those running finish, and the first failure is reported."""
+        total = len(self.runs)
+        first = self.runs[0]
+        self.progress.start(f"[1/{total}] {first.name}")
+        error = self._execute(first, kernel_config)
+        self.progress.end(f"failed after {seconds_text(first.seconds)}" if error else
+                          f"done in {seconds_text(first.seconds)}")
+        if error is None and total > 1:
+            error = self._execute_rest(kernel_config, total)
+        if error is not None:
+            run, exc = error
+            for later in self.runs:
+                if later.status == "pending":
+                    later.status = "skipped"
+            raise self._notebook_failure(run, self.staging / f"{run.name}.ipynb", exc) from None
+
+    def _execute_rest(self, kernel_config, total: int):
+        """Notebooks 2..n, `self.jobs` at a time; a progress line as each finishes. (run, exception) of
+        the first failure, or None."""
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        waiting = list(enumerate(self.runs[1:], start=2))
+        error = None
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="notebook") as pool:
+            running = {}
+            while waiting or running:
+                while waiting and error is None and len(running) < self.jobs:
+                    i, run = waiting.pop(0)
+                    running[pool.submit(self._execute, run, kernel_config)] = (i, run)
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda f: running[f][0]):
+                    i, run = running.pop(future)
+                    failed = future.result()
+                    self.progress.start(f"[{i}/{total}] {run.name}")
+                    self.progress.end(f"failed after {seconds_text(run.seconds)}" if failed else
+                                      f"done in {seconds_text(run.seconds)}")
+                    error = error or failed
+        return error
+
+    def _execute(self, run: NotebookRun, kernel_config):
+        """Execute one notebook with papermill in its own kernel; (run, exception) if it failed, else None."""
         import papermill
 
-        total = len(self.runs)
-        for i, run in enumerate(self.runs, start=1):
-            self.progress.start(f"[{i}/{total}] {run.name}")
-            t0 = time.perf_counter()
-            output = self.staging / f"{run.name}.ipynb"
-            hooks = {}
-            if os.environ.get(KILL_AT_ENV) == "notebook":
-                hooks["on_cell_executed"] = lambda **_: stage_reached("notebook")
-            try:
-                with secret_environment(run.salt):
-                    papermill.execute_notebook(
-                        str(run.path),
-                        str(output),
-                        parameters=run.parameters,
-                        kernel_name=self.kernel,
-                        progress_bar=False,
-                        log_output=False,
-                        cwd=str(run.path.parent),
-                        config=kernel_config,
-                        kernel_manager_class=logged_kernel_manager_class(),
-                        **hooks,
-                    )
-            except Exception as exc:
-                run.seconds = time.perf_counter() - t0
-                run.status = "failed"
-                for later in self.runs[i:]:
-                    later.status = "skipped"
-                self.progress.end(f"failed after {seconds_text(run.seconds)}")
-                raise self._notebook_failure(run, output, exc) from None
-            run.seconds = time.perf_counter() - t0
-            run.status = "succeeded"
-            self.progress.end(f"done in {seconds_text(run.seconds)}")
+        t0 = time.perf_counter()
+        run.status = "running"
+        hooks = {}
+        if os.environ.get(KILL_AT_ENV) == "notebook":
+            hooks["on_cell_executed"] = lambda **_: stage_reached("notebook")
+        try:
+            papermill.execute_notebook(
+                str(run.path),
+                str(self.staging / f"{run.name}.ipynb"),
+                parameters=run.parameters,
+                kernel_name=self.kernel,
+                progress_bar=False,
+                log_output=False,
+                cwd=str(run.path.parent),
+                config=kernel_config,
+                kernel_manager_class=logged_kernel_manager_class(salt_environment(run.salt)),
+                **hooks,
+            )
+        except Exception as exc:  # noqa: BLE001 - reported as the notebook's failure
+            run.seconds, run.status = time.perf_counter() - t0, "failed"
+            return run, exc
+        run.seconds, run.status = time.perf_counter() - t0, "succeeded"
+        return None
 
     def _notebook_failure(self, run: NotebookRun, output: Path, exc: Exception) -> _Failure:
         # PapermillExecutionError carries the cell's exception; kernel deaths and timeouts do not.
@@ -503,9 +546,12 @@ def run_study(
     kernel: str = DEFAULT_KERNEL,
     name_agents: bool = False,
     stderr: TextIO | None = None,
+    jobs: int | None = None,
 ) -> RunResult:
     """Run ``study`` end to end (see the module docstring). Progress and problems go to
-    ``stderr`` (default sys.stderr); the caller prints ``RunResult.index_path``."""
+    ``stderr`` (default sys.stderr); the caller prints ``RunResult.index_path``. ``jobs``: notebooks
+    run side by side after the first (default: $UPSTREAM_JOBS, else 2 on a machine with two cores or
+    more)."""
     os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before anything imports great_expectations
     reports_root = Path(reports_dir).resolve() if reports_dir is not None else repo_root() / "reports"
     err = stderr if stderr is not None else sys.stderr
@@ -518,16 +564,28 @@ def run_study(
         err.write(f"upstream: error: cannot create the run folder under {study_dir}: {exc.strerror or exc}\n")
         return RunResult(EXIT_BAD_INPUT, message=str(exc))
     try:
-        return _run_locked(study, reports_root, kernel, name_agents, err)
+        return _run_locked(study, reports_root, kernel, name_agents, err, default_jobs() if jobs is None else jobs)
     finally:
         lock.release()
 
 
-def _run_locked(study: Study, reports_root: Path, kernel: str, name_agents: bool, err: TextIO) -> RunResult:
+def default_jobs() -> int:
+    """Notebooks run side by side: $UPSTREAM_JOBS, else min(2, CPU count). Each kernel holds its own copy
+    of the data's frames, so more than two buys little on the sample and costs memory on large data."""
+    value = os.environ.get("UPSTREAM_JOBS", "").strip()
+    if value:
+        if not value.isdigit() or int(value) < 1:
+            raise StudyError(f"UPSTREAM_JOBS must be a whole number of notebooks (1 or more), got {value!r}")
+        return int(value)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _run_locked(study: Study, reports_root: Path, kernel: str, name_agents: bool, err: TextIO,
+                jobs: int = 1) -> RunResult:
     """``run_study`` once the study lock is held: clear dead runs' folders, then run."""
     try:
         clear_stale_staging(reports_root / study.name, err)
-        run = _StudyRun(study, reports_root, kernel, name_agents, err)
+        run = _StudyRun(study, reports_root, kernel, name_agents, err, jobs)
     except OSError as exc:
         err.write(f"upstream: error: cannot create the run folder under {reports_root / study.name}: "
                   f"{exc.strerror or exc}\n")
