@@ -130,3 +130,12 @@ def test_verdict_sentence_states_the_error_rate():
                     "rankable agents cannot be told apart from average.")
     margin = say.verdict_sentence(eff, Parameters(practical_margin=0.1))
     assert "each with at least a 95% probability of being beyond ±0.10 points" in margin
+
+
+def test_a_bound_that_rounds_to_zero_keeps_a_digit_that_shows_its_sign():
+    """'-0.42 to -0.00' read as if the interval touched zero; the bound gets the digit it needs."""
+    from upstream.reporting.sentences.common import Units
+
+    points = Units.points("CSAT")
+    assert [points.value(v) for v in (-0.004752, -0.48, 0.0, 0.0123)] == ["-0.005", "-0.48", "+0.00", "+0.01"]
+    assert points.effect(-0.00049) == "-0.0005 points"

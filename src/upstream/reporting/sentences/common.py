@@ -56,11 +56,17 @@ class Units:
 
     def effect(self, x: float) -> str:
         """'-0.69 points' or '-12.3 percentage points'."""
-        return f"{self.scale * x:+.{self.digits}f} {self.unit}"
+        return f"{self.value(x)} {self.unit}"
 
     def value(self, x: float) -> str:
-        """'-0.69' or '-12.3' (the unit said elsewhere)."""
-        return f"{self.scale * x:+.{self.digits}f}"
+        """'-0.69' or '-12.3' (the unit said elsewhere); a digit more where rounding would print a
+        nonzero bound as '-0.00' ('-0.005'), so a sign is never shown without a number behind it."""
+        v = self.scale * x
+        for digits in range(self.digits, self.digits + 4):
+            text = f"{v:+.{digits}f}"
+            if v == 0 or float(text) != 0:
+                return text
+        return f"{v:+.{self.digits}f}"
 
     def size(self, x: float) -> str:
         """An unsigned size: '0.25 points' or '2.5 percentage points'."""
