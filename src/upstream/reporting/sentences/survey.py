@@ -39,9 +39,10 @@ def screen_sentence(screen: pd.DataFrame) -> str:
     if not n:
         return ("No agent's invitation or response rate is implausible against its own expected rate, allowing for "
                 f"{ordinary}.")
-    parts = ([f"{few} send fewer surveys than their own contacts predict (overall or after unresolved, escalated "
-              "or repeated contacts)"] if few else []) + (
-        [f"{both} combine fewer surveys with more replies than predicted, each moderate alone"] if both else [])
+    parts = ([f"{few} send{'s' if few == 1 else ''} fewer surveys than their own contacts predict (overall or "
+              "after unresolved, escalated or repeated contacts)"] if few else []) + (
+        [f"{both} combine{'s' if both == 1 else ''} fewer surveys with more replies than predicted, each moderate "
+         "alone"] if both else [])
     return (f"{n} of {len(screen)} agents' survey process is under review: {listing(parts)}, beyond {ordinary} "
             f"(one-sided z > {screen.attrs['z']:g}). They get no verdict until the process is reviewed; more replies "
             "alone do not put an agent under review.")
