@@ -134,7 +134,8 @@ def plan_table(flagged=True, used=10):
                          "reviews": [4, 3, 3, 0], "priority_reviews": [0, 0, 2 if flagged else 0, 0],
                          "survey_flag": [False, False, flagged, False]}, index=["A1", "A2", "A3", "A4"])
     plan.attrs.update({"budget": 10, "used": used, "mean_reliability_before": 0.425, "mean_reliability_after": 0.5,
-                       "reliability_threshold": 0.7, "reach_before": 2, "reach_after": 2, "priority_reviews": 2})
+                       "reliability_threshold": 0.7, "reach_before": 2, "reach_after": 2, "priority_reviews": 2,
+                       "tau2": 0.1})
     return plan
 
 
@@ -147,6 +148,12 @@ def test_plan_sentences():
     assert say.plan_sentence(plan_table(used=8)).startswith(
         "Only 8 of the 10 reviews could be placed (the agents have no more contacts without a survey reply), and they "
         "go to 3 of 4 agents")
+    flat = plan_table(used=2)
+    flat.attrs["tau2"] = 0.0
+    assert say.plan_sentence(flat) == (
+        "The agent model finds no detectable difference between agents in these data (the agents' SD is estimated "
+        "at 0), so no review can sharpen an agent's estimate and the reliability rule places none of the 10 reviews; "
+        "only reviews of agents under survey review are planned (2).")
     assert say.priority_sentence(plan) == (
         "The agent whose survey process is under review gets 2 reviews before anyone else (up to 2 each), and 1 "
         "more where the variance rule puts them, whatever their reliability: their survey scores may be steered, so "

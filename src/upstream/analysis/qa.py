@@ -40,11 +40,12 @@ def posterior_variance(pev0, reviews, sigma2: float):
 
 
 def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: float,
-                     priority: pd.Series | None = None, priority_reviews: int = 0) -> pd.Series:
+                     priority: pd.Series | None = None, priority_reviews: int = 0,
+                     by_variance: bool = True) -> pd.Series:
     """Reviews per agent (index of `pev0`): first `priority_reviews` for each agent with `priority` True
-    (while the budget lasts, in order of their current PEV, largest first), then greedily on the marginal
-    reduction of posterior variance; never more than `capacity` per agent. Ties go to the agent id
-    that sorts first. attrs["priority"]: the priority reviews each agent got."""
+    (while the budget lasts, in order of their current PEV, largest first), then (`by_variance`) greedily
+    on the marginal reduction of posterior variance; never more than `capacity` per agent. Ties go to the
+    agent id that sorts first. attrs["priority"]: the priority reviews each agent got."""
     agents = sorted(pev0.index)
     r = pd.Series(0, index=agents, dtype=int)
     cap = capacity.reindex(agents).fillna(0).astype(int)
@@ -57,6 +58,8 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
             r[a] += given[a]
             left -= given[a]
     r.attrs["priority"] = given
+    if not by_variance:
+        return r
     heap = []
     for a in agents:
         if r[a] < cap[a]:
@@ -81,7 +84,8 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     now, reviews, reliability_after, gain (reliability after − now), pev_now/pev_after (posterior
     variances, score points²), survey_flag, priority_reviews (of the reviews, those given first because
     the survey process is under review) and the reason the agent gets reviews ('' when none). With no
-    detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate and none is placed.
+    detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate: only the
+    priority reviews are placed.
     `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply.
     attrs: tau2, sigma2, budget, used, priority_reviews, mean reliability before/after over all agents,
     and how many agents reach `reliability_threshold`."""
@@ -96,7 +100,8 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     eligible = (~contacts["contact_id"].isin(replied)).groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
-    reviews = allocate_reviews(pev0, eligible, budget if tau2 > 0 else 0, sigma2, flag, priority_reviews)
+    # with τ² = 0 the variance rule has nothing to gain: only the priority reviews (an audit) are placed
+    reviews = allocate_reviews(pev0, eligible, budget, sigma2, flag, priority_reviews, by_variance=tau2 > 0)
     pev1 = pd.Series(posterior_variance(pev0, reviews.reindex(all_agents), sigma2), index=all_agents)
     rel0 = 1 - pev0 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)
     rel1 = 1 - pev1 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)

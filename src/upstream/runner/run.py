@@ -337,11 +337,28 @@ class _StudyRun:
         self.progress.end(f"ok in {seconds_text(time.perf_counter() - t0)}")
         self.summary = _relocate(validation.summary(), staging) if validation is not None else None
         self.manifest["validation"] = self.summary
+        self.check_estimable(dataset)
         self.manifest["data_fingerprint"] = getattr(dataset, "fingerprint", None)
         period = _data_period(dataset)
         if period:
             self.period_label = report.period_text(*period)
             self.manifest["period"] = {"start": period[0], "end": period[1], "text": self.period_label}
+
+    def check_estimable(self, dataset) -> None:
+        """Valid data that leave nothing to estimate stop here, before any model (exit 2) — for a run of
+        Upstream's own studies (an analyst's own notebook may need no CSAT model at all)."""
+        from upstream.data.estimability import estimability_problems
+        from upstream.studies import STUDY_NAMES
+
+        if not any(run.name in STUDY_NAMES for run in self.runs):
+            return
+        problems = estimability_problems(dataset)
+        if problems:
+            message = (f"{display_path(self.study.data_dir)}: the data pass every validation rule, but the studies "
+                       "cannot be estimated from them:\n" + "\n".join(f"  - {p}" for p in problems))
+            raise _Failure(EXIT_BAD_INPUT, "cannot be estimated",
+                           ["", message, "", "The validation output is kept in {kept}", "Nothing was published."],
+                           message=message, details=message + "\n")
 
     # -- step 2
     def execute_notebooks(self) -> None:

@@ -73,6 +73,10 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     findings = [say.comment_coverage_sentence(len(replies), n_replies), say.validation_sentence(validation)]
     tables = {"sentiment_validation": validation, "sentiment_by_score": sentiment.by_score(replies)}
     fits, figures, values = {}, {}, {"used": used, "n_comments": len(replies), "n_replies": n_replies}
+    n_agents = int(replies["agent_id"].nunique())
+    if used and not 2 <= n_agents < len(replies):
+        findings.append(say.too_few_comments_sentence(len(replies), n_agents))
+        used = values["used"] = False
     if used:
         model = steps.agent_model(ds, params, cache)
         level = steps.quietly(lambda: sentiment.agent_sentiment(replies, CONTACT_MIX))

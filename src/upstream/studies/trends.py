@@ -54,7 +54,7 @@ def periods_compared(ds, params: TrendParameters) -> tuple[str, str]:
     for name, month in (("first_period", first), ("last_period", last)):
         if month not in months:
             raise ParameterError(f"{name} {month} has no contacts; the data cover {', '.join(months)}")
-    if first >= last:
+    if first >= last and (params.first_period or params.last_period):
         raise ParameterError(f"the data cover a single month ({first}); a trend needs two")
     return first, last
 
@@ -74,6 +74,10 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
     cache = cache or RunCache()
     first, last = periods_compared(ds, params)
     scale = steps.csat_scale(ds)
+    if first == last:
+        return StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+                           agent_ids=tuple(ds.agents["agent_id"].astype(str)), group=GROUP,
+                           findings=[say.single_month_sentence(first)])
     if not scale.linear:
         return StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                            agent_ids=tuple(ds.agents["agent_id"].astype(str)), group=GROUP,

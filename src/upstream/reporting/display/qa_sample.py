@@ -18,7 +18,7 @@ def sample_display(sample: pd.DataFrame, labels: pd.Series, n: int = 20) -> pd.D
     """The first contacts of the sample (the full list is tables/qa_sample.csv)."""
     s = sample.head(n)
     out = pd.DataFrame({"agent": labels.reindex(s["agent_id"].astype(str)).to_numpy(),
-                        "opened": s["opened_at"].dt.strftime("%Y-%m-%d"), "channel": s["channel"],
+                        "opened": pd.to_datetime(s["opened_at"]).dt.strftime("%Y-%m-%d"), "channel": s["channel"],
                         "policy": s["policy"], "issue type": s["issue_type"]}, index=s.index)
     out.index = pd.Index(s["contact_id"].to_numpy(), name="contact")
     return out

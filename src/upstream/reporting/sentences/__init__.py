@@ -45,7 +45,13 @@ from .metric_health import (
 )
 from .qa_sample import allocation_sentence, plan_sentence, plan_title, priority_sentence, sample_sentence
 from .scorecards import scorecard_sentences
-from .sentiment import comment_coverage_sentence, disagreement_sentence, sentiment_agent_sentence, validation_sentence
+from .sentiment import (
+                     comment_coverage_sentence,
+                     disagreement_sentence,
+                     sentiment_agent_sentence,
+                     too_few_comments_sentence,
+                     validation_sentence,
+)
 from .survey import nps_sentence, response_sentences, screen_sentence, tipping_sentences, weighting_sentence
 from .trends import (
                      VERDICTS,
@@ -53,6 +59,7 @@ from .trends import (
                      decomposition_title,
                      raw_change_sentence,
                      short_scale_trend_sentence,
+                     single_month_sentence,
                      trend_verdict_sentence,
                      weekly_sentence,
                      weekly_title,
@@ -65,10 +72,11 @@ __all__ = ["attribution_sentence", "pct", "pct_interval", "variance_sentence", "
            "volume_sentence", "speed_sentence", "csat_channel_sentence", "metric_sentences",
            "channel_response_sentences", "duration", "nps_policy_sentence", "repeat_sentence", "escalation_sentence",
            "cap_sentence", "dose_sentence", "cap_effect_sentence", "words_sentence", "comment_coverage_sentence",
-           "validation_sentence", "sentiment_agent_sentence", "disagreement_sentence",
+           "validation_sentence", "sentiment_agent_sentence", "disagreement_sentence", "too_few_comments_sentence",
            "period_change_sentence", "period_title", "speed_quality_sentence", "speed_csat_sentence",
            "rushing_sentence", "ranking_sentence", "contact_metrics_sentence", "resolution_sentence",
            "interactions_sentence", "interactions_title", "NOT_RECORDED", "short_scale_sentence",
            "decomposition_sentence", "trend_verdict_sentence", "raw_change_sentence", "weekly_sentence",
-           "decomposition_title", "weekly_title", "VERDICTS", "short_scale_trend_sentence", "plan_sentence",
+           "decomposition_title", "weekly_title", "VERDICTS", "short_scale_trend_sentence", "single_month_sentence",
+           "plan_sentence",
            "priority_sentence", "allocation_sentence", "sample_sentence", "plan_title"]

@@ -16,6 +16,11 @@ def plan_sentence(plan: pd.DataFrame) -> str:
     """Reviews placed, agents reviewed, and the expected gain in reliability (mean and threshold count)."""
     a = plan.attrs
     k = int((plan["reviews"] > 0).sum())
+    if a["tau2"] <= 0:
+        return ("The agent model finds no detectable difference between agents in these data (the agents' SD is "
+                "estimated at 0), so no review can sharpen an agent's estimate and the reliability rule places "
+                f"none of the {a['budget']} reviews; only reviews of agents under survey review are planned "
+                f"({a['used']}).")
     placed = (f"All {a['budget']} reviews" if a["used"] == a["budget"] else
               f"Only {a['used']} of the {a['budget']} reviews could be placed (the agents have no more contacts "
               "without a survey reply), and they")
@@ -62,6 +67,8 @@ def allocation_sentence(plan: pd.DataFrame) -> str:
 
 
 def sample_sentence(sample: pd.DataFrame, plan: pd.DataFrame, seed: int) -> str:
+    if sample.empty:
+        return "No contacts are drawn for review."
     return (f"The {len(sample)} contacts to review are drawn at random within each agent from the contacts without a "
             f"CSAT reply (seed {seed}; the same seed gives the same sample); tables/qa_sample.csv lists them with the "
             "reason each agent was chosen.")

@@ -69,3 +69,12 @@ def disagreement_sentence(table: pd.DataFrame, info: dict) -> str:
     return head + (f": of {n} agents with at least {info['min_comments']} comments, {harsh} have customers who write "
                    f"more harshly and {warm} more warmly than they score (|z| > {info['z_threshold']:.2f}, Bonferroni "
                    "over the agents) — worth a look at their comments, not a verdict.")
+
+
+def too_few_comments_sentence(comments: int, agents: int) -> str:
+    """Why sentiment passed its check but agents are not compared on it: the model of sentiment by agent
+    needs at least two agents and more comments than agents (a variance between agents and one within)."""
+    return (f"The {comments:,} comment{'s' if comments != 1 else ''} come from {agents:,} agent"
+            f"{'s' if agents != 1 else ''}: too few to tell agents' effects on sentiment apart from comment-to-"
+            "comment variation (that needs at least two agents and more comments than agents), so agents are not "
+            "compared on sentiment.")

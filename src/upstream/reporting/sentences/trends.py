@@ -111,3 +111,9 @@ def weekly_title(parts: pd.DataFrame) -> str:
     return {1: "Replies' weekly CSAT against the level on an unchanged contact mix: the mix flatters the raw score",
             -1: "Replies' weekly CSAT against the level on an unchanged contact mix: the mix drags the raw score down",
             0: "Replies' weekly CSAT and the level on an unchanged contact mix"}[_direction(parts.loc["mix"])]
+
+
+def single_month_sentence(month: str) -> str:
+    """Why the trends study has nothing to compare: every contact falls in one month."""
+    return (f"The data cover a single month ({month}), so there is no change between months to measure or to "
+            "split into contact mix and service; a trend needs contacts from at least two months.")
