@@ -10,7 +10,7 @@ the raw ones.
 """
 from __future__ import annotations
 
-from ..analysis import channels, latent, margins
+from ..analysis import channels
 from ..data.frames import invitations
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -28,18 +28,8 @@ RATE_LABELS = {"fcr": "First-contact resolution model", "escalation": "Escalatio
 def adjusted_effects(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict]:
     """Per metric the data set records, the channel effects against the average contact (csat: on the
     scale's own terms; nps: NPS points; rates: probability), and the fits behind them."""
-    csat, csat_fit = steps.csat_level_effects(ds, params, cache, CHANNEL)
-    effects, fits = {"csat": csat}, {"CSAT model": csat_fit}
-    if steps.nps_recorded(ds):
-        nps_model = steps.nps_model(ds, cache)
-        effects["nps"] = margins.nps_level_effects(nps_model, ds.contacts, CHANNEL)
-        fits["NPS model"] = nps_model.fit
-    for metric, column in channels.RATES.items():
-        if steps.recorded(ds, column):
-            model = steps.rate_model(ds, cache, column)
-            effects[metric] = latent.level_effects(model, ds.contacts, CHANNEL)
-            fits[RATE_LABELS[metric]] = model.fit
-    return effects, fits
+    return steps.outcome_effects(ds, params, cache, CHANNEL, channels.RATES,
+                                 {"csat": "CSAT model", "nps": "NPS model", **RATE_LABELS})
 
 
 def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:

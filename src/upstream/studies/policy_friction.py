@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..analysis import credit, latent, margins
+from ..analysis import credit, margins
 from ..analysis.words import distinctive_words
 from ..data.frames import CONTACT_MIX, invitations
 from ..reporting import plots
@@ -50,18 +50,9 @@ class FrictionParameters(Parameters):
 
 def policy_outcomes(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict]:
     """Per outcome the data set records, the policy effects against the average contact, and the fits."""
-    csat, csat_fit = steps.csat_level_effects(ds, params, cache, POLICY)
-    effects, fits = {"csat": csat}, {"CSAT policy model": csat_fit}
-    if steps.nps_recorded(ds):
-        nps_model = steps.nps_model(ds, cache)
-        effects["nps"] = margins.nps_level_effects(nps_model, ds.contacts, POLICY)
-        fits["NPS model"] = nps_model.fit
-    for outcome, column in RATES.items():
-        if steps.recorded(ds, column):
-            model = steps.rate_model(ds, cache, column)
-            effects[outcome] = latent.level_effects(model, ds.contacts, POLICY)
-            fits[f"{outcome.capitalize()} model"] = model.fit
-    return effects, fits
+    return steps.outcome_effects(ds, params, cache, POLICY, RATES,
+                                 {"csat": "CSAT policy model", "nps": "NPS model",
+                                  **{name: f"{name.capitalize()} model" for name in RATES}})
 
 
 def credit_analysis(ds, inv: pd.DataFrame, params: FrictionParameters, linear: bool) -> dict:

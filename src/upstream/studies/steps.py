@@ -171,6 +171,26 @@ def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
     return policies.level_effects(fitted, ds.contacts), fitted.fit
 
 
+def outcome_effects(ds, params: Parameters, cache: RunCache, variable: str, rates: dict[str, str],
+                    labels: dict[str, str]) -> tuple[dict, dict]:
+    """Effects of each level of `variable` against the average contact, the agent held fixed, on every
+    outcome the data set records: CSAT (the scale's own terms), NPS (NPS points) and each of `rates`
+    (name → contact column; probability); and the fits behind them, named by `labels` ("csat", "nps" and
+    the rate names → the fit's label)."""
+    csat, csat_fit = csat_level_effects(ds, params, cache, variable)
+    effects, fits = {"csat": csat}, {labels["csat"]: csat_fit}
+    if nps_recorded(ds):
+        model = nps_model(ds, cache)
+        effects["nps"] = margins.nps_level_effects(model, ds.contacts, variable)
+        fits[labels["nps"]] = model.fit
+    for name, column in rates.items():
+        if recorded(ds, column):
+            model = rate_model(ds, cache, column)
+            effects[name] = latent.level_effects(model, ds.contacts, variable)
+            fits[labels[name]] = model.fit
+    return effects, fits
+
+
 def rate_model(ds, cache: RunCache, outcome: str) -> LatentAgentModel:
     """glmer of a contact outcome (repeat_within_7d, escalated, resolved_first_contact) on the mix with
     an agent intercept, on every contact that records it."""
