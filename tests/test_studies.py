@@ -21,6 +21,7 @@ from upstream.analysis.shares import variance_shares
 from upstream.data import load_dataset
 from upstream.data.frames import invitations, responses
 from upstream.reporting import sentences as say
+from upstream.reporting.sentences.common import Units
 from upstream.simulate import PRESETS, simulate, truth_frame
 from upstream.studies import ParameterError, Parameters, RunCache, agent_scorecards, agent_vs_system, survey_health
 
@@ -71,9 +72,11 @@ def test_key_findings_are_checkable_from_the_tables(avs):
     named = policy[policy["upper_adj"] < 0]
     sentence = next(s for s in f if "policies lower CSAT" in s)
     assert sentence.startswith(f"{len(named)} of the {policy['effect'].notna().sum()} policies")
+    value = Units.points("CSAT").value          # 2 decimals, a third where a bound would round to ±0.00
     for lvl, row in named.iterrows():
-        assert f"'{lvl}' ({row['effect']:+.2f} points, family-wise 95% interval {row['lower_adj']:+.2f} to " \
-               f"{row['upper_adj']:+.2f})" in sentence
+        assert f"'{lvl}' ({value(row['effect'])} points, family-wise 95% interval {value(row['lower_adj'])} to " \
+               f"{value(row['upper_adj'])})" in sentence
+        assert float(value(row["upper_adj"])) < 0
     shares = avs.tables["variance_shares"]
     assert f"About {say.pct(shares.loc['agents', 'share'])} of the variation in CSAT" in f[0]
 

@@ -80,18 +80,20 @@ def captured_output(log_path: Path) -> Iterator[None]:
             log_path.unlink()
 
 
-def logged_kernel_manager_class(environment: dict[str, str] | None = None) -> type:
-    """See ``_manager_class``; one class per distinct environment."""
-    return _manager_class(tuple(sorted((environment or {}).items())))
+def logged_kernel_manager_class(environment: dict[str, str] | None = None, cwd: str | None = None) -> type:
+    """See ``_manager_class``; one class per distinct environment and working folder."""
+    return _manager_class(tuple(sorted((environment or {}).items())), cwd)
 
 
 @functools.lru_cache(maxsize=None)
-def _manager_class(environment: tuple[tuple[str, str], ...]) -> type:
+def _manager_class(environment: tuple[tuple[str, str], ...], cwd: str | None = None) -> type:
     """An AsyncKernelManager whose kernel process writes its own stdout/stderr (ipykernel's
     start-up and shutdown messages, C-level warnings, crash output) to ``kernel_log`` instead of
     the runner's terminal, and starts with ``environment`` added to its environment (the pseudonym
     salt: given to this kernel only, never set in the runner's own environment, so notebooks can run
-    side by side). Cell output is unaffected: it travels over the kernel protocol."""
+    side by side), in the working folder `cwd` (papermill's own ``cwd`` changes the runner's folder while
+    a notebook runs, which two notebooks at once would undo in the wrong order). Cell output is
+    unaffected: it travels over the kernel protocol."""
     from jupyter_client import AsyncKernelManager
     from traitlets import Unicode
 
@@ -103,6 +105,8 @@ def _manager_class(environment: tuple[tuple[str, str], ...]) -> type:
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             if extra:
                 kw["env"] = {**(kw.get("env") or os.environ), **extra}
+            if cwd is not None:
+                kw["cwd"] = cwd
             if not self.kernel_log:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             with open(self.kernel_log, "ab") as log:  # the child keeps its own copy of the descriptor

@@ -432,9 +432,8 @@ class _StudyRun:
                 kernel_name=self.kernel,
                 progress_bar=False,
                 log_output=False,
-                cwd=str(run.path.parent),
                 config=kernel_config,
-                kernel_manager_class=logged_kernel_manager_class(salt_environment(run.salt)),
+                kernel_manager_class=logged_kernel_manager_class(salt_environment(run.salt), str(run.path.parent)),
                 **hooks,
             )
         except Exception as exc:  # noqa: BLE001 - reported as the notebook's failure
