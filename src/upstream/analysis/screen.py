@@ -7,29 +7,31 @@ For each agent and each rate (invitations per contact; replies per invitation):
   model on contact features (channel, policy, product, issue type, escalation, repeat contact,
   first-contact resolution, credit), so an agent with many phone contacts is compared with what
   phone contacts get;
-- observed rate y = O/n against e = E/n with binomial variance s² = Σ p̂(1 − p̂)/n²;
+- observed rate y = O/n against e = E/n with binomial variance s² = Σ p̂(1 − p̂)/n², compared on the
+  logit scale (``rate_test``: empirical logit, delta-method variance);
 - over-dispersion: agents differ in these rates for ordinary reasons (team practice, shift, channel
-  quirks), so the test variance is s² + τ², an additive between-agent variance as in a beta-binomial
-  (Var(y) ≈ s² + ρ p(1 − p)) and Spiegelhalter's (2005) additive random-effects funnel. τ² is
-  estimated robustly — the value at which the median |z| equals its normal value 0.6745 — so a few
-  steering agents cannot inflate it;
-- z = (y − e)/sqrt(s² + τ²); one-sided flags at z_crit: too few invitations (z_invitation < −z_crit),
-  too few invitations after an adverse contact — unresolved at first contact, escalated or followed
-  by a repeat contact, where unhappy customers concentrate and withholding shows most
-  (z_invitation_adverse < −z_crit) — or a deficit of invitations and an excess of replies at once
-  (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2 > z_crit, Stouffer's
-  combination: each may be below the threshold alone, but each must point the steering way by more
-  than COMBINED_EACH = 1 SD, so that one extreme component cannot flag through the sum).
+  quirks), so the test variance is s² + τ², an additive between-agent variance of the log-odds (a
+  logistic-normal random-effects funnel, after Spiegelhalter 2005). τ² is estimated robustly — the
+  value at which the median |z| equals its normal value 0.6745 — so a few steering agents cannot
+  inflate it;
+- z = (logit y − logit e)/sqrt(s² + τ²) on the logit scale; one-sided flags at z_crit: too few
+  invitations (z_invitation < −z_crit); too few invitations after an adverse contact — unresolved
+  at first contact, escalated or followed by a repeat contact, where unhappy customers concentrate
+  and withholding shows most (z_invitation_adverse < −z_crit); or a deficit of invitations and an
+  excess of replies at once (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2
+  > z_crit, Stouffer's combination: each may be below the threshold alone, but each must point the
+  steering way by more than COMBINED_EACH = 1 SD, so that one extreme component cannot flag
+  through the sum).
 - an excess of replies alone (z_response > z_crit, `flag_response`) is reported but does not flag: it
   is what engaged customers, or an agent who asks every customer to reply, produce, and neither biases
   the scores; selection needs fewer invitations to the unhappy. On 25 operations of the project's
   simulator and 9 of the independent one it added no steering agent that the other tests missed,
   while it made half of the ordinary agents' flags.
-- z_crit defaults to 2.58 (0.5% one-sided per test): calibrated on 25 simulated operations with
-  ordinary over-dispersion and five steering agents each, it catches 97% of steering agents (121 of
-  125) while flagging 1.8% of ordinary agents (4.1% on the worst operation); on the independent
-  operation (benchmarks/independent, 9 operations) 27 of 27 and 1.1%. A flag asks for a review of the
-  survey process, it is not a verdict.
+- z_crit defaults to 2.17 (1.5% one-sided per test), calibrated on 25 simulated operations with
+  ordinary over-dispersion (normal on the logit scale) and five steering agents each: it catches 97%
+  of steering agents (121 of 125) while flagging 1.2% of ordinary agents (3.4% on the worst
+  operation); with no steering and score-independent response, 2.6% (at 2.58: 91% of steering
+  agents, 0.4% and 0.9%). A flag asks for a review of the survey process, it is not a verdict.
 
 `flagged` (possible survey steering) needs that process evidence. A top-box share above what the
 contact mix predicts (`z_top_box`, against the *marginal* expectation ∫ logit⁻¹(x'β + b) dN(b; 0, σ_b²)
@@ -113,14 +115,25 @@ def robust_tau2(y: np.ndarray, e: np.ndarray, s2: np.ndarray) -> float:
 
 
 def rate_test(observed: pd.Series, n: pd.Series, expected: pd.Series, variance: pd.Series) -> pd.DataFrame:
-    """Per agent: rate, expected_rate, z (over-dispersion allowed for); attrs: tau2."""
+    """Per agent: rate, expected_rate, z (over-dispersion allowed for); attrs: tau2 (logit scale).
+
+    The comparison is on the logit scale: the empirical logit log((O + ½)/(n − O + ½)) against logit(E/n),
+    with the binomial variance carried over by the delta method, Σp̂(1 − p̂)/(n e(1 − e))², and the
+    between-agent variance τ² added there. Agents' ordinary differences in how often they send surveys are
+    shifts in log-odds; near a rate of 0.9 the same shift moves the rate down much more than up, so on the
+    rate scale the lower tail (the one that flags "too few invitations") is longer than a normal τ² allows."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        y = (observed / n).to_numpy(dtype=float)
+        o, m = observed.to_numpy(dtype=float), n.to_numpy(dtype=float)
+        y = o / m
         e = (expected / n).to_numpy(dtype=float)
         s2 = (variance / n ** 2).to_numpy(dtype=float)
-    tau2 = robust_tau2(y, e, s2)
+        ec = np.clip(e, 1e-6, 1 - 1e-6)
+        y_logit = np.log((o + 0.5) / (m - o + 0.5))
+        e_logit = np.log(ec / (1 - ec))
+        s2_logit = s2 / (ec * (1 - ec)) ** 2
+    tau2 = robust_tau2(y_logit, e_logit, s2_logit)
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(n.to_numpy() > 0, (y - e) / np.sqrt(s2 + tau2), np.nan)
+        z = np.where(m > 0, (y_logit - e_logit) / np.sqrt(s2_logit + tau2), np.nan)
     out = pd.DataFrame({"rate": y, "expected_rate": e, "z": z}, index=observed.index)
     out.attrs["tau2"] = tau2
     return out
@@ -146,7 +159,7 @@ def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id", top_val
     return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi), fit.health()
 
 
-DEFAULT_Z = 2.58
+DEFAULT_Z = 2.17
 #: The combined flag needs each part beyond this many SDs in the steering direction (see the module docstring).
 COMBINED_EACH = 1.0
 

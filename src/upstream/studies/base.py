@@ -47,7 +47,7 @@ class Parameters:
     max_false_sign: float = 0.05
     n_boot: int = 1000
     seed: int = 2026
-    screen_z: float = 2.58
+    screen_z: float = 2.17
     tipping_shift: float = 0.1
     show_names: bool = False
     pseudonym_salt: str | None = None

@@ -34,8 +34,8 @@ def screen_sentence(screen: pd.DataFrame) -> str:
     few = int(screen["flag_invitations"].sum())
     both = int((screen["flag_combined"] & ~screen["flag_invitations"]).sum())
     n = int(screen["flagged"].sum())
-    ordinary = (f"an ordinary between-agent SD of {100 * np.sqrt(screen.attrs['tau2_invitation']):.1f} percentage "
-                f"points in invitation rate and {100 * np.sqrt(screen.attrs['tau2_response']):.1f} in response rate")
+    ordinary = (f"an ordinary between-agent SD of {np.sqrt(screen.attrs['tau2_invitation']):.2f} in the log-odds of "
+                f"sending a survey and {np.sqrt(screen.attrs['tau2_response']):.2f} in the log-odds of a reply")
     if not n:
         return ("No agent's invitation or response rate is implausible against its own expected rate, allowing for "
                 f"{ordinary}.")
