@@ -69,7 +69,7 @@ def parse_description(data: Any, path: Path | None = None) -> tuple[DatasetDescr
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        return DEFAULT_DESCRIPTION, [f"expected keys such as csat and nps, found {_kind(data)}"]
+        return DEFAULT_DESCRIPTION, [f"expected keys such as csat and nps, found {kind_of(data)}"]
     for key in data:
         if key not in _TOP_KEYS:
             problems.append(f"unknown key {key!r}; the keys are {', '.join(_TOP_KEYS)}")
@@ -85,7 +85,7 @@ def parse_description(data: Any, path: Path | None = None) -> tuple[DatasetDescr
     for key in ("source", "period", "channel_groups"):
         value = data.get(key) or {}
         if not isinstance(value, dict):
-            problems.append(f"{key}: expected keys and values, found {_kind(value)}")
+            problems.append(f"{key}: expected keys and values, found {kind_of(value)}")
             value = {}
         extras[key] = value
     name = data.get("name")
@@ -98,7 +98,7 @@ def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:
     if raw is None:
         return DEFAULT_CSAT
     if not isinstance(raw, dict):
-        problems.append(f"csat: expected keys such as points and labels, found {_kind(raw)}")
+        problems.append(f"csat: expected keys such as points and labels, found {kind_of(raw)}")
         return DEFAULT_CSAT
     n_before = len(problems)
     for key in raw:
@@ -106,7 +106,7 @@ def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:
             problems.append(f"csat: unknown key {key!r}; the keys are {', '.join(_CSAT_KEYS)}")
     present = raw.get("present", True)
     if not isinstance(present, bool):
-        problems.append(f"csat.present: expected true or false, found {_kind(present)}")
+        problems.append(f"csat.present: expected true or false, found {kind_of(present)}")
         present = True
     points = raw.get("points", 5)
     if isinstance(points, bool) or not isinstance(points, int) or not 2 <= points <= MAX_POINTS:
@@ -122,12 +122,12 @@ def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:
     if labels is None:
         labels = DEFAULT_CSAT.labels if points == 5 else {c: str(c) for c in codes}
     elif not isinstance(labels, dict):
-        problems.append(f"csat.labels: expected code: label pairs, found {_kind(labels)}")
+        problems.append(f"csat.labels: expected code: label pairs, found {kind_of(labels)}")
         labels = {c: str(c) for c in codes}
     else:
         parsed = {}
         for key, value in labels.items():
-            code = _as_code(key)
+            code = code_of(key)
             if code is None or code not in codes:
                 problems.append(f"csat.labels: {key!r} is not a code of the {points}-point scale "
                                 f"(1 to {points})")
@@ -140,9 +140,9 @@ def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:
         labels = {c: parsed.get(c, str(c)) for c in codes}
     top = raw.get("top_box", [points] if points != 2 else [2])
     if not isinstance(top, (list, tuple)) or not top:
-        problems.append(f"csat.top_box: expected a list of codes, found {_kind(top)}")
+        problems.append(f"csat.top_box: expected a list of codes, found {kind_of(top)}")
         top = [points]
-    bad = [c for c in top if _as_code(c) not in codes]
+    bad = [c for c in top if code_of(c) not in codes]
     if bad:
         problems.append(f"csat.top_box: {', '.join(repr(c) for c in bad)} "
                         f"{'is not a code' if len(bad) == 1 else 'are not codes'} of the {points}-point scale")
@@ -151,7 +151,7 @@ def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:
     vendor_scale = raw.get("vendor_scale", "")
     if len(problems) > n_before:
         return DEFAULT_CSAT
-    return CsatScale(points=points, labels=labels, top_box=tuple(sorted(_as_code(c) for c in top)),
+    return CsatScale(points=points, labels=labels, top_box=tuple(sorted(code_of(c) for c in top)),
                      label_of_good=str(good or ""), present=present, vendor_scale=str(vendor_scale or ""))
 
 
@@ -159,14 +159,14 @@ def _parse_nps(raw: Any, problems: list[str]) -> NpsScale:
     if raw is None:
         return DEFAULT_NPS
     if not isinstance(raw, dict):
-        problems.append(f"nps: expected keys present and range, found {_kind(raw)}")
+        problems.append(f"nps: expected keys present and range, found {kind_of(raw)}")
         return DEFAULT_NPS
     for key in raw:
         if key not in _NPS_KEYS:
             problems.append(f"nps: unknown key {key!r}; the keys are {', '.join(_NPS_KEYS)}")
     present = raw.get("present", True)
     if not isinstance(present, bool):
-        problems.append(f"nps.present: expected true or false, found {_kind(present)}")
+        problems.append(f"nps.present: expected true or false, found {kind_of(present)}")
         present = True
     if list(raw.get("range", [0, 10])) != [0, 10]:
         problems.append(f"nps.range: {raw.get('range')!r}; NPS is asked on 0 to 10 ([0, 10])")
@@ -177,7 +177,7 @@ def _parse_attribution(raw: Any, problems: list[str]) -> Attribution:
     if raw is None:
         return Attribution()
     if not isinstance(raw, dict):
-        problems.append(f"attribution: expected keys rule and description, found {_kind(raw)}")
+        problems.append(f"attribution: expected keys rule and description, found {kind_of(raw)}")
         return Attribution()
     for key in raw:
         if key not in _ATTRIBUTION_KEYS:
@@ -197,7 +197,7 @@ def _parse_columns(raw: Any, problems: list[str]) -> dict[str, ColumnNotes]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        problems.append(f"columns: expected one entry per table, found {_kind(raw)}")
+        problems.append(f"columns: expected one entry per table, found {kind_of(raw)}")
         return {}
     out: dict[str, ColumnNotes] = {}
     for table, notes in raw.items():
@@ -205,14 +205,14 @@ def _parse_columns(raw: Any, problems: list[str]) -> dict[str, ColumnNotes]:
             problems.append(f"columns: {table!r} is not a table; the tables are {', '.join(TABLES)}")
             continue
         if not isinstance(notes, dict):
-            problems.append(f"columns.{table}: expected keys {', '.join(_COLUMN_KEYS)}, found {_kind(notes)}")
+            problems.append(f"columns.{table}: expected keys {', '.join(_COLUMN_KEYS)}, found {kind_of(notes)}")
             continue
         for key in notes:
             if key not in _COLUMN_KEYS:
                 problems.append(f"columns.{table}: unknown key {key!r}; the keys are {', '.join(_COLUMN_KEYS)}")
         missing = notes.get("missing") or []
         if not isinstance(missing, list):
-            problems.append(f"columns.{table}.missing: expected a list of columns, found {_kind(missing)}")
+            problems.append(f"columns.{table}.missing: expected a list of columns, found {kind_of(missing)}")
             missing = []
         for name in missing:
             column = column_of(table, str(name))
@@ -224,7 +224,7 @@ def _parse_columns(raw: Any, problems: list[str]) -> dict[str, ColumnNotes]:
         if isinstance(partial, list):
             partial = {name: "" for name in partial}
         if not isinstance(partial, dict):
-            problems.append(f"columns.{table}.partial: expected column: reason pairs, found {_kind(partial)}")
+            problems.append(f"columns.{table}.partial: expected column: reason pairs, found {kind_of(partial)}")
             partial = {}
         for name in partial:
             column = column_of(table, str(name))
@@ -236,7 +236,7 @@ def _parse_columns(raw: Any, problems: list[str]) -> dict[str, ColumnNotes]:
         for key in ("derived", "sources"):
             value = notes.get(key) or {}
             if not isinstance(value, dict):
-                problems.append(f"columns.{table}.{key}: expected column: text pairs, found {_kind(value)}")
+                problems.append(f"columns.{table}.{key}: expected column: text pairs, found {kind_of(value)}")
                 value = {}
             dicts[key] = {str(k): str(v) for k, v in value.items()}
         out[table] = ColumnNotes(missing=tuple(str(m) for m in missing),
@@ -244,7 +244,8 @@ def _parse_columns(raw: Any, problems: list[str]) -> dict[str, ColumnNotes]:
     return out
 
 
-def _as_code(value: Any) -> int | None:
+def code_of(value: Any) -> int | None:
+    """A scale code written in YAML (an int, or digits as text); None for anything else (booleans too)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -254,7 +255,8 @@ def _as_code(value: Any) -> int | None:
     return None
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """What a YAML value is, for a message: 'nothing', 'a mapping', 'a list', or its type and value."""
     if value is None:
         return "nothing"
     if isinstance(value, dict):

@@ -39,11 +39,11 @@ from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
 from .mapping import Mapping
-from .pages import FileRead, find_file, iter_pages
+from .pages import FileRead, iter_pages
 from .report import ImportReport
 from .result import ImportResult
 from .scales import freshdesk_points, freshdesk_scale
-from .source import ids_as_text, mapping_and_text
+from .source import ids_as_text, open_api_export
 
 VENDOR = "freshdesk"
 FORMAT = "freshdesk-api"
@@ -57,26 +57,14 @@ _HHMM = re.compile(r"^\s*(\d+):([0-5]\d)(?::([0-5]\d))?\s*$")
 def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
     """Import a Freshdesk API export folder; see the module docstring for the rules. Raises
     :class:`ImportInputError` for bad input (message naming the file and what was expected)."""
-    folder = Path(export)
-    if not folder.is_dir():
-        raise ImportInputError(
-            f"{folder.name}: expected a folder holding the Freshdesk API export (tickets.json, "
-            "satisfaction_ratings.json; optionally surveys.json, time_entries.json, agents.json, "
-            "groups.json) or the UI ticket export (a .csv file)", folder.name)
-    mapping, mapping_text = mapping_and_text(mapping)
-    mapping.check_vendor(VENDOR)
-    for column, rule in mapping.columns.items():
-        if rule.kind == "column":
-            raise ImportInputError(
-                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; "
-                "a Freshdesk API export has custom fields (field: cf_...) and tags (tag_prefix:)", mapping.name)
+    folder, mapping, mapping_text, paths = open_api_export(
+        export, mapping, VENDOR, stems=FILES, required=("tickets", "satisfaction_ratings"),
+        needs="a Freshdesk API export needs tickets.json and satisfaction_ratings.json",
+        folder_hint="Freshdesk API export (tickets.json, satisfaction_ratings.json; optionally surveys.json, "
+                    "time_entries.json, agents.json, groups.json) or the UI ticket export (a .csv file)",
+        rule_hint="'column' rules are for table and CSV exports; a Freshdesk API export has custom fields "
+                  "(field: cf_...) and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
-    paths = {stem: find_file(folder, stem) for stem in FILES}
-    for stem in ("tickets", "satisfaction_ratings"):
-        if paths[stem] is None:
-            raise ImportInputError(
-                f"{stem}.json: required file missing from {folder}; a Freshdesk API export needs "
-                "tickets.json and satisfaction_ratings.json", f"{stem}.json")
 
     tickets_raw = _records(paths["tickets"], report)
     if not tickets_raw:

@@ -37,11 +37,11 @@ from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
 from .mapping import Mapping
-from .pages import FileRead, find_file, iter_pages
+from .pages import FileRead, iter_pages
 from .report import ImportReport
 from .result import ImportResult
 from .scales import GORGIAS
-from .source import ids_as_text, mapping_and_text
+from .source import ids_as_text, open_api_export
 
 VENDOR = "gorgias"
 FORMAT = "gorgias-api"
@@ -54,24 +54,14 @@ def _expected(what: str) -> str:
 
 def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
     """Import a Gorgias export folder; see the module docstring for the rules."""
-    folder = Path(export)
-    if not folder.is_dir():
-        raise ImportInputError(f"{folder.name}: expected a folder holding the Gorgias export (tickets.json, "
-                               "satisfaction_surveys.json; optionally messages.json, users.json)", folder.name)
-    mapping, mapping_text = mapping_and_text(mapping)
-    mapping.check_vendor(VENDOR)
-    for column, rule in mapping.columns.items():
-        if rule.kind in ("column", "field"):
-            raise ImportInputError(
-                f"{mapping.name}: columns.{column}: '{rule.kind}' rules cannot be read from a Gorgias export (custom "
-                "fields are behind a separate endpoint); use tag_prefix or value", mapping.name)
+    folder, mapping, mapping_text, paths = open_api_export(
+        export, mapping, VENDOR, stems=("tickets", "satisfaction_surveys", "messages", "users"),
+        required=("tickets", "satisfaction_surveys"), refused=("column", "field"),
+        needs="a Gorgias export needs tickets.json and satisfaction_surveys.json",
+        folder_hint="Gorgias export (tickets.json, satisfaction_surveys.json; optionally messages.json, users.json)",
+        rule_hint="'{kind}' rules cannot be read from a Gorgias export (custom fields are behind a separate "
+                  "endpoint); use tag_prefix or value")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
-    paths = {stem: find_file(folder, stem) for stem in ("tickets", "satisfaction_surveys", "messages", "users")}
-    for stem in ("tickets", "satisfaction_surveys"):
-        if paths[stem] is None:
-            raise ImportInputError(
-                f"{stem}.json: required file missing from {folder}; a Gorgias export needs tickets.json and "
-                "satisfaction_surveys.json", f"{stem}.json")
 
     def records(stem: str, what: str) -> list[dict]:
         info = FileRead(name=paths[stem].name, path=paths[stem])

@@ -36,11 +36,11 @@ from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
 from .mapping import Mapping
-from .pages import FileRead, find_file, iter_pages
+from .pages import FileRead, iter_pages
 from .report import ImportReport
 from .result import ImportResult
 from .scales import HELPSCOUT
-from .source import ids_as_text, mapping_and_text
+from .source import ids_as_text, open_api_export
 
 VENDOR = "helpscout"
 FORMAT = "helpscout-api"
@@ -52,24 +52,14 @@ EXPECTED_RATINGS = ('the Help Scout happiness ratings report {"results": [...], 
 
 def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
     """Import a Help Scout export folder; see the module docstring for the rules."""
-    folder = Path(export)
-    if not folder.is_dir():
-        raise ImportInputError(f"{folder.name}: expected a folder holding the Help Scout export (conversations.json, "
-                               "ratings.json; optionally users.json)", folder.name)
-    mapping, mapping_text = mapping_and_text(mapping)
-    mapping.check_vendor(VENDOR)
-    for column, rule in mapping.columns.items():
-        if rule.kind == "column":
-            raise ImportInputError(
-                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; a Help Scout "
-                "export has custom fields (field:) and tags (tag_prefix:)", mapping.name)
+    folder, mapping, mapping_text, paths = open_api_export(
+        export, mapping, VENDOR, stems=("conversations", "ratings", "users"), required=("conversations", "ratings"),
+        needs="a Help Scout export needs conversations.json (Mailbox API conversations) and ratings.json (the "
+              "happiness ratings report)",
+        folder_hint="Help Scout export (conversations.json, ratings.json; optionally users.json)",
+        rule_hint="'column' rules are for table and CSV exports; a Help Scout export has custom fields (field:) "
+                  "and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
-    paths = {stem: find_file(folder, stem) for stem in ("conversations", "ratings", "users")}
-    for stem in ("conversations", "ratings"):
-        if paths[stem] is None:
-            raise ImportInputError(
-                f"{stem}.json: required file missing from {folder}; a Help Scout export needs conversations.json "
-                "(Mailbox API conversations) and ratings.json (the happiness ratings report)", f"{stem}.json")
     info = FileRead(name=paths["conversations"].name, path=paths["conversations"])
     convs = [c for page in iter_pages(paths["conversations"], ("_embedded", "conversations"), expected=EXPECTED,
                                       info=info, bare_arrays=False) for c in page]

@@ -39,7 +39,7 @@ from .pages import FileRead, find_file, iter_pages
 from .report import ImportReport
 from .result import ImportResult
 from .scales import INTERCOM
-from .source import ids_as_text, mapping_and_text
+from .source import ids_as_text, open_api_export
 
 VENDOR = "intercom"
 FORMAT = "intercom-api"
@@ -49,22 +49,14 @@ EXPECTED = ('Intercom conversation list pages such as {"type": "conversation.lis
 
 def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
     """Import an Intercom export folder; see the module docstring for the rules."""
-    folder = Path(export)
-    if not folder.is_dir():
-        raise ImportInputError(f"{folder.name}: expected a folder holding the Intercom export (conversations.json; "
-                               "optionally admins.json, teams.json)", folder.name)
-    mapping, mapping_text = mapping_and_text(mapping)
-    mapping.check_vendor(VENDOR)
-    for column, rule in mapping.columns.items():
-        if rule.kind == "column":
-            raise ImportInputError(
-                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; an Intercom "
-                "export has custom attributes (field:) and tags (tag_prefix:)", mapping.name)
+    folder, mapping, mapping_text, paths = open_api_export(
+        export, mapping, VENDOR, stems=("conversations",), required=("conversations",),
+        needs="an Intercom export needs conversations.json (GET /conversations pages)",
+        folder_hint="Intercom export (conversations.json; optionally admins.json, teams.json)",
+        rule_hint="'column' rules are for table and CSV exports; an Intercom export has custom attributes "
+                  "(field:) and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
-    path = find_file(folder, "conversations")
-    if path is None:
-        raise ImportInputError(f"conversations.json: required file missing from {folder}; an Intercom export needs "
-                               "conversations.json (GET /conversations pages)", "conversations.json")
+    path = paths["conversations"]
     info = FileRead(name=path.name, path=path)
     convs: list[dict] = []
     for page in iter_pages(path, "conversations", singular="conversation", expected=EXPECTED, info=info):

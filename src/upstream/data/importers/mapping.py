@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from ..dataset_yaml import code_of, kind_of
 from .channels import CHANNEL_GROUPS
 from .errors import ImportInputError
 
@@ -155,7 +156,7 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        fail("", f"expected a mapping of keys ({', '.join(TOP_KEYS)}), found {_kind(data)}")
+        fail("", f"expected a mapping of keys ({', '.join(TOP_KEYS)}), found {kind_of(data)}")
     unknown = [k for k in data if k not in TOP_KEYS]
     if unknown:
         fail("", f"unknown key {unknown[0]!r}; the keys are {', '.join(TOP_KEYS)}")
@@ -167,7 +168,7 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
     columns: dict[str, ColumnRule] = {}
     raw_columns = data.get("columns") or {}
     if not isinstance(raw_columns, dict):
-        fail("columns", f"expected canonical column names with one rule each, found {_kind(raw_columns)}")
+        fail("columns", f"expected canonical column names with one rule each, found {kind_of(raw_columns)}")
     fillable = TABLE_COLUMNS if vendor == "csv" else MAPPABLE
     for column, rule in raw_columns.items():
         where = f"columns.{column}"
@@ -175,7 +176,7 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
             fail(where, f"{column!r} is not a column a mapping can fill; those are "
                         f"{', '.join(fillable)}")
         if not isinstance(rule, dict):
-            fail(where, f"expected a rule such as {{field: 360001}}, found {_kind(rule)}")
+            fail(where, f"expected a rule such as {{field: 360001}}, found {kind_of(rule)}")
         bad = [k for k in rule if k not in RULE_KEYS]
         if bad:
             fail(where, f"unknown rule key {bad[0]!r}; a rule has one of {', '.join(SOURCES)} "
@@ -187,12 +188,12 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
         kind = sources[0]
         source = rule[kind]
         if kind in ("tag_prefix", "column") and (not isinstance(source, str) or not source):
-            fail(f"{where}.{kind}", f"expected non-empty text, found {_kind(source)}")
+            fail(f"{where}.{kind}", f"expected non-empty text, found {kind_of(source)}")
         if kind == "field" and (isinstance(source, bool) or not isinstance(source, (str, int))
                                 or source == ""):
-            fail(f"{where}.field", f"expected a field id or title, found {_kind(source)}")
+            fail(f"{where}.field", f"expected a field id or title, found {kind_of(source)}")
         if kind == "value" and not isinstance(source, (str, int, float, bool)):
-            fail(f"{where}.value", f"expected a constant, found {_kind(source)}")
+            fail(f"{where}.value", f"expected a constant, found {kind_of(source)}")
         value_map = rule.get("map") or {}
         if not isinstance(value_map, dict) or any(
                 isinstance(v, (dict, list)) or v is None for v in value_map.values()):
@@ -211,16 +212,16 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
     if (labels or codes or top_box) and points is None:
         fail("csat", "labels, codes and top_box need points")
     span = range(1, (points or 0) + 1)
-    if not isinstance(labels, dict) or any(_code(k) not in span for k in labels):
+    if not isinstance(labels, dict) or any(code_of(k) not in span for k in labels):
         fail("csat.labels", f"expected code: label pairs with codes 1 to {points}")
-    if not isinstance(codes, dict) or any(_code(v) not in span for v in codes.values()):
+    if not isinstance(codes, dict) or any(code_of(v) not in span for v in codes.values()):
         fail("csat.codes", f"expected vendor value: code pairs with codes 1 to {points}")
-    if not isinstance(top_box, list) or any(_code(c) not in span for c in top_box):
+    if not isinstance(top_box, list) or any(code_of(c) not in span for c in top_box):
         fail("csat.top_box", f"expected a list of codes 1 to {points}")
 
     channels = data.get("channels") or {}
     if not isinstance(channels, dict):
-        fail("channels", f"expected vendor value: group pairs, found {_kind(channels)}")
+        fail("channels", f"expected vendor value: group pairs, found {kind_of(channels)}")
     for value, group in channels.items():
         if group not in CHANNEL_GROUPS:
             fail(f"channels.{value}", f"{group!r} is not a channel group; the groups are "
@@ -233,7 +234,7 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
 
     date_format = data.get("date_format")
     if date_format is not None and (not isinstance(date_format, str) or "%" not in date_format):
-        fail("date_format", f"expected a strftime pattern such as '%d/%m/%Y %H:%M', found {_kind(date_format)}")
+        fail("date_format", f"expected a strftime pattern such as '%d/%m/%Y %H:%M', found {kind_of(date_format)}")
 
     attribution = data.get("attribution") or {}
     if not isinstance(attribution, dict) or set(attribution) - {"rule", "description"}:
@@ -255,27 +256,9 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
                    channels={str(k): v for k, v in channels.items()},
                    timezone=None if timezone is None else str(timezone),
                    repeat_same_issue_type=bool(repeat.get("same_issue_type", False)), path=path,
-                   csat_labels={_code(k): str(v) for k, v in labels.items()},
-                   csat_codes={str(k): _code(v) for k, v in codes.items()},
-                   csat_top_box=tuple(_code(c) for c in top_box), date_format=date_format,
+                   csat_labels={code_of(k): str(v) for k, v in labels.items()},
+                   csat_codes={str(k): code_of(v) for k, v in codes.items()},
+                   csat_top_box=tuple(code_of(c) for c in top_box), date_format=date_format,
                    attribution_rule=rule, attribution_description=attribution.get("description"))
 
 
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return f"{type(value).__name__} {value!r}"

@@ -8,6 +8,7 @@ import pandas as pd
 
 from .errors import ImportInputError
 from .mapping import Mapping, load_mapping
+from .pages import find_file
 
 
 def mapping_and_text(mapping: Mapping | str | Path | None) -> tuple[Mapping, str | None]:
@@ -17,6 +18,28 @@ def mapping_and_text(mapping: Mapping | str | Path | None) -> tuple[Mapping, str
     parsed = load_mapping(mapping)
     text = Path(mapping).read_text(encoding="utf-8") if mapping is not None else None
     return parsed, text
+
+
+def open_api_export(export, mapping, vendor: str, *, folder_hint: str, stems, required, needs: str,
+                    rule_hint: str, refused=("column",)) -> tuple[Path, Mapping, str | None, dict]:
+    """What every API importer does first: the export folder (``folder_hint`` says what it should hold),
+    the mapping (for this vendor; a rule of a ``refused`` kind is refused with ``rule_hint``) and the
+    export's files by stem, the ``required`` ones present (``needs`` says why). Returns the folder, the
+    mapping, its text and the paths (None for a missing optional file)."""
+    folder = Path(export)
+    if not folder.is_dir():
+        raise ImportInputError(f"{folder.name}: expected a folder holding the {folder_hint}", folder.name)
+    mapping, text = mapping_and_text(mapping)
+    mapping.check_vendor(vendor)
+    for column, rule in mapping.columns.items():
+        if rule.kind in refused:
+            raise ImportInputError(f"{mapping.name}: columns.{column}: "
+                                   + rule_hint.format(kind=rule.kind), mapping.name)
+    paths = {stem: find_file(folder, stem) for stem in stems}
+    for stem in required:
+        if paths[stem] is None:
+            raise ImportInputError(f"{stem}.json: required file missing from {folder}; {needs}", f"{stem}.json")
+    return folder, mapping, text, paths
 
 
 def ids_as_text(values: pd.Series) -> pd.Series:

@@ -41,16 +41,18 @@ from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
 from .mapping import ColumnRule, Mapping
-from .pages import FileRead, find_file, iter_pages
+from .pages import FileRead, iter_pages
 from .records import RecordSpec, read_records
 from .report import ImportReport
 from .result import ImportResult
 from .scales import ZENDESK_LEGACY
-from .source import ids_as_text, isin_text, latest_rows, mapping_and_text, positions, take
+from .source import ids_as_text, isin_text, latest_rows, open_api_export, positions, take
 
 VENDOR = "zendesk"
 FORMAT = "zendesk-api"
 TIME_TRACKING_TITLE = "Total time spent (sec)"
+NEEDS = ("a Zendesk API export needs tickets.json, ticket_metrics.json (or tickets pages with side-loaded "
+         "metric_sets) and satisfaction_ratings.json")
 FILES = {  # stem -> (wrapper key, singular wrapper)
     "tickets": ("tickets", "ticket"),
     "ticket_metrics": ("ticket_metrics", "ticket_metric"),
@@ -81,25 +83,13 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     missing required file, a file that is not the Zendesk format, an export without tickets,
     or a mapping that names a field or column the export does not have.
     """
-    folder = Path(export)
-    if not folder.is_dir():
-        raise ImportInputError(
-            f"{folder.name}: expected a folder holding the Zendesk API export (tickets.json, "
-            "ticket_metrics.json, satisfaction_ratings.json; optionally users.json, groups.json, "
-            "ticket_fields.json) or the Admin Center CSV export (a .csv file)", folder.name)
-    mapping, mapping_text = mapping_and_text(mapping)
-    mapping.check_vendor(VENDOR)
-    for column, rule in mapping.columns.items():
-        if rule.kind == "column":
-            raise ImportInputError(
-                f"{mapping.name}: columns.{column}: 'column' rules are for table and CSV exports; "
-                "a Zendesk API export has custom fields (field:) and tags (tag_prefix:)", mapping.name)
-
+    folder, mapping, mapping_text, paths = open_api_export(
+        export, mapping, VENDOR, stems=FILES, required=("tickets", "satisfaction_ratings"), needs=NEEDS,
+        folder_hint="Zendesk API export (tickets.json, ticket_metrics.json, satisfaction_ratings.json; optionally "
+                    "users.json, groups.json, ticket_fields.json) or the Admin Center CSV export (a .csv file)",
+        rule_hint="'column' rules are for table and CSV exports; a Zendesk API export has custom fields (field:) "
+                  "and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
-    paths = {stem: find_file(folder, stem) for stem in FILES}
-    for stem in ("tickets", "satisfaction_ratings"):
-        if paths[stem] is None:
-            raise _missing(stem, folder)
 
     # --- ticket fields first: a mapping may name fields by title ------------------------------
     titles: dict[int, str] = {}
@@ -176,7 +166,8 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
         metric_frames.append(read_records(paths["ticket_metrics"], mspec, minfo).frame)
         report.files.append(minfo)
     elif not metric_frames:
-        raise _missing("ticket_metrics", folder)
+        raise ImportInputError(f"ticket_metrics.json: required file missing from {folder}; {NEEDS}",
+                               "ticket_metrics.json")
     m = pd.concat(metric_frames, ignore_index=True) if len(metric_frames) > 1 else metric_frames[0]
     m["ticket_id"] = ids_as_text(m["ticket_id"])
     m["updated"], _ = to_utc_naive(m["updated_at"])
@@ -313,13 +304,6 @@ def _with_rules(mapping: Mapping, rules: dict) -> Mapping:
 # =================================================================================================
 # helpers
 # =================================================================================================
-def _missing(stem: str, folder: Path) -> ImportInputError:
-    return ImportInputError(
-        f"{stem}.json: required file missing from {folder}; a Zendesk API export needs "
-        "tickets.json, ticket_metrics.json (or tickets pages with side-loaded metric_sets) and "
-        "satisfaction_ratings.json", f"{stem}.json")
-
-
 def _records(path: Path, stem: str, report: ImportReport) -> list[dict]:
     info = FileRead(name=path.name, path=path)
     out: list[dict] = []
