@@ -177,3 +177,14 @@ def valid_tables() -> dict[str, pd.DataFrame]:
 def valid_folder(tmp_path: Path, valid_tables: dict[str, pd.DataFrame]) -> Path:
     """A folder with a valid CSV data set (300 contacts, 150 surveys, 6 agents)."""
     return write_tables(tmp_path / "dataset", valid_tables)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    """(dataset, truth) of the bundled sample, loaded once per test module (a module may change it)."""
+    import json
+
+    from upstream.data import load_dataset
+
+    folder = Path(__file__).resolve().parents[1] / "data" / "sample"
+    return load_dataset(folder, validate=False), json.loads((folder / "truth.json").read_text())

@@ -1,6 +1,5 @@
 """The analysis layer on the bundled sample and on synthetic inputs: variance shares, customers,
 policy effects, the survey screen and the tipping-point analysis — each against a number it must hit."""
-import json
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,6 @@ from upstream.analysis import screen as screen_module
 from upstream.analysis import shares as shares_module
 from upstream.analysis.agents import AgentModel, agent_effects, fit_agent_model
 from upstream.analysis.nonresponse import fit_response_model, tipping_point, verdict_tipping_points, weighted_scores
-from upstream.data import load_dataset
 from upstream.data.frames import invitations, responses
 from upstream.models.bootstrap import BootstrapResult
 from upstream.reporting import sentences as say
@@ -24,11 +22,6 @@ from upstream.simulate import truth_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

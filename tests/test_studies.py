@@ -18,7 +18,6 @@ from upstream.analysis.ranking import rank_shift
 from upstream.analysis.scorecards import display_scorecards
 from upstream.analysis.screen import survey_screen
 from upstream.analysis.shares import variance_shares
-from upstream.data import load_dataset
 from upstream.data.frames import invitations, responses
 from upstream.reporting import sentences as say
 from upstream.reporting.sentences.common import Units
@@ -31,11 +30,6 @@ AGENT_COLUMNS = ["agent_id", "n_responses", "raw_score", "effect", "lower", "upp
                  "p_above", "lfsr", "p_bottom_decile", "survey_flag", "verdict"]
 POLICY_COLUMNS = ["policy", "n_contacts", "n_responses", "effect", "lower", "upper", "lower_adj", "upper_adj",
                   "agent_variation_p"]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 and on a larger operation, the shrinkage-corrected correlation recovers a known correlation, the spline and
 the resolution screen behave, and each Key-findings sentence is exact for constructed inputs and says only
 what its condition supports."""
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +18,6 @@ from upstream.studies import ParameterError, RunCache, metric_health
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

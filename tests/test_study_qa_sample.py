@@ -2,7 +2,6 @@
 simulator's low-volume agents and the agents under survey review their reviews, the sample is random within
 agent, reproducible and nested across budgets, and each Key-findings sentence is exact for constructed inputs."""
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,6 @@ import pytest
 from operations import larger_operation
 
 from upstream.analysis import qa
-from upstream.data import load_dataset
 from upstream.data.frames import responses
 from upstream.reporting import sentences as say
 from upstream.simulate import truth_frame
@@ -20,11 +18,6 @@ from upstream.studies import ParameterError, RunCache, qa_sample
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")

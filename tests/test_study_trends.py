@@ -1,7 +1,6 @@
 """The trends study: the Oaxaca–Blinder split recovers the simulator's mix-driven and within-mix change on
 the bundled sample and on a larger operation, its parts add up and match a direct prediction, the bootstrap
 agrees with the Satterthwaite intervals, and each Key-findings sentence is exact for constructed inputs."""
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +9,12 @@ import pytest
 from operations import larger_operation
 
 from upstream.analysis import trends as analysis
-from upstream.data import load_dataset
 from upstream.reporting import sentences as say
 from upstream.studies import ParameterError, RunCache, trends
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 PARAMS = {"n_boot": 200, "seed": 7}
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text())
 
 
 @pytest.fixture(scope="module")
