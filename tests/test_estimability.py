@@ -99,6 +99,10 @@ def test_thin_data_get_sentences_not_exceptions(one_day):
     assert plan.findings[0].startswith("The agent model finds no detectable difference between agents")
     assert (table["reviews"] == table["priority_reviews"]).all() and table["reviews"].sum() > 0
     assert len(plan.tables["qa_sample"]) == int(table["reviews"].sum())
+    # counted from the data, not the study: CSAT replies with a comment, and the agents who handled them
+    s = one_day.surveys.merge(one_day.contacts[["contact_id", "agent_id"]], on="contact_id")
+    commented = s[s["csat"].notna() & s["comment"].fillna("").str.strip().ne("")]
+    assert (len(commented), commented["agent_id"].nunique()) == (14, 14)
     assert words.findings[2] == ("The 14 comments come from 14 agents: too few to tell agents' effects on sentiment "
                                  "apart from comment-to-comment variation (that needs at least two agents and more "
                                  "comments than agents), so agents are not compared on sentiment.")
