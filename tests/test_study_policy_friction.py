@@ -39,8 +39,8 @@ def test_publishes_the_issue_tables(on_sample, tmp_path):
     result, _ = on_sample
     written = sorted(p.name for p in result.publish(tmp_path))
     assert written == ["credit_bands.csv", "credit_cap_neighbours.csv", "credit_dose_response.csv",
-                       "credit_pile_up.csv", "policy_effects.csv", "policy_words.csv"]
-    effects = pd.read_csv(tmp_path / "tables" / "policy_effects.csv")
+                       "credit_pile_up.csv", "policy_outcomes.csv", "policy_words.csv"]
+    effects = pd.read_csv(tmp_path / "tables" / "policy_outcomes.csv")
     assert list(effects.columns[:3]) == ["outcome", "policy", "unit"]
     assert set(effects["outcome"]) == {"csat", "nps", "repeat", "escalation"}
     words_csv = pd.read_csv(tmp_path / "tables" / "policy_words.csv")
@@ -49,7 +49,7 @@ def test_publishes_the_issue_tables(on_sample, tmp_path):
 
 def test_findings_are_checkable_from_the_tables(on_sample):
     result, _ = on_sample
-    effects = result.tables["policy_effects"]
+    effects = result.tables["policy_outcomes"]
     repeat = effects.loc["repeat"].sort_values("effect", ascending=False)
     top = repeat.iloc[0]
     sentence = next(f for f in result.findings if "repeat contact within 7 days" in f)
@@ -67,7 +67,7 @@ def test_findings_are_checkable_from_the_tables(on_sample):
 
 def test_recovers_the_policy_that_drives_repeats_the_cap_and_the_words_on_the_sample(on_sample):
     result, truth = on_sample
-    effects = result.tables["policy_effects"]
+    effects = result.tables["policy_outcomes"]
     repeat = effects.loc["repeat"]
     assert repeat["effect"].idxmax() == truth["repeat_policy"]["policy"]
     others = repeat.drop(index=truth["repeat_policy"]["policy"])
@@ -99,7 +99,7 @@ def test_recovers_the_cap_penalty_and_dose_response_on_a_larger_operation(on_lar
     assert dose.loc["per_doubling", "lower"] > 0                         # more credit, more satisfaction
     pile = result.values["credit"]["pile"]
     assert pile["value"] == 50.0 and abs(pile["share"] - truth["credit"]["share_of_credited_at_cap"]) < 1e-12
-    repeat = result.tables["policy_effects"].loc["repeat"]
+    repeat = result.tables["policy_outcomes"].loc["repeat"]
     assert repeat["effect"].idxmax() == truth["repeat_policy"]["policy"]
     table = result.values["words"]
     for policy in POLICY_WORDS:
@@ -277,7 +277,7 @@ def test_one_policy_keeps_the_credit_analysis_and_compares_nothing():
     one = dataclasses.replace(ds, contacts=ds.contacts.assign(policy="standard"),
                               fingerprint=ds.fingerprint + "-one-policy")
     result = policy_friction.run(one, PARAMS)
-    assert "policy_effects" not in result.tables and result.tables["policy_words"].empty
+    assert "policy_outcomes" not in result.tables and result.tables["policy_words"].empty
     assert result.findings[0] == ("Every contact is governed by one policy ('standard'), so there are no policy "
                                   "differences to estimate.")
     assert result.values["credit"]["pile"]["is_cap"]
@@ -288,7 +288,7 @@ def test_runs_on_a_good_bad_scale_without_nps_escalation_or_credit():
 
     ds, cache = good_bad_without_extras()
     result = policy_friction.run(ds, PARAMS, cache)
-    effects = result.tables["policy_effects"]
+    effects = result.tables["policy_outcomes"]
     assert set(effects.index.get_level_values(0)) == {"csat", "repeat"}
     assert (effects.loc["csat", "unit"] == "percentage points").all()
     repeat = "'replacement part backorder' raises the chance of a repeat contact"

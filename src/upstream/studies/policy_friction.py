@@ -114,7 +114,7 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
                 say.words_sentence(words), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=[f for f in findings if f], health=health, fits=fits)
-    result.tables = {**({"policy_effects": stacked} if effects else {}),
+    result.tables = {**({"policy_outcomes": stacked} if effects else {}),
                      "policy_words": words.set_index(["group", "rank"]).rename_axis([POLICY, "rank"])}
     if money:
         result.tables.update({"credit_pile_up": pd.DataFrame([money["pile"]]).set_index("value"),
