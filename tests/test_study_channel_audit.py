@@ -235,7 +235,7 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
         assert "import " not in html and "Traceback" not in html and "&lt;Figure size" not in html
         assert json.loads((run / f"{name}.findings.json").read_text())["sentences"][0] in index
     manifest = json.loads((run / "manifest.json").read_text())
-    for table in ("channel_summary", "policy_effects", "policy_words", "sentiment_validation"):
+    for table in ("channel_summary", "policy_outcomes", "policy_words", "sentiment_validation"):
         assert f"tables/{table}.csv" in manifest["tables"]
 
 
