@@ -21,6 +21,7 @@ from .description import (
     CsatScale,
     DatasetDescription,
     NpsScale,
+    Visibility,
 )
 from .schema import SCHEMA, TABLES, Failure, column_of
 
@@ -28,7 +29,8 @@ __all__ = ["read_description", "parse_description"]
 
 _RULE = "dataset.yaml describes the data set (data/README.md)"
 _TOP_KEYS = ("upstream_dataset", "name", "source", "period", "attribution", "csat", "nps", "columns",
-             "channel_groups")
+             "channel_groups", "visibility")
+_VISIBILITY_KEYS = ("unanswered_invitations", "uninvited_contacts", "note")
 _CSAT_KEYS = ("present", "kind", "points", "labels", "top_box", "label_of_good", "vendor_scale",
               "vendor_codes", "not_answers", "scale_source")
 _NPS_KEYS = ("present", "range", "source")
@@ -81,6 +83,7 @@ def parse_description(data: Any, path: Path | None = None) -> tuple[DatasetDescr
     nps = _parse_nps(data.get("nps"), problems)
     attribution = _parse_attribution(data.get("attribution"), problems)
     columns = _parse_columns(data.get("columns"), problems)
+    visibility = _parse_visibility(data.get("visibility"), problems)
     extras = {}
     for key in ("source", "period", "channel_groups"):
         value = data.get(key) or {}
@@ -91,7 +94,26 @@ def parse_description(data: Any, path: Path | None = None) -> tuple[DatasetDescr
     name = data.get("name")
     name = str(name) if name is not None else (path.parent.name if path else "")
     return DatasetDescription(csat=csat, nps=nps, attribution=attribution, columns=columns, name=name,
-                              declared=True, path=path, **extras), problems
+                              visibility=visibility, declared=True, path=path, **extras), problems
+
+
+def _parse_visibility(raw: Any, problems: list[str]) -> Visibility:
+    if raw is None:
+        return Visibility()
+    if not isinstance(raw, dict):
+        problems.append(f"visibility: expected keys {', '.join(_VISIBILITY_KEYS)}, found {kind_of(raw)}")
+        return Visibility()
+    for key in raw:
+        if key not in _VISIBILITY_KEYS:
+            problems.append(f"visibility: unknown key {key!r}; the keys are {', '.join(_VISIBILITY_KEYS)}")
+    flags = {}
+    for key in ("unanswered_invitations", "uninvited_contacts"):
+        value = raw.get(key, True)
+        if not isinstance(value, bool):
+            problems.append(f"visibility.{key}: expected true or false, found {kind_of(value)}")
+            value = True
+        flags[key] = value
+    return Visibility(note=str(raw.get("note") or ""), **flags)
 
 
 def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:

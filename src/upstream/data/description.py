@@ -39,7 +39,7 @@ from .schema import TABLES
 
 __all__ = ["CsatScale", "NpsScale", "Attribution", "ColumnNotes", "DatasetDescription",
            "DEFAULT_CSAT", "DEFAULT_NPS", "DEFAULT_DESCRIPTION", "DESCRIPTION_FILE",
-           "ATTRIBUTION_RULES", "MAX_POINTS", "FORMAT_VERSION"]
+           "ATTRIBUTION_RULES", "MAX_POINTS", "FORMAT_VERSION", "Visibility"]
 
 DESCRIPTION_FILE = "dataset.yaml"
 FORMAT_VERSION = 1
@@ -156,6 +156,39 @@ class Attribution:
 
 
 @dataclass(frozen=True)
+class Visibility:
+    """What the export lets the data show about the survey process (``visibility`` in
+    ``dataset.yaml``).
+
+    ``unanswered_invitations`` is False when ``surveys`` lists answered surveys only (e.g. an
+    export of ratings): response rates (replies per invitation) cannot be seen.
+    ``uninvited_contacts`` is False when ``contacts`` lists only the contacts that were surveyed:
+    invitation rates (invitations per contact) cannot be seen. ``note`` says why, for a sentence.
+    A screen, rate or sentence that needs what is not visible is skipped, and says so."""
+
+    unanswered_invitations: bool = True
+    uninvited_contacts: bool = True
+    note: str = ""
+
+    @property
+    def response_rates(self) -> bool:
+        """True when replies per invitation can be measured."""
+        return self.unanswered_invitations
+
+    @property
+    def invitation_rates(self) -> bool:
+        """True when invitations per contact can be measured."""
+        return self.uninvited_contacts
+
+    def to_dict(self) -> dict:
+        out = {"unanswered_invitations": self.unanswered_invitations,
+               "uninvited_contacts": self.uninvited_contacts}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+@dataclass(frozen=True)
 class ColumnNotes:
     """Per table: ``missing`` columns the source did not record (absent from the file),
     ``partial`` columns with empty cells and why, ``derived`` columns and their rule,
@@ -187,6 +220,7 @@ class DatasetDescription:
     source: Any = field(default_factory=dict)
     period: Any = field(default_factory=dict)
     channel_groups: Any = field(default_factory=dict)
+    visibility: Visibility = field(default_factory=Visibility)
     declared: bool = False
     path: Path | None = None
 
@@ -217,7 +251,8 @@ class DatasetDescription:
                                          derived=old.derived, sources=old.sources)
         return DatasetDescription(csat=self.csat, nps=self.nps, attribution=self.attribution, columns=columns,
                                   name=self.name, source=self.source, period=self.period,
-                                  channel_groups=self.channel_groups, declared=self.declared, path=self.path)
+                                  channel_groups=self.channel_groups, visibility=self.visibility,
+                                  declared=self.declared, path=self.path)
 
 
 DEFAULT_CSAT = CsatScale(points=5, labels={1: "very dissatisfied", 2: "dissatisfied", 3: "neutral",
