@@ -78,6 +78,10 @@ class Extract:
     missing: dict[str, str] = field(default_factory=dict)
     #: policy/product/issue_type -> (ticket column, source text) used when the mapping has no rule
     defaults: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: what this export can show of the survey process (dataset.yaml ``visibility``; data/README.md):
+    #: ``unanswered_invitations`` False when only answered surveys are listed, ``uninvited_contacts``
+    #: False when only surveyed contacts are listed, ``note`` why
+    visibility: dict = field(default_factory=lambda: {"unanswered_invitations": True, "uninvited_contacts": True})
     nps_present: bool = False
     #: agents: id, team (name or missing), created_at (text or missing)
     staff: pd.DataFrame | None = None
@@ -314,6 +318,7 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
         },
         "csat": x.scale.describe(x.scale_source),
         "nps": {"present": bool(x.nps_present), "range": [0, 10]},
+        "visibility": dict(x.visibility),
         **({"columns": columns} if columns else {}),
         "channel_groups": {e["value"]: {"group": e["group"], "contacts": e["contacts"],
                                         **({} if e["known"] else
