@@ -28,6 +28,10 @@ pytestmark = pytest.mark.skipif(shutil.which("java") is None,
 @pytest.fixture(scope="module")
 def spark_and_pandas():
     os.environ.setdefault("UPSTREAM_SPARK_PARTITIONS", "2")
+    # A short-lived local JVM on tiny tables: the C1 compiler and no whole-stage code generation
+    # halve the test's time (171 s -> 97 s on a busy 2-core machine); the SQL and results are unchanged.
+    os.environ.setdefault("PYSPARK_SUBMIT_ARGS", '--driver-java-options "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" '
+                          "--conf spark.sql.codegen.wholeStage=false pyspark-shell")
     pds = load_dataset("data/sample")
     sds = open_dataset("data/sample", engine="spark")            # validated in Spark
     rows = fit_agent_model(responses(pds), "csat", CONTACT_MIX, n_boot=100, seed=5, population=pds.contacts,
