@@ -970,7 +970,7 @@ def test_gorgias_messages_give_the_agent_who_replied_before_the_survey(tmp_path)
     agent = _by_id(r.contacts, "agent_id")
     assert (agent["71002"], agent["71001"], agent["71004"]) == ("201", "201", "201")
     assert r.report.facts["reassigned_after_rating"] == 1
-    assert ("4 surveys have no agent message before they were sent; they keep the export-time assignee"
+    assert ("4 surveys have no public agent reply before they were sent; they keep the export-time assignee"
             in r.report.warnings)
 
 
