@@ -240,6 +240,26 @@ def test_gorgias_only_public_agent_replies_attribute_a_rating(tmp_path):
         k: pd.Timestamp("2026-03-02 18:30") for k in ("1", "2", "3")}
 
 
+def test_gorgias_trashed_tickets_are_dropped_and_flat_ids_read(tmp_path):
+    folder = _gorgias_export(tmp_path / "gg", GG_MESSAGES)
+    page = json.loads((folder / "tickets.json").read_text())
+    one, two = page["data"][0], page["data"][1]
+    # the Ticket object (https://developers.gorgias.com/reference/the-ticket-object): trashed_datetime,
+    # "When the ticket was moved to the trash"; newer responses carry flat ids (assignee_user_id,
+    # assignee_team_id, customer_id) next to, or instead of, the nested objects
+    one["trashed_datetime"] = "2026-03-04T10:00:00.000000"
+    two.update(assignee_user=None, assignee_user_id=202, assignee_team=None, assignee_team_id=7, customer=None,
+               customer_id=5002)
+    (folder / "tickets.json").write_text(json.dumps(page))
+    r = import_export("gorgias", folder, folder / "mapping.yaml")
+    assert {(d.table, d.reason): d.examples for d in r.report.dropped if d.table == "contacts"} == {
+        ("contacts", "deleted (moved to the trash: trashed_datetime)"): ["1"],
+        ("contacts", "no assignee (neither on the rating nor assigned)"): ["4"]}
+    c = r.contacts.set_index("contact_id")
+    assert (c.loc["2", "agent_id_at_export"], c.loc["2", "team"], c.loc["2", "customer_id"]) == (
+        "202", "team 7", "5002")
+
+
 @pytest.mark.parametrize("scores, messages, message", [
     ({2: "x"}, GG_MESSAGES,
      "satisfaction_surveys.json: score must be 1 to 5 (Gorgias' scale); found 'x' (survey 902)"),
@@ -320,6 +340,19 @@ def test_intercom_api_2_0_ratings_all_get_a_responded_at(tmp_path):
 ])
 def test_intercom_unreadable_rating_stops_the_import(tmp_path, rating, message):
     assert _refused("intercom", _intercom_export(tmp_path / "ic", [_intercom_conversation("1", rating)])) == message
+
+
+def test_intercom_api_1_assignee_object(tmp_path):
+    # API 1.x conversations name the assignee as an object; nobody_admin means unassigned
+    # (airbyte source-intercom schemas/conversations.json keeps "assignee": {id, type, name, email})
+    convs = [_intercom_conversation("1", None), _intercom_conversation("2", None)]
+    for conv, assignee in zip(convs, [{"type": "admin", "id": "7005"}, {"type": "nobody_admin", "id": None}]):
+        del conv["admin_assignee_id"]
+        conv["assignee"] = assignee
+    r = import_export("intercom", _intercom_export(tmp_path / "ic", convs), tmp_path / "ic" / "mapping.yaml")
+    assert _by_id(r.contacts, "agent_id") == {"1": "7005"}
+    assert [(d.reason, d.examples) for d in r.report.dropped] == [
+        ("no teammate (neither on the rating nor assigned)", ["2"])]
 
 
 def test_intercom_fin_words_are_on_the_scale(tmp_path):

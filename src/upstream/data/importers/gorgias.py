@@ -12,8 +12,11 @@ The export is a folder of saved API responses, cursor pages ``{"data": [...], "m
 
 Rules (each also written into the import report):
 
-- Contacts: status ``closed`` with a ``closed_datetime``; ``spam`` tickets are dropped. Times are
-  ISO 8601 without an offset (UTC).
+- Contacts: status ``closed`` with a ``closed_datetime``; ``spam`` tickets and tickets moved to
+  the trash (``trashed_datetime``) are dropped. Times are ISO 8601, usually with microseconds and
+  without an offset (UTC). Assignee, team and customer from the nested objects
+  (``assignee_user.id``) or the flat ids of newer responses (``assignee_user_id``,
+  ``assignee_team_id``, ``customer_id``).
 - CSAT: ``score`` 1-5 (1..5, top box 4-5); ``sent_datetime`` = ``sent_at``, ``scored_datetime`` =
   ``responded_at``; a survey created but never sent (no ``sent_datetime``) is no survey; a score
   outside 1-5 (``0``, ``"x"``) or a survey time that is not a time stops the import.
@@ -87,9 +90,11 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         "id": ids_as_text(col(tickets, lambda x: x.get("id"))),
         "status": col(tickets, lambda x: x.get("status")).astype("str").str.lower(),
         "spam": col(tickets, lambda x: bool(x.get("spam"))).astype(bool),
-        "assignee": ids_as_text(col(tickets, lambda x: (x.get("assignee_user") or {}).get("id"))),
-        "team": col(tickets, lambda x: (x.get("assignee_team") or {}).get("name")).astype("str"),
-        "requester": ids_as_text(col(tickets, lambda x: (x.get("customer") or {}).get("id"))),
+        "trashed": col(tickets, lambda x: x.get("trashed_datetime") is not None).astype(bool),
+        "assignee": ids_as_text(col(tickets, lambda x: _first_id(x.get("assignee_user"), x.get("assignee_user_id")))),
+        "team": col(tickets, lambda x: (x.get("assignee_team") or {}).get("name") or (
+            None if x.get("assignee_team_id") is None else f"team {x['assignee_team_id']}")).astype("str"),
+        "requester": ids_as_text(col(tickets, lambda x: _first_id(x.get("customer"), x.get("customer_id")))),
         "channel": col(tickets, lambda x: x.get("channel")).astype("str"),
     })
     t["opened"], _ = to_utc_naive(col(tickets, lambda x: x.get("created_datetime")))
@@ -196,8 +201,9 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tname, ratings_file=sname, tickets=t, ratings=r,
         scale=GORGIAS, mapping=mapping, report=report, exported_at=exported_at, attribution_rule=rule,
         attribution_description=description,
-        drops=[(t["spam"], "spam"), (t["status"] != "closed", "not closed at export time (status open)")],
-        alive=~t["spam"],
+        drops=[(t["trashed"], "deleted (moved to the trash: trashed_datetime)"), (t["spam"], "spam"),
+               (t["status"] != "closed", "not closed at export time (status open)")],
+        alive=~t["spam"] & ~t["trashed"],
         sources={
             "contacts.contact_id": f"{tname}: id",
             "contacts.opened_at": f"{tname}: created_datetime (UTC)",
@@ -242,6 +248,13 @@ def _last_agent_before(messages: pd.DataFrame, surveys: pd.DataFrame) -> pd.Seri
 NOT_REPLIES = {"note": "internal notes (public false or channel internal-note)",
                "rule": "messages sent by a rule (rule_id)",
                "bot": "messages from bot users (role bot)"}
+
+
+def _first_id(obj, fallback):
+    """The id of a nested object (``assignee_user: {id}``), else the flat id (``assignee_user_id``)."""
+    if isinstance(obj, dict) and obj.get("id") is not None:
+        return obj["id"]
+    return fallback
 
 
 def _is_bot(user: dict) -> bool:

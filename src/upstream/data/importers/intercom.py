@@ -91,7 +91,7 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
     t = pd.DataFrame({
         "id": ids_as_text(col(lambda c: c.get("id"))),
         "status": col(lambda c: c.get("state")).astype("str").str.lower(),
-        "assignee": ids_as_text(col(lambda c: c.get("admin_assignee_id"))),
+        "assignee": ids_as_text(col(_assignee)),
         "team_id": ids_as_text(col(lambda c: c.get("team_assignee_id"))),
         "requester": ids_as_text(col(_customer)),
         "channel": col(lambda c: (c.get("source") or {}).get("type")).astype("str"),
@@ -202,6 +202,14 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
         read={"contacts": len(convs), "surveys": int(has_rating.sum()), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="teammate")
     return assemble(x)
+
+
+def _assignee(c: dict):
+    """``admin_assignee_id``; API 1.x: ``assignee`` ``{type: admin, id}`` (``nobody_admin`` = none)."""
+    if c.get("admin_assignee_id") is not None:
+        return c["admin_assignee_id"]
+    assignee = c.get("assignee")
+    return assignee.get("id") if isinstance(assignee, dict) and assignee.get("type") == "admin" else None
 
 
 def _customer(c: dict):
