@@ -139,6 +139,22 @@ def test_helpscout_rating_objects_changed_later_keep_the_latest(tmp_path):
         ("surveys", "an older rating record of a ticket that has a newer one"): ["10"]}
 
 
+def test_helpscout_unknown_is_dropped_and_a_missing_rating_time_takes_the_rated_reply(tmp_path):
+    # rating "unknown" is one of the documented values of GET /v2/ratings/{id}; a report row without
+    # ratingCreatedAt keeps the documented threadCreatedAt of the rated reply
+    unknown = {"id": 13, "conversationId": 432031327, "threadId": 5, "rating": "unknown", "user": {"id": 69020},
+               "createdAt": "2017-09-16T05:00:00"}
+    row = {**_report_row(432207336, 1169815634, 2, 69013, None), "threadCreatedAt": "2017-09-15T11:57:14Z"}
+    folder = _helpscout_export(tmp_path / "hs", {"results": [row, unknown]})
+    r = import_export("helpscout", folder, folder / "mapping.yaml")
+    assert r.surveys.set_index("contact_id")["csat"].to_dict() == {"432207336": 2}
+    assert r.surveys["responded_at"].tolist() == [pd.Timestamp("2017-09-15 11:57:14")]
+    assert {(d.table, d.reason): d.examples for d in r.report.dropped if d.table == "surveys"} == {
+        ("surveys", "rating 'unknown' (no value on the happiness scale)"): ["13"]}
+    assert ("1 ratings have no ratingCreatedAt/createdAt; their rating time is the rated reply's threadCreatedAt"
+            in r.report.warnings)
+
+
 @pytest.mark.parametrize("rows, message", [
     ([_report_row(432207336, 1, 7, 69013, "2017-09-15T12:26:53Z"),
       _report_row(432031326, 2, "x", 69013, "2017-09-15T12:26:53Z")],
@@ -258,6 +274,17 @@ def test_gorgias_trashed_tickets_are_dropped_and_flat_ids_read(tmp_path):
     c = r.contacts.set_index("contact_id")
     assert (c.loc["2", "agent_id_at_export"], c.loc["2", "team"], c.loc["2", "customer_id"]) == (
         "202", "team 7", "5002")
+
+
+def test_gorgias_score_without_scored_datetime_takes_the_send_time(tmp_path):
+    folder = _gorgias_export(tmp_path / "gg", GG_MESSAGES)
+    page = json.loads((folder / "satisfaction_surveys.json").read_text())
+    page["data"][0]["scored_datetime"] = None
+    (folder / "satisfaction_surveys.json").write_text(json.dumps(page))
+    r = import_export("gorgias", folder, folder / "mapping.yaml")
+    s = r.surveys.set_index("contact_id")
+    assert (s.loc["1", "csat"], s.loc["1", "responded_at"]) == (4, pd.Timestamp("2026-03-02 13:00"))
+    assert "1 scored surveys have no scored_datetime; their responded_at is sent_datetime" in r.report.warnings
 
 
 @pytest.mark.parametrize("scores, messages, message", [

@@ -18,8 +18,9 @@ Rules (each also written into the import report):
   (``assignee_user.id``) or the flat ids of newer responses (``assignee_user_id``,
   ``assignee_team_id``, ``customer_id``).
 - CSAT: ``score`` 1-5 (1..5, top box 4-5); ``sent_datetime`` = ``sent_at``, ``scored_datetime`` =
-  ``responded_at``; a survey created but never sent (no ``sent_datetime``) is no survey; a score
-  outside 1-5 (``0``, ``"x"``) or a survey time that is not a time stops the import.
+  ``responded_at`` (``sent_datetime``, with a warning, for a score without one); a survey created
+  but never sent (no ``sent_datetime``) is no survey; a score outside 1-5 (``0``, ``"x"``) or a
+  survey time that is not a time stops the import.
 - **Attribution**: a Gorgias survey names no agent. With ``messages.json`` the rating belongs to
   the author of the last *public agent reply* before the survey was sent (``attribution.rule:
   last_agent_reply``): ``from_agent`` true, not an internal note (``public`` false, ``channel``
@@ -127,11 +128,16 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
     never_sent = s["sent_at"].isna()
     report.drop("surveys", "created but never sent (no sent_datetime)", s.loc[never_sent, "id"])
     s = s[~never_sent]
+    no_score_time = codes[s.index].notna() & s["scored"].isna()
+    if no_score_time.any():
+        report.warnings.append(f"{int(no_score_time.sum())} scored surveys have no scored_datetime; their responded_at "
+                               "is sent_datetime")
     r = pd.DataFrame({
         "id": s["id"], "ticket_id": s["ticket_id"], "agent": pd.Series(pd.NA, index=s.index, dtype="str"),
         "team": pd.Series(pd.NA, index=s.index, dtype="str"),
         "csat": pd.array(codes[s.index], dtype="Int64"), "nps": pd.array([pd.NA] * len(s), dtype="Int64"),
-        "sent_at": s["sent_at"], "responded_at": s["scored"].where(codes[s.index].notna()),
+        "sent_at": s["sent_at"],
+        "responded_at": s["scored"].fillna(s["sent_at"]).where(codes[s.index].notna()),
         "comment": s["comment"].astype("str").where(s["comment"].notna()),
         "updated": s["scored"].fillna(s["sent_at"])})
 
@@ -213,7 +219,7 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
             "contacts.channel": f"{tname}: channel, grouped (see channels)",
             "contacts.customer_id": f"{tname}: customer.id",
             "surveys.sent_at": f"{sname}: sent_datetime",
-            "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys",
+            "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys (else sent_datetime)",
             "surveys.csat": f"{sname}: score, 1 to 5",
             "surveys.comment": f"{sname}: body_text"},
         vendor_columns={"n_interactions": (f"{tname}: messages_count (customer and agent messages), at least 1",

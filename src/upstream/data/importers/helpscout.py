@@ -19,12 +19,14 @@ Rules (each also written into the import report):
 - Contacts: conversations with status ``closed`` and a ``closedAt``; ``spam`` is dropped.
 - CSAT: Help Scout's happiness rating: report rows' ``ratingId`` 3 (Not Good) = 1, 2 (Okay) = 2,
   1 (Great) = 3; rating objects' ``not_good`` (also ``not-good``, ``Not Good``, ``Bad``) = 1,
-  ``okay`` (``ok``) = 2, ``great`` = 3 (3-point, top box great); ``unknown`` = a reply without a
-  CSAT value. A rating record without a rating, a ``ratingId`` other than 1-3, or a rating time
-  that is not a time stops the import. Ratings are links in the reply e-mails, so a rating's
-  ``ratingCreatedAt``/``createdAt`` (UTC, with or without ``Z``) is both ``sent_at`` and
-  ``responded_at``; a rating changed later keeps its first time (``modifiedAt`` picks the latest
-  record). Unanswered surveys cannot be seen: ``visibility.unanswered_invitations`` is false.
+  ``okay`` (``ok``) = 2, ``great`` = 3 (3-point, top box great); ``unknown`` has no value on the
+  scale and is dropped (reported), never written as an empty CSAT. A rating record without a
+  rating, a ``ratingId`` other than 1-3, or a rating time that is not a time stops the import.
+  Ratings are links in the reply e-mails, so a rating's ``ratingCreatedAt``/``createdAt`` (UTC,
+  with or without ``Z``; else the rated reply's ``threadCreatedAt``, with a warning) is both
+  ``sent_at`` and ``responded_at``; a rating changed later keeps its first time (``modifiedAt``
+  picks the latest record). Unanswered surveys cannot be seen:
+  ``visibility.unanswered_invitations`` is false.
 - Attribution: a rating belongs to ``user`` / ``ratingUserId`` -- the author of the reply the customer rated -- not
   necessarily the conversation's assignee; other conversations keep ``assignee`` (export time).
 - ``n_interactions`` = ``threads`` (the number of published threads: customer messages, replies
@@ -124,10 +126,13 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
     report.files.append(rinfo)
 
     ratings = [_camel_keys(x) for x in ratings]
-    r, n_unknown = _ratings_frame(ratings, rinfo.name)
-    if n_unknown:
-        report.warnings.append(f"ratings with the value 'unknown' ({n_unknown}) are kept as replies without a CSAT "
-                               "value")
+    r, unknown, n_thread_time = _ratings_frame(ratings, rinfo.name)
+    # 'unknown' is on no side of the scale: an answer without a value is no CSAT answer
+    report.drop("surveys", "rating 'unknown' (no value on the happiness scale)", r.loc[unknown, "id"])
+    r = r[~unknown]
+    if n_thread_time:
+        report.warnings.append(f"{n_thread_time} ratings have no ratingCreatedAt/createdAt; their rating time is the "
+                               "rated reply's threadCreatedAt")
 
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     if paths["users"] is not None:
@@ -164,7 +169,7 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
                                "exported)",
             "surveys.responded_at": f"{rinfo.name}: ratingCreatedAt / createdAt (UTC)",
             "surveys.csat": (f"{rinfo.name}: ratingId (3 Not Good = 1, 2 Okay = 2, 1 Great = 3) or rating (not good = "
-                             "1, okay = 2, great = 3; unknown = no value)"),
+                             "1, okay = 2, great = 3; unknown: dropped)"),
             "surveys.comment": f"{rinfo.name}: ratingComments / comments"},
         vendor_columns={"n_interactions": (
             f"{info.name}: threads (published threads: customer messages, replies and notes), at least 1", "derived")},
@@ -211,12 +216,13 @@ def _rating_id_value(value) -> str | None:
     return RATING_IDS.get(value) if isinstance(value, int) else None
 
 
-def _ratings_frame(ratings: list[dict], file: str) -> tuple[pd.DataFrame, int]:
+def _ratings_frame(ratings: list[dict], file: str) -> tuple[pd.DataFrame, pd.Series, int]:
     """The rating rows of either documented shape: the happiness ratings report (``id`` = the
     conversation, ``threadid``, ``ratingId`` 1-3, ``ratingUserId``, ``ratingCreatedAt``,
     ``ratingComments``) or rating objects (``id``, ``conversationId``, ``threadId``, ``rating``
     great/okay/not_good/unknown, ``user``, ``createdAt``, ``modifiedAt``, ``comments``). A rating
-    record whose rating is missing or not on the scale stops the import."""
+    record whose rating is missing or not on the scale stops the import. Also returns the mask of
+    ``unknown`` ratings and how many rating times came from ``threadCreatedAt``."""
     values, ids, tickets, missing, off_ids = [], [], [], [], []
     for x in ratings:
         ticket = _first(x, "conversationId", "id")
@@ -256,8 +262,9 @@ def _ratings_frame(ratings: list[dict], file: str) -> tuple[pd.DataFrame, int]:
     user = pd.Series([(x["user"].get("id") if isinstance(x.get("user"), dict) else x.get("user"))
                       if x.get("user") is not None else x.get("ratingUserId") for x in ratings], dtype="object")
     tickets = ids_as_text(pd.Series(tickets, dtype="object"))
-    created = iso_times(rcol("ratingCreatedAt", "createdAt", "threadCreatedAt"), file, "ratingCreatedAt", tickets,
-                        "conversation")
+    created = iso_times(rcol("ratingCreatedAt", "createdAt"), file, "ratingCreatedAt", tickets, "conversation")
+    thread_time = created.isna() & rcol("threadCreatedAt", "threadCreatedAt").notna()
+    created = created.fillna(iso_times(rcol("threadCreatedAt"), file, "threadCreatedAt", tickets, "conversation"))
     modified = iso_times(rcol("modifiedAt"), file, "modifiedAt", tickets, "conversation")
     comments = rcol("ratingComments", "comments")
     r = pd.DataFrame({
@@ -267,4 +274,5 @@ def _ratings_frame(ratings: list[dict], file: str) -> tuple[pd.DataFrame, int]:
         "sent_at": created, "responded_at": created,
         "comment": comments.astype("str").where(comments.notna()),
         "updated": modified.fillna(created)})
-    return r, int(value.astype("str").str.lower().eq("unknown").sum())
+    unknown = pd.Series(value.astype("str").str.strip().str.lower().eq("unknown").to_numpy(), index=r.index)
+    return r, unknown, int(thread_time.sum())
