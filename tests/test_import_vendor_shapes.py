@@ -120,6 +120,18 @@ def test_helpscout_report_as_stitch_lands_it(tmp_path):
     assert _by_id(r.contacts, "agent_id")["432207336"] == "69020"
 
 
+def test_helpscout_ids_as_text_and_times_with_an_offset(tmp_path):
+    # the same report row with its ids written as text (as a warehouse copy may hold them) and
+    # the rating time with an explicit offset: the conversation is still found, the time is UTC
+    row = {**_report_row(432207336, 1169815634, 3, 69020, "2017-09-15T14:26:53+02:00"),
+           "id": "432207336", "ratingUserId": "69020", "ratingId": "3"}
+    folder = _helpscout_export(tmp_path / "hs", {"results": [row]})
+    r = import_export("helpscout", folder, folder / "mapping.yaml")
+    assert r.surveys[["contact_id", "csat", "responded_at"]].values.tolist() == [
+        ["432207336", 1, pd.Timestamp("2017-09-15 12:26:53")]]
+    assert _by_id(r.contacts, "agent_id")["432207336"] == "69020"
+
+
 def test_helpscout_rating_objects_changed_later_keep_the_latest(tmp_path):
     # GET /v2/ratings/{id} (https://developer.helpscout.com/mailbox-api/endpoints/ratings/get):
     # rating great/okay/not_good/unknown, user = the author of the rated reply, createdAt without Z;
