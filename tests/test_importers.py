@@ -895,15 +895,15 @@ def test_helpscout_rating_belongs_to_the_author_of_the_rated_reply():
         "88002": ("401", "402"), "88009": ("403", "402")}
     assert r.dataset["attribution"]["rule"] == "rated_reply_author"
     s = r.surveys.set_index("contact_id")
-    assert s["csat"].to_dict() == {"88001": 3, "88002": 1, "88003": 2, "88004": 3, "88007": None, "88009": 1,
-                                   "88010": 3}
-    assert s.loc["88007", "responded_at"] == pd.Timestamp("2026-03-09 16:00")   # 'unknown': a reply, no value
+    # 88007 'unknown': no value on the scale, dropped (never an empty CSAT for an answered survey)
+    assert s["csat"].to_dict() == {"88001": 3, "88002": 1, "88003": 2, "88004": 3, "88009": 1, "88010": 3}
     assert s.loc["88010", "comment"] == "<script>alert(1)</script>"            # kept; reports escape it
     assert r.dataset["csat"]["labels"] == {1: "not good", 2: "okay", 3: "great"}
     assert set(c["team"]) == {"Support"} and _by_id(c, "policy")["88006"] == "unknown"
     assert _by_id(c, "n_interactions") == {"88001": 3, "88002": 5, "88003": 2, "88004": 4, "88006": 6, "88007": 3,
                                            "88009": 4, "88010": 2}
     assert {(d.table, d.reason): d.examples for d in r.report.dropped} == {
+        ("surveys", "rating 'unknown' (no value on the happiness scale)"): ["5505"],
         ("contacts", "spam"): ["88008"],
         ("contacts", "not closed at export time (status active or pending)"): ["88005"]}
     assert "resolved_first_contact" not in c.columns
@@ -970,7 +970,7 @@ def test_gorgias_messages_give_the_agent_who_replied_before_the_survey(tmp_path)
     agent = _by_id(r.contacts, "agent_id")
     assert (agent["71002"], agent["71001"], agent["71004"]) == ("201", "201", "201")
     assert r.report.facts["reassigned_after_rating"] == 1
-    assert ("4 surveys have no agent message before they were sent; they keep the export-time assignee"
+    assert ("4 surveys have no public agent reply before they were sent; they keep the export-time assignee"
             in r.report.warnings)
 
 

@@ -12,15 +12,23 @@ The export is a folder of saved API responses, cursor pages ``{"data": [...], "m
 
 Rules (each also written into the import report):
 
-- Contacts: status ``closed`` with a ``closed_datetime``; ``spam`` tickets are dropped. Times are
-  ISO 8601 without an offset (UTC).
+- Contacts: status ``closed`` with a ``closed_datetime``; ``spam`` tickets and tickets moved to
+  the trash (``trashed_datetime``) are dropped. Times are ISO 8601, usually with microseconds and
+  without an offset (UTC). Assignee, team and customer from the nested objects
+  (``assignee_user.id``) or the flat ids of newer responses (``assignee_user_id``,
+  ``assignee_team_id``, ``customer_id``).
 - CSAT: ``score`` 1-5 (1..5, top box 4-5); ``sent_datetime`` = ``sent_at``, ``scored_datetime`` =
-  ``responded_at``; a survey created but never sent (no ``sent_datetime``) is no survey; a score
-  outside 1-5 stops the import.
+  ``responded_at`` (``sent_datetime``, with a warning, for a score without one); a survey created
+  but never sent (no ``sent_datetime``) is no survey; a score outside 1-5 (``0``, ``"x"``) or a
+  survey time that is not a time stops the import.
 - **Attribution**: a Gorgias survey names no agent. With ``messages.json`` the rating belongs to
-  the author of the last agent message before the survey was sent (``attribution.rule:
-  last_agent_reply``); without it, to the ticket's ``assignee_user`` *at export time*
+  the author of the last *public agent reply* before the survey was sent (``attribution.rule:
+  last_agent_reply``): ``from_agent`` true, not an internal note (``public`` false, ``channel``
+  or ``source.type`` ``internal-note``), not sent by a rule (``rule_id``) and not from a bot user
+  (``users.json`` role ``bot``). Without it, to the ticket's ``assignee_user`` *at export time*
   (``export_time_assignee``, flagged: a reassignment after the survey moves the rating).
+- Bots: users whose role is ``bot`` are not agents: they are left out of the agents table, and a
+  ticket assigned to one keeps only an agent who replied publicly (or is dropped, no assignee).
 - ``n_interactions`` = ``messages_count``; no reopen count or handle time in the ticket list, so
   ``resolved_first_contact`` and ``handle_time_sec`` are missing; ``team`` = ``assignee_team``.
 - Mapping: ``tag_prefix`` over tag names. Gorgias keeps custom fields behind a separate
@@ -42,6 +50,7 @@ from .report import ImportReport
 from .result import ImportResult
 from .scales import GORGIAS
 from .source import ids_as_text, open_api_export
+from .vendor_times import iso_times
 
 VENDOR = "gorgias"
 FORMAT = "gorgias-api"
@@ -82,9 +91,11 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         "id": ids_as_text(col(tickets, lambda x: x.get("id"))),
         "status": col(tickets, lambda x: x.get("status")).astype("str").str.lower(),
         "spam": col(tickets, lambda x: bool(x.get("spam"))).astype(bool),
-        "assignee": ids_as_text(col(tickets, lambda x: (x.get("assignee_user") or {}).get("id"))),
-        "team": col(tickets, lambda x: (x.get("assignee_team") or {}).get("name")).astype("str"),
-        "requester": ids_as_text(col(tickets, lambda x: (x.get("customer") or {}).get("id"))),
+        "trashed": col(tickets, lambda x: x.get("trashed_datetime") is not None).astype(bool),
+        "assignee": ids_as_text(col(tickets, lambda x: _first_id(x.get("assignee_user"), x.get("assignee_user_id")))),
+        "team": col(tickets, lambda x: (x.get("assignee_team") or {}).get("name") or (
+            None if x.get("assignee_team_id") is None else f"team {x['assignee_team_id']}")).astype("str"),
+        "requester": ids_as_text(col(tickets, lambda x: _first_id(x.get("customer"), x.get("customer_id")))),
         "channel": col(tickets, lambda x: x.get("channel")).astype("str"),
     })
     t["opened"], _ = to_utc_naive(col(tickets, lambda x: x.get("created_datetime")))
@@ -107,9 +118,8 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         "score": col(surveys, lambda x: x.get("score")),
         "comment": col(surveys, lambda x: x.get("body_text")),
     })
-    s["sent_at"], _ = to_utc_naive(col(surveys, lambda x: x.get("sent_datetime")))
-    s["scored"], _ = to_utc_naive(col(surveys, lambda x: x.get("scored_datetime")))
-    s["created"], _ = to_utc_naive(col(surveys, lambda x: x.get("created_datetime")))
+    for name, key in (("sent_at", "sent_datetime"), ("scored", "scored_datetime"), ("created", "created_datetime")):
+        s[name] = iso_times(col(surveys, lambda x, k=key: x.get(k)), sname, key, s["id"], "survey")
     codes = pd.to_numeric(s["score"], errors="coerce")
     off = s["score"].notna() & ~codes.isin([1, 2, 3, 4, 5])
     if off.any():
@@ -118,34 +128,67 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
     never_sent = s["sent_at"].isna()
     report.drop("surveys", "created but never sent (no sent_datetime)", s.loc[never_sent, "id"])
     s = s[~never_sent]
+    no_score_time = codes[s.index].notna() & s["scored"].isna()
+    if no_score_time.any():
+        report.warnings.append(f"{int(no_score_time.sum())} scored surveys have no scored_datetime; their responded_at "
+                               "is sent_datetime")
     r = pd.DataFrame({
         "id": s["id"], "ticket_id": s["ticket_id"], "agent": pd.Series(pd.NA, index=s.index, dtype="str"),
         "team": pd.Series(pd.NA, index=s.index, dtype="str"),
         "csat": pd.array(codes[s.index], dtype="Int64"), "nps": pd.array([pd.NA] * len(s), dtype="Int64"),
-        "sent_at": s["sent_at"], "responded_at": s["scored"].where(codes[s.index].notna()),
+        "sent_at": s["sent_at"],
+        "responded_at": s["scored"].fillna(s["sent_at"]).where(codes[s.index].notna()),
         "comment": s["comment"].astype("str").where(s["comment"].notna()),
         "updated": s["scored"].fillna(s["sent_at"])})
+
+    # --- users: agents, and the bot users who are not agents ------------------------------------
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    bots: set[str] = set()
+    if paths["users"] is not None:
+        users = records("users", "user")
+        bots = {str(u.get("id")) for u in users if _is_bot(u)}
+        people = [u for u in users if str(u.get("id")) not in bots]
+        staff = pd.DataFrame({"id": [str(u.get("id")) for u in people], "team": [None] * len(people),
+                              "created_at": [u.get("created_datetime") for u in people]})
+    bot_assigned = t["assignee"].isin(bots)
+    if bot_assigned.any():
+        t.loc[bot_assigned, "assignee"] = pd.NA
+        report.warnings.append(
+            f"{int(bot_assigned.sum())} tickets are assigned to a bot user (users.json role bot); a bot is not an "
+            "agent, so they keep only an agent who replied publicly (or are dropped for having no assignee)")
 
     # --- attribution ----------------------------------------------------------------------------
     if paths["messages"] is not None:
         messages = records("messages", "message")
+        mname = paths["messages"].name
         m = pd.DataFrame({
+            "id": ids_as_text(col(messages, lambda x: x.get("id"))),
             "ticket_id": ids_as_text(col(messages, lambda x: x.get("ticket_id"))),
-            "from_agent": col(messages, lambda x: bool(x.get("from_agent"))).astype(bool),
+            "from_agent": col(messages, lambda x: x.get("from_agent") is True).astype(bool),
             "sender": ids_as_text(col(messages, lambda x: (x.get("sender") or {}).get("id"))),
         })
-        m["at"], _ = to_utc_naive(col(messages, lambda x: x.get("sent_datetime") or x.get("created_datetime")))
+        m["at"] = iso_times(col(messages, lambda x: x.get("sent_datetime") or x.get("created_datetime")), mname,
+                            "sent_datetime", m["id"], "message")
+        kind = _message_kinds(messages, m["sender"], bots)
+        m = m[m["from_agent"] & kind.eq("reply")]
         r["agent"] = _last_agent_before(m, r)
         rule = "last_agent_reply"
-        description = ("A rated ticket's agent_id is the author of the last agent message before the survey was sent "
-                       "(messages.json); tickets without a survey keep assignee_user at export time.")
-        agent_source = (f"messages.json: the author of the last agent message before the survey was sent ({{rated}} "
+        description = ("A rated ticket's agent_id is the author of the last public agent reply before the survey was "
+                       "sent (messages.json; internal notes, rule messages and bot users do not count); tickets "
+                       "without a survey keep assignee_user at export time.")
+        agent_source = (f"{mname}: the author of the last public agent reply before the survey was sent ({{rated}} "
                         f"tickets with a survey); {paths['tickets'].name}: assignee_user at export time "
                         "({unrated} without one)")
+        from_agents = col(messages, lambda x: x.get("from_agent") is True).astype(bool)
+        not_replies = {k: int((from_agents & kind.eq(k)).sum()) for k in NOT_REPLIES}
+        if any(not_replies.values()):
+            report.warnings.append(
+                "agent-side messages that are not public replies do not attribute ratings: "
+                + ", ".join(f"{n} {NOT_REPLIES[k]}" for k, n in not_replies.items() if n))
         n_without = int((r["agent"].isna()).sum())
         if n_without:
-            report.warnings.append(f"{n_without} surveys have no agent message before they were sent; they keep the "
-                                   "export-time assignee")
+            report.warnings.append(f"{n_without} surveys have no public agent reply before they were sent; they keep "
+                                   "the export-time assignee")
     else:
         rule = "export_time_assignee"
         description = ("A Gorgias survey names no agent and messages.json was not in the export, so agent_id is the "
@@ -158,19 +201,15 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
             "reassignment after the survey moves the rating to the later agent; export messages.json "
             "(GET /api/messages) to attribute each rating to the last agent who replied before it was sent")
 
-    staff = pd.DataFrame(columns=["id", "team", "created_at"])
-    if paths["users"] is not None:
-        users = records("users", "user")
-        staff = pd.DataFrame({"id": [str(u.get("id")) for u in users], "team": [None] * len(users),
-                              "created_at": [u.get("created_datetime") for u in users]})
     exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
     tname = paths["tickets"].name
     x = Extract(
         vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tname, ratings_file=sname, tickets=t, ratings=r,
         scale=GORGIAS, mapping=mapping, report=report, exported_at=exported_at, attribution_rule=rule,
         attribution_description=description,
-        drops=[(t["spam"], "spam"), (t["status"] != "closed", "not closed at export time (status open)")],
-        alive=~t["spam"],
+        drops=[(t["trashed"], "deleted (moved to the trash: trashed_datetime)"), (t["spam"], "spam"),
+               (t["status"] != "closed", "not closed at export time (status open)")],
+        alive=~t["spam"] & ~t["trashed"],
         sources={
             "contacts.contact_id": f"{tname}: id",
             "contacts.opened_at": f"{tname}: created_datetime (UTC)",
@@ -180,7 +219,7 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
             "contacts.channel": f"{tname}: channel, grouped (see channels)",
             "contacts.customer_id": f"{tname}: customer.id",
             "surveys.sent_at": f"{sname}: sent_datetime",
-            "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys",
+            "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys (else sent_datetime)",
             "surveys.csat": f"{sname}: score, 1 to 5",
             "surveys.comment": f"{sname}: body_text"},
         vendor_columns={"n_interactions": (f"{tname}: messages_count (customer and agent messages), at least 1",
@@ -206,3 +245,41 @@ def _last_agent_before(messages: pd.DataFrame, surveys: pd.DataFrame) -> pd.Seri
     out = pd.Series(pd.NA, index=range(len(surveys)), dtype="str")
     out.iloc[merged["row"].to_numpy()] = merged["sender"].to_numpy()
     return pd.Series(out.to_numpy(), index=surveys.index, dtype="str")
+
+
+#: agent-side messages that are not replies (the TicketMessage object,
+#: https://developers.gorgias.com/reference/the-ticketmessage-object: ``public`` is false for
+#: internal notes, whose ``channel`` / ``source.type`` is ``internal-note``; ``rule_id`` names the
+#: rule that sent a message) and messages from bot users (the User object's ``role.name``).
+NOT_REPLIES = {"note": "internal notes (public false or channel internal-note)",
+               "rule": "messages sent by a rule (rule_id)",
+               "bot": "messages from bot users (role bot)"}
+
+
+def _first_id(obj, fallback):
+    """The id of a nested object (``assignee_user: {id}``), else the flat id (``assignee_user_id``)."""
+    if isinstance(obj, dict) and obj.get("id") is not None:
+        return obj["id"]
+    return fallback
+
+
+def _is_bot(user: dict) -> bool:
+    """A Gorgias user whose role is ``bot`` (``role: {name}``, or the v1.1 ``roles`` object or list)."""
+    roles = user.get("role") or user.get("roles")
+    roles = roles if isinstance(roles, list) else [roles]
+    return any((r.get("name") if isinstance(r, dict) else r) == "bot" for r in roles if r)
+
+
+def _message_kinds(messages: list[dict], sender: pd.Series, bots: set[str]) -> pd.Series:
+    """Per message: ``note``, ``rule``, ``bot`` or ``reply`` (a public message; whether it came
+    from an agent is ``from_agent``)."""
+    def kind(x: dict, who) -> str:
+        source = x.get("source") if isinstance(x.get("source"), dict) else {}
+        if x.get("public") is False or "internal-note" in (x.get("channel"), source.get("type")):
+            return "note"
+        if x.get("rule_id") is not None:
+            return "rule"
+        if isinstance(who, str) and who in bots:
+            return "bot"
+        return "reply"
+    return pd.Series([kind(x, who) for x, who in zip(messages, sender)], index=sender.index, dtype="object")

@@ -6,18 +6,28 @@ The export is a folder of saved API responses (docs/importers/vendor_formats.md 
 |---|---|---|
 | ``conversations.json`` | yes | ``GET /v2/conversations?status=all`` HAL pages (``_embedded.conversations``) |
 | ``ratings.json`` | yes | the happiness ratings report (``results``), or rating objects |
-
-(``ratings.json``: ``GET /v2/reports/happiness/ratings`` or ``GET /v2/ratings/{id}``.)
 | ``users.json`` | no | ``GET /v2/users`` HAL pages (``_embedded.users``) |
+
+``ratings.json`` is either ``GET /v2/reports/happiness/ratings`` (rows: ``id`` = the conversation,
+``threadid``, ``ratingId`` 1 Great / 2 Okay / 3 Not Good, ``ratingUserId``, ``ratingCreatedAt``,
+``ratingComments`` ...; the same columns in snake case as Stitch's tap-helpscout lands them) or
+``GET /v2/ratings/{id}`` objects (``rating`` great / okay / not_good / unknown, ``user``,
+``conversationId``, ``createdAt``, ``modifiedAt``).
 
 Rules (each also written into the import report):
 
 - Contacts: conversations with status ``closed`` and a ``closedAt``; ``spam`` is dropped.
-- CSAT: Help Scout's happiness rating: ``not_good`` (also ``not-good``, ``Not Good``, ``Bad``) = 1,
-  ``okay`` (``ok``) = 2, ``great`` = 3 (3-point, top box great); ``unknown`` = a reply without a
-  CSAT value. Ratings are links in the reply e-mails, so a rating's ``createdAt`` (UTC, without
-  ``Z``) is both ``sent_at`` and ``responded_at``, and unanswered surveys cannot be seen.
-- Attribution: a rating belongs to ``user`` -- the author of the reply the customer rated -- not
+- CSAT: Help Scout's happiness rating: report rows' ``ratingId`` 3 (Not Good) = 1, 2 (Okay) = 2,
+  1 (Great) = 3; rating objects' ``not_good`` (also ``not-good``, ``Not Good``, ``Bad``) = 1,
+  ``okay`` (``ok``) = 2, ``great`` = 3 (3-point, top box great); ``unknown`` has no value on the
+  scale and is dropped (reported), never written as an empty CSAT. A rating record without a
+  rating, a ``ratingId`` other than 1-3, or a rating time that is not a time stops the import.
+  Ratings are links in the reply e-mails, so a rating's ``ratingCreatedAt``/``createdAt`` (UTC,
+  with or without ``Z``; else the rated reply's ``threadCreatedAt``, with a warning) is both
+  ``sent_at`` and ``responded_at``; a rating changed later keeps its first time (``modifiedAt``
+  picks the latest record). Unanswered surveys cannot be seen:
+  ``visibility.unanswered_invitations`` is false.
+- Attribution: a rating belongs to ``user`` / ``ratingUserId`` -- the author of the reply the customer rated -- not
   necessarily the conversation's assignee; other conversations keep ``assignee`` (export time).
 - ``n_interactions`` = ``threads`` (the number of published threads: customer messages, replies
   and notes); no reopen or handle time on conversations, so ``resolved_first_contact`` and
@@ -41,13 +51,16 @@ from .report import ImportReport
 from .result import ImportResult
 from .scales import HELPSCOUT
 from .source import ids_as_text, open_api_export
+from .vendor_times import iso_times
 
 VENDOR = "helpscout"
 FORMAT = "helpscout-api"
 EXPECTED = ('Help Scout Mailbox API pages such as {"_embedded": {"conversations": [...]}, "page": {...}} '
             "(one page object, several one after another, or one per line)")
-EXPECTED_RATINGS = ('the Help Scout happiness ratings report {"results": [...], "page": ...} or rating objects '
-                    '{"id": ..., "rating": "great", ...}')
+VISIBILITY_NOTE = ("Help Scout's happiness ratings list answered ratings only: a reply whose rating links got no "
+                   "click leaves no record")
+EXPECTED_RATINGS = ('the Help Scout happiness ratings report {"results": [...], "page": ...} with rows '
+                    '{"id": ..., "ratingId": 1, ...} or rating objects {"id": ..., "rating": "great", ...}')
 
 
 def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
@@ -112,30 +125,14 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
                                         info=rinfo) for x in page]
     report.files.append(rinfo)
 
-    def rcol(*keys):
-        return pd.Series([next((x.get(k) for k in keys if x.get(k) is not None), None) for x in ratings],
-                         dtype="object")
-
-    value = rcol("rating", "ratingRating")
-    codes, off = HELPSCOUT.codes_of(value)
-    if off:
-        raise ImportInputError(
-            f"{rinfo.name}: rating {', '.join(repr(v) for v in off[:5])} is not a Help Scout happiness rating "
-            "(great, okay, not_good or unknown)", rinfo.name)
-    user = pd.Series([(x.get("user") or {}).get("id") if isinstance(x.get("user"), dict) else x.get("ratingUserId")
-                      for x in ratings], dtype="object")
-    created, _ = to_utc_naive(rcol("createdAt", "ratingCreatedAt"))
-    r = pd.DataFrame({
-        "id": ids_as_text(rcol("ratingId", "id")), "ticket_id": ids_as_text(rcol("conversationId", "id")),
-        "agent": ids_as_text(user), "team": pd.Series(pd.NA, index=range(len(ratings)), dtype="str"),
-        "csat": pd.array(codes, dtype="Int64"), "nps": pd.array([pd.NA] * len(ratings), dtype="Int64"),
-        "sent_at": created, "responded_at": created,
-        "comment": rcol("comments", "ratingComments").astype("str").where(rcol("comments", "ratingComments").notna()),
-        "updated": created})
-    n_unknown = int(value.astype("str").str.lower().eq("unknown").sum())
-    if n_unknown:
-        report.warnings.append(f"ratings with the value 'unknown' ({n_unknown}) are kept as replies without a CSAT "
-                               "value")
+    ratings = [_camel_keys(x) for x in ratings]
+    r, unknown, n_thread_time = _ratings_frame(ratings, rinfo.name)
+    # 'unknown' is on no side of the scale: an answer without a value is no CSAT answer
+    report.drop("surveys", "rating 'unknown' (no value on the happiness scale)", r.loc[unknown, "id"])
+    r = r[~unknown]
+    if n_thread_time:
+        report.warnings.append(f"{n_thread_time} ratings have no ratingCreatedAt/createdAt; their rating time is the "
+                               "rated reply's threadCreatedAt")
 
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     if paths["users"] is not None:
@@ -147,12 +144,13 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         staff = pd.DataFrame({"id": [str(u.get("id")) for u in users], "team": [None] * len(users),
                               "created_at": [u.get("createdAt") for u in users]})
     exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
-    report.warnings.append("Help Scout ratings are links in reply e-mails: surveys that got no click cannot be seen, "
-                           "so response rates and non-response studies are not possible with this export")
+    report.warnings.append(VISIBILITY_NOTE + ": response rates and non-response studies are not possible with this "
+                           "export (dataset.yaml visibility.unanswered_invitations: false)")
     x = Extract(
         vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rinfo.name,
         tickets=t, ratings=r, scale=HELPSCOUT, mapping=mapping, report=report, exported_at=exported_at,
         attribution_rule="rated_reply_author",
+        visibility={"unanswered_invitations": False, "uninvited_contacts": True, "note": VISIBILITY_NOTE},
         attribution_description=("A rated conversation's agent_id is the rating's user: the author of the reply the "
                                  "customer rated; other conversations keep the assignee at export time."),
         drops=[(t["status"] == "spam", "spam"),
@@ -167,10 +165,12 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
             "contacts.team": f"{info.name}: mailboxId (Help Scout has no teams on a conversation)",
             "contacts.channel": f"{info.name}: type (email, chat, phone), grouped (see channels)",
             "contacts.customer_id": f"{info.name}: primaryCustomer.id",
-            "surveys.sent_at": f"{rinfo.name}: createdAt (the rating time; send times are not exported)",
-            "surveys.responded_at": f"{rinfo.name}: createdAt (UTC)",
-            "surveys.csat": f"{rinfo.name}: rating; not good = 1, okay = 2, great = 3 (unknown = no value)",
-            "surveys.comment": f"{rinfo.name}: comments"},
+            "surveys.sent_at": f"{rinfo.name}: ratingCreatedAt / createdAt (the rating time; send times are not "
+                               "exported)",
+            "surveys.responded_at": f"{rinfo.name}: ratingCreatedAt / createdAt (UTC)",
+            "surveys.csat": (f"{rinfo.name}: ratingId (3 Not Good = 1, 2 Okay = 2, 1 Great = 3) or rating (not good = "
+                             "1, okay = 2, great = 3; unknown: dropped)"),
+            "surveys.comment": f"{rinfo.name}: ratingComments / comments"},
         vendor_columns={"n_interactions": (
             f"{info.name}: threads (published threads: customer messages, replies and notes), at least 1", "derived")},
         missing={"handle_time_sec": "not recorded: Help Scout has no handle time on a conversation",
@@ -182,3 +182,97 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         read={"contacts": len(convs), "surveys": len(ratings), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="agent")
     return assemble(x)
+
+
+# Help Scout's report rows give the rating as a number: 1 Great, 2 Okay, 3 Not Good
+# (https://developer.helpscout.com/mailbox-api/endpoints/reports/happiness/reports-happiness-ratings)
+RATING_IDS = {1: "great", 2: "okay", 3: "not_good"}
+
+
+def _camel_keys(record: dict) -> dict:
+    """Snake-case keys as Stitch's tap-helpscout lands the report (``rating_id``,
+    ``conversation_id`` ...) -> the API's camelCase; camelCase keys are kept as they are."""
+    if not isinstance(record, dict) or not any("_" in k for k in record):
+        return record
+    out = {}
+    for key, value in record.items():
+        head, *rest = key.split("_")
+        out.setdefault(head + "".join(w[:1].upper() + w[1:] for w in rest), value)
+    return out
+
+
+def _first(record: dict, *keys):
+    return next((record.get(k) for k in keys if record.get(k) is not None), None)
+
+
+def _rating_id_value(value) -> str | None:
+    """The happiness rating of a report row's ``ratingId`` (1, 2, 3, or the same as text)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return RATING_IDS.get(value) if isinstance(value, int) else None
+
+
+def _ratings_frame(ratings: list[dict], file: str) -> tuple[pd.DataFrame, pd.Series, int]:
+    """The rating rows of either documented shape: the happiness ratings report (``id`` = the
+    conversation, ``threadid``, ``ratingId`` 1-3, ``ratingUserId``, ``ratingCreatedAt``,
+    ``ratingComments``) or rating objects (``id``, ``conversationId``, ``threadId``, ``rating``
+    great/okay/not_good/unknown, ``user``, ``createdAt``, ``modifiedAt``, ``comments``). A rating
+    record whose rating is missing or not on the scale stops the import. Also returns the mask of
+    ``unknown`` ratings and how many rating times came from ``threadCreatedAt``."""
+    values, ids, tickets, missing, off_ids = [], [], [], [], []
+    for x in ratings:
+        ticket = _first(x, "conversationId", "id")
+        text = _first(x, "rating", "ratingRating")
+        if text is not None:                                 # a rating object
+            values.append(text)
+            ids.append(_first(x, "ratingId", "id"))
+        elif x.get("ratingId") is not None:                  # a report row
+            value = _rating_id_value(x["ratingId"])
+            if value is None:
+                off_ids.append(f"{x['ratingId']!r} (conversation {ticket})")
+            values.append(value)
+            ids.append(_first(x, "threadid", "threadId", "id"))
+        else:
+            missing.append(str(ticket))
+            values.append(None)
+            ids.append(_first(x, "threadid", "threadId", "id"))
+        tickets.append(ticket)
+    if off_ids:
+        raise ImportInputError(
+            f"{file}: ratingId must be 1 (Great), 2 (Okay) or 3 (Not Good); found {', '.join(off_ids[:5])}"
+            + (f" and {len(off_ids) - 5} more" if len(off_ids) > 5 else ""), file)
+    if missing:
+        raise ImportInputError(
+            f"{file}: {len(missing)} rating record{'s have' if len(missing) > 1 else ' has'} no rating (neither "
+            f"rating nor ratingId): conversation {', '.join(missing[:5])}", file)
+    value = pd.Series(values, dtype="object")
+    codes, off = HELPSCOUT.codes_of(value)
+    if off:
+        raise ImportInputError(
+            f"{file}: rating {', '.join(repr(v) for v in off[:5])} is not a Help Scout happiness rating "
+            "(great, okay, not_good or unknown)", file)
+
+    def rcol(*keys):
+        return pd.Series([_first(x, *keys) for x in ratings], dtype="object")
+
+    user = pd.Series([(x["user"].get("id") if isinstance(x.get("user"), dict) else x.get("user"))
+                      if x.get("user") is not None else x.get("ratingUserId") for x in ratings], dtype="object")
+    tickets = ids_as_text(pd.Series(tickets, dtype="object"))
+    created = iso_times(rcol("ratingCreatedAt", "createdAt"), file, "ratingCreatedAt", tickets, "conversation")
+    thread_time = created.isna() & rcol("threadCreatedAt", "threadCreatedAt").notna()
+    created = created.fillna(iso_times(rcol("threadCreatedAt"), file, "threadCreatedAt", tickets, "conversation"))
+    modified = iso_times(rcol("modifiedAt"), file, "modifiedAt", tickets, "conversation")
+    comments = rcol("ratingComments", "comments")
+    r = pd.DataFrame({
+        "id": ids_as_text(pd.Series(ids, dtype="object")), "ticket_id": tickets,
+        "agent": ids_as_text(user), "team": pd.Series(pd.NA, index=range(len(ratings)), dtype="str"),
+        "csat": pd.array(codes, dtype="Int64"), "nps": pd.array([pd.NA] * len(ratings), dtype="Int64"),
+        "sent_at": created, "responded_at": created,
+        "comment": comments.astype("str").where(comments.notna()),
+        "updated": modified.fillna(created)})
+    unknown = pd.Series(value.astype("str").str.strip().str.lower().eq("unknown").to_numpy(), index=r.index)
+    return r, unknown, int(thread_time.sum())

@@ -12,19 +12,23 @@ Rules (each also written into the import report):
 
 - Contacts: closed conversations (``state`` closed) with ``statistics.last_close_at``; times are
   Unix seconds (UTC).
-- CSAT: ``conversation_rating.rating`` 1-5 (1..5, top box 4-5); ``conversation_rating.created_at``
-  is when the rating was *requested* (``sent_at``) and ``updated_at`` when it was given
-  (``responded_at``). Requested and not answered = a survey without a reply; never requested =
-  no survey. A rating outside 1-5 stops the import.
+- CSAT: ``conversation_rating.rating`` 1-5 (1..5, top box 4-5; Fin's words terrible .. amazing
+  too); ``conversation_rating.created_at`` is when the rating was *requested* (``sent_at``) and
+  ``updated_at`` when it was given (``responded_at``). API 2.0 and earlier have no ``updated_at``
+  (``rating``, ``remark``, ``created_at``, ``customer``, ``teammate`` only): ``responded_at`` is
+  then ``created_at``, with a warning; a rating with no time at all takes
+  ``statistics.last_close_at``, with a warning, so every rating has a ``responded_at``. Requested
+  and not answered = a survey without a reply; never requested = no survey. A rating outside 1-5
+  or a rating time that is not Unix seconds stops the import.
 - Attribution: ``conversation_rating.teammate.id`` -- the teammate associated with the
   conversation when it was rated; other conversations keep ``admin_assignee_id`` (export time).
 - ``resolved_first_contact`` = ``statistics.count_reopens == 0`` (never reopened; the list
   response has no reply counts, so the one-reply condition is not applied). Handle time,
   ``n_interactions`` (``count_conversation_parts`` counts notes and assignments too),
   escalation and credit are missing unless mapped.
-- ``customer_id``: the first of ``contacts``; ``team``: ``team_assignee_id`` (name from teams.json);
-  channel: ``source.type``. Mapping: ``tag_prefix`` over tag names, ``field`` over
-  ``custom_attributes``.
+- ``customer_id``: the first of ``contacts`` (``customers`` or ``user`` in API 1.x); ``team``:
+  ``team_assignee_id`` (name from teams.json); channel: ``source.type``. Mapping: ``tag_prefix``
+  over tag names, ``field`` over ``custom_attributes``.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from .report import ImportReport
 from .result import ImportResult
 from .scales import INTERCOM
 from .source import ids_as_text, open_api_export
+from .vendor_times import unix_times
 
 VENDOR = "intercom"
 FORMAT = "intercom-api"
@@ -86,7 +91,7 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
     t = pd.DataFrame({
         "id": ids_as_text(col(lambda c: c.get("id"))),
         "status": col(lambda c: c.get("state")).astype("str").str.lower(),
-        "assignee": ids_as_text(col(lambda c: c.get("admin_assignee_id"))),
+        "assignee": ids_as_text(col(_assignee)),
         "team_id": ids_as_text(col(lambda c: c.get("team_assignee_id"))),
         "requester": ids_as_text(col(_customer)),
         "channel": col(lambda c: (c.get("source") or {}).get("type")).astype("str"),
@@ -106,24 +111,41 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
 
     # --- ratings (embedded) ----------------------------------------------------------------------
     value = rating("rating")
-    requested = _unix(rating("created_at"))
-    answered_at = _unix(rating("updated_at"))
+    requested = unix_times(rating("created_at"), path.name, "conversation_rating.created_at", t["id"],
+                           "conversation")
+    answered_at = unix_times(rating("updated_at"), path.name, "conversation_rating.updated_at", t["id"],
+                             "conversation")
     has_rating = value.notna() | requested.notna()
-    codes = pd.to_numeric(value, errors="coerce")
-    off = has_rating & value.notna() & ~codes.isin([1, 2, 3, 4, 5])
+    codes = pd.Series(INTERCOM.codes_of(value)[0], index=value.index, dtype="object")
+    off = value.notna() & codes.isna()
     if off.any():
         examples = ", ".join(f"{v!r} (conversation {i})" for v, i in zip(value[off][:5], t["id"][off][:5]))
         raise ImportInputError(f"{path.name}: conversation_rating.rating must be 1 to 5 (Intercom's scale); found "
                                f"{examples}", path.name)
+    given = value.notna()
+    # API 2.0 and earlier have no conversation_rating.updated_at: the answer's time is not exported,
+    # and created_at (when the rating was requested) is the nearest documented time
+    only_requested = given & answered_at.isna() & requested.notna()
+    no_time = given & answered_at.isna() & requested.isna()
+    responded = answered_at.where(given).fillna(requested.where(only_requested)).fillna(t["closed"].where(no_time))
+    if only_requested.any():
+        report.warnings.append(
+            f"{int(only_requested.sum())} ratings have no conversation_rating.updated_at (Intercom API 2.0 and "
+            "earlier): their responded_at is conversation_rating.created_at, when the rating was requested, so the "
+            "time to answer cannot be measured")
+    if no_time.any():
+        report.warnings.append(
+            f"{int(no_time.sum())} ratings have neither conversation_rating.created_at nor updated_at: their sent_at "
+            "and responded_at are the conversation's statistics.last_close_at")
     teammate = ids_as_text(rating("teammate").map(lambda m: (m or {}).get("id") if isinstance(m, dict) else None))
     r = pd.DataFrame({
         "id": t["id"], "ticket_id": t["id"], "agent": teammate, "team": pd.Series(pd.NA, index=t.index, dtype="str"),
-        "csat": pd.array(codes.where(value.notna()), dtype="Int64"),
+        "csat": pd.array(codes.where(given), dtype="Int64"),
         "nps": pd.array([pd.NA] * len(t), dtype="Int64"),
-        "sent_at": requested.fillna(answered_at),
-        "responded_at": answered_at.where(value.notna()),
+        "sent_at": requested.fillna(answered_at).fillna(t["closed"].where(no_time)),
+        "responded_at": responded,
         "comment": rating("remark").astype("str").where(rating("remark").notna()),
-        "updated": answered_at.fillna(requested)})[has_rating]
+        "updated": answered_at.fillna(requested).fillna(t["closed"].where(no_time))})[has_rating]
 
     teams: dict[str, str] = {}
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
@@ -163,7 +185,8 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
             "contacts.channel": f"{path.name}: source.type, grouped (see channels)",
             "contacts.customer_id": f"{path.name}: the first of contacts",
             "surveys.sent_at": f"{path.name}: conversation_rating.created_at (when the rating was requested)",
-            "surveys.responded_at": f"{path.name}: conversation_rating.updated_at, for given ratings",
+            "surveys.responded_at": (f"{path.name}: conversation_rating.updated_at, for given ratings (created_at "
+                                     "where updated_at is not exported: API 2.0 and earlier)"),
             "surveys.csat": f"{path.name}: conversation_rating.rating, 1 to 5",
             "surveys.comment": f"{path.name}: conversation_rating.remark"},
         vendor_columns={"resolved_first_contact": (
@@ -181,12 +204,24 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
     return assemble(x)
 
 
+def _assignee(c: dict):
+    """``admin_assignee_id``; API 1.x: ``assignee`` ``{type: admin, id}`` (``nobody_admin`` = none)."""
+    if c.get("admin_assignee_id") is not None:
+        return c["admin_assignee_id"]
+    assignee = c.get("assignee")
+    return assignee.get("id") if isinstance(assignee, dict) and assignee.get("type") == "admin" else None
+
+
 def _customer(c: dict):
     contacts = c.get("contacts")
     if isinstance(contacts, dict):
         contacts = contacts.get("contacts")
+    if not contacts:
+        contacts = c.get("customers")                    # API 1.x: a list of customers
     if isinstance(contacts, list) and contacts and isinstance(contacts[0], dict):
         return contacts[0].get("id")
+    if isinstance(c.get("user"), dict) and c["user"].get("id") is not None:   # API 1.x: the user
+        return c["user"]["id"]
     author = (c.get("source") or {}).get("author") or {}
     return author.get("id") if author.get("type") in ("user", "lead", "contact") else None
 

@@ -1,0 +1,265 @@
+"""Seeded exports in the shapes Help Scout, Gorgias and Intercom document (not the project's
+simulator): one operation -- ordinary agents, one harmful policy -- written field by field as
+each vendor's API returns it, for end-to-end checks of the importers and the default study.
+
+Sources of the shapes (read, not copied):
+
+- Help Scout: conversations ``GET /v2/conversations`` HAL pages
+  (https://developer.helpscout.com/mailbox-api/endpoints/conversations/list); the happiness ratings
+  report ``GET /v2/reports/happiness/ratings``, rows ``number, threadid, threadCreatedAt, id, type,
+  ratingId (1 Great, 2 Okay, 3 Not Good), ratingCustomerId, ratingComments, ratingCreatedAt,
+  ratingCustomerName, ratingUserId, ratingUserName``
+  (https://developer.helpscout.com/mailbox-api/endpoints/reports/happiness/reports-happiness-ratings);
+  answered ratings only.
+- Gorgias: tickets, satisfaction surveys, messages and users as cursor pages ``{"data", "meta"}``
+  (https://developers.gorgias.com/reference/tickets, /the-satisfactionsurvey-object.md,
+  /the-ticketmessage-object -- ``public``, ``channel`` ``internal-note``, ``rule_id``,
+  ``from_agent``, ``sender`` --, /the-user-object -- ``role: {name}``); datetimes with
+  microseconds and no offset.
+- Intercom: ``conversation.list`` pages with conversations as airbytehq/airbyte
+  ``airbyte-integrations/connectors/source-intercom/source_intercom/schemas/conversations.json``
+  describes them for API 2.0 and earlier: ``conversation_rating`` has ``rating``, ``remark``,
+  ``created_at``, ``customer``, ``teammate`` (integer id) and **no** ``updated_at``; Unix seconds.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HARMFUL = "refund-above-cap"
+POLICIES = ("standard", "exchange", "warranty", HARMFUL)
+POLICY_SHARE = (0.5, 0.2, 0.15, 0.15)
+POLICY_EFFECT = {"standard": 0.0, "exchange": 0.0, "warranty": 0.0, HARMFUL: -1.3}   # latent satisfaction
+START = pd.Timestamp("2026-01-05 08:00")
+
+
+@dataclass
+class Operation:
+    """What was generated: one row per contact (the truth the export is built from)."""
+
+    contacts: pd.DataFrame
+    agents: list[int]
+    facts: dict = field(default_factory=dict)
+
+
+def operation(seed: int, n_contacts: int = 1400, n_agents: int = 20, points: int = 5, invited: float = 1.0,
+              answered: float = 0.55, first_agent: int = 5001) -> Operation:
+    """Contacts of ordinary agents (effects N(0, 0.25) on a latent scale) under four policies, one
+    of which lowers satisfaction by 1.3 latent units; CSAT on a ``points``-point scale (1 = worst).
+    ``invited``/``answered``: chance of a survey being sent / answered, the same for every agent."""
+    rng = np.random.default_rng(seed)
+    agents = list(range(first_agent, first_agent + n_agents))
+    agent_effect = dict(zip(agents, rng.normal(0, 0.25, n_agents)))
+    agent = rng.choice(agents, n_contacts)
+    policy = rng.choice(POLICIES, n_contacts, p=POLICY_SHARE)
+    latent = (0.9 + np.array([agent_effect[a] for a in agent]) + np.array([POLICY_EFFECT[p] for p in policy])
+              + rng.normal(0, 1, n_contacts))
+    cuts = {3: [-0.2, 1.0], 5: [-0.8, -0.1, 0.6, 1.4]}[points]
+    csat = 1 + np.searchsorted(cuts, latent)
+    opened = START + pd.to_timedelta(rng.uniform(0, 84 * 24 * 3600, n_contacts).round(), unit="s")
+    closed = opened + pd.to_timedelta(rng.uniform(600, 36 * 3600, n_contacts).round(), unit="s")
+    sent = closed + pd.to_timedelta(rng.uniform(60, 3600, n_contacts).round(), unit="s")
+    responded = sent + pd.to_timedelta(rng.uniform(600, 48 * 3600, n_contacts).round(), unit="s")
+    is_invited = rng.random(n_contacts) < invited
+    is_answered = is_invited & (rng.random(n_contacts) < answered)
+    # a tenth of the rated contacts are reassigned after the rating (to another ordinary agent)
+    reassigned = is_answered & (rng.random(n_contacts) < 0.10)
+    later = np.array([agents[(agents.index(a) + 1) % n_agents] for a in agent])
+    contacts = pd.DataFrame({
+        "n": np.arange(n_contacts), "agent": agent, "agent_at_export": np.where(reassigned, later, agent),
+        "policy": policy, "csat": np.where(is_answered, csat, 0), "invited": is_invited, "answered": is_answered,
+        "reassigned": reassigned, "opened": opened, "closed": closed, "sent": sent, "responded": responded,
+        "customer": rng.integers(0, int(n_contacts * 0.7), n_contacts),
+        "channel": rng.choice(["email", "chat", "phone"], n_contacts, p=[0.6, 0.3, 0.1])})
+    return Operation(contacts=contacts, agents=agents)
+
+
+def _write(path: Path, value) -> None:
+    path.write_text(json.dumps(value, indent=None))
+
+
+def _iso(t: pd.Timestamp, tail: str = "Z") -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + tail
+
+
+def _micro(t: pd.Timestamp) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _unix(t: pd.Timestamp) -> int:
+    return int(t.timestamp())
+
+
+# --------------------------------------------------------------------------------------------------
+# Help Scout
+
+
+HELPSCOUT_RATING_ID = {3: 1, 2: 2, 1: 3}    # canonical code (3 great .. 1 not good) -> report ratingId
+
+
+def write_helpscout(folder: Path, seed: int = 16) -> Operation:
+    """conversations.json (two HAL pages), ratings.json (the happiness ratings report, answered
+    ratings only), users.json, mapping.yaml (policy from the custom field Policy)."""
+    op = operation(seed, points=3, first_agent=5001)
+    c = op.contacts
+    folder.mkdir(parents=True, exist_ok=True)
+    convs = [{
+        "id": 700000 + int(r.n), "number": 1000 + int(r.n), "threads": 3, "type": r.channel, "folderId": 11,
+        "status": "closed", "state": "published", "subject": "Order", "preview": "...", "mailboxId": 42,
+        "assignee": {"id": int(r.agent_at_export), "first": "A", "last": "B", "email": "a@example.com",
+                     "type": "user"},
+        "createdBy": {"id": 900000 + int(r.customer), "type": "customer"},
+        "createdAt": _iso(r.opened), "closedBy": int(r.agent_at_export), "closedAt": _iso(r.closed),
+        "userUpdatedAt": _iso(r.closed), "source": {"type": r.channel, "via": "customer"},
+        "tags": [], "cc": [], "bcc": [],
+        "primaryCustomer": {"id": 900000 + int(r.customer), "type": "customer"},
+        "customFields": [{"id": 8001, "name": "Policy", "value": str(POLICIES.index(r.policy)), "text": r.policy}],
+    } for r in c.itertuples()]
+    half = len(convs) // 2
+    pages = [{"_embedded": {"conversations": part}, "_links": {},
+              "page": {"size": half, "totalElements": len(convs), "totalPages": 2, "number": i + 1}}
+             for i, part in enumerate((convs[:half], convs[half:]))]
+    (folder / "conversations.json").write_text("\n".join(json.dumps(p) for p in pages))
+    rows = [{
+        "number": 1000 + int(r.n), "threadid": 3000000 + int(r.n), "threadCreatedAt": _iso(r.closed),
+        "id": 700000 + int(r.n), "type": r.channel, "ratingId": HELPSCOUT_RATING_ID[int(r.csat)],
+        "ratingCustomerId": 900000 + int(r.customer), "ratingComments": "" if r.n % 3 else "Thanks",
+        "ratingCreatedAt": _iso(r.responded), "ratingCustomerName": "Customer", "ratingUserId": int(r.agent),
+        "ratingUserName": f"Agent {int(r.agent)}",
+    } for r in c[c["answered"]].itertuples()]
+    _write(folder / "ratings.json", {"facets": {}, "results": rows, "page": 1, "pages": 1, "count": len(rows)})
+    users = [{"id": a, "firstName": "Agent", "lastName": str(a), "email": f"{a}@example.com", "role": "user",
+              "createdAt": "2025-06-01T09:00:00Z", "type": "user"} for a in op.agents]
+    _write(folder / "users.json", {"_embedded": {"users": users}, "page": {"size": 50, "totalElements": len(users),
+                                                                           "totalPages": 1, "number": 1}})
+    (folder / "mapping.yaml").write_text("vendor: helpscout\ncolumns:\n  policy: {field: Policy}\n")
+    op.facts = {"ratings": len(rows), "reassigned": int(c["reassigned"].sum())}
+    return op
+
+
+# --------------------------------------------------------------------------------------------------
+# Gorgias
+
+SUPERVISOR = 4900     # writes internal notes on a fifth of the tickets, after the agent's reply
+BOT = 4999            # the Gorgias bot user (role bot): an auto-reply on every ticket
+
+
+def write_gorgias(folder: Path, seed: int = 17) -> Operation:
+    """tickets.json, satisfaction_surveys.json, messages.json (customer messages, a bot
+    auto-reply, the agent's public reply, supervisors' internal notes after it, rule messages),
+    users.json (agents, the supervisor, the bot), mapping.yaml (policy from tags policy-*)."""
+    op = operation(seed, points=5, invited=0.9, first_agent=4001)
+    c = op.contacts
+    rng = np.random.default_rng(seed + 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    tickets = [{
+        "id": 80000 + int(r.n), "uri": f"/api/tickets/{80000 + int(r.n)}/", "external_id": None,
+        "status": "closed", "channel": r.channel, "via": r.channel, "from_agent": False, "spam": False,
+        "customer": {"id": 60000 + int(r.customer), "email": f"c{int(r.customer)}@example.com", "name": "C"},
+        "assignee_user": {"id": int(r.agent_at_export), "name": "Agent", "email": "a@example.com"},
+        "assignee_team": {"id": 1, "name": "Support"}, "language": "en", "subject": "Order",
+        "tags": [{"id": 10 + POLICIES.index(r.policy), "name": f"policy-{r.policy}"}],
+        "created_datetime": _micro(r.opened), "opened_datetime": _micro(r.opened),
+        "closed_datetime": _micro(r.closed), "updated_datetime": _micro(r.responded), "messages_count": 4,
+    } for r in c.itertuples()]
+    _write(folder / "tickets.json", {"data": tickets, "meta": {"prev_cursor": None, "next_cursor": None}})
+    surveys = [{
+        "id": 90000 + int(r.n), "ticket_id": 80000 + int(r.n), "customer_id": 60000 + int(r.customer),
+        "score": int(r.csat) if r.answered else None, "body_text": None,
+        "created_datetime": _micro(r.closed), "sent_datetime": _micro(r.sent), "should_send_datetime": _micro(r.sent),
+        "scored_datetime": _micro(r.responded) if r.answered else None, "meta": None,
+        "uri": f"/api/satisfaction-surveys/{90000 + int(r.n)}/",
+    } for r in c[c["invited"]].itertuples()]
+    _write(folder / "satisfaction_surveys.json", {"data": surveys, "meta": {"next_cursor": None}})
+    noted = rng.random(len(c)) < 0.2
+    ruled = rng.random(len(c)) < 0.1
+    messages, n = [], 1
+
+    def message(r, sender: int, from_agent: bool, at: pd.Timestamp, public: bool = True,
+                channel: str | None = None, rule_id: int | None = None) -> None:
+        nonlocal n
+        channel = channel or r.channel
+        messages.append({
+            "id": n, "uri": f"/api/tickets/{80000 + int(r.n)}/messages/{n}/", "message_id": None,
+            "ticket_id": 80000 + int(r.n), "external_id": None, "public": public, "channel": channel,
+            "via": "helpdesk" if from_agent else r.channel,
+            "source": {"type": channel, "from": {"address": "x@example.com"}, "to": []},
+            "sender": {"id": sender, "email": f"{sender}@example.com", "name": "N"}, "integration_id": None,
+            "rule_id": rule_id, "from_agent": from_agent, "receiver": None, "subject": None, "body_text": "...",
+            "created_datetime": _micro(at), "sent_datetime": _micro(at)})
+        n += 1
+
+    for i, r in enumerate(c.itertuples()):
+        message(r, 60000 + int(r.customer), False, r.opened)
+        message(r, BOT, True, r.opened + pd.Timedelta(seconds=5))                         # bot auto-reply
+        message(r, int(r.agent), True, r.opened + (r.closed - r.opened) / 2)               # the agent's reply
+        if noted[i]:
+            message(r, SUPERVISOR, True, r.closed - pd.Timedelta(minutes=5), public=False, channel="internal-note")
+        if ruled[i]:
+            message(r, int(r.agent_at_export), True, r.closed - pd.Timedelta(minutes=1), rule_id=77)
+    half = len(messages) // 2
+    (folder / "messages.json").write_text(
+        json.dumps({"data": messages[:half], "meta": {"next_cursor": "b2Zmc2V0PTE="}}) + "\n"
+        + json.dumps({"data": messages[half:], "meta": {"next_cursor": None}}))
+    users = ([{"id": a, "active": True, "created_datetime": "2025-06-01T09:00:00.000000", "email": f"{a}@example.com",
+               "name": f"Agent {a}", "role": {"name": "basic-agent"}} for a in op.agents]
+             + [{"id": SUPERVISOR, "active": True, "created_datetime": "2025-01-01T09:00:00.000000",
+                 "email": "lead@example.com", "name": "Lead", "role": {"name": "admin"}},
+                {"id": BOT, "active": True, "created_datetime": "2025-01-01T09:00:00.000000",
+                 "email": "bot@example.com", "name": "Gorgias Bot", "role": {"name": "bot"}}])
+    _write(folder / "users.json", {"data": users, "meta": {"next_cursor": None}})
+    (folder / "mapping.yaml").write_text("vendor: gorgias\ncolumns:\n  policy: {tag_prefix: policy-}\n")
+    answered = c["answered"].to_numpy()
+    op.facts = {"ratings": int(answered.sum()), "surveys": len(surveys),
+                "reassigned": int(c["reassigned"].sum()),
+                "notes": int(noted.sum()), "rule_messages": int(ruled.sum()), "bot_messages": len(c),
+                # the old rule (any agent-side message) would credit the supervisor or the later assignee
+                "noted_ratings": int((noted & answered).sum())}
+    return op
+
+
+# --------------------------------------------------------------------------------------------------
+# Intercom (API 2.0: no conversation_rating.updated_at)
+
+
+def write_intercom(folder: Path, seed: int = 18) -> Operation:
+    """conversations.json (``conversation.list`` pages, API 2.0 shape), mapping.yaml (policy from
+    the custom attribute policy)."""
+    op = operation(seed, points=5, invited=0.85, first_agent=3001)
+    c = op.contacts
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def rating(r) -> dict | None:
+        if not r.invited:
+            return {"rating": None, "remark": None, "created_at": None, "customer": None, "teammate": None}
+        return {"rating": int(r.csat) if r.answered else None, "remark": None, "created_at": _unix(r.sent),
+                "customer": {"type": "user", "id": f"u{int(r.customer)}"},
+                "teammate": {"type": "admin", "id": int(r.agent)}}
+
+    convs = [{
+        "type": "conversation", "id": str(500000 + int(r.n)), "created_at": _unix(r.opened),
+        "updated_at": _unix(r.responded), "waiting_since": None, "snoozed_until": None, "open": False,
+        "state": "closed", "read": True, "admin_assignee_id": int(r.agent_at_export), "team_assignee_id": None,
+        "source": {"type": {"email": "email", "chat": "conversation", "phone": "phone_call"}[r.channel],
+                   "id": str(int(r.n)), "delivered_as": "customer_initiated", "subject": "", "body": "<p>Hi</p>",
+                   "author": {"type": "user", "id": f"u{int(r.customer)}", "name": "C", "email": "c@example.com"}},
+        "customers": [{"type": "user", "id": f"u{int(r.customer)}"}],
+        "tags": {"type": "tag.list", "tags": []}, "custom_attributes": {"policy": r.policy},
+        "conversation_rating": rating(r),
+        "statistics": {"type": "conversation_statistics", "first_close_at": _unix(r.closed),
+                       "last_close_at": _unix(r.closed), "count_reopens": 0, "count_assignments": 1,
+                       "count_conversation_parts": 4},
+    } for r in c.itertuples()]
+    per = 500
+    pages = [{"type": "conversation.list", "conversations": convs[i:i + per], "total_count": len(convs),
+              "pages": {"type": "pages", "page": i // per + 1, "per_page": per,
+                        "total_pages": (len(convs) + per - 1) // per}} for i in range(0, len(convs), per)]
+    (folder / "conversations.json").write_text("\n".join(json.dumps(p) for p in pages))
+    (folder / "mapping.yaml").write_text("vendor: intercom\ncolumns:\n  policy: {field: policy}\n")
+    op.facts = {"ratings": int(c["answered"].sum()), "surveys": int(c["invited"].sum()),
+                "reassigned": int(c["reassigned"].sum())}
+    return op
