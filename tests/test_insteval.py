@@ -78,7 +78,9 @@ def imported(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def dataset(imported):
-    return open_dataset(imported)
+    """The imported data set as the study opens it (the import validated it as load_dataset does, and
+    `upstream run` validates once before the notebooks open it unvalidated)."""
+    return open_dataset(imported, validate=False)
 
 
 def test_the_canonical_fixture_names_the_study_formula():
@@ -111,8 +113,8 @@ def test_import_keeps_every_rating_as_a_rated_contact(dataset):
 
 @pytest.fixture(scope="module")
 def agent_model(dataset):
-    """The study's agent model, through the step agent_vs_system calls (100 bootstrap replicates: the
-    bootstrap only feeds the one-factor model, which the crossed model replaces for judging agents)."""
+    """The study's agent model, through the step agent_vs_system calls (100 bootstrap replicates, the
+    smallest the study allows; the crossed model's modes and conditional SEs do not depend on them)."""
     return steps.agent_model(dataset, Parameters.from_mapping({"n_boot": 100}), RunCache())
 
 
