@@ -24,8 +24,8 @@ from upstream.studies import steps
 from upstream.studies.base import Parameters, RunCache
 
 ROOT = Path(__file__).resolve().parents[1]
-CASE = "insteval_agent_vs_system_reml"
-FIXTURE = json.loads((REFERENCE / "fixtures" / f"{CASE}.json").read_text())
+FIXTURE = json.loads((REFERENCE / "fixtures" / "insteval_agent_vs_system_reml.json").read_text())
+ONE_FACTOR_FIXTURE = json.loads((REFERENCE / "fixtures" / "insteval_agent_vs_system_d_reml.json").read_text())
 EXPORT = REFERENCE / FIXTURE["data"]
 MAPPING = REFERENCE / FIXTURE["study"]["mapping"]
 N_RATINGS, N_LECTURERS, N_STUDENTS = 73421, 1128, 2972
@@ -58,6 +58,7 @@ def canonical_fixture(fx: dict, mapping: dict) -> dict:
 
 
 REFERENCE_FIT = canonical_fixture(FIXTURE, yaml.safe_load(MAPPING.read_text()))
+ONE_FACTOR_FIT = canonical_fixture(ONE_FACTOR_FIXTURE, yaml.safe_load(MAPPING.read_text()))
 
 
 def lme4_agents() -> pd.DataFrame:
@@ -144,6 +145,20 @@ def test_agent_model_matches_lme4(agent_model):
     assert variances["agent_id"] == pytest.approx(0.261711, abs=1e-6)
     assert variances["customer_id"] == pytest.approx(0.107398, abs=1e-6)
     assert fit.sigma ** 2 == pytest.approx(1.383638, abs=1e-6)
+
+
+def test_one_factor_agent_model_matches_lme4(agent_model):
+    """The model without the customer term, which the study bootstraps for its variance shares, against
+    lme4's `y ~ service + dept + lectage + (1|d)` within the same tolerances."""
+    fit = agent_model.fit
+    assert ONE_FACTOR_FIXTURE["formula"] == "y ~ service + dept + lectage + (1|d)"
+    assert fit.formula == "csat ~ policy + product + issue_type + (1 | agent_id)"
+    assert fit.nobs == N_RATINGS and fit.ngroups == {"agent_id": N_LECTURERS}
+    errors = lmer_errors(ONE_FACTOR_FIT, fit)
+    assert set(errors) == {"fixef", "std_error", "variance", "reml_crit", "loglik", "mode", "cond_se",
+                           "df_satterthwaite"}
+    too_big = {k: v for k, v in errors.items() if v > TOL[k]}
+    assert not too_big, f"errors above tolerance: {too_big}"
 
 
 def test_agent_effects_are_lme4s_conditional_modes(dataset, agent_model):
