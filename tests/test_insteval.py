@@ -2,8 +2,8 @@
 with ``upstream import csv`` and a mapping (lecturer = agent, student = customer, department = product,
 service course = policy, lecturer's age class = issue type, rating 1–5 = CSAT, every contact rated), the
 agent model agent_vs_system fits on it, and the study's published agent effects, all against lme4's fit of
-the same crossed model (tests/reference/fixtures/insteval_agent_vs_system_reml.json, made by
-tests/reference/make_reference.R; the data and mapping are in tests/reference/datasets/)."""
+the same models (tests/reference/fixtures/insteval_agent_vs_system_reml.json, crossed, and ..._d_reml.json,
+agent only, made by tests/reference/make_reference.R; the data and mapping are in tests/reference/datasets/)."""
 from __future__ import annotations
 
 import json
