@@ -50,8 +50,9 @@ sample: $(VENV)/.installed
 	$(VENV)/bin/upstream simulate --preset sample --out data/sample
 
 ## Regenerate the R reference fixtures (needs R with lme4, lmerTest, pbkrtest, ordinal; not needed by the tests).
+## CASES=... names the cases to rerun, e.g. `make reference CASES=insteval_agent_vs_system_reml` (~1 min).
 reference:
-	Rscript tests/reference/make_reference.R
+	Rscript tests/reference/make_reference.R $(CASES)
 
 ## Re-pin the full dependency tree after changing pyproject.toml.
 lock: $(VENV)/.installed-dev

@@ -38,7 +38,7 @@ def table(cases, fit, errors, tol, title):
 
 
 def main() -> int:
-    ok = table(case_names("lmer"), fit_lmer_case, lmer_errors, TOL,
+    ok = table(case_names("lmer", studies=True), fit_lmer_case, lmer_errors, TOL,
                "lmer vs lme4/lmerTest/pbkrtest (relative: fixef, std_error, variance, df; absolute: corr, "
                "reml_crit, loglik, mode, cond_se)")
     ok &= table(case_names("glmer") + case_names("clmm"), fit_glmm_case, glmm_errors, GLMM_TOL,

@@ -21,10 +21,13 @@ TOL = {"fixef": 1e-4, "std_error": 1e-4, "variance": 1e-4, "corr": 1e-4, "reml_c
        "std_error_kr": 1e-4}
 
 
-def case_names(function: str) -> list[str]:
+def case_names(function: str, studies: bool = False) -> list[str]:
+    """The fixtures of `function`; a fixture with a `study` (a data set imported and run through that
+    study, checked by its own test such as tests/test_insteval.py) only with `studies`."""
     out = []
     for path in sorted((REFERENCE / "fixtures").glob("*.json")):
-        if json.loads(path.read_text()).get("function") == function:
+        fx = json.loads(path.read_text())
+        if fx.get("function") == function and (studies or "study" not in fx):
             out.append(path.stem)
     return out
 

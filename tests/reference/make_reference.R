@@ -45,6 +45,22 @@ read_dataset_csv <- function(file, factors = list()) {
   d
 }
 
+## InstEval's 73,421 ratings as contacts: contact_id = row number i; made-up times in 2025 Q1 in row
+## order (InstEval's rows are sorted by student): 816 rows a day over 90 days, opened on the hour from
+## 08:00 to 17:00, closed an hour later. (Times in a scrambled order triple the gzipped file's size.)
+insteval_contacts <- function() {
+  d <- lme4::InstEval
+  n <- nrow(d)
+  i <- seq_len(n) - 1
+  opened <- as.POSIXct("2025-01-01 08:00:00", tz = "UTC") + ((i * 90) %/% n) * 86400 + (i %% 10) * 3600
+  iso <- function(t) format(t, "%Y-%m-%dT%H:%M:%SZ", tz = "UTC")
+  sorted_factor <- function(x) factor(as.character(x), levels = sort(unique(as.character(x)), method = "radix"))
+  data.frame(contact_id = seq_len(n), opened_at = iso(opened), closed_at = iso(opened + 3600),
+             s = sorted_factor(d$s), d = sorted_factor(d$d), studage = sorted_factor(d$studage),
+             lectage = sorted_factor(d$lectage), service = sorted_factor(d$service),
+             dept = sorted_factor(d$dept), y = d$y, stringsAsFactors = FALSE)
+}
+
 DATASETS <- list(
   Dyestuff   = list(file = "datasets/Dyestuff.csv",   make = function() lme4::Dyestuff),
   Dyestuff2  = list(file = "datasets/Dyestuff2.csv",  make = function() lme4::Dyestuff2),
@@ -74,7 +90,11 @@ DATASETS <- list(
     d <- lme4::InstEval
     d$top <- as.integer(d$y >= 4)
     d
-  })
+  }),
+  ## InstEval as a support-contact table for `upstream import csv` with datasets/InstEval_mapping.yaml:
+  ## one row per rating (contact), made-up times in 2025 Q1, every factor with its labels in sorted
+  ## (C-locale) order, as Upstream orders them, and lectage/studage unordered (treatment contrasts).
+  InstEval_contacts = list(file = "datasets/InstEval_contacts.csv.gz", make = insteval_contacts)
 )
 
 ## ---------------------------------------------------------------------------
@@ -83,12 +103,15 @@ DATASETS <- list(
 ##            written (e.g. turning y into an ordered factor for clmm); it must
 ##            not change values, only R types, so the CSV still holds the data.
 ## ---------------------------------------------------------------------------
+## study: for a data set that a test imports and runs through a study, list(name = <study>, mapping =
+## <mapping file, relative to tests/reference/>): the mapping turns the data set's columns and labels
+## into the canonical ones, so the test can compare the study's fit with this one (written to the fixture).
 lmer_case <- function(name, data, formula, description, REML = TRUE, kr = FALSE,
                       weights = NULL, repeats = 3, slow = FALSE,
-                      df_time_limit = Inf) {
+                      df_time_limit = Inf, study = NULL) {
   list(name = name, fun = "lmer", data = data, formula = formula,
        description = description, settings = list(REML = REML), weights = weights,
-       kr = kr, repeats = repeats, slow = slow, df_time_limit = df_time_limit)
+       kr = kr, repeats = repeats, slow = slow, df_time_limit = df_time_limit, study = study)
 }
 glmer_case <- function(name, data, formula, description, nAGQ = 1, repeats = 3,
                        slow = FALSE) {
@@ -155,6 +178,17 @@ CASES <- list(
             nAGQ = 10, repeats = 3),
   glmer_case("cbpp_obs_laplace", "cbpp", "cbind(incidence, noninc) ~ period + (1|herd) + (1|obs)",
              "cbpp with an observation-level random effect: two random intercepts, Laplace"),
+  lmer_case("insteval_agent_vs_system_reml", "InstEval_contacts",
+            "y ~ service + dept + lectage + (1|d) + (1|s)",
+            paste("InstEval imported as support contacts (lecturer = agent, student = customer): the crossed",
+                  "agent x customer model agent_vs_system fits, REML"),
+            repeats = 1, df_time_limit = 600,
+            study = list(name = "agent_vs_system", mapping = "datasets/InstEval_mapping.yaml")),
+  lmer_case("insteval_agent_vs_system_d_reml", "InstEval_contacts", "y ~ service + dept + lectage + (1|d)",
+            paste("InstEval imported as support contacts: the one-factor agent model agent_vs_system bootstraps",
+                  "(variance shares), REML"),
+            repeats = 1, df_time_limit = 600,
+            study = list(name = "agent_vs_system", mapping = "datasets/InstEval_mapping.yaml")),
   lmer_case("simulated_reml", "simulated",
             "csat ~ policy + product + channel + issue_type + (1|agent_id) + (1|customer_id)",
             "Upstream's simulated support data: CSAT with crossed agent and customer intercepts, REML",
@@ -556,6 +590,7 @@ run_case <- function(case) {
     data = DATASETS[[case$data]]$file, formula = case$formula,
     factors = factor_levels(d, case$formula), settings = case$settings,
     weights = case$weights, r_call = call_text, r_call_timed = timed_call)
+  if (!is.null(case$study)) head$study <- case$study
   tail <- list(
     elapsed_seconds = tf$elapsed, elapsed_runs = arr(tf$elapsed_runs),
     fit_warnings = arr(tf$warnings), fit_messages = arr(tf$messages),
