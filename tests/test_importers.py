@@ -637,7 +637,8 @@ def test_freshdesk_attribution_handle_time_channels_and_drops(fd):
      None,
      "satisfaction_ratings.json: the survey scale cannot be told from the ratings (codes seen: -103, 100, 103); "
      "add 'csat: {points: 3}' (or 5 or 7) to the mapping, or include surveys.json"),
-    ({"satisfaction_ratings.json": FD / "bad" / "satisfaction_ratings.code-not-on-scale.json"}, "points5",
+    ({"satisfaction_ratings.json": FD / "bad" / "satisfaction_ratings.code-not-on-scale.json", "surveys.json": None},
+     "points5",
      "satisfaction_ratings.json: rating codes 101 are not on a 5-point Freshdesk survey (its codes are "
      "-103, -102, 100, 102, 103)"),
     ({"tickets.json": FD / "bad" / "tickets.zendesk-page.json"}, None,
