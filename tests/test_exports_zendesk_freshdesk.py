@@ -23,6 +23,10 @@ def _message(err) -> str:
     return str(err.value)
 
 
+def _codes(csat: pd.Series) -> dict:
+    return {k: None if pd.isna(v) else int(v) for k, v in csat.items()}
+
+
 def _pages(path: Path) -> list[dict]:
     from upstream.data.importers.pages import iter_json_values
     return [value for value, _line in iter_json_values(path)]
@@ -270,3 +274,227 @@ def test_freshdesk_ratings_as_singer_tap_lands_them(tmp_path):
     (export / "satisfaction_ratings.json").write_text(json.dumps(ratings))
     result = import_export("freshdesk", export)
     assert list(result.surveys["csat"].astype(int)) == [3, 1]
+
+
+# =================================================================================================
+# Zendesk: merged tickets (item 1), CSAT survey responses (item 2), score=received (item 3), scores
+# and timestamps as documented (items 6, 8)
+# =================================================================================================
+def _zd_ticket(tid, requester, assignee, *, created, status="solved", tags=(), rel=None, score="unoffered"):
+    # GET /api/v2/tickets (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/): integer ids,
+    # ISO 8601 UTC times, via {channel, source {from, to, rel}} (airbytehq/airbyte source-zendesk-support
+    # schemas/shared/via.json), tags, custom_fields, embedded satisfaction_rating {score}
+    return {"id": tid, "created_at": created, "updated_at": created, "type": "question", "status": status,
+            "requester_id": requester, "submitter_id": requester, "assignee_id": assignee, "group_id": 360100,
+            "via": {"channel": "email", "source": {"from": {}, "to": {}, "rel": rel}},
+            "tags": list(tags), "custom_fields": [], "satisfaction_rating": {"score": score}}
+
+
+def _zd_metric(tid, *, solved, replies=1, reopens=0):
+    # GET /api/v2/ticket_metrics: airbytehq/airbyte source-zendesk-support schemas/ticket_metrics.json
+    return {"id": 800000 + tid, "ticket_id": tid, "created_at": solved, "updated_at": solved, "solved_at": solved,
+            "reopens": reopens, "replies": replies, "group_stations": 1, "assignee_stations": 1}
+
+
+def _zd_rating(rid, tid, assignee, score, *, created, updated):
+    # GET /api/v2/satisfaction_ratings: airbytehq/airbyte source-zendesk-support schemas/satisfaction_ratings.json
+    # (id, assignee_id, group_id, requester_id, ticket_id, score, comment, created_at, updated_at, url)
+    return {"url": f"https://acme.zendesk.com/api/v2/satisfaction_ratings/{rid}.json", "id": rid,
+            "assignee_id": assignee, "group_id": 360100, "requester_id": 5000, "ticket_id": tid, "score": score,
+            "comment": None, "reason": None, "created_at": created, "updated_at": updated}
+
+
+def _zd_response(rid, tid, rating, *, at, survey="01HZCSAT", version=1):
+    # CSAT survey responses: singer-io/tap-zendesk tap_zendesk/schemas/csat_survey_responses.json (string ids,
+    # subjects[{id, type, zrn}], answers[{id, type, rating, rating_category, comment, created_at, updated_at}],
+    # survey {id, version, state}, responder_id, expires_at)
+    category = "good" if rating >= 4 else "bad"
+    return {"id": rid, "expires_at": "2026-05-01T00:00:00Z", "responder_id": "5000",
+            "survey": {"id": survey, "version": version, "state": "enabled"},
+            "subjects": [{"id": str(tid), "type": "ticket", "zrn": f"zen:ticket:{tid}"}],
+            "answers": [{"id": f"a{rid}", "type": "rating_scale", "rating": rating, "rating_category": category,
+                         "comment": None, "created_at": at, "updated_at": at}]}
+
+
+def _zendesk_export(tmp_path: Path, tickets, metrics, ratings=None, responses=None) -> Path:
+    export = tmp_path / "zd"
+    export.mkdir(exist_ok=True)
+    (export / "tickets.json").write_text(json.dumps({"tickets": tickets, "next_page": None, "count": len(tickets)}))
+    (export / "ticket_metrics.json").write_text(json.dumps({"ticket_metrics": metrics, "next_page": None}))
+    if ratings is not None:
+        (export / "satisfaction_ratings.json").write_text(
+            json.dumps({"satisfaction_ratings": ratings, "next_page": None, "count": len(ratings)}))
+    if responses is not None:
+        (export / "csat_survey_responses.json").write_text(json.dumps({"survey_responses": responses}))
+    return export
+
+
+def test_zendesk_merged_tickets_are_not_contacts_nor_repeats(tmp_path):
+    # customer 5001: ticket 101, two days later 102 (merged into 103, opened 9 days after 101)
+    tickets = [_zd_ticket(101, 5001, 9001, created="2026-03-02T08:00:00Z"),
+               _zd_ticket(102, 5001, 9001, created="2026-03-04T08:00:00Z", status="closed",
+                          tags=["closed_by_merge", "billing"]),
+               _zd_ticket(103, 5001, 9002, created="2026-03-11T08:00:00Z"),
+               _zd_ticket(104, 5002, 9002, created="2026-03-12T08:00:00Z", status="closed", rel="merge"),
+               _zd_ticket(105, 5003, 9002, created="2026-03-20T08:00:00Z")]
+    metrics = [_zd_metric(t["id"], solved=t["created_at"].replace("08:00", "10:00")) for t in tickets]
+    ratings = [_zd_rating(70001, 101, 9001, "good", created="2026-03-03T10:00:00Z", updated="2026-03-03T11:00:00Z"),
+               _zd_rating(70002, 102, 9001, "offered", created="2026-03-05T10:00:00Z",
+                          updated="2026-03-05T10:00:00Z"),
+               _zd_rating(70003, 103, 9002, "unoffered", created="2026-03-12T10:00:00Z",
+                          updated="2026-03-12T10:00:00Z")]
+    result = import_export("zendesk", _zendesk_export(tmp_path, tickets, metrics, ratings))
+    c = result.contacts.set_index("contact_id")
+    assert list(c.index) == ["101", "103", "105"]
+    # with 102 counted, 101 would be a repeat (2 days) and 102 a first-contact resolution
+    assert c.loc["101", "repeat_within_7d"] == False  # noqa: E712 - a nullable boolean
+    assert result.report.dropped_by_reason("contacts")[
+        "merged into another ticket (closed by a merge: tag closed_by_merge); not a contact of its own, nor a "
+        "repeat"] == 2
+    assert result.report.dropped_by_reason("surveys") == {
+        "no survey was sent (score unoffered)": 1, "its ticket was dropped (see the contacts' reasons)": 1}
+
+
+def _switch_export(tmp_path: Path, with_legacy=True):
+    """An account on the legacy CSAT until 2026-03-10, then on a 5-point CSAT survey."""
+    tickets, metrics, ratings, responses = [], [], [], []
+    legacy = [(201, "good"), (202, "bad"), (203, "good"), (204, "offered")]
+    new = [(205, 5), (206, 4), (207, 2), (208, 3), (209, 1)]
+    for i, (tid, _v) in enumerate(legacy + new):
+        day = 2 + 2 * i
+        tickets.append(_zd_ticket(tid, 5100 + i, 9001 + i % 2, created=f"2026-03-{day:02d}T08:00:00Z"))
+        metrics.append(_zd_metric(tid, solved=f"2026-03-{day:02d}T10:00:00Z"))
+    for rid, (tid, score) in enumerate(legacy, start=71001):
+        day = 2 + 2 * (tid - 201)
+        ratings.append(_zd_rating(rid, tid, 9001 + (tid - 201) % 2, score, created=f"2026-03-{day + 1:02d}T10:00:00Z",
+                                  updated=f"2026-03-{day + 1:02d}T12:30:00Z"))
+    for tid, rating in new:
+        day = 2 + 2 * (tid - 201)
+        responses.append(_zd_response(f"01HR{tid}", tid, rating, at=f"2026-03-{day + 1:02d}T09:15:00.123456Z"))
+    return _zendesk_export(tmp_path, tickets, metrics, ratings if with_legacy else [], responses)
+
+
+def test_zendesk_new_csat_responses_alone(tmp_path):
+    result = import_export("zendesk", _switch_export(tmp_path, with_legacy=False))
+    s = result.surveys.set_index("contact_id")
+    assert s["csat"].astype(int).to_dict() == {"205": 5, "206": 4, "207": 2, "208": 3, "209": 1}
+    assert s.loc["205", "responded_at"] == pd.Timestamp("2026-03-11 09:15:00.123456")   # microseconds kept
+    assert s["responded_at"].notna().all()
+    assert result.dataset["csat"]["points"] == 5 and result.dataset["csat"]["top_box"] == [4, 5]
+    assert result.dataset["csat"]["scale_source"] == (
+        "the survey responses' ratings (a 4 or 5 exists only on 5-choice surveys)")
+    # a response names no agent: the export-time assignee, said in the attribution
+    c = result.contacts.set_index("contact_id")
+    assert (c["agent_id"] == c["agent_id_at_export"]).all()
+    assert "csat_survey_responses.json: a survey response names no agent" in result.dataset["attribution"][
+        "description"]
+    # the legacy list is empty and the tickets' embedded scores are all unoffered: non-response is visible
+    assert result.dataset["visibility"]["unanswered_invitations"] is True
+
+
+def test_zendesk_switch_to_new_csat_mid_period_keeps_both(tmp_path):
+    export = _switch_export(tmp_path)
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", export)
+    assert _message(err) == (
+        "csat_survey_responses.json: the ratings come from surveys on different scales (survey legacy: 2-point (3 "
+        "ratings); survey 01HZCSAT:1: 5-point (5 ratings)); a data set has one CSAT scale, and an answer on one "
+        "scale is not the same answer on another (a 3-point 'Happy' is not 5 of 5). Nothing was imported. State in "
+        "the mapping how each survey's answers map onto one scale, for example (check every code; this is a "
+        "suggestion, not applied):\n\ncsat:\n  points: 5\n  by_survey:\n    legacy: {bad: 1, good: 5}")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("vendor: zendesk\ncsat: {points: 5, by_survey: {legacy: {bad: 1, good: 4}}}\n")
+    result = import_export("zendesk", export, mapping)
+    s = result.surveys.set_index("contact_id")
+    assert _codes(s["csat"]) == {
+        "201": 4, "202": 1, "203": 4, "204": None, "205": 5, "206": 4, "207": 2, "208": 3, "209": 1}
+    assert pd.isna(s.loc["204", "responded_at"]) and s.loc["204", "sent_at"] == pd.Timestamp("2026-03-09 10:00")
+    assert result.report.read["surveys"] == 9
+
+
+def test_zendesk_export_without_any_rating_names_both_sources(tmp_path):
+    tickets = [_zd_ticket(301, 5001, 9001, created="2026-03-02T08:00:00Z")]
+    export = _zendesk_export(tmp_path, tickets, [_zd_metric(301, solved="2026-03-02T10:00:00Z")], ratings=[])
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", export)
+    assert _message(err) == (
+        "satisfaction_ratings.json: the export holds no ratings (satisfaction_ratings.json list none); an account "
+        "on Zendesk's CSAT since 2024 answers through CSAT survey responses (save them as "
+        "csat_survey_responses.json), the legacy CSAT through satisfaction_ratings.json")
+
+
+def test_zendesk_three_choice_survey_needs_its_scale_stated(tmp_path):
+    export = _switch_export(tmp_path, with_legacy=False)
+    page = json.loads((export / "csat_survey_responses.json").read_text())
+    for r in page["survey_responses"]:
+        r["answers"][0]["rating"] = min(r["answers"][0]["rating"], 3)
+    (export / "csat_survey_responses.json").write_text(json.dumps(page))
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", export)
+    assert _message(err) == (
+        "csat_survey_responses.json: the scale of CSAT survey 01HZCSAT:1 cannot be told from its ratings (1, 2, 3): "
+        "Zendesk's CSAT has 2, 3 or 5 choices; state it in the mapping (csat: {points: 3}, or 2 or 5)")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("vendor: zendesk\ncsat: {points: 3}\n")
+    result = import_export("zendesk", export, mapping)
+    assert sorted(result.surveys["csat"].astype(int)) == [1, 2, 3, 3, 3]
+    assert result.dataset["csat"]["top_box"] == [3]
+
+
+def _received_export(tmp_path: Path, embedded: bool) -> Path:
+    """Ratings pulled with ?score=received: only good/bad records; 3 of 5 tickets were offered a survey
+    and 1 of them answered nothing (offered on the ticket)."""
+    tickets, metrics = [], []
+    states = {401: "good", 402: "bad", 403: "offered", 404: "unoffered", 405: "good"}
+    for i, (tid, state) in enumerate(states.items()):
+        t = _zd_ticket(tid, 5200 + i, 9001, created=f"2026-03-{2 + i:02d}T08:00:00Z", score=state)
+        if not embedded:
+            del t["satisfaction_rating"]
+        tickets.append(t)
+        metrics.append(_zd_metric(tid, solved=f"2026-03-{2 + i:02d}T10:00:00Z"))
+    ratings = [_zd_rating(72001 + i, tid, 9001, state, created=f"2026-03-{3 + i:02d}T10:00:00Z",
+                          updated=f"2026-03-{3 + i:02d}T11:00:00Z")
+               for i, (tid, state) in enumerate(states.items()) if state in ("good", "bad")]
+    return _zendesk_export(tmp_path, tickets, metrics, ratings)
+
+
+def test_zendesk_score_received_takes_non_response_from_the_tickets(tmp_path):
+    result = import_export("zendesk", _received_export(tmp_path, embedded=True))
+    s = result.surveys.set_index("contact_id")
+    assert sorted(s.index) == ["401", "402", "403", "405"]
+    assert pd.isna(s.loc["403", "csat"]) and s.loc["403", "sent_at"] == pd.Timestamp("2026-03-04 10:00")
+    assert s["csat"].notna().sum() == 3       # response rate 3 of 4 surveys, not 100%
+    assert result.dataset["visibility"]["unanswered_invitations"] is True
+    assert result.report.facts["offered_from_tickets"] == 1
+    assert ("satisfaction_ratings.json list answered ratings only (pulled with score=received?): the 1 surveys "
+            "offered without an answer were taken from the tickets' embedded satisfaction_rating (score offered) in "
+            "tickets.json; their send time is the solve time") in result.report.warnings
+
+
+def test_zendesk_score_received_without_ticket_states_says_non_response_is_not_visible(tmp_path):
+    result = import_export("zendesk", _received_export(tmp_path, embedded=False))
+    note = ("satisfaction_ratings.json list answered ratings only and tickets.json carries no embedded "
+            "satisfaction_rating, so surveys sent without an answer cannot be seen")
+    assert result.dataset["visibility"] == {"unanswered_invitations": False, "uninvited_contacts": True,
+                                            "note": note}
+    assert any(w.startswith(note) for w in result.report.warnings)
+    assert result.surveys["csat"].notna().all()
+
+
+def test_zendesk_unknown_score_stops_and_comment_variants_are_answers(tmp_path):
+    tickets = [_zd_ticket(500 + i, 5300 + i, 9001, created=f"2026-03-{2 + i:02d}T08:00:00Z") for i in range(4)]
+    metrics = [_zd_metric(t["id"], solved=t["created_at"].replace("08:00", "10:00")) for t in tickets]
+    scores = ["good_with_comment", "bad_without_comment", "offered", "great"]
+    ratings = [_zd_rating(73000 + i, 500 + i, 9001, s, created=f"2026-03-{3 + i:02d}T10:00:00Z",
+                          updated=f"2026-03-{3 + i:02d}T11:00:00Z") for i, s in enumerate(scores)]
+    export = _zendesk_export(tmp_path, tickets, metrics, ratings)
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", export)
+    assert _message(err) == (
+        "satisfaction_ratings.json: field 'score': 1 rating cannot be read as CSAT: 'great' (rating records 73003); "
+        "expected good, bad, offered or unoffered. Nothing was imported: an answered survey is never written with "
+        "an empty CSAT")
+    ratings[3]["score"] = "unoffered"
+    export = _zendesk_export(tmp_path, tickets, metrics, ratings)
+    result = import_export("zendesk", export)
+    assert _codes(result.surveys.set_index("contact_id")["csat"]) == {"500": 2, "501": 1, "502": None}
