@@ -498,3 +498,44 @@ def test_zendesk_unknown_score_stops_and_comment_variants_are_answers(tmp_path):
     export = _zendesk_export(tmp_path, tickets, metrics, ratings)
     result = import_export("zendesk", export)
     assert _codes(result.surveys.set_index("contact_id")["csat"]) == {"500": 2, "501": 1, "502": None}
+
+
+def test_zendesk_ids_times_null_assignees_and_changed_ratings_as_documented(tmp_path):
+    tickets = [_zd_ticket(601, 5001, 9001, created="2026-03-02T08:00:00Z"),
+               _zd_ticket(602, 5002, 9001, created="2026-03-03T10:00:00+02:00"),   # an offset
+               _zd_ticket(603, 5003, None, created="2026-03-04T08:00:00"),         # no offset = UTC; no assignee
+               _zd_ticket(604, 5004, 9002, created=1772784000)]                    # Unix seconds
+    tickets[1]["id"] = "602"                                                       # an id as text
+    metrics = [_zd_metric(int(t["id"]), solved="2026-03-06T10:00:00.250Z") for t in tickets]
+    ratings = [
+        # a rating changed later (good, then bad): the latest record decides
+        _zd_rating(74001, 601, 9001, "good", created="2026-03-07T10:00:00Z", updated="2026-03-07T11:00:00Z"),
+        _zd_rating(74002, 601, 9001, "bad", created="2026-03-07T10:00:00Z", updated="2026-03-08T11:00:00Z"),
+        _zd_rating(74003, 603, None, "good", created="2026-03-07T10:00:00Z", updated="2026-03-07T11:00:00Z"),
+        _zd_rating(74004, 604, 9002, "offered", created=1772870400, updated=1772870400)]
+    result = import_export("zendesk", _zendesk_export(tmp_path, tickets, metrics, ratings))
+    c = result.contacts.set_index("contact_id")
+    assert c["opened_at"].to_dict() == {"601": pd.Timestamp("2026-03-02 08:00"), "602": pd.Timestamp("2026-03-03 08:00"),
+                                        "604": pd.Timestamp("2026-03-06 08:00")}
+    assert c.loc["601", "closed_at"] == pd.Timestamp("2026-03-06 10:00:00.250")
+    s = result.surveys.set_index("contact_id")
+    assert _codes(s["csat"]) == {"601": 1, "604": None}
+    assert s.loc["604", "sent_at"] == pd.Timestamp("2026-03-07 08:00")
+    dropped = result.report.dropped_by_reason("contacts")
+    assert dropped == {"no assignee (neither on the rating nor assigned)": 1}
+    assert result.report.dropped_by_reason("surveys") == {
+        "an older rating record of a ticket that has a newer one": 1,
+        "its ticket was dropped (see the contacts' reasons)": 1}
+
+
+def test_freshdesk_ids_as_text_and_times_with_offsets(tmp_path):
+    export = _freshdesk_export(tmp_path, codes=[(12, 103), (12, -103)], surveys=SURVEYS)
+    tickets = json.loads((export / "tickets.json").read_text())
+    ratings = json.loads((export / "satisfaction_ratings.json").read_text())
+    tickets[0]["id"], ratings[0]["ticket_id"], ratings[0]["survey_id"] = "4001", "4001", "12"
+    tickets[1]["created_at"] = "2026-03-03T09:30:00+01:30"
+    (export / "tickets.json").write_text(json.dumps(tickets))
+    (export / "satisfaction_ratings.json").write_text(json.dumps(ratings))
+    result = import_export("freshdesk", export)
+    assert _codes(result.surveys.set_index("contact_id")["csat"]) == {"4001": 3, "4002": 1}
+    assert result.contacts.set_index("contact_id").loc["4002", "opened_at"] == pd.Timestamp("2026-03-03 08:00")
