@@ -145,9 +145,7 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
 
     # --- one scale ------------------------------------------------------------------------------------
     scale, maps, scale_source = _one_zendesk_scale(r, mapping, files[-1] if responses is not None else files[0])
-    code = [maps.get(k, {}).get(_value_key(v)) if v is not None and v == v else None
-            for k, v in zip(r["survey"], r["raw_csat"])]
-    r["csat"] = pd.array([pd.NA if c is None else c for c in code], dtype="Int64")
+    r["csat"] = _codes(r, maps)
     r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
     r["responded_at"] = r["answered_at"].where(r["csat"].notna())
     attribution = ""
@@ -159,6 +157,19 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
                           field="score" if responses is None else ("answers[].rating" if legacy is None else
                                                                    "score / answers[].rating"),
                           read=n_read, sources=sources, visibility=visibility, attribution=attribution)
+
+
+def _codes(r: pd.DataFrame, maps: dict[str, dict]) -> pd.Series:
+    """Canonical codes of ``raw_csat``, each survey through its own map (vectorised per survey)."""
+    out = pd.Series(pd.NA, index=r.index, dtype="Int64")
+    present = r["raw_csat"].notna()
+    for key, by_value in maps.items():
+        mask = present & (r["survey"] == key)
+        if mask.any():
+            text = r.loc[mask, "raw_csat"].astype("str").str.strip().str.lower().str.replace(
+                r"^(-?\d+)\.0+$", r"\1", regex=True)
+            out[mask] = pd.array(text.map(by_value), dtype="Int64")
+    return out
 
 
 def _value_key(value) -> str:
