@@ -13,15 +13,19 @@ list endpoints return bare JSON arrays:
 
 Rules (each also written into the import report):
 
-- CSAT scale: the mapping's ``csat.points``, else ``surveys.json``, else the codes when they prove
-  it (a ±101 exists only on 7-point surveys); otherwise the import stops and asks. Codes map to
-  1..k worst to best (:func:`upstream.data.importers.scales.freshdesk_scale`).
+- CSAT scale, per survey (each rating's ``survey_id``): ``surveys.json`` (every survey, active or
+  not), else the mapping's ``csat.points``, else the codes when they prove it (a ±101 exists only on
+  7-point surveys); otherwise the import stops and asks. Surveys on different scales are written
+  onto one by the mapping's ``csat.by_survey`` or refused with the lines to write
+  (:func:`upstream.data.importers.scales.one_scale`). Codes map to 1..k worst to best
+  (:func:`upstream.data.importers.scales.freshdesk_scale`); a code that is not on its survey's
+  scale stops the import.
 - Attribution: a rated ticket belongs to the rating's ``agent_id``/``group_id``; other tickets to
   ``responder_id``/``group_id`` at export time.
 - Contacts: status Resolved (4) or Closed (5); ``closed_at`` = ``stats.resolved_at``, else
   ``stats.closed_at``.
 - Surveys: Freshdesk lists only *answered* surveys, so ``sent_at`` = ``responded_at`` = the rating's
-  ``created_at`` and non-response cannot be seen (reported).
+  ``created_at`` and non-response cannot be seen (reported; ``dataset.yaml`` ``visibility``).
 - ``resolved_first_contact`` = never reopened (``stats.reopened_at`` empty; agent replies are not
   in these files); ``handle_time_sec`` = the sum of ``time_entries.time_spent`` (``hh:mm``);
   ``issue_type`` defaults to the ticket ``type``, ``product`` to ``product_id``;

@@ -6,7 +6,8 @@ The export is a folder of saved API pages (docs/importers/vendor_formats.md §1)
 |---|---|---|
 | ``tickets.json`` | yes | ``tickets`` (list or incremental export pages; may side-load ``metric_sets``) |
 | ``ticket_metrics.json`` | yes, unless the tickets pages side-load ``metric_sets`` | ``ticket_metrics`` |
-| ``satisfaction_ratings.json`` | yes | ``satisfaction_ratings`` |
+| ``satisfaction_ratings.json`` | this or the next, or both | ``satisfaction_ratings`` (legacy CSAT) |
+| ``csat_survey_responses.json`` | this or the previous | ``survey_responses`` (CSAT since 2024; ``zendesk_csat.py``) |
 | ``users.json`` | no (agents' team and tenure) | ``users`` |
 | ``groups.json`` | no (team names; ids otherwise) | ``groups`` |
 | ``ticket_fields.json`` | no (custom fields by title; finds the Time Tracking field) | ``ticket_fields`` |
@@ -19,9 +20,14 @@ files are read by Arrow (``records.py``). Rules (each is also written into the i
   the rating's ``assignee_id`` and ``group_id`` -- the agent and group *at rating time*; other
   contacts to the ticket's ``assignee_id``/``group_id`` at export time.
 - Tickets repeated in an incremental export: the copy with the latest ``updated_at`` is kept.
-- Contacts: solved or closed tickets with a ``solved_at``; ``closed_at`` = the last solve.
+- Contacts: solved or closed tickets with a ``solved_at``; ``closed_at`` = the last solve. A
+  ticket closed by a merge (tag ``closed_by_merge``, or ``via.source.rel`` ``merge``) is neither a
+  contact nor a repeat contact.
 - CSAT: ``bad`` -> 1, ``good`` -> 2 (binary); ``offered`` = survey sent, no answer;
-  ``unoffered`` = no survey. One survey per ticket: the latest rating record.
+  ``unoffered`` = no survey; survey responses on their survey's 2-, 3- or 5-point scale; several
+  scales joined by the mapping's ``csat.by_survey`` (``zendesk_csat.py``). One survey per ticket:
+  the latest rating record. A list pulled with ``score=received`` takes non-response from the
+  tickets' embedded ``satisfaction_rating``.
 - ``resolved_first_contact`` = ``reopens == 0`` and ``replies <= 1``; ``escalated`` =
   ``group_stations > 1`` (a proxy); ``n_interactions`` = ``max(replies, 1)``;
   ``repeat_within_7d``: see :func:`upstream.data.importers.derive.repeat_within_7d`.
