@@ -539,3 +539,27 @@ def test_freshdesk_ids_as_text_and_times_with_offsets(tmp_path):
     result = import_export("freshdesk", export)
     assert _codes(result.surveys.set_index("contact_id")["csat"]) == {"4001": 3, "4002": 1}
     assert result.contacts.set_index("contact_id").loc["4002", "opened_at"] == pd.Timestamp("2026-03-03 08:00")
+
+
+def test_shared_rating_checks_name_file_field_and_records():
+    from upstream.data.importers.ratings import refuse_answered_without_score, refuse_unreadable_ratings
+
+    ratings = pd.DataFrame({"id": ["r1", "r2", "r3", "r4"],
+                            "responded_at": pd.to_datetime(["2026-03-02", None, "2026-03-03", "2026-03-04"]),
+                            "csat": pd.array([3, pd.NA, pd.NA, pd.NA], dtype="Int64"),
+                            "nps": pd.array([pd.NA, pd.NA, pd.NA, 9], dtype="Int64")})
+    with pytest.raises(ImportInputError) as err:
+        refuse_answered_without_score(ratings, file="ratings.json", field="rating")
+    assert _message(err) == (
+        "ratings.json: 1 answered rating (with a response time) has no score in field 'rating' (rating records r3). "
+        "Nothing was imported: an answered survey is never written with an empty CSAT; check that the export holds "
+        "the rating field")
+    refuse_answered_without_score(ratings.drop(index=2), file="ratings.json", field="rating")   # no error
+    raw = pd.Series(["great", None, "offered", "meh", "meh", "5 stars"], dtype="object")
+    csat = pd.Series([3, None, None, None, None, None], dtype="Int64")
+    with pytest.raises(ImportInputError) as err:
+        refuse_unreadable_ratings(raw, csat, file="x.json", field="rating", not_answers=("offered",),
+                                  expected="great, okay or not good")
+    assert _message(err) == (
+        "x.json: field 'rating': 3 ratings cannot be read as CSAT: 'meh', '5 stars'; expected great, okay or not "
+        "good. Nothing was imported: an answered survey is never written with an empty CSAT")

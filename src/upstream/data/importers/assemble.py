@@ -35,7 +35,7 @@ from .channels import map_channels
 from .derive import repeat_within_7d
 from .mapped import mapped_values, typed_column
 from .mapping import Mapping
-from .ratings import refuse_unreadable_ratings
+from .ratings import refuse_answered_without_score, refuse_unreadable_ratings
 from .report import ImportReport
 from .result import ImportResult
 from .scales import VendorScale
@@ -111,6 +111,9 @@ def assemble(x: Extract) -> ImportResult:
         refuse_unreadable_ratings(r["raw_csat"], r["csat"], file=x.ratings_file, field=x.rating_field,
                                   not_answers=tuple(x.scale.not_answers) + tuple(x.rating_not_answers),
                                   expected=x.rating_expected, ids=r["id"])
+    elif x.vendor != "csv" and not x.scale.not_answers:
+        # without the raw values: an answered record (a response time) must have a score
+        refuse_answered_without_score(r, file=x.ratings_file, field=x.rating_field)
     t["id"] = t["id"].astype("str")
 
     # --- ratings: attached to known tickets, one per ticket (the latest record) -----------------

@@ -45,3 +45,21 @@ def refuse_unreadable_ratings(raw: pd.Series, csat: pd.Series, *, file: str, fie
         f"{file}: field '{field}': {n} rating{'s' if n > 1 else ''} cannot be read as CSAT: {shown}{which}"
         + (f"; expected {expected}" if expected else "")
         + ". Nothing was imported: an answered survey is never written with an empty CSAT", file)
+
+
+def refuse_answered_without_score(ratings: pd.DataFrame, *, file: str, field: str) -> None:
+    """Raise :class:`ImportInputError` when a rating record has a response time (``responded_at``:
+    the customer answered) but neither a CSAT nor an NPS score: the importer did not read the
+    answer (a field it looked for under another name, a value it could not code). ``assemble``
+    runs this for every vendor export (not for tables, whose columns the mapping states)."""
+    if not {"responded_at", "csat", "nps"} <= set(ratings.columns):
+        return
+    lost = ratings["responded_at"].notna() & ratings["csat"].isna() & ratings["nps"].isna()
+    if not lost.any():
+        return
+    ids = ", ".join(str(i) for i in ratings.loc[lost, "id"].head(_EXAMPLES))
+    n = int(lost.sum())
+    raise ImportInputError(
+        f"{file}: {n} answered rating{'s' if n > 1 else ''} (with a response time) "
+        f"{'have' if n > 1 else 'has'} no score in field '{field}' (rating records {ids}). Nothing was imported: "
+        "an answered survey is never written with an empty CSAT; check that the export holds the rating field", file)
