@@ -123,19 +123,21 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
                 "answered_at": pd.Series(pd.NaT, index=tickets.index[offered], dtype="datetime64[us]")})
             r = pd.concat([r, extra], ignore_index=True)
             lost = embedded.isin(ANSWERED) & ~isin_text(tickets["id"], r["ticket_id"])
-            report.facts["offered_from_tickets"] = int(offered.sum())
-            report.warnings.append(
-                f"{' and '.join(files)} list answered ratings only (pulled with score=received?): the "
-                f"{int(offered.sum())} surveys offered without an answer were taken from the tickets' embedded "
-                f"satisfaction_rating (score offered) in {tickets_name}; their send time is the solve time")
+            n_offered = int(offered.sum())
+            report.facts["offered_from_tickets"] = n_offered
+            if n_offered:
+                report.warnings.append(
+                    f"{' and '.join(files)} list answered ratings only (pulled with score=received?): the "
+                    f"{n_offered} surveys offered without an answer were taken from the tickets' embedded "
+                    f"satisfaction_rating (score offered) in {tickets_name}; their send time is the solve time")
             sources["surveys.offered"] = (f"{tickets_name}: satisfaction_rating.score offered, for tickets without a "
                                           "rating record (sent_at = ticket_metrics solved_at)")
             if lost.any():
                 ids = ", ".join(tickets.loc[lost, "id"].astype("str").head(5))
                 report.warnings.append(
-                    f"{int(lost.sum())} tickets carry an answered satisfaction_rating (good or bad) in {tickets_name} "
-                    f"that is in none of {', '.join(files)} (tickets {ids}); they have no rating time and were not "
-                    "imported as ratings: export the ratings for the whole period")
+                    f"{int(lost.sum())} ticket(s) carry an answered satisfaction_rating (good or bad) in "
+                    f"{tickets_name} that is in none of {', '.join(files)} (tickets {ids}); they have no rating time "
+                    "and were not imported as ratings: export the ratings for the whole period")
         else:
             note = (f"{' and '.join(files)} list answered ratings only and {tickets_name} carries no embedded "
                     "satisfaction_rating, so surveys sent without an answer cannot be seen")
