@@ -259,8 +259,18 @@ def test_freshdesk_unreadable_rating_stops_the_import(tmp_path, bad):
         import_export("freshdesk", export)
     assert _message(err) == (
         f"satisfaction_ratings.json: field 'ratings.default_question': 1 rating cannot be read as CSAT: "
-        f"{str(bad)!r} (rating records 9002); expected a Freshdesk rating code (-103 ... 103) of the survey's scale. "
-        "Nothing was imported: an answered survey is never written with an empty CSAT")
+        f"{str(bad)!r} (rating records 9002); expected a Freshdesk rating code (-103 ... 103) of the survey's scale "
+        "(the classic codes 1 Happy, 2 Neutral, 3 Unhappy need the mapping's csat.by_survey). Nothing was imported: "
+        "an answered survey is never written with an empty CSAT")
+
+
+def test_freshdesk_classic_codes_are_read_through_by_survey(tmp_path):
+    # API v1 / classic ratings: 1 Happy, 2 Neutral, 3 Unhappy (1 is best; docs/importers/vendor_formats.md §2.3)
+    export = _freshdesk_export(tmp_path, codes=[(1, 1), (1, 3), (1, 2)])
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("vendor: freshdesk\ncsat: {points: 3, by_survey: {1: {1: 3, 2: 2, 3: 1}}}\n")
+    result = import_export("freshdesk", export, mapping)
+    assert list(result.surveys.sort_values("contact_id")["csat"].astype(int)) == [3, 1, 2]
 
 
 def test_freshdesk_ratings_as_singer_tap_lands_them(tmp_path):

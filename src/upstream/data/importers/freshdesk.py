@@ -216,7 +216,8 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
         staff_team_source="agents.json: the first of group_ids (name from groups.json)",
         read={"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)},
         mapping_text=mapping_text, rating_field="ratings.default_question",
-        rating_expected="a Freshdesk rating code (-103 ... 103) of the survey's scale",
+        rating_expected=("a Freshdesk rating code (-103 ... 103) of the survey's scale (the classic codes 1 Happy, "
+                         "2 Neutral, 3 Unhappy need the mapping's csat.by_survey)"),
         visibility={"unanswered_invitations": False, "uninvited_contacts": True,
                     "note": ("Freshdesk's satisfaction_ratings list only answered surveys: a survey sent without an "
                              "answer is not in the export, so invitation and response rates cannot be computed")})
