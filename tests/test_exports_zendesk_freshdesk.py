@@ -427,10 +427,17 @@ def test_zendesk_export_without_any_rating_names_both_sources(tmp_path):
     export = _zendesk_export(tmp_path, tickets, [_zd_metric(301, solved="2026-03-02T10:00:00Z")], ratings=[])
     with pytest.raises(ImportInputError) as err:
         import_export("zendesk", export)
-    assert _message(err) == (
-        "satisfaction_ratings.json: the export holds no ratings (satisfaction_ratings.json list none); an account "
-        "on Zendesk's CSAT since 2024 answers through CSAT survey responses (save them as "
-        "csat_survey_responses.json), the legacy CSAT through satisfaction_ratings.json")
+    message = (
+        "satisfaction_ratings.json: the export holds no ratings (satisfaction_ratings.json list no answered or "
+        "offered survey); an account on Zendesk's CSAT since 2024 answers through CSAT survey responses (save them "
+        "as csat_survey_responses.json), the legacy CSAT through satisfaction_ratings.json")
+    assert _message(err) == message
+    only_unoffered = [_zd_rating(76001, 301, 9001, "unoffered", created="2026-03-02T10:00:00Z",
+                                 updated="2026-03-02T10:00:00Z")]
+    export = _zendesk_export(tmp_path, tickets, [_zd_metric(301, solved="2026-03-02T10:00:00Z")], only_unoffered)
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", export)
+    assert _message(err) == message
 
 
 def test_zendesk_three_choice_survey_needs_its_scale_stated(tmp_path):

@@ -85,10 +85,11 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
         parts.append(responses)
     answered_legacy = 0 if legacy is None else int(legacy["score"].isin(ANSWERED).sum())
     answered_new = 0 if responses is None else int(responses["raw_csat"].notna().sum())
-    if answered_legacy + answered_new == 0 and not (legacy is not None and legacy["score"].isin(NOT_ANSWERS).any()):
+    if answered_legacy + answered_new == 0 and not (legacy is not None and legacy["score"].eq("offered").any()):
         names = " and ".join(files)
         raise ImportInputError(
-            f"{files[0]}: the export holds no ratings ({names} list none); an account on Zendesk's CSAT since 2024 "
+            f"{files[0]}: the export holds no ratings ({names} list no answered or offered survey); an account on "
+            "Zendesk's CSAT since 2024 "
             "answers through CSAT survey responses (save them as csat_survey_responses.json), the legacy CSAT "
             "through satisfaction_ratings.json", files[0])
     r = pd.concat(parts, ignore_index=True)
