@@ -584,3 +584,11 @@ def test_shared_rating_checks_name_file_field_and_records():
     assert _message(err) == (
         "x.json: field 'rating': 3 ratings cannot be read as CSAT: 'meh', '5 stars'; expected great, okay or not "
         "good. Nothing was imported: an answered survey is never written with an empty CSAT")
+
+
+def test_freshdesk_csv_export_lists_answered_surveys_only_too():
+    result = import_export("freshdesk", FIXTURES / "freshdesk-csv" / "tickets.csv",
+                           FIXTURES / "freshdesk-csv" / "mapping.yaml")
+    assert result.dataset["visibility"]["unanswered_invitations"] is False
+    assert result.dataset["visibility"]["uninvited_contacts"] is True
+    assert result.surveys["csat"].notna().all()
