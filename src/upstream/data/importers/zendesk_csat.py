@@ -33,7 +33,7 @@ from .ratings import refuse_unreadable_ratings
 from .records import RecordSpec, read_records
 from .report import ImportReport
 from .scales import ZENDESK_LEGACY, SurveyScale, one_scale, zendesk_new_csat
-from .source import ids_as_text
+from .source import ids_as_text, isin_text, latest_rows
 
 LEGACY_KEY = "legacy"
 ANSWERED = ("good", "bad")
@@ -95,7 +95,6 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
     r = pd.concat(parts, ignore_index=True)
 
     # the latest record per ticket decides (a legacy rating and a later survey response, a changed answer)
-    from .source import isin_text, latest_rows
     outside = ~isin_text(r["ticket_id"], tickets["id"])
     report.drop("surveys", f"its ticket is not in {tickets_name}", r.loc[outside, "id"])
     r = r[~outside]
