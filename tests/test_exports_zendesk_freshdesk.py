@@ -592,3 +592,18 @@ def test_freshdesk_csv_export_lists_answered_surveys_only_too():
     assert result.dataset["visibility"]["unanswered_invitations"] is False
     assert result.dataset["visibility"]["uninvited_contacts"] is True
     assert result.surveys["csat"].notna().all()
+
+
+def test_zendesk_survey_response_rating_off_its_scale_stops(tmp_path):
+    export = _switch_export(tmp_path, with_legacy=False)
+    page = json.loads((export / "csat_survey_responses.json").read_text())
+    page["survey_responses"][1]["answers"][0]["rating"] = 7
+    (export / "csat_survey_responses.json").write_text(json.dumps(page))
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("vendor: zendesk\ncsat: {points: 5}\n")
+    with pytest.raises(ImportInputError) as err:
+        import_export("zendesk", export, mapping)
+    assert _message(err) == (
+        "csat_survey_responses.json: field 'answers[].rating': 1 rating cannot be read as CSAT: '7' (rating records "
+        "01HR206); expected a rating of 1 to 5 (the 5-point scale). Nothing was imported: an answered survey is "
+        "never written with an empty CSAT")

@@ -148,6 +148,11 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
     # --- one scale ------------------------------------------------------------------------------------
     scale, maps, scale_source = _one_zendesk_scale(r, mapping, files[-1] if responses is not None else files[0])
     r["csat"] = _codes(r, maps)
+    if responses is not None:
+        mine = (r["score"] == "answered").to_numpy()
+        refuse_unreadable_ratings(r.loc[mine, "raw_csat"], r.loc[mine, "csat"], file=new_path.name,
+                                  field="answers[].rating", ids=r.loc[mine, "id"],
+                                  expected=f"a rating of 1 to {scale.points} (the {scale.points}-point scale)")
     r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
     r["responded_at"] = r["answered_at"].where(r["csat"].notna())
     attribution = ""
@@ -227,6 +232,7 @@ def _responses(path: Path, report: ImportReport) -> pd.DataFrame:
             continue
         survey = rec.get("survey") or {}
         sid, version = survey.get("id"), survey.get("version")
+        sid = "(no survey id)" if sid is None else sid
         key = str(sid) if version is None else f"{sid}:{version}"
         comment = next((a.get("comment") for a in answers if a.get("comment")), None)
         rows.append({"id": rid, "ticket_id": ticket, "score": "answered", "raw_csat": rating.get("rating"),
@@ -297,8 +303,10 @@ def _one_zendesk_scale(r: pd.DataFrame, mapping: Mapping, file: str):
             top = numbers.max()
             if pd.notna(top) and 3 < top <= 5:
                 points = 5
-            elif declared is not None and (numbers.isna().all() or top <= declared):
-                points = declared
+            elif declared is not None:
+                points = declared     # ratings off it stop the import (refuse_unreadable_ratings)
+            elif pd.notna(top) and top > 5:
+                points = 5            # more choices than any Zendesk survey: those ratings stop the import
             else:
                 seen = ", ".join(str(v) for v in sorted(set(values)))
                 raise ImportInputError(
