@@ -291,7 +291,7 @@ def _one_freshdesk_scale(r: pd.DataFrame, survey_scales: dict, mapping: Mapping,
             sources.append(f"survey {key}: {own[0]} accepted ratings")
             surveys.append(SurveyScale(key, freshdesk_scale(own[0]), values, len(codes)))
             continue
-        if len(set(keys)) > 1 and not (declared == 7 or any(abs(c) == 101 for c in numeric)):
+        if len(set(keys)) > 1 and not any(abs(c) == 101 for c in numeric):
             raise ImportInputError(
                 f"{file}: the ratings come from surveys {', '.join(dict.fromkeys(keys))} (survey_id), and the scale "
                 f"of survey {key} cannot be told from its codes ({', '.join(map(str, sorted(set(numeric))))}): "
