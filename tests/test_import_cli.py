@@ -71,7 +71,8 @@ def test_import_writes_the_data_set_and_its_report(tmp_path, capsys):
      "tickets.json: line 1: found a JSON object with keys type, conversations, total_count, pages; " + EXPECTED_ZD),
     ("missing required file",
      "ticket_metrics.json: required file missing from {export}; a Zendesk API export needs tickets.json, "
-     "ticket_metrics.json (or tickets pages with side-loaded metric_sets) and satisfaction_ratings.json"),
+     "ticket_metrics.json (or tickets pages with side-loaded metric_sets) and satisfaction_ratings.json or "
+     "csat_survey_responses.json"),
     ("empty export", "tickets.json: the export holds no tickets (1 page(s), all empty); expected at least one ticket"),
     ("mapping names a nonexistent field",
      "mapping.unknown-field.yaml: columns.product: no custom field 360999 in tickets.json or ticket_fields.json; "

@@ -471,10 +471,12 @@ def _export_with(tmp_path, replace: dict[str, Path | None]) -> Path:
 @pytest.mark.parametrize("replace, message", [
     ({"ticket_metrics.json": None},
      "ticket_metrics.json: required file missing from {export}; a Zendesk API export needs tickets.json, "
-     "ticket_metrics.json (or tickets pages with side-loaded metric_sets) and satisfaction_ratings.json"),
+     "ticket_metrics.json (or tickets pages with side-loaded metric_sets) and satisfaction_ratings.json or "
+     "csat_survey_responses.json"),
     ({"satisfaction_ratings.json": None},
-     "satisfaction_ratings.json: required file missing from {export}; a Zendesk API export needs tickets.json, "
-     "ticket_metrics.json (or tickets pages with side-loaded metric_sets) and satisfaction_ratings.json"),
+     "satisfaction_ratings.json: required file missing from {export}; a Zendesk API export needs its ratings: "
+     "satisfaction_ratings.json (the legacy CSAT, GET /api/v2/satisfaction_ratings) or csat_survey_responses.json "
+     "(Zendesk's CSAT since 2024: survey responses), or both"),
     ({"tickets.json": ZD_BAD / "tickets.intercom-page.json"},
      "tickets.json: line 1: found a JSON object with keys type, conversations, total_count, pages; " + EXPECTED_ZD),
     ({"tickets.json": ZD_BAD / "tickets.no-tickets.json"},
@@ -637,7 +639,8 @@ def test_freshdesk_attribution_handle_time_channels_and_drops(fd):
      None,
      "satisfaction_ratings.json: the survey scale cannot be told from the ratings (codes seen: -103, 100, 103); "
      "add 'csat: {points: 3}' (or 5 or 7) to the mapping, or include surveys.json"),
-    ({"satisfaction_ratings.json": FD / "bad" / "satisfaction_ratings.code-not-on-scale.json"}, "points5",
+    ({"satisfaction_ratings.json": FD / "bad" / "satisfaction_ratings.code-not-on-scale.json", "surveys.json": None},
+     "points5",
      "satisfaction_ratings.json: rating codes 101 are not on a 5-point Freshdesk survey (its codes are "
      "-103, -102, 100, 102, 103)"),
     ({"tickets.json": FD / "bad" / "tickets.zendesk-page.json"}, None,

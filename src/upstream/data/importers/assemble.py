@@ -35,6 +35,7 @@ from .channels import map_channels
 from .derive import repeat_within_7d
 from .mapped import mapped_values, typed_column
 from .mapping import Mapping
+from .ratings import refuse_answered_without_score, refuse_unreadable_ratings
 from .report import ImportReport
 from .result import ImportResult
 from .scales import VendorScale
@@ -91,6 +92,14 @@ class Extract:
     timezone: str = "UTC"
     mapping_text: str | None = None
     agent_noun: str = "agent"
+    #: the vendor's rating field (named in the unreadable-rating message); ``ratings`` may carry
+    #: ``raw_csat`` (the vendor value): a value present whose ``csat`` is empty stops the import
+    #: (:func:`upstream.data.importers.ratings.refuse_unreadable_ratings`)
+    rating_field: str = "rating"
+    #: vendor values of that field that mean "no answer" (besides the scale's ``not_answers``)
+    rating_not_answers: tuple = ()
+    #: what the field should hold, for that message
+    rating_expected: str = ""
 
 
 def assemble(x: Extract) -> ImportResult:
@@ -98,6 +107,13 @@ def assemble(x: Extract) -> ImportResult:
     report = x.report
     t = x.tickets.reset_index(drop=True)
     r = x.ratings.reset_index(drop=True)
+    if "raw_csat" in r.columns:
+        refuse_unreadable_ratings(r["raw_csat"], r["csat"], file=x.ratings_file, field=x.rating_field,
+                                  not_answers=tuple(x.scale.not_answers) + tuple(x.rating_not_answers),
+                                  expected=x.rating_expected, ids=r["id"])
+    elif x.vendor != "csv" and not x.scale.not_answers:
+        # without the raw values: an answered record (a response time) must have a score
+        refuse_answered_without_score(r, file=x.ratings_file, field=x.rating_field)
     t["id"] = t["id"].astype("str")
 
     # --- ratings: attached to known tickets, one per ticket (the latest record) -----------------

@@ -42,10 +42,21 @@ def repeat_within_7d(customer: pd.Series, opened: pd.Series, all_customer: pd.Se
     return out
 
 
+_UNIX_SECONDS = r"-?\d{9,11}(?:\.\d+)?"
+
+
 def to_utc_naive(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """ISO 8601 text (trailing Z or offset allowed; no offset = UTC) -> naive UTC datetime64[us];
-    also returns the mask of non-empty values that did not parse."""
+    """ISO 8601 text (trailing Z or offset allowed, microseconds kept; no offset = UTC) or Unix
+    seconds (a number, or its digits as text, as incremental exports write them) -> naive UTC
+    datetime64[us]; also returns the mask of non-empty values that did not parse."""
     text = values.astype("str").where(values.notna())
     times = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").dt.tz_localize(None)
+    times = times.astype("datetime64[us]")
+    failed = text.notna() & times.isna()
+    if failed.any():   # only values ISO 8601 did not read are tried as Unix seconds
+        candidate = text[failed].str.strip()
+        unix = candidate[candidate.str.fullmatch(_UNIX_SECONDS).fillna(False).astype(bool)]
+        if len(unix):
+            times[unix.index] = pd.to_datetime(pd.to_numeric(unix), unit="s").astype("datetime64[us]")
     bad = (text.notna() & times.isna()).to_numpy()
-    return times.astype("datetime64[us]"), bad
+    return times, bad

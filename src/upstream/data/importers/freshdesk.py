@@ -13,15 +13,19 @@ list endpoints return bare JSON arrays:
 
 Rules (each also written into the import report):
 
-- CSAT scale: the mapping's ``csat.points``, else ``surveys.json``, else the codes when they prove
-  it (a ±101 exists only on 7-point surveys); otherwise the import stops and asks. Codes map to
-  1..k worst to best (:func:`upstream.data.importers.scales.freshdesk_scale`).
+- CSAT scale, per survey (each rating's ``survey_id``): ``surveys.json`` (every survey, active or
+  not), else the mapping's ``csat.points``, else the codes when they prove it (a ±101 exists only on
+  7-point surveys); otherwise the import stops and asks. Surveys on different scales are written
+  onto one by the mapping's ``csat.by_survey`` or refused with the lines to write
+  (:func:`upstream.data.importers.scales.one_scale`). Codes map to 1..k worst to best
+  (:func:`upstream.data.importers.scales.freshdesk_scale`); a code that is not on its survey's
+  scale stops the import.
 - Attribution: a rated ticket belongs to the rating's ``agent_id``/``group_id``; other tickets to
   ``responder_id``/``group_id`` at export time.
 - Contacts: status Resolved (4) or Closed (5); ``closed_at`` = ``stats.resolved_at``, else
   ``stats.closed_at``.
 - Surveys: Freshdesk lists only *answered* surveys, so ``sent_at`` = ``responded_at`` = the rating's
-  ``created_at`` and non-response cannot be seen (reported).
+  ``created_at`` and non-response cannot be seen (reported; ``dataset.yaml`` ``visibility``).
 - ``resolved_first_contact`` = never reopened (``stats.reopened_at`` empty; agent replies are not
   in these files); ``handle_time_sec`` = the sum of ``time_entries.time_spent`` (``hh:mm``);
   ``issue_type`` defaults to the ticket ``type``, ``product`` to ``product_id``;
@@ -42,7 +46,7 @@ from .mapping import Mapping
 from .pages import FileRead, iter_pages
 from .report import ImportReport
 from .result import ImportResult
-from .scales import freshdesk_points, freshdesk_scale
+from .scales import SurveyScale, freshdesk_points, freshdesk_scale, one_scale
 from .source import ids_as_text, open_api_export
 
 VENDOR = "freshdesk"
@@ -51,6 +55,7 @@ FILES = ("tickets", "satisfaction_ratings", "surveys", "time_entries", "agents",
 EXPECTED = ("a Freshdesk API list response: a JSON array of records (several arrays one after another, or one "
             "per line, are fine)")
 DONE = (4, 5)  # Resolved, Closed
+NO_SURVEY = "(no survey_id)"
 _HHMM = re.compile(r"^\s*(\d+):([0-5]\d)(?::([0-5]\d))?\s*$")
 
 
@@ -123,9 +128,10 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
     r = pd.DataFrame({
         "id": ids_as_text(pd.Series([x.get("id") for x in ratings_raw], dtype="object")),
         "ticket_id": ids_as_text(pd.Series([x.get("ticket_id") for x in ratings_raw], dtype="object")),
+        "survey": ids_as_text(pd.Series([x.get("survey_id") for x in ratings_raw], dtype="object")),
         "agent": ids_as_text(pd.Series([x.get("agent_id") for x in ratings_raw], dtype="object")),
         "group": ids_as_text(pd.Series([x.get("group_id") for x in ratings_raw], dtype="object")),
-        "code": pd.Series([(x.get("ratings") or {}).get("default_question") for x in ratings_raw], dtype="object"),
+        "code": pd.Series([_default_answer(x) for x in ratings_raw], dtype="object"),
         "comment": pd.Series([x.get("feedback") for x in ratings_raw], dtype="object"),
     })
     n_rating_records = len(r)
@@ -134,15 +140,12 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
     no_code = r["code"].isna()
     report.drop("surveys", "no answer to the default question (ratings.default_question)", r.loc[no_code, "id"])
     r = r[~no_code].copy()
-    declared, scale_source = mapping.csat_points, "the mapping (csat.points)"
-    if declared is None and paths["surveys"] is not None:
-        declared, scale_source = _scale_from_surveys(paths["surveys"], report)
-    points = freshdesk_points(pd.to_numeric(r["code"], errors="coerce").dropna().astype(int),
-                              declared, paths["satisfaction_ratings"].name)
-    if declared is None:
-        scale_source = "the rating codes (a ±101 code exists only on 7-point surveys)"
-    scale = freshdesk_scale(points)
-    r["csat"] = pd.array([scale.code(c) for c in r["code"]], dtype="Int64")
+    ratings_name = paths["satisfaction_ratings"].name
+    survey_scales = _survey_scales(paths["surveys"], report) if paths["surveys"] is not None else {}
+    scale, maps, scale_source, points = _one_freshdesk_scale(r, survey_scales, mapping, ratings_name)
+    survey_key = r["survey"].fillna(NO_SURVEY)
+    r["csat"] = pd.array([maps[k].get(_code_key(c)) for k, c in zip(survey_key, r["code"])], dtype="Int64")
+    r["raw_csat"] = r["code"]
     r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
     r["responded_at"] = r["sent_at"]
 
@@ -177,7 +180,7 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
             "team": [groups.get(str((a.get("group_ids") or [None])[0])) for a in recs],
             "created_at": [a.get("created_at") for a in recs]})
     exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
-    tickets_name, ratings_name = paths["tickets"].name, paths["satisfaction_ratings"].name
+    tickets_name = paths["tickets"].name
     report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
                            "so response rates and non-response studies need the survey send log")
     x = Extract(
@@ -201,7 +204,8 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
                                  "10 Outbound Email, ...), grouped (see channels)"),
             "contacts.customer_id": f"{tickets_name}: requester_id",
             "surveys.csat": (f"{ratings_name}: ratings.default_question on the {points}-point scale from "
-                             f"{scale_source}; -103 = 1 ... 103 = {points}"),
+                             f"{scale_source}; -103 = 1 ... 103 = {points}"
+                             + ("" if len(maps) < 2 else f"; surveys {', '.join(sorted(maps))} (survey_id)")),
             "surveys.sent_at": f"{ratings_name}: created_at (the send time is not exported)",
             "surveys.responded_at": f"{ratings_name}: created_at",
             "surveys.comment": f"{ratings_name}: feedback"},
@@ -211,7 +215,12 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
         nps_present=False, staff=staff, users_file="agents.json" if paths["agents"] is not None else None,
         staff_team_source="agents.json: the first of group_ids (name from groups.json)",
         read={"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)},
-        mapping_text=mapping_text)
+        mapping_text=mapping_text, rating_field="ratings.default_question",
+        rating_expected=("a Freshdesk rating code (-103 ... 103) of the survey's scale (the classic codes 1 Happy, "
+                         "2 Neutral, 3 Unhappy need the mapping's csat.by_survey)"),
+        visibility={"unanswered_invitations": False, "uninvited_contacts": True,
+                    "note": ("Freshdesk's satisfaction_ratings list only answered surveys: a survey sent without an "
+                             "answer is not in the export, so invitation and response rates cannot be computed")})
     return assemble(x)
 
 
@@ -224,16 +233,85 @@ def _records(path: Path, report: ImportReport) -> list[dict]:
     return out
 
 
-def _scale_from_surveys(path: Path, report: ImportReport) -> tuple[int | None, str]:
+def _default_answer(rating: dict):
+    """The answer to the default question: ``ratings.default_question`` (the API), or the
+    ``{"question": "default_question", "value": ...}`` item of a list of ratings (as singer-io/tap-freshdesk
+    lands them, tap_freshdesk/schemas/satisfaction_ratings.json)."""
+    ratings = rating.get("ratings")
+    if isinstance(ratings, dict):
+        return ratings.get("default_question")
+    if isinstance(ratings, list):
+        for item in ratings:
+            if isinstance(item, dict) and item.get("question") == "default_question":
+                return item.get("value")
+    return None
+
+
+def _code_key(code) -> str:
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)
+    return str(code).strip().lower()
+
+
+def _survey_scales(path: Path, report: ImportReport) -> dict[str, tuple[int, bool]]:
+    """survey id -> (points of its default question's accepted_ratings, active) for every survey of
+    surveys.json, active or not (an account that changed surveys keeps the old survey's ratings)."""
+    out: dict[str, tuple[int, bool]] = {}
     for survey in _records(path, report):
-        if survey.get("active") is False:
-            continue
         for q in survey.get("questions") or ():
             if q.get("default") or q.get("id") == "default_question":
                 accepted = q.get("accepted_ratings") or []
                 if len(accepted) in (3, 5, 7):
-                    return len(accepted), f"surveys.json (survey {survey.get('id')}: {len(accepted)} accepted ratings)"
-    return None, ""
+                    out[str(survey.get("id"))] = (len(accepted), survey.get("active") is not False)
+                break
+    return out
+
+
+def _one_freshdesk_scale(r: pd.DataFrame, survey_scales: dict, mapping: Mapping, file: str):
+    """The export's one scale, each survey's code map, where the scale came from, its points.
+
+    Each survey's own scale comes from surveys.json, else (one survey only) from the mapping's
+    ``csat.points`` or from codes that prove it (±101: 7-point); surveys on different scales must be
+    mapped onto one (``csat.by_survey``) or the import stops showing the lines to write."""
+    declared, by_survey = mapping.csat_points, mapping.csat_by_survey
+    keys = r["survey"].fillna(NO_SURVEY)
+    active = [k for k, (_p, on) in survey_scales.items() if on]
+    surveys, sources = [], []
+    for key in dict.fromkeys(keys):
+        codes = r.loc[keys == key, "code"]
+        values = tuple(dict.fromkeys(_code_key(c) for c in codes))
+        numeric = pd.to_numeric(codes, errors="coerce").dropna().astype(int)
+        own = survey_scales.get(key)
+        if own is None and key == NO_SURVEY and len(active) == 1:
+            own = survey_scales[active[0]]
+        if key in by_survey:
+            surveys.append(SurveyScale(key, None, values, len(codes)))
+            continue
+        if own is not None:
+            sources.append(f"survey {key}: {own[0]} accepted ratings")
+            surveys.append(SurveyScale(key, freshdesk_scale(own[0]), values, len(codes)))
+            continue
+        if len(set(keys)) > 1 and not any(abs(c) == 101 for c in numeric):
+            raise ImportInputError(
+                f"{file}: the ratings come from surveys {', '.join(dict.fromkeys(keys))} (survey_id), and the scale "
+                f"of survey {key} cannot be told from its codes ({', '.join(map(str, sorted(set(numeric))))}): "
+                "a 3-point 'Happy' and a 5-point 'Very Happy' are both 103. Include surveys.json, or state the "
+                "survey's codes in the mapping (csat: {points: 5, by_survey: {"
+                f"{key}: {{-103: 1, 100: 3, 103: 5}}}}}})",
+                file)
+        points = freshdesk_points(numeric, declared, file)
+        surveys.append(SurveyScale(key, freshdesk_scale(points), values, len(codes)))
+    scale, maps = one_scale(surveys, declared, by_survey, freshdesk_scale, file=file, mapping=mapping.name,
+                            field="ratings.default_question")
+    if by_survey:
+        source = f"the mapping (csat.points, csat.by_survey for survey {', '.join(by_survey)})"
+    elif declared is not None:
+        source = "the mapping (csat.points)"
+    elif sources:
+        source = f"surveys.json ({'; '.join(sources)})"
+    else:
+        source = "the rating codes (a ±101 code exists only on 7-point surveys)"
+    return scale, maps, source, scale.points
 
 
 def _time_spent(path: Path, report: ImportReport) -> pd.Series:

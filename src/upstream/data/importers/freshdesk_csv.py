@@ -147,7 +147,11 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
         vendor_columns=vendor_columns, missing=missing,
         defaults={"issue_type": ("type", f"{name}: Type, lower-cased")} if "Type" in headers else {},
         nps_present=False, read={"contacts": len(frame), "surveys": int(answered.sum()), "agents": 0},
-        timezone=zone, mapping_text=mapping_text)
+        timezone=zone, mapping_text=mapping_text,
+        visibility={"unanswered_invitations": False, "uninvited_contacts": True,
+                    "note": ("Freshdesk's ticket export shows a survey result only for answered surveys: a survey sent "
+                             "without an answer looks like no survey, so invitation and response rates cannot be "
+                             "computed")})
     report.missing["surveys.comment"] = "the CSV export has no survey comments"
     return assemble(x)
 

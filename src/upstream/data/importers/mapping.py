@@ -9,6 +9,9 @@ columns:
   team: {value: Support}                           # a constant
   credit_issued: {column: "Goodwill credit"}       # a column of a table/CSV export
 csat: {points: 5}                                  # when the export cannot tell the scale
+# an export whose ratings come from surveys on different scales (Freshdesk survey_id, Zendesk CSAT
+# survey id or "id:version", "legacy" for Zendesk's good/bad ratings) writes each onto one scale:
+#   csat: {points: 5, by_survey: {12: {-103: 1, 100: 3, 103: 5}}}
 channels: {api: email}                             # vendor channel value -> canonical group
 repeat: {same_issue_type: false}
 timezone: Europe/Berlin                            # account time zone of CSV exports
@@ -107,6 +110,8 @@ class Mapping:
     date_format: str | None = None
     attribution_rule: str | None = None
     attribution_description: str | None = None
+    #: survey id (or "id:version") -> vendor value (lower-cased text) -> canonical code on ``csat_points``
+    csat_by_survey: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -203,8 +208,9 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
                                      default=rule.get("default"))
 
     csat = data.get("csat") or {}
-    if not isinstance(csat, dict) or set(csat) - {"points", "labels", "codes", "top_box"}:
-        fail("csat", "expected {points: 2|3|5|7} (and, for table imports, labels, codes and top_box)")
+    if not isinstance(csat, dict) or set(csat) - {"points", "labels", "codes", "top_box", "by_survey"}:
+        fail("csat", "expected {points: 2|3|5|7} (and by_survey for exports mixing surveys; for table imports, "
+                     "labels, codes and top_box)")
     points = csat.get("points")
     if points is not None and (isinstance(points, bool) or points not in CSAT_POINTS):
         fail("csat.points", f"{points!r} is not one of 2, 3, 5, 7 (or another whole number up to 11)")
@@ -218,6 +224,16 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
         fail("csat.codes", f"expected vendor value: code pairs with codes 1 to {points}")
     if not isinstance(top_box, list) or any(code_of(c) not in span for c in top_box):
         fail("csat.top_box", f"expected a list of codes 1 to {points}")
+    by_survey = csat.get("by_survey") or {}
+    if by_survey and points is None:
+        fail("csat.by_survey", "needs points: the scale every survey's answers are written onto")
+    if not isinstance(by_survey, dict):
+        fail("csat.by_survey", f"expected survey id: {{vendor code: code}} pairs, found {kind_of(by_survey)}")
+    for survey, codes_of_survey in by_survey.items():
+        if not isinstance(codes_of_survey, dict) or not codes_of_survey or any(
+                code_of(v) not in span for v in codes_of_survey.values()):
+            fail(f"csat.by_survey.{survey}", f"expected vendor code: code pairs with codes 1 to {points}, e.g. "
+                                             f"{{-103: 1, 100: 3, 103: {points}}}")
 
     channels = data.get("channels") or {}
     if not isinstance(channels, dict):
@@ -259,6 +275,8 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
                    csat_labels={code_of(k): str(v) for k, v in labels.items()},
                    csat_codes={str(k): code_of(v) for k, v in codes.items()},
                    csat_top_box=tuple(code_of(c) for c in top_box), date_format=date_format,
-                   attribution_rule=rule, attribution_description=attribution.get("description"))
+                   attribution_rule=rule, attribution_description=attribution.get("description"),
+                   csat_by_survey={str(k): {str(v).strip().lower(): code_of(c) for v, c in m.items()}
+                                   for k, m in by_survey.items()})
 
 

@@ -60,7 +60,7 @@ def iter_json_values(path: str | Path, info: FileRead | None = None) -> Iterator
     digest = hashlib.sha256()
     decoder = json.JSONDecoder()
     text_decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    opener = gzip.open if name.endswith(".gz") else open
+    opener = gzip.open if name.endswith(".gz") or _magic(path) == _GZIP else open
     buf = ""
     pos = 0
     lines_before = 0  # newlines in the text already discarded from buf
@@ -81,7 +81,16 @@ def iter_json_values(path: str | Path, info: FileRead | None = None) -> Iterator
             try:
                 raw = fh.read(read_size)
             except (OSError, EOFError) as err:  # broken gzip stream
-                raise ImportInputError(f"{name}: cannot be read ({err})", name) from err
+                cut = isinstance(err, EOFError) or "end-of-stream" in str(err)
+                raise ImportInputError(
+                    f"{name}: cannot be read ({err})"
+                    + ("; the gzip file ends early: the download was cut off?" if cut else "")
+                    + "; expected a JSON export (optionally gzipped)", name) from err
+            if n_bytes == 0:
+                kind = _binary_kind(raw)
+                if kind:
+                    raise ImportInputError(f"{name}: {kind}, not JSON text; expected a JSON export (API pages "
+                                           "saved as .json, .jsonl or .ndjson, optionally gzipped)", name)
             n_bytes += len(raw)
             digest.update(raw)
             try:
@@ -117,9 +126,10 @@ def iter_json_values(path: str | Path, info: FileRead | None = None) -> Iterator
             if buf[pos] not in "{[":
                 col = pos - buf.rfind("\n", 0, pos)
                 found = buf[pos:pos + 20].split("\n")[0]
+                kind = _text_kind(buf[pos:pos + 2000]) if line == 1 else ""
                 raise ImportInputError(
-                    f"{name}: line {line}, column {col}: expected a JSON object or array, found {found!r}",
-                    name)
+                    f"{name}: line {line}, column {col}: expected a JSON object or array, found {found!r}"
+                    + (f" ({kind})" if kind else ""), name)
             while True:
                 try:
                     value, end = decoder.raw_decode(buf, pos)
@@ -140,6 +150,40 @@ def iter_json_values(path: str | Path, info: FileRead | None = None) -> Iterator
     if info is not None:
         info.bytes = n_bytes
         info.sha256 = digest.hexdigest()
+
+
+_GZIP = b"\x1f\x8b"
+_BINARY = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document",
+           b"PK\x03\x04": "a ZIP archive (or an Excel .xlsx file)", b"\xff\xd8\xff": "a JPEG image",
+           b"GIF8": "a GIF image"}
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2)
+    except OSError:
+        return b""
+
+
+def _binary_kind(head: bytes) -> str:
+    """What a file that is not text is, from its first bytes ("" when it is not recognised)."""
+    for magic, kind in _BINARY.items():
+        if head.startswith(magic):
+            return f"the file is {kind}"
+    return ""
+
+
+def _text_kind(text: str) -> str:
+    """What a text file that is not JSON looks like ("" when it is not recognised)."""
+    low = text.lstrip().lower()
+    if low.startswith(("<!doctype html", "<html", "<head", "<body", "<?xml", "<")):
+        return ("an HTML or XML page, e.g. an error or sign-in page saved instead of the API response; "
+                "expected the JSON the API returns")
+    first = text.split("\n", 1)[0]
+    if first.count(",") >= 1 or first.count(";") >= 2 or first.count("\t") >= 1:
+        return "it looks like a CSV table (a header row); expected the JSON pages the API returns"
+    return ""
 
 
 def iter_pages(path: str | Path, key: str | tuple[str, ...] | None, *, singular: str | None = None,

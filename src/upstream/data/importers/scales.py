@@ -8,6 +8,7 @@ docs/importers/vendor_formats.md; the coding table: docs/importers/canonical_ext
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..description import CsatScale
@@ -202,3 +203,103 @@ def declared_scale(points: int, labels: dict | None, codes: dict | None, top_box
         vendor.setdefault(label.strip().lower(), label_code)
     top = tuple(int(c) for c in top_box) if top_box else TOP_BOX.get(points, (points,))
     return VendorScale(name=name, points=points, labels=labels, vendor_codes=vendor, top_box=top)
+
+
+# ------------------------------------------------------------------------------------------------
+# several surveys (or survey versions) in one export: one declared scale
+
+
+@dataclass(frozen=True)
+class SurveyScale:
+    """The ratings of one survey (or survey version) of an export: ``key`` as a mapping's
+    ``csat.by_survey`` names it, its own ``scale`` (None when neither the export nor the mapping
+    tells it), the distinct vendor ``values`` seen and the number of ratings ``n``."""
+
+    key: str
+    scale: VendorScale | None
+    values: tuple
+    n: int
+    label: str = "survey"
+
+
+def suggested_codes(source: VendorScale, points: int) -> dict[str, int]:
+    """A suggestion (never applied without the mapping) for writing a ``source``-scale survey onto
+    ``points`` codes: worst stays worst, best stays best, the middle spread evenly (rounded away
+    from the middle, so no answer moves across it)."""
+    k = source.points
+    seen: dict[int, str] = {}
+    for value, code in source.vendor_codes.items():   # the first spelling of each code: the vendor's code
+        seen.setdefault(code, value)
+    out: dict[str, int] = {}
+    for code in sorted(seen):
+        x = 1 + (code - 1) * (points - 1) / (k - 1)
+        mid = (points + 1) / 2
+        out[seen[code]] = int(x) if x < mid else (int(x) if x == int(x) else int(x) + 1)
+    return out
+
+
+def one_scale(surveys: list[SurveyScale], points: int | None, by_survey: dict[str, dict[str, int]],
+              make: Callable[[int], VendorScale], *, file: str, mapping: str,
+              field: str) -> tuple[VendorScale, dict[str, dict]]:
+    """The one CSAT scale of an export whose ratings come from several surveys, and for each survey
+    the map vendor value (lower-cased text) -> canonical code.
+
+    A survey listed in ``by_survey`` (the mapping's ``csat.by_survey``) is written onto the declared
+    ``points`` as listed (every value seen must be listed). Any other survey must be on the declared
+    scale (or, without ``points``, all of them on the same scale). Otherwise :class:`ImportInputError`
+    shows the mapping lines to write: a 3-point "Happy" is never taken for 5 of 5. ``make(points)``
+    builds the target scale.
+    """
+    unknown = [s for s in surveys if s.scale is None and s.key not in by_survey]
+    if unknown:
+        raise ValueError("one_scale needs the scale of every survey not in by_survey")
+    for key in by_survey:
+        if key not in {s.key for s in surveys}:
+            listed = ", ".join(s.key for s in surveys)
+            raise ImportInputError(f"{mapping}: csat.by_survey.{key}: no ratings of {surveys[0].label} {key} in "
+                                   f"{file}; the {surveys[0].label}s there are {listed}", mapping)
+    natives = {s.scale.points for s in surveys if s.key not in by_survey}
+    target_points = points if points is not None else (natives.pop() if len(natives) == 1 else None)
+    off = [s for s in surveys if s.key not in by_survey and s.scale.points != target_points]
+    if target_points is None or off:
+        _refuse_mixed(surveys, points, by_survey, file=file, mapping=mapping)
+    target = make(target_points)
+    maps: dict[str, dict] = {}
+    for s in surveys:
+        if s.key in by_survey:
+            given = {str(k).strip().lower(): int(v) for k, v in by_survey[s.key].items()}
+            missing = [v for v in s.values if _key(v) not in given]
+            if missing:
+                raise ImportInputError(
+                    f"{mapping}: csat.by_survey.{s.key}: no code for {', '.join(repr(str(v)) for v in missing[:5])} "
+                    f"({field} values of {s.label} {s.key} in {file}); list every value the {s.label} uses", mapping)
+            maps[s.key] = given
+        else:
+            maps[s.key] = dict(s.scale.vendor_codes)
+    return target, maps
+
+
+def _refuse_mixed(surveys: list[SurveyScale], points: int | None, by_survey: dict, *, file: str,
+                  mapping: str) -> None:
+    label = surveys[0].label
+    declared = points
+    listed = "; ".join(f"{label} {s.key}: {s.scale.points}-point ({s.n} rating{'s' if s.n != 1 else ''})"
+                       if s.scale else f"{label} {s.key}: mapped ({s.n})" for s in surveys)
+    if points is None:
+        counts: dict[int, int] = {}
+        for s in surveys:
+            if s.key not in by_survey:
+                counts[s.scale.points] = counts.get(s.scale.points, 0) + s.n
+        points = max(counts, key=lambda p: (counts[p], p))
+    lines = [f"    {s.key}: {{{', '.join(f'{v}: {c}' for v, c in suggested_codes(s.scale, points).items())}}}"
+             for s in surveys if s.key not in by_survey and s.scale.points != points]
+    lines += [f"    {k}: {{{', '.join(f'{v}: {c}' for v, c in m.items())}}}" for k, m in by_survey.items()]
+    what = (f"the ratings come from {label}s on different scales ({listed}); a data set has one CSAT scale"
+            if len(surveys) > 1 or declared is None else
+            f"the ratings are on a different scale ({listed}) than the mapping declares (csat.points: {points})")
+    raise ImportInputError(
+        f"{file}: {what}, and an answer on one scale is not the same answer on another (a 3-point 'Happy' is not "
+        "5 of 5). "
+        "Nothing was imported. State in the mapping how each survey's answers map onto one scale, for example "
+        "(check every code; this is a suggestion, not applied):\n\ncsat:\n"
+        f"  points: {points}\n  by_survey:\n" + "\n".join(lines), file)

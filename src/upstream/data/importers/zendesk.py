@@ -6,7 +6,8 @@ The export is a folder of saved API pages (docs/importers/vendor_formats.md §1)
 |---|---|---|
 | ``tickets.json`` | yes | ``tickets`` (list or incremental export pages; may side-load ``metric_sets``) |
 | ``ticket_metrics.json`` | yes, unless the tickets pages side-load ``metric_sets`` | ``ticket_metrics`` |
-| ``satisfaction_ratings.json`` | yes | ``satisfaction_ratings`` |
+| ``satisfaction_ratings.json`` | this or the next, or both | ``satisfaction_ratings`` (legacy CSAT) |
+| ``csat_survey_responses.json`` | this or the previous | ``survey_responses`` (CSAT since 2024; ``zendesk_csat.py``) |
 | ``users.json`` | no (agents' team and tenure) | ``users`` |
 | ``groups.json`` | no (team names; ids otherwise) | ``groups`` |
 | ``ticket_fields.json`` | no (custom fields by title; finds the Time Tracking field) | ``ticket_fields`` |
@@ -19,9 +20,14 @@ files are read by Arrow (``records.py``). Rules (each is also written into the i
   the rating's ``assignee_id`` and ``group_id`` -- the agent and group *at rating time*; other
   contacts to the ticket's ``assignee_id``/``group_id`` at export time.
 - Tickets repeated in an incremental export: the copy with the latest ``updated_at`` is kept.
-- Contacts: solved or closed tickets with a ``solved_at``; ``closed_at`` = the last solve.
+- Contacts: solved or closed tickets with a ``solved_at``; ``closed_at`` = the last solve. A
+  ticket closed by a merge (tag ``closed_by_merge``, or ``via.source.rel`` ``merge``) is neither a
+  contact nor a repeat contact.
 - CSAT: ``bad`` -> 1, ``good`` -> 2 (binary); ``offered`` = survey sent, no answer;
-  ``unoffered`` = no survey. One survey per ticket: the latest rating record.
+  ``unoffered`` = no survey; survey responses on their survey's 2-, 3- or 5-point scale; several
+  scales joined by the mapping's ``csat.by_survey`` (``zendesk_csat.py``). One survey per ticket:
+  the latest rating record. A list pulled with ``score=received`` takes non-response from the
+  tickets' embedded ``satisfaction_rating``.
 - ``resolved_first_contact`` = ``reopens == 0`` and ``replies <= 1``; ``escalated`` =
   ``group_stations > 1`` (a proxy); ``n_interactions`` = ``max(replies, 1)``;
   ``repeat_within_7d``: see :func:`upstream.data.importers.derive.repeat_within_7d`.
@@ -45,14 +51,14 @@ from .pages import FileRead, iter_pages
 from .records import RecordSpec, read_records
 from .report import ImportReport
 from .result import ImportResult
-from .scales import ZENDESK_LEGACY
-from .source import ids_as_text, isin_text, latest_rows, open_api_export, positions, take
+from .source import ids_as_text, latest_rows, open_api_export, positions, take
+from .zendesk_csat import read_ratings
 
 VENDOR = "zendesk"
 FORMAT = "zendesk-api"
 TIME_TRACKING_TITLE = "Total time spent (sec)"
 NEEDS = ("a Zendesk API export needs tickets.json, ticket_metrics.json (or tickets pages with side-loaded "
-         "metric_sets) and satisfaction_ratings.json")
+         "metric_sets) and satisfaction_ratings.json or csat_survey_responses.json")
 FILES = {  # stem -> (wrapper key, singular wrapper)
     "tickets": ("tickets", "ticket"),
     "ticket_metrics": ("ticket_metrics", "ticket_metric"),
@@ -60,9 +66,10 @@ FILES = {  # stem -> (wrapper key, singular wrapper)
     "users": ("users", "user"),
     "groups": ("groups", "group"),
     "ticket_fields": ("ticket_fields", "ticket_field"),
+    "csat_survey_responses": ("survey_responses", "survey_response"),
 }
 SOLVED = ("solved", "closed")
-ANSWERED = ("good", "bad")
+MERGED_TAG = "closed_by_merge"
 _ID = pa.int64()
 _TEXT = pa.string()
 METRIC_SCALARS = {"ticket_id": (("ticket_id",), _ID), "solved_at": (("solved_at",), _TEXT),
@@ -84,7 +91,7 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     or a mapping that names a field or column the export does not have.
     """
     folder, mapping, mapping_text, paths = open_api_export(
-        export, mapping, VENDOR, stems=FILES, required=("tickets", "satisfaction_ratings"), needs=NEEDS,
+        export, mapping, VENDOR, stems=FILES, required=("tickets",), needs=NEEDS,
         folder_hint="Zendesk API export (tickets.json, ticket_metrics.json, satisfaction_ratings.json; optionally "
                     "users.json, groups.json, ticket_fields.json) or the Admin Center CSV export (a .csv file)",
         rule_hint="'column' rules are for table and CSV exports; a Zendesk API export has custom fields (field:) "
@@ -114,8 +121,9 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
         scalars={"id": (("id",), _ID), "created_at": (("created_at",), _TEXT),
                  "updated_at": (("updated_at",), _TEXT), "status": (("status",), _TEXT),
                  "requester_id": (("requester_id",), _ID), "assignee_id": (("assignee_id",), _ID),
-                 "group_id": (("group_id",), _ID), "channel": (("via", "channel"), _TEXT)},
-        tags=("tags",), tag_prefixes=tuple(dict.fromkeys(tag_rules.values())),
+                 "group_id": (("group_id",), _ID), "channel": (("via", "channel"), _TEXT),
+                 "via_rel": (("via", "source", "rel"), _TEXT), "sr_score": (("satisfaction_rating", "score"), _TEXT)},
+        tags=("tags",), tag_prefixes=tuple(dict.fromkeys((*tag_rules.values(), MERGED_TAG))),
         fields=("custom_fields",), field_ids=tuple(dict.fromkeys(field_rules.values())),
         sideload="metric_sets", sideload_spec=metric_spec)
     info = FileRead(name=paths["tickets"].name, path=paths["tickets"])
@@ -149,6 +157,11 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     t["assignee"] = ids_as_text(raw["assignee_id"])
     group_id = ids_as_text(raw["group_id"])
     t["channel"] = raw["channel"]
+    t["sr_score"] = raw["sr_score"]
+    # closed by a merge into another ticket: Zendesk closes the source ticket and tags it closed_by_merge
+    t["merged"] = ((t["status"] == "closed")
+                   & (raw[f"tag:{MERGED_TAG}"].notna().to_numpy()
+                      | (raw["via_rel"].astype("str").str.lower() == "merge").fillna(False).to_numpy()))
     for column, prefix in tag_rules.items():
         t[f"src:{column}"] = raw[f"tag:{prefix}"]
     for column, fid in field_rules.items():
@@ -183,40 +196,10 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     t["v:escalated"] = (stations.fillna(1) > 1).to_numpy()
 
     # --- ratings -------------------------------------------------------------------------------
-    rinfo = FileRead(name=paths["satisfaction_ratings"].name, path=paths["satisfaction_ratings"])
-    rspec = RecordSpec(
-        key=("satisfaction_ratings",), singular="satisfaction_rating", expected=_expected("satisfaction_ratings"),
-        scalars={"id": (("id",), _ID), "ticket_id": (("ticket_id",), _ID), "assignee_id": (("assignee_id",), _ID),
-                 "group_id": (("group_id",), _ID), "score": (("score",), _TEXT), "comment": (("comment",), _TEXT),
-                 "created_at": (("created_at",), _TEXT), "updated_at": (("updated_at",), _TEXT)})
-    rr = read_records(paths["satisfaction_ratings"], rspec, rinfo).frame
-    report.files.append(rinfo)
-    n_rating_records = len(rr)
-    score = rr["score"].astype("str").str.strip().str.lower()
-    r = pd.DataFrame({"id": ids_as_text(rr["id"]), "ticket_id": ids_as_text(rr["ticket_id"]),
-                      "agent": ids_as_text(rr["assignee_id"]), "group": ids_as_text(rr["group_id"]),
-                      "score": score, "comment": rr["comment"]})
-    r["sent_at"], _ = to_utc_naive(rr["created_at"])
-    r["updated"], _ = to_utc_naive(rr["updated_at"])
-    del rr
-    # the latest record per ticket decides, before non-answers are set aside
-    outside = ~isin_text(r["ticket_id"], t["id"])
-    report.drop("surveys", f"its ticket is not in {info.name}", r.loc[outside, "id"])
-    r = r[~outside]
-    superseded = ~latest_rows(r["ticket_id"], r["updated"])
-    report.drop("surveys", "an older rating record of a ticket that has a newer one", r.loc[superseded, "id"])
-    r = r[~superseded]
-    unoffered = r["score"].isin(("unoffered", "not offered"))
-    report.drop("surveys", "no survey was sent (score unoffered)", r.loc[unoffered, "id"])
-    unknown_score = ~r["score"].isin(("offered",) + ANSWERED) & ~unoffered
-    if unknown_score.any():
-        examples = ", ".join(sorted(set(r.loc[unknown_score, "score"].fillna("(none)")))[:5])
-        report.drop("surveys", f"score is not offered, good or bad ({examples})", r.loc[unknown_score, "id"])
-    r = r[~unoffered & ~unknown_score].copy()
-    answered = r["score"].isin(ANSWERED)
-    r["csat"] = pd.array(r["score"].map(ZENDESK_LEGACY.vendor_codes).where(answered), dtype="Int64")
-    r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
-    r["responded_at"] = r["updated"].where(answered)
+    ratings = read_ratings(paths, t, mapping, report, info.name, folder, _expected("satisfaction_ratings"))
+    r = ratings.frame
+    rname = ratings.file
+    n_rating_records = ratings.read
 
     # --- users, groups, team names -------------------------------------------------------------
     groups: dict[str, str] = {}
@@ -237,14 +220,14 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
                      else None for u in users],
             "created_at": [u.get("created_at") for u in users]})
 
-    times = [t["updated"].max(), m["updated"].max(), r["updated"].max()]
+    times = [t["updated"].max(), m["updated"].max(), r["updated"].max() if len(r) else pd.NaT]
     exported_at = max(x for x in times if pd.notna(x))
 
     sources = {
         "contacts.contact_id": f"{info.name}: id",
         "contacts.opened_at": f"{info.name}: created_at (UTC)",
         "contacts.closed_at": "ticket_metrics: solved_at (the last solve)",
-        "contacts.agent_id": (f"{rinfo.name}: assignee_id, the agent at rating time ({{rated}} contacts with a "
+        "contacts.agent_id": (f"{rname}: assignee_id, the agent at rating time ({{rated}} contacts with a "
                               f"survey); {info.name}: assignee_id, the agent at export time ({{unrated}} contacts "
                               "without one)"),
         "contacts.team": ("name (groups.json) of the rating's group_id (group at rating time), else of the "
@@ -252,11 +235,16 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
                           "group ids (groups.json absent): the rating's group_id, else the ticket's group_id"),
         "contacts.channel": f"{info.name}: via.channel, grouped (see channels)",
         "contacts.customer_id": f"{info.name}: requester_id",
-        "surveys.contact_id": f"{rinfo.name}: ticket_id",
-        "surveys.sent_at": f"{rinfo.name}: created_at (when the rating record was created, i.e. the survey offered)",
-        "surveys.responded_at": f"{rinfo.name}: updated_at, for scores good and bad",
-        "surveys.csat": f"{rinfo.name}: score; bad = 1, good = 2 (offered = sent, no answer)",
-        "surveys.comment": f"{rinfo.name}: comment",
+        "surveys.contact_id": f"{rname}: ticket_id" + (" / subjects[type ticket].id" if "survey" in rname else ""),
+        "surveys.sent_at": (f"{rname}: created_at (when the rating record was created, i.e. the survey offered)"
+                            + ("; survey responses: the rating answer's created_at (the send time is not exported)"
+                               if "survey" in rname else "")),
+        "surveys.responded_at": f"{rname}: updated_at, for answered ratings",
+        "surveys.csat": (f"{rname}: score; bad = 1, good = 2 (offered = sent, no answer)" if ratings.field == "score"
+                         else f"{rname}: {ratings.field} on the {ratings.scale.points}-point scale from "
+                              f"{ratings.scale_source or 'the vendor'}"),
+        "surveys.comment": f"{rname}: comment",
+        **ratings.sources,
     }
     if auto_time:
         sources["contacts.handle_time_sec"] = (
@@ -266,18 +254,23 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     if not groups:
         report.missing["contacts.team"] = "groups.json is absent, so teams are group ids, not names"
     x = Extract(
-        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rinfo.name,
-        tickets=t, ratings=r, scale=ZENDESK_LEGACY, mapping=_with_rules(mapping, rules),
-        report=report, exported_at=exported_at, attribution_rule="rating_time_assignee",
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rname,
+        tickets=t, ratings=r, scale=ratings.scale, scale_source=ratings.scale_source,
+        mapping=_with_rules(mapping, rules), report=report, exported_at=exported_at,
+        attribution_rule="rating_time_assignee",
         attribution_description=(
             "A rated contact's agent_id is the agent assigned when the customer rated "
             "(satisfaction_ratings[].assignee_id); contacts without a rating record keep the ticket's assignee "
-            "at export time."),
+            "at export time." + (f" {ratings.attribution}." if ratings.attribution else "")),
         drops=[(t["status"] == "deleted", "deleted ticket"),
+               (t["merged"], "merged into another ticket (closed by a merge: tag closed_by_merge); not a contact "
+                             "of its own, nor a repeat"),
                (~t["status"].isin(SOLVED), "not solved or closed at export time (status new, open, pending or hold)"),
                (~has_metrics, "no ticket_metrics record (needed for solved_at, reopens, replies)")],
-        alive=t["status"] != "deleted",
-        sources=sources,
+        alive=(t["status"] != "deleted") & ~t["merged"],
+        sources=sources, visibility=ratings.visibility, rating_field=ratings.field,
+        rating_not_answers=("offered", "unoffered", "not offered"),
+        rating_expected="good, bad, offered or unoffered (legacy); a rating on the survey's scale (survey responses)",
         vendor_columns={
             "n_interactions": ("ticket_metrics.replies (public agent replies), at least 1", "derived"),
             "resolved_first_contact": ("ticket_metrics: reopens == 0 and replies <= 1 (solved with at most one "
