@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STUDY  ?= studies/agent_vs_system.yaml
+# Test processes side by side (pytest-xdist); a module's tests stay in one process (its fixtures run once).
+TEST_WORKERS ?= 2
 # GX, papermill and friends must never reach the network at run time.
 export GX_ANALYTICS_ENABLED := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
@@ -35,7 +37,7 @@ study: $(VENV)/.installed
 ## Lint (ruff) and run the test suite.
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## JupyterLab on notebooks/ with the project kernel.
 lab: $(VENV)/.installed

@@ -147,10 +147,10 @@ if _os.environ.get("UPSTREAM_TEST_NETWORK_LOG"):
 
     _guard.install()
 
-# Run the interpreter's own sitecustomize, if any, which this file shadows.
-_here = _os.path.dirname(_os.path.abspath(__file__))
+# Run the interpreter's own sitecustomize, if any, which this file shadows. Copies of this file
+# (one per test process: pytest-xdist's workers each write one) are skipped, or they would run each other.
 _spec = _machinery.PathFinder.find_spec(
-    "sitecustomize", [p for p in _sys.path if _os.path.abspath(p or ".") != _here])
+    "sitecustomize", [p for p in _sys.path if not _os.path.exists(_os.path.join(p or ".", "upstream_no_network.py"))])
 if _spec is not None and _spec.origin and _os.path.abspath(_spec.origin) != _os.path.abspath(__file__):
     _module = _util.module_from_spec(_spec)
     _spec.loader.exec_module(_module)

@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from ..models import lmer
+from ..models.inference import variance_lr_test
 from .agents import AgentModel
 from .shares import basic_interval
 
@@ -176,8 +177,7 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
         alt = lmer(model.formula + f" + (0 + _slope | {agent})", data, start=np.r_[null.theta, 0.1])
         health += [f"random-slope test of '{lab}': {line}" for fit in (null, alt) for line in fit.health()
                    if not line.startswith("a variance component")]      # a zero slope variance is an answer
-        lr = max(0.0, null.reml_criterion - alt.reml_criterion)
-        p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
+        lr, p = variance_lr_test(null.reml_criterion - alt.reml_criterion)
         slope_sd = float(alt.varcorr.query("term == '_slope'")["sd"].iloc[0])
         rows[lab] = {"slope_sd": slope_sd, "lr": lr, "p_value": p}
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["slope_sd", "lr", "p_value"])

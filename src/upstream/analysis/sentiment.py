@@ -32,6 +32,7 @@ from scipy import optimize, stats
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from ..models import lmer
+from ..models.inference import variance_lr_test
 
 #: NPS detractors: at or below 6.
 DETRACTOR_MAX = 6
@@ -121,7 +122,8 @@ def agent_variance_test(fit, agent: str, level: float = 0.95) -> dict:
     upper = optimize.brentq(excess, theta_hat, hi, xtol=1e-7)
     tau = float(fit.varcorr.loc[agent, "sd"])
     share = lambda t: t * t / (1 + t * t)  # noqa: E731
-    return {"lr": lr, "p_value": 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0, "agent_sd": tau,
+    lr, p_value = variance_lr_test(lr)
+    return {"lr": lr, "p_value": p_value, "agent_sd": tau,
             "sigma": float(fit.sigma), "icc": share(theta_hat), "icc_lower": share(lower), "icc_upper": share(upper)}
 
 
