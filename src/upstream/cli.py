@@ -154,6 +154,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from upstream import runner
+    from upstream.runner.publish import keep_failed_count
 
     if args.list:
         return _cmd_studies(args)
@@ -166,7 +167,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.jobs is not None and args.jobs < 1:
             raise runner.StudyError(f"--jobs must be 1 or more, got {args.jobs}")
         jobs = runner.default_jobs() if args.jobs is None else args.jobs
-    except runner.StudyError as err:
+        keep_failed_count()
+    except (runner.StudyError, ValueError) as err:
         return _fail(str(err))
     try:
         result = runner.run_study(
