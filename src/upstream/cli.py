@@ -39,6 +39,10 @@ tickets.json, satisfaction_ratings.json, optional surveys.json, time_entries.jso
 groups.json; or the UI CSV file), intercom (conversations.json, optional admins.json, teams.json),
 helpscout (conversations.json, ratings.json, optional users.json), gorgias (tickets.json,
 satisfaction_surveys.json, optional messages.json, users.json), csv (one table with a mapping).
+Policy, product and issue type come from the account's own tags and custom fields: without a
+--mapping that names them (docs/importers/README.md, "The mapping"), a column the export does not
+hold is 'unknown' for every contact, the import says so on stderr and the studies can estimate no
+policy or product effects; --require-mapping makes that an error (exit 2, nothing written).
 The data set is written to a temporary folder beside --out and moved into place only when
 complete; nothing is written when the export is bad. Exit codes: 0 written, 2 bad export or
 mapping, 1 unexpected error. The last line printed on stdout is the data set's folder.
@@ -140,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="new folder for the data set (must not exist or be empty)")
     imp.add_argument("--mapping", metavar="MAPPING.yaml", default=None,
                      help="custom fields, tags and constants for policy, product, issue type ... (docs/importers/)")
+    imp.add_argument("--require-mapping", action="store_true",
+                     help="refuse (exit 2, nothing written) when policy, product or issue type would be 'unknown' "
+                          "for every contact")
     imp.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="table_format",
                      help="file format of the tables (default: csv)")
     imp.add_argument("--no-validate", action="store_true",
@@ -208,6 +215,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             from upstream.simulate.exports import simulate_export
 
             out = simulate_export(Path(args.out), args.vendor, preset=args.preset, seed=args.seed)
+            mapping = Path(out).absolute() / "mapping.yaml"
+            importer = "zendesk" if args.vendor == "zendesk-csv" else args.vendor
+            export = Path(out).absolute() / "tickets.csv" if args.vendor == "zendesk-csv" else Path(out).absolute()
+            if mapping.is_file():
+                sys.stderr.write(f"Wrote the mapping of the export's tags and fields to {mapping}; import with\n"
+                                 f"  upstream import {importer} {export} --out DIR --mapping {mapping}\n")
         else:
             out = simulate_to_folder(Path(args.out), preset=args.preset, seed=args.seed)
     except (ValueError, FileExistsError) as err:  # unknown preset, refused overwrite
@@ -224,6 +237,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return _fail(f"{out}: the output folder exists and is not empty; nothing was written (choose a new folder)")
     try:
         result = import_export(args.vendor, Path(args.export), args.mapping)
+        unmapped = unmapped_columns(result.contacts)
+        if unmapped and args.require_mapping:
+            return _fail(f"{Path(args.export).name}: {_listing(unmapped)} would be '{UNKNOWN}' for every contact "
+                         f"({'with' if args.mapping else 'without'} --mapping) and --require-mapping was given; "
+                         f"nothing was written to {out}. {MAPPING_HELP}")
         written = result.write(out, fmt=args.table_format, validate=not args.no_validate)
     except ImportInputError as err:
         return _fail(f"{err}\nNothing was written to {out}.")
@@ -248,8 +266,43 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if report.warnings:
         lines.append(f"  {len(report.warnings)} warning(s): see import_report.html")
     lines.append(f"  report: {written.absolute() / 'import_report.html'}")
-    sys.stdout.write("\n".join(lines) + f"\n{written.absolute()}\n")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    if unmapped:
+        sys.stderr.write(unmapped_warning(unmapped, bool(args.mapping)))
+        sys.stderr.flush()
+    sys.stdout.write(f"{written.absolute()}\n")
     return 0
+
+
+#: Where a mapping comes from (said whenever one is missing).
+MAPPING_HELP = ("A mapping names the tags or custom fields that hold them: see \"The mapping\" in "
+                "docs/importers/README.md (an example to copy) or the mapping.yaml `upstream simulate --vendor` "
+                "writes beside its export; then import again with --mapping mapping.yaml.")
+UNKNOWN = "unknown"
+MAPPED_COLUMNS = ("policy", "product", "issue_type")
+
+
+def unmapped_columns(contacts) -> list[str]:
+    """Of policy, product and issue type, the columns that are 'unknown' for every contact."""
+    if len(contacts) == 0:
+        return []
+    return [c for c in MAPPED_COLUMNS if c in contacts and bool((contacts[c].astype("str") == UNKNOWN).all())]
+
+
+def unmapped_warning(columns: list[str], had_mapping: bool) -> str:
+    """The warning an import with unmapped policy, product or issue type prints on stderr."""
+    return (f"upstream: warning: {_listing(columns)} {'is' if len(columns) == 1 else 'are'} '{UNKNOWN}' for every "
+            f"contact: {'the mapping does not name' if had_mapping else 'no --mapping names'} where the export "
+            f"keeps {'it' if len(columns) == 1 else 'them'}.\n"
+            f"  The studies then estimate no {_listing(columns, 'or')} effects (policy_friction has nothing to "
+            "compare) and cannot tell what they do to CSAT apart from the agents.\n"
+            f"  {MAPPING_HELP} (--require-mapping makes this an error.)\n")
+
+
+def _listing(columns: list[str], conjunction: str = "and") -> str:
+    names = [c.replace("_", " ") for c in columns]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
