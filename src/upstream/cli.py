@@ -137,8 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=IMPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    imp.add_argument("vendor", choices=IMPORT_VENDORS, metavar="VENDOR",
-                     help=f"the export's vendor: {', '.join(IMPORT_VENDORS)} (csv: any table, with a mapping)")
+    imp.add_argument("vendor", choices=IMPORT_VENDORS,
+                     help="the export's vendor (csv: any table, with a mapping)")
     imp.add_argument("export", metavar="EXPORT", help="the export folder of saved API pages, or a CSV export file")
     imp.add_argument("--out", metavar="DIR", required=True,
                      help="new folder for the data set (must not exist or be empty)")
