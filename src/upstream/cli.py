@@ -167,6 +167,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _cmd_studies(args)
     try:
         overrides = dict(runner.parse_parameter(text) for text in args.parameters)
+        keep_failed_count()
         study_path = runner.resolve_study(args.study) if args.study else runner.default_study_path()
         study = runner.load_study(study_path, data_dir=args.data, overrides=overrides, engine=args.engine)
         runner.check_engine(study.engine)
@@ -174,7 +175,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.jobs is not None and args.jobs < 1:
             raise runner.StudyError(f"--jobs must be 1 or more, got {args.jobs}")
         jobs = runner.default_jobs() if args.jobs is None else args.jobs
-        keep_failed_count()
     except (runner.StudyError, ValueError) as err:
         return _fail(str(err))
     try:
