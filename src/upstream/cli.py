@@ -167,7 +167,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _cmd_studies(args)
     try:
         overrides = dict(runner.parse_parameter(text) for text in args.parameters)
-        keep_failed_count()
+        try:
+            keep_failed_count()
+        except ValueError as err:
+            raise runner.StudyError(str(err)) from None
         study_path = runner.resolve_study(args.study) if args.study else runner.default_study_path()
         study = runner.load_study(study_path, data_dir=args.data, overrides=overrides, engine=args.engine)
         runner.check_engine(study.engine)
@@ -175,7 +178,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.jobs is not None and args.jobs < 1:
             raise runner.StudyError(f"--jobs must be 1 or more, got {args.jobs}")
         jobs = runner.default_jobs() if args.jobs is None else args.jobs
-    except (runner.StudyError, ValueError) as err:
+    except runner.StudyError as err:
         return _fail(str(err))
     try:
         result = runner.run_study(
@@ -295,8 +298,9 @@ def unmapped_warning(columns: list[str], had_mapping: bool) -> str:
     return (f"upstream: warning: {_listing(columns)} {'is' if len(columns) == 1 else 'are'} '{UNKNOWN}' for every "
             f"contact: {'the mapping does not name' if had_mapping else 'no --mapping names'} where the export "
             f"keeps {'it' if len(columns) == 1 else 'them'}.\n"
-            f"  The studies then estimate no {_listing(columns, 'or')} effects (policy_friction has nothing to "
-            "compare) and cannot tell what they do to CSAT apart from the agents.\n"
+            f"  The studies then estimate no {_listing(columns, 'or')} effects"
+            + (" (policy_friction has no policies to compare)" if "policy" in columns else "")
+            + f" and cannot tell what {'it does' if len(columns) == 1 else 'they do'} to CSAT apart from the agents.\n"
             f"  {MAPPING_HELP} (--require-mapping makes this an error.)\n")
 
 
