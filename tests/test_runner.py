@@ -416,7 +416,7 @@ def test_load_study_resolves_paths_relative_to_the_yaml(study_dir):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"notebook": ["x.ipynb"]}, "unknown key 'notebook' (allowed: name, title, data, engine, parameters, notebooks); did you mean 'notebooks'?"),
+        ({"notebook": ["x.ipynb"]}, "unknown key 'notebook' (allowed: name, title, question, data, engine, parameters, notebooks); did you mean 'notebooks'?"),
         ({"notebooks": ["../notebooks/missing.ipynb"]}, "notebook not found: ../notebooks/missing.ipynb"),
         ({"parameters": {"reliabilty_threshold": 0.7}}, "unknown parameter 'reliabilty_threshold': no notebook of the study declares it; did you mean 'reliability_threshold'?"),
         ({"parameters": {"data_dir": "x"}}, "parameter 'data_dir' in 'parameters' is set by the runner and cannot be given in a study (use --data for the data folder)"),
