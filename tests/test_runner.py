@@ -373,7 +373,7 @@ def test_bad_data_stops_before_any_notebook_and_publishes_nothing(published):
     (kept,) = set((published.study_dir / "_failed").glob("*")) - failed_before
     message = (kept / "message.txt").read_text(encoding="utf-8").strip()
     assert message.startswith(f"Data validation failed for {bad.resolve()}:")
-    assert "surveys.csv, column 'csat'" in message and "e.g. 7." in message
+    assert "surveys.csv, column 'csat'" in message and "e.g. 7 (contact_id '0000001')." in message
     page = (kept / "validation.html").read_text(encoding="utf-8")
     assert '<tr class="failed"><td>CSAT is a whole number from 1 to 5</td><td>csat</td>' in page
     assert "<code>7</code>" in page and external_references(page) == []

@@ -46,7 +46,18 @@ import pandas as pd
 from .dataset_yaml import read_description
 from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from .files import ambiguous_failure, find_table_file, find_table_files, read_table
-from .schema import SCHEMA, TABLES, Column, DataError, Failure, first_rows, name_rows, table_files, table_label
+from .schema import (
+    SCHEMA,
+    TABLES,
+    Column,
+    DataError,
+    Failure,
+    first_rows,
+    frame_ids,
+    name_rows,
+    table_files,
+    table_label,
+)
 
 if TYPE_CHECKING:
     from .validation import ValidationReport
@@ -184,18 +195,6 @@ def load_dataset(
         name_rows(failures, lambda table, column, rows: frame_ids(parsed[table], column, rows))
         raise DataError(failures, folder)
     return dataset
-
-
-def frame_ids(frame: pd.DataFrame, column: str, rows: list[int]) -> dict:
-    """{1-based data row: the row's `column` value (None when empty)} for `rows` of a parsed table."""
-    if column not in frame.columns:
-        return {}
-    out = {}
-    for row in rows:
-        if 1 <= row <= len(frame):
-            value = frame[column].iloc[row - 1]
-            out[row] = None if pd.isna(value) else (value.item() if isinstance(value, np.generic) else value)
-    return out
 
 
 def update_fingerprint(digest, table: str, path: Path, file: Path, size: int) -> None:

@@ -197,6 +197,20 @@ def name_rows(failures: list[Failure], ids_of) -> None:
         failure.ids = [_row_label(row, found.get(row), id_column) for row in rows]
 
 
+def frame_ids(frame, column: str, rows: list[int]) -> dict:
+    """{1-based data row: the row's `column` value (None when empty)} for `rows` of a parsed table (pandas)."""
+    import pandas as pd
+
+    if column not in frame.columns:
+        return {}
+    out = {}
+    for row in rows:
+        if 1 <= row <= len(frame):
+            value = frame[column].iloc[row - 1]
+            out[row] = None if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
+    return out
+
+
 def _row_label(row: int | None, value: Any, id_column: str) -> str:
     if row is None:
         return ""

@@ -46,8 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .loading import frame_ids
-from .schema import DataError, Failure, first_rows, format_failures, name_rows, table_label
+from .schema import DataError, Failure, first_rows, format_failures, frame_ids, name_rows, table_label
 from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
 
 if TYPE_CHECKING:

@@ -1,6 +1,7 @@
 """The study runner: a study file (``spec``) is run by validating the data once and executing its
 notebooks with papermill in the project kernel (``kernel``), exporting offline HTML (``export``), an
 index page (``index_page``) and publishing the run atomically (``publish``); ``run`` orchestrates."""
+from .catalog import project_studies, resolve_study
 from .kernel import DEFAULT_KERNEL
 from .publish import point_latest
 from .run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunResult, default_jobs, run_study
@@ -12,9 +13,7 @@ from .spec import (
     default_study_path,
     load_study,
     parse_parameter,
-    project_studies,
     repo_root,
-    resolve_study,
 )
 
 __all__ = ["run_study", "default_jobs", "load_study", "parse_parameter", "check_kernel", "check_engine",

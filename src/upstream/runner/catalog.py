@@ -1,9 +1,12 @@
-"""``upstream studies`` (and ``upstream run --list``): the project's studies with the question each
-answers and the parameters ``-p`` can set (name, default, what is allowed), read from the study files,
-the notebooks' parameters cells and the studies' parameters classes (``upstream.studies.allowed``)."""
+"""The project's studies: a study found by name or path from any folder (``resolve_study``), and
+``upstream studies`` (and ``upstream run --list``): the studies with the question each answers and the
+parameters ``-p`` can set (name, default, what is allowed), read from the study files, the notebooks'
+parameters cells and the studies' parameters classes (``upstream.studies.allowed``)."""
 from __future__ import annotations
 
 import ast
+import difflib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,12 +16,42 @@ from .guards import SECRET_PARAMETERS
 from .spec import (
     DEFAULT_STUDY,
     RUNNER_PARAMETERS,
+    STUDIES_FOLDER,
     StudyError,
     _declared_parameters,
     _shown,
-    project_studies,
+    _suggest,
+    repo_root,
     study_parameters_class,
 )
+
+
+def project_studies() -> dict[str, Path]:
+    """Study name (file stem) → YAML file, for the studies in the project's ``studies/`` folder."""
+    folder = repo_root() / STUDIES_FOLDER
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
+def resolve_study(text: str) -> Path:
+    """The study file `text` names: a path (from the cwd, else from the project), or a bare study name
+    (``quarterly_review``) of the project's ``studies/`` folder. StudyError with "did you mean" and the
+    list of studies when there is no such study."""
+    given = Path(text).expanduser()
+    if given.is_file():
+        return given
+    studies = project_studies()
+    looks_like_path = given.suffix in (".yaml", ".yml") or "/" in text or os.sep in text
+    if not looks_like_path:
+        if text in studies:
+            return studies[text]
+        close = difflib.get_close_matches(text, list(studies), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        listing = f" The studies are: {', '.join(studies)} (`upstream studies` describes them)." if studies else ""
+        raise StudyError(f"unknown study '{text}'{hint}{listing}")
+    if not given.is_absolute() and (repo_root() / given).is_file():
+        return repo_root() / given
+    hint = _suggest(given.stem, studies) if given.stem not in studies else ""
+    raise StudyError(f"study file not found: {text}{hint}")
 
 
 @dataclass(frozen=True)

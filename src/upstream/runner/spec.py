@@ -84,33 +84,6 @@ def default_study_path() -> Path:
     return repo_root() / DEFAULT_STUDY
 
 
-def project_studies() -> dict[str, Path]:
-    """Study name (file stem) → YAML file, for the studies in the project's ``studies/`` folder."""
-    folder = repo_root() / STUDIES_FOLDER
-    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
-
-
-def resolve_study(text: str) -> Path:
-    """The study file `text` names: a path (from the cwd, else from the project), or a bare study name
-    (``quarterly_review``) of the project's ``studies/`` folder. StudyError with "did you mean" and the
-    list of studies when there is no such study."""
-    given = Path(text).expanduser()
-    if given.is_file():
-        return given
-    studies = project_studies()
-    looks_like_path = given.suffix in (".yaml", ".yml") or "/" in text or os.sep in text
-    if not looks_like_path:
-        if text in studies:
-            return studies[text]
-        close = difflib.get_close_matches(text, list(studies), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else "."
-        listing = f" The studies are: {', '.join(studies)} (`upstream studies` describes them)." if studies else ""
-        raise StudyError(f"unknown study '{text}'{hint}{listing}")
-    if not given.is_absolute() and (repo_root() / given).is_file():
-        return repo_root() / given
-    hint = _suggest(given.stem, studies) if given.stem not in studies else ""
-    raise StudyError(f"study file not found: {text}{hint}")
-
 
 def _suggest(name: str, known) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
