@@ -165,6 +165,13 @@ def test_a_bad_parameter_exits_2_before_any_kernel_starts(tmp_path, argv, messag
     assert not reports.exists()                                   # nothing staged, no kernel started
 
 
+def test_a_bad_secret_is_refused_without_showing_it(tmp_path):
+    result = run_cli(["run", "trends", "-p", "pseudonym_salt=123456", "--kernel", "none"])
+    assert (result.code, result.err) == (2, "upstream: error: -p pseudonym_salt: pseudonym_salt must be a text, or "
+                                            "null: this installation's secret salt (the value given is not shown: "
+                                            "it is a secret)\n")
+
+
 def test_a_date_on_the_command_line_is_passed_as_text():
     assert runner.parse_parameter("change_date=2026-08-16") == ("change_date", "2026-08-16")
     study = runner.load_study(runner.resolve_study("metric_health"), overrides={"change_date": "2026-08-16"})

@@ -318,11 +318,13 @@ def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrid
     """Every value an Upstream study's notebook will receive, checked against the kind and range its
     parameters class declares (``upstream.studies.allowed``) and by the class itself (rules between
     parameters), so that a bad value stops the run before any kernel starts."""
-    from upstream.studies.allowed import ParameterError, check_value
+    from upstream.studies.allowed import ParameterError, allowed_values, check_value
+
+    from .guards import SECRET_PARAMETERS
 
     def source(key: str) -> str:
         if key in overrides:
-            return f"-p {key}={_shown(overrides[key])}"
+            return f"-p {key}" if key in SECRET_PARAMETERS else f"-p {key}={_shown(overrides[key])}"
         return f"{label}: parameter '{key}'"
 
     for nb in notebooks:
@@ -335,6 +337,9 @@ def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrid
             try:
                 check_value(cls, key, value)
             except ParameterError as err:
+                if key in SECRET_PARAMETERS:  # never echo a secret
+                    raise StudyError(f"{source(key)}: {key} must be {allowed_values(cls)[key].describe()} (the "
+                                     "value given is not shown: it is a secret)") from None
                 raise StudyError(f"{source(key)}: {err}") from None
         try:
             cls.from_mapping(values)
