@@ -61,6 +61,15 @@ def test_a_study_is_found_by_name_or_project_path_from_any_folder(elsewhere):
     assert runner.resolve_study("mine.yaml") == Path("mine.yaml")
 
 
+def test_upstream_project_names_the_project_of_an_installed_package(tmp_path, monkeypatch, elsewhere):
+    (tmp_path / "proj" / "studies").mkdir(parents=True)
+    (tmp_path / "proj" / "studies" / "weekly.yaml").write_text("name: weekly\n")
+    monkeypatch.setenv("UPSTREAM_PROJECT", str(tmp_path / "proj"))
+    assert runner.resolve_study("weekly") == tmp_path / "proj" / "studies" / "weekly.yaml"
+    assert run_cli(["run", "weeky"]).err == ("upstream: error: unknown study 'weeky'; did you mean 'weekly'? The "
+                                             "studies are: weekly (`upstream studies` describes them).\n")
+
+
 def test_a_misspelt_study_says_did_you_mean_and_lists_the_studies(elsewhere):
     result = run_cli(["run", "agent_vs_sytem"])
     assert result.code == 2 and result.out == ""

@@ -72,8 +72,16 @@ class Study:
         return bool({**self.parameters, **self.overrides}.get(SHOW_NAMES, False))
 
 
+#: The project folder (studies/, reports/) when the package is not installed from a checkout (editable).
+PROJECT_ENV = "UPSTREAM_PROJECT"
+
+
 def repo_root() -> Path:
-    """The project checkout holding this package (parent of ``src/``), else the cwd."""
+    """The project: $UPSTREAM_PROJECT, else the checkout holding this package (parent of ``src/``; an
+    editable install, from any working directory), else the cwd."""
+    given = os.environ.get(PROJECT_ENV, "").strip()
+    if given:
+        return Path(given).expanduser().resolve()
     src = Path(upstream.__file__).resolve().parent.parent
     if src.name == "src" and (src.parent / "pyproject.toml").is_file():
         return src.parent
@@ -82,7 +90,6 @@ def repo_root() -> Path:
 
 def default_study_path() -> Path:
     return repo_root() / DEFAULT_STUDY
-
 
 
 def _suggest(name: str, known) -> str:
