@@ -376,7 +376,7 @@ def test_bad_data_stops_before_any_notebook_and_publishes_nothing(published):
     assert "surveys.csv, column 'csat'" in message and "e.g. 7 (contact_id '0000001')." in message
     page = (kept / "validation.html").read_text(encoding="utf-8")
     assert '<tr class="failed"><td>CSAT is a whole number from 1 to 5</td><td>csat</td>' in page
-    assert "<code>7</code>" in page and external_references(page) == []
+    assert "<code>7 (contact_id &#39;0000001&#39;)</code>" in page and external_references(page) == []
     assert not list(kept.glob("*.ipynb"))  # no notebook ran
     assert message in result.err
     assert result.err.endswith(f"\nThe validation output is kept in {kept}\nNothing was published.\n")
