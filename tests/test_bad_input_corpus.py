@@ -665,7 +665,7 @@ def _cli_case(name: str, folder: Path) -> str:
         text.loc[3, "nps"] = "11"
         text.to_csv(folder / "surveys.csv", index=False)
         return ("surveys.csv, column 'nps': rule 'NPS is a whole number from 0 to 10' failed for 1 of 12 rows; "
-                "e.g. 11.")
+                "e.g. 11 (contact_id '0000007').")
     raise KeyError(name)
 
 

@@ -154,7 +154,7 @@ def test_boolean_that_is_not_one(valid_folder):
     assert str(info.value) == failure_message(
         valid_folder,
         "contacts.csv, column 'escalated': rule 'escalated is true or false (also 1/0, yes/no)' "
-        "failed for 2 of 300 rows; e.g. 'maybe', '2'.")
+        "failed for 2 of 300 rows; e.g. 'maybe' (contact_id '0000004'), '2' (contact_id '0000005').")
 
 
 def test_text_that_is_not_a_number(valid_folder):
@@ -169,7 +169,8 @@ def test_text_that_is_not_a_number(valid_folder):
     assert str(info.value) == failure_message(
         valid_folder,
         "contacts.csv, column 'handle_time_sec': rule 'handle_time_sec is a number' failed for 3 "
-        "of 300 rows; e.g. 'NA', '1,200', 'inf'.")
+        "of 300 rows; e.g. 'NA' (contact_id '0000001'), '1,200' (contact_id '0000002'), 'inf' "
+        "(contact_id '0000003').")
     (failure,) = info.value.failures
     assert (failure.rows, failure.n_failed, failure.n_rows) == ([1, 2, 3], 3, 300)
 
@@ -183,7 +184,7 @@ def test_whitespace_only_number_is_an_empty_cell(valid_folder):
     assert str(info.value) == failure_message(
         valid_folder,
         "contacts.csv, column 'handle_time_sec': rule 'handle_time_sec is required (no empty "
-        "cells)' failed for 1 of 300 rows; empty in data row 5.")
+        "cells)' failed for 1 of 300 rows; empty in data row 5 (contact_id '0000005').")
 
 
 def test_validate_false_only_loads(valid_folder):

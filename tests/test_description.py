@@ -83,7 +83,7 @@ def test_csat_off_the_declared_scale_names_the_scale(valid_folder):
     assert str(err.value) == _message(
         valid_folder,
         "surveys.csv, column 'csat': rule 'CSAT is a whole number from 1 to 2 (the binary scale 1 bad, 2 good "
-        "in dataset.yaml)' failed for 2 of 150 rows; e.g. 3, 5.")
+        "in dataset.yaml)' failed for 2 of 150 rows; e.g. 3 (contact_id '0000001'), 5 (contact_id '0000003').")
 
 
 def test_nps_values_where_the_source_has_no_nps_question(valid_folder):
@@ -94,7 +94,7 @@ def test_nps_values_where_the_source_has_no_nps_question(valid_folder):
     assert str(err.value) == _message(
         valid_folder,
         "surveys.csv, column 'nps': rule 'NPS is empty (dataset.yaml: the source has no NPS question)' failed "
-        "for 1 of 150 rows; e.g. 9.")
+        "for 1 of 150 rows; e.g. 9 (contact_id '0000001').")
 
 
 def test_seven_point_scale_accepts_6_and_7(valid_folder):
@@ -147,9 +147,9 @@ def test_partly_empty_columns_must_be_declared(valid_folder):
         load_dataset(valid_folder)
     assert [f.message for f in err.value.failures] == [
         "contacts.csv, column 'handle_time_sec': rule 'handle_time_sec is required (no empty cells)' failed for "
-        "2 of 300 rows; empty in data rows 4, 8.",
+        "2 of 300 rows; empty in data rows 4, 8 (contact_id '0000004', '0000008').",
         "contacts.csv, column 'repeat_within_7d': rule 'repeat_within_7d is required (no empty cells)' failed "
-        "for 1 of 300 rows; empty in data row 6."]
+        "for 1 of 300 rows; empty in data row 6 (contact_id '0000006')."]
     (valid_folder / "dataset.yaml").write_text(
         "columns:\n  contacts:\n    partial:\n      handle_time_sec: only tickets with time tracking\n"
         "      repeat_within_7d: the last 7 days of the export are not known yet\n")

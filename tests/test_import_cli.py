@@ -165,7 +165,10 @@ def test_simulate_a_vendor_export_then_import_it(tmp_path):
     export, out = tmp_path / "zd", tmp_path / "data"
     done = subprocess.run([str(exe), "simulate", "--vendor", "zendesk", "--preset", "small", "--out", str(export)],
                           capture_output=True, text=True, timeout=600)
-    assert (done.returncode, done.stdout, done.stderr) == (0, f"{export.absolute()}\n", "")
+    assert (done.returncode, done.stdout) == (0, f"{export.absolute()}\n")
+    mapping = export.absolute() / "mapping.yaml"
+    assert done.stderr == (f"Wrote the mapping of the export's tags and fields to {mapping}; import with\n"
+                           f"  upstream import zendesk {export.absolute()} --out DIR --mapping {mapping}\n")
     assert sorted(p.name for p in export.iterdir()) == [
         "groups.json", "mapping.yaml", "satisfaction_ratings.json", "ticket_fields.json", "ticket_metrics.json",
         "tickets.json", "truth.json", "truth_contacts.csv", "users.json"]
@@ -188,9 +191,55 @@ def test_parquet_tables(tmp_path, capsys):
     source = VENDORS / "intercom"
     code, _stdout, stderr = run(capsys, "import", "intercom", source, "--out", out, "--mapping",
                                 source / "mapping.yaml", "--format", "parquet")
-    assert (code, stderr) == (0, "")
+    assert code == 0    # the fixture's mapping names no product field: said on stderr
+    assert stderr.startswith("upstream: warning: product is 'unknown' for every contact: the mapping does not name")
     assert sorted(p.name for p in out.glob("*.parquet")) == ["agents.parquet", "contacts.parquet", "surveys.parquet"]
     ds = upstream.load_dataset(out)
     assert ds.validation.ok and ds.description.attribution.rule == "rating_time_assignee"
     assert ds.surveys.set_index("contact_id")["csat"].dropna().astype(int).to_dict() == {
         "215001": 5, "215002": 1, "215004": 4, "215007": 3, "215008": 2, "215009": 5, "215010": 5}
+
+
+MAPPING_HELP = ('A mapping names the tags or custom fields that hold them: see "The mapping" in '
+                "docs/importers/README.md (an example to copy) or the mapping.yaml `upstream simulate --vendor` "
+                "writes beside its export; then import again with --mapping mapping.yaml.")
+
+
+def test_an_import_without_a_mapping_says_what_is_unknown_and_what_it_costs(tmp_path, capsys):
+    out = tmp_path / "acme"
+    code, stdout, stderr = run(capsys, "import", "zendesk", ZD, "--out", out)
+    assert code == 0 and stdout.splitlines()[-1] == str(out.absolute())
+    assert stderr == (
+        "upstream: warning: policy, product and issue type are 'unknown' for every contact: no --mapping names "
+        "where the export keeps them.\n"
+        "  The studies then estimate no policy, product or issue type effects (policy_friction has no policies to "
+        "compare) and cannot tell what they do to CSAT apart from the agents.\n"
+        f"  {MAPPING_HELP} (--require-mapping makes this an error.)\n")
+    contacts = pd.read_csv(out / "contacts.csv")
+    assert set(contacts["policy"]) == set(contacts["product"]) == set(contacts["issue_type"]) == {"unknown"}
+
+
+def test_a_mapping_without_product_warns_about_product_only(tmp_path, capsys):
+    mapping = yaml.safe_load((ZD / "mapping.yaml").read_text())
+    del mapping["columns"]["product"]
+    (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    code, _stdout, stderr = run(capsys, "import", "zendesk", ZD, "--out", tmp_path / "acme", "--mapping",
+                                tmp_path / "mapping.yaml")
+    assert code == 0
+    assert stderr.splitlines()[:2] == [
+        "upstream: warning: product is 'unknown' for every contact: the mapping does not name where the export "
+        "keeps it.",
+        "  The studies then estimate no product effects and cannot tell what it does to CSAT apart from the agents."]
+
+
+def test_require_mapping_refuses_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "acme"
+    code, stdout, stderr = run(capsys, "import", "zendesk", ZD, "--out", out, "--require-mapping")
+    assert (code, stdout) == (2, "")
+    assert stderr == ("upstream: error: zendesk-api: policy, product and issue type would be 'unknown' for every "
+                      f"contact (without --mapping) and --require-mapping was given; nothing was written to {out}. "
+                      f"{MAPPING_HELP}\n")
+    _nothing_written(tmp_path, out)
+    code, _stdout, stderr = run(capsys, "import", "zendesk", ZD, "--out", out, "--require-mapping", "--mapping",
+                                ZD / "mapping.yaml")
+    assert (code, stderr) == (0, "")

@@ -373,10 +373,10 @@ def test_bad_data_stops_before_any_notebook_and_publishes_nothing(published):
     (kept,) = set((published.study_dir / "_failed").glob("*")) - failed_before
     message = (kept / "message.txt").read_text(encoding="utf-8").strip()
     assert message.startswith(f"Data validation failed for {bad.resolve()}:")
-    assert "surveys.csv, column 'csat'" in message and "e.g. 7." in message
+    assert "surveys.csv, column 'csat'" in message and "e.g. 7 (contact_id '0000001')." in message
     page = (kept / "validation.html").read_text(encoding="utf-8")
     assert '<tr class="failed"><td>CSAT is a whole number from 1 to 5</td><td>csat</td>' in page
-    assert "<code>7</code>" in page and external_references(page) == []
+    assert "<code>7 (contact_id &#39;0000001&#39;)</code>" in page and external_references(page) == []
     assert not list(kept.glob("*.ipynb"))  # no notebook ran
     assert message in result.err
     assert result.err.endswith(f"\nThe validation output is kept in {kept}\nNothing was published.\n")
@@ -416,7 +416,7 @@ def test_load_study_resolves_paths_relative_to_the_yaml(study_dir):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"notebook": ["x.ipynb"]}, "unknown key 'notebook' (allowed: name, title, data, engine, parameters, notebooks); did you mean 'notebooks'?"),
+        ({"notebook": ["x.ipynb"]}, "unknown key 'notebook' (allowed: name, title, question, data, engine, parameters, notebooks); did you mean 'notebooks'?"),
         ({"notebooks": ["../notebooks/missing.ipynb"]}, "notebook not found: ../notebooks/missing.ipynb"),
         ({"parameters": {"reliabilty_threshold": 0.7}}, "unknown parameter 'reliabilty_threshold': no notebook of the study declares it; did you mean 'reliability_threshold'?"),
         ({"parameters": {"data_dir": "x"}}, "parameter 'data_dir' in 'parameters' is set by the runner and cannot be given in a study (use --data for the data folder)"),

@@ -77,7 +77,7 @@ def test_a_table_as_a_folder_of_parquet_files(tmp_path, valid_tables):
         open_dataset(folder, engine="duckdb")
     assert str(duckdb_err.value) == str(pandas_err.value) == (
         f"Data validation failed for {folder}:\n\ncontacts/, column 'handle_time_sec': rule 'handle_time_sec is at "
-        "least 0' failed for 1 of 300 rows; e.g. -3.0.")
+        "least 0' failed for 1 of 300 rows; e.g. -3.0 (contact_id '0000201').")
     assert duckdb_err.value.failures[0].rows == pandas_err.value.failures[0].rows == [201]
 
 

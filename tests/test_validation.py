@@ -144,7 +144,7 @@ def test_csat_outside_1_to_5(valid_folder):
     assert str(err) == failure_message(
         valid_folder,
         "surveys.csv, column 'csat': rule 'CSAT is a whole number from 1 to 5' failed for 2 of "
-        "150 rows; e.g. 7, 0.")
+        "150 rows; e.g. 7 (contact_id '0000001'), 0 (contact_id '0000005').")
     (failure,) = err.failures
     assert (failure.table, failure.file, failure.column, failure.n_failed, failure.n_rows,
             failure.examples, failure.rows) == ("surveys", "surveys.csv", "csat", 2, 150, [7, 0], [1, 3])
@@ -156,7 +156,8 @@ def test_csat_not_a_number(valid_folder):
     edit_csv(valid_folder, "surveys", corrupt)
     expected = failure_message(
         valid_folder,
-        "surveys.csv, column 'csat': rule 'csat is a number' failed for 1 of 150 rows; e.g. 'abc'.")
+        "surveys.csv, column 'csat': rule 'csat is a number' failed for 1 of 150 rows; e.g. 'abc' "
+        "(contact_id '0000001').")
     assert str(load_error(valid_folder)) == expected
     # Unparseable values stop loading even without validation: the column cannot be typed.
     assert str(load_error(valid_folder, validate=False)) == expected
@@ -169,7 +170,7 @@ def test_csat_not_a_whole_number(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "surveys.csv, column 'csat': rule 'csat is a whole number' failed for 1 of 150 rows; "
-        "e.g. '4.5'.")
+        "e.g. '4.5' (contact_id '0000001').")
 
 
 def test_nps_outside_0_to_10(valid_folder):
@@ -180,7 +181,7 @@ def test_nps_outside_0_to_10(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "surveys.csv, column 'nps': rule 'NPS is a whole number from 0 to 10' failed for 2 of "
-        "150 rows; e.g. 11, -1.")
+        "150 rows; e.g. 11 (contact_id '0000001'), -1 (contact_id '0000013').")
 
 
 def test_duplicate_contact_ids(valid_folder):
@@ -191,7 +192,7 @@ def test_duplicate_contact_ids(valid_folder):
     assert str(err) == failure_message(
         valid_folder,
         "contacts.csv, column 'contact_id': rule 'contact_id is unique (one row per contact)' "
-        "failed for 2 of 300 rows; e.g. '0000001'.")
+        "failed for 2 of 300 rows; e.g. '0000001' (row 1).")
 
 
 def test_duplicate_survey_for_one_contact(valid_folder):
@@ -201,7 +202,7 @@ def test_duplicate_survey_for_one_contact(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "surveys.csv, column 'contact_id': rule 'contact_id is unique (at most one survey per "
-        "contact)' failed for 2 of 150 rows; e.g. '0000005'.")
+        "contact)' failed for 2 of 150 rows; e.g. '0000005' (row 3).")
 
 
 def test_survey_for_unknown_contact(valid_folder):
@@ -212,7 +213,7 @@ def test_survey_for_unknown_contact(valid_folder):
     assert str(err) == failure_message(
         valid_folder,
         "surveys.csv, column 'contact_id': rule 'contact_id refers to a contact in contacts' "
-        "failed for 1 of 150 rows; e.g. '0999999'.")
+        "failed for 1 of 150 rows; e.g. '0999999' (row 4).")
     assert err.failures[0].rows == [4]
     assert err.report.summary()["cross_table_rules"][0]["status"] == "failed"
 
@@ -224,7 +225,7 @@ def test_contact_with_unknown_agent(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "contacts.csv, column 'agent_id': rule 'agent_id refers to an agent in agents' failed for "
-        "3 of 300 rows; e.g. '099', '7'.")
+        "3 of 300 rows; e.g. '099' (contact_id '0000005'), '7' (contact_id '0000011').")
 
 
 @pytest.mark.parametrize("table, detail_rows", [("surveys", 150), ("agents", 6)])
@@ -248,7 +249,7 @@ def test_dates_that_do_not_parse(valid_folder):
     expected = failure_message(
         valid_folder,
         "contacts.csv, column 'opened_at': rule 'opened_at is an ISO 8601 date/time' failed for "
-        "3 of 300 rows; e.g. 'yesterday', '2026-02-30T10:00:00'.")
+        "3 of 300 rows; e.g. 'yesterday' (contact_id '0000010'), '2026-02-30T10:00:00' (contact_id '0000021').")
     err = load_error(valid_folder)
     # Reported once: the cells left empty by the failed parse are not also "required" failures.
     assert str(err) == expected
@@ -264,9 +265,9 @@ def test_blank_agent_id(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "agents.csv, column 'agent_id': rule 'agent_id is not blank (not only spaces)' failed for "
-        "1 of 6 rows; e.g. '   '.",
+        "1 of 6 rows; e.g. '   ' (row 1).",
         "contacts.csv, column 'agent_id': rule 'agent_id refers to an agent in agents' failed for "
-        "50 of 300 rows; e.g. '001'.")
+        "50 of 300 rows; e.g. '001' (contact_id '0000001').")
 
 
 def test_blank_agent_id_in_contacts_is_not_also_an_unknown_agent(valid_folder):
@@ -276,7 +277,7 @@ def test_blank_agent_id_in_contacts_is_not_also_an_unknown_agent(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "contacts.csv, column 'agent_id': rule 'agent_id is not blank (not only spaces)' failed "
-        "for 1 of 300 rows; e.g. ' '.")
+        "for 1 of 300 rows; e.g. ' ' (contact_id '0000006').")
 
 
 def test_empty_required_cells(valid_folder):
@@ -286,7 +287,7 @@ def test_empty_required_cells(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "contacts.csv, column 'customer_id': rule 'customer_id is required (no empty cells)' "
-        "failed for 2 of 300 rows; empty in data rows 4, 8.")
+        "failed for 2 of 300 rows; empty in data rows 4, 8 (contact_id '0000004', '0000008').")
 
 
 def test_any_channel_text_is_accepted_but_not_a_blank_one(valid_folder):
@@ -308,9 +309,9 @@ def test_any_channel_text_is_accepted_but_not_a_blank_one(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "contacts.csv, column 'channel': rule 'channel is not blank (not only spaces)' failed for 1 of "
-        "300 rows; e.g. '   '.",
+        "300 rows; e.g. '   ' (contact_id '0000006').",
         "contacts.csv, column 'policy': rule 'policy is not blank (not only spaces)' failed for 1 of "
-        "300 rows; e.g. ' '.")
+        "300 rows; e.g. ' ' (contact_id '0000007').")
 
 
 def test_negative_numbers_and_zero_interactions(valid_folder):
@@ -323,13 +324,13 @@ def test_negative_numbers_and_zero_interactions(valid_folder):
     assert str(load_error(valid_folder)) == failure_message(
         valid_folder,
         "contacts.csv, column 'handle_time_sec': rule 'handle_time_sec is at least 0' failed for "
-        "1 of 300 rows; e.g. -3.0.",
+        "1 of 300 rows; e.g. -3.0 (contact_id '0000002').",
         "contacts.csv, column 'n_interactions': rule 'n_interactions is at least 1' failed for "
-        "1 of 300 rows; e.g. 0.",
+        "1 of 300 rows; e.g. 0 (contact_id '0000003').",
         "contacts.csv, column 'credit_issued': rule 'credit_issued is at least 0' failed for "
-        "1 of 300 rows; e.g. -0.5.",
+        "1 of 300 rows; e.g. -0.5 (contact_id '0000004').",
         "agents.csv, column 'tenure_months': rule 'tenure_months is at least 0' failed for "
-        "1 of 6 rows; e.g. -1.0.")
+        "1 of 6 rows; e.g. -1.0 (agent_id '001').")
 
 
 def test_closed_before_opened_and_responded_before_sent(valid_folder, valid_tables):
@@ -347,9 +348,9 @@ def test_closed_before_opened_and_responded_before_sent(valid_folder, valid_tabl
     assert err.report is not None and not err.report.ok  # the report travels with the error
     assert [f.message for f in err.failures] == [
         "contacts.csv, column 'closed_at': rule 'closed_at is not before opened_at' failed for 1 "
-        f"of 300 rows; e.g. ('2026-01-01 00:00:00', '{opened}').",
+        f"of 300 rows; e.g. ('2026-01-01 00:00:00', '{opened}') (contact_id '0000005').",
         "surveys.csv, column 'responded_at': rule 'responded_at is not before sent_at' failed for "
-        f"1 of 150 rows; e.g. ('2025-12-31 23:00:00', '{sent}').",
+        f"1 of 150 rows; e.g. ('2025-12-31 23:00:00', '{sent}') (contact_id '0000001').",
     ]
 
 
@@ -366,12 +367,13 @@ def test_several_failures_one_paragraph_each_in_file_order(valid_folder):
         f"Data validation failed for {valid_folder}:\n"
         "\n"
         "contacts.csv, column 'handle_time_sec': rule 'handle_time_sec is at least 0' "
-        "failed for 1 of 300 rows; e.g. -5.0.\n"
+        "failed for 1 of 300 rows; e.g. -5.0 (contact_id '0000001').\n"
         "\n"
-        "surveys.csv, column 'csat': rule 'csat is a number' failed for 1 of 150 rows; e.g. 'abc'.\n"
+        "surveys.csv, column 'csat': rule 'csat is a number' failed for 1 of 150 rows; e.g. 'abc' "
+        "(contact_id '0000001').\n"
         "\n"
         "surveys.csv, column 'nps': rule 'NPS is a whole number from 0 to 10' failed for 1 of 150 "
-        "rows; e.g. 12.")
+        "rows; e.g. 12 (contact_id '0000003').")
     assert "Traceback" not in message
 
 
@@ -400,7 +402,7 @@ def test_many_failures_use_thousands_separators(tmp_path):
     assert str(load_error(folder)) == failure_message(
         folder,
         "contacts.csv, column 'n_interactions': rule 'n_interactions is at least 1' "
-        "failed for 2,400 of 2,400 rows; e.g. 0.")
+        "failed for 2,400 of 2,400 rows; e.g. 0 (contact_id '0000001').")
 
 
 def test_validate_on_a_dataset_loaded_without_validation(valid_folder):

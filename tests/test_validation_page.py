@@ -48,11 +48,11 @@ def test_failed_rules_show_counts_and_escaped_examples(failed_report):
     page = validation_html(failed_report, title="S", version="9.9")
     assert ('<tr class="failed"><td>CSAT is a whole number from 1 to 5</td><td>csat</td>'
             '<td class="result status-failed">failed</td><td class="num">') in page
-    assert "<code>9</code>" in page
+    assert "<code>9 (contact_id &#39;0000001&#39;)</code>" in page       # each value with the row it is in
     # a parse failure ("ten" is not a number) is shown among the values that could not be read
-    assert '<tr class="failed"><td>nps is a number</td><td>nps</td>' in page and "<code>&#39;ten&#39;</code>" in page
+    assert '<tr class="failed"><td>nps is a number</td><td>nps</td>' in page and "<code>&#39;ten&#39; (contact_id &#39;0000003&#39;)</code>" in page
     # the duplicated, script-like agent id is shown, escaped, never as markup
-    assert "<code>&#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39;</code>" in page
+    assert "<code>&#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; (row 1)</code>" in page   # the id itself: row number
     assert "<script>alert(1)" not in page
     # the cross-table rule names the unknown agent ids the contacts use
     cross = page.split('id="cross-table"', 1)[1]

@@ -1,6 +1,7 @@
-"""The ``upstream`` command: ``upstream run`` runs a study, ``upstream simulate`` writes a
-synthetic data set (or a vendor-shaped export of one), ``upstream import`` turns a helpdesk export
-into a data set. Exit codes: 0 success, 1 a notebook failed (or an unexpected error), 2 bad input."""
+"""The ``upstream`` command: ``upstream run`` runs a study, ``upstream studies`` lists them,
+``upstream simulate`` writes a synthetic data set (or a vendor-shaped export of one), ``upstream import``
+turns a helpdesk export into a data set. Exit codes: 0 success, 1 a notebook failed (or an unexpected
+error), 2 bad input."""
 
 from __future__ import annotations
 
@@ -13,11 +14,19 @@ from pathlib import Path
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
 
 import upstream  # noqa: E402
+from upstream.data.importers import VENDORS as IMPORT_VENDORS  # noqa: E402
+from upstream.runner.spec import ENGINES, SPARK_INSTALL  # noqa: E402
+from upstream.simulate.exports import VENDORS as EXPORT_VENDORS  # noqa: E402
+from upstream.simulate.operation import PRESETS  # noqa: E402
 
 RUN_EPILOG = """\
-Relative paths in the study file are relative to the study file. The run is assembled in
+STUDY is a study's name (agent_vs_system, quarterly_review, ...: `upstream studies` lists them with
+their parameters) or the path of a study file; names and the project's studies/*.yaml work from any
+folder. Relative paths in the study file are relative to the study file. Every -p value is checked
+against what the study's parameter allows before any notebook starts. The run is assembled in
 reports/<study>/.staging-<timestamp>/ and published as reports/<study>/<timestamp>/ with
-reports/<study>/latest pointing at it; a failed run is kept in reports/<study>/_failed/.
+reports/<study>/latest pointing at it; a failed run is kept in reports/<study>/_failed/ (the newest
+$UPSTREAM_KEEP_FAILED failed runs, default 10; older ones are deleted).
 Exit codes: 0 published, 1 a notebook failed, 2 bad study, arguments or data.
 The last line printed on stdout is the path of the report's index.html.
 """
@@ -30,6 +39,10 @@ tickets.json, satisfaction_ratings.json, optional surveys.json, time_entries.jso
 groups.json; or the UI CSV file), intercom (conversations.json, optional admins.json, teams.json),
 helpscout (conversations.json, ratings.json, optional users.json), gorgias (tickets.json,
 satisfaction_surveys.json, optional messages.json, users.json), csv (one table with a mapping).
+Policy, product and issue type come from the account's own tags and custom fields: without a
+--mapping that names them (docs/importers/README.md, "The mapping"), a column the export does not
+hold is 'unknown' for every contact, the import says so on stderr and the studies can estimate no
+policy or product effects; --require-mapping makes that an error (exit 2, nothing written).
 The data set is written to a temporary folder beside --out and moved into place only when
 complete; nothing is written when the export is bad. Exit codes: 0 written, 2 bad export or
 mapping, 1 unexpected error. The last line printed on stdout is the data set's folder.
@@ -49,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Upstream: separate the agent from the system in support satisfaction data.",
     )
     parser.add_argument("--version", action="version", version=f"upstream {upstream.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{run,simulate,import}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{run,studies,simulate,import}", parser_class=_Parser)
 
     run = commands.add_parser(
         "run",
@@ -61,16 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "study",
         nargs="?",
-        metavar="STUDY.yaml",
-        help="study file (default: studies/agent_vs_system.yaml in the project)",
+        metavar="STUDY",
+        help="a study name (see `upstream studies`) or a study file (default: agent_vs_system)",
     )
+    run.add_argument("--list", action="store_true", help="list the studies with their questions and parameters")
     run.add_argument("--data", metavar="DIR", help="data folder; replaces 'data' in the study file")
     run.add_argument("--reports", metavar="DIR", help="reports folder (default: reports/ in the project)")
     run.add_argument("--kernel", metavar="NAME", default="upstream", help="Jupyter kernel (default: upstream)")
-    run.add_argument("--engine", choices=("auto", "pandas", "duckdb", "spark"), default=None,
+    run.add_argument("--engine", choices=ENGINES, default=None, metavar="{" + ",".join(ENGINES) + "}",
                      help="where the data are read and aggregated (default: the study file's 'engine', else auto: "
                           "pandas for small data, duckdb from 256 MiB of table files on); spark: a local-mode "
-                          "session, or the cluster of UPSTREAM_SPARK_MASTER (docs/spark.md)")
+                          "session, or the cluster of UPSTREAM_SPARK_MASTER (docs/spark.md; needs "
+                          f"`{SPARK_INSTALL}`)")
     run.add_argument(
         "-p",
         "--parameter",
@@ -78,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         dest="parameters",
-        help="set a notebook parameter (value read as YAML: 0.8, true, text); repeatable",
+        help="set a study parameter (value read as YAML: 0.8, true, text); repeatable; "
+             "`upstream studies` lists each study's parameters, defaults and allowed values",
     )
     run.add_argument("--jobs", type=int, metavar="N", default=None,
                      help="notebooks run side by side after the first, which fits the shared models "
@@ -89,19 +105,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="show agent ids instead of pseudonyms (sets show_names=True)",
     )
 
+    commands.add_parser(
+        "studies",
+        help="list the studies with their questions and parameters",
+        description="List the project's studies (studies/*.yaml): the question each answers and the parameters "
+                    "-p can set, with their defaults and allowed values.",
+    )
+
     simulate = commands.add_parser(
         "simulate",
         help="write a synthetic support data set",
         description="Write a simulated data set (contacts, surveys, agents and truth.json) to a folder.",
     )
-    simulate.add_argument("--preset", default="sample", help="simulation preset (default: sample)")
+    simulate.add_argument("--preset", default="sample", choices=tuple(PRESETS), metavar="PRESET",
+                          help=f"simulation preset: {', '.join(PRESETS)} (default: sample; large is a year of "
+                               "10M contacts written as Parquet)")
     simulate.add_argument("--out", metavar="DIR", required=True, help="output folder")
     simulate.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's)")
     simulate.add_argument(
-        "--vendor", choices=("zendesk", "zendesk-csv", "freshdesk", "intercom", "helpscout", "gorgias"),
-        default=None,
-        help="write the simulated operation as this helpdesk's export (with truth_contacts.csv and truth.json) "
-             "instead of the canonical tables")
+        "--vendor", choices=EXPORT_VENDORS, default=None, metavar="VENDOR",
+        help=f"write the simulated operation as this helpdesk's export ({', '.join(EXPORT_VENDORS)}), with "
+             "truth_contacts.csv, truth.json and mapping.yaml (the account's tags and fields for `upstream import "
+             "--mapping`), instead of the canonical tables")
 
     imp = commands.add_parser(
         "import",
@@ -112,13 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=IMPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    imp.add_argument("vendor", choices=("zendesk", "freshdesk", "intercom", "helpscout", "gorgias", "csv"),
+    imp.add_argument("vendor", choices=IMPORT_VENDORS,
                      help="the export's vendor (csv: any table, with a mapping)")
     imp.add_argument("export", metavar="EXPORT", help="the export folder of saved API pages, or a CSV export file")
     imp.add_argument("--out", metavar="DIR", required=True,
                      help="new folder for the data set (must not exist or be empty)")
     imp.add_argument("--mapping", metavar="MAPPING.yaml", default=None,
                      help="custom fields, tags and constants for policy, product, issue type ... (docs/importers/)")
+    imp.add_argument("--require-mapping", action="store_true",
+                     help="refuse (exit 2, nothing written) when policy, product or issue type would be 'unknown' "
+                          "for every contact")
     imp.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="table_format",
                      help="file format of the tables (default: csv)")
     imp.add_argument("--no-validate", action="store_true",
@@ -133,11 +161,19 @@ def _fail(message: str, code: int = 2) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from upstream import runner
+    from upstream.runner.publish import keep_failed_count
 
+    if args.list:
+        return _cmd_studies(args)
     try:
         overrides = dict(runner.parse_parameter(text) for text in args.parameters)
-        study_path = Path(args.study) if args.study else runner.default_study_path()
+        try:
+            keep_failed_count()
+        except ValueError as err:
+            raise runner.StudyError(str(err)) from None
+        study_path = runner.resolve_study(args.study) if args.study else runner.default_study_path()
         study = runner.load_study(study_path, data_dir=args.data, overrides=overrides, engine=args.engine)
+        runner.check_engine(study.engine)
         runner.check_kernel(args.kernel)
         if args.jobs is not None and args.jobs < 1:
             raise runner.StudyError(f"--jobs must be 1 or more, got {args.jobs}")
@@ -161,6 +197,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _cmd_studies(args: argparse.Namespace) -> int:
+    from upstream.runner import StudyError
+    from upstream.runner.catalog import studies_text
+
+    try:
+        sys.stdout.write(studies_text())
+    except StudyError as err:
+        return _fail(str(err))
+    return 0
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     try:
         from upstream.simulate import simulate_to_folder
@@ -171,6 +218,12 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             from upstream.simulate.exports import simulate_export
 
             out = simulate_export(Path(args.out), args.vendor, preset=args.preset, seed=args.seed)
+            mapping = Path(out).absolute() / "mapping.yaml"
+            importer = "zendesk" if args.vendor == "zendesk-csv" else args.vendor
+            export = Path(out).absolute() / "tickets.csv" if args.vendor == "zendesk-csv" else Path(out).absolute()
+            if mapping.is_file():
+                sys.stderr.write(f"Wrote the mapping of the export's tags and fields to {mapping}; import with\n"
+                                 f"  upstream import {importer} {export} --out DIR --mapping {mapping}\n")
         else:
             out = simulate_to_folder(Path(args.out), preset=args.preset, seed=args.seed)
     except (ValueError, FileExistsError) as err:  # unknown preset, refused overwrite
@@ -187,6 +240,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         return _fail(f"{out}: the output folder exists and is not empty; nothing was written (choose a new folder)")
     try:
         result = import_export(args.vendor, Path(args.export), args.mapping)
+        unmapped = unmapped_columns(result.contacts)
+        if unmapped and args.require_mapping:
+            return _fail(f"{Path(args.export).name}: {_listing(unmapped)} would be '{UNKNOWN}' for every contact "
+                         f"({'with' if args.mapping else 'without'} --mapping) and --require-mapping was given; "
+                         f"nothing was written to {out}. {MAPPING_HELP}")
         written = result.write(out, fmt=args.table_format, validate=not args.no_validate)
     except ImportInputError as err:
         return _fail(f"{err}\nNothing was written to {out}.")
@@ -211,8 +269,44 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if report.warnings:
         lines.append(f"  {len(report.warnings)} warning(s): see import_report.html")
     lines.append(f"  report: {written.absolute() / 'import_report.html'}")
-    sys.stdout.write("\n".join(lines) + f"\n{written.absolute()}\n")
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+    if unmapped:
+        sys.stderr.write(unmapped_warning(unmapped, bool(args.mapping)))
+        sys.stderr.flush()
+    sys.stdout.write(f"{written.absolute()}\n")
     return 0
+
+
+#: Where a mapping comes from (said whenever one is missing).
+MAPPING_HELP = ("A mapping names the tags or custom fields that hold them: see \"The mapping\" in "
+                "docs/importers/README.md (an example to copy) or the mapping.yaml `upstream simulate --vendor` "
+                "writes beside its export; then import again with --mapping mapping.yaml.")
+UNKNOWN = "unknown"
+MAPPED_COLUMNS = ("policy", "product", "issue_type")
+
+
+def unmapped_columns(contacts) -> list[str]:
+    """Of policy, product and issue type, the columns that are 'unknown' for every contact."""
+    if len(contacts) == 0:
+        return []
+    return [c for c in MAPPED_COLUMNS if c in contacts and bool((contacts[c].astype("str") == UNKNOWN).all())]
+
+
+def unmapped_warning(columns: list[str], had_mapping: bool) -> str:
+    """The warning an import with unmapped policy, product or issue type prints on stderr."""
+    return (f"upstream: warning: {_listing(columns)} {'is' if len(columns) == 1 else 'are'} '{UNKNOWN}' for every "
+            f"contact: {'the mapping does not name' if had_mapping else 'no --mapping names'} where the export "
+            f"keeps {'it' if len(columns) == 1 else 'them'}.\n"
+            f"  The studies then estimate no {_listing(columns, 'or')} effects"
+            + (" (policy_friction has no policies to compare)" if "policy" in columns else "")
+            + f" and cannot tell what {'it does' if len(columns) == 1 else 'they do'} to CSAT apart from the agents.\n"
+            f"  {MAPPING_HELP} (--require-mapping makes this an error.)\n")
+
+
+def _listing(columns: list[str], conjunction: str = "and") -> str:
+    names = [c.replace("_", " ") for c in columns]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {conjunction} {names[-1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _cmd_run(args)
+    if args.command == "studies":
+        return _cmd_studies(args)
     if args.command == "simulate":
         return _cmd_simulate(args)
     if args.command == "import":

@@ -46,7 +46,18 @@ import pandas as pd
 from .dataset_yaml import read_description
 from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from .files import ambiguous_failure, find_table_file, find_table_files, read_table
-from .schema import SCHEMA, TABLES, Column, DataError, Failure, table_files, table_label
+from .schema import (
+    SCHEMA,
+    TABLES,
+    Column,
+    DataError,
+    Failure,
+    first_rows,
+    frame_ids,
+    name_rows,
+    table_files,
+    table_label,
+)
 
 if TYPE_CHECKING:
     from .validation import ValidationReport
@@ -181,6 +192,7 @@ def load_dataset(
         dataset.validation = report
         report.raise_if_failed()
     elif failures:
+        name_rows(failures, lambda table, column, rows: frame_ids(parsed[table], column, rows))
         raise DataError(failures, folder)
     return dataset
 
@@ -220,11 +232,14 @@ def parse_table(
                 continue
             bad_any |= bad
             offending = raw[column.name][bad]
+            examples = _distinct_examples(offending)
             failures.append(Failure(
                 table=table, file=file_name, column=column.name, rule=rule,
                 n_failed=int(bad.sum()), n_rows=n_rows,
-                examples=_distinct_examples(offending),
+                examples=examples,
                 rows=[int(i) + 1 for i in np.flatnonzero(bad)[:_MAX_EXAMPLES]],
+                example_rows=first_rows((v.item() if isinstance(v, np.generic) else v for v in offending),
+                                        np.flatnonzero(bad) + 1, examples),
             ))
         if bad_any.any():
             unparsed[column.name] = np.flatnonzero(bad_any)

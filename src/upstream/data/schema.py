@@ -104,6 +104,10 @@ def column_of(table: str, name: str) -> Column | None:
     return next((c for c in SCHEMA[table] if c.name == name), None)
 
 
+#: The column that names a row of each table in messages (a row without one is named by its number).
+ID_COLUMNS = {"contacts": "contact_id", "surveys": "contact_id", "agents": "agent_id"}
+
+
 @dataclass
 class Failure:
     """One broken rule.
@@ -113,6 +117,9 @@ class Failure:
     distinct offending values (tuples for a column pair), ``rows`` the 1-based data-row numbers of
     the first few offending rows, ``detail`` the explanation of a table-level failure, and ``kind``
     one of ``values`` (the default), ``table``, ``missing_column``, ``missing_file``.
+    ``example_rows`` is the data row of each example's first occurrence, ``ids`` names the rows of the
+    examples (or, without examples, of ``rows``) by their id, e.g. ``contact_id 'C0003'``, or by their
+    number when the id is the offending column or empty (``name_rows`` fills it).
     """
 
     table: str
@@ -125,6 +132,8 @@ class Failure:
     detail: str = ""
     rows: list[int] = field(default_factory=list)
     kind: str = "values"
+    example_rows: list = field(default_factory=list)
+    ids: list = field(default_factory=list)
 
     @property
     def message(self) -> str:
@@ -140,9 +149,13 @@ class Failure:
         text = (f"{self.file}, column '{self.column}': rule '{self.rule}' failed for "
                 f"{self.n_failed:,} of {self.n_rows:,} rows")
         if self.examples:
-            return f"{text}; e.g. {', '.join(_show(v) for v in self.examples)}."
+            named = self.ids if len(self.ids) == len(self.examples) else [""] * len(self.examples)
+            shown = (f"{_show(v)} ({label})" if label else _show(v) for v, label in zip(self.examples, named))
+            return f"{text}; e.g. {', '.join(shown)}."
         if self.detail:
-            return f"{text}; {self.detail}."
+            by_id = [label.split(" ", 1) for label in self.ids if label and not label.startswith("row ")]
+            named = f" ({by_id[0][0]} {', '.join(value for _, value in by_id)})" if by_id else ""
+            return f"{text}; {self.detail}{named}."
         return f"{text}."
 
     def to_dict(self) -> dict:
@@ -155,6 +168,55 @@ class Failure:
 
 def _show(value: Any) -> str:
     return repr(value)
+
+
+def first_rows(values, rows, examples: list) -> list:
+    """The row of each example's first occurrence among `values` (iterables aligned with `rows`); None
+    when absent. Stops as soon as every example is found."""
+    wanted = {repr(example) for example in examples}
+    first: dict[str, int] = {}
+    for value, row in zip(values, rows):
+        key = repr(value)
+        if key in wanted and key not in first:
+            first[key] = int(row)
+            if len(first) == len(wanted):
+                break
+    return [first.get(repr(example)) for example in examples]
+
+
+def name_rows(failures: list[Failure], ids_of) -> None:
+    """Fill ``ids`` of each value failure: `ids_of(table, id_column, rows)` gives {1-based row: id} for the
+    rows asked (the pandas and the SQL path each read them their own way; the labels are the same)."""
+    for failure in failures:
+        id_column = ID_COLUMNS.get(failure.table)
+        rows = failure.example_rows if failure.examples else failure.rows
+        if failure.kind != "values" or id_column is None or not rows:
+            continue
+        by_number = failure.column == id_column
+        found = {} if by_number else ids_of(failure.table, id_column, sorted({r for r in rows if r}))
+        failure.ids = [_row_label(row, found.get(row), id_column) for row in rows]
+
+
+def frame_ids(frame, column: str, rows: list[int]) -> dict:
+    """{1-based data row: the row's `column` value (None when empty)} for `rows` of a parsed table (pandas)."""
+    import pandas as pd
+
+    if column not in frame.columns:
+        return {}
+    out = {}
+    for row in rows:
+        if 1 <= row <= len(frame):
+            value = frame[column].iloc[row - 1]
+            out[row] = None if pd.isna(value) else (value.item() if hasattr(value, "item") else value)
+    return out
+
+
+def _row_label(row: int | None, value: Any, id_column: str) -> str:
+    if row is None:
+        return ""
+    if value is None or (isinstance(value, str) and not value.strip()) or value != value:
+        return f"row {row}"
+    return f"{id_column} {_show(value)}"
 
 
 def format_failures(failures: list[Failure], folder: str | Path) -> str:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .schema import DataError, Failure, format_failures, table_label
+from .schema import DataError, Failure, first_rows, format_failures, frame_ids, name_rows, table_label
 from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
 
 if TYPE_CHECKING:
@@ -308,6 +308,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
     tables, failures, docs_index, gx_version = run_gx_suites(ds, docs_dir, parse_failures, unparsed_rows)
     cross, cross_failures = check_cross_table(ds)
     failures.extend(cross_failures)
+    name_rows(failures, lambda table, column, rows: frame_ids(ds.table(table), column, rows))
     return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
                             gx_version=gx_version, docs_index=docs_index, parse_failures=list(parse_failures))
 
@@ -457,12 +458,16 @@ def _failures_from_results(unparsed_rows: dict, table: str, file_name: str, fram
                 failures.append(failure)
             continue
         if "unexpected_count" in outcome:
+            values = [_plain(v) for v in outcome.get("partial_unexpected_list", [])]
+            index = [int(i) + 1 if isinstance(i, (int, np.integer)) else None
+                     for i in (outcome.get("partial_unexpected_index_list") or [])]
+            examples = _distinct(values)
             failures.append(Failure(
                 table=table, file=file_name, column=column, rule=rule,
                 n_failed=int(outcome["unexpected_count"]), n_rows=n_rows,
-                examples=_distinct([_plain(v) for v in outcome.get("partial_unexpected_list", [])]),
-                rows=[int(i) + 1 for i in (outcome.get("partial_unexpected_index_list") or [])
-                      [:_MAX_EXAMPLES] if isinstance(i, (int, np.integer))],
+                examples=examples,
+                rows=[i for i in index[:_MAX_EXAMPLES] if i is not None],
+                example_rows=first_rows(values, index, examples) if len(index) == len(values) else [],
             ))
             continue
         failures.append(Failure(table=table, file=file_name, column=column, rule=rule,
@@ -509,11 +514,14 @@ def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure
         n_unknown = int(unknown.sum())
         results.append(CrossTableResult(rule, "failed" if n_unknown else "passed", n_unknown))
         if n_unknown:
+            shown = [_plain(v) for v in values[unknown].head(50)]
+            examples = _distinct(shown)
             failures.append(Failure(
                 table=rule.table, file=table_label(ds.paths[rule.table]), column=rule.column,
                 rule=rule.rule, n_failed=n_unknown, n_rows=len(frame),
-                examples=_distinct([_plain(v) for v in values[unknown].head(50)]),
+                examples=examples,
                 rows=[int(i) + 1 for i in np.flatnonzero(unknown)[:_MAX_EXAMPLES]],
+                example_rows=first_rows(shown, np.flatnonzero(unknown)[:50] + 1, examples),
             ))
     return results, failures
 

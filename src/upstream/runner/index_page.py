@@ -107,6 +107,15 @@ def _example_text(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
+def _examples(examples: list, failure: Any = None) -> list[str]:
+    """The offending values as text, each with the row it was found in ("7 (contact_id '0000001')") when
+    the failure names its rows."""
+    ids = list(getattr(failure, "ids", None) or [])
+    if failure is None or list(failure.examples) != list(examples) or len(ids) != len(examples):
+        ids = [""] * len(examples)
+    return [f"{_example_text(v)} ({label})" if label else _example_text(v) for v, label in zip(examples, ids)]
+
+
 def _count(value: Any) -> str:
     return "" if value is None else f"{value:,}"
 
@@ -121,7 +130,7 @@ def validation_view_full(report: Any) -> dict:
     for t in report.tables.values():
         parse = [
             {"rule": f.rule, "column": f.column or "", "failed": _count(f.n_failed),
-             "examples": [_example_text(v) for v in f.examples]}
+             "examples": _examples(f.examples, f)}
             for f in report.parse_failures if f.table == t.table
         ]
         expectations = []
@@ -137,7 +146,8 @@ def validation_view_full(report: Any) -> dict:
             expectations.append({
                 "rule": e.rule, "columns": ", ".join(e.columns), "status": status,
                 "checked": _count(e.n_checked), "failed": _count(e.n_failed),
-                "examples": [_example_text(v) for v in e.examples], "note": note,
+                "examples": _examples(e.examples, next((f for f in report.failures if f.table == t.table
+                                                        and f.rule == e.rule), None)), "note": note,
             })
         tables.append({"table": t.table, "file": t.file, "rows": f"{t.rows:,}", "parse_failures": parse,
                        "expectations": expectations})
@@ -150,7 +160,7 @@ def validation_view_full(report: Any) -> dict:
         cross.append({"rule": r.rule.rule, "column": f"{r.rule.table}.{r.rule.column}",
                       "references": f"{r.rule.ref_table}.{r.rule.ref_column}", "status": r.status,
                       "failed": _count(r.n_failed) if r.status != "skipped" else "",
-                      "examples": [_example_text(v) for v in (failure.examples if failure else [])],
+                      "examples": _examples(failure.examples if failure else [], failure),
                       "reason": r.reason})
     n_rules += sum(len(t["parse_failures"]) for t in tables)
     return {"status": "passed" if report.ok else "failed", "folder": str(report.folder), "tables": tables,

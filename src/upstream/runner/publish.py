@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -138,6 +139,40 @@ def owner_is_alive(record: dict) -> bool | None:
     return started is None or process_start_time(pid) in (None, started)
 
 
+#: Failed runs kept in reports/<study>/_failed/ (the newest; older ones are deleted): $UPSTREAM_KEEP_FAILED.
+KEEP_FAILED_ENV = "UPSTREAM_KEEP_FAILED"
+DEFAULT_KEEP_FAILED = 10
+_RUN_FOLDER = re.compile(r"^(\d{8}-\d{6})(?:-(\d+))?$")
+
+
+def keep_failed_count() -> int:
+    """How many failed runs ``_failed/`` keeps: $UPSTREAM_KEEP_FAILED (1 or more), else 10. ValueError
+    with a one-line message for anything else."""
+    value = os.environ.get(KEEP_FAILED_ENV, "").strip()
+    if not value:
+        return DEFAULT_KEEP_FAILED
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{KEEP_FAILED_ENV} must be a whole number of failed runs to keep (1 or more), got {value!r}")
+    return int(value)
+
+
+def prune_failed(failed_dir: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` run folders (``<timestamp>[-n]``) of ``_failed/``; anything else
+    there is left alone. Returns the folders deleted, oldest first."""
+    if not failed_dir.is_dir():
+        return []
+    runs = []
+    for path in failed_dir.iterdir():
+        match = _RUN_FOLDER.match(path.name)
+        if match and path.is_dir() and not path.is_symlink():
+            runs.append(((match.group(1), int(match.group(2) or 1)), path))
+    runs.sort()
+    deleted = [path for _, path in runs[:max(0, len(runs) - keep)]]
+    for path in deleted:
+        shutil.rmtree(path, ignore_errors=True)
+    return deleted
+
+
 def clear_stale_staging(study_dir: Path, err: TextIO) -> list[Path]:
     """Move the staging folders of runs that died (owner process gone on this host, or no owner
     recorded) to ``_failed/<timestamp>/`` with a note, and remove leftover ``.latest-*`` links.
@@ -166,6 +201,11 @@ def clear_stale_staging(study_dir: Path, err: TextIO) -> list[Path]:
         kept = move_to_unique(path, study_dir / "_failed", path.name[len(STAGING_PREFIX):] or "abandoned")
         err.write(f"Moved the folder of an abandoned run ({who}) to {kept}\n")
         moved.append(kept)
+    if moved:
+        try:
+            prune_failed(study_dir / "_failed", keep_failed_count())
+        except (ValueError, OSError):
+            pass
     for link in study_dir.glob(".latest-*"):
         if link.is_symlink():
             link.unlink(missing_ok=True)

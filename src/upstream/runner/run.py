@@ -4,8 +4,8 @@ leadership HTML (no code, offline, printable), and publish the run atomically.
 A run is assembled in ``reports/<study>/.staging-<timestamp>/`` and renamed to
 ``reports/<study>/<timestamp>/`` only when every step succeeded; ``reports/<study>/latest`` is
 then repointed to it. A failed run is moved to ``reports/<study>/_failed/<timestamp>/`` and never
-touches earlier reports. Exit codes: 0 published, 1 a notebook (or report assembly) failed,
-2 bad input (study YAML, command line, data).
+touches earlier reports; ``_failed/`` keeps the newest ``$UPSTREAM_KEEP_FAILED`` failed runs (default 10).
+Exit codes: 0 published, 1 a notebook (or report assembly) failed, 2 bad input (study YAML, command line, data).
 
 Notebooks run each in its own kernel: the first alone (it fits the models the others share through
 the run's cache), then the rest two at a time on a machine with two cores (``--jobs``,
@@ -79,9 +79,11 @@ from .publish import (
     StudyLock,
     clear_stale_staging,
     iso,
+    keep_failed_count,
     make_unique_dir,
     move_to_unique,
     point_latest,
+    prune_failed,
     seconds_text,
     utc_now,
     write_owner,
@@ -550,6 +552,8 @@ class _StudyRun:
         with contextlib.suppress(OSError):
             (self.staging / OWNER_FILE).unlink(missing_ok=True)
         kept = move_to_unique(self.staging, self.study_dir / "_failed", self.stamp)
+        with contextlib.suppress(ValueError, OSError):  # a bad $UPSTREAM_KEEP_FAILED is refused before the run
+            prune_failed(self.study_dir / "_failed", keep_failed_count())
         self.err.write("".join(line.replace("{kept}", str(kept)) + "\n" for line in failure.lines))
         self.err.flush()
         return kept

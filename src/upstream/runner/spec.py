@@ -3,7 +3,10 @@ checked into a ``Study`` (paths absolute, every parameter declared by a notebook
 Bad study files and command lines raise ``StudyError`` with a one-line message (exit code 2)."""
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import difflib
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,11 +19,14 @@ import upstream
 
 from .kernel import quiet_loggers
 
-DEFAULT_STUDY = Path("studies") / "agent_vs_system.yaml"
-STUDY_KEYS = ("name", "title", "data", "engine", "parameters", "notebooks")
+STUDIES_FOLDER = "studies"
+DEFAULT_STUDY = Path(STUDIES_FOLDER) / "agent_vs_system.yaml"
+STUDY_KEYS = ("name", "title", "question", "data", "engine", "parameters", "notebooks")
 #: Where the data are read and aggregated: see ``upstream.data.sql.choose_engine`` ("auto": pandas for small
 #: data, DuckDB from AUTO_DUCKDB_BYTES of table files on).
 ENGINES = ("auto", "pandas", "duckdb", "spark")
+#: How to install the optional Spark engine (pyspark; Spark itself needs Java 17).
+SPARK_INSTALL = ".venv/bin/pip install -c requirements.lock -e '.[spark]'"
 NOTEBOOK_KEYS = ("path", "parameters")
 #: Parameters the runner injects into every notebook and that a study may not set itself.
 RUNNER_PARAMETERS = ("data_dir", "report_dir", "cache_dir", "validated", "study_title", "engine")
@@ -59,14 +65,23 @@ class Study:
     notebooks: tuple[NotebookSpec, ...]
     overrides: dict = field(default_factory=dict)
     engine: str = "auto"
+    question: str = ""
 
     @property
     def show_names(self) -> bool:
         return bool({**self.parameters, **self.overrides}.get(SHOW_NAMES, False))
 
 
+#: The project folder (studies/, reports/) when the package is not installed from a checkout (editable).
+PROJECT_ENV = "UPSTREAM_PROJECT"
+
+
 def repo_root() -> Path:
-    """The project checkout holding this package (parent of ``src/``), else the cwd."""
+    """The project: $UPSTREAM_PROJECT, else the checkout holding this package (parent of ``src/``; an
+    editable install, from any working directory), else the cwd."""
+    given = os.environ.get(PROJECT_ENV, "").strip()
+    if given:
+        return Path(given).expanduser().resolve()
     src = Path(upstream.__file__).resolve().parent.parent
     if src.name == "src" and (src.parent / "pyproject.toml").is_file():
         return src.parent
@@ -102,6 +117,8 @@ def parse_parameter(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, (datetime.date, datetime.datetime)):  # -p change_date=2026-08-16: a date as text
+        value = raw.strip()
     return key, value
 
 
@@ -124,7 +141,18 @@ def _check_parameter_mapping(params: Any, where: str, yaml_label: str) -> dict:
 
 
 def _declared_parameters(path: Path) -> dict | None:
-    """Names declared in the notebook's ``parameters`` cell, or None if it has none."""
+    """Names declared in the notebook's ``parameters`` cell (name → papermill's description: default,
+    inferred type, help), or None if it has none."""
+    path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _inspect_parameters(path, stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _inspect_parameters(path: Path, stamp: int | None) -> dict | None:
     import nbformat
     import papermill
 
@@ -183,6 +211,9 @@ def load_study(
     title = raw.get("title", name)
     if not isinstance(title, str) or not title.strip():
         raise StudyError(f"{label}: 'title' must be a non-empty text")
+    question = raw.get("question", "")
+    if not isinstance(question, str):
+        raise StudyError(f"{label}: 'question' must be a text (the question the study answers)")
 
     if data_dir is not None:
         data = Path(data_dir).expanduser().resolve()
@@ -259,10 +290,12 @@ def load_study(
             raise StudyError(f"{message}{_suggest(key, known)}")
     if SHOW_NAMES in overrides and not isinstance(overrides[SHOW_NAMES], bool):
         raise StudyError(f"-p {SHOW_NAMES}: must be true or false")
+    _check_study_values(notebooks, parameters, overrides, label)
 
     return Study(
         name=name,
         title=title.strip(),
+        question=" ".join(question.split()),
         yaml_path=yaml_path,
         data_dir=data,
         parameters=parameters,
@@ -270,6 +303,65 @@ def load_study(
         overrides=overrides,
         engine=_engine(raw, engine, label),
     )
+
+
+def study_parameters_class(notebook: Path):
+    """The parameters class of the Upstream study a notebook shows (``notebooks/trends.ipynb`` →
+    ``TrendParameters``), or None for a notebook of one's own."""
+    import importlib
+
+    from upstream.studies import STUDY_NAMES, Parameters
+
+    name = Path(notebook).stem
+    if name not in STUDY_NAMES:
+        return None
+    module = importlib.import_module(f"upstream.studies.{name}")
+    own = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Parameters)
+           and v.__module__ == module.__name__]
+    return own[0] if own else Parameters
+
+
+def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrides: dict, label: str) -> None:
+    """Every value an Upstream study's notebook will receive, checked against the kind and range its
+    parameters class declares (``upstream.studies.allowed``) and by the class itself (rules between
+    parameters), so that a bad value stops the run before any kernel starts."""
+    from upstream.studies.allowed import ParameterError, allowed_values, check_value
+
+    from .guards import SECRET_PARAMETERS
+
+    def source(key: str) -> str:
+        if key in overrides:
+            return f"-p {key}" if key in SECRET_PARAMETERS else f"-p {key}={_shown(overrides[key])}"
+        return f"{label}: parameter '{key}'"
+
+    for nb in notebooks:
+        cls = study_parameters_class(nb.path)
+        if cls is None:
+            continue
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in {**parameters, **nb.parameters, **overrides}.items() if k in fields}
+        for key, value in values.items():
+            try:
+                check_value(cls, key, value)
+            except ParameterError as err:
+                if key in SECRET_PARAMETERS:  # never echo a secret
+                    raise StudyError(f"{source(key)}: {key} must be {allowed_values(cls)[key].describe()} (the "
+                                     "value given is not shown: it is a secret)") from None
+                raise StudyError(f"{source(key)}: {err}") from None
+        try:
+            cls.from_mapping(values)
+        except ParameterError as err:
+            named = next((k for k in values if str(err).startswith(k)), None)
+            raise StudyError(f"{source(named) if named else label}: {err}") from None
+
+
+def _shown(value: Any) -> str:
+    """A parameter value as it is written on the command line (YAML)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _engine(raw: dict, given: str | None, label: str) -> str:
@@ -282,6 +374,15 @@ def _engine(raw: dict, given: str | None, label: str) -> str:
     if value not in ENGINES:
         raise StudyError(f"{label}: 'engine' must be one of {', '.join(ENGINES)}, got {value!r}")
     return value
+
+
+def check_engine(engine: str) -> None:
+    """Raise StudyError when `engine` needs an optional package that is not installed (pyspark for spark)."""
+    import importlib.util
+
+    if engine == "spark" and importlib.util.find_spec("pyspark") is None:
+        raise StudyError(f"the spark engine needs pyspark, which is not installed: run `{SPARK_INSTALL}` "
+                         "(Spark needs Java 17; docs/spark.md), or choose --engine auto, pandas or duckdb")
 
 
 def check_kernel(kernel: str) -> None:

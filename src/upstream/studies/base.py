@@ -20,13 +20,10 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..reporting import privacy
+from .allowed import ParameterError, allowed, check_ranges
 
 #: Columns that hold agent ids in published tables; they are pseudonymised unless names are asked for.
 AGENT_COLUMNS = ("agent_id",)
-
-
-class ParameterError(ValueError):
-    """A study parameter with the wrong name, type or range (one-line message)."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +39,16 @@ class Parameters:
     show_names: agent ids instead of pseudonyms. pseudonym_salt: None = this installation's secret salt.
     """
 
-    reliability_threshold: float = 0.7
-    practical_margin: float | None = None
-    max_false_sign: float = 0.05
-    n_boot: int = 1000
-    seed: int = 2026
-    screen_z: float = 2.17
-    tipping_shift: float = 0.1
-    show_names: bool = False
-    pseudonym_salt: str | None = None
+    reliability_threshold: float = field(default=0.7, metadata=allowed("number", 0, 1, low_open=True, high_open=True))
+    practical_margin: float | None = field(default=None, metadata=allowed(
+        "number", 0, unit="score points", none="1.25% of the scale's range"))
+    max_false_sign: float = field(default=0.05, metadata=allowed("number", 0, 0.5, low_open=True, high_open=True))
+    n_boot: int = field(default=1000, metadata=allowed("whole number", 100, unit="for 95% intervals"))
+    seed: int = field(default=2026, metadata=allowed("whole number", 1))
+    screen_z: float = field(default=2.17, metadata=allowed("number", 0, low_open=True))
+    tipping_shift: float = field(default=0.1, metadata=allowed("number"))
+    show_names: bool = field(default=False, metadata=allowed("true or false"))
+    pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt"))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "Parameters":
@@ -78,14 +76,7 @@ class Parameters:
                 raise ParameterError(f"{name} must be a number, got {value!r}")
             out[name] = value
         params = cls(**out)
-        if not 0 < params.reliability_threshold < 1:
-            raise ParameterError(f"reliability_threshold must be between 0 and 1, got {params.reliability_threshold}")
-        if not 0 < params.max_false_sign < 0.5:
-            raise ParameterError(f"max_false_sign must be between 0 and 0.5, got {params.max_false_sign}")
-        if params.practical_margin is not None and params.practical_margin < 0:
-            raise ParameterError(f"practical_margin must be >= 0 score points, got {params.practical_margin}")
-        if params.n_boot < 100:
-            raise ParameterError(f"n_boot must be at least 100 for 95% intervals, got {params.n_boot}")
+        check_ranges(params)  # the ranges declared on the fields (``allowed``), subclasses' own fields too
         return params
 
     def as_dict(self) -> dict:

@@ -14,7 +14,7 @@ outcome. (The words that tie comments to policies are in policy_friction.)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -24,7 +24,8 @@ from ..reporting import plots
 from ..reporting import sentences as say
 from ..reporting.privacy import redact_comment
 from . import steps
-from .base import ParameterError, Parameters, RunCache, StudyResult
+from .allowed import allowed
+from .base import Parameters, RunCache, StudyResult
 
 NAME = "comment_sentiment"
 TITLE = "Comment sentiment: whether customers' words agree with their scores"
@@ -37,15 +38,12 @@ class SentimentParameters(Parameters):
     customers must reach it before sentiment is used as an outcome; min_agent_comments — agents with fewer
     comment replies are not compared."""
 
-    auc_bar: float = 0.7
-    min_agent_comments: int = 5
+    auc_bar: float = field(default=0.7, metadata=allowed("number", 0.5, 1, high_open=True))
+    min_agent_comments: int = field(default=5, metadata=allowed("whole number", 1))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "SentimentParameters":
-        params = super().from_mapping(values, **more)
-        if not 0.5 <= params.auc_bar < 1:
-            raise ParameterError(f"auc_bar must be at least 0.5 and below 1, got {params.auc_bar}")
-        return params
+        return super().from_mapping(values, **more)
 
 
 def commented_replies(ds) -> tuple[pd.DataFrame, int]:

@@ -14,7 +14,7 @@ repeats; self-reported against measured resolution; and the interactions-per-con
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -23,6 +23,7 @@ from ..data.frames import responses
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
+from .allowed import allowed
 from .base import ParameterError, Parameters, RunCache, StudyResult
 from .options import own_parameters
 
@@ -41,30 +42,21 @@ class MetricHealthParameters(Parameters):
     of the screen for agents whose contacts marked resolved come back more than expected (3.09 = 0.1% per
     agent; a resolution code, unlike a survey, has no ordinary over-dispersion to calibrate on)."""
 
-    fast_margin: float = 0.10
-    repeat_margin: float = 0.25
-    quadrant_probability: float = 0.8
-    change_date: str | None = None
-    band_low: int = 5
-    band_high: int = 9
-    n_knots: int = 5
-    resolution_z: float = 3.09
+    fast_margin: float = field(default=0.10, metadata=allowed("number", 0, 1, low_open=True, high_open=True))
+    repeat_margin: float = field(default=0.25, metadata=allowed("number", 0))
+    quadrant_probability: float = field(default=0.8, metadata=allowed("number", 0.5, 1, high_open=True))
+    change_date: str | None = field(default=None, metadata=allowed("date", none="finds the break in the data"))
+    band_low: int = field(default=5, metadata=allowed("whole number", 1))
+    band_high: int = field(default=9, metadata=allowed("whole number", 1))
+    n_knots: int = field(default=5, metadata=allowed("whole number", 3))
+    resolution_z: float = field(default=3.09, metadata=allowed("number", 0, low_open=True))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "MetricHealthParameters":
-        params = own_parameters(cls, values, more)
-        if not 0 < params.fast_margin < 1:
-            raise ParameterError(f"fast_margin must be between 0 and 1, got {params.fast_margin}")
-        if params.repeat_margin < 0:
-            raise ParameterError(f"repeat_margin must be >= 0, got {params.repeat_margin}")
-        if not 0.5 <= params.quadrant_probability < 1:
-            raise ParameterError("quadrant_probability must be at least 0.5 and below 1, got "
-                                 f"{params.quadrant_probability}")
-        if not 1 <= params.band_low <= params.band_high:
+        params = own_parameters(cls, values, more)   # ranges: `allowed` on the fields
+        if params.band_low > params.band_high:
             raise ParameterError(f"band_low must be at least 1 and at most band_high, got "
                                  f"{params.band_low}–{params.band_high}")
-        if params.n_knots < 3:
-            raise ParameterError(f"n_knots must be at least 3, got {params.n_knots}")
         if params.change_date is not None:
             try:
                 pd.Timestamp(params.change_date)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .allowed import check_ranges
 from .base import ParameterError, Parameters
 
 
@@ -34,4 +35,6 @@ def own_parameters(cls, values: dict | None, more: dict):
             raise ParameterError(f"{name} must be a non-empty text or None, got {value!r}")
         own[name] = value
     base = Parameters.from_mapping(values)
-    return cls(**base.as_dict(), **own)
+    params = cls(**base.as_dict(), **own)
+    check_ranges(params)  # the ranges declared on the study's own fields
+    return params

@@ -10,7 +10,7 @@ that tie customers' comments to each policy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -21,7 +21,8 @@ from ..reporting import plots
 from ..reporting import sentences as say
 from ..reporting.privacy import redact_comment
 from . import steps
-from .base import ParameterError, Parameters, RunCache, StudyResult
+from .allowed import allowed
+from .base import Parameters, RunCache, StudyResult
 
 NAME = "policy_friction"
 TITLE = "Policy friction: the rules no agent can fix"
@@ -36,16 +37,13 @@ class FrictionParameters(Parameters):
     count as a pile-up; min_comments — policies with fewer comments get no word list; words_shown —
     words listed per policy."""
 
-    cap_min_share: float = 0.05
-    min_comments: int = 20
-    words_shown: int = 5
+    cap_min_share: float = field(default=0.05, metadata=allowed("number", 0, 1, low_open=True, high_open=True))
+    min_comments: int = field(default=20, metadata=allowed("whole number", 1))
+    words_shown: int = field(default=5, metadata=allowed("whole number", 1))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "FrictionParameters":
-        params = super().from_mapping(values, **more)
-        if not 0 < params.cap_min_share < 1:
-            raise ParameterError(f"cap_min_share must be between 0 and 1, got {params.cap_min_share}")
-        return params
+        return super().from_mapping(values, **more)
 
 
 def policy_outcomes(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict]:

@@ -8,14 +8,15 @@ agent estimates most, with the contacts to review drawn at random within each ag
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..analysis import qa
 from ..data.frames import responses
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
-from .base import ParameterError, Parameters, RunCache, StudyResult
+from .allowed import allowed
+from .base import Parameters, RunCache, StudyResult
 from .options import own_parameters
 
 NAME = "qa_sample"
@@ -28,15 +29,12 @@ class QaParameters(Parameters):
     """budget: QA reviews to place; priority_reviews: reviews each agent under survey review gets first
     (0: no priority)."""
 
-    budget: int = 200
-    priority_reviews: int = 5
+    budget: int = field(default=200, metadata=allowed("whole number", 1, unit="review"))
+    priority_reviews: int = field(default=5, metadata=allowed("whole number", 0))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "QaParameters":
-        params = own_parameters(cls, values, more)
-        if params.budget < 1:
-            raise ParameterError(f"budget must be at least 1 review, got {params.budget}")
-        return params
+        return own_parameters(cls, values, more)
 
 
 def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:

@@ -11,13 +11,14 @@ decomposition on the fitted model), so "CSAT rose because easy contacts rose" is
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..analysis import trends
 from ..data.frames import responses
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
+from .allowed import allowed
 from .base import ParameterError, Parameters, RunCache, StudyResult
 from .options import own_parameters
 
@@ -31,8 +32,8 @@ class TrendParameters(Parameters):
     """first_period, last_period: the months compared ('2026-07'); None = the first and the last month with
     contacts."""
 
-    first_period: str | None = None
-    last_period: str | None = None
+    first_period: str | None = field(default=None, metadata=allowed("month", none="the first month with contacts"))
+    last_period: str | None = field(default=None, metadata=allowed("month", none="the last month with contacts"))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "TrendParameters":

@@ -14,7 +14,7 @@ rule that fails there but not in SQL would be a translation error and is reporte
 from __future__ import annotations
 
 from ..loading import Dataset, parse_table
-from ..schema import TABLES, Failure, table_label
+from ..schema import TABLES, Failure, first_rows, name_rows, table_label
 from ..suites import adapted_suite
 from ..validation import (
     CROSS_TABLE_RULES,
@@ -71,9 +71,11 @@ def _first(ds, table: str, select: str, where: str, limit: int = _EXAMPLES) -> l
 
 def _values_failure(ds, table, column, rule, n_failed, select, where) -> Failure:
     rows = _first(ds, table, select, where)
-    examples = [_plain(r[0]) if len(r) == 2 else tuple(_plain(v) for v in r[:-1]) for r in rows]
+    values = [_plain(r[0]) if len(r) == 2 else tuple(_plain(v) for v in r[:-1]) for r in rows]
+    examples = _distinct(values)
     return Failure(table=table, file=table_label(ds.paths[table]), column=column, rule=rule, n_failed=n_failed,
-                   n_rows=ds.n_rows[table], examples=_distinct(examples), rows=[int(r[-1]) + 1 for r in rows[:_ROWS]])
+                   n_rows=ds.n_rows[table], examples=examples, rows=[int(r[-1]) + 1 for r in rows[:_ROWS]],
+                   example_rows=first_rows(values, [int(r[-1]) + 1 for r in rows], examples))
 
 
 def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
@@ -210,11 +212,22 @@ def cross_table_rules(ds) -> tuple[list[CrossTableResult], list[Failure]]:
         results.append(CrossTableResult(rule, "failed" if n_bad else "passed", n_bad))
         if n_bad:
             rows = ds.engine.rows(f"SELECT x.{col}, x._row FROM {source} WHERE {where} ORDER BY x._row LIMIT 50")
+            values = [_plain(r[0]) for r in rows]
+            examples = _distinct(values)
             failures.append(Failure(table=rule.table, file=table_label(ds.paths[rule.table]), column=rule.column,
                                     rule=rule.rule, n_failed=n_bad, n_rows=ds.n_rows[rule.table],
-                                    examples=_distinct([_plain(r[0]) for r in rows]),
-                                    rows=[int(r[1]) + 1 for r in rows[:_ROWS]]))
+                                    examples=examples, rows=[int(r[1]) + 1 for r in rows[:_ROWS]],
+                                    example_rows=first_rows(values, [int(r[1]) + 1 for r in rows], examples)))
     return results, failures
+
+
+def _sql_ids(ds, table: str, column: str, rows: list[int]) -> dict:
+    """{1-based data row: the row's `column` value} for `rows` of a table in SQL."""
+    if column not in ds.columns[table] or not rows:
+        return {}
+    found = ds.engine.rows(f"SELECT {ds.engine.dialect.ident(column)}, _row FROM {table} "
+                           f"WHERE _row IN ({', '.join(str(int(r) - 1) for r in rows)})")
+    return {int(r[1]) + 1: _plain(r[0]) for r in found}
 
 
 def gx_sample(ds, rows: int) -> tuple[Dataset, list[Failure], dict]:
@@ -251,6 +264,7 @@ def validate_sql(ds, docs_dir=None, sample_rows: int | None = None) -> Validatio
                                            f"translation of the rule did not ({f.message}); please report this"))
     failures.sort(key=lambda f: TABLE_ORDER.index(f.table))
     cross, cross_failures = cross_table_rules(ds)
+    name_rows(failures + cross_failures, lambda table, column, rows: _sql_ids(ds, table, column, rows))
     parse = [f for table in TABLE_ORDER for f in failures if f.table == table and
              any(f.rule == rule for _, _, rule in ds.parse_rules[table])]
     return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures + cross_failures,
