@@ -387,9 +387,9 @@ def test_zendesk_channels_open_vocabulary(zd):
     assert _by_id(c, "channel")["1014"] == "other" and _by_id(c, "vendor_channel")["1014"] == "google_rcs"
     assert [e for e in zd.report.channels if not e["known"]] == [
         {"value": "google_rcs", "group": "other", "contacts": 1, "known": False}]
-    assert "channel values not known for Zendesk were put in 'other': google_rcs (1)" in zd.report.warnings
+    assert "channel values not known for Zendesk were put in 'other' (map them under `channels` in the mapping): google_rcs (1)" in zd.report.warnings
     assert zd.dataset["channel_groups"]["google_rcs"] == {"group": "other", "contacts": 1,
-                                                          "note": "not a known Zendesk channel"}
+                                                          "note": "a channel value not known for Zendesk"}
 
 
 def test_zendesk_derived_fcr_repeat_escalation(zd):
@@ -623,7 +623,7 @@ def test_freshdesk_attribution_handle_time_channels_and_drops(fd):
     assert _by_id(c, "channel") == {"2001": "email", "2002": "email", "2003": "phone", "2004": "chat",
                                     "2005": "email", "2006": "email", "2007": "messaging", "2008": "email",
                                     "2010": "email", "2011": "phone", "2012": "other"}
-    assert "channel values not known for Freshdesk were put in 'other': 99 (1)" in fd.report.warnings
+    assert "channel values not known for Freshdesk were put in 'other' (map them under `channels` in the mapping): 99 (1)" in fd.report.warnings
     assert _by_id(c, "closed_at")["2001"] == pd.Timestamp("2026-03-02 09:00")   # resolved_at, not closed_at
     assert sorted(k for k, v in _by_id(c, "resolved_first_contact").items() if not v) == ["2002"]
     assert _by_id(c, "policy")["2003"] == "Warranty expired"    # not in the map: kept as is
@@ -1084,3 +1084,37 @@ def test_zendesk_full_json_export_one_ticket_per_line_gzipped(tmp_path, zd):
     pd.testing.assert_frame_equal(r.contacts, zd.contacts)
     info = next(f for f in r.report.files if f.name == "tickets.jsonl.gz")
     assert (info.pages, info.records) == (25, 25)
+
+
+def test_table_of_rated_contacts_says_it_cannot_show_response_or_invitation_rates(tmp_path):
+    """An export of rated tickets only (every row answered, no send time): dataset.yaml says response
+    and invitation rates cannot be seen, so the survey screen does not read 100% as a rate."""
+    table = tmp_path / "rated.csv"
+    table.write_text("id,opened,closed,agent,channel,student,score\n"
+                     "1,2026-03-02 09:00,2026-03-02 09:30,ana,course evaluation,s1,5\n"
+                     "2,2026-03-02 10:00,2026-03-02 11:00,ben,course evaluation,s2,2\n", encoding="utf-8")
+    mapping = {"vendor": "csv", "columns": {"contact_id": {"column": "id"}, "opened_at": {"column": "opened"},
+                                            "closed_at": {"column": "closed"}, "agent_id": {"column": "agent"},
+                                            "team": {"value": "One"}, "channel": {"column": "channel"},
+                                            "customer_id": {"column": "student"}, "csat": {"column": "score"}},
+               "csat": {"points": 5}, "channels": {"course evaluation": "other"}}
+    r = import_export("csv", table, parse_mapping(mapping))
+    note = ("the table has no unanswered surveys and no contacts that were never surveyed: it cannot show response "
+            "rates or invitation rates (state `visibility` in the mapping if it does)")
+    assert r.dataset["visibility"] == {"unanswered_invitations": False, "uninvited_contacts": False, "note": note}
+    assert note in r.report.warnings
+    assert not any("channel values" in w for w in r.report.warnings)      # mapped with its spaces: known
+    stated = parse_mapping({**mapping, "visibility": {"unanswered_invitations": True}})
+    assert import_export("csv", table, stated).dataset["visibility"] == {
+        "unanswered_invitations": True, "uninvited_contacts": True, "note": "as the mapping states (visibility)"}
+    with pytest.raises(ImportInputError, match=r"mapping: visibility: expected \{unanswered_invitations"):
+        parse_mapping({**mapping, "visibility": {"answered": False}})
+
+
+def test_table_without_send_times_cannot_show_response_rates():
+    """T-04 has no rating and the table no send time: it is a contact never surveyed, not an unanswered one."""
+    r = import_export("csv", TB / "generic" / "contacts.csv", TB / "generic" / "mapping.yaml")
+    assert r.dataset["visibility"] == {
+        "unanswered_invitations": False, "uninvited_contacts": True,
+        "note": "the table has no unanswered surveys: it cannot show response rates (state `visibility` in the "
+                "mapping if it does)"}

@@ -188,7 +188,7 @@ def assemble(x: Extract) -> ImportResult:
     unknown = [e for e in table if not e["known"]]
     if unknown:
         report.warnings.append(
-            f"channel values not known for {VENDOR_NAMES.get(x.vendor, x.vendor)} were put in 'other': "
+            f"channel values {_not_known(x.vendor)} were put in 'other' (map them under `channels` in the mapping): "
             + ", ".join(f"{e['value']} ({e['contacts']})" for e in unknown))
 
     rules = x.mapping.columns
@@ -338,13 +338,18 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
         **({"columns": columns} if columns else {}),
         "channel_groups": {e["value"]: {"group": e["group"], "contacts": e["contacts"],
                                         **({} if e["known"] else
-                                           {"note": f"not a known {VENDOR_NAMES.get(x.vendor, x.vendor)} channel"})}
+                                           {"note": f"a channel value {_not_known(x.vendor)}"})}
                            for e in report.channels},
     }
 
 
 # ------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _not_known(vendor: str) -> str:
+    """'not known for Zendesk', or for a table import 'not among the known channel names'."""
+    return "not among the known channel names" if vendor == "csv" else f"not known for {VENDOR_NAMES.get(vendor, vendor)}"
 
 
 def _issue_type_of(t: pd.DataFrame, x: Extract) -> pd.Series:

@@ -78,7 +78,7 @@ def map_channels(values: pd.Series, vendor: str, overrides: dict[str, str] | Non
     the raw value ``(none)``.
     """
     table = VENDOR_CHANNELS.get(vendor, {})
-    overrides = {str(k).lower(): v for k, v in (overrides or {}).items()}
+    overrides = {str(k).strip().lower().replace(" ", "_"): v for k, v in (overrides or {}).items()}
     raw = values.astype("str").where(values.notna(), "(none)")
     counts = raw.value_counts(sort=False)
     lookup: dict[str, str] = {}

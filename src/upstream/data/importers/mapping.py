@@ -43,7 +43,9 @@ from .errors import ImportInputError
 
 SOURCES = ("tag_prefix", "field", "value", "column")
 RULE_KEYS = SOURCES + ("map", "default")
-TOP_KEYS = ("vendor", "columns", "csat", "channels", "repeat", "timezone", "date_format", "attribution")
+TOP_KEYS = ("vendor", "columns", "csat", "channels", "repeat", "timezone", "date_format", "attribution",
+            "visibility")
+VISIBILITY_KEYS = ("unanswered_invitations", "uninvited_contacts")
 VENDORS = ("zendesk", "freshdesk", "intercom", "helpscout", "gorgias", "csv")
 
 #: canonical columns a mapping may fill, and their kind (category, number or bool)
@@ -112,6 +114,8 @@ class Mapping:
     attribution_description: str | None = None
     #: survey id (or "id:version") -> vendor value (lower-cased text) -> canonical code on ``csat_points``
     csat_by_survey: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: what the export shows of the survey process, as stated (dataset.yaml ``visibility``); None: inferred
+    visibility: dict[str, bool] | None = None
 
     @property
     def name(self) -> str:
@@ -260,6 +264,12 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
     if rule is not None and rule not in rules:
         fail("attribution.rule", f"{rule!r} is not one of {', '.join(rules)}")
 
+    visibility = data.get("visibility")
+    if visibility is not None and (not isinstance(visibility, dict) or set(visibility) - set(VISIBILITY_KEYS)
+                                   or any(not isinstance(v, bool) for v in visibility.values())):
+        fail("visibility", "expected {unanswered_invitations: true|false, uninvited_contacts: true|false} "
+                           "(does the table list unanswered surveys, and contacts never surveyed?)")
+
     timezone = data.get("timezone")
     if timezone is not None:
         try:
@@ -277,6 +287,7 @@ def parse_mapping(data: Any, path: str | Path | None = None) -> Mapping:
                    csat_top_box=tuple(code_of(c) for c in top_box), date_format=date_format,
                    attribution_rule=rule, attribution_description=attribution.get("description"),
                    csat_by_survey={str(k): {str(v).strip().lower(): code_of(c) for v, c in m.items()}
-                                   for k, m in by_survey.items()})
+                                   for k, m in by_survey.items()},
+                   visibility=None if visibility is None else dict(visibility))
 
 

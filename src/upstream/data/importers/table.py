@@ -195,6 +195,7 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
     if rule_name == "export_time_assignee":
         report.warnings.append("ratings are attributed to the assignee at export time: a rating given before a "
                                "reassignment is credited to the later agent")
+    visibility = _visibility(mapping, offered, csat_values.notna() | nps.notna(), report)
     x = Extract(
         vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
         scale=scale, scale_source="the mapping (csat)" if mapping.csat_points else None,
@@ -205,7 +206,7 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
                  ("handle_time_sec", "n_interactions", "resolved_first_contact", "escalated", "credit_issued")},
         nps_present="nps" in rules, staff=staff, users_file=None,
         read={"contacts": len(frame), "surveys": int(offered.sum()), "agents": 0},
-        timezone=zone, mapping_text=mapping_text)
+        timezone=zone, mapping_text=mapping_text, visibility=visibility)
     result = assemble(x)
     if staff is not None:
         per_agent = frame.assign(_agent=t["assignee"]).dropna(subset=["_agent"]).drop_duplicates("_agent", keep="last")
@@ -219,6 +220,29 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
                 report.missing.pop(f"agents.{column}", None)
         result.dataset = _redescribe(x, result)
     return result
+
+
+def _visibility(mapping: Mapping, surveyed: pd.Series, answered: pd.Series, report: ImportReport) -> dict:
+    """What the table shows of the survey process: the mapping's ``visibility`` when stated, else read
+    from the rows. A table whose every surveyed row is answered cannot show unanswered invitations, and
+    one whose every row is surveyed cannot show contacts never surveyed (an export of rated tickets):
+    the studies then skip the response and invitation screens instead of reading 100% as a rate."""
+    if mapping.visibility is not None:
+        shown = {"unanswered_invitations": True, "uninvited_contacts": True, **mapping.visibility}
+        return {**shown, "note": "as the mapping states (visibility)"}
+    shown = {"unanswered_invitations": bool((surveyed & ~answered).any()),
+             "uninvited_contacts": bool((~surveyed).any())}
+    hidden = [what for what, key in (("unanswered surveys", "unanswered_invitations"),
+                                     ("contacts that were never surveyed", "uninvited_contacts")) if not shown[key]]
+    if not hidden:
+        return shown
+    note = (f"the table has no {' and no '.join(hidden)}: it cannot show "
+            f"{'response rates' if not shown['unanswered_invitations'] else ''}"
+            f"{' or ' if len(hidden) == 2 else ''}"
+            f"{'invitation rates' if not shown['uninvited_contacts'] else ''} (state `visibility` in the mapping "
+            "if it does)")
+    report.warnings.append(note)
+    return {**shown, "note": note}
 
 
 def _redescribe(x: Extract, result: ImportResult) -> dict:
