@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..models import lmer
-from ..models.inference import variance_lr_test
+from ..models import lmer, variance_lr_test
 from .agents import AgentModel
 from .shares import basic_interval
 

@@ -31,8 +31,7 @@ import pandas as pd
 from scipy import optimize, stats
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from ..models import lmer
-from ..models.inference import variance_lr_test
+from ..models import lmer, variance_lr_test
 
 #: NPS detractors: at or below 6.
 DETRACTOR_MAX = 6

@@ -12,10 +12,11 @@ from .formula import FormulaError, parse_formula
 from .glmm import SeparationWarning, clmm, glmer
 from .group_stats import ColumnTerms, GroupStats
 from .grouped import NoRowsError
+from .inference import variance_lr_test
 from .lmm import single_threaded_blas
 from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "ColumnTerms", "NoRowsError", "parse_formula",
            "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
            "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
-           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning"]
+           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning", "variance_lr_test"]
