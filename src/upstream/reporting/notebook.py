@@ -135,8 +135,9 @@ def read_findings(path: str | os.PathLike) -> dict:
     }
 
 
-def table_html(df, caption: str | None = None, **to_html_kwargs: Any) -> str:
-    """``df.to_html`` with every cell, label and the caption escaped (``escape`` is forced on)."""
+def table_html(df, caption: str | None = None, notes: Sequence[str] = (), **to_html_kwargs: Any) -> str:
+    """``df.to_html`` with every cell, label, the caption and the notes under the table escaped (``escape`` is
+    forced on)."""
     to_html_kwargs = {"border": 0, "na_rep": "", **to_html_kwargs, "escape": True}
     classes = to_html_kwargs.pop("classes", None)
     to_html_kwargs["classes"] = ["upstream-table"] + ([classes] if isinstance(classes, str) else list(classes or []))
@@ -144,15 +145,15 @@ def table_html(df, caption: str | None = None, **to_html_kwargs: Any) -> str:
     if caption is not None:
         end = table.index(">", table.index("<table")) + 1
         table = f"{table[:end]}\n  <caption>{escape_text(caption)}</caption>{table[end:]}"
+    for note in notes:
+        table += f'\n<p class="upstream-table-note">{escape_text(note)}</p>'
     return table
 
 
-def show_table(df, caption: str | None = None, **to_html_kwargs: Any) -> None:
-    """Display a DataFrame as escaped HTML with an optional caption (see ``table_html``)."""
-    plain = df.to_string()
-    if caption is not None:
-        plain = f"{caption}\n{plain}"
-    _display_html(table_html(df, caption, **to_html_kwargs), plain)
+def show_table(df, caption: str | None = None, notes: Sequence[str] = (), **to_html_kwargs: Any) -> None:
+    """Display a DataFrame as escaped HTML with an optional caption and notes (see ``table_html``)."""
+    plain = "\n".join([*([caption] if caption is not None else []), df.to_string(), *notes])
+    _display_html(table_html(df, caption, notes, **to_html_kwargs), plain)
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -194,6 +195,7 @@ class StudyView:
     def __init__(self, result, study_title: str | None = None):
         self.result = result
         self.study_title = study_title
+        self._tables = None
 
     def open(self, report_dir: str | os.PathLike | None = None) -> None:
         r = self.result
@@ -219,6 +221,18 @@ class StudyView:
     def table(self, frame, caption: str | None = None) -> None:
         """Display a (formatted) table, escaped."""
         show_table(frame, caption)
+
+    def show(self, *names: str) -> list[str]:
+        """Display the page tables `names` (see ``reporting.display.pages``) that the data allowed, with
+        their captions and notes; returns the names shown."""
+        from .display.pages import page_tables
+
+        if self._tables is None:
+            self._tables = page_tables(self.result)
+        shown = [self._tables[name] for name in names if name in self._tables]
+        for table in shown:
+            show_table(table.frame, table.caption, table.notes)
+        return [table.name for table in shown]
 
     def text(self, sentence: str) -> None:
         show_text(sentence)
