@@ -34,9 +34,19 @@ __all__ = [
     "pseudonymise",
     "period_text",
     "FINDINGS_SUFFIX",
+    "MODEL_NOTES",
+    "split_model_notes",
 ]
 
 FINDINGS_SUFFIX = ".findings.json"
+MODEL_NOTES = "Model notes"
+
+
+def split_model_notes(findings: Sequence[Any], health: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """(findings, model notes): the sentences about the fits (a study's `health`) are notes, shown below the
+    findings rather than among them; every health sentence is a note, listed once."""
+    notes = list(dict.fromkeys(str(h) for h in health))
+    return [str(s) for s in findings if str(s) not in notes], notes
 
 def findings_html(sentences: Iterable[Any], title: str = "Key findings") -> str:
     """An HTML block with a heading and one list item per sentence, everything escaped."""
@@ -89,12 +99,14 @@ def publish_findings(
     sentences: Sequence[Any],
     period: str | None = None,
     group: str | None = None,
+    notes: Sequence[Any] = (),
 ) -> Path | None:
     """Write ``<report_dir>/<notebook>.findings.json`` for the study index page.
 
     Does nothing and returns None when ``report_dir`` is None (the notebook was opened by hand).
     ``period`` is a ready-made text (see ``period_text``) or None. ``group`` (e.g. "Agents",
     "Operations") is the heading the index page lists the findings under; None lists them ungrouped.
+    ``notes``: the model notes (what a reader must know about the fits) the index lists below the findings.
     """
     if report_dir is None:
         return None
@@ -108,6 +120,8 @@ def publish_findings(
     }
     if group:
         record["group"] = str(group)
+    if notes:
+        record["notes"] = [str(n) for n in notes]
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}{FINDINGS_SUFFIX}"
@@ -132,6 +146,7 @@ def read_findings(path: str | os.PathLike) -> dict:
         "sentences": [str(s) for s in record["sentences"]],
         "period": None if record.get("period") is None else str(record["period"]),
         "group": str(record.get("group") or ""),
+        "notes": [str(n) for n in record.get("notes") or []],
     }
 
 
@@ -198,13 +213,24 @@ class StudyView:
         self._tables = None
 
     def open(self, report_dir: str | os.PathLike | None = None) -> None:
+        """The heading, the Key findings and below them the model notes (the fits' health: about the model,
+        not findings about the operation), and the glossary link; in a run, the findings file and tables."""
         r = self.result
         show_heading(f"{r.title}: {r.period}")
         if self.study_title and self.study_title != r.title:
             show_text(f"Part of the study: {self.study_title}")
-        show_findings(r.findings)
-        publish_findings(report_dir, r.study, r.title, r.findings, period=r.period, group=getattr(r, "group", None))
+        findings, notes = split_model_notes(r.findings, getattr(r, "health", []))
+        show_findings(findings)
+        if notes:
+            show_findings(notes, MODEL_NOTES)
+        publish_findings(report_dir, r.study, r.title, findings, period=r.period, group=getattr(r, "group", None),
+                         notes=notes)
         r.publish(report_dir)
+
+    def model_checks(self, all_well: str) -> None:
+        """At the end of the page: `all_well` when no fit has a problem, else where the model notes are."""
+        elsewhere = f"Model checks: see the {MODEL_NOTES.lower()} below the Key findings."
+        show_text(elsewhere if getattr(self.result, "health", []) else all_well)
 
     def figure(self, name: str, otherwise: str | None = None) -> None:
         """Display one of the study's figures (built without pyplot, so shown only here); a study that
