@@ -27,7 +27,7 @@ def plan_sentence(plan: pd.DataFrame) -> str:
     return (f"{placed} go to {k} of the {len(plan)} agents with contacts and would raise the mean reliability of "
             f"the agents' estimates from {a['mean_reliability_before']:.2f} to {a['mean_reliability_after']:.2f}, and "
             f"the number of agents at or above the {a['reliability_threshold']:g} reliability threshold (agents under "
-            f"survey review included, so more than the rankable agents) from {a['reach_before']} "
+            f"survey review included) from {a['reach_before']} "
             f"to {a['reach_after']} — expected gains if a review measures an agent as well as a survey reply does.")
 
 
