@@ -375,3 +375,83 @@ def test_a_cell_that_misstates_its_csv_fails_the_comparison(published):
     finally:
         table.frame.iloc[0, table.frame.columns.get_loc("effect")] = cell
     assert np.isfinite(float(cell))
+
+
+# ------------------------------------------------------------------ the leadership text of the same run
+
+
+def all_sentences(results) -> dict[str, list[str]]:
+    return {name: [*r.findings, *r.health] for name, r in results.items()}
+
+
+def test_sentences_have_no_markup_no_undefined_values_and_no_fractional_people(published):
+    _, _, results = published
+    for name, sentences in all_sentences(results).items():
+        for sentence in sentences:
+            assert "`" not in sentence, f"{name}: a backtick would show literally: {sentence}"
+            assert not re.search(r"(?<![\w-])(nan|NaN|<NA>|None)(?![\w-])", sentence), f"{name}: {sentence}"
+            assert not re.search(r"about \d+\.\d+ (of these|\(the sum)", sentence), f"{name}: {sentence}"
+            assert not re.search(r"\b1 of (them|the \d+) have\b", sentence), f"{name}: {sentence}"
+
+
+def test_agent_counts_say_which_agents_they_cover_and_reconcile(published):
+    _, csv, results = published
+    effects = csv[("agent_vs_system", "agent_effects")]
+    screen = csv[("agent_vs_system", "survey_screen")]
+    counts = effects["verdict"].value_counts()
+    review, few = counts["survey process under review"], counts["not enough responses to rank"]
+    rankable = len(effects) - review - few
+    with_contacts, with_replies = len(screen), len(effects)
+    assert with_contacts == 150 and with_replies == 146 and rankable == 102       # the sample: 4 agents never answered
+    verdict = next(s for s in results["agent_vs_system"].findings if s.startswith("Of the "))
+    assert verdict.startswith(f"Of the {with_replies} agents with CSAT replies, {review} are under review for their "
+                              f"survey process and get no verdict; {few} have too few replies to rank")
+    assert f"which leaves {rankable} rankable" in verdict
+    shift = next(s for s in results["agent_vs_system"].findings if s.startswith("A raw-average ranking"))
+    assert shift.startswith(f"A raw-average ranking of the {with_replies - review} agents with CSAT replies and no "
+                            "survey review")
+    card = results["agent_scorecards"].findings[0]
+    assert card.startswith(f"{rankable} of the {with_replies} agents with CSAT replies have enough replies to be ranked")
+    flagged = int(screen["flagged"].sum())
+    assert flagged == review
+    survey = next(s for s in results["survey_health"].findings if "under review for their survey process" in s)
+    assert survey.startswith(f"{flagged} of the {with_contacts} agents with contacts are under review")
+    plan = results["qa_sample"].findings[0]
+    assert f"of the {with_contacts} agents with contacts" in plan
+
+
+def test_answered_and_csat_reply_shares_are_explained_where_they_appear(published):
+    _, csv, results = published
+    rates = csv[("survey_health", "response_rates")]
+    answered = rates.loc[rates["feature"] == "overall", "rate"].item()
+    findings = results["survey_health"].findings
+    first = next(s for s in findings if "survey invitations were answered" in s)
+    assert first.startswith(f"{100 * answered:.0f}% of ") and "with or without a CSAT score" in first
+    tip = next(s for s in findings if s.startswith("Only "))
+    share = results["survey_health"].values["tipping"]["response_share"]
+    assert tip.startswith(f"Only {100 * share:.0f}% of invitations have a CSAT reply (the {100 * answered:.0f}% "
+                          "answered include replies without a CSAT score)")
+    fragile = next(s for s in findings if s.startswith("The most fragile"))
+    assert "'at least 95% probability'" in fragile and "treat it as a reason to look closer" in fragile
+
+
+def test_the_index_repeats_no_sentence_and_lists_model_notes_below_the_findings(published):
+    from upstream.reporting.notebook import split_model_notes
+    from upstream.runner.index_page import group_findings
+
+    _, _, results = published
+    blocks = []
+    for name, r in results.items():
+        findings, notes = split_model_notes(r.findings, r.health)
+        assert not set(findings) & set(notes)
+        blocks.append({"title": r.title, "sentences": findings, "notes": notes, "group": r.group,
+                       "href": f"{name}.html"})
+    policy = next(s for s in blocks[0]["sentences"] if "policies lower CSAT" in s)
+    assert any(policy in b["sentences"] for b in blocks[1:]), "the sample's two studies share the policy sentence"
+    shown = [b for g in group_findings(blocks) for b in g["blocks"]]
+    sentences = [s for b in shown for s in b["sentences"]]
+    assert len(sentences) == len(set(sentences)), "a sentence is repeated verbatim on the index"
+    notes = [n for b in shown for n in b["notes"]]
+    assert len(notes) == len(set(notes))
+    pointer = next(s for b in shown for s in b["sentences"] if s.endswith(f"(as under '{results['agent_vs_system'].title}' above)."))
+    assert pointer.startswith(policy.split(":")[0])
