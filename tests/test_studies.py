@@ -156,7 +156,7 @@ def test_survey_health_study(sample, cache):
     tip = next(s for s in result.findings if "δ-adjusted pattern-mixture" in s)
     r = result.values["tipping"]["response_share"]
     assert f"just {0.1 / (1 - r):.2f} points lower" in tip
-    screen = next(s for s in result.findings if "survey process is under review" in s)
+    screen = next(s for s in result.findings if "under review for their survey process" in s)
     assert screen.startswith(f"{int(result.tables['survey_screen']['flagged'].sum())} of the 150 agents with contacts")
 
 
