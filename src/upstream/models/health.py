@@ -50,7 +50,8 @@ def boundary_statement(fit) -> str:
     parts = []
     for group, term in terms:
         many, one = GROUP_WORDS.get(group, (f"levels of {group}", f"level of {group}"))
-        what = f"differences between {many}" + ("" if term == "(Intercept)" else f" in the {term} effect")
+        what = f"differences between {many}" + ("" if term == "(Intercept)" else " in this effect"
+                                                 if term.startswith("_") else f" in the {term} effect")
         parts.append(f"the variance of {what} ({group}) is estimated at (nearly) zero, so every {one} gets the same "
                      "effect (zero): beyond chance these data show no such differences, which does not prove there "
                      "are none")
