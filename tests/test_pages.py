@@ -403,7 +403,7 @@ def test_agent_counts_say_which_agents_they_cover_and_reconcile(published):
     rankable = len(effects) - review - few
     with_contacts, with_replies = len(screen), len(effects)
     assert with_contacts == 150 and with_replies == 146 and rankable == 102       # the sample: 4 agents never answered
-    verdict = next(s for s in results["agent_vs_system"].findings if s.startswith("Of the "))
+    verdict = next(s for s in results["agent_vs_system"].findings if "agents with CSAT replies" in s)
     assert verdict.startswith(f"Of the {with_replies} agents with CSAT replies, {review} are under review for their "
                               f"survey process and get no verdict; {few} have too few replies to rank")
     assert f"which leaves {rankable} rankable" in verdict
