@@ -71,14 +71,10 @@ def show_findings(sentences: Sequence[Any], title: str = "Key findings") -> None
 
 
 def format_p(p: Any) -> str:
-    """A p-value for a report table: '<0.001', '0.012', '0.35'."""
-    try:
-        p = float(p)
-    except (TypeError, ValueError):
-        return ""
-    if p != p:
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    """A p-value for a report table: '<0.001', '0.012', '0.35'; '' where there is none."""
+    from .display.common import format_p as shown
+
+    return shown(p) or ""
 
 
 def show_text(text: Any) -> None:

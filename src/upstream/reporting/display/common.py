@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..notebook import format_p as p_text
-
 __all__ = ["interval", "format_p", "with_agent_labels", "readable", "DASH"]
 
 #: What a page shows where a value is undefined (never nan, NaN or <NA>); the table's note says why.
@@ -15,7 +13,13 @@ DASH = "–"
 
 def format_p(p) -> str | None:
     """A p-value for a table ('<0.001', '0.012', '0.35'); None where there is none (`readable` shows a dash)."""
-    return p_text(p) or None
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        return None
+    if p != p:
+        return None
+    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
 def interval(lower, upper, fmt: str = ".2f", scale: float = 1.0) -> list[str | None]:
