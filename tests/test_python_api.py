@@ -99,6 +99,10 @@ def test_a_data_set_and_a_study_result_show_as_html(sample):
     html = ds._repr_html_()
     assert f"<tr><th>contacts</th><td>{len(ds.contacts):,}</td><td>{ds.contacts.shape[1]}</td>" in html
     assert "not validated on load" in html and "CSAT: " in html
+    from upstream.data.sql import open_dataset
+
+    sql = open_dataset(ROOT / "data" / "sample", engine="duckdb", validate=False)
+    assert f"<tr><th>contacts</th><td>{len(ds.contacts):,}</td>" in sql._repr_html_() and "duckdb" in sql._repr_html_()
     result = agent_scorecards.run(ds, {"n_boot": 100, "seed": 1})
     html = result._repr_html_()
     assert html.count("<li>") == len(result.findings) + len(result.health)
