@@ -460,7 +460,8 @@ def test_answered_and_csat_reply_shares_are_explained_where_they_appear(publishe
     assert tip.startswith(f"Only {100 * share:.0f}% of invitations have a CSAT reply (the {100 * answered:.0f}% "
                           "answered include replies without a CSAT score)")
     fragile = next(s for s in findings if s.startswith("The most fragile"))
-    assert "'at least 95% probability'" in fragile and "treat it as a reason to look closer" in fragile
+    assert "The verdicts' 'at least 95% probability' assumes non-respondents score like comparable respondents: a " \
+        "verdict that fails at a small shift is a reason to look closer (a QA review), not settled." in fragile
 
 
 def test_the_index_repeats_no_sentence_and_lists_model_notes_below_the_findings(published):

@@ -217,12 +217,8 @@ def _qa_sample(r):
     yield ("qa_plan", "Agents in the plan: reviews, reliability now and after, and why",
            qa.plan_display(plan, _agents(r, plan)), "qa_plan", None)
     if len(sample):
-        yield ("qa_sample", "The first contacts of the sample", qa.sample_display(sample, result_labels(r, sample)),
-               "qa_sample", None)
-
-
-def result_labels(r, sample: pd.DataFrame) -> pd.Series:
-    return r.labels(sample["agent_id"].unique())
+        yield ("qa_sample", "The first contacts of the sample",
+               qa.sample_display(sample, r.labels(sample["agent_id"].unique())), "qa_sample", None)
 
 
 BUILDERS = {"agent_vs_system": _agent_vs_system, "agent_scorecards": _agent_scorecards,

@@ -85,9 +85,8 @@ def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POIN
         out.append(f"The most fragile of the {len(verdicts)} agent verdicts would no longer hold if that agent's "
                    f"non-respondents scored {units.size(weakest)} differently from what the model predicts for them; "
                    f"{int((d <= small).sum())} would fail at a shift of {units.size(small)} or less and "
-                   f"{int((d <= large).sum())} at {units.size(large)} or less. How to read this beside the verdicts' "
-                   f"'at least {1 - max_false_sign:.0%} probability': that probability is about the replies and "
-                   "assumes an agent's non-respondents score like comparable respondents; a verdict that fails at a "
-                   f"small shift rests on that assumption, so treat it as a reason to look closer (a QA review) "
-                   "rather than as settled.")
+                   f"{int((d <= large).sum())} at {units.size(large)} or less. The verdicts' 'at least "
+                   f"{1 - max_false_sign:.0%} probability' assumes non-respondents score like comparable "
+                   "respondents: a verdict that fails at a small shift is a reason to look closer (a QA review), "
+                   "not settled.")
     return out
