@@ -291,7 +291,7 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
     assert -2.58 < a02["z_invitation"] and a02["z_response"] < 2.58 and a02["z_steering"] > 2.58 and a02["flagged"]
     assert out["flagged"].sum() == 2
     text = say.screen_sentence(out)
-    assert text.startswith("2 of 60 agents' survey process is under review: 1 sends fewer surveys than their own "
+    assert text.startswith("2 of the 60 agents with contacts are under review for their survey process: 1 sends fewer surveys than their own "
                            "contacts predict (overall or after unresolved, escalated or repeated contacts) and 1 "
                            "combines fewer surveys with more replies than predicted, each moderate alone, beyond an "
                            "ordinary between-agent SD of")

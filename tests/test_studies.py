@@ -59,10 +59,15 @@ def test_key_findings_are_checkable_from_the_tables(avs):
     f = avs.findings
     agents, policy = avs.tables["agent_effects"], avs.tables["policy_effects"]
     counts = agents["verdict"].value_counts()
-    verdict = next(s for s in f if s.startswith("Of ") and "agents with survey replies" in s)
+    verdict = next(s for s in f if s.startswith("Of the ") and "agents with CSAT replies" in s)
     assert f"{counts['above average']} are above average and {counts['below average']} below average" in verdict
+    rankable = len(agents) - counts["survey process under review"] - counts["not enough responses to rank"]
+    assert verdict.startswith(f"Of the {len(agents)} agents with CSAT replies, {counts['survey process under review']}")
+    assert f"which leaves {rankable} rankable" in verdict
     wrong = agents.loc[agents["verdict"].isin(["above average", "below average"]), "lfsr"].sum()
-    assert f"about {wrong:.1f} of these" in verdict
+    given = counts["above average"] + counts["below average"]
+    assert (f"probably none of these {given} verdicts" if wrong < 0.5 else
+            f"about {'one' if wrong < 1.5 else int(wrong + 0.5)} of these {given} verdicts") in verdict
     named = policy[policy["upper_adj"] < 0]
     sentence = next(s for s in f if "policies lower CSAT" in s)
     assert sentence.startswith(f"{len(named)} of the {policy['effect'].notna().sum()} policies")
@@ -151,8 +156,8 @@ def test_survey_health_study(sample, cache):
     tip = next(s for s in result.findings if "δ-adjusted pattern-mixture" in s)
     r = result.values["tipping"]["response_share"]
     assert f"just {0.1 / (1 - r):.2f} points lower" in tip
-    screen = next(s for s in result.findings if "survey process is under review" in s)
-    assert screen.startswith(f"{int(result.tables['survey_screen']['flagged'].sum())} of 150 agents")
+    screen = next(s for s in result.findings if "under review for their survey process" in s)
+    assert screen.startswith(f"{int(result.tables['survey_screen']['flagged'].sum())} of the 150 agents with contacts")
 
 
 def test_weighting_moves_csat_toward_the_truth(sample):
@@ -274,7 +279,8 @@ def test_quarterly_review_runs_end_to_end(tmp_path):
         assert json.loads((run / f"{name}.findings.json").read_text())["sentences"]
     assert "of the variation in CSAT" in index
     assert "survey invitations were answered" in index
-    assert "agents have enough replies to be ranked" in index
+    assert "agents with CSAT replies have enough replies to be ranked" in index
+    assert "Glossary" in index and (run / "glossary.html").is_file()
     manifest = json.loads((run / "manifest.json").read_text())
     assert "tables/agent_effects.csv" in manifest["tables"] and "tables/scorecards.csv" in manifest["tables"]
     assert not (run / ".cache").exists()

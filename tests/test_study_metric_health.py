@@ -240,8 +240,8 @@ def corr_table(lo, hi, rho=-0.5):
 def test_speed_quality_sentence_conditions(lo, hi, lead):
     text = say.speed_quality_sentence(corr_table(lo, hi))
     assert text == (f"{lead}: agents' handle-time and repeat-contact effects correlate -0.50 (95% interval {lo:+.2f} "
-                    f"to {hi:+.2f}), across 150 agents (corrected for the shrinkage of each agent's estimates; agents "
-                    "resampled; the uncorrected correlation is -0.40).")
+                    f"to {hi:+.2f}), across the 150 agents with contacts (corrected for the shrinkage of each agent's "
+                    "estimates; agents resampled; the uncorrected correlation is -0.40).")
 
 
 def test_rushing_and_ranking_sentences():
@@ -251,11 +251,14 @@ def test_rushing_and_ranking_sentences():
     assert say.rushing_sentence(named, labels, params) == (
         "2 agents are probably fast because they create repeat contacts (probability at least 0.8 of handling "
         "contacts at least 10% faster and having at least 25% higher odds of a repeat contact than an average agent "
-        "on the same contacts): Agent 01 (0.99) and Agent 02 (0.85); about 0.2 of these names may be wrong.")
+        "on the same contacts): Agent 01 (0.99) and Agent 02 (0.85); probably none of these 2 names is wrong.")
+    three = pd.DataFrame({"p_quadrant": [0.81, 0.8, 0.82]}, index=["A1", "A2", "A3"])   # 0.57 expected wrong
+    assert say.rushing_sentence(three, pd.Series({"A1": "x", "A2": "y", "A3": "z"}), params).endswith(
+        "about one of these 3 names may be wrong.")
     assert say.rushing_sentence(named.iloc[:0], labels, params).startswith("No agent is probably fast because of")
     text = say.ranking_sentence({"n_fastest": 15, "expected_in_quadrant": 7.49}, corr_table(-0.7, 0.1, -0.5))
-    assert text == ("Among the 15 agents with the shortest handle times on their contact mix, about 7.5 (the sum of "
-                    "their probabilities) are fast because they create repeats; across all agents, differences in "
+    assert text == ("Among the 15 agents with the shortest handle times on their contact mix, about 7 (going by the "
+                    "sum of their probabilities) are fast because they create repeats; across all agents, differences in "
                     "repeat contacts go with 25% (95% interval 0.0%–49%) of the between-agent differences in handle "
                     "time.")
 

@@ -107,8 +107,8 @@ def test_findings_are_checkable_from_the_tables(result):
     plan = result.tables["qa_plan"]
     a = plan.attrs
     assert result.findings[0].startswith(
-        f"All 200 reviews go to {int((plan['reviews'] > 0).sum())} of {len(plan)} agents and would raise the mean "
-        f"reliability of the agents' estimates from {a['mean_reliability_before']:.2f} to "
+        f"All 200 reviews go to {int((plan['reviews'] > 0).sum())} of the {len(plan)} agents with contacts and would "
+        f"raise the mean reliability of the agents' estimates from {a['mean_reliability_before']:.2f} to "
         f"{a['mean_reliability_after']:.2f}")
 
 
@@ -135,12 +135,13 @@ def plan_table(flagged=True, used=10):
 def test_plan_sentences():
     plan = plan_table()
     assert say.plan_sentence(plan) == (
-        "All 10 reviews go to 3 of 4 agents and would raise the mean reliability of the agents' estimates from 0.42 "
-        "to 0.50, and the number of agents at or above the 0.7 reliability threshold from 2 to 2 — expected gains if "
-        "a review measures an agent as well as a survey reply does.")
+        "All 10 reviews go to 3 of the 4 agents with contacts and would raise the mean reliability of the agents' "
+        "estimates from 0.42 to 0.50, and the number of agents at or above the 0.7 reliability threshold (agents "
+        "under survey review included) from 2 to 2 — expected gains if a review measures an agent as well as a "
+        "survey reply does.")
     assert say.plan_sentence(plan_table(used=8)).startswith(
         "Only 8 of the 10 reviews could be placed (the agents have no more contacts without a survey reply), and they "
-        "go to 3 of 4 agents")
+        "go to 3 of the 4 agents")
     flat = plan_table(used=2)
     flat.attrs["tau2"] = 0.0
     assert say.plan_sentence(flat) == (

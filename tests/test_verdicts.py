@@ -102,10 +102,11 @@ def test_rank_shift_ranks_every_agent_and_separates_the_causes():
     assert table.loc["A01", "moved_by_shrinkage"] and not table.loc["A01", "moved_by_mix"]
     assert s["n_moved_by_mix"] == 1 and s["n_unlikely"] == 1 and s["n_likely"] == 0
     text = say.rank_shift_sentence(s)
-    assert text.startswith("A raw-average ranking of all 20 agents puts 2 in its bottom 10%: 1 of them have too few "
-                           "replies to be ranked at all; of the other 1, contact mix alone moves 1 out of the bottom "
-                           "group and shrinkage for few replies alone moves 0, and once both are accounted for 1 of "
-                           "the 1 have less than even odds of truly being in the bottom 10%")
+    assert text.startswith("A raw-average ranking of the 20 agents with CSAT replies and no survey review puts 2 in "
+                           "its bottom 10%: 1 of them has too few replies to be ranked at all; of the other 1, contact "
+                           "mix alone moves 1 out of the bottom group and shrinkage for few replies alone moves 0, and "
+                           "once both are accounted for 1 of the 1 has less than even odds of truly being in the "
+                           "bottom 10%")
 
 
 def test_rank_shift_leaves_out_agents_under_review():
@@ -123,11 +124,14 @@ def test_verdict_sentence_states_the_error_rate():
                                     "survey process under review"],
                         "lfsr": [0.01, 0.04, 0.02, 0.3, 0.2, 0.0]})
     text = say.verdict_sentence(eff, Parameters())
-    assert text == ("Of 6 agents with survey replies, 1 is under review for their survey process and gets no verdict; "
-                    "1 have too few replies to rank (reliability below 0.7). 2 are above average and 1 below average, "
-                    "each with at least a 95% probability of being on that side of average; about 0.1 of these 3 "
-                    "verdicts can be expected to have the wrong sign (the sum of their false sign rates). The other 1 "
-                    "rankable agents cannot be told apart from average.")
+    assert text == ("Of the 6 agents with CSAT replies, 1 is under review for their survey process and gets no "
+                    "verdict; 1 has too few replies to rank (reliability below 0.7), which leaves 4 rankable. Of these, "
+                    "2 are above average and 1 below average, each with at least a 95% probability of being on that "
+                    "side of average; probably none of these 3 verdicts has the wrong sign (the sum of their false "
+                    "sign rates). The other 1 cannot be told apart from average.")
+    many = eff.assign(lfsr=[0.5, 0.5, 0.6, 0.3, 0.2, 0.0])            # 1.6 expected wrong: a whole number
+    assert "; about 2 of these 3 verdicts can be expected to have the wrong sign (" in say.verdict_sentence(
+        many, Parameters())
     margin = say.verdict_sentence(eff, Parameters(practical_margin=0.1))
     assert "each with at least a 95% probability of being beyond ±0.10 points" in margin
 

@@ -112,6 +112,18 @@ class Dataset:
         rows = ", ".join(f"{t}={len(self.table(t)):,} rows" for t in TABLES)
         return f"Dataset({str(self.folder)!r}, {rows}, fingerprint={self.fingerprint[:12]}…)"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the folder, each table's rows, columns and file, the CSAT scale and the validation."""
+        from html import escape
+
+        rows = "".join(f"<tr><th>{escape(t)}</th><td>{len(self.table(t)):,}</td><td>{self.table(t).shape[1]}</td>"
+                       f"<td>{escape(Path(self.paths[t]).name) if t in self.paths else ''}</td></tr>" for t in TABLES)
+        checked = ("validated on load" if self.validation is not None else "not validated on load")
+        return (f'<div class="upstream-dataset"><p><strong>Data set</strong> {escape(str(self.folder))} '
+                f"({checked}; fingerprint {escape(self.fingerprint[:12])}…)</p>"
+                "<table><thead><tr><th>table</th><th>rows</th><th>columns</th><th>file</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table><p>CSAT: {escape(self.description.csat.summary())}</p></div>")
+
 
 def load_dataset(
     folder: str | Path, validate: bool = True, docs_dir: str | Path | None = None

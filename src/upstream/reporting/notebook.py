@@ -34,9 +34,19 @@ __all__ = [
     "pseudonymise",
     "period_text",
     "FINDINGS_SUFFIX",
+    "MODEL_NOTES",
+    "split_model_notes",
 ]
 
 FINDINGS_SUFFIX = ".findings.json"
+MODEL_NOTES = "Model notes"
+
+
+def split_model_notes(findings: Sequence[Any], health: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """(findings, model notes): the sentences about the fits (a study's `health`) are notes, shown below the
+    findings rather than among them; every health sentence is a note, listed once."""
+    notes = list(dict.fromkeys(str(h) for h in health))
+    return [str(s) for s in findings if str(s) not in notes], notes
 
 def findings_html(sentences: Iterable[Any], title: str = "Key findings") -> str:
     """An HTML block with a heading and one list item per sentence, everything escaped."""
@@ -61,14 +71,10 @@ def show_findings(sentences: Sequence[Any], title: str = "Key findings") -> None
 
 
 def format_p(p: Any) -> str:
-    """A p-value for a report table: '<0.001', '0.012', '0.35'."""
-    try:
-        p = float(p)
-    except (TypeError, ValueError):
-        return ""
-    if p != p:
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    """A p-value for a report table: '<0.001', '0.012', '0.35'; '' where there is none."""
+    from .display.common import format_p as shown
+
+    return shown(p) or ""
 
 
 def show_text(text: Any) -> None:
@@ -89,12 +95,14 @@ def publish_findings(
     sentences: Sequence[Any],
     period: str | None = None,
     group: str | None = None,
+    notes: Sequence[Any] = (),
 ) -> Path | None:
     """Write ``<report_dir>/<notebook>.findings.json`` for the study index page.
 
     Does nothing and returns None when ``report_dir`` is None (the notebook was opened by hand).
     ``period`` is a ready-made text (see ``period_text``) or None. ``group`` (e.g. "Agents",
     "Operations") is the heading the index page lists the findings under; None lists them ungrouped.
+    ``notes``: the model notes (what a reader must know about the fits) the index lists below the findings.
     """
     if report_dir is None:
         return None
@@ -108,6 +116,8 @@ def publish_findings(
     }
     if group:
         record["group"] = str(group)
+    if notes:
+        record["notes"] = [str(n) for n in notes]
     folder = Path(report_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}{FINDINGS_SUFFIX}"
@@ -132,11 +142,13 @@ def read_findings(path: str | os.PathLike) -> dict:
         "sentences": [str(s) for s in record["sentences"]],
         "period": None if record.get("period") is None else str(record["period"]),
         "group": str(record.get("group") or ""),
+        "notes": [str(n) for n in record.get("notes") or []],
     }
 
 
-def table_html(df, caption: str | None = None, **to_html_kwargs: Any) -> str:
-    """``df.to_html`` with every cell, label and the caption escaped (``escape`` is forced on)."""
+def table_html(df, caption: str | None = None, notes: Sequence[str] = (), **to_html_kwargs: Any) -> str:
+    """``df.to_html`` with every cell, label, the caption and the notes under the table escaped (``escape`` is
+    forced on)."""
     to_html_kwargs = {"border": 0, "na_rep": "", **to_html_kwargs, "escape": True}
     classes = to_html_kwargs.pop("classes", None)
     to_html_kwargs["classes"] = ["upstream-table"] + ([classes] if isinstance(classes, str) else list(classes or []))
@@ -144,15 +156,15 @@ def table_html(df, caption: str | None = None, **to_html_kwargs: Any) -> str:
     if caption is not None:
         end = table.index(">", table.index("<table")) + 1
         table = f"{table[:end]}\n  <caption>{escape_text(caption)}</caption>{table[end:]}"
+    for note in notes:
+        table += f'\n<p class="upstream-table-note">{escape_text(note)}</p>'
     return table
 
 
-def show_table(df, caption: str | None = None, **to_html_kwargs: Any) -> None:
-    """Display a DataFrame as escaped HTML with an optional caption (see ``table_html``)."""
-    plain = df.to_string()
-    if caption is not None:
-        plain = f"{caption}\n{plain}"
-    _display_html(table_html(df, caption, **to_html_kwargs), plain)
+def show_table(df, caption: str | None = None, notes: Sequence[str] = (), **to_html_kwargs: Any) -> None:
+    """Display a DataFrame as escaped HTML with an optional caption and notes (see ``table_html``)."""
+    plain = "\n".join([*([caption] if caption is not None else []), df.to_string(), *notes])
+    _display_html(table_html(df, caption, notes, **to_html_kwargs), plain)
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -194,15 +206,27 @@ class StudyView:
     def __init__(self, result, study_title: str | None = None):
         self.result = result
         self.study_title = study_title
+        self._tables = None
 
     def open(self, report_dir: str | os.PathLike | None = None) -> None:
+        """The heading, the Key findings and below them the model notes (the fits' health: about the model,
+        not findings about the operation), and the glossary link; in a run, the findings file and tables."""
         r = self.result
         show_heading(f"{r.title}: {r.period}")
         if self.study_title and self.study_title != r.title:
             show_text(f"Part of the study: {self.study_title}")
-        show_findings(r.findings)
-        publish_findings(report_dir, r.study, r.title, r.findings, period=r.period, group=getattr(r, "group", None))
+        findings, notes = split_model_notes(r.findings, getattr(r, "health", []))
+        show_findings(findings)
+        if notes:
+            show_findings(notes, MODEL_NOTES)
+        publish_findings(report_dir, r.study, r.title, findings, period=r.period, group=getattr(r, "group", None),
+                         notes=notes)
         r.publish(report_dir)
+
+    def model_checks(self, all_well: str) -> None:
+        """At the end of the page: `all_well` when no fit has a problem, else where the model notes are."""
+        elsewhere = f"Model checks: see the {MODEL_NOTES.lower()} below the Key findings."
+        show_text(elsewhere if getattr(self.result, "health", []) else all_well)
 
     def figure(self, name: str, otherwise: str | None = None) -> None:
         """Display one of the study's figures (built without pyplot, so shown only here); a study that
@@ -219,6 +243,18 @@ class StudyView:
     def table(self, frame, caption: str | None = None) -> None:
         """Display a (formatted) table, escaped."""
         show_table(frame, caption)
+
+    def show(self, *names: str) -> list[str]:
+        """Display the page tables `names` (see ``reporting.display.pages``) that the data allowed, with
+        their captions and notes; returns the names shown."""
+        from .display.pages import page_tables
+
+        if self._tables is None:
+            self._tables = page_tables(self.result)
+        shown = [self._tables[name] for name in names if name in self._tables]
+        for table in shown:
+            show_table(table.frame, table.caption, table.notes)
+        return [table.name for table in shown]
 
     def text(self, sentence: str) -> None:
         show_text(sentence)

@@ -70,11 +70,40 @@ def validation_view(summary: Any) -> dict:
 
 def group_findings(findings: list[dict]) -> list[dict]:
     """The notebooks' findings under their study group ("Agents", "Operations", ...), groups in the order
-    they first appear in the study; findings without a group form a group with an empty name."""
+    they first appear in the study; findings without a group form a group with an empty name. A sentence
+    (or model note) an earlier study already listed is not repeated: it is shortened to its opening and
+    points to that study (see `once_only`)."""
     groups: dict[str, list[dict]] = {}
-    for block in findings:
+    for block in once_only(findings):
         groups.setdefault(block.get("group") or "", []).append(block)
     return [{"name": name, "blocks": blocks} for name, blocks in groups.items()]
+
+
+def once_only(findings: list[dict]) -> list[dict]:
+    """`findings` with every sentence and note that an earlier block already lists replaced by its opening
+    (up to the first colon or semicolon) and "as under '<earlier title>' above"; notes already listed are
+    left out."""
+    first: dict[str, str] = {}
+    out = []
+    for block in findings:
+        sentences = []
+        for sentence in block.get("sentences", []):
+            if sentence in first:
+                sentences.append(f"{opening(sentence)} (as under '{first[sentence]}' above).")
+            else:
+                first[sentence] = block.get("title", "")
+                sentences.append(sentence)
+        notes = [n for n in block.get("notes", []) if n not in first]
+        first.update({n: block.get("title", "") for n in notes})
+        out.append({**block, "sentences": sentences, "notes": notes})
+    return out
+
+
+def opening(sentence: str, limit: int = 160) -> str:
+    """A sentence's first clause (up to ':' or ';'), without its closing full stop, at most `limit` characters."""
+    cut = min([i for i in (sentence.find(":"), sentence.find(";")) if i > 0] or [len(sentence)])
+    head = sentence[:cut].rstrip(" .")
+    return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
 
 
 def short(text: Any, limit: int = 300) -> str:

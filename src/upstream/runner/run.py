@@ -61,6 +61,8 @@ from typing import Any, TextIO
 import upstream
 from upstream.reporting import notebook as report
 from upstream.reporting import privacy
+from upstream.reporting.glossary import PAGE as GLOSSARY_PAGE
+from upstream.reporting.glossary import glossary_html
 
 from .export import export_html
 from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_environment, salt_parameter, stage_reached
@@ -479,7 +481,7 @@ class _StudyRun:
             stage_reached("export")
             if record and record["sentences"]:
                 findings.append({"title": title, "sentences": record["sentences"], "href": f"{run.name}.html",
-                                 "group": record.get("group", "")})
+                                 "group": record.get("group", ""), "notes": record.get("notes", [])})
             pages.append(
                 {
                     "title": title,
@@ -517,6 +519,7 @@ class _StudyRun:
             }
         )
         (staging / "index.html").write_text(index, encoding="utf-8")
+        (staging / GLOSSARY_PAGE).write_text(glossary_html(), encoding="utf-8")
         self.write_manifest("succeeded")
 
     def write_manifest(self, status: str) -> None:

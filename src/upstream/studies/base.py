@@ -127,6 +127,19 @@ class StudyResult:
                 out[column] = self.labels(out[column]).to_numpy()
         return out
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the title and period, the Key findings, the tables (as `tables/<name>.csv` publishes
+        them: rows × columns) and the model notes."""
+        from html import escape
+
+        items = "".join(f"<li>{escape(s)}</li>" for s in self.findings)
+        tables = ", ".join(f"<code>{escape(name)}</code> ({len(t):,} × {t.shape[1]})"
+                           for name, t in self.tables.items())
+        notes = "".join(f"<li>{escape(s)}</li>" for s in self.health)
+        return (f'<div class="upstream-study"><p><strong>{escape(self.title)}</strong>: {escape(self.period)}</p>'
+                f"<p>Key findings</p><ul>{items}</ul><p>Tables: {tables or 'none'}</p>"
+                + (f"<p>Model notes</p><ul>{notes}</ul>" if notes else "") + "</div>")
+
     def publish(self, report_dir: str | os.PathLike | None) -> list[Path]:
         """Write `tables/<name>.csv` (floats to 10 significant digits, so reruns are byte-identical)
         into `report_dir`; nothing when `report_dir` is None (a notebook opened by hand)."""

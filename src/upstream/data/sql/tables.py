@@ -59,6 +59,18 @@ class SqlDataset:
     def has_column(self, table: str, column: str) -> bool:
         return column in self.columns[table]
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the folder, the engine, each table's rows and columns, and the validation."""
+        from html import escape
+
+        rows = "".join(f"<tr><th>{escape(t)}</th><td>{self.n_rows[t]:,}</td><td>{len(self.columns[t])}</td></tr>"
+                       for t in self.n_rows)
+        checked = "validated on load" if self.validation is not None else "not validated on load"
+        return (f'<div class="upstream-dataset"><p><strong>Data set</strong> {escape(str(self.folder))} in '
+                f"{escape(self.engine.name)} ({checked}; fingerprint {escape(self.fingerprint[:12])}…)</p>"
+                "<table><thead><tr><th>table</th><th>rows</th><th>columns</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table></div>")
+
     def period(self):
         """First and last contact opening time."""
         return tuple(self.engine.rows("SELECT min(opened_at), max(opened_at) FROM contacts")[0])

@@ -20,7 +20,10 @@ those, so it means the same in each model:
   intervals estimate ± q·SE (q: t quantile on the table's df for lmer, normal quantile otherwise).
 - `health()`: sentences a reader must know before trusting the fit (convergence, boundary fits,
   aliased columns, dropped rows); empty when all is well.
-- `summary()`: all of the above as text in lme4's / ordinal's layout.
+- `ranef_frame()`: the same conditional modes as one tidy frame (group, level, term, mode, cond_se,
+  reliability), one row per level and term.
+- `summary()`: all of the above as text in lme4's / ordinal's layout (a `Summary`: the text, which
+  Jupyter shows as tables); the fit itself shows as that summary in Jupyter (`_repr_html_`).
 - `predict(newdata)`: the fitted mean for new rows (the family's scale; see each class).
 - `converged`, `messages`: the verdict of convergence.py (the same lme4 checks for every fit).
 """
@@ -173,6 +176,24 @@ class MixedModelResult(FixedEffectQuestions):
                 frames[group] = frame
         return frames
 
+    def ranef_frame(self) -> pd.DataFrame:
+        """Every random effect in one tidy frame, one row per grouping factor, level and term: columns
+        group, level, term, mode (the conditional mode; lmer: the BLUP), cond_se (its conditional SD) and
+        reliability, in formula order. `ranef` gives the same numbers as a frame per grouping factor."""
+        rows = []
+        for t, (re, blk) in enumerate(zip(self.random_effects, self.blocks)):
+            se = np.sqrt(np.maximum(np.diagonal(re.cond_cov, axis1=1, axis2=2), 0.0))
+            var = np.diag(self.covariance(t))
+            cv = np.diagonal(re.cond_cov, axis1=1, axis2=2)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rel = np.clip(np.where(var > 0, 1.0 - cv / var, 0.0), 0.0, 1.0)
+            for j, term in enumerate(blk.terms):
+                rows.append(pd.DataFrame({"group": blk.group, "level": list(blk.levels),
+                                          "term": term, "mode": re.modes[:, j], "cond_se": se[:, j],
+                                          "reliability": rel[:, j]}))
+        columns = ["group", "level", "term", "mode", "cond_se", "reliability"]
+        return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
+
     @cached_property
     def reliability(self) -> dict[str, pd.Series | pd.DataFrame]:
         """Per grouping factor and level: 1 − conditional variance / variance of the effects, the
@@ -261,6 +282,18 @@ class MixedModelResult(FixedEffectQuestions):
     @staticmethod
     def _coef_lines(tab: pd.DataFrame) -> list[str]:
         return coefficient_lines(tab)
+
+    def _fit_line(self) -> str:
+        groups = ", ".join(f"{g}: {n:,} levels" for g, n in self.ngroups.items())
+        return f"{self.nobs:,} observations; {groups}" + ("" if self.converged else "; did not converge")
+
+    def _summary_tables(self, coefficients: list[tuple[str, pd.DataFrame]]) -> list[tuple[str, pd.DataFrame]]:
+        scale = "" if self.kind in ("", "lmer") else " (latent logit scale)"
+        return [(f"Random effects{scale}", self.varcorr), *coefficients]
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a fit as its summary's tables."""
+        return self.summary()._repr_html_()
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """All estimates in one tidy table (broom.mixed style): fixed effects (clmm: and thresholds)

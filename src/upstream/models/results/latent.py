@@ -27,7 +27,7 @@ from ..contrasts import WaldContrasts
 from ..convergence import warn_fit
 from ..design import FixedMatrix, ModelFrame, RandomBlock
 from .base import MixedModelResult, RandomEffects
-from .text import SIGNIF_LINE
+from .text import SIGNIF_LINE, Summary
 
 
 def hessian_covariance(H: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -109,11 +109,13 @@ class LatentResult(WaldContrasts, MixedModelResult):
             raise ModelInputError(f"ddf applies to lmer fits only; {self.kind} uses Wald z tests (got ddf={ddf!r})")
         return wald_table(self.params, self.vcov)
 
-    def _summary(self, title: str, coefficient_blocks: list[str]) -> str:
+    def _summary(self, title: str, coefficient_blocks: list[str],
+                 coefficient_tables: list[tuple[str, pd.DataFrame]]) -> Summary:
         lines = [title, f"Formula: {self.formula}", "", f"{'AIC':>9} {'BIC':>9} {'logLik':>9}",
                  f"{self.aic:9.1f} {self.bic:9.1f} {self.loglik:9.1f}", "", *self._random_lines(),
                  *coefficient_blocks, "---", SIGNIF_LINE, *self._notes()]
-        return "\n".join(lines)
+        return Summary("\n".join(lines), f"{title}\nFormula: {self.formula}\n{self._fit_line()}",
+                       self._summary_tables(coefficient_tables), self._notes())
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.formula!r}: n={self.nobs}, logLik {self.loglik:.2f}>"
@@ -135,12 +137,13 @@ class GlmerResult(LatentResult):
         eta = self._eta(newdata, include_random, allow_new_levels)
         return pd.Series(expit(eta) if type == "response" else eta, index=self._index(newdata))
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text summary in lme4's glmer layout."""
         method = ("Laplace Approximation" if self.n_agq == 1
                   else f"Adaptive Gauss-Hermite Quadrature (nAGQ = {self.n_agq})")
         title = f"Generalized linear mixed model fit by maximum likelihood ({method})\n Family: binomial  ( logit )"
-        return self._summary(title, ["", "Fixed effects:", *self._coef_lines(self.coef_table)])
+        return self._summary(title, ["", "Fixed effects:", *self._coef_lines(self.coef_table)],
+                             [("Fixed effects (log-odds)", self.coef_table)])
 
 
 class ClmmResult(LatentResult):
@@ -194,11 +197,13 @@ class ClmmResult(LatentResult):
         re["expected_score"] = base + re["expected_score_effect"]
         return re
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Text summary in ordinal's clmm layout."""
         method = ("Laplace approximation" if self.n_agq == 1
                   else f"adaptive Gauss-Hermite quadrature (nAGQ = {self.n_agq})")
         title = f"Cumulative Link Mixed Model fitted with the {method}\n link: logit, threshold: flexible"
         tab = self.coef_table
         return self._summary(title, ["", "Coefficients:", *self._coef_lines(tab.iloc[self.n_thresholds:]), "",
-                                     "Threshold coefficients:", *self._coef_lines(tab.iloc[:self.n_thresholds])])
+                                     "Threshold coefficients:", *self._coef_lines(tab.iloc[:self.n_thresholds])],
+                             [("Coefficients (log-odds)", tab.iloc[self.n_thresholds:]),
+                              ("Threshold coefficients", tab.iloc[:self.n_thresholds])])

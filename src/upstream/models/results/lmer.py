@@ -15,7 +15,7 @@ from ..lmm import LmmStructure, single_threaded_blas
 from ..optimize import Optimum
 from ..prediction_error import prediction_error_variances
 from .base import MixedModelResult, RandomEffects
-from .text import SIGNIF_LINE
+from .text import SIGNIF_LINE, Summary
 
 DDF_METHODS = ("satterthwaite", "kenward-roger", "residual")
 
@@ -186,8 +186,8 @@ class LmerResult(MixedModelResult):
         return pd.Series(self._eta(newdata, include_random, allow_new_levels), index=self._index(newdata))
 
     # -- tables ------------------------------------------------------------------------------------
-    def summary(self) -> str:
-        """Text summary in lme4's layout (with lmerTest's df and p-values)."""
+    def summary(self) -> Summary:
+        """Summary in lme4's layout (with lmerTest's df and p-values): the text, shown as tables in Jupyter."""
         method = "REML" if self.reml else "maximum likelihood"
         ddf_name = {"satterthwaite": "Satterthwaite's method", "kenward-roger": "Kenward-Roger's method",
                     "residual": "residual df (n - p)"}[self.ddf]
@@ -211,7 +211,8 @@ class LmerResult(MixedModelResult):
             lines.append("Scaled residuals: not available (fitted from group statistics)")
         lines += ["", *self._random_lines(), "", "Fixed effects:", *self._coef_lines(self.coef_table), "---",
                   SIGNIF_LINE, *self._notes()]
-        return "\n".join(lines)
+        return Summary("\n".join(lines), f"{lines[0]}\nFormula: {self.formula}\n{self._fit_line()}",
+                       self._summary_tables([("Fixed effects", self.coef_table)]), self._notes())
 
     def __repr__(self) -> str:
         crit = f"REML criterion {self.reml_criterion:.2f}" if self.reml else f"logLik {self.loglik:.2f}"

@@ -50,3 +50,33 @@ def coefficient_lines(tab: pd.DataFrame) -> list[str]:
 
 
 SIGNIF_LINE = "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+
+
+class Summary(str):
+    """A fit's `summary()`: the text in lme4's / ordinal's layout (it is that `str`, so `print`, `in` and
+    comparisons work as before) that Jupyter shows as HTML: the title, the variance components and the
+    coefficient tables as tables, the notes, and the text itself under "as text"."""
+
+    def __new__(cls, text: str, title: str = "", tables: list[tuple[str, pd.DataFrame]] | None = None,
+                notes: list[str] | None = None):
+        out = super().__new__(cls, text)
+        out.title, out.tables, out.notes = title, list(tables or []), list(notes or [])
+        return out
+
+    def __repr__(self) -> str:          # a cell's last line shows the text, not an escaped one-line string
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        parts = [f"<p><strong>{escape(line)}</strong></p>" for line in self.title.splitlines() if line.strip()]
+        for caption, frame in self.tables:
+            table = frame.to_html(border=0, escape=True, float_format=fmt, na_rep="")
+            end = table.index(">", table.index("<table")) + 1
+            parts.append(f"{table[:end]}<caption>{escape(caption)}</caption>{table[end:]}")
+        parts += [f"<p>{escape(note)}</p>" for note in self.notes]
+        parts.append(f"<details><summary>as text</summary><pre>{escape(str(self))}</pre></details>")
+        return f'<div class="upstream-summary">{"".join(parts)}</div>'

@@ -1,10 +1,11 @@
-"""Display tables of the agent_vs_system study."""
+"""Display tables of the agent_vs_system study. Columns are built on the table's own index and relabelled
+last (`with_agent_labels`): a Series put into a frame with a new index is re-aligned to it, and empties."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from .common import format_p, interval
+from .common import format_p, interval, with_agent_labels
 
 
 def shares_table(shares: pd.DataFrame) -> pd.DataFrame:
@@ -12,21 +13,21 @@ def shares_table(shares: pd.DataFrame) -> pd.DataFrame:
     part = shares.drop(index="total variance", errors="ignore")
     out = pd.DataFrame({"share (%)": (100 * part["share"]).round(1),
                         "95% interval (%)": interval(part["lower"], part["upper"], ".1f", 100),
-                        "p (no effect)": part["p_value"].map(format_p)},
-                       index=[i.replace("_", " ") for i in part.index])
-    out.index.name = "component"
+                        "p (no effect)": part["p_value"].map(format_p)}, index=part.index)
+    out.index = pd.Index([str(i).replace("_", " ") for i in part.index], name="component")
     return out
 
 
 def policy_display(policy: pd.DataFrame) -> pd.DataFrame:
     """Policy effects: replies, effect, 95% and family-wise intervals, Holm p, agent variation p."""
+    missing = pd.Series(np.nan, index=policy.index)
     out = pd.DataFrame({
         "contacts": policy["n_contacts"], "replies": policy["n_responses"], "effect": policy["effect"].round(2),
         "95% CI": interval(policy["lower"], policy["upper"]),
         "family-wise 95% CI": interval(policy["lower_adj"], policy["upper_adj"]),
         "p (Holm)": policy["p_holm"].map(format_p),
-        "varies by agent (p)": policy.get("agent_variation_p", pd.Series(np.nan, index=policy.index)).map(format_p),
-        "top quarter of agents": policy.get("top_quarter", pd.Series(np.nan, index=policy.index)).round(2)},
+        "varies by agent (p)": policy.get("agent_variation_p", missing).map(format_p),
+        "top quarter of agents": policy.get("top_quarter", missing).round(2)},
         index=policy.index)
     return out
 
@@ -40,15 +41,15 @@ def rank_movers(effects: pd.DataFrame, labels: pd.Series, n: int = 12) -> pd.Dat
     """The rankable agents whose rank moves most once contact mix is accounted for."""
     movers = effects[effects["raw_rank"].notna()].copy()
     movers["change"] = (movers["raw_rank"] - movers["adjusted_rank"]).astype(float)
-    movers = movers.reindex(movers["change"].abs().sort_values(ascending=False).index).head(n)
+    movers = movers.reindex(movers["change"].abs().sort_values(ascending=False, kind="stable").index).head(n)
     out = pd.DataFrame({"replies": movers["n_responses"], "raw score": movers["raw_score"].round(2),
-                        "adjusted score": movers["adjusted_score"].round(2), "raw rank": movers["raw_rank"],
-                        "adjusted rank": movers["adjusted_rank"],
-                        "rank interval": [f"{a}–{b}" for a, b in zip(movers["rank_lower"], movers["rank_upper"])],
-                        "P(bottom 10%)": movers["p_bottom_decile"].round(2)},
-                       index=labels.reindex(movers.index).to_numpy())
-    out.index.name = "agent"
-    return out
+                        "adjusted score": movers["adjusted_score"].round(2),
+                        "raw rank": movers["raw_rank"].astype(float),
+                        "adjusted rank": movers["adjusted_rank"].astype(float),
+                        "rank interval": [f"{a:.0f}–{b:.0f}" if pd.notna(a) and pd.notna(b) else None
+                                          for a, b in zip(movers["rank_lower"], movers["rank_upper"])],
+                        "P(bottom 10%)": movers["p_bottom_decile"].round(2)}, index=movers.index)
+    return with_agent_labels(out, labels)
 
 
 def flagged_agents(screen: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
@@ -60,6 +61,5 @@ def flagged_agents(screen: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
                         "z (after adverse contacts)": f["z_invitation_adverse"].round(1),
                         "response rate": f["response_rate"].round(3),
                         "expected ": f["expected_response_rate"].round(3), "z (replies)": f["z_response"].round(1)},
-                       index=labels.reindex(f.index).to_numpy())
-    out.index.name = "agent"
-    return out
+                       index=f.index)
+    return with_agent_labels(out, labels)

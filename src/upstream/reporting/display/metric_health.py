@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import format_p, interval
+from .common import format_p, interval, with_agent_labels
 
 
 def period_display(changes: pd.DataFrame) -> pd.DataFrame:
@@ -36,11 +36,7 @@ def monthly_display(monthly: pd.DataFrame) -> pd.DataFrame:
         index=monthly.index)
 
 
-def relabel(table: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
-    """`table` (indexed by agent id) with the agents' labels as its index, named 'agent'."""
-    out = table.copy()
-    out.index = pd.Index(labels.reindex(table.index.astype(str)).to_numpy(), name="agent")
-    return out
+relabel = with_agent_labels
 
 
 PAIRS = {"handle_time~repeat": "handle time and repeat contacts", "handle_time~csat": "handle time and CSAT",
@@ -88,7 +84,7 @@ def overclaim_display(agents: pd.DataFrame, labels: pd.Series, n: int = 10) -> p
                         "resolved but came back (%)": (100 * a["overclaim_rate"]).round(1),
                         "95% interval": interval(a["overclaim_lower"], a["overclaim_upper"], ".1f", 100),
                         "expected (%)": (100 * a["overclaim_expected"]).round(1), "z": a["overclaim_z"].round(1),
-                        "flagged": a["overclaim_flag"].map({True: "yes", False: ""})}, index=a.index)
+                        "flagged": a["overclaim_flag"].map({True: "yes", False: "no"})}, index=a.index)
     return relabel(out, labels)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.verdicts import NOT_RANKABLE
-from .common import MIX_LABELS, POINTS, Units, listing, p_text, pct, pct_interval
+from .common import MIX_LABELS, POINTS, Units, expected_people, listing, p_text, pct, pct_interval, verb
 
 
 def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), units: Units = POINTS,
@@ -67,7 +67,7 @@ def policy_sentence(policy: pd.DataFrame, units: Units = POINTS) -> str:
     k = int(policy["effect"].notna().sum())
     if k == 0:
         return ("This data set does not record which policy governed a contact (a single value), so policy effects "
-                "cannot be estimated; map a tag or custom field to `policy` when importing.")
+                "cannot be estimated; map a tag or custom field to 'policy' when importing.")
     bad = policy[policy["upper_adj"] < 0].sort_values("effect")
     if bad.empty:
         return (f"No policy lowers {units.outcome} below the average contact by more than chance allows across the {k} "
@@ -117,18 +117,20 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, unit
     neutral = int(counts.get("not distinguishable from average", 0))
     margin = effects.attrs.get("practical_margin", params.practical_margin or 0.0)
     beyond = f"beyond ±{units.size(margin)}" if margin > 0 else "on that side of average"
-    text = f"Of {n} agents with survey replies, "
+    rankable = above + below + neutral
+    text = f"Of the {n} agents with CSAT replies, "
     if review:
-        text += (f"{review} {'is' if review == 1 else 'are'} under review for their survey process and "
-                 f"{'gets' if review == 1 else 'get'} no verdict; ")
-    text += (f"{few} have too few replies to rank (reliability below {params.reliability_threshold:g}). "
-             f"{above} are above average and {below} below average, each with at least a "
+        text += (f"{review} {verb(review, 'is', 'are')} under review for their survey process and "
+                 f"{verb(review, 'gets', 'get')} no verdict; ")
+    text += (f"{few} {verb(few, 'has', 'have')} too few replies to rank (reliability below "
+             f"{params.reliability_threshold:g}), which leaves {rankable} rankable. Of these, {above} "
+             f"{verb(above, 'is', 'are')} above average and {below} below average, each with at least a "
              f"{1 - params.max_false_sign:.0%} probability of being {beyond}")
     if above + below:
         wrong = float(effects.loc[effects['verdict'].isin(['above average', 'below average']), 'lfsr'].sum())
-        text += (f"; about {wrong:.1f} of these {above + below} verdicts can be expected to have the wrong sign "
-                 "(the sum of their false sign rates)")
-    return text + f". The other {neutral} rankable agents cannot be told apart from average."
+        text += (f"; {expected_people(wrong, above + below, 'verdicts', 'the wrong sign')} (the sum of their false "
+                 "sign rates)")
+    return text + f". The other {neutral} cannot be told apart from average."
 
 
 def rank_shift_sentence(shift: dict) -> str:
@@ -137,13 +139,16 @@ def rank_shift_sentence(shift: dict) -> str:
     k = shift["bottom_size"]
     if k == 0:
         return f"Only {shift['n_agents']} agents have replies, too few to compare bottom groups."
-    text = (f"A raw-average ranking of all {shift['n_agents']} agents puts {k} in its bottom "
-            f"{shift['fraction']:.0%}: {shift['n_not_rankable']} of them have too few replies to be ranked at all")
+    few = shift["n_not_rankable"]
+    text = (f"A raw-average ranking of the {shift['n_agents']} agents with CSAT replies and no survey review puts {k} "
+            f"in its bottom {shift['fraction']:.0%}: {few} of them {verb(few, 'has', 'have')} too few replies to be "
+            "ranked at all")
     r = shift["n_rankable"]
     if r:
         text += (f"; of the other {r}, contact mix alone moves {shift['n_moved_by_mix']} out of the bottom group and "
                  f"shrinkage for few replies alone moves {shift['n_moved_by_shrinkage']}, and once both are accounted "
-                 f"for {shift['n_unlikely']} of the {r} have less than even odds of truly being in the bottom "
+                 f"for {shift['n_unlikely']} of the {r} {verb(shift['n_unlikely'], 'has', 'have')} less than even "
+                 "odds of truly being in the bottom "
                  f"{shift['fraction']:.0%}")
     if np.isfinite(shift["spearman"]):
         text += f" (rank correlation of raw and adjusted scores among rankable agents {shift['spearman']:.2f})"

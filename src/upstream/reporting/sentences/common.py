@@ -23,6 +23,27 @@ def listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def verb(n: int, one: str, many: str) -> str:
+    """The verb that agrees with a count: verb(1, 'has', 'have') → 'has'."""
+    return one if n == 1 else many
+
+
+def whole_count(x: float) -> str:
+    """An expected number of people (a sum of probabilities) as a whole number: 'none' below one half,
+    'one' below one and a half, else the nearest whole number ('8' for 7.5): never 'about 7.5 people'."""
+    return "none" if x < 0.5 else "one" if x < 1.5 else str(int(x + 0.5))
+
+
+def expected_people(x: float, n: int, noun: str, outcome: str) -> str:
+    """An expected number among `n` as a whole number with its verb: 'probably none of these 4 verdicts has the
+    wrong sign', 'about one of these 30 verdicts can be expected to have …', 'about 8 of these 15 …'.
+    `outcome` follows 'has'/'have' ('the wrong sign')."""
+    count = whole_count(x)
+    if count == "none":
+        return f"probably none of these {n} {noun} has {outcome}"
+    return f"about {count} of these {n} {noun} can be expected to have {outcome}"
+
+
 def points(x: float) -> str:
     """A signed score difference: '+0.25', '-0.69'."""
     return f"{x:+.2f}"

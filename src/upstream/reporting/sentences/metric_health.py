@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import listing, pct, pct_interval
+from .common import listing, pct, pct_interval, whole_count
 
 NOT_RECORDED = {
     "handle_time_sec": "This data set does not record handle time, so the speed metrics cannot be checked against "
@@ -115,9 +115,9 @@ def speed_quality_sentence(correlations: pd.DataFrame) -> str:
         lead = "Agents who are faster than their contact mix predicts create fewer repeat contacts"
     else:
         lead = "Across agents, speed and repeat contacts are not detectably related"
-    return (f"{lead}: agents' handle-time and repeat-contact effects correlate {_corr(row)}, across "
-            f"{int(row['n_agents'])} agents (corrected for the shrinkage of each agent's estimates; agents resampled; "
-            f"the uncorrected correlation is {row['naive']:+.2f}).")
+    return (f"{lead}: agents' handle-time and repeat-contact effects correlate {_corr(row)}, across the "
+            f"{int(row['n_agents'])} agents with contacts (corrected for the shrinkage of each agent's estimates; "
+            f"agents resampled; the uncorrected correlation is {row['naive']:+.2f}).")
 
 
 def speed_csat_sentence(correlations: pd.DataFrame) -> str:
@@ -156,16 +156,20 @@ def rushing_sentence(named: pd.DataFrame, labels: pd.Series, params) -> str:
     parts = [f"{labels[a]} ({p:.2f})" for a, p in named["p_quadrant"].items()]
     wrong = float((1 - named["p_quadrant"]).sum())
     who = "1 agent is" if len(named) == 1 else f"{len(named)} agents are"
-    return (f"{who} probably fast because they create repeat contacts ({rule}): {listing(parts)}; "
-            f"about {wrong:.1f} of these names may be wrong.")
+    count = whole_count(wrong)
+    doubt = (f"probably none of these {len(named)} names is wrong" if count == "none" else
+             f"about {count} of these {len(named)} names may be wrong")
+    return f"{who} probably fast because they create repeat contacts ({rule}): {listing(parts)}; {doubt}."
 
 
 def ranking_sentence(fastest: dict, correlations: pd.DataFrame) -> str:
     """How much of the handle-time ranking repeat creation explains: the expected number of such agents
     among the fastest tenth, and ρ² of handle time and repeats with its interval."""
-    text = (f"Among the {fastest['n_fastest']} agents with the shortest handle times on their contact mix, about "
-            f"{fastest['expected_in_quadrant']:.1f} (the sum of their probabilities) are fast because they create "
-            "repeats")
+    count = whole_count(fastest["expected_in_quadrant"])
+    text = (f"Among the {fastest['n_fastest']} agents with the shortest handle times on their contact mix, "
+            + ("probably none is fast because of creating repeats" if count == "none" else
+               f"about {count} (going by the sum of their probabilities) {'is' if count == 'one' else 'are'} "
+               "fast because they create repeats"))
     if "handle_time~repeat" in correlations.index and pd.notna(correlations.loc["handle_time~repeat"].get("rho")):
         row = correlations.loc["handle_time~repeat"]
         lo, hi = sorted((row["lower"] ** 2, row["upper"] ** 2))

@@ -24,9 +24,10 @@ def plan_sentence(plan: pd.DataFrame) -> str:
     placed = (f"All {a['budget']} reviews" if a["used"] == a["budget"] else
               f"Only {a['used']} of the {a['budget']} reviews could be placed (the agents have no more contacts "
               "without a survey reply), and they")
-    return (f"{placed} go to {k} of {len(plan)} agents and would raise the mean reliability of the agents' "
-            f"estimates from {a['mean_reliability_before']:.2f} to {a['mean_reliability_after']:.2f}, and the number "
-            f"of agents at or above the {a['reliability_threshold']:g} reliability threshold from {a['reach_before']} "
+    return (f"{placed} go to {k} of the {len(plan)} agents with contacts and would raise the mean reliability of "
+            f"the agents' estimates from {a['mean_reliability_before']:.2f} to {a['mean_reliability_after']:.2f}, and "
+            f"the number of agents at or above the {a['reliability_threshold']:g} reliability threshold (agents under "
+            f"survey review included) from {a['reach_before']} "
             f"to {a['reach_after']} — expected gains if a review measures an agent as well as a survey reply does.")
 
 
@@ -37,7 +38,8 @@ def priority_sentence(plan: pd.DataFrame) -> str:
     if flagged.empty:
         return "No agent's survey process is under review, so no reviews are reserved."
     if p == 0:
-        return (f"{len(flagged)} agents' survey process is under review; this plan reserves no reviews for them "
+        who = "agent is" if len(flagged) == 1 else "agents are"
+        return (f"{len(flagged)} {who} under review for their survey process; this plan reserves no reviews for them "
                 "(priority_reviews = 0).")
     first = int(flagged["priority_reviews"].sum())
     extra = int(flagged["reviews"].sum()) - first

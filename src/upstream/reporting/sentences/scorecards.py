@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import pct
+from .common import expected_people, pct, verb
 
 
 def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:
@@ -13,15 +13,16 @@ def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:
     review = int(card["survey_flag"].sum())
     rankable = card[card["rankable"] & ~card["survey_flag"]]
     unrankable = int((~card["rankable"] & ~card["survey_flag"]).sum())
-    out = [f"{len(rankable)} of {n} agents have enough replies to be ranked (reliability at least {threshold:g}); "
-           f"{unrankable} are shown as 'not enough responses to rank'"
+    out = [f"{len(rankable)} of the {n} agents with CSAT replies {verb(len(rankable), 'has', 'have')} enough replies "
+           f"to be ranked (reliability at least {threshold:g}); {unrankable} {verb(unrankable, 'is', 'are')} shown as "
+           "'not enough responses to rank'"
            + (f" and {review} as 'survey process under review' (no rank until their survey practice is reviewed)."
               if review else ".")]
     given = card[card["verdict"].isin(["above average", "below average"])]
     if len(given):
-        out.append(f"{len(given)} scorecards carry an above- or below-average verdict, each with at most a "
-                   f"{params.max_false_sign:.0%} chance of the wrong sign; together about {given['lfsr'].sum():.1f} of "
-                   "them can be expected to be wrong.")
+        out.append(f"{len(given)} {verb(len(given), 'scorecard carries', 'scorecards carry')} an above- or "
+                   f"below-average verdict, each with at most a {params.max_false_sign:.0%} chance of the wrong sign; "
+                   f"{expected_people(float(given['lfsr'].sum()), len(given), 'verdicts', 'the wrong sign')}.")
     if len(rankable):
         width = (rankable["rank_upper"] - rankable["rank_lower"]).astype(float).median()
         out.append(f"Even among rankable agents a rank is uncertain: the median 95% rank interval spans {width:.0f} "

@@ -66,7 +66,8 @@ def disagreement_sentence(table: pd.DataFrame, info: dict) -> str:
     if warm + harsh == 0:
         return head + (f", but no single agent of the {n} with at least {info['min_comments']} comments stands out "
                        f"beyond the Bonferroni bound (|z| > {info['z_threshold']:.2f}).")
-    return head + (f": of {n} agents with at least {info['min_comments']} comments, {harsh} have customers who write "
+    return head + (f": of {n} agents with at least {info['min_comments']} comments, {harsh} "
+                   f"{'has' if harsh == 1 else 'have'} customers who write "
                    f"more harshly and {warm} more warmly than they score (|z| > {info['z_threshold']:.2f}, Bonferroni "
                    "over the agents) — worth a look at their comments, not a verdict.")
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import POINTS, Units, listing, pct, pct_interval
+from .common import POINTS, Units, listing, pct, pct_interval, verb
 
 
 def response_sentences(rates: pd.DataFrame, response) -> list[str]:
     """How many invitations were answered, and who answers (the strongest response-model terms)."""
     overall = rates.loc[("overall", "all")]
     out = [f"{pct(overall['rate'])} of {int(overall['invitations']):,} survey invitations were answered "
-           f"(95% interval {pct_interval(overall['lower'], overall['upper'])})."]
+           f"(95% interval {pct_interval(overall['lower'], overall['upper'])}), with or without a CSAT score: some "
+           "replies answer only the NPS question or leave a comment."]
     coef = response.propensity.coef_table.set_index("term")
     sig = coef[(coef.index != "Intercept") & (coef["p_value"] < 0.001)]
     if len(sig):
@@ -43,7 +44,8 @@ def screen_sentence(screen: pd.DataFrame) -> str:
               "after unresolved, escalated or repeated contacts)"] if few else []) + (
         [f"{both} combine{'s' if both == 1 else ''} fewer surveys with more replies than predicted, each moderate "
          "alone"] if both else [])
-    return (f"{n} of {len(screen)} agents' survey process is under review: {listing(parts)}, beyond {ordinary} "
+    return (f"{n} of the {len(screen)} agents with contacts {verb(n, 'is', 'are')} under review for their survey "
+            f"process: {listing(parts)}, beyond {ordinary} "
             f"(one-sided z > {screen.attrs['z']:g}). They get no verdict until the process is reviewed; more replies "
             "alone do not put an agent under review.")
 
@@ -63,10 +65,16 @@ def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units 
             "itself.")
 
 
-def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS) -> list[str]:
-    """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts."""
+def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS,
+                      answered: float | None = None, max_false_sign: float = 0.05) -> list[str]:
+    """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts. `answered`:
+    the share of invitations answered at all (said beside the share with a CSAT score when they differ);
+    `max_false_sign`: the verdicts' error bound, which the guidance on fragile verdicts refers to."""
     mean = "mean CSAT" if units.scale == 1 else units.outcome
-    out = [f"Only {pct(tipping['response_share'])} of invitations have a CSAT reply, so if the others would score "
+    share = pct(tipping["response_share"])
+    why = (f" (the {pct(answered)} answered include replies without a CSAT score)"
+           if answered is not None and pct(answered) != share else "")
+    out = [f"Only {share} of invitations have a CSAT reply{why}, so if the others would score "
            f"just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, {mean} over "
            f"all surveyed contacts would be {units.size(tipping['shift'])} lower than the replies say; the data cannot "
            "tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
@@ -77,5 +85,8 @@ def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POIN
         out.append(f"The most fragile of the {len(verdicts)} agent verdicts would no longer hold if that agent's "
                    f"non-respondents scored {units.size(weakest)} differently from what the model predicts for them; "
                    f"{int((d <= small).sum())} would fail at a shift of {units.size(small)} or less and "
-                   f"{int((d <= large).sum())} at {units.size(large)} or less.")
+                   f"{int((d <= large).sum())} at {units.size(large)} or less. The verdicts' 'at least "
+                   f"{1 - max_false_sign:.0%} probability' assumes non-respondents score like comparable "
+                   "respondents: a verdict that fails at a small shift is a reason to look closer (a QA review), "
+                   "not settled.")
     return out
