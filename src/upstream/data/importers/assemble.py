@@ -349,7 +349,9 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
 
 def _not_known(vendor: str) -> str:
     """'not known for Zendesk', or for a table import 'not among the known channel names'."""
-    return "not among the known channel names" if vendor == "csv" else f"not known for {VENDOR_NAMES.get(vendor, vendor)}"
+    if vendor == "csv":
+        return "not among the known channel names"
+    return f"not known for {VENDOR_NAMES.get(vendor, vendor)}"
 
 
 def _issue_type_of(t: pd.DataFrame, x: Extract) -> pd.Series:
