@@ -4,12 +4,12 @@
   on the mix's indicator columns over every contact), so a drift in the mix does not pass for a change.
 - `change_point`: the single break in that daily series that least squares finds best (weighted by the
   day's contacts; each side at least 15% of the days), tested with the sup-F statistic (Andrews 1993,
-  Econometrica 61) against its null distribution simulated on the same days and weights from an AR model
-  of the day-level residuals (a parametric bootstrap of AR(1) day effects plus each day's sampling noise: days are
-  serially dependent, and independent-day nulls find breaks in 26–44% of AR(1) series without one). The break date is an estimate: its interval comes
-  from the same simulated errors around the fitted break (Bai 1997, Rev Econ Stat 79, gives the
-  asymptotic version), and the before/after models carry a day random intercept, so the changes below
-  are not judged as if every contact of a day were independent.
+  Econometrica 61) against its null distribution simulated on the same days and weights: AR(1) day
+  effects plus each day's own sampling noise (a parametric bootstrap; days are serially dependent, and
+  independent-day nulls find breaks in 26–44% of AR(1) series without one). The break date is an
+  estimate: its interval comes from errors simulated around the fitted break (Bai 1997, Rev Econ Stat
+  79, gives the asymptotic version), and the before/after handle-time model carries a day random
+  intercept, so the changes below are not judged as if every contact of a day were independent.
 - `period_labels`: "before"/"after" the break when the data show one (p < 0.05), otherwise the month.
 - `period_changes`: the change from the first to the last period in the agent models of ``speed``
   (same contact mix, same agent): handle time as a percentage change of the geometric mean,
