@@ -355,6 +355,26 @@ def test_tipping_point_starts_non_respondents_at_their_mar_mean_over_every_conta
     assert mar_nonrespondent_mean(y, p) < np.average(y, weights=1 / p) - 0.05
 
 
+def test_tipping_sentence_says_whose_replies_it_counts():
+    """Per contact when the export lists every contact; per surveyed contact when it lists only those; and
+    nothing to shift when every listed contact replied."""
+    tip = {"response_share": 0.2, "delta_for_shift": 0.125, "shift": 0.1}
+    assert say.tipping_sentences(tip, pd.DataFrame())[0].startswith(
+        "Only 20% of the period's contacts have a CSAT reply, so if the others would score just 0.12 points lower "
+        "than replies from comparable contacts, mean CSAT over all contacts would be 0.10 points lower")
+    assert say.tipping_sentences({**tip, "every_contact": False}, pd.DataFrame())[0].startswith(
+        "Only 20% of the surveyed contacts (the export lists no others) have a CSAT reply, so if the others would "
+        "score just 0.12 points lower than replies from comparable contacts, mean CSAT over all surveyed contacts")
+    contacts = pd.DataFrame({"contact_id": [1, 2, 3], "agent_id": ["a", "a", "b"], "channel": ["chat"] * 3})
+    answered = contacts.assign(responded=True, csat=[5.0, 4.0, 3.0])
+    everyone = tipping_point(contact_replies(contacts, answered))
+    assert (everyone["response_share"], everyone["mean_mar"]) == (1.0, 4.0) and np.isnan(everyone["delta_for_shift"])
+    everyone["every_contact"] = False
+    assert say.tipping_sentences(everyone, pd.DataFrame()) == [
+        "Every one of the surveyed contacts (the export lists no others) has a CSAT reply, so there are no "
+        "non-respondents whose scores could differ (a δ-adjusted pattern-mixture analysis needs some)."]
+
+
 def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdict():
     """Issue 18 item 3: a verdict holds while P(effect beyond the margin) ≥ 1 − max_false_sign, so the
     tipping shift is the one at which that probability crosses 1 − α — checked by shifting the agent's
