@@ -13,8 +13,9 @@ from upstream import lmer
 from upstream.analysis import policies
 from upstream.analysis import screen as screen_module
 from upstream.analysis import shares as shares_module
+from upstream.analysis import verdicts as verdicts_module
 from upstream.analysis.agents import AgentModel, agent_effects, fit_agent_model
-from upstream.analysis.nonresponse import fit_response_model, tipping_point, verdict_tipping_points, weighted_scores
+from upstream.analysis.nonresponse import contact_replies, mar_nonrespondent_mean, tipping_point, verdict_tipping_points
 from upstream.data.frames import invitations, responses
 from upstream.models.bootstrap import BootstrapResult
 from upstream.reporting import sentences as say
@@ -314,31 +315,93 @@ def test_top_box_expectation_is_marginal_over_agents(sample):
 
 # -- non-response ------------------------------------------------------------------------------------
 
-def test_tipping_point_is_the_shift_over_the_non_response_share(sample):
-    ds, _ = sample
-    inv = invitations(ds)
-    model = fit_response_model(inv)
-    tip = tipping_point(inv, model.weights, shift=0.1)
-    answered = inv["responded"] & inv["csat"].notna()
-    r = answered.mean()
+def mar_operation(n=40_000, seed=3):
+    """Contacts in two channels: chat is invited more often (90% vs 50%), answers more often (60% vs 15%)
+    and scores higher (4.4 vs 3.4); given the channel, who is invited and who answers is random (MAR).
+    Every contact has a score; only the replies are observed."""
+    rng = np.random.default_rng(seed)
+    chat = rng.random(n) < 0.5
+    score = np.where(chat, 4.4, 3.4) + rng.normal(0, 0.8, n)
+    invited = rng.random(n) < np.where(chat, 0.9, 0.5)
+    replied = invited & (rng.random(n) < np.where(chat, 0.6, 0.15))
+    contacts = pd.DataFrame({"contact_id": np.arange(n), "agent_id": rng.integers(0, 40, n).astype(str),
+                             "channel": np.where(chat, "chat", "email")})
+    inv = contacts[invited].assign(responded=replied[invited], csat=np.where(replied, score, np.nan)[invited])
+    return contacts, inv, score, replied
+
+
+def test_tipping_point_starts_non_respondents_at_their_mar_mean_over_every_contact():
+    """Issue 18 item 3: under MAR the non-respondents' mean is the (1 − p)/p-weighted mean of the replies,
+    and non-respondents are counted per contact (never-invited contacts have no reply either). In this MAR
+    simulation the truth is known: μ(0) must be the mean over all contacts. The old code (1/p weights,
+    replies per invitation) put μ(0) at 4.137 against the true 3.898 (0.24 points off) and started the
+    non-respondents at 4.033 against their true 3.734."""
+    contacts, inv, score, replied = mar_operation()
+    frame = contact_replies(contacts, inv)
+    assert frame["answered"].sum() == replied.sum() and len(frame) == len(contacts)
+    tip = tipping_point(frame, shift=0.1)
+    r = replied.mean()
     assert tip["response_share"] == pytest.approx(r)
+    assert tip["nonrespondent_mar_mean"] == pytest.approx(score[~replied].mean(), abs=0.03)
+    assert tip["mean_mar"] == pytest.approx(score.mean(), abs=0.03)
     assert tip["delta_for_shift"] == pytest.approx(0.1 / (1 - r))
     table = tip["table"]
     assert table.loc[0.0, "mean"] == pytest.approx(tip["mean_mar"])
     assert table.loc[0.5, "mean"] - table.loc[0.0, "mean"] == pytest.approx(0.5 * (1 - r))
-    overall = weighted_scores(inv, model.weights).iloc[0]
-    assert tip["mar_mean"] == pytest.approx(overall["csat_weighted"])
+    # the inverse-propensity mean estimates the mean over everyone, not over the non-respondents
+    y = frame.loc[frame["answered"], "csat"].to_numpy()
+    p = np.where(frame.loc[frame["answered"], "channel"] == "chat", 0.54, 0.075)
+    assert mar_nonrespondent_mean(y, p) == pytest.approx(np.average(y, weights=(1 - p) / p))
+    assert mar_nonrespondent_mean(y, p) < np.average(y, weights=1 / p) - 0.05
 
 
-def test_verdict_tipping_points():
-    eff = pd.DataFrame({"verdict": ["above average", "below average", "not distinguishable from average"],
-                        "lower": [0.2, -0.6, -0.1], "upper": [0.6, -0.3, 0.1]}, index=["A", "B", "C"])
-    inv = pd.DataFrame({"agent_id": ["A"] * 4 + ["B"] * 5, "responded": [True, False, False, False] + [True] * 5,
-                        "csat": [5, np.nan, np.nan, np.nan, 1, 2, np.nan, 1, 1]})
-    out = verdict_tipping_points(eff, inv)
-    assert list(out.index) == ["A", "B"]
-    assert out.loc["A", "tipping_delta"] == pytest.approx(-0.2 / 0.75)
-    assert out.loc["B", "tipping_delta"] == pytest.approx(0.3 / 0.2)
+def test_tipping_sentence_says_whose_replies_it_counts():
+    """Per contact when the export lists every contact; per surveyed contact when it lists only those; and
+    nothing to shift when every listed contact replied."""
+    tip = {"response_share": 0.2, "delta_for_shift": 0.125, "shift": 0.1}
+    assert say.tipping_sentences(tip, pd.DataFrame())[0].startswith(
+        "Only 20% of the period's contacts have a CSAT reply, so if the others would score just 0.12 points lower "
+        "than replies from comparable contacts, mean CSAT over all contacts would be 0.10 points lower")
+    assert say.tipping_sentences({**tip, "every_contact": False}, pd.DataFrame())[0].startswith(
+        "Only 20% of the surveyed contacts (the export lists no others) have a CSAT reply, so if the others would "
+        "score just 0.12 points lower than replies from comparable contacts, mean CSAT over all surveyed contacts")
+    contacts = pd.DataFrame({"contact_id": [1, 2, 3], "agent_id": ["a", "a", "b"], "channel": ["chat"] * 3})
+    answered = contacts.assign(responded=True, csat=[5.0, 4.0, 3.0])
+    everyone = tipping_point(contact_replies(contacts, answered))
+    assert (everyone["response_share"], everyone["mean_mar"]) == (1.0, 4.0) and np.isnan(everyone["delta_for_shift"])
+    everyone["every_contact"] = False
+    assert say.tipping_sentences(everyone, pd.DataFrame()) == [
+        "Every one of the surveyed contacts (the export lists no others) has a CSAT reply, so there are no "
+        "non-respondents whose scores could differ (a δ-adjusted pattern-mixture analysis needs some)."]
+
+
+def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdict():
+    """Issue 18 item 3: a verdict holds while P(effect beyond the margin) ≥ 1 − max_false_sign, so the
+    tipping shift is the one at which that probability crosses 1 − α — checked by shifting the agent's
+    draws just short of and just past it. The old rule (the two-sided 95% bound reaching 0, margin
+    ignored) reported shifts 0.97–1.21× (median 1.10×) the right ones here."""
+    rng = np.random.default_rng(5)
+    means = np.array([0.45, 0.30, -0.35, -0.6, 0.0])
+    draws = pd.DataFrame(rng.normal(means, [0.1, 0.08, 0.12, 0.2, 0.1], (4000, 5)), columns=list("ABCDE"))
+    margin, alpha = 0.05, 0.05
+    probs = verdicts_module.sign_probabilities(draws, margin)
+    verdict = verdicts_module.assign_verdicts(probs, pd.Series(True, index=draws.columns), max_false_sign=alpha)
+    assert verdict.tolist() == ["above average"] * 2 + ["below average"] * 2 + ["not distinguishable from average"]
+    effects = probs.assign(verdict=verdict, effect=means)
+    effects.attrs.update({"practical_margin": margin, "max_false_sign": alpha})
+    answered = {"A": [True, False], "B": [True, True, False, False, False], "C": [True, False, False],
+                "D": [True, True, True, False], "E": [True, False]}
+    frame = pd.DataFrame([(a, x) for a, xs in answered.items() for x in xs], columns=["agent_id", "answered"])
+    out = verdict_tipping_points(effects, frame, draws)
+    assert list(out.index) == list("ABCD")
+    assert out["reply_share"].tolist() == [0.5, 0.4, 1 / 3, 0.75]
+    assert (np.sign(out["tipping_delta"]) == [-1, -1, 1, 1]).all()
+    for agent, row in out.iterrows():
+        for factor, holds in ((0.99, True), (1.01, False)):
+            moved = draws[[agent]] + factor * (1 - row["reply_share"]) * row["tipping_delta"]
+            p = verdicts_module.sign_probabilities(moved, margin)
+            again = verdicts_module.assign_verdicts(p, pd.Series(True, index=[agent]), max_false_sign=alpha)
+            assert (again[agent] == row["verdict"]) is holds, (agent, factor)
 
 
 def test_agent_effects_table_on_the_sample(sample, model, screen):

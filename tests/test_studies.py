@@ -155,7 +155,14 @@ def test_survey_health_study(sample, cache):
                                   "verdict_tipping_points"}
     tip = next(s for s in result.findings if "δ-adjusted pattern-mixture" in s)
     r = result.values["tipping"]["response_share"]
-    assert f"just {0.1 / (1 - r):.2f} points lower" in tip
+    replied = invitations(ds).query("responded")["csat"].notna().sum()
+    assert r == pytest.approx(replied / len(ds.contacts))              # per contact, never-invited ones included
+    assert f"of the period's contacts have a CSAT reply, so if the others would score just {0.1 / (1 - r):.2f} " \
+           "points lower" in tip
+    fragile = result.tables["verdict_tipping_points"]
+    weakest = next(s for s in result.findings if s.startswith("The most fragile of the"))
+    assert weakest.startswith(f"The most fragile of the {len(fragile)} agent verdicts") and \
+        f"scored {fragile['tipping_delta'].abs().min():.2f} points differently" in weakest
     screen = next(s for s in result.findings if "under review for their survey process" in s)
     assert screen.startswith(f"{int(result.tables['survey_screen']['flagged'].sum())} of the 150 agents with contacts")
 

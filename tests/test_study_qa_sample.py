@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from operations import larger_operation
+from scipy.special import expit
 
 from upstream.analysis import qa
 from upstream.data.frames import responses
@@ -170,8 +171,15 @@ def test_plan_on_a_good_bad_scale_uses_the_latent_model(sample):
     binary.fingerprint = "good-bad"
     res = qa_sample.run(binary, PARAMS, RunCache())
     plan = res.tables["qa_plan"]
-    assert plan.attrs["sigma2"] == pytest.approx(np.pi ** 2 / 3) and plan["reviews"].sum() == 200
+    assert plan["reviews"].sum() == 200
     fit = res.fits["agent model"]
+    # issue 18 item 8: a good/bad rating carries p(1 − p) ≤ 1/4 about the agent, not 1/(π²/3) ≈ 0.30
+    assert (plan["review_variance"] >= 4).all() and plan.attrs["sigma2"] == pytest.approx(plan["review_variance"].mean())
+    agent = plan.index[0]
+    replied = responses(binary, "csat")["contact_id"]
+    own = binary.contacts[(binary.contacts["agent_id"].astype(str) == agent) & ~binary.contacts["contact_id"].isin(replied)]
+    p = expit(fit.fixed_design(own).to_numpy() @ fit.fixef.to_numpy() + fit.ranef["agent_id"].loc[agent, "mode"])
+    assert plan.loc[agent, "review_variance"] == pytest.approx(1 / np.mean(p * (1 - p)))
     np.testing.assert_allclose(plan["reliability"].reindex(fit.reliability["agent_id"].index),
                                fit.reliability["agent_id"], atol=1e-9)
 
@@ -185,3 +193,61 @@ def test_published_sample_pseudonymises_repeated_agent_ids(sample, cache, tmp_pa
     assert table["agent_id"].str.fullmatch(r"Agent [0-9A-F]{4,}").all()
     assert not set(table["agent_id"]) & set(ds.agents["agent_id"])
     assert set(table["agent_id"]) <= set(plan["agent_id"])          # the same pseudonym in both tables
+
+
+def good_bad_operation(seed: int, agents: int = 200, contacts: int = 40) -> tuple[pd.DataFrame, pd.Index]:
+    """A good/bad operation with a known truth: agent effects N(0, 0.8²) on the logit scale, 86% good on chat
+    and 79% on email for the average agent, 40 contacts per agent of which a Poisson(8) number were rated."""
+    rng = np.random.default_rng(seed)
+    ids = np.repeat([f"A{i:03d}" for i in range(agents)], contacts)
+    channel = rng.choice(["chat", "email"], agents * contacts)
+    eta = 1.8 - 0.5 * (channel == "email") + np.repeat(rng.normal(0, 0.8, agents), contacts)
+    frame = pd.DataFrame({"contact_id": np.arange(agents * contacts), "agent_id": ids, "channel": channel,
+                          "good": (rng.random(eta.size) < expit(eta)).astype(int),
+                          "opened_at": pd.Timestamp("2026-07-01"), "policy": "standard", "issue_type": "billing"})
+    rated = np.concatenate([np.arange(i * contacts, i * contacts + min(k, contacts))
+                            for i, k in enumerate(rng.poisson(8, agents))])
+    return frame, frame["contact_id"].iloc[rated]
+
+
+def test_a_good_bad_plan_predicts_the_reliability_the_reviews_deliver():
+    """Issue 18 item 8: a 0/1 review carries p(1 − p) about the agent, not 1/(π²/3). Twelve simulated
+    operations: plan 1,200 reviews on the logistic agent model, rate the sampled contacts from the truth,
+    refit; the plan's mean reliability_after must match the refit's own (1 − PEV/τ²). The old 1/(π²/3)
+    predicted 0.631 against 0.531 realised; p(1 − p) predicts 0.530 against 0.532."""
+    from upstream.analysis.latent import fit_latent_agent_model
+    from upstream.models import glmer
+    predicted, realised = [], []
+    for seed in range(12):
+        frame, rated = good_bad_operation(seed)
+        replies = frame[frame["contact_id"].isin(rated)]
+        model = fit_latent_agent_model(replies, "good", ("channel",), frame)
+        plan = qa.review_plan(model, frame.drop(columns="good"), rated, budget=1200, priority_reviews=0)
+        sample = qa.sample_contacts(plan, frame, rated, seed)
+        assert len(sample) == 1200 and not sample["contact_id"].isin(rated).any()
+        refit = glmer("good ~ channel + (1 | agent_id)", pd.concat([replies, frame[frame["contact_id"].isin(
+            sample["contact_id"])]]))
+        pev = refit.ranef["agent_id"]["cond_se"].reindex(plan.index) ** 2
+        predicted.append(plan["reliability_after"].mean())
+        realised.append(float((1 - pev / refit.varcorr.loc["agent_id", "variance"]).mean()))
+    assert np.mean(predicted) == pytest.approx(np.mean(realised), abs=0.02)
+    assert np.mean(realised) == pytest.approx(0.532, abs=0.01)
+
+
+def test_rating_information_is_the_fisher_information_of_one_rating():
+    """p(1 − p) for a 0/1 rating; for an ordered one, E[(∂ log P(Y)/∂η)²], here by numerical derivatives of
+    the cumulative-logit probabilities; both at most 1/4 on two categories, below 1/(π²/3) ≈ 0.30."""
+    from types import SimpleNamespace
+    eta = np.array([-1.0, 0.0, 0.7, 2.5])
+    p = expit(eta)
+    np.testing.assert_allclose(qa.rating_information(SimpleNamespace(), eta), p * (1 - p))
+    theta = pd.Series([-1.2, 0.3, 1.9])
+
+    def probs(e):
+        cum = np.r_[0.0, expit(theta.to_numpy() - e), 1.0]
+        return np.diff(cum)
+    h = 1e-6
+    expected = [np.sum(((probs(e + h) - probs(e - h)) / (2 * h)) ** 2 / probs(e)) for e in eta]
+    np.testing.assert_allclose(qa.rating_information(SimpleNamespace(thresholds=theta), eta), expected, rtol=1e-6)
+    two = qa.rating_information(SimpleNamespace(thresholds=pd.Series([0.4])), eta)
+    np.testing.assert_allclose(two, expit(eta - 0.4) * (1 - expit(eta - 0.4)))

@@ -143,3 +143,26 @@ def test_a_bound_that_rounds_to_zero_keeps_a_digit_that_shows_its_sign():
     points = Units.points("CSAT")
     assert [points.value(v) for v in (-0.004752, -0.48, 0.0, 0.0123)] == ["-0.005", "-0.48", "+0.00", "+0.01"]
     assert points.effect(-0.00049) == "-0.0005 points"
+
+
+def test_p_bottom_decile_ranks_among_the_rankable_agents_as_rank_intervals_do():
+    """Issue 18 item 10: p_bottom_decile ranked among every unflagged agent, unrankable ones included.
+    30 rankable agents (80 replies, effects spread −0.6…0.6) and 30 with 2 replies each (unrankable):
+    the bottom decile of the 30 ranked agents has 3 places, so their probabilities add up to exactly 3.
+    The old code ranked all 60 (6 places), and the ranked agents' probabilities added up to 3.89."""
+    from upstream.analysis.agents import agent_effects, fit_agent_model
+    rng = np.random.default_rng(18)
+    true = np.r_[np.linspace(-0.6, 0.6, 30), rng.normal(0, 0.3, 30)]
+    n = np.r_[np.full(30, 80), np.full(30, 2)]
+    agent = np.repeat([f"A{i:02d}" for i in range(60)], n)
+    csat = 4 + np.repeat(true, n) + rng.normal(0, 0.8, n.sum())
+    frame = pd.DataFrame({"agent_id": agent, "csat": csat})
+    model = fit_agent_model(frame, mix=(), n_boot=400, seed=3, customer=None)
+    eff = agent_effects(model, reliability_threshold=0.7)
+    ranked = eff[eff["rankable"]]
+    assert len(ranked) == 30 and eff.loc[~eff["rankable"], "p_bottom_decile"].isna().all()
+    assert ranked["p_bottom_decile"].sum() == pytest.approx(3.0)
+    worst = ranked.index[ranked["effect"].argsort()[:3]]
+    assert sorted(worst) == ["A00", "A01", "A02"]
+    assert ranked.loc["A00", "p_bottom_decile"] > 0.9
+    assert ranked.loc["A29", "p_bottom_decile"] == 0.0

@@ -172,7 +172,7 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     agent's own contacts would get with an average agent (lower = a harder mix); adjusted_score:
     the average contact's predicted score plus the effect; reliability: τ²/(τ² + σ²/n);
     p_below/p_above: P(effect < −margin), P(effect > margin); lfsr: local false sign rate;
-    p_bottom_decile: P(among the bottom `bottom_fraction` of agents) — for rankable agents;
+    p_bottom_decile: P(among the bottom `bottom_fraction` of the rankable, unflagged agents) — for those;
     survey_flag: the survey process is under review (`flagged`); verdict: see ``verdicts``;
     raw_rank / adjusted_rank (1 = best) with rank_lower/rank_upper: among rankable, unflagged agents."""
     agent = model.agent
@@ -194,10 +194,11 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
                             else flagged.reindex(table.index).fillna(False).astype(bool))
     draws = draws[table.index]
     table = table.join(verdicts.sign_probabilities(draws, practical_margin))
-    judged = table.index[~table["survey_flag"]]
-    bottom = verdicts.bottom_probability(draws[judged], bottom_fraction)
     ranked = table.index[table["rankable"] & ~table["survey_flag"]]
-    table["p_bottom_decile"] = bottom.reindex(ranked).reindex(table.index)
+    # among the agents that are ranked, as the rank intervals are: an unrankable agent's wide draws
+    # would otherwise take bottom places from the ranked agents
+    bottom = verdicts.bottom_probability(draws[ranked], bottom_fraction)
+    table["p_bottom_decile"] = bottom.reindex(table.index)
     table["verdict"] = verdicts.assign_verdicts(table, table["rankable"], table["survey_flag"], max_false_sign)
     table["raw_rank"] = table.loc[ranked, "raw_score"].rank(ascending=False, method="min").astype("Int64")
     table["adjusted_rank"] = table.loc[ranked, "effect"].rank(ascending=False, method="min").astype("Int64")

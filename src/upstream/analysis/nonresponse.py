@@ -7,8 +7,10 @@
 - `weighted_agent_effects`: the agent model refitted with the weights, as a sensitivity analysis.
 - `tipping_point` / `verdict_tipping_points`: a δ-adjusted pattern-mixture analysis (National
   Research Council 2010, ch. 5) for non-response that depends on the score itself: shift the
-  non-respondents' mean by δ from what their contact features predict and find the δ that moves mean
-  CSAT by a stated amount, or that undoes an agent's verdict.
+  non-respondents' mean by δ from what their contact features predict under MAR (the (1 − p)/p-weighted
+  mean of the replies) and find the δ that moves mean CSAT over every contact by a stated amount, or at
+  which the study's own verdict rule (P(beyond the margin) ≥ 1 − max_false_sign) withdraws a verdict.
+  Non-respondents are counted per contact: contacts never invited have no reply either.
 
 Weighting corrects only for what the contact features explain about who answers; it cannot correct
 non-response that depends on satisfaction itself (the tipping-point analysis bounds that). Case-mix
@@ -147,38 +149,72 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
 TIPPING_DELTAS = (-1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def tipping_point(inv: pd.DataFrame, weights: pd.Series, shift: float = 0.1, outcome: str = "csat",
-                  deltas=TIPPING_DELTAS) -> dict:
-    """Mean CSAT over every invitation under a δ-adjusted pattern mixture: respondents as observed,
-    non-respondents at the mean their contact features predict (the weighted mean of the replies,
-    MAR) plus δ. μ(δ) = r·ȳ_R + (1 − r)(μ_MAR + δ). Returns r, the respondents' mean, μ_MAR, the δ that
-    moves mean CSAT by `shift` points ((shift)/(1 − r)) and a table of μ(δ) for `deltas`."""
-    replies = inv.loc[weights.index.intersection(inv.index)]
-    replies = replies[replies[outcome].notna()]
-    w = weights.loc[replies.index]
-    y = replies[outcome].astype(float)
-    r = len(replies) / len(inv)
+def contact_replies(contacts: pd.DataFrame, inv: pd.DataFrame, outcome: str = "csat") -> pd.DataFrame:
+    """Every contact of the period (invited or not) with `outcome` from its reply and `answered` (a reply
+    with a value for `outcome`): the frame the tipping-point analysis counts non-respondents in."""
+    cols = ["contact_id", outcome, "responded"]
+    replies = inv.loc[inv["responded"] & inv[outcome].notna(), cols].drop_duplicates("contact_id")
+    frame = _with_credited(contacts).drop(columns=[c for c in (outcome, "responded") if c in contacts])
+    frame = frame.merge(replies, on="contact_id", how="left")
+    frame["answered"] = frame[outcome].notna()
+    return frame.drop(columns="responded")
+
+
+def mar_nonrespondent_mean(y: np.ndarray, propensity: np.ndarray) -> float:
+    """Mean of the non-respondents under MAR given the propensity model's features: the respondents'
+    mean weighted by (1 − p)/p (each reply stands for (1 − p)/p contacts like it that did not reply).
+    1/p weights would estimate the mean over everyone, respondents included."""
+    w = (1 - propensity) / propensity
+    return float(np.sum(w * y) / np.sum(w))
+
+
+def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat", deltas=TIPPING_DELTAS,
+                  features=RESPONSE_FEATURES) -> dict:
+    """Mean `outcome` over every contact of the period under a δ-adjusted pattern mixture (`frame`:
+    ``contact_replies``, one row per contact, invited or not). r = replies per contact; respondents as
+    observed (ȳ_R); non-respondents at the mean their contact features predict (``mar_nonrespondent_mean``
+    from a model of replying on contact features, MAR) plus δ: μ(δ) = r·ȳ_R + (1 − r)(μ_NR + δ). Returns
+    response_share r, respondent_mean, nonrespondent_mar_mean μ_NR, mean_mar μ(0), shift, delta_for_shift
+    (the δ that moves μ by `shift` points: shift/(1 − r); NaN when every contact replied), contacts and
+    the table of μ(δ) for `deltas`."""
+    answered = frame["answered"].astype(bool)
+    r = float(answered.mean())
+    y = frame.loc[answered, outcome].astype(float).to_numpy()
     mean_r = float(y.mean())
-    mar = float(np.average(y, weights=w))
-    table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + (1 - r) * (mar + d) for d in deltas]})
-    return {"response_share": r, "respondent_mean": mean_r, "mar_mean": mar,
-            "mean_mar": r * mean_r + (1 - r) * mar, "shift": shift, "delta_for_shift": shift / (1 - r),
+    if r < 1:
+        model = fit_response_model(frame.assign(responded=answered), features)
+        p = model.propensity.propensity.loc[answered[answered].index].to_numpy(float)
+        mar = mar_nonrespondent_mean(y, p)
+    else:
+        mar = np.nan
+    nonresp = 0.0 if r == 1 else 1 - r
+    table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + nonresp * (mar + d) if r < 1 else mean_r
+                                                     for d in deltas]})
+    return {"response_share": r, "respondent_mean": mean_r, "nonrespondent_mar_mean": mar,
+            "mean_mar": r * mean_r + nonresp * mar if r < 1 else mean_r, "shift": shift,
+            "delta_for_shift": shift / (1 - r) if r < 1 else np.nan, "contacts": len(frame),
             "table": table.set_index("delta")}
 
 
-def verdict_tipping_points(effects: pd.DataFrame, inv: pd.DataFrame, agent: str = "agent_id",
-                           outcome: str = "csat") -> pd.DataFrame:
-    """For each agent with an above/below-average verdict: its reply share r_j (replies with a score
-    over invitations) and tipping_delta, the shift of that agent's non-respondents alone (against what
-    the model predicts for them) at which the verdict's interval reaches 0: the agent's effect over
-    all its contacts is b_j + (1 − r_j)δ_j, so δ_j = −lower_j/(1 − r_j) for "above average" and
-    −upper_j/(1 − r_j) for "below average"."""
+def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd.DataFrame,
+                           agent: str = "agent_id") -> pd.DataFrame:
+    """For each agent with an above/below-average verdict: reply_share r_j (replies per contact of the
+    agent, contacts never invited included) and tipping_delta, the shift of that agent's non-respondents
+    alone (against what the model predicts for them) at which the study's own rule withdraws the verdict.
+    The agent's effect over all its contacts is b_j + (1 − r_j)δ; "above average" needs
+    P(b_j + (1 − r_j)δ > m) ≥ 1 − α (m the practical margin, α max_false_sign, from `effects.attrs`), which
+    fails once (1 − r_j)δ < m − q_α,j with q_α,j the α-quantile of the agent's draws; "below average"
+    likewise at (1 − r_j)δ > −m − q_1−α,j. `draws`: the effect draws the verdicts were made from."""
     judged = effects[effects["verdict"].isin(["above average", "below average"])]
-    ids = inv[agent].astype(str)
-    answered = inv["responded"] & inv[outcome].notna()
-    share = answered.groupby(ids).mean().reindex(judged.index)
-    bound = np.where(judged["verdict"] == "above average", judged["lower"], judged["upper"])
+    margin = float(effects.attrs.get("practical_margin", 0.0))
+    alpha = float(effects.attrs.get("max_false_sign", 0.05))
+    share = frame["answered"].groupby(frame[agent].astype(str)).mean().reindex(judged.index)
+    d = draws[judged.index].to_numpy(float)
+    above = (judged["verdict"] == "above average").to_numpy()
+    # the quantile at which the draws' share beyond the margin is exactly 1 − α
+    q = np.where(above, np.quantile(d, alpha, axis=0), np.quantile(d, 1 - alpha, axis=0))
+    move = np.where(above, margin - q, -margin - q)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = -bound / (1 - share.to_numpy())
+        delta = move / (1 - share.to_numpy())
     return pd.DataFrame({"verdict": judged["verdict"], "reply_share": share, "tipping_delta": delta},
                         index=judged.index)

@@ -3,13 +3,18 @@
 The model is the agent model's random intercept (the model agents are judged with): agent j's effect
 b_j ~ N(0, τ²) and, given b_j, each scored contact y = x'β + b_j + e with noise variance σ² — the
 residual variance plus the customer intercept's variance where the model has one (a reviewed contact
-comes from a customer it has not seen), or π²/3 on the latent scale of a logistic or cumulative-logit
-model. A QA review of one of the agent's contacts is treated as one more such observation (same scale,
+comes from a customer it has not seen). On a good/bad or short ordered scale (a logistic or
+cumulative-logit model) a scored contact is not a normal observation on the latent scale: what it tells
+about b_j is its Fisher information, p(1 − p) for a 0/1 rating at p = logit⁻¹(x'β + b_j), and
+Σ_k (f(θ_k − η) − f(θ_{k−1} − η))² / P(Y = k) for an ordered one (f the logistic density) — at most
+1/4, far below the 1/(π²/3) ≈ 0.30 of a latent-normal observation when most ratings are good. Each
+agent's σ_j² is 1 over that information averaged over the agent's own unrated contacts at its
+conditional mode. A QA review of one of the agent's contacts is treated as one more such observation (same scale,
 same noise — an assumption to revisit once QA scores exist and their own τ² and σ² can be fitted). The
 agent's conditional (posterior) variance today is PEV_j (the squared conditional SE of the fit; τ² for an
 agent with no replies) and after r more independent observations precisions add:
 
-    PEV_j(r) = 1 / (1/PEV_j + r/σ²)       (= τ²σ²/(σ² + (n_j + r)τ²) with n_j replies and no mix)
+    PEV_j(r) = 1 / (1/PEV_j + r/σ_j²)     (= τ²σ²/(σ² + (n_j + r)τ²) with n_j replies and no mix)
 
 Reliability is 1 − PEV_j(r)/τ². The marginal reduction PEV_j(r) − PEV_j(r + 1) falls with r, so
 giving each review in turn to the agent whose next review reduces the total posterior variance most
@@ -30,23 +35,28 @@ import heapq
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 AGENT = "agent_id"
 
 
-def posterior_variance(pev0, reviews, sigma2: float):
-    """PEV after `reviews` more observations with residual variance σ²: 1/(1/PEV₀ + r/σ²)."""
-    return 1.0 / (1.0 / np.asarray(pev0, float) + np.asarray(reviews, float) / sigma2)
+def posterior_variance(pev0, reviews, sigma2):
+    """PEV after `reviews` more observations with residual variance σ² (a number, or one per agent):
+    1/(1/PEV₀ + r/σ²)."""
+    return 1.0 / (1.0 / np.asarray(pev0, float) + np.asarray(reviews, float) / np.asarray(sigma2, float))
 
 
-def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: float,
+def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: float | pd.Series,
                      priority: pd.Series | None = None, priority_reviews: int = 0,
                      by_variance: bool = True) -> pd.Series:
     """Reviews per agent (index of `pev0`): first `priority_reviews` for each agent with `priority` True
     (while the budget lasts, in order of their current PEV, largest first), then (`by_variance`) greedily
     on the marginal reduction of posterior variance; never more than `capacity` per agent. Ties go to the
-    agent id that sorts first. attrs["priority"]: the priority reviews each agent got."""
+    agent id that sorts first. `sigma2`: one review's noise variance, for every agent or per agent.
+    attrs["priority"]: the priority reviews each agent got."""
     agents = sorted(pev0.index)
+    noise = (sigma2.reindex(agents) if isinstance(sigma2, pd.Series)
+             else pd.Series(float(sigma2), index=agents)).to_dict()
     r = pd.Series(0, index=agents, dtype=int)
     cap = capacity.reindex(agents).fillna(0).astype(int)
     left = int(budget)
@@ -63,8 +73,8 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
     heap = []
     for a in agents:
         if r[a] < cap[a]:
-            now = posterior_variance(pev0[a], r[a], sigma2)
-            gain = now - posterior_variance(pev0[a], r[a] + 1, sigma2)
+            now = posterior_variance(pev0[a], r[a], noise[a])
+            gain = now - posterior_variance(pev0[a], r[a] + 1, noise[a])
             heap.append((-float(gain), a))
     heapq.heapify(heap)
     while left > 0 and heap:
@@ -72,8 +82,8 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
         r[a] += 1
         left -= 1
         if r[a] < cap[a]:
-            now = posterior_variance(pev0[a], r[a], sigma2)
-            heapq.heappush(heap, (-float(now - posterior_variance(pev0[a], r[a] + 1, sigma2)), a))
+            now = posterior_variance(pev0[a], r[a], noise[a])
+            heapq.heappush(heap, (-float(now - posterior_variance(pev0[a], r[a] + 1, noise[a])), a))
     return r
 
 
@@ -82,13 +92,14 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
                 reliability_threshold: float = 0.7) -> pd.DataFrame:
     """One row per agent with contacts: n_replies, eligible (contacts without a CSAT reply), reliability
     now, reviews, reliability_after, gain (reliability after − now), pev_now/pev_after (posterior
-    variances, score points²), survey_flag, priority_reviews (of the reviews, those given first because
+    variances, score points² or latent-scale units²), review_variance (σ_j²: one review's noise variance,
+    1/information on a latent scale), survey_flag, priority_reviews (of the reviews, those given first because
     the survey process is under review) and the reason the agent gets reviews ('' when none). With no
     detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate: only the
     priority reviews are placed.
     `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply.
-    attrs: tau2, sigma2, budget, used, priority_reviews, mean reliability before/after over all agents,
-    and how many agents reach `reliability_threshold`."""
+    attrs: tau2, sigma2 (mean review_variance), budget, used, priority_reviews, mean reliability before/after
+    over all agents, and how many agents reach `reliability_threshold`."""
     fit, agent = model.judged_by, model.agent
     tau2, sigma2 = variance_parts(fit, agent)
     ids = contacts[AGENT].astype(str)
@@ -97,7 +108,10 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     pev0 = (re["cond_se"] ** 2).reindex(all_agents).fillna(tau2)
     pev0 = pev0.clip(lower=1e-12)
     n_replies = model.frame[agent].astype(str).value_counts().reindex(all_agents).fillna(0).astype(int)
-    eligible = (~contacts["contact_id"].isin(replied)).groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
+    unrated = ~contacts["contact_id"].isin(replied)
+    eligible = unrated.groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
+    if "Residual" not in fit.varcorr.index:           # a rating's information on the latent scale, per agent
+        sigma2 = 1.0 / review_information(fit, agent, contacts[unrated], all_agents)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
     # with τ² = 0 the variance rule has nothing to gain: only the priority reviews (an audit) are placed
@@ -107,11 +121,14 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     rel1 = 1 - pev1 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)
     plan = pd.DataFrame({"n_replies": n_replies, "eligible": eligible, "reliability": rel0,
                          "reviews": reviews.reindex(all_agents), "reliability_after": rel1,
-                         "gain": rel1 - rel0, "pev_now": pev0, "pev_after": pev1, "survey_flag": flag,
-                         "priority_reviews": reviews.attrs["priority"].reindex(all_agents)},
+                         "gain": rel1 - rel0, "pev_now": pev0, "pev_after": pev1,
+                         "review_variance": (sigma2.reindex(all_agents) if isinstance(sigma2, pd.Series)
+                                             else pd.Series(sigma2, index=all_agents)),
+                         "survey_flag": flag, "priority_reviews": reviews.attrs["priority"].reindex(all_agents)},
                         index=pd.Index(all_agents, name=AGENT))
     plan["reason"] = [reason(row) for _, row in plan.iterrows()]
-    plan.attrs.update({"tau2": tau2, "sigma2": sigma2, "budget": int(budget), "used": int(plan["reviews"].sum()),
+    plan.attrs.update({"tau2": tau2, "sigma2": float(np.mean(plan["review_variance"])),
+                       "budget": int(budget), "used": int(plan["reviews"].sum()),
                        "priority_reviews": priority_reviews, "reliability_threshold": reliability_threshold,
                        "mean_reliability_before": float(rel0.mean()), "mean_reliability_after": float(rel1.mean()),
                        "reach_before": int((rel0 >= reliability_threshold).sum()),
@@ -119,10 +136,48 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     return plan.sort_values(["reviews", "reliability"], ascending=[False, True])
 
 
+def rating_information(fit, eta) -> np.ndarray:
+    """Fisher information about the linear predictor η of one rating: p(1 − p) for a logistic model,
+    Σ_k (f(θ_k − η) − f(θ_{k−1} − η))² / P(Y = k) for a cumulative-logit one (θ its thresholds)."""
+    eta = np.asarray(eta, dtype=float)
+    thresholds = getattr(fit, "thresholds", None)
+    if thresholds is None:
+        p = expit(eta)
+        return p * (1 - p)
+    theta = thresholds.to_numpy(float)
+    cum = np.column_stack([np.zeros(eta.size), expit(theta[None, :] - eta.reshape(-1, 1)), np.ones(eta.size)])
+    density = cum * (1 - cum)                      # f(θ − η); 0 at θ = ±∞
+    prob = np.clip(np.diff(cum, axis=1), 1e-300, None)
+    return (np.diff(density, axis=1) ** 2 / prob).sum(axis=1).reshape(eta.shape)
+
+
+def review_information(fit, agent: str, contacts: pd.DataFrame, agents) -> pd.Series:
+    """Per agent in `agents`: the mean information (``rating_information``) of one more rating of the
+    agent's `contacts` at η = x'β̂ + b̂_j (the agent's conditional mode; 0 without replies). Contacts whose
+    contact mix the fit does not know are left out; an agent with none left gets the mean over every
+    agent's known contacts at its own mode."""
+    modes = fit.ranef[agent]["mode"].reindex(agents).fillna(0.0)
+    known = contacts
+    for variable in getattr(fit.frame, "factors", {}):
+        if variable != agent and variable in known:
+            known = known[known[variable].astype(str).isin(fit.factor_levels(variable))]
+    xb = (pd.Series(fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy(), index=known.index)
+          if len(known) else pd.Series(dtype=float))
+    ids = known[agent].astype(str) if len(known) else pd.Series(dtype=str)
+    info = pd.Series(rating_information(fit, xb.to_numpy() + modes.reindex(ids).fillna(0.0).to_numpy()),
+                     index=xb.index)
+    per_agent = info.groupby(ids).mean().reindex(agents)
+    pooled = xb.to_numpy() if len(xb) else np.zeros(1)
+    for a in per_agent.index[per_agent.isna()]:
+        per_agent[a] = float(rating_information(fit, pooled + modes[a]).mean())
+    return per_agent.clip(lower=1e-6)
+
+
 def variance_parts(fit, agent: str = AGENT) -> tuple[float, float]:
     """(τ², σ²): the agents' variance and the noise variance of one more scored contact — the residual
     variance plus every other random intercept's variance (a reviewed contact comes from a customer the
-    model has not seen), or π²/3 on the latent scale of a logistic or cumulative-logit model."""
+    model has not seen), or π²/3 on the latent scale of a logistic or cumulative-logit model (where
+    ``review_plan`` uses each agent's ``review_information`` instead)."""
     vc = fit.varcorr
     tau2 = float(vc.loc[agent, "variance"]) if agent in vc.index else 0.0
     others = float(vc.drop(index=[agent, "Residual"], errors="ignore")["variance"].sum())

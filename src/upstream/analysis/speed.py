@@ -3,7 +3,7 @@
 Agent models, each adjusted for the contact mix (policy, product, channel, issue type) and the period
 (before/after the change the data show, or the month; see ``periods``):
 
-    log(1 + handle_time_sec) ~ mix + period + (1 | agent_id)     lmer (REML), every contact
+    log(1 + handle_time_sec) ~ mix + period + (1 | agent_id) + (1 | day)   lmer (REML), every contact
     repeat_within_7d         ~ mix + period + (1 | agent_id)     glmer (logistic, Laplace), every contact
     csat                     ~ mix + (1 | agent_id)              the agent model (``agents``), replies
 
@@ -73,13 +73,23 @@ def recorded(frame: pd.DataFrame, column: str) -> bool:
     return column in frame and bool(frame[column].notna().any())
 
 
-def fit_speed_models(frame: pd.DataFrame, mix=CONTACT_MIX, period: str | None = "period") -> SpeedModels:
+def fit_speed_models(frame: pd.DataFrame, mix=CONTACT_MIX, period: str | None = "period",
+                     day: str | None = "day") -> SpeedModels:
     """Fit the handle-time and repeat-contact agent models (see the module docstring) on `frame`
     (``metric_frame`` rows, with a categorical `period` column unless `period` is None), each on the
-    contacts that record its outcome."""
+    contacts that record its outcome. Where periods are compared and `frame` has a `day` column, the
+    handle-time model also has a day random intercept `(1 | day)`: contacts of one day share its
+    conditions, so a period change is judged against day-to-day variation, not only contact-to-contact
+    (dropped again when its variance is estimated as 0; the logistic repeat model keeps one random term:
+    a crossed glmer is too slow for a study run)."""
     mix = tuple(m for m in mix if m in frame and frame[m].nunique() > 1)
-    rhs = " + ".join([*mix, *([period] if period and frame[period].nunique() > 1 else [])]) or "1"
-    ht = lmer(f"log_handle_time ~ {rhs} + (1 | {AGENT})", frame.dropna(subset=["log_handle_time"]))
+    compared = bool(period) and frame[period].nunique() > 1
+    rhs = " + ".join([*mix, *([period] if compared else [])]) or "1"
+    days = f" + (1 | {day})" if compared and day and day in frame and frame[day].nunique() > 2 else ""
+    rows = frame.dropna(subset=["log_handle_time"])
+    ht = lmer(f"log_handle_time ~ {rhs} + (1 | {AGENT}){days}", rows)
+    if days and ht.singular and float(ht.varcorr.loc[day, "sd"]) < 1e-4 * float(ht.varcorr.loc["Residual", "sd"]):
+        ht = lmer(f"log_handle_time ~ {rhs} + (1 | {AGENT})", rows)      # no day-to-day variation: drop the term
     rep = glmer(f"came_back ~ {rhs} + (1 | {AGENT})", frame.dropna(subset=["came_back"]))
     return SpeedModels(handle_time=ht, repeat=rep, mix=mix)
 

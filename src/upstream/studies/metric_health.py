@@ -103,6 +103,7 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
     has_fcr, has_ni = speed.recorded(frame, "marked_resolved"), speed.recorded(frame, "n_interactions")
     change = change_step(frame, params)
     frame["period"] = periods.period_labels(frame["opened_at"], change["day"])
+    frame["day"] = frame["opened_at"].dt.strftime("%Y-%m-%d")        # the handle-time model's day intercept
     models = speed_models(ds, frame, change["day"], cache)
     model = steps.agent_model(ds, params, cache)
     effects = speed.agent_metric_effects(models, model.judged_by)
@@ -162,12 +163,19 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
 
 
 def change_table(change: dict) -> pd.DataFrame:
-    """tables/change_point.csv: the change the period comparison used and the evidence for it."""
+    """tables/change_point.csv: the change the period comparison used and the evidence for it (sup-F against
+    a null with serially dependent days: its AR order and coefficient sum; the break date's 95% interval)."""
     row = {"date": None if change["day"] is None else pd.Timestamp(change["day"]).strftime("%Y-%m-%d"),
            "source": change["source"], "candidate": None if change.get("candidate") is None else
            pd.Timestamp(change["candidate"]).strftime("%Y-%m-%d"),
-           "sup_f": change.get("sup_f"), "critical_95": change.get("critical_95"), "p_value": change.get("p_value")}
+           "sup_f": change.get("sup_f"), "critical_95": change.get("critical_95"), "p_value": change.get("p_value"),
+           "date_lower": _day(change.get("day_lower")), "date_upper": _day(change.get("day_upper")),
+           "ar_order": change.get("ar_order"), "ar_sum": change.get("ar_sum")}
     return pd.DataFrame([row]).set_index("date")
+
+
+def _day(value) -> str | None:
+    return None if value is None else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def agent_table(effects, quadrant, counts, by_agent, screen) -> pd.DataFrame:

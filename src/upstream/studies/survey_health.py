@@ -5,7 +5,7 @@ would have to be to change a conclusion.
     response = steps.response_model(ds, cache)              # who answers, inverse-propensity weights
     screen   = steps.survey_screen(ds, params, cache)       # invitation and response rates per agent
     shifts   = weighted_agent_effects(...)                  # weighting as a sensitivity analysis
-    tipping  = tipping_point(...), verdict_tipping_points   # δ-adjusted pattern mixture
+    tipping  = tipping_point(...), verdict_tipping_points   # δ-adjusted pattern mixture, per contact
 """
 from __future__ import annotations
 
@@ -47,16 +47,18 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                             params.max_false_sign, flagged=screen["flagged"])
     shifts = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
                                                                       response.weights))
-    tipping = nonresponse.tipping_point(inv, response.weights, shift=params.tipping_shift)
-    fragile = nonresponse.verdict_tipping_points(effects, inv)
+    per_contact = nonresponse.contact_replies(ds.contacts, inv)
+    tipping = nonresponse.tipping_point(per_contact, shift=params.tipping_shift)
+    visibility = getattr(getattr(ds, "description", None), "visibility", None)
+    tipping["every_contact"] = visibility is None or bool(visibility.invitation_rates)
+    fragile = nonresponse.verdict_tipping_points(effects, per_contact, model.effect_draws())
     health = (([] if response.propensity.result.converged else
                ["Response model: the logistic regression did not converge."])
               + steps.noted_health("Survey screen", screen.attrs["health"])
               + steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit))
     findings = [*say.response_sentences(rates, response), say.nps_sentence(nps_all), say.screen_sentence(screen),
                 say.weighting_sentence(scores, shifts, units),
-                *say.tipping_sentences(tipping, fragile, units, answered=float(rates.loc[("overall", "all"), "rate"]),
-                                       max_false_sign=params.max_false_sign), *health]
+                *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits={"response model": response.propensity})

@@ -104,13 +104,13 @@ def _survey_health(r):
     tip = v["tipping"]
     yield ("tipping_point", f"Mean CSAT if non-respondents scored δ points away from comparable respondents "
            f"(replies: {tip['respondent_mean']:.3f}; δ = 0: {tip['mean_mar']:.3f})",
-           t["tipping_point"].round(3).rename(columns={"mean": "mean CSAT over all invitations"}), "tipping_point",
+           t["tipping_point"].round(3).rename(columns={"mean": "mean CSAT over all contacts"}), "tipping_point",
            None)
     fragile = t["verdict_tipping_points"]
     if len(fragile):
         shown = fragile.reindex(fragile["tipping_delta"].abs().sort_values(kind="stable").index).head(10)
-        yield ("verdict_tipping_points", "The most fragile verdicts: the shift in that agent's non-respondents that "
-               "would undo the verdict", with_agent_labels(shown.round(3), _agents(r, shown)),
+        yield ("verdict_tipping_points", "The most fragile verdicts: the shift in that agent's non-respondents at "
+               "which the study's rule (P(beyond the margin) ≥ 1 − max_false_sign) withdraws the verdict", with_agent_labels(shown.round(3), _agents(r, shown)),
                "verdict_tipping_points", "no shift within the range searched undoes the verdict")
 
 

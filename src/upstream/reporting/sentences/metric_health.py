@@ -65,6 +65,17 @@ def _repeat_phrase(row) -> str:
            f"{abs(hi if d > 0 else lo):.1f})"
 
 
+def _date_interval(change: dict) -> str:
+    """'; located to the day' or '; the date's 95% interval 14 Aug 2026 to 18 Aug 2026' (empty when the
+    change carries no interval)."""
+    lo, hi = change.get("day_lower"), change.get("day_upper")
+    if lo is None or hi is None:
+        return ""
+    if pd.Timestamp(lo) == pd.Timestamp(hi) == pd.Timestamp(change["day"]):
+        return ", against serially dependent days; the date is located to the day"
+    return f", against serially dependent days; the date's 95% interval {day_text(lo)} to {day_text(hi)}"
+
+
 def period_change_sentence(changes: pd.DataFrame, change: dict) -> str:
     """'From <date> …, handle time … fell X% while repeat contacts rose Y points': the change at the break
     the data show (or the given date), or from the first to the last month when there is none."""
@@ -75,7 +86,7 @@ def period_change_sentence(changes: pd.DataFrame, change: dict) -> str:
         p = change["p_value"]
         p_txt = "< 0.001" if p < 0.001 else f"= {p:.3f}"
         head = (f"From {day_text(change['day'])} — the break the daily handle times show most clearly (sup-F test "
-                f"p {p_txt}) —")
+                f"p {p_txt}{_date_interval(change)}) —")
     elif change["source"] == "given":
         head = f"From {day_text(change['day'])} (the date given for the change),"
     else:

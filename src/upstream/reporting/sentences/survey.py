@@ -66,24 +66,30 @@ def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units 
 
 
 def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS,
-                      answered: float | None = None, max_false_sign: float = 0.05) -> list[str]:
-    """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts. `answered`:
-    the share of invitations answered at all (said beside the share with a CSAT score when they differ);
-    `max_false_sign`: the verdicts' error bound, which the guidance on fragile verdicts refers to."""
+                      max_false_sign: float = 0.05) -> list[str]:
+    """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts. The reply
+    share is per contact (never-invited contacts count), so it is not the share of invitations answered that
+    the response sentence gives; `max_false_sign`: the verdicts' error bound, which the guidance on fragile
+    verdicts refers to."""
     mean = "mean CSAT" if units.scale == 1 else units.outcome
-    share = pct(tipping["response_share"])
-    why = (f" (the {pct(answered)} answered include replies without a CSAT score)"
-           if answered is not None and pct(answered) != share else "")
-    out = [f"Only {share} of invitations have a CSAT reply{why}, so if the others would score "
-           f"just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, {mean} over "
-           f"all surveyed contacts would be {units.size(tipping['shift'])} lower than the replies say; the data cannot "
-           "tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
+    every = tipping.get("every_contact", True)
+    contacts = "the period's contacts" if every else "the surveyed contacts (the export lists no others)"
+    over = "all contacts" if every else "all surveyed contacts"
+    if tipping["response_share"] >= 1:
+        out = [f"Every one of {contacts} has a CSAT reply, so there are no non-respondents whose scores could "
+               "differ (a δ-adjusted pattern-mixture analysis needs some)."]
+    else:
+        out = [f"Only {pct(tipping['response_share'])} of {contacts} have a CSAT reply, so if the others would "
+               f"score just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, "
+               f"{mean} over {over} would be {units.size(tipping['shift'])} lower than the replies say; the data "
+               "cannot tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
     if len(verdicts):
         d = verdicts["tipping_delta"].abs()
         weakest = float(d.min())
         small, large = (0.25, 0.5) if units.scale == 1 else (0.05, 0.1)
-        out.append(f"The most fragile of the {len(verdicts)} agent verdicts would no longer hold if that agent's "
-                   f"non-respondents scored {units.size(weakest)} differently from what the model predicts for them; "
+        out.append(f"The most fragile of the {len(verdicts)} agent verdicts would no longer meet the study's rule if "
+                   f"that agent's non-respondents scored {units.size(weakest)} differently from what the model "
+                   "predicts for them; "
                    f"{int((d <= small).sum())} would fail at a shift of {units.size(small)} or less and "
                    f"{int((d <= large).sum())} at {units.size(large)} or less. The verdicts' 'at least "
                    f"{1 - max_false_sign:.0%} probability' assumes non-respondents score like comparable "
