@@ -142,7 +142,7 @@ SPECS = {
         {"by": "channel"}, {c: num(c) for c in ("replies", "csat", "csat_weighted", "top_box", "top_box_weighted",
                                                 "nps", "nps_weighted", "kish_n")}),
     ("survey_health", "tipping_point"): ({"by": "delta", "numeric": True},
-                                         {"mean CSAT over all invitations": num("mean")}),
+                                         {"mean CSAT over all contacts": num("mean")}),
     ("survey_health", "verdict_tipping_points"): (
         AGENT, {"verdict": text("verdict"), "reply_share": num("reply_share"), "tipping_delta": num("tipping_delta")}),
     ("channel_audit", "channel_differences"): (

@@ -110,7 +110,8 @@ def _survey_health(r):
     if len(fragile):
         shown = fragile.reindex(fragile["tipping_delta"].abs().sort_values(kind="stable").index).head(10)
         yield ("verdict_tipping_points", "The most fragile verdicts: the shift in that agent's non-respondents at "
-               "which the study's rule (P(beyond the margin) ≥ 1 − max_false_sign) withdraws the verdict", with_agent_labels(shown.round(3), _agents(r, shown)),
+               "which the study's rule (P(beyond the margin) ≥ 1 − max_false_sign) withdraws the verdict",
+               with_agent_labels(shown.round(3), _agents(r, shown)),
                "verdict_tipping_points", "no shift within the range searched undoes the verdict")
 
 
