@@ -142,7 +142,7 @@ def test_mapping_fixture_parses():
 
 @pytest.mark.parametrize("data, message", [
     ({"colums": {}}, "m.yaml: unknown key 'colums'; the keys are vendor, columns, csat, channels, repeat, timezone, "
-                     "date_format, attribution"),
+                     "date_format, attribution, visibility"),
     ({"vendor": "zendesk2"},
      "m.yaml: vendor: 'zendesk2' is not one of zendesk, freshdesk, intercom, helpscout, gorgias, csv"),
     ({"columns": {"polcy": {"tag_prefix": "p_"}}},
@@ -175,7 +175,7 @@ def test_mapping_fixture_parses():
      "m.yaml: timezone: 'Mars/Olympus' is not a time zone name such as Europe/Berlin or UTC"),
     ({"repeat": {"same_issue_type": "yes"}}, "m.yaml: repeat: expected {same_issue_type: true|false}"),
     (["vendor", "zendesk"], "m.yaml: expected a mapping of keys (vendor, columns, csat, channels, repeat, timezone, "
-                            "date_format, attribution), found a list"),
+                            "date_format, attribution, visibility), found a list"),
 ])
 def test_mapping_errors_name_the_file_and_key(data, message):
     with pytest.raises(ImportInputError) as err:

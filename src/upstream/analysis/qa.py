@@ -158,7 +158,7 @@ def review_information(fit, agent: str, contacts: pd.DataFrame, agents) -> pd.Se
     agent's known contacts at its own mode."""
     modes = fit.ranef[agent]["mode"].reindex(agents).fillna(0.0)
     known = contacts
-    for variable in getattr(fit.frame, "factors", {}):
+    for variable in fit.factor_names():
         if variable != agent and variable in known:
             known = known[known[variable].astype(str).isin(fit.factor_levels(variable))]
     xb = (pd.Series(fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy(), index=known.index)

@@ -67,6 +67,12 @@ def wald_test(fit, term: str | list[str]) -> float:
     return float(stats.chi2.sf(stat, len(columns)))
 
 
+def factor_names(fit) -> list[str]:
+    """The categorical variables of the fit (fixed and grouping factors), in the model frame's order."""
+    _need_formula(fit)
+    return list(fit.frame.factors) if fit.frame is not None else list(_stats_terms(fit).factors)
+
+
 def factor_levels(fit, variable: str) -> list[str]:
     """The levels (as text labels) of a categorical variable of the fit, reference level first."""
     _need_formula(fit)
@@ -189,6 +195,10 @@ class FixedEffectQuestions:
     def wald_test(self, term) -> float:
         """p-value of the joint Wald χ² test that a term (or a list of columns) has no effect."""
         return wald_test(self, term)
+
+    def factor_names(self) -> list[str]:
+        """The categorical variables of the fit."""
+        return factor_names(self)
 
     def factor_levels(self, variable: str) -> list[str]:
         """Levels of a categorical variable, reference first."""
