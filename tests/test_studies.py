@@ -158,6 +158,14 @@ def test_survey_health_study(sample, cache):
     assert f"just {0.1 / (1 - r):.2f} points lower" in tip
     screen = next(s for s in result.findings if "under review for their survey process" in s)
     assert screen.startswith(f"{int(result.tables['survey_screen']['flagged'].sum())} of the 150 agents with contacts")
+    weighting = next(s for s in result.findings if s.startswith("Weighting replies"))
+    shifts, terms = result.tables["weighted_agent_effects"], set(result.tables["response_model"].index)
+    assert f"agent effects by a median {shifts['shift'].abs().median():.2f} points" in weighting
+    assert {"escalated", "repeat_within_7d", "resolved_first_contact", "credited"} <= terms
+    assert ("The agent model already adjusts for channel, policy, product and issue type, so for agent effects the "
+            "weights only reweight replies across them and cannot move what that adjustment already did; an agent's "
+            "effect can move only through escalated, repeat within 7 days, resolved first contact and credited; "
+            "no weighting") in weighting
 
 
 def test_weighting_moves_csat_toward_the_truth(sample):
