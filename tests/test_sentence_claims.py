@@ -4,9 +4,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
+from scipy import stats
 
+from upstream.analysis.agents import fit_agent_model
 from upstream.analysis.nonresponse import fit_response_model, weighted_agent_effects
 from upstream.reporting import sentences as say
+from upstream.studies import agent_vs_system
 
 SCORES = pd.DataFrame({"csat": [4.1234], "csat_weighted": [4.0567]}, index=["all"])
 SHIFTS = pd.DataFrame({"shift": [0.01, -0.02, 0.03], "cond_se": [0.2, 0.25, 0.3]})
@@ -64,3 +68,28 @@ def test_weights_move_agent_effects_only_through_features_outside_the_mix():
             slopes[answers_more] = np.polyfit(over, shift, 1)[0]
     assert abs(slopes["chat"]) < 0.1                         # 0.01 measured
     assert slopes["escalated"] > 0.15                        # 0.31 measured (0.8 points × shrinkage)
+
+
+def test_the_top_quarter_under_a_policy_whose_effect_varies_uses_the_agents_spread_under_it():
+    """Known truth: agents' SD 0.3 under 'a' and 'b', and under 'c' (effect −1, varying between agents with SD
+    1.0) √(0.3² + 1²) = 1.04. The 75th-percentile agent under 'c' then scores about +0.04 against the average
+    contact; from the pooled τ (0.46) it would be −0.36 with a family-wise interval below 0, and the finding
+    would say even an agent better than three in four scores below the average contact under 'c'."""
+    rng = np.random.default_rng(11)
+    agents = np.repeat(np.arange(60), 80)
+    policy = rng.choice(["a", "b", "c"], agents.size)
+    skill, slope = rng.normal(0, 0.3, 60), rng.normal(0, 1.0, 60)
+    y = 4 + skill[agents] + (policy == "c") * (-1.0 + slope[agents]) + rng.normal(0, 1, agents.size)
+    frame = pd.DataFrame({"csat": y, "policy": policy, "agent_id": [f"A{a:02d}" for a in agents]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_agent_model(frame, mix=("policy",), customer=None, n_boot=200, seed=3)
+        table = agent_vs_system.linear_system(model, frame)[1]
+    truth = -1.0 * (1 - (policy == "c").mean()) + stats.norm.ppf(0.75) * np.sqrt(0.3 ** 2 + 1.0 ** 2)
+    c = table.loc["c"]
+    assert float(model.fit.varcorr.loc["agent_id", "sd"]) < 0.5                 # the pooled τ understates 'c'
+    assert c["top_quarter_agent_sd"] == pytest.approx(np.sqrt(1.09), abs=0.1)
+    assert table.loc[["a", "b"], "top_quarter_agent_sd"].between(0.2, 0.45).all()
+    assert c["top_quarter"] == pytest.approx(truth, abs=0.1)
+    assert c["top_quarter_lower_adj"] < truth < c["top_quarter_upper_adj"]
+    assert not any("Under 'c'" in s for s in say.policy_variation_sentences(table))
