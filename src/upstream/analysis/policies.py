@@ -1,4 +1,5 @@
-"""Policies no agent can fix: each policy's effect against the average contact, with the agent held fixed.
+"""What policies cost whoever handles the contact: each policy's effect against the average contact, with
+the agent held fixed.
 
 - "The average contact" is the mix of *all* contacts in the period (answered or not): a level's
   effect is its expected score minus the expected score of contacts spread over the levels as all

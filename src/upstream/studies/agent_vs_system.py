@@ -7,7 +7,7 @@ whoever handles them.
     screen  = steps.survey_screen(ds, params, cache)        # survey process under review?
     effects = agent_effects(model, ..., flagged=screen)     # effects, sign probabilities, verdicts
     shares  = variance_shares(model) (+ customers)          # agent / mix / customer / contact shares
-    policy  = policy effects, agent variation, top quarter  # the rules no agent can fix
+    policy  = policy effects, agent variation, top quarter  # what the rules cost, whoever handles them
     shift   = rank_shift(effects)                           # how raw rankings mislead
 """
 from __future__ import annotations
