@@ -76,6 +76,14 @@ def test_key_findings_are_checkable_from_the_tables(avs):
         assert f"'{lvl}' ({value(row['effect'])} points, family-wise 95% interval {value(row['lower_adj'])} to " \
                f"{value(row['upper_adj'])})" in sentence
         assert float(value(row["upper_adj"])) < 0
+    floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
+    quarter = [s for s in f if "better than three in four" in s]
+    assert len(quarter) == (1 if len(floor) else 0)
+    for lvl, row in floor.iterrows():
+        assert (f"'{lvl}' ({value(row['top_quarter'])} points, family-wise interval up to "
+                f"{value(row['top_quarter_upper_adj'])}; agents' SD under it {row['top_quarter_agent_sd']:.2f} "
+                "points)") in quarter[0]
+    assert not any("no agent can fix" in s for s in f)
     shares = avs.tables["variance_shares"]
     assert f"About {say.pct(shares.loc['agents', 'share'])} of the variation in CSAT" in f[0]
 
