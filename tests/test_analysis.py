@@ -224,7 +224,12 @@ def test_policy_variation_and_top_quarter_sentences():
     assert out == ["The effect of 'warranty expired' (SD across agents 0.40 points, p = 0.010) varies between agents: "
                    "some agents handle it better, so part of that cost is the agent's.",
                    "Under 'refund above cap' (-0.45 points, family-wise interval up to -0.30), even an agent better than "
-                   "three in four scores below the average contact: no agent can fix that."]
+                   "three in four scores below the average contact: most agents cannot make up for it, though the best "
+                   "few may."]
+    with_sd = say.policy_variation_sentences(pol.assign(top_quarter_agent_sd=[0.25, 0.6]))
+    assert with_sd[1] == ("Under 'refund above cap' (-0.45 points, family-wise interval up to -0.30; agents' SD under "
+                          "it 0.25 points), even an agent better than three in four scores below the average contact: "
+                          "most agents cannot make up for it, though the best few may.")
 
 
 def test_top_quarter_is_the_effect_plus_the_75th_percentile_agent(sample, model):
@@ -235,6 +240,7 @@ def test_top_quarter_is_the_effect_plus_the_75th_percentile_agent(sample, model)
     top = policies.top_quarter(model, eff, ds.contacts)
     tau = float(model.fit.varcorr.loc["agent_id", "sd"])
     np.testing.assert_allclose(top["top_quarter"], eff.loc[top.index, "effect"] + stats.norm.ppf(0.75) * tau)
+    np.testing.assert_allclose(top["top_quarter_agent_sd"], tau)
     assert (top["top_quarter_lower_adj"] < top["top_quarter"]).all()
     assert (top["top_quarter"] < top["top_quarter_upper_adj"]).all()
 

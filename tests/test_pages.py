@@ -116,7 +116,9 @@ SPECS = {
         {"by": "policy"},
         {"contacts": num("n_contacts"), "replies": num("n_responses"), "effect": num("effect"),
          "95% CI": num("lower", "upper"), "family-wise 95% CI": num("lower_adj", "upper_adj"), "p (Holm)": p("p_holm"),
-         "varies by agent (p)": p("agent_variation_p"), "top quarter of agents": num("top_quarter")}),
+         "varies by agent (p)": p("agent_variation_p"), "top quarter of agents": num("top_quarter"),
+         "top quarter, family-wise upper bound": num("top_quarter_upper_adj"),
+         "agents' SD under it": num("top_quarter_agent_sd")}),
     ("agent_vs_system", "survey_screen"): (AGENT, SCREEN),
     ("survey_health", "survey_screen"): (AGENT, SCREEN),
     ("agent_vs_system", "rank_shift"): (

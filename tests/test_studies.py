@@ -76,6 +76,14 @@ def test_key_findings_are_checkable_from_the_tables(avs):
         assert f"'{lvl}' ({value(row['effect'])} points, family-wise 95% interval {value(row['lower_adj'])} to " \
                f"{value(row['upper_adj'])})" in sentence
         assert float(value(row["upper_adj"])) < 0
+    floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
+    quarter = [s for s in f if "better than three in four" in s]
+    assert len(quarter) == (1 if len(floor) else 0)
+    for lvl, row in floor.iterrows():
+        assert (f"'{lvl}' ({value(row['top_quarter'])} points, family-wise interval up to "
+                f"{value(row['top_quarter_upper_adj'])}; agents' SD under it {row['top_quarter_agent_sd']:.2f} "
+                "points)") in quarter[0]
+    assert not any("no agent can fix" in s for s in f)
     shares = avs.tables["variance_shares"]
     assert f"About {say.pct(shares.loc['agents', 'share'])} of the variation in CSAT" in f[0]
 
@@ -165,6 +173,14 @@ def test_survey_health_study(sample, cache):
         f"scored {fragile['tipping_delta'].abs().min():.2f} points differently" in weakest
     screen = next(s for s in result.findings if "under review for their survey process" in s)
     assert screen.startswith(f"{int(result.tables['survey_screen']['flagged'].sum())} of the 150 agents with contacts")
+    weighting = next(s for s in result.findings if s.startswith("Weighting replies"))
+    shifts, terms = result.tables["weighted_agent_effects"], set(result.tables["response_model"].index)
+    assert f"agent effects by a median {shifts['shift'].abs().median():.2f} points" in weighting
+    assert {"escalated", "repeat_within_7d", "resolved_first_contact", "credited"} <= terms
+    assert ("The agent model already adjusts for channel, policy, product and issue type, so for agent effects the "
+            "weights only reweight replies across them and cannot move what that adjustment already did; an agent's "
+            "effect can move only through escalated, repeat within 7 days, resolved first contact and credited; "
+            "no weighting") in weighting
 
 
 def test_weighting_moves_csat_toward_the_truth(sample):

@@ -66,8 +66,8 @@ def check_speed_push(res, truth):
 
 def test_sample_recovers_the_rushing_agents(result, sample):
     named = check_rushers(result, sample[1], min_found=9)
-    sentence = next(s for s in result.findings if "probably fast because they create repeat contacts" in s)
-    assert sentence.startswith(f"{len(named)} agents are probably fast")
+    sentence = next(s for s in result.findings if "probably both fast and prone to repeat contacts" in s)
+    assert sentence.startswith(f"{len(named)} agents are probably both fast")
 
 
 def test_sample_recovers_the_speed_push(result, sample):
@@ -237,15 +237,22 @@ def corr_table(lo, hi, rho=-0.5):
                         index=pd.Index(["handle_time~repeat"], name="pair"))
 
 
-@pytest.mark.parametrize("lo, hi, lead", [
-    (-0.7, -0.3, "Agents who are faster than their contact mix predicts create more repeat contacts"),
-    (0.2, 0.6, "Agents who are faster than their contact mix predicts create fewer repeat contacts"),
-    (-0.4, 0.1, "Across agents, speed and repeat contacts are not detectably related")])
-def test_speed_quality_sentence_conditions(lo, hi, lead):
+ASSOCIATION = (" This is an association between agents, not evidence that speed causes or prevents repeats: agents who "
+               "work faster may differ in other ways too.")
+
+
+@pytest.mark.parametrize("lo, hi, lead, tail", [
+    (-0.7, -0.3, "Across agents, those faster than their contact mix predicts tend to have more repeat contacts",
+     ASSOCIATION),
+    (0.2, 0.6, "Across agents, those faster than their contact mix predicts tend to have fewer repeat contacts",
+     ASSOCIATION),
+    (-0.4, 0.1, "Across agents, speed and repeat contacts are not detectably related", "")])
+def test_speed_quality_sentence_states_an_association_with_its_interval(lo, hi, lead, tail):
     text = say.speed_quality_sentence(corr_table(lo, hi))
     assert text == (f"{lead}: agents' handle-time and repeat-contact effects correlate -0.50 (95% interval {lo:+.2f} "
                     f"to {hi:+.2f}), across the 150 agents with contacts (corrected for the shrinkage of each agent's "
-                    "estimates; agents resampled; the uncorrected correlation is -0.40).")
+                    f"estimates; agents resampled; the uncorrected correlation is -0.40).{tail}")
+    assert "create" not in text
 
 
 def test_rushing_and_ranking_sentences():
@@ -253,16 +260,16 @@ def test_rushing_and_ranking_sentences():
     named = pd.DataFrame({"p_quadrant": [0.99, 0.85]}, index=["A1", "A2"])
     labels = pd.Series({"A1": "Agent 01", "A2": "Agent 02"})
     assert say.rushing_sentence(named, labels, params) == (
-        "2 agents are probably fast because they create repeat contacts (probability at least 0.8 of handling "
+        "2 agents are probably both fast and prone to repeat contacts (probability at least 0.8 of handling "
         "contacts at least 10% faster and having at least 25% higher odds of a repeat contact than an average agent "
         "on the same contacts): Agent 01 (0.99) and Agent 02 (0.85); probably none of these 2 names is wrong.")
     three = pd.DataFrame({"p_quadrant": [0.81, 0.8, 0.82]}, index=["A1", "A2", "A3"])   # 0.57 expected wrong
     assert say.rushing_sentence(three, pd.Series({"A1": "x", "A2": "y", "A3": "z"}), params).endswith(
         "about one of these 3 names may be wrong.")
-    assert say.rushing_sentence(named.iloc[:0], labels, params).startswith("No agent is probably fast because of")
+    assert say.rushing_sentence(named.iloc[:0], labels, params).startswith("No agent is probably both fast and prone to")
     text = say.ranking_sentence({"n_fastest": 15, "expected_in_quadrant": 7.49}, corr_table(-0.7, 0.1, -0.5))
     assert text == ("Among the 15 agents with the shortest handle times on their contact mix, about 7 (going by the "
-                    "sum of their probabilities) are fast because they create repeats; across all agents, differences in "
+                    "sum of their probabilities) are both fast and prone to repeats; across all agents, differences in "
                     "repeat contacts go with 25% (95% interval 0.0%–49%) of the between-agent differences in handle "
                     "time.")
 

@@ -39,7 +39,14 @@ def test_sample_recovers_the_mix_driven_part(result, sample):
     assert parts.loc["mix", "lower"] > 0                          # easier contacts lifted CSAT ...
     assert covers(parts.loc["mix: issue_type"], truth["mix_driven_change"])   # ... by the issue-type drift
     assert covers(parts.loc["within"], truth["within_mix_change"])
-    assert result.findings[1] == say.VERDICTS[(1, 0)]            # the sample cannot see the small within-mix fall
+    # the sample has a small within-mix fall that its interval cannot see: the interval reaches beyond ±δ, so the
+    # sentence calls the split uncertain rather than the rise "the mix's doing, not a change in service"
+    within = parts.loc["within"]
+    assert truth["within_mix_change"] < 0 and within["lower"] < -0.05 < 0 < within["upper"]
+    assert result.findings[1] == say.UNCERTAIN[(1, 0)].format(
+        within=f"{within['estimate']:+.3f} (95% interval {within['lower']:+.3f} to {within['upper']:+.3f})",
+        mix="", margin=0.05)
+    assert "mix's doing, not" not in result.findings[1]
 
 
 def test_larger_operation_recovers_both_parts(larger):
@@ -52,6 +59,7 @@ def test_larger_operation_recovers_both_parts(larger):
     # the mix's effects: the mix part is over-stated by about a quarter, not more
     assert 0.0 < parts.loc["mix: issue_type", "estimate"] - t["mix_driven_change"] < 0.35 * t["mix_driven_change"]
     assert res.findings[1] == say.VERDICTS[(1, -1)]
+    assert "with agents held fixed" in res.findings[0]
 
 
 def test_with_ignorable_response_the_mix_part_covers_the_truth():
@@ -130,19 +138,45 @@ SHARES = pd.DataFrame({"share_first": [0.24, 0.76], "share_last": [0.43, 0.57], 
 def test_decomposition_sentence_text():
     text = say.decomposition_sentence(parts_table((0.04, 0.03, 0.05), (-0.03, -0.08, 0.02)), SHARES)
     assert text == ("From Jul 2026 to Sep 2026, expected CSAT over all contacts changed by +0.010 (95% interval -0.100 "
-                    "to +0.200) on the fitted model: +0.040 (95% interval +0.030 to +0.050) because the contact mix "
-                    "changed — the largest contribution is the issue type (+0.038), as 'how-to' went from 24% to 43% "
+                    "to +0.200) on the fitted model, with agents held fixed (the same average agent: a change in "
+                    "which agents handled the contacts is not part of it): +0.040 (95% interval +0.030 to +0.050) "
+                    "because the contact mix changed — the largest contribution is the issue type (+0.038), as 'how-to' went from 24% to 43% "
                     "of contacts — and -0.030 (95% interval -0.080 to +0.020) within the same mix.")
 
 
 @pytest.mark.parametrize("mix, within, key", [
-    ((0.04, 0.03, 0.05), (-0.03, -0.08, 0.02), (1, 0)), ((0.04, 0.03, 0.05), (-0.07, -0.1, -0.03), (1, -1)),
-    ((0.04, 0.03, 0.05), (0.07, 0.03, 0.1), (1, 1)), ((0.0, -0.01, 0.01), (0.07, 0.03, 0.1), (0, 1)),
+    ((0.04, 0.03, 0.05), (-0.07, -0.1, -0.03), (1, -1)), ((0.04, 0.03, 0.05), (0.07, 0.03, 0.1), (1, 1)),
     ((0.0, -0.01, 0.01), (-0.07, -0.1, -0.03), (0, -1)), ((0.0, -0.01, 0.01), (0.0, -0.05, 0.05), (0, 0)),
-    ((-0.04, -0.05, -0.03), (0.0, -0.05, 0.05), (-1, 0)), ((-0.04, -0.05, -0.03), (0.07, 0.03, 0.1), (-1, 1)),
-    ((-0.04, -0.05, -0.03), (-0.07, -0.1, -0.03), (-1, -1))])
+    ((-0.04, -0.05, -0.03), (0.07, 0.03, 0.1), (-1, 1)), ((-0.04, -0.05, -0.03), (-0.07, -0.1, -0.03), (-1, -1))])
 def test_verdict_sentence_follows_both_intervals(mix, within, key):
-    assert say.trend_verdict_sentence(parts_table(mix, within)) == say.VERDICTS[key]
+    assert say.trend_verdict_sentence(parts_table(mix, within), margin=0.05) == say.VERDICTS[key]
+
+
+def test_a_part_around_zero_is_called_no_change_only_within_the_margin():
+    mix_up, mix_down = (0.04, 0.03, 0.05), (-0.04, -0.05, -0.03)
+    assert say.trend_verdict_sentence(parts_table(mix_up, (-0.01, -0.04, 0.02)), margin=0.05) == (
+        "The easier contact mix lifted CSAT; on the same mix, CSAT changed by -0.010 (95% interval -0.040 to +0.020) "
+        "— within ±0.05 either way — so a rise in the raw score is the mix's doing, not a change in service.")
+    assert say.trend_verdict_sentence(parts_table(mix_up, (-0.03, -0.08, 0.02)), margin=0.05) == (
+        "The easier contact mix lifted CSAT; whether CSAT also changed on the same mix is uncertain: it changed by "
+        "-0.030 (95% interval -0.080 to +0.020), which does not rule out changes larger than ±0.05, so how much of a "
+        "rise in the raw score is the mix's doing cannot be told.")
+    assert say.trend_verdict_sentence(parts_table(mix_down, (0.01, -0.03, 0.06)), margin=0.05) == (
+        "The harder contact mix lowered CSAT; whether CSAT also changed on the same mix is uncertain: it changed by "
+        "+0.010 (95% interval -0.030 to +0.060), which does not rule out changes larger than ±0.05, so how much of a "
+        "fall in the raw score is the mix's doing cannot be told.")
+    assert say.trend_verdict_sentence(parts_table(mix_down, (0.01, -0.03, 0.04)), margin=0.05).endswith(
+        "— within ±0.05 either way — so a fall in the raw score is the mix's doing.")
+    up = (0.07, 0.03, 0.1)
+    assert say.trend_verdict_sentence(parts_table((0.0, -0.01, 0.01), up), margin=0.05) == (
+        "CSAT rose on the same contact mix: better results on the same contacts; the mix itself changed CSAT by "
+        "+0.000 (95% interval -0.010 to +0.010), within ±0.05 either way.")
+    assert say.trend_verdict_sentence(parts_table((0.02, -0.01, 0.06), up), margin=0.05) == (
+        "CSAT rose on the same contact mix; whether the mix helped or hurt as well is uncertain: it changed CSAT by "
+        "+0.020 (95% interval -0.010 to +0.060), which does not rule out changes larger than ±0.05.")
+    # a wider margin (a 1-10 scale's δ) accepts the same interval as "no change"
+    assert say.trend_verdict_sentence(parts_table(mix_up, (-0.03, -0.08, 0.02)), margin=0.1).startswith(
+        "The easier contact mix lifted CSAT; on the same mix, CSAT changed by -0.030")
 
 
 def test_weekly_sentence_conditions():

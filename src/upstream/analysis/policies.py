@@ -1,4 +1,5 @@
-"""Policies no agent can fix: each policy's effect against the average contact, with the agent held fixed.
+"""What policies cost whoever handles the contact: each policy's effect against the average contact, with
+the agent held fixed.
 
 - "The average contact" is the mix of *all* contacts in the period (answered or not): a level's
   effect is its expected score minus the expected score of contacts spread over the levels as all
@@ -15,8 +16,12 @@
   REML likelihood ratio against the boundary mixture ½χ²₀ + ½χ²₁ (Self & Liang 1987; Stram & Lee
   1994), Holm-adjusted over the levels tested.
 - `top_quarter`: the score of an agent at the 75th percentile of agents under each level, against the
-  average contact: level effect + z₀.₇₅·τ, with a family-wise basic bootstrap interval — when its upper
-  end is below 0, even the top quarter of agents score below the average contact under that level.
+  average contact: level effect + z₀.₇₅·SD, SD = τ, or, for a level whose effect the random-slope test
+  found to vary between agents (and the level it was tested against), the agents' SD under that level
+  (`agent_sd_by_level`), with a family-wise basic bootstrap interval — when its upper end is below 0, an
+  agent better than three in four still scores below the average contact under that level. It says
+  nothing about the best agents (at τ = 0.3 a 95th-percentile agent is 0.49 points better than the average
+  agent, a 75th-percentile one 0.20).
 """
 from __future__ import annotations
 
@@ -186,19 +191,43 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
     return out
 
 
+def agent_sd_by_level(model: AgentModel, variable: str, levels) -> pd.Series:
+    """The SD of agents' effects under each of `levels`, from the agent model refitted on that level's
+    replies alone (the other mix variables as fixed effects): where a level's effect varies between agents
+    the pooled τ is not the spread of agents under it (nor under the level it was tested against)."""
+    frame, agent = model.frame, model.agent
+    values = frame[variable].astype(str)
+    out = {}
+    for lab in levels:
+        data = frame[values == lab]
+        if len(data) < MIN_SLOPE_REPLIES or data[agent].nunique() < 3:
+            continue
+        mix = [m for m in model.mix if m != variable and data[m].nunique() > 1]
+        fit = lmer(f"{model.outcome} ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
+        out[lab] = float(fit.varcorr.loc[agent, "sd"])
+    return pd.Series(out, dtype=float, name="agent_sd").rename_axis(variable)
+
+
 def top_quarter(model: AgentModel, effects: pd.DataFrame, contacts: pd.DataFrame, variable: str = "policy",
-                level: float = 0.95) -> pd.DataFrame:
-    """Per level: top_quarter (level effect + z₀.₇₅·τ from the agent model, score points against the
-    average contact) with a family-wise (Bonferroni over the levels) basic bootstrap interval
-    top_quarter_lower_adj/top_quarter_upper_adj."""
+                level: float = 0.95, agent_sd: pd.Series | None = None) -> pd.DataFrame:
+    """Per level: top_quarter, the score of an agent at the 75th percentile of agents under that level
+    against the average contact (score points): level effect + z₀.₇₅·SD, SD the agents' SD under the level —
+    `agent_sd` where given (by level: `agent_sd_by_level`, for levels whose effect varies between agents),
+    else τ from the agent model. A family-wise (Bonferroni over the levels) basic bootstrap interval
+    top_quarter_lower_adj/upper_adj (τ's draws, scaled by SD/τ for a level's own SD), and
+    top_quarter_agent_sd, the SD used."""
     fit, boot = model.fit, model.boot
     counts = _counts(contacts, variable)
     L = fit.level_contrast_matrix(variable, weights=counts.reindex(fit.factor_levels(variable)).fillna(0))
     L = L.reindex(effects.index.intersection(L.index))
     tau = float(fit.varcorr.loc[model.agent, "sd"])
-    est = pd.Series(L.to_numpy() @ fit.fixef.to_numpy() + Z75 * tau, index=L.index)
+    own = (agent_sd if agent_sd is not None else pd.Series(dtype=float)).reindex(L.index)
+    sd = own.fillna(tau).to_numpy()
+    est = pd.Series(L.to_numpy() @ fit.fixef.to_numpy() + Z75 * sd, index=L.index)
+    scale = sd / tau if tau > 0 else np.ones_like(sd)
     draws = pd.DataFrame(boot.fixef()[list(L.columns)].to_numpy() @ L.to_numpy().T
-                         + Z75 * boot.sd(model.agent).to_numpy()[:, None], columns=L.index)
+                         + Z75 * boot.sd(model.agent).to_numpy()[:, None] * scale[None, :], columns=L.index)
     family = 1 - (1 - level) / max(len(L), 1)
     lower, upper = basic_interval(est, est, draws, family)
-    return pd.DataFrame({"top_quarter": est, "top_quarter_lower_adj": lower, "top_quarter_upper_adj": upper})
+    return pd.DataFrame({"top_quarter": est, "top_quarter_lower_adj": lower, "top_quarter_upper_adj": upper,
+                         "top_quarter_agent_sd": pd.Series(sd, index=L.index)})

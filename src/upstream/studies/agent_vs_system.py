@@ -7,7 +7,7 @@ whoever handles them.
     screen  = steps.survey_screen(ds, params, cache)        # survey process under review?
     effects = agent_effects(model, ..., flagged=screen)     # effects, sign probabilities, verdicts
     shares  = variance_shares(model) (+ customers)          # agent / mix / customer / contact shares
-    policy  = policy effects, agent variation, top quarter  # the rules no agent can fix
+    policy  = policy effects, agent variation, top quarter  # what the rules cost, whoever handles them
     shift   = rank_shift(effects)                           # how raw rankings mislead
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def no_policy_table() -> pd.DataFrame:
     """The policy table of a data set that does not record policies (one value, e.g. 'unknown')."""
     columns = ["n_contacts", "n_responses", "effect", "std_error", "lower", "upper", "lower_adj", "upper_adj",
                "p_value", "p_holm", "agent_variation_p", "top_quarter", "top_quarter_lower_adj",
-               "top_quarter_upper_adj"]
+               "top_quarter_upper_adj", "top_quarter_agent_sd"]
     return pd.DataFrame(columns=columns, index=pd.Index([], name=POLICY), dtype=float)
 
 
@@ -55,7 +55,10 @@ def linear_system(model, contacts, source=None):
     effects = policies.level_effects(policy_model, contacts)
     variation = (steps.quietly(lambda: policies.agent_variation(model, POLICY)) if model.frame is not None
                  else no_slope_tests())
-    quarter = policies.top_quarter(model, effects, contacts, POLICY)
+    varies = list(variation.index[variation["p_holm"] < 0.05])
+    own_sd = (steps.quietly(lambda: policies.agent_sd_by_level(model, POLICY, [*varies, variation.attrs["reference"]]))
+              if varies else None)      # where an effect varies by agent, τ is not the spread under that policy
+    quarter = policies.top_quarter(model, effects, contacts, POLICY, agent_sd=own_sd)
     table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
                                                    "p_holm": "agent_variation_p"})).join(quarter)
     health = (health + steps.fit_health("Policy model", policy_model.fit)

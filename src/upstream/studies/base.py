@@ -31,7 +31,8 @@ class Parameters:
     """Study parameters (the notebooks' parameters cells and the study YAML set them).
 
     reliability_threshold: agents below it are "not enough responses to rank".
-    practical_margin: δ in score points; a verdict needs P(effect beyond ±δ) ≥ 1 − max_false_sign.
+    practical_margin: δ in score points; a verdict needs P(effect beyond ±δ) ≥ 1 − max_false_sign, and trends
+    calls a part of a change "no change" only when its 95% interval lies within ±δ.
     None (default): 1.25% of the scale's range — 0.05 points on CSAT 1–5, 1.25 percentage points on good/bad.
     max_false_sign: the largest acceptable chance that a verdict has the wrong sign.
     n_boot, seed: parametric bootstrap replicates and seed. screen_z: one-sided z of the survey screen.

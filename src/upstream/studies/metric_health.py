@@ -1,6 +1,6 @@
 """Metric health — do the speed metrics tell the truth Handle time, first-contact resolution and repeat
 contacts against CSAT, contact by contact and agent by agent, once the contact mix is accounted for;
-the agents who are fast because they create repeat contacts; what a change in handle time did to
+the agents who are both fast and prone to repeat contacts; what a change in handle time did to
 repeats; self-reported against measured resolution; and the interactions-per-contact folk rule.
 
     frame   = metric_frame(contacts)                         # log handle time, came back, marked resolved
@@ -202,7 +202,7 @@ def figures(result: StudyResult, agents, changes, curve, by_agent) -> dict:
     out = {
         "speed_vs_repeats": plots.speed_quadrant(
             agents, p.fast_margin, p.repeat_margin, p.quadrant_probability,
-            f"{len(named)} agents are probably fast because they create repeat contacts"),
+            f"{len(named)} agents are probably both fast and prone to repeat contacts"),
         "period": plots.daily_change(daily, change["day"], say.period_title(ht, changes, change)),
     }
     if by_agent is not None:

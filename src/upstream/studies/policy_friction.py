@@ -1,6 +1,6 @@
-"""Policy friction: the rules no agent can fix. Per policy, the effects on CSAT, NPS, repeat contacts and
-escalation with the agent held fixed; the goodwill-credit cap and how CSAT follows the amount; and the words
-that tie customers' comments to each policy.
+"""Policy friction: what the rules cost, whoever handles the contact. Per policy, the effects on CSAT, NPS,
+repeat contacts and escalation with the agent held fixed; the goodwill-credit cap and how CSAT follows the
+amount; and the words that tie customers' comments to each policy.
 
     csat    = steps.policy_model(ds, params, cache)            # shared with agent_vs_system
     nps     = steps.nps_model(ds, cache)                       # clmm, AME in NPS points
@@ -25,7 +25,7 @@ from .allowed import allowed
 from .base import Parameters, RunCache, StudyResult
 
 NAME = "policy_friction"
-TITLE = "Policy friction: the rules no agent can fix"
+TITLE = "Policy friction: what the rules cost, whoever handles the contact"
 GROUP = "Operations"
 POLICY = "policy"
 RATES = {"repeat": "repeat_within_7d", "escalation": "escalated"}

@@ -57,7 +57,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
               + steps.noted_health("Survey screen", screen.attrs["health"])
               + steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit))
     findings = [*say.response_sentences(rates, response), say.nps_sentence(nps_all), say.screen_sentence(screen),
-                say.weighting_sentence(scores, shifts, units),
+                say.weighting_sentence(scores, shifts, units, response.propensity.features),
                 *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,

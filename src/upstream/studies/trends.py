@@ -93,7 +93,8 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
     health = (steps.fit_health("Trend model", fit)
               + ([f"Trend model: {boot.n_failed} of {boot.n} bootstrap refits failed and were left out."]
                  if boot.n_failed else []))
-    findings = [say.decomposition_sentence(parts, shares), say.trend_verdict_sentence(parts),
+    margin = steps.verdict_margin(params, scale)     # a part is "no change" only within ±δ
+    findings = [say.decomposition_sentence(parts, shares), say.trend_verdict_sentence(parts, margin),
                 say.raw_change_sentence(compared), say.weekly_sentence(weekly, levels), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)),

@@ -19,7 +19,8 @@ def shares_table(shares: pd.DataFrame) -> pd.DataFrame:
 
 
 def policy_display(policy: pd.DataFrame) -> pd.DataFrame:
-    """Policy effects: replies, effect, 95% and family-wise intervals, Holm p, agent variation p."""
+    """Policy effects: replies, effect, 95% and family-wise intervals, Holm p, agent variation p, and the
+    75th-percentile agent's score under each policy with the numbers its finding uses."""
     missing = pd.Series(np.nan, index=policy.index)
     out = pd.DataFrame({
         "contacts": policy["n_contacts"], "replies": policy["n_responses"], "effect": policy["effect"].round(2),
@@ -27,7 +28,9 @@ def policy_display(policy: pd.DataFrame) -> pd.DataFrame:
         "family-wise 95% CI": interval(policy["lower_adj"], policy["upper_adj"]),
         "p (Holm)": policy["p_holm"].map(format_p),
         "varies by agent (p)": policy.get("agent_variation_p", missing).map(format_p),
-        "top quarter of agents": policy.get("top_quarter", missing).round(2)},
+        "top quarter of agents": policy.get("top_quarter", missing).round(2),
+        "top quarter, family-wise upper bound": policy.get("top_quarter_upper_adj", missing).round(2),
+        "agents' SD under it": policy.get("top_quarter_agent_sd", missing).round(2)},
         index=policy.index)
     return out
 

@@ -55,7 +55,7 @@ def correlation_display(correlations: pd.DataFrame) -> pd.DataFrame:
 
 
 def rushing_display(agents: pd.DataFrame, labels: pd.Series, n: int = 15) -> pd.DataFrame:
-    """The agents most probably fast because of repeats."""
+    """The agents most probably both fast and prone to repeats."""
     top = agents.dropna(subset=["p_quadrant"]).head(n)
     out = pd.DataFrame({"contacts": top["contacts"],
                         "handle time vs average agent": [f"{100 * (r - 1):+.0f}%" for r in top["handle_time_ratio"]],

@@ -166,7 +166,7 @@ def _metric_health(r):
     t = r.tables
     if "agent_metrics" in t:
         agents = t["agent_metrics"]
-        yield ("rushing", "Agents most probably fast because they create repeat contacts (P from the conditional "
+        yield ("rushing", "Agents most probably both fast and prone to repeat contacts (P from the conditional "
                "distributions)", mh.rushing_display(agents, _agents(r, agents)), "agent_metrics", None)
         yield ("effect_correlations", "Correlation of agents' own effects across the three metrics: corrected for "
                "shrinkage (reliability-weighted moments), 95% percentile intervals resampling agents",

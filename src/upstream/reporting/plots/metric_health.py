@@ -12,7 +12,7 @@ RATIO_TICKS = (0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 
 def speed_quadrant(agents: pd.DataFrame, fast_margin: float, repeat_margin: float, threshold: float, title: str):
     """Each agent's handle time against repeat odds relative to an average agent on the same contacts
-    (log scales); colour = P(fast because of repeats); dashed lines = the margins."""
+    (log scales); colour = P(fast and prone to repeats); dashed lines = the margins."""
     a = agents.dropna(subset=["handle_time_ratio", "repeat_odds_ratio"])
     fig, ax = axes(7, 5.5)
     sc = ax.scatter(a["handle_time_ratio"], a["repeat_odds_ratio"], c=a["p_quadrant"], cmap="OrRd", vmin=0, vmax=1,
@@ -32,7 +32,7 @@ def speed_quadrant(agents: pd.DataFrame, fast_margin: float, repeat_margin: floa
     ax.axhline(1, color="black", linewidth=0.6)
     ax.set_xlabel("Handle time relative to an average agent on the same contacts")
     ax.set_ylabel("Odds of a repeat contact relative to an average agent")
-    fig.colorbar(sc, ax=ax).set_label("P(fast because of repeats)")
+    fig.colorbar(sc, ax=ax).set_label("P(fast and prone to repeats)")
     if len(named):
         ax.legend(fontsize=8, frameon=False, loc="upper right")
     return finish(fig, ax, title)

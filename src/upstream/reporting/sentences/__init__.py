@@ -54,6 +54,7 @@ from .sentiment import (
 )
 from .survey import nps_sentence, response_sentences, screen_sentence, tipping_sentences, weighting_sentence
 from .trends import (
+                     UNCERTAIN,
                      VERDICTS,
                      decomposition_sentence,
                      decomposition_title,
@@ -77,6 +78,7 @@ __all__ = ["attribution_sentence", "pct", "pct_interval", "variance_sentence", "
            "rushing_sentence", "ranking_sentence", "contact_metrics_sentence", "resolution_sentence",
            "interactions_sentence", "interactions_title", "NOT_RECORDED", "short_scale_sentence",
            "decomposition_sentence", "trend_verdict_sentence", "raw_change_sentence", "weekly_sentence",
-           "decomposition_title", "weekly_title", "VERDICTS", "short_scale_trend_sentence", "single_month_sentence",
+           "decomposition_title", "weekly_title", "VERDICTS", "UNCERTAIN", "short_scale_trend_sentence",
+           "single_month_sentence",
            "plan_sentence",
            "priority_sentence", "allocation_sentence", "sample_sentence", "plan_title"]

@@ -80,8 +80,10 @@ def policy_sentence(policy: pd.DataFrame, units: Units = POINTS) -> str:
 
 
 def policy_variation_sentences(policy: pd.DataFrame, units: Units = POINTS) -> list[str]:
-    """Whether any policy's effect varies between agents (random-slope tests, Holm-adjusted), and
-    the policies under which even the top quarter of agents score below the average contact."""
+    """Whether any policy's effect varies between agents (random-slope tests, Holm-adjusted), and the
+    policies under which even an agent at the 75th percentile of agents (`top_quarter`, with the policy's own
+    variation between agents where it was found) scores below the average contact — a claim about most
+    agents, not the best ones."""
     out = []
     tested = policy.dropna(subset=["agent_variation_p"]) if "agent_variation_p" in policy else policy.iloc[:0]
     varies = tested[tested["agent_variation_p"] < 0.05]
@@ -97,11 +99,18 @@ def policy_variation_sentences(policy: pd.DataFrame, units: Units = POINTS) -> l
     floor = policy[(policy["top_quarter_upper_adj"] < 0) & (policy["upper_adj"] < 0)]
     if len(floor):
         parts = [f"'{lvl}' ({units.effect(row['top_quarter'])}, family-wise interval up to "
-                 f"{units.value(row['top_quarter_upper_adj'])})"
+                 f"{units.value(row['top_quarter_upper_adj'])}{_agent_sd(row, units)})"
                  for lvl, row in floor.sort_values("top_quarter").iterrows()]
         out.append(f"Under {listing(parts)}, even an agent better than three in four scores below the average "
-                   "contact: no agent can fix that.")
+                   "contact: most agents cannot make up for it, though the best few may.")
     return out
+
+
+def _agent_sd(row, units: Units) -> str:
+    """The agents' SD under the policy that the 75th-percentile agent was computed from (τ, or the policy's own
+    where its effect varies between agents), when the table has it."""
+    sd = row.get("top_quarter_agent_sd", np.nan)
+    return "" if pd.isna(sd) else f"; agents' SD under it {units.size(sd)}"
 
 
 def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, units: Units = POINTS) -> str:

@@ -1,5 +1,5 @@
 """Key findings of the metric_health study: the period change, speed against repeats and CSAT across
-agents, the agents who are fast because they create repeats, the metrics contact by contact,
+agents, the agents who are both fast and prone to repeats, the metrics contact by contact,
 self-reported against measured resolution, and the interactions folk rule. Each sentence is computed
 from the study's tables and says only what its interval supports."""
 from __future__ import annotations
@@ -115,20 +115,21 @@ def _corr(row) -> str:
 
 def speed_quality_sentence(correlations: pd.DataFrame) -> str:
     """Across agents: handle-time effects against repeat-contact effects (a negative correlation means
-    the faster agents create more repeats)."""
+    the faster agents have more repeats) — an association at the agent level, worded as one."""
     if "handle_time~repeat" not in correlations.index or pd.isna(correlations.loc["handle_time~repeat"].get("rho")):
         return ""
     row = correlations.loc["handle_time~repeat"]
     d = _direction(row["lower"], row["upper"])
-    if d < 0:
-        lead = "Agents who are faster than their contact mix predicts create more repeat contacts"
-    elif d > 0:
-        lead = "Agents who are faster than their contact mix predicts create fewer repeat contacts"
+    if d == 0:
+        lead, tail = "Across agents, speed and repeat contacts are not detectably related", ""
     else:
-        lead = "Across agents, speed and repeat contacts are not detectably related"
+        lead = ("Across agents, those faster than their contact mix predicts tend to have "
+                f"{'more' if d < 0 else 'fewer'} repeat contacts")
+        tail = (" This is an association between agents, not evidence that speed causes or prevents repeats: agents "
+                "who work faster may differ in other ways too.")
     return (f"{lead}: agents' handle-time and repeat-contact effects correlate {_corr(row)}, across the "
             f"{int(row['n_agents'])} agents with contacts (corrected for the shrinkage of each agent's estimates; "
-            f"agents resampled; the uncorrected correlation is {row['naive']:+.2f}).")
+            f"agents resampled; the uncorrected correlation is {row['naive']:+.2f}).{tail}")
 
 
 def speed_csat_sentence(correlations: pd.DataFrame) -> str:
@@ -148,8 +149,8 @@ def speed_csat_sentence(correlations: pd.DataFrame) -> str:
     if usable("repeat~csat"):
         rep = correlations.loc["repeat~csat"]
         r = _direction(rep["lower"], rep["upper"])
-        repeats = ("agents who create more repeats score lower CSAT" if r < 0 else
-                   "agents who create more repeats score higher CSAT" if r > 0 else
+        repeats = ("agents with more repeats score lower CSAT" if r < 0 else
+                   "agents with more repeats score higher CSAT" if r > 0 else
                    "agents' repeat rates and CSAT are not detectably related")
         parts.append(f"{repeats} (correlation of repeat and CSAT effects {rep['rho']:+.2f}, {rep['lower']:+.2f} to "
                      f"{rep['upper']:+.2f})")
@@ -157,30 +158,30 @@ def speed_csat_sentence(correlations: pd.DataFrame) -> str:
 
 
 def rushing_sentence(named: pd.DataFrame, labels: pd.Series, params) -> str:
-    """The agents with P(fast and creating repeats) at or above the study's threshold, each with that
+    """The agents with P(fast and more repeats) at or above the study's threshold, each with that
     probability, and the expected number of wrong names."""
     rule = (f"probability at least {params.quadrant_probability:g} of handling contacts at least "
             f"{pct(params.fast_margin)} faster and having at least {pct(params.repeat_margin)} higher odds of a "
             "repeat contact than an average agent on the same contacts")
     if named.empty:
-        return f"No agent is probably fast because of repeat contacts ({rule})."
+        return f"No agent is probably both fast and prone to repeat contacts ({rule})."
     parts = [f"{labels[a]} ({p:.2f})" for a, p in named["p_quadrant"].items()]
     wrong = float((1 - named["p_quadrant"]).sum())
     who = "1 agent is" if len(named) == 1 else f"{len(named)} agents are"
     count = whole_count(wrong)
     doubt = (f"probably none of these {len(named)} names is wrong" if count == "none" else
              f"about {count} of these {len(named)} names may be wrong")
-    return f"{who} probably fast because they create repeat contacts ({rule}): {listing(parts)}; {doubt}."
+    return f"{who} probably both fast and prone to repeat contacts ({rule}): {listing(parts)}; {doubt}."
 
 
 def ranking_sentence(fastest: dict, correlations: pd.DataFrame) -> str:
-    """How much of the handle-time ranking repeat creation explains: the expected number of such agents
+    """How much of the handle-time ranking goes with repeats: the expected number of such agents
     among the fastest tenth, and ρ² of handle time and repeats with its interval."""
     count = whole_count(fastest["expected_in_quadrant"])
     text = (f"Among the {fastest['n_fastest']} agents with the shortest handle times on their contact mix, "
-            + ("probably none is fast because of creating repeats" if count == "none" else
+            + ("probably none is both fast and prone to repeats" if count == "none" else
                f"about {count} (going by the sum of their probabilities) {'is' if count == 'one' else 'are'} "
-               "fast because they create repeats"))
+               "both fast and prone to repeats"))
     if "handle_time~repeat" in correlations.index and pd.notna(correlations.loc["handle_time~repeat"].get("rho")):
         row = correlations.loc["handle_time~repeat"]
         lo, hi = sorted((row["lower"] ** 2, row["upper"] ** 2))

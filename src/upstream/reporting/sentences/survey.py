@@ -1,10 +1,13 @@
 """Key findings of the survey_health study."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from .common import POINTS, Units, listing, pct, pct_interval, verb
+from ...data.frames import CONTACT_MIX
+from .common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
 
 
 def response_sentences(rates: pd.DataFrame, response) -> list[str]:
@@ -50,19 +53,38 @@ def screen_sentence(screen: pd.DataFrame) -> str:
             "alone do not put an agent under review.")
 
 
-def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS) -> str:
+def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS,
+                       features: Sequence[str] = CONTACT_MIX) -> str:
+    """How far weighting for who answers moves mean CSAT and agent effects, and what it can correct: the
+    response model's `features` that are also in the agent model's contact mix are already adjusted for, so
+    for agent effects the weights only reweight replies across them; only the other features can move an
+    agent's effect, and no feature corrects non-response that depends on satisfaction itself."""
     s = scores.iloc[0]
     move = float(shifts["shift"].abs().median())
     se = float(shifts["cond_se"].median())
     verdict = ("a small fraction of their own uncertainty" if move < 0.25 * se
                else "enough to matter against their own uncertainty")
     mean = "average CSAT" if units.scale == 1 else units.outcome
-    return (f"Weighting replies for who answers (inverse response propensity on contact features) moves {mean} "
-            f"from {units.scale * s['csat']:.{units.digits + 1}f} to "
+    adjusted = [_feature(f) for f in features if f in CONTACT_MIX]
+    outside = [_feature(f) for f in features if f not in CONTACT_MIX]
+    text = (f"Weighting replies for who answers (inverse response propensity on {listing([*adjusted, *outside])}) "
+            f"moves {mean} from {units.scale * s['csat']:.{units.digits + 1}f} to "
             f"{units.scale * s['csat_weighted']:.{units.digits + 1}f} "
-            f"and agent effects by a median {units.size(move)}, "
-            f"{verdict} (median SE {se:.3f}); weighting cannot correct non-response that depends on satisfaction "
-            "itself.")
+            f"and agent effects by a median {units.size(move)}, {verdict} (median SE {se:.3f}). ")
+    if adjusted and outside:
+        text += (f"The agent model already adjusts for {listing(adjusted)}, so for agent effects the weights only "
+                 f"reweight replies across them and cannot move what that adjustment already did; an agent's effect "
+                 f"can move only through {listing(outside)}")
+    elif adjusted:
+        text += (f"The weights use only {listing(adjusted)}, which the agent model already adjusts for, so for agent "
+                 "effects they only reweight replies across them and cannot correct for who answers beyond the mix")
+    else:
+        text += f"An agent's effect can move only through {listing(outside)}"
+    return text + "; no weighting can correct non-response that depends on satisfaction itself."
+
+
+def _feature(name: str) -> str:
+    return MIX_LABELS.get(name, name.replace("_", " ").replace("7d", "7 days"))
 
 
 def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS,

@@ -31,13 +31,15 @@ def _part(row) -> str:
 
 
 def decomposition_sentence(parts: pd.DataFrame, shares: pd.DataFrame) -> str:
-    """The change in expected CSAT from the first to the last period and its two parts, naming the mix
-    variable that contributes most and its level whose share moved most."""
+    """The change in expected CSAT from the first to the last period (for an average agent: agents held
+    fixed) and its two parts, naming the mix variable that contributes most and its level whose share moved
+    most."""
     first, last = parts.attrs["first"], parts.attrs["last"]
     mix_rows = parts[parts.index.str.startswith("mix: ")]
     text = (f"From {month_text(first)} to {month_text(last)}, expected CSAT over all contacts changed by "
-            f"{_part(parts.loc['change'])} on the fitted model: {_part(parts.loc['mix'])} because the contact mix "
-            "changed")
+            f"{_part(parts.loc['change'])} on the fitted model, with agents held fixed (the same average agent: a "
+            f"change in which agents handled the contacts is not part of it): {_part(parts.loc['mix'])} because the "
+            "contact mix changed")
     if len(mix_rows):
         top = mix_rows["estimate"].abs().idxmax()
         variable = top[len("mix: "):]
@@ -51,23 +53,49 @@ def decomposition_sentence(parts: pd.DataFrame, shares: pd.DataFrame) -> str:
 
 
 VERDICTS = {
-    (1, 0): "The easier contact mix lifted CSAT; on the same mix, CSAT did not change detectably, so a rise in the "
-            "raw score is the mix's doing, not better service.",
+    (1, 0): "The easier contact mix lifted CSAT; on the same mix, CSAT changed by {within} — within ±{margin:.2f} "
+            "either way — so a rise in the raw score is the mix's doing, not a change in service.",
     (1, -1): "The easier contact mix lifted CSAT while, on the same mix, CSAT fell: the mix hides a decline.",
     (1, 1): "CSAT rose on the same contact mix, and the easier mix added to it.",
-    (0, 1): "CSAT rose on the same contact mix: better results on the same contacts, not an easier mix.",
+    (0, 1): "CSAT rose on the same contact mix: better results on the same contacts; the mix itself changed CSAT by "
+            "{mix}, within ±{margin:.2f} either way.",
     (0, -1): "CSAT fell on the same contact mix; the mix itself made no detectable difference.",
     (0, 0): "Neither the contact mix nor the level on the same mix changed CSAT detectably between the two periods.",
-    (-1, 0): "The harder contact mix lowered CSAT; on the same mix, CSAT did not change detectably, so a fall in the "
-             "raw score is the mix's doing.",
+    (-1, 0): "The harder contact mix lowered CSAT; on the same mix, CSAT changed by {within} — within ±{margin:.2f} "
+             "either way — so a fall in the raw score is the mix's doing.",
     (-1, 1): "The harder contact mix lowered CSAT while, on the same mix, CSAT rose: the mix hides an improvement.",
     (-1, -1): "CSAT fell both because the contact mix got harder and on the same mix.",
 }
+#: The same verdicts when the part read as "no change" has an interval reaching beyond ±margin: the split is
+#: uncertain, not the mix's (or the service's) alone.
+UNCERTAIN = {
+    (1, 0): "The easier contact mix lifted CSAT; whether CSAT also changed on the same mix is uncertain: it "
+            "changed by {within}, which does not rule out changes larger than ±{margin:.2f}, so how much of a rise in "
+            "the raw score is the mix's doing cannot be told.",
+    (-1, 0): "The harder contact mix lowered CSAT; whether CSAT also changed on the same mix is uncertain: it "
+             "changed by {within}, which does not rule out changes larger than ±{margin:.2f}, so how much of a fall in "
+             "the raw score is the mix's doing cannot be told.",
+    (0, 1): "CSAT rose on the same contact mix; whether the mix helped or hurt as well is uncertain: it changed "
+            "CSAT by {mix}, which does not rule out changes larger than ±{margin:.2f}.",
+}
 
 
-def trend_verdict_sentence(parts: pd.DataFrame) -> str:
-    """What the two parts mean together, by whether each interval lies above, below or around zero."""
-    return VERDICTS[(_direction(parts.loc["mix"]), _direction(parts.loc["within"]))]
+def _within(row, margin: float) -> bool:
+    return -margin <= row["lower"] and row["upper"] <= margin
+
+
+def trend_verdict_sentence(parts: pd.DataFrame, margin: float) -> str:
+    """What the two parts mean together, by whether each interval lies above, below or around zero. A part
+    around zero is called "no change" only when its interval lies within ±`margin` (score points; the
+    studies' practical margin δ); otherwise the sentence says the split is uncertain."""
+    mix, within = parts.loc["mix"], parts.loc["within"]
+    key = (_direction(mix), _direction(within))
+    texts = {"mix": _part(mix), "within": _part(within), "margin": margin}
+    if key in UNCERTAIN:
+        read_as_zero = within if key[1] == 0 else mix
+        if not _within(read_as_zero, margin):
+            return UNCERTAIN[key].format(**texts)
+    return VERDICTS[key].format(**texts)
 
 
 def raw_change_sentence(compared: pd.DataFrame) -> str:
