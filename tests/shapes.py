@@ -1,0 +1,261 @@
+"""A seeded generator of valid data sets in the shapes real exports take (issue 17): every contact rated,
+answered surveys only, no invitations after adverse contacts, one team/channel/policy/product, customers who
+never or always repeat, agents with one contact next to one with half the volume, binary to 11-point scales,
+no NPS, no optional column. Each shape is a small, ordinary operation (no agent steers surveys), written as
+the three tables plus ``dataset.yaml``, so the whole corpus runs through every study in seconds.
+
+    tables, description = generate("seven_point", seed=3)
+    folder = write_shape(tmp_path / "seven", "seven_point", seed=3)      # CSVs + dataset.yaml
+    ds = upstream.load_dataset(folder)
+
+Run the corpus on shapes the tests never saw: ``python tests/shapes.py --seed 11 [--shape NAME]`` runs the
+nine studies' pipelines on each shape and prints what each study said or how it failed (see ``main``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+OPTIONAL_CONTACT_COLUMNS = ("handle_time_sec", "n_interactions", "resolved_first_contact", "escalated",
+                            "credit_issued")
+COMMENTS = {"low": ("Waited days and nobody called back.", "The refund rule makes no sense.",
+                    "Still broken after three contacts."),
+            "mid": ("It was fine.", "Took a while but sorted.", "Okay, nothing special."),
+            "high": ("Quick and friendly, thanks!", "Great help, solved at once.", "Very kind and clear.")}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How one data set departs from an ordinary operation. ``points``/``top_box``: the CSAT scale declared in
+    dataset.yaml; ``invite``/``respond``: the shares of contacts invited and of invitations answered;
+    ``listed``: which rows the export lists ("all"; "answered": surveys list answered invitations only;
+    "rated": contacts and surveys list rated contacts only); ``visibility``: what dataset.yaml declares
+    (None: nothing, i.e. everything visible); ``customers``: "some" repeat, "never" or "always"."""
+
+    points: int = 5
+    top_box: tuple[int, ...] = (5,)
+    invite: float = 0.8
+    respond: float = 0.45
+    listed: str = "all"
+    visibility: dict | None = None
+    no_invite_after_adverse: bool = False
+    single_levels: bool = False
+    customers: str = "some"
+    skewed_agents: bool = False
+    nps: bool = True
+    optional_columns: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+SHAPES: dict[str, Shape] = {
+    "ordinary": Shape(),
+    "top_two_box": Shape(top_box=(4, 5)),
+    "every_contact_rated": Shape(invite=1.0, respond=1.0, listed="rated"),
+    "rated_contacts_declared": Shape(invite=1.0, respond=1.0, listed="rated",
+                                     visibility={"unanswered_invitations": False, "uninvited_contacts": False,
+                                                 "note": "an export of rated tickets"}),
+    "answered_surveys_only": Shape(listed="answered",
+                                   visibility={"unanswered_invitations": False,
+                                               "note": "the survey API lists answered surveys only"}),
+    "answered_surveys_undeclared": Shape(listed="answered"),
+    "no_invitations_after_adverse": Shape(no_invite_after_adverse=True),
+    "single_levels": Shape(single_levels=True),
+    "customers_never_repeat": Shape(customers="never"),
+    "customers_always_repeat": Shape(customers="always"),
+    "skewed_agents": Shape(skewed_agents=True),
+    "binary": Shape(points=2, top_box=(2,)),
+    "three_point": Shape(points=3, top_box=(3,)),
+    "seven_point": Shape(points=7, top_box=(6, 7)),
+    "eleven_point": Shape(points=11, top_box=(10, 11)),
+    "no_nps": Shape(nps=False),
+    "no_optional_columns": Shape(optional_columns=False, nps=False),
+}
+
+
+def _ordinal(eta: np.ndarray, points: int, rng) -> np.ndarray:
+    """Codes 1..points from a cumulative logit with evenly spread thresholds (centred a little low, so the
+    top codes are the common ones as in real CSAT)."""
+    thresholds = np.linspace(-2.2, 1.0, points - 1)
+    cum = 1 / (1 + np.exp(-(thresholds[None, :] - eta[:, None])))
+    return 1 + (rng.random(len(eta))[:, None] > cum).sum(axis=1)
+
+
+def generate(name: str, seed: int = 0, n_contacts: int = 420, n_agents: int = 18) -> tuple[dict, dict]:
+    """The three tables (as ``load_dataset`` returns them) and the dataset.yaml mapping of shape ``name``."""
+    shape = SHAPES[name]
+    rng = np.random.default_rng([seed, sorted(SHAPES).index(name)])
+    agent_ids = [f"a{i:02d}" for i in range(1, n_agents + 1)]
+    teams = ["north"] if shape.single_levels else ["north", "south", "east"]
+    agents = pd.DataFrame({"agent_id": agent_ids, "team": [teams[i % len(teams)] for i in range(n_agents)],
+                           "site": np.where(np.arange(n_agents) % 2 == 0, "Leeds", "Manila"),
+                           "tenure_months": np.round(rng.uniform(1, 60, n_agents), 1)})
+    if shape.skewed_agents:       # three agents with one contact, one agent with half the volume
+        ones = list(range(n_agents - 3, n_agents))
+        half = n_contacts // 2
+        owner = np.concatenate([np.zeros(half, int), np.array(ones),
+                                rng.integers(1, n_agents - 3, n_contacts - half - len(ones))])
+        owner = rng.permutation(owner)
+    else:
+        owner = rng.permutation(np.arange(n_contacts) % n_agents)
+    levels = {"channel": ["phone", "chat", "email"], "policy": ["standard", "refund above cap", "warranty expired"],
+              "product": ["router", "mesh kit", "set-top box"], "issue_type": ["billing", "defect", "how-to"]}
+    effects = {"channel": [0.0, 0.2, -0.2], "policy": [0.0, -0.6, -0.3], "product": [0.0, 0.1, -0.1],
+               "issue_type": [0.0, -0.2, 0.3]}
+    contacts = pd.DataFrame({"contact_id": [f"c{i:05d}" for i in range(1, n_contacts + 1)]})
+    opened = (pd.Timestamp("2026-06-08 08:00") + pd.to_timedelta(np.sort(rng.integers(0, 56 * 86400, n_contacts)),
+                                                                 unit="s"))
+    contacts["opened_at"] = opened
+    contacts["closed_at"] = opened + pd.to_timedelta(rng.integers(600, 2 * 86400, n_contacts), unit="s")
+    contacts["agent_id"] = np.array(agent_ids)[owner]
+    contacts["team"] = agents["team"].to_numpy()[owner]
+    eta = rng.normal(0, 0.6, n_agents)[owner]
+    for column, values in levels.items():
+        single = shape.single_levels and column != "issue_type"
+        pick = np.zeros(n_contacts, int) if single else rng.integers(0, 3, n_contacts)
+        contacts[column] = np.array(values)[pick]
+        eta = eta + np.array(effects[column])[pick]
+    if shape.customers == "never":
+        customer = np.arange(n_contacts)
+    elif shape.customers == "always":
+        customer = rng.permutation(np.arange(n_contacts) // 3)
+    else:
+        customer = rng.integers(0, int(n_contacts * 0.7), n_contacts)
+    contacts["customer_id"] = [f"k{c:05d}" for c in customer]
+    eta = eta + rng.normal(0, 0.4, customer.max() + 1)[customer]
+    resolved = rng.random(n_contacts) < 0.75
+    escalated = rng.random(n_contacts) < 0.08
+    repeat = (rng.random(n_contacts) < np.where(resolved, 0.05, 0.25)) if shape.customers != "never" else \
+        np.zeros(n_contacts, bool)
+    eta = eta - 0.8 * ~resolved - 0.3 * escalated
+    contacts["handle_time_sec"] = np.round(rng.gamma(2.0, 300.0, n_contacts), 1)
+    contacts["n_interactions"] = rng.integers(1, 9, n_contacts)
+    contacts["resolved_first_contact"] = resolved
+    contacts["repeat_within_7d"] = repeat
+    contacts["escalated"] = escalated
+    contacts["credit_issued"] = np.where(rng.random(n_contacts) < 0.12, np.round(rng.uniform(5, 50, n_contacts)),
+                                         0.0)
+
+    adverse = ~resolved | escalated | repeat
+    invited = rng.random(n_contacts) < shape.invite
+    if shape.no_invite_after_adverse:
+        invited &= ~adverse
+    answered = invited & (rng.random(n_contacts) < shape.respond)
+    csat = _ordinal(eta, shape.points, rng)
+    nps = np.clip(np.round(7 + 1.6 * eta + rng.normal(0, 1.5, n_contacts)), 0, 10).astype(int)
+    sent = contacts["closed_at"] + pd.Timedelta(hours=1)
+    surveys = pd.DataFrame({"contact_id": contacts["contact_id"], "sent_at": sent,
+                            "responded_at": sent + pd.to_timedelta(rng.integers(60, 3 * 86400, n_contacts), unit="s"),
+                            "csat": pd.array(csat, dtype="Int64"),
+                            "nps": pd.array(nps, dtype="Int64")})
+    band = np.where(csat <= max(1, shape.points // 3), "low", np.where(csat >= shape.top_box[0], "high", "mid"))
+    surveys["comment"] = [COMMENTS[b][i % 3] if i % 2 == 0 else None for i, b in enumerate(band)]
+    skipped = rng.random(n_contacts) < 0.03          # an answer that skipped the CSAT question
+    surveys.loc[skipped, "csat"] = pd.NA
+    surveys.loc[~answered, ["responded_at"]] = pd.NaT
+    surveys.loc[~answered, ["csat", "nps"]] = pd.NA
+    surveys.loc[~answered, "comment"] = None
+    if not shape.nps:
+        surveys["nps"] = pd.array([pd.NA] * n_contacts, dtype="Int64")
+    keep_survey = invited.copy()
+    if shape.listed in ("answered", "rated"):
+        keep_survey = answered
+    if shape.listed == "rated":
+        keep_survey = answered & surveys["csat"].notna().to_numpy()
+        contacts = contacts[keep_survey].reset_index(drop=True)
+    surveys = surveys[keep_survey].reset_index(drop=True)
+    missing = {}
+    if not shape.optional_columns:
+        contacts = contacts.drop(columns=list(OPTIONAL_CONTACT_COLUMNS))
+        agents = agents.drop(columns=["site", "tenure_months"])
+        surveys["comment"] = None
+        missing = {"contacts": {"missing": list(OPTIONAL_CONTACT_COLUMNS)},
+                   "agents": {"missing": ["site", "tenure_months"]}}
+    agents = agents[agents["agent_id"].isin(contacts["agent_id"])].reset_index(drop=True)
+    labels = {c: str(c) for c in range(1, shape.points + 1)}
+    if shape.points == 2:
+        labels = {1: "bad", 2: "good"}
+    description = {"upstream_dataset": 1, "name": f"shape-{name}-{seed}",
+                   "csat": {"points": shape.points, "labels": labels, "top_box": list(shape.top_box)},
+                   "nps": {"present": shape.nps}}
+    if missing:
+        description["columns"] = missing
+    if shape.visibility is not None:
+        description["visibility"] = dict(shape.visibility)
+    return {"contacts": contacts, "surveys": surveys, "agents": agents}, description
+
+
+def write_shape(folder: Path, name: str, seed: int = 0, **sizes) -> Path:
+    """Write shape ``name`` as contacts.csv, surveys.csv, agents.csv and dataset.yaml into ``folder``."""
+    from conftest import write_tables
+
+    tables, description = generate(name, seed, **sizes)
+    folder = write_tables(Path(folder), tables)
+    (folder / "dataset.yaml").write_text(yaml.safe_dump(description, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def run_studies(ds, params: dict, cache=None) -> dict:
+    """Every study's StudyResult on `ds` (the pipelines the notebooks call), or the estimability refusal
+    (``{"refused": [sentences]}``) when the data leave nothing to estimate."""
+    import importlib
+    import warnings
+
+    from upstream.data.estimability import estimability_problems
+    from upstream.studies import STUDY_NAMES, RunCache
+
+    problems = estimability_problems(ds)
+    if problems:
+        return {"refused": problems}
+    cache = cache or RunCache()
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for study in STUDY_NAMES:
+            out[study] = importlib.import_module(f"upstream.studies.{study}").run(ds, params, cache)
+    return out
+
+
+def main(argv=None) -> int:
+    """Run the corpus at a seed (``--seed``; every shape unless ``--shape``) and print each study's outcome."""
+    import argparse
+    import sys
+    import tempfile
+    import time
+    import traceback
+
+    from upstream.data import load_dataset
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shape", action="append", choices=sorted(SHAPES))
+    parser.add_argument("--contacts", type=int, default=420)
+    args = parser.parse_args(argv)
+    failed = 0
+    for name in args.shape or SHAPES:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            ds = load_dataset(write_shape(Path(tmp), name, args.seed, n_contacts=args.contacts))
+            try:
+                results = run_studies(ds, {"n_boot": 100, "seed": args.seed + 1})
+            except Exception:   # the point of the corpus: report every failure, then go on
+                failed += 1
+                print(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)
+                continue
+            if "refused" in results:
+                print(f"{name}: refused: {' '.join(results['refused'])}")
+                continue
+            screen = results["agent_vs_system"].tables["survey_screen"]
+            print(f"{name}: {len(results)} studies in {time.perf_counter() - start:.1f}s; "
+                  f"{int(screen['flagged'].sum())} of {len(screen)} agents under survey review")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    raise SystemExit(main())
