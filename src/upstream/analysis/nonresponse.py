@@ -89,9 +89,9 @@ def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> Respons
                          references=refs)
 
 
-def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None, top_box=(5,)) -> pd.DataFrame:
-    """Mean CSAT, top-box share (CSAT in `top_box`) and NPS among replies, unweighted and
-    inverse-propensity weighted."""
+def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None) -> pd.DataFrame:
+    """Mean CSAT, top-box share (the `top_box` column of ``data.frames.invitations``: CSAT in the data set's
+    declared top box) and NPS among replies, unweighted and inverse-propensity weighted."""
     resp = inv.loc[weights.index]
     groups = [("all", resp)] if by is None else list(resp.groupby(by, sort=True))
     rows = []
@@ -99,6 +99,7 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         w = weights.loc[g.index]
         c = g["csat"].astype(float)
         ok = c.notna()
+        top = g["top_box"].astype("boolean").fillna(False).astype(bool)[ok]
         nps_scores = g["nps"].astype(float)
         nok = nps_scores.notna()
         wn = w[nok]
@@ -108,8 +109,8 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         rows.append({by or "group": name, "replies": int(ok.sum()),
                      "csat": c[ok].mean() if has else np.nan,
                      "csat_weighted": np.average(c[ok], weights=w[ok]) if has else np.nan,
-                     "top_box": c[ok].isin(top_box).mean() if has else np.nan,
-                     "top_box_weighted": np.average(c[ok].isin(top_box), weights=w[ok]) if has else np.nan,
+                     "top_box": top.mean() if has else np.nan,
+                     "top_box_weighted": np.average(top, weights=w[ok]) if has else np.nan,
                      "nps": nps(nps_scores[nok]).nps if nok.any() else np.nan,
                      "nps_weighted": 100 * (prom - det) if nok.any() else np.nan,
                      "kish_n": kish_effective_n(w[ok]) if has else np.nan})
@@ -152,7 +153,8 @@ def tipping_point(inv: pd.DataFrame, weights: pd.Series, shift: float = 0.1, out
     """Mean CSAT over every invitation under a δ-adjusted pattern mixture: respondents as observed,
     non-respondents at the mean their contact features predict (the weighted mean of the replies,
     MAR) plus δ. μ(δ) = r·ȳ_R + (1 − r)(μ_MAR + δ). Returns r, the respondents' mean, μ_MAR, the δ that
-    moves mean CSAT by `shift` points ((shift)/(1 − r)) and a table of μ(δ) for `deltas`."""
+    moves mean CSAT by `shift` points ((shift)/(1 − r); NaN when every invitation has a reply: no δ moves it)
+    and a table of μ(δ) for `deltas`."""
     replies = inv.loc[weights.index.intersection(inv.index)]
     replies = replies[replies[outcome].notna()]
     w = weights.loc[replies.index]
@@ -162,8 +164,8 @@ def tipping_point(inv: pd.DataFrame, weights: pd.Series, shift: float = 0.1, out
     mar = float(np.average(y, weights=w))
     table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + (1 - r) * (mar + d) for d in deltas]})
     return {"response_share": r, "respondent_mean": mean_r, "mar_mean": mar,
-            "mean_mar": r * mean_r + (1 - r) * mar, "shift": shift, "delta_for_shift": shift / (1 - r),
-            "table": table.set_index("delta")}
+            "mean_mar": r * mean_r + (1 - r) * mar, "shift": shift,
+            "delta_for_shift": shift / (1 - r) if r < 1 else np.nan, "table": table.set_index("delta")}
 
 
 def verdict_tipping_points(effects: pd.DataFrame, inv: pd.DataFrame, agent: str = "agent_id",
@@ -172,13 +174,14 @@ def verdict_tipping_points(effects: pd.DataFrame, inv: pd.DataFrame, agent: str 
     over invitations) and tipping_delta, the shift of that agent's non-respondents alone (against what
     the model predicts for them) at which the verdict's interval reaches 0: the agent's effect over
     all its contacts is b_j + (1 − r_j)δ_j, so δ_j = −lower_j/(1 − r_j) for "above average" and
-    −upper_j/(1 − r_j) for "below average"."""
+    −upper_j/(1 − r_j) for "below average" (NaN for an agent whose every invitation has a reply: nothing
+    unanswered can undo it)."""
     judged = effects[effects["verdict"].isin(["above average", "below average"])]
     ids = inv[agent].astype(str)
     answered = inv["responded"] & inv[outcome].notna()
     share = answered.groupby(ids).mean().reindex(judged.index)
     bound = np.where(judged["verdict"] == "above average", judged["lower"], judged["upper"])
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = -bound / (1 - share.to_numpy())
+        delta = np.where(share.to_numpy() < 1, -bound / (1 - share.to_numpy()), np.nan)
     return pd.DataFrame({"verdict": judged["verdict"], "reply_share": share, "tipping_delta": delta},
                         index=judged.index)

@@ -38,25 +38,23 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     cache = cache or RunCache()
     scale = steps.csat_scale(ds)
     inv = invitations(ds)
-    good = None
-    if scale.kind == "binary":              # CSAT below is the share of good ratings
-        inv = inv.assign(csat=inv["csat"].isin(scale.top_box).astype(float).where(inv["csat"].notna()))
-        good = (1.0,)
+    good = scale.top_box if scale.is_binary else None    # CSAT below is the share of good ratings
     summary = channels.channel_summary(ds.contacts, inv, CHANNEL, good=good)
     if len(summary) < 2:
         return single_channel(ds, params, summary)
     effects, fits = adjusted_effects(ds, params, cache)
     differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL, good=good)
     response = steps.response_model(ds, cache)
-    comparison = channels.response_comparison(inv, response.weights, effects["csat"], CHANNEL)
+    shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
+    comparison = channels.response_comparison(shares, response.weights, effects["csat"], CHANNEL)
     odd = summary.attrs["handle_exceeds_elapsed"]
     health = ([line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
               + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "
                   "first-response bound is set to 0."] if odd else []))
-    outcome = scale.units.outcome
+    outcome = steps.units(scale).outcome
     findings = [say.volume_sentence(summary), say.speed_sentence(summary),
                 say.csat_channel_sentence(differences, outcome), *say.metric_sentences(differences),
-                *say.channel_response_sentences(summary, comparison, scale.units), *health]
+                *say.channel_response_sentences(summary, comparison, steps.units(scale)), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings, health=health, fits=fits)
     result.tables = {"channel_summary": summary, "channel_differences": differences, "channel_response": comparison}

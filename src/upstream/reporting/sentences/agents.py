@@ -135,8 +135,13 @@ def rank_shift_sentence(shift: dict) -> str:
     """How a raw-average bottom 10% breaks down: too few replies, contact mix, shrinkage, and the
     probability of truly being in the bottom 10%."""
     k = shift["bottom_size"]
+    review = shift.get("n_under_review", 0)
+    if k == 0 and review and not shift["n_agents"]:
+        return (f"Every agent's survey process is under review ({review}), so no raw-average ranking is compared "
+                "with the adjusted one.")
     if k == 0:
-        return f"Only {shift['n_agents']} agents have replies, too few to compare bottom groups."
+        outside = " outside survey review" if review else ""
+        return f"Only {shift['n_agents']} agents{outside} have replies, too few to compare bottom groups."
     text = (f"A raw-average ranking of all {shift['n_agents']} agents puts {k} in its bottom "
             f"{shift['fraction']:.0%}: {shift['n_not_rankable']} of them have too few replies to be ranked at all")
     r = shift["n_rankable"]

@@ -30,12 +30,18 @@ def nps_sentence(nps_all) -> str:
 
 
 def screen_sentence(screen: pd.DataFrame) -> str:
-    """Agents under review, and the ordinary between-agent variation the screen allowed for."""
+    """Agents under review, and the ordinary between-agent variation the screen allowed for (the parts it
+    could not run say so in ``screen.attrs["skipped"]``)."""
     few = int(screen["flag_invitations"].sum())
     both = int((screen["flag_combined"] & ~screen["flag_invitations"]).sum())
     n = int(screen["flagged"].sum())
-    ordinary = (f"an ordinary between-agent SD of {np.sqrt(screen.attrs['tau2_invitation']):.2f} in the log-odds of "
-                f"sending a survey and {np.sqrt(screen.attrs['tau2_response']):.2f} in the log-odds of a reply")
+    sds = [f"{np.sqrt(screen.attrs[key]):.2f} in the log-odds of {what}"
+           for key, what in (("tau2_invitation", "sending a survey"), ("tau2_response", "a reply"))
+           if np.isfinite(screen.attrs.get(key, np.nan))]
+    if not sds and not n:
+        return ("The survey screen could test neither invitations nor replies in these data, so no agent is under "
+                "survey review.")
+    ordinary = f"an ordinary between-agent SD of {' and '.join(sds)}"
     if not n:
         return ("No agent's invitation or response rate is implausible against its own expected rate, allowing for "
                 f"{ordinary}.")
@@ -48,7 +54,10 @@ def screen_sentence(screen: pd.DataFrame) -> str:
             "alone do not put an agent under review.")
 
 
-def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS) -> str:
+def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS,
+                       every_answered: bool = False) -> str:
+    if every_answered:
+        return "Every invitation was answered, so there is no non-response to weight for."
     s = scores.iloc[0]
     move = float(shifts["shift"].abs().median())
     se = float(shifts["cond_se"].median())
@@ -66,10 +75,14 @@ def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units 
 def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS) -> list[str]:
     """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts."""
     mean = "mean CSAT" if units.scale == 1 else units.outcome
+    if not np.isfinite(tipping["delta_for_shift"]):
+        return [f"Every invitation has a CSAT reply, so non-response cannot move {mean} and no agent verdict rests on "
+                "unanswered invitations."]
     out = [f"Only {pct(tipping['response_share'])} of invitations have a CSAT reply, so if the others would score "
            f"just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, {mean} over "
            f"all surveyed contacts would be {units.size(tipping['shift'])} lower than the replies say; the data cannot "
            "tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
+    verdicts = verdicts[np.isfinite(verdicts["tipping_delta"].astype(float))]
     if len(verdicts):
         d = verdicts["tipping_delta"].abs()
         weakest = float(d.min())
