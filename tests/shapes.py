@@ -8,8 +8,10 @@ the three tables plus ``dataset.yaml``, so the whole corpus runs through every s
     folder = write_shape(tmp_path / "seven", "seven_point", seed=3)      # CSVs + dataset.yaml
     ds = upstream.load_dataset(folder)
 
-Run the corpus on shapes the tests never saw: ``python tests/shapes.py --seed 11 [--shape NAME]`` runs the
-nine studies' pipelines on each shape and prints what each study said or how it failed (see ``main``).
+The suite runs CORPUS (six data sets combining the seventeen shapes). Run every shape and the corpus on data the
+tests never saw: ``python tests/shapes.py --seed 11 [--shape NAME] [--contacts N --agents K]`` validates each data
+set, runs the nine studies' pipelines and prints how many agents the screen put under review, or how a study
+failed (exit 1); ``UPSTREAM_SHAPES_SEED=11 pytest tests/test_shapes.py`` runs the suite's checks at that seed.
 """
 from __future__ import annotations
 
@@ -76,6 +78,33 @@ SHAPES: dict[str, Shape] = {
 }
 
 
+def combine(*names: str) -> Shape:
+    """One shape with every departure of the named shapes (each sets fields the others leave at default)."""
+    default, fields = Shape(), {}
+    for name in names:
+        shape = SHAPES[name]
+        fields.update({k: v for k, v in vars(shape).items() if v != getattr(default, k)})
+    return Shape(**fields)
+
+
+#: The suite's corpus: six data sets that together take every shape above (each shape's departures combined with
+#: others that do not interact), so the nine studies run six times rather than seventeen.
+CORPUS: dict[str, tuple[str, ...]] = {
+    "ordinary": ("ordinary",),
+    "rated_seven_point_never_repeat": ("every_contact_rated", "seven_point", "customers_never_repeat"),
+    "rated_declared_binary_single_levels": ("rated_contacts_declared", "binary", "single_levels", "no_nps"),
+    "answered_only_eleven_point_skewed": ("answered_surveys_only", "eleven_point", "skewed_agents"),
+    "answered_undeclared_three_point_repeat": ("answered_surveys_undeclared", "three_point",
+                                               "customers_always_repeat"),
+    "no_adverse_invites_top_two_box_bare": ("no_invitations_after_adverse", "top_two_box", "no_optional_columns"),
+}
+
+
+def shape_of(name: str) -> Shape:
+    """A shape of SHAPES, or a data set of CORPUS (its shapes combined)."""
+    return SHAPES[name] if name in SHAPES else combine(*CORPUS[name])
+
+
 def _ordinal(eta: np.ndarray, points: int, rng) -> np.ndarray:
     """Codes 1..points from a cumulative logit with evenly spread thresholds (centred a little low, so the
     top codes are the common ones as in real CSAT)."""
@@ -84,10 +113,11 @@ def _ordinal(eta: np.ndarray, points: int, rng) -> np.ndarray:
     return 1 + (rng.random(len(eta))[:, None] > cum).sum(axis=1)
 
 
-def generate(name: str, seed: int = 0, n_contacts: int = 420, n_agents: int = 18) -> tuple[dict, dict]:
-    """The three tables (as ``load_dataset`` returns them) and the dataset.yaml mapping of shape ``name``."""
-    shape = SHAPES[name]
-    rng = np.random.default_rng([seed, sorted(SHAPES).index(name)])
+def generate(name: str, seed: int = 0, n_contacts: int = 240, n_agents: int = 12) -> tuple[dict, dict]:
+    """The three tables (as ``load_dataset`` returns them) and the dataset.yaml mapping of shape ``name`` (a key of
+    SHAPES or of CORPUS)."""
+    shape = shape_of(name)
+    rng = np.random.default_rng([seed, sum(map(ord, name))])
     agent_ids = [f"a{i:02d}" for i in range(1, n_agents + 1)]
     teams = ["north"] if shape.single_levels else ["north", "south", "east"]
     agents = pd.DataFrame({"agent_id": agent_ids, "team": [teams[i % len(teams)] for i in range(n_agents)],
@@ -198,11 +228,17 @@ def write_shape(folder: Path, name: str, seed: int = 0, **sizes) -> Path:
     return folder
 
 
-def run_studies(ds, params: dict, cache=None) -> dict:
+def run_studies(ds, params: dict, cache=None, layout: bool = True) -> dict:
     """Every study's StudyResult on `ds` (the pipelines the notebooks call), or the estimability refusal
-    (``{"refused": [sentences]}``) when the data leave nothing to estimate."""
+    (``{"refused": [sentences]}``) when the data leave nothing to estimate. ``layout=False`` draws every figure
+    but skips matplotlib's tight layout (a third of the time on small data; it places labels, it computes
+    nothing a finding or table depends on)."""
+    import contextlib
     import importlib
     import warnings
+    from unittest import mock
+
+    from matplotlib.figure import Figure
 
     from upstream.data.estimability import estimability_problems
     from upstream.studies import STUDY_NAMES, RunCache
@@ -212,7 +248,8 @@ def run_studies(ds, params: dict, cache=None) -> dict:
         return {"refused": problems}
     cache = cache or RunCache()
     out = {}
-    with warnings.catch_warnings():
+    no_layout = mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None)
+    with warnings.catch_warnings(), (contextlib.nullcontext() if layout else no_layout):
         warnings.simplefilter("ignore")
         for study in STUDY_NAMES:
             out[study] = importlib.import_module(f"upstream.studies.{study}").run(ds, params, cache)
@@ -231,16 +268,19 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--shape", action="append", choices=sorted(SHAPES))
-    parser.add_argument("--contacts", type=int, default=420)
+    parser.add_argument("--shape", action="append", choices=sorted({*SHAPES, *CORPUS}),
+                        help="a shape or a corpus data set (default: every shape and every corpus data set)")
+    parser.add_argument("--contacts", type=int, default=240)
+    parser.add_argument("--agents", type=int, default=12)
     args = parser.parse_args(argv)
     failed = 0
-    for name in args.shape or SHAPES:
+    for name in args.shape or [*SHAPES, *CORPUS]:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            ds = load_dataset(write_shape(Path(tmp), name, args.seed, n_contacts=args.contacts))
+            ds = load_dataset(write_shape(Path(tmp), name, args.seed, n_contacts=args.contacts,
+                                          n_agents=args.agents))
             try:
-                results = run_studies(ds, {"n_boot": 100, "seed": args.seed + 1})
+                results = run_studies(ds, {"n_boot": 100, "seed": args.seed + 1}, layout=False)
             except Exception:   # the point of the corpus: report every failure, then go on
                 failed += 1
                 print(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)

@@ -173,7 +173,7 @@ def test_partly_empty_columns_must_be_declared(valid_folder):
       "vendor_scale, vendor_codes, not_answers, scale_source"]),
     ("scale: {points: 5}\n",
      ["unknown key 'scale'; the keys are upstream_dataset, name, source, period, attribution, csat, nps, "
-      "columns, channel_groups"]),
+      "columns, channel_groups, visibility"]),
     ("nps: {range: [1, 5]}\n", ["nps.range: [1, 5]; NPS is asked on 0 to 10 ([0, 10])"]),
     ("attribution: {rule: whoever}\n",
      ["attribution.rule: 'whoever' is not one of rating_time_assignee, rated_reply_author, last_agent_reply, "

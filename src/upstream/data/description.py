@@ -86,7 +86,7 @@ class CsatScale:
 
     points: int = 5
     labels: Any = None
-    top_box: tuple[int, ...] = (5,)
+    top_box: tuple[int, ...] = ()          # empty: the highest code (``default_top_box``)
     label_of_good: str = ""
     present: bool = True
     vendor_scale: str = ""
@@ -95,7 +95,7 @@ class CsatScale:
         labels = dict(self.labels) if self.labels else {c: str(c) for c in range(1, self.points + 1)}
         labels = {**{c: str(c) for c in range(1, self.points + 1)}, **{int(c): str(v) for c, v in labels.items()}}
         object.__setattr__(self, "labels", MappingProxyType(labels))
-        object.__setattr__(self, "top_box", tuple(int(c) for c in self.top_box))
+        object.__setattr__(self, "top_box", tuple(int(c) for c in self.top_box) or default_top_box(self.points))
         if not self.label_of_good:
             words = [labels[c] for c in self.top_box]
             object.__setattr__(self, "label_of_good", " or ".join(words))
