@@ -233,7 +233,7 @@ def part_test(part: str, counts: pd.DataFrame | None, agents: pd.Index, hidden: 
               absent: str = "") -> tuple[pd.DataFrame, str | None]:
     """(rate_test of one part of the screen, or an all-empty table; the sentence saying why it was not run,
     or None when it ran): not run when the data cannot show it (`hidden`: why), when `counts` is None
-    (`absent`: why) or when no agent's rate can vary (``rate_test``)."""
+    (`absent`: why), when the pooled rate is 0 or 1, or when no agent's rate can vary (``rate_test``)."""
     empty = pd.DataFrame({"rate": np.nan, "expected_rate": np.nan, "z": np.nan}, index=agents)
     empty.attrs.update({"tau2": np.nan, "n_tested": 0})
     what, every, none = PARTS[part]
@@ -241,10 +241,13 @@ def part_test(part: str, counts: pd.DataFrame | None, agents: pd.Index, hidden: 
         return empty, f"The survey screen cannot test {what}: {hidden}."
     if counts is None or counts["n"].sum() == 0:
         return empty, f"The survey screen cannot test {what}: {absent}." if absent else None
-    test = rate_test(counts["o"], counts["n"], counts["e"], counts["v"])
-    if test.attrs["n_tested"]:
-        return test, None
     pooled = counts["o"].sum() / counts["n"].sum()
+    test = rate_test(counts["o"], counts["n"], counts["e"], counts["v"])
+    if 0 < pooled < 1 and test.attrs["n_tested"]:
+        return test, None
+    if pooled in (0, 1):       # a propensity fit near 0 or 1 in some cells would otherwise leave tiny variances
+        test = empty.assign(rate=test["rate"], expected_rate=test["expected_rate"])
+        test.attrs.update({"tau2": np.nan, "n_tested": 0})
     why = every if pooled >= 1 else none if pooled <= 0 else "each agent's rate is fixed at 0 or 1 by its contact mix"
     return test, f"The survey screen has nothing to test in {what}: {why}, so no agent differs from its expected rate."
 
