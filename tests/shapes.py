@@ -10,11 +10,12 @@ the three tables plus ``dataset.yaml``, so the whole corpus runs through every s
 
 The suite runs CORPUS (six data sets combining the seventeen shapes). Run every shape and the corpus on data the
 tests never saw: ``python tests/shapes.py --seed 11 [--shape NAME] [--contacts N --agents K]`` validates each data
-set, runs the nine studies' pipelines and prints how many agents the screen put under review, or how a study
+set, runs the nine study notebooks in-process (``run_notebooks``) and prints how many agents the screen put under review, or how a study
 failed (exit 1); ``UPSTREAM_SHAPES_SEED=11 pytest tests/test_shapes.py`` runs the suite's checks at that seed.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -256,6 +257,55 @@ def run_studies(ds, params: dict, cache=None, layout: bool = True) -> dict:
     return out
 
 
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def run_notebooks(folder: Path, params: dict, cache_dir: Path) -> dict:
+    """The quarterly review's notebooks executed in this process (every code cell, in order, with the parameters
+    cell's values overridden by `params` and the data folder): each study's pipeline *and* the notebook code that
+    displays it, which the pipelines alone do not exercise. No kernel and no papermill (the CLI test has those);
+    figures are drawn without tight layout and not rendered to PNG, and nothing is displayed. Returns each study's
+    StudyResult, or the estimability refusal (``{"refused": [sentences]}``)."""
+    import contextlib
+    import warnings
+    from unittest import mock
+
+    import IPython.display
+    from matplotlib.figure import Figure
+
+    from upstream.data import load_dataset
+    from upstream.data.estimability import estimability_problems
+    from upstream.studies import STUDY_NAMES
+
+    problems = estimability_problems(load_dataset(folder, validate=False))
+    if problems:
+        return {"refused": problems}
+    settings = {"data_dir": str(folder), "report_dir": None, "cache_dir": str(cache_dir), "validated": True, **params}
+    patches = (mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None),
+               mock.patch("upstream.reporting.notebook.figure_png", lambda fig, dpi=110: _PNG),
+               mock.patch.object(IPython.display, "display", lambda *a, **k: None))
+    out = {}
+    with warnings.catch_warnings(), contextlib.ExitStack() as stack:
+        warnings.simplefilter("ignore")
+        for patch in patches:
+            stack.enter_context(patch)
+        for study in STUDY_NAMES:
+            notebook = json.loads((NOTEBOOKS / f"{study}.ipynb").read_text(encoding="utf-8"))
+            cells = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+            namespace: dict = {}
+            exec(compile(cells[0], f"{study}.ipynb[parameters]", "exec"), namespace)
+            namespace.update({k: v for k, v in settings.items() if k in namespace})
+            for i, code in enumerate(cells[1:], start=1):
+                exec(compile(code, f"{study}.ipynb[{i}]", "exec"), namespace)
+            out[study] = namespace["result"]
+    return out
+
+
+#: A 1×1 PNG: what a figure "renders" to in run_notebooks.
+_PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8"
+                     "ffff3f0005fe02fea7d6a4b40000000049454e44ae426082")
+
+
 def main(argv=None) -> int:
     """Run the corpus at a seed (``--seed``; every shape unless ``--shape``) and print each study's outcome."""
     import argparse
@@ -277,10 +327,10 @@ def main(argv=None) -> int:
     for name in args.shape or [*SHAPES, *CORPUS]:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            ds = load_dataset(write_shape(Path(tmp), name, args.seed, n_contacts=args.contacts,
-                                          n_agents=args.agents))
+            folder = write_shape(Path(tmp) / "data", name, args.seed, n_contacts=args.contacts, n_agents=args.agents)
+            load_dataset(folder)             # validates: a corpus data set must pass every rule
             try:
-                results = run_studies(ds, {"n_boot": 100, "seed": args.seed + 1}, layout=False)
+                results = run_notebooks(folder, {"n_boot": 100, "seed": args.seed + 1}, Path(tmp) / "cache")
             except Exception:   # the point of the corpus: report every failure, then go on
                 failed += 1
                 print(f"{name}: FAILED\n{traceback.format_exc()}", file=sys.stderr)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from shapes import CORPUS, SHAPES, run_studies, shape_of, write_shape
+from shapes import CORPUS, SHAPES, run_notebooks, shape_of, write_shape
 
 from upstream.data import load_dataset
 from upstream.data.frames import invitations
@@ -40,11 +40,12 @@ NO_ADVERSE = "no_adverse_invites_top_two_box_bare"       # no invitation after a
 
 @functools.lru_cache(maxsize=None)
 def corpus(name: str):
-    """(data set, every study's result or {"refused": sentences}) of one corpus data set at SEED. The data are
-    valid by construction (test_corpus_data_sets_are_valid); figures are drawn without tight layout."""
-    folder = write_shape(Path(tempfile.mkdtemp(prefix=f"upstream-shape-{name}-")), name, SEED, **SIZES)
-    ds = load_dataset(folder, validate=False)
-    return ds, run_studies(ds, PARAMS, layout=False)
+    """(data set, every study's result or {"refused": sentences}) of one corpus data set at SEED: the nine study
+    notebooks executed in-process (``shapes.run_notebooks``: pipelines and display code, no kernel). The data are
+    valid by construction (test_corpus_data_sets_are_valid)."""
+    root = Path(tempfile.mkdtemp(prefix=f"upstream-shape-{name}-"))
+    folder = write_shape(root / "data", name, SEED, **SIZES)
+    return load_dataset(folder, validate=False), run_notebooks(folder, PARAMS, root / "cache")
 
 
 def test_the_corpus_takes_every_shape():
