@@ -100,7 +100,7 @@ def test_screen_runs_only_what_the_data_show_and_says_why():
 def agents_under_review(n: int, flagged: bool) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     return pd.DataFrame({"raw_score": rng.normal(4, 0.3, n), "n_responses": rng.integers(1, 30, n),
-                         "mix_expected": 4.0, "adjusted_score": 4.0, "effect": 0.0, "reliability": 0.5,
+                         "mix_expected": 4.0, "adjusted_score": 4.0, "effect": rng.normal(0, 0.1, n), "reliability": 0.5,
                          "rankable": True, "p_bottom_decile": 0.1, "survey_flag": flagged},
                         index=pd.Index([f"a{i:02d}" for i in range(n)], name="agent_id"))
 
