@@ -121,3 +121,11 @@ def test_tipping_points_when_every_invitation_has_a_reply():
     effects = pd.DataFrame({"verdict": ["above average", "below average"], "lower": [0.1, -0.5], "upper": [0.5, -0.1]},
                            index=pd.Index(["a", "b"], name="agent_id"))
     assert verdict_tipping_points(effects, inv)["tipping_delta"].isna().all()
+
+
+def test_adjusted_top_box_when_no_reply_is_in_the_top_box():
+    from upstream.analysis.scorecards import adjusted_top_box
+
+    frame = pd.DataFrame({"csat": [3.0, 4.0, 2.0, 5.0], "agent_id": ["a", "b", "a", "c"], "policy": ["x", "y", "x", "y"]})
+    shares, fit = adjusted_top_box(frame, ["policy"], CsatScale(points=7, top_box=(6, 7)))
+    assert fit is None and shares.to_dict() == {"a": 0.0, "b": 0.0, "c": 0.0}

@@ -38,8 +38,12 @@ def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id"):
 def adjusted_top_box(frame: pd.DataFrame, mix, scale: CsatScale, agent: str = "agent_id"):
     """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT in the
     scale's top box on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent).
-    Returns the shares and the fit."""
+    Returns the shares and the fit (None when every reply is in the top box, or none is: the share is 1 or 0 for
+    every agent and there is nothing to model)."""
     data = frame.assign(top=scale.in_top_box(frame["csat"]).astype(int))
+    if data["top"].nunique() < 2:
+        ids = pd.Index(sorted(data[agent].astype(str).unique()), name=agent)
+        return pd.Series(float(data["top"].iloc[0]), index=ids, name="top_box_adjusted"), None
     fit = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
     eta = fit.predict(include_random=False, type="link").to_numpy()
     b = fit.ranef[agent]["mode"]
@@ -96,7 +100,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
                        "reliability_threshold": eff.attrs.get("reliability_threshold")})
     ranked = card["rankable"] & ~card["survey_flag"]
     order = card.assign(_u=~ranked).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
-    fits = {"top_box": top_fit} if ordinal_fit is None else {"ordinal": ordinal_fit, "top_box": top_fit}
+    fits = {name: fit for name, fit in (("ordinal", ordinal_fit), ("top_box", top_fit)) if fit is not None}
     return order.drop(columns="_u"), fits
 
 
