@@ -211,3 +211,18 @@ def test_answered_surveys_only_through_the_cli_gives_a_report(tmp_path):
     index = (run / "index.html").read_text()
     assert "The data set lists answered surveys only (the survey API lists answered surveys only)" in index
     assert "tables/response_rates.csv" not in json.loads((run / "manifest.json").read_text())["tables"]
+
+
+def test_duckdb_screen_counts_the_declared_top_box(tmp_path):
+    """The aggregates of large data (DuckDB, the same SQL on Spark) count the declared top box, 6–7 of 7 here."""
+    from upstream.analysis.aggregated import survey_screen_from_sql
+    from upstream.data.sql import open_dataset
+
+    folder = write_shape(tmp_path / "seven", "seven_point", SEED, **SIZES)
+    sds = open_dataset(folder, engine="duckdb", validate=False)
+    screen = survey_screen_from_sql(sds)
+    replies = invitations(load_dataset(folder, validate=False))
+    replies = replies[replies["responded"] & replies["csat"].notna()]
+    share = replies["csat"].isin([6, 7]).groupby(replies["agent_id"].astype(str)).mean()
+    np.testing.assert_allclose(screen["top_box_rate"].to_numpy(float), share.reindex(screen.index).to_numpy(),
+                               rtol=1e-12)
