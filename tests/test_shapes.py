@@ -200,7 +200,7 @@ def test_answered_surveys_only_through_the_cli_gives_a_report(tmp_path):
     survey_health: all contacts, only answered surveys listed."""
     data = write_shape(tmp_path / "data", ANSWERED, SEED, **SIZES)
     proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(ROOT / "studies" / "quarterly_review.yaml"),
-                           "--data", str(data), "--reports", str(tmp_path / "r"), "-p", "n_boot=100", "--jobs", "1"],
+                           "--data", str(data), "--reports", str(tmp_path / "r"), "-p", "n_boot=100"],
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "r" / "quarterly_review" / "latest"
