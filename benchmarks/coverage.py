@@ -69,8 +69,9 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
         model = steps.quietly(lambda: fit_agent_model(responses(ds, "csat"), n_boot=n_boot, seed=seed,
                                                       population=ds.contacts, customer=None))
     screen = steps.survey_screen(ds, params, cache)
-    eff = agent_effects(model, ds.agents, params.reliability_threshold, steps.verdict_margin(params, steps.Scale()),
-                        params.max_false_sign, flagged=screen["flagged"])
+    eff = agent_effects(model, ds.agents, params.reliability_threshold,
+                        steps.verdict_margin(params, steps.csat_scale(ds)), params.max_false_sign,
+                        flagged=screen["flagged"])
     truth = truth_frame(op.truth)
     out: dict = {"seed": seed}
     steer = truth["steering"]

@@ -42,7 +42,7 @@ def binary_study(good_bad):
 
 def test_scale_from_the_description(good_bad):
     scale = steps.csat_scale(good_bad)
-    assert scale.kind == "binary" and scale.top_box == (2,) and scale.good_label == "good" and not scale.linear
+    assert scale.kind == "binary" and scale.top_box == (2,) and scale.label_of_good == "good" and not scale.linear
     assert steps.csat_scale(load_dataset(SAMPLE, validate=False)).linear     # no description: CSAT 1–5
 
 

@@ -166,4 +166,7 @@ def test_runs_on_a_good_bad_scale_without_nps():
     assert list(validation.index) == ["CSAT 1 = bad"] and validation.loc["CSAT 1 = bad", "passes"]
     assert result.findings[1].startswith("VADER's compound sentiment separates dissatisfied customers (CSAT 1 = bad) "
                                          "from the rest with an AUC of ")
-    assert sentiment.dissatisfied_codes(7) == (3, "CSAT 1–3") and sentiment.dissatisfied_codes(5) == (2, "CSAT 1–2")
+    from upstream.data import CsatScale
+    assert sentiment.dissatisfied_codes(CsatScale(points=7)) == (3, "CSAT 1–3")
+    assert sentiment.dissatisfied_codes(CsatScale(points=5)) == (2, "CSAT 1–2")
+    assert [CsatScale(points=k).dissatisfied for k in (2, 3, 4, 11)] == [(1,), (1,), (1, 2), (1, 2, 3, 4, 5)]

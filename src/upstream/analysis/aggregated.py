@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
 from ..data.sql import aggregates as sql
 from ..models import ColumnTerms, GroupStats, lmer_from_stats
@@ -156,12 +157,13 @@ def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.
     return cells[use].merge(coarse[use + ["_p"]], on=use, how="left")["_p"].fillna(0.0).to_numpy()
 
 
-def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES) -> pd.DataFrame:
+def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES,
+                           visibility=None) -> pd.DataFrame:
     """``screen.survey_screen`` from aggregates in two passes over the contacts: counts per feature cell,
     the propensity models fitted on the cells (``screen.cell_probabilities``), then per agent the
     observed and expected counts; the top-box expectation from the population-averaged logistic model
-    of the mix."""
-    feats = sql.screen_view(ds, [f for f in features if f in sql.SCREEN_FEATURES])
+    of the mix; top box: the data set's declared one (``CsatScale.top_box_sql``)."""
+    feats = sql.screen_view(ds, [f for f in features if f in sql.SCREEN_FEATURES], csat_scale_of(ds))
     cells = sql.screen_cells(ds, feats)
     cells["p_inv"] = _cell_fit(cells, "n", "invited", feats)
     cells["p_resp"] = _cell_fit(cells, "invited", "responded", feats)
@@ -180,6 +182,6 @@ def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=S
                  "cells), not the marginal of a logistic mixed model"]
     g_adverse = counts("adverse", "adverse_invited", "adv") if sums["adverse"].sum() > 0 else None
     out = screen_table(counts("contacts", "invited", "inv"), counts("invited", "responded", "resp"), g_top, z, [],
-                       g_adverse)
+                       g_adverse, visibility)
     out.attrs["notes"] = notes
     return out

@@ -91,9 +91,9 @@ def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> Respons
                          references=refs)
 
 
-def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None, top_box=(5,)) -> pd.DataFrame:
-    """Mean CSAT, top-box share (CSAT in `top_box`) and NPS among replies, unweighted and
-    inverse-propensity weighted."""
+def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None) -> pd.DataFrame:
+    """Mean CSAT, top-box share (the `top_box` column of ``data.frames.invitations``: CSAT in the data set's
+    declared top box) and NPS among replies, unweighted and inverse-propensity weighted."""
     resp = inv.loc[weights.index]
     groups = [("all", resp)] if by is None else list(resp.groupby(by, sort=True))
     rows = []
@@ -101,6 +101,7 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         w = weights.loc[g.index]
         c = g["csat"].astype(float)
         ok = c.notna()
+        top = g["top_box"].astype("boolean").fillna(False).astype(bool)[ok]
         nps_scores = g["nps"].astype(float)
         nok = nps_scores.notna()
         wn = w[nok]
@@ -110,8 +111,8 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         rows.append({by or "group": name, "replies": int(ok.sum()),
                      "csat": c[ok].mean() if has else np.nan,
                      "csat_weighted": np.average(c[ok], weights=w[ok]) if has else np.nan,
-                     "top_box": c[ok].isin(top_box).mean() if has else np.nan,
-                     "top_box_weighted": np.average(c[ok].isin(top_box), weights=w[ok]) if has else np.nan,
+                     "top_box": top.mean() if has else np.nan,
+                     "top_box_weighted": np.average(top, weights=w[ok]) if has else np.nan,
                      "nps": nps(nps_scores[nok]).nps if nok.any() else np.nan,
                      "nps_weighted": 100 * (prom - det) if nok.any() else np.nan,
                      "kish_n": kish_effective_n(w[ok]) if has else np.nan})
@@ -215,6 +216,7 @@ def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd
     q = np.where(above, np.quantile(d, alpha, axis=0), np.quantile(d, 1 - alpha, axis=0))
     move = np.where(above, margin - q, -margin - q)
     with np.errstate(divide="ignore", invalid="ignore"):
-        delta = move / (1 - share.to_numpy())
+        # an agent whose every contact has a reply: nothing unanswered can undo the verdict
+        delta = np.where(share.to_numpy() < 1, move / (1 - share.to_numpy()), np.nan)
     return pd.DataFrame({"verdict": judged["verdict"], "reply_share": share, "tipping_delta": delta},
                         index=judged.index)

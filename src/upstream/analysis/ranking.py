@@ -28,14 +28,16 @@ def rank_shift(effects: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.DataFra
     """The raw bottom group (one row per agent in it: raw_score, n_responses, rankable, moved_by_mix,
     moved_by_shrinkage, p_bottom_decile) and a summary dict: n_agents, bottom_size, n_not_rankable,
     n_rankable, n_moved_by_mix, n_moved_by_shrinkage, n_likely (P ≥ 0.5), n_unlikely (P < 0.5),
-    spearman (raw vs adjusted effect among rankable agents), fraction."""
-    judged = effects[~effects["survey_flag"]]
+    spearman (raw vs adjusted effect among rankable agents), fraction, n_under_review (agents left out). With
+    fewer than 10 agents to judge (none, when every agent is under review) there is no bottom group."""
+    judged = effects[~effects["survey_flag"].astype(bool)]
     m = len(judged)
     k = max(1, int(np.ceil(fraction * m - 1e-9))) if m >= 10 else 0
     baseline = effects.attrs.get("baseline", float(judged["adjusted_score"].mean() - judged["effect"].mean()))
     raw = judged["raw_score"]
     mix_only = raw - judged["mix_expected"] + baseline
-    grand = float(np.average(raw, weights=judged["n_responses"]))
+    weights = judged["n_responses"].to_numpy(dtype=float)
+    grand = float(np.average(raw, weights=weights)) if weights.sum() > 0 else np.nan
     shrunk_only = grand + judged["reliability"] * (raw - grand)
     raw_bottom, mix_bottom, shrunk_bottom = _bottom(raw, k), _bottom(mix_only, k), _bottom(shrunk_only, k)
     rows = judged.loc[sorted(raw_bottom, key=lambda a: (raw[a], a))]
@@ -53,5 +55,5 @@ def rank_shift(effects: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.DataFra
                "n_moved_by_shrinkage": int(rankable["moved_by_shrinkage"].sum()),
                "n_likely": int((rankable["p_bottom_decile"] >= 0.5).sum()),
                "n_unlikely": int((rankable["p_bottom_decile"] < 0.5).sum()),
-               "spearman": float(rho)}
+               "spearman": float(rho), "n_under_review": int(len(effects) - m)}
     return table, summary

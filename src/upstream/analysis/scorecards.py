@@ -5,7 +5,8 @@ One row per agent with survey replies:
 - adjusted CSAT (linear mixed model, bootstrap prediction interval) and, as a check that does not
   treat the 1–5 scale as interval data, the expected-CSAT effect from a cumulative-logit mixed
   model (clmm);
-- top-box share (CSAT 5): raw with a Wilson interval, empirical-Bayes shrunken (beta-binomial
+- top-box share (CSAT in the data set's declared top box, ``CsatScale.top_box``):
+  raw with a Wilson interval, empirical-Bayes shrunken (beta-binomial
   prior fitted by marginal ML) with its posterior interval, and contact-mix adjusted (logistic
   mixed model, the agent's predicted share for the average contact);
 - NPS: raw with the adjusted-Wald interval and shrunken (Dirichlet–multinomial prior);
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ..data.description import CsatScale
 from ..models import clmm, glmer
 from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
 from .agents import AgentModel
@@ -33,21 +35,25 @@ def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id"):
     return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"}), fit
 
 
-def adjusted_top_box(frame: pd.DataFrame, mix, agent: str = "agent_id", top_box=(5,)):
-    """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT = 5
-    on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent).
-    Returns the shares and the fit."""
-    data = frame.assign(top=frame["csat"].isin(top_box).astype(int))
+def adjusted_top_box(frame: pd.DataFrame, mix, scale: CsatScale, agent: str = "agent_id"):
+    """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT in the
+    scale's top box on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent).
+    Returns the shares and the fit (None when every reply is in the top box, or none is: the share is 1 or 0 for
+    every agent and there is nothing to model)."""
+    data = frame.assign(top=scale.in_top_box(frame["csat"]).astype(int))
+    if data["top"].nunique() < 2:
+        ids = pd.Index(sorted(data[agent].astype(str).unique()), name=agent)
+        return pd.Series(float(data["top"].iloc[0]), index=ids, name="top_box_adjusted"), None
     fit = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
     eta = fit.predict(include_random=False, type="link").to_numpy()
     b = fit.ranef[agent]["mode"]
     return pd.Series([expit(eta + v).mean() for v in b], index=b.index, name="top_box_adjusted"), fit
 
 
-def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
-                     nps_replies: pd.DataFrame | None = None, top_box=(5,), ordinal_check: bool = True):
+def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, level: float = 0.95,
+                     nps_replies: pd.DataFrame | None = None, ordinal_check: bool = True):
     """The scorecard table (see module docstring), sorted by adjusted CSAT with unranked agents last,
-    and the fits it used ({"ordinal": clmm, "top_box": glmer}).
+    and the fits it used ({"ordinal": clmm, "top_box": glmer}); top box: ``scale.top_box``.
     `eff`: the agents' effects and verdicts (``agents.agent_effects``). `nps_replies`: every reply
     with an NPS score (frames.responses(ds, "nps")); by default the NPS scores of the CSAT replies."""
     agent = model.agent
@@ -66,7 +72,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
         card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
     # top-box
     ids = frame[agent].astype(str)
-    top = frame["csat"].isin(top_box).groupby(ids).agg(["sum", "size"])
+    top = pd.Series(scale.in_top_box(frame["csat"]), index=frame.index).groupby(ids).agg(["sum", "size"])
     lo, hi = wilson_interval(top["sum"].to_numpy(), top["size"].to_numpy(), level)
     card["top_box_raw"] = (top["sum"] / top["size"]).reindex(card.index)
     card["top_box_lower"] = pd.Series(lo, index=top.index).reindex(card.index)
@@ -75,7 +81,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
     card["top_box_shrunken"] = eb.table["shrunken_rate"].reindex(card.index)
     card["top_box_shrunken_lower"] = eb.table["lower"].reindex(card.index)
     card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
-    adjusted, top_fit = adjusted_top_box(frame, model.mix, agent, top_box)
+    adjusted, top_fit = adjusted_top_box(frame, model.mix, scale, agent)
     card["top_box_adjusted"] = adjusted.reindex(card.index)
     # NPS (replies with an NPS score)
     source = frame if nps_replies is None else nps_replies
@@ -94,7 +100,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, level: float = 0.95,
                        "reliability_threshold": eff.attrs.get("reliability_threshold")})
     ranked = card["rankable"] & ~card["survey_flag"]
     order = card.assign(_u=~ranked).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
-    fits = {"top_box": top_fit} if ordinal_fit is None else {"ordinal": ordinal_fit, "top_box": top_fit}
+    fits = {name: fit for name, fit in (("ordinal", ordinal_fit), ("top_box", top_fit)) if fit is not None}
     return order.drop(columns="_u"), fits
 
 

@@ -33,6 +33,13 @@ For each agent and each rate (invitations per contact; replies per invitation):
   operation); with no steering and score-independent response, 2.6% (at 2.58: 91% of steering
   agents, 0.4% and 0.9%). A flag asks for a review of the survey process, it is not a verdict.
 
+Boundaries and visibility: a test runs only where what it tests can vary. An agent whose contacts all have an
+expected rate of exactly 0 or 1 (no binomial variance: every contact was invited, every invitation answered, or
+none) has nothing to test (z empty, never ±∞), and a part of the screen where that holds for every agent is not
+run; nor is a part the data set cannot show (``dataset.yaml`` ``visibility``: contacts listing surveyed contacts
+only hide invitation rates, surveys listing answered surveys only hide response rates). ``attrs["skipped"]``
+says, one sentence per part, which parts were not run and why; no agent is flagged by a part that was not run.
+
 `flagged` (possible survey steering) needs that process evidence. A top-box share above what the
 contact mix predicts (`z_top_box`, against the *marginal* expectation ∫ logit⁻¹(x'β + b) dN(b; 0, σ_b²)
 of a logistic mixed model, with the same robust over-dispersion) is reported, but it is also what a
@@ -46,6 +53,7 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import expit
 
+from ..data.description import Visibility
 from ..data.frames import ADVERSE, CONTACT_MIX
 from ..models import glmer
 
@@ -110,12 +118,16 @@ def robust_tau2(y: np.ndarray, e: np.ndarray, s2: np.ndarray) -> float:
 
     if excess(0.0) <= 0:
         return 0.0
-    hi = float(np.max((y - e) ** 2)) + 1e-12
+    hi = float(np.max((y - e) ** 2)) / NORMAL_MEDIAN_ABS_Z ** 2 + 1e-12     # there the median ratio is ≤ 0.6745
     return float(optimize.brentq(excess, 0.0, hi, xtol=1e-12))
 
 
 def rate_test(observed: pd.Series, n: pd.Series, expected: pd.Series, variance: pd.Series) -> pd.DataFrame:
-    """Per agent: rate, expected_rate, z (over-dispersion allowed for); attrs: tau2 (logit scale).
+    """Per agent: rate, expected_rate, z (over-dispersion allowed for); attrs: tau2 (logit scale), n_tested.
+
+    An agent is tested only where the rate can vary: n > 0 and binomial variance Σp̂(1 − p̂) > 0. Where every
+    contact's expected rate is exactly 0 or 1 (the pooled rate is 0 or 1, or every one of the agent's contacts
+    sits in a feature cell where it is), there is nothing to test: z is NaN, not ±∞.
 
     The comparison is on the logit scale: the empirical logit log((O + ½)/(n − O + ½)) against logit(E/n),
     with the binomial variance carried over by the delta method, Σp̂(1 − p̂)/(n e(1 − e))², and the
@@ -131,11 +143,12 @@ def rate_test(observed: pd.Series, n: pd.Series, expected: pd.Series, variance: 
         y_logit = np.log((o + 0.5) / (m - o + 0.5))
         e_logit = np.log(ec / (1 - ec))
         s2_logit = s2 / (ec * (1 - ec)) ** 2
-    tau2 = robust_tau2(y_logit, e_logit, s2_logit)
+    tested = (m > 0) & (variance.to_numpy(dtype=float) > 0)
+    tau2 = robust_tau2(y_logit[tested], e_logit[tested], s2_logit[tested])
     with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(m > 0, (y_logit - e_logit) / np.sqrt(s2_logit + tau2), np.nan)
+        z = np.where(tested, (y_logit - e_logit) / np.sqrt(s2_logit + tau2), np.nan)
     out = pd.DataFrame({"rate": y, "expected_rate": e, "z": z}, index=observed.index)
-    out.attrs["tau2"] = tau2
+    out.attrs.update({"tau2": tau2 if tested.any() else np.nan, "n_tested": int(tested.sum())})
     return out
 
 
@@ -144,12 +157,12 @@ def _grouped(agent: pd.Series, outcome: np.ndarray, p: np.ndarray, index) -> pd.
     return frame.groupby("agent")[["o", "e", "v", "n"]].sum().reindex(index).fillna(0)
 
 
-def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id", top_value: float | None = None,
+def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id",
                      n_nodes: int = 20) -> tuple[np.ndarray, list[str]]:
-    """Each reply's marginal probability of a top score given its contact mix: Gauss–Hermite
-    integration of logit⁻¹(x'β + b) over b ~ N(0, σ_b²) of a logistic mixed model; and the fit's health."""
-    top_value = scored["csat"].max() if top_value is None else top_value
-    data = scored.assign(_top=(scored["csat"] >= top_value).astype(int))
+    """Each reply's marginal probability of a top-box score (`scored["top_box"]`: CSAT in the data set's
+    declared top box, ``data.frames.invitations``) given its contact mix: Gauss–Hermite integration of
+    logit⁻¹(x'β + b) over b ~ N(0, σ_b²) of a logistic mixed model; and the fit's health."""
+    data = scored.assign(_top=scored["top_box"].astype("boolean").fillna(False).astype(int))
     if data["_top"].nunique() < 2:
         return np.full(len(data), float(data["_top"].mean())), []
     mix = [m for m in mix if data[m].nunique() > 1]
@@ -176,12 +189,14 @@ def adverse_contacts(contacts: pd.DataFrame) -> pd.Series | None:
 
 
 def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_Z, mix=CONTACT_MIX,
-                  features=SCREEN_FEATURES, agent: str = "agent_id") -> pd.DataFrame:
+                  features=SCREEN_FEATURES, agent: str = "agent_id", visibility: Visibility | None = None
+                  ) -> pd.DataFrame:
     """One row per agent with contacts (see the module docstring): contacts, invitations,
     invitation_rate, expected_invitation_rate, z_invitation, z_invitation_adverse, n_responses, response_rate,
     expected_response_rate, z_response, top_box_rate, expected_top_box_rate, z_top_box, z_steering,
-    flag_invitations, flag_response, flag_combined, flag_scores, flagged. attrs: z, tau2_invitation,
-    tau2_invitation_adverse, tau2_response, tau2_top_box."""
+    flag_invitations, flag_response, flag_combined, flag_scores, flagged. `inv`: ``data.frames.invitations``
+    (its `top_box` column is the declared top box); `visibility`: what the data set can show (default: all).
+    attrs: z, tau2_invitation, tau2_invitation_adverse, tau2_response, tau2_top_box, skipped."""
     agents = pd.Index(sorted(contacts[agent].astype(str).unique()), name=agent)
     invited = contacts["contact_id"].isin(inv["contact_id"])
     p_inv = expected_probabilities(contacts.assign(_invited=invited), "_invited", features)
@@ -197,38 +212,85 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_
     g_top, health = None, []
     if len(scored) and scored[agent].nunique() > 1:
         p_top, health = marginal_top_box(scored, mix, agent)
-        top = (scored["csat"] >= scored["csat"].max()).to_numpy(float)
+        top = scored["top_box"].astype("boolean").fillna(False).to_numpy(float)
         g_top = _grouped(scored[agent].astype(str), top, p_top, agents)
-    return screen_table(g_inv, g_resp, g_top, z, [f"top-box model: {line}" for line in health], g_adv)
+    return screen_table(g_inv, g_resp, g_top, z, [f"top-box model: {line}" for line in health], g_adv,
+                        visibility)
+
+
+#: What each part of the screen compares, and the words for its outcome when every unit has it or none has.
+PARTS = {
+    "invitation": ("invitations per contact", "every contact got a survey invitation",
+                   "no contact got a survey invitation"),
+    "adverse": ("invitations after adverse contacts (unresolved, escalated or repeated)",
+                "every adverse contact got a survey invitation", "no adverse contact got a survey invitation"),
+    "response": ("replies per invitation", "every invitation was answered", "no invitation was answered"),
+    "top_box": ("top-box replies", "every scored reply is in the top box", "no scored reply is in the top box"),
+}
+
+
+def part_test(part: str, counts: pd.DataFrame | None, agents: pd.Index, hidden: str | None = None,
+              absent: str = "") -> tuple[pd.DataFrame, str | None]:
+    """(rate_test of one part of the screen, or an all-empty table; the sentence saying why it was not run,
+    or None when it ran): not run when the data cannot show it (`hidden`: why), when `counts` is None
+    (`absent`: why), when the pooled rate is 0 or 1, or when no agent's rate can vary (``rate_test``)."""
+    empty = pd.DataFrame({"rate": np.nan, "expected_rate": np.nan, "z": np.nan}, index=agents)
+    empty.attrs.update({"tau2": np.nan, "n_tested": 0})
+    what, every, none = PARTS[part]
+    if hidden:
+        return empty, f"The survey screen cannot test {what}: {hidden}."
+    if counts is None or counts["n"].sum() == 0:
+        return empty, f"The survey screen cannot test {what}: {absent}." if absent else None
+    pooled = counts["o"].sum() / counts["n"].sum()
+    test = rate_test(counts["o"], counts["n"], counts["e"], counts["v"])
+    if 0 < pooled < 1 and test.attrs["n_tested"]:
+        return test, None
+    if pooled in (0, 1):       # a propensity fit near 0 or 1 in some cells would otherwise leave tiny variances
+        test = empty.assign(rate=test["rate"], expected_rate=test["expected_rate"])
+        test.attrs.update({"tau2": np.nan, "n_tested": 0})
+    why = every if pooled >= 1 else none if pooled <= 0 else "each agent's rate is fixed at 0 or 1 by its contact mix"
+    return test, f"The survey screen has nothing to test in {what}: {why}, so no agent differs from its expected rate."
+
+
+def hidden_reasons(visibility: Visibility | None) -> dict[str, str | None]:
+    """Per part of the screen, why the data set cannot show it (None: it can), from dataset.yaml's visibility."""
+    visibility = visibility or Visibility()
+    note = f" ({visibility.note})" if visibility.note else ""
+    contacts = (None if visibility.invitation_rates else
+                f"the data set lists only surveyed contacts{note}, so invitations per contact cannot be seen"
+                if not visibility.uninvited_contacts else
+                f"the data set lists answered surveys only{note}, so a contact without a survey may still have been "
+                "invited: invitations per contact cannot be seen")
+    answers = (f"the data set lists answered surveys only{note}, so replies per invitation cannot be seen"
+               if not visibility.response_rates else None)
+    return {"invitation": contacts, "adverse": contacts, "response": answers, "top_box": None}
 
 
 def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame | None, z: float,
-                 health: list[str], g_adverse: pd.DataFrame | None = None) -> pd.DataFrame:
+                 health: list[str], g_adverse: pd.DataFrame | None = None,
+                 visibility: Visibility | None = None) -> pd.DataFrame:
     """The screen's table from per-agent counts (columns o, e, v, n, index the agents): invitations
     per contact (`g_inv`), replies per invitation (`g_resp`), top-box replies per scored reply
     (`g_top`, None when there are none) and invitations per adverse contact (`g_adverse`, None when
-    the data set records no adverse outcome) — see ``survey_screen``."""
+    the data set records no adverse outcome) — see ``survey_screen``. A part the data set cannot show
+    (`visibility`) or where no rate can vary is not run (its z empty; ``attrs["skipped"]`` says why)."""
     agents = g_inv.index
-    t_inv = rate_test(g_inv["o"], g_inv["n"], g_inv["e"], g_inv["v"])
-    z_adverse, tau2_adverse = pd.Series(np.nan, index=agents), np.nan
-    if g_adverse is not None and g_adverse["n"].sum() > 0:
-        t_adv = rate_test(g_adverse["o"], g_adverse["n"], g_adverse["e"], g_adverse["v"])
-        z_adverse, tau2_adverse = t_adv["z"], t_adv.attrs["tau2"]
-    t_resp = rate_test(g_resp["o"], g_resp["n"], g_resp["e"], g_resp["v"])
+    hidden = hidden_reasons(visibility)
+    t_inv, why_inv = part_test("invitation", g_inv, agents, hidden["invitation"])
+    t_adv, why_adv = part_test("adverse", g_adverse, agents, hidden["adverse"],
+                               "the data set records no adverse contact")
+    t_resp, why_resp = part_test("response", g_resp, agents, hidden["response"])
+    t_top, why_top = part_test("top_box", g_top, agents, None, "fewer than two agents have scored replies")
+    z_adverse, tau2_adverse = t_adv["z"], t_adv.attrs["tau2"]
     out = pd.DataFrame({
         "contacts": g_inv["n"].astype(int), "invitations": g_inv["o"].astype(int),
         "invitation_rate": t_inv["rate"], "expected_invitation_rate": t_inv["expected_rate"],
         "z_invitation": t_inv["z"], "z_invitation_adverse": z_adverse,
         "n_responses": g_resp["o"].astype(int), "response_rate": t_resp["rate"],
         "expected_response_rate": t_resp["expected_rate"], "z_response": t_resp["z"]}, index=agents)
-    tau2_top = np.nan
-    if g_top is not None:
-        t_top = rate_test(g_top["o"], g_top["n"], g_top["e"], g_top["v"])
-        out["top_box_rate"], out["expected_top_box_rate"], out["z_top_box"] = \
-            t_top["rate"], t_top["expected_rate"], t_top["z"]
-        tau2_top = t_top.attrs["tau2"]
-    else:
-        out["top_box_rate"] = out["expected_top_box_rate"] = out["z_top_box"] = np.nan
+    out["top_box_rate"], out["expected_top_box_rate"], out["z_top_box"] = \
+        t_top["rate"], t_top["expected_rate"], t_top["z"]
+    tau2_top = t_top.attrs["tau2"]
     deficit = np.fmin(out["z_invitation"], out["z_invitation_adverse"])
     out["z_steering"] = (out["z_response"] - deficit) / np.sqrt(2)
     out["flag_invitations"] = (out["z_invitation"] < -z) | (out["z_invitation_adverse"] < -z)
@@ -239,5 +301,6 @@ def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame 
     out["flagged"] = out["flag_invitations"] | out["flag_combined"]
     out.attrs.update({"z": z, "tau2_invitation": t_inv.attrs["tau2"], "tau2_invitation_adverse": tau2_adverse,
                       "tau2_response": t_resp.attrs["tau2"],
-                      "tau2_top_box": tau2_top, "health": list(health)})
+                      "tau2_top_box": tau2_top, "health": list(health),
+                      "skipped": [why for why in (why_inv, why_adv, why_resp, why_top) if why]})
     return out

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import optimize, stats
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from ..data.description import DEFAULT_CSAT, CsatScale
 from ..models import lmer, variance_lr_test
 
 #: NPS detractors: at or below 6.
@@ -68,22 +69,22 @@ def auc_delong(score, positive, level: float = 0.95) -> dict:
             "n_positive": m, "n_negative": n}
 
 
-def dissatisfied_codes(points: int = 5, labels=None) -> tuple[int, str]:
-    """(largest dissatisfied code, its label): the codes below the middle of a 1..points scale —
+def dissatisfied_codes(scale: CsatScale = DEFAULT_CSAT) -> tuple[int, str]:
+    """(largest dissatisfied code, its label): the scale's codes below the middle (``CsatScale.dissatisfied``) —
     (2, 'CSAT 1–2') on 5 points, (3, 'CSAT 1–3') on 7, (1, 'CSAT 1 = bad') on good/bad."""
-    top = int(np.ceil((points + 1) / 2)) - 1
+    top = scale.dissatisfied[-1]
     if top > 1:
         return top, f"CSAT 1–{top}"
-    name = (labels or {}).get(1)
+    name = scale.labels.get(1)
     return 1, f"CSAT 1 = {name}" if name and name != "1" else "CSAT 1"
 
 
-def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95, points: int = 5, labels=None,
+def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95, scale: CsatScale = DEFAULT_CSAT,
              nps: bool = True) -> pd.DataFrame:
     """Rows 'CSAT 1–2' (the gate; see ``dissatisfied_codes`` for other scales) and 'NPS 0–6' (when `nps`):
     auc, se, lower, upper, n_positive, n_negative, and passes (lower ≥ bar; the gate row decides).
     `replies` needs sentiment, csat (and nps)."""
-    cut, gate = dissatisfied_codes(points, labels)
+    cut, gate = dissatisfied_codes(scale)
     rows = {}
     for name, col, top in ((gate, "csat", cut), ("NPS 0–6", "nps", DETRACTOR_MAX)):
         if col == "nps" and not nps:

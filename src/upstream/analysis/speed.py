@@ -123,7 +123,8 @@ def effect_correlations(effects: pd.DataFrame, n_boot: int = 2000, seed: int = 2
     """Correlation of agents' true effects for each pair of outcomes (rows `handle_time~repeat`, ...):
     n_agents, rho (disattenuated, clipped to [−1, 1]), rho_unclipped, lower/upper (percentile interval,
     agents resampled `n_boot` times), naive (the plain correlation of the conditional modes, attenuated by
-    shrinkage) and its `naive_lower`/`naive_upper` (the same resampling)."""
+    shrinkage) and its `naive_lower`/`naive_upper` (the same resampling); a pair with fewer than 5 agents whose
+    effects are both estimated has n_agents only."""
     rng = np.random.default_rng(seed)
     rows = {}
     a = (1 - level) / 2
@@ -143,8 +144,9 @@ def effect_correlations(effects: pd.DataFrame, n_boot: int = 2000, seed: int = 2
             rows[f"{k}~{m}"] = {"n_agents": n, "rho": float(np.clip(rho, -1, 1)), "rho_unclipped": rho,
                                 "lower": lo[0], "upper": hi[0], "naive": naive, "naive_lower": lo[1],
                                 "naive_upper": hi[1]}
-    out = pd.DataFrame.from_dict(rows, orient="index")
-    out.index.name = "pair"
+    columns = ["n_agents", "rho", "rho_unclipped", "lower", "upper", "naive", "naive_lower", "naive_upper"]
+    out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)   # every column, even when no pair
+    out.index.name = "pair"                                                        # has 5 agents to correlate
     out.attrs.update({"n_boot": n_boot, "level": level})
     return out
 

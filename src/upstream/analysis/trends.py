@@ -53,16 +53,22 @@ def is_month(text) -> bool:
     return isinstance(text, str) and re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text) is not None
 
 
+def in_top_box(replies: pd.DataFrame) -> pd.Series:
+    """1 for a reply in the data set's declared top box (the `top_box` column of ``data.frames.responses``,
+    from ``CsatScale.top_box``), else 0."""
+    return replies["top_box"].astype("boolean").fillna(False).astype(int)
+
+
 def score_table(replies: pd.DataFrame, by: pd.Series, level: float = 0.95) -> pd.DataFrame:
-    """Per group of `by`: replies, mean CSAT with a t interval, top-box share (CSAT 5) with a Wilson
-    interval, and NPS of the replies with an NPS score with its adjusted-Wald interval."""
+    """Per group of `by`: replies, mean CSAT with a t interval, top-box share (CSAT in the declared top box)
+    with a Wilson interval, and NPS of the replies with an NPS score with its adjusted-Wald interval."""
     data = replies.assign(_g=by.to_numpy())
     g = data.groupby("_g")["csat"]
     out = pd.DataFrame({"replies": g.size(), "csat": g.mean()})
     se = g.std() / np.sqrt(out["replies"])
     tq = stats.t.ppf(0.5 + level / 2, np.maximum(out["replies"] - 1, 1))
     out["csat_lower"], out["csat_upper"] = out["csat"] - tq * se, out["csat"] + tq * se
-    top = (data["csat"] >= 5).groupby(data["_g"]).sum()
+    top = in_top_box(data).groupby(data["_g"]).sum()
     out["top_box"] = top / out["replies"]
     lo, hi = wilson_interval(top.to_numpy(), out["replies"].to_numpy(), level)
     out["top_box_lower"], out["top_box_upper"] = lo, hi
@@ -84,7 +90,7 @@ def period_scores(replies: pd.DataFrame, first: str, last: str, level: float = 0
     a, b = (replies[month == p] for p in (first, last))
     d_csat = b["csat"].mean() - a["csat"].mean()
     se_csat = np.sqrt(b["csat"].var() / len(b) + a["csat"].var() / len(a))
-    pa, pb = (a["csat"] >= 5).mean(), (b["csat"] >= 5).mean()
+    pa, pb = in_top_box(a).mean(), in_top_box(b).mean()
     se_top = np.sqrt(pa * (1 - pa) / len(a) + pb * (1 - pb) / len(b))
     change = {"replies": np.nan, "csat": d_csat, "csat_lower": d_csat - q * se_csat, "csat_upper": d_csat + q * se_csat,
               "top_box": pb - pa, "top_box_lower": pb - pa - q * se_top, "top_box_upper": pb - pa + q * se_top}

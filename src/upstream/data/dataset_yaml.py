@@ -22,6 +22,7 @@ from .description import (
     DatasetDescription,
     NpsScale,
     Visibility,
+    default_top_box,
 )
 from .schema import SCHEMA, TABLES, Failure, column_of
 
@@ -160,7 +161,7 @@ def _parse_csat(raw: Any, problems: list[str]) -> CsatScale:
             problems.append(f"csat.labels: no label for code{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(map(str, missing))}")
         labels = {c: parsed.get(c, str(c)) for c in codes}
-    top = raw.get("top_box", [points] if points != 2 else [2])
+    top = raw.get("top_box", list(default_top_box(points)))
     if not isinstance(top, (list, tuple)) or not top:
         problems.append(f"csat.top_box: expected a list of codes, found {kind_of(top)}")
         top = [points]

@@ -15,9 +15,13 @@ How a study reads it (``ds = upstream.load_dataset(folder)``)::
     scale.points          # k: the codes are 1..k, worst to best
     scale.codes           # (1, ..., k)
     scale.labels          # {1: "bad", 2: "good"}
-    scale.top_box         # codes counted as satisfied, e.g. (2,) or (4, 5)
+    scale.top_box         # codes counted as satisfied, e.g. (2,) or (4, 5): every top-box figure
     scale.label_of_good   # words for the top box, e.g. "good", "4 or 5"
     scale.satisfied(ds.surveys["csat"])   # boolean Series: in the top box (<NA> when no csat)
+    scale.in_top_box(values)              # bool array: in the top box (False when empty)
+    scale.top_box_sql("s.csat")           # the same as SQL: "s.csat IN (6, 7)"
+    scale.range, scale.linear             # span in reported units; averaged as a number (5+ points)?
+    csat_scale_of(ds)                     # the scale of any data set (DEFAULT_CSAT without a description)
     ds.description.nps.present            # False when the source has no NPS question
     ds.description.attribution.rule       # e.g. "rating_time_assignee", "export_time_assignee"
     ds.description.attribution.at_rating_time   # False: ratings may sit with a later assignee
@@ -33,13 +37,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .schema import TABLES
 
 __all__ = ["CsatScale", "NpsScale", "Attribution", "ColumnNotes", "DatasetDescription",
            "DEFAULT_CSAT", "DEFAULT_NPS", "DEFAULT_DESCRIPTION", "DESCRIPTION_FILE",
-           "ATTRIBUTION_RULES", "MAX_POINTS", "FORMAT_VERSION", "Visibility"]
+           "ATTRIBUTION_RULES", "MAX_POINTS", "FORMAT_VERSION", "Visibility", "csat_scale_of", "default_top_box",
+           "visibility_of"]
 
 DESCRIPTION_FILE = "dataset.yaml"
 FORMAT_VERSION = 1
@@ -56,6 +62,14 @@ ATTRIBUTION_RULES: dict[str, str] = {
     "simulated": "agent_id is the agent who handled the simulated contact",
 }
 _AT_RATING_TIME = {"rating_time_assignee", "rated_reply_author", "last_agent_reply", "simulated"}
+#: Scales averaged as numbers (the linear agent model, score means, trends' decomposition) have this many points
+#: or more; shorter ones get a latent model (logistic for 2 points, cumulative logit for 3 or 4).
+LINEAR_POINTS = 5
+
+
+def default_top_box(points: int) -> tuple[int, ...]:
+    """The top box of a scale that does not declare one: its highest code."""
+    return (int(points),)
 
 
 @dataclass(frozen=True)
@@ -72,15 +86,16 @@ class CsatScale:
 
     points: int = 5
     labels: Any = None
-    top_box: tuple[int, ...] = (5,)
+    top_box: tuple[int, ...] = ()          # empty: the highest code (``default_top_box``)
     label_of_good: str = ""
     present: bool = True
     vendor_scale: str = ""
 
     def __post_init__(self):
         labels = dict(self.labels) if self.labels else {c: str(c) for c in range(1, self.points + 1)}
+        labels = {**{c: str(c) for c in range(1, self.points + 1)}, **{int(c): str(v) for c, v in labels.items()}}
         object.__setattr__(self, "labels", MappingProxyType(labels))
-        object.__setattr__(self, "top_box", tuple(int(c) for c in self.top_box))
+        object.__setattr__(self, "top_box", tuple(int(c) for c in self.top_box) or default_top_box(self.points))
         if not self.label_of_good:
             words = [labels[c] for c in self.top_box]
             object.__setattr__(self, "label_of_good", " or ".join(words))
@@ -96,6 +111,48 @@ class CsatScale:
     @property
     def codes(self) -> tuple[int, ...]:
         return tuple(range(1, self.points + 1))
+
+    @property
+    def range(self) -> float:
+        """The span of the scale in its reported units: points − 1, or 1 (a share) for good/bad."""
+        return 1.0 if self.is_binary else float(self.points - 1)
+
+    @property
+    def linear(self) -> bool:
+        """True when scores are averaged as numbers (5 points or more); else a latent model is used."""
+        return not self.is_binary and self.points >= LINEAR_POINTS
+
+    @property
+    def dissatisfied(self) -> tuple[int, ...]:
+        """The codes below the middle of the scale (1–2 of 5, 1–3 of 7, 1 of 2 or 3): the dissatisfied replies."""
+        return tuple(range(1, int(np.ceil((self.points + 1) / 2))))
+
+    def in_top_box(self, csat) -> "np.ndarray":
+        """A boolean array: True where ``csat`` is a top-box code (False where empty or another code)."""
+        values = pd.Series(csat)
+        return values.isin(self.top_box).to_numpy(dtype=bool)
+
+    def top_box_sql(self, column: str) -> str:
+        """The top box as an SQL condition on ``column``, e.g. ``s.csat IN (6, 7)``."""
+        return f"{column} IN ({', '.join(str(c) for c in self.top_box)})"
+
+    @classmethod
+    def of(cls, scale) -> "CsatScale":
+        """``scale`` as a CsatScale: itself, DEFAULT_CSAT for None, or one built from an object with the same
+        attributes (points, labels, top_box, label_of_good)."""
+        if isinstance(scale, cls):
+            return scale
+        if scale is None:
+            return DEFAULT_CSAT
+        points = int(getattr(scale, "points", 5))
+        return cls(points=points, labels=getattr(scale, "labels", None) or None,
+                   top_box=tuple(getattr(scale, "top_box", None) or default_top_box(points)),
+                   label_of_good=str(getattr(scale, "label_of_good", "") or ""),
+                   present=bool(getattr(scale, "present", True)))
+
+    def __reduce__(self):
+        return (CsatScale, (self.points, dict(self.labels), self.top_box, self.label_of_good, self.present,
+                            self.vendor_scale))
 
     def label(self, code: int) -> str:
         """The label of one code (``KeyError`` for a code not on the scale)."""
@@ -177,8 +234,9 @@ class Visibility:
 
     @property
     def invitation_rates(self) -> bool:
-        """True when invitations per contact can be measured."""
-        return self.uninvited_contacts
+        """True when invitations per contact can be measured: contacts list the uninvited ones too, and surveys
+        list unanswered invitations (otherwise a contact without a survey row may have been invited)."""
+        return self.uninvited_contacts and self.unanswered_invitations
 
     def to_dict(self) -> dict:
         out = {"unanswered_invitations": self.unanswered_invitations,
@@ -259,3 +317,14 @@ DEFAULT_CSAT = CsatScale(points=5, labels={1: "very dissatisfied", 2: "dissatisf
                                            4: "satisfied", 5: "very satisfied"}, top_box=(5,))
 DEFAULT_NPS = NpsScale()
 DEFAULT_DESCRIPTION = DatasetDescription(csat=DEFAULT_CSAT, nps=DEFAULT_NPS)
+
+
+def csat_scale_of(ds) -> CsatScale:
+    """The CSAT scale of a data set (``ds.description.csat``; DEFAULT_CSAT when it has no description)."""
+    return CsatScale.of(getattr(getattr(ds, "description", None), "csat", None))
+
+
+def visibility_of(ds) -> Visibility:
+    """What a data set can show of the survey process (``ds.description.visibility``; everything by default)."""
+    visibility = getattr(getattr(ds, "description", None), "visibility", None)
+    return visibility if isinstance(visibility, Visibility) else Visibility()

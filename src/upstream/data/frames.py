@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .description import csat_scale_of
+
 CONTACT_MIX = ("policy", "product", "channel", "issue_type")
 #: Contacts where an unhappy customer is likely: the first contact did not resolve it, it was
 #: escalated, or the customer came back within 7 days (those present in the data set).
@@ -25,9 +27,7 @@ def invitations(ds) -> pd.DataFrame:
     # a reply: a response time, or a score even if the time is missing
     frame["responded"] = frame["responded_at"].notna() | frame["csat"].notna() | frame["nps"].notna()
     # in the top box of the data set's CSAT scale (dataset.yaml; 5 on the default 5-point scale)
-    scale = getattr(getattr(ds, "description", None), "csat", None)
-    top = tuple(scale.top_box) if scale is not None else (5,)
-    frame["top_box"] = frame["csat"].isin(top).astype("boolean").where(frame["csat"].notna())
+    frame["top_box"] = csat_scale_of(ds).satisfied(frame["csat"])
     return frame
 
 

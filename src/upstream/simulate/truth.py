@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ..data.description import DEFAULT_CSAT
 from .model import (
     CHANNELS,
     CREDIT_BONUS,
@@ -113,7 +114,7 @@ def build_truth(d) -> dict:
     return {
         "description": "Effects used by upstream.simulate; latent = logit scale of the cumulative-logit CSAT model.",
         "population": {   # every contact's CSAT and NPS, answered or not (what full response would show)
-            "csat_mean": float(csat.mean()), "csat_top_box": float((csat == 5).mean()),
+            "csat_mean": float(csat.mean()), "csat_top_box": float(DEFAULT_CSAT.in_top_box(csat).mean()),
             "csat_mean_respondents": float(csat[answered].mean()) if answered.any() else None,
             "nps": float(100 * ((nps >= 9).mean() - (nps <= 6).mean())),
             "csat_mean_by_channel": {k: float(csat[channel == k].mean()) for k in CHANNELS},

@@ -33,11 +33,11 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                             params.max_false_sign, flagged=screen["flagged"])
     scale = steps.csat_scale(ds)
     nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
-    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, nps_replies=nps, top_box=scale.top_box,
+    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, scale, nps_replies=nps,
                                                         ordinal_check=scale.linear))
     health = (steps.fit_health("Agent model", model.judged_by)
               + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
-              + steps.fit_health("Top-box model", fits["top_box"]))
+              + (steps.fit_health("Top-box model", fits["top_box"]) if "top_box" in fits else []))
     attribution = getattr(getattr(ds, "description", None), "attribution", None)
     findings = [*say.scorecard_sentences(card, params), *filter(None, [say.attribution_sentence(attribution)]), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,

@@ -151,7 +151,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
     cache = cache or RunCache()
     scale = steps.csat_scale(ds)
-    units = scale.units
+    units = steps.units(scale)
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
     agents = steps.agents_table(ds)
@@ -180,6 +180,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         say.policy_sentence(policy, units),
         *say.policy_variation_sentences(policy, units),
         say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
+        *screen.attrs.get("skipped", []),
         say.attribution_sentence(attribution),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),

@@ -38,32 +38,47 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     cache = cache or RunCache()
     scale = steps.csat_scale(ds)
     inv = invitations(ds)
-    good = None
-    if scale.kind == "binary":              # CSAT below is the share of good ratings
-        inv = inv.assign(csat=inv["csat"].isin(scale.top_box).astype(float).where(inv["csat"].notna()))
-        good = (1.0,)
+    good = scale.top_box if scale.is_binary else None    # CSAT below is the share of good ratings
     summary = channels.channel_summary(ds.contacts, inv, CHANNEL, good=good)
+    visibility = steps.visibility_of(ds)
+    if not visibility.response_rates:     # answered surveys only: a 100% response rate would be an artefact
+        summary[["response_rate", "response_rate_lower", "response_rate_upper"]] = float("nan")
     if len(summary) < 2:
         return single_channel(ds, params, summary)
     effects, fits = adjusted_effects(ds, params, cache)
     differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL, good=good)
-    response = steps.response_model(ds, cache)
-    comparison = channels.response_comparison(inv, response.weights, effects["csat"], CHANNEL)
+    comparison = None
+    if visibility.response_rates and not inv["responded"].all():
+        response = steps.response_model(ds, cache)
+        shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
+        comparison = channels.response_comparison(shares, response.weights, effects["csat"], CHANNEL)
     odd = summary.attrs["handle_exceeds_elapsed"]
     health = ([line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
               + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "
                   "first-response bound is set to 0."] if odd else []))
-    outcome = scale.units.outcome
+    outcome = steps.units(scale).outcome
     findings = [say.volume_sentence(summary), say.speed_sentence(summary),
                 say.csat_channel_sentence(differences, outcome), *say.metric_sentences(differences),
-                *say.channel_response_sentences(summary, comparison, scale.units), *health]
+                *(say.channel_response_sentences(summary, comparison, steps.units(scale)) if comparison is not None
+                  else [no_response_comparison_sentence(visibility)]), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings, health=health, fits=fits)
-    result.tables = {"channel_summary": summary, "channel_differences": differences, "channel_response": comparison}
-    result.values = {"effects": effects, "chi2_p": comparison.attrs["chi2_p"], "response": response,
-                     "outcome": outcome}
+    result.tables = {"channel_summary": summary, "channel_differences": differences,
+                     **({"channel_response": comparison} if comparison is not None else {})}
+    result.values = {"effects": effects, "outcome": outcome,
+                     **({"chi2_p": comparison.attrs["chi2_p"], "response": response} if comparison is not None else {})}
     result.figures = figures(summary, differences, outcome)
     return result
+
+
+def no_response_comparison_sentence(visibility) -> str:
+    """Why the channels' response rates are not compared: the data cannot show them, or nothing went unanswered."""
+    if not visibility.response_rates:
+        note = f" ({visibility.note})" if visibility.note else ""
+        return (f"The data set lists answered surveys only{note}, so the channels' response rates, and what unequal "
+                "response does to the channel comparison, cannot be seen.")
+    return ("Every survey invitation was answered on every channel, so unequal response cannot bias the channel "
+            "comparison.")
 
 
 def single_channel(ds, params: Parameters, summary) -> StudyResult:

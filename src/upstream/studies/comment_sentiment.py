@@ -64,9 +64,7 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     cache = cache or RunCache()
     replies, n_replies = commented_replies(ds)
     scale = steps.csat_scale(ds)
-    labels = getattr(getattr(getattr(ds, "description", None), "csat", None), "labels", None)
-    validation = sentiment.validate(replies, params.auc_bar, points=scale.points, labels=labels,
-                                    nps=steps.nps_recorded(ds))
+    validation = sentiment.validate(replies, params.auc_bar, scale=scale, nps=steps.nps_recorded(ds))
     used = bool(validation.loc[validation.attrs["gate"], "passes"])
     findings = [say.comment_coverage_sentence(len(replies), n_replies), say.validation_sentence(validation)]
     tables = {"sentiment_validation": validation, "sentiment_by_score": sentiment.by_score(replies)}

@@ -99,6 +99,10 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
     if not speed.recorded(frame, "log_handle_time"):
         result.findings = [say.NOT_RECORDED["handle_time_sec"]]
         return result
+    came_back = frame["came_back"].dropna()
+    if came_back.nunique() < 2:           # no repeat ever (or always one): the repeat model has nothing to fit
+        result.findings = [say.constant_repeats_sentence(len(came_back), bool(len(came_back) and came_back.iloc[0]))]
+        return result
     scale = steps.csat_scale(ds)
     has_fcr, has_ni = speed.recorded(frame, "marked_resolved"), speed.recorded(frame, "n_interactions")
     change = change_step(frame, params)

@@ -106,9 +106,9 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     if money and money["dose"] is not None:
         fits["Credit model"] = money["dose"]["fit"]
     health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
-    csat_unit = ("percentage points", 100.0) if scale.kind == "binary" else ("CSAT points", 1.0)
+    csat_unit = ("percentage points", 100.0) if scale.is_binary else ("CSAT points", 1.0)
     stacked = margins.stack_effects(effects, POLICY, csat_unit) if effects else pd.DataFrame()
-    findings = [*policy_sentences(ds, effects, stacked, scale.units), *credit_sentences(ds, money, scale),
+    findings = [*policy_sentences(ds, effects, stacked, steps.units(scale)), *credit_sentences(ds, money, scale),
                 say.words_sentence(words), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=[f for f in findings if f], health=health, fits=fits)
@@ -119,8 +119,8 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
                               "credit_dose_response": dose_table(money["dose"]), "credit_bands": money["bands"]})
         if money["near"] is not None:
             result.tables["credit_cap_neighbours"] = money["near"].rename_axis("group")
-    result.values = {"effects": effects, "credit": money, "words": words, "units": scale.units}
-    result.figures = {**(figures(stacked, scale.units) if effects else {}), **credit_figure(money)}
+    result.values = {"effects": effects, "credit": money, "words": words, "units": steps.units(scale)}
+    result.figures = {**(figures(stacked, steps.units(scale)) if effects else {}), **credit_figure(money)}
     return result
 
 

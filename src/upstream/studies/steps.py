@@ -4,13 +4,13 @@ models of rates and NPS, the survey screen and the response-propensity model."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 
 from ..analysis import aggregated, latent, margins, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
 from ..analysis.nonresponse import ResponseModel, fit_response_model
+from ..data.description import DEFAULT_CSAT, CsatScale, csat_scale_of, visibility_of
 from ..data.frames import CONTACT_MIX, invitations, responses
 from ..models import ConvergenceWarning, RankDeficiencyWarning, SingularFitWarning, single_threaded_blas
 from ..reporting.notebook import period_text
@@ -57,31 +57,12 @@ def contact_counts(ds, variable: str):
     return ds.contacts[variable].astype(str).value_counts()
 
 
-@dataclass(frozen=True)
-class Scale:
-    """The CSAT scale of a data set, from its description (dataset.yaml; none: CSAT 1–5). `linear`:
-    averaged as a number (5 points or more); otherwise a latent model (logistic for good/bad,
-    cumulative logit for 3 or 4 points). `top_box`: the codes that count as a top/good rating."""
-
-    kind: str = "ordinal"
-    points: int = 5
-    top_box: tuple[int, ...] = (5,)
-    good_label: str = "top-box"
-
-    @property
-    def range(self) -> float:
-        """The span of the scale in its reported units: points − 1, or 1 (a share) for good/bad."""
-        return 1.0 if self.kind == "binary" else float(self.points - 1)
-
-    @property
-    def linear(self) -> bool:
-        return self.kind != "binary" and self.points >= 5
-
-    @property
-    def units(self) -> Units:
-        if self.kind == "binary":
-            return Units.share(self.good_label)
-        return Units.points("CSAT") if self.linear else Units.ordinal(f"CSAT (1–{self.points})")
+def units(scale: CsatScale) -> Units:
+    """How a scale's numbers are reported: a share of good ratings (good/bad), score points (5 points or
+    more) or points of a short ordinal scale (3–4 points)."""
+    if scale.is_binary:
+        return Units.share(scale.label_of_good or "top-box")
+    return Units.points("CSAT") if scale.linear else Units.ordinal(f"CSAT (1–{scale.points})")
 
 
 #: The default practical margin δ as a share of the scale's range (0.05 points on 1–5). Calibrated on
@@ -92,28 +73,20 @@ class Scale:
 MARGIN_SHARE_OF_RANGE = 0.0125
 
 
-def verdict_margin(params: Parameters, scale: Scale) -> float:
+def verdict_margin(params: Parameters, scale: CsatScale) -> float:
     """δ for the verdicts: the parameter when set, else MARGIN_SHARE_OF_RANGE × the scale's range."""
     return params.practical_margin if params.practical_margin is not None else MARGIN_SHARE_OF_RANGE * scale.range
 
 
-def csat_scale(ds) -> Scale:
-    """The Scale of `ds` (see Scale)."""
-    csat = getattr(getattr(ds, "description", None), "csat", None)
-    if csat is None:
-        return Scale()
-    kind = str(getattr(csat, "kind", "ordinal"))
-    points = int(getattr(csat, "points", 5))
-    top = tuple(int(v) for v in (getattr(csat, "top_box", None) or (points,)))
-    labels = getattr(csat, "labels", None) or {}
-    good = getattr(csat, "label_of_good", None) or (labels.get(top[-1]) if kind == "binary" else None) or "top-box"
-    return Scale(kind=kind, points=points, top_box=top, good_label=str(good))
+def csat_scale(ds) -> CsatScale:
+    """The CSAT scale of `ds` (its dataset.yaml; none: CSAT 1–5, top box 5): the one scale every step uses."""
+    return csat_scale_of(ds)
 
 
 def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") -> AgentModel | LatentAgentModel:
     """The agent model of `outcome`: the linear model with its parametric bootstrap (the expensive step)
     on a 5-point or longer scale; a logistic (good/bad) or cumulative-logit (3–4 points) model otherwise."""
-    scale = csat_scale(ds) if outcome == "csat" else Scale()
+    scale = csat_scale(ds) if outcome == "csat" else DEFAULT_CSAT
     if in_sql(ds):
         if not scale.linear:
             raise ValueError(f"the {ds.engine.name} engine fits the linear agent model from per-agent sums, which "
@@ -129,8 +102,8 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
         if scale.linear:
             return quietly(lambda: fit_agent_model(frame, outcome, CONTACT_MIX, n_boot=params.n_boot,
                                                    seed=params.seed, population=ds.contacts))
-        if scale.kind == "binary":
-            frame = frame.assign(good=frame[outcome].isin(scale.top_box).astype(int))
+        if scale.is_binary:
+            frame = frame.assign(good=scale.in_top_box(frame[outcome]).astype(int))
             return quietly(lambda: fit_latent_agent_model(frame, "good", CONTACT_MIX, ds.contacts,
                                                           n_draws=params.n_boot, seed=params.seed))
         return quietly(lambda: fit_latent_agent_model(frame, outcome, CONTACT_MIX, ds.contacts, n_draws=params.n_boot,
@@ -205,14 +178,19 @@ def nps_model(ds, cache: RunCache) -> margins.NpsModel:
 
 
 def survey_screen(ds, params: Parameters, cache: RunCache):
-    """Every agent's invitation and response rate against its own expected rate (see analysis.screen)."""
+    """Every agent's invitation and response rate against its own expected rate (see analysis.screen); only the
+    parts the data set can show (its visibility) and where rates can vary are run."""
+    visibility = visibility_of(ds)
     if in_sql(ds):
         return cache.get("survey_screen", lambda: quietly(lambda: aggregated.survey_screen_from_sql(
-            ds, z=params.screen_z)), data=ds.fingerprint, z=params.screen_z, engine=ds.engine.name)
+            ds, z=params.screen_z, visibility=visibility)), data=ds.fingerprint, z=params.screen_z,
+            engine=ds.engine.name, visibility=visibility, scale=csat_scale(ds))
 
     def compute():
-        return quietly(lambda: screen_module.survey_screen(ds.contacts, invitations(ds), z=params.screen_z))
-    return cache.get("survey_screen", compute, data=ds.fingerprint, z=params.screen_z)
+        return quietly(lambda: screen_module.survey_screen(ds.contacts, invitations(ds), z=params.screen_z,
+                                                           visibility=visibility))
+    return cache.get("survey_screen", compute, data=ds.fingerprint, z=params.screen_z, visibility=visibility,
+                     scale=csat_scale(ds))
 
 
 def response_model(ds, cache: RunCache) -> ResponseModel:

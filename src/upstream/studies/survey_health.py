@@ -9,6 +9,8 @@ would have to be to change a conclusion.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from ..analysis import nonresponse
 from ..analysis.agents import agent_effects
 from ..data.frames import invitations
@@ -23,24 +25,41 @@ TITLE = "Survey health: who answers, and how it biases the scores"
 GROUP = "Surveys"
 
 
-def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
-    """The survey_health study on a validated data set."""
-    params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
-    cache = cache or RunCache()
-    scale = steps.csat_scale(ds)
-    units = scale.units
-    inv = invitations(ds)
-    if scale.kind == "binary":              # every CSAT mean below is the share of good ratings
-        inv = inv.assign(csat=inv["csat"].isin(scale.top_box).astype(float).where(inv["csat"].notna()))
+def unanswered_hidden_sentence(visibility) -> str:
+    """Why a data set that lists answered surveys only says nothing about who answers."""
+    note = f" ({visibility.note})" if visibility.note else ""
+    return (f"The data set lists answered surveys only{note}, so how many invitations went unanswered cannot be "
+            "seen: response rates, who answers, weighting for non-response and how far non-response could move the "
+            "scores are not estimated.")
+
+
+@dataclass
+class Nonresponse:
+    """The non-response part of the study: response rates, the response model, weighting and tipping points
+    (empty, with one sentence, where the data set lists answered surveys only). `opening`: the findings before
+    the NPS sentence; `closing`: those after the screen's; `first_health`/`health`: model-health lines before and
+    after the screen's."""
+
+    opening: list[str]
+    closing: list[str] = field(default_factory=list)
+    first_health: list[str] = field(default_factory=list)
+    health: list[str] = field(default_factory=list)
+    tables: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+    fits: dict = field(default_factory=dict)
+
+
+def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units) -> Nonresponse:
+    """Who answers and what it does to the scores (see the module docstring); nothing but a sentence when the
+    data set cannot show unanswered invitations (dataset.yaml visibility)."""
+    visibility = steps.visibility_of(ds)
+    if not visibility.response_rates:
+        return Nonresponse(opening=[unanswered_hidden_sentence(visibility)])
     rates = nonresponse.response_rates(inv)
     response = steps.response_model(ds, cache)
-    top = (1.0,) if scale.kind == "binary" else scale.top_box
-    scores = nonresponse.weighted_scores(inv, response.weights, top_box=top)
-    by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel", top_box=top)
-    answered_nps = inv[inv["responded"] & inv["nps"].notna()]
-    nps_all = nps(answered_nps["nps"])
-    nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
-    screen = steps.survey_screen(ds, params, cache)
+    scores = nonresponse.weighted_scores(inv, response.weights)
+    by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel")
     model = steps.agent_model(ds, params, cache)
     effects = agent_effects(model, ds.agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
@@ -49,36 +68,64 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                                                                       response.weights))
     per_contact = nonresponse.contact_replies(ds.contacts, inv)
     tipping = nonresponse.tipping_point(per_contact, shift=params.tipping_shift)
-    visibility = getattr(getattr(ds, "description", None), "visibility", None)
-    tipping["every_contact"] = visibility is None or bool(visibility.invitation_rates)
+    tipping["every_contact"] = bool(visibility.invitation_rates)
     fragile = nonresponse.verdict_tipping_points(effects, per_contact, model.effect_draws())
-    health = (([] if response.propensity.result.converged else
-               ["Response model: the logistic regression did not converge."])
-              + steps.noted_health("Survey screen", screen.attrs["health"])
-              + steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit))
-    findings = [*say.response_sentences(rates, response), say.nps_sentence(nps_all), say.screen_sentence(screen),
-                say.weighting_sentence(scores, shifts, units, response.propensity.features),
-                *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign), *health]
+    return Nonresponse(
+        opening=say.response_sentences(rates, response),
+        closing=[say.weighting_sentence(scores, shifts, units, response.propensity.features,
+                                        every_answered=bool(inv["responded"].all())),
+                 *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign)],
+        first_health=([] if response.propensity.result.converged else
+                      ["Response model: the logistic regression did not converge."]),
+        health=steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit),
+        tables={"response_rates": rates, "response_model": response.propensity.coef_table.set_index("term"),
+                "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
+                "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id")},
+        values={"scores": scores, "response": response, "tipping": tipping},
+        figures={"response_rates": plots.response_rates(rates, f"{say.pct(rates.loc[('overall', 'all'), 'rate'])} "
+                                                               "of invitations were answered"),
+                 "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by "
+                                                            f"{units.size(shifts['shift'].abs().median())} (median)")},
+        fits={"response model": response.propensity})
+
+
+def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
+    """The survey_health study on a validated data set. Where the data set lists answered surveys only
+    (dataset.yaml visibility) the non-response parts say so in a sentence instead of reporting 100% response;
+    where every invitation has a CSAT reply, the tipping-point parts say there is no non-response to tip."""
+    params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
+    cache = cache or RunCache()
+    scale = steps.csat_scale(ds)
+    units = steps.units(scale)
+    inv = invitations(ds)
+    if scale.is_binary:                     # every CSAT mean below is the share of good ratings
+        inv = inv.assign(csat=inv["top_box"].astype(float))
+    answered_nps = inv[inv["responded"] & inv["nps"].notna()]
+    nps_all = nps(answered_nps["nps"])
+    nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
+    screen = steps.survey_screen(ds, params, cache)
+    part = nonresponse_part(ds, params, cache, inv, screen, units)
+    health = part.first_health + steps.noted_health("Survey screen", screen.attrs["health"]) + part.health
+    findings = [*part.opening, say.nps_sentence(nps_all), say.screen_sentence(screen),
+                *screen.attrs.get("skipped", []), *part.closing, *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
-                         health=health, fits={"response model": response.propensity})
-    coef = response.propensity.coef_table.set_index("term")
+                         health=health, fits=part.fits)
+    t = part.tables
     result.tables = {
-        "response_rates": rates, "response_model": coef,
+        **{k: t[k] for k in ("response_rates", "response_model") if k in t},
         **({"nps_by_channel": nps_channel} if nps_channel is not None else {}),
-        "survey_screen": screen, "weighted_scores": by_channel,
-        "weighted_agent_effects": shifts.rename_axis("agent_id"),
-        "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id"),
+        "survey_screen": screen,
+        **{k: t[k] for k in ("weighted_scores", "weighted_agent_effects", "tipping_point", "verdict_tipping_points")
+           if k in t},
     }
-    result.values = {"nps": nps_all, "scores": scores, "response": response, "tipping": tipping}
+    result.values = {"nps": nps_all, **part.values}
     flagged = int(screen["flagged"].sum())
     result.figures = {
-        "response_rates": plots.response_rates(rates, f"{say.pct(rates.loc[('overall', 'all'), 'rate'])} of "
-                                                      "invitations were answered"),
+        **{k: part.figures[k] for k in ("response_rates",) if k in part.figures},
         "screen": plots.screen_plot(screen, f"{flagged} agents' survey process is under review",
                                     z=params.screen_z),
-        "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by "
-                                                   f"{units.size(shifts['shift'].abs().median())} (median)"),
+        **{k: part.figures[k] for k in ("weighting",) if k in part.figures},
     }
     if nps_channel is not None:
         lo, hi = nps_all.interval(method="adjusted-wald")

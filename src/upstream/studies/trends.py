@@ -49,12 +49,18 @@ class TrendParameters(Parameters):
 
 
 def periods_compared(ds, params: TrendParameters) -> tuple[str, str]:
-    """The two months compared; a month without contacts or replies is a ParameterError."""
+    """The two months compared (by default the first and the last month with CSAT replies); a month without
+    contacts or replies is a ParameterError."""
     months = sorted(trends.month_of(ds.contacts["opened_at"]).unique())
-    first, last = params.first_period or months[0], params.last_period or months[-1]
+    replied = set(trends.month_of(responses(ds, "csat")["opened_at"]).unique())
+    answered = [m for m in months if m in replied] or months
+    first, last = params.first_period or answered[0], params.last_period or answered[-1]
     for name, month in (("first_period", first), ("last_period", last)):
         if month not in months:
             raise ParameterError(f"{name} {month} has no contacts; the data cover {', '.join(months)}")
+        if month not in replied:
+            raise ParameterError(f"{name} {month} has no CSAT replies; months with replies: "
+                                 f"{', '.join(sorted(replied))}")
     if first >= last and (params.first_period or params.last_period):
         raise ParameterError(f"the data cover a single month ({first}); a trend needs two")
     return first, last

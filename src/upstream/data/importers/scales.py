@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..description import CsatScale
+from ..description import CsatScale, default_top_box
 from .errors import ImportInputError
 
 
@@ -195,13 +195,14 @@ def zendesk_new_csat(points: int) -> VendorScale:
 
 def declared_scale(points: int, labels: dict | None, codes: dict | None, top_box, name: str) -> VendorScale:
     """A scale stated in a mapping (table imports): ``points``, optional ``labels`` and vendor
-    ``codes`` (value -> canonical code); the numbers 1..points are always accepted."""
+    ``codes`` (value -> canonical code); the numbers 1..points are always accepted. Without ``top_box`` the top
+    box is the highest code, as for a dataset.yaml that declares none (``description.default_top_box``)."""
     labels = {int(k): str(v) for k, v in (labels or {}).items()} or {i: str(i) for i in range(1, points + 1)}
     vendor = {str(i): i for i in range(1, points + 1)}
     vendor.update({str(k).strip().lower(): int(v) for k, v in (codes or {}).items()})
     for label_code, label in labels.items():
         vendor.setdefault(label.strip().lower(), label_code)
-    top = tuple(int(c) for c in top_box) if top_box else TOP_BOX.get(points, (points,))
+    top = tuple(int(c) for c in top_box) if top_box else default_top_box(points)   # the one undeclared rule
     return VendorScale(name=name, points=points, labels=labels, vendor_codes=vendor, top_box=top)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..description import DEFAULT_CSAT, CsatScale
 from ..frames import ADVERSE
 
 #: Contact features of the survey screen (``analysis.screen.SCREEN_FEATURES``); credited = credit_issued > 0.
@@ -171,14 +172,14 @@ def _feature(ds, f: str) -> str:
     return f"(c.{_i(ds, 'credit_issued')} > 0)" if f == "credited" else f"c.{_i(ds, f)}"
 
 
-def screen_view(ds, features=SCREEN_FEATURES) -> list[str]:
+def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -> list[str]:
     """The view `screen_rows`, one row per contact: agent, adverse (``frames.ADVERSE``), invited (a survey
     was sent), responded (answered: a response time or a score), scored (answered with a CSAT), top (CSAT
-    in the top code among the scored), and the contact features the data set has; returns those features."""
+    in the scale's declared top box, among the scored), and the contact features the data set has; returns
+    those features."""
     i = lambda c: _i(ds, c)  # noqa: E731
     have = set(ds.columns["contacts"])
     feats = [f for f in features if f in have or (f == "credited" and "credit_issued" in have)]
-    top = ds.engine.rows(f"SELECT max({i('csat')}) FROM surveys WHERE {i('csat')} IS NOT NULL")[0][0]
     answered = (f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL)")
     scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
     cols = ", ".join(f"{_feature(ds, f)} AS {i(f)}" for f in feats)
@@ -188,7 +189,7 @@ def screen_view(ds, features=SCREEN_FEATURES) -> list[str]:
                                   f"CASE WHEN s.{i('contact_id')} IS NULL THEN 0 ELSE 1 END AS invited, "
                                   f"CASE WHEN {answered} THEN 1 ELSE 0 END AS responded, "
                                   f"CASE WHEN {scored} THEN 1 ELSE 0 END AS scored, "
-                                  f"CASE WHEN {scored} AND s.{i('csat')} >= {int(top) if top is not None else 0} "
+                                  f"CASE WHEN {scored} AND {scale.top_box_sql('s.' + i('csat'))} "
                                   f"THEN 1 ELSE 0 END AS top{', ' if cols else ''}{cols} "
                                   f"FROM contacts c LEFT JOIN surveys s ON c.{i('contact_id')} = s.{i('contact_id')}")
     return feats

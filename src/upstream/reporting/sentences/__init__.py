@@ -31,6 +31,7 @@ from .friction import (
 )
 from .metric_health import (
                      NOT_RECORDED,
+                     constant_repeats_sentence,
                      contact_metrics_sentence,
                      interactions_sentence,
                      interactions_title,
@@ -69,7 +70,7 @@ from .trends import (
 __all__ = ["attribution_sentence", "pct", "pct_interval", "variance_sentence", "mix_part_sentence", "policy_sentence",
            "policy_variation_sentences", "verdict_sentence", "rank_shift_sentence", "tenure_sentence",
            "response_sentences", "nps_sentence", "screen_sentence", "weighting_sentence",
-           "tipping_sentences", "scorecard_sentences",
+           "tipping_sentences", "scorecard_sentences", "constant_repeats_sentence",
            "volume_sentence", "speed_sentence", "csat_channel_sentence", "metric_sentences",
            "channel_response_sentences", "duration", "nps_policy_sentence", "repeat_sentence", "escalation_sentence",
            "cap_sentence", "dose_sentence", "cap_effect_sentence", "words_sentence", "comment_coverage_sentence",

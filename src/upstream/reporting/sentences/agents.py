@@ -146,8 +146,13 @@ def rank_shift_sentence(shift: dict) -> str:
     """How a raw-average bottom 10% breaks down: too few replies, contact mix, shrinkage, and the
     probability of truly being in the bottom 10%."""
     k = shift["bottom_size"]
+    review = shift.get("n_under_review", 0)
+    if k == 0 and review and not shift["n_agents"]:
+        return (f"Every agent's survey process is under review ({review}), so no raw-average ranking is compared "
+                "with the adjusted one.")
     if k == 0:
-        return f"Only {shift['n_agents']} agents have replies, too few to compare bottom groups."
+        outside = " outside survey review" if review else ""
+        return f"Only {shift['n_agents']} agents{outside} have replies, too few to compare bottom groups."
     few = shift["n_not_rankable"]
     text = (f"A raw-average ranking of the {shift['n_agents']} agents with CSAT replies and no survey review puts {k} "
             f"in its bottom {shift['fraction']:.0%}: {few} of them {verb(few, 'has', 'have')} too few replies to be "

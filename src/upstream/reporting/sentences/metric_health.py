@@ -18,6 +18,14 @@ NOT_RECORDED = {
 }
 
 
+def constant_repeats_sentence(n_contacts: int, came_back: bool) -> str:
+    """Why the speed metrics cannot be checked when repeat contacts never vary."""
+    what = "every one" if came_back else "none"
+    return (f"Of the {n_contacts:,} contacts with a recorded repeat-contact flag, {what} was followed by a repeat "
+            "contact within 7 days, so repeat contacts do not vary: whether fast handling creates repeats, and how "
+            "handle time and resolution codes relate to them, cannot be checked.")
+
+
 def short_scale_sentence(points: int) -> str:
     """Why the contact-by-contact CSAT comparisons are not made on a short scale."""
     return (f"CSAT here is on a {points}-point scale, too short to average, so the contact-by-contact CSAT "

@@ -37,7 +37,13 @@ def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:
     both = card[["csat_adjusted", "csat_ordinal_effect"]].dropna() if "csat_ordinal_effect" in card else card.iloc[:0]
     if len(both) > 2:
         rho = both.rank().corr().iloc[0, 1]
-        if rho >= 0.9:
+        flat = [name for name, col in (("linear", "csat_adjusted"), ("ordinal", "csat_ordinal_effect"))
+                if both[col].nunique() < 2]
+        if flat:          # a model that puts every agent at one value ranks no one: no correlation to report
+            out.append(f"The {' and the '.join(flat)} model{'s' if len(flat) > 1 else ''} of CSAT "
+                       f"put{'' if len(flat) > 1 else 's'} every agent at the same value (no detectable variation "
+                       "between agents), so the two models' rankings cannot be compared.")
+        elif rho >= 0.9:
             out.append(f"The ordinal model of CSAT ranks agents almost as the linear model does (rank correlation "
                        f"{rho:.2f}), so the scorecards do not hinge on averaging a 1–5 scale.")
         else:

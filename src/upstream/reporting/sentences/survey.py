@@ -34,12 +34,18 @@ def nps_sentence(nps_all) -> str:
 
 
 def screen_sentence(screen: pd.DataFrame) -> str:
-    """Agents under review, and the ordinary between-agent variation the screen allowed for."""
+    """Agents under review, and the ordinary between-agent variation the screen allowed for (the parts it
+    could not run say so in ``screen.attrs["skipped"]``)."""
     few = int(screen["flag_invitations"].sum())
     both = int((screen["flag_combined"] & ~screen["flag_invitations"]).sum())
     n = int(screen["flagged"].sum())
-    ordinary = (f"an ordinary between-agent SD of {np.sqrt(screen.attrs['tau2_invitation']):.2f} in the log-odds of "
-                f"sending a survey and {np.sqrt(screen.attrs['tau2_response']):.2f} in the log-odds of a reply")
+    sds = [f"{np.sqrt(screen.attrs[key]):.2f} in the log-odds of {what}"
+           for key, what in (("tau2_invitation", "sending a survey"), ("tau2_response", "a reply"))
+           if np.isfinite(screen.attrs.get(key, np.nan))]
+    if not sds and not n:
+        return ("The survey screen could test neither invitations nor replies in these data, so no agent is under "
+                "survey review.")
+    ordinary = f"an ordinary between-agent SD of {' and '.join(sds)}"
     if not n:
         return ("No agent's invitation or response rate is implausible against its own expected rate, allowing for "
                 f"{ordinary}.")
@@ -54,11 +60,13 @@ def screen_sentence(screen: pd.DataFrame) -> str:
 
 
 def weighting_sentence(scores: pd.DataFrame, shifts: pd.DataFrame, units: Units = POINTS,
-                       features: Sequence[str] = CONTACT_MIX) -> str:
+                       features: Sequence[str] = CONTACT_MIX, every_answered: bool = False) -> str:
     """How far weighting for who answers moves mean CSAT and agent effects, and what it can correct: the
     response model's `features` that are also in the agent model's contact mix are already adjusted for, so
     for agent effects the weights only reweight replies across them; only the other features can move an
     agent's effect, and no feature corrects non-response that depends on satisfaction itself."""
+    if every_answered:
+        return "Every invitation was answered, so there is no non-response to weight for."
     s = scores.iloc[0]
     move = float(shifts["shift"].abs().median())
     se = float(shifts["cond_se"].median())
@@ -105,6 +113,7 @@ def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POIN
                f"score just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, "
                f"{mean} over {over} would be {units.size(tipping['shift'])} lower than the replies say; the data "
                "cannot tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
+    verdicts = verdicts[np.isfinite(verdicts["tipping_delta"].astype(float))]
     if len(verdicts):
         d = verdicts["tipping_delta"].abs()
         weakest = float(d.min())
