@@ -179,10 +179,6 @@ def test_agent_effects_are_lme4s_conditional_modes(dataset, agent_model):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "issue 17: with every contact rated the survey screen flags all 1,128 lecturers (invitation and response "
-    "rates of 1 give z = -inf) and rank_shift (analysis/ranking.py) raises ZeroDivisionError: Weights sum to "
-    "zero; remove this marker when the screen knows its boundary (branch scale-shapes)"))
 def test_default_study_publishes_lme4s_agent_effects(imported, tmp_path):
     """`upstream run studies/agent_vs_system.yaml --data <imported>` publishes a report whose agent effects
     and conditional SEs are lme4's, and puts (almost) nobody under survey review for what a table of rated
