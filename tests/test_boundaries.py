@@ -115,12 +115,14 @@ def test_rank_shift_with_every_agent_under_review_says_so():
 
 
 def test_tipping_points_when_every_invitation_has_a_reply():
-    inv = pd.DataFrame({"csat": [4.0, 5.0, 3.0, 5.0], "responded": True, "agent_id": ["a", "a", "b", "b"]})
-    tip = tipping_point(inv, pd.Series(1.0, index=inv.index))
+    per_contact = pd.DataFrame({"csat": [4.0, 5.0, 3.0, 5.0], "answered": True, "agent_id": ["a", "a", "b", "b"]})
+    tip = tipping_point(per_contact)
     assert tip["response_share"] == 1 and np.isnan(tip["delta_for_shift"])
     effects = pd.DataFrame({"verdict": ["above average", "below average"], "lower": [0.1, -0.5], "upper": [0.5, -0.1]},
                            index=pd.Index(["a", "b"], name="agent_id"))
-    assert verdict_tipping_points(effects, inv)["tipping_delta"].isna().all()
+    rng = np.random.default_rng(1)
+    draws = pd.DataFrame({"a": rng.normal(0.3, 0.1, 200), "b": rng.normal(-0.3, 0.1, 200)})
+    assert verdict_tipping_points(effects, per_contact, draws)["tipping_delta"].isna().all()
 
 
 def test_adjusted_top_box_when_no_reply_is_in_the_top_box():

@@ -459,8 +459,8 @@ def test_answered_and_csat_reply_shares_are_explained_where_they_appear(publishe
     assert first.startswith(f"{100 * answered:.0f}% of ") and "with or without a CSAT score" in first
     tip = next(s for s in findings if s.startswith("Only "))
     share = results["survey_health"].values["tipping"]["response_share"]
-    assert tip.startswith(f"Only {100 * share:.0f}% of invitations have a CSAT reply (the {100 * answered:.0f}% "
-                          "answered include replies without a CSAT score)")
+    # the tipping point counts replies per contact (never-invited contacts too), and says so
+    assert tip.startswith(f"Only {100 * share:.0f}% of the period's contacts have a CSAT reply")
     fragile = next(s for s in findings if s.startswith("The most fragile"))
     assert "The verdicts' 'at least 95% probability' assumes non-respondents score like comparable respondents: a " \
         "verdict that fails at a small shift is a reason to look closer (a QA review), not settled." in fragile

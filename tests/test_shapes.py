@@ -132,8 +132,8 @@ def test_survey_health_says_what_answered_surveys_only_cannot_show():
     assert not {"response_rates", "response_model", "weighted_scores", "tipping_point"} & set(health.tables)
     rated = corpus(RATED)[1]["survey_health"].findings
     assert "Every invitation was answered, so there is no non-response to weight for." in rated
-    assert ("Every invitation has a CSAT reply, so non-response cannot move mean CSAT and no agent verdict rests on "
-            "unanswered invitations.") in rated
+    assert ("Every one of the period's contacts has a CSAT reply, so there are no non-respondents whose scores could "
+            "differ (a δ-adjusted pattern-mixture analysis needs some).") in rated
     assert ("The survey screen could test neither invitations nor replies in these data, so no agent is under survey "
             "review.") in rated
 

@@ -146,7 +146,7 @@ def test_agent_and_disagreement_sentences():
     info = {"test": {**test, "p_value": 2e-4}, "z_threshold": 2.39, "min_comments": 5}
     assert say.disagreement_sentence(table, info) == (
         "The part of sentiment that the score does not explain varies between agents (agent share 6.4%, 95% profile "
-        "interval 4.0%–9.7%; likelihood-ratio p < 0.001): of 3 agents with at least 5 comments, 1 have customers who "
+        "interval 4.0%–9.7%; likelihood-ratio p < 0.001): of 3 agents with at least 5 comments, 1 has customers who "
         "write more harshly and 1 more warmly than they score (|z| > 2.39, Bonferroni over the agents) — worth a look "
         "at their comments, not a verdict.")
     agree = {**info, "test": flat}

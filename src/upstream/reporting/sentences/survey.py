@@ -14,8 +14,8 @@ def response_sentences(rates: pd.DataFrame, response) -> list[str]:
     """How many invitations were answered, and who answers (the strongest response-model terms)."""
     overall = rates.loc[("overall", "all")]
     out = [f"{pct(overall['rate'])} of {int(overall['invitations']):,} survey invitations were answered "
-           f"(95% interval {pct_interval(overall['lower'], overall['upper'])}), with or without a CSAT score: some "
-           "replies answer only the NPS question or leave a comment."]
+           f"(95% interval {pct_interval(overall['lower'], overall['upper'])}), with or without a CSAT score (a "
+           "reply may answer only the NPS question or leave only a comment)."]
     coef = response.propensity.coef_table.set_index("term")
     sig = coef[(coef.index != "Intercept") & (coef["p_value"] < 0.001)]
     if len(sig):
@@ -113,7 +113,8 @@ def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POIN
                f"score just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, "
                f"{mean} over {over} would be {units.size(tipping['shift'])} lower than the replies say; the data "
                "cannot tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
-    verdicts = verdicts[np.isfinite(verdicts["tipping_delta"].astype(float))]
+    if len(verdicts):                   # an agent whose every contact has a reply has no tipping shift
+        verdicts = verdicts[np.isfinite(verdicts["tipping_delta"].astype(float))]
     if len(verdicts):
         d = verdicts["tipping_delta"].abs()
         weakest = float(d.min())
