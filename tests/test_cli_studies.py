@@ -4,19 +4,17 @@ listing presets, engines and vendors, a missing optional engine, and the pruning
 Everything here stops before a kernel starts, so the tests take seconds."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
-import io
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
 from conftest import build_valid_tables, edit_csv, write_tables
+from test_runner import run_cli
 
-from upstream import cli, runner
+from upstream import runner
 from upstream.runner import catalog, publish, spec
 from upstream.studies import STUDY_NAMES
 from upstream.studies.allowed import Allowed, allowed_values
@@ -24,16 +22,6 @@ from upstream.studies.allowed import Allowed, allowed_values
 ROOT = Path(runner.__file__).resolve().parents[3]
 STUDIES = ("agent_scorecards, agent_vs_system, channel_audit, comment_sentiment, metric_health, policy_friction, "
            "qa_sample, quarterly_review, survey_health, trends")
-
-
-def run_cli(argv: list[str]) -> SimpleNamespace:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exit_:  # argparse
-            code = exit_.code
-    return SimpleNamespace(code=code, out=out.getvalue(), err=err.getvalue())
 
 
 @pytest.fixture
