@@ -14,8 +14,12 @@ With m(η) the mean outcome at linear predictor η (logit⁻¹(η), or Σ_k s_k 
   with a delta-method standard error from the covariance of β̂ (thresholds held at their estimates),
   z intervals and Bonferroni family-wise intervals.
 - Shares of variance on the latent scale (Nakagawa & Schielzeth 2013): agents σ_b², contact mix
-  var(x'β̂) − tr(S·Cov β̂), residual π²/3; intervals by simulating (β, log σ_b) from their
-  asymptotic normal distribution (the fit's covariance of all parameters).
+  var(x'β̂) − tr(S·Cov β̂), residual π²/3. Intervals simulate (β, log σ_b) from their asymptotic
+  normal distribution (the fit's covariance of all parameters) and put every draw through the same
+  bias-corrected formula as the estimate. Corrected draws centre on the *uncorrected* plug-in share θ_b
+  (E β*'Sβ* = β̂'Sβ̂ + tr(S·Cov β̂)), so, as on the linear path, the interval is moved onto the
+  estimate: [q₂.₅ + θ̂ − θ_b, q₉₇.₅ + θ̂ − θ_b]. The percentiles keep the draws' own skew (σ_b is
+  drawn on the log scale), which a reflected (basic) interval would turn the wrong way.
 """
 from __future__ import annotations
 
@@ -209,8 +213,8 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
 def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.95, seed: int = 2026) -> Shares:
     """Shares of the latent-scale variance: agents, contact mix (bias-corrected) and each mix
     variable, unexplained (π²/3); intervals from simulating the estimates' asymptotic normal
-    distribution (β and log σ_b). Table columns share, lower, upper, p_value (joint Wald test);
-    agent_sd on the log-odds scale."""
+    distribution (β and log σ_b), moved onto the estimate (see the module docstring), clipped to [0, 1]. Table columns share,
+    lower, upper, p_value (joint Wald test); agent_sd on the log-odds scale."""
     fit = model.fit
     names = list(fit.fixef.index)
     X = fit.model_matrix.to_numpy()
@@ -220,14 +224,16 @@ def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.9
     blocks = {"contact mix": [j for c in blocks.values() for j in c], **blocks}
     noise = {k: float(np.trace(S[np.ix_(c, c)] @ V[np.ix_(c, c)])) for k, c in blocks.items()}
 
-    def shares(beta, sd):
-        var = {k: max(0.0, float(beta[c] @ S[np.ix_(c, c)] @ beta[c]) - noise[k]) for k, c in blocks.items()}
+    def shares(beta, sd, corrected=True):
+        var = {k: max(0.0, float(beta[c] @ S[np.ix_(c, c)] @ beta[c]) - (noise[k] if corrected else 0.0))
+               for k, c in blocks.items()}
         total = var["contact mix"] + sd ** 2 + LOGISTIC_VARIANCE
         return {"agents": sd ** 2 / total, **{k: v / total for k, v in var.items()},
                 "unexplained": LOGISTIC_VARIANCE / total}
 
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     est = pd.Series(shares(beta, sd))
+    plug = pd.Series(shares(beta, sd, corrected=False))       # the simulated world's true shares
     sd_var = float(fit.vcov_all.loc["sd", "sd"])
     log_sd_var = sd_var / sd ** 2 if sd > 0 and np.isfinite(sd_var) else 0.0
     rng = np.random.default_rng(seed)
@@ -235,13 +241,14 @@ def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.9
     sd_draws = sd * np.exp(rng.normal(0, np.sqrt(log_sd_var), n_sim)) if sd > 0 else np.zeros(n_sim)
     draws = pd.DataFrame([shares(b_draws[i], sd_draws[i]) for i in range(n_sim)])[est.index]
     a = (1 - level) / 2
-    table = pd.DataFrame({"share": est, "lower": draws.quantile(a), "upper": draws.quantile(1 - a)})
+    lower, upper = est - plug + draws.quantile(a), est - plug + draws.quantile(1 - a)
+    table = pd.DataFrame({"share": est, "lower": lower.clip(0, 1), "upper": upper.clip(0, 1)})
     table["p_value"] = np.nan
     for k, cols in blocks.items():
         table.loc[k, "p_value"] = fit.wald_test([names[j] for j in cols])
     table.index.name = "component"
     sd_lo, sd_hi = (np.quantile(sd_draws, a), np.quantile(sd_draws, 1 - a)) if sd > 0 else (0.0, 0.0)
-    return Shares(table=table, agent_sd=(sd, float(sd_lo), float(sd_hi)), level=level, draws=draws, plug_in=est,
+    return Shares(table=table, agent_sd=(sd, float(sd_lo), float(sd_hi)), level=level, draws=draws, plug_in=plug,
                   method="simulation")
 
 
