@@ -126,7 +126,9 @@ def test_verdict_sentence_states_the_error_rate():
     assert text == ("Of 6 agents with survey replies, 1 is under review for their survey process and gets no verdict; "
                     "1 have too few replies to rank (reliability below 0.7). 2 are above average and 1 below average, "
                     "each with at least a 95% probability of being on that side of average; about 0.1 of these 3 "
-                    "verdicts can be expected to have the wrong sign (the sum of their false sign rates). The other 1 "
+                    "verdicts can be expected to have the wrong sign (the sum of their false sign rates; that count assumes "
+                    "the model is right — that who answers depends on the contact mix alone — and response that "
+                    "depends on the score can make more wrong). The other 1 "
                     "rankable agents cannot be told apart from average.")
     margin = say.verdict_sentence(eff, Parameters(practical_margin=0.1))
     assert "each with at least a 95% probability of being beyond ±0.10 points" in margin

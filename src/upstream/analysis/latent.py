@@ -213,8 +213,8 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
 def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.95, seed: int = 2026) -> Shares:
     """Shares of the latent-scale variance: agents, contact mix (bias-corrected) and each mix
     variable, unexplained (π²/3); intervals from simulating the estimates' asymptotic normal
-    distribution (β and log σ_b), moved onto the estimate (see the module docstring), clipped to [0, 1]. Table columns share,
-    lower, upper, p_value (joint Wald test); agent_sd on the log-odds scale."""
+    distribution (β and log σ_b), moved onto the estimate (see the module docstring), clipped to
+    [0, 1]. Table columns share, lower, upper, p_value (joint Wald test); agent_sd on the log-odds scale."""
     fit = model.fit
     names = list(fit.fixef.index)
     X = fit.model_matrix.to_numpy()

@@ -127,7 +127,8 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, unit
     if above + below:
         wrong = float(effects.loc[effects['verdict'].isin(['above average', 'below average']), 'lfsr'].sum())
         text += (f"; about {wrong:.1f} of these {above + below} verdicts can be expected to have the wrong sign "
-                 "(the sum of their false sign rates)")
+                 "(the sum of their false sign rates; that count assumes the model is right — that who answers "
+                 "depends on the contact mix alone — and response that depends on the score can make more wrong)")
     return text + f". The other {neutral} rankable agents cannot be told apart from average."
 
 
