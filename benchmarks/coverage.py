@@ -37,6 +37,7 @@ also checks clmm's intervals on data simulated from the cumulative-logit mixed m
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -272,17 +273,22 @@ def main(argv=None) -> int:
     ap.add_argument("--latent-shares", type=int, default=0, metavar="N",
                     help="also N logistic fits checking the latent variance shares' coverage")
     ap.add_argument("--model-check", action="store_true", help="also check clmm on data from the model")
+    ap.add_argument("--rows", default=None, help="append each operation's numbers to this file as a JSON line")
     ap.add_argument("--no-customers", action="store_true", help="judge agents without the customer effect")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     generators = ("project", "heavy-tailed") if args.generator == "both" else (args.generator,)
     seeds = range(args.first_seed, args.first_seed + args.reps)
-    results = {}
+    results = {g: [] for g in generators}
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for g in generators:
-            results[g] = list(pool.map(one, seeds, [args.boot] * args.reps, [args.margin] * args.reps,
-                                       [args.response] * args.reps, [not args.no_customers] * args.reps,
-                                       [g] * args.reps, [args.verdicts_only] * args.reps))
+            for row in pool.map(one, seeds, [args.boot] * args.reps, [args.margin] * args.reps,
+                                [args.response] * args.reps, [not args.no_customers] * args.reps,
+                                [g] * args.reps, [args.verdicts_only] * args.reps):
+                results[g].append(row)
+                if args.rows:                 # one JSON line per operation, for a run stopped part way
+                    with open(args.rows, "a") as out:
+                        out.write(json.dumps({"generator": g, **row}) + "\n")
     margin = "the study's default" if args.margin is None else f"{args.margin:g} points"
     print(f"{args.reps} simulated operations per generator (sample preset, seeds {args.first_seed}–"
           f"{args.first_seed + args.reps - 1}), {args.boot} bootstrap replicates, margin {margin}, "
