@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/coverage.py [--reps 200] [--boot 1000] [--margin 0.0] [--jobs 1]
                                            [--response realistic|mar] [--model-check]
                                            [--generator project|heavy-tailed|both] [--verdicts-only]
-                                           [--latent-shares 60]
+                                           [--latent-shares 60] [--small-teams 100] [--rows FILE]
 
 Each replication simulates the bundled sample's operation with a new seed (60,000 contacts, 150
 agents, 15% response, U-shaped score-dependent response, ordinary agent-to-agent variation in
@@ -31,7 +31,9 @@ the variance shares and the policy effects. It reports, over the replications:
 
 `--response mar` switches off outcome-dependent response and steering (an engine check free of
 survey bias). `--verdicts-only` skips policies and share checks (faster). `--latent-shares N` also
-checks the latent (logistic) variance shares' intervals on N fits with a known truth. `--model-check`
+checks the latent (logistic) variance shares' intervals on N fits with a known truth; `--small-teams N`
+the agent intervals on N 12-agent teams (one-factor and crossed; the crossed path beside the old draws
+with θ fixed); `--rows FILE` appends each operation's numbers as a JSON line. `--model-check`
 also checks clmm's intervals on data simulated from the cumulative-logit mixed model itself.
 """
 from __future__ import annotations
@@ -239,6 +241,54 @@ def latent_share_check(reps: int, n_sim: int = 2000) -> dict[str, float]:
     return {k: v / reps for k, v in hits.items()}
 
 
+def small_team_check(reps: int, n_boot: int = 400) -> dict[str, float]:
+    """Coverage on 12-agent teams with a known truth (effects against the plain mean of the agents):
+    one-factor teams (half the agents with 300 replies, half with 25; τ = 0.5) through agent_effects'
+    bootstrap path at 50% and 95%; crossed teams whose 300 customers answer several times (τ = 0.15,
+    customer SD 0.6, σ = 1) through the crossed path at 95%, beside the old draws N(mode, cond_se²) with
+    τ, σ, β at their estimates."""
+    from upstream.analysis.agents import agent_effects, fit_agent_model
+    from upstream.analysis.verdicts import against_agent_mean
+
+    warnings.simplefilter("ignore")
+    hits = {"one-factor 50%": [], "one-factor 95%": [], "crossed 95%": [], "crossed 95%, θ fixed": []}
+    for seed in range(40_000, 40_000 + reps):
+        rng = np.random.default_rng(seed)
+        n = np.r_[np.full(6, 300), np.full(6, 25)]
+        b = rng.normal(0, 0.5, 12)
+        agent = np.repeat(np.arange(12), n)
+        chat = rng.integers(0, 2, agent.size)
+        ids = np.array([f"A{j:02d}" for j in range(12)])
+        frame = pd.DataFrame({"csat": 3.5 + 0.3 * chat + b[agent] + rng.normal(0, 1, agent.size),
+                              "channel": np.where(chat, "chat", "email"), "agent_id": ids[agent]})
+        truth = pd.Series(b - b.mean(), index=ids)
+        model = fit_agent_model(frame, "csat", ("channel",), n_boot=n_boot, seed=seed, customer=None)
+        for level in (0.5, 0.95):
+            eff = agent_effects(model, reliability_threshold=0.0, level=level)
+            t = truth.reindex(eff.index)
+            hits[f"one-factor {level:.0%}"] += list((eff["lower"] <= t) & (t <= eff["upper"]))
+        n = rng.integers(15, 80, 12)
+        b = rng.normal(0, 0.15, 12)
+        agent = np.repeat(np.arange(12), n)
+        customer = rng.integers(0, 300, agent.size)
+        chat = rng.integers(0, 2, agent.size)
+        y = 3.5 + 0.3 * chat + b[agent] + rng.normal(0, 0.6, 300)[customer] + rng.normal(0, 1, agent.size)
+        frame = pd.DataFrame({"csat": y, "channel": np.where(chat, "chat", "email"), "agent_id": ids[agent],
+                              "customer_id": [f"C{k:04d}" for k in customer]})
+        truth = pd.Series(b - b.mean(), index=ids)
+        model = fit_agent_model(frame, "csat", ("channel",), n_boot=n_boot, seed=seed)
+        eff = agent_effects(model, reliability_threshold=0.0)
+        t = truth.reindex(eff.index)
+        hits["crossed 95%"] += list((eff["lower"] <= t) & (t <= eff["upper"]))
+        re = model.crossed.ranef["agent_id"]
+        fixed = pd.DataFrame(re["mode"].to_numpy() + rng.standard_normal((n_boot, len(re))) * re["cond_se"].to_numpy(),
+                             columns=re.index)
+        fixed = against_agent_mean(fixed)
+        t = truth.reindex(fixed.columns)
+        hits["crossed 95%, θ fixed"] += list((fixed.quantile(0.025) <= t) & (t <= fixed.quantile(0.975)))
+    return {k: float(np.mean(v)) for k, v in hits.items()}
+
+
 def verdict_report(rows: list[dict], label: str) -> None:
     """Realised against stated wrong verdicts, the false sign rate and coverage by third of |true effect|."""
     verdicts = sum(r["verdicts"] for r in rows)
@@ -273,6 +323,8 @@ def main(argv=None) -> int:
     ap.add_argument("--latent-shares", type=int, default=0, metavar="N",
                     help="also N logistic fits checking the latent variance shares' coverage")
     ap.add_argument("--model-check", action="store_true", help="also check clmm on data from the model")
+    ap.add_argument("--small-teams", type=int, default=0, metavar="N",
+                    help="also N one-factor and N crossed 12-agent teams checking interval coverage")
     ap.add_argument("--rows", default=None, help="append each operation's numbers to this file as a JSON line")
     ap.add_argument("--no-customers", action="store_true", help="judge agents without the customer effect")
     args = ap.parse_args(argv)
@@ -300,6 +352,10 @@ def main(argv=None) -> int:
         cover = latent_share_check(args.latent_shares)
         print(f"latent variance shares ({args.latent_shares} logistic fits): 95% intervals cover contact mix "
               f"{cover['contact mix']:.3f}, agents {cover['agents']:.3f}")
+    if args.small_teams:
+        cover = small_team_check(args.small_teams, min(args.boot, 400))
+        print(f"12-agent teams ({args.small_teams} of each kind), coverage of effects against the plain mean: "
+              + "; ".join(f"{k} {v:.3f}" for k, v in cover.items()))
     if args.verdicts_only:
         return 0
     print(f"[{generators[0]}] agent interval coverage (honest agents, truth effect_csat) by reliability band:")
