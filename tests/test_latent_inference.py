@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from upstream.analysis.latent import LOGISTIC_VARIANCE, LatentAgentModel, latent_shares
 from upstream.models import glmer
@@ -88,3 +89,41 @@ def test_latent_baseline_and_policy_effect_average_over_the_agents():
         effect_errors.append(effects.loc["backorder", "effect"] - true_effect)
     assert abs(np.mean(base_errors)) < 0.015, base_errors
     assert abs(np.mean(effect_errors)) < 0.01, effect_errors
+
+
+def test_clmm_policy_standard_errors_carry_the_thresholds():
+    """Item 7: clmm's delta-method SEs held the thresholds at their estimates. The SE is now the delta
+    method over every parameter — checked here against a numerical Jacobian of the average marginal
+    effect in (thresholds, β, σ_b) — and exceeds the β-only one."""
+    from upstream.analysis.latent import MeanFunction, fit_latent_agent_model, level_effects, parameter_covariance
+
+    warnings.simplefilter("ignore")
+    rng = np.random.default_rng(2)
+    agent = np.repeat(np.arange(60), 30)
+    backorder = rng.random(agent.size) < 0.3
+    latent = 0.8 - 1.0 * backorder + rng.normal(0, 0.8, 60)[agent] + rng.logistic(size=agent.size)
+    frame = pd.DataFrame({"csat": 1 + np.searchsorted([-0.5, 1.0], latent),
+                          "policy": np.where(backorder, "backorder", "standard"),
+                          "agent_id": [f"a{i:02d}" for i in agent]})
+    model = fit_latent_agent_model(frame, "csat", ("policy",), frame, levels=[1, 2, 3], n_draws=100)
+    fit = model.fit
+    X0 = fit.fixed_design(frame).to_numpy()
+    Xl = X0.copy()
+    Xl[:, list(fit.fixef.index).index("policystandard")] = 0.0          # every contact under backorder
+    k, p = len(fit.thresholds), len(fit.fixef)
+
+    def effect(params):
+        m = MeanFunction(fit)
+        m.theta = params[:k]
+        beta, sd = params[k:k + p], params[-1]
+        return m.averaged(Xl @ beta, sd).mean() - m.averaged(X0 @ beta, sd).mean()
+
+    at = np.r_[fit.thresholds.to_numpy(), fit.fixef.to_numpy(), float(fit.sd)]
+    steps = 1e-5 * np.eye(len(at))
+    jacobian = np.array([(effect(at + h) - effect(at - h)) / 2e-5 for h in steps])
+    V = parameter_covariance(fit)
+    table = level_effects(model, frame, "policy")
+    assert table.loc["backorder", "effect"] == pytest.approx(effect(at), abs=1e-10)
+    assert table.loc["backorder", "std_error"] == pytest.approx(np.sqrt(jacobian @ V @ jacobian), rel=1e-5)
+    beta_only = jacobian[k:k + p] @ V[k:k + p, k:k + p] @ jacobian[k:k + p]
+    assert table.loc["backorder", "std_error"] > np.sqrt(beta_only) * 1.005
