@@ -32,7 +32,10 @@ fixed in advance for every data set, never tuned on the data being judged. It wa
 independent simulated operation (benchmarks/judge_verdicts.py, seeds 1–6) and is checked on operations
 it was not chosen on (benchmarks/coverage.py: the project's simulator from seed 1000 and a heavy-tailed
 generator, benchmarks/heavy_tailed.py), where realised wrong verdicts must stay ≤ max(2 × stated,
-stated + 2) and the false sign rate ≤ 5%.
+stated + 2) and the false sign rate ≤ 5%. On seeds 5000–5049 of each (400 draws): the project's
+simulator 18 wrong of 1,750 verdicts against 9.9 stated (1.81×, false sign rate 1.0%); heavy-tailed
+agents 19 of 1,252 against 8.6 (2.20×, 1.5%) — over the bound in aggregate (19 > 17.3), within it in
+49 of 50 operations one by one.
 """
 from __future__ import annotations
 
