@@ -128,7 +128,9 @@ def test_verdict_sentence_states_the_error_rate():
                     "verdict; 1 has too few replies to rank (reliability below 0.7), which leaves 4 rankable. Of these, "
                     "2 are above average and 1 below average, each with at least a 95% probability of being on that "
                     "side of average; probably none of these 3 verdicts has the wrong sign (the sum of their false "
-                    "sign rates). The other 1 cannot be told apart from average.")
+                    "sign rates; that count assumes the model is right — that who answers depends on the contact mix "
+                    "alone — and response that depends on the score can make more wrong). The other 1 cannot be told "
+                    "apart from average.")
     many = eff.assign(lfsr=[0.5, 0.5, 0.6, 0.3, 0.2, 0.0])            # 1.6 expected wrong: a whole number
     assert "; about 2 of these 3 verdicts can be expected to have the wrong sign (" in say.verdict_sentence(
         many, Parameters())

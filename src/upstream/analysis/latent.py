@@ -6,16 +6,26 @@ the period: the share of good ratings (percentage points), or the expected score
     good ~ policy + product + channel + issue_type + (1 | agent_id)          (glmer, Laplace)
     csat ~ policy + product + channel + issue_type + (1 | agent_id)          (clmm, Laplace)
 
-With m(η) the mean outcome at linear predictor η (logit⁻¹(η), or Σ_k s_k P(Y = k | η)):
-- An agent's effect: mean_i m(η_i + b_j) − mean_i m(η_i), over all contacts i of the period. Its
-  draws map draws of b_j from its conditional distribution N(b̂_j, se_j²) (latent scale) through that
-  monotone function, so sign probabilities and verdicts are the same on both scales.
-- A level's effect (a policy's): the average marginal effect mean_i m(η_i with level l) − mean_i m(η_i),
-  with a delta-method standard error from the covariance of β̂ (thresholds held at their estimates),
-  z intervals and Bonferroni family-wise intervals.
+With m(η) the mean outcome at linear predictor η (logit⁻¹(η), or Σ_k s_k P(Y = k | η)) and
+m̄(η) = E_b m(η + b), b ~ N(0, σ_b²), the outcome averaged over the agents (21-node Gauss–Hermite; at
+b = 0 it would be the median agent's, 0.82 against 0.75 for a share of good ratings at σ_b = 1.5):
+- The baseline: mean_i m̄(η_i) over all contacts i of the period.
+- An agent's effect: mean_i m(η_i + b_j) − mean_i m̄(η_i). Its draws map draws of b_j from its
+  conditional distribution N(b̂_j, se_j²) (latent scale) through that monotone function, so sign
+  probabilities and verdicts are the same on both scales; agent_effects centres them on the plain mean
+  of the agents.
+- A level's effect (a policy's): the average marginal effect mean_i m̄(η_i with level l) − mean_i m̄(η_i),
+  with a delta-method standard error over β̂, σ̂_b and (clmm) the thresholds, z intervals and
+  Bonferroni family-wise intervals. There is no customer random effect: a crossed logistic model took
+  100 s against 0.7 s on the bundled sample, with fixed-effect standard errors 4–5% larger; the method
+  text says so.
 - Shares of variance on the latent scale (Nakagawa & Schielzeth 2013): agents σ_b², contact mix
-  var(x'β̂) − tr(S·Cov β̂), residual π²/3; intervals by simulating (β, log σ_b) from their
-  asymptotic normal distribution (the fit's covariance of all parameters).
+  var(x'β̂) − tr(S·Cov β̂), residual π²/3. Intervals simulate (β, log σ_b) from their asymptotic
+  normal distribution (the fit's covariance of all parameters) and put every draw through the same
+  bias-corrected formula as the estimate. Corrected draws centre on the *uncorrected* plug-in share θ_b
+  (E β*'Sβ* = β̂'Sβ̂ + tr(S·Cov β̂)), so, as on the linear path, the interval is moved onto the
+  estimate: [q₂.₅ + θ̂ − θ_b, q₉₇.₅ + θ̂ − θ_b]. The percentiles keep the draws' own skew (σ_b is
+  drawn on the log scale), which a reflected (basic) interval would turn the wrong way.
 """
 from __future__ import annotations
 
@@ -33,6 +43,8 @@ from .policies import holm
 from .shares import Shares
 
 LOGISTIC_VARIANCE = np.pi ** 2 / 3
+#: Gauss–Hermite nodes for averaging over the agents' random effects (exact to < 1e-6 for σ_b ≤ 2).
+AGENT_NODES = 21
 
 
 class MeanFunction:
@@ -62,6 +74,36 @@ class MeanFunction:
         cum = expit(self.theta[None, :] - eta.reshape(-1, 1))
         return ((cum * (1 - cum)) @ self.steps).reshape(eta.shape)
 
+    def threshold_slopes(self, eta) -> np.ndarray:
+        """(n, J) ∂m/∂θ_j at each η (clmm; an (n, 0) array for glmer)."""
+        eta = np.asarray(eta, dtype=float).reshape(-1)
+        if not self.ordinal:
+            return np.zeros((eta.size, 0))
+        cum = expit(self.theta[None, :] - eta[:, None])
+        return -(cum * (1 - cum)) * self.steps[None, :]
+
+    # -- averaged over the agents: b ~ N(0, sd²), Gauss–Hermite ------------------------------------
+    @staticmethod
+    def _nodes(sd: float):
+        x, w = np.polynomial.hermite_e.hermegauss(AGENT_NODES)
+        return sd * x, x, w / np.sqrt(2 * np.pi)
+
+    def averaged(self, eta, sd: float) -> np.ndarray:
+        """E_b m(η + b), b ~ N(0, sd²): the expected outcome of a contact over the agents (not at b = 0)."""
+        eta = np.asarray(eta, dtype=float).reshape(-1)
+        b, _, w = self._nodes(sd)
+        return self(eta[:, None] + b[None, :]) @ w
+
+    def averaged_gradient(self, eta, sd: float):
+        """Per contact, the derivatives of E_b m(η + b) in η, in sd and (clmm) in each threshold θ_j."""
+        eta = np.asarray(eta, dtype=float).reshape(-1)
+        b, x, w = self._nodes(sd)
+        at = eta[:, None] + b[None, :]
+        slope = self.slope(at)
+        d_eta, d_sd = slope @ w, (slope * x[None, :]) @ w
+        d_theta = np.tensordot(self.threshold_slopes(at.reshape(-1)).reshape(*at.shape, -1), w, axes=([1], [0]))
+        return d_eta, d_sd, d_theta
+
 
 @dataclass
 class LatentAgentModel:
@@ -74,7 +116,7 @@ class LatentAgentModel:
     agent: str
     mix: tuple[str, ...]
     population_eta: np.ndarray          # x'β̂ of every contact of the period (no agent effect)
-    baseline: float                     # share of good ratings of the average contact, average agent
+    baseline: float                     # outcome of the average contact averaged over the agents (b ~ N(0, σ_b²))
     n_draws: int = 1000
     seed: int = 2026
     draws_method: str = "conditional"
@@ -118,8 +160,9 @@ class LatentAgentModel:
         return self.fit.reliability[self.agent]
 
     def mix_prediction(self) -> pd.Series:
+        """Each reply's expected outcome over the agents (its contact mix alone, b averaged out)."""
         eta = self.fit.model_matrix.to_numpy() @ self.fit.fixef.to_numpy()
-        return pd.Series(self.mean(eta), index=self.frame.index)
+        return pd.Series(self.mean.averaged(eta, float(self.fit.sd)), index=self.frame.index)
 
     def scores(self) -> pd.Series:
         return self.frame[self.outcome].astype(float)
@@ -153,7 +196,7 @@ def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: p
     if known.empty:                                   # no contact the fit knows: the replies stand in
         known = used
     eta = fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy()
-    baseline = float(MeanFunction(fit)(eta).mean())
+    baseline = float(MeanFunction(fit).averaged(eta, float(fit.sd)).mean())
     return LatentAgentModel(fit=fit, frame=used, outcome=outcome, agent=agent, mix=mix, population_eta=eta,
                             baseline=baseline, n_draws=n_draws, seed=seed)
 
@@ -171,26 +214,41 @@ def moved_to_each_level(fit, X0: np.ndarray, variable: str):
         yield lab, Xl
 
 
+def parameter_covariance(fit) -> np.ndarray:
+    """Covariance of (thresholds for clmm, β, σ_b), the order `averaged_gradient` uses."""
+    thresholds = getattr(fit, "thresholds", None)
+    names = ([] if thresholds is None else list(thresholds.index)) + list(fit.fixef.index) + ["sd"]
+    return fit.vcov_all.loc[names, names].to_numpy()
+
+
+def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float) -> np.ndarray:
+    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b)."""
+    d_eta, d_sd, d_theta = m.averaged_gradient(X @ beta, sd)
+    n = len(d_eta)
+    return np.r_[d_theta.sum(axis=0) / n, d_eta @ X / n, d_sd.mean()]
+
+
 def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str, level: float = 0.95) -> pd.DataFrame:
     """Average marginal effect of each level of `variable` on the outcome's scale (share of good
-    ratings as a fraction, or expected score) against the average contact of the period, delta-method SEs:
+    ratings as a fraction, or expected score) against the average contact of the period, averaged over
+    the agents (b ~ N(0, σ_b²), not the median agent b = 0); delta-method SEs over β, σ_b and (clmm)
+    the thresholds:
     n_contacts, n_responses, effect, std_error, lower/upper, lower_adj/upper_adj (Bonferroni over
     the levels), p_value, p_holm."""
     fit = model.fit
     population = contacts
     for v in model.mix:
         population = population[population[v].astype(str).isin(fit.factor_levels(v))]
-    beta = fit.fixef.to_numpy()
-    V = fit.vcov.loc[list(fit.fixef.index), list(fit.fixef.index)].to_numpy()
+    beta, sd = fit.fixef.to_numpy(), float(fit.sd)
+    V = np.nan_to_num(parameter_covariance(fit))
     m = model.mean
     X0 = fit.fixed_design(population).to_numpy()
-    p0 = m(X0 @ beta)
-    g0 = m.slope(X0 @ beta) @ X0 / len(p0)
+    p0, g0 = m.averaged(X0 @ beta, sd).mean(), averaged_gradient(m, X0, beta, sd)
     rows = {}
     for lab, Xl in moved_to_each_level(fit, X0, variable):   # every contact moved to level `lab`
-        pl = m(Xl @ beta)
-        grad = m.slope(Xl @ beta) @ Xl / len(pl) - g0
-        rows[lab] = {"effect": float(pl.mean() - p0.mean()), "std_error": float(np.sqrt(grad @ V @ grad))}
+        grad = averaged_gradient(m, Xl, beta, sd) - g0
+        rows[lab] = {"effect": float(m.averaged(Xl @ beta, sd).mean() - p0),
+                     "std_error": float(np.sqrt(grad @ V @ grad))}
     out = pd.DataFrame.from_dict(rows, orient="index")
     k = len(out)
     q, qa = stats.norm.ppf(0.5 + level / 2), stats.norm.ppf(1 - (1 - level) / (2 * k))
@@ -209,8 +267,8 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
 def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.95, seed: int = 2026) -> Shares:
     """Shares of the latent-scale variance: agents, contact mix (bias-corrected) and each mix
     variable, unexplained (π²/3); intervals from simulating the estimates' asymptotic normal
-    distribution (β and log σ_b). Table columns share, lower, upper, p_value (joint Wald test);
-    agent_sd on the log-odds scale."""
+    distribution (β and log σ_b), moved onto the estimate (see the module docstring), clipped to
+    [0, 1]. Table columns share, lower, upper, p_value (joint Wald test); agent_sd on the log-odds scale."""
     fit = model.fit
     names = list(fit.fixef.index)
     X = fit.model_matrix.to_numpy()
@@ -220,14 +278,16 @@ def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.9
     blocks = {"contact mix": [j for c in blocks.values() for j in c], **blocks}
     noise = {k: float(np.trace(S[np.ix_(c, c)] @ V[np.ix_(c, c)])) for k, c in blocks.items()}
 
-    def shares(beta, sd):
-        var = {k: max(0.0, float(beta[c] @ S[np.ix_(c, c)] @ beta[c]) - noise[k]) for k, c in blocks.items()}
+    def shares(beta, sd, corrected=True):
+        var = {k: max(0.0, float(beta[c] @ S[np.ix_(c, c)] @ beta[c]) - (noise[k] if corrected else 0.0))
+               for k, c in blocks.items()}
         total = var["contact mix"] + sd ** 2 + LOGISTIC_VARIANCE
         return {"agents": sd ** 2 / total, **{k: v / total for k, v in var.items()},
                 "unexplained": LOGISTIC_VARIANCE / total}
 
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     est = pd.Series(shares(beta, sd))
+    plug = pd.Series(shares(beta, sd, corrected=False))       # the simulated world's true shares
     sd_var = float(fit.vcov_all.loc["sd", "sd"])
     log_sd_var = sd_var / sd ** 2 if sd > 0 and np.isfinite(sd_var) else 0.0
     rng = np.random.default_rng(seed)
@@ -235,32 +295,32 @@ def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.9
     sd_draws = sd * np.exp(rng.normal(0, np.sqrt(log_sd_var), n_sim)) if sd > 0 else np.zeros(n_sim)
     draws = pd.DataFrame([shares(b_draws[i], sd_draws[i]) for i in range(n_sim)])[est.index]
     a = (1 - level) / 2
-    table = pd.DataFrame({"share": est, "lower": draws.quantile(a), "upper": draws.quantile(1 - a)})
+    lower, upper = est - plug + draws.quantile(a), est - plug + draws.quantile(1 - a)
+    table = pd.DataFrame({"share": est, "lower": lower.clip(0, 1), "upper": upper.clip(0, 1)})
     table["p_value"] = np.nan
     for k, cols in blocks.items():
         table.loc[k, "p_value"] = fit.wald_test([names[j] for j in cols])
     table.index.name = "component"
     sd_lo, sd_hi = (np.quantile(sd_draws, a), np.quantile(sd_draws, 1 - a)) if sd > 0 else (0.0, 0.0)
-    return Shares(table=table, agent_sd=(sd, float(sd_lo), float(sd_hi)), level=level, draws=draws, plug_in=est,
+    return Shares(table=table, agent_sd=(sd, float(sd_lo), float(sd_hi)), level=level, draws=draws, plug_in=plug,
                   method="simulation")
 
 
 def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts: pd.DataFrame, variable: str,
                        level: float = 0.95) -> pd.DataFrame:
     """Per level: the outcome of an agent at the 75th percentile of agents under that level, against
-    the average contact: mean_i m(η_il + z₀.₇₅σ_b) − mean_i m(η_i), with a family-wise (Bonferroni)
-    delta-method interval over (β, σ_b)."""
+    the average contact with the agents averaged over: mean_i m(η_il + z₀.₇₅σ_b) − mean_i E_b m(η_i + b),
+    with a family-wise (Bonferroni) delta-method interval over (thresholds, β, σ_b)."""
     fit, m = model.fit, model.mean
-    names = list(fit.fixef.index)
     population = contacts
     for v in model.mix:
         population = population[population[v].astype(str).isin(fit.factor_levels(v))]
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
-    cov = fit.vcov_all.loc[names + ["sd"], names + ["sd"]].to_numpy()
+    cov = parameter_covariance(fit)
     z = float(stats.norm.ppf(0.75))
     X0 = fit.fixed_design(population).to_numpy()
     eta0 = X0 @ beta
-    g0 = m.slope(eta0) @ X0 / len(eta0)
+    p0, g0 = m.averaged(eta0, sd).mean(), averaged_gradient(m, X0, beta, sd)
     levels = [lab for lab in fit.level_columns(variable) if lab in effects.index]
     k = max(len(levels), 1)
     qa = stats.norm.ppf(1 - (1 - level) / (2 * k))
@@ -269,9 +329,9 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
         if lab not in levels:
             continue
         eta = Xl @ beta + z * sd
-        value = float(m(eta).mean() - m(eta0).mean())
+        value = float(m(eta).mean() - p0)
         slope = m.slope(eta)
-        grad = np.r_[slope @ Xl / len(eta) - g0, z * slope.mean()]
+        grad = np.r_[m.threshold_slopes(eta).mean(axis=0), slope @ Xl / len(eta), z * slope.mean()] - g0
         se = float(np.sqrt(grad @ np.nan_to_num(cov) @ grad))
         rows[lab] = {"top_quarter": value, "top_quarter_lower_adj": value - qa * se,
                      "top_quarter_upper_adj": value + qa * se}

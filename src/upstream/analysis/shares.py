@@ -74,7 +74,7 @@ class Shares:
     draws: pd.DataFrame = field(repr=False)
     plug_in: pd.Series = field(repr=False)
     customer: dict | None = None
-    method: str = "basic bootstrap"      # or "simulation" (percentiles of draws from the estimates' normal)
+    method: str = "basic bootstrap"      # or "simulation" (draws from the estimates' normal, see latent.py)
 
 
 def variance_shares(model: AgentModel, level: float = 0.95) -> Shares:
@@ -104,16 +104,17 @@ def variance_shares(model: AgentModel, level: float = 0.95) -> Shares:
 
 
 def share_difference(shares: Shares, first: str, second: str) -> pd.Series:
-    """share(first) − share(second) with the basic bootstrap interval of the difference: estimate,
-    lower, upper, and `clear` — the interval excludes 0."""
+    """share(first) − share(second) with the basic bootstrap interval of the difference (for simulated
+    latent shares, its percentiles moved onto the estimate): estimate, lower, upper, and `clear` — the
+    interval excludes 0."""
     table, draws, plug = shares.table, shares.draws, shares.plug_in
     est = float(table.loc[first, "share"] - table.loc[second, "share"])
     diff = draws[first] - draws[second]
     a = (1 - shares.level) / 2
-    if shares.method == "simulation":
-        lower, upper = float(diff.quantile(a)), float(diff.quantile(1 - a))
-        return pd.Series({"estimate": est, "lower": lower, "upper": upper, "clear": bool(lower > 0 or upper < 0)})
     plug_diff = float(plug[first] - plug[second])
+    if shares.method == "simulation":          # percentiles moved onto the estimate, as latent_shares does
+        lower, upper = est - plug_diff + float(diff.quantile(a)), est - plug_diff + float(diff.quantile(1 - a))
+        return pd.Series({"estimate": est, "lower": lower, "upper": upper, "clear": bool(lower > 0 or upper < 0)})
     lower = est + plug_diff - float(diff.quantile(1 - a))
     upper = est + plug_diff - float(diff.quantile(a))
     return pd.Series({"estimate": est, "lower": lower, "upper": upper, "clear": bool(lower > 0 or upper < 0)})

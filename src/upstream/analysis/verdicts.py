@@ -4,6 +4,14 @@ Every function works on *draws* of the agents' true effects: one row per bootstr
 column per agent (``BootstrapResult.effect_draws``: b̂ − (b̂* − b*), which carries each agent's
 conditional variance and the uncertainty of the variance components).
 
+The estimand is what the sentence says: an agent's effect against the *average agent*, the plain mean
+of the effects of the agents in the model (``against_agent_mean`` centres every draw on it). A model's
+random intercepts are deviations from its intercept, which sits near the precision-weighted mean of
+the agents (weights 1/(τ² + σ²/n_j)); uncentred draws would judge agents against that weighted mean,
+which moves with how many replies each agent has.
+
+- ``against_agent_mean``: each draw minus the plain mean of that draw's agent effects.
+
 - ``sign_probabilities``: P(effect < −δ), P(effect > δ) and the local false sign rate
   lfsr = min(P(effect ≤ 0), P(effect ≥ 0)) (Stephens 2017, Biostatistics 18): the probability that
   a verdict on the sign is wrong.
@@ -14,7 +22,20 @@ conditional variance and the uncertainty of the variance components).
   "survey process under review" and agents below the reliability threshold "not enough responses to
   rank". With δ = 0 the rule is lfsr ≤ max_false_sign.
 - ``expected_wrong_verdicts``: Σ lfsr over the agents given a verdict — the expected number of
-  verdicts with the wrong sign (Gelman & Tuerlinckx 2000 call them type S errors).
+  verdicts with the wrong sign (Gelman & Tuerlinckx 2000 call them type S errors) *if the model is
+  right*. With a ceiling on the scale, non-normal noise or response that depends on the score it
+  can be too small; benchmarks/coverage.py measures realised against stated over simulated operations.
+
+The practical margin δ (``practical_margin``; the studies' default is ``studies.steps.verdict_margin``)
+follows one rule: 1.25% of the scale's range (0.05 points on 1–5, 1.25 percentage points on good/bad),
+fixed in advance for every data set, never tuned on the data being judged. It was chosen once on the
+independent simulated operation (benchmarks/judge_verdicts.py, seeds 1–6) and is checked on operations
+it was not chosen on (benchmarks/coverage.py: the project's simulator from seed 1000 and a heavy-tailed
+generator, benchmarks/heavy_tailed.py), where realised wrong verdicts must stay ≤ max(2 × stated,
+stated + 2) and the false sign rate ≤ 5%. On seeds 5000–5049 of each (400 draws): the project's
+simulator 18 wrong of 1,750 verdicts against 9.9 stated (1.81×, false sign rate 1.0%); heavy-tailed
+agents 19 of 1,252 against 8.6 (2.20×, 1.5%) — over the bound in aggregate (19 > 17.3), within it in
+49 of 50 operations one by one.
 """
 from __future__ import annotations
 
@@ -27,6 +48,11 @@ NEUTRAL = "not distinguishable from average"
 NOT_RANKABLE = "not enough responses to rank"
 UNDER_REVIEW = "survey process under review"
 VERDICTS = (ABOVE, BELOW, NEUTRAL, NOT_RANKABLE, UNDER_REVIEW)
+
+
+def against_agent_mean(draws: pd.DataFrame) -> pd.DataFrame:
+    """Every draw (row) minus the plain mean of its agents' effects: effects against the average agent."""
+    return draws.sub(draws.mean(axis=1), axis=0)
 
 
 def sign_probabilities(draws: pd.DataFrame, margin: float = 0.0) -> pd.DataFrame:

@@ -138,7 +138,8 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, unit
     if above + below:
         wrong = float(effects.loc[effects['verdict'].isin(['above average', 'below average']), 'lfsr'].sum())
         text += (f"; {expected_people(wrong, above + below, 'verdicts', 'the wrong sign')} (the sum of their false "
-                 "sign rates)")
+                 "sign rates; that count assumes the model is right — that who answers depends on the contact mix "
+                 "alone — and response that depends on the score can make more wrong)")
     return text + f". The other {neutral} cannot be told apart from average."
 
 
