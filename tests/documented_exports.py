@@ -1,4 +1,4 @@
-"""Seeded exports in the shapes Help Scout, Gorgias and Intercom document (not the project's
+"""Seeded exports in the shapes Help Scout, Gorgias, Intercom, Zendesk and Freshdesk document (not the project's
 simulator): one operation -- ordinary agents, one harmful policy -- written field by field as
 each vendor's API returns it, for end-to-end checks of the importers and the default study.
 
@@ -20,6 +20,21 @@ Sources of the shapes (read, not copied):
   ``airbyte-integrations/connectors/source-intercom/source_intercom/schemas/conversations.json``
   describes them for API 2.0 and earlier: ``conversation_rating`` has ``rating``, ``remark``,
   ``created_at``, ``customer``, ``teammate`` (integer id) and **no** ``updated_at``; Unix seconds.
+- Zendesk: ``GET /api/v2/tickets`` pages ``{"tickets", "next_page", "count"}``
+  (https://developer.zendesk.com/api-reference/ticketing/tickets/tickets/; ``via`` as airbytehq/airbyte
+  ``source-zendesk-support`` ``schemas/shared/via.json``, merged tickets closed with the tag
+  ``closed_by_merge``), ``GET /api/v2/ticket_metrics`` (the same connector's ``schemas/ticket_metrics.json``),
+  the legacy ``GET /api/v2/satisfaction_ratings?score=received`` (answered records only; fields as its
+  ``schemas/satisfaction_ratings.json``) with the ``offered`` state left on each ticket's embedded
+  ``satisfaction_rating``; or, for an account on the CSAT of 2024, CSAT survey responses as
+  singer-io/tap-zendesk ``tap_zendesk/schemas/csat_survey_responses.json`` lands them (string ids,
+  ``subjects[{id, type, zrn}]``, ``answers[{type: rating_scale, rating, rating_category, created_at}]``,
+  ``survey{id, version, state}``) -- answered responses only, the legacy rating left ``unoffered``.
+- Freshdesk: ``GET /api/v2/tickets?include=stats`` and ``GET /api/v2/surveys/satisfaction_ratings`` as bare
+  arrays (https://developers.freshdesk.com/api/#list_all_tickets, #satisfaction-ratings; singer-io/tap-freshdesk
+  ``tap_freshdesk/schemas/tickets.json``), custom fields ``cf_*`` in a ``custom_fields`` object, rating codes
+  -103 .. 103 under ``ratings.default_question`` (answered surveys only), ``GET /api/v2/surveys``
+  (tap-freshdesk ``schemas/surveys.json``: ``questions[{id, accepted_ratings}]``).
 """
 from __future__ import annotations
 
@@ -58,7 +73,7 @@ def operation(seed: int, n_contacts: int = 1400, n_agents: int = 20, points: int
     policy = rng.choice(POLICIES, n_contacts, p=POLICY_SHARE)
     latent = (0.9 + np.array([agent_effect[a] for a in agent]) + np.array([POLICY_EFFECT[p] for p in policy])
               + rng.normal(0, 1, n_contacts))
-    cuts = {3: [-0.2, 1.0], 5: [-0.8, -0.1, 0.6, 1.4]}[points]
+    cuts = {2: [0.2], 3: [-0.2, 1.0], 5: [-0.8, -0.1, 0.6, 1.4]}[points]
     csat = 1 + np.searchsorted(cuts, latent)
     opened = START + pd.to_timedelta(rng.uniform(0, 84 * 24 * 3600, n_contacts).round(), unit="s")
     closed = opened + pd.to_timedelta(rng.uniform(600, 36 * 3600, n_contacts).round(), unit="s")
@@ -262,4 +277,145 @@ def write_intercom(folder: Path, seed: int = 18) -> Operation:
     (folder / "mapping.yaml").write_text("vendor: intercom\ncolumns:\n  policy: {field: policy}\n")
     op.facts = {"ratings": int(c["answered"].sum()), "surveys": int(c["invited"].sum()),
                 "reassigned": int(c["reassigned"].sum())}
+    return op
+
+
+# --------------------------------------------------------------------------------------------------
+# Zendesk (legacy ratings pulled with score=received, or CSAT survey responses)
+
+ZENDESK_GROUP = 360100
+ZENDESK_LEGACY_SCORE = {1: "bad", 2: "good"}
+
+
+def _zendesk_ticket(r, satisfaction: dict, tid: int, status: str = "solved", tags: list | None = None,
+                    rel: str | None = None) -> dict:
+    return {"url": f"https://acme.zendesk.com/api/v2/tickets/{tid}.json", "id": tid, "external_id": None,
+            "via": {"channel": {"email": "email", "chat": "chat", "phone": "voice"}[r.channel],
+                    "source": {"from": {}, "to": {}, "rel": rel}},
+            "created_at": _iso(r.opened), "updated_at": _iso(r.responded), "type": "question",
+            "subject": "Order", "description": "...", "priority": "normal", "status": status,
+            "requester_id": 900000 + int(r.customer), "submitter_id": 900000 + int(r.customer),
+            "assignee_id": int(r.agent_at_export), "organization_id": None, "group_id": ZENDESK_GROUP,
+            "tags": tags if tags is not None else [f"policy_{r.policy}"], "custom_fields": [],
+            "satisfaction_rating": satisfaction}
+
+
+def _zendesk_metric(tid: int, solved: pd.Timestamp, created: pd.Timestamp) -> dict:
+    return {"url": f"https://acme.zendesk.com/api/v2/ticket_metrics/{800000 + tid}.json", "id": 800000 + tid,
+            "ticket_id": tid, "created_at": _iso(created), "updated_at": _iso(solved), "group_stations": 1,
+            "assignee_stations": 1, "reopens": 0, "replies": 1, "solved_at": _iso(solved),
+            "assigned_at": _iso(created), "initially_assigned_at": _iso(created)}
+
+
+def write_zendesk(folder: Path, seed: int = 19, new_csat: bool = False, merged_share: float = 0.05) -> Operation:
+    """tickets.json (two pages; a ``merged_share`` of extra tickets closed by a merge), ticket_metrics.json
+    and either satisfaction_ratings.json pulled with ``score=received`` (good/bad only; unanswered surveys
+    only as ``offered`` on the tickets) or, with ``new_csat``, csat_survey_responses.json (5-point,
+    answered only; the legacy rating ``unoffered`` everywhere); users.json; mapping.yaml (policy from
+    the tags ``policy_*``)."""
+    op = operation(seed, points=5 if new_csat else 2, invited=0.9, first_agent=6001)
+    c = op.contacts
+    rng = np.random.default_rng(seed + 1)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def legacy(r) -> dict:
+        if new_csat or not r.invited:
+            return {"score": "unoffered"}
+        if not r.answered:
+            return {"score": "offered"}
+        return {"id": 70000 + int(r.n), "score": ZENDESK_LEGACY_SCORE[int(r.csat)], "comment": None, "reason": None}
+
+    tickets = [_zendesk_ticket(r, legacy(r), 100000 + int(r.n), status=("solved", "closed")[int(r.n) % 2])
+               for r in c.itertuples()]
+    metrics = [_zendesk_metric(100000 + int(r.n), r.closed, r.opened) for r in c.itertuples()]
+    # merged tickets: a customer's second ticket merged into the first (closed by the merge, tagged)
+    merged = c[rng.random(len(c)) < merged_share]
+    for r in merged.itertuples():
+        tid = 200000 + int(r.n)
+        tickets.append(_zendesk_ticket(r, {"score": "unoffered"}, tid, status="closed",
+                                       tags=["closed_by_merge", f"policy_{r.policy}"]))
+        metrics.append(_zendesk_metric(tid, r.opened + pd.Timedelta(hours=1), r.opened + pd.Timedelta(minutes=30)))
+    half = len(tickets) // 2
+    (folder / "tickets.json").write_text(
+        json.dumps({"tickets": tickets[:half], "next_page": "https://acme.zendesk.com/api/v2/tickets.json?page=2",
+                    "previous_page": None, "count": len(tickets)}) + "\n"
+        + json.dumps({"tickets": tickets[half:], "next_page": None, "previous_page": None, "count": len(tickets)}))
+    _write(folder / "ticket_metrics.json", {"ticket_metrics": metrics, "next_page": None, "count": len(metrics)})
+    answered = c[c["answered"]]
+    if new_csat:
+        responses = [{
+            "id": f"01HR{int(r.n):08d}", "expires_at": _iso(r.sent + pd.Timedelta(days=28)),
+            "responder_id": str(900000 + int(r.customer)), "survey": {"id": "01HZCSAT", "version": 1,
+                                                                      "state": "enabled"},
+            "subjects": [{"id": str(100000 + int(r.n)), "type": "ticket", "zrn": f"zen:ticket:{100000 + int(r.n)}"}],
+            "answers": [{"id": f"01HA{int(r.n):08d}", "type": "rating_scale", "rating": int(r.csat),
+                         "rating_category": "good" if r.csat >= 4 else "bad", "comment": None,
+                         "created_at": _iso(r.responded), "updated_at": _iso(r.responded)}],
+        } for r in answered.itertuples()]
+        _write(folder / "csat_survey_responses.json",
+               {"survey_responses": responses, "meta": {"has_more": False, "after_cursor": None}, "links": {}})
+    else:
+        ratings = [{
+            "url": f"https://acme.zendesk.com/api/v2/satisfaction_ratings/{70000 + int(r.n)}.json",
+            "id": 70000 + int(r.n), "assignee_id": int(r.agent), "group_id": ZENDESK_GROUP,
+            "requester_id": 900000 + int(r.customer), "ticket_id": 100000 + int(r.n),
+            "score": ZENDESK_LEGACY_SCORE[int(r.csat)], "comment": None, "reason": None,
+            "created_at": _iso(r.sent), "updated_at": _iso(r.responded),
+        } for r in answered.itertuples()]
+        _write(folder / "satisfaction_ratings.json",
+               {"satisfaction_ratings": ratings, "next_page": None, "previous_page": None, "count": len(ratings)})
+    users = [{"id": a, "name": f"Agent {a}", "email": f"{a}@example.com", "role": "agent", "active": True,
+              "default_group_id": ZENDESK_GROUP, "created_at": "2025-06-01T09:00:00Z"} for a in op.agents]
+    _write(folder / "users.json", {"users": users, "next_page": None, "count": len(users)})
+    (folder / "mapping.yaml").write_text("vendor: zendesk\ncolumns:\n  policy: {tag_prefix: policy_}\n")
+    op.facts = {"ratings": len(answered), "surveys": int(c["answered"].sum() if new_csat else c["invited"].sum()),
+                "reassigned": int(c["reassigned"].sum()), "merged": len(merged)}
+    return op
+
+
+# --------------------------------------------------------------------------------------------------
+# Freshdesk (answered surveys only)
+
+FRESHDESK_FIVE = (-103, -102, 100, 102, 103)       # Very unhappy .. Very happy: CSAT 1 .. 5
+FRESHDESK_SOURCE = {"email": 1, "phone": 3, "chat": 7}
+FRESHDESK_SURVEY = 12
+
+
+def write_freshdesk(folder: Path, seed: int = 20) -> Operation:
+    """tickets.json (two bare arrays one after another, ``include=stats``), satisfaction_ratings.json
+    (answered surveys of the 5-point survey 12 only), surveys.json (the survey and its accepted
+    ratings), mapping.yaml (policy from the custom field ``cf_policy``)."""
+    op = operation(seed, points=5, invited=0.85, first_agent=7001)
+    c = op.contacts
+    folder.mkdir(parents=True, exist_ok=True)
+    tickets = [{
+        "id": 40000 + int(r.n), "subject": "Order", "description_text": "...", "status": (4, 5)[int(r.n) % 2],
+        "priority": 1, "source": FRESHDESK_SOURCE[r.channel], "type": "Question",
+        "requester_id": 900000 + int(r.customer), "responder_id": int(r.agent_at_export), "group_id": 81,
+        "company_id": None, "product_id": None, "email_config_id": None, "fr_escalated": False,
+        "is_escalated": False, "spam": False, "deleted": False, "tags": [], "cc_emails": [],
+        "custom_fields": {"cf_policy": r.policy}, "due_by": _iso(r.closed), "fr_due_by": _iso(r.closed),
+        "created_at": _iso(r.opened), "updated_at": _iso(r.responded),
+        "stats": {"agent_responded_at": _iso(r.opened + (r.closed - r.opened) / 2),
+                  "requester_responded_at": None, "first_responded_at": _iso(r.opened + (r.closed - r.opened) / 2),
+                  "status_updated_at": _iso(r.closed), "reopened_at": None, "resolved_at": _iso(r.closed),
+                  "closed_at": _iso(r.closed), "pending_since": None},
+    } for r in c.itertuples()]
+    half = len(tickets) // 2
+    (folder / "tickets.json").write_text(json.dumps(tickets[:half]) + "\n" + json.dumps(tickets[half:]))
+    answered = c[c["answered"]]
+    ratings = [{
+        "id": 90000 + int(r.n), "survey_id": FRESHDESK_SURVEY, "user_id": 900000 + int(r.customer),
+        "agent_id": int(r.agent), "group_id": 81, "ticket_id": 40000 + int(r.n),
+        "feedback": None if r.n % 4 else "Thanks", "ratings": {"default_question": FRESHDESK_FIVE[int(r.csat) - 1]},
+        "created_at": _iso(r.responded), "updated_at": _iso(r.responded),
+    } for r in answered.itertuples()]
+    _write(folder / "satisfaction_ratings.json", ratings)
+    _write(folder / "surveys.json", [{
+        "id": FRESHDESK_SURVEY, "title": "Default survey", "active": True,
+        "questions": [{"id": "default_question", "label": "How would you rate our support?",
+                       "accepted_ratings": list(FRESHDESK_FIVE)}],
+        "created_at": "2025-01-01T00:00:00Z", "updated_at": "2025-01-01T00:00:00Z"}])
+    (folder / "mapping.yaml").write_text("vendor: freshdesk\ncolumns:\n  policy: {field: cf_policy}\n")
+    op.facts = {"ratings": len(answered), "surveys": len(answered), "reassigned": int(c["reassigned"].sum())}
     return op

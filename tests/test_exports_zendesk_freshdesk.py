@@ -398,8 +398,11 @@ def test_zendesk_new_csat_responses_alone(tmp_path):
     assert (c["agent_id"] == c["agent_id_at_export"]).all()
     assert "csat_survey_responses.json: a survey response names no agent" in result.dataset["attribution"][
         "description"]
-    # the legacy list is empty and the tickets' embedded scores are all unoffered: non-response is visible
-    assert result.dataset["visibility"]["unanswered_invitations"] is True
+    # survey responses are answers only and the tickets' legacy score stays unoffered on the new CSAT:
+    # non-response cannot be seen (an 'unoffered' there does not mean that no survey was sent)
+    assert result.dataset["visibility"]["unanswered_invitations"] is False
+    assert result.dataset["visibility"]["note"].startswith("csat_survey_responses.json lists answered survey "
+                                                           "responses only")
 
 
 def test_zendesk_switch_to_new_csat_mid_period_keeps_both(tmp_path):

@@ -13,6 +13,9 @@ Zendesk's CSAT since 2024, or both (an account that switched mid-period), on one
 - Ratings pulled with ``score=received`` list answers only: the ``offered`` state still on each
   ticket's embedded ``satisfaction_rating`` then makes non-response visible; when neither shows
   it, ``dataset.yaml`` says unanswered invitations are not visible and the report warns.
+- Survey responses are answers only and the legacy rating stays ``unoffered`` once the new CSAT is
+  on, so an export with survey responses cannot show unanswered invitations: ``dataset.yaml`` says
+  so (``visibility``) and the report warns.
 - One survey per ticket: the latest record (legacy or survey response) decides.
 """
 from __future__ import annotations
@@ -144,6 +147,14 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
             visibility = {"unanswered_invitations": False, "uninvited_contacts": True, "note": note}
             report.warnings.append(note + ": response rates and non-response studies need the offered ratings "
                                           "(export satisfaction_ratings without a score filter)")
+    if answered_new:
+        # survey responses are answers only, and an account on this CSAT has legacy CSAT switched off, so the
+        # tickets' embedded satisfaction_rating stays unoffered: a survey sent without an answer is in no file
+        note = (f"{new_path.name} lists answered survey responses only (Zendesk's CSAT since 2024): a survey sent "
+                "without an answer is not in the export, and the tickets' legacy satisfaction_rating does not show it")
+        visibility = {"unanswered_invitations": False, "uninvited_contacts": True, "note": note}
+        report.warnings.append(note + ": response and invitation rates cannot be computed for the period on survey "
+                                      "responses")
 
     # --- one scale ------------------------------------------------------------------------------------
     scale, maps, scale_source = _one_zendesk_scale(r, mapping, files[-1] if responses is not None else files[0])
