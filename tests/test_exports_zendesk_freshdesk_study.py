@@ -61,6 +61,11 @@ def test_every_answered_rating_arrives_with_its_agent_and_no_merged_ticket_is_a_
     assert reassigned == (None if case == "zendesk-csat-2024" else op.facts["reassigned"])
     # every generated contact, and nothing else: merged tickets (Zendesk, ids 200000+) are dropped
     assert sorted(ds.contacts["contact_id"]) == sorted(ids)
+    # policy from the tags policy_* (Zendesk) or the custom field cf_policy (Freshdesk); channel from via.channel
+    # (voice is phone) or the source code (1 email, 3 phone, 7 chat)
+    contacts = ds.contacts.set_index("contact_id")
+    assert contacts.loc[ids, "policy"].tolist() == truth["policy"].tolist()
+    assert contacts.loc[ids, "channel"].tolist() == truth["channel"].tolist()
     if case.startswith("zendesk"):
         assert op.facts["merged"] == 84
         assert result.report.dropped_by_reason("contacts")[
