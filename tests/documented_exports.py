@@ -284,7 +284,6 @@ def write_intercom(folder: Path, seed: int = 18) -> Operation:
 # Zendesk (legacy ratings pulled with score=received, or CSAT survey responses)
 
 ZENDESK_GROUP = 360100
-ZENDESK_LEGACY_SCORE = {1: "bad", 2: "good"}
 
 
 def _zendesk_ticket(r, satisfaction: dict, tid: int, status: str = "solved", tags: list | None = None,
@@ -307,23 +306,40 @@ def _zendesk_metric(tid: int, solved: pd.Timestamp, created: pd.Timestamp) -> di
             "assigned_at": _iso(created), "initially_assigned_at": _iso(created)}
 
 
-def write_zendesk(folder: Path, seed: int = 19, new_csat: bool = False, merged_share: float = 0.05) -> Operation:
-    """tickets.json (two pages; a ``merged_share`` of extra tickets closed by a merge), ticket_metrics.json
-    and either satisfaction_ratings.json pulled with ``score=received`` (good/bad only; unanswered surveys
-    only as ``offered`` on the tickets) or, with ``new_csat``, csat_survey_responses.json (5-point,
-    answered only; the legacy rating ``unoffered`` everywhere); users.json; mapping.yaml (policy from
-    the tags ``policy_*``)."""
-    op = operation(seed, points=5 if new_csat else 2, invited=0.9, first_agent=6001)
+SWITCH_DAY = 42      # csat="switch": legacy CSAT off and the CSAT survey of 2024 on, six weeks in
+
+
+def write_zendesk(folder: Path, seed: int = 19, csat: str = "received", merged_share: float = 0.05) -> Operation:
+    """tickets.json (two pages; a ``merged_share`` of extra tickets closed by a merge), ticket_metrics.json,
+    users.json, mapping.yaml (policy from the tags ``policy_*``) and the ratings as ``csat`` says:
+
+    - ``received``: satisfaction_ratings.json pulled with ``score=received`` (good/bad only; a survey
+      sent without an answer shows only as ``offered`` on its ticket);
+    - ``responses``: an account on the CSAT of 2024: csat_survey_responses.json (5-point, answered
+      only), the tickets' legacy rating ``unoffered``;
+    - ``switch``: ``received`` for tickets solved before ``SWITCH_DAY``, ``responses`` after, and the
+      mapping's ``csat.by_survey`` joining legacy good/bad onto the 5-point scale (bad 1, good 5).
+
+    ``op.contacts["csat"]`` is the CSAT as imported (legacy answers 1/2, or 1/5 under ``switch``)."""
+    op = operation(seed, points=2 if csat == "received" else 5, invited=0.9, first_agent=6001)
     c = op.contacts
     rng = np.random.default_rng(seed + 1)
     folder.mkdir(parents=True, exist_ok=True)
+    on_responses = (c["closed"] >= START + pd.Timedelta(days=SWITCH_DAY)) if csat == "switch" else \
+        pd.Series(csat == "responses", index=c.index)
+    c["on_responses"] = on_responses
+    if csat == "switch":   # Zendesk's own collapse of a 5-point answer: 4 and 5 good (docs/importers/vendor_formats.md)
+        c["score"] = np.where(c["csat"] >= 4, "good", "bad")
+        c.loc[~on_responses & c["answered"], "csat"] = np.where(c.loc[~on_responses & c["answered"], "csat"] >= 4, 5, 1)
+    else:
+        c["score"] = np.where(c["csat"] == 2, "good", "bad")
 
     def legacy(r) -> dict:
-        if new_csat or not r.invited:
+        if r.on_responses or not r.invited:
             return {"score": "unoffered"}
         if not r.answered:
             return {"score": "offered"}
-        return {"id": 70000 + int(r.n), "score": ZENDESK_LEGACY_SCORE[int(r.csat)], "comment": None, "reason": None}
+        return {"id": 70000 + int(r.n), "score": r.score, "comment": None, "reason": None}
 
     tickets = [_zendesk_ticket(r, legacy(r), 100000 + int(r.n), status=("solved", "closed")[int(r.n) % 2])
                for r in c.itertuples()]
@@ -342,7 +358,7 @@ def write_zendesk(folder: Path, seed: int = 19, new_csat: bool = False, merged_s
         + json.dumps({"tickets": tickets[half:], "next_page": None, "previous_page": None, "count": len(tickets)}))
     _write(folder / "ticket_metrics.json", {"ticket_metrics": metrics, "next_page": None, "count": len(metrics)})
     answered = c[c["answered"]]
-    if new_csat:
+    if csat != "received":
         responses = [{
             "id": f"01HR{int(r.n):08d}", "expires_at": _iso(r.sent + pd.Timedelta(days=28)),
             "responder_id": str(900000 + int(r.customer)), "survey": {"id": "01HZCSAT", "version": 1,
@@ -351,25 +367,29 @@ def write_zendesk(folder: Path, seed: int = 19, new_csat: bool = False, merged_s
             "answers": [{"id": f"01HA{int(r.n):08d}", "type": "rating_scale", "rating": int(r.csat),
                          "rating_category": "good" if r.csat >= 4 else "bad", "comment": None,
                          "created_at": _iso(r.responded), "updated_at": _iso(r.responded)}],
-        } for r in answered.itertuples()]
+        } for r in answered[answered["on_responses"]].itertuples()]
         _write(folder / "csat_survey_responses.json",
                {"survey_responses": responses, "meta": {"has_more": False, "after_cursor": None}, "links": {}})
-    else:
+    if csat != "responses":
         ratings = [{
             "url": f"https://acme.zendesk.com/api/v2/satisfaction_ratings/{70000 + int(r.n)}.json",
             "id": 70000 + int(r.n), "assignee_id": int(r.agent), "group_id": ZENDESK_GROUP,
-            "requester_id": 900000 + int(r.customer), "ticket_id": 100000 + int(r.n),
-            "score": ZENDESK_LEGACY_SCORE[int(r.csat)], "comment": None, "reason": None,
-            "created_at": _iso(r.sent), "updated_at": _iso(r.responded),
-        } for r in answered.itertuples()]
+            "requester_id": 900000 + int(r.customer), "ticket_id": 100000 + int(r.n), "score": r.score,
+            "comment": None, "reason": None, "created_at": _iso(r.sent), "updated_at": _iso(r.responded),
+        } for r in answered[~answered["on_responses"]].itertuples()]
         _write(folder / "satisfaction_ratings.json",
                {"satisfaction_ratings": ratings, "next_page": None, "previous_page": None, "count": len(ratings)})
     users = [{"id": a, "name": f"Agent {a}", "email": f"{a}@example.com", "role": "agent", "active": True,
               "default_group_id": ZENDESK_GROUP, "created_at": "2025-06-01T09:00:00Z"} for a in op.agents]
     _write(folder / "users.json", {"users": users, "next_page": None, "count": len(users)})
-    (folder / "mapping.yaml").write_text("vendor: zendesk\ncolumns:\n  policy: {tag_prefix: policy_}\n")
-    op.facts = {"ratings": len(answered), "surveys": int(c["answered"].sum() if new_csat else c["invited"].sum()),
-                "reassigned": int(c["reassigned"].sum()), "merged": len(merged)}
+    mapping = "vendor: zendesk\ncolumns:\n  policy: {tag_prefix: policy_}\n"
+    if csat == "switch":
+        mapping += "csat:\n  points: 5\n  by_survey:\n    legacy: {bad: 1, good: 5}\n"
+    (folder / "mapping.yaml").write_text(mapping)
+    offered = c["invited"] & ~c["answered"] & ~on_responses
+    op.facts = {"ratings": len(answered), "surveys": len(answered) + int(offered.sum()), "offered": int(offered.sum()),
+                "reassigned": int((c["reassigned"] & ~on_responses).sum()), "merged": len(merged),
+                "on_responses": int(on_responses.sum())}
     return op
 
 

@@ -425,6 +425,25 @@ def test_zendesk_switch_to_new_csat_mid_period_keeps_both(tmp_path):
     assert result.report.read["surveys"] == 9
 
 
+def test_zendesk_switch_with_legacy_ratings_pulled_with_score_received(tmp_path):
+    # the legacy list without its offered record (score=received); ticket 204 still says offered
+    export = _switch_export(tmp_path)
+    page = json.loads((export / "satisfaction_ratings.json").read_text())
+    page["satisfaction_ratings"] = [r for r in page["satisfaction_ratings"] if r["score"] != "offered"]
+    (export / "satisfaction_ratings.json").write_text(json.dumps(page))
+    page = json.loads((export / "tickets.json").read_text())
+    next(t for t in page["tickets"] if t["id"] == 204)["satisfaction_rating"] = {"score": "offered"}
+    (export / "tickets.json").write_text(json.dumps(page))
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("vendor: zendesk\ncsat: {points: 5, by_survey: {legacy: {bad: 1, good: 4}}}\n")
+    result = import_export("zendesk", export, mapping)   # the offered survey needs no code in by_survey
+    s = result.surveys.set_index("contact_id")
+    assert _codes(s["csat"]) == {
+        "201": 4, "202": 1, "203": 4, "204": None, "205": 5, "206": 4, "207": 2, "208": 3, "209": 1}
+    assert result.report.facts["offered_from_tickets"] == 1
+    assert result.dataset["visibility"]["unanswered_invitations"] is False     # survey responses hide it
+
+
 def test_zendesk_export_without_any_rating_names_both_sources(tmp_path):
     tickets = [_zd_ticket(301, 5001, 9001, created="2026-03-02T08:00:00Z")]
     export = _zendesk_export(tmp_path, tickets, [_zd_metric(301, solved="2026-03-02T10:00:00Z")], ratings=[])

@@ -120,7 +120,9 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
                 "id": "ticket:" + tickets.loc[offered, "id"].astype("str"), "ticket_id": tickets.loc[offered, "id"],
                 "agent": pd.Series(pd.NA, index=tickets.index[offered], dtype="str"),
                 "group": pd.Series(pd.NA, index=tickets.index[offered], dtype="str"),
-                "score": "offered", "raw_csat": "offered", "survey": LEGACY_KEY,
+                "score": "offered", "survey": LEGACY_KEY,
+                # no answer: no raw value, as for an offered record of the list (a scale has no code for it)
+                "raw_csat": pd.Series(pd.NA, index=tickets.index[offered], dtype="object"),
                 "comment": pd.Series(pd.NA, index=tickets.index[offered], dtype="str"),
                 "sent_at": tickets.loc[offered, "closed"], "updated": tickets.loc[offered, "updated"],
                 "answered_at": pd.Series(pd.NaT, index=tickets.index[offered], dtype="datetime64[us]")})
