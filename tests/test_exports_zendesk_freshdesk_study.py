@@ -99,6 +99,10 @@ def test_the_default_study_names_the_harmful_policy(studied):
 
 
 def test_no_ordinary_agent_is_put_under_survey_review(studied):
+    # Every agent here is ordinary (invitations and answers do not depend on the agent). Where the screen can
+    # test non-response (score=received with the tickets' offered states) it still flags one ordinary agent by
+    # chance on 4 of 26 other seeds (30-35, 40-59: 4 of 520 agents, the screen's documented ~1% per agent at
+    # z 2.17); the answered-only exports flagged nobody on 12 seeds each.
     case, op, _, _, study = studied
     screen = study.tables["survey_screen"]
     assert len(screen) == len(op.agents) == 20
