@@ -125,7 +125,7 @@ def test_agent_model_is_the_crossed_model_lme4_fits(agent_model):
     assert agent_model.mix == ("policy", "product", "issue_type")
     assert agent_model.judged_by is agent_model.crossed
     assert agent_model.crossed.formula == FORMULA
-    assert agent_model.draws_method == "conditional"
+    assert agent_model.draws_method == "conditional, variance components drawn"
     assert agent_model.crossed.nobs == FIXTURE["nobs"] == N_RATINGS
     assert agent_model.crossed.ngroups == {"agent_id": N_LECTURERS, "customer_id": N_STUDENTS}
     assert agent_model.crossed.fixed.dropped == FIXTURE["dropped_columns"] == []

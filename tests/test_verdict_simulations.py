@@ -69,7 +69,7 @@ def test_crossed_path_intervals_carry_the_variance_components_uncertainty():
     """Item 2 (issue 18): where customers repeat, draws were N(mode, cond_se²) with τ, σ, β at their
     estimates; when τ̂ came out near zero every interval collapsed onto zero. On 15 twelve-agent teams
     the 95% intervals covered 149 of 180 true effects (0.83) on main; drawing θ from its REML likelihood
-    first (``crossed_effect_draws``) 167 of 180 (0.93; with θ at its true value 0.94)."""
+    first (``upstream.models.random_intercept_draws``) 167 of 180 (0.93; with θ at its true value 0.94)."""
     warnings.simplefilter("ignore")
     covered = 0
     for seed in range(15):

@@ -13,10 +13,12 @@ from .glmm import SeparationWarning, clmm, glmer
 from .group_stats import ColumnTerms, GroupStats
 from .grouped import NoRowsError
 from .inference import variance_lr_test
+from .intercept_draws import random_intercept_draws
 from .lmm import single_threaded_blas
 from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "ColumnTerms", "NoRowsError", "parse_formula",
            "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
            "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
-           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning", "variance_lr_test"]
+           "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning", "variance_lr_test",
+           "random_intercept_draws"]
