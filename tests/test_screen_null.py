@@ -90,13 +90,13 @@ def _counts(o, n, p):
 
 
 def test_the_error_is_split_only_across_the_tests_that_ran():
-    """Invitations only (replies hidden, no adverse outcome): one test at z itself; with replies: two tests."""
-    from upstream.data.description import Visibility
+    """Invitations only (every invitation answered, no adverse outcome): one test at z itself; with replies: two."""
     rng = np.random.default_rng(4)
     n = np.full(30, 400)
     inv = _counts(rng.binomial(400, 0.8, 30), n, 0.8)
     resp = _counts(rng.binomial(inv["o"].astype(int), 0.3), inv["o"], 0.3)
-    alone = screen.screen_table(inv, resp, None, 2.17, [], None, Visibility(response_rates=False))
+    answered = _counts(inv["o"], inv["o"], 1.0)
+    alone = screen.screen_table(inv, answered, None, 2.17, [], None)
     assert (alone.attrs["n_tests"], alone.attrs["z_test"]) == (1, 2.17)
     both = screen.screen_table(inv, resp, None, 2.17, [], None)
     assert both.attrs["n_tests"] == 2
