@@ -12,7 +12,8 @@ each scaled to SD 0.3. The expected rates are the pooled rates within adverse an
 screen's propensity model on contact features gives them (it cannot see the customer's mood).
 
 Prints, per variation, the share of operations with more than 5% of ordinary agents flagged, the mean and
-worst ordinary flag share and the share of steering agents caught, for the old rule (normal null from the
+worst ordinary flag share (operations without steering), and the share of steering agents caught (the same
+operations with five steering agents), for the old rule (normal null from the
 median |z|, each test at z_crit alone) and the screen as it is now. `--project N` also runs N operations per
 variation of the project's own simulator (the bundled sample's operation, 60,000 contacts, with its invitation
 and response shifts drawn as above) through ``survey_screen`` itself: a few seconds each."""
@@ -165,14 +166,15 @@ def main(argv=None) -> int:
     ap.add_argument("--project", type=int, default=0, help="operations of the project's simulator per variation")
     args = ap.parse_args(argv)
     start = time.perf_counter()
-    print(f"survey screen null: {args.operations} simulated operations per variation, {SPEC.n_agents} agents "
-          f"({SPEC.n_steering} steering), z_crit {screen.DEFAULT_Z}")
+    print(f"survey screen null: {args.operations} simulated operations per variation, {SPEC.n_agents} agents, "
+          f"none steering (ordinary flags) or {SPEC.n_steering} (steering caught), z_crit {screen.DEFAULT_Z}")
     print(f"{'variation':<13} {'rule':<4} {'ops >5% ordinary flagged':>24} {'mean':>7} {'worst':>7} "
           f"{'steering caught':>16}")
     for variation in VARIATIONS:
-        rows = [one_operation(args.seed + k, variation, SPEC.n_steering) for k in range(args.operations)]
+        rows = [one_operation(args.seed + k, variation, 0) for k in range(args.operations)]
+        steered = [one_operation(args.seed + k, variation, SPEC.n_steering) for k in range(args.operations)]
         for rule in ("old", "new"):
-            s = summarise(rows, rule)
+            s = summarise(rows, rule) | {"steering_caught": summarise(steered, rule)["steering_caught"]}
             print(f"{variation:<13} {rule:<4} {s['over_5pct']:>24.3f} {s['mean']:>7.4f} {s['worst']:>7.4f} "
                   f"{s['steering_caught']:>16.3f}")
     if args.project:

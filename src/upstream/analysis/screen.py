@@ -12,11 +12,11 @@ For each agent and each rate (invitations per contact; replies per invitation):
 - over-dispersion: agents differ in these rates for ordinary reasons (team practice, shift, channel
   quirks), so the test variance is s² + τ², an additive between-agent variance of the log-odds (a
   logistic-normal random-effects funnel, after Spiegelhalter 2005). τ² is estimated robustly and
-  allowing for heavy tails (``winsorised_tau2``): the value at which the mean of min(z², 2.5²) equals
+  allowing for heavy tails (``winsorised_tau2``): the value at which the mean of min(z², 2²) equals
   its normal value, never below the one at which the median |z| is 0.6745. Agents' ordinary habits are
   not always normal (a few teams far out, t- or mixture-like); the median alone sees only the centre
   and then flags ordinary agents in the shoulders, while the winsorised mean of z² sees them, and a
-  steering agent far out counts as 2.5² only, so a few cannot inflate it much;
+  steering agent far out counts as 2² only, so a few cannot inflate it much;
 - z = (logit y − logit e)/sqrt(s² + τ²) on the logit scale; one-sided flags at z_crit: too few
   invitations (z_invitation < −z_crit); too few invitations after an adverse contact — unresolved
   at first contact, escalated or followed by a repeat contact, where unhappy customers concentrate
@@ -69,7 +69,7 @@ SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "r
                    "resolved_first_contact", "credited")
 NORMAL_MEDIAN_ABS_Z = 0.6744897501960817
 #: z-scores are winsorised at ±WINSOR_CLIP when τ² is matched to ordinary agents' spread (``winsorised_tau2``).
-WINSOR_CLIP = 2.5
+WINSOR_CLIP = 2.0
 
 
 def usable_features(frame: pd.DataFrame, features=SCREEN_FEATURES) -> list[str]:
