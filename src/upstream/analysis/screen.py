@@ -17,7 +17,8 @@ For each agent and each rate (invitations per contact; replies per invitation):
   not always normal (a few teams far out, t- or mixture-like); the median alone sees only the centre
   and then flags ordinary agents in the shoulders, while the winsorised mean of z² sees them, and a
   steering agent far out counts as 2² only, so a few cannot inflate it much;
-- z = (logit y − logit e)/sqrt(s² + τ²) on the logit scale; one-sided flags at z_crit: too few
+- z = (logit y − logit e)/sqrt(s² + τ²) on the logit scale; one-sided flags (each test at its share of
+  z_crit, below): too few
   invitations (z_invitation < −z_crit); too few invitations after an adverse contact — unresolved
   at first contact, escalated or followed by a repeat contact, where unhappy customers concentrate
   and withholding shows most (z_invitation_adverse < −z_crit); or a deficit of invitations and an
@@ -34,12 +35,12 @@ For each agent and each rate (invitations per contact; replies per invitation):
   flag in all, Φ(−z_crit) = 1.5%, split equally (Bonferroni; for "any flag" also Holm's deciding first
   step) across the tests that ran — too few invitations, too few after adverse contacts, the combined
   test — so each runs at ``per_test_z`` (2.58 with all three, z_crit itself when only one ran).
-  On 200 operations simulated from the screen's counts (benchmarks/screen_null.py) with normal, t(3)
-  and contaminated-normal (10% of agents at 3 × the SD) ordinary variation, the old rule (median τ²,
-  each test at 2.17) flagged on average 0.7%, 1.6% and 1.6% of ordinary agents, this one 0.1%, 0.5% and
-  0.5% (no operation above 2.1%), catching 100% of steering agents; on the project's own simulator
-  steering agents caught fell from 97% to about 91% (see the benchmark's `--project`). A flag asks for
-  a review of the survey process, it is not a verdict.
+  On 200 operations without steering simulated from the screen's counts (benchmarks/screen_null.py),
+  with normal, t(3) and contaminated-normal (10% of agents at 3 × the SD) ordinary variation, the old
+  rule (median τ², each test at 2.17) flagged on average 2.1%, 3.5% and 3.2% of ordinary agents and more
+  than 5% in 1.5%, 14% and 8.5% of operations; this one 0.4%, 1.5% and 1.4%, in no operation more than
+  4%. With five steering agents per operation it catches 99.8–99.9% of them (the old rule 100%).
+  A flag asks for a review of the survey process, it is not a verdict.
 
 Boundaries and visibility: a test runs only where what it tests can vary. An agent whose contacts all have an
 expected rate of exactly 0 or 1 (no binomial variance: every contact was invited, every invitation answered, or
