@@ -18,7 +18,8 @@ For each agent and each rate (invitations per contact; replies per invitation):
   and then flags ordinary agents in the shoulders, while the winsorised mean of z² sees them, and a
   steering agent far out counts as 2² only, so a few cannot inflate it much;
 - z = (logit y − logit e)/sqrt(s² + τ²) on the logit scale; one-sided flags (each test at its share of
-  z_crit, below): too few invitations (z_invitation < −z_crit); too few invitations after an adverse contact — unresolved
+  z_crit, below): too few invitations (z_invitation < −z_crit);
+  too few invitations after an adverse contact — unresolved
   at first contact, escalated or followed by a repeat contact, where unhappy customers concentrate
   and withholding shows most (z_invitation_adverse < −z_crit); or a deficit of invitations and an
   excess of replies at once (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2
