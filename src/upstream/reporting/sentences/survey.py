@@ -5,6 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from ...data.frames import CONTACT_MIX
 from .common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
@@ -33,6 +34,16 @@ def nps_sentence(nps_all) -> str:
     return f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}, adjusted Wald) from {nps_all.n:,} replies."
 
 
+def screen_rule(screen: pd.DataFrame) -> str:
+    """The screen's flag rule in words: each test's one-sided threshold and, when several tests ran, the chance
+    of a flag they share for an ordinary agent (``analysis.screen.per_test_z``)."""
+    z, n_tests = screen.attrs["z"], screen.attrs.get("n_tests", 1)
+    if n_tests <= 1:
+        return f"one-sided z > {z:g}"
+    return (f"one-sided z > {screen.attrs['z_test']:.2f} on each of {n_tests} tests, a {pct(float(norm.sf(z)))} "
+            "chance of a flag for an ordinary agent in all")
+
+
 def screen_sentence(screen: pd.DataFrame) -> str:
     """Agents under review, and the ordinary between-agent variation the screen allowed for (the parts it
     could not run say so in ``screen.attrs["skipped"]``)."""
@@ -55,7 +66,7 @@ def screen_sentence(screen: pd.DataFrame) -> str:
          "alone"] if both else [])
     return (f"{n} of the {len(screen)} agents with contacts {verb(n, 'is', 'are')} under review for their survey "
             f"process: {listing(parts)}, beyond {ordinary} "
-            f"(one-sided z > {screen.attrs['z']:g}). They get no verdict until the process is reviewed; more replies "
+            f"({screen_rule(screen)}). They get no verdict until the process is reviewed; more replies "
             "alone do not put an agent under review.")
 
 
