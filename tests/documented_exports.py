@@ -439,3 +439,23 @@ def write_freshdesk(folder: Path, seed: int = 20) -> Operation:
     (folder / "mapping.yaml").write_text("vendor: freshdesk\ncolumns:\n  policy: {field: cf_policy}\n")
     op.facts = {"ratings": len(answered), "surveys": len(answered), "reassigned": int(c["reassigned"].sum())}
     return op
+
+
+def import_and_study(vendor: str, writer, tmp_path_factory, name: str):
+    """Write an export with `writer`, import it with the real importer and its mapping, validate the data
+    set and run the default study on it (n_boot 100): (operation truth, import result, data set, study)."""
+    import warnings
+
+    import upstream
+    from upstream.data.importers import import_export
+    from upstream.studies import RunCache, agent_vs_system
+
+    folder = tmp_path_factory.mktemp(name) / "export"
+    op = writer(folder)
+    result = import_export(vendor, folder, folder / "mapping.yaml")
+    ds = upstream.load_dataset(result.write(tmp_path_factory.mktemp(f"{name}-data") / "dataset", validate=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = agent_vs_system.run(ds, {"n_boot": 100}, RunCache())
+    return op, result, ds, study
+

@@ -4,15 +4,9 @@ under survey review, and what an export cannot show (answered surveys only) is s
 exports come from the seeded generators in tests/documented_exports.py (each cites its source)."""
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 import pytest
-from documented_exports import HARMFUL, write_freshdesk, write_zendesk
-
-import upstream
-from upstream.data.importers import import_export
-from upstream.studies import RunCache, agent_vs_system
+from documented_exports import HARMFUL, import_and_study, write_freshdesk, write_zendesk
 
 CASES = {  # case -> (vendor, writer, first contact id)
     "zendesk-score-received": ("zendesk", lambda folder: write_zendesk(folder), 100000),
@@ -36,14 +30,7 @@ ANSWERED_ONLY = {
 def studied(request, tmp_path_factory):
     case = request.param
     vendor, writer, _ = CASES[case]
-    folder = tmp_path_factory.mktemp(case) / "export"
-    op = writer(folder)
-    result = import_export(vendor, folder, folder / "mapping.yaml")
-    ds = upstream.load_dataset(result.write(tmp_path_factory.mktemp(f"{case}-data") / "dataset", validate=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study = agent_vs_system.run(ds, {"n_boot": 100}, RunCache())
-    return case, op, result, ds, study
+    return (case, *import_and_study(vendor, writer, tmp_path_factory, case))
 
 
 def test_every_answered_rating_arrives_with_its_agent_and_no_merged_ticket_is_a_contact(studied):

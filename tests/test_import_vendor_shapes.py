@@ -5,16 +5,21 @@ generator in tests/documented_exports.py."""
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from documented_exports import BOT, HARMFUL, SUPERVISOR, write_gorgias, write_helpscout, write_intercom
+from documented_exports import (
+    BOT,
+    HARMFUL,
+    SUPERVISOR,
+    import_and_study,
+    write_gorgias,
+    write_helpscout,
+    write_intercom,
+)
 
-import upstream
 from upstream.data.importers import ImportInputError, import_export
-from upstream.studies import RunCache, agent_vs_system
 
 
 def _by_id(frame: pd.DataFrame, column: str) -> dict:
@@ -413,14 +418,7 @@ WRITERS = {"helpscout": write_helpscout, "gorgias": write_gorgias, "intercom": w
 @pytest.fixture(scope="module", params=list(WRITERS))
 def studied(request, tmp_path_factory):
     vendor = request.param
-    folder = tmp_path_factory.mktemp(vendor) / "export"
-    op = WRITERS[vendor](folder)
-    result = import_export(vendor, folder, folder / "mapping.yaml")
-    ds = upstream.load_dataset(result.write(tmp_path_factory.mktemp(f"{vendor}-data") / "dataset", validate=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        study = agent_vs_system.run(ds, {"n_boot": 100}, RunCache())
-    return vendor, op, result, ds, study
+    return (vendor, *import_and_study(vendor, WRITERS[vendor], tmp_path_factory, vendor))
 
 
 def test_every_answered_rating_arrives_with_its_agent(studied):
