@@ -486,3 +486,23 @@ def test_the_index_repeats_no_sentence_and_lists_model_notes_below_the_findings(
     assert len(notes) == len(set(notes))
     pointer = next(s for b in shown for s in b["sentences"] if s.endswith(f"(as under '{results['agent_vs_system'].title}' above)."))
     assert pointer.startswith(policy.split(":")[0])
+
+
+def test_no_two_studies_publish_a_table_of_the_same_name(published):
+    """A run's notebooks share one tables/ folder (quarterly_review): a name two studies use for different
+    tables would let the later study overwrite the earlier one's, and the earlier study's findings could no
+    longer be checked against it (policy_friction's outcome table once replaced agent_vs_system's
+    policy_effects.csv). The same table from the shared cache (the survey screen) may be published twice.
+    (The nine studies' results are the ones the page tests already made, in the study order.)"""
+    _, _, results = published
+    owners = {}
+    for name, result in results.items():
+        for table in result.tables:
+            table_now = result.published_table(table)
+            if table in owners:
+                first, frame = owners[table]
+                assert table_now.equals(frame), f"{name} and {first} publish different tables/{table}.csv"
+            else:
+                owners[table] = (name, table_now)
+    assert {"policy_effects", "policy_outcomes", "agent_effects", "survey_screen"} <= set(owners)
+

@@ -309,26 +309,3 @@ def test_quarterly_review_runs_end_to_end(tmp_path):
     assert not (run / ".cache").exists()
 
 
-def test_no_two_studies_publish_a_table_of_the_same_name(sample):
-    """A run's notebooks share one tables/ folder (quarterly_review): a name two studies use for different
-    tables would let the later study overwrite the earlier one's, and the earlier study's findings could no
-    longer be checked against it (policy_friction's outcome table once replaced agent_vs_system's
-    policy_effects.csv). The same table from the shared cache (the survey screen) may be published twice."""
-    import importlib
-
-    from upstream.studies import STUDY_NAMES
-
-    ds, _ = sample
-    cache, owners = RunCache(), {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in STUDY_NAMES:
-            result = importlib.import_module(f"upstream.studies.{name}").run(ds, {"n_boot": 100, "seed": 3}, cache)
-            for table in result.tables:
-                published = result.published_table(table)
-                if table in owners:
-                    first, frame = owners[table]
-                    assert published.equals(frame), f"{name} and {first} publish different tables/{table}.csv"
-                else:
-                    owners[table] = (name, published)
-    assert {"policy_effects", "policy_outcomes", "agent_effects", "survey_screen"} <= set(owners)
