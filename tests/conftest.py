@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -12,6 +13,13 @@ import no_network
 import numpy as np
 import pandas as pd
 import pytest
+
+# The test processes skip rfc3987_syntax's 1.5-2.5 s import, as the `upstream` command does (src/upstream/cli.py).
+sys.modules.setdefault("rfc3987_syntax", None)
+
+#: A folder every process of one test run sees (pytest-xdist workers inherit it from the controller): data
+#: sets simulated once per run and the run caches of their fitted models (tests/shared_data.py).
+SHARED_ENV = "UPSTREAM_TEST_SHARED"
 
 # ----------------------------------------------------------------------------- no network, own config
 
@@ -34,12 +42,16 @@ def pytest_configure(config):
     os.environ.pop("UPSTREAM_PSEUDONYM_SALT", None)
     os.environ["GX_ANALYTICS_ENABLED"] = "False"
     no_network.install(log_to_file=False)
+    if SHARED_ENV not in os.environ:            # the controller (or a run without workers) owns the folder
+        config._upstream_shared = Path(tempfile.mkdtemp(prefix="upstream-shared-"))
+        os.environ[SHARED_ENV] = str(config._upstream_shared)
 
 
 def pytest_unconfigure(config):
-    root = getattr(config, "_upstream_tmp", None)
-    if root is not None:
-        shutil.rmtree(root, ignore_errors=True)
+    for owned in ("_upstream_tmp", "_upstream_shared"):
+        root = getattr(config, owned, None)
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,10 @@ sharp enough to test), and a stronger speed push than the sample's (+15 points u
 so the within-mix part of the trend is clearly negative."""
 from __future__ import annotations
 
-import atexit
 import functools
-import shutil
-import tempfile
-from pathlib import Path
+import json
+
+from shared_data import shared_folder
 
 from upstream.data import load_dataset
 from upstream.simulate import OperationSpec, simulate
@@ -20,9 +19,9 @@ SEED = 11
 
 @functools.lru_cache(maxsize=None)
 def larger_operation(outcome_dependent_response: float = 1.0):
-    """(dataset, truth) of the larger operation; response depends on the score unless told otherwise."""
-    op = simulate(LARGER.replace(outcome_dependent_response=outcome_dependent_response), seed=SEED)
-    root = Path(tempfile.mkdtemp(prefix="upstream-larger-"))
-    atexit.register(shutil.rmtree, root, ignore_errors=True)
-    folder = op.write(root / "data")
-    return load_dataset(folder, validate=False), op.truth
+    """(dataset, truth) of the larger operation; response depends on the score unless told otherwise.
+    Simulated once per test run (tests/shared_data.py)."""
+    spec = LARGER.replace(outcome_dependent_response=outcome_dependent_response)
+    folder = shared_folder(f"operations-{SEED}-{outcome_dependent_response:g}",
+                           lambda out: simulate(spec, seed=SEED).write(out))
+    return load_dataset(folder, validate=False), json.loads((folder / "truth.json").read_text())

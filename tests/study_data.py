@@ -1,16 +1,16 @@
 """Data for the channel_audit, policy_friction and comment_sentiment study tests: the bundled sample and a
-larger simulated operation, each loaded once per test session with one run cache, so the three test
-modules share every fitted model."""
+larger simulated operation, each simulated once per test run with one run cache (tests/shared_data.py), so
+the three test modules share every fitted model, on whichever pytest-xdist worker they run."""
 from __future__ import annotations
 
 import functools
 import json
-import tempfile
 from pathlib import Path
+
+from shared_data import shared_cache, shared_folder
 
 from upstream.data import load_dataset
 from upstream.simulate import OperationSpec, simulate
-from upstream.studies import RunCache
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 #: 150,000 contacts, twice the sample's response rate: about 800 replies at the credit cap (enough to see
@@ -25,17 +25,15 @@ PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
 @functools.lru_cache(maxsize=1)
 def sample():
     """(dataset, truth, run cache) of the bundled sample."""
-    cache = RunCache(Path(tempfile.mkdtemp(prefix="upstream-sample-cache-")))
-    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text()), cache
+    return load_dataset(SAMPLE, validate=False), json.loads((SAMPLE / "truth.json").read_text()), shared_cache("sample")
 
 
 @functools.lru_cache(maxsize=1)
 def larger_operation():
     """(dataset, truth, run cache) of the larger simulated operation."""
-    folder = Path(tempfile.mkdtemp(prefix="upstream-larger-"))
-    op = simulate(LARGER, seed=SEED)
-    op.write(folder)
-    return load_dataset(folder, validate=False), op.truth, RunCache(folder / "cache")
+    folder = shared_folder(f"larger-{SEED}", lambda out: simulate(LARGER, seed=SEED).write(out))
+    truth = json.loads((folder / "truth.json").read_text())
+    return load_dataset(folder, validate=False), truth, shared_cache(f"larger-{SEED}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -56,4 +54,4 @@ def good_bad_without_extras():
                                                           top_box=(2,)),
                                      nps=SimpleNamespace(present=False))
     ds.fingerprint = "sample-good-bad-without-nps-escalation-credit-handle-time"
-    return ds, RunCache(Path(tempfile.mkdtemp(prefix="upstream-goodbad-cache-")))
+    return ds, shared_cache("sample-good-bad")

@@ -87,6 +87,28 @@ def real_run(tmp_path_factory):
     return SimpleNamespace(root=root, data=data, run_dir=run_dir, agents=agents, pages=pages, stderr=proc.stderr)
 
 
+# ----------------------------------------------------------------------------- the run itself
+
+
+def test_the_three_study_notebooks_publish_findings_an_index_and_their_tables(real_run):
+    """The quarterly review's three study notebooks through the real runner: pages with Key findings and no
+    code or errors, findings files, the index's sentences and glossary, the tables in the manifest, no cache."""
+    run = real_run.run_dir
+    index = (run / "index.html").read_text()
+    for name in NOTEBOOKS:
+        html = (run / f"{name}.html").read_text()
+        assert "Key findings" in html
+        assert "import " not in html and "Traceback" not in html      # code hidden, no errors
+        assert json.loads((run / f"{name}.findings.json").read_text())["sentences"]
+    assert "of the variation in CSAT" in index
+    assert "survey invitations were answered" in index
+    assert "agents with CSAT replies have enough replies to be ranked" in index
+    assert "Glossary" in index and (run / "glossary.html").is_file()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert "tables/agent_effects.csv" in manifest["tables"] and "tables/scorecards.csv" in manifest["tables"]
+    assert not (run / ".cache").exists()
+
+
 # ----------------------------------------------------------------------------- every published file
 
 

@@ -1,8 +1,5 @@
 """The study pipelines against the simulator's truth, the published tables, the run cache, and the
-three study notebooks end to end through the runner."""
-import json
-import subprocess
-import sys
+three study notebooks end to end through the runner (tests/test_published_report.py)."""
 import warnings
 from pathlib import Path
 
@@ -21,7 +18,7 @@ from upstream.analysis.shares import variance_shares
 from upstream.data.frames import invitations, responses
 from upstream.reporting import sentences as say
 from upstream.reporting.sentences.common import Units
-from upstream.simulate import PRESETS, simulate, truth_frame
+from upstream.simulate import truth_frame
 from upstream.studies import ParameterError, Parameters, RunCache, agent_scorecards, agent_vs_system, survey_health
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,12 +114,15 @@ def test_pseudonyms_in_published_tables_unless_names_are_asked_for(sample, cache
     assert not set(table["agent_id"]) & set(ds.agents["agent_id"])
 
 
-def test_tables_are_byte_identical_on_a_rerun(sample, tmp_path):
+def test_tables_are_byte_identical_on_a_rerun(sample, avs, tmp_path):
+    """A second run from nothing (a new run cache: every model refitted, every draw redrawn) publishes the
+    same bytes as the module's run."""
     ds, _ = sample
-    params = {"n_boot": 100, "seed": 3}
-    for name in ("first", "second"):
-        agent_vs_system.run(ds, params, RunCache()).publish(tmp_path / name)
-    for path in sorted((tmp_path / "first" / "tables").glob("*.csv")):
+    avs.publish(tmp_path / "first")
+    agent_vs_system.run(ds, {"n_boot": 200, "seed": 7, "show_names": True}, RunCache()).publish(tmp_path / "second")
+    first = sorted((tmp_path / "first" / "tables").glob("*.csv"))
+    assert len(first) == 5
+    for path in first:
         assert path.read_bytes() == (tmp_path / "second" / "tables" / path.name).read_bytes(), path.name
 
 
@@ -278,34 +278,5 @@ def test_agent_who_sends_no_surveys_is_screened(sample):
         screen = survey_screen(ds.contacts, inv[inv["agent_id"] != busy])
     assert busy in screen.index
     assert screen.loc[busy, "invitations"] == 0 and screen.loc[busy, "flag_invitations"]
-
-
-@pytest.mark.slow
-def test_quarterly_review_runs_end_to_end(tmp_path):
-    """All three study notebooks through the real runner on a small simulated operation."""
-    simulate(PRESETS["small"], seed=3).write(tmp_path / "data")
-    study = tmp_path / "review.yaml"
-    nb = ROOT / "notebooks"
-    study.write_text(
-        "name: review\ntitle: Test review\ndata: data\nparameters:\n  reliability_threshold: 0.6\n"
-        "  n_boot: 100\nnotebooks:\n"
-        f"  - {nb / 'agent_vs_system.ipynb'}\n  - {nb / 'agent_scorecards.ipynb'}\n  - {nb / 'survey_health.ipynb'}\n")
-    proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(study), "--reports", str(tmp_path / "reports")],
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    run = tmp_path / "reports" / "review" / "latest"
-    index = (run / "index.html").read_text()
-    for name in ("agent_vs_system", "agent_scorecards", "survey_health"):
-        html = (run / f"{name}.html").read_text()
-        assert "Key findings" in html
-        assert "import " not in html and "Traceback" not in html      # code hidden, no errors
-        assert json.loads((run / f"{name}.findings.json").read_text())["sentences"]
-    assert "of the variation in CSAT" in index
-    assert "survey invitations were answered" in index
-    assert "agents with CSAT replies have enough replies to be ranked" in index
-    assert "Glossary" in index and (run / "glossary.html").is_file()
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert "tables/agent_effects.csv" in manifest["tables"] and "tables/scorecards.csv" in manifest["tables"]
-    assert not (run / ".cache").exists()
 
 

@@ -12,6 +12,12 @@ from pathlib import Path
 
 # Set before anything can import great_expectations (directly or through upstream.data).
 os.environ["GX_ANALYTICS_ENABLED"] = "False"
+# jsonschema (imported by nbformat, papermill and GX) imports every optional format checker at once, and
+# rfc3987_syntax (installed for jupyter-events' `jsonschema[format-nongpl]`) compiles ~35 Earley grammars
+# when imported: 1.5-2.5 s of every command, for the `iri` formats that no schema this command validates
+# uses (nbformat's notebook schema, GX's; python-jsonschema/jsonschema#1428). This process does without
+# it: jsonschema then leaves `iri` unchecked, as when the package is not installed. JupyterLab is unaffected.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 import upstream  # noqa: E402
 from upstream.data.importers import VENDORS as IMPORT_VENDORS  # noqa: E402

@@ -18,6 +18,7 @@ customer share of the residual variation, ρ = σ_c²/(σ_c² + σ²), as lme4's
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,28 +134,37 @@ def customer_split(model: AgentModel, customer: str = "customer_id", level: floa
     c_index, a_index = names.index(f"{customer}.(Intercept)"), names.index(f"{model.agent}.(Intercept)")
     cutoff = float(stats.chi2.ppf(level, 1))
 
+    start = {"theta_a": max(float(fit.theta[a_index]), 0.05)}
+
     def profile(theta_c: float) -> float:
+        """The REML criterion minimised over the agent θ, from the last minimiser. The criterion depends on
+        θ only through θ², so Brent's search may step below zero; at the minimum the criterion is flat, so
+        a relative tolerance of 1e-4 on θ_a leaves it within ~1e-8 of its minimum."""
         def deviance(theta_a):
             theta = np.empty(2)
-            theta[c_index], theta[a_index] = theta_c, theta_a
+            theta[c_index], theta[a_index] = theta_c, abs(theta_a)
             return fit.criterion_at(theta)
-        top = 10 * max(fit.theta[a_index], 0.1) + 1
-        return float(optimize.minimize_scalar(deviance, bounds=(0.0, top), method="bounded",
-                                              options={"xatol": 1e-7}).fun)
+        a0 = start["theta_a"]
+        best = optimize.minimize_scalar(deviance, bracket=(a0, 1.1 * a0), method="brent", tol=1e-4)
+        start["theta_a"] = max(abs(float(best.x)), 1e-3)
+        return float(best.fun)
 
     theta_hat = float(fit.theta[c_index])
     d_min = min(fit.reml_criterion, profile(theta_hat))
+    root_cutoff = np.sqrt(cutoff)
 
-    def excess(theta_c):
-        return profile(theta_c) - d_min - cutoff
+    @functools.cache
+    def signed_root(theta_c: float) -> float:
+        """sign(θ_c − θ̂)·√(D(θ_c) − D_min): nearly linear in θ_c, so Brent's root finder needs few steps."""
+        return float(np.sign(theta_c - theta_hat) * np.sqrt(max(profile(theta_c) - d_min, 0.0)))
 
     lower = 0.0
-    if theta_hat > 0 and excess(0.0) > 0:
-        lower = optimize.brentq(excess, 0.0, theta_hat, xtol=1e-6)
+    if theta_hat > 0 and signed_root(0.0) < -root_cutoff:
+        lower = optimize.brentq(lambda t: signed_root(t) + root_cutoff, 0.0, theta_hat, xtol=1e-6)
     hi = max(theta_hat, 0.05)
-    while excess(hi) < 0 and hi < 100:
+    while signed_root(hi) < root_cutoff and hi < 100:
         hi *= 2
-    upper = optimize.brentq(excess, theta_hat, hi, xtol=1e-6)
+    upper = optimize.brentq(lambda t: signed_root(t) - root_cutoff, theta_hat, hi, xtol=1e-6)
 
     def rho(t):
         return t * t / (1 + t * t)
