@@ -88,11 +88,11 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     screen = steps.survey_screen(ds, params, cache)
     eff = agent_effects(model, ds.agents, params.reliability_threshold,
                         steps.verdict_margin(params, steps.csat_scale(ds)), params.max_false_sign,
-                        flagged=screen["flagged"])
+                        flagged=screen.table["flagged"])
     truth = truth_frame(op.truth)
     out: dict = {"seed": seed}
     steer = truth["steering"]
-    flagged = screen["flagged"].reindex(truth.index).fillna(False)
+    flagged = screen.table["flagged"].reindex(truth.index).fillna(False)
     out["steering_flagged"] = int((flagged & steer).sum())
     inv = invitations(ds)
     w = fit_response_model(inv)

@@ -263,11 +263,12 @@ def test_screen_allows_for_ordinary_variation_and_catches_steering(sample, scree
     """Defect 4: rates were tested against the pooled rate with no allowance for over-dispersion."""
     _, truth = sample
     steer = truth_frame(truth)["steering"]
-    flagged = screen["flagged"].reindex(steer.index)
+    flagged = screen.table["flagged"].reindex(steer.index)
     assert flagged[steer].all()
     assert flagged[~steer].mean() <= 0.05
-    assert screen.attrs["tau2_response"] > 0 and screen.attrs["tau2_invitation"] > 0
+    assert screen.tau2_response > 0 and screen.tau2_invitation > 0
     # a binomial test against the pooled rate flags far more ordinary agents
+    screen = screen.table
     naive = (screen["n_responses"] / screen["invitations"] - screen["n_responses"].sum() / screen["invitations"].sum())
     pooled = screen["n_responses"].sum() / screen["invitations"].sum()
     z_naive = naive / np.sqrt(pooled * (1 - pooled) / screen["invitations"])
@@ -292,15 +293,16 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
     inv_o[2], resp_o[2] = 178, 178 * 0.39                    # a02: moderate deficit and moderate excess together
     out = screen_module.screen_table(_counts(inv_o, np.full(m, 0.5 * n), np.full(m, n)),
                                      _counts(resp_o, 0.3 * inv_o, inv_o), None, 2.58, [])
+    result, out = out, out.table
     assert out.loc["a00", "flag_invitations"] and out.loc["a00", "flagged"]
     assert out.loc["a01", "flag_response"] and not out.loc["a01", "flagged"]
     a02 = out.loc["a02"]
     # two tests ran (invitations, the combined one): each at the z splitting 2.58's one-sided 0.49% between them
-    z_test = out.attrs["z_test"]
-    assert (out.attrs["n_tests"], round(z_test, 4)) == (2, 2.8109)
+    z_test = result.z_test
+    assert (result.n_tests, round(z_test, 4)) == (2, 2.8109)
     assert -z_test < a02["z_invitation"] and a02["z_response"] < z_test < a02["z_steering"] and a02["flagged"]
     assert out["flagged"].sum() == 2
-    text = say.screen_sentence(out)
+    text = say.screen_sentence(result)
     assert text.startswith("2 of the 60 agents with contacts are under review for their survey process: 1 sends fewer surveys than their own "
                            "contacts predict (overall or after unresolved, escalated or repeated contacts) and 1 "
                            "combines fewer surveys with more replies than predicted, each moderate alone, beyond an "
@@ -308,7 +310,7 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
     assert text.endswith("(one-sided z > 2.81 on each of 2 tests, a 0.5% chance of a flag for an ordinary agent in "
                          "all). They get no verdict until the process is reviewed; more replies alone "
                          "do not put an agent under review.")
-    quiet = out.assign(flag_invitations=False, flag_combined=False, flagged=False)
+    quiet = replace(result, table=out.assign(flag_invitations=False, flag_combined=False, flagged=False))
     assert say.screen_sentence(quiet).startswith("No agent's invitation or response rate is implausible")
 
 def test_top_box_expectation_is_marginal_over_agents(sample):
@@ -416,7 +418,7 @@ def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdic
 
 def test_agent_effects_table_on_the_sample(sample, model, screen):
     ds, truth = sample
-    eff = agent_effects(model, ds.agents, 0.7, flagged=screen["flagged"])
+    eff = agent_effects(model, ds.agents, 0.7, flagged=screen.table["flagged"])
     true = truth_frame(truth)
     steer = true["steering"].reindex(eff.index)
     assert (eff.loc[steer[steer].index, "verdict"] == "survey process under review").all()

@@ -220,7 +220,7 @@ def test_duckdb_screen_counts_the_declared_top_box(tmp_path):
 
     folder = write_shape(tmp_path / "seven", "seven_point", SEED, **SIZES)
     sds = open_dataset(folder, engine="duckdb", validate=False)
-    screen = survey_screen_from_sql(sds)
+    screen = survey_screen_from_sql(sds).table
     replies = invitations(load_dataset(folder, validate=False))
     replies = replies[replies["responded"] & replies["csat"].notna()]
     share = replies["csat"].isin([6, 7]).groupby(replies["agent_id"].astype(str)).mean()

@@ -67,5 +67,5 @@ def test_spark_gives_the_pandas_numbers(spark_and_pandas):
     assert steady.sum() >= 5
     numeric_equal(policy_rows.loc[steady], policy_sums.loc[steady], quarter)
     screen_rows, screen_sums = survey_screen(pds.contacts, invitations(pds)), survey_screen_from_sql(sds)
-    numeric_equal(screen_rows, screen_sums, ["contacts", "invitations", "expected_invitation_rate", "z_invitation",
+    numeric_equal(screen_rows.table, screen_sums.table, ["contacts", "invitations", "expected_invitation_rate", "z_invitation",
                                              "n_responses", "expected_response_rate", "z_response", "flagged"])

@@ -275,7 +275,7 @@ def test_agent_who_sends_no_surveys_is_screened(sample):
     busy = ds.contacts["agent_id"].value_counts().index[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        screen = survey_screen(ds.contacts, inv[inv["agent_id"] != busy])
+        screen = survey_screen(ds.contacts, inv[inv["agent_id"] != busy]).table
     assert busy in screen.index
     assert screen.loc[busy, "invitations"] == 0 and screen.loc[busy, "flag_invitations"]
 

@@ -143,7 +143,7 @@ def test_resolution_agreement_counts_and_screen(sample, result):
     liar = by_agent["contacts"].idxmax()
     frame.loc[frame["agent_id"] == liar, "marked_resolved"] = 1          # marks everything resolved
     screen = resolution.overclaim_screen(frame)
-    assert screen.loc[liar, "flag"] and screen["flag"].sum() == 1
+    assert screen.table.loc[liar, "flag"] and screen.table["flag"].sum() == 1 and screen.z == 3.09
 
 
 def test_natural_spline_basis():

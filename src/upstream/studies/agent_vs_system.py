@@ -164,7 +164,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     agents = steps.agents_table(ds)
     effects = agent_effects(model, agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen["flagged"])
+                            params.max_false_sign, flagged=screen.table["flagged"])
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
@@ -175,8 +175,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     else:
         shares, policy, health, fits = linear_system(model, ds.contacts)
     attribution = getattr(getattr(ds, "description", None), "attribution", None)
-    health = (health + steps.noted_health("Survey screen", screen.attrs["health"])
-              + [f"Survey screen: {note}." for note in screen.attrs.get("notes", [])])
+    health = (health + steps.noted_health("Survey screen", screen.health)
+              + [f"Survey screen: {note}." for note in screen.notes])
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
@@ -187,7 +187,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         say.policy_sentence(policy, units),
         *say.policy_variation_sentences(policy, units),
         say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
-        *screen.attrs.get("skipped", []),
+        *screen.skipped,
         say.attribution_sentence(attribution),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
@@ -200,7 +200,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "agent_effects": agent_table(effects),
         "policy_effects": policy.reset_index().rename(columns={"index": POLICY}).set_index(POLICY),
         "variance_shares": shares.table,
-        "survey_screen": screen,
+        "survey_screen": screen.table,
         "rank_shift": bottom,
     }
     result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,

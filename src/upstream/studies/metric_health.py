@@ -192,7 +192,7 @@ def agent_table(effects, quadrant, counts, by_agent, screen) -> pd.DataFrame:
                                                "csat": "csat_effect"}))
     if by_agent is not None:
         table = table.join(by_agent.drop(columns="contacts"))
-        table = table.join(screen[["expected_rate", "z", "flag"]].rename(
+        table = table.join(screen.table[["expected_rate", "z", "flag"]].rename(
             columns={"expected_rate": "overclaim_expected", "z": "overclaim_z", "flag": "overclaim_flag"}))
     table.index.name = "agent_id"
     return table.sort_values("p_quadrant", ascending=False)

@@ -44,11 +44,11 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
     replied = responses(ds, "csat")["contact_id"]
-    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen["flagged"], params.priority_reviews,
+    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen.table["flagged"], params.priority_reviews,
                           params.reliability_threshold)
     sample = qa.sample_contacts(plan, ds.contacts, replied, params.seed)
     health = (steps.fit_health("Agent model", model.judged_by)
-              + steps.noted_health("Survey screen", screen.attrs["health"]))
+              + steps.noted_health("Survey screen", screen.health))
     findings = [say.plan_sentence(plan), say.priority_sentence(plan), say.allocation_sentence(plan),
                 say.sample_sentence(sample, plan, params.seed), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,

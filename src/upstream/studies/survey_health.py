@@ -63,7 +63,7 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
     model = steps.agent_model(ds, params, cache)
     effects = agent_effects(model, ds.agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen["flagged"])
+                            params.max_false_sign, flagged=screen.table["flagged"])
     shifts = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
                                                                       response.weights))
     per_contact = nonresponse.contact_replies(ds.contacts, inv)
@@ -105,9 +105,9 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
     screen = steps.survey_screen(ds, params, cache)
     part = nonresponse_part(ds, params, cache, inv, screen, units)
-    health = part.first_health + steps.noted_health("Survey screen", screen.attrs["health"]) + part.health
+    health = part.first_health + steps.noted_health("Survey screen", screen.health) + part.health
     findings = [*part.opening, say.nps_sentence(nps_all), say.screen_sentence(screen),
-                *screen.attrs.get("skipped", []), *part.closing, *health]
+                *screen.skipped, *part.closing, *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits=part.fits)
@@ -115,15 +115,15 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     result.tables = {
         **{k: t[k] for k in ("response_rates", "response_model") if k in t},
         **({"nps_by_channel": nps_channel} if nps_channel is not None else {}),
-        "survey_screen": screen,
+        "survey_screen": screen.table,
         **{k: t[k] for k in ("weighted_scores", "weighted_agent_effects", "tipping_point", "verdict_tipping_points")
            if k in t},
     }
     result.values = {"nps": nps_all, **part.values}
-    flagged = int(screen["flagged"].sum())
+    flagged = int(screen.table["flagged"].sum())
     result.figures = {
         **{k: part.figures[k] for k in ("response_rates",) if k in part.figures},
-        "screen": plots.screen_plot(screen, f"{flagged} agents' survey process is under review",
+        "screen": plots.screen_plot(screen.table, f"{flagged} agents' survey process is under review",
                                     z=params.screen_z),
         **{k: part.figures[k] for k in ("weighting",) if k in part.figures},
     }

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ...analysis.screen import ScreenResult
 from ...data.frames import CONTACT_MIX
 from .common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
 
@@ -34,25 +35,26 @@ def nps_sentence(nps_all) -> str:
     return f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}, adjusted Wald) from {nps_all.n:,} replies."
 
 
-def screen_rule(screen: pd.DataFrame) -> str:
+def screen_rule(screen: ScreenResult) -> str:
     """The screen's flag rule in words: each test's one-sided threshold and, when several tests ran, the chance
     of a flag they share for an ordinary agent (``analysis.screen.per_test_z``)."""
-    z, n_tests = screen.attrs["z"], screen.attrs.get("n_tests", 1)
+    z, n_tests = screen.z, screen.n_tests
     if n_tests <= 1:
         return f"one-sided z > {z:g}"
-    return (f"one-sided z > {screen.attrs['z_test']:.2f} on each of {n_tests} tests, a {pct(float(norm.sf(z)))} "
+    return (f"one-sided z > {screen.z_test:.2f} on each of {n_tests} tests, a {pct(float(norm.sf(z)))} "
             "chance of a flag for an ordinary agent in all")
 
 
-def screen_sentence(screen: pd.DataFrame) -> str:
+def screen_sentence(screen: ScreenResult) -> str:
     """Agents under review, and the ordinary between-agent variation the screen allowed for (the parts it
-    could not run say so in ``screen.attrs["skipped"]``)."""
-    few = int(screen["flag_invitations"].sum())
-    both = int((screen["flag_combined"] & ~screen["flag_invitations"]).sum())
-    n = int(screen["flagged"].sum())
-    sds = [f"{np.sqrt(screen.attrs[key]):.2f} in the log-odds of {what}"
-           for key, what in (("tau2_invitation", "sending a survey"), ("tau2_response", "a reply"))
-           if np.isfinite(screen.attrs.get(key, np.nan))]
+    could not run say so in ``screen.skipped``)."""
+    table = screen.table
+    few = int(table["flag_invitations"].sum())
+    both = int((table["flag_combined"] & ~table["flag_invitations"]).sum())
+    n = int(table["flagged"].sum())
+    sds = [f"{np.sqrt(tau2):.2f} in the log-odds of {what}"
+           for tau2, what in ((screen.tau2_invitation, "sending a survey"), (screen.tau2_response, "a reply"))
+           if np.isfinite(tau2)]
     if not sds and not n:
         return ("The survey screen could test neither invitations nor replies in these data, so no agent is under "
                 "survey review.")
@@ -64,7 +66,7 @@ def screen_sentence(screen: pd.DataFrame) -> str:
               "after unresolved, escalated or repeated contacts)"] if few else []) + (
         [f"{both} combine{'s' if both == 1 else ''} fewer surveys with more replies than predicted, each moderate "
          "alone"] if both else [])
-    return (f"{n} of the {len(screen)} agents with contacts {verb(n, 'is', 'are')} under review for their survey "
+    return (f"{n} of the {len(table)} agents with contacts {verb(n, 'is', 'are')} under review for their survey "
             f"process: {listing(parts)}, beyond {ordinary} "
             f"({screen_rule(screen)}). They get no verdict until the process is reviewed; more replies "
             "alone do not put an agent under review.")
