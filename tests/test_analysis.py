@@ -191,8 +191,9 @@ def test_policy_sentence_names_every_policy_below_zero_with_its_family_wise_inte
 
 
 def test_random_slope_test_uses_the_boundary_mixture(model):
-    var = policies.agent_variation(model, "policy")
-    assert var.attrs["reference"] == "standard"
+    tests = policies.agent_variation(model, "policy")
+    var = tests.table
+    assert tests.reference == "standard"
     assert set(var.index) == set(model.frame["policy"].unique()) - {"standard"}
     for _, row in var.iterrows():
         expected = 0.5 * stats.chi2.sf(row["lr"], 1) if row["lr"] > 0 else 1.0
@@ -210,7 +211,7 @@ def test_random_slope_test_finds_a_policy_whose_effect_varies_by_agent():
     frame = pd.DataFrame({"y": y, "policy": policy, "agent_id": agents.astype(str)})
     fit = lmer("y ~ policy + (1 | agent_id)", frame)
     m = AgentModel(fit=fit, boot=None, frame=frame, outcome="y", agent="agent_id", mix=("policy",), baseline=0.0)
-    var = policies.agent_variation(m, "policy", reference="a")
+    var = policies.agent_variation(m, "policy", reference="a").table
     assert var.loc["c", "p_holm"] < 0.001
     assert 0.4 < var.loc["c", "slope_sd"] < 0.8
     assert var.loc["b", "p_holm"] > 0.05            # b against a: no variation, and c does not leak into it
@@ -400,11 +401,10 @@ def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdic
     verdict = verdicts_module.assign_verdicts(probs, pd.Series(True, index=draws.columns), max_false_sign=alpha)
     assert verdict.tolist() == ["above average"] * 2 + ["below average"] * 2 + ["not distinguishable from average"]
     effects = probs.assign(verdict=verdict, effect=means)
-    effects.attrs.update({"practical_margin": margin, "max_false_sign": alpha})
     answered = {"A": [True, False], "B": [True, True, False, False, False], "C": [True, False, False],
                 "D": [True, True, True, False], "E": [True, False]}
     frame = pd.DataFrame([(a, x) for a, xs in answered.items() for x in xs], columns=["agent_id", "answered"])
-    out = verdict_tipping_points(effects, frame, draws)
+    out = verdict_tipping_points(effects, frame, draws, practical_margin=margin, max_false_sign=alpha)
     assert list(out.index) == list("ABCD")
     assert out["reply_share"].tolist() == [0.5, 0.4, 1 / 3, 0.75]
     assert (np.sign(out["tipping_delta"]) == [-1, -1, 1, 1]).all()
@@ -418,7 +418,8 @@ def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdic
 
 def test_agent_effects_table_on_the_sample(sample, model, screen):
     ds, truth = sample
-    eff = agent_effects(model, ds.agents, 0.7, flagged=screen.table["flagged"])
+    judged = agent_effects(model, ds.agents, 0.7, flagged=screen.table["flagged"])
+    eff = judged.table
     true = truth_frame(truth)
     steer = true["steering"].reindex(eff.index)
     assert (eff.loc[steer[steer].index, "verdict"] == "survey process under review").all()
@@ -428,6 +429,8 @@ def test_agent_effects_table_on_the_sample(sample, model, screen):
     t = true["effect_csat"].reindex(given.index) - true.loc[~true["steering"], "effect_csat"].mean()
     wrong = ((given["verdict"] == "above average") & (t < 0)) | ((given["verdict"] == "below average") & (t > 0))
     assert wrong.sum() <= 2
-    assert eff.attrs["expected_wrong"] == pytest.approx(given["lfsr"].sum())
+    assert judged.expected_wrong == pytest.approx(given["lfsr"].sum())
+    assert (judged.practical_margin, judged.max_false_sign, judged.reliability_threshold) == (0.0, 0.05, 0.7)
+    assert judged.baseline == model.baseline and judged.draws == model.draws_method
     ranked = eff[eff["adjusted_rank"].notna()]
     assert ranked["p_bottom_decile"].notna().all() and eff.loc[~eff["rankable"], "p_bottom_decile"].isna().all()

@@ -53,7 +53,7 @@ def test_spark_gives_the_pandas_numbers(spark_and_pandas):
     close(rows.fit.fixef, sums.fit.fixef)
     close(rows.fit.coef_table[["std_error", "df"]], sums.fit.coef_table[["std_error", "df"]])
     close(rows.boot.samples, sums.boot.samples)
-    numeric_equal(agent_effects(rows, pds.agents), agent_effects(sums, steps.agents_table(sds)))
+    numeric_equal(agent_effects(rows, pds.agents).table, agent_effects(sums, steps.agents_table(sds)).table)
     shares_rows, policy_rows, _, _ = agent_vs_system.linear_system(rows, pds.contacts)
     shares_sums, policy_sums, _, _ = agent_vs_system.linear_system(sums, steps.contact_counts(sds, "policy"),
                                                                    source=sds)

@@ -82,7 +82,7 @@ def numeric_equal(left: pd.DataFrame, right: pd.DataFrame, columns=None):
 
 def test_published_tables_agree(paths):
     pds, sds, rows, sums = paths
-    numeric_equal(agent_effects(rows, pds.agents), agent_effects(sums, steps.agents_table(sds)))
+    numeric_equal(agent_effects(rows, pds.agents).table, agent_effects(sums, steps.agents_table(sds)).table)
     shares_rows, policy_rows, _, _ = agent_vs_system.linear_system(rows, pds.contacts)
     shares_sums, policy_sums, _, _ = agent_vs_system.linear_system(sums, steps.contact_counts(sds, "policy"),
                                                                    source=sds)

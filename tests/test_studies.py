@@ -240,7 +240,7 @@ def test_singular_agent_variance_gives_an_honest_sentence(sample):
                 break
         model = fit_agent_model(shuffled, n_boot=100, seed=3)
     assert model.fit.singular
-    eff = agent_effects(model, ds.agents, 0.7)
+    eff = agent_effects(model, ds.agents, 0.7).table
     assert not eff["rankable"].any() and (eff["verdict"] == "not enough responses to rank").all()
     _, shift = rank_shift(eff)
     assert shift["n_rankable"] == 0 and shift["n_not_rankable"] == shift["bottom_size"]

@@ -294,8 +294,8 @@ def test_resolution_sentence_names_flagged_agents():
                             "upper": [0.18, 0.1, 0.12]},
                            index=["disagree", "over-claimed (marked resolved, came back)",
                                   "under-claimed (marked unresolved, did not come back)"])
-    screen = pd.DataFrame({"flag": [True, False, False]}, index=["A1", "A2", "A3"])
-    screen.attrs["z"] = 3.09
+    screen = resolution.OverclaimScreen(pd.DataFrame({"flag": [True, False, False]}, index=["A1", "A2", "A3"]),
+                                        z=3.09, tau2=0.1)
     assert say.resolution_sentence(overall, screen) == (
         "Agents' own resolution codes and the 7-day repeat measure disagree on 10% of contacts (95% interval "
         "5.0%–18%): 4.0% were marked resolved but the customer came back, 6.0% were marked unresolved but the "

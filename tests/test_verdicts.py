@@ -160,7 +160,7 @@ def test_p_bottom_decile_ranks_among_the_rankable_agents_as_rank_intervals_do():
     csat = 4 + np.repeat(true, n) + rng.normal(0, 0.8, n.sum())
     frame = pd.DataFrame({"agent_id": agent, "csat": csat})
     model = fit_agent_model(frame, mix=(), n_boot=400, seed=3, customer=None)
-    eff = agent_effects(model, reliability_threshold=0.7)
+    eff = agent_effects(model, reliability_threshold=0.7).table
     ranked = eff[eff["rankable"]]
     assert len(ranked) == 30 and eff.loc[~eff["rankable"], "p_bottom_decile"].isna().all()
     assert ranked["p_bottom_decile"].sum() == pytest.approx(3.0)

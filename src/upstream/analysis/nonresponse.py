@@ -27,6 +27,7 @@ import pandas as pd
 from ..data.frames import CONTACT_MIX
 from ..models import lmer
 from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
+from .results import AnalysisResult, result
 
 RESPONSE_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
                      "resolved_first_contact", "credited")
@@ -119,8 +120,19 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
     return pd.DataFrame(rows).set_index(by or "group")
 
 
+@result
+class WeightedAgentEffects(AnalysisResult):
+    """Agent effects without and with the inverse-propensity weights (a sensitivity analysis)."""
+
+    table: pd.DataFrame            # per agent: effect, cond_se, effect_weighted, cond_se_weighted, shift
+    sd: float                      # the agent SD without the weights
+    sd_weighted: float             # and with them
+    formula: str
+    health: tuple[str, ...] = ()   # problems of either fit
+
+
 def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str = "csat", mix=CONTACT_MIX,
-                           agent: str = "agent_id") -> pd.DataFrame:
+                           agent: str = "agent_id") -> WeightedAgentEffects:
     """Agent effects (conditional modes) from the mixed model without and with the inverse-propensity
     weights. The weights enter lmer as precision weights scaled to sum to each agent's number of
     replies (the cluster-size scaling of Pfeffermann et al. 1998), a sensitivity analysis rather
@@ -137,13 +149,10 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
                         "effect_weighted": weighted.ranef[agent]["mode"],
                         "cond_se_weighted": weighted.ranef[agent]["cond_se"]})
     out["shift"] = out["effect_weighted"] - out["effect"]
-    out.attrs.update({"health": [f"{label}: {line}" for label, fit in (("unweighted agent model", base),
-                                                                        ("weighted agent model", weighted))
-                                 for line in fit.health()],
-                      "sd": float(base.varcorr.loc[agent, "sd"]),
-                      "sd_weighted": float(weighted.varcorr.loc[agent, "sd"]),
-                      "formula": formula})
-    return out
+    health = tuple(f"{label}: {line}" for label, fit in (("unweighted agent model", base),
+                                                          ("weighted agent model", weighted)) for line in fit.health())
+    return WeightedAgentEffects(out, sd=float(base.varcorr.loc[agent, "sd"]),
+                                sd_weighted=float(weighted.varcorr.loc[agent, "sd"]), formula=formula, health=health)
 
 
 #: Shifts δ (points) of the non-respondents' mean that the tipping-point table shows.
@@ -198,17 +207,17 @@ def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat"
 
 
 def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd.DataFrame,
-                           agent: str = "agent_id") -> pd.DataFrame:
+                           agent: str = "agent_id", practical_margin: float = 0.0,
+                           max_false_sign: float = 0.05) -> pd.DataFrame:
     """For each agent with an above/below-average verdict: reply_share r_j (replies per contact of the
     agent, contacts never invited included) and tipping_delta, the shift of that agent's non-respondents
     alone (against what the model predicts for them) at which the study's own rule withdraws the verdict.
     The agent's effect over all its contacts is b_j + (1 − r_j)δ; "above average" needs
-    P(b_j + (1 − r_j)δ > m) ≥ 1 − α (m the practical margin, α max_false_sign, from `effects.attrs`), which
+    P(b_j + (1 − r_j)δ > m) ≥ 1 − α (m `practical_margin`, α `max_false_sign`: the verdicts' own), which
     fails once (1 − r_j)δ < m − q_α,j with q_α,j the α-quantile of the agent's draws; "below average"
     likewise at (1 − r_j)δ > −m − q_1−α,j. `draws`: the effect draws the verdicts were made from."""
     judged = effects[effects["verdict"].isin(["above average", "below average"])]
-    margin = float(effects.attrs.get("practical_margin", 0.0))
-    alpha = float(effects.attrs.get("max_false_sign", 0.05))
+    margin, alpha = float(practical_margin), float(max_false_sign)
     share = frame["answered"].groupby(frame[agent].astype(str)).mean().reindex(judged.index)
     d = draws[judged.index].to_numpy(float)
     above = (judged["verdict"] == "above average").to_numpy()

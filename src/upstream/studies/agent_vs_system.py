@@ -55,24 +55,23 @@ def linear_system(model, contacts, source=None):
     effects = policies.level_effects(policy_model, contacts)
     variation = (steps.quietly(lambda: policies.agent_variation(model, POLICY)) if model.frame is not None
                  else no_slope_tests())
-    varies = list(variation.index[variation["p_holm"] < 0.05])
-    own_sd = (steps.quietly(lambda: policies.agent_sd_by_level(model, POLICY, [*varies, variation.attrs["reference"]]))
+    varies = list(variation.table.index[variation.table["p_holm"] < 0.05])
+    own_sd = (steps.quietly(lambda: policies.agent_sd_by_level(model, POLICY, [*varies, variation.reference]))
               if varies else None)      # where an effect varies by agent, τ is not the spread under that policy
     quarter = policies.top_quarter(model, effects, contacts, POLICY, agent_sd=own_sd)
-    table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
-                                                   "p_holm": "agent_variation_p"})).join(quarter)
+    table = effects.join(variation.table.rename(columns={"p_value": "agent_variation_p_raw",
+                                                         "p_holm": "agent_variation_p"})).join(quarter)
     health = (health + steps.fit_health("Policy model", policy_model.fit)
-              + steps.noted_health("Policy model", variation.attrs["health"])
+              + steps.noted_health("Policy model", variation.health)
               + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
                   "out."] if model.boot.n_failed else []))
     return shares, table, health, {**fits, "policy model": policy_model.fit}
 
 
-def no_slope_tests() -> pd.DataFrame:
-    """The random-slope table of a model without rows: no level tested."""
-    out = pd.DataFrame(columns=["slope_sd", "lr", "p_value", "p_holm"], index=pd.Index([], name=POLICY), dtype=float)
-    out.attrs.update({"reference": None, "health": []})
-    return out
+def no_slope_tests() -> policies.SlopeTests:
+    """The random-slope tests of a model without rows: no level tested."""
+    empty = pd.DataFrame(columns=["slope_sd", "lr", "p_value", "p_holm"], index=pd.Index([], name=POLICY), dtype=float)
+    return policies.SlopeTests(empty, reference=None)
 
 
 def latent_system(model, contacts):
@@ -162,9 +161,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
     agents = steps.agents_table(ds)
-    effects = agent_effects(model, agents, params.reliability_threshold,
-                            steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen.table["flagged"])
+    judged = agent_effects(model, agents, params.reliability_threshold,
+                           steps.verdict_margin(params, steps.csat_scale(ds)),
+                           params.max_false_sign, flagged=screen.table["flagged"])
+    effects = judged.table
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
@@ -180,13 +180,14 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
-    bottom, shift = rank_shift(effects)
+    bottom, shift = rank_shift(effects, baseline=judged.baseline)
     findings = [
         say.variance_sentence(shares, model.mix, units, customers_fitted=not steps.in_sql(ds)),
         say.mix_part_sentence(shares, top_part, versus),
         say.policy_sentence(policy, units),
         *say.policy_variation_sentences(policy, units),
-        say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
+        say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units,
+                             margin=judged.practical_margin),
         *screen.skipped,
         say.attribution_sentence(attribution),
         say.rank_shift_sentence(shift),

@@ -61,15 +61,18 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
     scores = nonresponse.weighted_scores(inv, response.weights)
     by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel")
     model = steps.agent_model(ds, params, cache)
-    effects = agent_effects(model, ds.agents, params.reliability_threshold,
-                            steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen.table["flagged"])
-    shifts = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
-                                                                      response.weights))
+    judged = agent_effects(model, ds.agents, params.reliability_threshold,
+                           steps.verdict_margin(params, steps.csat_scale(ds)),
+                           params.max_false_sign, flagged=screen.table["flagged"])
+    weighted = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
+                                                                        response.weights))
+    shifts = weighted.table
     per_contact = nonresponse.contact_replies(ds.contacts, inv)
     tipping = nonresponse.tipping_point(per_contact, shift=params.tipping_shift)
     tipping["every_contact"] = bool(visibility.invitation_rates)
-    fragile = nonresponse.verdict_tipping_points(effects, per_contact, model.effect_draws())
+    fragile = nonresponse.verdict_tipping_points(judged.table, per_contact, model.effect_draws(),
+                                                 practical_margin=judged.practical_margin,
+                                                 max_false_sign=judged.max_false_sign)
     return Nonresponse(
         opening=say.response_sentences(rates, response),
         closing=[say.weighting_sentence(scores, shifts, units, response.propensity.features,
@@ -77,7 +80,7 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
                  *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign)],
         first_health=([] if response.propensity.result.converged else
                       ["Response model: the logistic regression did not converge."]),
-        health=steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit),
+        health=steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit),
         tables={"response_rates": rates, "response_model": response.propensity.coef_table.set_index("term"),
                 "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
                 "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id")},

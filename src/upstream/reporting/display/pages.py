@@ -127,14 +127,15 @@ def _tipping(r, table, tip, fragile):
 def _channel_audit(r):
     t = r.tables
     yield ("channel_summary", "Each channel's numbers with 95% intervals (counts and shares of contacts are a "
-           "census)", channel_table(t["channel_summary"]), "channel_summary", None)
+           "census)", channel_table(t["channel_summary"], r.values.summary.csat_measure == "share good"),
+           "channel_summary", None)
     if "channel_differences" in t:
         yield ("channel_differences", "Raw and adjusted differences from the average contact: CSAT and NPS in "
                "points, rates in percentage points", differences_display(t["channel_differences"]),
                "channel_differences", "not estimable")
     if "channel_response" in t:
         yield ("channel_response", "Replies, weighting and tipping points by channel (χ² test of equal response "
-               f"rates: p = {format_p(r.values['chi2_p'])})", response_display(t["channel_response"]),
+               f"rates: p = {format_p(r.values.comparison.chi2_p)})", response_display(t["channel_response"]),
                "channel_response", "no shift within the range searched reverses the effect's sign")
 
 
