@@ -36,7 +36,7 @@ from upstream.models import glmer  # noqa: E402
 
 def tipping_errors(seed: int) -> tuple[float, float]:
     contacts, inv, score, _ = mar_operation(seed=seed)
-    new = tipping_point(contact_replies(contacts, inv))["mean_mar"]
+    new = tipping_point(contact_replies(contacts, inv)).mean_mar
     weights = fit_response_model(inv).weights
     y = inv.loc[weights.index, "csat"].to_numpy(float)
     r = len(weights) / len(inv)

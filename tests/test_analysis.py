@@ -15,7 +15,13 @@ from upstream.analysis import screen as screen_module
 from upstream.analysis import shares as shares_module
 from upstream.analysis import verdicts as verdicts_module
 from upstream.analysis.agents import AgentModel, agent_effects, fit_agent_model
-from upstream.analysis.nonresponse import contact_replies, mar_nonrespondent_mean, tipping_point, verdict_tipping_points
+from upstream.analysis.nonresponse import (
+    TippingPoint,
+    contact_replies,
+    mar_nonrespondent_mean,
+    tipping_point,
+    verdict_tipping_points,
+)
 from upstream.data.frames import invitations, responses
 from upstream.models.bootstrap import BootstrapResult
 from upstream.reporting import sentences as say
@@ -354,12 +360,12 @@ def test_tipping_point_starts_non_respondents_at_their_mar_mean_over_every_conta
     assert frame["answered"].sum() == replied.sum() and len(frame) == len(contacts)
     tip = tipping_point(frame, shift=0.1)
     r = replied.mean()
-    assert tip["response_share"] == pytest.approx(r)
-    assert tip["nonrespondent_mar_mean"] == pytest.approx(score[~replied].mean(), abs=0.03)
-    assert tip["mean_mar"] == pytest.approx(score.mean(), abs=0.03)
-    assert tip["delta_for_shift"] == pytest.approx(0.1 / (1 - r))
-    table = tip["table"]
-    assert table.loc[0.0, "mean"] == pytest.approx(tip["mean_mar"])
+    assert tip.response_share == pytest.approx(r)
+    assert tip.nonrespondent_mar_mean == pytest.approx(score[~replied].mean(), abs=0.03)
+    assert tip.mean_mar == pytest.approx(score.mean(), abs=0.03)
+    assert tip.delta_for_shift == pytest.approx(0.1 / (1 - r))
+    table = tip.table
+    assert table.loc[0.0, "mean"] == pytest.approx(tip.mean_mar)
     assert table.loc[0.5, "mean"] - table.loc[0.0, "mean"] == pytest.approx(0.5 * (1 - r))
     # the inverse-propensity mean estimates the mean over everyone, not over the non-respondents
     y = frame.loc[frame["answered"], "csat"].to_numpy()
@@ -371,19 +377,19 @@ def test_tipping_point_starts_non_respondents_at_their_mar_mean_over_every_conta
 def test_tipping_sentence_says_whose_replies_it_counts():
     """Per contact when the export lists every contact; per surveyed contact when it lists only those; and
     nothing to shift when every listed contact replied."""
-    tip = {"response_share": 0.2, "delta_for_shift": 0.125, "shift": 0.1}
+    tip = TippingPoint(pd.DataFrame(), response_share=0.2, respondent_mean=4.0, nonrespondent_mar_mean=3.9,
+                       mean_mar=3.92, shift=0.1, delta_for_shift=0.125, contacts=1000)
     assert say.tipping_sentences(tip, pd.DataFrame())[0].startswith(
         "Only 20% of the period's contacts have a CSAT reply, so if the others would score just 0.12 points lower "
         "than replies from comparable contacts, mean CSAT over all contacts would be 0.10 points lower")
-    assert say.tipping_sentences({**tip, "every_contact": False}, pd.DataFrame())[0].startswith(
+    assert say.tipping_sentences(replace(tip, every_contact=False), pd.DataFrame())[0].startswith(
         "Only 20% of the surveyed contacts (the export lists no others) have a CSAT reply, so if the others would "
         "score just 0.12 points lower than replies from comparable contacts, mean CSAT over all surveyed contacts")
     contacts = pd.DataFrame({"contact_id": [1, 2, 3], "agent_id": ["a", "a", "b"], "channel": ["chat"] * 3})
     answered = contacts.assign(responded=True, csat=[5.0, 4.0, 3.0])
     everyone = tipping_point(contact_replies(contacts, answered))
-    assert (everyone["response_share"], everyone["mean_mar"]) == (1.0, 4.0) and np.isnan(everyone["delta_for_shift"])
-    everyone["every_contact"] = False
-    assert say.tipping_sentences(everyone, pd.DataFrame()) == [
+    assert (everyone.response_share, everyone.mean_mar) == (1.0, 4.0) and np.isnan(everyone.delta_for_shift)
+    assert say.tipping_sentences(replace(everyone, every_contact=False), pd.DataFrame()) == [
         "Every one of the surveyed contacts (the export lists no others) has a CSAT reply, so there are no "
         "non-respondents whose scores could differ (a δ-adjusted pattern-mixture analysis needs some)."]
 

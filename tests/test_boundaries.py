@@ -117,7 +117,7 @@ def test_rank_shift_with_every_agent_under_review_says_so():
 def test_tipping_points_when_every_invitation_has_a_reply():
     per_contact = pd.DataFrame({"csat": [4.0, 5.0, 3.0, 5.0], "answered": True, "agent_id": ["a", "a", "b", "b"]})
     tip = tipping_point(per_contact)
-    assert tip["response_share"] == 1 and np.isnan(tip["delta_for_shift"])
+    assert tip.response_share == 1 and np.isnan(tip.delta_for_shift)
     effects = pd.DataFrame({"verdict": ["above average", "below average"], "lower": [0.1, -0.5], "upper": [0.5, -0.1]},
                            index=pd.Index(["a", "b"], name="agent_id"))
     rng = np.random.default_rng(1)

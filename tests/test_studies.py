@@ -162,7 +162,7 @@ def test_survey_health_study(sample, cache):
                                   "weighted_scores", "weighted_agent_effects", "tipping_point",
                                   "verdict_tipping_points"}
     tip = next(s for s in result.findings if "δ-adjusted pattern-mixture" in s)
-    r = result.values["tipping"]["response_share"]
+    r = result.values.tipping.response_share
     replied = invitations(ds).query("responded")["csat"].notna().sum()
     assert r == pytest.approx(replied / len(ds.contacts))              # per contact, never-invited ones included
     assert f"of the period's contacts have a CSAT reply, so if the others would score just {0.1 / (1 - r):.2f} " \

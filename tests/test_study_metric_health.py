@@ -76,7 +76,7 @@ def test_sample_recovers_the_speed_push(result, sample):
     change = result.tables["change_point"].iloc[0]           # a clear break, tested against dependent days
     assert change["date_lower"] <= sample[1]["speed_push"]["date"] <= change["date_upper"]
     assert change["critical_95"] > 8.74                       # the independent-days null's critical value
-    assert result.values["formulas"]["handle-time model"].endswith("(1 | agent_id) + (1 | day)")
+    assert result.values.formulas["handle-time model"].endswith("(1 | agent_id) + (1 | day)")
     assert " while repeat contacts rose " in result.findings[0]
 
 

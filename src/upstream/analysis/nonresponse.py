@@ -178,12 +178,27 @@ def mar_nonrespondent_mean(y: np.ndarray, propensity: np.ndarray) -> float:
     return float(np.sum(w * y) / np.sum(w))
 
 
+@result
+class TippingPoint(AnalysisResult):
+    """Tipping point of mean CSAT: a δ-adjusted pattern mixture over every contact of the period."""
+
+    table: pd.DataFrame              # μ(δ) per δ (index delta, column mean)
+    response_share: float            # r: contacts with a reply
+    respondent_mean: float           # ȳ_R
+    nonrespondent_mar_mean: float    # μ_NR under MAR given the contact features (NaN when every contact replied)
+    mean_mar: float                  # μ(0)
+    shift: float                     # the move of the mean the tipping point asks about
+    delta_for_shift: float           # the δ that moves μ by `shift` (NaN when every contact replied)
+    contacts: int
+    every_contact: bool = True       # False: the contacts are only the surveyed ones (the data set lists no others)
+
+
 def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat", deltas=TIPPING_DELTAS,
-                  features=RESPONSE_FEATURES) -> dict:
+                  features=RESPONSE_FEATURES) -> TippingPoint:
     """Mean `outcome` over every contact of the period under a δ-adjusted pattern mixture (`frame`:
     ``contact_replies``, one row per contact, invited or not). r = replies per contact; respondents as
     observed (ȳ_R); non-respondents at the mean their contact features predict (``mar_nonrespondent_mean``
-    from a model of replying on contact features, MAR) plus δ: μ(δ) = r·ȳ_R + (1 − r)(μ_NR + δ). Returns
+    from a model of replying on contact features, MAR) plus δ: μ(δ) = r·ȳ_R + (1 − r)(μ_NR + δ). Gives
     response_share r, respondent_mean, nonrespondent_mar_mean μ_NR, mean_mar μ(0), shift, delta_for_shift
     (the δ that moves μ by `shift` points: shift/(1 − r); NaN when every contact replied), contacts and
     the table of μ(δ) for `deltas`."""
@@ -200,10 +215,9 @@ def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat"
     nonresp = 0.0 if r == 1 else 1 - r
     table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + nonresp * (mar + d) if r < 1 else mean_r
                                                      for d in deltas]})
-    return {"response_share": r, "respondent_mean": mean_r, "nonrespondent_mar_mean": mar,
-            "mean_mar": r * mean_r + nonresp * mar if r < 1 else mean_r, "shift": shift,
-            "delta_for_shift": shift / (1 - r) if r < 1 else np.nan, "contacts": len(frame),
-            "table": table.set_index("delta")}
+    return TippingPoint(table.set_index("delta"), response_share=r, respondent_mean=mean_r,
+                        nonrespondent_mar_mean=mar, mean_mar=r * mean_r + nonresp * mar if r < 1 else mean_r,
+                        shift=shift, delta_for_shift=shift / (1 - r) if r < 1 else np.nan, contacts=len(frame))
 
 
 def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd.DataFrame,

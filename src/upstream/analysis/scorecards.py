@@ -88,7 +88,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     with_nps = source[source["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
     if len(with_nps):
         raw = nps_by_group(with_nps, "nps", "_agent", level=level, method="adjusted-wald")
-        shr = shrunken_nps(with_nps, "nps", "_agent", level=level)
+        shr = shrunken_nps(with_nps, "nps", "_agent", level=level).table
         card["nps_n"] = raw["n"].reindex(card.index)
         card["nps_raw"] = raw["nps"].reindex(card.index)
         card["nps_lower"] = raw["lower"].reindex(card.index)

@@ -12,23 +12,45 @@ whoever handles them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ..analysis import aggregated, latent, policies
 from ..analysis import shares as shares_module
-from ..analysis.agents import agent_effects
+from ..analysis.agents import AgentEffects, agent_effects
 from ..analysis.latent import LatentAgentModel
 from ..analysis.ranking import rank_shift
+from ..analysis.screen import ScreenResult
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
-from .base import Parameters, RunCache, StudyResult
+from .base import ModelSummary, Parameters, RunCache, StudyResult
 
 NAME = "agent_vs_system"
 TITLE = "Agent or system? What drives CSAT"
 GROUP = "Agents"
 POLICY = "policy"
+
+
+@dataclass(frozen=True, eq=False)
+class AgentVsSystemValues:
+    """What the notebook and the page quote: the variance shares (and the share difference of the largest mix
+    part against the agents), the rank shift summary, the scale and its units, the agent model, how the effect
+    draws were made, the method paragraphs, and the agents' effects and survey screen with their settings."""
+
+    shares: object
+    versus: object
+    top_part: str | None
+    shift: dict
+    scale: object
+    units: object
+    model: ModelSummary
+    draws: str
+    method: list[str]
+    effects: AgentEffects
+    screen: ScreenResult
 
 
 def no_policy_table() -> pd.DataFrame:
@@ -204,11 +226,11 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "survey_screen": screen.table,
         "rank_shift": bottom,
     }
-    result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,
-                     "units": units, "n_boot": params.n_boot, "formula": model.judged_by.formula,
-                     "varcorr": model.judged_by.varcorr, "nobs": model.judged_by.nobs,
-                     "n_agents": model.judged_by.ngroups[model.agent], "draws": model.draws_method,
-                     "method": method_text(model, units)}
+    result.values = AgentVsSystemValues(
+        shares=shares, versus=versus, top_part=top_part, shift=shift, scale=scale, units=units,
+        model=ModelSummary(formula=model.judged_by.formula, nobs=model.judged_by.nobs, n_boot=params.n_boot,
+                           varcorr=model.judged_by.varcorr, n_agents=model.judged_by.ngroups[model.agent]),
+        draws=model.draws_method, method=method_text(model, units), effects=judged, screen=screen)
     result.figures = figures(result, effects, policy)
     return result
 
@@ -227,8 +249,8 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
 
 
 def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) -> dict:
-    shares = result.values["shares"].table
-    units = result.values["units"]
+    shares = result.values.shares.table
+    units = result.values.units
     labels = result.labels(effects.index)
     a, m = shares.loc["agents", "share"], shares.loc["contact mix", "share"]
     named = policy[policy["upper_adj"] < 0]

@@ -9,10 +9,13 @@ would have to be to change a conclusion.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
 
 from ..analysis import nonresponse
 from ..analysis.agents import agent_effects
+from ..analysis.screen import ScreenResult
 from ..data.frames import invitations
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -33,6 +36,18 @@ def unanswered_hidden_sentence(visibility) -> str:
             "scores are not estimated.")
 
 
+@dataclass(frozen=True, eq=False)
+class SurveyHealthValues:
+    """What the notebook and the page quote: overall NPS, the survey screen, and where the data set shows unanswered
+    invitations the overall scores unweighted and weighted, the response model and the tipping point."""
+
+    nps: object
+    screen: ScreenResult
+    scores: pd.DataFrame | None = None
+    response: object | None = None
+    tipping: nonresponse.TippingPoint | None = None
+
+
 @dataclass
 class Nonresponse:
     """The non-response part of the study: response rates, the response model, weighting and tipping points
@@ -45,7 +60,9 @@ class Nonresponse:
     first_health: list[str] = field(default_factory=list)
     health: list[str] = field(default_factory=list)
     tables: dict = field(default_factory=dict)
-    values: dict = field(default_factory=dict)
+    scores: pd.DataFrame | None = None
+    response: object | None = None
+    tipping: nonresponse.TippingPoint | None = None
     figures: dict = field(default_factory=dict)
     fits: dict = field(default_factory=dict)
 
@@ -68,8 +85,8 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
                                                                         response.weights))
     shifts = weighted.table
     per_contact = nonresponse.contact_replies(ds.contacts, inv)
-    tipping = nonresponse.tipping_point(per_contact, shift=params.tipping_shift)
-    tipping["every_contact"] = bool(visibility.invitation_rates)
+    tipping = replace(nonresponse.tipping_point(per_contact, shift=params.tipping_shift),
+                      every_contact=bool(visibility.invitation_rates))
     fragile = nonresponse.verdict_tipping_points(judged.table, per_contact, model.effect_draws(),
                                                  practical_margin=judged.practical_margin,
                                                  max_false_sign=judged.max_false_sign)
@@ -83,8 +100,8 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
         health=steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit),
         tables={"response_rates": rates, "response_model": response.propensity.coef_table.set_index("term"),
                 "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
-                "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id")},
-        values={"scores": scores, "response": response, "tipping": tipping},
+                "tipping_point": tipping.table, "verdict_tipping_points": fragile.rename_axis("agent_id")},
+        scores=scores, response=response, tipping=tipping,
         figures={"response_rates": plots.response_rates(rates, f"{say.pct(rates.loc[('overall', 'all'), 'rate'])} "
                                                                "of invitations were answered"),
                  "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by "
@@ -122,7 +139,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         **{k: t[k] for k in ("weighted_scores", "weighted_agent_effects", "tipping_point", "verdict_tipping_points")
            if k in t},
     }
-    result.values = {"nps": nps_all, **part.values}
+    result.values = SurveyHealthValues(nps=nps_all, screen=screen, scores=part.scores, response=part.response,
+                                       tipping=part.tipping)
     flagged = int(screen.table["flagged"].sum())
     result.figures = {
         **{k: part.figures[k] for k in ("response_rates",) if k in part.figures},

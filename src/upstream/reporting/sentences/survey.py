@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ...analysis.nonresponse import TippingPoint
 from ...analysis.screen import ScreenResult
 from ...data.frames import CONTACT_MIX
 from .common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
@@ -108,23 +109,23 @@ def _feature(name: str) -> str:
     return MIX_LABELS.get(name, name.replace("_", " ").replace("7d", "7 days"))
 
 
-def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS,
+def tipping_sentences(tipping: TippingPoint, verdicts: pd.DataFrame, units: Units = POINTS,
                       max_false_sign: float = 0.05) -> list[str]:
     """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts. The reply
     share is per contact (never-invited contacts count), so it is not the share of invitations answered that
     the response sentence gives; `max_false_sign`: the verdicts' error bound, which the guidance on fragile
     verdicts refers to."""
     mean = "mean CSAT" if units.scale == 1 else units.outcome
-    every = tipping.get("every_contact", True)
+    every = tipping.every_contact
     contacts = "the period's contacts" if every else "the surveyed contacts (the export lists no others)"
     over = "all contacts" if every else "all surveyed contacts"
-    if tipping["response_share"] >= 1:
+    if tipping.response_share >= 1:
         out = [f"Every one of {contacts} has a CSAT reply, so there are no non-respondents whose scores could "
                "differ (a δ-adjusted pattern-mixture analysis needs some)."]
     else:
-        out = [f"Only {pct(tipping['response_share'])} of {contacts} have a CSAT reply, so if the others would "
-               f"score just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, "
-               f"{mean} over {over} would be {units.size(tipping['shift'])} lower than the replies say; the data "
+        out = [f"Only {pct(tipping.response_share)} of {contacts} have a CSAT reply, so if the others would "
+               f"score just {units.size(tipping.delta_for_shift)} lower than replies from comparable contacts, "
+               f"{mean} over {over} would be {units.size(tipping.shift)} lower than the replies say; the data "
                "cannot tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
     if len(verdicts):                   # an agent whose every contact has a reply has no tipping shift
         verdicts = verdicts[np.isfinite(verdicts["tipping_delta"].astype(float))]
