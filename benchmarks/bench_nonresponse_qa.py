@@ -36,7 +36,7 @@ from upstream.models import glmer  # noqa: E402
 
 def tipping_errors(seed: int) -> tuple[float, float]:
     contacts, inv, score, _ = mar_operation(seed=seed)
-    new = tipping_point(contact_replies(contacts, inv))["mean_mar"]
+    new = tipping_point(contact_replies(contacts, inv)).mean_mar
     weights = fit_response_model(inv).weights
     y = inv.loc[weights.index, "csat"].to_numpy(float)
     r = len(weights) / len(inv)
@@ -69,7 +69,7 @@ def qa_reliabilities(seed: int) -> tuple[float, float, float, float]:
     frame, rated = good_bad_operation(seed)
     replies = frame[frame["contact_id"].isin(rated)]
     model = fit_latent_agent_model(replies, "good", ("channel",), frame)
-    new = qa.review_plan(model, frame.drop(columns="good"), rated, budget=1200, priority_reviews=0)
+    new = qa.review_plan(model, frame.drop(columns="good"), rated, budget=1200, priority_reviews=0).table
     old = old_plan(model, frame, rated, 1200)
     return (new["reliability_after"].mean(), realised(new, frame, replies, rated, seed),
             old["reliability_after"].mean(), realised(old, frame, replies, rated, seed))

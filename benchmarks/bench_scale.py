@@ -46,7 +46,7 @@ def child(workload: str, data: str) -> dict:
         result = agent_vs_system.run(ds, {"n_boot": 1000, "seed": 2026}, RunCache())
         out["study_s"] = time.perf_counter() - t1
         out["agents"] = len(result.tables["agent_effects"])
-        out["replies"] = int(result.values["nobs"])
+        out["replies"] = int(result.values.model.nobs)
     elif workload == "sums":
         from upstream.analysis.aggregated import group_stats
         from upstream.data.sql import aggregates as sql

@@ -86,13 +86,14 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
         model = steps.quietly(lambda: fit_agent_model(responses(ds, "csat"), n_boot=n_boot, seed=seed,
                                                       population=ds.contacts, customer=None))
     screen = steps.survey_screen(ds, params, cache)
-    eff = agent_effects(model, ds.agents, params.reliability_threshold,
-                        steps.verdict_margin(params, steps.csat_scale(ds)), params.max_false_sign,
-                        flagged=screen["flagged"])
+    judged = agent_effects(model, ds.agents, params.reliability_threshold,
+                           steps.verdict_margin(params, steps.csat_scale(ds)), params.max_false_sign,
+                           flagged=screen.table["flagged"])
+    eff = judged.table
     truth = truth_frame(op.truth)
     out: dict = {"seed": seed}
     steer = truth["steering"]
-    flagged = screen["flagged"].reindex(truth.index).fillna(False)
+    flagged = screen.table["flagged"].reindex(truth.index).fillna(False)
     out["steering_flagged"] = int((flagged & steer).sum())
     inv = invitations(ds)
     w = fit_response_model(inv)
@@ -137,7 +138,7 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     out["wrong_verdicts"] = int(wrong.sum())
     out["expected_wrong"] = float(given["lfsr"].sum())
     out["steering_above"] = int(((given["verdict"] == "above average") & truth.loc[given.index, "steering"]).sum())
-    out["draws"] = eff.attrs["draws"]
+    out["draws"] = judged.draws
     if verdicts_only:
         return out
     ranked = eff[eff["adjusted_rank"].notna()]
@@ -265,7 +266,7 @@ def small_team_check(reps: int, n_boot: int = 400) -> dict[str, float]:
         truth = pd.Series(b - b.mean(), index=ids)
         model = fit_agent_model(frame, "csat", ("channel",), n_boot=n_boot, seed=seed, customer=None)
         for level in (0.5, 0.95):
-            eff = agent_effects(model, reliability_threshold=0.0, level=level)
+            eff = agent_effects(model, reliability_threshold=0.0, level=level).table
             t = truth.reindex(eff.index)
             hits[f"one-factor {level:.0%}"] += list((eff["lower"] <= t) & (t <= eff["upper"]))
         n = rng.integers(15, 80, 12)
@@ -278,7 +279,7 @@ def small_team_check(reps: int, n_boot: int = 400) -> dict[str, float]:
                               "customer_id": [f"C{k:04d}" for k in customer]})
         truth = pd.Series(b - b.mean(), index=ids)
         model = fit_agent_model(frame, "csat", ("channel",), n_boot=n_boot, seed=seed)
-        eff = agent_effects(model, reliability_threshold=0.0)
+        eff = agent_effects(model, reliability_threshold=0.0).table
         t = truth.reindex(eff.index)
         hits["crossed 95%"] += list((eff["lower"] <= t) & (t <= eff["upper"]))
         re = model.crossed.ranef["agent_id"]

@@ -97,7 +97,7 @@ def old_rule(g_inv, g_resp, g_adv, z: float = 2.17) -> pd.Series:
     """The screen before issue 18 item 6: τ² from the median |z| (normal null), each flag test at z alone."""
     def part(g):
         t = screen.rate_test(g["o"], g["n"], g["e"], g["v"], tau2_method="median")
-        return t["z"]
+        return t.table["z"]
     zi, za, zr = part(g_inv), part(g_adv), part(g_resp)
     deficit = np.fmin(zi, za)
     steering = (zr - deficit) / np.sqrt(2)
@@ -107,7 +107,7 @@ def old_rule(g_inv, g_resp, g_adv, z: float = 2.17) -> pd.Series:
 
 def one_operation(seed: int, variation: str, n_steering: int) -> dict:
     g_inv, g_resp, g_adv, steer = simulate_counts(seed, variation, n_steering=n_steering)
-    new = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)["flagged"]
+    new = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv).table["flagged"]
     old = old_rule(g_inv, g_resp, g_adv)
     out = {}
     for name, flagged in (("old", old), ("new", new)):
@@ -137,11 +137,11 @@ def project_operation(seed: int, variation: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="upstream-screen-null-") as root:
         ds = load_dataset(op.write(Path(root) / "data"), validate=False)
         inv = invitations(ds)
-        new = screen.survey_screen(ds.contacts, inv)["flagged"]
+        new = screen.survey_screen(ds.contacts, inv).table["flagged"]
         keep = screen.TAU2_METHODS["winsorised"], screen.per_test_z
         screen.TAU2_METHODS["winsorised"], screen.per_test_z = screen.robust_tau2, lambda z, n_tests: z
         try:
-            old = screen.survey_screen(ds.contacts, inv)["flagged"]
+            old = screen.survey_screen(ds.contacts, inv).table["flagged"]
         finally:
             screen.TAU2_METHODS["winsorised"], screen.per_test_z = keep
     steer = truth_frame(op.truth)["steering"].reindex(new.index).fillna(False).astype(bool)

@@ -15,7 +15,13 @@ from upstream.analysis import screen as screen_module
 from upstream.analysis import shares as shares_module
 from upstream.analysis import verdicts as verdicts_module
 from upstream.analysis.agents import AgentModel, agent_effects, fit_agent_model
-from upstream.analysis.nonresponse import contact_replies, mar_nonrespondent_mean, tipping_point, verdict_tipping_points
+from upstream.analysis.nonresponse import (
+    TippingPoint,
+    contact_replies,
+    mar_nonrespondent_mean,
+    tipping_point,
+    verdict_tipping_points,
+)
 from upstream.data.frames import invitations, responses
 from upstream.models.bootstrap import BootstrapResult
 from upstream.reporting import sentences as say
@@ -191,8 +197,9 @@ def test_policy_sentence_names_every_policy_below_zero_with_its_family_wise_inte
 
 
 def test_random_slope_test_uses_the_boundary_mixture(model):
-    var = policies.agent_variation(model, "policy")
-    assert var.attrs["reference"] == "standard"
+    tests = policies.agent_variation(model, "policy")
+    var = tests.table
+    assert tests.reference == "standard"
     assert set(var.index) == set(model.frame["policy"].unique()) - {"standard"}
     for _, row in var.iterrows():
         expected = 0.5 * stats.chi2.sf(row["lr"], 1) if row["lr"] > 0 else 1.0
@@ -210,7 +217,7 @@ def test_random_slope_test_finds_a_policy_whose_effect_varies_by_agent():
     frame = pd.DataFrame({"y": y, "policy": policy, "agent_id": agents.astype(str)})
     fit = lmer("y ~ policy + (1 | agent_id)", frame)
     m = AgentModel(fit=fit, boot=None, frame=frame, outcome="y", agent="agent_id", mix=("policy",), baseline=0.0)
-    var = policies.agent_variation(m, "policy", reference="a")
+    var = policies.agent_variation(m, "policy", reference="a").table
     assert var.loc["c", "p_holm"] < 0.001
     assert 0.4 < var.loc["c", "slope_sd"] < 0.8
     assert var.loc["b", "p_holm"] > 0.05            # b against a: no variation, and c does not leak into it
@@ -263,11 +270,12 @@ def test_screen_allows_for_ordinary_variation_and_catches_steering(sample, scree
     """Defect 4: rates were tested against the pooled rate with no allowance for over-dispersion."""
     _, truth = sample
     steer = truth_frame(truth)["steering"]
-    flagged = screen["flagged"].reindex(steer.index)
+    flagged = screen.table["flagged"].reindex(steer.index)
     assert flagged[steer].all()
     assert flagged[~steer].mean() <= 0.05
-    assert screen.attrs["tau2_response"] > 0 and screen.attrs["tau2_invitation"] > 0
+    assert screen.tau2_response > 0 and screen.tau2_invitation > 0
     # a binomial test against the pooled rate flags far more ordinary agents
+    screen = screen.table
     naive = (screen["n_responses"] / screen["invitations"] - screen["n_responses"].sum() / screen["invitations"].sum())
     pooled = screen["n_responses"].sum() / screen["invitations"].sum()
     z_naive = naive / np.sqrt(pooled * (1 - pooled) / screen["invitations"])
@@ -292,15 +300,16 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
     inv_o[2], resp_o[2] = 178, 178 * 0.39                    # a02: moderate deficit and moderate excess together
     out = screen_module.screen_table(_counts(inv_o, np.full(m, 0.5 * n), np.full(m, n)),
                                      _counts(resp_o, 0.3 * inv_o, inv_o), None, 2.58, [])
+    result, out = out, out.table
     assert out.loc["a00", "flag_invitations"] and out.loc["a00", "flagged"]
     assert out.loc["a01", "flag_response"] and not out.loc["a01", "flagged"]
     a02 = out.loc["a02"]
     # two tests ran (invitations, the combined one): each at the z splitting 2.58's one-sided 0.49% between them
-    z_test = out.attrs["z_test"]
-    assert (out.attrs["n_tests"], round(z_test, 4)) == (2, 2.8109)
+    z_test = result.z_test
+    assert (result.n_tests, round(z_test, 4)) == (2, 2.8109)
     assert -z_test < a02["z_invitation"] and a02["z_response"] < z_test < a02["z_steering"] and a02["flagged"]
     assert out["flagged"].sum() == 2
-    text = say.screen_sentence(out)
+    text = say.screen_sentence(result)
     assert text.startswith("2 of the 60 agents with contacts are under review for their survey process: 1 sends fewer surveys than their own "
                            "contacts predict (overall or after unresolved, escalated or repeated contacts) and 1 "
                            "combines fewer surveys with more replies than predicted, each moderate alone, beyond an "
@@ -308,7 +317,7 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
     assert text.endswith("(one-sided z > 2.81 on each of 2 tests, a 0.5% chance of a flag for an ordinary agent in "
                          "all). They get no verdict until the process is reviewed; more replies alone "
                          "do not put an agent under review.")
-    quiet = out.assign(flag_invitations=False, flag_combined=False, flagged=False)
+    quiet = replace(result, table=out.assign(flag_invitations=False, flag_combined=False, flagged=False))
     assert say.screen_sentence(quiet).startswith("No agent's invitation or response rate is implausible")
 
 def test_top_box_expectation_is_marginal_over_agents(sample):
@@ -351,12 +360,12 @@ def test_tipping_point_starts_non_respondents_at_their_mar_mean_over_every_conta
     assert frame["answered"].sum() == replied.sum() and len(frame) == len(contacts)
     tip = tipping_point(frame, shift=0.1)
     r = replied.mean()
-    assert tip["response_share"] == pytest.approx(r)
-    assert tip["nonrespondent_mar_mean"] == pytest.approx(score[~replied].mean(), abs=0.03)
-    assert tip["mean_mar"] == pytest.approx(score.mean(), abs=0.03)
-    assert tip["delta_for_shift"] == pytest.approx(0.1 / (1 - r))
-    table = tip["table"]
-    assert table.loc[0.0, "mean"] == pytest.approx(tip["mean_mar"])
+    assert tip.response_share == pytest.approx(r)
+    assert tip.nonrespondent_mar_mean == pytest.approx(score[~replied].mean(), abs=0.03)
+    assert tip.mean_mar == pytest.approx(score.mean(), abs=0.03)
+    assert tip.delta_for_shift == pytest.approx(0.1 / (1 - r))
+    table = tip.table
+    assert table.loc[0.0, "mean"] == pytest.approx(tip.mean_mar)
     assert table.loc[0.5, "mean"] - table.loc[0.0, "mean"] == pytest.approx(0.5 * (1 - r))
     # the inverse-propensity mean estimates the mean over everyone, not over the non-respondents
     y = frame.loc[frame["answered"], "csat"].to_numpy()
@@ -368,19 +377,19 @@ def test_tipping_point_starts_non_respondents_at_their_mar_mean_over_every_conta
 def test_tipping_sentence_says_whose_replies_it_counts():
     """Per contact when the export lists every contact; per surveyed contact when it lists only those; and
     nothing to shift when every listed contact replied."""
-    tip = {"response_share": 0.2, "delta_for_shift": 0.125, "shift": 0.1}
+    tip = TippingPoint(pd.DataFrame(), response_share=0.2, respondent_mean=4.0, nonrespondent_mar_mean=3.9,
+                       mean_mar=3.92, shift=0.1, delta_for_shift=0.125, contacts=1000)
     assert say.tipping_sentences(tip, pd.DataFrame())[0].startswith(
         "Only 20% of the period's contacts have a CSAT reply, so if the others would score just 0.12 points lower "
         "than replies from comparable contacts, mean CSAT over all contacts would be 0.10 points lower")
-    assert say.tipping_sentences({**tip, "every_contact": False}, pd.DataFrame())[0].startswith(
+    assert say.tipping_sentences(replace(tip, every_contact=False), pd.DataFrame())[0].startswith(
         "Only 20% of the surveyed contacts (the export lists no others) have a CSAT reply, so if the others would "
         "score just 0.12 points lower than replies from comparable contacts, mean CSAT over all surveyed contacts")
     contacts = pd.DataFrame({"contact_id": [1, 2, 3], "agent_id": ["a", "a", "b"], "channel": ["chat"] * 3})
     answered = contacts.assign(responded=True, csat=[5.0, 4.0, 3.0])
     everyone = tipping_point(contact_replies(contacts, answered))
-    assert (everyone["response_share"], everyone["mean_mar"]) == (1.0, 4.0) and np.isnan(everyone["delta_for_shift"])
-    everyone["every_contact"] = False
-    assert say.tipping_sentences(everyone, pd.DataFrame()) == [
+    assert (everyone.response_share, everyone.mean_mar) == (1.0, 4.0) and np.isnan(everyone.delta_for_shift)
+    assert say.tipping_sentences(replace(everyone, every_contact=False), pd.DataFrame()) == [
         "Every one of the surveyed contacts (the export lists no others) has a CSAT reply, so there are no "
         "non-respondents whose scores could differ (a δ-adjusted pattern-mixture analysis needs some)."]
 
@@ -398,11 +407,10 @@ def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdic
     verdict = verdicts_module.assign_verdicts(probs, pd.Series(True, index=draws.columns), max_false_sign=alpha)
     assert verdict.tolist() == ["above average"] * 2 + ["below average"] * 2 + ["not distinguishable from average"]
     effects = probs.assign(verdict=verdict, effect=means)
-    effects.attrs.update({"practical_margin": margin, "max_false_sign": alpha})
     answered = {"A": [True, False], "B": [True, True, False, False, False], "C": [True, False, False],
                 "D": [True, True, True, False], "E": [True, False]}
     frame = pd.DataFrame([(a, x) for a, xs in answered.items() for x in xs], columns=["agent_id", "answered"])
-    out = verdict_tipping_points(effects, frame, draws)
+    out = verdict_tipping_points(effects, frame, draws, practical_margin=margin, max_false_sign=alpha)
     assert list(out.index) == list("ABCD")
     assert out["reply_share"].tolist() == [0.5, 0.4, 1 / 3, 0.75]
     assert (np.sign(out["tipping_delta"]) == [-1, -1, 1, 1]).all()
@@ -416,7 +424,8 @@ def test_verdict_tipping_point_is_where_the_studys_own_rule_withdraws_the_verdic
 
 def test_agent_effects_table_on_the_sample(sample, model, screen):
     ds, truth = sample
-    eff = agent_effects(model, ds.agents, 0.7, flagged=screen["flagged"])
+    judged = agent_effects(model, ds.agents, 0.7, flagged=screen.table["flagged"])
+    eff = judged.table
     true = truth_frame(truth)
     steer = true["steering"].reindex(eff.index)
     assert (eff.loc[steer[steer].index, "verdict"] == "survey process under review").all()
@@ -426,6 +435,8 @@ def test_agent_effects_table_on_the_sample(sample, model, screen):
     t = true["effect_csat"].reindex(given.index) - true.loc[~true["steering"], "effect_csat"].mean()
     wrong = ((given["verdict"] == "above average") & (t < 0)) | ((given["verdict"] == "below average") & (t > 0))
     assert wrong.sum() <= 2
-    assert eff.attrs["expected_wrong"] == pytest.approx(given["lfsr"].sum())
+    assert judged.expected_wrong == pytest.approx(given["lfsr"].sum())
+    assert (judged.practical_margin, judged.max_false_sign, judged.reliability_threshold) == (0.0, 0.05, 0.7)
+    assert judged.baseline == model.baseline and judged.draws == model.draws_method
     ranked = eff[eff["adjusted_rank"].notna()]
     assert ranked["p_bottom_decile"].notna().all() and eff.loc[~eff["rankable"], "p_bottom_decile"].isna().all()

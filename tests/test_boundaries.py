@@ -53,10 +53,10 @@ def counts(o, n, p):
 def test_a_rate_of_one_for_everyone_is_nothing_to_test():
     c = counts([10, 20, 5], [10, 20, 5], [1.0, 1.0, 1.0])
     t = rate_test(c["o"], c["n"], c["e"], c["v"])
-    assert t["z"].isna().all() and t.attrs["n_tested"] == 0 and np.isnan(t.attrs["tau2"])
+    assert t.table["z"].isna().all() and t.n_tested == 0 and np.isnan(t.tau2)
     mixed = counts([10, 3, 0], [10, 6, 4], [1.0, 0.5, 0.5])      # one agent's contacts all certain: not tested
     t = rate_test(mixed["o"], mixed["n"], mixed["e"], mixed["v"])
-    assert np.isnan(t.loc["a0", "z"]) and t.attrs["n_tested"] == 2 and np.isfinite(t["z"].iloc[1:]).all()
+    assert np.isnan(t.table.loc["a0", "z"]) and t.n_tested == 2 and np.isfinite(t.table["z"].iloc[1:]).all()
 
 
 def test_robust_tau2_when_every_agent_is_equally_far_from_expected():
@@ -72,9 +72,9 @@ def test_screen_runs_only_what_the_data_show_and_says_why():
     inv = counts([8, 7, 9, 8, 6, 7], [10] * 6, [0.8] * 6)
     resp = counts([8, 7, 9, 8, 6, 7], [8, 7, 9, 8, 6, 7], [1.0] * 6)
     out = screen_table(inv, resp, None, 2.17, [], None, Visibility(unanswered_invitations=False, note="ratings API"))
-    assert out[["z_invitation", "z_response", "z_invitation_adverse", "z_top_box"]].isna().all().all()
-    assert not out["flagged"].any()
-    assert out.attrs["skipped"] == [
+    assert out.table[["z_invitation", "z_response", "z_invitation_adverse", "z_top_box"]].isna().all().all()
+    assert not out.table["flagged"].any()
+    assert out.skipped == (
         "The survey screen cannot test invitations per contact: the data set lists answered surveys only (ratings "
         "API), so a contact without a survey may still have been invited: invitations per contact cannot be seen.",
         "The survey screen cannot test invitations after adverse contacts (unresolved, escalated or repeated): the "
@@ -82,16 +82,16 @@ def test_screen_runs_only_what_the_data_show_and_says_why():
         "invited: invitations per contact cannot be seen.",
         "The survey screen cannot test replies per invitation: the data set lists answered surveys only (ratings "
         "API), so replies per invitation cannot be seen.",
-        "The survey screen cannot test top-box replies: fewer than two agents have scored replies."]
+        "The survey screen cannot test top-box replies: fewer than two agents have scored replies.")
     assert screen_sentence(out) == ("The survey screen could test neither invitations nor replies in these data, so "
                                     "no agent is under survey review.")
     visible = screen_table(inv, resp, None, 2.17, [], None)      # everything visible: the replies are at 100%
-    assert visible["z_invitation"].notna().all() and visible["z_response"].isna().all()
-    assert visible.attrs["skipped"][:2] == [
+    assert visible.table["z_invitation"].notna().all() and visible.table["z_response"].isna().all()
+    assert visible.skipped[:2] == (
         "The survey screen cannot test invitations after adverse contacts (unresolved, escalated or repeated): the data "
         "set records no adverse contact.",
         "The survey screen has nothing to test in replies per invitation: every invitation was answered, so no agent "
-        "differs from its expected rate."]
+        "differs from its expected rate.")
     assert screen_sentence(visible).startswith("No agent's invitation or response rate is implausible against its "
                                                "own expected rate, allowing for an ordinary between-agent SD of ")
     assert "in the log-odds of sending a survey." in screen_sentence(visible)
@@ -117,7 +117,7 @@ def test_rank_shift_with_every_agent_under_review_says_so():
 def test_tipping_points_when_every_invitation_has_a_reply():
     per_contact = pd.DataFrame({"csat": [4.0, 5.0, 3.0, 5.0], "answered": True, "agent_id": ["a", "a", "b", "b"]})
     tip = tipping_point(per_contact)
-    assert tip["response_share"] == 1 and np.isnan(tip["delta_for_shift"])
+    assert tip.response_share == 1 and np.isnan(tip.delta_for_shift)
     effects = pd.DataFrame({"verdict": ["above average", "below average"], "lower": [0.1, -0.5], "upper": [0.5, -0.1]},
                            index=pd.Index(["a", "b"], name="agent_id"))
     rng = np.random.default_rng(1)

@@ -95,7 +95,7 @@ def test_thin_data_get_sentences_not_exceptions(one_day):
                               "measure or to split into contact mix and service; a trend needs contacts from at "
                               "least two months."]
     table = plan.tables["qa_plan"]
-    assert table.attrs["tau2"] == 0            # no detectable agent variation in one day: only the audit reviews
+    assert plan.values.plan.tau2 == 0            # no detectable agent variation in one day: only the audit reviews
     assert plan.findings[0].startswith("The agent model finds no detectable difference between agents")
     assert (table["reviews"] == table["priority_reviews"]).all() and table["reviews"].sum() > 0
     assert len(plan.tables["qa_sample"]) == int(table["reviews"].sum())
@@ -106,7 +106,7 @@ def test_thin_data_get_sentences_not_exceptions(one_day):
     assert words.findings[2] == ("The 14 comments come from 14 agents: too few to tell agents' effects on sentiment "
                                  "apart from comment-to-comment variation (that needs at least two agents and more "
                                  "comments than agents), so agents are not compared on sentiment.")
-    assert "agent_sentiment" not in words.tables and not words.values["used"]
+    assert "agent_sentiment" not in words.tables and not words.values.used
 
 
 def test_qa_plan_without_agent_variance_places_only_the_priority_reviews():

@@ -112,7 +112,7 @@ def test_what_the_export_cannot_show_is_skipped_and_said(studied):
     assert screen[["z_invitation", "z_invitation_adverse", "z_response"]].isna().all().all()
     said = (f"The survey screen cannot test replies per invitation: the data set lists answered surveys only "
             f"({note}), so replies per invitation cannot be seen.")
-    assert said in screen.attrs["skipped"] and said in study.findings
+    assert said in study.values.screen.skipped and said in study.findings
     assert (f"The survey screen cannot test invitations per contact: the data set lists answered surveys only "
             f"({note}), so a contact without a survey may still have been invited: invitations per contact cannot "
             "be seen.") in study.findings

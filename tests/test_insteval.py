@@ -164,7 +164,7 @@ def test_one_factor_agent_model_matches_lme4(agent_model):
 def test_agent_effects_are_lme4s_conditional_modes(dataset, agent_model):
     """The table agent_vs_system publishes (effect, cond_se) holds lme4's conditional modes and SDs for
     every lecturer, and the reliability 1 − cond_se²/τ² with lme4's τ²."""
-    effects = agent_effects(agent_model, steps.agents_table(dataset))
+    effects = agent_effects(agent_model, steps.agents_table(dataset)).table
     ref = lme4_agents()
     assert sorted(effects.index) == sorted(ref.index)
     effects = effects.loc[ref.index]

@@ -458,7 +458,7 @@ def test_answered_and_csat_reply_shares_are_explained_where_they_appear(publishe
     first = next(s for s in findings if "survey invitations were answered" in s)
     assert first.startswith(f"{100 * answered:.0f}% of ") and "with or without a CSAT score" in first
     tip = next(s for s in findings if s.startswith("Only "))
-    share = results["survey_health"].values["tipping"]["response_share"]
+    share = results["survey_health"].values.tipping.response_share
     # the tipping point counts replies per contact (never-invited contacts too), and says so
     assert tip.startswith(f"Only {100 * share:.0f}% of the period's contacts have a CSAT reply")
     fragile = next(s for s in findings if s.startswith("The most fragile"))

@@ -26,7 +26,7 @@ def _shares(variation: str, n_steering: int):
     rows = []
     for seed in range(OPERATIONS):
         g_inv, g_resp, g_adv, steer = simulate_counts(seed, variation, n_steering=n_steering)
-        new = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)["flagged"]
+        new = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv).table["flagged"]
         old = old_rule(g_inv, g_resp, g_adv)
         rows.append((new[~steer].mean(), old[~steer].mean(), new[steer].sum(), old[steer].sum()))
     return np.array(rows, dtype=float)
@@ -97,8 +97,8 @@ def test_the_error_is_split_only_across_the_tests_that_ran():
     resp = _counts(rng.binomial(inv["o"].astype(int), 0.3), inv["o"], 0.3)
     answered = _counts(inv["o"], inv["o"], 1.0)
     alone = screen.screen_table(inv, answered, None, 2.17, [], None)
-    assert (alone.attrs["n_tests"], alone.attrs["z_test"]) == (1, 2.17)
+    assert (alone.n_tests, alone.z_test) == (1, 2.17)
     both = screen.screen_table(inv, resp, None, 2.17, [], None)
-    assert both.attrs["n_tests"] == 2
-    assert both.attrs["z_test"] == pytest.approx(stats.norm.isf(stats.norm.sf(2.17) / 2), rel=1e-12)
-    assert both["flag_invitations"].equals(both["z_invitation"] < -both.attrs["z_test"])
+    assert both.n_tests == 2
+    assert both.z_test == pytest.approx(stats.norm.isf(stats.norm.sf(2.17) / 2), rel=1e-12)
+    assert both.table["flag_invitations"].equals(both.table["z_invitation"] < -both.z_test)

@@ -50,7 +50,7 @@ def _weighted_shifts(seed: int, answers_more: str) -> tuple[np.ndarray, np.ndarr
     inv = pd.DataFrame({"agent_id": agent, "policy": "standard", "product": "one", "issue_type": "how-to",
                         "channel": np.where(chat, "chat", "email"), "escalated": escalated,
                         "csat": np.where(responded, csat, np.nan), "responded": responded})
-    shifts = weighted_agent_effects(inv, fit_response_model(inv, features=("channel", "escalated")).weights)
+    shifts = weighted_agent_effects(inv, fit_response_model(inv, features=("channel", "escalated")).weights).table
     f = pd.Series(feature.astype(float), index=inv.index)
     over = f[responded].groupby(inv.loc[responded, "agent_id"]).mean() - f.groupby(inv["agent_id"]).mean()
     return shifts["shift"].to_numpy(), over.reindex(shifts.index).to_numpy()

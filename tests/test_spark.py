@@ -53,7 +53,7 @@ def test_spark_gives_the_pandas_numbers(spark_and_pandas):
     close(rows.fit.fixef, sums.fit.fixef)
     close(rows.fit.coef_table[["std_error", "df"]], sums.fit.coef_table[["std_error", "df"]])
     close(rows.boot.samples, sums.boot.samples)
-    numeric_equal(agent_effects(rows, pds.agents), agent_effects(sums, steps.agents_table(sds)))
+    numeric_equal(agent_effects(rows, pds.agents).table, agent_effects(sums, steps.agents_table(sds)).table)
     shares_rows, policy_rows, _, _ = agent_vs_system.linear_system(rows, pds.contacts)
     shares_sums, policy_sums, _, _ = agent_vs_system.linear_system(sums, steps.contact_counts(sds, "policy"),
                                                                    source=sds)
@@ -67,5 +67,5 @@ def test_spark_gives_the_pandas_numbers(spark_and_pandas):
     assert steady.sum() >= 5
     numeric_equal(policy_rows.loc[steady], policy_sums.loc[steady], quarter)
     screen_rows, screen_sums = survey_screen(pds.contacts, invitations(pds)), survey_screen_from_sql(sds)
-    numeric_equal(screen_rows, screen_sums, ["contacts", "invitations", "expected_invitation_rate", "z_invitation",
+    numeric_equal(screen_rows.table, screen_sums.table, ["contacts", "invitations", "expected_invitation_rate", "z_invitation",
                                              "n_responses", "expected_response_rate", "z_response", "flagged"])

@@ -162,7 +162,7 @@ def test_survey_health_study(sample, cache):
                                   "weighted_scores", "weighted_agent_effects", "tipping_point",
                                   "verdict_tipping_points"}
     tip = next(s for s in result.findings if "δ-adjusted pattern-mixture" in s)
-    r = result.values["tipping"]["response_share"]
+    r = result.values.tipping.response_share
     replied = invitations(ds).query("responded")["csat"].notna().sum()
     assert r == pytest.approx(replied / len(ds.contacts))              # per contact, never-invited ones included
     assert f"of the period's contacts have a CSAT reply, so if the others would score just {0.1 / (1 - r):.2f} " \
@@ -240,7 +240,7 @@ def test_singular_agent_variance_gives_an_honest_sentence(sample):
                 break
         model = fit_agent_model(shuffled, n_boot=100, seed=3)
     assert model.fit.singular
-    eff = agent_effects(model, ds.agents, 0.7)
+    eff = agent_effects(model, ds.agents, 0.7).table
     assert not eff["rankable"].any() and (eff["verdict"] == "not enough responses to rank").all()
     _, shift = rank_shift(eff)
     assert shift["n_rankable"] == 0 and shift["n_not_rankable"] == shift["bottom_size"]
@@ -275,7 +275,7 @@ def test_agent_who_sends_no_surveys_is_screened(sample):
     busy = ds.contacts["agent_id"].value_counts().index[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        screen = survey_screen(ds.contacts, inv[inv["agent_id"] != busy])
+        screen = survey_screen(ds.contacts, inv[inv["agent_id"] != busy]).table
     assert busy in screen.index
     assert screen.loc[busy, "invitations"] == 0 and screen.loc[busy, "flag_invitations"]
 

@@ -84,7 +84,8 @@ def test_recovers_the_channel_truth_on_a_larger_operation(on_larger):
     for metric in ("fcr", "escalation", "repeat"):
         t = diffs.loc[metric]
         assert ((t["lower_adj"] <= 0) & (t["upper_adj"] >= 0)).all(), metric
-    assert result.tables["channel_response"].attrs["chi2_p"] < 1e-6
+    assert result.values.comparison.chi2_p < 1e-6 and result.values.comparison.table is result.tables["channel_response"]
+    assert result.values.summary.csat_measure == "mean" and result.values.summary.handle_exceeds_elapsed == 0
 
 
 def test_median_interval_is_the_binomial_order_statistic_interval():
@@ -176,11 +177,11 @@ def test_metric_sentences_name_differences_and_group_the_rest():
 
 def test_response_sentences_report_weighting_and_tipping_points_only_when_rates_differ():
     s = _summary()
-    comparison = pd.DataFrame({"reply_share": [0.10, 0.15], "csat": [3.66, 4.03], "csat_weighted": [3.69, 4.04],
-                               "weighting_shift": [0.03, 0.01], "effect": [-0.24, 0.02], "lower_adj": [-0.33, -0.05],
-                               "upper_adj": [-0.16, 0.09], "tipping_delta": [0.16 / 0.9, np.nan]},
-                              index=pd.Index(["email", "phone"], name="channel"))
-    comparison.attrs["chi2_p"] = 1e-9
+    table = pd.DataFrame({"reply_share": [0.10, 0.15], "csat": [3.66, 4.03], "csat_weighted": [3.69, 4.04],
+                          "weighting_shift": [0.03, 0.01], "effect": [-0.24, 0.02], "lower_adj": [-0.33, -0.05],
+                          "upper_adj": [-0.16, 0.09], "tipping_delta": [0.16 / 0.9, np.nan]},
+                         index=pd.Index(["email", "phone"], name="channel"))
+    comparison = channels.ResponseComparison(table, chi2_p=1e-9)
     assert say.channel_response_sentences(s, comparison) == [
         "Survey response rates differ by channel (χ² p < 0.001): from 10% on email (95% interval 9.0%–11%) to 18% on "
         "phone (17%–19%). Weighting each channel's replies for who answers (inverse response propensity on contact "
@@ -188,7 +189,7 @@ def test_response_sentences_report_weighting_and_tipping_points_only_when_rates_
         "Replies cannot show how non-respondents would score: of the adjusted CSAT differences, email's would vanish "
         "if its non-respondents scored 0.18 points higher than the model predicts for them (only 10% of its "
         "invitations have a CSAT reply) — a δ-adjusted pattern-mixture bound, not an estimate."]
-    comparison.attrs["chi2_p"] = 0.4
+    comparison = channels.ResponseComparison(table, chi2_p=0.4)
     assert say.channel_response_sentences(s, comparison) == [
         "Survey response rates do not differ detectably by channel (χ² p = 0.400; from 10% on email (95% interval "
         "9.0%–11%) to 18% on phone (17%–19%))."]
@@ -200,7 +201,7 @@ def test_tipping_point_is_the_bound_over_the_non_response_share():
     weights = pd.Series(1.0, index=inv.index[inv["responded"]])
     effects = pd.DataFrame({"effect": [-0.3, 0.1], "lower_adj": [-0.5, -0.1], "upper_adj": [-0.1, 0.3]},
                            index=["a", "b"])
-    out = channels.response_comparison(inv, weights, effects)
+    out = channels.response_comparison(inv, weights, effects).table
     assert out.loc["a", "tipping_delta"] == pytest.approx(0.1 / (1 - 0.2))
     assert np.isnan(out.loc["b", "tipping_delta"])
     assert out.loc["a", "csat"] == 4.5 and out.loc["b", "reply_share"] == 0.5

@@ -87,7 +87,7 @@ def test_an_agent_whose_customers_write_harshly_is_found():
 def test_the_gate_keeps_a_scorer_that_fails_the_bar_out(on_sample):
     ds, _, cache = sample()
     result = comment_sentiment.run(ds, {**PARAMS, "auc_bar": 0.99}, cache)
-    assert not result.values["used"] and "agent_sentiment" not in result.tables
+    assert not result.values.used and "agent_sentiment" not in result.tables
     assert result.findings[1].endswith("the lower end does not clear the bar of 0.99, so sentiment is not used as an "
                                        "outcome in this study.")
     with pytest.raises(ParameterError, match="auc_bar must be at least 0.5 and below 1, got 1.2"):
@@ -119,8 +119,7 @@ def test_vader_scores_the_simulators_tone_banks_in_order():
 def _validation(auc, lower, upper, passes):
     v = pd.DataFrame({"auc": [auc, 0.595], "lower": [lower, 0.566], "upper": [upper, 0.624], "n_positive": [519, 508],
                       "n_negative": [1829, 1568], "passes": [passes, False]}, index=["CSAT 1–2", "NPS 0–6"])
-    v.attrs.update({"bar": 0.7, "gate": "CSAT 1–2"})
-    return v
+    return sentiment.SentimentValidation(v, bar=0.7, gate="CSAT 1–2")
 
 
 def test_validation_and_coverage_sentences():
@@ -164,6 +163,7 @@ def test_runs_on_a_good_bad_scale_without_nps():
     result = comment_sentiment.run(ds, PARAMS, cache)
     validation = result.tables["sentiment_validation"]
     assert list(validation.index) == ["CSAT 1 = bad"] and validation.loc["CSAT 1 = bad", "passes"]
+    assert result.values.validation.gate == "CSAT 1 = bad" and result.values.validation.passes
     assert result.findings[1].startswith("VADER's compound sentiment separates dissatisfied customers (CSAT 1 = bad) "
                                          "from the rest with an AUC of ")
     from upstream.data import CsatScale

@@ -76,7 +76,7 @@ def test_sample_recovers_the_speed_push(result, sample):
     change = result.tables["change_point"].iloc[0]           # a clear break, tested against dependent days
     assert change["date_lower"] <= sample[1]["speed_push"]["date"] <= change["date_upper"]
     assert change["critical_95"] > 8.74                       # the independent-days null's critical value
-    assert result.values["formulas"]["handle-time model"].endswith("(1 | agent_id) + (1 | day)")
+    assert result.values.formulas["handle-time model"].endswith("(1 | agent_id) + (1 | day)")
     assert " while repeat contacts rose " in result.findings[0]
 
 
@@ -143,7 +143,7 @@ def test_resolution_agreement_counts_and_screen(sample, result):
     liar = by_agent["contacts"].idxmax()
     frame.loc[frame["agent_id"] == liar, "marked_resolved"] = 1          # marks everything resolved
     screen = resolution.overclaim_screen(frame)
-    assert screen.loc[liar, "flag"] and screen["flag"].sum() == 1
+    assert screen.table.loc[liar, "flag"] and screen.table["flag"].sum() == 1 and screen.z == 3.09
 
 
 def test_natural_spline_basis():
@@ -294,8 +294,8 @@ def test_resolution_sentence_names_flagged_agents():
                             "upper": [0.18, 0.1, 0.12]},
                            index=["disagree", "over-claimed (marked resolved, came back)",
                                   "under-claimed (marked unresolved, did not come back)"])
-    screen = pd.DataFrame({"flag": [True, False, False]}, index=["A1", "A2", "A3"])
-    screen.attrs["z"] = 3.09
+    screen = resolution.OverclaimScreen(pd.DataFrame({"flag": [True, False, False]}, index=["A1", "A2", "A3"]),
+                                        z=3.09, tau2=0.1)
     assert say.resolution_sentence(overall, screen) == (
         "Agents' own resolution codes and the 7-day repeat measure disagree on 10% of contacts (95% interval "
         "5.0%–18%): 4.0% were marked resolved but the customer came back, 6.0% were marked unresolved but the "

@@ -1,6 +1,7 @@
 """policy_friction: policy effects on CSAT, NPS, repeat contacts and escalation, the goodwill-credit cap and
 dose–response, and the words that tie comments to policies, against the simulator's truth (bundled sample
 and a larger operation); exact sentences and their conditions."""
+import dataclasses
 from collections import Counter
 from types import SimpleNamespace
 
@@ -79,12 +80,12 @@ def test_recovers_the_policy_that_drives_repeats_the_cap_and_the_words_on_the_sa
     assert set(true_policy.index[true_policy <= -0.3]) <= set(csat.index[csat["upper_adj"] < 0])
     nps = effects.loc["nps"]
     assert np.corrcoef(nps["effect"], pd.Series(truth["policy"]).reindex(nps.index))[0, 1] > 0.9
-    pile = result.values["credit"]["pile"]
+    pile = result.values.credit["pile"]
     assert pile["is_cap"] and pile["value"] == truth["credit"]["cap"]
     assert pile["share_lower"] <= truth["credit"]["share_of_credited_at_cap"] <= pile["share_upper"]
     at_cap = result.tables["credit_dose_response"].loc["at_cap"]
     assert at_cap["lower"] <= truth["credit"]["cap_effect_csat"] <= at_cap["upper"]   # too few replies to see it
-    table = result.values["words"]
+    table = result.values.words.table
     for policy in POLICY_WORDS:
         top = table[(table["group"] == policy) & table["distinctive"]].head(3)
         assert set(top["word"]) & policy_vocabulary(policy), policy
@@ -97,11 +98,11 @@ def test_recovers_the_cap_penalty_and_dose_response_on_a_larger_operation(on_lar
     assert at_cap["upper"] < 0                                           # contacts at the cap score lower ...
     assert at_cap["lower"] <= truth["credit"]["cap_effect_csat"] <= at_cap["upper"]   # ... by the true amount
     assert dose.loc["per_doubling", "lower"] > 0                         # more credit, more satisfaction
-    pile = result.values["credit"]["pile"]
+    pile = result.values.credit["pile"]
     assert pile["value"] == 50.0 and abs(pile["share"] - truth["credit"]["share_of_credited_at_cap"]) < 1e-12
     repeat = result.tables["policy_outcomes"].loc["repeat"]
     assert repeat["effect"].idxmax() == truth["repeat_policy"]["policy"]
-    table = result.values["words"]
+    table = result.values.words.table
     for policy in POLICY_WORDS:
         assert table.loc[(table["group"] == policy) & table["distinctive"], "word"].head(3).isin(
             policy_vocabulary(policy)).all(), policy
@@ -109,14 +110,14 @@ def test_recovers_the_cap_penalty_and_dose_response_on_a_larger_operation(on_lar
 
 def test_comments_are_redacted_before_any_word_is_counted(on_sample):
     result, _ = on_sample
-    assert not {"jo", "bloggs", "example"} & set(result.values["words"]["word"])
+    assert not {"jo", "bloggs", "example"} & set(result.values.words.table["word"])
     text = "Email me at jo.bloggs@example.com or 07700 900123, card 4111 1111 1111 1111"
     assert words.tokens(redact_comment(text)) == ["email", "card"]
     ds, _, _ = sample()
     inv = invitations(ds)
     commented = inv[inv["responded"] & inv["comment"].notna()]
-    everything = words.distinctive_words(commented["comment"].map(redact_comment), commented["policy"], top=1000)
-    raw = words.distinctive_words(commented["comment"], commented["policy"], top=1000)
+    everything = words.distinctive_words(commented["comment"].map(redact_comment), commented["policy"], top=1000).table
+    raw = words.distinctive_words(commented["comment"], commented["policy"], top=1000).table
     assert "bloggs" in set(raw["word"]) and "bloggs" not in set(everything["word"])   # the check can fail
 
 
@@ -244,13 +245,13 @@ def test_words_sentence_lists_distinctive_words_and_counts_the_rest():
     table = pd.DataFrame({"group": ["refund above cap", "refund above cap", "standard"], "rank": [1, 2, 1],
                           "word": ["refund", "cap", "thanks"], "z": [12.6, 10.0, 1.2],
                           "distinctive": [True, True, False]})
-    table.attrs.update({"z_threshold": 3.37, "vocabulary": 134})
-    assert say.words_sentence(table) == (
+    listed = words.DistinctiveWords(table, z_threshold=3.37, vocabulary=134, n_comments={})
+    assert say.words_sentence(listed) == (
         "Comments name the rules: the words that most distinguish each policy's comments from all others (log-odds "
         "with an informative Dirichlet prior, z above 3.37, the Bonferroni bound over the 134-word vocabulary) are "
         "'refund above cap': 'refund' (z = 12.6), 'cap' (z = 10.0); the comments under the other 1 policies use no "
         "word distinctively.")
-    assert say.words_sentence(table[table["group"] == "standard"]).startswith(
+    assert say.words_sentence(dataclasses.replace(listed, table=table[table["group"] == "standard"])).startswith(
         "No policy's comments use any word distinctively (z above 3.37")
 
 
@@ -280,7 +281,7 @@ def test_one_policy_keeps_the_credit_analysis_and_compares_nothing():
     assert "policy_outcomes" not in result.tables and result.tables["policy_words"].empty
     assert result.findings[0] == ("Every contact is governed by one policy ('standard'), so there are no policy "
                                   "differences to estimate.")
-    assert result.values["credit"]["pile"]["is_cap"]
+    assert result.values.credit["pile"]["is_cap"]
 
 
 def test_runs_on_a_good_bad_scale_without_nps_escalation_or_credit():

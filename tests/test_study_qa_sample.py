@@ -48,7 +48,8 @@ def test_greedy_allocation_minimises_the_total_posterior_variance():
     assert tuple(got[list(pev0.index)]) == best and got["a"] == 2          # capacity respected
     flagged = pd.Series({"d": True})
     prio = qa.allocate_reviews(pev0, capacity, budget, sigma2, flagged, priority_reviews=3)
-    assert prio["d"] >= 3 and prio.sum() == budget and prio.attrs["priority"]["d"] == 3
+    first = qa.priority_first(pev0, capacity, budget, flagged, priority_reviews=3)
+    assert prio["d"] >= 3 and prio.sum() == budget and first.to_dict() == {"a": 0, "b": 0, "c": 0, "d": 3}
 
 
 def test_plan_reaches_the_agents_with_least_information(result, sample):
@@ -66,7 +67,8 @@ def test_plan_reaches_the_agents_with_least_information(result, sample):
     rel = fit.reliability["agent_id"]
     np.testing.assert_allclose(plan["reliability"].reindex(rel.index), rel, atol=1e-9)
     assert (plan["reliability_after"] >= plan["reliability"] - 1e-12).all()
-    assert plan.attrs["mean_reliability_after"] > plan.attrs["mean_reliability_before"]
+    assert result.values.plan.mean_reliability_after > result.values.plan.mean_reliability_before
+    assert result.values.plan.table is plan and result.values.plan.used == 200 == result.values.plan.budget
 
 
 def test_sample_is_random_within_agent_reproducible_and_nested(result, sample, cache):
@@ -105,12 +107,11 @@ def test_published_sample_names_the_reason(result, tmp_path):
 
 
 def test_findings_are_checkable_from_the_tables(result):
-    plan = result.tables["qa_plan"]
-    a = plan.attrs
+    plan, a = result.tables["qa_plan"], result.values.plan
     assert result.findings[0].startswith(
         f"All 200 reviews go to {int((plan['reviews'] > 0).sum())} of the {len(plan)} agents with contacts and would "
-        f"raise the mean reliability of the agents' estimates from {a['mean_reliability_before']:.2f} to "
-        f"{a['mean_reliability_after']:.2f}")
+        f"raise the mean reliability of the agents' estimates from {a.mean_reliability_before:.2f} to "
+        f"{a.mean_reliability_after:.2f}")
 
 
 def test_parameters_are_checked():
@@ -123,14 +124,13 @@ def test_parameters_are_checked():
 
 # -- sentences for constructed inputs ------------------------------------------------------------------
 
-def plan_table(flagged=True, used=10):
+def plan_table(flagged=True, used=10, tau2=0.1):
     plan = pd.DataFrame({"n_replies": [0, 3, 40, 60], "reliability": [0.0, 0.2, 0.7, 0.8],
                          "reviews": [4, 3, 3, 0], "priority_reviews": [0, 0, 2 if flagged else 0, 0],
                          "survey_flag": [False, False, flagged, False]}, index=["A1", "A2", "A3", "A4"])
-    plan.attrs.update({"budget": 10, "used": used, "mean_reliability_before": 0.425, "mean_reliability_after": 0.5,
-                       "reliability_threshold": 0.7, "reach_before": 2, "reach_after": 2, "priority_reviews": 2,
-                       "tau2": 0.1})
-    return plan
+    return qa.ReviewPlan(plan, tau2=tau2, sigma2=1.0, budget=10, used=used, priority_reviews=2,
+                         reliability_threshold=0.7, mean_reliability_before=0.425, mean_reliability_after=0.5,
+                         reach_before=2, reach_after=2)
 
 
 def test_plan_sentences():
@@ -143,8 +143,7 @@ def test_plan_sentences():
     assert say.plan_sentence(plan_table(used=8)).startswith(
         "Only 8 of the 10 reviews could be placed (the agents have no more contacts without a survey reply), and they "
         "go to 3 of the 4 agents")
-    flat = plan_table(used=2)
-    flat.attrs["tau2"] = 0.0
+    flat = plan_table(used=2, tau2=0.0)
     assert say.plan_sentence(flat) == (
         "The agent model finds no detectable difference between agents in these data (the agents' SD is estimated "
         "at 0), so no review can sharpen an agent's estimate and the reliability rule places none of the 10 reviews; "
@@ -174,7 +173,8 @@ def test_plan_on_a_good_bad_scale_uses_the_latent_model(sample):
     assert plan["reviews"].sum() == 200
     fit = res.fits["agent model"]
     # issue 18 item 8: a good/bad rating carries p(1 − p) ≤ 1/4 about the agent, not 1/(π²/3) ≈ 0.30
-    assert (plan["review_variance"] >= 4).all() and plan.attrs["sigma2"] == pytest.approx(plan["review_variance"].mean())
+    assert (plan["review_variance"] >= 4).all() and res.values.plan.sigma2 == pytest.approx(
+        plan["review_variance"].mean())
     agent = plan.index[0]
     replied = responses(binary, "csat")["contact_id"]
     own = binary.contacts[(binary.contacts["agent_id"].astype(str) == agent) & ~binary.contacts["contact_id"].isin(replied)]
@@ -222,7 +222,7 @@ def test_a_good_bad_plan_predicts_the_reliability_the_reviews_deliver():
         frame, rated = good_bad_operation(seed)
         replies = frame[frame["contact_id"].isin(rated)]
         model = fit_latent_agent_model(replies, "good", ("channel",), frame)
-        plan = qa.review_plan(model, frame.drop(columns="good"), rated, budget=1200, priority_reviews=0)
+        plan = qa.review_plan(model, frame.drop(columns="good"), rated, budget=1200, priority_reviews=0).table
         sample = qa.sample_contacts(plan, frame, rated, seed)
         assert len(sample) == 1200 and not sample["contact_id"].isin(rated).any()
         refit = glmer("good ~ channel + (1 | agent_id)", pd.concat([replies, frame[frame["contact_id"].isin(

@@ -34,8 +34,9 @@ def covers(row, value):
 
 def test_sample_recovers_the_mix_driven_part(result, sample):
     truth = sample[1]["trend"]
-    parts = result.tables["trend_decomposition"]
-    assert parts.attrs["first"] == truth["first_month"] and parts.attrs["last"] == truth["last_month"]
+    parts, decomposition = result.tables["trend_decomposition"], result.values.decomposition
+    assert decomposition.first == truth["first_month"] and decomposition.last == truth["last_month"]
+    assert decomposition.table is parts and decomposition.n_boot == result.values.model.n_boot
     assert parts.loc["mix", "lower"] > 0                          # easier contacts lifted CSAT ...
     assert covers(parts.loc["mix: issue_type"], truth["mix_driven_change"])   # ... by the issue-type drift
     assert covers(parts.loc["within"], truth["within_mix_change"])
@@ -78,11 +79,11 @@ def test_parts_add_up_and_match_a_direct_prediction(result, sample):
     np.testing.assert_allclose(est["change"], est["last_level"] - est["first_level"], atol=1e-12)
     fit = result.fits["trend model"]
     c = ds.contacts.assign(week=analysis.week_of(ds.contacts["opened_at"]))
-    first = c[analysis.month_of(c["opened_at"]) == parts.attrs["first"]]
+    first = c[analysis.month_of(c["opened_at"]) == result.values.decomposition.first]
     direct = fit.predict(first, include_random=False, allow_new_levels=True).mean()
     np.testing.assert_allclose(est["first_level"], direct, rtol=1e-10)
     # the counterfactual: the last month's contacts at the first month's weeks' level = first level + mix part
-    last = c[analysis.month_of(c["opened_at"]) == parts.attrs["last"]]
+    last = c[analysis.month_of(c["opened_at"]) == result.values.decomposition.last]
     moved = last.assign(week=first["week"].sample(len(last), replace=True, random_state=0).to_numpy())
     moved_level = fit.predict(moved, include_random=False, allow_new_levels=True).mean()
     assert abs(moved_level - (est["first_level"] + est["mix"])) < 0.01
@@ -125,9 +126,7 @@ def parts_table(mix, within):
     rows = {"first_level": (3.9, 3.85, 3.95), "last_level": (3.9, 3.85, 3.95),
             "change": (mix[0] + within[0], -0.1, 0.2), "mix": mix, "mix: policy": (0.002, 0.001, 0.003),
             "mix: issue_type": (mix[0] - 0.002, 0.01, 0.05), "within": within}
-    out = pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "lower", "upper"])
-    out.attrs.update({"first": "2026-07", "last": "2026-09"})
-    return out
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["estimate", "lower", "upper"])
 
 
 SHARES = pd.DataFrame({"share_first": [0.24, 0.76], "share_last": [0.43, 0.57], "change": [0.19, -0.19]},
@@ -136,7 +135,8 @@ SHARES = pd.DataFrame({"share_first": [0.24, 0.76], "share_last": [0.43, 0.57], 
 
 
 def test_decomposition_sentence_text():
-    text = say.decomposition_sentence(parts_table((0.04, 0.03, 0.05), (-0.03, -0.08, 0.02)), SHARES)
+    parts = analysis.Decomposition(parts_table((0.04, 0.03, 0.05), (-0.03, -0.08, 0.02)), "2026-07", "2026-09", 100)
+    text = say.decomposition_sentence(parts, SHARES)
     assert text == ("From Jul 2026 to Sep 2026, expected CSAT over all contacts changed by +0.010 (95% interval -0.100 "
                     "to +0.200) on the fitted model, with agents held fixed (the same average agent: a change in "
                     "which agents handled the contacts is not part of it): +0.040 (95% interval +0.030 to +0.050) "

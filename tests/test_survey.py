@@ -123,11 +123,11 @@ def test_shrunken_nps_pulls_small_groups_and_leaves_large_ones():
     df = _simulate_dirichlet_multinomial(rng, 60, 100, kappa=50, shares=(0.5, 0.2, 0.3))
     tiny = pd.DataFrame({"agent": "tiny", "nps": [10, 10]})  # raw NPS +100 from two responses
     huge = pd.DataFrame({"agent": "huge", "nps": [10] * 400 + [8] * 400 + [2] * 1200})  # raw -40
-    out = shrunken_nps(pd.concat([df, tiny, huge], ignore_index=True), "nps", "agent", seed=1)
-    a = out.attrs
-    prior, pooled = a["prior_nps"], a["pooled_nps"]
+    a = shrunken_nps(pd.concat([df, tiny, huge], ignore_index=True), "nps", "agent", seed=1)
+    out = a.table
+    prior, pooled = a.prior_nps, a.pooled_nps
     # posterior mean is exactly the reliability-weighted average of raw and prior NPS
-    w = out["n"] / (out["n"] + a["concentration"])
+    w = out["n"] / (out["n"] + a.concentration)
     assert np.allclose(out["reliability"], w)
     assert np.allclose(out["shrunken_nps"], w * out["raw_nps"] + (1 - w) * prior)
     t, h = out.loc["tiny"], out.loc["huge"]
@@ -145,23 +145,23 @@ def test_shrunken_nps_pulls_small_groups_and_leaves_large_ones():
     assert h.lower == pytest.approx(h.shrunken_nps - Z95 * h.posterior_sd, abs=0.3)
     assert h.upper == pytest.approx(h.shrunken_nps + Z95 * h.posterior_sd, abs=0.3)
     assert (out["lower"] < out["shrunken_nps"]).all() and (out["shrunken_nps"] < out["upper"]).all()
-    assert a["converged"] and not a["degenerate"]
+    assert a.converged and not a.degenerate
 
 
 def test_shrunken_nps_recovers_concentration_and_matches_scipy_loglik():
     rng = np.random.default_rng(7)
     kappa, shares = 30.0, np.array([0.5, 0.2, 0.3])
-    out = shrunken_nps(_simulate_dirichlet_multinomial(rng, 300, 40, kappa, shares), "nps", "agent",
-                       draws=500)
-    a = out.attrs
-    se = a["log_concentration_se"]  # from the observed information of log kappa
+    a = shrunken_nps(_simulate_dirichlet_multinomial(rng, 300, 40, kappa, shares), "nps", "agent",
+                     draws=500)
+    out = a.table
+    se = a.log_concentration_se  # from the observed information of log kappa
     assert 0 < se < 0.2  # the tolerance below is a real constraint, not a wide-open one
-    assert abs(np.log(a["concentration"]) - np.log(kappa)) < 3 * se
-    fitted = np.array(list(a["prior_shares"].values()))
+    assert abs(np.log(a.concentration) - np.log(kappa)) < 3 * se
+    fitted = np.array(list(a.prior_shares.values()))
     assert np.abs(fitted - shares).max() < 0.03  # sd of a share estimate here is about 0.007
     counts = out[["promoters", "passives", "detractors"]].to_numpy()
-    reference = stats.dirichlet_multinomial.logpmf(counts, a["concentration"] * fitted, counts.sum(axis=1)).sum()
-    assert a["loglik"] == pytest.approx(reference, abs=1e-6)
+    reference = stats.dirichlet_multinomial.logpmf(counts, a.concentration * fitted, counts.sum(axis=1)).sum()
+    assert a.loglik == pytest.approx(reference, abs=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -390,20 +390,22 @@ def test_funnel_flags_z_scores_and_winsorised_overdispersion_by_hand():
     # p0 = 0.5, n = 100: sd = 0.05, so successes 50 + 5k give z = k
     k = np.array([-4, -2, -1, 0, 0, 1, 1, 2, 3, 6])
     x, n = 50 + 5 * k, np.full(10, 100)
-    plain = funnel_flags(x, n, p0=0.5)
+    screen = funnel_flags(x, n, p0=0.5)
+    plain = screen.table
     assert np.allclose(plain["z"], k)
     assert list(plain["flag"]) == ["below"] + [""] * 8 + ["above"]
-    assert plain.attrs["phi"] is None and plain.attrs["phi_used"] == 1.0
+    assert screen.phi is None and screen.phi_used == 1.0 and (screen.p0, screen.z) == (0.5, 3.09)
     # 10% Winsorising: 10th percentile of z = -4 + 0.9 * 2 = -2.2, 90th = 3 + 0.1 * 3 = 3.3
     # phi = (2.2^2 + 2^2 + 1 + 0 + 0 + 1 + 1 + 2^2 + 3^2 + 3.3^2) / 10 = 35.73 / 10 = 3.573
-    wide = funnel_flags(x, n, p0=0.5, overdispersion=True)
-    assert wide.attrs["phi"] == pytest.approx(3.573)
+    widened = funnel_flags(x, n, p0=0.5, overdispersion=True)
+    wide = widened.table
+    assert widened.phi == pytest.approx(3.573) == widened.phi_used
     # limits 0.5 -/+ 3.09 sqrt(3.573) 0.05: z = 6 is still above (6 > 5.841), z = -4 no longer below
     assert wide["upper"].iloc[0] == pytest.approx(0.5 + 3.09 * math.sqrt(3.573) * 0.05)
     assert list(wide["flag"]) == [""] * 9 + ["above"]
     pooled = funnel_flags([10, 30], [100, 100])
-    assert pooled.attrs["p0"] == pytest.approx(0.2)
-    assert pooled["z"].to_numpy() == pytest.approx([-0.1 / 0.04, 0.1 / 0.04])
+    assert pooled.p0 == pytest.approx(0.2)
+    assert pooled.table["z"].to_numpy() == pytest.approx([-0.1 / 0.04, 0.1 / 0.04])
 
 
 def _steering_data(seed=20260301):
@@ -429,7 +431,9 @@ def _steering_data(seed=20260301):
 
 def test_steering_flags_find_the_two_steering_agents():
     df = _steering_data()
-    out = steering_flags(df, "agent_id", "responded", "csat", expected_score_col="p_top").set_index("agent")
+    screen = steering_flags(df, "agent_id", "responded", "csat", expected_score_col="p_top")
+    assert screen.case_mix and screen.pooled_response_rate == pytest.approx(df["responded"].mean())
+    out = screen.table.set_index("agent")
     assert list(out.reset_index().columns[:11]) == [
         "agent", "n_contacts", "n_responses", "response_rate", "top_box_rate", "expected_top_box_rate",
         "z_response", "z_top_box", "flag_response", "flag_scores", "flagged"]
@@ -452,11 +456,12 @@ def test_steering_flags_find_the_two_steering_agents():
 
 def test_steering_flags_without_case_mix_mistake_an_easy_workload_for_steering():
     df = _steering_data()
-    out = steering_flags(df, "agent_id", "responded", "csat").set_index("agent")
+    screen = steering_flags(df, "agent_id", "responded", "csat")
+    out = screen.table.set_index("agent")
     assert out.loc["easy", "flag_scores"] and not out.loc["easy", "flag_response"]
     pooled = ((df["csat"] == 5).sum() / df["csat"].notna().sum())
     assert out["expected_top_box_rate"].to_numpy() == pytest.approx(np.full(len(out), pooled))
-    assert out.attrs["top_box"] == 5.0
+    assert screen.top_box == 5.0 and not screen.case_mix
 
 
 def test_steering_flags_bad_expected_probabilities():

@@ -34,13 +34,13 @@ def test_agent_intervals_are_against_the_plain_mean_of_agents():
     for seed in range(20):
         frame, truth, busy = small_team(seed)
         model = fit_agent_model(frame, "csat", ("channel",), n_boot=200, seed=seed, customer=None)
-        half = agent_effects(model, reliability_threshold=0.0, level=0.5)
+        half = agent_effects(model, reliability_threshold=0.0, level=0.5).table
         t = truth.reindex(half.index)
         hit = (half["lower"] <= t) & (t <= half["upper"])
         covered += int(hit.sum())
         busy_covered += int(hit[busy].sum())
         busy_total += len(busy)
-        wide = agent_effects(model, reliability_threshold=0.0, level=0.95)
+        wide = agent_effects(model, reliability_threshold=0.0, level=0.95).table
         covered95 += int(((wide["lower"] <= t) & (t <= wide["upper"])).sum())
         assert abs(half["effect"].sum()) < 1e-9                     # the average agent is the plain mean
     counts = (busy_covered, covered, covered95)
@@ -76,7 +76,7 @@ def test_crossed_path_intervals_carry_the_variance_components_uncertainty():
         frame, truth = crossed_team(seed)
         model = fit_agent_model(frame, "csat", ("channel",), n_boot=200, seed=seed)
         assert model.crossed is not None
-        eff = agent_effects(model, reliability_threshold=0.0)
+        eff = agent_effects(model, reliability_threshold=0.0).table
         t = truth.reindex(eff.index)
         covered += int(((eff["lower"] <= t) & (t <= eff["upper"])).sum())
     assert covered >= 0.9 * 180, covered

@@ -80,7 +80,6 @@ def effects_frame(raw, mix_expected, reliability, rankable, p_bottom, flag=None,
                         "survey_flag": flag if flag is not None else [False] * n,
                         "effect": effect if effect is not None else np.asarray(raw) - 4,
                         "n_responses": [50] * n, "adjusted_score": raw}, index=idx)
-    out.attrs["baseline"] = 4.0
     return out
 
 
@@ -94,7 +93,7 @@ def test_rank_shift_ranks_every_agent_and_separates_the_causes():
     rel[1] = 0.2                          # agent 1: second lowest, very few replies
     rankable = rel >= 0.7
     p_bottom = np.where(np.arange(20) < 2, 0.3, 0.0)
-    table, s = rank_shift(effects_frame(raw, mix, rel, rankable, p_bottom), 0.1)
+    table, s = rank_shift(effects_frame(raw, mix, rel, rankable, p_bottom), 0.1, baseline=4.0)
     assert s["n_agents"] == 20 and s["bottom_size"] == 2
     assert list(table.index) == ["A00", "A01"]
     assert s["n_not_rankable"] == 1 and s["n_rankable"] == 1
@@ -160,7 +159,7 @@ def test_p_bottom_decile_ranks_among_the_rankable_agents_as_rank_intervals_do():
     csat = 4 + np.repeat(true, n) + rng.normal(0, 0.8, n.sum())
     frame = pd.DataFrame({"agent_id": agent, "csat": csat})
     model = fit_agent_model(frame, mix=(), n_boot=400, seed=3, customer=None)
-    eff = agent_effects(model, reliability_threshold=0.7)
+    eff = agent_effects(model, reliability_threshold=0.7).table
     ranked = eff[eff["rankable"]]
     assert len(ranked) == 30 and eff.loc[~eff["rankable"], "p_bottom_decile"].isna().all()
     assert ranked["p_bottom_decile"].sum() == pytest.approx(3.0)

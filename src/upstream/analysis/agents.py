@@ -31,6 +31,7 @@ import pandas as pd
 from ..data.frames import CONTACT_MIX
 from ..models import BootstrapResult, LmerResult, lmer, random_intercept_draws
 from . import verdicts
+from .results import AnalysisResult, result
 
 NOT_RANKABLE = verdicts.NOT_RANKABLE
 
@@ -164,10 +165,23 @@ def means_by_agent(model) -> pd.DataFrame:
     return table
 
 
+@result
+class AgentEffects(AnalysisResult):
+    """Agent effects: each agent's own shift in the score once contact mix is accounted for, and its verdict."""
+
+    table: pd.DataFrame               # one row per agent with replies (see ``agent_effects``), best effect first
+    draws: str                        # how the effect draws were made (the model's draws_method)
+    practical_margin: float           # δ of the verdicts, in score points
+    max_false_sign: float             # the largest accepted chance of a verdict with the wrong sign
+    reliability_threshold: float      # agents below it are not ranked
+    baseline: float                   # the average contact's expected score with an average agent
+    expected_wrong: float             # the expected number of wrong verdicts (the sum of their lfsr)
+
+
 def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliability_threshold: float = 0.7,
                   practical_margin: float = 0.0, max_false_sign: float = 0.05, flagged: pd.Series | None = None,
-                  level: float = 0.95, bottom_fraction: float = 0.1) -> pd.DataFrame:
-    """One row per agent with replies.
+                  level: float = 0.95, bottom_fraction: float = 0.1) -> AgentEffects:
+    """One row per agent with replies (``AgentEffects.table``), with the settings its verdicts were made by.
 
     effect: the agent's own shift in the score once contact mix is accounted for, against the plain
     mean of the agents' shifts (the average agent; every draw is centred the same way, see
@@ -224,11 +238,10 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
             if col in extra:
                 table[col] = extra[col].reindex(table.index)
     table.index.name = agent
-    table.attrs.update({"draws": model.draws_method, "practical_margin": practical_margin,
-                        "max_false_sign": max_false_sign,
-                        "reliability_threshold": reliability_threshold, "baseline": model.baseline,
-                        "expected_wrong": verdicts.expected_wrong_verdicts(table)})
-    return table.sort_values("effect", ascending=False)
+    return AgentEffects(table.sort_values("effect", ascending=False), draws=model.draws_method,
+                        practical_margin=practical_margin, max_false_sign=max_false_sign,
+                        reliability_threshold=reliability_threshold, baseline=model.baseline,
+                        expected_wrong=verdicts.expected_wrong_verdicts(table))
 
 
 def rank_intervals(draws: pd.DataFrame, level: float = 0.95) -> tuple[pd.Series, pd.Series]:

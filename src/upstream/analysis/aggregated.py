@@ -20,7 +20,7 @@ the pandas path's own code, given these inputs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from ..data.frames import CONTACT_MIX
 from ..data.sql import aggregates as sql
 from ..models import ColumnTerms, GroupStats, lmer_from_stats
 from .agents import AgentModel
-from .screen import DEFAULT_Z, SCREEN_FEATURES, cell_probabilities, screen_table
+from .screen import DEFAULT_Z, SCREEN_FEATURES, ScreenResult, cell_probabilities, screen_table
 
 SCALE_NOTE = ("fitted from per-agent sums in {engine} ({nobs:,} replies, {agents:,} agents): no customer random "
               "effect (the crossed agent × customer model needs every reply in memory), so repeat customers are "
@@ -158,7 +158,7 @@ def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.
 
 
 def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES,
-                           visibility=None) -> pd.DataFrame:
+                           visibility=None) -> ScreenResult:
     """``screen.survey_screen`` from aggregates in two passes over the contacts: counts per feature cell,
     the propensity models fitted on the cells (``screen.cell_probabilities``), then per agent the
     observed and expected counts; the top-box expectation from the population-averaged logistic model
@@ -183,5 +183,4 @@ def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=S
     g_adverse = counts("adverse", "adverse_invited", "adv") if sums["adverse"].sum() > 0 else None
     out = screen_table(counts("contacts", "invited", "inv"), counts("invited", "responded", "resp"), g_top, z, [],
                        g_adverse, visibility)
-    out.attrs["notes"] = notes
-    return out
+    return replace(out, notes=tuple(notes))

@@ -33,6 +33,7 @@ from scipy import stats
 
 from ..survey import nps_by_group, wilson_interval
 from .margins import nps_points, raw_differences
+from .results import AnalysisResult, result
 
 RATES = {"fcr": "resolved_first_contact", "escalation": "escalated", "repeat": "repeat_within_7d"}
 
@@ -73,15 +74,24 @@ def _daily(opened: pd.Series, days: pd.DatetimeIndex, level: float) -> tuple[flo
     return _mean_interval(counts, level)
 
 
+@result
+class ChannelSummary(AnalysisResult):
+    """Channel summary: each channel's volume, speed, scores and outcomes with their intervals."""
+
+    table: pd.DataFrame             # one row per channel (see ``channel_summary``)
+    handle_exceeds_elapsed: int     # contacts whose handle time exceeds the time from opening to closing
+    csat_measure: str               # "mean" (CSAT column: mean score) or "share good" (share of good ratings)
+
+
 def channel_summary(contacts: pd.DataFrame, inv: pd.DataFrame, variable: str = "channel",
-                    level: float = 0.95, good: tuple | None = None) -> pd.DataFrame:
+                    level: float = 0.95, good: tuple | None = None) -> ChannelSummary:
     """One row per channel (see the module docstring for what each number is): contacts, share,
     per_day (+ lower/upper), resolution_hours, first_response_bound_hours, handle_minutes (medians +
     lower/upper), replies and csat (+ lower/upper), nps_replies and nps (+ lower/upper), fcr,
     escalation, repeat (rates among the contacts that record them + Wilson lower/upper), invitations and
     response_rate (+ Wilson lower/upper). `good`: the CSAT codes of a good rating on a good/bad scale —
-    then csat is the share of good ratings. attrs: handle_exceeds_elapsed (contacts whose handle time
-    exceeds the time from opening to closing; their first-response bound is 0), csat_measure."""
+    then csat is the share of good ratings. Also: handle_exceeds_elapsed (contacts whose handle time
+    exceeds the time from opening to closing; their first-response bound is 0) and csat_measure."""
     times = contact_times(contacts)
     days = pd.date_range(contacts["opened_at"].min().floor("D"), contacts["opened_at"].max().floor("D"), freq="D")
     groups = contacts[variable].astype(str)
@@ -128,9 +138,8 @@ def channel_summary(contacts: pd.DataFrame, inv: pd.DataFrame, variable: str = "
     out["response_rate"] = replied / invited.where(invited > 0)
     out["response_rate_lower"], out["response_rate_upper"] = lo, hi
     out.index.name = variable
-    out.attrs["handle_exceeds_elapsed"] = int(times["handle_exceeds_elapsed"].sum())
-    out.attrs["csat_measure"] = "mean" if good is None else "share good"
-    return out
+    return ChannelSummary(out, handle_exceeds_elapsed=int(times["handle_exceeds_elapsed"].sum()),
+                          csat_measure="mean" if good is None else "share good")
 
 
 def channel_differences(contacts: pd.DataFrame, inv: pd.DataFrame, adjusted: dict[str, pd.DataFrame],
@@ -162,14 +171,22 @@ def channel_differences(contacts: pd.DataFrame, inv: pd.DataFrame, adjusted: dic
     return pd.concat(parts, ignore_index=True).set_index(["metric", variable])
 
 
+@result
+class ResponseComparison(AnalysisResult):
+    """Who answers by channel: reply shares, weighting and the tipping point of each channel's CSAT effect."""
+
+    table: pd.DataFrame     # per channel (see ``response_comparison``)
+    chi2_p: float           # χ² test that response rates are equal across channels (NaN: not testable)
+
+
 def response_comparison(inv: pd.DataFrame, weights: pd.Series, csat_effects: pd.DataFrame,
-                        variable: str = "channel", level: float = 0.95) -> pd.DataFrame:
+                        variable: str = "channel", level: float = 0.95) -> ResponseComparison:
     """Per channel: reply_share (invitations with a CSAT reply), csat and csat_weighted (replies'
     mean, unweighted and inverse-propensity weighted), weighting_shift, the adjusted CSAT effect and
     tipping_delta: for a channel whose family-wise interval excludes 0, the shift of its
     non-respondents' mean (against what the model predicts for them) at which the interval reaches
     0 — −bound/(1 − reply_share), bound the interval end nearest 0; the channel's effect over all its
-    invitations is effect + (1 − reply_share)·δ. attrs: chi2_p, the χ² test that response rates are
+    invitations is effect + (1 − reply_share)·δ. With chi2_p, the χ² test that response rates are
     equal across channels."""
     groups = inv[variable].astype(str)
     answered = inv["responded"] & inv["csat"].notna()
@@ -189,5 +206,5 @@ def response_comparison(inv: pd.DataFrame, weights: pd.Series, csat_effects: pd.
     out["tipping_delta"] = -bound / (1 - out["reply_share"].to_numpy())
     out.index.name = variable
     table = pd.crosstab(groups, inv["responded"])
-    out.attrs["chi2_p"] = float(stats.chi2_contingency(table.to_numpy())[1]) if table.shape == (len(out), 2) else np.nan
-    return out
+    chi2_p = float(stats.chi2_contingency(table.to_numpy())[1]) if table.shape == (len(out), 2) else np.nan
+    return ResponseComparison(out, chi2_p=chi2_p)

@@ -80,8 +80,7 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
                       level: float = 0.95) -> pd.DataFrame:
     """One row per level of `variable`: n_contacts (in `population`), n_responses (NPS replies), effect
     (NPS points against the average contact of `population`), std_error, lower/upper, lower_adj/upper_adj
-    (Bonferroni over the levels), p_value, p_holm; sorted by effect. attrs: baseline (the model's NPS for
-    the average contact and an average agent)."""
+    (Bonferroni over the levels), p_value, p_holm; sorted by effect."""
     fit = model.fit
     rows = population
     for v in model.mix:
@@ -105,7 +104,6 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
     counts = population[variable].astype(str).value_counts()
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable
-    out.attrs["baseline"] = float(g0.mean())
     return out.sort_values("effect")
 
 
@@ -126,7 +124,6 @@ def raw_differences(values: pd.Series, groups: pd.Series, level: float = 0.95) -
         rows[lab] = {"n": len(part), "mean": float(part.mean()), "raw": d, "raw_lower": d - q * se,
                      "raw_upper": d + q * se}
     out = pd.DataFrame.from_dict(rows, orient="index")
-    out.attrs["overall"] = total
     return out
 
 

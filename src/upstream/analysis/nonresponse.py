@@ -27,6 +27,7 @@ import pandas as pd
 from ..data.frames import CONTACT_MIX
 from ..models import lmer
 from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
+from .results import AnalysisResult, result
 
 RESPONSE_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
                      "resolved_first_contact", "credited")
@@ -119,8 +120,19 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
     return pd.DataFrame(rows).set_index(by or "group")
 
 
+@result
+class WeightedAgentEffects(AnalysisResult):
+    """Agent effects without and with the inverse-propensity weights (a sensitivity analysis)."""
+
+    table: pd.DataFrame            # per agent: effect, cond_se, effect_weighted, cond_se_weighted, shift
+    sd: float                      # the agent SD without the weights
+    sd_weighted: float             # and with them
+    formula: str
+    health: tuple[str, ...] = ()   # problems of either fit
+
+
 def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str = "csat", mix=CONTACT_MIX,
-                           agent: str = "agent_id") -> pd.DataFrame:
+                           agent: str = "agent_id") -> WeightedAgentEffects:
     """Agent effects (conditional modes) from the mixed model without and with the inverse-propensity
     weights. The weights enter lmer as precision weights scaled to sum to each agent's number of
     replies (the cluster-size scaling of Pfeffermann et al. 1998), a sensitivity analysis rather
@@ -137,13 +149,10 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
                         "effect_weighted": weighted.ranef[agent]["mode"],
                         "cond_se_weighted": weighted.ranef[agent]["cond_se"]})
     out["shift"] = out["effect_weighted"] - out["effect"]
-    out.attrs.update({"health": [f"{label}: {line}" for label, fit in (("unweighted agent model", base),
-                                                                        ("weighted agent model", weighted))
-                                 for line in fit.health()],
-                      "sd": float(base.varcorr.loc[agent, "sd"]),
-                      "sd_weighted": float(weighted.varcorr.loc[agent, "sd"]),
-                      "formula": formula})
-    return out
+    health = tuple(f"{label}: {line}" for label, fit in (("unweighted agent model", base),
+                                                          ("weighted agent model", weighted)) for line in fit.health())
+    return WeightedAgentEffects(out, sd=float(base.varcorr.loc[agent, "sd"]),
+                                sd_weighted=float(weighted.varcorr.loc[agent, "sd"]), formula=formula, health=health)
 
 
 #: Shifts δ (points) of the non-respondents' mean that the tipping-point table shows.
@@ -169,12 +178,27 @@ def mar_nonrespondent_mean(y: np.ndarray, propensity: np.ndarray) -> float:
     return float(np.sum(w * y) / np.sum(w))
 
 
+@result
+class TippingPoint(AnalysisResult):
+    """Tipping point of mean CSAT: a δ-adjusted pattern mixture over every contact of the period."""
+
+    table: pd.DataFrame              # μ(δ) per δ (index delta, column mean)
+    response_share: float            # r: contacts with a reply
+    respondent_mean: float           # ȳ_R
+    nonrespondent_mar_mean: float    # μ_NR under MAR given the contact features (NaN when every contact replied)
+    mean_mar: float                  # μ(0)
+    shift: float                     # the move of the mean the tipping point asks about
+    delta_for_shift: float           # the δ that moves μ by `shift` (NaN when every contact replied)
+    contacts: int
+    every_contact: bool = True       # False: the contacts are only the surveyed ones (the data set lists no others)
+
+
 def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat", deltas=TIPPING_DELTAS,
-                  features=RESPONSE_FEATURES) -> dict:
+                  features=RESPONSE_FEATURES) -> TippingPoint:
     """Mean `outcome` over every contact of the period under a δ-adjusted pattern mixture (`frame`:
     ``contact_replies``, one row per contact, invited or not). r = replies per contact; respondents as
     observed (ȳ_R); non-respondents at the mean their contact features predict (``mar_nonrespondent_mean``
-    from a model of replying on contact features, MAR) plus δ: μ(δ) = r·ȳ_R + (1 − r)(μ_NR + δ). Returns
+    from a model of replying on contact features, MAR) plus δ: μ(δ) = r·ȳ_R + (1 − r)(μ_NR + δ). Gives
     response_share r, respondent_mean, nonrespondent_mar_mean μ_NR, mean_mar μ(0), shift, delta_for_shift
     (the δ that moves μ by `shift` points: shift/(1 − r); NaN when every contact replied), contacts and
     the table of μ(δ) for `deltas`."""
@@ -191,24 +215,23 @@ def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat"
     nonresp = 0.0 if r == 1 else 1 - r
     table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + nonresp * (mar + d) if r < 1 else mean_r
                                                      for d in deltas]})
-    return {"response_share": r, "respondent_mean": mean_r, "nonrespondent_mar_mean": mar,
-            "mean_mar": r * mean_r + nonresp * mar if r < 1 else mean_r, "shift": shift,
-            "delta_for_shift": shift / (1 - r) if r < 1 else np.nan, "contacts": len(frame),
-            "table": table.set_index("delta")}
+    return TippingPoint(table.set_index("delta"), response_share=r, respondent_mean=mean_r,
+                        nonrespondent_mar_mean=mar, mean_mar=r * mean_r + nonresp * mar if r < 1 else mean_r,
+                        shift=shift, delta_for_shift=shift / (1 - r) if r < 1 else np.nan, contacts=len(frame))
 
 
 def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd.DataFrame,
-                           agent: str = "agent_id") -> pd.DataFrame:
+                           agent: str = "agent_id", practical_margin: float = 0.0,
+                           max_false_sign: float = 0.05) -> pd.DataFrame:
     """For each agent with an above/below-average verdict: reply_share r_j (replies per contact of the
     agent, contacts never invited included) and tipping_delta, the shift of that agent's non-respondents
     alone (against what the model predicts for them) at which the study's own rule withdraws the verdict.
     The agent's effect over all its contacts is b_j + (1 − r_j)δ; "above average" needs
-    P(b_j + (1 − r_j)δ > m) ≥ 1 − α (m the practical margin, α max_false_sign, from `effects.attrs`), which
+    P(b_j + (1 − r_j)δ > m) ≥ 1 − α (m `practical_margin`, α `max_false_sign`: the verdicts' own), which
     fails once (1 − r_j)δ < m − q_α,j with q_α,j the α-quantile of the agent's draws; "below average"
     likewise at (1 − r_j)δ > −m − q_1−α,j. `draws`: the effect draws the verdicts were made from."""
     judged = effects[effects["verdict"].isin(["above average", "below average"])]
-    margin = float(effects.attrs.get("practical_margin", 0.0))
-    alpha = float(effects.attrs.get("max_false_sign", 0.05))
+    margin, alpha = float(practical_margin), float(max_false_sign)
     share = frame["answered"].groupby(frame[agent].astype(str)).mean().reindex(judged.index)
     d = draws[judged.index].to_numpy(float)
     above = (judged["verdict"] == "above average").to_numpy()

@@ -33,6 +33,7 @@ from scipy import stats
 
 from ..models import lmer, variance_lr_test
 from .agents import AgentModel
+from .results import AnalysisResult, result
 from .shares import basic_interval
 
 Z75 = float(stats.norm.ppf(0.75))
@@ -137,8 +138,7 @@ def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame | pd.Series,
     """One row per level of the policy model's variable (`contacts`: the contacts, or their counts per
     level): n_contacts, n_responses, effect (score
     points against the average contact of the period), std_error, df, lower/upper (level CI),
-    lower_adj/upper_adj (Bonferroni over the estimable levels), p_value, p_holm; sorted by effect.
-    attrs: not_estimable (levels aliased with other terms)."""
+    lower_adj/upper_adj (Bonferroni over the estimable levels), p_value, p_holm; sorted by effect."""
     fit, variable = policy_model.fit, policy_model.variable
     contact_counts = _counts(contacts, variable)
     tab = fit.level_contrasts(variable, weights=contact_counts.reindex(fit.factor_levels(variable)).fillna(0))
@@ -154,11 +154,19 @@ def level_effects(policy_model: PolicyModel, contacts: pd.DataFrame | pd.Series,
         "p_value": tab["p_value"]})
     out["p_holm"] = holm(out["p_value"])
     out.index.name = variable
-    out.attrs["not_estimable"] = list(tab.index[~tab["estimable"]])
     return out.sort_values("effect")
 
 
-def agent_variation(model: AgentModel, variable: str = "policy", reference: str | None = None) -> pd.DataFrame:
+@result
+class SlopeTests(AnalysisResult):
+    """Random-slope tests: does a level's effect against the reference level vary between agents?"""
+
+    table: pd.DataFrame             # per level tested: slope_sd, lr, p_value, p_holm
+    reference: str | None           # the level every other is compared with (None: no level tested)
+    health: tuple[str, ...] = ()    # problems of the tests' fits
+
+
+def agent_variation(model: AgentModel, variable: str = "policy", reference: str | None = None) -> SlopeTests:
     """Per level with at least MIN_SLOPE_REPLIES replies: does its effect against the reference level
     (default: the most common level) vary between agents? On the replies under the two levels, the
     agent model plus the random slope `(0 + [level] | agent)`, REML likelihood ratio `lr` against the
@@ -187,8 +195,7 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
     out = pd.DataFrame.from_dict(rows, orient="index", columns=["slope_sd", "lr", "p_value"])
     out.index.name = variable
     out["p_holm"] = holm(out["p_value"])
-    out.attrs.update({"reference": reference, "health": health})
-    return out
+    return SlopeTests(out, reference=reference, health=tuple(health))
 
 
 def agent_sd_by_level(model: AgentModel, variable: str, levels) -> pd.Series:

@@ -37,6 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from .results import AnalysisResult, result
+
 AGENT = "agent_id"
 
 
@@ -53,21 +55,13 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
     (while the budget lasts, in order of their current PEV, largest first), then (`by_variance`) greedily
     on the marginal reduction of posterior variance; never more than `capacity` per agent. Ties go to the
     agent id that sorts first. `sigma2`: one review's noise variance, for every agent or per agent.
-    attrs["priority"]: the priority reviews each agent got."""
+    The priority reviews among them: ``priority_first``."""
     agents = sorted(pev0.index)
     noise = (sigma2.reindex(agents) if isinstance(sigma2, pd.Series)
              else pd.Series(float(sigma2), index=agents)).to_dict()
-    r = pd.Series(0, index=agents, dtype=int)
     cap = capacity.reindex(agents).fillna(0).astype(int)
-    left = int(budget)
-    given = pd.Series(0, index=agents, dtype=int)
-    if priority is not None and priority_reviews > 0:
-        first = [a for a in agents if bool(priority.get(a, False))]
-        for a in sorted(first, key=lambda a: (-pev0[a], a)):
-            given[a] = min(priority_reviews, cap[a], left)
-            r[a] += given[a]
-            left -= given[a]
-    r.attrs["priority"] = given
+    r = priority_first(pev0, capacity, budget, priority, priority_reviews)
+    left = int(budget) - int(r.sum())
     if not by_variance:
         return r
     heap = []
@@ -87,9 +81,42 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
     return r
 
 
+def priority_first(pev0: pd.Series, capacity: pd.Series, budget: int, priority: pd.Series | None = None,
+                   priority_reviews: int = 0) -> pd.Series:
+    """The reviews ``allocate_reviews`` places first: `priority_reviews` for each agent with `priority` True
+    (index of `pev0`, sorted), while the budget lasts, largest current PEV first; never more than `capacity`."""
+    agents = sorted(pev0.index)
+    cap = capacity.reindex(agents).fillna(0).astype(int)
+    left = int(budget)
+    given = pd.Series(0, index=agents, dtype=int)
+    if priority is not None and priority_reviews > 0:
+        first = [a for a in agents if bool(priority.get(a, False))]
+        for a in sorted(first, key=lambda a: (-pev0[a], a)):
+            given[a] = min(priority_reviews, cap[a], left)
+            left -= given[a]
+    return given
+
+
+@result
+class ReviewPlan(AnalysisResult):
+    """QA review plan: reviews per agent where they sharpen agents' estimates most."""
+
+    table: pd.DataFrame                 # one row per agent with contacts (see ``review_plan``)
+    tau2: float                         # the agent variance of the model the plan is made for
+    sigma2: float                       # one review's noise variance, mean over agents
+    budget: int                         # reviews asked for
+    used: int                           # reviews placed
+    priority_reviews: int               # reviews first for each agent under survey review
+    reliability_threshold: float
+    mean_reliability_before: float      # over all agents
+    mean_reliability_after: float
+    reach_before: int                   # agents at or above the reliability threshold, now and after the reviews
+    reach_after: int
+
+
 def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 200,
                 flagged: pd.Series | None = None, priority_reviews: int = 5,
-                reliability_threshold: float = 0.7) -> pd.DataFrame:
+                reliability_threshold: float = 0.7) -> ReviewPlan:
     """One row per agent with contacts: n_replies, eligible (contacts without a CSAT reply), reliability
     now, reviews, reliability_after, gain (reliability after − now), pev_now/pev_after (posterior
     variances, score points² or latent-scale units²), review_variance (σ_j²: one review's noise variance,
@@ -97,8 +124,8 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     the survey process is under review) and the reason the agent gets reviews ('' when none). With no
     detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate: only the
     priority reviews are placed.
-    `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply.
-    attrs: tau2, sigma2 (mean review_variance), budget, used, priority_reviews, mean reliability before/after
+    `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply. The plan also
+    carries τ², σ² (mean review_variance), budget, reviews used, priority_reviews, mean reliability before/after
     over all agents, and how many agents reach `reliability_threshold`."""
     fit, agent = model.judged_by, model.agent
     tau2, sigma2 = variance_parts(fit, agent)
@@ -116,6 +143,7 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
             else flagged.reindex(all_agents).fillna(False).astype(bool))
     # with τ² = 0 the variance rule has nothing to gain: only the priority reviews (an audit) are placed
     reviews = allocate_reviews(pev0, eligible, budget, sigma2, flag, priority_reviews, by_variance=tau2 > 0)
+    first = priority_first(pev0, eligible, budget, flag, priority_reviews)
     pev1 = pd.Series(posterior_variance(pev0, reviews.reindex(all_agents), sigma2), index=all_agents)
     rel0 = 1 - pev0 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)
     rel1 = 1 - pev1 / tau2 if tau2 > 0 else pd.Series(0.0, index=all_agents)
@@ -124,16 +152,16 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
                          "gain": rel1 - rel0, "pev_now": pev0, "pev_after": pev1,
                          "review_variance": (sigma2.reindex(all_agents) if isinstance(sigma2, pd.Series)
                                              else pd.Series(sigma2, index=all_agents)),
-                         "survey_flag": flag, "priority_reviews": reviews.attrs["priority"].reindex(all_agents)},
+                         "survey_flag": flag, "priority_reviews": first.reindex(all_agents)},
                         index=pd.Index(all_agents, name=AGENT))
     plan["reason"] = [reason(row) for _, row in plan.iterrows()]
-    plan.attrs.update({"tau2": tau2, "sigma2": float(np.mean(plan["review_variance"])),
-                       "budget": int(budget), "used": int(plan["reviews"].sum()),
-                       "priority_reviews": priority_reviews, "reliability_threshold": reliability_threshold,
-                       "mean_reliability_before": float(rel0.mean()), "mean_reliability_after": float(rel1.mean()),
-                       "reach_before": int((rel0 >= reliability_threshold).sum()),
-                       "reach_after": int((rel1 >= reliability_threshold).sum())})
-    return plan.sort_values(["reviews", "reliability"], ascending=[False, True])
+    return ReviewPlan(plan.sort_values(["reviews", "reliability"], ascending=[False, True]), tau2=tau2,
+                      sigma2=float(np.mean(plan["review_variance"])), budget=int(budget),
+                      used=int(plan["reviews"].sum()), priority_reviews=priority_reviews,
+                      reliability_threshold=reliability_threshold, mean_reliability_before=float(rel0.mean()),
+                      mean_reliability_after=float(rel1.mean()),
+                      reach_before=int((rel0 >= reliability_threshold).sum()),
+                      reach_after=int((rel1 >= reliability_threshold).sum()))
 
 
 def rating_information(fit, eta) -> np.ndarray:

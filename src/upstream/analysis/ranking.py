@@ -24,7 +24,8 @@ def _bottom(scores: pd.Series, k: int) -> set:
     return set(order[:k])
 
 
-def rank_shift(effects: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.DataFrame, dict]:
+def rank_shift(effects: pd.DataFrame, fraction: float = 0.1, baseline: float | None = None
+               ) -> tuple[pd.DataFrame, dict]:
     """The raw bottom group (one row per agent in it: raw_score, n_responses, rankable, moved_by_mix,
     moved_by_shrinkage, p_bottom_decile) and a summary dict: n_agents, bottom_size, n_not_rankable,
     n_rankable, n_moved_by_mix, n_moved_by_shrinkage, n_likely (P ≥ 0.5), n_unlikely (P < 0.5),
@@ -33,7 +34,8 @@ def rank_shift(effects: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.DataFra
     judged = effects[~effects["survey_flag"].astype(bool)]
     m = len(judged)
     k = max(1, int(np.ceil(fraction * m - 1e-9))) if m >= 10 else 0
-    baseline = effects.attrs.get("baseline", float(judged["adjusted_score"].mean() - judged["effect"].mean()))
+    if baseline is None:         # ``AgentEffects.baseline``; else recovered from the judged agents
+        baseline = float(judged["adjusted_score"].mean() - judged["effect"].mean())
     raw = judged["raw_score"]
     mix_only = raw - judged["mix_expected"] + baseline
     weights = judged["n_responses"].to_numpy(dtype=float)

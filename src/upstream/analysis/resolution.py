@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..data.frames import CONTACT_MIX
 from ..survey import jeffreys_interval
+from .results import AnalysisResult, result
 from .screen import expected_probabilities, rate_test
 
 AGENT = "agent_id"
@@ -61,9 +62,18 @@ def resolution_agreement(frame: pd.DataFrame, level: float = 0.95) -> tuple[pd.D
     return overall, by_agent
 
 
-def overclaim_screen(frame: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX) -> pd.DataFrame:
+@result
+class OverclaimScreen(AnalysisResult):
+    """Over-claim screen: contacts marked resolved that came back, against each agent's expected share."""
+
+    table: pd.DataFrame     # per agent: marked, overclaimed, rate, expected_rate, z, flag
+    z: float                # the one-sided threshold of `flag`
+    tau2: float             # the ordinary between-agent variance allowed for (logit scale)
+
+
+def overclaim_screen(frame: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX) -> OverclaimScreen:
     """Per agent with contacts marked resolved: marked (n), overclaimed (O), rate, expected_rate, z and
-    `flag` (z > `z`); attrs tau2 (the ordinary between-agent variance allowed for) and z."""
+    `flag` (z > `z`); with τ² (the ordinary between-agent variance allowed for) and z."""
     frame = frame.dropna(subset=["marked_resolved", "came_back"])
     marked = frame[frame["marked_resolved"].astype(bool)]
     features = [m for m in (*mix, "escalated") if m in marked]
@@ -72,8 +82,7 @@ def overclaim_screen(frame: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX) -> p
     g = pd.DataFrame({"o": marked["came_back"].astype(float).to_numpy(), "e": p, "v": p * (1 - p), "n": 1.0},
                      index=marked.index).groupby(ids).sum()
     test = rate_test(g["o"], g["n"], g["e"], g["v"])
-    out = pd.DataFrame({"marked": g["n"].astype(int), "overclaimed": g["o"].astype(int)}).join(test)
+    out = pd.DataFrame({"marked": g["n"].astype(int), "overclaimed": g["o"].astype(int)}).join(test.table)
     out["flag"] = out["z"] > z
     out.index.name = AGENT
-    out.attrs.update({"tau2": test.attrs["tau2"], "z": z})
-    return out
+    return OverclaimScreen(out, z=z, tau2=test.tau2)

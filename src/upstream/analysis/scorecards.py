@@ -88,7 +88,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     with_nps = source[source["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
     if len(with_nps):
         raw = nps_by_group(with_nps, "nps", "_agent", level=level, method="adjusted-wald")
-        shr = shrunken_nps(with_nps, "nps", "_agent", level=level)
+        shr = shrunken_nps(with_nps, "nps", "_agent", level=level).table
         card["nps_n"] = raw["n"].reindex(card.index)
         card["nps_raw"] = raw["nps"].reindex(card.index)
         card["nps_lower"] = raw["lower"].reindex(card.index)
@@ -96,8 +96,6 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
         card["nps_shrunken"] = shr["shrunken_nps"].reindex(card.index)
         card["nps_shrunken_lower"] = shr["lower"].reindex(card.index)
         card["nps_shrunken_upper"] = shr["upper"].reindex(card.index)
-    card.attrs.update({"beta_binomial": {"alpha": eb.alpha, "beta": eb.beta, "prior_mean": eb.prior_mean},
-                       "reliability_threshold": eff.attrs.get("reliability_threshold")})
     ranked = card["rankable"] & ~card["survey_flag"]
     order = card.assign(_u=~ranked).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
     fits = {name: fit for name, fit in (("ordinal", ordinal_fit), ("top_box", top_fit)) if fit is not None}

@@ -49,7 +49,7 @@ Boundaries and visibility: a test runs only where what it tests can vary. An age
 expected rate of exactly 0 or 1 (no binomial variance: every contact was invited, every invitation answered, or
 none) has nothing to test (z empty, never ±∞), and a part of the screen where that holds for every agent is not
 run; nor is a part the data set cannot show (``dataset.yaml`` ``visibility``: contacts listing surveyed contacts
-only hide invitation rates, surveys listing answered surveys only hide response rates). ``attrs["skipped"]``
+only hide invitation rates, surveys listing answered surveys only hide response rates). ``ScreenResult.skipped``
 says, one sentence per part, which parts were not run and why; no agent is flagged by a part that was not run.
 
 `flagged` (possible survey steering) needs that process evidence. A top-box share above what the
@@ -68,6 +68,7 @@ from scipy.special import expit
 from ..data.description import Visibility
 from ..data.frames import ADVERSE, CONTACT_MIX
 from ..models import glmer
+from .results import AnalysisResult, result
 
 SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
                    "resolved_first_contact", "credited")
@@ -164,9 +165,18 @@ def winsorised_normal_z2(clip: float) -> float:
     return float(1 - tail - 2 * clip * stats.norm.pdf(clip) + clip ** 2 * tail)
 
 
+@result
+class RateTest(AnalysisResult):
+    """One rate compared with each agent's expected rate (``rate_test``)."""
+
+    table: pd.DataFrame          # per agent: rate, expected_rate, z
+    tau2: float                  # the between-agent variance allowed for (logit scale); NaN when no agent was tested
+    n_tested: int                # agents whose rate could vary
+
+
 def rate_test(observed: pd.Series, n: pd.Series, expected: pd.Series, variance: pd.Series,
-              tau2_method: str = "median") -> pd.DataFrame:
-    """Per agent: rate, expected_rate, z (over-dispersion allowed for); attrs: tau2 (logit scale), n_tested.
+              tau2_method: str = "median") -> RateTest:
+    """Per agent: rate, expected_rate, z (over-dispersion allowed for); with τ² (logit scale) and n_tested.
 
     An agent is tested only where the rate can vary: n > 0 and binomial variance Σp̂(1 − p̂) > 0. Where every
     contact's expected rate is exactly 0 or 1 (the pooled rate is 0 or 1, or every one of the agent's contacts
@@ -191,8 +201,7 @@ def rate_test(observed: pd.Series, n: pd.Series, expected: pd.Series, variance: 
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(tested, (y_logit - e_logit) / np.sqrt(s2_logit + tau2), np.nan)
     out = pd.DataFrame({"rate": y, "expected_rate": e, "z": z}, index=observed.index)
-    out.attrs.update({"tau2": tau2 if tested.any() else np.nan, "n_tested": int(tested.sum())})
-    return out
+    return RateTest(out, tau2 if tested.any() else np.nan, int(tested.sum()))
 
 
 #: How ``rate_test`` estimates τ²: "median" (median |z| = 0.6745; normal tails) or "winsorised" (heavy tails allowed).
@@ -235,15 +244,32 @@ def adverse_contacts(contacts: pd.DataFrame) -> pd.Series | None:
     return out.astype(bool)
 
 
+@result
+class ScreenResult(AnalysisResult):
+    """Survey screen: each agent's invitation and response rates against its own expected rates."""
+
+    table: pd.DataFrame               # one row per agent (see ``survey_screen``)
+    z: float                          # the screen's z_crit: an ordinary agent's chance of a flag in all is Φ(−z)
+    z_test: float                     # each flag test's one-sided threshold (``per_test_z``)
+    n_tests: int                      # flag tests that ran
+    tau2_invitation: float            # between-agent variances allowed for (logit scale; NaN: the part did not run)
+    tau2_invitation_adverse: float
+    tau2_response: float
+    tau2_top_box: float
+    health: tuple[str, ...] = ()      # problems of the top-box model's fit
+    skipped: tuple[str, ...] = ()     # one sentence per part of the screen that was not run, and why
+    notes: tuple[str, ...] = ()       # how this screen differs from the row-level one (the SQL path)
+
+
 def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_Z, mix=CONTACT_MIX,
                   features=SCREEN_FEATURES, agent: str = "agent_id", visibility: Visibility | None = None
-                  ) -> pd.DataFrame:
+                  ) -> ScreenResult:
     """One row per agent with contacts (see the module docstring): contacts, invitations,
     invitation_rate, expected_invitation_rate, z_invitation, z_invitation_adverse, n_responses, response_rate,
     expected_response_rate, z_response, top_box_rate, expected_top_box_rate, z_top_box, z_steering,
     flag_invitations, flag_response, flag_combined, flag_scores, flagged. `inv`: ``data.frames.invitations``
     (its `top_box` column is the declared top box); `visibility`: what the data set can show (default: all).
-    attrs: z, tau2_invitation, tau2_invitation_adverse, tau2_response, tau2_top_box, skipped."""
+    The result also carries z, the τ² of each part, the top-box model's health and the parts skipped."""
     agents = pd.Index(sorted(contacts[agent].astype(str).unique()), name=agent)
     invited = contacts["contact_id"].isin(inv["contact_id"])
     p_inv = expected_probabilities(contacts.assign(_invited=invited), "_invited", features)
@@ -277,12 +303,11 @@ PARTS = {
 
 
 def part_test(part: str, counts: pd.DataFrame | None, agents: pd.Index, hidden: str | None = None,
-              absent: str = "") -> tuple[pd.DataFrame, str | None]:
+              absent: str = "") -> tuple[RateTest, str | None]:
     """(rate_test of one part of the screen, or an all-empty table; the sentence saying why it was not run,
     or None when it ran): not run when the data cannot show it (`hidden`: why), when `counts` is None
     (`absent`: why), when the pooled rate is 0 or 1, or when no agent's rate can vary (``rate_test``)."""
-    empty = pd.DataFrame({"rate": np.nan, "expected_rate": np.nan, "z": np.nan}, index=agents)
-    empty.attrs.update({"tau2": np.nan, "n_tested": 0})
+    empty = RateTest(pd.DataFrame({"rate": np.nan, "expected_rate": np.nan, "z": np.nan}, index=agents), np.nan, 0)
     what, every, none = PARTS[part]
     if hidden:
         return empty, f"The survey screen cannot test {what}: {hidden}."
@@ -290,11 +315,11 @@ def part_test(part: str, counts: pd.DataFrame | None, agents: pd.Index, hidden: 
         return empty, f"The survey screen cannot test {what}: {absent}." if absent else None
     pooled = counts["o"].sum() / counts["n"].sum()
     test = rate_test(counts["o"], counts["n"], counts["e"], counts["v"], tau2_method="winsorised")
-    if 0 < pooled < 1 and test.attrs["n_tested"]:
+    if 0 < pooled < 1 and test.n_tested:
         return test, None
     if pooled in (0, 1):       # a propensity fit near 0 or 1 in some cells would otherwise leave tiny variances
-        test = empty.assign(rate=test["rate"], expected_rate=test["expected_rate"])
-        test.attrs.update({"tau2": np.nan, "n_tested": 0})
+        test = RateTest(empty.table.assign(rate=test.table["rate"], expected_rate=test.table["expected_rate"]),
+                        np.nan, 0)
     why = every if pooled >= 1 else none if pooled <= 0 else "each agent's rate is fixed at 0 or 1 by its contact mix"
     return test, f"The survey screen has nothing to test in {what}: {why}, so no agent differs from its expected rate."
 
@@ -323,12 +348,12 @@ def per_test_z(z: float, n_tests: int) -> float:
 
 def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame | None, z: float,
                  health: list[str], g_adverse: pd.DataFrame | None = None,
-                 visibility: Visibility | None = None) -> pd.DataFrame:
+                 visibility: Visibility | None = None) -> ScreenResult:
     """The screen's table from per-agent counts (columns o, e, v, n, index the agents): invitations
     per contact (`g_inv`), replies per invitation (`g_resp`), top-box replies per scored reply
     (`g_top`, None when there are none) and invitations per adverse contact (`g_adverse`, None when
     the data set records no adverse outcome) — see ``survey_screen``. A part the data set cannot show
-    (`visibility`) or where no rate can vary is not run (its z empty; ``attrs["skipped"]`` says why)."""
+    (`visibility`) or where no rate can vary is not run (its z empty; ``ScreenResult.skipped`` says why)."""
     agents = g_inv.index
     hidden = hidden_reasons(visibility)
     t_inv, why_inv = part_test("invitation", g_inv, agents, hidden["invitation"])
@@ -336,16 +361,15 @@ def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame 
                                "the data set records no adverse contact")
     t_resp, why_resp = part_test("response", g_resp, agents, hidden["response"])
     t_top, why_top = part_test("top_box", g_top, agents, None, "fewer than two agents have scored replies")
-    z_adverse, tau2_adverse = t_adv["z"], t_adv.attrs["tau2"]
+    z_adverse = t_adv.table["z"]
     out = pd.DataFrame({
         "contacts": g_inv["n"].astype(int), "invitations": g_inv["o"].astype(int),
-        "invitation_rate": t_inv["rate"], "expected_invitation_rate": t_inv["expected_rate"],
-        "z_invitation": t_inv["z"], "z_invitation_adverse": z_adverse,
-        "n_responses": g_resp["o"].astype(int), "response_rate": t_resp["rate"],
-        "expected_response_rate": t_resp["expected_rate"], "z_response": t_resp["z"]}, index=agents)
+        "invitation_rate": t_inv.table["rate"], "expected_invitation_rate": t_inv.table["expected_rate"],
+        "z_invitation": t_inv.table["z"], "z_invitation_adverse": z_adverse,
+        "n_responses": g_resp["o"].astype(int), "response_rate": t_resp.table["rate"],
+        "expected_response_rate": t_resp.table["expected_rate"], "z_response": t_resp.table["z"]}, index=agents)
     out["top_box_rate"], out["expected_top_box_rate"], out["z_top_box"] = \
-        t_top["rate"], t_top["expected_rate"], t_top["z"]
-    tau2_top = t_top.attrs["tau2"]
+        t_top.table["rate"], t_top.table["expected_rate"], t_top.table["z"]
     deficit = np.fmin(out["z_invitation"], out["z_invitation_adverse"])
     out["z_steering"] = (out["z_response"] - deficit) / np.sqrt(2)
     ran = {"invitation": why_inv is None, "adverse": why_adv is None,
@@ -358,9 +382,7 @@ def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame 
                             & (-deficit > COMBINED_EACH))
     out["flag_scores"] = out["z_top_box"] > z
     out["flagged"] = out["flag_invitations"] | out["flag_combined"]
-    out.attrs.update({"z": z, "z_test": z_test, "n_tests": n_tests, "tau2_invitation": t_inv.attrs["tau2"],
-                      "tau2_invitation_adverse": tau2_adverse,
-                      "tau2_response": t_resp.attrs["tau2"],
-                      "tau2_top_box": tau2_top, "health": list(health),
-                      "skipped": [why for why in (why_inv, why_adv, why_resp, why_top) if why]})
-    return out
+    return ScreenResult(out, z=z, z_test=z_test, n_tests=n_tests, tau2_invitation=t_inv.tau2,
+                        tau2_invitation_adverse=t_adv.tau2, tau2_response=t_resp.tau2, tau2_top_box=t_top.tau2,
+                        health=tuple(health),
+                        skipped=tuple(why for why in (why_inv, why_adv, why_resp, why_top) if why))

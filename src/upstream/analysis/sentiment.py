@@ -33,6 +33,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from ..data.description import DEFAULT_CSAT, CsatScale
 from ..models import lmer, variance_lr_test
+from .results import AnalysisResult, result
 
 #: NPS detractors: at or below 6.
 DETRACTOR_MAX = 6
@@ -79,8 +80,22 @@ def dissatisfied_codes(scale: CsatScale = DEFAULT_CSAT) -> tuple[int, str]:
     return 1, f"CSAT 1 = {name}" if name and name != "1" else "CSAT 1"
 
 
+@result
+class SentimentValidation(AnalysisResult):
+    """Sentiment validation: how well comment sentiment separates dissatisfied customers (AUC, DeLong)."""
+
+    table: pd.DataFrame    # per detractor definition: auc, se, lower, upper, n_positive, n_negative, passes
+    bar: float             # the AUC's lower end must reach it for sentiment to be used
+    gate: str              # the row that decides, e.g. 'CSAT 1–2'
+
+    @property
+    def passes(self) -> bool:
+        """Whether the gate row clears the bar."""
+        return bool(self.table.loc[self.gate, "passes"])
+
+
 def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95, scale: CsatScale = DEFAULT_CSAT,
-             nps: bool = True) -> pd.DataFrame:
+             nps: bool = True) -> SentimentValidation:
     """Rows 'CSAT 1–2' (the gate; see ``dissatisfied_codes`` for other scales) and 'NPS 0–6' (when `nps`):
     auc, se, lower, upper, n_positive, n_negative, and passes (lower ≥ bar; the gate row decides).
     `replies` needs sentiment, csat (and nps)."""
@@ -94,8 +109,7 @@ def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95, scale
     out = pd.DataFrame.from_dict(rows, orient="index")
     out["passes"] = out["lower"] >= bar
     out.index.name = "detractor definition"
-    out.attrs.update({"bar": bar, "gate": gate})
-    return out
+    return SentimentValidation(out, bar=bar, gate=gate)
 
 
 def agent_variance_test(fit, agent: str, level: float = 0.95) -> dict:

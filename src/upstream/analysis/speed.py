@@ -147,7 +147,6 @@ def effect_correlations(effects: pd.DataFrame, n_boot: int = 2000, seed: int = 2
     columns = ["n_agents", "rho", "rho_unclipped", "lower", "upper", "naive", "naive_lower", "naive_upper"]
     out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)   # every column, even when no pair
     out.index.name = "pair"                                                        # has 5 agents to correlate
-    out.attrs.update({"n_boot": n_boot, "level": level})
     return out
 
 
@@ -164,7 +163,6 @@ def quadrant_probabilities(effects: pd.DataFrame, fast_margin: float = 0.10,
         p_rep = stats.norm.sf((cut_r - e["repeat"]) / e["repeat_se"])
     out = pd.DataFrame({"handle_time_ratio": np.exp(e["handle_time"]), "repeat_odds_ratio": np.exp(e["repeat"]),
                         "p_fast": p_fast, "p_repeats": p_rep, "p_quadrant": p_fast * p_rep}, index=e.index)
-    out.attrs.update({"fast_margin": fast_margin, "repeat_margin": repeat_margin})
     return out.sort_values("p_quadrant", ascending=False)
 
 

@@ -33,6 +33,7 @@ from scipy import stats
 from ..data.frames import CONTACT_MIX
 from ..models import lmer
 from ..survey import nps, nps_by_group, wilson_interval
+from .results import AnalysisResult, result
 
 AGENT = "agent_id"
 TIME = "week"
@@ -127,8 +128,18 @@ def mean_row(fit, contacts: pd.DataFrame, variables) -> np.ndarray:
     return row.to_numpy()
 
 
+@result
+class Decomposition(AnalysisResult):
+    """Oaxaca–Blinder decomposition of the change in expected CSAT between two months."""
+
+    table: pd.DataFrame    # per part: estimate, lower, upper, satterthwaite_lower/upper, p_value
+    first: str             # the months compared (YYYY-MM)
+    last: str
+    n_boot: int            # bootstrap replicates behind lower/upper
+
+
 def oaxaca(fit, boot, contacts: pd.DataFrame, first: str, last: str, mix=CONTACT_MIX,
-           level: float = 0.95) -> pd.DataFrame:
+           level: float = 0.95) -> Decomposition:
     """The decomposition of the change in expected CSAT from period `first` to `last` (months of
     `opened_at`; module docstring). Rows: first_level, last_level, change, mix (explained), one row per mix
     variable (`mix: <variable>`), within. Columns: estimate, lower, upper (bootstrap percentile),
@@ -162,8 +173,7 @@ def oaxaca(fit, boot, contacts: pd.DataFrame, first: str, last: str, mix=CONTACT
                      "satterthwaite_upper": s["estimate"] + tq * s["std_error"], "p_value": s["p_value"]}
     table = pd.DataFrame.from_dict(out, orient="index")
     table.index.name = "part"
-    table.attrs.update({"first": first, "last": last, "n_boot": int(len(draws))})
-    return table
+    return Decomposition(table, first=first, last=last, n_boot=int(len(draws)))
 
 
 def share_changes(contacts: pd.DataFrame, first: str, last: str, mix=CONTACT_MIX) -> pd.DataFrame:

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .results import AnalysisResult, result
+
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _MASK = re.compile(r"\[(?:email|phone|card)\]")
 STOPWORDS = frozenset("""a an and are as at be been but by can could did do does for from had has have he her his
@@ -57,11 +59,22 @@ def fightin_words(counts_i: Counter, counts_j: Counter, prior_share: float = PRI
     return out.sort_values("z", ascending=False)
 
 
+@result
+class DistinctiveWords(AnalysisResult):
+    """Distinctive words per group (Fightin' Words: log-odds with an informative Dirichlet prior)."""
+
+    table: pd.DataFrame           # group, rank, word, count, count_other, log_odds, se, z, distinctive
+    z_threshold: float            # the Bonferroni bound over the vocabulary
+    vocabulary: int               # distinct words over all comments
+    n_comments: dict              # comments per group
+    skipped: tuple[str, ...] = ()  # groups with too few comments
+
+
 def distinctive_words(redacted: pd.Series, groups: pd.Series, min_comments: int = 20, top: int = 10,
-                      prior_share: float = PRIOR_SHARE, family: float = 0.05) -> pd.DataFrame:
+                      prior_share: float = PRIOR_SHARE, family: float = 0.05) -> DistinctiveWords:
     """For each group with at least `min_comments` (redacted) comments: its `top` words by z against all other
     comments, with count, count_other, log_odds, se, z, distinctive (z above the Bonferroni bound)
-    and rank. attrs: z_threshold, vocabulary, n_comments (per group), skipped (groups with too few)."""
+    and rank; with z_threshold, vocabulary, n_comments (per group) and skipped (groups with too few)."""
     ok = redacted.notna() & (redacted.astype(str).str.strip() != "")
     words = redacted[ok].map(tokens)
     grp = groups[ok].astype(str)
@@ -82,6 +95,5 @@ def distinctive_words(redacted: pd.Series, groups: pd.Series, min_comments: int 
         parts.append(table.reset_index().assign(group=g))
     cols = ["group", "rank", "word", "count", "count_other", "log_odds", "se", "z", "distinctive"]
     out = pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
-    out.attrs.update({"z_threshold": threshold, "vocabulary": vocab, "n_comments": n_comments.to_dict(),
-                      "skipped": skipped})
-    return out
+    return DistinctiveWords(out, z_threshold=threshold, vocabulary=vocab, n_comments=n_comments.to_dict(),
+                            skipped=tuple(skipped))

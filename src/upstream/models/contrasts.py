@@ -102,19 +102,28 @@ def level_counts(fit, variable: str) -> pd.Series:
     return pd.Series(counts, index=labels, name="n")
 
 
-def level_contrast_matrix(fit, variable: str, weights: pd.Series | None = None) -> pd.DataFrame:
-    """The contrast vectors of `level_contrasts`: one row per estimable level of `variable`, one column
-    per fixed effect, so that row l times β is level l minus the weighted average of the levels."""
+def level_weights(fit, variable: str, weights: pd.Series | None = None) -> pd.Series:
+    """The weights of `level_contrasts`: `weights` (default: the fit's row counts) over the estimable levels of
+    `variable` (the reference level and those whose column was not dropped as aliased), summing to 1."""
     labels = factor_levels(fit, variable)
-    names = list(fit.fixef.index)
     owned = term_columns(fit, variable)
-    column = {lab: (f"{variable}{lab}" if f"{variable}{lab}" in owned else None) for lab in labels[1:]}
-    estimable = [labels[0]] + [lab for lab in labels[1:] if column[lab] is not None]
+    estimable = [labels[0]] + [lab for lab in labels[1:] if f"{variable}{lab}" in owned]
     w = level_counts(fit, variable).astype(float) if weights is None else pd.Series(weights, dtype=float)
     w = w.reindex(estimable).fillna(0.0)
     if w.sum() <= 0:
         raise ValueError(f"level_contrasts: no weight on any estimable level of {variable!r}")
-    w = w / w.sum()
+    return w / w.sum()
+
+
+def level_contrast_matrix(fit, variable: str, weights: pd.Series | None = None) -> pd.DataFrame:
+    """The contrast vectors of `level_contrasts`: one row per estimable level of `variable`, one column
+    per fixed effect, so that row l times β is level l minus the weighted average of the levels
+    (``level_weights``)."""
+    labels = factor_levels(fit, variable)
+    names = list(fit.fixef.index)
+    w = level_weights(fit, variable, weights)
+    estimable = list(w.index)
+    column = {lab: f"{variable}{lab}" for lab in estimable[1:]}
     avg = np.zeros(len(names))
     for lab, share in w.items():
         if lab != labels[0]:
@@ -127,7 +136,6 @@ def level_contrast_matrix(fit, variable: str, weights: pd.Series | None = None) 
         rows[lab] = L
     out = pd.DataFrame.from_dict(rows, orient="index", columns=names)
     out.index.name = variable
-    out.attrs["weights"] = w.to_dict()
     return out
 
 
@@ -142,7 +150,7 @@ def level_contrasts(fit, variable: str, weights: pd.Series | None = None, ddf: s
     Columns: estimate, std_error, df, t, p_value, estimable, weight."""
     labels = factor_levels(fit, variable)
     Ls = level_contrast_matrix(fit, variable, weights)
-    w = Ls.attrs["weights"]
+    w = level_weights(fit, variable, weights)
     rows = []
     for lab in labels:
         if lab not in Ls.index:

@@ -30,7 +30,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     screen = steps.survey_screen(ds, params, cache)
     effects = agent_effects(model, ds.agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen["flagged"])
+                            params.max_false_sign, flagged=screen.table["flagged"]).table
     scale = steps.csat_scale(ds)
     nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
     card, fits = steps.quietly(lambda: agent_scorecards(model, effects, scale, nps_replies=nps,

@@ -12,23 +12,45 @@ whoever handles them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from ..analysis import aggregated, latent, policies
 from ..analysis import shares as shares_module
-from ..analysis.agents import agent_effects
+from ..analysis.agents import AgentEffects, agent_effects
 from ..analysis.latent import LatentAgentModel
 from ..analysis.ranking import rank_shift
+from ..analysis.screen import ScreenResult
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
-from .base import Parameters, RunCache, StudyResult
+from .base import ModelSummary, Parameters, RunCache, StudyResult
 
 NAME = "agent_vs_system"
 TITLE = "Agent or system? What drives CSAT"
 GROUP = "Agents"
 POLICY = "policy"
+
+
+@dataclass(frozen=True, eq=False)
+class AgentVsSystemValues:
+    """What the notebook and the page quote: the variance shares (and the share difference of the largest mix
+    part against the agents), the rank shift summary, the scale and its units, the agent model, how the effect
+    draws were made, the method paragraphs, and the agents' effects and survey screen with their settings."""
+
+    shares: object
+    versus: object
+    top_part: str | None
+    shift: dict
+    scale: object
+    units: object
+    model: ModelSummary
+    draws: str
+    method: list[str]
+    effects: AgentEffects
+    screen: ScreenResult
 
 
 def no_policy_table() -> pd.DataFrame:
@@ -55,24 +77,23 @@ def linear_system(model, contacts, source=None):
     effects = policies.level_effects(policy_model, contacts)
     variation = (steps.quietly(lambda: policies.agent_variation(model, POLICY)) if model.frame is not None
                  else no_slope_tests())
-    varies = list(variation.index[variation["p_holm"] < 0.05])
-    own_sd = (steps.quietly(lambda: policies.agent_sd_by_level(model, POLICY, [*varies, variation.attrs["reference"]]))
+    varies = list(variation.table.index[variation.table["p_holm"] < 0.05])
+    own_sd = (steps.quietly(lambda: policies.agent_sd_by_level(model, POLICY, [*varies, variation.reference]))
               if varies else None)      # where an effect varies by agent, τ is not the spread under that policy
     quarter = policies.top_quarter(model, effects, contacts, POLICY, agent_sd=own_sd)
-    table = effects.join(variation.rename(columns={"p_value": "agent_variation_p_raw",
-                                                   "p_holm": "agent_variation_p"})).join(quarter)
+    table = effects.join(variation.table.rename(columns={"p_value": "agent_variation_p_raw",
+                                                         "p_holm": "agent_variation_p"})).join(quarter)
     health = (health + steps.fit_health("Policy model", policy_model.fit)
-              + steps.noted_health("Policy model", variation.attrs["health"])
+              + steps.noted_health("Policy model", variation.health)
               + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
                   "out."] if model.boot.n_failed else []))
     return shares, table, health, {**fits, "policy model": policy_model.fit}
 
 
-def no_slope_tests() -> pd.DataFrame:
-    """The random-slope table of a model without rows: no level tested."""
-    out = pd.DataFrame(columns=["slope_sd", "lr", "p_value", "p_holm"], index=pd.Index([], name=POLICY), dtype=float)
-    out.attrs.update({"reference": None, "health": []})
-    return out
+def no_slope_tests() -> policies.SlopeTests:
+    """The random-slope tests of a model without rows: no level tested."""
+    empty = pd.DataFrame(columns=["slope_sd", "lr", "p_value", "p_holm"], index=pd.Index([], name=POLICY), dtype=float)
+    return policies.SlopeTests(empty, reference=None)
 
 
 def latent_system(model, contacts):
@@ -162,9 +183,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
     agents = steps.agents_table(ds)
-    effects = agent_effects(model, agents, params.reliability_threshold,
-                            steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen["flagged"])
+    judged = agent_effects(model, agents, params.reliability_threshold,
+                           steps.verdict_margin(params, steps.csat_scale(ds)),
+                           params.max_false_sign, flagged=screen.table["flagged"])
+    effects = judged.table
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
@@ -175,19 +197,20 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     else:
         shares, policy, health, fits = linear_system(model, ds.contacts)
     attribution = getattr(getattr(ds, "description", None), "attribution", None)
-    health = (health + steps.noted_health("Survey screen", screen.attrs["health"])
-              + [f"Survey screen: {note}." for note in screen.attrs.get("notes", [])])
+    health = (health + steps.noted_health("Survey screen", screen.health)
+              + [f"Survey screen: {note}." for note in screen.notes])
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
-    bottom, shift = rank_shift(effects)
+    bottom, shift = rank_shift(effects, baseline=judged.baseline)
     findings = [
         say.variance_sentence(shares, model.mix, units, customers_fitted=not steps.in_sql(ds)),
         say.mix_part_sentence(shares, top_part, versus),
         say.policy_sentence(policy, units),
         *say.policy_variation_sentences(policy, units),
-        say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
-        *screen.attrs.get("skipped", []),
+        say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units,
+                             margin=judged.practical_margin),
+        *screen.skipped,
         say.attribution_sentence(attribution),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
@@ -200,14 +223,14 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "agent_effects": agent_table(effects),
         "policy_effects": policy.reset_index().rename(columns={"index": POLICY}).set_index(POLICY),
         "variance_shares": shares.table,
-        "survey_screen": screen,
+        "survey_screen": screen.table,
         "rank_shift": bottom,
     }
-    result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,
-                     "units": units, "n_boot": params.n_boot, "formula": model.judged_by.formula,
-                     "varcorr": model.judged_by.varcorr, "nobs": model.judged_by.nobs,
-                     "n_agents": model.judged_by.ngroups[model.agent], "draws": model.draws_method,
-                     "method": method_text(model, units)}
+    result.values = AgentVsSystemValues(
+        shares=shares, versus=versus, top_part=top_part, shift=shift, scale=scale, units=units,
+        model=ModelSummary(formula=model.judged_by.formula, nobs=model.judged_by.nobs, n_boot=params.n_boot,
+                           varcorr=model.judged_by.varcorr, n_agents=model.judged_by.ngroups[model.agent]),
+        draws=model.draws_method, method=method_text(model, units), effects=judged, screen=screen)
     result.figures = figures(result, effects, policy)
     return result
 
@@ -226,8 +249,8 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
 
 
 def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) -> dict:
-    shares = result.values["shares"].table
-    units = result.values["units"]
+    shares = result.values.shares.table
+    units = result.values.units
     labels = result.labels(effects.index)
     a, m = shares.loc["agents", "share"], shares.loc["contact mix", "share"]
     named = policy[policy["upper_adj"] < 0]

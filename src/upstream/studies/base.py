@@ -84,11 +84,25 @@ class Parameters:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True, eq=False)
+class ModelSummary:
+    """The fitted model behind a study's variance-components table: its formula, replies, agents (None: not
+    counted), bootstrap replicates and variance components."""
+
+    formula: str
+    nobs: int
+    n_boot: int
+    varcorr: pd.DataFrame
+    n_agents: int | None = None
+
+
 @dataclass
 class StudyResult:
     """One study's output. `tables` hold real agent ids; `publish` pseudonymises them unless the
     parameters ask for names. `health` holds "<model>: <statement>" for every fit that has a problem;
-    `values` holds numbers the notebook narrative quotes; `group` is the study module's GROUP, under
+    `values` holds what the notebook narrative and the page quote, as the study's own frozen values object
+    (e.g. ``agent_vs_system.AgentVsSystemValues``; None when the study had nothing to compute); `group` is the
+    study module's GROUP, under
     which the index page lists the study's findings."""
 
     study: str
@@ -99,7 +113,7 @@ class StudyResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     health: list[str] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
+    values: Any = None
     fits: dict[str, Any] = field(default_factory=dict, repr=False)
     agent_ids: tuple[str, ...] = ()            # every agent of the data set (pseudonyms are made over all)
     _labels: pd.Series | None = field(default=None, repr=False)

@@ -10,6 +10,8 @@ the raw ones.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..analysis import channels
 from ..data.frames import invitations
 from ..reporting import plots
@@ -23,6 +25,18 @@ GROUP = "Operations"
 CHANNEL = "channel"
 RATE_LABELS = {"fcr": "First-contact resolution model", "escalation": "Escalation model",
                "repeat": "Repeat-contact model"}
+
+
+@dataclass(frozen=True)
+class ChannelValues:
+    """What the page and notebook quote: the summary (with its CSAT measure), the adjusted effects per metric,
+    the outcome's name and, where response rates can be compared, the comparison and the response model."""
+
+    summary: channels.ChannelSummary
+    effects: dict
+    outcome: str
+    comparison: channels.ResponseComparison | None = None
+    response: object | None = None
 
 
 def adjusted_effects(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict]:
@@ -39,20 +53,21 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     scale = steps.csat_scale(ds)
     inv = invitations(ds)
     good = scale.top_box if scale.is_binary else None    # CSAT below is the share of good ratings
-    summary = channels.channel_summary(ds.contacts, inv, CHANNEL, good=good)
+    summarised = channels.channel_summary(ds.contacts, inv, CHANNEL, good=good)
+    summary = summarised.table
     visibility = steps.visibility_of(ds)
     if not visibility.response_rates:     # answered surveys only: a 100% response rate would be an artefact
         summary[["response_rate", "response_rate_lower", "response_rate_upper"]] = float("nan")
     if len(summary) < 2:
-        return single_channel(ds, params, summary)
+        return single_channel(ds, params, summarised)
     effects, fits = adjusted_effects(ds, params, cache)
     differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL, good=good)
-    comparison = None
+    comparison = response = None
     if visibility.response_rates and not inv["responded"].all():
         response = steps.response_model(ds, cache)
         shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
         comparison = channels.response_comparison(shares, response.weights, effects["csat"], CHANNEL)
-    odd = summary.attrs["handle_exceeds_elapsed"]
+    odd = summarised.handle_exceeds_elapsed
     health = ([line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
               + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "
                   "first-response bound is set to 0."] if odd else []))
@@ -64,9 +79,9 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings, health=health, fits=fits)
     result.tables = {"channel_summary": summary, "channel_differences": differences,
-                     **({"channel_response": comparison} if comparison is not None else {})}
-    result.values = {"effects": effects, "outcome": outcome,
-                     **({"chi2_p": comparison.attrs["chi2_p"], "response": response} if comparison is not None else {})}
+                     **({"channel_response": comparison.table} if comparison is not None else {})}
+    result.values = ChannelValues(summary=summarised, effects=effects, outcome=outcome, comparison=comparison,
+                                  response=response)
     result.figures = figures(summary, differences, outcome)
     return result
 
@@ -81,14 +96,16 @@ def no_response_comparison_sentence(visibility) -> str:
             "comparison.")
 
 
-def single_channel(ds, params: Parameters, summary) -> StudyResult:
+def single_channel(ds, params: Parameters, summarised: channels.ChannelSummary) -> StudyResult:
     """All contacts came through one channel: its table, and no comparison."""
+    summary = summarised.table
     only = summary.index[0]
     findings = [say.volume_sentence(summary),
                 f"All contacts came through one channel ('{only}'), so there are no channel differences to estimate."]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings)
     result.tables = {"channel_summary": summary}
+    result.values = ChannelValues(summary=summarised, effects={}, outcome=steps.units(steps.csat_scale(ds)).outcome)
     closing = say.duration(summary.loc[only, "resolution_hours"])
     result.figures = {"times": plots.resolution_times(summary, f"{only}: median time to close {closing}")}
     return result

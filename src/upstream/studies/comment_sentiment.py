@@ -33,6 +33,19 @@ GROUP = "Surveys"
 
 
 @dataclass(frozen=True)
+class SentimentValues:
+    """What the page and notebook quote: the validation, whether sentiment is used as an outcome, the counts of
+    comments and replies, and (when used) the sentiment and disagreement models' results."""
+
+    validation: sentiment.SentimentValidation
+    used: bool
+    n_comments: int
+    n_replies: int
+    sentiment: dict | None = None
+    disagreement: dict | None = None
+
+
+@dataclass(frozen=True)
 class SentimentParameters(Parameters):
     """The study parameters plus: auc_bar — the lower end of the 95% interval of the AUC for dissatisfied
     customers must reach it before sentiment is used as an outcome; min_agent_comments — agents with fewer
@@ -65,14 +78,14 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     replies, n_replies = commented_replies(ds)
     scale = steps.csat_scale(ds)
     validation = sentiment.validate(replies, params.auc_bar, scale=scale, nps=steps.nps_recorded(ds))
-    used = bool(validation.loc[validation.attrs["gate"], "passes"])
+    used = validation.passes
     findings = [say.comment_coverage_sentence(len(replies), n_replies), say.validation_sentence(validation)]
-    tables = {"sentiment_validation": validation, "sentiment_by_score": sentiment.by_score(replies)}
-    fits, figures, values = {}, {}, {"used": used, "n_comments": len(replies), "n_replies": n_replies}
+    tables = {"sentiment_validation": validation.table, "sentiment_by_score": sentiment.by_score(replies)}
+    fits, figures, models = {}, {}, {}
     n_agents = int(replies["agent_id"].nunique())
     if used and not 2 <= n_agents < len(replies):
         findings.append(say.too_few_comments_sentence(len(replies), n_agents))
-        used = values["used"] = False
+        used = False
     if used:
         model = steps.agent_model(ds, params, cache)
         level = steps.quietly(lambda: sentiment.agent_sentiment(replies, CONTACT_MIX))
@@ -86,21 +99,23 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
              "sentiment given the score": {**info["test"], "formula": info["formula"], "n": info["fit"].nobs}}
         ).T.rename_axis("model")
         findings += [say.sentiment_agent_sentence(level["test"]), say.disagreement_sentence(gaps, info)]
-        values.update({"sentiment": level, "disagreement": info})
+        models = {"sentiment": level, "disagreement": info}
         n_off = int(agents["disagrees"].sum())
         figures["agents"] = plots.agent_agreement(
             agents, f"{n_off} agents' customers write differently from how they score" if n_off
             else "No agent's customers write differently from how they score")
     health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)
               if not (label == "Sentiment-given-score model" and "variance component" in line)]  # a zero is the answer
-    gate = validation.loc[validation.attrs["gate"]]
+    gate = validation.table.loc[validation.gate]
     if len(replies) and pd.notna(gate["auc"]):
         figures["by_score"] = plots.sentiment_by_score(
             replies, f"Comment sentiment separates dissatisfied customers: AUC {gate['auc']:.2f} for "
-                     f"{validation.attrs['gate']}")
+                     f"{validation.gate}")
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings + health, health=health, fits=fits)
-    result.tables, result.figures, result.values = tables, figures, values
+    result.tables, result.figures = tables, figures
+    result.values = SentimentValues(validation=validation, used=used, n_comments=len(replies), n_replies=n_replies,
+                                    **models)
     return result
 
 

@@ -32,6 +32,23 @@ TITLE = "Metric health — do the speed metrics tell the truth"
 GROUP = "Operations"
 
 
+@dataclass(frozen=True, eq=False)
+class MetricHealthValues:
+    """What the notebook and the page quote: the change point (its day and evidence), the fastest agents' share,
+    the agents named fast and prone to repeats, the daily series, each model's formula, the over-claim screen
+    (None without resolution codes) and the interactions spline's knots and non-linearity p (None without
+    interaction counts or on a short scale)."""
+
+    change: dict
+    fastest: object
+    named: pd.DataFrame
+    daily: pd.DataFrame
+    formulas: dict
+    overclaim: resolution.OverclaimScreen | None = None
+    knots: object | None = None
+    nonlinear_p: float | None = None
+
+
 @dataclass(frozen=True)
 class MetricHealthParameters(Parameters):
     """fast_margin: "fast" is a handle time at least this much shorter than an average agent's on the same
@@ -156,11 +173,10 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
         result.tables.update({"interactions_curve": curve["curve"],
                               "interactions_bands": curve["bands"].rename_axis("band"),
                               "interactions_comparisons": curve["comparisons"]})
-    result.values = {"change": change, "fastest": fastest, "named": named,
-                     "daily": change.pop("daily"),
-                     "formulas": {label: fit.formula for label, fit in fits.items()}}
-    if has_ni and scale.linear:
-        result.values.update({"knots": curve["knots"], "nonlinear_p": curve["nonlinear_p"]})
+    spline = {"knots": curve["knots"], "nonlinear_p": curve["nonlinear_p"]} if has_ni and scale.linear else {}
+    result.values = MetricHealthValues(change=change, fastest=fastest, named=named, daily=change.pop("daily"),
+                                       formulas={label: fit.formula for label, fit in fits.items()},
+                                       overclaim=screen if has_fcr else None, **spline)
     result.figures = figures(result, agents, changes, curve if has_ni and scale.linear else None,
                              by_agent if has_fcr else None)
     return result
@@ -192,16 +208,16 @@ def agent_table(effects, quadrant, counts, by_agent, screen) -> pd.DataFrame:
                                                "csat": "csat_effect"}))
     if by_agent is not None:
         table = table.join(by_agent.drop(columns="contacts"))
-        table = table.join(screen[["expected_rate", "z", "flag"]].rename(
+        table = table.join(screen.table[["expected_rate", "z", "flag"]].rename(
             columns={"expected_rate": "overclaim_expected", "z": "overclaim_z", "flag": "overclaim_flag"}))
     table.index.name = "agent_id"
     return table.sort_values("p_quadrant", ascending=False)
 
 
 def figures(result: StudyResult, agents, changes, curve, by_agent) -> dict:
-    named, p = result.values["named"], result.parameters
-    daily = result.values["daily"]
-    change = result.values["change"]
+    named, p = result.values.named, result.parameters
+    daily = result.values.daily
+    change = result.values.change
     ht = changes.loc["handle_time"] if len(changes) else None
     out = {
         "speed_vs_repeats": plots.speed_quadrant(

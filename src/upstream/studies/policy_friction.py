@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..analysis import credit, margins
-from ..analysis.words import distinctive_words
+from ..analysis.words import DistinctiveWords, distinctive_words
 from ..data.frames import CONTACT_MIX, invitations
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -29,6 +29,17 @@ TITLE = "Policy friction: what the rules cost, whoever handles the contact"
 GROUP = "Operations"
 POLICY = "policy"
 RATES = {"repeat": "repeat_within_7d", "escalation": "escalated"}
+
+
+@dataclass(frozen=True)
+class FrictionValues:
+    """What the page and notebook quote: the policy effects per outcome, the credit analysis (None without
+    credits), the distinctive words per policy and the outcome's units."""
+
+    effects: dict
+    credit: dict | None
+    words: DistinctiveWords
+    units: object
 
 
 @dataclass(frozen=True)
@@ -113,13 +124,13 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=[f for f in findings if f], health=health, fits=fits)
     result.tables = {**({"policy_outcomes": stacked} if effects else {}),
-                     "policy_words": words.set_index(["group", "rank"]).rename_axis([POLICY, "rank"])}
+                     "policy_words": words.table.set_index(["group", "rank"]).rename_axis([POLICY, "rank"])}
     if money:
         result.tables.update({"credit_pile_up": pd.DataFrame([money["pile"]]).set_index("value"),
                               "credit_dose_response": dose_table(money["dose"]), "credit_bands": money["bands"]})
         if money["near"] is not None:
             result.tables["credit_cap_neighbours"] = money["near"].rename_axis("group")
-    result.values = {"effects": effects, "credit": money, "words": words, "units": steps.units(scale)}
+    result.values = FrictionValues(effects=effects, credit=money, words=words, units=steps.units(scale))
     result.figures = {**(figures(stacked, steps.units(scale)) if effects else {}), **credit_figure(money)}
     return result
 

@@ -37,6 +37,14 @@ class QaParameters(Parameters):
         return own_parameters(cls, values, more)
 
 
+@dataclass(frozen=True)
+class QaValues:
+    """What the notebook quotes: the review plan (τ², σ², reliability before and after) and the model formula."""
+
+    plan: qa.ReviewPlan
+    formula: str
+
+
 def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
     """The qa_sample study on a validated data set."""
     params = params if isinstance(params, QaParameters) else QaParameters.from_mapping(params)
@@ -44,18 +52,19 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
     replied = responses(ds, "csat")["contact_id"]
-    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen["flagged"], params.priority_reviews,
+    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen.table["flagged"], params.priority_reviews,
                           params.reliability_threshold)
-    sample = qa.sample_contacts(plan, ds.contacts, replied, params.seed)
+    sample = qa.sample_contacts(plan.table, ds.contacts, replied, params.seed)
     health = (steps.fit_health("Agent model", model.judged_by)
-              + steps.noted_health("Survey screen", screen.attrs["health"]))
+              + steps.noted_health("Survey screen", screen.health))
     findings = [say.plan_sentence(plan), say.priority_sentence(plan), say.allocation_sentence(plan),
                 say.sample_sentence(sample, plan, params.seed), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, group=GROUP,
                          fits={"agent model": model.judged_by})
-    result.tables = {"qa_sample": sample, "qa_plan": plan}
-    result.values = {"tau2": plan.attrs["tau2"], "sigma2": plan.attrs["sigma2"], "formula": model.judged_by.formula}
-    result.figures = {"reliability": plots.reliability_gain(plan, say.plan_title(plan))}
+    result.tables = {"qa_sample": sample, "qa_plan": plan.table}
+    result.values = QaValues(plan=plan, formula=model.judged_by.formula)
+    result.figures = {"reliability": plots.reliability_gain(plan.table, say.plan_title(plan),
+                                                            plan.reliability_threshold)}
     return result

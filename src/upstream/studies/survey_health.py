@@ -9,10 +9,13 @@ would have to be to change a conclusion.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
 
 from ..analysis import nonresponse
 from ..analysis.agents import agent_effects
+from ..analysis.screen import ScreenResult
 from ..data.frames import invitations
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -33,6 +36,18 @@ def unanswered_hidden_sentence(visibility) -> str:
             "scores are not estimated.")
 
 
+@dataclass(frozen=True, eq=False)
+class SurveyHealthValues:
+    """What the notebook and the page quote: overall NPS, the survey screen, and where the data set shows unanswered
+    invitations the overall scores unweighted and weighted, the response model and the tipping point."""
+
+    nps: object
+    screen: ScreenResult
+    scores: pd.DataFrame | None = None
+    response: object | None = None
+    tipping: nonresponse.TippingPoint | None = None
+
+
 @dataclass
 class Nonresponse:
     """The non-response part of the study: response rates, the response model, weighting and tipping points
@@ -45,7 +60,9 @@ class Nonresponse:
     first_health: list[str] = field(default_factory=list)
     health: list[str] = field(default_factory=list)
     tables: dict = field(default_factory=dict)
-    values: dict = field(default_factory=dict)
+    scores: pd.DataFrame | None = None
+    response: object | None = None
+    tipping: nonresponse.TippingPoint | None = None
     figures: dict = field(default_factory=dict)
     fits: dict = field(default_factory=dict)
 
@@ -61,15 +78,18 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
     scores = nonresponse.weighted_scores(inv, response.weights)
     by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel")
     model = steps.agent_model(ds, params, cache)
-    effects = agent_effects(model, ds.agents, params.reliability_threshold,
-                            steps.verdict_margin(params, steps.csat_scale(ds)),
-                            params.max_false_sign, flagged=screen["flagged"])
-    shifts = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
-                                                                      response.weights))
+    judged = agent_effects(model, ds.agents, params.reliability_threshold,
+                           steps.verdict_margin(params, steps.csat_scale(ds)),
+                           params.max_false_sign, flagged=screen.table["flagged"])
+    weighted = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
+                                                                        response.weights))
+    shifts = weighted.table
     per_contact = nonresponse.contact_replies(ds.contacts, inv)
-    tipping = nonresponse.tipping_point(per_contact, shift=params.tipping_shift)
-    tipping["every_contact"] = bool(visibility.invitation_rates)
-    fragile = nonresponse.verdict_tipping_points(effects, per_contact, model.effect_draws())
+    tipping = replace(nonresponse.tipping_point(per_contact, shift=params.tipping_shift),
+                      every_contact=bool(visibility.invitation_rates))
+    fragile = nonresponse.verdict_tipping_points(judged.table, per_contact, model.effect_draws(),
+                                                 practical_margin=judged.practical_margin,
+                                                 max_false_sign=judged.max_false_sign)
     return Nonresponse(
         opening=say.response_sentences(rates, response),
         closing=[say.weighting_sentence(scores, shifts, units, response.propensity.features,
@@ -77,11 +97,11 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
                  *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign)],
         first_health=([] if response.propensity.result.converged else
                       ["Response model: the logistic regression did not converge."]),
-        health=steps.noted_health("Weighting", shifts.attrs["health"]) + steps.fit_health("Agent model", model.fit),
+        health=steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit),
         tables={"response_rates": rates, "response_model": response.propensity.coef_table.set_index("term"),
                 "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
-                "tipping_point": tipping["table"], "verdict_tipping_points": fragile.rename_axis("agent_id")},
-        values={"scores": scores, "response": response, "tipping": tipping},
+                "tipping_point": tipping.table, "verdict_tipping_points": fragile.rename_axis("agent_id")},
+        scores=scores, response=response, tipping=tipping,
         figures={"response_rates": plots.response_rates(rates, f"{say.pct(rates.loc[('overall', 'all'), 'rate'])} "
                                                                "of invitations were answered"),
                  "weighting": plots.weighting_shift(shifts, f"Weighting moves agent effects by "
@@ -105,9 +125,9 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
     screen = steps.survey_screen(ds, params, cache)
     part = nonresponse_part(ds, params, cache, inv, screen, units)
-    health = part.first_health + steps.noted_health("Survey screen", screen.attrs["health"]) + part.health
+    health = part.first_health + steps.noted_health("Survey screen", screen.health) + part.health
     findings = [*part.opening, say.nps_sentence(nps_all), say.screen_sentence(screen),
-                *screen.attrs.get("skipped", []), *part.closing, *health]
+                *screen.skipped, *part.closing, *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits=part.fits)
@@ -115,15 +135,16 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     result.tables = {
         **{k: t[k] for k in ("response_rates", "response_model") if k in t},
         **({"nps_by_channel": nps_channel} if nps_channel is not None else {}),
-        "survey_screen": screen,
+        "survey_screen": screen.table,
         **{k: t[k] for k in ("weighted_scores", "weighted_agent_effects", "tipping_point", "verdict_tipping_points")
            if k in t},
     }
-    result.values = {"nps": nps_all, **part.values}
-    flagged = int(screen["flagged"].sum())
+    result.values = SurveyHealthValues(nps=nps_all, screen=screen, scores=part.scores, response=part.response,
+                                       tipping=part.tipping)
+    flagged = int(screen.table["flagged"].sum())
     result.figures = {
         **{k: part.figures[k] for k in ("response_rates",) if k in part.figures},
-        "screen": plots.screen_plot(screen, f"{flagged} agents' survey process is under review",
+        "screen": plots.screen_plot(screen.table, f"{flagged} agents' survey process is under review",
                                     z=params.screen_z),
         **{k: part.figures[k] for k in ("weighting",) if k in part.figures},
     }

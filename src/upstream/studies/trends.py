@@ -19,12 +19,20 @@ from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
 from .allowed import allowed
-from .base import ParameterError, Parameters, RunCache, StudyResult
+from .base import ModelSummary, ParameterError, Parameters, RunCache, StudyResult
 from .options import own_parameters
 
 NAME = "trends"
 TITLE = "Trends — did CSAT get better"
 GROUP = "Operations"
+
+
+@dataclass(frozen=True)
+class TrendValues:
+    """What the page and notebook quote: the decomposition (with the months compared) and the trend model."""
+
+    decomposition: trends.Decomposition
+    model: ModelSummary
 
 
 @dataclass(frozen=True)
@@ -93,14 +101,15 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
     weekly = trends.score_table(replies, trends.week_of(replies["opened_at"])).rename_axis("week")
     compared = trends.period_scores(replies, first, last)
     fit, boot = trend_model(ds, params, cache)
-    parts = trends.oaxaca(fit, boot, ds.contacts, first, last)
+    decomposition = trends.oaxaca(fit, boot, ds.contacts, first, last)
+    parts = decomposition.table
     shares = trends.share_changes(ds.contacts, first, last)
     levels = trends.within_mix_weeks(fit, boot, ds.contacts, first)
     health = (steps.fit_health("Trend model", fit)
               + ([f"Trend model: {boot.n_failed} of {boot.n} bootstrap refits failed and were left out."]
                  if boot.n_failed else []))
     margin = steps.verdict_margin(params, scale)     # a part is "no change" only within ±δ
-    findings = [say.decomposition_sentence(parts, shares), say.trend_verdict_sentence(parts, margin),
+    findings = [say.decomposition_sentence(decomposition, shares), say.trend_verdict_sentence(parts, margin),
                 say.raw_change_sentence(compared), say.weekly_sentence(weekly, levels), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)),
@@ -108,8 +117,8 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
                          fits={"trend model": fit})
     result.tables = {"weekly_scores": weekly, "period_scores": compared, "trend_decomposition": parts,
                      "mix_shares": shares, "within_mix_weekly": levels}
-    result.values = {"first": first, "last": last, "formula": fit.formula, "n_boot": boot.n, "nobs": fit.nobs,
-                     "varcorr": fit.varcorr}
+    result.values = TrendValues(decomposition=decomposition, model=ModelSummary(
+        formula=fit.formula, nobs=fit.nobs, n_boot=boot.n, varcorr=fit.varcorr))
     result.figures = {
         "weekly": plots.weekly_scores(weekly, levels, say.weekly_title(parts)),
         "decomposition": plots.decomposition_bars(parts, say.decomposition_title(parts)),

@@ -28,11 +28,11 @@ docstring states. Conventions and their sources:
 """
 from __future__ import annotations
 
-from .funnel import funnel_flags, funnel_limits, steering_flags
+from .funnel import FunnelScreen, SteeringScreen, funnel_flags, funnel_limits, steering_flags
 from .nps import NpsEstimate, nps, nps_by_group
 from .propensity import PropensityModel, kish_effective_n, mann_whitney_auc, response_propensity
 from .proportions import jeffreys_interval, wilson_interval
-from .shrinkage import KAPPA_MAX, BetaBinomialFit, beta_binomial_shrinkage, beta_posterior, shrunken_nps
+from .shrinkage import KAPPA_MAX, BetaBinomialFit, NpsShrinkage, beta_binomial_shrinkage, beta_posterior, shrunken_nps
 
 __all__ = [
     "KAPPA_MAX",
@@ -44,6 +44,7 @@ __all__ = [
     "jeffreys_interval",
     "beta_posterior",
     "BetaBinomialFit",
+    "NpsShrinkage",
     "beta_binomial_shrinkage",
     "PropensityModel",
     "response_propensity",
@@ -52,4 +53,6 @@ __all__ = [
     "funnel_limits",
     "funnel_flags",
     "steering_flags",
+    "FunnelScreen",
+    "SteeringScreen",
 ]

@@ -3,6 +3,7 @@ normal or exact binomial limits, multiplicative over-dispersion from Winsorised 
 survey-steering screen."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -64,8 +65,19 @@ def _winsorised_phi(zscores: np.ndarray, winsor: float) -> float:
     return float(np.mean(np.clip(zscores, lo, hi) ** 2))
 
 
+@dataclass(frozen=True, eq=False)
+class FunnelScreen:
+    """A funnel screen (``funnel_flags``): the per-group table and the settings and estimates behind its limits."""
+
+    table: pd.DataFrame      # successes, n, rate, p0, z, lower, upper, flag per group
+    phi: float | None        # the over-dispersion estimate (None: not estimated)
+    phi_used: float          # the factor the limits were widened by (1 unless φ > 1)
+    p0: float                # the target rate
+    z: float                 # the limits' z
+
+
 def funnel_flags(successes: Any, n: Any, p0: float | None = None, z: float = 3.09, *,
-                 overdispersion: bool = False, winsor: float = 0.1, index: Any = None) -> pd.DataFrame:
+                 overdispersion: bool = False, winsor: float = 0.1, index: Any = None) -> FunnelScreen:
     """Per-group funnel screen of a rate against a target ``p0`` (default: the pooled rate Σx/Σn).
 
     Columns: successes, n, rate, p0, z (= (rate − p0)/sqrt(p0(1 − p0)/n)), lower/upper (the control
@@ -73,7 +85,7 @@ def funnel_flags(successes: Any, n: Any, p0: float | None = None, z: float = 3.0
     With ``overdispersion=True`` a multiplicative over-dispersion factor φ is estimated as the mean
     of the squared z-scores after Winsorising the lowest and highest ``winsor`` fraction (10%) to the
     corresponding percentiles (Spiegelhalter 2005); the limits are widened by sqrt(φ) only when
-    φ > 1. ``attrs``: phi (the estimate, or None), phi_used (1 unless widened), p0, z.
+    φ > 1. The result also carries phi (the estimate, or None), phi_used (1 unless widened), p0 and z.
     Groups with n = 0 get rate/z NaN and no flag.
     """
     x, m, labels = _counts(successes, n, index)
@@ -94,13 +106,23 @@ def funnel_flags(successes: Any, n: Any, p0: float | None = None, z: float = 3.0
     flag = np.where(rate > upper, "above", np.where(rate < lower, "below", ""))
     out = pd.DataFrame({"successes": x, "n": m, "rate": rate, "p0": target, "z": zs, "lower": lower,
                         "upper": upper, "flag": flag}, index=labels)
-    out.attrs.update({"phi": phi, "phi_used": phi_used, "p0": target, "z": z})
-    return out
+    return FunnelScreen(out, phi=phi, phi_used=phi_used, p0=target, z=z)
+
+
+@dataclass(frozen=True, eq=False)
+class SteeringScreen:
+    """A survey-steering screen (``steering_flags``): the per-agent table and what it was computed with."""
+
+    table: pd.DataFrame              # one row per agent (see ``steering_flags``)
+    pooled_response_rate: float      # r̄, the funnel's target
+    top_box: float                   # the lowest score counted as a top score
+    z: float                         # both tests' one-sided threshold
+    case_mix: bool                   # whether the top-score expectation came from a case-mix model
 
 
 def steering_flags(df: pd.DataFrame, agent_col: str, responded_col: str, score_col: str,
                    expected_score_col: str | None = None, z: float = 3.09, *,
-                   top_box: float | None = None) -> pd.DataFrame:
+                   top_box: float | None = None) -> SteeringScreen:
     """Screen agents for possible survey steering: a response rate, or a share of top scores, that
     is implausibly high given the agent's volume (and contact mix).
 
@@ -164,6 +186,5 @@ def steering_flags(df: pd.DataFrame, agent_col: str, responded_col: str, score_c
     out["flag_scores"] = (out["z_top_box"] > z).to_numpy()
     out["flagged"] = out["flag_response"] | out["flag_scores"]
     out["n_scored"] = g["scored"].to_numpy()
-    out.attrs.update({"pooled_response_rate": float(r_bar), "top_box": cut, "z": z,
-                      "case_mix": expected_score_col is not None})
-    return out
+    return SteeringScreen(out, pooled_response_rate=float(r_bar), top_box=cut, z=z,
+                          case_mix=expected_score_col is not None)

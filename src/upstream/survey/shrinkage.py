@@ -108,8 +108,23 @@ def _dm_fit(counts: np.ndarray) -> _DmFit:
                   degenerate=degenerate, theta=theta, cov_theta=cov, message=str(res.message))
 
 
+@dataclass(frozen=True, eq=False)
+class NpsShrinkage:
+    """Empirical-Bayes NPS per group (``shrunken_nps``): the table and the fitted Dirichlet prior."""
+
+    table: pd.DataFrame            # per group (see ``shrunken_nps``)
+    concentration: float           # κ
+    prior_shares: dict             # the prior mean shares of promoters, passives and detractors
+    prior_nps: float               # the prior mean's NPS
+    pooled_nps: float              # the NPS of all responses pooled
+    log_concentration_se: float    # SE of log κ from the observed information
+    loglik: float
+    converged: bool
+    degenerate: bool               # κ at ``KAPPA_MAX``: every group is shrunk to the prior
+
+
 def shrunken_nps(df: pd.DataFrame, score_col: str, group_col: str, *, level: float = 0.95,
-                 draws: int = 20_000, seed: int | None = 0) -> pd.DataFrame:
+                 draws: int = 20_000, seed: int | None = 0) -> NpsShrinkage:
     """Empirical-Bayes NPS per group, indexed by group.
 
     Each group's (promoter, passive, detractor) counts are multinomial with shares drawn from a
@@ -123,14 +138,14 @@ def shrunken_nps(df: pd.DataFrame, score_col: str, group_col: str, *, level: flo
       Dirichlet posterior (seeded by ``seed``; Monte Carlo error ≈ 0.1 NPS points at 20,000 draws).
 
     The prior mean is the fitted population mean of group shares, so with very unequal group sizes
-    it sits near the typical group's NPS, not at the all-responses pooled NPS (both are in
-    ``attrs``). Intervals are plug-in: they condition on the fitted prior and ignore its estimation
+    it sits near the typical group's NPS, not at the all-responses pooled NPS (both are in the
+    result). Intervals are plug-in: they condition on the fitted prior and ignore its estimation
     error, so they understate uncertainty when κ is poorly determined (few groups) or degenerate.
 
     Columns: n, promoters, passives, detractors, raw_nps, shrunken_nps, posterior_sd, lower, upper,
-    reliability. ``attrs``: concentration, prior_shares (dict), prior_nps, pooled_nps,
-    log_concentration_se, loglik, converged, degenerate (κ at ``KAPPA_MAX``: every group is shrunk
-    to the prior).
+    reliability (``NpsShrinkage.table``), with the prior: concentration, prior_shares (dict), prior_nps,
+    pooled_nps, log_concentration_se, loglik, converged, degenerate (κ at ``KAPPA_MAX``: every group is
+    shrunk to the prior).
     """
     counts = _nps_counts(df, score_col, group_col)
     X = counts.to_numpy(dtype=float)
@@ -158,15 +173,13 @@ def shrunken_nps(df: pd.DataFrame, score_col: str, group_col: str, *, level: flo
         "lower": lower, "upper": upper, "reliability": n / (n + fit.concentration),
     }, index=counts.index)
     totals = X.sum(axis=0)
-    out.attrs.update({
-        "concentration": fit.concentration,
-        "prior_shares": dict(zip(("promoters", "passives", "detractors"), map(float, fit.shares))),
-        "prior_nps": float(100 * (fit.shares[0] - fit.shares[2])),
-        "pooled_nps": float(100 * (totals[0] - totals[2]) / totals.sum()),
-        "log_concentration_se": float(np.sqrt(fit.cov_theta[-1, -1])),
-        "loglik": fit.loglik, "converged": fit.converged, "degenerate": fit.degenerate,
-    })
-    return out
+    return NpsShrinkage(
+        out, concentration=fit.concentration,
+        prior_shares=dict(zip(("promoters", "passives", "detractors"), map(float, fit.shares))),
+        prior_nps=float(100 * (fit.shares[0] - fit.shares[2])),
+        pooled_nps=float(100 * (totals[0] - totals[2]) / totals.sum()),
+        log_concentration_se=float(np.sqrt(fit.cov_theta[-1, -1])),
+        loglik=fit.loglik, converged=fit.converged, degenerate=fit.degenerate)
 
 
 

@@ -17,13 +17,12 @@ ROWS = [  # (label, column, scale, format)
 ]
 
 
-def channel_table(summary: pd.DataFrame) -> pd.DataFrame:
+def channel_table(summary: pd.DataFrame, share_good: bool = False) -> pd.DataFrame:
     """Metrics as rows, channels as columns: 'estimate (lower–upper)'; counts without an interval; 'not
-    recorded' where the data set lacks the column. On a good/bad scale the CSAT row is the share of good
-    ratings."""
+    recorded' where the data set lacks the column. On a good/bad scale (`share_good`: the summary's
+    csat_measure is "share good") the CSAT row is the share of good ratings."""
     labels = [label for label, *_ in ROWS]
-    share = summary.attrs.get("csat_measure") == "share good"
-    if share:
+    if share_good:
         labels[labels.index("CSAT (mean of replies)")] = "share of good ratings (%)"
         summary = summary.assign(**{c: 100 * summary[c] for c in ("csat", "csat_lower", "csat_upper")})
     out = {}
@@ -33,7 +32,7 @@ def channel_table(summary: pd.DataFrame) -> pd.DataFrame:
             if pd.isna(r[col]):
                 cells.append("not recorded")
                 continue
-            fmt = ".1f" if share and col == "csat" else fmt
+            fmt = ".1f" if share_good and col == "csat" else fmt
             value = f"{scale * r[col]:{fmt}}"
             if f"{col}_lower" in summary:
                 value += f" ({scale * r[f'{col}_lower']:{fmt}}–{scale * r[f'{col}_upper']:{fmt}})"

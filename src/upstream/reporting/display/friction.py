@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...analysis.words import DistinctiveWords
 from .common import format_p
 
 LABELS = {"csat": "CSAT (points)", "nps": "NPS (points)", "repeat": "repeat within 7 days (pp)",
@@ -28,10 +29,10 @@ def policy_outcomes_display(effects: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def words_display(words: pd.DataFrame) -> pd.DataFrame:
+def words_display(result: DistinctiveWords) -> pd.DataFrame:
     """Per policy: its distinctive words with z, then the count of comments."""
     rows = {}
-    counts = words.attrs.get("n_comments", {})
+    words, counts = result.table, result.n_comments
     for group, part in words.groupby("group", sort=False):
         hits = part[part["distinctive"]]
         rows[group] = {"comments": counts.get(group, ""),

@@ -65,15 +65,15 @@ def _agent_vs_system(r):
                "no reply to compare")
     yield ("rank_shift", "Largest rank changes (1 = best); rank interval and P(bottom 10%) from the bootstrap",
            rank_movers(effects, _agents(r, effects)), "agent_effects", "not estimable")
-    yield from _variance_components(r)
+    yield from _variance_components(r.values.model)
 
 
-def _variance_components(r):
-    v = r.values
-    if "varcorr" in v:
-        agents = f", {v['n_agents']} agents" if "n_agents" in v else ""
-        yield ("variance_components", f"Variance components — {v['formula']}; {v['nobs']:,} replies{agents}, "
-               f"{v['n_boot']} bootstrap replicates", v["varcorr"].round(4), None, "not a parameter of this term")
+def _variance_components(model):
+    """The variance-components table of a study's model (``studies.base.ModelSummary``; None: none)."""
+    if model is not None:
+        agents = f", {model.n_agents} agents" if model.n_agents is not None else ""
+        yield ("variance_components", f"Variance components — {model.formula}; {model.nobs:,} replies{agents}, "
+               f"{model.n_boot} bootstrap replicates", model.varcorr.round(4), None, "not a parameter of this term")
 
 
 def _agent_scorecards(r):
@@ -88,7 +88,7 @@ def _survey_health(r):
     t, v = r.tables, r.values
     if "response_model" in t:
         coef = t["response_model"][["odds_ratio", "estimate", "std_error", "p_value"]]
-        yield ("response_model", f"Response model (logistic): odds ratios; AUC {v['response'].propensity.auc:.2f}",
+        yield ("response_model", f"Response model (logistic): odds ratios; AUC {v.response.propensity.auc:.2f}",
                coef.round(3).assign(p_value=coef["p_value"].map(format_p)), "response_model", None)
     if "nps_by_channel" in t:
         yield ("nps_by_channel", "NPS by channel with adjusted-Wald 95% intervals",
@@ -99,9 +99,9 @@ def _survey_health(r):
         yield ("survey_screen", f"Agents under review (one-sided z > {r.parameters.screen_z:g})",
                flagged_agents(screen, _agents(r, screen)), "survey_screen", "no reply to compare")
     if "weighted_scores" in t:
-        yield _weighted_scores(t["weighted_scores"], v["scores"].iloc[0], v["response"])
+        yield _weighted_scores(t["weighted_scores"], v.scores.iloc[0], v.response)
     if "tipping_point" in t:
-        yield from _tipping(r, t["tipping_point"], v["tipping"], t["verdict_tipping_points"])
+        yield from _tipping(r, t["tipping_point"], v.tipping, t["verdict_tipping_points"])
 
 
 def _weighted_scores(weighted, scores, response):
@@ -114,7 +114,7 @@ def _weighted_scores(weighted, scores, response):
 
 def _tipping(r, table, tip, fragile):
     yield ("tipping_point", f"Mean CSAT if non-respondents scored δ points away from comparable respondents "
-           f"(replies: {tip['respondent_mean']:.3f}; δ = 0: {tip['mean_mar']:.3f})",
+           f"(replies: {tip.respondent_mean:.3f}; δ = 0: {tip.mean_mar:.3f})",
            table.round(3).rename(columns={"mean": "mean CSAT over all contacts"}), "tipping_point", None)
     if len(fragile):
         shown = fragile.reindex(fragile["tipping_delta"].abs().sort_values(kind="stable").index).head(10)
@@ -127,14 +127,15 @@ def _tipping(r, table, tip, fragile):
 def _channel_audit(r):
     t = r.tables
     yield ("channel_summary", "Each channel's numbers with 95% intervals (counts and shares of contacts are a "
-           "census)", channel_table(t["channel_summary"]), "channel_summary", None)
+           "census)", channel_table(t["channel_summary"], r.values.summary.csat_measure == "share good"),
+           "channel_summary", None)
     if "channel_differences" in t:
         yield ("channel_differences", "Raw and adjusted differences from the average contact: CSAT and NPS in "
                "points, rates in percentage points", differences_display(t["channel_differences"]),
                "channel_differences", "not estimable")
     if "channel_response" in t:
         yield ("channel_response", "Replies, weighting and tipping points by channel (χ² test of equal response "
-               f"rates: p = {format_p(r.values['chi2_p'])})", response_display(t["channel_response"]),
+               f"rates: p = {format_p(r.values.comparison.chi2_p)})", response_display(t["channel_response"]),
                "channel_response", "no shift within the range searched reverses the effect's sign")
 
 
@@ -149,9 +150,9 @@ def _policy_friction(r):
     if "credit_cap_neighbours" in t:
         yield ("credit_cap_neighbours", "Raw mean CSAT at the cap and in the half-doubling just below it (t / Welch "
                "95% intervals)", t["credit_cap_neighbours"].round(3), "credit_cap_neighbours", "fewer than two replies")
-    words = r.values["words"]
-    yield ("policy_words", f"Distinctive words per policy (z above {words.attrs['z_threshold']:.2f}, Bonferroni over "
-           f"a {words.attrs['vocabulary']:,}-word vocabulary)", words_display(words), "policy_words",
+    words = r.values.words
+    yield ("policy_words", f"Distinctive words per policy (z above {words.z_threshold:.2f}, Bonferroni over "
+           f"a {words.vocabulary:,}-word vocabulary)", words_display(words), "policy_words",
            "fewer comments than the word list needs")
 
 
@@ -159,11 +160,11 @@ def _comment_sentiment(r):
     t = r.tables
     validation = t["sentiment_validation"]
     yield ("sentiment_validation", f"AUC of sentiment for detractors with DeLong 95% intervals (bar for use: lower "
-           f"end ≥ {r.parameters.auc_bar:g}, {validation.attrs['gate']})", validation.round(3),
+           f"end ≥ {r.parameters.auc_bar:g}, {r.values.validation.gate})", validation.round(3),
            "sentiment_validation", "no score of this kind")
     yield ("sentiment_by_score", "Mean sentiment of the comments at each CSAT score",
            t["sentiment_by_score"].round(3), "sentiment_by_score", "too few comments")
-    if r.values["used"]:
+    if r.values.used:
         agents = t["agent_sentiment"]
         shown = agents.reindex(agents["beyond_score_z"].abs().sort_values(ascending=False, kind="stable").index)
         shown = shown.head(10)
@@ -218,7 +219,7 @@ def _trends(r):
         yield ("period_scores", "The replies' own averages in the two months and the change (not adjusted for the "
                "contact mix)", tr.period_display(t["period_scores"]), "period_scores",
                "the change has no count of replies")
-    yield from _variance_components(r)
+    yield from _variance_components(r.values.model if r.values is not None else None)
 
 
 def _qa_sample(r):

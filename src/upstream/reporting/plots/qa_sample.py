@@ -8,9 +8,9 @@ from ...analysis.verdicts import UNDER_REVIEW
 from .common import PALETTE, axes, finish
 
 
-def reliability_gain(plan: pd.DataFrame, title: str):
+def reliability_gain(plan: pd.DataFrame, title: str, threshold: float):
     """Each agent's reliability now and after the planned reviews, ordered by reliability now; agents under
-    survey review in orange; the dashed line is the reliability threshold."""
+    survey review in orange; the dashed line is the reliability `threshold`."""
     p = plan.sort_values("reliability")
     fig, ax = axes(8, 4.5)
     x = np.arange(len(p))
@@ -20,7 +20,7 @@ def reliability_gain(plan: pd.DataFrame, title: str):
     got = p["reviews"] > 0
     ax.scatter(x[got], p.loc[got, "reliability_after"], s=14, color=colour[got.to_numpy()], zorder=4,
                label="after the reviews")
-    ax.axhline(plan.attrs["reliability_threshold"], color="black", linestyle="--", linewidth=0.8)
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8)
     ax.set_xticks([])
     ax.set_xlabel(f"{len(p)} agents, ordered by reliability now (orange: survey process under review)")
     ax.set_ylabel("Reliability of the agent's estimate")

@@ -113,9 +113,11 @@ def _agent_sd(row, units: Units) -> str:
     return "" if pd.isna(sd) else f"; agents' SD under it {units.size(sd)}"
 
 
-def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, units: Units = POINTS) -> str:
+def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, units: Units = POINTS,
+                     margin: float | None = None) -> str:
     """Counts of every verdict, the error-rate rule and the expected number of wrong verdicts; with a
-    zero agent variance (`singular`), that no agent can be told apart from any other."""
+    zero agent variance (`singular`), that no agent can be told apart from any other. `margin`: the verdicts'
+    δ (``AgentEffects.practical_margin``; default the parameters' own)."""
     counts = effects["verdict"].value_counts()
     n = len(effects)
     if singular:
@@ -124,7 +126,7 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, unit
     above, below = int(counts.get("above average", 0)), int(counts.get("below average", 0))
     review, few = int(counts.get("survey process under review", 0)), int(counts.get(NOT_RANKABLE, 0))
     neutral = int(counts.get("not distinguishable from average", 0))
-    margin = effects.attrs.get("practical_margin", params.practical_margin or 0.0)
+    margin = (params.practical_margin or 0.0) if margin is None else margin
     beyond = f"beyond ±{units.size(margin)}" if margin > 0 else "on that side of average"
     rankable = above + below + neutral
     text = f"Of the {n} agents with CSAT replies, "

@@ -2,9 +2,9 @@
 (channel_summary, channel_differences, channel_response) and states only what its condition supports."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
+from ...analysis.channels import ResponseComparison
 from .common import POINTS, Units, listing, p_text, pct, pct_interval
 
 METRIC_LABELS = {"csat": "CSAT", "nps": "NPS", "fcr": "first-contact resolution", "escalation": "escalation",
@@ -112,11 +112,12 @@ def metric_sentences(differences: pd.DataFrame, metrics=("nps", "fcr", "escalati
     return out
 
 
-def channel_response_sentences(summary: pd.DataFrame, comparison: pd.DataFrame, units: Units = POINTS) -> list[str]:
+def channel_response_sentences(summary: pd.DataFrame, comparison: ResponseComparison,
+                               units: Units = POINTS) -> list[str]:
     """Whether response rates differ by channel (χ² test), how far weighting moves channel CSAT, and the
     tipping point of each channel's adjusted CSAT difference, in `units` (score points, or the share of
     good ratings in percentage points)."""
-    p = comparison.attrs.get("chi2_p", np.nan)
+    p, comparison = comparison.chi2_p, comparison.table
     r = summary.sort_values("response_rate")
     lo, hi = r.iloc[0], r.iloc[-1]
     rates = (f"from {pct(lo['response_rate'])} on {r.index[0]} (95% interval "

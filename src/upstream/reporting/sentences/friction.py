@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...analysis.words import DistinctiveWords
 from .common import listing, pct, pct_interval, points
 
 
@@ -111,14 +112,15 @@ def cap_effect_sentence(dose: dict | None, near: pd.DataFrame | None) -> str:
             f"{points(c['estimate'])} points against the dose–response line at the cap ({ci}; {raw}).")
 
 
-def words_sentence(words: pd.DataFrame, per_policy: int = 3) -> str:
+def words_sentence(result: DistinctiveWords, per_policy: int = 3) -> str:
     """For each policy with distinctive words, its top ones with their z-scores; then how many have none."""
+    words = result.table
     if words.empty:
         return ""
     hits = words[words["distinctive"]]
     groups = list(dict.fromkeys(words["group"]))
     named = [g for g in groups if g in set(hits["group"])]
-    threshold, vocab = words.attrs.get("z_threshold"), words.attrs.get("vocabulary")
+    threshold, vocab = result.z_threshold, result.vocabulary
     if not named:
         return (f"No policy's comments use any word distinctively (z above {threshold:.2f}, the Bonferroni bound over "
                 f"the {vocab:,}-word vocabulary).")

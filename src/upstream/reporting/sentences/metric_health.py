@@ -222,7 +222,7 @@ def contact_metrics_sentence(contact: pd.DataFrame) -> str:
     return f"Contact by contact (same contact mix and agent{held}), {listing(parts)}."
 
 
-def resolution_sentence(overall: pd.DataFrame, screen: pd.DataFrame) -> str:
+def resolution_sentence(overall: pd.DataFrame, screen) -> str:
     """How often the agent's resolution code and the 7-day repeat measure disagree, and which agents'
     over-claim share is implausible for their contacts."""
     d = overall.loc["disagree"]
@@ -231,12 +231,12 @@ def resolution_sentence(overall: pd.DataFrame, screen: pd.DataFrame) -> str:
     text = (f"Agents' own resolution codes and the 7-day repeat measure disagree on {pct(d['share'])} of contacts "
             f"(95% interval {pct_interval(d['lower'], d['upper'])}): {pct(over['share'])} were marked resolved but the "
             f"customer came back, {pct(under['share'])} were marked unresolved but the customer did not come back")
-    flagged = int(screen["flag"].sum())
+    flagged, n_agents = int(screen.table["flag"].sum()), len(screen.table)
     rule = (f"against what their own contacts predict, allowing for the ordinary variation between agents "
-            f"(one-sided z > {screen.attrs['z']:g})")
+            f"(one-sided z > {screen.z:g})")
     if flagged:
         verb = "marks" if flagged == 1 else "mark"
-        return text + (f"; {flagged} of {len(screen)} agents {verb} contacts resolved that come back implausibly often "
+        return text + (f"; {flagged} of {n_agents} agents {verb} contacts resolved that come back implausibly often "
                        f"{rule}.")
     return text + f"; no agent's share of resolved contacts that came back is implausible {rule}."
 

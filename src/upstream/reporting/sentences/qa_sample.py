@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...analysis.qa import ReviewPlan
+
 
 def replies(n: float) -> str:
     """'1 reply', '2.5 replies'."""
@@ -12,29 +14,29 @@ def replies(n: float) -> str:
     return f"{text} {'reply' if text == '1' else 'replies'}"
 
 
-def plan_sentence(plan: pd.DataFrame) -> str:
+def plan_sentence(plan: ReviewPlan) -> str:
     """Reviews placed, agents reviewed, and the expected gain in reliability (mean and threshold count)."""
-    a = plan.attrs
-    k = int((plan["reviews"] > 0).sum())
-    if a["tau2"] <= 0:
+    a = plan
+    k = int((plan.table["reviews"] > 0).sum())
+    if a.tau2 <= 0:
         return ("The agent model finds no detectable difference between agents in these data (the agents' SD is "
                 "estimated at 0), so no review can sharpen an agent's estimate and the reliability rule places "
-                f"none of the {a['budget']} reviews; only reviews of agents under survey review are planned "
-                f"({a['used']}).")
-    placed = (f"All {a['budget']} reviews" if a["used"] == a["budget"] else
-              f"Only {a['used']} of the {a['budget']} reviews could be placed (the agents have no more contacts "
+                f"none of the {a.budget} reviews; only reviews of agents under survey review are planned "
+                f"({a.used}).")
+    placed = (f"All {a.budget} reviews" if a.used == a.budget else
+              f"Only {a.used} of the {a.budget} reviews could be placed (the agents have no more contacts "
               "without a survey reply), and they")
-    return (f"{placed} go to {k} of the {len(plan)} agents with contacts and would raise the mean reliability of "
-            f"the agents' estimates from {a['mean_reliability_before']:.2f} to {a['mean_reliability_after']:.2f}, and "
-            f"the number of agents at or above the {a['reliability_threshold']:g} reliability threshold (agents under "
-            f"survey review included) from {a['reach_before']} "
-            f"to {a['reach_after']} — expected gains if a review measures an agent as well as a survey reply does.")
+    return (f"{placed} go to {k} of the {len(plan.table)} agents with contacts and would raise the mean reliability "
+            f"of the agents' estimates from {a.mean_reliability_before:.2f} to {a.mean_reliability_after:.2f}, and "
+            f"the number of agents at or above the {a.reliability_threshold:g} reliability threshold (agents under "
+            f"survey review included) from {a.reach_before} "
+            f"to {a.reach_after} — expected gains if a review measures an agent as well as a survey reply does.")
 
 
-def priority_sentence(plan: pd.DataFrame) -> str:
+def priority_sentence(plan: ReviewPlan) -> str:
     """The agents under survey review and the reviews reserved for them."""
-    flagged = plan[plan["survey_flag"]]
-    p = plan.attrs["priority_reviews"]
+    flagged = plan.table[plan.table["survey_flag"]]
+    p = plan.priority_reviews
     if flagged.empty:
         return "No agent's survey process is under review, so no reviews are reserved."
     if p == 0:
@@ -50,8 +52,9 @@ def priority_sentence(plan: pd.DataFrame) -> str:
             "survey scores may be steered, so an independent review is the check they need.")
 
 
-def allocation_sentence(plan: pd.DataFrame) -> str:
+def allocation_sentence(plan: ReviewPlan) -> str:
     """Where the other reviews go: agents with few replies first (medians in and out of the plan)."""
+    plan = plan.table
     chosen = plan[(plan["reviews"] - plan["priority_reviews"]) > 0]
     if chosen.empty:
         return ""
@@ -68,7 +71,7 @@ def allocation_sentence(plan: pd.DataFrame) -> str:
     return text + "."
 
 
-def sample_sentence(sample: pd.DataFrame, plan: pd.DataFrame, seed: int) -> str:
+def sample_sentence(sample: pd.DataFrame, plan: ReviewPlan, seed: int) -> str:
     if sample.empty:
         return "No contacts are drawn for review."
     return (f"The {len(sample)} contacts to review are drawn at random within each agent from the contacts without a "
@@ -76,7 +79,6 @@ def sample_sentence(sample: pd.DataFrame, plan: pd.DataFrame, seed: int) -> str:
             "reason each agent was chosen.")
 
 
-def plan_title(plan: pd.DataFrame) -> str:
-    a = plan.attrs
-    return (f"{a['used']} reviews raise mean reliability from {a['mean_reliability_before']:.2f} to "
-            f"{a['mean_reliability_after']:.2f}")
+def plan_title(plan: ReviewPlan) -> str:
+    return (f"{plan.used} reviews raise mean reliability from {plan.mean_reliability_before:.2f} to "
+            f"{plan.mean_reliability_after:.2f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...analysis.sentiment import SentimentValidation
 from .common import p_text, pct, pct_interval
 
 
@@ -15,16 +16,16 @@ def comment_coverage_sentence(n_comments: int, n_replies: int) -> str:
             "those, and customers who write may differ from those who do not.")
 
 
-def validation_sentence(validation: pd.DataFrame) -> str:
+def validation_sentence(validation: SentimentValidation) -> str:
     """The AUC for dissatisfied customers with its DeLong interval against the bar, and the NPS-detractor
     AUC for comparison; says whether sentiment is used as an outcome."""
-    gate = validation.loc[validation.attrs["gate"]]
-    bar = validation.attrs["bar"]
+    gate = validation.table.loc[validation.gate]
+    bar, name, validation = validation.bar, validation.gate, validation.table
     if pd.isna(gate["auc"]):
         return (f"Too few comments to validate the sentiment scorer ({int(gate['n_positive'])} from dissatisfied "
                 f"customers, {int(gate['n_negative'])} from the others; at least two of each are needed), so sentiment "
                 "is not used as an outcome in this study.")
-    text = (f"VADER's compound sentiment separates dissatisfied customers ({validation.attrs['gate']}) from the rest "
+    text = (f"VADER's compound sentiment separates dissatisfied customers ({name}) from the rest "
             f"with an AUC of "
             f"{gate['auc']:.3f} (95% DeLong interval {gate['lower']:.3f}–{gate['upper']:.3f}) on "
             f"{int(gate['n_positive'] + gate['n_negative']):,} comments")

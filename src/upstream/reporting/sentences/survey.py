@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from ...analysis.nonresponse import TippingPoint
+from ...analysis.screen import ScreenResult
 from ...data.frames import CONTACT_MIX
 from .common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
 
@@ -34,25 +36,26 @@ def nps_sentence(nps_all) -> str:
     return f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to {hi:+.0f}, adjusted Wald) from {nps_all.n:,} replies."
 
 
-def screen_rule(screen: pd.DataFrame) -> str:
+def screen_rule(screen: ScreenResult) -> str:
     """The screen's flag rule in words: each test's one-sided threshold and, when several tests ran, the chance
     of a flag they share for an ordinary agent (``analysis.screen.per_test_z``)."""
-    z, n_tests = screen.attrs["z"], screen.attrs.get("n_tests", 1)
+    z, n_tests = screen.z, screen.n_tests
     if n_tests <= 1:
         return f"one-sided z > {z:g}"
-    return (f"one-sided z > {screen.attrs['z_test']:.2f} on each of {n_tests} tests, a {pct(float(norm.sf(z)))} "
+    return (f"one-sided z > {screen.z_test:.2f} on each of {n_tests} tests, a {pct(float(norm.sf(z)))} "
             "chance of a flag for an ordinary agent in all")
 
 
-def screen_sentence(screen: pd.DataFrame) -> str:
+def screen_sentence(screen: ScreenResult) -> str:
     """Agents under review, and the ordinary between-agent variation the screen allowed for (the parts it
-    could not run say so in ``screen.attrs["skipped"]``)."""
-    few = int(screen["flag_invitations"].sum())
-    both = int((screen["flag_combined"] & ~screen["flag_invitations"]).sum())
-    n = int(screen["flagged"].sum())
-    sds = [f"{np.sqrt(screen.attrs[key]):.2f} in the log-odds of {what}"
-           for key, what in (("tau2_invitation", "sending a survey"), ("tau2_response", "a reply"))
-           if np.isfinite(screen.attrs.get(key, np.nan))]
+    could not run say so in ``screen.skipped``)."""
+    table = screen.table
+    few = int(table["flag_invitations"].sum())
+    both = int((table["flag_combined"] & ~table["flag_invitations"]).sum())
+    n = int(table["flagged"].sum())
+    sds = [f"{np.sqrt(tau2):.2f} in the log-odds of {what}"
+           for tau2, what in ((screen.tau2_invitation, "sending a survey"), (screen.tau2_response, "a reply"))
+           if np.isfinite(tau2)]
     if not sds and not n:
         return ("The survey screen could test neither invitations nor replies in these data, so no agent is under "
                 "survey review.")
@@ -64,7 +67,7 @@ def screen_sentence(screen: pd.DataFrame) -> str:
               "after unresolved, escalated or repeated contacts)"] if few else []) + (
         [f"{both} combine{'s' if both == 1 else ''} fewer surveys with more replies than predicted, each moderate "
          "alone"] if both else [])
-    return (f"{n} of the {len(screen)} agents with contacts {verb(n, 'is', 'are')} under review for their survey "
+    return (f"{n} of the {len(table)} agents with contacts {verb(n, 'is', 'are')} under review for their survey "
             f"process: {listing(parts)}, beyond {ordinary} "
             f"({screen_rule(screen)}). They get no verdict until the process is reviewed; more replies "
             "alone do not put an agent under review.")
@@ -106,23 +109,23 @@ def _feature(name: str) -> str:
     return MIX_LABELS.get(name, name.replace("_", " ").replace("7d", "7 days"))
 
 
-def tipping_sentences(tipping: dict, verdicts: pd.DataFrame, units: Units = POINTS,
+def tipping_sentences(tipping: TippingPoint, verdicts: pd.DataFrame, units: Units = POINTS,
                       max_false_sign: float = 0.05) -> list[str]:
     """The δ-adjusted pattern-mixture (tipping-point) results for mean CSAT and for agent verdicts. The reply
     share is per contact (never-invited contacts count), so it is not the share of invitations answered that
     the response sentence gives; `max_false_sign`: the verdicts' error bound, which the guidance on fragile
     verdicts refers to."""
     mean = "mean CSAT" if units.scale == 1 else units.outcome
-    every = tipping.get("every_contact", True)
+    every = tipping.every_contact
     contacts = "the period's contacts" if every else "the surveyed contacts (the export lists no others)"
     over = "all contacts" if every else "all surveyed contacts"
-    if tipping["response_share"] >= 1:
+    if tipping.response_share >= 1:
         out = [f"Every one of {contacts} has a CSAT reply, so there are no non-respondents whose scores could "
                "differ (a δ-adjusted pattern-mixture analysis needs some)."]
     else:
-        out = [f"Only {pct(tipping['response_share'])} of {contacts} have a CSAT reply, so if the others would "
-               f"score just {units.size(tipping['delta_for_shift'])} lower than replies from comparable contacts, "
-               f"{mean} over {over} would be {units.size(tipping['shift'])} lower than the replies say; the data "
+        out = [f"Only {pct(tipping.response_share)} of {contacts} have a CSAT reply, so if the others would "
+               f"score just {units.size(tipping.delta_for_shift)} lower than replies from comparable contacts, "
+               f"{mean} over {over} would be {units.size(tipping.shift)} lower than the replies say; the data "
                "cannot tell how large that difference is (a δ-adjusted pattern-mixture analysis)."]
     if len(verdicts):                   # an agent whose every contact has a reply has no tipping shift
         verdicts = verdicts[np.isfinite(verdicts["tipping_delta"].astype(float))]

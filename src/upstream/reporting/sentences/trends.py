@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...analysis.trends import Decomposition
 from .common import MIX_LABELS, pct
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -30,11 +31,11 @@ def _part(row) -> str:
     return f"{row['estimate']:+.3f} (95% interval {row['lower']:+.3f} to {row['upper']:+.3f})"
 
 
-def decomposition_sentence(parts: pd.DataFrame, shares: pd.DataFrame) -> str:
+def decomposition_sentence(decomposition: Decomposition, shares: pd.DataFrame) -> str:
     """The change in expected CSAT from the first to the last period (for an average agent: agents held
     fixed) and its two parts, naming the mix variable that contributes most and its level whose share moved
     most."""
-    first, last = parts.attrs["first"], parts.attrs["last"]
+    parts, first, last = decomposition.table, decomposition.first, decomposition.last
     mix_rows = parts[parts.index.str.startswith("mix: ")]
     text = (f"From {month_text(first)} to {month_text(last)}, expected CSAT over all contacts changed by "
             f"{_part(parts.loc['change'])} on the fitted model, with agents held fixed (the same average agent: a "
