@@ -15,10 +15,11 @@ from .grouped import NoRowsError
 from .inference import variance_lr_test
 from .intercept_draws import random_intercept_draws
 from .lmm import single_threaded_blas
+from .membership import Membership, membership_from_table
 from .results import ClmmResult, ConvergenceWarning, GlmerResult, LmerResult, MixedModelResult, SingularFitWarning
 
 __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "ColumnTerms", "NoRowsError", "parse_formula",
            "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
            "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
            "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning", "variance_lr_test",
-           "random_intercept_draws"]
+           "random_intercept_draws", "Membership", "membership_from_table"]

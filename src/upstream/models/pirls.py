@@ -44,7 +44,7 @@ class LaplaceGlmm:
         out = np.zeros(len(self.k))
         for blk, sl, ut in zip(self.blocks, self.slices, u_blocks):
             b = ut.reshape(blk.n_levels, blk.k) @ lower_triangle(theta[sl], blk.k).T
-            out += np.einsum("ij,ij->i", blk.values, b[blk.codes])
+            out += blk.row_effects(b)
         return out
 
     def random_sd_rows(self, theta) -> np.ndarray:

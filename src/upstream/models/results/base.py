@@ -252,7 +252,10 @@ class MixedModelResult(FixedEffectQuestions):
             self._need_rows("predictions")
             X, groups = newdata_matrices(self.frame, self.fixed, self.blocks, newdata, allow_new_levels)
         eta = X @ beta
-        if include_random:
+        if include_random and newdata is None:
+            for re, blk in zip(self.random_effects, self.blocks):
+                eta = eta + blk.row_effects(re.modes)
+        elif include_random:
             for re, (codes, values) in zip(self.random_effects, groups):
                 known = codes >= 0
                 contrib = np.zeros(len(codes))
