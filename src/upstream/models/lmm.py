@@ -188,10 +188,14 @@ class LmmStructure(LmmSolutions):
         if s2 <= 0:
             return theta
         for blk, sl in zip(self.blocks, self.theta_slices):
-            if blk.k != 1 or blk.terms != ["(Intercept)"] or blk.membership is not None:
+            if blk.k != 1 or blk.terms != ["(Intercept)"]:
                 continue
-            counts = np.bincount(blk.codes, minlength=blk.n_levels).astype(float)
-            means = np.bincount(blk.codes, weights=e, minlength=blk.n_levels) / np.maximum(counts, 1)
+            if blk.membership is not None:                  # weighted counts and means (mm() term)
+                counts = np.asarray(blk.membership.sum(axis=0)).ravel()
+                means = (blk.membership.T @ e) / np.maximum(counts, 1)
+            else:
+                counts = np.bincount(blk.codes, minlength=blk.n_levels).astype(float)
+                means = np.bincount(blk.codes, weights=e, minlength=blk.n_levels) / np.maximum(counts, 1)
             tau2 = means.var() - s2 * np.mean(1.0 / np.maximum(counts, 1))
             theta[sl] = np.sqrt(max(tau2, 0.01 * s2) / s2)
         return theta

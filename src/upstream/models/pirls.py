@@ -52,6 +52,8 @@ class LaplaceGlmm:
         out = np.zeros(len(self.k))
         for blk, sl in zip(self.blocks, self.slices):
             zt = blk.values @ lower_triangle(theta[sl], blk.k)
+            if blk.membership is not None:                 # Σ_g w_g b_g: SD scales with ‖w_i‖
+                zt = zt * np.sqrt(np.asarray(blk.membership.multiply(blk.membership).sum(axis=1)))
             out = np.maximum(out, np.sqrt(np.einsum("ij,ij->i", zt, zt)))
         return out
 
