@@ -44,8 +44,8 @@ from .schema import TABLES
 
 __all__ = ["CsatScale", "NpsScale", "Attribution", "ColumnNotes", "DatasetDescription",
            "DEFAULT_CSAT", "DEFAULT_NPS", "DEFAULT_DESCRIPTION", "DESCRIPTION_FILE",
-           "ATTRIBUTION_RULES", "SHARED_WEIGHTS", "MAX_POINTS", "FORMAT_VERSION", "Visibility", "csat_scale_of", "default_top_box",
-           "visibility_of"]
+           "ATTRIBUTION_RULES", "SHARED_WEIGHTS", "MAX_POINTS", "FORMAT_VERSION", "Visibility", "csat_scale_of",
+           "default_top_box", "visibility_of"]
 
 DESCRIPTION_FILE = "dataset.yaml"
 FORMAT_VERSION = 1
