@@ -150,8 +150,11 @@ def test_bad_membership_input_messages():
     with pytest.raises(ModelInputError, match=r"membership names 'agent' but the formula"):
         lmer(f, data, membership={"agent_id": table, "agent": table})
     res = lmer(f, data, membership={"agent_id": table})
-    with pytest.raises(ModelInputError, match=r"^predictions for new data are not available with a multiple-membership"):
+    with pytest.raises(ModelInputError, match=r"^predictions for new data with random effects are not available "
+                                              r"with a multiple-membership term \(\(1 \| mm\(agent_id\)\)\)"):
         res.predict(data.head())
+    np.testing.assert_allclose(res.predict(data.head(), include_random=False),
+                               res.predict(include_random=False)[:5], rtol=1e-12)
     with pytest.raises(ModelInputError, match=r"^clmm does not fit a multiple-membership term"):
         clmm("y ~ x + (1 | mm(agent_id))", data.assign(y=data["y"].round().clip(1, 5).astype(int)))
 

@@ -345,10 +345,6 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
     levels. Unknown levels of a fixed-effect factor always raise; of a grouping factor they raise
     unless allow_new_levels, and get code −1 (no random effect)."""
     formula = frame.formula
-    if any(r.membership for r in formula.random):
-        terms = ", ".join(r.source for r in formula.random if r.membership)
-        raise ModelInputError(f"predictions for new data are not available with a multiple-membership term "
-                              f"({terms}): new rows have no weights")
     group_vars = {v for r in formula.random for v in r.group}
     sub = check_newdata(formula, frame.factors, newdata)
     codes = {}
@@ -373,7 +369,9 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
     X = X_all[:, [position[nm] for nm in fixed.names]]
     groups = []
     for rt, blk in zip(formula.random, blocks):
-        if len(rt.group) == 1:
+        if rt.membership:                       # new rows have no weights: no random effect (see results)
+            gc = np.full(len(sub), -1, dtype=np.int64)
+        elif len(rt.group) == 1:
             gc = codes[rt.group[0]]
         else:
             parts = []
