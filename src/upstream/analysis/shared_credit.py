@@ -117,3 +117,41 @@ def recovery_error(effects: pd.DataFrame, truth: pd.Series) -> dict:
     wrong = judged & ((says_above & (true < 0)) | (~says_above & (true > 0)))
     return {"rmse": float(np.sqrt(np.mean((est - true) ** 2))), "corr": float(np.corrcoef(est, true)[0, 1]),
             "n_verdicts": int(judged.sum()), "false_sign_rate": float(wrong.sum() / max(int(judged.sum()), 1))}
+
+
+def compare_attributions(frame: pd.DataFrame, contact_agents: pd.DataFrame, shared: pd.DataFrame,
+                         rating_time: pd.DataFrame, agent: str = "agent_id", top: int = 5) -> dict:
+    """What shared credit changes: `table` (``verdict_changes`` with each agent's `shared_share`, the
+    share of its rated contacts that several agents handled), the counts of changed verdicts and shared
+    contacts, and the mean gain and shared share of the `top` agents who gain and who lose most."""
+    table = verdict_changes(shared, rating_time)
+    members = membership_table(frame, contact_agents, agent)
+    several = members.groupby("contact_id")["agent_id"].transform("size") > 1
+    table["shared_share"] = several.groupby(members["agent_id"]).mean().reindex(table.index)
+    gainers, losers = table.head(top), table.tail(top)
+    n_contacts = int(members["contact_id"].nunique())
+    return {"table": table, "n_changed": int(table["changed"].sum()), "n_agents": len(table),
+            "n_shared_contacts": int(members.loc[several, "contact_id"].nunique()), "n_contacts": n_contacts,
+            "top": min(top, len(table)), "gain_top": float(gainers["gain"].mean()),
+            "gain_top_shared": float(gainers["shared_share"].mean()), "loss_top": float(losers["gain"].mean()),
+            "loss_top_shared": float(losers["shared_share"].mean())}
+
+
+def shared_credit_sentence(summary: dict, units, weights: str) -> str:
+    """The finding: how many rated contacts were shared, how many verdicts change, who gains."""
+    return (f"{summary['n_shared_contacts']:,} of {summary['n_contacts']:,} rated contacts were handled by more than "
+            f"one agent, so agents are judged with shared credit ({weights}). Against giving each rating to the "
+            f"agent assigned when the customer rated, {summary['n_changed']} of {summary['n_agents']} agents change "
+            f"verdict; the {summary['top']} who gain most ({units.size(summary['gain_top'])} on average) had "
+            f"{summary['gain_top_shared']:.0%} of their rated contacts shared, the {summary['top']} who lose most "
+            f"({units.size(abs(summary['loss_top']))}) {summary['loss_top_shared']:.0%}.")
+
+
+SHARED_METHOD = (
+    "Shared credit: several agents worked on some contacts (the contact_agents table), so the agent term is a "
+    "multiple-membership random intercept: a contact's rating carries Σ w·(agent effect) over its agents, with "
+    "weights {weights} that sum to 1 per contact (lme4's model with the agent rows of Zt replaced by the weights; "
+    "Upstream's engine matches lme4 fitted that way). Agent effects, intervals and verdicts come from that model, "
+    "with draws from the conditional distribution and the variance components drawn from their likelihood; "
+    "variance shares and policy effects are from the rating-time model. The rating-time verdicts are kept in the "
+    "shared_credit table for comparison.")

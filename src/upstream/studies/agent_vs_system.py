@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis import aggregated, latent, policies
+from ..analysis import aggregated, latent, policies, shared_credit
 from ..analysis import shares as shares_module
 from ..analysis.agents import agent_effects
 from ..analysis.latent import LatentAgentModel
 from ..analysis.ranking import rank_shift
+from ..data.description import SHARED_WEIGHTS
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
@@ -165,6 +166,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     effects = agent_effects(model, agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen["flagged"])
+    effects, credit = shared_effects(ds, params, model, agents, screen, effects)
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
@@ -189,6 +191,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         say.verdict_sentence(effects, params, singular=model.judged_by.singular, units=units),
         *screen.attrs.get("skipped", []),
         say.attribution_sentence(attribution),
+        shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit else "",
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,
@@ -203,13 +206,38 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "survey_screen": screen,
         "rank_shift": bottom,
     }
+    if credit:
+        result.tables["shared_credit"] = credit["table"]
     result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,
                      "units": units, "n_boot": params.n_boot, "formula": model.judged_by.formula,
                      "varcorr": model.judged_by.varcorr, "nobs": model.judged_by.nobs,
                      "n_agents": model.judged_by.ngroups[model.agent], "draws": model.draws_method,
-                     "method": method_text(model, units)}
+                     "method": method_text(model, units)
+                     + ([shared_credit.SHARED_METHOD.format(weights=_weights_text(ds))] if credit else [])}
     result.figures = figures(result, effects, policy)
     return result
+
+
+def shared_effects(ds, params, model, agents, screen, effects):
+    """(effects, comparison): where the data set has a contact_agents table and the linear pandas model,
+    the agent effects with shared credit (analysis.shared_credit) and how they differ from `effects`
+    (rating-time attribution); otherwise `effects` unchanged and None."""
+    table = getattr(ds, "contact_agents", None)
+    if table is None or isinstance(model, LatentAgentModel) or steps.in_sql(ds):
+        return effects, None
+    shared = steps.quietly(lambda: shared_credit.fit_shared_agent_model(
+        model.frame, table, model.outcome, model.mix, model.agent, n_draws=params.n_boot, seed=params.seed,
+        population=ds.contacts, customer="customer_id" if model.crossed is not None else None))
+    judged = agent_effects(shared, agents, params.reliability_threshold,
+                           steps.verdict_margin(params, steps.csat_scale(ds)),
+                           params.max_false_sign, flagged=screen["flagged"])
+    return judged, shared_credit.compare_attributions(model.frame, table, judged, effects, model.agent)
+
+
+def _weights_text(ds) -> str:
+    attribution = getattr(getattr(ds, "description", None), "attribution", None)
+    weights = getattr(attribution, "weights", None)
+    return SHARED_WEIGHTS.get(weights, "as the contact_agents table gives them")
 
 
 AGENT_COLUMNS = ["n_responses", "raw_score", "effect", "lower", "upper", "reliability", "p_below", "p_above",
