@@ -15,6 +15,7 @@ from upstream.analysis.shared_credit import fit_shared_agent_model, membership_t
 from upstream.cli import main
 from upstream.data import DataError, load_dataset
 from upstream.data.frames import responses
+from upstream.data.sql import open_dataset
 from upstream.simulate.operation import PRESETS, simulate, truth_frame
 
 
@@ -74,6 +75,29 @@ def test_contact_agents_rules_and_messages(shared_folder):
         f"rows; e.g. '999' (contact_id '{table.loc[3, 'contact_id']}').",
         f"contact_agents.csv, column 'weight': rule 'the weights of a contact sum to 1' failed for 4 of 400 rows; "
         f"e.g. 1.166667 (contact_id '{c0}'), 1.5 (contact_id '{c4}'), 0.666667 (contact_id 'X9').")
+
+
+def test_duckdb_path_reads_and_checks_contact_agents_as_pandas_does(shared_folder):
+    sql = open_dataset(shared_folder, engine="duckdb")
+    pandas = open_dataset(shared_folder, engine="pandas")
+    assert sql.tables == pandas.tables == ("contacts", "surveys", "agents", "contact_agents")
+    assert sql.fingerprint == pandas.fingerprint and sql.n_rows["contact_agents"] == 400
+
+    def corrupt(t):
+        t.loc[0, "weight"] = "0.5"
+        t.loc[3, "agent_id"] = "999"
+        t.loc[7, "weight"] = "-0.25"
+
+    edit_csv(shared_folder, "contact_agents", corrupt)
+    errors = []
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(DataError) as info:
+            open_dataset(shared_folder, engine=engine)
+        errors.append(str(info.value))
+    assert errors[0] == errors[1]
+    assert errors[1].endswith("column 'weight': rule 'the weights of a contact sum to 1' failed for 3 of 400 rows; "
+                              "e.g. 1.166667 (contact_id '0000001'), -0.25 (contact_id '0000006').")
+    assert "rule 'weight is between 0 and 1' failed for 1 of 400 rows; e.g. -0.25" in errors[1]
 
 
 def test_dataset_yaml_shared_rule(shared_folder):
