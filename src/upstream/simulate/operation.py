@@ -342,7 +342,7 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     own = skill + tenure_effect                                       # rushing acts through `unresolved`
     handoffs = draw_handoffs(spec, staff, agent_idx, complexity, z_tenure) if spec.handoff_share > 0 else None
     if handoffs is None:
-        eta = eta_system + own[agent_idx]
+        eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]
     else:                                                             # shared: Σ_g w_g agent_g; rated: the last
         members = handoffs["members"]
         eta = eta_system + np.bincount(members["contact"], weights=members["weight"] * own[members["agent"]],

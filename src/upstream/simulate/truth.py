@@ -108,8 +108,10 @@ def credit_truth(d, eta_all) -> dict:
 def build_truth(d) -> dict:
     spec = d["spec"]
     shared_part = d.get("shared_agent_part")                          # handoffs: Σ_g w_g agent_g per contact
-    eta_all = d["eta_system"] + (shared_part if shared_part is not None
-                                 else d["skill"][d["agent_idx"]] + d["tenure_effect"][d["agent_idx"]])
+    if shared_part is None:
+        eta_all = d["eta_system"] + d["skill"][d["agent_idx"]] + d["tenure_effect"][d["agent_idx"]]
+    else:
+        eta_all = d["eta_system"] + shared_part
     csat, nps, answered = d["csat"], d["nps"].astype(float), d["csat_answered"]
     policy, channel, repeat = d["policy"], d["channel"], d["repeat"]
     under = policy == spec.repeat_policy
