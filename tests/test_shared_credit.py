@@ -11,12 +11,20 @@ import pytest
 from conftest import edit_csv, write_tables
 
 from upstream.analysis.agents import agent_effects, fit_agent_model
-from upstream.analysis.shared_credit import fit_shared_agent_model, membership_table, recovery_error
+from upstream.analysis.shared_credit import (
+    fit_shared_agent_model,
+    membership_table,
+    recovery_error,
+    shared_credit_sentence,
+)
 from upstream.cli import main
 from upstream.data import DataError, load_dataset
 from upstream.data.frames import responses
 from upstream.data.sql import open_dataset
+from upstream.reporting.sentences.common import POINTS
 from upstream.simulate.operation import PRESETS, simulate, truth_frame
+from upstream.studies import Parameters, agent_vs_system
+from upstream.studies.agent_vs_system import shared_effects
 
 
 def failure_message(folder: Path, *paragraphs: str) -> str:
@@ -175,3 +183,35 @@ def test_shared_credit_recovers_true_agent_effects_better(handoffs):
     members = membership_table(frame, handoffs.contact_agents)
     assert np.allclose(members.groupby("contact_id")["weight"].sum(), 1.0)
     assert members["contact_id"].nunique() == len(frame)
+
+
+def test_agent_vs_system_judges_with_shared_credit(tmp_path):
+    """The study's shared-credit step on a 3,000-contact operation with handoffs: effects from the mm()
+    model, the comparison table, the finding and the method line."""
+    spec = PRESETS["small"].replace(n_contacts=3000, n_agents=20, n_customers=2500, n_teams=2, n_rushing=2,
+                                    n_steering=1, n_low_volume=2, handoff_share=1 / 3, seed=5)
+    ds = load_dataset(simulate(spec).write(tmp_path / "ops"), validate=False)
+    frame = responses(ds)
+    params = Parameters.from_mapping({"n_boot": 100, "seed": 7})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = fit_agent_model(frame, n_boot=100, seed=7, population=ds.contacts, customer=None)
+        screen = pd.DataFrame({"flagged": False}, index=model.fit.ranef["agent_id"].index)
+        rating = agent_effects(model, ds.agents, params.reliability_threshold, 0.05, params.max_false_sign)
+        judged, credit = shared_effects(ds, params, model, ds.agents, screen, rating)
+    assert judged is not rating and credit["n_agents"] == 20
+    assert credit["n_shared_contacts"] == 264 and credit["n_contacts"] == 782 == len(frame)
+    table = credit["table"]
+    assert list(table.columns) == ["verdict_rating_time", "verdict_shared", "effect_rating_time", "effect_shared",
+                                   "changed", "gain", "shared_share"]
+    np.testing.assert_allclose(table["gain"], table["effect_shared"] - table["effect_rating_time"])
+    assert table["gain"].is_monotonic_decreasing
+    assert credit["n_changed"] == int((table["verdict_rating_time"] != table["verdict_shared"]).sum())
+    sentence = shared_credit_sentence(credit, POINTS, "each agent's share of the contact's public replies")
+    assert sentence.startswith("264 of 782 rated contacts were handled by more than one agent, so agents are judged "
+                               "with shared credit (each agent's share of the contact's public replies). Against "
+                               f"giving each rating to the agent assigned when the customer rated, "
+                               f"{credit['n_changed']} of 20 agents")
+    no_table = type("Plain", (), {"contact_agents": None})()
+    assert shared_effects(no_table, params, model, ds.agents, screen, rating) == (rating, None)
+    assert "multiple-membership" in agent_vs_system.shared_credit.SHARED_METHOD

@@ -141,8 +141,9 @@ def shared_credit_sentence(summary: dict, units, weights: str) -> str:
     """The finding: how many rated contacts were shared, how many verdicts change, who gains."""
     return (f"{summary['n_shared_contacts']:,} of {summary['n_contacts']:,} rated contacts were handled by more than "
             f"one agent, so agents are judged with shared credit ({weights}). Against giving each rating to the "
-            f"agent assigned when the customer rated, {summary['n_changed']} of {summary['n_agents']} agents change "
-            f"verdict; the {summary['top']} who gain most ({units.size(summary['gain_top'])} on average) had "
+            f"agent assigned when the customer rated, {summary['n_changed']} of {summary['n_agents']} agents "
+            f"{'changes' if summary['n_changed'] == 1 else 'change'} verdict; the {summary['top']} who gain most "
+            f"({units.size(summary['gain_top'])} on average) had "
             f"{summary['gain_top_shared']:.0%} of their rated contacts shared, the {summary['top']} who lose most "
             f"({units.size(abs(summary['loss_top']))}) {summary['loss_top_shared']:.0%}.")
 
