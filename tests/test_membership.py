@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from conformance import REFERENCE, TOL, case_names, lmer_errors, load_case
+from conformance import GLMM_TOL, REFERENCE, TOL, case_names, glmm_errors, lmer_errors, load_case
 
 from upstream import glmer, lmer
 from upstream.models import Membership, ModelInputError, clmm, membership_from_table
@@ -117,7 +117,8 @@ def test_bootstrap_refits_the_membership_model(reference_fits):
 
 def test_glmer_laplace_with_membership():
     """Top box (y ≥ 4): with every weight 1, the mm() term's Laplace fit (PIRLS, dense) equals the
-    ordinary (1 | agent_id) fit (single-factor Laplace); shared weights fit the data better."""
+    ordinary (1 | agent_id) fit (single-factor Laplace); with the shared weights it matches lme4's
+    glmer with the weighted Zt (membership_topbox_laplace.json) at the glmer conformance tolerances."""
     _, data, table = _case("membership_reml")
     data = data.assign(top=(data["y"] >= 4).astype(int))
     plain = glmer("top ~ channel + x + (1 | agent_id)", data)
@@ -126,6 +127,12 @@ def test_glmer_laplace_with_membership():
     np.testing.assert_allclose(same.fixef, plain.fixef, rtol=1e-5)
     shared = glmer("top ~ channel + x + (1 | mm(agent_id))", data, membership={"agent_id": table})
     assert shared.loglik - plain.loglik == pytest.approx(8.43, abs=0.01)
+    fx, _ = load_case("membership_topbox_laplace")            # lme4 glmer with the weighted Zt, Laplace
+    assert fx["formula"] == "top ~ channel + x + (1 | mm(agent_id))"
+    errors = glmm_errors(fx, shared)
+    assert {"estimate", "std_error", "loglik", "sd", "mode", "cond_se"} <= set(errors)
+    too_big = {k: v for k, v in errors.items() if v > GLMM_TOL[k]}
+    assert not too_big, f"errors above tolerance {too_big}"
     with pytest.raises(ModelInputError, match=r"n_agq > 1 needs exactly one random-intercept term"):
         glmer("top ~ x + (1 | mm(agent_id))", data, n_agq=5, membership={"agent_id": table})
 

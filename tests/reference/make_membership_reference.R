@@ -12,8 +12,9 @@
 ## (as_lmerModLmerTest would rebuild the indicator Zt from the formula).
 ##
 ## Writes datasets/membership_contacts.csv, datasets/membership_contact_agents.csv (made here,
-## seeded) and fixtures/membership_reml.json, fixtures/membership_ml.json (function "lmer_membership",
-## read by tests/test_membership.py). Helpers (write_dataset, merMod_common, ...) are make_reference.R's.
+## seeded), fixtures/membership_reml.json, fixtures/membership_ml.json (function "lmer_membership")
+## and fixtures/membership_topbox_laplace.json (function "glmer_membership"), read by
+## tests/test_membership.py. Helpers (write_dataset, merMod_common, ...) are make_reference.R's.
 
 script_file <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1])
 source(file.path(dirname(normalizePath(script_file)), "make_reference.R"))
@@ -94,6 +95,41 @@ build_membership <- function(name, REML, contacts, ca) {
   cat("wrote", path, "\n")
 }
 
+## Top box (y >= 4) with a logistic GLMM: glFormula, Zt replaced, then lme4's two optimisation stages
+## (nAGQ = 0, then Laplace) as glmer runs them.
+build_membership_glmer <- function(name, contacts, ca) {
+  d <- contacts
+  d$channel <- factor(d$channel, levels = sort(unique(d$channel)))
+  agents <- sort(unique(ca$agent_id))
+  d$agent_id <- factor(d$agent_id, levels = agents)
+  d$top <- as.integer(d$y >= 4)
+  lf <- glFormula(top ~ channel + x + (1 | agent_id), data = d, family = binomial)
+  W <- Matrix::sparseMatrix(i = match(ca$agent_id, agents), j = ca$contact_id, x = ca$weight,
+                            dims = c(length(agents), nrow(d)), dimnames = list(agents, NULL))
+  W <- as(W, "CsparseMatrix")
+  lf$reTrms$Zt <- W
+  lf$reTrms$Ztlist[[1]] <- W
+  devfun <- do.call(mkGlmerDevfun, lf)
+  opt <- optimizeGlmer(devfun)
+  devfun <- updateGlmerDevfun(devfun, lf$reTrms)
+  opt <- optimizeGlmer(devfun, stage = 2)
+  fit <- mkMerMod(environment(devfun), opt, lf$reTrms, fr = lf$fr)
+  res <- merMod_common(fit)
+  res$coef <- coef_table(coef(summary(fit)), "z value", "Pr(>|z|)")
+  res <- c(res, merMod_ranef(fit))
+  head <- list(case = name,
+               description = paste("Multiple-membership agent intercept, top box (y >= 4), Laplace: lme4 with",
+                                   "reTrms$Zt replaced by the weighted contact-agent matrix"),
+               `function` = "glmer_membership",
+               data = "datasets/membership_contacts.csv",
+               membership = "datasets/membership_contact_agents.csv",
+               formula = "top ~ channel + x + (1 | mm(agent_id))",
+               factors = list(channel = arr(levels(d$channel))),
+               settings = list(nAGQ = 1))
+  path <- write_fixture(c(head, res, list(versions = versions())), name)
+  cat("wrote", path, "\n")
+}
+
 main_membership <- function() {
   sim <- simulate_membership()
   write_dataset(sim$contacts, "datasets/membership_contacts.csv")
@@ -102,6 +138,7 @@ main_membership <- function() {
   ca <- read_dataset_csv("datasets/membership_contact_agents.csv")
   build_membership("membership_reml", TRUE, contacts, ca)
   build_membership("membership_ml", FALSE, contacts, ca)
+  build_membership_glmer("membership_topbox_laplace", contacts, ca)
 }
 
 main_membership()
