@@ -215,3 +215,46 @@ def test_agent_vs_system_judges_with_shared_credit(tmp_path):
     no_table = type("Plain", (), {"contact_agents": None})()
     assert shared_effects(no_table, params, model, ds.agents, screen, rating) == (rating, None)
     assert "multiple-membership" in agent_vs_system.shared_credit.SHARED_METHOD
+
+
+def test_zendesk_comment_authors_make_contact_agents(tmp_path):
+    """A Zendesk API export with ticket_comments.json (comments with their ticket_id, as tap-zendesk's
+    ticket_comments stream and Airbyte's source-zendesk-support write them): public comments by agents
+    make the weights; end users' comments, internal notes and unknown tickets do not count."""
+    import json
+    import shutil
+
+    from upstream.data.importers.zendesk import import_zendesk_api
+
+    fixture = Path(__file__).parent / "fixtures" / "vendors" / "zendesk-api"
+    export = tmp_path / "export"
+    shutil.copytree(fixture, export, ignore=shutil.ignore_patterns("bad"))
+
+    def comment(i, ticket, author, public=True):
+        return {"id": i, "ticket_id": ticket, "author_id": author, "public": public, "type": "Comment",
+                "body": "…", "created_at": f"2026-03-01T10:{i:02d}:00Z"}
+
+    comments = [comment(1, 1001, 9001), comment(2, 1001, 9001), comment(3, 1001, 9004),
+                comment(4, 1001, 555001),                      # the requester (an end user)
+                comment(5, 1001, 9006, public=False),          # an internal note
+                comment(6, 1002, 9002), comment(7, 9999, 9001)]  # a ticket not in the export
+    (export / "ticket_comments.json").write_text(json.dumps({"comments": comments, "next_page": None}))
+    result = import_zendesk_api(export, export / "mapping.yaml")
+    table = result.contact_agents
+    assert table.to_dict("records") == [
+        {"contact_id": "1001", "agent_id": "9001", "weight": 2 / 3},
+        {"contact_id": "1001", "agent_id": "9004", "weight": 1 / 3},
+        {"contact_id": "1002", "agent_id": "9002", "weight": 1.0}]
+    facts = result.report.facts
+    assert facts["contacts_with_several_agents"] == 1 and facts["rated_contacts_with_several_agents"] == 1
+    assert facts["contact_agents_weights"].startswith("ticket_comments.json: each agent's share of the contact's "
+                                                      "public comments by agents")
+    assert result.dataset["attribution"]["rule"] == "shared"
+    assert result.dataset["attribution"]["weights"] == "public_replies"
+    assert result.dataset["attribution"]["reassigned_after_rating"] == 3
+    out = result.write(tmp_path / "imported", validate=True)
+    ds = load_dataset(out)
+    assert ds.tables[-1] == "contact_agents" and len(ds.contact_agents) == 3
+    assert ds.description.attribution.rule == "shared"
+    plain = import_zendesk_api(fixture, fixture / "mapping.yaml")
+    assert plain.contact_agents is None and plain.dataset["attribution"]["rule"] == "rating_time_assignee"
