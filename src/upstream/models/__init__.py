@@ -1,6 +1,9 @@
 """Mixed models for ratings data with lme4's formula syntax: `lmer` (linear), `glmer`
 (logistic, Laplace or adaptive quadrature) and `clmm` (cumulative logit, ordinal::clmm);
 `lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows.
+A multiple-membership term `(1 | mm(agent_id))` (a contact shared by several agents, weights
+summing to 1: `lmer(..., membership={"agent_id": table})`, membership.py) is fitted by lmer (REML/ML,
+Satterthwaite, modes, bootstrap) and glmer (Laplace), as lme4 fits it with Zt replaced by the weights.
 
 Bad input raises `ModelInputError` (a ValueError; `FormulaError` is one kind) before any fitting,
 with a message naming the column or argument, the rule and a few offending rows (checks.py)."""
