@@ -38,8 +38,9 @@ from .agents import (
 
 @dataclass
 class SharedAgentModel(AgentModel):
-    """The agent model with shared credit (`fit`: the mm() model, `crossed`: with customers or None);
-    `boot` is None and the effect draws are conditional (`n_draws` of them, seeded)."""
+    """The agent model with shared credit (`fit`: the mm() model; where customers repeat, `crossed` and
+    `fit` are both the model with the customer term); `boot` is None and the effect draws are
+    conditional (`n_draws` of them, seeded)."""
 
     n_draws: int = 1000
 
@@ -73,13 +74,14 @@ def fit_shared_agent_model(frame: pd.DataFrame, contact_agents: pd.DataFrame, ou
     mix = present_mix(frame, mix)
     frame = frame.assign(contact_id=frame["contact_id"].astype(str))
     weights = {agent: membership_table(frame, contact_agents, agent)}
-    formula = mix_formula(outcome, mix, f"mm({agent})")
-    fit = lmer(formula, frame, membership=weights)
-    used = frame.loc[fit.rows]
     crossed = None
-    if customer is not None and repeat_customers(used, customer) >= MIN_REPEAT_CUSTOMERS:
-        crossed = lmer(mix_formula(outcome, mix, f"mm({agent})", f" + (1 | {customer})"), used,
-                       membership={agent: membership_table(used, contact_agents, agent)})
+    if customer is not None and repeat_customers(frame, customer) >= MIN_REPEAT_CUSTOMERS:
+        # agents are judged by the crossed model alone (no bootstrap of the one-factor model to feed): fit
+        # only it, and let it stand for `fit` too
+        crossed = lmer(mix_formula(outcome, mix, f"mm({agent})", f" + (1 | {customer})"), frame, membership=weights)
+    fit = crossed if crossed is not None else lmer(mix_formula(outcome, mix, f"mm({agent})"), frame,
+                                                   membership=weights)
+    used = frame.loc[fit.rows]
     return SharedAgentModel(fit=fit, boot=None, frame=used, outcome=outcome, agent=agent, mix=mix,
                             baseline=average_contact_prediction(crossed or fit, population, mix), crossed=crossed,
                             seed=seed, n_draws=n_draws)
