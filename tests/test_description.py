@@ -177,7 +177,7 @@ def test_partly_empty_columns_must_be_declared(valid_folder):
     ("nps: {range: [1, 5]}\n", ["nps.range: [1, 5]; NPS is asked on 0 to 10 ([0, 10])"]),
     ("attribution: {rule: whoever}\n",
      ["attribution.rule: 'whoever' is not one of rating_time_assignee, rated_reply_author, last_agent_reply, "
-      "export_time_assignee, stated, simulated"]),
+      "export_time_assignee, stated, simulated, shared"]),
     ("columns: {contacts: {missing: [agent_id], partial: {policy: x}}}\n",
      ["columns.contacts.missing: 'agent_id' is not a column contacts may lack (those are: handle_time_sec, "
       "n_interactions, resolved_first_contact, escalated, credit_issued)",

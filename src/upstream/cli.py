@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "10M contacts written as Parquet)")
     simulate.add_argument("--out", metavar="DIR", required=True, help="output folder")
     simulate.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's)")
+    simulate.add_argument("--handoffs", action="store_true",
+                          help="a third of contacts handled by two or three agents: writes contact_agents.csv "
+                               "(each agent's share of the public replies) and a dataset.yaml with shared credit")
     simulate.add_argument(
         "--vendor", choices=EXPORT_VENDORS, default=None, metavar="VENDOR",
         help=f"write the simulated operation as this helpdesk's export ({', '.join(EXPORT_VENDORS)}), with "
@@ -219,6 +222,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         from upstream.simulate import simulate_to_folder
     except ImportError as err:
         return _fail(f"the simulator is not available ({err})", 1)
+    if args.vendor and args.handoffs:
+        return _fail("--handoffs writes the canonical tables with contact_agents.csv; it cannot be combined with "
+                     "--vendor")
     try:
         if args.vendor:
             from upstream.simulate.exports import simulate_export
@@ -231,7 +237,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"Wrote the mapping of the export's tags and fields to {mapping}; import with\n"
                                  f"  upstream import {importer} {export} --out DIR --mapping {mapping}\n")
         else:
-            out = simulate_to_folder(Path(args.out), preset=args.preset, seed=args.seed)
+            out = simulate_to_folder(Path(args.out), preset=args.preset, seed=args.seed, handoffs=args.handoffs)
     except (ValueError, FileExistsError) as err:  # unknown preset, refused overwrite
         return _fail(str(err))
     sys.stdout.write(f"{Path(out).absolute()}\n")

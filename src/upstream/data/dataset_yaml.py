@@ -16,6 +16,7 @@ from .description import (
     DESCRIPTION_FILE,
     FORMAT_VERSION,
     MAX_POINTS,
+    SHARED_WEIGHTS,
     Attribution,
     ColumnNotes,
     CsatScale,
@@ -35,7 +36,7 @@ _VISIBILITY_KEYS = ("unanswered_invitations", "uninvited_contacts", "note")
 _CSAT_KEYS = ("present", "kind", "points", "labels", "top_box", "label_of_good", "vendor_scale",
               "vendor_codes", "not_answers", "scale_source")
 _NPS_KEYS = ("present", "range", "source")
-_ATTRIBUTION_KEYS = ("rule", "description", "reassigned_after_rating")
+_ATTRIBUTION_KEYS = ("rule", "description", "reassigned_after_rating", "weights")
 _COLUMN_KEYS = ("missing", "partial", "derived", "sources")
 
 
@@ -213,7 +214,16 @@ def _parse_attribution(raw: Any, problems: list[str]) -> Attribution:
     if moved is not None and (isinstance(moved, bool) or not isinstance(moved, int) or moved < 0):
         problems.append(f"attribution.reassigned_after_rating: {moved!r} is not a count")
         moved = None
-    return Attribution(rule=rule, description=str(raw.get("description") or ""), reassigned_after_rating=moved)
+    weights = raw.get("weights")
+    if rule == "shared" and weights not in SHARED_WEIGHTS:
+        problems.append(f"attribution.weights: {weights!r} is not one of {', '.join(SHARED_WEIGHTS)} "
+                        "(rule shared says how the contact_agents weights were formed)")
+        weights = None
+    elif rule != "shared" and weights is not None:
+        problems.append(f"attribution.weights: only rule shared takes weights; the rule is {rule!r}")
+        weights = None
+    return Attribution(rule=rule, description=str(raw.get("description") or ""), reassigned_after_rating=moved,
+                       weights=weights)
 
 
 def _parse_columns(raw: Any, problems: list[str]) -> dict[str, ColumnNotes]:

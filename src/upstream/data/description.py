@@ -44,8 +44,8 @@ from .schema import TABLES
 
 __all__ = ["CsatScale", "NpsScale", "Attribution", "ColumnNotes", "DatasetDescription",
            "DEFAULT_CSAT", "DEFAULT_NPS", "DEFAULT_DESCRIPTION", "DESCRIPTION_FILE",
-           "ATTRIBUTION_RULES", "MAX_POINTS", "FORMAT_VERSION", "Visibility", "csat_scale_of", "default_top_box",
-           "visibility_of"]
+           "ATTRIBUTION_RULES", "SHARED_WEIGHTS", "MAX_POINTS", "FORMAT_VERSION", "Visibility", "csat_scale_of",
+           "default_top_box", "visibility_of"]
 
 DESCRIPTION_FILE = "dataset.yaml"
 FORMAT_VERSION = 1
@@ -60,8 +60,16 @@ ATTRIBUTION_RULES: dict[str, str] = {
                              "which may be a later agent than the one the customer rated"),
     "stated": "agent_id is as the data set gives it",
     "simulated": "agent_id is the agent who handled the simulated contact",
+    "shared": ("a rating is shared among the agents who worked on the contact, with the weights of the "
+               "contact_agents table; agent_id is the agent assigned when the customer rated"),
 }
-_AT_RATING_TIME = {"rating_time_assignee", "rated_reply_author", "last_agent_reply", "simulated"}
+_AT_RATING_TIME = {"rating_time_assignee", "rated_reply_author", "last_agent_reply", "simulated", "shared"}
+#: How the ``contact_agents`` weights were formed (``attribution.weights``, with ``rule: shared``).
+SHARED_WEIGHTS: dict[str, str] = {
+    "public_replies": "each agent's share of the contact's public replies",
+    "handle_time": "each agent's share of the contact's handle time",
+    "equal": "equal shares for every agent who worked on the contact",
+}
 #: Scales averaged as numbers (the linear agent model, score means, trends' decomposition) have this many points
 #: or more; shorter ones get a latent model (logistic for 2 points, cumulative logit for 3 or 4).
 LINEAR_POINTS = 5
@@ -202,6 +210,7 @@ class Attribution:
     rule: str = "stated"
     description: str = ""
     reassigned_after_rating: int | None = None
+    weights: str | None = None            # rule "shared": a key of SHARED_WEIGHTS
 
     @property
     def at_rating_time(self) -> bool:
@@ -209,7 +218,11 @@ class Attribution:
         return self.rule in _AT_RATING_TIME
 
     def sentence(self) -> str:
-        return self.description or ATTRIBUTION_RULES[self.rule]
+        if self.description:
+            return self.description
+        if self.rule == "shared" and self.weights:
+            return f"{ATTRIBUTION_RULES['shared']}; the weights are {SHARED_WEIGHTS[self.weights]}"
+        return ATTRIBUTION_RULES[self.rule]
 
 
 @dataclass(frozen=True)
@@ -294,7 +307,7 @@ class DatasetDescription:
 
     def partial(self, table: str) -> dict[str, str]:
         """Columns of ``table`` declared partly empty, with the reason."""
-        return dict(self.columns[table].partial)
+        return dict(self.columns[table].partial) if table in self.columns else {}
 
     @property
     def vendor(self) -> str | None:

@@ -47,6 +47,7 @@ from .dataset_yaml import read_description
 from .description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from .files import ambiguous_failure, find_table_file, find_table_files, read_table
 from .schema import (
+    OPTIONAL_TABLES,
     SCHEMA,
     TABLES,
     Column,
@@ -101,9 +102,17 @@ class Dataset:
     fingerprint: str
     validation: ValidationReport | None = None
     description: DatasetDescription = field(default=DEFAULT_DESCRIPTION, repr=False)
+    contact_agents: pd.DataFrame | None = field(default=None, repr=False)   # optional table (shared credit)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables this data set has: ``TABLES`` and the optional ones present."""
+        return TABLES + tuple(t for t in OPTIONAL_TABLES if getattr(self, t) is not None)
 
     def table(self, name: str) -> pd.DataFrame:
-        """The parsed frame of table ``name`` (one of ``TABLES``)."""
+        """The parsed frame of table ``name`` (one of ``TABLES``, or an optional table it has)."""
+        if name in OPTIONAL_TABLES and getattr(self, name) is not None:
+            return getattr(self, name)
         if name not in TABLES:
             raise KeyError(f"unknown table {name!r}; the tables are {', '.join(TABLES)}")
         return getattr(self, name)
@@ -149,14 +158,25 @@ def load_dataset(
             failures.append(ambiguous_failure(table, found))
         else:
             paths[table] = found[0]
+    for table in OPTIONAL_TABLES:
+        found = find_table_files(folder, table)
+        if len(found) > 1:
+            failures.append(ambiguous_failure(table, found))
+        elif found:
+            paths[table] = found[0]
+    present = TABLES + tuple(t for t in OPTIONAL_TABLES if t in paths)
     description, description_failures, description_bytes = read_description(folder)
     failures.extend(description_failures)
+    if description.attribution.rule == "shared" and "contact_agents" not in paths:
+        failures.append(Failure(table="contact_agents", file=DESCRIPTION_FILE, column=None,
+                                rule="attribution rule shared has a contact_agents table", n_failed=0, n_rows=0,
+                                kind="table", detail=f"there is no {folder / 'contact_agents.csv'} (or .parquet)"))
     if failures:
         raise DataError(failures, folder)
 
     digest = hashlib.sha256()
     raw: dict[str, pd.DataFrame] = {}
-    for table in TABLES:
+    for table in present:
         path = paths[table]
         frames = []
         for file in table_files(path):
@@ -185,7 +205,7 @@ def load_dataset(
 
     parsed: dict[str, pd.DataFrame] = {}
     unparsed: dict[tuple[str, str], np.ndarray] = {}
-    for table in TABLES:
+    for table in present:
         frame, table_failures, rows = parse_table(table, raw[table], table_label(paths[table]))
         parsed[table] = frame
         failures.extend(table_failures)
@@ -196,7 +216,7 @@ def load_dataset(
         for table in TABLES})
     dataset = Dataset(folder=folder, contacts=parsed["contacts"], surveys=parsed["surveys"],
                       agents=parsed["agents"], paths=paths, fingerprint=digest.hexdigest(),
-                      description=description)
+                      description=description, contact_agents=parsed.get("contact_agents"))
     if validate:
         from .validation import validate as run_validation  # GX is imported only when validating
 

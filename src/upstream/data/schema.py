@@ -14,11 +14,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .validation import ValidationReport
 
-__all__ = ["TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures", "table_files",
-           "table_label",
+__all__ = ["TABLES", "OPTIONAL_TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures",
+           "table_files", "table_label",
            "optional_columns", "column_of"]
 
 TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
+
+#: Tables a data set may have: ``contact_agents`` lists every agent who worked on a contact and the
+#: agent's share of its credit (shared credit; ``contacts.agent_id`` stays the rating-time agent).
+OPTIONAL_TABLES: tuple[str, ...] = ("contact_agents",)
 
 #: File name endings looked for, in order of preference (then a folder of Parquet files named as the table).
 SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet")
@@ -91,6 +95,11 @@ SCHEMA: dict[str, tuple[Column, ...]] = {
         Column("site", "category", optional=True, partial_ok=True),
         Column("tenure_months", "number", optional=True, partial_ok=True),
     ),
+    "contact_agents": (
+        Column("contact_id", "id"),
+        Column("agent_id", "id"),
+        Column("weight", "number"),
+    ),
 }
 
 
@@ -105,7 +114,7 @@ def column_of(table: str, name: str) -> Column | None:
 
 
 #: The column that names a row of each table in messages (a row without one is named by its number).
-ID_COLUMNS = {"contacts": "contact_id", "surveys": "contact_id", "agents": "agent_id"}
+ID_COLUMNS = {"contacts": "contact_id", "surveys": "contact_id", "agents": "agent_id", "contact_agents": "contact_id"}
 
 
 @dataclass

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .schema import DataError, Failure, first_rows, format_failures, frame_ids, name_rows, table_label
+from .schema import OPTIONAL_TABLES, DataError, Failure, first_rows, format_failures, frame_ids, name_rows, table_label
 from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ __all__ = [
 ]
 
 TABLE_ORDER: tuple[str, ...] = ("contacts", "surveys", "agents")
+_ALL_ORDER = TABLE_ORDER + OPTIONAL_TABLES
+#: A contact's weights in ``contact_agents`` sum to 1 within this tolerance.
+WEIGHT_SUM_TOL = 1e-6
 
 #: GX result format: counts plus a partial list (and row positions) of the unexpected values.
 RESULT_FORMAT: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
@@ -133,6 +136,10 @@ CROSS_TABLE_RULES: tuple[CrossTableRule, ...] = (
     CrossTableRule("surveys", "contact_id", "contacts", "contact_id",
                    "contact_id refers to a contact in contacts"),
     CrossTableRule("contacts", "agent_id", "agents", "agent_id",
+                   "agent_id refers to an agent in agents"),
+    CrossTableRule("contact_agents", "contact_id", "contacts", "contact_id",
+                   "contact_id refers to a contact in contacts"),
+    CrossTableRule("contact_agents", "agent_id", "agents", "agent_id",
                    "agent_id refers to an agent in agents"),
 )
 
@@ -308,6 +315,7 @@ def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: li
     tables, failures, docs_index, gx_version = run_gx_suites(ds, docs_dir, parse_failures, unparsed_rows)
     cross, cross_failures = check_cross_table(ds)
     failures.extend(cross_failures)
+    failures.extend(check_weight_sums(ds))
     name_rows(failures, lambda table, column, rows: frame_ids(ds.table(table), column, rows))
     return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures,
                             gx_version=gx_version, docs_index=docs_index, parse_failures=list(parse_failures))
@@ -329,7 +337,7 @@ def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[F
     with _CurrentContextKept():
         context = build_gx_context(docs_dir)
         datasource = context.data_sources.add_pandas("upstream")
-        for table in TABLE_ORDER:
+        for table in getattr(ds, "tables", TABLE_ORDER):
             frame = ds.table(table)
             file_name = table_label(ds.paths[table])
             spec = adapted_suite(table, getattr(ds, "description", None), frame.columns)
@@ -357,7 +365,7 @@ def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[F
             docs_index = Path(docs_dir) / "index.html"
 
     # Grouped by file (stable: parse failures, then the suite's order); cross-table rules last.
-    failures.sort(key=lambda f: TABLE_ORDER.index(f.table) if f.table in TABLE_ORDER else 0)
+    failures.sort(key=lambda f: _ALL_ORDER.index(f.table) if f.table in _ALL_ORDER else 0)
     return tables, failures, docs_index, gx.__version__
 
 
@@ -501,6 +509,8 @@ def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure
     results: list[CrossTableResult] = []
     failures: list[Failure] = []
     for rule in CROSS_TABLE_RULES:
+        if rule.table not in getattr(ds, "tables", TABLE_ORDER):
+            continue                                            # an optional table the data set lacks
         frame, ref = ds.table(rule.table), ds.table(rule.ref_table)
         if rule.column not in frame.columns or rule.ref_column not in ref.columns:
             results.append(CrossTableResult(rule, "skipped", reason="a column is missing"))
@@ -524,6 +534,28 @@ def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure
                 example_rows=first_rows(shown, np.flatnonzero(unknown)[:50] + 1, examples),
             ))
     return results, failures
+
+
+def check_weight_sums(ds: Dataset) -> list[Failure]:
+    """``contact_agents``: each contact's weights sum to 1 (within WEIGHT_SUM_TOL). The failure counts
+    the rows of the contacts whose weights do not, and shows a few of those contacts' sums."""
+    if "contact_agents" not in getattr(ds, "tables", TABLE_ORDER):
+        return []
+    frame = ds.table("contact_agents")
+    if not {"contact_id", "weight"} <= set(frame.columns):
+        return []
+    weights = pd.to_numeric(frame["weight"], errors="coerce")
+    sums = weights.groupby(frame["contact_id"], sort=False).transform("sum")
+    bad = ((sums - 1.0).abs() > WEIGHT_SUM_TOL).to_numpy() & frame["contact_id"].notna().to_numpy()
+    if not bad.any():
+        return []
+    positions = np.flatnonzero(bad)
+    firsts = frame.loc[bad, "contact_id"].drop_duplicates().index[:_MAX_EXAMPLES]
+    rows = [int(frame.index.get_loc(i)) + 1 for i in firsts]
+    return [Failure(table="contact_agents", file=table_label(ds.paths["contact_agents"]), column="weight",
+                    rule="the weights of a contact sum to 1", n_failed=int(bad.sum()), n_rows=len(frame),
+                    examples=[round(float(sums.iloc[r - 1]), 6) for r in rows],
+                    rows=[int(i) + 1 for i in positions[:_MAX_EXAMPLES]], example_rows=rows)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def parametric_bootstrap(res, n: int = 500, seed: int | None = None, progress: b
             u = rng.standard_normal((blk.n_levels, blk.k))
             b = sigma * (u @ Tt.T)
             b_true.append(b)
-            y += np.einsum("ij,ij->i", blk.values, b[blk.codes])
+            y += blk.row_effects(b)
         y += resid_scale * rng.standard_normal(n_obs)
         s = struct.with_response(y)
         opt = optimize_structure(s, res.reml, start=res.theta, check=False)

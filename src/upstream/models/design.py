@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from .checks import (
     ModelInputError,
@@ -29,6 +30,7 @@ from .checks import (
     numbers_of,
 )
 from .formula import Formula, Term, TermList
+from .membership import Membership, check_memberships
 
 
 @dataclass
@@ -48,6 +50,7 @@ class ModelFrame:
     weights: np.ndarray | None
     n_dropped: int                # rows dropped for missing values
     row_index: pd.Index           # index labels (in the caller's data) of the rows used
+    memberships: dict[str, Membership] = field(default_factory=dict)   # mm() terms' weights, rows used
 
 
 @dataclass
@@ -60,6 +63,13 @@ class RandomBlock:
     levels: pd.Index              # level labels
     values: np.ndarray | None     # (n, k) the term's model-matrix columns (None as codes)
     source: str = ""
+    membership: sp.csr_matrix | None = None   # mm() term: (n, levels) weights, rows sum to 1 (codes None)
+
+    def row_effects(self, b: np.ndarray) -> np.ndarray:
+        """Each row's random part z_i'b from the term's effects b ((levels, k) or level-major flat)."""
+        b = np.asarray(b).reshape(self.n_levels, self.k)
+        per_row = self.membership @ b if self.membership is not None else b[self.codes]
+        return np.einsum("ij,ij->i", self.values, per_row)
 
     @property
     def k(self) -> int:
@@ -113,10 +123,12 @@ def _label(value) -> str:
 
 
 def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple[str, ...] = (),
-                family: str = "gaussian") -> ModelFrame:
+                family: str = "gaussian", membership=None) -> ModelFrame:
     """Select, check, clean and type the columns a formula needs. `family` ('gaussian', 'binomial'
-    or 'ordinal') says which response the model takes; checks.py has the rules."""
+    or 'ordinal') says which response the model takes; checks.py has the rules. `membership`: the
+    weights of each mm() term (membership.py)."""
     needed = check_data(formula, data, weights, family)
+    memberships = check_memberships(formula, data, membership)
     needed += [c for c in extra if c not in needed]
     frame = data[needed].copy()
     weights_name = None
@@ -136,6 +148,7 @@ def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple
                               f"{', '.join(map(str, lost[:5]))}{' ...' if len(lost) > 5 else ''}",
                               MissingGroupWarning, stacklevel=3)
     frame = frame.loc[keep]
+    memberships = {name: m.rows(np.flatnonzero(keep)) for name, m in memberships.items()}
     if len(frame) == 0:
         raise ModelInputError(f"no complete rows: every row has a missing value in one of {', '.join(needed)}"
                               + (" or the weights" if weights is not None else ""))
@@ -150,7 +163,7 @@ def model_frame(formula: Formula, data: pd.DataFrame, weights=None, extra: tuple
         if is_factor(frame[v], v in forced or v in group_vars):
             codes[v], factors[v] = _factorise(frame[v])
     return ModelFrame(formula=formula, data=frame, factors=factors, codes=codes, weights=w,
-                      n_dropped=n_dropped, row_index=frame.index)
+                      n_dropped=n_dropped, row_index=frame.index, memberships=memberships)
 
 
 def _term_columns(term: Term, frame: ModelFrame, present: set[frozenset], intercept: bool):
@@ -280,6 +293,9 @@ def random_blocks(frame: ModelFrame) -> list[RandomBlock]:
     """One RandomBlock per random term, in formula order."""
     blocks = []
     for rt in frame.formula.random:
+        if rt.membership:
+            blocks.append(_membership_block(rt, frame))
+            continue
         if len(rt.group) == 1:
             codes = frame.codes[rt.group[0]]
             info = frame.factors[rt.group[0]]
@@ -305,6 +321,17 @@ def random_blocks(frame: ModelFrame) -> list[RandomBlock]:
         blocks.append(RandomBlock(group=rt.group_label, terms=names, codes=np.asarray(codes, dtype=np.int64),
                                   levels=levels, values=np.ascontiguousarray(values), source=rt.source))
     return blocks
+
+
+def _membership_block(rt, frame: ModelFrame) -> RandomBlock:
+    """The RandomBlock of `(lhs | mm(g))`: the weights matrix in place of level codes."""
+    m = frame.memberships[rt.membership]
+    if len(m.levels) < 2:
+        raise ModelInputError(f"the grouping factor {rt.group_label!r} in {rt.source} has only "
+                              f"{len(m.levels)} level; a random effect needs at least 2 levels")
+    values, names, _ = term_matrix(rt.lhs, frame)
+    return RandomBlock(group=rt.group_label, terms=names, codes=None, levels=pd.Index(m.levels, name=rt.group_label),
+                       values=np.ascontiguousarray(values), source=rt.source, membership=m.matrix)
 
 
 def response_vector(frame: ModelFrame) -> np.ndarray:
@@ -342,7 +369,9 @@ def newdata_matrices(frame: ModelFrame, fixed: FixedMatrix, blocks: list[RandomB
     X = X_all[:, [position[nm] for nm in fixed.names]]
     groups = []
     for rt, blk in zip(formula.random, blocks):
-        if len(rt.group) == 1:
+        if rt.membership:                       # new rows have no weights: no random effect (see results)
+            gc = np.full(len(sub), -1, dtype=np.int64)
+        elif len(rt.group) == 1:
             gc = codes[rt.group[0]]
         else:
             parts = []

@@ -38,7 +38,7 @@ ENGINES = ("auto", "grouped", "general")
 
 
 def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf: str = "satterthwaite",
-         start=None, max_evals: int | None = None, engine: str = "auto") -> LmerResult:
+         start=None, max_evals: int | None = None, engine: str = "auto", membership=None) -> LmerResult:
     """Fit a linear mixed model with lme4 formula syntax, e.g.
     `lmer("csat ~ policy + product + channel + (1 | agent)", df)`.
 
@@ -50,6 +50,9 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     (grouped.py: a 1-d exact optimum, O(groups·p²) per step) and any other model with the blocked
     Cholesky factor (lmm.py); "grouped" or "general" force one (the same numbers, see
     tests/test_grouped.py). With prior weights, a zero weight sends "auto" to the general engine.
+    membership: the weights of each multiple-membership term `(1 | mm(agent_id))`, as
+    `{"agent_id": Membership or a contact_id/agent_id/weight table}` (membership.py): a contact
+    handled by several agents shares its random part Σ_g w_g b_g among them (general engine).
 
     Input that breaks a rule of checks.py raises `ModelInputError` (a ValueError) naming the column
     or argument, the rule and a few offending rows, before any fitting. A response with the same
@@ -62,7 +65,7 @@ def lmer(formula: str, data: pd.DataFrame, reml: bool = True, weights=None, ddf:
     if max_evals is not None:
         max_evals = check_whole(max_evals, "max_evals", 1, "deviance evaluations")
     spec = parse_formula(formula)
-    frame = model_frame(spec, data, weights)
+    frame = model_frame(spec, data, weights, membership=membership)
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     y = response_vector(frame)

@@ -46,12 +46,13 @@ class RandomTerm:
     """One random-effects block `(lhs | group)`."""
 
     lhs: TermList
-    group: tuple[str, ...]        # interaction of grouping variables, e.g. ('team', 'agent')
+    group: tuple[str, ...]        # interaction of grouping variables, e.g. ('team', 'agent'); () for mm()
     source: str                   # the text as written, for messages
+    membership: str | None = None  # `(1 | mm(agent_id))`: a multiple-membership term (weights from membership.py)
 
     @property
     def group_label(self) -> str:
-        return ":".join(self.group)
+        return self.membership or ":".join(self.group)
 
 
 @dataclass
@@ -250,6 +251,14 @@ class _Expander:
         lhs = _Expander(self.text)
         lhs.order, lhs.categorical = self.order, self.categorical
         lhs_terms = lhs.termlist(lhs_node, allow_random=False)
+        inner = group_node[1] if group_node[0] == "paren" else group_node
+        if inner[0] == "call" and inner[1] == "mm":
+            if bar != "|" or len(inner[2]) != 1 or inner[2][0][0] != "var":
+                raise FormulaError(f"malformed random term {source}: a multiple-membership term is written "
+                                   "(1 | mm(agent_id)), one grouping name inside mm()")
+            if not lhs_terms.intercept and not lhs_terms.terms:
+                raise FormulaError(f"malformed random term {source}: it has no columns")
+            return [RandomTerm(lhs_terms, (), source, membership=inner[2][0][1])]
         groups = self.grouping(group_node, source)
         out = []
         for group in groups:

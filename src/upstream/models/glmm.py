@@ -42,7 +42,7 @@ class SeparationWarning(UserWarning):
 
 
 def _single_intercept_block(blocks, what: str, n_agq: int) -> RandomBlock | None:
-    if len(blocks) == 1 and blocks[0].terms == ["(Intercept)"]:
+    if len(blocks) == 1 and blocks[0].terms == ["(Intercept)"] and blocks[0].membership is None:
         return blocks[0]
     if n_agq > 1:
         raise ModelInputError(f"{what} with n_agq > 1 needs exactly one random-intercept term, e.g. (1 | agent); "
@@ -50,13 +50,15 @@ def _single_intercept_block(blocks, what: str, n_agq: int) -> RandomBlock | None
     return None
 
 
-def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int = 1, weights=None) -> GlmerResult:
+def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int = 1, weights=None,
+          membership=None) -> GlmerResult:
     """Logistic mixed model, e.g. `glmer("top_box ~ policy + channel + (1 | agent_id)", df)`.
 
     The response is 0/1 (or boolean) or `cbind(successes, failures)`. n_agq = 1 is the Laplace
     approximation; n_agq > 1 is adaptive Gauss–Hermite quadrature (one random-intercept factor).
     The reported log-likelihood is the full binomial one (lme4 reports it for nAGQ = 1; for
-    nAGQ > 1 lme4 leaves out the saturated-model constant). Bad input raises `ModelInputError`
+    nAGQ > 1 lme4 leaves out the saturated-model constant). `membership`: the weights of a
+    multiple-membership term `(1 | mm(agent_id))`, as for lmer (Laplace only). Bad input raises `ModelInputError`
     before fitting (checks.py); with 0/1 outcomes each random term needs more rows than random
     effects (binomial counts may have an observation-level effect). A fit whose estimates diverge
     (separation, too many variance parameters for the data) is stopped and flagged: see health()."""
@@ -66,7 +68,7 @@ def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int
         raise ModelInputError("glmer does not take weights; give binomial counts with cbind(successes, failures)")
     n_agq = check_whole(n_agq, "n_agq", 1, "quadrature points per random effect")
     spec = parse_formula(formula)
-    frame = model_frame(spec, data, family="binomial")
+    frame = model_frame(spec, data, family="binomial", membership=membership)
     fixed = fixed_matrix(frame)
     blocks = random_blocks(frame)
     k, m = binomial_response(frame)
@@ -106,6 +108,9 @@ def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, 
         raise ModelInputError(f"link {link!r} is not supported; clmm fits the logit link")
     n_agq = check_whole(n_agq, "n_agq", 1, "quadrature points per random effect")
     spec = parse_formula(formula)
+    if any(r.membership for r in spec.random):
+        raise ModelInputError("clmm does not fit a multiple-membership term (1 | mm(...)) yet; use lmer, or glmer "
+                              "for a top-box outcome")
     frame = model_frame(spec, data, family="ordinal")
     fixed = fixed_matrix(frame)
     if "(Intercept)" in fixed.names:                       # thresholds take the intercept's place

@@ -300,4 +300,4 @@ class GroupedStructure:
 
 def is_single_intercept(blocks: list[RandomBlock]) -> bool:
     """True for models whose only random term is a scalar intercept `(1 | g)`."""
-    return len(blocks) == 1 and blocks[0].terms == ["(Intercept)"]
+    return len(blocks) == 1 and blocks[0].terms == ["(Intercept)"] and blocks[0].membership is None

@@ -88,7 +88,12 @@ class LmmStructure(LmmSolutions):
         self.sw = None if weights is None else np.sqrt(weights)
         self.ldW = 0.0 if weights is None else float(np.sum(np.log(weights[weights > 0])))
         self.order = sorted(range(len(blocks)), key=lambda t: -blocks[t].q)
-        self.first, self.rest = self.order[0], self.order[1:]
+        # the first term must have one level per row (block-diagonal Z₁'Z₁); a multiple-membership
+        # term never is, so it joins the dense rest, and a model of mm() terms alone has no first term
+        single = [t for t in self.order if blocks[t].membership is None]
+        self.first = single[0] if single else None
+        self.rest = [t for t in self.order if t != self.first]
+        self.first_block = blocks[self.first] if single else _NO_TERM
         # θ layout (formula order of the blocks)
         self.theta_slices, start = [], 0
         lower = []
@@ -102,8 +107,8 @@ class LmmStructure(LmmSolutions):
         # cross products
         self.Z = [z_matrix(b, self.sw) for b in blocks]
         self.Xw = X if self.sw is None else X * self.sw[:, None]
-        Z1 = self.Z[self.first]
-        b1 = blocks[self.first]
+        Z1 = self.Z[self.first] if self.first is not None else sp.csr_matrix((self.n, 0))
+        b1 = self.first_block
         Z1tZ1 = (Z1.T @ Z1).tocsr()
         k1 = b1.k
         if k1 == 1:
@@ -124,8 +129,8 @@ class LmmStructure(LmmSolutions):
         self.rest_scalar = all(blocks[t].k == 1 for t in self.rest)
         self._level_block = np.repeat(np.arange(len(self.rest)), [blocks[t].q for t in self.rest])
         self._scalar = None
-        if (reuse and self.rest and self.rest_scalar and k1 == 1 and self.m_r >= SCALAR_MAP_MIN
-                and ScalarSchur.pairs(self.c_rand) <= MAX_PAIRS):
+        if (reuse and self.first is not None and self.rest and self.rest_scalar and k1 == 1
+                and self.m_r >= SCALAR_MAP_MIN and ScalarSchur.pairs(self.c_rand) <= MAX_PAIRS):
             self._scalar = ScalarSchur(self.c_rand, (Zr.T @ Zr).tocsr(), self._level_block, self.m_r + self.p + 1)
         self._set_response(y)
 
@@ -134,7 +139,7 @@ class LmmStructure(LmmSolutions):
         self.y = y
         self._parts = {}                                    # θ → DevianceParts, for this response
         yw = y if self.sw is None else y * self.sw
-        Z1 = self.Z[self.first]
+        Z1 = self.Z[self.first] if self.first is not None else sp.csr_matrix((self.n, 0))
         m_r, p = self.m_r, self.p
         if not hasattr(self, "_design_products"):          # y-free parts, computed once
             Z1t = Z1.T.tocsr()
@@ -185,8 +190,12 @@ class LmmStructure(LmmSolutions):
         for blk, sl in zip(self.blocks, self.theta_slices):
             if blk.k != 1 or blk.terms != ["(Intercept)"]:
                 continue
-            counts = np.bincount(blk.codes, minlength=blk.n_levels).astype(float)
-            means = np.bincount(blk.codes, weights=e, minlength=blk.n_levels) / np.maximum(counts, 1)
+            if blk.membership is not None:                  # weighted counts and means (mm() term)
+                counts = np.asarray(blk.membership.sum(axis=0)).ravel()
+                means = (blk.membership.T @ e) / np.maximum(counts, 1)
+            else:
+                counts = np.bincount(blk.codes, minlength=blk.n_levels).astype(float)
+                means = np.bincount(blk.codes, weights=e, minlength=blk.n_levels) / np.maximum(counts, 1)
             tau2 = means.var() - s2 * np.mean(1.0 / np.maximum(counts, 1))
             theta[sl] = np.sqrt(max(tau2, 0.01 * s2) / s2)
         return theta
@@ -199,14 +208,14 @@ class LmmStructure(LmmSolutions):
         """Blocked Cholesky factor at θ; None if the Schur complement is not positive definite."""
         theta = np.asarray(theta, dtype=float)
         T = self.tmats(theta)
-        b1 = self.blocks[self.first]
-        T1 = T[self.first]
+        b1 = self.first_block
+        T1 = T[self.first] if self.first is not None else np.zeros((1, 1))
         if b1.k == 1:
             t = T1[0, 0]
             l = np.sqrt(t * t * self.d1[:, 0, 0] + 1.0)
             l11 = l.reshape(-1, 1, 1)
             scale = t / l
-            right1 = sp.diags(scale).tocsr()
+            right1 = sp.diags(scale, shape=(len(scale), len(scale))).tocsr()
             lr1_fix = self.c_fix * scale[None, :]
             ld1 = 2.0 * np.log(l).sum()
         else:
@@ -328,6 +337,15 @@ class LmmStructure(LmmSolutions):
     def rx_inverse_at(self, theta: np.ndarray) -> np.ndarray:
         """(R_X'R_X)⁻¹ at θ (Cov(β̂) = σ² times it), remembered as `parts`."""
         return self.parts(theta).rx_inverse
+
+
+class _NoTerm:
+    """The first term of a model whose random terms are all multiple-membership: none (zero levels)."""
+
+    k, n_levels, q = 1, 0, 0
+
+
+_NO_TERM = _NoTerm()
 
 
 def _cholesky_lower(build) -> np.ndarray | None:

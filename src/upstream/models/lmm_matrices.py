@@ -25,9 +25,16 @@ def lower_triangle(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def z_matrix(block: RandomBlock, sw: np.ndarray | None) -> sp.csr_matrix:
-    """Sparse Z for one term: column g·k + j holds the term's j-th column on rows of level g."""
+    """Sparse Z for one term: column g·k + j holds the term's j-th column on rows of level g (for a
+    multiple-membership term, times the row's weight on level g)."""
     n, k = block.values.shape
     vals = block.values if sw is None else block.values * sw[:, None]
+    if block.membership is not None:
+        w = block.membership.tocoo()
+        rows = np.repeat(w.row, k)
+        cols = (w.col[:, None] * k + np.arange(k)[None, :]).ravel()
+        entries = (w.data[:, None] * vals[w.row]).ravel()
+        return sp.csr_matrix((entries, (rows, cols)), shape=(n, block.q))
     rows = np.repeat(np.arange(n), k)
     cols = (block.codes[:, None] * k + np.arange(k)[None, :]).ravel()
     return sp.csr_matrix((vals.ravel(), (rows, cols)), shape=(n, block.q))

@@ -31,7 +31,8 @@ class LmmSolutions:
             rhs1 = rhs1 - f.lr1_rand.T @ u_rest
         u1 = self._solve_l11t(f, rhs1)
         u = [None] * len(self.blocks)
-        u[self.first] = u1
+        if self.first is not None:
+            u[self.first] = u1
         for i, t in enumerate(self.rest):
             u[t] = u_rest[self.rest_offsets[i]:self.rest_offsets[i + 1]]
         b = []
@@ -41,7 +42,7 @@ class LmmSolutions:
         return beta, u, b
 
     def _solve_l11t(self, f, rhs: np.ndarray) -> np.ndarray:
-        k1 = self.blocks[self.first].k
+        k1 = self.first_block.k
         if k1 == 1:
             return rhs / f.l11[:, 0, 0]
         r = rhs.reshape(-1, k1)
@@ -52,8 +53,7 @@ class LmmSolutions:
         """Xβ + Zb on the original (unweighted) scale."""
         eta = self.X @ beta
         for blk, bt in zip(self.blocks, b):
-            coef = bt.reshape(blk.n_levels, blk.k)[blk.codes]
-            eta = eta + np.einsum("ij,ij->i", blk.values, coef)
+            eta = eta + blk.row_effects(bt)
         return eta
 
     def rx_inverse(self, f) -> np.ndarray:
@@ -67,7 +67,7 @@ class LmmSolutions:
         """Per block, per level, the k×k blocks of Λ(Λ'Z'ZΛ + I)⁻¹Λ' — multiply by σ² for lme4's
         conditional variances of b given θ (ranef(condVar = TRUE))."""
         m_r = self.m_r
-        b1 = self.blocks[self.first]
+        b1 = self.first_block
         k1 = b1.k
         out = [None] * len(self.blocks)
         scalar = getattr(self, "_scalar", None)                       # lmm_scalar.py's pair map, if built
@@ -101,8 +101,9 @@ class LmmSolutions:
                 inner += np.einsum("rgi,rgj->gij", Ad3, SA.reshape(m_r, n1, k1))
         linv = np.linalg.inv(f.l11)
         pre = np.einsum("gji,gjk,gkl->gil", linv, inner, linv)        # L⁻ᵀ inner L⁻¹
-        T1 = f.T[self.first]
-        out[self.first] = np.einsum("ij,gjk,lk->gil", T1, pre, T1)
+        if self.first is not None:
+            T1 = f.T[self.first]
+            out[self.first] = np.einsum("ij,gjk,lk->gil", T1, pre, T1)
         for i, t in enumerate(self.rest):
             blk = self.blocks[t]
             lo, hi = self.rest_offsets[i], self.rest_offsets[i + 1]

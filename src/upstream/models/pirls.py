@@ -44,7 +44,7 @@ class LaplaceGlmm:
         out = np.zeros(len(self.k))
         for blk, sl, ut in zip(self.blocks, self.slices, u_blocks):
             b = ut.reshape(blk.n_levels, blk.k) @ lower_triangle(theta[sl], blk.k).T
-            out += np.einsum("ij,ij->i", blk.values, b[blk.codes])
+            out += blk.row_effects(b)
         return out
 
     def random_sd_rows(self, theta) -> np.ndarray:
@@ -52,6 +52,8 @@ class LaplaceGlmm:
         out = np.zeros(len(self.k))
         for blk, sl in zip(self.blocks, self.slices):
             zt = blk.values @ lower_triangle(theta[sl], blk.k)
+            if blk.membership is not None:                 # Σ_g w_g b_g: SD scales with ‖w_i‖
+                zt = zt * np.sqrt(np.asarray(blk.membership.multiply(blk.membership).sum(axis=1)))
             out = np.maximum(out, np.sqrt(np.einsum("ij,ij->i", zt, zt)))
         return out
 

@@ -32,7 +32,7 @@ def _blocked(structure, f) -> list[np.ndarray]:
     """The blocked-Cholesky version: L_Z⁻¹ applied through its first (block-diagonal) term and the
     dense rest, as in `LmmStructure.conditional_variances`."""
     m_r, p = structure.m_r, structure.p
-    b1 = structure.blocks[structure.first]
+    b1 = structure.first_block
     k1, n1 = b1.k, b1.n_levels
     F1 = f.lr1_fix[:p, :]                                          # p × q₁
     Y2 = np.zeros((p, m_r))
@@ -50,8 +50,9 @@ def _blocked(structure, f) -> list[np.ndarray]:
     cv = structure.conditional_variances(f)
     out = [None] * len(structure.blocks)
     W1 = W[:, :b1.q].reshape(p, n1, k1)
-    T1 = f.T[structure.first]
-    out[structure.first] = cv[structure.first] + np.einsum("ij,rgj,rgk,lk->gil", T1, W1, W1, T1)
+    if structure.first is not None:
+        T1 = f.T[structure.first]
+        out[structure.first] = cv[structure.first] + np.einsum("ij,rgj,rgk,lk->gil", T1, W1, W1, T1)
     for i, t in enumerate(structure.rest):
         blk = structure.blocks[t]
         lo, hi = structure.rest_offsets[i], structure.rest_offsets[i + 1]

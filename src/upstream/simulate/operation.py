@@ -30,6 +30,14 @@ an agent of average effect — the quantity a linear mixed model's agent interce
 ordinary shifts in sending and being answered (`invite_shift`, `response_shift`, logit scale).
 `truth["policy_effect_csat"]` gives each policy's effect on expected CSAT against the average contact
 of the period (every contact moved to that policy, against every contact as it was).
+
+Handoffs (`handoff_share` > 0, `upstream simulate --handoffs`): that share of contacts (the harder
+ones more often) is handled by two or three agents — the routed first-line agent, then one or two
+others chosen by volume and, for hard contacts, experience (specialists and supervisors take
+escalations). Each agent writes 1 + Poisson(1) public replies; the contact's latent satisfaction
+carries Σ_g w_g·agent_g with w_g the agent's share of the replies, the last agent is the rating-time
+`agent_id`, and `contact_agents` (contact_id, agent_id, weight) lists every agent with its weight.
+Handoffs are drawn from their own random stream, so the other draws are the same as without them.
 """
 from __future__ import annotations
 
@@ -42,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .comments import make_comments
+from .handoffs import draw_handoffs
 from .model import (
     CHANNELS,
     CREDIT_BONUS,
@@ -93,6 +102,7 @@ class OperationSpec:
     credit_cap: float = 50.0             # goodwill credit is capped here (a pile-up at one value)
     cap_penalty: float = -0.3            # latent effect of being at the cap (the customer wanted more)
     routing_strength: float = 1.0        # 0: contacts routed at random
+    handoff_share: float = 0.0           # share of contacts handled by two or three agents (shared credit)
     seed: int = 20261123
 
     def replace(self, **changes) -> "OperationSpec":
@@ -120,12 +130,17 @@ class SimulatedOperation:
     surveys: pd.DataFrame
     agents: pd.DataFrame
     truth: dict = field(repr=False)
+    contact_agents: pd.DataFrame | None = None      # with handoffs: every agent of a contact and its weight
 
     def write(self, out_dir) -> Path:
-        """Write contacts.csv, surveys.csv, agents.csv and truth.json into `out_dir`."""
+        """Write contacts.csv, surveys.csv, agents.csv and truth.json into `out_dir` (with handoffs also
+        contact_agents.csv and a dataset.yaml saying the credit is shared by public replies)."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         fmt = "%Y-%m-%dT%H:%M:%S"
+        if self.contact_agents is not None:
+            self.contact_agents.to_csv(out / "contact_agents.csv", index=False, float_format="%.17g")
+            (out / "dataset.yaml").write_text(SHARED_CREDIT_YAML)
         for name in ("contacts", "surveys", "agents"):
             frame = getattr(self, name).copy()
             for col in frame.columns:
@@ -136,6 +151,13 @@ class SimulatedOperation:
             frame.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
         (out / "truth.json").write_text(json.dumps(self.truth, indent=1, sort_keys=False) + "\n")
         return out
+
+
+SHARED_CREDIT_YAML = """upstream_dataset: 1
+attribution:
+  rule: shared
+  weights: public_replies
+"""
 
 
 def _draw(rng, table: dict, n: int, share_index=1):
@@ -156,7 +178,12 @@ def simulate(spec: OperationSpec | None = None, seed: int | None = None) -> Simu
     staff = draw_agents(spec, rng)
     contacts, surveys, draws = operate(spec, rng, staff, spec.n_contacts, (0, spec.days))
     truth = build_truth(draws)
-    return SimulatedOperation(contacts=contacts, surveys=surveys, agents=staff_table(staff), truth=truth)
+    shared = draws.get("contact_agents")
+    if shared is not None:
+        truth["handoffs"] = {"share": spec.handoff_share,
+                             "contacts_with_several_agents": int((shared.groupby("contact_id").size() > 1).sum())}
+    return SimulatedOperation(contacts=contacts, surveys=surveys, agents=staff_table(staff), truth=truth,
+                              contact_agents=shared)
 
 
 def draw_agents(spec: OperationSpec, rng) -> dict:
@@ -282,7 +309,15 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     eta_system = (policy_eff[policy_idx] + product_eff[product_idx] + channel_eff[channel_idx]
                   + issue_eff[issue_idx] + customer_eff[customer_idx]
                   + UNRESOLVED_PENALTY * unresolved + ESCALATION_PENALTY * escalated + credit_effect)
-    eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]   # rushing acts through `unresolved`
+    own = skill + tenure_effect                                       # rushing acts through `unresolved`
+    handoffs = draw_handoffs(spec, staff, agent_idx, complexity, z_tenure) if spec.handoff_share > 0 else None
+    if handoffs is None:
+        eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]
+    else:                                                             # shared: Σ_g w_g agent_g; rated: the last
+        members = handoffs["members"]
+        eta = eta_system + np.bincount(members["contact"], weights=members["weight"] * own[members["agent"]],
+                                       minlength=n)
+        agent_idx = handoffs["last"]
     csat = ordinal_draw(rng, eta, CSAT_THRESHOLDS)
     nps = ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
 
@@ -329,6 +364,10 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     surveys.loc[~nps_answered, "nps"] = pd.NA
     surveys = surveys[sent].sort_values("sent_at", kind="stable").reset_index(drop=True)
     # --- truth ------------------------------------------------------------------------------------
+    if handoffs is not None:
+        members = handoffs["members"]
+        draws_shared = pd.DataFrame({"contact_id": contact_ids[members["contact"]],
+                                     "agent_id": agent_ids[members["agent"]], "weight": members["weight"]})
     draws = dict(spec=spec, rng=rng, n=n, m=m, agent_ids=agent_ids, agent_idx=agent_idx, skill=skill,
                  tenure_effect=tenure_effect, rush_effect=staff["rush_effect"], agent_latent=staff["agent_latent"],
                  rushing=rushing, steering=steering, low_volume=staff["low_volume"], invite_shift=invite_shift,
@@ -336,7 +375,9 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
                  eta_system=eta_system, csat=csat, nps=nps, csat_answered=csat_answered, policy=policy,
                  policy_idx=policy_idx, policy_eff=policy_eff, channel=channel, channel_idx=channel_idx,
                  channel_eff=channel_eff, issue=issue, day=day, opened=opened, pushed=pushed, handle=handle,
-                 repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=intercept)
+                 repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=intercept,
+                 contact_agents=draws_shared if handoffs is not None else None,
+                 shared_agent_part=eta - eta_system if handoffs is not None else None)
     return contacts, surveys, draws
 
 

@@ -131,11 +131,19 @@ def _joined(parts: list[dict], spec: OperationSpec) -> dict:
     return out
 
 
-def simulate_to_folder(out_dir, preset: str = "sample", seed: int | None = None) -> Path:
+HANDOFF_SHARE = 1 / 3     # `--handoffs`: a third of contacts handled by two or three agents
+
+
+def simulate_to_folder(out_dir, preset: str = "sample", seed: int | None = None, handoffs: bool = False) -> Path:
     """Simulate with a named preset and write the tables and truth.json into `out_dir` (CSV; the
-    presets in PARTITIONED_PRESETS as month-partitioned Parquet, see ``partitioned``)."""
+    presets in PARTITIONED_PRESETS as month-partitioned Parquet, see ``partitioned``). `handoffs`: a
+    third of contacts handled by two or three agents, with contact_agents.csv (operation.py)."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if handoffs:
+        if preset in PARTITIONED_PRESETS:
+            raise ValueError(f"--handoffs is not available for the partitioned preset {preset!r}")
+        return simulate(PRESETS[preset].replace(handoff_share=HANDOFF_SHARE), seed=seed).write(out_dir)
     if preset in PARTITIONED_PRESETS:
         spec = PRESETS[preset] if seed is None else PRESETS[preset].replace(seed=seed)
         return simulate_partitioned(out_dir, spec)

@@ -107,7 +107,11 @@ def credit_truth(d, eta_all) -> dict:
 
 def build_truth(d) -> dict:
     spec = d["spec"]
-    eta_all = d["eta_system"] + d["skill"][d["agent_idx"]] + d["tenure_effect"][d["agent_idx"]]
+    shared_part = d.get("shared_agent_part")                          # handoffs: Σ_g w_g agent_g per contact
+    if shared_part is None:
+        eta_all = d["eta_system"] + d["skill"][d["agent_idx"]] + d["tenure_effect"][d["agent_idx"]]
+    else:
+        eta_all = d["eta_system"] + shared_part
     csat, nps, answered = d["csat"], d["nps"].astype(float), d["csat_answered"]
     policy, channel, repeat = d["policy"], d["channel"], d["repeat"]
     under = policy == spec.repeat_policy
@@ -120,7 +124,7 @@ def build_truth(d) -> dict:
             "csat_mean_by_channel": {k: float(csat[channel == k].mean()) for k in CHANNELS},
             "csat_mean_by_policy": {k: float(csat[policy == k].mean()) for k in POLICIES},
         },
-        "spec": dataclasses.asdict(spec),
+        "spec": {k: v for k, v in dataclasses.asdict(spec).items() if k != "handoff_share" or v},
         "csat_thresholds": list(CSAT_THRESHOLDS), "nps_thresholds": list(NPS_THRESHOLDS), "nps_loading": NPS_LOADING,
         "contact_effects": {"unresolved": UNRESOLVED_PENALTY, "escalated": ESCALATION_PENALTY,
                             "credited": CREDIT_BONUS},

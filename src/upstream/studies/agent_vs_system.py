@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..analysis import aggregated, latent, policies
+from ..analysis import aggregated, latent, policies, shared_credit
 from ..analysis import shares as shares_module
 from ..analysis.agents import AgentEffects, agent_effects
 from ..analysis.latent import LatentAgentModel
 from ..analysis.ranking import rank_shift
 from ..analysis.screen import ScreenResult
+from ..data.description import SHARED_WEIGHTS
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
@@ -186,6 +187,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     judged = agent_effects(model, agents, params.reliability_threshold,
                            steps.verdict_margin(params, steps.csat_scale(ds)),
                            params.max_false_sign, flagged=screen.table["flagged"])
+    judged, credit = shared_effects(ds, params, model, agents, screen, judged)
     effects = judged.table
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
@@ -212,6 +214,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                              margin=judged.practical_margin),
         *screen.skipped,
         say.attribution_sentence(attribution),
+        shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit else "",
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,
@@ -226,13 +229,40 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "survey_screen": screen.table,
         "rank_shift": bottom,
     }
+    if credit:
+        result.tables["shared_credit"] = credit["table"]
+    method = method_text(model, units) + ([shared_credit.SHARED_METHOD.format(weights=_weights_text(ds))]
+                                          if credit else [])
     result.values = AgentVsSystemValues(
         shares=shares, versus=versus, top_part=top_part, shift=shift, scale=scale, units=units,
         model=ModelSummary(formula=model.judged_by.formula, nobs=model.judged_by.nobs, n_boot=params.n_boot,
                            varcorr=model.judged_by.varcorr, n_agents=model.judged_by.ngroups[model.agent]),
-        draws=model.draws_method, method=method_text(model, units), effects=judged, screen=screen)
+        draws=model.draws_method, method=method, effects=judged, screen=screen)
     result.figures = figures(result, effects, policy)
     return result
+
+
+def shared_effects(ds, params, model, agents, screen: ScreenResult, judged: AgentEffects):
+    """(judged, comparison): where the data set has a contact_agents table and the linear pandas model,
+    the agent effects with shared credit (analysis.shared_credit) and how they differ from `judged`
+    (rating-time attribution); otherwise `judged` unchanged and None."""
+    table = getattr(ds, "contact_agents", None)
+    if table is None or isinstance(model, LatentAgentModel) or steps.in_sql(ds):
+        return judged, None
+    shared = steps.quietly(lambda: shared_credit.fit_shared_agent_model(
+        model.frame, table, model.outcome, model.mix, model.agent, n_draws=params.n_boot, seed=params.seed,
+        population=ds.contacts, customer="customer_id" if model.crossed is not None else None))
+    shared_judged = agent_effects(shared, agents, params.reliability_threshold,
+                                  steps.verdict_margin(params, steps.csat_scale(ds)),
+                                  params.max_false_sign, flagged=screen.table["flagged"])
+    return shared_judged, shared_credit.compare_attributions(model.frame, table, shared_judged.table, judged.table,
+                                                              model.agent)
+
+
+def _weights_text(ds) -> str:
+    attribution = getattr(getattr(ds, "description", None), "attribution", None)
+    weights = getattr(attribution, "weights", None)
+    return SHARED_WEIGHTS.get(weights, "as the contact_agents table gives them")
 
 
 AGENT_COLUMNS = ["n_responses", "raw_score", "effect", "lower", "upper", "reliability", "p_below", "p_above",

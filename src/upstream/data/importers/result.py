@@ -30,6 +30,7 @@ class ImportResult:
     dataset: dict = field(repr=False)
     report: ImportReport = field(repr=False)
     mapping_text: str | None = field(default=None, repr=False)
+    contact_agents: pd.DataFrame | None = field(default=None, repr=False)   # optional table (shared credit)
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{t}={len(getattr(self, t)):,} rows" for t in TABLES)
@@ -51,7 +52,7 @@ class ImportResult:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
-            for table in TABLES:
+            for table in TABLES + (("contact_agents",) if self.contact_agents is not None else ()):
                 frame = getattr(self, table)
                 if fmt == "csv":
                     _to_csv(frame, tmp / f"{table}.csv")

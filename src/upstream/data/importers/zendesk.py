@@ -11,6 +11,7 @@ The export is a folder of saved API pages (docs/importers/vendor_formats.md §1)
 | ``users.json`` | no (agents' team and tenure) | ``users`` |
 | ``groups.json`` | no (team names; ids otherwise) | ``groups`` |
 | ``ticket_fields.json`` | no (custom fields by title; finds the Time Tracking field) | ``ticket_fields`` |
+| ``ticket_comments.json`` | no (public comment authors -> ``contact_agents``; ``zendesk_comments.py``) | ``comments`` |
 
 Each may also be ``.jsonl``/``.ndjson`` and gzipped; pages may be one object, several written one
 after another, or one per line; Zendesk's full JSON export (one ticket per line) works too. Large
@@ -52,6 +53,7 @@ from .records import RecordSpec, read_records
 from .report import ImportReport
 from .result import ImportResult
 from .source import ids_as_text, latest_rows, open_api_export, positions, take
+from .zendesk_comments import add_contact_agents
 from .zendesk_csat import read_ratings
 
 VENDOR = "zendesk"
@@ -67,6 +69,7 @@ FILES = {  # stem -> (wrapper key, singular wrapper)
     "groups": ("groups", "group"),
     "ticket_fields": ("ticket_fields", "ticket_field"),
     "csat_survey_responses": ("survey_responses", "survey_response"),
+    "ticket_comments": ("comments", "comment"),     # optional: public comment authors -> contact_agents
 }
 SOLVED = ("solved", "closed")
 MERGED_TAG = "closed_by_merge"
@@ -285,7 +288,11 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
         staff_team_source="users.json: default_group_id (name from groups.json)",
         read={"contacts": info.records, "surveys": n_rating_records, "agents": n_staff},
         mapping_text=mapping_text, agent_noun="assignee")
-    return assemble(x)
+    result = assemble(x)
+    if paths["ticket_comments"] is not None:
+        comments = _records(paths["ticket_comments"], "ticket_comments", report)
+        result = add_contact_agents(result, comments, paths["ticket_comments"].name)
+    return result
 
 
 def _with_rules(mapping: Mapping, rules: dict) -> Mapping:

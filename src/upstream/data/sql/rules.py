@@ -14,11 +14,12 @@ rule that fails there but not in SQL would be a translation error and is reporte
 from __future__ import annotations
 
 from ..loading import Dataset, parse_table
-from ..schema import TABLES, Failure, first_rows, name_rows, table_label
+from ..schema import Failure, first_rows, name_rows, table_label
 from ..suites import adapted_suite
 from ..validation import (
+    _ALL_ORDER,
     CROSS_TABLE_RULES,
-    TABLE_ORDER,
+    WEIGHT_SUM_TOL,
     CrossTableResult,
     ExpectationResult,
     TableResult,
@@ -198,6 +199,8 @@ def cross_table_rules(ds) -> tuple[list[CrossTableResult], list[Failure]]:
     d = ds.engine.dialect
     results, failures = [], []
     for rule in CROSS_TABLE_RULES:
+        if rule.table not in ds.columns:
+            continue                                            # an optional table the data set lacks
         if rule.column not in ds.columns[rule.table] or rule.ref_column not in ds.columns[rule.ref_table]:
             results.append(CrossTableResult(rule, "skipped", reason="a column is missing"))
             continue
@@ -221,6 +224,25 @@ def cross_table_rules(ds) -> tuple[list[CrossTableResult], list[Failure]]:
     return results, failures
 
 
+def weight_sum_rule(ds) -> list[Failure]:
+    """contact_agents: each contact's weights sum to 1 (``validation.check_weight_sums`` in SQL)."""
+    if "contact_agents" not in ds.columns or not {"contact_id", "weight"} <= set(ds.columns["contact_agents"]):
+        return []
+    sums = ("contact_agents x JOIN (SELECT contact_id AS _c, sum(weight) AS _total FROM contact_agents "
+            "WHERE contact_id IS NOT NULL GROUP BY contact_id) s ON x.contact_id = s._c")
+    where = f"abs(s._total - 1) > {WEIGHT_SUM_TOL!r}"
+    n_bad = int(ds.engine.rows(f"SELECT count(*) FROM {sums} WHERE {where}")[0][0])
+    if not n_bad:
+        return []
+    rows = ds.engine.rows(f"SELECT x._row FROM {sums} WHERE {where} ORDER BY x._row LIMIT {_ROWS}")
+    firsts = ds.engine.rows(f"SELECT min(s._total), min(x._row) AS _first FROM {sums} WHERE {where} "
+                            f"GROUP BY x.contact_id ORDER BY _first LIMIT {_ROWS}")
+    return [Failure(table="contact_agents", file=table_label(ds.paths["contact_agents"]), column="weight",
+                    rule="the weights of a contact sum to 1", n_failed=n_bad, n_rows=ds.n_rows["contact_agents"],
+                    examples=[round(float(r[0]), 6) for r in firsts], rows=[int(r[0]) + 1 for r in rows],
+                    example_rows=[int(r[1]) + 1 for r in firsts])]
+
+
 def _sql_ids(ds, table: str, column: str, rows: list[int]) -> dict:
     """{1-based data row: the row's `column` value} for `rows` of a table in SQL."""
     if column not in ds.columns[table] or not rows:
@@ -234,7 +256,7 @@ def gx_sample(ds, rows: int) -> tuple[Dataset, list[Failure], dict]:
     """The first `rows` rows of each table, read and parsed by the pandas loader's parser."""
     d = ds.engine.dialect
     frames, parse_failures, unparsed = {}, [], {}
-    for table in TABLES:
+    for table in ds.tables:
         cols = ", ".join(d.ident(c if c in ds.columns[table] else c) for c in ds.columns[table])
         raw = ds.engine.frame(f"SELECT {cols} FROM raw_{table} ORDER BY _file, _file_row LIMIT {rows}")
         frame, problems, bad = parse_table(table, raw, table_label(ds.paths[table]))
@@ -242,7 +264,8 @@ def gx_sample(ds, rows: int) -> tuple[Dataset, list[Failure], dict]:
         parse_failures += problems
         unparsed.update({(table, c): r for c, r in bad.items()})
     sample = Dataset(folder=ds.folder, contacts=frames["contacts"], surveys=frames["surveys"], agents=frames["agents"],
-                     paths=ds.paths, fingerprint=ds.fingerprint, description=ds.description)
+                     paths=ds.paths, fingerprint=ds.fingerprint, description=ds.description,
+                     contact_agents=frames.get("contact_agents"))
     return sample, parse_failures, unparsed
 
 
@@ -250,7 +273,7 @@ def validate_sql(ds, docs_dir=None, sample_rows: int | None = None) -> Validatio
     """Every rule over every row in SQL, GX on a sample as a check (see the module docstring)."""
     rows = GX_SAMPLE_ROWS if sample_rows is None else sample_rows
     failures, tables = [], {}
-    for table in TABLE_ORDER:
+    for table in ds.tables:
         found, tables[table] = table_rules(ds, table)
         failures += found
     sample, parse_failures, unparsed = gx_sample(ds, rows)
@@ -262,10 +285,11 @@ def validate_sql(ds, docs_dir=None, sample_rows: int | None = None) -> Validatio
                                     n_rows=ds.n_rows[f.table], kind="table",
                                     detail="Great Expectations found it broken in the first rows but the SQL "
                                            f"translation of the rule did not ({f.message}); please report this"))
-    failures.sort(key=lambda f: TABLE_ORDER.index(f.table))
+    failures.sort(key=lambda f: _ALL_ORDER.index(f.table))
     cross, cross_failures = cross_table_rules(ds)
+    cross_failures += weight_sum_rule(ds)
     name_rows(failures + cross_failures, lambda table, column, rows: _sql_ids(ds, table, column, rows))
-    parse = [f for table in TABLE_ORDER for f in failures if f.table == table and
+    parse = [f for table in ds.tables for f in failures if f.table == table and
              any(f.rule == rule for _, _, rule in ds.parse_rules[table])]
     return ValidationReport(folder=ds.folder, tables=tables, cross_table=cross, failures=failures + cross_failures,
                             gx_version=gx_version, docs_index=docs_index, parse_failures=parse,

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..dataset_yaml import read_description
 from ..description import DEFAULT_DESCRIPTION, DESCRIPTION_FILE, DatasetDescription
 from ..loading import find_table_file, update_fingerprint
-from ..schema import SCHEMA, TABLES, Column, DataError, Failure, table_files, table_label
+from ..schema import OPTIONAL_TABLES, SCHEMA, TABLES, Column, DataError, Failure, table_files, table_label
 from .dialect import Dialect
 from .engines import SqlEngine
 
@@ -59,6 +59,11 @@ class SqlDataset:
     def has_column(self, table: str, column: str) -> bool:
         return column in self.columns[table]
 
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """The tables this data set has: ``TABLES`` and the optional ones present (contact_agents)."""
+        return TABLES + tuple(t for t in OPTIONAL_TABLES if t in self.paths)
+
     def _repr_html_(self) -> str:
         """Jupyter: the folder, the engine, each table's rows and columns, and the validation."""
         from html import escape
@@ -89,7 +94,7 @@ class SqlDataset:
 def fingerprint(folder: Path, paths: dict[str, Path], description_bytes: bytes | None) -> str:
     """The pandas loader's fingerprint of the same files (read in 8 MiB blocks, never whole)."""
     digest = hashlib.sha256()
-    for table in TABLES:
+    for table in [t for t in TABLES + OPTIONAL_TABLES if t in paths]:
         path = paths[table]
         for file in table_files(path):
             update_fingerprint(digest, table, path, file, file.stat().st_size)
@@ -163,13 +168,17 @@ def open_sql_dataset(folder, engine: SqlEngine, validate: bool = True, docs_dir=
                                     rule="the table file exists", n_failed=0, n_rows=0, kind="missing_file"))
         else:
             paths[table] = path
+    for table in OPTIONAL_TABLES:
+        path = find_table_file(folder, table)
+        if path is not None:
+            paths[table] = path
     description, description_failures, description_bytes = read_description(folder)
     failures.extend(description_failures)
     if failures:
         raise DataError(failures, folder)
     d = engine.dialect
     columns, n_rows, parse_rules = {}, {}, {}
-    for table in TABLES:
+    for table in [t for t in TABLES + OPTIONAL_TABLES if t in paths]:
         path = paths[table]
         files = table_files(path)
         try:

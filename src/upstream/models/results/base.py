@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..checks import check_level
+from ..checks import ModelInputError, check_level
 from ..contrasts import FixedEffectQuestions
 from ..design import RandomBlock, newdata_matrices
 from ..health import health as _health
@@ -250,9 +250,17 @@ class MixedModelResult(FixedEffectQuestions):
             groups = [(blk.codes, blk.values) for blk in self.blocks]
         else:
             self._need_rows("predictions")
+            shared = [blk.source for blk in self.blocks if blk.membership is not None]
+            if include_random and shared:
+                raise ModelInputError(f"predictions for new data with random effects are not available with a "
+                                      f"multiple-membership term ({', '.join(shared)}): new rows have no weights "
+                                      "(use include_random=False)")
             X, groups = newdata_matrices(self.frame, self.fixed, self.blocks, newdata, allow_new_levels)
         eta = X @ beta
-        if include_random:
+        if include_random and newdata is None:
+            for re, blk in zip(self.random_effects, self.blocks):
+                eta = eta + blk.row_effects(re.modes)
+        elif include_random:
             for re, (codes, values) in zip(self.random_effects, groups):
                 known = codes >= 0
                 contrib = np.zeros(len(codes))
