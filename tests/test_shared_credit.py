@@ -11,6 +11,7 @@ import pytest
 from conftest import edit_csv, write_tables
 
 from upstream.analysis.agents import agent_effects, fit_agent_model
+from upstream.analysis.screen import ScreenResult
 from upstream.analysis.shared_credit import (
     fit_shared_agent_model,
     membership_table,
@@ -174,8 +175,8 @@ def test_shared_credit_recovers_true_agent_effects_better(handoffs):
         shared = fit_shared_agent_model(frame, handoffs.contact_agents, n_draws=200, seed=1,
                                         population=handoffs.contacts, customer=None)
     assert shared.formula == "csat ~ policy + product + channel + issue_type + (1 | mm(agent_id))"
-    by_rating = recovery_error(agent_effects(rating, handoffs.agents, 0.7, 0.05, 0.05), truth)
-    by_shared = recovery_error(agent_effects(shared, handoffs.agents, 0.7, 0.05, 0.05), truth)
+    by_rating = recovery_error(agent_effects(rating, handoffs.agents, 0.7, 0.05, 0.05).table, truth)
+    by_shared = recovery_error(agent_effects(shared, handoffs.agents, 0.7, 0.05, 0.05).table, truth)
     assert by_rating["rmse"] == pytest.approx(0.1842, abs=1e-3)
     assert by_shared["rmse"] == pytest.approx(0.1669, abs=1e-3)
     assert by_shared["corr"] - by_rating["corr"] == pytest.approx(0.050, abs=0.005)
@@ -196,7 +197,9 @@ def test_agent_vs_system_judges_with_shared_credit(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = fit_agent_model(frame, n_boot=100, seed=7, population=ds.contacts, customer=None)
-        screen = pd.DataFrame({"flagged": False}, index=model.fit.ranef["agent_id"].index)
+        screen = ScreenResult(pd.DataFrame({"flagged": False}, index=model.fit.ranef["agent_id"].index), z=2.17,
+                              z_test=2.17, n_tests=1, tau2_invitation=0.0, tau2_invitation_adverse=0.0,
+                              tau2_response=0.0, tau2_top_box=0.0)
         rating = agent_effects(model, ds.agents, params.reliability_threshold, 0.05, params.max_false_sign)
         judged, credit = shared_effects(ds, params, model, ds.agents, screen, rating)
     assert judged is not rating and credit["n_agents"] == 20
