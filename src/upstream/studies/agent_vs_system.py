@@ -19,6 +19,7 @@ from ..analysis import aggregated, latent, policies
 from ..analysis import shares as shares_module
 from ..analysis.agents import agent_effects
 from ..analysis.latent import LatentAgentModel
+from ..analysis.mix_parts import mix_parts
 from ..analysis.ranking import rank_shift
 from ..reporting import plots
 from ..reporting import sentences as say
@@ -202,6 +203,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "variance_shares": shares.table,
         "survey_screen": screen,
         "rank_shift": bottom,
+        "verdict_rule": verdict_rule(effects),
+        **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
     result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,
                      "units": units, "n_boot": params.n_boot, "formula": model.judged_by.formula,
@@ -223,6 +226,14 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
     table = effects[AGENT_COLUMNS + rest].copy()
     table.index.name = "agent_id"
     return table
+
+
+def verdict_rule(effects: pd.DataFrame) -> pd.DataFrame:
+    """tables/verdict_rule.csv: the rule the verdicts followed (margin δ, false-sign limit, reliability needed),
+    the expected number of wrong verdicts and the average contact's expected score (one row; the agent pages
+    read it)."""
+    keys = ["practical_margin", "max_false_sign", "reliability_threshold", "expected_wrong", "baseline"]
+    return pd.DataFrame([{k: effects.attrs.get(k) for k in keys}])
 
 
 def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) -> dict:
