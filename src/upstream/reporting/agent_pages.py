@@ -23,6 +23,7 @@ from markupsafe import Markup
 from scipy.stats import norm
 
 from . import svg
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 AGENT_TEMPLATE = "agent_page.html.j2"

@@ -37,7 +37,8 @@ def interval_chart(effect: float, lower: float, upper: float, margin: float, lab
             f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="46" stroke="{MUTED}" stroke-dasharray="3 3"/>',
             f'<line x1="{x(lower):.1f}" y1="25" x2="{x(upper):.1f}" y2="25" stroke="{INK}" stroke-width="3"/>',
             f'<circle cx="{x(effect):.1f}" cy="25" r="6" fill="{HIGHLIGHT}"/>',
-            f'<text x="{x(0):.1f}" y="60" font-size="11" text-anchor="middle" fill="{MUTED}">0 = the average agent</text>',
+            f'<text x="{x(0):.1f}" y="60" font-size="11" text-anchor="middle" fill="{MUTED}">'
+            "0 = the average agent</text>",
             f'<text x="{x(lower):.1f}" y="16" font-size="11" text-anchor="middle">{lower:+.2f}</text>',
             f'<text x="{x(upper):.1f}" y="16" font-size="11" text-anchor="middle">{upper:+.2f}</text>']
     return _svg(width, 66, label, body)
@@ -93,7 +94,8 @@ def forest(rows: Sequence[tuple[str, float, float, float]], highlight: str | Non
     lo, hi = _span([v for _, e, a, b in rows for v in (e, a, b)])
     x = _scale(lo, hi, left, width - 15)
     height = len(rows) * row + 22
-    body = [f'<line x1="{x(0):.1f}" y1="2" x2="{x(0):.1f}" y2="{height - 18}" stroke="{MUTED}" stroke-dasharray="3 3"/>']
+    body = [f'<line x1="{x(0):.1f}" y1="2" x2="{x(0):.1f}" y2="{height - 18}" stroke="{MUTED}" '
+            'stroke-dasharray="3 3"/>']
     for i, (name, effect, lower, upper) in enumerate(rows):
         y = 4 + i * row
         colour = (BAD if effect < 0 else GOOD) if name == highlight else "#8c959f"
