@@ -10,6 +10,8 @@ from typing import Any
 from .export import TEMPLATES
 
 INDEX_TEMPLATE = "study_index.html.j2"
+#: The few lines of inline script that make the index's (and the notebook pages') tables sortable and filterable.
+SORTABLE_SCRIPT = "sortable_tables.js"
 
 
 def json_default(value: Any) -> Any:
@@ -122,7 +124,8 @@ def index_html(context: dict) -> str:
         keep_trailing_newline=True,
     )
     css = Markup((TEMPLATES / "upstream_index.css").read_text(encoding="utf-8"))  # our own file
-    return env.get_template(INDEX_TEMPLATE).render(css=css, **context)
+    script = Markup((TEMPLATES / SORTABLE_SCRIPT).read_text(encoding="utf-8"))  # our own file
+    return env.get_template(INDEX_TEMPLATE).render(css=css, script=script, **context)
 
 
 

@@ -59,8 +59,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import upstream
+from upstream.reporting import first_screen, privacy
 from upstream.reporting import notebook as report
-from upstream.reporting import privacy
+from upstream.reporting.agent_pages import write_agent_pages
 from upstream.reporting.glossary import PAGE as GLOSSARY_PAGE
 from upstream.reporting.glossary import glossary_html
 
@@ -491,6 +492,7 @@ class _StudyRun:
                 }
             )
         study = self.study
+        links = write_agent_pages(staging, title=study.title, period=self.period_label, version=upstream.__version__)
         shown_parameters = {**{k: v for k, v in _merged(study).items() if k not in SECRET_PARAMETERS},
                             SHOW_NAMES: self.show_names}
         index = index_html(
@@ -501,6 +503,9 @@ class _StudyRun:
                 "study_yaml": display_path(study.yaml_path),
                 "findings": findings,
                 "groups": group_findings(findings),
+                "leading": first_screen.leading_findings(staging, {run.name: f"{run.name}.html" for run in self.runs}),
+                "agent_table": first_screen.agent_table(staging, links),
+                "policy_table": first_screen.policy_table(staging),
                 "notebooks": pages,
                 "tables": sorted(p.relative_to(staging).as_posix() for p in (staging / "tables").glob("*.csv")),
                 "validation": validation_view(self.summary),
