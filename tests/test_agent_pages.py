@@ -4,6 +4,7 @@ right, and the first screen follows its rule. (The pages in a real run and in Ch
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from upstream.analysis.agents import fit_agent_model
 from upstream.analysis.mix_parts import mix_parts
 from upstream.reporting import first_screen
 from upstream.reporting.agent_pages import replies_for_reliability, replies_for_verdict, write_agent_pages
+from upstream.runner.export import json_for_script
 
 HOSTILE = '<script>alert("x")</script> Bob & "Co"'
 LABELS = ["Agent 0F3A", "Agent 7C21", "Agent B9D0", HOSTILE]
@@ -198,3 +200,9 @@ def test_mix_parts_add_up_to_what_the_mix_did(tmp_path):
                - frame.groupby("agent_id")["policy"].apply(
                    lambda s: s.map({"p1": 0.0, "p2": beta["policyp2"], "p3": beta["policyp3"]}).mean()).mean())
     assert math.isclose(parts.loc["A0", "policy"], by_hand, abs_tol=1e-12)
+
+
+def test_agent_links_cannot_end_the_script_element_they_sit_in():
+    text = json_for_script({HOSTILE: "agents/x.html", "</script><b>": "agents/y.html"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {HOSTILE: "agents/x.html", "</script><b>": "agents/y.html"}

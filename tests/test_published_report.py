@@ -211,7 +211,7 @@ def test_every_page_prints_to_pdf(visits, tmp_path):
         pdf = visit.pdf()
         assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF"), page
         assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1, page
-        (tmp_path / f"{page}.pdf").write_bytes(pdf)
+        (tmp_path / f"{Path(page).name}.pdf").write_bytes(pdf)
 
 
 @chromium
@@ -268,6 +268,15 @@ def test_the_agent_table_sorts_and_filters_in_the_browser(real_run, browser):
     shown = visit.evaluate(f"[...{table}.tBodies[0].rows].filter(r => r.style.display !== 'none')"
                            ".map(r => r.cells[0].textContent)")
     assert shown == [label]
+
+
+@chromium
+def test_the_scorecards_and_the_agent_table_link_to_the_agent_pages(real_run, visits):
+    for page in ("agent_scorecards.html", "agent_vs_system.html"):
+        linked = visits[page].evaluate("[...document.querySelectorAll('table.upstream-table a')]"
+                                       ".map(a => [a.textContent, a.getAttribute('href')])")
+        assert len(linked) >= 20, page
+        assert all(real_run.links[label] == href for label, href in linked), page
 
 
 @chromium

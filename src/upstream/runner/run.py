@@ -61,7 +61,7 @@ from typing import Any, TextIO
 import upstream
 from upstream.reporting import first_screen, privacy
 from upstream.reporting import notebook as report
-from upstream.reporting.agent_pages import write_agent_pages
+from upstream.reporting.agent_pages import agent_page_links, write_agent_pages
 from upstream.reporting.glossary import PAGE as GLOSSARY_PAGE
 from upstream.reporting.glossary import glossary_html
 
@@ -474,11 +474,13 @@ class _StudyRun:
         """Leadership HTML per notebook, then index.html and manifest.json."""
         staging = self.staging
         findings, pages = [], []
+        links = agent_page_links(staging)  # the agent pages written below; notebook tables link to them
         for run in self.runs:
             findings_path = staging / f"{run.name}{report.FINDINGS_SUFFIX}"
             record = report.read_findings(findings_path) if findings_path.exists() else None
             title = (record or {}).get("title") or run.name
-            export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html", with_code=False, title=title)
+            export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html", with_code=False, title=title,
+                        agent_links=links)
             stage_reached("export")
             if record and record["sentences"]:
                 findings.append({"title": title, "sentences": record["sentences"], "href": f"{run.name}.html",
@@ -492,7 +494,7 @@ class _StudyRun:
                 }
             )
         study = self.study
-        links = write_agent_pages(staging, title=study.title, period=self.period_label, version=upstream.__version__)
+        write_agent_pages(staging, title=study.title, period=self.period_label, version=upstream.__version__)
         shown_parameters = {**{k: v for k, v in _merged(study).items() if k not in SECRET_PARAMETERS},
                             SHOW_NAMES: self.show_names}
         index = index_html(

@@ -47,5 +47,20 @@
       });
     });
   }
+  /* On a notebook page: a cell that holds exactly an agent's label links to the agent's coaching page. */
+  var pages = document.getElementById("upstream-agent-pages");
+  var links = pages ? JSON.parse(pages.textContent || "{}") : {};
+  if (Object.keys(links).length) {
+    document.querySelectorAll("table.upstream-table td, table.upstream-table tbody th").forEach(function (cell) {
+      var label = cell.textContent.trim();
+      if (Object.prototype.hasOwnProperty.call(links, label) && !cell.querySelector("a")) {
+        var a = document.createElement("a");
+        a.href = links[label];
+        a.textContent = label;
+        cell.textContent = "";
+        cell.appendChild(a);
+      }
+    });
+  }
   document.querySelectorAll("table.sortable, table.upstream-table").forEach(enhance);
 })();
