@@ -15,12 +15,12 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
-from scipy.stats import norm
 
 from . import svg
 
@@ -112,7 +112,7 @@ def replies_for_verdict(n: float, reliability: float, effect: float, cond_se: fl
     unshrunk = abs(effect) / reliability
     if unshrunk <= margin:
         return None
-    z = norm.ppf(1 - max_false_sign)
+    z = NormalDist().inv_cdf(1 - max_false_sign)
 
     def enough(extra: int) -> bool:
         r = (n + extra) / (n + extra + ratio)
