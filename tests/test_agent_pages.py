@@ -206,3 +206,17 @@ def test_agent_links_cannot_end_the_script_element_they_sit_in():
     text = json_for_script({HOSTILE: "agents/x.html", "</script><b>": "agents/y.html"})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == {HOSTILE: "agents/x.html", "</script><b>": "agents/y.html"}
+
+
+def test_a_share_scale_reads_in_percentage_points(tmp_path):
+    folder = _tables(tmp_path)
+    (folder / "tables" / "agent_mix_parts.csv").unlink()      # a latent-scale model publishes no additive split
+    pd.DataFrame([{"practical_margin": 0.0125, "max_false_sign": 0.05, "reliability_threshold": 0.7,
+                   "outcome": "the share of good ratings", "unit": "percentage points", "unit_scale": 100.0}]
+                 ).to_csv(folder / "tables" / "verdict_rule.csv", index=False)
+    links = write_agent_pages(folder, title="Review", period=None, version="test")
+    text = re.sub(r"\s+", " ", _text(folder / links["Agent 0F3A"]))
+    assert ("your effect on the share of good ratings is +62.2 percentage points against the average agent on the "
+            "same contacts (95% interval +32.9 to +92.1 )") in text
+    assert "The shaded band (±1.2 percentage points)" in text
+    assert "This run has no split of it by policy, product, channel and issue type" in text

@@ -54,6 +54,7 @@ def test_agent_vs_system_publishes_the_issue_tables(avs, tmp_path):
     assert np.allclose(parts["total"], (mix - mix.mean()).reindex(parts.index), atol=1e-8)   # the parts add up
     rule = pd.read_csv(tmp_path / "tables" / "verdict_rule.csv").iloc[0]
     assert (rule["practical_margin"], rule["max_false_sign"], rule["reliability_threshold"]) == (0.05, 0.05, 0.7)
+    assert (rule["outcome"], rule["unit"], rule["unit_scale"]) == ("CSAT", "points", 1.0)
     assert list(agents.columns[:len(AGENT_COLUMNS)]) == AGENT_COLUMNS
     policy = pd.read_csv(tmp_path / "tables" / "policy_effects.csv")
     assert set(POLICY_COLUMNS) <= set(policy.columns) and policy.columns[0] == "policy"

@@ -139,6 +139,9 @@ class Rule:
     margin: float | None = None
     max_false_sign: float | None = None
     reliability_threshold: float | None = None
+    outcome: str = "CSAT"
+    unit: str = "points"
+    unit_scale: float = 1.0
 
     @classmethod
     def read(cls, folder: Path) -> Rule:
@@ -147,7 +150,16 @@ class Rule:
             return cls()
         row = table.iloc[0]
         get = lambda k: float(row[k]) if k in row and _finite(row[k]) else None  # noqa: E731
-        return cls(get("practical_margin"), get("max_false_sign"), get("reliability_threshold"))
+        text = lambda k, default: str(row[k]) if k in row and _finite_text(row[k]) else default  # noqa: E731
+        return cls(get("practical_margin"), get("max_false_sign"), get("reliability_threshold"),
+                   text("outcome", "CSAT"), text("unit", "points"), get("unit_scale") or 1.0)
+
+    def effect(self, value: Any) -> str:
+        """An effect as the study states it: '+0.62' points, '+12.3' percentage points of a share."""
+        if not _finite(value):
+            return "—"
+        digits = 1 if self.unit_scale >= 100 else 2
+        return f"{self.unit_scale * float(value):+.{digits}f}".replace("-", "−")
 
 
 def verdict_section(row: pd.Series, rule: Rule) -> dict:
@@ -178,7 +190,8 @@ def verdict_section(row: pd.Series, rule: Rule) -> dict:
                      + (f" About {more} more {'reply' if more == 1 else 'replies'} would reach that." if more else ""))
     elif verdict == NEUTRAL:
         headline = "No verdict: not distinguishable from the average agent."
-        lines.append(f"The chance of being below the average by more than {margin:.2f} points is "
+        lines.append(f"The chance of being below the average by more than {rule.effect(margin).lstrip('+')} "
+                     f"{rule.unit} is "
                      f"{percent(row.get('p_below'))}, of being above it by more than that "
                      f"{percent(row.get('p_above'))}; a verdict needs one of them at "
                      f"{percent(1 - (rule.max_false_sign or 0.05))} or more.")
@@ -188,7 +201,8 @@ def verdict_section(row: pd.Series, rule: Rule) -> dict:
         extra = replies_for_verdict(n, rel, float(row["effect"]), float(row["cond_se"]), margin,
                                     rule.max_false_sign, rule.reliability_threshold)
         if extra is None:
-            lines.append(f"At the current estimate the effect is within ±{margin:.2f} points of the average agent's "
+            lines.append(f"At the current estimate the effect is within ±{rule.effect(margin).lstrip('+')} {rule.unit} "
+                         "of the average agent's "
                          "(or too close to it to separate with any likely number of replies): more replies would "
                          "most likely confirm 'not distinguishable from average'.")
         else:
@@ -291,8 +305,9 @@ def qa_section(label: str, plan: pd.DataFrame | None, sample: pd.DataFrame | Non
 
 def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
     label = str(row["agent_id"])
-    effect_chart = (svg.interval_chart(float(row["effect"]), float(row["lower"]), float(row["upper"]),
-                                       rule.margin or 0.0, "The agent's effect with its 95% interval")
+    k = rule.unit_scale
+    effect_chart = (svg.interval_chart(k * float(row["effect"]), k * float(row["lower"]), k * float(row["upper"]),
+                                       k * (rule.margin or 0.0), "The agent's effect with its 95% interval")
                     if all(_finite(row.get(k)) for k in ("effect", "lower", "upper")) else None)
     return {
         "label": label, "row": row, "team": row.get("team") if _finite_text(row.get("team")) else None,
@@ -302,7 +317,7 @@ def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
         "position": position_section(row, tables["agent_effects"]),
         "speed": speed_section(label, tables.get("agent_metrics")),
         "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
-        "margin": rule.margin,
+        "margin": rule.margin, "rule": rule,
     }
 
 
@@ -326,7 +341,7 @@ def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None,
     rule = Rule.read(folder)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters.update(points=points, level=level, percent=percent)
+    env.filters.update(points=points, level=level, percent=percent, effect=rule.effect)
     template = env.get_template(AGENT_TEMPLATE)
     css = Markup((TEMPLATES / "agent_page.css").read_text(encoding="utf-8"))  # our own file
     out = folder / FOLDER

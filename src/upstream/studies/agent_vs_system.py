@@ -203,7 +203,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "variance_shares": shares.table,
         "survey_screen": screen,
         "rank_shift": bottom,
-        "verdict_rule": verdict_rule(effects),
+        "verdict_rule": verdict_rule(effects, units),
         **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
     result.values = {"shares": shares, "versus": versus, "top_part": top_part, "shift": shift, "scale": scale,
@@ -228,12 +228,13 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def verdict_rule(effects: pd.DataFrame) -> pd.DataFrame:
+def verdict_rule(effects: pd.DataFrame, units) -> pd.DataFrame:
     """tables/verdict_rule.csv: the rule the verdicts followed (margin δ, false-sign limit, reliability needed),
-    the expected number of wrong verdicts and the average contact's expected score (one row; the agent pages
-    read it)."""
+    the expected number of wrong verdicts, the average contact's expected score, and how effects read (outcome,
+    unit, unit_scale: 100 for percentage points of a share); one row, which the agent pages read."""
     keys = ["practical_margin", "max_false_sign", "reliability_threshold", "expected_wrong", "baseline"]
-    return pd.DataFrame([{k: effects.attrs.get(k) for k in keys}])
+    return pd.DataFrame([{**{k: effects.attrs.get(k) for k in keys}, "outcome": units.outcome, "unit": units.unit,
+                          "unit_scale": units.scale}])
 
 
 def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) -> dict:
