@@ -18,6 +18,7 @@ from upstream.analysis.mix_parts import mix_parts
 from upstream.reporting import first_screen
 from upstream.reporting.agent_pages import replies_for_reliability, replies_for_verdict, write_agent_pages
 from upstream.runner.export import json_for_script
+from upstream.runner.index_page import lists_to_tables
 
 HOSTILE = '<script>alert("x")</script> Bob & "Co"'
 LABELS = ["Agent 0F3A", "Agent 7C21", "Agent B9D0", HOSTILE]
@@ -220,3 +221,16 @@ def test_a_share_scale_reads_in_percentage_points(tmp_path):
             "same contacts (95% interval +32.9 to +92.1 )") in text
     assert "The shaded band (±1.2 percentage points)" in text
     assert "This run has no split of it by policy, product, channel and issue type" in text
+
+
+def test_long_lists_leave_the_index_for_the_study_page():
+    listing = ("5 of the 12 policies lower CSAT against the average contact: 'a' (-0.67 points, 95% interval -0.85 to "
+               "-0.48), 'b' (-0.44 points), 'c' (-0.30 points), 'd' (-0.2 points) and 'e' (-0.1 points).")
+    words = "Comments name the rules: 'a': 'x' (z = 3.5); 'b': 'y'; 'c': 'z'; 'd': 'w'."
+    short = "Two channels differ: email (-0.24 points) and phone (+0.12 points)."
+    groups = [{"name": "Agents", "blocks": [{"title": "T", "href": "t.html", "sentences": [listing, words, short]}]}]
+    assert lists_to_tables(groups)[0]["blocks"][0]["sentences"] == [
+        "5 of the 12 policies lower CSAT against the average contact: the 5 are listed, with their numbers, on the "
+        "study page.",
+        "Comments name the rules: the 4 are listed, with their numbers, on the study page.",
+        short]

@@ -139,3 +139,4 @@ def agent_table(report_dir: str | Path, links: dict[str, str]) -> dict | None:
 def policy_table(report_dir: str | Path) -> dict | None:
     """tables/policy_effects.csv as a sortable table."""
     return _table(read_table(Path(report_dir), "policy_effects"), POLICY_COLUMNS)
+

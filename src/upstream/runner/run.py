@@ -67,7 +67,16 @@ from upstream.reporting.glossary import glossary_html
 
 from .export import export_html
 from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_environment, salt_parameter, stage_reached
-from .index_page import group_findings, index_html, json_default, short, validation_html, validation_view, write_json
+from .index_page import (
+    group_findings,
+    index_html,
+    json_default,
+    lists_to_tables,
+    short,
+    validation_html,
+    validation_view,
+    write_json,
+)
 from .kernel import (
     DEFAULT_KERNEL,
     captured_output,
@@ -504,7 +513,7 @@ class _StudyRun:
                 "study_name": study.name,
                 "study_yaml": display_path(study.yaml_path),
                 "findings": findings,
-                "groups": group_findings(findings),
+                "groups": lists_to_tables(group_findings(findings)),
                 "leading": first_screen.leading_findings(staging, {run.name: f"{run.name}.html" for run in self.runs}),
                 "agent_table": first_screen.agent_table(staging, links),
                 "policy_table": first_screen.policy_table(staging),
