@@ -112,6 +112,7 @@ def test_verdicts_in_words_with_the_chance_of_being_wrong_and_the_replies_needed
     above = _text(folder / links["Agent 0F3A"])
     assert "Verdict: above average." in above
     assert "The chance that this verdict points the wrong way is 0.1%" in above
+    assert "could be anywhere from 1 to 2 (95%). Within Team 03: 1 of 2 ranked agents." in above
     neutral = _text(folder / links["Agent 7C21"])
     assert "No verdict: not distinguishable from the average agent." in neutral
     # |0.0312| / 0.75 = 0.0416 < the 0.05 margin: no number of replies would give a verdict

@@ -278,6 +278,11 @@ def position_section(row: pd.Series, effects: pd.DataFrame) -> dict:
     else:
         text = (f"Not ranked ({row.get('verdict')}); the blue dot shows where the estimate falls among the "
                 f"{len(ranked)} ranked agents.")
+    team = row.get("team")
+    if _finite(row.get("adjusted_rank")) and "team" in ranked and _finite_text(team):
+        mates = ranked[ranked["team"] == team]
+        place = int((mates["effect"].astype(float) > float(row["effect"])).sum()) + 1
+        text += f" Within {team}: {place} of {len(mates)} ranked agents."
     return {"chart": chart, "text": text}
 
 
