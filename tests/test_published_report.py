@@ -26,6 +26,7 @@ import pytest
 from browser import Browser, find_chromium
 from test_pii import PII
 
+from upstream.reporting.agent_pages import agent_page_links
 from upstream.reporting.privacy import find_in_report
 from upstream.simulate import PRESETS, simulate
 
@@ -83,8 +84,14 @@ def real_run(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = Path(proc.stdout.strip().splitlines()[-1]).parent
     agents = pd.read_csv(data / "agents.csv", dtype=str)["agent_id"].tolist()
-    pages = ["index.html", "validation.html"] + [f"{n}.html" for n in NOTEBOOKS] + [COMMENTS_PAGE]
-    return SimpleNamespace(root=root, data=data, run_dir=run_dir, agents=agents, pages=pages, stderr=proc.stderr)
+    labels = pd.read_csv(run_dir / "tables" / "agent_effects.csv", dtype=str, keep_default_na=False)
+    links = agent_page_links(run_dir)
+    verdicts = dict(zip(labels["agent_id"], labels["verdict"]))
+    # an agent page of each verdict the run gave (in the browser); every page is checked as a file
+    shown = list({verdicts[label]: href for label, href in reversed(list(links.items()))}.values())
+    pages = (["index.html", "validation.html"] + [f"{n}.html" for n in NOTEBOOKS] + [COMMENTS_PAGE] + shown)
+    return SimpleNamespace(root=root, data=data, run_dir=run_dir, agents=agents, pages=pages, stderr=proc.stderr,
+                           links=links, agent_pages=shown)
 
 
 # ----------------------------------------------------------------------------- the run itself
@@ -149,6 +156,21 @@ def test_agent_ids_never_appear_without_name_agents(real_run):
     assert leaks == [], leaks[:5]
 
 
+def test_one_agent_page_per_agent_naming_only_that_agent(real_run):
+    labels = list(real_run.links)
+    assert len(labels) >= 20 and len(set(real_run.links.values())) == len(labels)
+    pattern = re.compile(r"(?<![\w])(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True))) + r")(?![\w])")
+    for label, href in real_run.links.items():
+        raw = (real_run.run_dir / href).read_text(encoding="utf-8")
+        named = set(pattern.findall(re.sub(r"<[^>]*>", " ", raw))) | set(pattern.findall(" ".join(
+            re.findall(r'="([^"]*)"', raw))))
+        assert named == {label}, (href, named)
+        assert "What the contact mix did to your raw score" in raw and 'id="mix-parts"' in raw, href
+        assert 'id="screen-finding"' in raw and 'id="verdict"' in raw, href
+    index = (real_run.run_dir / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{escape(href)}"' in index for href in real_run.links.values())
+
+
 def test_the_manifest_holds_no_personal_data(real_run):
     manifest = (real_run.run_dir / "manifest.json").read_text(encoding="utf-8")
     assert not [a for a in real_run.agents if re.search(rf"\b{re.escape(a)}\b", manifest)]
@@ -211,7 +233,7 @@ def test_every_page_prints_to_pdf(visits, tmp_path):
         pdf = visit.pdf()
         assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF"), page
         assert len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 1, page
-        (tmp_path / f"{page}.pdf").write_bytes(pdf)
+        (tmp_path / f"{Path(page).name}.pdf").write_bytes(pdf)
 
 
 @chromium
@@ -227,6 +249,59 @@ def test_screenshots_of_the_index_and_a_study_page(visits, tmp_path):
     comments = visits[COMMENTS_PAGE].screenshot_element("document.querySelector('table')", folder / "comments.png",
                                                         max_height=900)
     assert comments.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@chromium
+def test_agent_pages_print_on_at_most_two_pages(real_run, visits):
+    assert len(real_run.agent_pages) >= 2
+    for page in real_run.agent_pages:
+        pdf = visits[page].pdf()
+        assert 1 <= len(re.findall(rb"/Type\s*/Page\b", pdf)) <= 2, page
+
+
+@chromium
+def test_the_index_first_screen_shows_a_chart_and_at_most_five_findings(real_run, browser):
+    visit = browser.open(real_run.run_dir / "index.html")
+    browser.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 800, "deviceScaleFactor": 1,
+                                                         "mobile": False}, session=visit.session)
+    findings = visit.evaluate("document.querySelectorAll('#first-screen .leading-finding').length")
+    charts_in_view = visit.evaluate("[...document.querySelectorAll('#first-screen svg.chart')]"
+                                    ".filter(s => s.getBoundingClientRect().top < 800).length")
+    assert 1 <= findings <= 5 and charts_in_view >= 1, (findings, charts_in_view)
+    assert visit.external_requests == [] and visit.console_errors == [] and visit.exceptions == []
+
+
+@chromium
+def test_the_agent_table_sorts_and_filters_in_the_browser(real_run, browser):
+    visit = browser.open(real_run.run_dir / "index.html")
+    table = "document.querySelector('#agents-table table')"
+    column = [h.strip() for h in visit.evaluate(f"[...{table}.tHead.rows[0].cells].map(c => c.textContent)")].index(
+        "Effect")
+    values = f"[...{table}.tBodies[0].rows].map(r => r.cells[{column}].getAttribute('data-value'))"
+    effects = pd.read_csv(real_run.run_dir / "tables" / "agent_effects.csv")["effect"]
+    assert [float(v) for v in visit.evaluate(values)] == effects.tolist()       # the CSV's order and numbers
+    visit.evaluate(f"{table}.tHead.rows[0].cells[{column}].click()")
+    assert [float(v) for v in visit.evaluate(values)] == sorted(effects.tolist())
+    visit.evaluate(f"{table}.tHead.rows[0].cells[{column}].click()")
+    assert [float(v) for v in visit.evaluate(values)] == sorted(effects.tolist(), reverse=True)
+    label = next(iter(real_run.links))
+    visit.evaluate(f"(() => {{ const box = document.querySelector('#agents-table input.table-filter'); "
+                   f"box.value = {json.dumps(label)}; box.dispatchEvent(new Event('input')); }})()")
+    shown = visit.evaluate(f"[...{table}.tBodies[0].rows].filter(r => r.style.display !== 'none')"
+                           ".map(r => r.cells[0].textContent)")
+    assert shown == [label]
+
+
+@chromium
+def test_the_scorecards_and_the_agent_table_link_to_the_agent_pages(real_run, visits):
+    for page, least in (("agent_scorecards.html", len(real_run.links)), ("agent_vs_system.html", 10)):
+        linked = visits[page].evaluate("[...document.querySelectorAll('table.upstream-table a')]"
+                                       ".map(a => [a.textContent, a.getAttribute('href')])")
+        cells = visits[page].evaluate("[...document.querySelectorAll('table.upstream-table td, "
+                                      "table.upstream-table tbody th')].map(c => c.textContent.trim())")
+        assert [label for label, _ in linked] == [c for c in cells if c in real_run.links], page  # every one
+        assert len(linked) >= least, (page, len(linked))
+        assert all(real_run.links[label] == href for label, href in linked), page
 
 
 @chromium

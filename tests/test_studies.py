@@ -42,9 +42,16 @@ def avs(sample, cache):
 
 def test_agent_vs_system_publishes_the_issue_tables(avs, tmp_path):
     written = avs.publish(tmp_path)
-    assert sorted(p.name for p in written) == ["agent_effects.csv", "policy_effects.csv", "rank_shift.csv",
-                                               "survey_screen.csv", "variance_shares.csv"]
+    assert sorted(p.name for p in written) == ["agent_effects.csv", "agent_mix_parts.csv", "policy_effects.csv",
+                                               "rank_shift.csv", "survey_screen.csv", "variance_shares.csv",
+                                               "verdict_rule.csv"]
     agents = pd.read_csv(tmp_path / "tables" / "agent_effects.csv", dtype={"agent_id": str})
+    parts = pd.read_csv(tmp_path / "tables" / "agent_mix_parts.csv", dtype={"agent_id": str}).set_index("agent_id")
+    mix = agents.set_index("agent_id")["mix_expected"]
+    assert np.allclose(parts["total"], (mix - mix.mean()).reindex(parts.index), atol=1e-8)   # the parts add up
+    rule = pd.read_csv(tmp_path / "tables" / "verdict_rule.csv").iloc[0]
+    assert (rule["practical_margin"], rule["max_false_sign"], rule["reliability_threshold"]) == (0.05, 0.05, 0.7)
+    assert (rule["outcome"], rule["unit"], rule["unit_scale"]) == ("CSAT", "points", 1.0)
     assert list(agents.columns[:len(AGENT_COLUMNS)]) == AGENT_COLUMNS
     policy = pd.read_csv(tmp_path / "tables" / "policy_effects.csv")
     assert set(POLICY_COLUMNS) <= set(policy.columns) and policy.columns[0] == "policy"

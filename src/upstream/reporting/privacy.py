@@ -295,15 +295,15 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 def report_texts(folder: str | Path) -> dict[str, str]:
-    """The text a reader of a report folder can see, per file: every ``*.html`` page (tags, embedded
+    """The text a reader of a report folder can see, per file: every ``*.html`` page and agent page (tags, embedded
     ``data:`` images and entities resolved away; attribute values kept), ``manifest.json``,
     ``*.findings.json`` and the study tables ``tables/*.csv`` when present."""
     folder = Path(folder)
     texts: dict[str, str] = {}
-    for path in sorted(folder.glob("*.html")):
+    for path in sorted(folder.glob("*.html")) + sorted(folder.glob("agents/*.html")):
         raw = _DATA_URI.sub(" ", path.read_text(encoding="utf-8", errors="replace"))
         attributes = " ".join(re.findall(r"=\s*\"([^\"]*)\"", raw))
-        texts[path.name] = html.unescape(_TAG.sub(" ", raw) + " " + attributes)
+        texts[str(path.relative_to(folder))] = html.unescape(_TAG.sub(" ", raw) + " " + attributes)
     for pattern in ("manifest.json", "*.findings.json", "tables/*.csv"):
         for path in sorted(folder.glob(pattern)):
             texts[str(path.relative_to(folder))] = path.read_text(encoding="utf-8", errors="replace")

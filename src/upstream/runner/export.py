@@ -7,12 +7,14 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "reporting" / "templates"
 NOTEBOOK_TEMPLATE = TEMPLATES / "upstream_notebook.html.j2"
 
 
-def export_html(notebook_path: Path, html_path: Path, *, with_code: bool, title: str) -> Path:
+def export_html(notebook_path: Path, html_path: Path, *, with_code: bool, title: str,
+                agent_links: dict[str, str] | None = None) -> Path:
     """Export an executed notebook to self-contained, offline HTML.
 
     Leadership pages (``with_code=False``) hide code cells and prompts; cells tagged
     ``remove-cell`` are dropped and outputs of cells tagged ``remove-output`` hidden. The
-    analyst page of a failed run (``with_code=True``) keeps code and tracebacks.
+    analyst page of a failed run (``with_code=True``) keeps code and tracebacks. ``agent_links``
+    (label → href of the agent's coaching page): table cells holding exactly a label link to the page.
     """
     import nbformat
     from nbconvert import HTMLExporter
@@ -34,8 +36,15 @@ def export_html(notebook_path: Path, html_path: Path, *, with_code: bool, title:
         theme="light",
     )
     nb = nbformat.read(str(notebook_path), as_version=4)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    resources = {"metadata": {"name": title}, "upstream_agent_links": json_for_script(agent_links or {})}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     html_path.write_text(body, encoding="utf-8")
     return html_path
 
 
+def json_for_script(data: dict) -> str:
+    """`data` as JSON that is safe inside a <script> element (no '<', '>' or '&' left to end it)."""
+    import json
+
+    text = json.dumps(data, ensure_ascii=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

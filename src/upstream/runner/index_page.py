@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from .export import TEMPLATES
 
 INDEX_TEMPLATE = "study_index.html.j2"
+#: A sentence listing at least this many items after its colon is shortened on the index to its opening.
+LIST_ITEMS = 4
+#: The few lines of inline script that make the index's (and the notebook pages') tables sortable and filterable.
+SORTABLE_SCRIPT = "sortable_tables.js"
 
 
 def json_default(value: Any) -> Any:
@@ -106,6 +111,39 @@ def opening(sentence: str, limit: int = 160) -> str:
     return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
 
 
+def list_length(sentence: str) -> int:
+    """How many items a sentence lists after its first colon: parenthesised groups at the top level, or parts
+    between semicolons, whichever is more (0 without a colon)."""
+    if ":" not in sentence:
+        return 0
+    tail = sentence.split(":", 1)[1]
+    depth, groups = 0, 0
+    for char in tail:
+        if char == "(":
+            groups += depth == 0
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+    return max(groups, len([p for p in re.split(r";\s", tail) if p.strip()]))
+
+
+def lists_to_tables(groups: list[dict]) -> list[dict]:
+    """The index's groups with every sentence that lists LIST_ITEMS or more items (policies, agents, words) cut to
+    its opening and pointed to the study page, where the full sentence and the tables are."""
+    out = []
+    for group in groups:
+        blocks = []
+        for block in group["blocks"]:
+            sentences = []
+            for sentence in block["sentences"]:
+                n = list_length(sentence)
+                listed = f"{opening(sentence)}: the {n} are listed, with their numbers, on the study page."
+                sentences.append(sentence if n < LIST_ITEMS else listed)
+            blocks.append({**block, "sentences": sentences})
+        out.append({**group, "blocks": blocks})
+    return out
+
+
 def short(text: Any, limit: int = 300) -> str:
     first = str(text).strip().splitlines()[0] if str(text).strip() else ""
     return first if len(first) <= limit else first[: limit - 1] + "…"
@@ -122,7 +160,8 @@ def index_html(context: dict) -> str:
         keep_trailing_newline=True,
     )
     css = Markup((TEMPLATES / "upstream_index.css").read_text(encoding="utf-8"))  # our own file
-    return env.get_template(INDEX_TEMPLATE).render(css=css, **context)
+    script = Markup((TEMPLATES / SORTABLE_SCRIPT).read_text(encoding="utf-8"))  # our own file
+    return env.get_template(INDEX_TEMPLATE).render(css=css, script=script, **context)
 
 
 

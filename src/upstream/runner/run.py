@@ -59,14 +59,24 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import upstream
+from upstream.reporting import first_screen, privacy
 from upstream.reporting import notebook as report
-from upstream.reporting import privacy
+from upstream.reporting.agent_pages import agent_page_links, write_agent_pages
 from upstream.reporting.glossary import PAGE as GLOSSARY_PAGE
 from upstream.reporting.glossary import glossary_html
 
 from .export import export_html
 from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_environment, salt_parameter, stage_reached
-from .index_page import group_findings, index_html, json_default, short, validation_html, validation_view, write_json
+from .index_page import (
+    group_findings,
+    index_html,
+    json_default,
+    lists_to_tables,
+    short,
+    validation_html,
+    validation_view,
+    write_json,
+)
 from .kernel import (
     DEFAULT_KERNEL,
     captured_output,
@@ -473,11 +483,13 @@ class _StudyRun:
         """Leadership HTML per notebook, then index.html and manifest.json."""
         staging = self.staging
         findings, pages = [], []
+        links = agent_page_links(staging)  # the agent pages written below; notebook tables link to them
         for run in self.runs:
             findings_path = staging / f"{run.name}{report.FINDINGS_SUFFIX}"
             record = report.read_findings(findings_path) if findings_path.exists() else None
             title = (record or {}).get("title") or run.name
-            export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html", with_code=False, title=title)
+            export_html(staging / f"{run.name}.ipynb", staging / f"{run.name}.html", with_code=False, title=title,
+                        agent_links=links)
             stage_reached("export")
             if record and record["sentences"]:
                 findings.append({"title": title, "sentences": record["sentences"], "href": f"{run.name}.html",
@@ -491,6 +503,7 @@ class _StudyRun:
                 }
             )
         study = self.study
+        write_agent_pages(staging, title=study.title, period=self.period_label, version=upstream.__version__)
         shown_parameters = {**{k: v for k, v in _merged(study).items() if k not in SECRET_PARAMETERS},
                             SHOW_NAMES: self.show_names}
         index = index_html(
@@ -500,7 +513,10 @@ class _StudyRun:
                 "study_name": study.name,
                 "study_yaml": display_path(study.yaml_path),
                 "findings": findings,
-                "groups": group_findings(findings),
+                "groups": lists_to_tables(group_findings(findings)),
+                "leading": first_screen.leading_findings(staging, {run.name: f"{run.name}.html" for run in self.runs}),
+                "agent_table": first_screen.agent_table(staging, links),
+                "policy_table": first_screen.policy_table(staging),
                 "notebooks": pages,
                 "tables": sorted(p.relative_to(staging).as_posix() for p in (staging / "tables").glob("*.csv")),
                 "validation": validation_view(self.summary),

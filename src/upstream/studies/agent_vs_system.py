@@ -21,6 +21,7 @@ from ..analysis import aggregated, latent, policies, shared_credit
 from ..analysis import shares as shares_module
 from ..analysis.agents import AgentEffects, agent_effects
 from ..analysis.latent import LatentAgentModel
+from ..analysis.mix_parts import mix_parts
 from ..analysis.ranking import rank_shift
 from ..analysis.screen import ScreenResult
 from ..data.description import SHARED_WEIGHTS
@@ -228,6 +229,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "variance_shares": shares.table,
         "survey_screen": screen.table,
         "rank_shift": bottom,
+        "verdict_rule": verdict_rule(effects, units),
+        **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
     if credit:
         result.tables["shared_credit"] = credit["table"]
@@ -276,6 +279,15 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
     table = effects[AGENT_COLUMNS + rest].copy()
     table.index.name = "agent_id"
     return table
+
+
+def verdict_rule(effects: pd.DataFrame, units) -> pd.DataFrame:
+    """tables/verdict_rule.csv: the rule the verdicts followed (margin δ, false-sign limit, reliability needed),
+    the expected number of wrong verdicts, the average contact's expected score, and how effects read (outcome,
+    unit, unit_scale: 100 for percentage points of a share); one row, which the agent pages read."""
+    keys = ["practical_margin", "max_false_sign", "reliability_threshold", "expected_wrong", "baseline"]
+    return pd.DataFrame([{**{k: effects.attrs.get(k) for k in keys}, "outcome": units.outcome, "unit": units.unit,
+                          "unit_scale": units.scale}])
 
 
 def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) -> dict:

@@ -1,0 +1,122 @@
+"""Small inline SVG charts for the agent pages and the index's first screen: text only, no external
+resource, every label escaped. Each function returns markup (``markupsafe.Markup``) for a template."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+INK, MUTED, RULE = "#1b1f24", "#57606a", "#d0d7de"
+GOOD, BAD, NEUTRAL, HIGHLIGHT, SHADE = "#1b7837", "#b2182b", "#4d4d4d", "#1f6feb", "#eef2f6"
+
+
+def _span(values: Sequence[float], pad: float = 0.08) -> tuple[float, float]:
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))] or [0.0]
+    lo, hi = min(finite + [0.0]), max(finite + [0.0])
+    width = (hi - lo) or 1.0
+    return lo - pad * width, hi + pad * width
+
+
+def _scale(lo: float, hi: float, left: float, right: float):
+    return lambda v: left + (float(v) - lo) / (hi - lo) * (right - left)
+
+
+def _svg(width: int, height: int, label: str, body: list[str]) -> Markup:
+    return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+                  f'width="{width}" height="{height}" aria-label="{escape(label)}" class="chart">'
+                  f"<title>{escape(label)}</title>{''.join(body)}</svg>")
+
+
+def interval_chart(effect: float, lower: float, upper: float, margin: float, label: str, unit: str = "points",
+                   width: int = 520) -> Markup:
+    """One estimate with its interval on an axis through 0, the band ±`margin` (too small to matter) shaded."""
+    lo, hi = _span([lower, upper, -margin, margin], pad=0.15)
+    x = _scale(lo, hi, 20, width - 20)
+    body = [f'<rect x="{x(-margin):.1f}" y="8" width="{x(margin) - x(-margin):.1f}" height="34" fill="{SHADE}"/>',
+            f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="46" stroke="{MUTED}" stroke-dasharray="3 3"/>',
+            f'<line x1="{x(lower):.1f}" y1="25" x2="{x(upper):.1f}" y2="25" stroke="{INK}" stroke-width="3"/>',
+            f'<circle cx="{x(effect):.1f}" cy="25" r="6" fill="{HIGHLIGHT}"/>',
+            f'<text x="{x(0):.1f}" y="60" font-size="11" text-anchor="middle" fill="{MUTED}">'
+            "0 = the average agent</text>",
+            f'<text x="{x(lower):.1f}" y="16" font-size="11" text-anchor="middle">{lower:+.2f}</text>',
+            f'<text x="{x(upper):.1f}" y="16" font-size="11" text-anchor="middle">{upper:+.2f}</text>']
+    return _svg(width, 66, label, body)
+
+
+def waterfall(steps: Sequence[tuple[str, float, str]], start: tuple[str, float], end: tuple[str, float],
+              label: str, width: int = 620) -> Markup:
+    """A waterfall: `start` (label, level), each step (label, change, kind: 'mix' or 'own') added in turn, `end`
+    (label, level). Mix steps are grey ("not yours"), the agent's own step blue; levels are bars from the axis."""
+    row, top, left = 24, 6, 190
+    levels, running = [], start[1]
+    for _, change, _ in steps:
+        levels.append((running, running + change))
+        running += change
+    values = [start[1], end[1]] + [v for pair in levels for v in pair]
+    finite = [v for v in values if math.isfinite(v)]
+    lo, hi = min(finite), max(finite)
+    pad = (hi - lo) * 0.15 or 0.1
+    x = _scale(lo - pad, hi + pad, left, width - 60)
+    body = []
+    rows = [(start[0], x(lo - pad), x(start[1]), INK, f"{start[1]:.2f}")]
+    for (name, change, kind), (a, b) in zip(steps, levels):
+        colour = "#8c959f" if kind == "mix" else HIGHLIGHT
+        rows.append((name, x(min(a, b)), x(max(a, b)), colour, f"{change:+.2f}"))
+    rows.append((end[0], x(lo - pad), x(end[1]), INK, f"{end[1]:.2f}"))
+    for i, (name, x0, x1, colour, text) in enumerate(rows):
+        y = top + i * row
+        body.append(f'<text x="{left - 8}" y="{y + 15}" font-size="12" text-anchor="end">{escape(name)}</text>')
+        body.append(f'<rect x="{x0:.1f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.1f}" height="{row - 8}" '
+                    f'fill="{colour}"/>')
+        body.append(f'<text x="{max(x0, x1) + 5:.1f}" y="{y + 15}" font-size="11" fill="{MUTED}">{escape(text)}</text>')
+    return _svg(width, top + len(rows) * row + 4, label, body)
+
+
+def strip(values: Sequence[float], mark: float | None, label: str, width: int = 520) -> Markup:
+    """Every value as a faint tick on one axis (nobody named), `mark` as a blue dot; 0 dashed."""
+    lo, hi = _span(list(values) + ([mark] if mark is not None else []))
+    x = _scale(lo, hi, 15, width - 15)
+    body = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="40" stroke="{MUTED}" stroke-dasharray="3 3"/>']
+    body += [f'<line x1="{x(v):.1f}" y1="12" x2="{x(v):.1f}" y2="32" stroke="#8c959f" stroke-opacity="0.6"/>'
+             for v in values if math.isfinite(v)]
+    if mark is not None and math.isfinite(mark):
+        body.append(f'<circle cx="{x(mark):.1f}" cy="22" r="6" fill="{HIGHLIGHT}"/>')
+    body.append(f'<text x="15" y="54" font-size="11" fill="{MUTED}">{lo:+.2f}</text>')
+    body.append(f'<text x="{width - 15}" y="54" font-size="11" fill="{MUTED}" text-anchor="end">{hi:+.2f}</text>')
+    return _svg(width, 60, label, body)
+
+
+def forest(rows: Sequence[tuple[str, float, float, float]], highlight: str | None, label: str,
+           width: int = 560) -> Markup:
+    """Estimates with intervals, one row each (name, effect, lower, upper), 0 dashed; `highlight` in colour."""
+    row, left = 20, 170
+    lo, hi = _span([v for _, e, a, b in rows for v in (e, a, b)])
+    x = _scale(lo, hi, left, width - 15)
+    height = len(rows) * row + 22
+    body = [f'<line x1="{x(0):.1f}" y1="2" x2="{x(0):.1f}" y2="{height - 18}" stroke="{MUTED}" '
+            'stroke-dasharray="3 3"/>']
+    for i, (name, effect, lower, upper) in enumerate(rows):
+        y = 4 + i * row
+        colour = (BAD if effect < 0 else GOOD) if name == highlight else "#8c959f"
+        shown = name if len(name) <= 26 else name[:25] + "…"
+        body.append(f'<text x="{left - 8}" y="{y + 12}" font-size="11" text-anchor="end">{escape(shown)}</text>')
+        if math.isfinite(lower) and math.isfinite(upper):
+            body.append(f'<line x1="{x(lower):.1f}" y1="{y + 8}" x2="{x(upper):.1f}" y2="{y + 8}" stroke="{colour}" '
+                        'stroke-width="2"/>')
+        body.append(f'<circle cx="{x(effect):.1f}" cy="{y + 8}" r="4" fill="{colour}"/>')
+    body.append(f'<text x="{left}" y="{height - 4}" font-size="11" fill="{MUTED}">{lo:+.2f}</text>')
+    body.append(f'<text x="{width - 15}" y="{height - 4}" font-size="11" fill="{MUTED}" text-anchor="end">'
+                f'{hi:+.2f}</text>')
+    return _svg(width, height, label, body)
+
+
+def share_bar(part: int, whole: int, label: str, part_text: str, rest_text: str, width: int = 560) -> Markup:
+    """One bar split into `part` (orange) and the rest of `whole`."""
+    share = part / whole if whole else 0.0
+    split = 10 + share * (width - 20)
+    body = [f'<rect x="10" y="8" width="{split - 10:.1f}" height="26" fill="#e08214"/>',
+            f'<rect x="{split:.1f}" y="8" width="{width - 10 - split:.1f}" height="26" fill="{RULE}"/>',
+            f'<text x="10" y="50" font-size="12">{escape(part_text)}</text>',
+            f'<text x="{width - 10}" y="50" font-size="12" text-anchor="end" fill="{MUTED}">{escape(rest_text)}</text>']
+    return _svg(width, 56, label, body)
