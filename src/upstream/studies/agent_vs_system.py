@@ -229,7 +229,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "variance_shares": shares.table,
         "survey_screen": screen.table,
         "rank_shift": bottom,
-        "verdict_rule": verdict_rule(effects, units),
+        "verdict_rule": verdict_rule(judged, units),
         **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
     if credit:
@@ -281,12 +281,12 @@ def agent_table(effects: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def verdict_rule(effects: pd.DataFrame, units) -> pd.DataFrame:
+def verdict_rule(judged: AgentEffects, units) -> pd.DataFrame:
     """tables/verdict_rule.csv: the rule the verdicts followed (margin δ, false-sign limit, reliability needed),
     the expected number of wrong verdicts, the average contact's expected score, and how effects read (outcome,
     unit, unit_scale: 100 for percentage points of a share); one row, which the agent pages read."""
     keys = ["practical_margin", "max_false_sign", "reliability_threshold", "expected_wrong", "baseline"]
-    return pd.DataFrame([{**{k: effects.attrs.get(k) for k in keys}, "outcome": units.outcome, "unit": units.unit,
+    return pd.DataFrame([{**{k: getattr(judged, k) for k in keys}, "outcome": units.outcome, "unit": units.unit,
                           "unit_scale": units.scale}])
 
 
