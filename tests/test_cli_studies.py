@@ -108,7 +108,7 @@ def test_every_parameter_a_study_notebook_declares_has_its_kind_and_range(name):
     """The declaration the runner checks -p against covers every parameter a notebook takes."""
     notebook = ROOT / "notebooks" / f"{name}.ipynb"
     cls = spec.study_parameters_class(notebook)
-    declared = set(spec._declared_parameters(notebook)) - set(spec.RUNNER_PARAMETERS)
+    declared = set(spec.declared_parameters(notebook)) - set(spec.RUNNER_PARAMETERS)
     assert declared <= set(allowed_values(cls))
     assert set(allowed_values(cls)) == {f.name for f in dataclasses.fields(cls)}
 

@@ -169,9 +169,9 @@ def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_n
 
 def declares(nb: NotebookSpec, name: str) -> bool:
     """True when the notebook's parameters cell declares `name`."""
-    from .spec import _declared_parameters
+    from .spec import declared_parameters
 
-    return name in (_declared_parameters(nb.path) or {})
+    return name in (declared_parameters(nb.path) or {})
 
 
 def _data_period(dataset) -> tuple[Any, Any] | None:

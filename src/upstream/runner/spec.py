@@ -92,7 +92,8 @@ def default_study_path() -> Path:
     return repo_root() / DEFAULT_STUDY
 
 
-def _suggest(name: str, known) -> str:
+def did_you_mean(name: str, known) -> str:
+    """"; did you mean 'x'?" for the closest known name, or "" when none is close."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -140,7 +141,7 @@ def _check_parameter_mapping(params: Any, where: str, yaml_label: str) -> dict:
     return dict(params)
 
 
-def _declared_parameters(path: Path) -> dict | None:
+def declared_parameters(path: Path) -> dict | None:
     """Names declared in the notebook's ``parameters`` cell (name → papermill's description: default,
     inferred type, help), or None if it has none."""
     path = Path(path)
@@ -198,7 +199,7 @@ def load_study(
     for key in raw:
         if key not in STUDY_KEYS:
             raise StudyError(
-                f"{label}: unknown key '{key}' (allowed: {', '.join(STUDY_KEYS)}){_suggest(str(key), STUDY_KEYS)}"
+                f"{label}: unknown key '{key}' (allowed: {', '.join(STUDY_KEYS)}){did_you_mean(str(key), STUDY_KEYS)}"
             )
     base = yaml_path.parent
 
@@ -247,7 +248,7 @@ def load_study(
                 if key not in NOTEBOOK_KEYS:
                     raise StudyError(
                         f"{label}: unknown key '{key}' in {where} (allowed: {', '.join(NOTEBOOK_KEYS)})"
-                        f"{_suggest(str(key), NOTEBOOK_KEYS)}"
+                        f"{did_you_mean(str(key), NOTEBOOK_KEYS)}"
                     )
             rel = entry.get("path")
             nb_params = _check_parameter_mapping(entry.get("parameters"), f"{where}.parameters", label)
@@ -265,7 +266,7 @@ def load_study(
         notebooks.append(NotebookSpec(path=path, parameters=nb_params))
 
     # Every parameter must reach at least one notebook that declares it.
-    declared = {nb.name: _declared_parameters(nb.path) for nb in notebooks}
+    declared = {nb.name: declared_parameters(nb.path) for nb in notebooks}
     for nb in notebooks:
         names = declared[nb.name]
         for key in nb.parameters:
@@ -276,7 +277,7 @@ def load_study(
             if key not in names:
                 raise StudyError(
                     f"{label}: unknown parameter '{key}' for {nb.path.name}: not in its parameters cell"
-                    f"{_suggest(key, names)}"
+                    f"{did_you_mean(key, names)}"
                 )
     known = set().union(*[set(n or ()) for n in declared.values()])
     for source, params in ((label, parameters), ("-p", overrides)):
@@ -287,7 +288,7 @@ def load_study(
                 message = f"-p {key}: unknown parameter: no notebook of the study declares it"
             else:
                 message = f"{label}: unknown parameter '{key}': no notebook of the study declares it"
-            raise StudyError(f"{message}{_suggest(key, known)}")
+            raise StudyError(f"{message}{did_you_mean(key, known)}")
     if SHOW_NAMES in overrides and not isinstance(overrides[SHOW_NAMES], bool):
         raise StudyError(f"-p {SHOW_NAMES}: must be true or false")
     _check_study_values(notebooks, parameters, overrides, label)
@@ -331,7 +332,7 @@ def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrid
 
     def source(key: str) -> str:
         if key in overrides:
-            return f"-p {key}" if key in SECRET_PARAMETERS else f"-p {key}={_shown(overrides[key])}"
+            return f"-p {key}" if key in SECRET_PARAMETERS else f"-p {key}={cli_text(overrides[key])}"
         return f"{label}: parameter '{key}'"
 
     for nb in notebooks:
@@ -355,7 +356,7 @@ def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrid
             raise StudyError(f"{source(named) if named else label}: {err}") from None
 
 
-def _shown(value: Any) -> str:
+def cli_text(value: Any) -> str:
     """A parameter value as it is written on the command line (YAML)."""
     if value is None:
         return "null"
