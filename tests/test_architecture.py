@@ -228,7 +228,6 @@ NOT_YET_SPLIT = {
     "data/importers/freshdesk:import_freshdesk_api": 163,
     "data/importers/table:import_table": 163,
     "data/importers/intercom:import_intercom": 150,
-    "runner/spec:load_study": 137,
     "data/importers/mapping:parse_mapping": 135,
     "simulate/operation:operate": 132,
     "data/importers/zendesk_csv:import_zendesk_csv": 127,
