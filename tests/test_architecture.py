@@ -220,9 +220,9 @@ def long_functions(path: Path) -> list[tuple[str, int]]:
 
 
 #: Functions still over the limit, with their length today: each may only shrink, and leaves this list when
-#: it is split (issue 19). Empty is the goal; nothing may be added.
+#: it is split (issue 19). Empty is the goal; nothing may be added. table_rules is left to the branch that
+#: rewrites data/sql/ (scale20), to spare a conflict.
 NOT_YET_SPLIT = {
-    "data/importers/zendesk_csat:read_ratings": 115,
     "data/sql/rules:table_rules": 113,
 }
 
