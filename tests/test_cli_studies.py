@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -108,7 +109,7 @@ def test_every_parameter_a_study_notebook_declares_has_its_kind_and_range(name):
     """The declaration the runner checks -p against covers every parameter a notebook takes."""
     notebook = ROOT / "notebooks" / f"{name}.ipynb"
     cls = spec.study_parameters_class(notebook)
-    declared = set(spec._declared_parameters(notebook)) - set(spec.RUNNER_PARAMETERS)
+    declared = set(spec.declared_parameters(notebook)) - set(spec.RUNNER_PARAMETERS)
     assert declared <= set(allowed_values(cls))
     assert set(allowed_values(cls)) == {f.name for f in dataclasses.fields(cls)}
 
@@ -198,6 +199,28 @@ def test_help_lists_presets_engines_and_vendors():
     assert "[--engine {auto,pandas,duckdb,spark}]" in run_cli(["run", "--help"]).out
     assert "{zendesk,freshdesk,intercom,helpscout,gorgias,csv}" in run_cli(["import", "--help"]).out
     assert "studies             list the studies with their questions and parameters" in run_cli(["--help"]).out
+
+
+def _choices_missing_from_help(parser, command: str) -> list[str]:
+    """Every choice of every option of ``parser`` and its subcommands that its own --help does not show."""
+    import argparse
+
+    text = " ".join(parser.format_help().split())
+    missing = []
+    for action in parser._actions:  # argparse has no public list of a parser's options
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                missing += _choices_missing_from_help(sub, f"{command} {name}")
+        elif action.choices and action.help != argparse.SUPPRESS:
+            missing += [f"{command} {'/'.join(action.option_strings) or action.dest}: {c}" for c in action.choices
+                        if not re.search(rf"(?<![\w-]){re.escape(str(c))}(?![\w-])", text)]
+    return missing
+
+
+def test_every_choice_a_user_can_make_is_listed_in_help():
+    from upstream.cli import build_parser
+
+    assert _choices_missing_from_help(build_parser(), "upstream") == []
     bad = run_cli(["simulate", "--preset", "huge", "--out", "x"])
     assert (bad.code, bad.err) == (2, "upstream simulate: error: argument --preset: invalid choice: 'huge' (choose "
                                       "from 'sample', 'small', 'medium', 'large')\n")

@@ -41,3 +41,41 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make study" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _imported_top_level_packages() -> dict[str, str]:
+    """{top-level module imported somewhere in src/ (not the standard library, not upstream): a file that imports it}."""
+    import ast
+    import sys
+
+    found = {}
+    for path in sorted((ROOT / "src" / "upstream").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "upstream":
+                    found.setdefault(top, str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_imported_package_is_declared():
+    """Each package src/ imports is a direct dependency in pyproject (or in an extra other than dev:
+    pyspark), not something that happens to come with papermill or jupyterlab."""
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = [spec for group, specs in project["optional-dependencies"].items() if group != "dev" for spec in specs]
+    declared = set(_pins(project["dependencies"] + extras))
+    distributions = packages_distributions()
+    undeclared = {}
+    for module, where in _imported_top_level_packages().items():
+        names = {d.lower().replace("_", "-") for d in distributions.get(module, [module])}
+        if not names & declared:
+            undeclared[module] = (sorted(names), where)
+    assert not undeclared, f"imported but not declared in pyproject's dependencies: {undeclared}"

@@ -272,7 +272,7 @@ def _dense_pev(res):
     """σ²Λ(C⁻¹)_uuΛ' diagonal blocks by brute force: C = [ZΛ X]'W[ZΛ X] + diag(I, 0)."""
     st = res.structure
     Z = np.hstack([z_matrix(b, st.sw).toarray() @ np.kron(np.eye(b.n_levels), T)
-                   for b, T in zip(res.blocks, res._factor.T)])
+                   for b, T in zip(res.blocks, res.factor.T)])
     Xw = st.X if st.sw is None else st.X * st.sw[:, None]
     A = np.hstack([Z, Xw])
     q = Z.shape[1]
@@ -280,7 +280,7 @@ def _dense_pev(res):
     Cinv = np.linalg.inv(C)[:q, :q]
     lam = np.zeros((q, q))
     start = 0
-    for b, T in zip(res.blocks, res._factor.T):
+    for b, T in zip(res.blocks, res.factor.T):
         lam[start:start + b.q, start:start + b.q] = np.kron(np.eye(b.n_levels), T)
         start += b.q
     full = res.sigma ** 2 * lam @ Cinv @ lam.T
@@ -300,10 +300,10 @@ def test_prediction_error_variances_are_hendersons(case, engine):
         warnings.simplefilter("ignore")
         res = lmer(fx["formula"], data, weights=fx.get("weights"), engine=engine)
     dense = _dense_pev(res)
-    pev = [res.sigma ** 2 * v for v in prediction_error_variances(res.structure, res._factor)]
+    pev = [res.sigma ** 2 * v for v in prediction_error_variances(res.structure, res.factor)]
     for d, v in zip(dense, pev):
         np.testing.assert_allclose(np.diagonal(v, axis1=1, axis2=2), d, rtol=1e-9)
-        cv = [res.sigma ** 2 * c for c in res.structure.conditional_variances(res._factor)]
+        cv = [res.sigma ** 2 * c for c in res.structure.conditional_variances(res.factor)]
     assert all(np.all(np.diagonal(v, axis1=1, axis2=2) > np.diagonal(c, axis1=1, axis2=2))
                for v, c in zip(pev, cv))
 

@@ -104,7 +104,7 @@ def test_study_recovers_the_simulators_truth(avs, sample):
     assert np.corrcoef(agents["effect"], t)[0, 1] > np.corrcoef(agents["raw_score"], t)[0, 1] + 0.05
     honest = ~agents["survey_flag"]
     cover = ((agents["lower"] <= t) & (t <= agents["upper"]))[honest].mean()
-    assert cover >= 0.9                     # one operation; benchmarks/verdicts.py runs 200
+    assert cover >= 0.9                     # one operation; benchmarks/coverage.py runs 200
     policy = avs.tables["policy_effects"]
     named = set(policy.index[policy["upper_adj"] < 0])
     true_policy = pd.Series(truth["policy_effect_csat"])

@@ -69,7 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"upstream {upstream.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{run,studies,simulate,import}", parser_class=_Parser)
+    _add_run_command(commands)
+    commands.add_parser(
+        "studies",
+        help="list the studies with their questions and parameters",
+        description="List the project's studies (studies/*.yaml): the question each answers and the parameters "
+                    "-p can set, with their defaults and allowed values.",
+    )
+    _add_simulate_command(commands)
+    _add_import_command(commands)
+    return parser
 
+
+def _add_run_command(commands) -> None:
+    """``upstream run``: a study, its data, reports folder, kernel, engine, parameters and jobs."""
     run = commands.add_parser(
         "run",
         help="run a study and publish its HTML report",
@@ -111,13 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="show agent ids instead of pseudonyms (sets show_names=True)",
     )
 
-    commands.add_parser(
-        "studies",
-        help="list the studies with their questions and parameters",
-        description="List the project's studies (studies/*.yaml): the question each answers and the parameters "
-                    "-p can set, with their defaults and allowed values.",
-    )
 
+def _add_simulate_command(commands) -> None:
+    """``upstream simulate``: a preset, an output folder, a seed, and optionally a vendor's export."""
     simulate = commands.add_parser(
         "simulate",
         help="write a synthetic support data set",
@@ -137,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
              "truth_contacts.csv, truth.json and mapping.yaml (the account's tags and fields for `upstream import "
              "--mapping`), instead of the canonical tables")
 
+
+def _add_import_command(commands) -> None:
+    """``upstream import``: a vendor's export, the output folder, the mapping and the table format."""
     imp = commands.add_parser(
         "import",
         help="turn a helpdesk export into an Upstream data set",
@@ -160,7 +172,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="file format of the tables (default: csv)")
     imp.add_argument("--no-validate", action="store_true",
                      help="skip the validation of the written tables (load_dataset validates them anyway)")
-    return parser
 
 
 def _fail(message: str, code: int = 2) -> int:

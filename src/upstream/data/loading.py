@@ -145,25 +145,7 @@ def load_dataset(
     write the GX Data Docs site into (only used when validating).
     """
     folder = Path(folder)
-    paths: dict[str, Path] = {}
-    failures: list[Failure] = []
-    for table in TABLES:
-        found = find_table_files(folder, table)
-        if not found:
-            failures.append(
-                Failure(table=table, file=str(folder / f"{table}.csv"), column=None,
-                        rule="the table file exists", n_failed=0, n_rows=0, kind="missing_file")
-            )
-        elif len(found) > 1:
-            failures.append(ambiguous_failure(table, found))
-        else:
-            paths[table] = found[0]
-    for table in OPTIONAL_TABLES:
-        found = find_table_files(folder, table)
-        if len(found) > 1:
-            failures.append(ambiguous_failure(table, found))
-        elif found:
-            paths[table] = found[0]
+    paths, failures = _table_paths(folder)
     present = TABLES + tuple(t for t in OPTIONAL_TABLES if t in paths)
     description, description_failures, description_bytes = read_description(folder)
     failures.extend(description_failures)
@@ -175,28 +157,7 @@ def load_dataset(
         raise DataError(failures, folder)
 
     digest = hashlib.sha256()
-    raw: dict[str, pd.DataFrame] = {}
-    for table in present:
-        path = paths[table]
-        frames = []
-        for file in table_files(path):
-            try:
-                content = file.read_bytes()
-            except OSError as err:
-                failures.append(Failure(table=table, file=_file_label(path, file), column=None,
-                                        rule="the file can be read", n_failed=0, n_rows=0, kind="table",
-                                        detail=(err.strerror or str(err)).rstrip(".").lower()))
-                break
-            update_fingerprint(digest, table, path, file, len(content))
-            digest.update(content)
-            frame, failure = read_table(table, file, content)
-            if failure is not None:
-                failure.file = _file_label(path, file)
-                failures.append(failure)
-                break
-            frames.append(frame)
-        else:
-            raw[table] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    raw = _read_tables(paths, digest, failures)
     if failures:
         raise DataError(failures, folder)
     if description_bytes is not None:
@@ -227,6 +188,59 @@ def load_dataset(
         name_rows(failures, lambda table, column, rows: frame_ids(parsed[table], column, rows))
         raise DataError(failures, folder)
     return dataset
+
+
+def _table_paths(folder: Path) -> tuple[dict[str, Path], list[Failure]]:
+    """Each table's file (or Parquet folder) in ``folder`` (an optional table's only where present), and a
+    failure for each that is missing or found more than once."""
+    paths: dict[str, Path] = {}
+    failures: list[Failure] = []
+    for table in TABLES:
+        found = find_table_files(folder, table)
+        if not found:
+            failures.append(
+                Failure(table=table, file=str(folder / f"{table}.csv"), column=None,
+                        rule="the table file exists", n_failed=0, n_rows=0, kind="missing_file")
+            )
+        elif len(found) > 1:
+            failures.append(ambiguous_failure(table, found))
+        else:
+            paths[table] = found[0]
+    for table in OPTIONAL_TABLES:
+        found = find_table_files(folder, table)
+        if len(found) > 1:
+            failures.append(ambiguous_failure(table, found))
+        elif found:
+            paths[table] = found[0]
+    return paths, failures
+
+
+def _read_tables(paths: dict[str, Path], digest, failures: list[Failure]) -> dict[str, pd.DataFrame]:
+    """The tables as read (text columns, not yet parsed), their bytes added to ``digest``; a file that
+    cannot be read or split into rows adds to ``failures`` and stops its table."""
+    raw: dict[str, pd.DataFrame] = {}
+    for table in TABLES + tuple(t for t in OPTIONAL_TABLES if t in paths):
+        path = paths[table]
+        frames = []
+        for file in table_files(path):
+            try:
+                content = file.read_bytes()
+            except OSError as err:
+                failures.append(Failure(table=table, file=_file_label(path, file), column=None,
+                                        rule="the file can be read", n_failed=0, n_rows=0, kind="table",
+                                        detail=(err.strerror or str(err)).rstrip(".").lower()))
+                break
+            update_fingerprint(digest, table, path, file, len(content))
+            digest.update(content)
+            frame, failure = read_table(table, file, content)
+            if failure is not None:
+                failure.file = _file_label(path, file)
+                failures.append(failure)
+                break
+            frames.append(frame)
+        else:
+            raw[table] = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return raw
 
 
 def update_fingerprint(digest, table: str, path: Path, file: Path, size: int) -> None:

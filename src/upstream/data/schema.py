@@ -4,19 +4,20 @@ errors bad input raises.
 ``Failure`` is one broken rule (file, column, rule, how many rows, a few offending values);
 ``DataError`` carries the failures of a data set and reads as one paragraph per failure. Loading
 (``loading.py``) and validation (``validation.py``) both raise it; neither imports the other's errors.
+``TableSource`` and ``ValidationOutcome`` say what validation reads and what a DataError carries, so
+this module imports neither of them (no import circle through the data layer).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .validation import ValidationReport
+    import pandas as pd
 
 __all__ = ["TABLES", "OPTIONAL_TABLES", "SUFFIXES", "SCHEMA", "Column", "Failure", "DataError", "format_failures",
-           "table_files", "table_label",
-           "optional_columns", "column_of"]
+           "table_files", "table_label", "optional_columns", "column_of", "TableSource", "ValidationOutcome"]
 
 TABLES: tuple[str, ...] = ("contacts", "surveys", "agents")
 
@@ -233,12 +234,37 @@ def format_failures(failures: list[Failure], folder: str | Path) -> str:
     return "\n\n".join([f"Data validation failed for {folder}:", *(f.message for f in failures)])
 
 
+class TableSource(Protocol):
+    """The three tables of a data set by name, with the files they came from (``loading.Dataset``)."""
+
+    folder: Path
+    paths: dict[str, Path]
+
+    def table(self, name: str) -> pd.DataFrame: ...
+
+
+class ValidationOutcome(Protocol):
+    """What a validation found (``validation.ValidationReport``): its failures, readable message and
+    JSON-able summary."""
+
+    failures: list[Failure]
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def message(self) -> str: ...
+
+    def summary(self) -> dict: ...
+
+
 class DataError(Exception):
     """Bad input data. ``failures`` lists what is wrong; ``str(err)`` is the readable message;
-    ``report`` is the full :class:`ValidationReport` when the error came from a validation."""
+    ``report`` is the full validation report (``validation.ValidationReport``) when the error came
+    from a validation."""
 
     def __init__(self, failures: list[Failure], folder: str | Path,
-                 report: ValidationReport | None = None) -> None:
+                 report: ValidationOutcome | None = None) -> None:
         self.failures = list(failures)
         self.folder = Path(folder)
         self.report = report

@@ -41,16 +41,23 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .schema import OPTIONAL_TABLES, DataError, Failure, first_rows, format_failures, frame_ids, name_rows, table_label
+from .schema import (
+    OPTIONAL_TABLES,
+    DataError,
+    Failure,
+    TableSource,
+    first_rows,
+    format_failures,
+    frame_ids,
+    name_rows,
+    table_label,
+)
 from .suites import EXPECTATIONS_DIR, adapted_suite, build_suite, load_suite
-
-if TYPE_CHECKING:
-    from .loading import Dataset
 
 __all__ = [
     "ExpectationResult",
@@ -303,7 +310,7 @@ class _CurrentContextKept:
 # Validation
 
 
-def validate(ds: Dataset, docs_dir: str | Path | None = None, parse_failures: list[Failure] = (),
+def validate(ds: TableSource, docs_dir: str | Path | None = None, parse_failures: list[Failure] = (),
              unparsed_rows: dict[tuple[str, str], np.ndarray] | None = None) -> ValidationReport:
     """Run the GX suites and the cross-table rules on ``ds``; write Data Docs into ``docs_dir``.
 
@@ -379,13 +386,13 @@ def _expectation_result(result) -> ExpectationResult:
     if checked is not None and outcome.get("missing_count") is not None:
         checked = int(checked) - int(outcome["missing_count"])
     failed = outcome.get("unexpected_count")
-    observed = _plain(outcome.get("observed_value")) if "observed_value" in outcome else None
+    observed = plain_value(outcome.get("observed_value")) if "observed_value" in outcome else None
     return ExpectationResult(
         type=config.type, columns=columns, rule=config.description or config.type,
         success=bool(result.success),
         n_checked=None if checked is None else int(checked),
         n_failed=None if failed is None else int(failed),
-        examples=_distinct([_plain(v) for v in outcome.get("partial_unexpected_list") or []]),
+        examples=distinct_values([plain_value(v) for v in outcome.get("partial_unexpected_list") or []]),
         observed=observed, error=_exception_message(result))
 
 
@@ -411,7 +418,7 @@ def _escape_stored_values(context) -> None:
 
 
 def _escaped(value: Any) -> Any:
-    value = _plain(value)
+    value = plain_value(value)
     if isinstance(value, tuple):
         return tuple(_escaped(v) for v in value)
     return html.escape(value) if isinstance(value, str) else value
@@ -440,7 +447,7 @@ def _failures_from_results(unparsed_rows: dict, table: str, file_name: str, fram
         if config.type == "expect_column_to_exist":
             failures.append(Failure(table=table, file=file_name, column=column, rule=rule,
                                     n_failed=0, n_rows=n_rows, kind="missing_column",
-                                    detail=_columns_listing(frame.columns)))
+                                    detail=columns_listing(frame.columns)))
             continue
         if missing.intersection(columns):
             continue  # reported once, as the missing column
@@ -466,10 +473,10 @@ def _failures_from_results(unparsed_rows: dict, table: str, file_name: str, fram
                 failures.append(failure)
             continue
         if "unexpected_count" in outcome:
-            values = [_plain(v) for v in outcome.get("partial_unexpected_list", [])]
+            values = [plain_value(v) for v in outcome.get("partial_unexpected_list", [])]
             index = [int(i) + 1 if isinstance(i, (int, np.integer)) else None
                      for i in (outcome.get("partial_unexpected_index_list") or [])]
-            examples = _distinct(values)
+            examples = distinct_values(values)
             failures.append(Failure(
                 table=table, file=file_name, column=column, rule=rule,
                 n_failed=int(outcome["unexpected_count"]), n_rows=n_rows,
@@ -480,7 +487,7 @@ def _failures_from_results(unparsed_rows: dict, table: str, file_name: str, fram
             continue
         failures.append(Failure(table=table, file=file_name, column=column, rule=rule,
                                 n_failed=0, n_rows=n_rows, kind="table",
-                                detail=f"observed {_plain(outcome.get('observed_value'))!r}"))
+                                detail=f"observed {plain_value(outcome.get('observed_value'))!r}"))
     return failures
 
 
@@ -503,7 +510,7 @@ def _empty_cells_failure(unparsed_rows: dict, table: str, file_name: str, frame:
                    + ", ".join(str(r) for r in rows))
 
 
-def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure]]:
+def check_cross_table(ds: TableSource) -> tuple[list[CrossTableResult], list[Failure]]:
     """Apply ``CROSS_TABLE_RULES`` to the non-empty, non-blank values; a rule is skipped when a
     column is missing or the referenced table is empty (the suites report both already)."""
     results: list[CrossTableResult] = []
@@ -524,8 +531,8 @@ def check_cross_table(ds: Dataset) -> tuple[list[CrossTableResult], list[Failure
         n_unknown = int(unknown.sum())
         results.append(CrossTableResult(rule, "failed" if n_unknown else "passed", n_unknown))
         if n_unknown:
-            shown = [_plain(v) for v in values[unknown].head(50)]
-            examples = _distinct(shown)
+            shown = [plain_value(v) for v in values[unknown].head(50)]
+            examples = distinct_values(shown)
             failures.append(Failure(
                 table=rule.table, file=table_label(ds.paths[rule.table]), column=rule.column,
                 rule=rule.rule, n_failed=n_unknown, n_rows=len(frame),
@@ -562,7 +569,8 @@ def check_weight_sums(ds: Dataset) -> list[Failure]:
 # Helpers
 
 
-def _columns_listing(columns) -> str:
+def columns_listing(columns) -> str:
+    """The columns a file has, for a message about a missing one."""
     names = [str(c) for c in columns]
     if not names:
         return "the file has no columns"
@@ -581,10 +589,10 @@ def _exception_message(result) -> str:
     return ""
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """A GX/numpy/pandas value as a plain Python one (times as text) for messages and JSON."""
     if isinstance(value, (tuple, list)):
-        return tuple(_plain(v) for v in value)
+        return tuple(plain_value(v) for v in value)
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, (np.datetime64, pd.Timestamp, datetime, date)):
@@ -597,7 +605,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _distinct(values: list) -> list:
+def distinct_values(values: list) -> list:
+    """The first few distinct values (at most ``_MAX_EXAMPLES``), in order of first appearance."""
     out: list = []
     for v in values:
         if v not in out:

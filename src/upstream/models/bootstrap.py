@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from .checks import ModelInputError, check_choice, check_flag, check_level, check_whole
 from .grouped import GroupedStructure
-from .lmm import _BLAS
+from .lmm import single_threaded_blas
 from .optimize import optimize_structure
 
 BOOTSTRAP_METHODS = ("auto", "refit", "grouped", "sums")
@@ -139,7 +139,7 @@ def parametric_bootstrap(res, n: int = 500, seed: int | None = None, progress: b
     rng = np.random.default_rng(seed)
     blocks = struct.blocks
     beta = res.fixef.to_numpy()
-    T = res._factor.T
+    T = res.factor.T
     sigma = res.sigma
     xb = struct.X @ beta
     resid_scale = sigma / struct.sw if struct.sw is not None else sigma
@@ -183,13 +183,13 @@ def _result(res, n, failed, level, rows, errors) -> BootstrapResult:
         raise RuntimeError("every bootstrap refit failed")
     blocks = res.structure.blocks
     names = list(res.fixef.index)
-    estimates = pd.Series(_record(res, blocks, res.sigma, res._factor.T, res.fixef.to_numpy(), names))
+    estimates = pd.Series(_record(res, blocks, res.sigma, res.factor.T, res.fixef.to_numpy(), names))
     modes = {}
     for t, blk in enumerate(blocks):
         if "(Intercept)" not in blk.terms:
             continue
         j = blk.terms.index("(Intercept)")
-        modes[blk.group] = pd.Series(res._b[t].reshape(blk.n_levels, blk.k)[:, j], index=blk.levels, name="mode")
+        modes[blk.group] = pd.Series(res.b[t].reshape(blk.n_levels, blk.k)[:, j], index=blk.levels, name="mode")
     return BootstrapResult(n=n, n_failed=failed, level=level, samples=pd.DataFrame(rows),
                            estimates=estimates, modes=modes,
                            errors={g: np.array(v) for g, v in errors.items()}, fixef_names=tuple(names))
@@ -263,7 +263,7 @@ def _grouped_bootstrap(res, n, seed, progress, level, rows: bool) -> BootstrapRe
     denom = struct.n - p if res.reml else struct.n
     out, errors, failed, done = [], [], 0, 0
     bar = tqdm(total=n, desc="bootstrap", disable=not progress, file=sys.stderr, leave=False)
-    with _BLAS.limit(limits=1, user_api="blas"):                    # small matrices: threads only cost (lmm.py)
+    with single_threaded_blas():                    # small matrices: threads only cost (lmm.py)
         noise = _RowNoise(struct) if rows else _SumNoise(struct)
         while done < n:
             m = min(noise.batch, n - done)

@@ -42,16 +42,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .errors import ModelInputError
+
 if TYPE_CHECKING:
     from .formula import Formula
 
+
 LARGEST = 1e100        # a number's square (and sums of squares) must stay finite in double precision
 FAMILY_MODEL = {"gaussian": "a linear mixed model", "binomial": "a logistic model", "ordinal": "an ordinal model"}
-
-
-class ModelInputError(ValueError):
-    """Input that lmer, glmer, clmm, predict or bootstrap cannot use. The message names the argument
-    or column, the rule it breaks, and a few offending values or row labels."""
 
 
 # -- pieces of messages ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .checks import ModelInputError
+from .errors import ModelInputError
 
 _TOKEN = re.compile(r"\s*(?:(`[^`]+`)|([A-Za-z_.][A-Za-z0-9_.]*)|(\d+(?:\.\d*)?)|(\|\||[~+\-*/:|(),^]))")
 

@@ -44,7 +44,7 @@ from scipy.linalg.lapack import dpotrf as _potrf
 from .design import RandomBlock
 from .group_stats import GroupStats
 from .grouped_optimum import optimize_grouped, variance_derivatives
-from .lmm import _BLAS
+from .lmm import single_threaded_blas
 from .optimize import Optimum
 
 
@@ -109,7 +109,7 @@ class GroupedStructure:
         bounds = np.r_[0, np.cumsum(np.bincount(self.pool, minlength=K))]
         s_sorted = stats.s[order]
         P_xx = np.empty((K, p, p))
-        with _BLAS.limit(limits=1, user_api="blas"):        # many small products: threads only cost
+        with single_threaded_blas():        # many small products: threads only cost
             for k in range(K):
                 sk = s_sorted[bounds[k]:bounds[k + 1]]
                 P_xx[k] = sk.T @ sk

@@ -32,7 +32,7 @@ from scipy.linalg.lapack import dtrtrs as _trtrs
 from scipy.optimize import brentq
 
 from .convergence import Verdict, check_optimum, optimiser_stop
-from .lmm import _BLAS
+from .lmm import single_threaded_blas
 from .optimize import Optimum
 
 PSI_FLOOR = 1e-20            # θ below 1e-10 is the boundary θ = 0
@@ -94,7 +94,7 @@ def variance_derivatives(structure, theta, sigma: float, reml: bool) -> tuple[np
     (d/dθ = 2θ d/dψ, d²/dθ² = 2 d/dψ + 4ψ d²/dψ²)."""
     t = float(np.atleast_1d(theta)[0])
     psi = t * t
-    with _BLAS.limit(limits=1, user_api="blas"):
+    with single_threaded_blas():
         q = psi_derivatives(structure, psi, reml)
     l_tt, r_t, r_tt = 2 * q.l1 + 4 * psi * q.l2, 2 * t * q.r1, 2 * q.r1 + 4 * psi * q.rdd
     s2 = sigma * sigma
@@ -125,7 +125,7 @@ def optimize_grouped(structure, reml: bool, start=None, max_evals: int | None = 
     messages: list[str] = []
     psi = None
     try:
-        with _BLAS.limit(limits=1, user_api="blas"):     # (p+1)² matrices: threads only cost (lmm.py)
+        with single_threaded_blas():     # (p+1)² matrices: threads only cost (lmm.py)
             psi = _newton(parts, psi0)
             if psi is None:
                 psi = _bracket_and_brent(g, psi0)
@@ -147,7 +147,7 @@ def optimize_grouped(structure, reml: bool, start=None, max_evals: int | None = 
     verdict = optimiser_stop(Verdict(), True, "", value)
     if verdict.converged and theta[0] > 0:
         # convergence.py's checks with the exact derivatives: dD/dθ = 2θ dD/dψ, d²D/dθ² = 2 dD/dψ + 4ψ d²D/dψ²
-        with _BLAS.limit(limits=1, user_api="blas"):
+        with single_threaded_blas():
             q = psi_derivatives(structure, float(theta[0]) ** 2, reml)
         evals += 1
         if q is None:

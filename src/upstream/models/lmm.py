@@ -31,7 +31,7 @@ from scipy.linalg.lapack import dpotrf as _potrf
 from threadpoolctl import ThreadpoolController
 
 from .design import RandomBlock
-from .lmm_matrices import _block_diag_sparse, _lambda_sparse, lower_triangle, theta_size, z_matrix  # noqa: F401
+from .lmm_matrices import block_diag_sparse, lambda_sparse, lower_triangle, theta_size, z_matrix  # noqa: F401
 from .lmm_scalar import MAX_PAIRS, SCALAR_MAP_MIN, ScalarSchur
 from .lmm_solutions import LmmSolutions
 
@@ -223,7 +223,7 @@ class LmmStructure(LmmSolutions):
             l11 = np.linalg.cholesky(M)
             linv = np.linalg.inv(l11)                               # batched triangular inverses
             blocks_right = np.einsum("ij,gkj->gik", T1, linv)        # T₁ L_g⁻ᵀ
-            right1 = _block_diag_sparse(blocks_right)
+            right1 = block_diag_sparse(blocks_right)
             lr1_fix = np.asarray((right1.T @ self.c_fix.T).T)
             ld1 = 2.0 * np.log(np.diagonal(l11, axis1=1, axis2=2)).sum()
         m_r = self.m_r
@@ -243,7 +243,7 @@ class LmmStructure(LmmSolutions):
                 af = np.concatenate([a, np.ones(self.p + 1)])
                 return self._dense_schur(self.B * af[:, None] * af[None, :], lr1_rand, lr1_fix)
         elif m_r:
-            lam_r = sp.block_diag([_lambda_sparse(T[t], self.blocks[t].n_levels) for t in self.rest]).tocsr()
+            lam_r = sp.block_diag([lambda_sparse(T[t], self.blocks[t].n_levels) for t in self.rest]).tocsr()
             lr1_rand = (lam_r.T @ self.c_rand @ right1).tocsr()
 
             def build():

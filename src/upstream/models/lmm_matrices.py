@@ -1,5 +1,5 @@
 """Sparse and small dense building blocks of lmm.py: θ's layout (`theta_size`, `lower_triangle`),
-Z of one random term (`z_matrix`), Λ = I ⊗ T (`_lambda_sparse`) and block-diagonal stacks."""
+Z of one random term (`z_matrix`), Λ = I ⊗ T (`lambda_sparse`) and block-diagonal stacks."""
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +40,7 @@ def z_matrix(block: RandomBlock, sw: np.ndarray | None) -> sp.csr_matrix:
     return sp.csr_matrix((vals.ravel(), (rows, cols)), shape=(n, block.q))
 
 
-def _lambda_sparse(T: np.ndarray, n_levels: int) -> sp.csr_matrix:
+def lambda_sparse(T: np.ndarray, n_levels: int) -> sp.csr_matrix:
     """I_levels ⊗ T as a sparse matrix."""
     k = T.shape[0]
     if k == 1:
@@ -53,7 +53,7 @@ def _lambda_sparse(T: np.ndarray, n_levels: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals, (rows, cols)), shape=(n_levels * k, n_levels * k))
 
 
-def _block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
+def block_diag_sparse(blocks: np.ndarray) -> sp.csr_matrix:
     """Sparse block-diagonal matrix from an (n, k, k) stack."""
     n, k, _ = blocks.shape
     base = np.arange(n)[:, None, None] * k

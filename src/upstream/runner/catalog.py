@@ -18,9 +18,9 @@ from .spec import (
     RUNNER_PARAMETERS,
     STUDIES_FOLDER,
     StudyError,
-    _declared_parameters,
-    _shown,
-    _suggest,
+    cli_text,
+    declared_parameters,
+    did_you_mean,
     repo_root,
     study_parameters_class,
 )
@@ -50,7 +50,7 @@ def resolve_study(text: str) -> Path:
         raise StudyError(f"unknown study '{text}'{hint}{listing}")
     if not given.is_absolute() and (repo_root() / given).is_file():
         return repo_root() / given
-    hint = _suggest(given.stem, studies) if given.stem not in studies else ""
+    hint = did_you_mean(given.stem, studies) if given.stem not in studies else ""
     raise StudyError(f"study file not found: {text}{hint}")
 
 
@@ -90,12 +90,12 @@ def describe_study(path: Path) -> StudyInfo:
         nb_given = {**given, **((entry.get("parameters") or {}) if isinstance(entry, dict) else {})}
         nb_path = (path.parent / str(rel)).resolve()
         notebooks.append(nb_path.stem)
-        declared = _declared_parameters(nb_path) if nb_path.is_file() else None
+        declared = declared_parameters(nb_path) if nb_path.is_file() else None
         rules = _allowed_texts(nb_path)
         for name, info in (declared or {}).items():
             if name in RUNNER_PARAMETERS or name in SECRET_PARAMETERS or name in params:
                 continue
-            default = _shown(nb_given[name]) if name in nb_given else _notebook_default(info.get("default", ""))
+            default = cli_text(nb_given[name]) if name in nb_given else _notebook_default(info.get("default", ""))
             allowed = rules.get(name) or _type_text(info.get("inferred_type_name", ""))
             params[name] = ParameterInfo(name, default, allowed, " ".join(str(info.get("help") or "").split()))
     return StudyInfo(name=path.stem, title=str(raw.get("title") or path.stem),
@@ -112,7 +112,7 @@ def _allowed_texts(notebook: Path) -> dict[str, str]:
 
 def _notebook_default(source: str) -> str:
     try:
-        return _shown(ast.literal_eval(source))
+        return cli_text(ast.literal_eval(source))
     except (ValueError, SyntaxError):
         return source
 

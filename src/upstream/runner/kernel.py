@@ -93,7 +93,10 @@ def _manager_class(environment: tuple[tuple[str, str], ...], cwd: str | None = N
     salt: given to this kernel only, never set in the runner's own environment, so notebooks can run
     side by side), in the working folder `cwd` (papermill's own ``cwd`` changes the runner's folder while
     a notebook runs, which two notebooks at once would undo in the wrong order). Cell output is
-    unaffected: it travels over the kernel protocol."""
+    unaffected: it travels over the kernel protocol.
+
+    All of it goes through jupyter_client's public ``start_kernel(**kw)``, whose keywords reach the
+    kernel's ``Popen`` (``env``, ``cwd``, ``stdout``, ``stderr``; nbclient documents ``cwd`` there)."""
     from jupyter_client import AsyncKernelManager
     from traitlets import Unicode
 
@@ -102,17 +105,19 @@ def _manager_class(environment: tuple[tuple[str, str], ...], cwd: str | None = N
     class LoggedKernelManager(AsyncKernelManager):
         kernel_log = Unicode("", config=True, help="File that receives the kernel process's stdout and stderr.")
 
-        async def _async_launch_kernel(self, kernel_cmd, **kw):
+        async def start_kernel(self, **kw):
+            """Start the kernel with ``environment`` added to its environment, in ``cwd``, its
+            output appended to ``kernel_log``."""
             if extra:
                 kw["env"] = {**(kw.get("env") or os.environ), **extra}
             if cwd is not None:
                 kw["cwd"] = cwd
             if not self.kernel_log:
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                return await super().start_kernel(**kw)
             with open(self.kernel_log, "ab") as log:  # the child keeps its own copy of the descriptor
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
-                return await super()._async_launch_kernel(kernel_cmd, **kw)
+                return await super().start_kernel(**kw)
 
     return LoggedKernelManager
 

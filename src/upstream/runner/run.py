@@ -8,16 +8,19 @@ touches earlier reports; ``_failed/`` keeps the newest ``$UPSTREAM_KEEP_FAILED``
 Exit codes: 0 published, 1 a notebook (or report assembly) failed, 2 bad input (study YAML, command line, data).
 
 Notebooks run each in its own kernel: the first alone (it fits the models the others share through
-the run's cache), then the rest two at a time on a machine with two cores (``--jobs``,
-``UPSTREAM_JOBS``); a report lists them in the study's order whatever order they finished in.
+the run's cache), then the rest ``jobs`` at a time (``--jobs``; default ``$UPSTREAM_JOBS``, else 2 on
+a machine with two cores or more); a report lists them in the study's order whatever order they
+finished in.
 
 The notebook contract: a cell tagged ``parameters`` declares every parameter the study passes
 plus the six the runner injects: ``data_dir`` (absolute), ``report_dir`` (the run folder, None
 when the notebook is opened by hand), ``cache_dir`` (the run's cache of fitted models, shared by its
 notebooks and deleted before publishing), ``validated`` (True: the data passed validation, load it
-with ``validate=False``), ``study_title`` and ``show_names``. A notebook publishes its key
-findings for the index page with ``upstream.report.publish_findings(report_dir, "<file stem>",
-title, sentences)``; any other file it writes into ``report_dir`` is published with the run.
+with ``validate=False``), ``study_title`` and ``show_names``; a notebook that declares ``engine``
+also gets the data engine the run chose (``upstream.data.sql.choose_engine``). A notebook publishes
+its key findings for the index page with ``upstream.reporting.notebook.publish_findings(report_dir,
+"<file stem>", title, sentences)``; any other file it writes into ``report_dir`` is published with
+the run.
 Cells tagged ``remove-cell`` are left out of the leadership HTML, outputs of cells tagged
 ``remove-output`` too. The kernel process's own stdout/stderr goes to ``kernel.log`` and library
 logging to ``run.log`` in the run folder.
@@ -179,9 +182,9 @@ def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_n
 
 def declares(nb: NotebookSpec, name: str) -> bool:
     """True when the notebook's parameters cell declares `name`."""
-    from .spec import _declared_parameters
+    from .spec import declared_parameters
 
-    return name in (_declared_parameters(nb.path) or {})
+    return name in (declared_parameters(nb.path) or {})
 
 
 def _data_period(dataset) -> tuple[Any, Any] | None:

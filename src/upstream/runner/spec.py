@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import difflib
 import functools
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,22 +16,26 @@ import yaml
 import upstream
 
 from .kernel import quiet_loggers
+from .study_file import (
+    ENGINES,
+    NOTEBOOK_KEYS,
+    PARAMETER_NAME,
+    RUNNER_PARAMETERS,
+    SHOW_NAMES,
+    STUDY_KEYS,
+    did_you_mean,
+    read_study_file,
+)
+
+__all__ = ["ENGINES", "NOTEBOOK_KEYS", "RUNNER_PARAMETERS", "SHOW_NAMES", "STUDY_KEYS", "did_you_mean",
+           "StudyError", "NotebookSpec", "Study", "load_study", "parse_parameter", "declared_parameters",
+           "repo_root", "default_study_path", "display_path", "study_parameters_class", "cli_text", "check_engine",
+           "check_kernel", "STUDIES_FOLDER", "DEFAULT_STUDY", "SPARK_INSTALL", "PROJECT_ENV"]
 
 STUDIES_FOLDER = "studies"
 DEFAULT_STUDY = Path(STUDIES_FOLDER) / "agent_vs_system.yaml"
-STUDY_KEYS = ("name", "title", "question", "data", "engine", "parameters", "notebooks")
-#: Where the data are read and aggregated: see ``upstream.data.sql.choose_engine`` ("auto": pandas for small
-#: data, DuckDB from AUTO_DUCKDB_BYTES of table files on).
-ENGINES = ("auto", "pandas", "duckdb", "spark")
 #: How to install the optional Spark engine (pyspark; Spark itself needs Java 17).
 SPARK_INSTALL = ".venv/bin/pip install -c requirements.lock -e '.[spark]'"
-NOTEBOOK_KEYS = ("path", "parameters")
-#: Parameters the runner injects into every notebook and that a study may not set itself.
-RUNNER_PARAMETERS = ("data_dir", "report_dir", "cache_dir", "validated", "study_title", "engine")
-#: Injected into every notebook too, but a study may set it (``--name-agents`` forces it on).
-SHOW_NAMES = "show_names"
-_STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_PARAMETER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class StudyError(Exception):
@@ -92,11 +94,6 @@ def default_study_path() -> Path:
     return repo_root() / DEFAULT_STUDY
 
 
-def _suggest(name: str, known) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
 def display_path(path: Path) -> str:
     """``path`` relative to the cwd when it is below it (shorter messages), else absolute."""
     try:
@@ -111,7 +108,7 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise StudyError(f"-p expects key=value, got '{text}'")
-    if not _PARAMETER_NAME.match(key):
+    if not PARAMETER_NAME.match(key):
         raise StudyError(f"-p {text}: '{key}' is not a valid parameter name")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
@@ -122,25 +119,7 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def _check_parameter_mapping(params: Any, where: str, yaml_label: str) -> dict:
-    if params is None:
-        return {}
-    if not isinstance(params, dict):
-        raise StudyError(f"{yaml_label}: '{where}' must be a mapping of name: value")
-    for key in params:
-        if not isinstance(key, str) or not _PARAMETER_NAME.match(key):
-            raise StudyError(f"{yaml_label}: '{where}' has an invalid parameter name {key!r}")
-        if key in RUNNER_PARAMETERS:
-            raise StudyError(
-                f"{yaml_label}: parameter '{key}' in '{where}' is set by the runner and cannot be "
-                "given in a study (use --data for the data folder)"
-            )
-    if SHOW_NAMES in params and not isinstance(params[SHOW_NAMES], bool):
-        raise StudyError(f"{yaml_label}: '{SHOW_NAMES}' must be true or false")
-    return dict(params)
-
-
-def _declared_parameters(path: Path) -> dict | None:
+def declared_parameters(path: Path) -> dict | None:
     """Names declared in the notebook's ``parameters`` cell (name → papermill's description: default,
     inferred type, help), or None if it has none."""
     path = Path(path)
@@ -182,10 +161,41 @@ def load_study(
     """
     yaml_path = Path(yaml_path).expanduser().resolve()
     label = display_path(yaml_path)
+    try:
+        content = read_study_file(_read_yaml(yaml_path, label), yaml_path.stem)
+    except ValueError as err:
+        raise StudyError(f"{label}: {err}") from None
+    data = _data_folder(content, yaml_path.parent, data_dir, label)
+    overrides = dict(overrides or {})
+    for key in overrides:
+        if key in RUNNER_PARAMETERS:
+            raise StudyError(
+                f"-p {key}: '{key}' is set by the runner and cannot be overridden (use --data for the data folder)"
+            )
+    notebooks = _notebooks(content, yaml_path.parent, label)
+    _check_declared(notebooks, content.parameters, overrides, label)
+    _check_study_values(notebooks, content.parameters, overrides, label)
+    if engine is not None and engine not in ENGINES:
+        raise StudyError(f"--engine {engine}: choose one of {', '.join(ENGINES)}")
+    return Study(
+        name=content.name,
+        title=content.title,
+        question=content.question,
+        yaml_path=yaml_path,
+        data_dir=data,
+        parameters=dict(content.parameters),
+        notebooks=tuple(notebooks),
+        overrides=overrides,
+        engine=engine if engine is not None else content.engine,
+    )
+
+
+def _read_yaml(yaml_path: Path, label: str) -> Any:
+    """The study file's YAML; StudyError when it is missing, unreadable or not YAML."""
     if not yaml_path.is_file():
         raise StudyError(f"study file not found: {label}")
     try:
-        raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+        return yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -193,79 +203,43 @@ def load_study(
         raise StudyError(f"{label}: not valid YAML{where}: {problem}") from None
     except (OSError, UnicodeDecodeError) as err:
         raise StudyError(f"{label}: cannot read the study file ({err})") from None
-    if not isinstance(raw, dict):
-        raise StudyError(f"{label}: a study file must be a mapping with keys {', '.join(STUDY_KEYS)}")
-    for key in raw:
-        if key not in STUDY_KEYS:
-            raise StudyError(
-                f"{label}: unknown key '{key}' (allowed: {', '.join(STUDY_KEYS)}){_suggest(str(key), STUDY_KEYS)}"
-            )
-    base = yaml_path.parent
 
-    name = raw.get("name", yaml_path.stem)
-    if not isinstance(name, str) or not _STUDY_NAME.match(name):
-        raise StudyError(
-            f"{label}: 'name' must be a folder name of letters, digits, '_', '-' or '.' "
-            f"not starting with '.', '_' or '-', got {name!r}"
-        )
-    title = raw.get("title", name)
-    if not isinstance(title, str) or not title.strip():
-        raise StudyError(f"{label}: 'title' must be a non-empty text")
-    question = raw.get("question", "")
-    if not isinstance(question, str):
-        raise StudyError(f"{label}: 'question' must be a text (the question the study answers)")
 
+def _data_folder(content, base: Path, data_dir: str | os.PathLike | None, label: str) -> Path:
+    """The data folder: ``--data``, else the study's ``data`` relative to the study file; it must exist."""
     if data_dir is not None:
         data = Path(data_dir).expanduser().resolve()
         data_origin = "--data"
-    elif raw.get("data") is not None:
-        if not isinstance(raw["data"], str):
-            raise StudyError(f"{label}: 'data' must be a folder path")
-        data = (base / Path(raw["data"]).expanduser()).resolve()
+    elif content.data is not None:
+        data = (base / Path(content.data).expanduser()).resolve()
         data_origin = f"'data' in {label}"
     else:
         raise StudyError(f"{label}: no data folder: set 'data' in the study or pass --data DIR")
     if not data.is_dir():
         raise StudyError(f"data folder not found: {display_path(data)} (from {data_origin})")
+    return data
 
-    parameters = _check_parameter_mapping(raw.get("parameters"), "parameters", label)
-    overrides = dict(overrides or {})
-    for key in overrides:
-        if key in RUNNER_PARAMETERS:
-            raise StudyError(
-                f"-p {key}: '{key}' is set by the runner and cannot be overridden (use --data for the data folder)"
-            )
 
-    entries = raw.get("notebooks")
-    if not isinstance(entries, list) or not entries:
-        raise StudyError(f"{label}: 'notebooks' must be a non-empty list of notebook paths")
+def _notebooks(content, base: Path, label: str) -> list[NotebookSpec]:
+    """The study's notebooks, paths relative to the study file: each a .ipynb that exists, no two
+    with the same file name."""
     notebooks: list[NotebookSpec] = []
-    for i, entry in enumerate(entries, start=1):
-        where = f"notebooks[{i}]"
-        if isinstance(entry, dict):
-            for key in entry:
-                if key not in NOTEBOOK_KEYS:
-                    raise StudyError(
-                        f"{label}: unknown key '{key}' in {where} (allowed: {', '.join(NOTEBOOK_KEYS)})"
-                        f"{_suggest(str(key), NOTEBOOK_KEYS)}"
-                    )
-            rel = entry.get("path")
-            nb_params = _check_parameter_mapping(entry.get("parameters"), f"{where}.parameters", label)
-        else:
-            rel, nb_params = entry, {}
-        if not isinstance(rel, str) or not rel.strip():
-            raise StudyError(f"{label}: {where} needs a notebook path")
+    for i, entry in enumerate(content.notebooks, start=1):
+        rel = entry.path
         path = (base / Path(rel).expanduser()).resolve()
         if path.suffix != ".ipynb":
-            raise StudyError(f"{label}: {where} is not a .ipynb notebook: {rel}")
+            raise StudyError(f"{label}: notebooks[{i}] is not a .ipynb notebook: {rel}")
         if not path.is_file():
             raise StudyError(f"{label}: notebook not found: {rel} (looked for {display_path(path)})")
         if any(nb.name == path.stem for nb in notebooks):
             raise StudyError(f"{label}: two notebooks are named '{path.stem}'; notebook file names must differ")
-        notebooks.append(NotebookSpec(path=path, parameters=nb_params))
+        notebooks.append(NotebookSpec(path=path, parameters=dict(entry.parameters)))
+    return notebooks
 
-    # Every parameter must reach at least one notebook that declares it.
-    declared = {nb.name: _declared_parameters(nb.path) for nb in notebooks}
+
+def _check_declared(notebooks: list[NotebookSpec], parameters: dict, overrides: dict, label: str) -> None:
+    """Every parameter reaches at least one notebook that declares it in its parameters cell."""
+    declared = {nb.name: declared_parameters(nb.path) for nb in notebooks}
     for nb in notebooks:
         names = declared[nb.name]
         for key in nb.parameters:
@@ -276,7 +250,7 @@ def load_study(
             if key not in names:
                 raise StudyError(
                     f"{label}: unknown parameter '{key}' for {nb.path.name}: not in its parameters cell"
-                    f"{_suggest(key, names)}"
+                    f"{did_you_mean(key, names)}"
                 )
     known = set().union(*[set(n or ()) for n in declared.values()])
     for source, params in ((label, parameters), ("-p", overrides)):
@@ -287,22 +261,9 @@ def load_study(
                 message = f"-p {key}: unknown parameter: no notebook of the study declares it"
             else:
                 message = f"{label}: unknown parameter '{key}': no notebook of the study declares it"
-            raise StudyError(f"{message}{_suggest(key, known)}")
+            raise StudyError(f"{message}{did_you_mean(key, known)}")
     if SHOW_NAMES in overrides and not isinstance(overrides[SHOW_NAMES], bool):
         raise StudyError(f"-p {SHOW_NAMES}: must be true or false")
-    _check_study_values(notebooks, parameters, overrides, label)
-
-    return Study(
-        name=name,
-        title=title.strip(),
-        question=" ".join(question.split()),
-        yaml_path=yaml_path,
-        data_dir=data,
-        parameters=parameters,
-        notebooks=tuple(notebooks),
-        overrides=overrides,
-        engine=_engine(raw, engine, label),
-    )
 
 
 def study_parameters_class(notebook: Path):
@@ -331,7 +292,7 @@ def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrid
 
     def source(key: str) -> str:
         if key in overrides:
-            return f"-p {key}" if key in SECRET_PARAMETERS else f"-p {key}={_shown(overrides[key])}"
+            return f"-p {key}" if key in SECRET_PARAMETERS else f"-p {key}={cli_text(overrides[key])}"
         return f"{label}: parameter '{key}'"
 
     for nb in notebooks:
@@ -355,25 +316,13 @@ def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrid
             raise StudyError(f"{source(named) if named else label}: {err}") from None
 
 
-def _shown(value: Any) -> str:
+def cli_text(value: Any) -> str:
     """A parameter value as it is written on the command line (YAML)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _engine(raw: dict, given: str | None, label: str) -> str:
-    """The study's engine: --engine, else the study file's `engine:`, else "auto"."""
-    if given is not None:
-        if given not in ENGINES:
-            raise StudyError(f"--engine {given}: choose one of {', '.join(ENGINES)}")
-        return given
-    value = raw.get("engine", "auto")
-    if value not in ENGINES:
-        raise StudyError(f"{label}: 'engine' must be one of {', '.join(ENGINES)}, got {value!r}")
-    return value
 
 
 def check_engine(engine: str) -> None:

@@ -49,7 +49,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .comments import make_comments
 from .handoffs import draw_handoffs
 from .model import (
     CHANNELS,
@@ -67,6 +66,7 @@ from .model import (
     logistic,
     ordinal_draw,
 )
+from .survey_process import survey_process, surveys_frame
 from .truth import build_truth
 
 
@@ -260,24 +260,9 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     issue_cx = np.array([v[2] for v in ISSUE_TYPES.values()])
     complexity = -policy_eff[policy_idx] + issue_cx[issue_idx]          # hard contacts
 
-    # customers: a skewed number of contacts each (repeat customers)
-    if customers is None:
-        cust_weight = rng.pareto(1.5, spec.n_customers) + 1.0
-        customer_idx = rng.choice(spec.n_customers, size=n, p=cust_weight / cust_weight.sum())
-        customer_eff = rng.normal(0.0, spec.customer_sd, spec.n_customers)
-        loyalty = rng.normal(0.0, spec.loyalty_sd, spec.n_customers)
-        customer_ids = np.array([f"C{k + 1:06d}" for k in range(spec.n_customers)], dtype=object)
-    else:
-        customer_idx = rng.choice(spec.n_customers, size=n, p=customers["p"])
-        customer_eff, loyalty, customer_ids = customers["effect"], customers["loyalty"], customers["ids"]
+    customer_idx, customer_eff, loyalty, customer_ids = _customers(spec, rng, n, customers)
 
-    # --- routing: experienced agents get more of the hard contacts ----------------------------
-    z_tenure = (np.log(tenure) - np.log(tenure).mean()) / np.log(tenure).std()
-    agent_idx = np.empty(n, dtype=np.int64)
-    groups = pd.Series(np.round(complexity, 6)).groupby(np.round(complexity, 6)).indices
-    for cx, rows in groups.items():
-        w = volume * np.exp(spec.routing_strength * 0.8 * cx * z_tenure)
-        agent_idx[rows] = rng.choice(m, size=len(rows), p=w / w.sum())
+    agent_idx = _route(spec, rng, n, complexity, tenure, volume)
 
     # --- what happened on the contact ----------------------------------------------------------
     pushed = (day >= spec.speed_push_day) if spec.speed_push_day is not None else np.zeros(n, bool)
@@ -289,28 +274,21 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     repeat_policy = policy == spec.repeat_policy
     repeat = ((unresolved & (rng.random(n) < 0.75)) | (rng.random(n) < 0.03)
               | (repeat_policy & (rng.random(n) < spec.repeat_policy_extra)))
-    credited = rng.random(n) < np.clip(0.05 + 0.1 * (policy_eff[policy_idx] < -0.4) + 0.15 * escalated, 0, 1)
-    credit = np.where(credited, np.minimum(np.round(np.exp(rng.normal(np.log(25.0), 0.8, n)), 2), spec.credit_cap), 0.0)
-    at_cap = credited & (credit >= spec.credit_cap)
-    credit_effect = np.where(credited, CREDIT_BONUS + CREDIT_DOSE * np.log2(np.maximum(credit, 0.01) / 25.0)
-                             + spec.cap_penalty * at_cap, 0.0)
+    credited, credit, at_cap, credit_effect = _credits(spec, rng, n, policy_eff[policy_idx], escalated)
     base_ht = np.array([v[2] for v in CHANNELS.values()])[channel_idx]
     handle = base_ht * np.exp(0.25 * complexity + 0.35 * rng.standard_normal(n) + 0.3 * escalated) * speed[agent_idx]
     handle = np.round(handle * np.where(pushed, spec.speed_push_factor, 1.0), 0)
     n_inter = 1 + rng.poisson(np.clip(0.4 + 0.5 * complexity + 0.8 * unresolved + 0.5 * (channel == "email"),
                                       0.05, None))
-    start = np.datetime64(spec.start + "T00:00:00")
-    second = rng.integers(8 * 3600, 20 * 3600, n)
-    opened = start + (day * 86400 + second).astype("timedelta64[s]")
-    wait = np.where(channel == "email", rng.exponential(6 * 3600, n), rng.exponential(120, n))
-    closed = opened + (handle + wait).round().astype("timedelta64[s]")
+    opened, closed = _contact_times(spec, rng, n, day, handle, channel)
 
     # --- satisfaction ---------------------------------------------------------------------------
     eta_system = (policy_eff[policy_idx] + product_eff[product_idx] + channel_eff[channel_idx]
                   + issue_eff[issue_idx] + customer_eff[customer_idx]
                   + UNRESOLVED_PENALTY * unresolved + ESCALATION_PENALTY * escalated + credit_effect)
     own = skill + tenure_effect                                       # rushing acts through `unresolved`
-    handoffs = draw_handoffs(spec, staff, agent_idx, complexity, z_tenure) if spec.handoff_share > 0 else None
+    handoffs = (draw_handoffs(spec, staff, agent_idx, complexity, _z_tenure(tenure)) if spec.handoff_share > 0
+                else None)
     if handoffs is None:
         eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]
     else:                                                             # shared: Σ_g w_g agent_g; rated: the last
@@ -321,48 +299,17 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     csat = ordinal_draw(rng, eta, CSAT_THRESHOLDS)
     nps = ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
 
-    # --- surveys: who is invited and who answers -----------------------------------------------
-    # ordinary agent-to-agent variation in both rates (team habits, shifts): real operations have it
     shifts = draw_shifts(spec, rng) if shifts is None else shifts
-    invite_shift, response_shift = shifts["invite"], shifts["response"]
-    unhappy = csat <= 3
-    base_send = np.log(spec.survey_send_rate / (1 - spec.survey_send_rate))
-    send_p = logistic(base_send + invite_shift[agent_idx])
-    send_p[steering[agent_idx] & unhappy] *= 0.35        # steering: suppress invitations after bad contacts
-    sent = rng.random(n) < send_p
-    outcome_term = spec.outcome_dependent_response * np.array([0.0, 1.0, 0.3, -0.3, 0.0, 0.5])[csat]
-    feature_term = (np.array([0.0, 0.2, -0.4, 0.1])[channel_idx] + 0.3 * escalated + 0.2 * credited
-                    + 0.3 * repeat)
-    nudge = 0.9 * (steering[agent_idx] & ~unhappy)      # steering: happy customers asked to reply
-    lin = outcome_term + feature_term + nudge + response_shift[agent_idx]
-    intercept = _calibrate_intercept(lin[sent], spec.response_rate)
-    p_respond = logistic(intercept + lin)
-    responded = sent & (rng.random(n) < p_respond)
-    sent_at = closed + rng.integers(300, 7200, n).astype("timedelta64[s]")
-    responded_at = sent_at + np.round(rng.exponential(6 * 3600, n) + 60).astype("timedelta64[s]")
-    csat_answered = responded & (rng.random(n) > 0.02)
-    nps_answered = responded & (rng.random(n) > 0.10)
-    comment = make_comments(rng, np.flatnonzero(responded & (rng.random(n) < 0.3)), csat, policy, product, n)
+    survey = survey_process(spec, rng, n, shifts, agent_idx, steering, csat, channel_idx, escalated, credited,
+                            repeat, closed, policy, product)
 
     contact_ids = np.array([f"K{i + 1:07d}" for i in range(first_contact, first_contact + n)], dtype=object)
-    contacts = pd.DataFrame({
-        "contact_id": contact_ids, "opened_at": opened, "closed_at": closed,
-        "agent_id": agent_ids[agent_idx], "team": team[agent_idx], "channel": channel, "policy": policy,
-        "product": product, "issue_type": issue, "customer_id": customer_ids[customer_idx],
-        "handle_time_sec": handle, "n_interactions": n_inter.astype(np.int64),
-        "resolved_first_contact": ~unresolved, "repeat_within_7d": repeat, "escalated": escalated,
-        "credit_issued": credit,
-    }).sort_values("opened_at", kind="stable").reset_index(drop=True)
-    surveys = pd.DataFrame({
-        "contact_id": contact_ids, "sent_at": sent_at,
-        "responded_at": pd.Series(responded_at).where(responded),
-        "csat": pd.array(np.where(csat_answered, csat, 0), dtype="Int64"),
-        "nps": pd.array(np.where(nps_answered, nps, 0), dtype="Int64"),
-        "comment": pd.Series(comment, dtype=object),
-    })
-    surveys.loc[~csat_answered, "csat"] = pd.NA
-    surveys.loc[~nps_answered, "nps"] = pd.NA
-    surveys = surveys[sent].sort_values("sent_at", kind="stable").reset_index(drop=True)
+    contacts = _contacts_frame(dict(
+        contact_id=contact_ids, opened_at=opened, closed_at=closed, agent_id=agent_ids[agent_idx],
+        team=team[agent_idx], channel=channel, policy=policy, product=product, issue_type=issue,
+        customer_id=customer_ids[customer_idx], handle_time_sec=handle, n_interactions=n_inter.astype(np.int64),
+        resolved_first_contact=~unresolved, repeat_within_7d=repeat, escalated=escalated, credit_issued=credit))
+    surveys = surveys_frame(contact_ids, survey, csat, nps)
     # --- truth ------------------------------------------------------------------------------------
     if handoffs is not None:
         members = handoffs["members"]
@@ -370,27 +317,75 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
                                      "agent_id": agent_ids[members["agent"]], "weight": members["weight"]})
     draws = dict(spec=spec, rng=rng, n=n, m=m, agent_ids=agent_ids, agent_idx=agent_idx, skill=skill,
                  tenure_effect=tenure_effect, rush_effect=staff["rush_effect"], agent_latent=staff["agent_latent"],
-                 rushing=rushing, steering=steering, low_volume=staff["low_volume"], invite_shift=invite_shift,
-                 response_shift=response_shift,
-                 eta_system=eta_system, csat=csat, nps=nps, csat_answered=csat_answered, policy=policy,
+                 rushing=rushing, steering=steering, low_volume=staff["low_volume"],
+                 invite_shift=survey["invite_shift"], response_shift=survey["response_shift"],
+                 eta_system=eta_system, csat=csat, nps=nps, csat_answered=survey["csat_answered"], policy=policy,
                  policy_idx=policy_idx, policy_eff=policy_eff, channel=channel, channel_idx=channel_idx,
                  channel_eff=channel_eff, issue=issue, day=day, opened=opened, pushed=pushed, handle=handle,
-                 repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=intercept,
+                 repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=survey["intercept"],
                  contact_agents=draws_shared if handoffs is not None else None,
                  shared_agent_part=eta - eta_system if handoffs is not None else None)
     return contacts, surveys, draws
 
 
-def _calibrate_intercept(lin: np.ndarray, target: float) -> float:
-    """Intercept a with mean(logistic(a + lin)) = target (bisection)."""
-    lo, hi = -20.0, 20.0
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        if logistic(mid + lin).mean() < target:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
+def _credits(spec: OperationSpec, rng, n: int, policy_effect: np.ndarray, escalated: np.ndarray):
+    """Goodwill credit: whether a contact got one (more often under harsh policies and on escalations),
+    the amount (log-normal around 25, capped), whether it hit the cap, and its effect on satisfaction
+    (a bonus growing with log2 of the amount, less at the cap)."""
+    credited = rng.random(n) < np.clip(0.05 + 0.1 * (policy_effect < -0.4) + 0.15 * escalated, 0, 1)
+    credit = np.where(credited, np.minimum(np.round(np.exp(rng.normal(np.log(25.0), 0.8, n)), 2), spec.credit_cap), 0.0)
+    at_cap = credited & (credit >= spec.credit_cap)
+    credit_effect = np.where(credited, CREDIT_BONUS + CREDIT_DOSE * np.log2(np.maximum(credit, 0.01) / 25.0)
+                             + spec.cap_penalty * at_cap, 0.0)
+    return credited, credit, at_cap, credit_effect
+
+
+def _contact_times(spec: OperationSpec, rng, n: int, day: np.ndarray, handle: np.ndarray, channel: np.ndarray):
+    """When each contact opened (a time between 08:00 and 20:00 of its day) and closed (after its
+    handle time and the customer's wait: hours for email, minutes otherwise)."""
+    start = np.datetime64(spec.start + "T00:00:00")
+    second = rng.integers(8 * 3600, 20 * 3600, n)
+    opened = start + (day * 86400 + second).astype("timedelta64[s]")
+    wait = np.where(channel == "email", rng.exponential(6 * 3600, n), rng.exponential(120, n))
+    closed = opened + (handle + wait).round().astype("timedelta64[s]")
+    return opened, closed
+
+
+def _contacts_frame(columns: dict) -> pd.DataFrame:
+    """The contacts table (the data model's column order), in the order the contacts opened."""
+    return pd.DataFrame(columns).sort_values("opened_at", kind="stable").reset_index(drop=True)
+
+
+def _customers(spec: OperationSpec, rng, n: int, customers: dict | None):
+    """Each contact's customer (a skewed number of contacts each: repeat customers) and the customers'
+    effects on CSAT and loyalty (NPS); drawn here unless ``customers`` holds them (chunked operations)."""
+    if customers is None:
+        cust_weight = rng.pareto(1.5, spec.n_customers) + 1.0
+        customer_idx = rng.choice(spec.n_customers, size=n, p=cust_weight / cust_weight.sum())
+        customer_eff = rng.normal(0.0, spec.customer_sd, spec.n_customers)
+        loyalty = rng.normal(0.0, spec.loyalty_sd, spec.n_customers)
+        customer_ids = np.array([f"C{k + 1:06d}" for k in range(spec.n_customers)], dtype=object)
+    else:
+        customer_idx = rng.choice(spec.n_customers, size=n, p=customers["p"])
+        customer_eff, loyalty, customer_ids = customers["effect"], customers["loyalty"], customers["ids"]
+    return customer_idx, customer_eff, loyalty, customer_ids
+
+
+def _z_tenure(tenure: np.ndarray) -> np.ndarray:
+    """Agents' standardised log tenure (routing and handoffs favour experience on hard contacts)."""
+    return (np.log(tenure) - np.log(tenure).mean()) / np.log(tenure).std()
+
+
+def _route(spec: OperationSpec, rng, n: int, complexity: np.ndarray, tenure: np.ndarray, volume: np.ndarray):
+    """Each contact's agent: by volume, experienced agents getting more of the hard contacts."""
+    m = spec.n_agents
+    z_tenure = _z_tenure(tenure)
+    agent_idx = np.empty(n, dtype=np.int64)
+    groups = pd.Series(np.round(complexity, 6)).groupby(np.round(complexity, 6)).indices
+    for cx, rows in groups.items():
+        w = volume * np.exp(spec.routing_strength * 0.8 * cx * z_tenure)
+        agent_idx[rows] = rng.choice(m, size=len(rows), p=w / w.sum())
+    return agent_idx
 
 
 def truth_frame(truth: dict) -> pd.DataFrame:

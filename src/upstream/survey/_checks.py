@@ -9,13 +9,14 @@ import pandas as pd
 from scipy import stats
 
 
-def _z(level: float) -> float:
+def z_of_level(level: float) -> float:
+    """The two-sided normal quantile for a confidence level in (0, 1) (1.96 for 0.95)."""
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
-def _fmt(values: Iterable[Any], limit: int = 5) -> str:
+def shown_values(values: Iterable[Any], limit: int = 5) -> str:
     """The first ``limit`` distinct values, in order of appearance, as text."""
     seen: list[Any] = []
     for v in values:
@@ -27,7 +28,7 @@ def _fmt(values: Iterable[Any], limit: int = 5) -> str:
                      else str(v) for v in seen)
 
 
-def _numeric(values: Any, what: str) -> np.ndarray:
+def as_numbers(values: Any, what: str) -> np.ndarray:
     """``values`` as a 1-d float array (NaN for missing); text that is not a number is an error."""
     if not isinstance(values, pd.Series):
         array = np.atleast_1d(np.asarray(values))
@@ -39,17 +40,17 @@ def _numeric(values: Any, what: str) -> np.ndarray:
     not_numbers = series.notna().to_numpy() & numbers.isna().to_numpy()
     if not_numbers.any():
         bad = series[not_numbers].tolist()
-        raise ValueError(f"{what} must be numbers; {int(not_numbers.sum())} value(s) are not: {_fmt(bad)}")
+        raise ValueError(f"{what} must be numbers; {int(not_numbers.sum())} value(s) are not: {shown_values(bad)}")
     return numbers.to_numpy(dtype="float64", na_value=np.nan)
 
 
 
-def _counts(successes: Any, n: Any, index: Any = None) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+def checked_counts(successes: Any, n: Any, index: Any = None) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """Validated (successes, n) as float arrays of a common shape; labels for messages."""
     if index is None:
         index = successes.index if isinstance(successes, pd.Series) else (
             n.index if isinstance(n, pd.Series) else None)
-    x, m = _numeric(successes, "successes"), _numeric(n, "n")
+    x, m = as_numbers(successes, "successes"), as_numbers(n, "n")
     x, m = np.broadcast_arrays(x, m)
     labels = pd.Index(index) if index is not None and len(index) == x.size else pd.RangeIndex(x.size)
 
@@ -72,7 +73,8 @@ def _counts(successes: Any, n: Any, index: Any = None) -> tuple[np.ndarray, np.n
     return x.astype(float), m.astype(float), labels
 
 
-def _shape_like(successes: Any, n: Any, values: np.ndarray):
+def shaped_like(successes: Any, n: Any, values: np.ndarray):
+    """``values`` in the caller's shape: a Series on the input's index, a float for scalars, else the array."""
     if isinstance(successes, pd.Series):
         return pd.Series(values, index=successes.index)
     if isinstance(n, pd.Series):
@@ -83,18 +85,19 @@ def _shape_like(successes: Any, n: Any, values: np.ndarray):
 
 
 
-def _binary(series: pd.Series, col: str) -> np.ndarray:
+def as_binary(series: pd.Series, col: str) -> np.ndarray:
+    """A 0/1 (or true/false) column as floats; missing or other values are an error naming them."""
     if series.isna().any():
         raise ValueError(f"column {col!r} must be 0/1 (or true/false) for every row; "
                          f"{int(series.isna().sum())} missing value(s)")
     values = series.to_numpy()
     if pd.api.types.is_bool_dtype(series.dtype):
         return values.astype(float)
-    numbers = _numeric(series, f"column {col!r}")
+    numbers = as_numbers(series, f"column {col!r}")
     bad = ~np.isin(numbers, (0.0, 1.0))
     if bad.any():
         raise ValueError(f"column {col!r} must be 0/1 (or true/false); {int(bad.sum())} offending "
-                         f"value(s): {_fmt(numbers[bad])}")
+                         f"value(s): {shown_values(numbers[bad])}")
     return numbers
 
 

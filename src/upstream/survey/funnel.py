@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import _binary, _counts, _fmt, _numeric
+from ._checks import as_binary, as_numbers, checked_counts, shown_values
 
 
 def _z_label(z: float) -> str:
@@ -43,9 +43,10 @@ def funnel_limits(n: Any, p0: float, z: float | Sequence[float] = (1.96, 3.09),
         raise ValueError(f"method must be 'normal' or 'exact', got {method!r}")
     if not (0 < p0 < 1):
         raise ValueError(f"p0 must be strictly between 0 and 1, got {p0!r}")
-    m = _numeric(n, "n")
+    m = as_numbers(n, "n")
     if np.isnan(m).any() or (m <= 0).any():
-        raise ValueError(f"n must be > 0 for funnel limits; offending value(s): {_fmt(m[np.isnan(m) | (m <= 0)])}")
+        bad = m[np.isnan(m) | (m <= 0)]
+        raise ValueError(f"n must be > 0 for funnel limits; offending value(s): {shown_values(bad)}")
     zs = [float(v) for v in np.atleast_1d(z)]
     out = pd.DataFrame({"n": m, "p0": p0})
     for zv in zs:
@@ -88,7 +89,7 @@ def funnel_flags(successes: Any, n: Any, p0: float | None = None, z: float = 3.0
     φ > 1. The result also carries phi (the estimate, or None), phi_used (1 unless widened), p0 and z.
     Groups with n = 0 get rate/z NaN and no flag.
     """
-    x, m, labels = _counts(successes, n, index)
+    x, m, labels = checked_counts(successes, n, index)
     target = float(x.sum() / m.sum()) if p0 is None else float(p0)
     if not (0 < target < 1):
         raise ValueError(f"p0 must be strictly between 0 and 1, got {target!r}")
@@ -148,19 +149,19 @@ def steering_flags(df: pd.DataFrame, agent_col: str, responded_col: str, score_c
             raise ValueError(f"column {col!r} is not in the data frame")
     if df[agent_col].isna().any():
         raise ValueError(f"column {agent_col!r} has {int(df[agent_col].isna().sum())} missing agent id(s)")
-    responded = _binary(df[responded_col], responded_col) == 1
-    score = _numeric(df[score_col], f"column {score_col!r}")
+    responded = as_binary(df[responded_col], responded_col) == 1
+    score = as_numbers(df[score_col], f"column {score_col!r}")
     scored = responded & ~np.isnan(score)
     if not scored.any():
         raise ValueError(f"column {score_col!r} has no scores among responses")
     cut = float(np.nanmax(score[scored])) if top_box is None else float(top_box)
     top = scored & (score >= cut)
     if expected_score_col is not None:
-        expected = _numeric(df[expected_score_col], f"column {expected_score_col!r}")
+        expected = as_numbers(df[expected_score_col], f"column {expected_score_col!r}")
         bad = scored & (np.isnan(expected) | (expected < 0) | (expected > 1))
         if bad.any():
             raise ValueError(f"column {expected_score_col!r} must hold probabilities in [0, 1] for every "
-                             f"scored response; {int(bad.sum())} offending value(s): {_fmt(expected[bad])}")
+                             f"scored response; {int(bad.sum())} offending value(s): {shown_values(expected[bad])}")
     else:
         expected = np.full(len(df), top.sum() / scored.sum())
     frame = pd.DataFrame({

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._checks import _fmt, _numeric, _z
+from ._checks import as_numbers, shown_values, z_of_level
 
 PROMOTER_MIN = 9  # 9–10 promoters
 DETRACTOR_MAX = 6  # 0–6 detractors
@@ -22,16 +22,16 @@ NPS_METHODS = ("wald", "adjusted-wald")
 
 def _nps_categories(scores: Any, what: str) -> np.ndarray:
     """Validated scores without missing values: whole numbers 0–10."""
-    values = _numeric(scores, what)
+    values = as_numbers(scores, what)
     present = ~np.isnan(values)
     bad = present & ((values < 0) | (values > 10) | (values != np.round(values)))
     if bad.any():
         raise ValueError(f"{what}: NPS scores must be whole numbers from 0 to 10 (missing values are "
-                         f"ignored); {int(bad.sum())} offending value(s): {_fmt(values[bad])}")
+                         f"ignored); {int(bad.sum())} offending value(s): {shown_values(values[bad])}")
     return values[present]
 
 
-def _nps_point(promoters, passives, detractors):
+def nps_point(promoters, passives, detractors):
     """(n, p, d, nps, se) from counts (arrays or scalars); NaN where n = 0."""
     P, Pa, D = (np.asarray(x, dtype=float) for x in (promoters, passives, detractors))
     n = P + Pa + D
@@ -45,13 +45,13 @@ def _nps_interval(promoters, passives, detractors, level: float, method: str):
     """(lower, upper) on the −100..100 scale, clipped."""
     if method not in NPS_METHODS:
         raise ValueError(f"method must be one of {', '.join(map(repr, NPS_METHODS))}, got {method!r}")
-    z = _z(level)
+    z = z_of_level(level)
     if method == "adjusted-wald":
         add_p, add_pa, add_d = ADJUSTED_WALD_PSEUDO
         promoters = np.asarray(promoters, float) + add_p
         passives = np.asarray(passives, float) + add_pa
         detractors = np.asarray(detractors, float) + add_d
-    _, _, _, centre, se = _nps_point(promoters, passives, detractors)
+    _, _, _, centre, se = nps_point(promoters, passives, detractors)
     return np.clip(centre - z * se, -100, 100), np.clip(centre + z * se, -100, 100)
 
 
@@ -92,18 +92,19 @@ def nps(scores: Any) -> NpsEstimate:
     P = int(np.sum(values >= PROMOTER_MIN))
     D = int(np.sum(values <= DETRACTOR_MAX))
     Pa = len(values) - P - D
-    n, p, d, score, se = _nps_point(P, Pa, D)
+    n, p, d, score, se = nps_point(P, Pa, D)
     return NpsEstimate(n=int(n), promoters=P, passives=Pa, detractors=D, p_promoter=float(p),
                        p_detractor=float(d), nps=float(score), se=float(se))
 
 
-def _nps_counts(df: pd.DataFrame, score_col: str, group_col: str) -> pd.DataFrame:
+def nps_counts(df: pd.DataFrame, score_col: str, group_col: str) -> pd.DataFrame:
+    """Promoters, passives and detractors per group of a 0-10 score column."""
     for col in (score_col, group_col):
         if col not in df.columns:
             raise ValueError(f"column {col!r} is not in the data frame (columns: {', '.join(map(str, df.columns))})")
     if df[group_col].isna().any():
         raise ValueError(f"column {group_col!r} has {int(df[group_col].isna().sum())} missing group label(s)")
-    values = _numeric(df[score_col], f"column {score_col!r}")
+    values = as_numbers(df[score_col], f"column {score_col!r}")
     _nps_categories(values, f"column {score_col!r}")  # validation only
     category = np.where(np.isnan(values), "missing",
                         np.where(values >= PROMOTER_MIN, "promoters",
@@ -122,9 +123,9 @@ def nps_by_group(df: pd.DataFrame, score_col: str, group_col: str, level: float 
     """Raw NPS per group, indexed by group: ``n`` (non-missing scores), ``p_promoter``,
     ``p_detractor``, ``nps`` (−100..100), ``se`` (trinomial) and the ``level`` interval
     ``lower``/``upper`` by ``method`` ("adjusted-wald" by default, or "wald")."""
-    counts = _nps_counts(df, score_col, group_col)
+    counts = nps_counts(df, score_col, group_col)
     P, Pa, D = (counts[c].to_numpy() for c in ("promoters", "passives", "detractors"))
-    n, p, d, score, se = _nps_point(P, Pa, D)
+    n, p, d, score, se = nps_point(P, Pa, D)
     lower, upper = _nps_interval(P, Pa, D, level, method)
     return pd.DataFrame({"n": n.astype("int64"), "p_promoter": p, "p_detractor": d, "nps": score,
                          "se": se, "lower": lower, "upper": upper}, index=counts.index)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._checks import _binary, _fmt, _numeric
+from ._checks import as_binary, as_numbers, shown_values
 
 
 def mann_whitney_auc(score: Any, label: Any) -> float:
@@ -69,7 +69,7 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
     missing_cols = [c for c in [responded_col, *features] if c not in frame.columns]
     if missing_cols:
         raise ValueError(f"column(s) not in the data frame: {', '.join(map(repr, missing_cols))}")
-    y = _binary(frame[responded_col], responded_col)
+    y = as_binary(frame[responded_col], responded_col)
     X = frame[features].copy()
     for col in features:
         if X[col].isna().any():
@@ -95,10 +95,11 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
 def kish_effective_n(weights: Any) -> float:
     """Kish's effective sample size (Σw)²/Σw² of a set of weights, ignoring NaN: the number of
     equally weighted observations that would give the same variance of a weighted mean."""
-    w = _numeric(weights, "weights")
+    w = as_numbers(weights, "weights")
     w = w[~np.isnan(w)]
     if (w < 0).any() or np.isinf(w).any():
-        raise ValueError(f"weights must be finite and >= 0; offending value(s): {_fmt(w[(w < 0) | np.isinf(w)])}")
+        bad = w[(w < 0) | np.isinf(w)]
+        raise ValueError(f"weights must be finite and >= 0; offending value(s): {shown_values(bad)}")
     total_sq = float(np.sum(w ** 2))
     return float(np.sum(w) ** 2 / total_sq) if total_sq > 0 else float("nan")
 

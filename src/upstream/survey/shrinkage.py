@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from ._checks import _counts, _z
-from .nps import _nps_counts, _nps_point
+from ._checks import checked_counts, z_of_level
+from .nps import nps_counts, nps_point
 
 KAPPA_MAX = 1e7  # cap on a fitted prior concentration; reaching it = no between-group variation
 
@@ -147,7 +147,7 @@ def shrunken_nps(df: pd.DataFrame, score_col: str, group_col: str, *, level: flo
     pooled_nps, log_concentration_se, loglik, converged, degenerate (κ at ``KAPPA_MAX``: every group is
     shrunk to the prior).
     """
-    counts = _nps_counts(df, score_col, group_col)
+    counts = nps_counts(df, score_col, group_col)
     X = counts.to_numpy(dtype=float)
     fit = _dm_fit(X)
     a = fit.concentration * fit.shares
@@ -158,14 +158,14 @@ def shrunken_nps(df: pd.DataFrame, score_col: str, group_col: str, *, level: flo
         / (A ** 2 * (A + 1))
     rng = np.random.default_rng(seed)
     alpha = (1 - level) / 2
-    _z(level)
+    z_of_level(level)
     lower = np.empty(len(X))
     upper = np.empty(len(X))
     for i, row in enumerate(post):
         g = rng.standard_gamma(row, size=(draws, 3))
         diff = 100 * (g[:, 0] - g[:, 2]) / g.sum(axis=1)
         lower[i], upper[i] = np.quantile(diff, [alpha, 1 - alpha])
-    n, _, _, raw, _ = _nps_point(X[:, 0], X[:, 1], X[:, 2])
+    n, _, _, raw, _ = nps_point(X[:, 0], X[:, 1], X[:, 2])
     out = pd.DataFrame({
         "n": n.astype("int64"), "promoters": counts["promoters"].to_numpy(),
         "passives": counts["passives"].to_numpy(), "detractors": counts["detractors"].to_numpy(),
@@ -191,11 +191,11 @@ def beta_posterior(successes: Any, n: Any, alpha: float, beta: float, level: flo
     (alpha + x)/(alpha + beta + n)), lower/upper (equal-tailed ``level`` posterior quantiles),
     reliability = n/(n + alpha + beta), the weight of the group's own rate in the posterior mean.
     """
-    x, m, labels = _counts(successes, n, index)
+    x, m, labels = checked_counts(successes, n, index)
     if not (alpha > 0 and beta > 0):
         raise ValueError(f"alpha and beta must be > 0, got alpha={alpha!r}, beta={beta!r}")
     tail = (1 - level) / 2
-    _z(level)
+    z_of_level(level)
     a, b = alpha + x, beta + m - x
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = np.where(m > 0, x / m, np.nan)
@@ -248,7 +248,7 @@ def beta_binomial_shrinkage(successes: Any, n: Any, index: Any = None, *, level:
     """Fit a Beta prior to per-group (successes, n) by beta-binomial marginal ML and shrink each
     group's rate to its posterior mean. Groups with n = 0 are kept in ``table`` (posterior = prior)
     but do not enter the fit. Bad input (successes > n, negative n, missing) raises ValueError."""
-    x, m, labels = _counts(successes, n, index)
+    x, m, labels = checked_counts(successes, n, index)
     fit = _dm_fit(np.column_stack([x, m - x]))
     mu, kappa = float(fit.shares[0]), fit.concentration
     alpha, beta = kappa * mu, kappa * (1 - mu)

@@ -13,7 +13,7 @@ from .record_spec import Records, RecordSpec
 
 
 @dataclass
-class _Part:
+class RecordPart:
     """The columns of one block of records, still Arrow arrays (converted once, at the end)."""
 
     arrays: dict
@@ -21,7 +21,7 @@ class _Part:
     n: int
 
 
-def _columns(records: pa.StructArray, spec: RecordSpec) -> _Part:
+def record_columns(records: pa.StructArray, spec: RecordSpec) -> RecordPart:
     """Scalar, tag and custom-field columns of a StructArray of records."""
     n = len(records)
     cols: dict[str, object] = {}
@@ -48,7 +48,7 @@ def _columns(records: pa.StructArray, spec: RecordSpec) -> _Part:
             for fid in spec.field_ids:
                 hit = id_values == fid
                 cols[f"field:{fid}"] = _first_per_parent(n, parent[hit], text.filter(pa.array(hit)))
-    return _Part(arrays=cols, field_ids_seen=seen, n=n)
+    return RecordPart(arrays=cols, field_ids_seen=seen, n=n)
 
 
 def _get(records: pa.StructArray, keys: tuple[str, ...]):
@@ -109,7 +109,7 @@ def _to_pandas(col) -> pd.Series:
     return pd.Series(col.to_pylist(), dtype="object")
 
 
-def _concat(parts: list[_Part], spec: RecordSpec) -> Records:
+def concat_parts(parts: list[RecordPart], spec: RecordSpec) -> Records:
     """One frame from the blocks' columns: each column concatenated in Arrow, converted once."""
     if not parts:
         return Records(frame=pd.DataFrame({name: pd.Series([], dtype="object") for name in spec.scalars}))

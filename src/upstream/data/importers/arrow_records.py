@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from .arrow_columns import _columns, _concat, _Part
+from .arrow_columns import RecordPart, concat_parts, record_columns
 from .pages import FileRead
 from .record_spec import NotFast, Records, RecordSpec
 from .typed_values import rename_typed_values
@@ -108,8 +108,8 @@ def _read_lines(path: Path, spec: RecordSpec, info: FileRead, layout: str, block
     needed columns at once, so memory holds a block and the columns, not the file."""
     rename = spec.fields is not None and bool(spec.field_ids)
     schema = _schema(spec, layout)
-    parts: list[_Part] = []
-    sides: list[_Part] = []
+    parts: list[RecordPart] = []
+    sides: list[RecordPart] = []
     with _open(path) as fh:
         stream = _Stream(fh, rename)
         try:
@@ -119,15 +119,15 @@ def _read_lines(path: Path, spec: RecordSpec, info: FileRead, layout: str, block
                                                                 unexpected_field_behavior="ignore"))
             for batch in reader:
                 records, side = _records_of_batch(batch, spec, layout, info)
-                parts.append(_columns(records, spec))
+                parts.append(record_columns(records, spec))
                 if side is not None:
                     sides.append(side)
         except (pa.ArrowInvalid, OSError, EOFError) as err:
             raise NotFast from err   # not what it looked like: the slow path explains
     info.sha256, info.bytes = stream.digest.hexdigest(), stream.size
-    out = _concat(parts, spec)
+    out = concat_parts(parts, spec)
     if spec.sideload:
-        out.sideloaded = _concat(sides, spec.sideload_spec)
+        out.sideloaded = concat_parts(sides, spec.sideload_spec)
     return out
 
 
@@ -142,7 +142,7 @@ def _records_of_batch(batch, spec: RecordSpec, layout: str, info: FileRead):
         records = pc.list_flatten(column)
         if spec.sideload:
             side_column = batch.column(spec.sideload)
-            side = _columns(pc.list_flatten(side_column.fill_null(pa.scalar([], side_column.type))),
+            side = record_columns(pc.list_flatten(side_column.fill_null(pa.scalar([], side_column.type))),
                             spec.sideload_spec)
     else:
         records = batch.column(spec.singular) if layout == "singular" else pa.StructArray.from_arrays(
@@ -183,12 +183,12 @@ def _read_whole(path: Path, spec: RecordSpec, info: FileRead) -> Records:
     parts, sides = [], []
     for batch in table.to_batches():
         records, side = _records_of_batch(batch, spec, layout, info)
-        parts.append(_columns(records, spec))
+        parts.append(record_columns(records, spec))
         if side is not None:
             sides.append(side)
-    out = _concat(parts, spec)
+    out = concat_parts(parts, spec)
     if spec.sideload:
-        out.sideloaded = _concat(sides, spec.sideload_spec)
+        out.sideloaded = concat_parts(sides, spec.sideload_spec)
     return out
 
 

@@ -23,9 +23,6 @@ close time, closed before opened, or without an agent; channels are grouped (``c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -33,12 +30,11 @@ from ..schema import SCHEMA
 from .agents import agents_table
 from .channels import map_channels
 from .derive import repeat_within_7d
+from .extract import Extract
 from .mapped import mapped_values, typed_column
-from .mapping import Mapping
 from .ratings import refuse_answered_without_score, refuse_unreadable_ratings
 from .report import ImportReport
 from .result import ImportResult
-from .scales import VendorScale
 from .source import isin_text, latest_rows, positions, take
 
 UNKNOWN = "unknown"
@@ -49,61 +45,33 @@ OPTIONAL = ("handle_time_sec", "n_interactions", "resolved_first_contact", "esca
 CATEGORIES = ("policy", "product", "issue_type")
 
 
-@dataclass
-class Extract:
-    """What a vendor importer read (see the module docstring for the frames' columns)."""
-
-    vendor: str
-    format: str
-    export: Path
-    tickets_file: str
-    ratings_file: str
-    tickets: pd.DataFrame
-    ratings: pd.DataFrame
-    scale: VendorScale
-    mapping: Mapping
-    report: ImportReport
-    exported_at: pd.Timestamp
-    attribution_rule: str
-    attribution_description: str
-    #: ordered vendor-specific reasons to drop a ticket: (mask over tickets, reason)
-    drops: list = field(default_factory=list)
-    #: tickets counted as contacts a customer made, for repeats (default: every ticket)
-    alive: pd.Series | None = None
-    scale_source: str | None = None
-    #: report.sources texts
-    sources: dict[str, str] = field(default_factory=dict)
-    #: canonical column -> (rule text, "source" or "derived") for the ``v:<column>`` columns
-    vendor_columns: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: canonical column -> why it is not in this export (when neither vendor nor mapping has it)
-    missing: dict[str, str] = field(default_factory=dict)
-    #: policy/product/issue_type -> (ticket column, source text) used when the mapping has no rule
-    defaults: dict[str, tuple[str, str]] = field(default_factory=dict)
-    #: what this export can show of the survey process (dataset.yaml ``visibility``; data/README.md):
-    #: ``unanswered_invitations`` False when only answered surveys are listed, ``uninvited_contacts``
-    #: False when only surveyed contacts are listed, ``note`` why
-    visibility: dict = field(default_factory=lambda: {"unanswered_invitations": True, "uninvited_contacts": True})
-    nps_present: bool = False
-    #: agents: id, team (name or missing), created_at (text or missing)
-    staff: pd.DataFrame | None = None
-    users_file: str | None = None
-    staff_team_source: str = ""
-    read: dict[str, int] = field(default_factory=dict)
-    timezone: str = "UTC"
-    mapping_text: str | None = None
-    agent_noun: str = "agent"
-    #: the vendor's rating field (named in the unreadable-rating message); ``ratings`` may carry
-    #: ``raw_csat`` (the vendor value): a value present whose ``csat`` is empty stops the import
-    #: (:func:`upstream.data.importers.ratings.refuse_unreadable_ratings`)
-    rating_field: str = "rating"
-    #: vendor values of that field that mean "no answer" (besides the scale's ``not_answers``)
-    rating_not_answers: tuple = ()
-    #: what the field should hold, for that message
-    rating_expected: str = ""
-
-
 def assemble(x: Extract) -> ImportResult:
     """The canonical tables, dataset.yaml and the report from an :class:`Extract`."""
+    report = x.report
+    t, rating = _tickets_and_ratings(x)
+    rated, rating_agent = _attribute(x, t, rating)
+    keep = _contacts_kept(x, t, rating, rated, rating_agent)
+    alive = x.alive if x.alive is not None else pd.Series(True, index=t.index)
+    c = t[keep].copy()
+    contacts = _contacts(x, c, rated[keep])
+    _repeats(x, t[alive], c, contacts)
+    order = [col.name for col in SCHEMA["contacts"] if col.name in contacts.columns]
+    contacts = contacts[order + [col for col in contacts.columns if col not in order]]
+    contacts["agent_id_at_export"] = c["assignee"].astype("str").to_numpy()
+    contacts["vendor_channel"] = c["channel"].astype("str").to_numpy()
+    contacts["vendor_status"] = c["status"].astype("str").to_numpy()
+    contacts = contacts.sort_values(["opened_at", "contact_id"], kind="stable").reset_index(drop=True)
+    surveys = _surveys(x, rating, contacts)
+    agents = agents_table(contacts, x.staff, x.exported_at, report, x.users_file, x.staff_team_source)
+    _count_and_warn(x, contacts, surveys, agents)
+    dataset = describe(x, contacts, surveys, agents)
+    return ImportResult(contacts=contacts, surveys=surveys, agents=agents, dataset=dataset, report=report,
+                        mapping_text=x.mapping_text)
+
+
+def _tickets_and_ratings(x: Extract) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tickets, and their ratings: readable (else the import stops), attached to a ticket of the
+    export, one per ticket (the latest record); the others are dropped with their reason."""
     report = x.report
     t = x.tickets.reset_index(drop=True)
     r = x.ratings.reset_index(drop=True)
@@ -115,16 +83,19 @@ def assemble(x: Extract) -> ImportResult:
         # without the raw values: an answered record (a response time) must have a score
         refuse_answered_without_score(r, file=x.ratings_file, field=x.rating_field)
     t["id"] = t["id"].astype("str")
-
-    # --- ratings: attached to known tickets, one per ticket (the latest record) -----------------
     outside = ~isin_text(r["ticket_id"], t["id"])
     report.drop("surveys", f"its ticket is not in {x.tickets_file}", r.loc[outside, "id"])
     r = r[~outside]
     superseded = ~latest_rows(r["ticket_id"], r["updated"])
     report.drop("surveys", "an older rating record of a ticket that has a newer one", r.loc[superseded, "id"])
     rating = r[~superseded].reset_index(drop=True)
+    return t, rating
 
-    # --- attribution -----------------------------------------------------------------------------
+
+def _attribute(x: Extract, t: pd.DataFrame, rating: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each ticket's agent and team: the rating's when it names them, else the assignee's (a rating
+    credited to another agent without a team of its own: that agent's team). Adds ``agent`` and
+    ``team_at_contact`` to ``t``; returns which tickets are rated and the rating's agent."""
     at = positions(t["id"], rating["ticket_id"])
     rated = pd.Series(at >= 0, index=t.index)
     rating_agent = take(rating["agent"], at).astype("str")
@@ -138,8 +109,14 @@ def assemble(x: Extract) -> ImportResult:
         their_team = t["agent"].map(staff_team)
         use = other_agent & their_team.notna()
         t.loc[use, "team_at_contact"] = their_team[use]
+    return rated, rating_agent
 
-    # --- which tickets become contacts ----------------------------------------------------------
+
+def _contacts_kept(x: Extract, t: pd.DataFrame, rating: pd.DataFrame, rated: pd.Series,
+                   rating_agent: pd.Series) -> pd.Series:
+    """Which tickets become contacts: the vendor's drops, then those without times, closed before
+    opened, or without an agent, each reported with its reason; counts reassignments after a rating."""
+    report = x.report
     keep = pd.Series(True, index=t.index)
 
     def drop(mask, reason: str) -> None:
@@ -159,12 +136,13 @@ def assemble(x: Extract) -> ImportResult:
     visible = x.attribution_rule != "export_time_assignee" and bool(rating["agent"].notna().any())
     report.facts["reassigned_after_rating"] = int(reassigned.sum()) if visible else None
     report.facts["rated_contacts"] = int((keep & rated).sum())
+    return keep
 
-    alive = x.alive if x.alive is not None else pd.Series(True, index=t.index)
-    all_customer, all_opened = t.loc[alive, "requester"], t.loc[alive, "opened"]
-    observed_until = all_opened.max()
 
-    c = t[keep].copy()
+def _contacts(x: Extract, c: pd.DataFrame, rated: pd.Series) -> pd.DataFrame:
+    """The contacts table's columns from the kept tickets ``c``: ids, times, agent and team, channel
+    group, the mapped categories, customer and the optional columns, with their sources in the report."""
+    report = x.report
     n = len(c)
     contacts = pd.DataFrame({
         "contact_id": c["id"].astype("str"),
@@ -174,23 +152,13 @@ def assemble(x: Extract) -> ImportResult:
         "team": c["team_at_contact"].fillna(UNKNOWN).astype("str"),
     })
     report.sources.update(x.sources)
-    n_rated = int(rated[keep].sum())
+    n_rated = int(rated.sum())
     agent_text = report.sources.get("contacts.agent_id", "")
     report.sources["contacts.agent_id"] = agent_text.format(rated=n_rated, unrated=n - n_rated)
     if c["team_at_contact"].isna().any():
         report.missing["contacts.team"] = (f"{int(c['team_at_contact'].isna().sum())} of {n} contacts have no "
                                            f"team; set to '{UNKNOWN}'")
-
-    # channel groups
-    groups, table = map_channels(c["channel"], x.vendor, x.mapping.channels)
-    contacts["channel"] = groups.to_numpy()
-    report.channels = table
-    unknown = [e for e in table if not e["known"]]
-    if unknown:
-        report.warnings.append(
-            f"channel values {_not_known(x.vendor)} were put in 'other' (map them under `channels` in the mapping): "
-            + ", ".join(f"{e['value']} ({e['contacts']})" for e in unknown))
-
+    _channel_groups(x, c, contacts)
     rules = x.mapping.columns
     for column in CATEGORIES:
         if column in rules:
@@ -215,8 +183,26 @@ def assemble(x: Extract) -> ImportResult:
     if c["requester"].isna().any():
         report.missing["contacts.customer_id"] = (f"{int(c['requester'].isna().sum())} of {n} contacts have no "
                                                   f"customer; set to '{UNKNOWN}'")
+    _optional_columns(x, c, contacts)
+    return contacts
 
-    # optional canonical columns: the mapping's rule, else the vendor's value, else missing
+
+def _channel_groups(x: Extract, c: pd.DataFrame, contacts: pd.DataFrame) -> None:
+    """The contacts' channel groups; vendor values not known are put in 'other', with a warning."""
+    report = x.report
+    groups, table = map_channels(c["channel"], x.vendor, x.mapping.channels)
+    contacts["channel"] = groups.to_numpy()
+    report.channels = table
+    unknown = [e for e in table if not e["known"]]
+    if unknown:
+        report.warnings.append(
+            f"channel values {_not_known(x.vendor)} were put in 'other' (map them under `channels` in the mapping): "
+            + ", ".join(f"{e['value']} ({e['contacts']})" for e in unknown))
+
+
+def _optional_columns(x: Extract, c: pd.DataFrame, contacts: pd.DataFrame) -> None:
+    """The optional canonical columns: the mapping's rule, else the vendor's value, else missing."""
+    report, rules, n = x.report, x.mapping.columns, len(c)
     for column in OPTIONAL:
         if column in rules:
             values = mapped_values(column, rules[column], c.get(f"src:{column}"), report, n)
@@ -235,10 +221,17 @@ def assemble(x: Extract) -> ImportResult:
             how = f" ({rules[column].describe()})" if column in rules else ""
             report.missing[f"contacts.{column}"] = f"{n_empty} of {n} contacts have no value{how}; left empty"
 
+
+def _repeats(x: Extract, alive: pd.DataFrame, c: pd.DataFrame, contacts: pd.DataFrame) -> None:
+    """``repeat_within_7d``: the same customer (and issue type, when the mapping says so) opened
+    another ticket of ``alive`` within 7 days; empty when the 7 days run past the export."""
+    report = x.report
+    all_customer, all_opened = alive["requester"], alive["opened"]
+    observed_until = all_opened.max()
     same_issue = x.mapping.repeat_same_issue_type
     all_issue = None
     if same_issue:
-        all_issue = _issue_type_of(t[alive], x)
+        all_issue = _issue_type_of(alive, x)
     contacts["repeat_within_7d"] = pd.array(repeat_within_7d(
         c["requester"], c["opened"], all_customer, all_opened, observed_until,
         issue=contacts["issue_type"] if same_issue else None, all_issue=all_issue).to_numpy(), dtype="boolean")
@@ -252,14 +245,10 @@ def assemble(x: Extract) -> ImportResult:
         report.missing["contacts.repeat_within_7d"] = (
             f"{n_censored} contacts opened in the last 7 days of the export have no answer yet (empty)")
 
-    order = [col.name for col in SCHEMA["contacts"] if col.name in contacts.columns]
-    contacts = contacts[order + [col for col in contacts.columns if col not in order]]
-    contacts["agent_id_at_export"] = c["assignee"].astype("str").to_numpy()
-    contacts["vendor_channel"] = c["channel"].astype("str").to_numpy()
-    contacts["vendor_status"] = c["status"].astype("str").to_numpy()
-    contacts = contacts.sort_values(["opened_at", "contact_id"], kind="stable").reset_index(drop=True)
 
-    # --- surveys --------------------------------------------------------------------------------
+def _surveys(x: Extract, rating: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """The surveys table: the ratings of kept contacts that have a send time."""
+    report = x.report
     s = rating
     on_dropped = ~isin_text(s["ticket_id"], contacts["contact_id"])
     report.drop("surveys", "its ticket was dropped (see the contacts' reasons)", s.loc[on_dropped, "id"])
@@ -277,11 +266,12 @@ def assemble(x: Extract) -> ImportResult:
     }).sort_values(["sent_at", "contact_id"], kind="stable").reset_index(drop=True)
     if not x.nps_present:
         report.missing.setdefault("surveys.nps", f"{VENDOR_NAMES.get(x.vendor, x.vendor)} exports have no NPS question")
+    return surveys
 
-    # --- agents ---------------------------------------------------------------------------------
-    agents = agents_table(contacts, x.staff, x.exported_at, report, x.users_file, x.staff_team_source)
 
-    # --- counts, warnings, description ----------------------------------------------------------
+def _count_and_warn(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: pd.DataFrame) -> None:
+    """The report's rows read and kept, the reassignment warning, the attribution and the scale."""
+    report = x.report
     report.read = {"contacts": x.read.get("contacts", len(x.tickets)), "surveys": x.read.get("surveys", len(x.ratings)),
                    "agents": x.read.get("agents", 0 if x.staff is None else len(x.staff))}
     report.kept = {"contacts": len(contacts), "surveys": len(surveys), "agents": len(agents)}
@@ -293,9 +283,6 @@ def assemble(x: Extract) -> ImportResult:
     report.attribution = {"rule": x.attribution_rule, "description": x.attribution_description,
                           "reassigned_after_rating": moved}
     report.scale = x.scale.describe(x.scale_source)
-    dataset = describe(x, contacts, surveys, agents)
-    return ImportResult(contacts=contacts, surveys=surveys, agents=agents, dataset=dataset, report=report,
-                        mapping_text=x.mapping_text)
 
 
 def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: pd.DataFrame) -> dict:
@@ -341,10 +328,6 @@ def describe(x: Extract, contacts: pd.DataFrame, surveys: pd.DataFrame, agents: 
                                            {"note": f"a channel value {_not_known(x.vendor)}"})}
                            for e in report.channels},
     }
-
-
-# ------------------------------------------------------------------------------------------------
-# helpers
 
 
 def _not_known(vendor: str) -> str:

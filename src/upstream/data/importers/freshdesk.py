@@ -77,7 +77,51 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
                                "ticket", paths["tickets"].name)
     ratings_raw = _records(paths["satisfaction_ratings"], report)
 
-    # --- tickets ---------------------------------------------------------------------------------
+    t = _tickets(tickets_raw, mapping, paths["tickets"].name, report)
+    ratings_name = paths["satisfaction_ratings"].name
+    r, scale, maps, scale_source, points, n_rating_records = _ratings(ratings_raw, paths, mapping, report)
+    groups = _teams(paths, report, t, r)
+    vendor_columns, missing = _handle_time(paths, report, t)
+    staff = pd.DataFrame(columns=["id", "team", "created_at"])
+    if paths["agents"] is not None:
+        recs = _records(paths["agents"], report)
+        staff = pd.DataFrame({
+            "id": [str(a.get("id")) for a in recs],
+            "team": [groups.get(str((a.get("group_ids") or [None])[0])) for a in recs],
+            "created_at": [a.get("created_at") for a in recs]})
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    tickets_name = paths["tickets"].name
+    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
+                           "so response rates and non-response studies need the survey send log")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tickets_name, ratings_file=ratings_name,
+        tickets=t, ratings=r, scale=scale, scale_source=scale_source, mapping=mapping, report=report,
+        exported_at=exported_at, attribution_rule="rating_time_assignee",
+        attribution_description=("A rated contact's agent_id is the rating's agent_id (set when the customer "
+                                 "rated); other contacts keep the ticket's responder_id at export time."),
+        drops=[(t["spam"], "spam or deleted ticket"),
+               (~t["status_code"].isin(DONE),
+                "not resolved or closed at export time (status open, pending or custom)")],
+        alive=~t["spam"],
+        sources=_sources(tickets_name, ratings_name, points, scale_source, maps),
+        vendor_columns=vendor_columns, missing=missing,
+        defaults={"product": ("product_id", f"{tickets_name}: product_id (ids; map a field for names)"),
+                  "issue_type": ("type", f"{tickets_name}: type, lower-cased")},
+        nps_present=False, staff=staff, users_file="agents.json" if paths["agents"] is not None else None,
+        staff_team_source="agents.json: the first of group_ids (name from groups.json)",
+        read={"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)},
+        mapping_text=mapping_text, rating_field="ratings.default_question",
+        rating_expected=("a Freshdesk rating code (-103 ... 103) of the survey's scale (the classic codes 1 Happy, "
+                         "2 Neutral, 3 Unhappy need the mapping's csat.by_survey)"),
+        visibility={"unanswered_invitations": False, "uninvited_contacts": True,
+                    "note": ("Freshdesk's satisfaction_ratings list only answered surveys: a survey sent without an "
+                             "answer is not in the export, so invitation and response rates cannot be computed")})
+    return assemble(x)
+
+
+def _tickets(tickets_raw: list[dict], mapping: Mapping, tickets_name: str, report: ImportReport) -> pd.DataFrame:
+    """tickets.json's records as ``assemble``'s tickets (the latest copy of each; an older one is
+    dropped), with the mapping's tags and custom fields (each must be in the export) and the status."""
     rules = mapping.columns
     seen_fields: set = set()
     for rec in tickets_raw:
@@ -86,7 +130,7 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
         if rule.kind == "field" and str(rule.source) not in seen_fields:
             raise ImportInputError(
                 f"{mapping.name}: columns.{column}: no custom field {rule.source!r} in "
-                f"{paths['tickets'].name}; fields present: {', '.join(sorted(seen_fields)) or 'none'}",
+                f"{tickets_name}; fields present: {', '.join(sorted(seen_fields)) or 'none'}",
                 mapping.name)
 
     def col(get):
@@ -123,8 +167,13 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
     t = t[~older].sort_values("_order", kind="stable").reset_index(drop=True)
     t["status"] = t["status_code"].map({2: "open", 3: "pending", 4: "resolved", 5: "closed"}).fillna(
         t["status_code"].astype("str"))
+    return t
 
-    # --- ratings and the scale ---------------------------------------------------------------------
+
+def _ratings(ratings_raw: list[dict], paths: dict, mapping: Mapping, report: ImportReport):
+    """The satisfaction ratings that answer the default question, as ``assemble``'s ratings on one
+    scale (surveys.json or the mapping tell each survey's); the scale, each survey's code map, where
+    the scale came from, its points and the number of rating records read."""
     r = pd.DataFrame({
         "id": ids_as_text(pd.Series([x.get("id") for x in ratings_raw], dtype="object")),
         "ticket_id": ids_as_text(pd.Series([x.get("ticket_id") for x in ratings_raw], dtype="object")),
@@ -148,14 +197,22 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
     r["raw_csat"] = r["code"]
     r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
     r["responded_at"] = r["sent_at"]
+    return r, scale, maps, scale_source, points, n_rating_records
 
+
+def _teams(paths: dict, report: ImportReport, t: pd.DataFrame, r: pd.DataFrame) -> dict[str, str]:
+    """Team names (groups.json, else the group ids) on tickets and ratings; the names by group id."""
     groups: dict[str, str] = {}
     if paths["groups"] is not None:
         groups = {str(g.get("id")): str(g.get("name", "")) for g in _records(paths["groups"], report)}
     t["team"] = t["group"].map(groups).where(t["group"].isin(list(groups)), t["group"]) if groups else t["group"]
     r["team"] = r["group"].map(groups).where(r["group"].isin(list(groups)), r["group"]) if groups else r["group"]
+    return groups
 
-    # --- handle time ----------------------------------------------------------------------------------
+
+def _handle_time(paths: dict, report: ImportReport, t: pd.DataFrame):
+    """Handle time (time_entries.json) and first-contact resolution added to ``t``, with their rules;
+    the optional columns the export does not have, and why."""
     vendor_columns = {}
     missing = {"escalated": "not in a Freshdesk export; map a field or tag to import it",
                "credit_issued": "not in a Freshdesk export; map a field or tag to import it",
@@ -171,57 +228,27 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
     vendor_columns["resolved_first_contact"] = (
         "never reopened (tickets.json stats.reopened_at empty); the number of agent replies is not in these "
         "files, so the one-reply condition is not applied", "derived")
+    return vendor_columns, missing
 
-    staff = pd.DataFrame(columns=["id", "team", "created_at"])
-    if paths["agents"] is not None:
-        recs = _records(paths["agents"], report)
-        staff = pd.DataFrame({
-            "id": [str(a.get("id")) for a in recs],
-            "team": [groups.get(str((a.get("group_ids") or [None])[0])) for a in recs],
-            "created_at": [a.get("created_at") for a in recs]})
-    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
-    tickets_name = paths["tickets"].name
-    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
-                           "so response rates and non-response studies need the survey send log")
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tickets_name, ratings_file=ratings_name,
-        tickets=t, ratings=r, scale=scale, scale_source=scale_source, mapping=mapping, report=report,
-        exported_at=exported_at, attribution_rule="rating_time_assignee",
-        attribution_description=("A rated contact's agent_id is the rating's agent_id (set when the customer "
-                                 "rated); other contacts keep the ticket's responder_id at export time."),
-        drops=[(t["spam"], "spam or deleted ticket"),
-               (~t["status_code"].isin(DONE),
-                "not resolved or closed at export time (status open, pending or custom)")],
-        alive=~t["spam"],
-        sources={
-            "contacts.contact_id": f"{tickets_name}: id",
-            "contacts.opened_at": f"{tickets_name}: created_at (UTC)",
-            "contacts.closed_at": f"{tickets_name}: stats.resolved_at, else stats.closed_at",
-            "contacts.agent_id": (f"{ratings_name}: agent_id ({{rated}} rated contacts); {tickets_name}: "
-                                  "responder_id, the agent at export time ({unrated} without one)"),
-            "contacts.team": "group names (groups.json) of the rating's group_id, else the ticket's group_id",
-            "contacts.channel": (f"{tickets_name}: source (1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback Widget, "
-                                 "10 Outbound Email, ...), grouped (see channels)"),
-            "contacts.customer_id": f"{tickets_name}: requester_id",
-            "surveys.csat": (f"{ratings_name}: ratings.default_question on the {points}-point scale from "
-                             f"{scale_source}; -103 = 1 ... 103 = {points}"
-                             + ("" if len(maps) < 2 else f"; surveys {', '.join(sorted(maps))} (survey_id)")),
-            "surveys.sent_at": f"{ratings_name}: created_at (the send time is not exported)",
-            "surveys.responded_at": f"{ratings_name}: created_at",
-            "surveys.comment": f"{ratings_name}: feedback"},
-        vendor_columns=vendor_columns, missing=missing,
-        defaults={"product": ("product_id", f"{tickets_name}: product_id (ids; map a field for names)"),
-                  "issue_type": ("type", f"{tickets_name}: type, lower-cased")},
-        nps_present=False, staff=staff, users_file="agents.json" if paths["agents"] is not None else None,
-        staff_team_source="agents.json: the first of group_ids (name from groups.json)",
-        read={"contacts": len(tickets_raw), "surveys": n_rating_records, "agents": len(staff)},
-        mapping_text=mapping_text, rating_field="ratings.default_question",
-        rating_expected=("a Freshdesk rating code (-103 ... 103) of the survey's scale (the classic codes 1 Happy, "
-                         "2 Neutral, 3 Unhappy need the mapping's csat.by_survey)"),
-        visibility={"unanswered_invitations": False, "uninvited_contacts": True,
-                    "note": ("Freshdesk's satisfaction_ratings list only answered surveys: a survey sent without an "
-                             "answer is not in the export, so invitation and response rates cannot be computed")})
-    return assemble(x)
+
+def _sources(tickets_name: str, ratings_name: str, points: int, scale_source: str, maps: dict) -> dict[str, str]:
+    """Where each canonical column comes from, for the report."""
+    return {
+        "contacts.contact_id": f"{tickets_name}: id",
+        "contacts.opened_at": f"{tickets_name}: created_at (UTC)",
+        "contacts.closed_at": f"{tickets_name}: stats.resolved_at, else stats.closed_at",
+        "contacts.agent_id": (f"{ratings_name}: agent_id ({{rated}} rated contacts); {tickets_name}: "
+                              "responder_id, the agent at export time ({unrated} without one)"),
+        "contacts.team": "group names (groups.json) of the rating's group_id, else the ticket's group_id",
+        "contacts.channel": (f"{tickets_name}: source (1 Email, 2 Portal, 3 Phone, 7 Chat, 9 Feedback Widget, "
+                             "10 Outbound Email, ...), grouped (see channels)"),
+        "contacts.customer_id": f"{tickets_name}: requester_id",
+        "surveys.csat": (f"{ratings_name}: ratings.default_question on the {points}-point scale from "
+                         f"{scale_source}; -103 = 1 ... 103 = {points}"
+                         + ("" if len(maps) < 2 else f"; surveys {', '.join(sorted(maps))} (survey_id)")),
+        "surveys.sent_at": f"{ratings_name}: created_at (the send time is not exported)",
+        "surveys.responded_at": f"{ratings_name}: created_at",
+        "surveys.comment": f"{ratings_name}: feedback"}
 
 
 def _records(path: Path, report: ImportReport) -> list[dict]:

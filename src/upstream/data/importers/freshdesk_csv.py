@@ -44,6 +44,45 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
     frame = read_csv_export(path, VENDOR, REQUIRED, ("Ticket ID", "Survey results", "Resolved time"), WHAT)
     name = path.name
     headers = list(frame.columns)
+    _check_columns(mapping, headers, name)
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(path))
+    report.files.append(file_info(path))
+    zone = mapping.timezone or "UTC"
+    if mapping.timezone is None:
+        report.warnings.append("the CSV export writes times in the account's time zone without saying which; they "
+                               "were taken as UTC (state timezone: in the mapping)")
+    t, customer = _tickets(frame, headers, mapping, zone, name)
+    vendor_columns, missing = _vendor_columns(frame, headers, name, t)
+    r, scale, scale_source, points, answered = _ratings(frame, t, mapping, name)
+    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
+                           "so response rates and non-response studies need the survey send log")
+    report.warnings.append(
+        "the CSV export names each ticket's agent at export time: a rating given before a reassignment is credited "
+        "to the later agent, and the CSV cannot show how often that happened; use the API export "
+        "(satisfaction_ratings.agent_id) to attribute ratings to the agent at rating time")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
+        scale=scale, scale_source=scale_source, mapping=mapping, report=report, exported_at=t["updated"].max(),
+        attribution_rule="export_time_assignee",
+        attribution_description=(
+            "agent_id is the ticket's Agent when the CSV was exported (a name). A rating given before a reassignment "
+            "is credited to the later agent; how many were reassigned is not visible."),
+        drops=[(~t["status"].isin(("resolved", "closed")), "not resolved or closed at export time")],
+        sources=_sources(name, zone, customer, points, scale_source),
+        vendor_columns=vendor_columns, missing=missing,
+        defaults={"issue_type": ("type", f"{name}: Type, lower-cased")} if "Type" in headers else {},
+        nps_present=False, read={"contacts": len(frame), "surveys": int(answered.sum()), "agents": 0},
+        timezone=zone, mapping_text=mapping_text,
+        visibility={"unanswered_invitations": False, "uninvited_contacts": True,
+                    "note": ("Freshdesk's ticket export shows a survey result only for answered surveys: a survey sent "
+                             "without an answer looks like no survey, so invitation and response rates cannot be "
+                             "computed")})
+    report.missing["surveys.comment"] = "the CSV export has no survey comments"
+    return assemble(x)
+
+
+def _check_columns(mapping: Mapping, headers: list, name: str) -> None:
+    """The mapping names columns (a CSV export has no custom field ids) that the export has."""
     for column, rule in mapping.columns.items():
         if rule.kind == "field":
             raise ImportInputError(
@@ -53,12 +92,11 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
             raise ImportInputError(
                 f"{mapping.name}: columns.{column}: no column {rule.source!r} in {name}; its columns are "
                 f"{', '.join(repr(h) for h in headers)}", mapping.name)
-    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(path))
-    report.files.append(file_info(path))
-    zone = mapping.timezone or "UTC"
-    if mapping.timezone is None:
-        report.warnings.append("the CSV export writes times in the account's time zone without saying which; they "
-                               "were taken as UTC (state timezone: in the mapping)")
+
+
+def _tickets(frame: pd.DataFrame, headers: list, mapping: Mapping, zone: str, name: str):
+    """The rows as ``assemble``'s tickets (times from the account's zone to UTC) with the mapping's
+    tag and column values; the column that names the customer (None when there is none)."""
     t = pd.DataFrame({"id": frame["Ticket ID"].astype("str").str.strip()})
     t["opened"] = local_to_utc(frame["Created time"], zone, name, "Created time", mapping.date_format)
     resolved = local_to_utc(frame["Resolved time"], zone, name, "Resolved time", mapping.date_format)
@@ -86,7 +124,12 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
                 (x.strip()[n:] for x in ts if x.strip().startswith(p)), None))
         elif rule.kind == "column":
             t[f"src:{column}"] = frame[rule.source]
+    return t, customer
 
+
+def _vendor_columns(frame: pd.DataFrame, headers: list, name: str, t: pd.DataFrame):
+    """Handle time and interactions when the export has them (added to ``t``), with their rules; the
+    optional columns it does not have, and why."""
     vendor_columns, missing = {}, {
         "resolved_first_contact": "the CSV export has no reopen information",
         "escalated": "not in a Freshdesk export; map a column to import it",
@@ -101,8 +144,12 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
         vendor_columns["n_interactions"] = (f"{name}: Agent interactions, at least 1", "source")
     else:
         missing["n_interactions"] = "the export has no 'Agent interactions' column"
+    return vendor_columns, missing
 
-    # --- survey labels and the scale ---------------------------------------------------------
+
+def _ratings(frame: pd.DataFrame, t: pd.DataFrame, mapping: Mapping, name: str):
+    """One rating per answered survey (Survey results), the scale its labels (or the mapping) imply,
+    where the scale came from, its points, and which rows are answered."""
     labels = frame["Survey results"].astype("str").str.strip().where(frame["Survey results"].notna())
     points = freshdesk_label_points(labels.dropna(), mapping.csat_points, name, "Survey results")
     scale = freshdesk_scale(points)
@@ -118,42 +165,23 @@ def import_freshdesk_csv(export: str | Path, mapping: Mapping | str | Path | Non
         "comment": pd.Series(pd.NA, index=t.index, dtype="str")[answered], "updated": t["updated"][answered]})
     scale_source = ("the mapping (csat.points)" if mapping.csat_points else
                     f"the labels in Survey results (only a {points}-point survey has all of them)")
-    report.warnings.append("Freshdesk lists only answered surveys: surveys sent without an answer cannot be seen, "
-                           "so response rates and non-response studies need the survey send log")
-    report.warnings.append(
-        "the CSV export names each ticket's agent at export time: a rating given before a reassignment is credited "
-        "to the later agent, and the CSV cannot show how often that happened; use the API export "
-        "(satisfaction_ratings.agent_id) to attribute ratings to the agent at rating time")
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
-        scale=scale, scale_source=scale_source, mapping=mapping, report=report, exported_at=t["updated"].max(),
-        attribution_rule="export_time_assignee",
-        attribution_description=(
-            "agent_id is the ticket's Agent when the CSV was exported (a name). A rating given before a reassignment "
-            "is credited to the later agent; how many were reassigned is not visible."),
-        drops=[(~t["status"].isin(("resolved", "closed")), "not resolved or closed at export time")],
-        sources={
-            "contacts.contact_id": f"{name}: Ticket ID",
-            "contacts.opened_at": f"{name}: Created time ({zone} local time, converted to UTC)",
-            "contacts.closed_at": f"{name}: Resolved time, else Closed time ({zone} local time)",
-            "contacts.agent_id": (f"{name}: Agent, a name, at export time ({{rated}} rated and {{unrated}} other "
-                                  "contacts)"),
-            "contacts.team": f"{name}: Group at export time",
-            "contacts.channel": f"{name}: Source (labels), grouped (see channels)",
-            "contacts.customer_id": f"{name}: {customer}" if customer else "not in the export",
-            "surveys.csat": f"{name}: Survey results on the {points}-point scale from {scale_source}",
-            "surveys.sent_at": f"{name}: Resolved time (the export has no survey times)",
-            "surveys.responded_at": "not in the CSV export (empty; a result still counts as a reply)"},
-        vendor_columns=vendor_columns, missing=missing,
-        defaults={"issue_type": ("type", f"{name}: Type, lower-cased")} if "Type" in headers else {},
-        nps_present=False, read={"contacts": len(frame), "surveys": int(answered.sum()), "agents": 0},
-        timezone=zone, mapping_text=mapping_text,
-        visibility={"unanswered_invitations": False, "uninvited_contacts": True,
-                    "note": ("Freshdesk's ticket export shows a survey result only for answered surveys: a survey sent "
-                             "without an answer looks like no survey, so invitation and response rates cannot be "
-                             "computed")})
-    report.missing["surveys.comment"] = "the CSV export has no survey comments"
-    return assemble(x)
+    return r, scale, scale_source, points, answered
+
+
+def _sources(name: str, zone: str, customer: str | None, points: int, scale_source: str) -> dict[str, str]:
+    """Where each canonical column comes from, for the report."""
+    return {
+        "contacts.contact_id": f"{name}: Ticket ID",
+        "contacts.opened_at": f"{name}: Created time ({zone} local time, converted to UTC)",
+        "contacts.closed_at": f"{name}: Resolved time, else Closed time ({zone} local time)",
+        "contacts.agent_id": (f"{name}: Agent, a name, at export time ({{rated}} rated and {{unrated}} other "
+                              "contacts)"),
+        "contacts.team": f"{name}: Group at export time",
+        "contacts.channel": f"{name}: Source (labels), grouped (see channels)",
+        "contacts.customer_id": f"{name}: {customer}" if customer else "not in the export",
+        "surveys.csat": f"{name}: Survey results on the {points}-point scale from {scale_source}",
+        "surveys.sent_at": f"{name}: Resolved time (the export has no survey times)",
+        "surveys.responded_at": "not in the CSV export (empty; a result still counts as a reply)"}
 
 
 def _seconds(value) -> float:

@@ -72,54 +72,90 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
                   "endpoint); use tag_prefix or value")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
 
-    def records(stem: str, what: str) -> list[dict]:
-        info = FileRead(name=paths[stem].name, path=paths[stem])
-        out = [rec for page in iter_pages(paths[stem], "data", expected=_expected(what), info=info) for rec in page]
-        report.files.append(info)
-        return out
-
-    tickets = records("tickets", "ticket")
+    tickets = _records(paths, report, "tickets", "ticket")
     if not tickets:
         raise ImportInputError(f"{paths['tickets'].name}: the export holds no tickets; expected at least one ticket",
                                paths["tickets"].name)
-    surveys = records("satisfaction_surveys", "satisfaction survey")
+    surveys = _records(paths, report, "satisfaction_surveys", "satisfaction survey")
 
-    def col(rows, get):
-        return pd.Series([get(x) for x in rows], dtype="object")
+    t = _tickets(tickets, mapping)
+    sname = paths["satisfaction_surveys"].name
+    r = _ratings(surveys, sname, report)
+    staff, bots = _staff_and_bots(paths, report, t)
+    rule, description, agent_source = _attribution(paths, report, r, bots)
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    tname = paths["tickets"].name
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tname, ratings_file=sname, tickets=t, ratings=r,
+        scale=GORGIAS, mapping=mapping, report=report, exported_at=exported_at, attribution_rule=rule,
+        attribution_description=description,
+        drops=[(t["trashed"], "deleted (moved to the trash: trashed_datetime)"), (t["spam"], "spam"),
+               (t["status"] != "closed", "not closed at export time (status open)")],
+        alive=~t["spam"] & ~t["trashed"],
+        sources=_sources(tname, sname, agent_source),
+        vendor_columns={"n_interactions": (f"{tname}: messages_count (customer and agent messages), at least 1",
+                                           "derived")},
+        missing={"handle_time_sec": "not recorded: Gorgias has no handle time on a ticket",
+                 "resolved_first_contact": "not derivable: the ticket list has no reopen count (the events API has)",
+                 "escalated": "not in a Gorgias export; map a tag to import it",
+                 "credit_issued": "not in a Gorgias export; map a tag to import it"},
+        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
+        read={"contacts": len(tickets), "surveys": len(surveys), "agents": len(staff)},
+        mapping_text=mapping_text, agent_noun="assignee")
+    return assemble(x)
 
+
+def _records(paths: dict, report: ImportReport, stem: str, what: str) -> list[dict]:
+    """The records of one export file (its "data" pages), the file's reading recorded in the report."""
+    info = FileRead(name=paths[stem].name, path=paths[stem])
+    out = [rec for page in iter_pages(paths[stem], "data", expected=_expected(what), info=info) for rec in page]
+    report.files.append(info)
+    return out
+
+
+def _col(rows: list[dict], get) -> pd.Series:
+    """One value per record, as an object Series."""
+    return pd.Series([get(x) for x in rows], dtype="object")
+
+
+def _tickets(tickets: list[dict], mapping: Mapping) -> pd.DataFrame:
+    """tickets.json's tickets as ``assemble``'s tickets, with the message count and the mapping's tags."""
     t = pd.DataFrame({
-        "id": ids_as_text(col(tickets, lambda x: x.get("id"))),
-        "status": col(tickets, lambda x: x.get("status")).astype("str").str.lower(),
-        "spam": col(tickets, lambda x: bool(x.get("spam"))).astype(bool),
-        "trashed": col(tickets, lambda x: x.get("trashed_datetime") is not None).astype(bool),
-        "assignee": ids_as_text(col(tickets, lambda x: _first_id(x.get("assignee_user"), x.get("assignee_user_id")))),
-        "team": col(tickets, lambda x: (x.get("assignee_team") or {}).get("name") or (
+        "id": ids_as_text(_col(tickets, lambda x: x.get("id"))),
+        "status": _col(tickets, lambda x: x.get("status")).astype("str").str.lower(),
+        "spam": _col(tickets, lambda x: bool(x.get("spam"))).astype(bool),
+        "trashed": _col(tickets, lambda x: x.get("trashed_datetime") is not None).astype(bool),
+        "assignee": ids_as_text(_col(tickets, lambda x: _first_id(x.get("assignee_user"), x.get("assignee_user_id")))),
+        "team": _col(tickets, lambda x: (x.get("assignee_team") or {}).get("name") or (
             None if x.get("assignee_team_id") is None else f"team {x['assignee_team_id']}")).astype("str"),
-        "requester": ids_as_text(col(tickets, lambda x: _first_id(x.get("customer"), x.get("customer_id")))),
-        "channel": col(tickets, lambda x: x.get("channel")).astype("str"),
+        "requester": ids_as_text(_col(tickets, lambda x: _first_id(x.get("customer"), x.get("customer_id")))),
+        "channel": _col(tickets, lambda x: x.get("channel")).astype("str"),
     })
-    t["opened"], _ = to_utc_naive(col(tickets, lambda x: x.get("created_datetime")))
-    t["closed"], _ = to_utc_naive(col(tickets, lambda x: x.get("closed_datetime")))
-    t["updated"], _ = to_utc_naive(col(tickets, lambda x: x.get("updated_datetime")))
-    count = pd.to_numeric(col(tickets, lambda x: x.get("messages_count")), errors="coerce")
+    t["opened"], _ = to_utc_naive(_col(tickets, lambda x: x.get("created_datetime")))
+    t["closed"], _ = to_utc_naive(_col(tickets, lambda x: x.get("closed_datetime")))
+    t["updated"], _ = to_utc_naive(_col(tickets, lambda x: x.get("updated_datetime")))
+    count = pd.to_numeric(_col(tickets, lambda x: x.get("messages_count")), errors="coerce")
     t["v:n_interactions"] = count.clip(lower=1)
     for column, rule in mapping.columns.items():
         if rule.kind == "tag_prefix":
             n = len(rule.source)
-            t[f"src:{column}"] = col(tickets, lambda x, p=rule.source, n=n: next(
+            t[f"src:{column}"] = _col(tickets, lambda x, p=rule.source, n=n: next(
                 (tg["name"][n:] for tg in x.get("tags") or () if isinstance(tg, dict)
                  and isinstance(tg.get("name"), str) and tg["name"].startswith(p)), None))
+    return t
 
-    # --- surveys --------------------------------------------------------------------------------
-    sname = paths["satisfaction_surveys"].name
+
+def _ratings(surveys: list[dict], sname: str, report: ImportReport) -> pd.DataFrame:
+    """The satisfaction surveys that were sent, as ``assemble``'s ratings (a score outside 1 to 5 stops
+    the import; a survey never sent is dropped)."""
     s = pd.DataFrame({
-        "id": ids_as_text(col(surveys, lambda x: x.get("id"))),
-        "ticket_id": ids_as_text(col(surveys, lambda x: x.get("ticket_id"))),
-        "score": col(surveys, lambda x: x.get("score")),
-        "comment": col(surveys, lambda x: x.get("body_text")),
+        "id": ids_as_text(_col(surveys, lambda x: x.get("id"))),
+        "ticket_id": ids_as_text(_col(surveys, lambda x: x.get("ticket_id"))),
+        "score": _col(surveys, lambda x: x.get("score")),
+        "comment": _col(surveys, lambda x: x.get("body_text")),
     })
     for name, key in (("sent_at", "sent_datetime"), ("scored", "scored_datetime"), ("created", "created_datetime")):
-        s[name] = iso_times(col(surveys, lambda x, k=key: x.get(k)), sname, key, s["id"], "survey")
+        s[name] = iso_times(_col(surveys, lambda x, k=key: x.get(k)), sname, key, s["id"], "survey")
     codes = pd.to_numeric(s["score"], errors="coerce")
     off = s["score"].notna() & ~codes.isin([1, 2, 3, 4, 5])
     if off.any():
@@ -140,12 +176,15 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         "responded_at": s["scored"].fillna(s["sent_at"]).where(codes[s.index].notna()),
         "comment": s["comment"].astype("str").where(s["comment"].notna()),
         "updated": s["scored"].fillna(s["sent_at"])})
+    return r
 
-    # --- users: agents, and the bot users who are not agents ------------------------------------
+
+def _staff_and_bots(paths: dict, report: ImportReport, t: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
+    """The agents of users.json and its bot users; a ticket assigned to a bot loses its assignee."""
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     bots: set[str] = set()
     if paths["users"] is not None:
-        users = records("users", "user")
+        users = _records(paths, report, "users", "user")
         bots = {str(u.get("id")) for u in users if _is_bot(u)}
         people = [u for u in users if str(u.get("id")) not in bots]
         staff = pd.DataFrame({"id": [str(u.get("id")) for u in people], "team": [None] * len(people),
@@ -156,18 +195,23 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         report.warnings.append(
             f"{int(bot_assigned.sum())} tickets are assigned to a bot user (users.json role bot); a bot is not an "
             "agent, so they keep only an agent who replied publicly (or are dropped for having no assignee)")
+    return staff, bots
 
-    # --- attribution ----------------------------------------------------------------------------
+
+def _attribution(paths: dict, report: ImportReport, r: pd.DataFrame, bots: set[str]) -> tuple[str, str, str]:
+    """Whom each rating belongs to: with messages.json, the author of the last public agent reply
+    before the survey was sent (set on ``r``); without it, the assignee at export time. The rule, its
+    description and the agent's source text."""
     if paths["messages"] is not None:
-        messages = records("messages", "message")
+        messages = _records(paths, report, "messages", "message")
         mname = paths["messages"].name
         m = pd.DataFrame({
-            "id": ids_as_text(col(messages, lambda x: x.get("id"))),
-            "ticket_id": ids_as_text(col(messages, lambda x: x.get("ticket_id"))),
-            "from_agent": col(messages, lambda x: x.get("from_agent") is True).astype(bool),
-            "sender": ids_as_text(col(messages, lambda x: (x.get("sender") or {}).get("id"))),
+            "id": ids_as_text(_col(messages, lambda x: x.get("id"))),
+            "ticket_id": ids_as_text(_col(messages, lambda x: x.get("ticket_id"))),
+            "from_agent": _col(messages, lambda x: x.get("from_agent") is True).astype(bool),
+            "sender": ids_as_text(_col(messages, lambda x: (x.get("sender") or {}).get("id"))),
         })
-        m["at"] = iso_times(col(messages, lambda x: x.get("sent_datetime") or x.get("created_datetime")), mname,
+        m["at"] = iso_times(_col(messages, lambda x: x.get("sent_datetime") or x.get("created_datetime")), mname,
                             "sent_datetime", m["id"], "message")
         kind = _message_kinds(messages, m["sender"], bots)
         m = m[m["from_agent"] & kind.eq("reply")]
@@ -179,7 +223,7 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         agent_source = (f"{mname}: the author of the last public agent reply before the survey was sent ({{rated}} "
                         f"tickets with a survey); {paths['tickets'].name}: assignee_user at export time "
                         "({unrated} without one)")
-        from_agents = col(messages, lambda x: x.get("from_agent") is True).astype(bool)
+        from_agents = _col(messages, lambda x: x.get("from_agent") is True).astype(bool)
         not_replies = {k: int((from_agents & kind.eq(k)).sum()) for k in NOT_REPLIES}
         if any(not_replies.values()):
             report.warnings.append(
@@ -200,38 +244,23 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
             "Gorgias surveys name no agent: ratings are credited to each ticket's assignee at export time, so a "
             "reassignment after the survey moves the rating to the later agent; export messages.json "
             "(GET /api/messages) to attribute each rating to the last agent who replied before it was sent")
+    return rule, description, agent_source
 
-    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
-    tname = paths["tickets"].name
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=tname, ratings_file=sname, tickets=t, ratings=r,
-        scale=GORGIAS, mapping=mapping, report=report, exported_at=exported_at, attribution_rule=rule,
-        attribution_description=description,
-        drops=[(t["trashed"], "deleted (moved to the trash: trashed_datetime)"), (t["spam"], "spam"),
-               (t["status"] != "closed", "not closed at export time (status open)")],
-        alive=~t["spam"] & ~t["trashed"],
-        sources={
-            "contacts.contact_id": f"{tname}: id",
-            "contacts.opened_at": f"{tname}: created_datetime (UTC)",
-            "contacts.closed_at": f"{tname}: closed_datetime (UTC)",
-            "contacts.agent_id": agent_source,
-            "contacts.team": f"{tname}: assignee_team.name at export time",
-            "contacts.channel": f"{tname}: channel, grouped (see channels)",
-            "contacts.customer_id": f"{tname}: customer.id",
-            "surveys.sent_at": f"{sname}: sent_datetime",
-            "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys (else sent_datetime)",
-            "surveys.csat": f"{sname}: score, 1 to 5",
-            "surveys.comment": f"{sname}: body_text"},
-        vendor_columns={"n_interactions": (f"{tname}: messages_count (customer and agent messages), at least 1",
-                                           "derived")},
-        missing={"handle_time_sec": "not recorded: Gorgias has no handle time on a ticket",
-                 "resolved_first_contact": "not derivable: the ticket list has no reopen count (the events API has)",
-                 "escalated": "not in a Gorgias export; map a tag to import it",
-                 "credit_issued": "not in a Gorgias export; map a tag to import it"},
-        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
-        read={"contacts": len(tickets), "surveys": len(surveys), "agents": len(staff)},
-        mapping_text=mapping_text, agent_noun="assignee")
-    return assemble(x)
+
+def _sources(tname: str, sname: str, agent_source: str) -> dict[str, str]:
+    """Where each canonical column comes from, for the report."""
+    return {
+        "contacts.contact_id": f"{tname}: id",
+        "contacts.opened_at": f"{tname}: created_datetime (UTC)",
+        "contacts.closed_at": f"{tname}: closed_datetime (UTC)",
+        "contacts.agent_id": agent_source,
+        "contacts.team": f"{tname}: assignee_team.name at export time",
+        "contacts.channel": f"{tname}: channel, grouped (see channels)",
+        "contacts.customer_id": f"{tname}: customer.id",
+        "surveys.sent_at": f"{sname}: sent_datetime",
+        "surveys.responded_at": f"{sname}: scored_datetime, for answered surveys (else sent_datetime)",
+        "surveys.csat": f"{sname}: score, 1 to 5",
+        "surveys.comment": f"{sname}: body_text"}
 
 
 def _last_agent_before(messages: pd.DataFrame, surveys: pd.DataFrame) -> pd.Series:

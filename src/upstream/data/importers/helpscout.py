@@ -73,6 +73,40 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         rule_hint="'column' rules are for table and CSV exports; a Help Scout export has custom fields (field:) "
                   "and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
+    info, convs = _conversations(paths, report, mapping)
+    t = _tickets(convs, mapping)
+    r, rinfo, ratings = _ratings(paths, report)
+    staff = _staff(paths, report)
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    report.warnings.append(VISIBILITY_NOTE + ": response rates and non-response studies are not possible with this "
+                           "export (dataset.yaml visibility.unanswered_invitations: false)")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rinfo.name,
+        tickets=t, ratings=r, scale=HELPSCOUT, mapping=mapping, report=report, exported_at=exported_at,
+        attribution_rule="rated_reply_author",
+        visibility={"unanswered_invitations": False, "uninvited_contacts": True, "note": VISIBILITY_NOTE},
+        attribution_description=("A rated conversation's agent_id is the rating's user: the author of the reply the "
+                                 "customer rated; other conversations keep the assignee at export time."),
+        drops=[(t["status"] == "spam", "spam"),
+               (t["status"] != "closed", "not closed at export time (status active or pending)")],
+        alive=t["status"] != "spam",
+        sources=_sources(info.name, rinfo.name),
+        vendor_columns={"n_interactions": (
+            f"{info.name}: threads (published threads: customer messages, replies and notes), at least 1", "derived")},
+        missing={"handle_time_sec": "not recorded: Help Scout has no handle time on a conversation",
+                 "resolved_first_contact": ("not derivable: conversations carry no reopen count, and the one-reply "
+                                            "condition needs the threads"),
+                 "escalated": "not in a Help Scout export; map a tag or field to import it",
+                 "credit_issued": "not in a Help Scout export; map a tag or field to import it"},
+        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
+        read={"contacts": len(convs), "surveys": len(ratings), "agents": len(staff)},
+        mapping_text=mapping_text, agent_noun="agent")
+    return assemble(x)
+
+
+def _conversations(paths: dict, report: ImportReport, mapping: Mapping) -> tuple[FileRead, list[dict]]:
+    """conversations.json's conversations (at least one); each custom field the mapping names must
+    be in them."""
     info = FileRead(name=paths["conversations"].name, path=paths["conversations"])
     convs = [c for page in iter_pages(paths["conversations"], ("_embedded", "conversations"), expected=EXPECTED,
                                       info=info, bare_arrays=False) for c in page]
@@ -88,7 +122,12 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
             raise ImportInputError(
                 f"{mapping.name}: columns.{column}: no custom field {rule.source!r} in {info.name}; fields present: "
                 f"{', '.join(names) or 'none'}", mapping.name)
+    return info, convs
 
+
+def _tickets(convs: list[dict], mapping: Mapping) -> pd.DataFrame:
+    """The conversations as ``assemble``'s tickets, with the threads count and the mapping's tags and
+    custom fields."""
     def col(get):
         return pd.Series([get(c) for c in convs], dtype="object")
 
@@ -118,8 +157,12 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
                 ((f.get("text") if f.get("text") not in (None, "") else f.get("value"))
                  for f in c.get("customFields") or () if isinstance(f, dict)
                  and (f.get("name") == k or str(f.get("id")) == k)), None))
+    return t
 
-    # --- ratings ---------------------------------------------------------------------------------
+
+def _ratings(paths: dict, report: ImportReport) -> tuple[pd.DataFrame, FileRead, list[dict]]:
+    """ratings.json's happiness ratings as ``assemble``'s ratings ('unknown' ratings dropped), the
+    file's record of reading and the records read."""
     rinfo = FileRead(name=paths["ratings"].name, path=paths["ratings"])
     ratings = [x for page in iter_pages(paths["ratings"], "results", singular="rating", expected=EXPECTED_RATINGS,
                                         info=rinfo) for x in page]
@@ -133,7 +176,11 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
     if n_thread_time:
         report.warnings.append(f"{n_thread_time} ratings have no ratingCreatedAt/createdAt; their rating time is the "
                                "rated reply's threadCreatedAt")
+    return r, rinfo, ratings
 
+
+def _staff(paths: dict, report: ImportReport) -> pd.DataFrame:
+    """The agents of users.json (Help Scout has no teams), or none without the file."""
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     if paths["users"] is not None:
         uinfo = FileRead(name=paths["users"].name, path=paths["users"])
@@ -143,45 +190,26 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         report.files.append(uinfo)
         staff = pd.DataFrame({"id": [str(u.get("id")) for u in users], "team": [None] * len(users),
                               "created_at": [u.get("createdAt") for u in users]})
-    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
-    report.warnings.append(VISIBILITY_NOTE + ": response rates and non-response studies are not possible with this "
-                           "export (dataset.yaml visibility.unanswered_invitations: false)")
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rinfo.name,
-        tickets=t, ratings=r, scale=HELPSCOUT, mapping=mapping, report=report, exported_at=exported_at,
-        attribution_rule="rated_reply_author",
-        visibility={"unanswered_invitations": False, "uninvited_contacts": True, "note": VISIBILITY_NOTE},
-        attribution_description=("A rated conversation's agent_id is the rating's user: the author of the reply the "
-                                 "customer rated; other conversations keep the assignee at export time."),
-        drops=[(t["status"] == "spam", "spam"),
-               (t["status"] != "closed", "not closed at export time (status active or pending)")],
-        alive=t["status"] != "spam",
-        sources={
-            "contacts.contact_id": f"{info.name}: id",
-            "contacts.opened_at": f"{info.name}: createdAt (UTC)",
-            "contacts.closed_at": f"{info.name}: closedAt (UTC)",
-            "contacts.agent_id": (f"{rinfo.name}: user, the author of the rated reply ({{rated}} rated conversations); "
-                                  f"{info.name}: assignee at export time ({{unrated}} without one)"),
-            "contacts.team": f"{info.name}: mailboxId (Help Scout has no teams on a conversation)",
-            "contacts.channel": f"{info.name}: type (email, chat, phone), grouped (see channels)",
-            "contacts.customer_id": f"{info.name}: primaryCustomer.id",
-            "surveys.sent_at": f"{rinfo.name}: ratingCreatedAt / createdAt (the rating time; send times are not "
-                               "exported)",
-            "surveys.responded_at": f"{rinfo.name}: ratingCreatedAt / createdAt (UTC)",
-            "surveys.csat": (f"{rinfo.name}: ratingId (3 Not Good = 1, 2 Okay = 2, 1 Great = 3) or rating (not good = "
-                             "1, okay = 2, great = 3; unknown: dropped)"),
-            "surveys.comment": f"{rinfo.name}: ratingComments / comments"},
-        vendor_columns={"n_interactions": (
-            f"{info.name}: threads (published threads: customer messages, replies and notes), at least 1", "derived")},
-        missing={"handle_time_sec": "not recorded: Help Scout has no handle time on a conversation",
-                 "resolved_first_contact": ("not derivable: conversations carry no reopen count, and the one-reply "
-                                            "condition needs the threads"),
-                 "escalated": "not in a Help Scout export; map a tag or field to import it",
-                 "credit_issued": "not in a Help Scout export; map a tag or field to import it"},
-        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
-        read={"contacts": len(convs), "surveys": len(ratings), "agents": len(staff)},
-        mapping_text=mapping_text, agent_noun="agent")
-    return assemble(x)
+    return staff
+
+
+def _sources(info_name: str, rname: str) -> dict[str, str]:
+    """Where each canonical column comes from, for the report."""
+    return {
+        "contacts.contact_id": f"{info_name}: id",
+        "contacts.opened_at": f"{info_name}: createdAt (UTC)",
+        "contacts.closed_at": f"{info_name}: closedAt (UTC)",
+        "contacts.agent_id": (f"{rname}: user, the author of the rated reply ({{rated}} rated conversations); "
+                              f"{info_name}: assignee at export time ({{unrated}} without one)"),
+        "contacts.team": f"{info_name}: mailboxId (Help Scout has no teams on a conversation)",
+        "contacts.channel": f"{info_name}: type (email, chat, phone), grouped (see channels)",
+        "contacts.customer_id": f"{info_name}: primaryCustomer.id",
+        "surveys.sent_at": f"{rname}: ratingCreatedAt / createdAt (the rating time; send times are not "
+                           "exported)",
+        "surveys.responded_at": f"{rname}: ratingCreatedAt / createdAt (UTC)",
+        "surveys.csat": (f"{rname}: ratingId (3 Not Good = 1, 2 Okay = 2, 1 Great = 3) or rating (not good = "
+                         "1, okay = 2, great = 3; unknown: dropped)"),
+        "surveys.comment": f"{rname}: ratingComments / comments"}
 
 
 # Help Scout's report rows give the rating as a number: 1 Great, 2 Okay, 3 Not Good

@@ -62,6 +62,38 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
                   "(field:) and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
     path = paths["conversations"]
+    info, convs = _conversations(path, report, mapping)
+    t = _tickets(convs, mapping)
+    r, has_rating = _ratings(convs, t, path.name, report)
+    staff = _teams_and_staff(folder, report, t)
+    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=path.name, ratings_file=path.name,
+        tickets=t, ratings=r, scale=INTERCOM, mapping=mapping, report=report, exported_at=exported_at,
+        attribution_rule="rating_time_assignee",
+        attribution_description=(
+            "A rated conversation's agent_id is conversation_rating.teammate (the teammate associated with the "
+            "conversation when it was rated); other conversations keep admin_assignee_id at export time."),
+        drops=[(t["status"] != "closed", "not closed at export time (state open or snoozed)")],
+        sources=_sources(path.name),
+        vendor_columns={"resolved_first_contact": (
+            "statistics.count_reopens == 0 (never reopened; replies per conversation are not in the list response, "
+            "so the one-reply condition is not applied)", "derived")},
+        missing={"handle_time_sec": "not recorded: Intercom has no handle time on a conversation",
+                 "n_interactions": ("not derived: statistics.count_conversation_parts counts notes, assignments and "
+                                    "closes as well as messages"),
+                 "escalated": "not in an Intercom export; map a tag or attribute to import it",
+                 "credit_issued": "not in an Intercom export; map a tag or attribute to import it"},
+        nps_present=False, staff=staff, users_file="admins.json" if len(staff) else None,
+        staff_team_source="admins.json: the first of team_ids (name from teams.json)",
+        read={"contacts": len(convs), "surveys": int(has_rating.sum()), "agents": len(staff)},
+        mapping_text=mapping_text, agent_noun="teammate")
+    return assemble(x)
+
+
+def _conversations(path: Path, report: ImportReport, mapping: Mapping) -> tuple[FileRead, list[dict]]:
+    """conversations.json's conversations (at least one); each custom attribute the mapping names
+    must be in them."""
     info = FileRead(name=path.name, path=path)
     convs: list[dict] = []
     for page in iter_pages(path, "conversations", singular="conversation", expected=EXPECTED, info=info):
@@ -78,6 +110,12 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
             raise ImportInputError(
                 f"{mapping.name}: columns.{column}: no custom attribute {rule.source!r} in {path.name}; attributes "
                 f"present: {', '.join(sorted(seen_attributes)) or 'none'}", mapping.name)
+    return info, convs
+
+
+def _columns(convs: list[dict]):
+    """Readers of one value per conversation as a Series: any (``col``), a statistic (``stat``), a
+    field of the embedded rating (``rating``)."""
 
     def col(get):
         return pd.Series([get(c) for c in convs], dtype="object")
@@ -88,6 +126,13 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
     def rating(key):
         return col(lambda c: (c.get("conversation_rating") or {}).get(key))
 
+    return col, stat, rating
+
+
+def _tickets(convs: list[dict], mapping: Mapping) -> pd.DataFrame:
+    """The conversations as ``assemble``'s tickets, with first-contact resolution and the mapping's
+    tags and custom attributes."""
+    col, stat, _ = _columns(convs)
     t = pd.DataFrame({
         "id": ids_as_text(col(lambda c: c.get("id"))),
         "status": col(lambda c: c.get("state")).astype("str").str.lower(),
@@ -108,20 +153,26 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
                 (name[n:] for name in _tag_names(c) if name.startswith(p)), None))
         elif rule.kind == "field":
             t[f"src:{column}"] = col(lambda c, k=str(rule.source): (c.get("custom_attributes") or {}).get(k))
+    return t
 
-    # --- ratings (embedded) ----------------------------------------------------------------------
+
+def _ratings(convs: list[dict], t: pd.DataFrame, file_name: str, report: ImportReport):
+    """The embedded conversation ratings as ``assemble``'s ratings (a rating outside 1 to 5 stops the
+    import; times from what the API version exports, with a warning when one is missing), and which
+    conversations have a rating or a rating request."""
+    _, _, rating = _columns(convs)
     value = rating("rating")
-    requested = unix_times(rating("created_at"), path.name, "conversation_rating.created_at", t["id"],
+    requested = unix_times(rating("created_at"), file_name, "conversation_rating.created_at", t["id"],
                            "conversation")
-    answered_at = unix_times(rating("updated_at"), path.name, "conversation_rating.updated_at", t["id"],
+    answered_at = unix_times(rating("updated_at"), file_name, "conversation_rating.updated_at", t["id"],
                              "conversation")
     has_rating = value.notna() | requested.notna()
     codes = pd.Series(INTERCOM.codes_of(value)[0], index=value.index, dtype="object")
     off = value.notna() & codes.isna()
     if off.any():
         examples = ", ".join(f"{v!r} (conversation {i})" for v, i in zip(value[off][:5], t["id"][off][:5]))
-        raise ImportInputError(f"{path.name}: conversation_rating.rating must be 1 to 5 (Intercom's scale); found "
-                               f"{examples}", path.name)
+        raise ImportInputError(f"{file_name}: conversation_rating.rating must be 1 to 5 (Intercom's scale); found "
+                               f"{examples}", file_name)
     given = value.notna()
     # API 2.0 and earlier have no conversation_rating.updated_at: the answer's time is not exported,
     # and created_at (when the rating was requested) is the nearest documented time
@@ -146,7 +197,12 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
         "responded_at": responded,
         "comment": rating("remark").astype("str").where(rating("remark").notna()),
         "updated": answered_at.fillna(requested).fillna(t["closed"].where(no_time))})[has_rating]
+    return r, has_rating
 
+
+def _teams_and_staff(folder: Path, report: ImportReport, t: pd.DataFrame) -> pd.DataFrame:
+    """Team names (teams.json, else the team ids) on the tickets, and the admins (admins.json) with
+    their first team's name."""
     teams: dict[str, str] = {}
     staff = pd.DataFrame(columns=["id", "team", "created_at"])
     for stem, key in (("teams", "teams"), ("admins", "admins")):
@@ -165,43 +221,26 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
                 "team": [teams.get(str((rec.get("team_ids") or [None])[0])) for rec in recs],
                 "created_at": [None for _ in recs]})
     t["team"] = t["team_id"].map(teams).where(t["team_id"].isin(list(teams)), t["team_id"]) if teams else t["team_id"]
-    exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=path.name, ratings_file=path.name,
-        tickets=t, ratings=r, scale=INTERCOM, mapping=mapping, report=report, exported_at=exported_at,
-        attribution_rule="rating_time_assignee",
-        attribution_description=(
-            "A rated conversation's agent_id is conversation_rating.teammate (the teammate associated with the "
-            "conversation when it was rated); other conversations keep admin_assignee_id at export time."),
-        drops=[(t["status"] != "closed", "not closed at export time (state open or snoozed)")],
-        sources={
-            "contacts.contact_id": f"{path.name}: id",
-            "contacts.opened_at": f"{path.name}: created_at (Unix seconds, UTC)",
-            "contacts.closed_at": f"{path.name}: statistics.last_close_at",
-            "contacts.agent_id": (f"{path.name}: conversation_rating.teammate.id, the teammate when it was rated "
-                                  "({rated} contacts with a rating request); admin_assignee_id at export time "
-                                  "({unrated} without one)"),
-            "contacts.team": f"{path.name}: team_assignee_id at export time (name from teams.json)",
-            "contacts.channel": f"{path.name}: source.type, grouped (see channels)",
-            "contacts.customer_id": f"{path.name}: the first of contacts",
-            "surveys.sent_at": f"{path.name}: conversation_rating.created_at (when the rating was requested)",
-            "surveys.responded_at": (f"{path.name}: conversation_rating.updated_at, for given ratings (created_at "
-                                     "where updated_at is not exported: API 2.0 and earlier)"),
-            "surveys.csat": f"{path.name}: conversation_rating.rating, 1 to 5",
-            "surveys.comment": f"{path.name}: conversation_rating.remark"},
-        vendor_columns={"resolved_first_contact": (
-            "statistics.count_reopens == 0 (never reopened; replies per conversation are not in the list response, "
-            "so the one-reply condition is not applied)", "derived")},
-        missing={"handle_time_sec": "not recorded: Intercom has no handle time on a conversation",
-                 "n_interactions": ("not derived: statistics.count_conversation_parts counts notes, assignments and "
-                                    "closes as well as messages"),
-                 "escalated": "not in an Intercom export; map a tag or attribute to import it",
-                 "credit_issued": "not in an Intercom export; map a tag or attribute to import it"},
-        nps_present=False, staff=staff, users_file="admins.json" if len(staff) else None,
-        staff_team_source="admins.json: the first of team_ids (name from teams.json)",
-        read={"contacts": len(convs), "surveys": int(has_rating.sum()), "agents": len(staff)},
-        mapping_text=mapping_text, agent_noun="teammate")
-    return assemble(x)
+    return staff
+
+
+def _sources(file_name: str) -> dict[str, str]:
+    """Where each canonical column comes from, for the report."""
+    return {
+        "contacts.contact_id": f"{file_name}: id",
+        "contacts.opened_at": f"{file_name}: created_at (Unix seconds, UTC)",
+        "contacts.closed_at": f"{file_name}: statistics.last_close_at",
+        "contacts.agent_id": (f"{file_name}: conversation_rating.teammate.id, the teammate when it was rated "
+                              "({rated} contacts with a rating request); admin_assignee_id at export time "
+                              "({unrated} without one)"),
+        "contacts.team": f"{file_name}: team_assignee_id at export time (name from teams.json)",
+        "contacts.channel": f"{file_name}: source.type, grouped (see channels)",
+        "contacts.customer_id": f"{file_name}: the first of contacts",
+        "surveys.sent_at": f"{file_name}: conversation_rating.created_at (when the rating was requested)",
+        "surveys.responded_at": (f"{file_name}: conversation_rating.updated_at, for given ratings (created_at "
+                                 "where updated_at is not exported: API 2.0 and earlier)"),
+        "surveys.csat": f"{file_name}: conversation_rating.rating, 1 to 5",
+        "surveys.comment": f"{file_name}: conversation_rating.remark"}
 
 
 def _assignee(c: dict):

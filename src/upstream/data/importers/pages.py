@@ -57,99 +57,120 @@ def iter_json_values(path: str | Path, info: FileRead | None = None) -> Iterator
     that is not JSON or not UTF-8."""
     path = Path(path)
     name = path.name
-    digest = hashlib.sha256()
     decoder = json.JSONDecoder()
-    text_decoder = codecs.getincrementaldecoder("utf-8-sig")()
     opener = gzip.open if name.endswith(".gz") or _magic(path) == _GZIP else open
-    buf = ""
-    pos = 0
-    lines_before = 0  # newlines in the text already discarded from buf
-    counted_to = 0    # buf[:counted_to] holds counted_lines newlines (line numbers without rescans)
-    counted_lines = 0
-    n_bytes = 0
-    eof = False
-    read_size = _CHUNK
     try:
         fh = opener(path, "rb")
     except OSError as err:
         raise ImportInputError(f"{name}: cannot be read ({err.strerror or err})", name) from err
     with fh:
-        def more() -> bool:
-            nonlocal buf, pos, lines_before, n_bytes, eof, read_size, counted_to, counted_lines
-            if eof:
-                return False
-            try:
-                raw = fh.read(read_size)
-            except (OSError, EOFError) as err:  # broken gzip stream
-                cut = isinstance(err, EOFError) or "end-of-stream" in str(err)
-                raise ImportInputError(
-                    f"{name}: cannot be read ({err})"
-                    + ("; the gzip file ends early: the download was cut off?" if cut else "")
-                    + "; expected a JSON export (optionally gzipped)", name) from err
-            if n_bytes == 0:
-                kind = _binary_kind(raw)
-                if kind:
-                    raise ImportInputError(f"{name}: {kind}, not JSON text; expected a JSON export (API pages "
-                                           "saved as .json, .jsonl or .ndjson, optionally gzipped)", name)
-            n_bytes += len(raw)
-            digest.update(raw)
-            try:
-                text = text_decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as err:
-                raise ImportInputError(
-                    f"{name}: not UTF-8 text (invalid byte at offset {n_bytes - len(raw) + err.start}); "
-                    "expected a JSON export", name) from err
-            if not raw:
-                eof = True
-            lines_before += _count_to(pos)
-            buf = buf[pos:] + text
-            pos = counted_to = counted_lines = 0
-            return True
-
-        def _count_to(upto: int) -> int:
-            """Newlines in buf[:upto], counting each character once."""
-            nonlocal counted_to, counted_lines
-            if upto < counted_to:
-                return buf.count("\n", 0, upto)
-            counted_lines += buf.count("\n", counted_to, upto)
-            counted_to = upto
-            return counted_lines
-
-        more()
+        src = _JsonText(fh, name)
+        src.more()
         while True:
-            pos = _WS.match(buf, pos).end()
-            if pos >= len(buf):
-                if not more():
+            src.pos = _WS.match(src.buf, src.pos).end()
+            if src.pos >= len(src.buf):
+                if not src.more():
                     break
                 continue
-            line = lines_before + _count_to(pos) + 1
-            if buf[pos] not in "{[":
-                col = pos - buf.rfind("\n", 0, pos)
-                found = buf[pos:pos + 20].split("\n")[0]
-                kind = _text_kind(buf[pos:pos + 2000]) if line == 1 else ""
-                raise ImportInputError(
-                    f"{name}: line {line}, column {col}: expected a JSON object or array, found {found!r}"
-                    + (f" ({kind})" if kind else ""), name)
-            while True:
-                try:
-                    value, end = decoder.raw_decode(buf, pos)
-                    break
-                except json.JSONDecodeError as err:
-                    if more():
-                        read_size = min(read_size * 2, 1 << 28)  # a large value: read faster
-                        continue
-                    err_line = lines_before + err.lineno
-                    truncated = err.pos >= len(buf.rstrip()) - 1 or (
-                        err.msg.startswith("Unterminated string") and '"' not in buf[err.pos + 1:])
-                    raise ImportInputError(
-                        f"{name}: not valid JSON at line {err_line}, column {err.colno}: {err.msg}"
-                        + (" (the file ends in the middle of a value: truncated?)" if truncated else ""),
-                        name) from err
+            line = src.lines_before + src.count_to(src.pos) + 1
+            if src.buf[src.pos] not in "{[":
+                raise _not_a_value(src, line)
+            value, end = _decode_value(src, decoder)
             yield value, line
-            pos = end
+            src.pos = end
     if info is not None:
-        info.bytes = n_bytes
-        info.sha256 = digest.hexdigest()
+        info.bytes = src.n_bytes
+        info.sha256 = src.digest.hexdigest()
+
+
+class _JsonText:
+    """A JSON export's text, decoded chunk by chunk: ``buf[pos:]`` is still to be parsed; the lines
+    of text already discarded are counted, and those of ``buf`` counted once each (no rescans)."""
+
+    def __init__(self, fh, name: str):
+        self.fh, self.name = fh, name
+        self.digest = hashlib.sha256()
+        self.text_decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self.buf = ""
+        self.pos = 0
+        self.lines_before = 0  # newlines in the text already discarded from buf
+        self.counted_to = 0    # buf[:counted_to] holds counted_lines newlines
+        self.counted_lines = 0
+        self.n_bytes = 0
+        self.eof = False
+        self.read_size = _CHUNK
+
+    def more(self) -> bool:
+        """Read and decode the next chunk onto the unparsed text; False at the end of the file."""
+        name = self.name
+        if self.eof:
+            return False
+        try:
+            raw = self.fh.read(self.read_size)
+        except (OSError, EOFError) as err:  # broken gzip stream
+            cut = isinstance(err, EOFError) or "end-of-stream" in str(err)
+            raise ImportInputError(
+                f"{name}: cannot be read ({err})"
+                + ("; the gzip file ends early: the download was cut off?" if cut else "")
+                + "; expected a JSON export (optionally gzipped)", name) from err
+        if self.n_bytes == 0:
+            kind = _binary_kind(raw)
+            if kind:
+                raise ImportInputError(f"{name}: {kind}, not JSON text; expected a JSON export (API pages "
+                                       "saved as .json, .jsonl or .ndjson, optionally gzipped)", name)
+        self.n_bytes += len(raw)
+        self.digest.update(raw)
+        try:
+            text = self.text_decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as err:
+            raise ImportInputError(
+                f"{name}: not UTF-8 text (invalid byte at offset {self.n_bytes - len(raw) + err.start}); "
+                "expected a JSON export", name) from err
+        if not raw:
+            self.eof = True
+        self.lines_before += self.count_to(self.pos)
+        self.buf = self.buf[self.pos:] + text
+        self.pos = self.counted_to = self.counted_lines = 0
+        return True
+
+    def count_to(self, upto: int) -> int:
+        """Newlines in buf[:upto], counting each character once."""
+        if upto < self.counted_to:
+            return self.buf.count("\n", 0, upto)
+        self.counted_lines += self.buf.count("\n", self.counted_to, upto)
+        self.counted_to = upto
+        return self.counted_lines
+
+
+def _not_a_value(src: _JsonText, line: int) -> ImportInputError:
+    """The error for text at ``src.pos`` that does not start a JSON object or array."""
+    buf, pos = src.buf, src.pos
+    col = pos - buf.rfind("\n", 0, pos)
+    found = buf[pos:pos + 20].split("\n")[0]
+    kind = _text_kind(buf[pos:pos + 2000]) if line == 1 else ""
+    return ImportInputError(
+        f"{src.name}: line {line}, column {col}: expected a JSON object or array, found {found!r}"
+        + (f" ({kind})" if kind else ""), src.name)
+
+
+def _decode_value(src: _JsonText, decoder: json.JSONDecoder) -> tuple[object, int]:
+    """The JSON value at ``src.pos`` and where it ends, reading more text (faster and faster) while
+    the value is incomplete; an error naming the line and column when it is not valid JSON."""
+    while True:
+        try:
+            return decoder.raw_decode(src.buf, src.pos)
+        except json.JSONDecodeError as err:
+            if src.more():
+                src.read_size = min(src.read_size * 2, 1 << 28)  # a large value: read faster
+                continue
+            buf = src.buf
+            err_line = src.lines_before + err.lineno
+            truncated = err.pos >= len(buf.rstrip()) - 1 or (
+                err.msg.startswith("Unterminated string") and '"' not in buf[err.pos + 1:])
+            raise ImportInputError(
+                f"{src.name}: not valid JSON at line {err_line}, column {err.colno}: {err.msg}"
+                + (" (the file ends in the middle of a value: truncated?)" if truncated else ""),
+                src.name) from err
 
 
 _GZIP = b"\x1f\x8b"

@@ -2,13 +2,15 @@
 came from, what was derived and how, and what is missing."""
 from __future__ import annotations
 
-import html
+import functools
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .pages import FileRead
 
 _MAX_EXAMPLES = 5
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 @dataclass
@@ -99,54 +101,63 @@ class ImportReport:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
 
-    def to_html(self) -> str:
-        """A readable, self-contained page (all vendor text escaped)."""
-        e = html.escape
+    def sections(self) -> list[ReportSection]:
+        """The report page's tables, in order: rows, CSAT scale and attribution (when known), dropped
+        rows, column sources, derived and missing columns, channels, warnings, files read."""
         d = self.to_dict()
-        parts = [f"<!doctype html><meta charset='utf-8'><title>Import report: {e(self.vendor)}</title>",
-                 "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-                 "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"
-                 "text-align:left;vertical-align:top}</style>",
-                 f"<h1>Import report: {e(self.vendor)} ({e(self.format)})</h1>",
-                 f"<p>Export: <code>{e(self.export)}</code></p>", "<h2>Rows</h2><table>",
-                 "<tr><th>table</th><th>read</th><th>kept</th><th>dropped</th></tr>"]
-        for table, row in d["rows"].items():
-            parts.append(f"<tr><td>{e(table)}</td><td>{row['read']}</td><td>{row['kept']}</td>"
-                         f"<td>{row['dropped']}</td></tr>")
-        parts.append("</table>")
-
-        def table_of(title: str, header: tuple[str, ...], rows) -> None:
-            parts.append(f"<h2>{e(title)}</h2><table><tr>"
-                         + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr>")
-            for row in rows:
-                parts.append("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>")
-            parts.append("</table>")
-
+        out = [ReportSection("Rows", ("table", "read", "kept", "dropped"),
+                             [(table, row["read"], row["kept"], row["dropped"]) for table, row in d["rows"].items()])]
         if self.scale:
             scale = self.scale
             labels = ", ".join(f"{k} = {v}" for k, v in (scale.get("labels") or {}).items())
-            table_of("CSAT scale", ("what", "value"), [
+            out.append(ReportSection("CSAT scale", ("what", "value"), [
                 ("vendor scale", scale.get("vendor_scale", "")), ("kind", scale.get("kind", "")),
                 ("points (canonical codes 1..k, worst to best)", scale.get("points", "")),
                 ("labels", labels), ("top box (counted as satisfied)", ", ".join(map(str, scale.get("top_box", [])))),
                 ("vendor values", ", ".join(f"{k} \u2192 {v}" for k, v in (scale.get("vendor_codes") or {}).items())),
                 ("not answers", ", ".join(f"{k}: {v}" for k, v in (scale.get("not_answers") or {}).items())),
-                ("scale from", scale.get("scale_source", "the vendor's fixed scale"))])
+                ("scale from", scale.get("scale_source", "the vendor's fixed scale"))]))
         if self.attribution:
             moved = self.attribution.get("reassigned_after_rating")
-            table_of("Attribution", ("what", "value"), [
+            out.append(ReportSection("Attribution", ("what", "value"), [
                 ("rule", self.attribution.get("rule", "")), ("meaning", self.attribution.get("description", "")),
                 ("rated contacts reassigned after the rating",
-                 "not visible in this export" if moved is None else moved)])
-        table_of("Dropped rows", ("table", "reason", "count", "examples"),
-                 [(x["table"], x["reason"], x["count"], ", ".join(x["examples"])) for x in d["dropped"]])
-        table_of("Where each column came from", ("column", "source"), d["sources"].items())
-        table_of("Derived columns", ("column", "rule"), d["derived"].items())
-        table_of("Missing or partly empty", ("column", "why"), d["missing"].items())
-        table_of("Channels", ("vendor value", "group", "contacts", "known"),
-                 [(c["value"], c["group"], c["contacts"], "yes" if c["known"] else "no (other)")
-                  for c in d["channels"]])
-        table_of("Warnings", ("warning",), [(w,) for w in d["warnings"]])
-        table_of("Files read", ("file", "bytes", "pages", "records", "sha256"),
-                 [(f["name"], f["bytes"], f["pages"], f["records"], f["sha256"]) for f in d["files"]])
-        return "\n".join(parts) + "\n"
+                 "not visible in this export" if moved is None else moved)]))
+        return out + [
+            ReportSection("Dropped rows", ("table", "reason", "count", "examples"),
+                          [(x["table"], x["reason"], x["count"], ", ".join(x["examples"])) for x in d["dropped"]]),
+            ReportSection("Where each column came from", ("column", "source"), list(d["sources"].items())),
+            ReportSection("Derived columns", ("column", "rule"), list(d["derived"].items())),
+            ReportSection("Missing or partly empty", ("column", "why"), list(d["missing"].items())),
+            ReportSection("Channels", ("vendor value", "group", "contacts", "known"),
+                          [(c["value"], c["group"], c["contacts"], "yes" if c["known"] else "no (other)")
+                           for c in d["channels"]]),
+            ReportSection("Warnings", ("warning",), [(w,) for w in d["warnings"]]),
+            ReportSection("Files read", ("file", "bytes", "pages", "records", "sha256"),
+                          [(f["name"], f["bytes"], f["pages"], f["records"], f["sha256"]) for f in d["files"]]),
+        ]
+
+    def to_html(self) -> str:
+        """A readable, self-contained page (templates/import_report.html.j2, rendered by jinja2 with
+        autoescaping, so all vendor text is escaped)."""
+        return _page_template().render(vendor=self.vendor, format=self.format, export=self.export,
+                                       sections=self.sections())
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """One table of the report page: a title, the column names and the rows (cells shown as text)."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: list[tuple]
+
+
+@functools.lru_cache(maxsize=1)
+def _page_template():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    return env.get_template("import_report.html.j2")

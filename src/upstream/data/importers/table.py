@@ -68,6 +68,60 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
                                name)
     frame = _read(path)
     headers = [str(c) for c in frame.columns]
+    rules, aliased = _column_rules(mapping, headers, name)
+    if len(frame) == 0:
+        raise ImportInputError(f"{name}: the table has no rows (a header only); expected one row per contact", name)
+    dbt = any(h in headers for h in DBT_MARKERS)
+    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(path))
+    report.files.append(file_info(path))
+    zone = mapping.timezone or "UTC"
+    cols = _TableColumns(frame, headers, rules, zone, name, mapping.date_format)
+    t = _tickets(cols, frame, headers, rules)
+    duplicated = t["id"].duplicated(keep="last") & t["id"].notna()
+    for column in FILLABLE:
+        if column in rules:
+            t[f"src:{column}"] = cols.raw(column)
+    fillable = {c: r for c, r in rules.items() if c in FILLABLE}
+    rule_name, description = _attribution(mapping, dbt, aliased, rules)
+    scale, r, offered, answered = _ratings(cols, t, mapping, rules, duplicated)
+    staff = None
+    if "site" in rules or "tenure_months" in rules:
+        staff = pd.DataFrame({"id": t["assignee"], "team": t["team"]}).dropna(subset=["id"])
+    sources = _sources(name, rules, scale)
+    if dbt:
+        report.warnings.append("the table has the columns of Fivetran's dbt_zendesk models: their satisfaction "
+                               "score is the latest one and their assignee_id the assignee at export time")
+    if rule_name == "export_time_assignee":
+        report.warnings.append("ratings are attributed to the assignee at export time: a rating given before a "
+                               "reassignment is credited to the later agent")
+    visibility = _visibility(mapping, offered, answered, report)
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
+        scale=scale, scale_source="the mapping (csat)" if mapping.csat_points else None,
+        mapping=_with_rules(mapping, fillable), report=report, exported_at=t["closed"].max(),
+        attribution_rule=rule_name, attribution_description=description,
+        drops=[(duplicated, "a later row has the same contact_id")], sources=sources,
+        missing={c: "not in the table; map a column to import it" for c in
+                 ("handle_time_sec", "n_interactions", "resolved_first_contact", "escalated", "credit_issued")},
+        nps_present="nps" in rules, staff=staff, users_file=None,
+        read={"contacts": len(frame), "surveys": int(offered.sum()), "agents": 0},
+        timezone=zone, mapping_text=mapping_text, visibility=visibility)
+    result = assemble(x)
+    if staff is not None:
+        _agent_columns(result, frame, t, rules, name)
+        result.dataset = _redescribe(x, result)
+    return result
+
+
+#: Columns the mapping may fill from the table (as ``src:<column>``, typed by ``assemble``).
+FILLABLE = ("team", "policy", "product", "issue_type", "handle_time_sec", "credit_issued", "escalated",
+            "resolved_first_contact", "n_interactions")
+
+
+def _column_rules(mapping: Mapping, headers: list[str], name: str) -> tuple[dict[str, ColumnRule], dict[str, str]]:
+    """Each canonical column's rule: the mapping's (checked against the table's headers), else a
+    header of the column's name or a known alias; the aliased ones separately. A required column
+    without either stops the import."""
     rules: dict[str, ColumnRule] = {}
     for column, rule in mapping.columns.items():
         if rule.kind == "field":
@@ -97,32 +151,42 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
             f"{name}: no column for {', '.join(missing)}; name {'them' if len(missing) > 1 else 'it'} in the mapping "
             f"(columns: {{{missing[0]}: {{column: ...}}}}); the table's columns are "
             f"{', '.join(repr(h) for h in headers[:15])}{', ...' if len(headers) > 15 else ''}", name)
-    if len(frame) == 0:
-        raise ImportInputError(f"{name}: the table has no rows (a header only); expected one row per contact", name)
-    dbt = any(h in headers for h in DBT_MARKERS)
-    report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(path))
-    report.files.append(file_info(path))
-    zone = mapping.timezone or "UTC"
+    return rules, aliased
 
-    def raw(column: str) -> pd.Series:
-        rule = rules[column]
+
+class _TableColumns:
+    """A canonical column's values read from the table by its rule: the column, a constant, or the
+    first tag with the rule's prefix (``raw``); as trimmed text, empty as missing (``text``); as UTC
+    times from the account's zone (``times``)."""
+
+    def __init__(self, frame: pd.DataFrame, headers: list[str], rules: dict, zone: str, name: str,
+                 date_format: str | None):
+        self.frame, self.headers, self.rules, self.zone, self.name = frame, headers, rules, zone, name
+        self.date_format = date_format
+
+    def raw(self, column: str) -> pd.Series:
+        frame, rule = self.frame, self.rules[column]
         if rule.kind == "column":
             return frame[rule.source]
         if rule.kind == "value":
             return pd.Series(str(rule.source), index=frame.index)
         n = len(rule.source)
-        tag_column = next(h for h in TAG_COLUMNS if h in headers)
+        tag_column = next(h for h in TAG_COLUMNS if h in self.headers)
         tags = frame[tag_column].fillna("").astype("str").str.replace(",", " ").str.split()
         return tags.map(lambda ts, p=rule.source, n=n: next((x[n:] for x in ts if x.startswith(p)), None))
 
-    def text(column: str) -> pd.Series:
-        values = raw(column).astype("str").str.strip()
+    def text(self, column: str) -> pd.Series:
+        values = self.raw(column).astype("str").str.strip()
         return values.where(values.notna() & (values != ""))
 
-    def times(column: str) -> pd.Series:
-        source = rules[column].source if rules[column].kind == "column" else column
-        return local_to_utc(raw(column), zone, name, str(source), mapping.date_format)
+    def times(self, column: str) -> pd.Series:
+        source = self.rules[column].source if self.rules[column].kind == "column" else column
+        return local_to_utc(self.raw(column), self.zone, self.name, str(source), self.date_format)
 
+
+def _tickets(cols: _TableColumns, frame: pd.DataFrame, headers: list[str], rules: dict) -> pd.DataFrame:
+    """The rows as ``assemble``'s tickets: id, times, agent, team, customer, channel and status."""
+    text, times = cols.text, cols.times
     t = pd.DataFrame({"id": text("contact_id")})
     t["opened"], t["closed"] = times("opened_at"), times("closed_at")
     t["updated"] = t["closed"]
@@ -132,15 +196,12 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
     t["channel"] = text("channel") if "channel" in rules else pd.Series(pd.NA, index=frame.index, dtype="str")
     t["status"] = (frame["status"].astype("str").str.lower() if "status" in headers
                    else pd.Series(pd.NA, index=frame.index, dtype="str"))
-    duplicated = t["id"].duplicated(keep="last") & t["id"].notna()
-    for column in ("team", "policy", "product", "issue_type", "handle_time_sec", "credit_issued", "escalated",
-                   "resolved_first_contact", "n_interactions"):
-        if column in rules:
-            t[f"src:{column}"] = raw(column)
-    fillable = {c: r for c, r in rules.items() if c in ("team", "policy", "product", "issue_type", "handle_time_sec",
-                                                        "credit_issued", "escalated", "resolved_first_contact",
-                                                        "n_interactions")}
-    # agents recorded at export time only, when the table says so (dbt models) -----------------
+    return t
+
+
+def _attribution(mapping: Mapping, dbt: bool, aliased: dict, rules: dict) -> tuple[str, str]:
+    """Whom a rating belongs to: the mapping's rule, else the assignee at export time for dbt models'
+    assignee_id, else as the table states it; and the sentence that says so."""
     rule_name = mapping.attribution_rule or ("export_time_assignee" if dbt and aliased.get("agent_id") == "assignee_id"
                                              else "stated")
     agent_col = rules["agent_id"].source
@@ -153,8 +214,13 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
     }
     description = mapping.attribution_description or descriptions.get(
         rule_name, f"agent_id is the table's column {agent_col!r} ({rule_name})")
+    return rule_name, description
 
-    # --- surveys --------------------------------------------------------------------------------
+
+def _ratings(cols: _TableColumns, t: pd.DataFrame, mapping: Mapping, rules: dict, duplicated: pd.Series):
+    """The scale, the rows that were surveyed as ``assemble``'s ratings (a CSAT or NPS value or a send
+    time; the last row of a repeated contact_id), which rows were surveyed and which answered."""
+    text, times, frame, name = cols.text, cols.times, cols.frame, cols.name
     scale, csat_codes = _scale(mapping, text("csat") if "csat" in rules else None, name, rules)
     sent = times("sent_at") if "sent_at" in rules else None
     responded = times("responded_at") if "responded_at" in rules else pd.Series(pd.NaT, index=frame.index,
@@ -179,9 +245,12 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
         "sent_at": sent if sent is not None else t["closed"], "responded_at": responded,
         "comment": text("comment") if "comment" in rules else pd.Series(pd.NA, index=frame.index, dtype="str"),
         "updated": t["closed"]})[offered & ~duplicated]
-    staff = None
-    if "site" in rules or "tenure_months" in rules:
-        staff = pd.DataFrame({"id": t["assignee"], "team": t["team"]}).dropna(subset=["id"])
+    return scale, r, offered, csat_values.notna() | nps.notna()
+
+
+def _sources(name: str, rules: dict, scale) -> dict[str, str]:
+    """Where the contacts' and surveys' columns come from, for the report."""
+    agent_col = rules["agent_id"].source
     sources = {f"contacts.{c}": f"{name}: column {r_.source!r}" for c, r_ in rules.items()
                if r_.kind == "column" and c in ("contact_id", "opened_at", "closed_at", "channel", "customer_id")}
     sources["contacts.agent_id"] = f"{name}: column {agent_col!r} ({{rated}} rated and {{unrated}} other contacts)"
@@ -189,37 +258,21 @@ def import_table(export: str | Path, mapping: Mapping | str | Path | None = None
                                   f"{name}: the close time (the table has no survey send time)")
     if "csat" in rules:
         sources["surveys.csat"] = f"{name}: column {rules['csat'].source!r} on the {scale.name}"
-    if dbt:
-        report.warnings.append("the table has the columns of Fivetran's dbt_zendesk models: their satisfaction "
-                               "score is the latest one and their assignee_id the assignee at export time")
-    if rule_name == "export_time_assignee":
-        report.warnings.append("ratings are attributed to the assignee at export time: a rating given before a "
-                               "reassignment is credited to the later agent")
-    visibility = _visibility(mapping, offered, csat_values.notna() | nps.notna(), report)
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
-        scale=scale, scale_source="the mapping (csat)" if mapping.csat_points else None,
-        mapping=_with_rules(mapping, fillable), report=report, exported_at=t["closed"].max(),
-        attribution_rule=rule_name, attribution_description=description,
-        drops=[(duplicated, "a later row has the same contact_id")], sources=sources,
-        missing={c: "not in the table; map a column to import it" for c in
-                 ("handle_time_sec", "n_interactions", "resolved_first_contact", "escalated", "credit_issued")},
-        nps_present="nps" in rules, staff=staff, users_file=None,
-        read={"contacts": len(frame), "surveys": int(offered.sum()), "agents": 0},
-        timezone=zone, mapping_text=mapping_text, visibility=visibility)
-    result = assemble(x)
-    if staff is not None:
-        per_agent = frame.assign(_agent=t["assignee"]).dropna(subset=["_agent"]).drop_duplicates("_agent", keep="last")
-        per_agent = per_agent.set_index("_agent")
-        for column in ("site", "tenure_months"):
-            if column in rules:
-                values = per_agent[rules[column].source].reindex(result.agents["agent_id"]).to_numpy()
-                result.agents[column] = (pd.to_numeric(pd.Series(values), errors="coerce").to_numpy()
-                                         if column == "tenure_months" else pd.array(values, dtype="str"))
-                report.sources[f"agents.{column}"] = f"{name}: column {rules[column].source!r} (the agent's last row)"
-                report.missing.pop(f"agents.{column}", None)
-        result.dataset = _redescribe(x, result)
-    return result
+    return sources
+
+
+def _agent_columns(result: ImportResult, frame: pd.DataFrame, t: pd.DataFrame, rules: dict, name: str) -> None:
+    """The agents' site and tenure from each agent's last row of the table."""
+    report = result.report
+    per_agent = frame.assign(_agent=t["assignee"]).dropna(subset=["_agent"]).drop_duplicates("_agent", keep="last")
+    per_agent = per_agent.set_index("_agent")
+    for column in ("site", "tenure_months"):
+        if column in rules:
+            values = per_agent[rules[column].source].reindex(result.agents["agent_id"]).to_numpy()
+            result.agents[column] = (pd.to_numeric(pd.Series(values), errors="coerce").to_numpy()
+                                     if column == "tenure_months" else pd.array(values, dtype="str"))
+            report.sources[f"agents.{column}"] = f"{name}: column {rules[column].source!r} (the agent's last row)"
+            report.missing.pop(f"agents.{column}", None)
 
 
 def _visibility(mapping: Mapping, surveyed: pd.Series, answered: pd.Series, report: ImportReport) -> dict:

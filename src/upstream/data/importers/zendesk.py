@@ -86,6 +86,20 @@ def _expected(stem: str) -> str:
             f"several one after another, or one per line)")
 
 
+#: The derived columns this importer fills from ticket_metrics, with the rule the report states.
+VENDOR_COLUMNS = {
+        "n_interactions": ("ticket_metrics.replies (public agent replies), at least 1", "derived"),
+        "resolved_first_contact": ("ticket_metrics: reopens == 0 and replies <= 1 (solved with at most one "
+                                   "public agent reply and never reopened)", "derived"),
+        "escalated": ("ticket_metrics.group_stations > 1 (the ticket passed through more than one group; a "
+                      "proxy for hand-over to a second-line team)", "derived")}
+#: Optional columns a Zendesk API export does not have, and why.
+MISSING = {"handle_time_sec": ("not recorded: Zendesk has handle time only through the Time Tracking app's "
+                                 f"'{TIME_TRACKING_TITLE}' field (not in ticket_fields.json); name it in the "
+                                 "mapping (handle_time_sec: {field: ...})"),
+             "credit_issued": "not recorded by Zendesk; map a custom field to import it"}
+
+
 def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None = None) -> ImportResult:
     """Import a Zendesk Support API export folder; see the module docstring for the rules.
 
@@ -101,7 +115,51 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
                   "and tags (tag_prefix:)")
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(folder))
 
-    # --- ticket fields first: a mapping may name fields by title ------------------------------
+    titles, rules, auto_time, field_rules, tag_rules = _field_rules(paths, mapping, report)
+    t, group_id, read, info = _read_tickets(paths, report, mapping, titles, field_rules, tag_rules)
+    m, has_metrics = _add_metrics(paths, read, t, report, folder)
+    ratings = read_ratings(paths, t, mapping, report, info.name, folder, _expected("satisfaction_ratings"))
+    r = ratings.frame
+    rname = ratings.file
+    n_rating_records = ratings.read
+    groups, staff, n_staff = _teams_and_staff(paths, report, t, r, group_id)
+    times = [t["updated"].max(), m["updated"].max(), r["updated"].max() if len(r) else pd.NaT]
+    exported_at = max(x for x in times if pd.notna(x))
+    sources = _sources(info.name, rname, ratings, groups, rules if auto_time else None)
+    report.missing["surveys.nps"] = "Zendesk's satisfaction ratings have no NPS question"
+    if not groups:
+        report.missing["contacts.team"] = "groups.json is absent, so teams are group ids, not names"
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rname,
+        tickets=t, ratings=r, scale=ratings.scale, scale_source=ratings.scale_source,
+        mapping=_with_rules(mapping, rules), report=report, exported_at=exported_at,
+        attribution_rule="rating_time_assignee",
+        attribution_description=(
+            "A rated contact's agent_id is the agent assigned when the customer rated "
+            "(satisfaction_ratings[].assignee_id); contacts without a rating record keep the ticket's assignee "
+            "at export time." + (f" {ratings.attribution}." if ratings.attribution else "")),
+        drops=_drops(t, has_metrics),
+        alive=(t["status"] != "deleted") & ~t["merged"],
+        sources=sources, visibility=ratings.visibility, rating_field=ratings.field,
+        rating_not_answers=("offered", "unoffered", "not offered"),
+        rating_expected="good, bad, offered or unoffered (legacy); a rating on the survey's scale (survey responses)",
+        vendor_columns=VENDOR_COLUMNS,
+        missing=MISSING,
+        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
+        staff_team_source="users.json: default_group_id (name from groups.json)",
+        read={"contacts": info.records, "surveys": n_rating_records, "agents": n_staff},
+        mapping_text=mapping_text, agent_noun="assignee")
+    result = assemble(x)
+    if paths["ticket_comments"] is not None:
+        comments = _records(paths["ticket_comments"], "ticket_comments", report)
+        result = add_contact_agents(result, comments, paths["ticket_comments"].name)
+    return result
+
+
+def _field_rules(paths: dict, mapping: Mapping, report: ImportReport):
+    """Ticket field titles (ticket_fields.json; a mapping may name fields by title), the mapping's rules
+    (plus the Time Tracking field, found by title, for handle_time_sec), and the field ids and tag
+    prefixes the tickets are read for."""
     titles: dict[int, str] = {}
     if paths["ticket_fields"] is not None:
         for rec in _records(paths["ticket_fields"], "ticket_fields", report):
@@ -116,8 +174,14 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
             auto_time = True
     field_rules = {c: _resolve_field(r, titles, mapping) for c, r in rules.items() if r.kind == "field"}
     tag_rules = {c: r.source for c, r in rules.items() if r.kind == "tag_prefix"}
+    return titles, rules, auto_time, field_rules, tag_rules
 
-    # --- tickets -------------------------------------------------------------------------------
+
+def _read_tickets(paths: dict, report: ImportReport, mapping: Mapping, titles: dict, field_rules: dict,
+                  tag_rules: dict):
+    """tickets.json read into the tickets frame (the latest copy of each ticket) with its mapped
+    tag and field columns, the group ids, the records read (with sideloaded metric sets) and the
+    file's record of reading."""
     metric_spec = RecordSpec(key=("metric_sets",), scalars=METRIC_SCALARS)
     spec = RecordSpec(
         key=("tickets",), singular="ticket", expected=_expected("tickets"),
@@ -145,7 +209,13 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
                 f"{mapping.name}: columns.{column}: no custom field {fid} in {info.name}"
                 + (" or ticket_fields.json" if titles else "")
                 + f"; fields present: {listed or 'none'}", mapping.name)
+    t, group_id = _ticket_frame(raw, report, tag_rules, field_rules)
+    return t, group_id, read, info
 
+
+def _ticket_frame(raw: pd.DataFrame, report: ImportReport, tag_rules: dict, field_rules: dict):
+    """The tickets' columns for ``assemble`` from the records read, one row per ticket (an older
+    copy of a ticket that appears again is dropped), and each ticket's group id."""
     t = pd.DataFrame({"id": ids_as_text(raw["id"])})
     t["updated"], _ = to_utc_naive(raw["updated_at"])
     # incremental exports repeat a ticket each time it changes: keep the latest copy
@@ -169,9 +239,13 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
         t[f"src:{column}"] = raw[f"tag:{prefix}"]
     for column, fid in field_rules.items():
         t[f"src:{column}"] = raw[f"field:{fid}"]
-    del raw
+    return t, group_id
 
-    # --- metrics -------------------------------------------------------------------------------
+
+def _add_metrics(paths: dict, read, t: pd.DataFrame, report: ImportReport, folder: Path):
+    """ticket_metrics (sideloaded metric sets or ticket_metrics.json): the solve time and the derived
+    interactions, first-contact resolution and escalation columns added to ``t``; the metrics frame and
+    which tickets have metrics."""
     metric_frames = []
     if read.sideloaded is not None and len(read.sideloaded.frame):
         metric_frames.append(read.sideloaded.frame)
@@ -197,14 +271,12 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
     t["v:n_interactions"] = np.maximum(replies.fillna(0).to_numpy(), 1)
     t["v:resolved_first_contact"] = ((reopens.fillna(0) == 0) & (replies.fillna(0) <= 1)).to_numpy()
     t["v:escalated"] = (stations.fillna(1) > 1).to_numpy()
+    return m, has_metrics
 
-    # --- ratings -------------------------------------------------------------------------------
-    ratings = read_ratings(paths, t, mapping, report, info.name, folder, _expected("satisfaction_ratings"))
-    r = ratings.frame
-    rname = ratings.file
-    n_rating_records = ratings.read
 
-    # --- users, groups, team names -------------------------------------------------------------
+def _teams_and_staff(paths: dict, report: ImportReport, t: pd.DataFrame, r: pd.DataFrame, group_id: pd.Series):
+    """Team names (groups.json, else the group ids) on tickets and ratings, and the agents and admins
+    of users.json with their default group's name."""
     groups: dict[str, str] = {}
     if paths["groups"] is not None:
         for rec in _records(paths["groups"], "groups", report):
@@ -222,22 +294,24 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
             "team": [groups.get(str(_int(u.get("default_group_id")))) if u.get("default_group_id") is not None
                      else None for u in users],
             "created_at": [u.get("created_at") for u in users]})
+    return groups, staff, n_staff
 
-    times = [t["updated"].max(), m["updated"].max(), r["updated"].max() if len(r) else pd.NaT]
-    exported_at = max(x for x in times if pd.notna(x))
 
+def _sources(info_name: str, rname: str, ratings, groups: dict, time_rules: dict | None) -> dict[str, str]:
+    """Where each canonical column comes from, for the report (``time_rules``: the rules when the
+    Time Tracking field was found by title)."""
     sources = {
-        "contacts.contact_id": f"{info.name}: id",
-        "contacts.opened_at": f"{info.name}: created_at (UTC)",
+        "contacts.contact_id": f"{info_name}: id",
+        "contacts.opened_at": f"{info_name}: created_at (UTC)",
         "contacts.closed_at": "ticket_metrics: solved_at (the last solve)",
         "contacts.agent_id": (f"{rname}: assignee_id, the agent at rating time ({{rated}} contacts with a "
-                              f"survey); {info.name}: assignee_id, the agent at export time ({{unrated}} contacts "
+                              f"survey); {info_name}: assignee_id, the agent at export time ({{unrated}} contacts "
                               "without one)"),
         "contacts.team": ("name (groups.json) of the rating's group_id (group at rating time), else of the "
                           "ticket's group_id (group at export time)" if groups else
                           "group ids (groups.json absent): the rating's group_id, else the ticket's group_id"),
-        "contacts.channel": f"{info.name}: via.channel, grouped (see channels)",
-        "contacts.customer_id": f"{info.name}: requester_id",
+        "contacts.channel": f"{info_name}: via.channel, grouped (see channels)",
+        "contacts.customer_id": f"{info_name}: requester_id",
         "surveys.contact_id": f"{rname}: ticket_id" + (" / subjects[type ticket].id" if "survey" in rname else ""),
         "surveys.sent_at": (f"{rname}: created_at (when the rating record was created, i.e. the survey offered)"
                             + ("; survey responses: the rating answer's created_at (the send time is not exported)"
@@ -249,50 +323,20 @@ def import_zendesk_api(export: str | Path, mapping: Mapping | str | Path | None 
         "surveys.comment": f"{rname}: comment",
         **ratings.sources,
     }
-    if auto_time:
+    if time_rules is not None:
         sources["contacts.handle_time_sec"] = (
-            f"custom field {rules['handle_time_sec'].source} '{TIME_TRACKING_TITLE}' (the Time Tracking app's total, "
-            "found by title in ticket_fields.json)")
-    report.missing["surveys.nps"] = "Zendesk's satisfaction ratings have no NPS question"
-    if not groups:
-        report.missing["contacts.team"] = "groups.json is absent, so teams are group ids, not names"
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=folder, tickets_file=info.name, ratings_file=rname,
-        tickets=t, ratings=r, scale=ratings.scale, scale_source=ratings.scale_source,
-        mapping=_with_rules(mapping, rules), report=report, exported_at=exported_at,
-        attribution_rule="rating_time_assignee",
-        attribution_description=(
-            "A rated contact's agent_id is the agent assigned when the customer rated "
-            "(satisfaction_ratings[].assignee_id); contacts without a rating record keep the ticket's assignee "
-            "at export time." + (f" {ratings.attribution}." if ratings.attribution else "")),
-        drops=[(t["status"] == "deleted", "deleted ticket"),
+            f"custom field {time_rules['handle_time_sec'].source} '{TIME_TRACKING_TITLE}' (the Time Tracking app's "
+            "total, found by title in ticket_fields.json)")
+    return sources
+
+
+def _drops(t: pd.DataFrame, has_metrics: pd.Series) -> list:
+    """The tickets that are not contacts, in order, with the reason the report gives."""
+    return [(t["status"] == "deleted", "deleted ticket"),
                (t["merged"], "merged into another ticket (closed by a merge: tag closed_by_merge); not a contact "
                              "of its own, nor a repeat"),
                (~t["status"].isin(SOLVED), "not solved or closed at export time (status new, open, pending or hold)"),
-               (~has_metrics, "no ticket_metrics record (needed for solved_at, reopens, replies)")],
-        alive=(t["status"] != "deleted") & ~t["merged"],
-        sources=sources, visibility=ratings.visibility, rating_field=ratings.field,
-        rating_not_answers=("offered", "unoffered", "not offered"),
-        rating_expected="good, bad, offered or unoffered (legacy); a rating on the survey's scale (survey responses)",
-        vendor_columns={
-            "n_interactions": ("ticket_metrics.replies (public agent replies), at least 1", "derived"),
-            "resolved_first_contact": ("ticket_metrics: reopens == 0 and replies <= 1 (solved with at most one "
-                                       "public agent reply and never reopened)", "derived"),
-            "escalated": ("ticket_metrics.group_stations > 1 (the ticket passed through more than one group; a "
-                          "proxy for hand-over to a second-line team)", "derived")},
-        missing={"handle_time_sec": ("not recorded: Zendesk has handle time only through the Time Tracking app's "
-                                     f"'{TIME_TRACKING_TITLE}' field (not in ticket_fields.json); name it in the "
-                                     "mapping (handle_time_sec: {field: ...})"),
-                 "credit_issued": "not recorded by Zendesk; map a custom field to import it"},
-        nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
-        staff_team_source="users.json: default_group_id (name from groups.json)",
-        read={"contacts": info.records, "surveys": n_rating_records, "agents": n_staff},
-        mapping_text=mapping_text, agent_noun="assignee")
-    result = assemble(x)
-    if paths["ticket_comments"] is not None:
-        comments = _records(paths["ticket_comments"], "ticket_comments", report)
-        result = add_contact_agents(result, comments, paths["ticket_comments"].name)
-    return result
+               (~has_metrics, "no ticket_metrics record (needed for solved_at, reopens, replies)")]
 
 
 def _with_rules(mapping: Mapping, rules: dict) -> Mapping:

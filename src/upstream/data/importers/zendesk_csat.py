@@ -66,6 +66,36 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
                  folder: Path, expected_legacy: str) -> ZendeskRatings:
     """The ratings of a Zendesk API export (see the module docstring). ``tickets`` has ``id``,
     ``closed`` (solve time), ``updated`` and ``sr_score`` (the embedded satisfaction_rating.score)."""
+    new_path = paths["csat_survey_responses"]
+    legacy, responses, parts, files, n_read, answered_new = _rating_files(paths, report, folder, expected_legacy)
+    r = pd.concat(parts, ignore_index=True)
+    # the latest record per ticket decides (a legacy rating and a later survey response, a changed answer)
+    r = _latest_offered(r, tickets, tickets_name, report)
+    r, visibility, sources = _non_response(r, legacy, tickets, tickets_name, files, new_path, answered_new, report)
+    scale, maps, scale_source = _one_zendesk_scale(r, mapping, files[-1] if responses is not None else files[0])
+    r["csat"] = _codes(r, maps)
+    if responses is not None:
+        mine = (r["score"] == "answered").to_numpy()
+        refuse_unreadable_ratings(r.loc[mine, "raw_csat"], r.loc[mine, "csat"], file=new_path.name,
+                                  field="answers[].rating", ids=r.loc[mine, "id"],
+                                  expected=f"a rating of 1 to {scale.points} (the {scale.points}-point scale)")
+    r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
+    r["responded_at"] = r["answered_at"].where(r["csat"].notna())
+    attribution = ""
+    if responses is not None and len(responses):
+        attribution = (f"{new_path.name}: a survey response names no agent, so its contact is credited to the "
+                       f"ticket's assignee at export time ({tickets_name} assignee_id)")
+    return ZendeskRatings(frame=r, scale=scale, scale_source=scale_source,
+                          file=files[0] if len(files) == 1 else " and ".join(files),
+                          field="score" if responses is None else ("answers[].rating" if legacy is None else
+                                                                   "score / answers[].rating"),
+                          read=n_read, sources=sources, visibility=visibility, attribution=attribution)
+
+
+def _rating_files(paths: dict, report: ImportReport, folder: Path, expected_legacy: str):
+    """The legacy ratings (satisfaction_ratings.json) and the survey responses (csat_survey_responses.json),
+    None for a file the export does not have (at least one is needed, with an answered or offered
+    survey); the frames read, the files, the records read and the number of answered survey responses."""
     legacy_path, new_path = paths["satisfaction_ratings"], paths["csat_survey_responses"]
     if legacy_path is None and new_path is None:
         raise ImportInputError(
@@ -95,9 +125,12 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
             "Zendesk's CSAT since 2024 "
             "answers through CSAT survey responses (save them as csat_survey_responses.json), the legacy CSAT "
             "through satisfaction_ratings.json", files[0])
-    r = pd.concat(parts, ignore_index=True)
+    return legacy, responses, parts, files, n_read, answered_new
 
-    # the latest record per ticket decides (a legacy rating and a later survey response, a changed answer)
+
+def _latest_offered(r: pd.DataFrame, tickets: pd.DataFrame, tickets_name: str, report: ImportReport) -> pd.DataFrame:
+    """The rating records of tickets in the export, the latest per ticket, that were offered; the
+    others dropped with their reason."""
     outside = ~isin_text(r["ticket_id"], tickets["id"])
     report.drop("surveys", f"its ticket is not in {tickets_name}", r.loc[outside, "id"])
     r = r[~outside]
@@ -107,8 +140,14 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
     unoffered = r["score"].isin(("unoffered", "not offered"))
     report.drop("surveys", "no survey was sent (score unoffered)", r.loc[unoffered, "id"])
     r = r[~unoffered].reset_index(drop=True)
+    return r
 
-    # --- non-response: visible in the list, else on the tickets, else not visible --------------------
+
+def _non_response(r: pd.DataFrame, legacy, tickets: pd.DataFrame, tickets_name: str, files: list, new_path,
+                  answered_new: int, report: ImportReport):
+    """Whether surveys sent without an answer can be seen: listed (legacy offered records), else taken
+    from the tickets' embedded satisfaction_rating (added to ``r``), else not visible; survey responses
+    list answers only. The ratings, dataset.yaml's visibility and the report's sources."""
     visibility = {"unanswered_invitations": True, "uninvited_contacts": True}
     sources: dict[str, str] = {}
     listed_offers = legacy is not None and bool(legacy["score"].isin(NOT_ANSWERS).any())
@@ -157,26 +196,7 @@ def read_ratings(paths: dict, tickets: pd.DataFrame, mapping: Mapping, report: I
         visibility = {"unanswered_invitations": False, "uninvited_contacts": True, "note": note}
         report.warnings.append(note + ": response and invitation rates cannot be computed for the period on survey "
                                       "responses")
-
-    # --- one scale ------------------------------------------------------------------------------------
-    scale, maps, scale_source = _one_zendesk_scale(r, mapping, files[-1] if responses is not None else files[0])
-    r["csat"] = _codes(r, maps)
-    if responses is not None:
-        mine = (r["score"] == "answered").to_numpy()
-        refuse_unreadable_ratings(r.loc[mine, "raw_csat"], r.loc[mine, "csat"], file=new_path.name,
-                                  field="answers[].rating", ids=r.loc[mine, "id"],
-                                  expected=f"a rating of 1 to {scale.points} (the {scale.points}-point scale)")
-    r["nps"] = pd.array([pd.NA] * len(r), dtype="Int64")
-    r["responded_at"] = r["answered_at"].where(r["csat"].notna())
-    attribution = ""
-    if responses is not None and len(responses):
-        attribution = (f"{new_path.name}: a survey response names no agent, so its contact is credited to the "
-                       f"ticket's assignee at export time ({tickets_name} assignee_id)")
-    return ZendeskRatings(frame=r, scale=scale, scale_source=scale_source,
-                          file=files[0] if len(files) == 1 else " and ".join(files),
-                          field="score" if responses is None else ("answers[].rating" if legacy is None else
-                                                                   "score / answers[].rating"),
-                          read=n_read, sources=sources, visibility=visibility, attribution=attribution)
+    return r, visibility, sources
 
 
 def _codes(r: pd.DataFrame, maps: dict[str, dict]) -> pd.Series:

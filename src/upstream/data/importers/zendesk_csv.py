@@ -54,14 +54,7 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
                 f"instead ({column}: {{column: \"{rule.source} [list]\"}} for a drop-down)", mapping.name)
     frame = read_csv_export(path, VENDOR, REQUIRED, ("Summation column", "Requester id", "Satisfaction Score"), WHAT)
     headers = list(frame.columns)
-    for column, rule in mapping.columns.items():
-        if rule.kind == "column" and rule.source not in headers:
-            raise ImportInputError(
-                f"{mapping.name}: columns.{column}: no column {rule.source!r} in {path.name}; its columns are "
-                f"{', '.join(repr(h) for h in headers)}", mapping.name)
-    if any(r.kind == "tag_prefix" for r in mapping.columns.values()) and "Tags" not in headers:
-        raise ImportInputError(f"{path.name}: {WHAT} without the column 'Tags', which the mapping's tag_prefix "
-                               "rules read; include it in the export", path.name)
+    _check_columns(mapping, headers, path)
     report = ImportReport(vendor=VENDOR, format=FORMAT, export=str(path))
     report.files.append(file_info(path))
     name = path.name
@@ -70,6 +63,48 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
         report.warnings.append("the CSV export writes times in the account's time zone without saying which; they "
                                "were taken as UTC (state timezone: in the mapping)")
 
+    t, has_metrics, vendor_columns = _tickets(frame, headers, mapping, zone, name)
+    rules, missing = _time_tracking(frame, headers, mapping, t)
+    r, offered = _ratings(frame, t, name, report)
+    exported_at = t["updated"].max()
+    report.warnings.append(
+        "the CSV export names each ticket's assignee at export time: a rating given before a reassignment is "
+        "credited to the later agent, and the CSV cannot show how often that happened; use the API export "
+        "(satisfaction_ratings.assignee_id) to attribute ratings to the agent at rating time")
+    x = Extract(
+        vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
+        scale=ZENDESK_LEGACY, mapping=_with_rules(mapping, rules), report=report, exported_at=exported_at,
+        attribution_rule="export_time_assignee",
+        attribution_description=(
+            "agent_id is the ticket's Assignee when the CSV was exported (a name; the CSV has no user ids). A rating "
+            "given before a reassignment is credited to the later agent; how many were reassigned is not visible."),
+        drops=[(~t["status"].isin(("solved", "closed")), "not solved or closed at export time (status new, open, "
+                                                        "pending or hold)"),
+               (~has_metrics, "no ticket metrics in the row (Reopens, Replies empty)")],
+        sources=_sources(name, zone),
+        vendor_columns=vendor_columns, missing=missing, nps_present=False, staff=None, users_file=None,
+        read={"contacts": len(frame), "surveys": int(offered.sum()), "agents": 0},
+        timezone=zone, mapping_text=mapping_text, agent_noun="assignee")
+    report.missing["surveys.comment"] = "the CSV export has no survey comments"
+    return assemble(x)
+
+
+def _check_columns(mapping: Mapping, headers: list, path: Path) -> None:
+    """Every column the mapping names is in the export, and 'Tags' when it has tag_prefix rules."""
+    for column, rule in mapping.columns.items():
+        if rule.kind == "column" and rule.source not in headers:
+            raise ImportInputError(
+                f"{mapping.name}: columns.{column}: no column {rule.source!r} in {path.name}; its columns are "
+                f"{', '.join(repr(h) for h in headers)}", mapping.name)
+    if any(r.kind == "tag_prefix" for r in mapping.columns.values()) and "Tags" not in headers:
+        raise ImportInputError(f"{path.name}: {WHAT} without the column 'Tags', which the mapping's tag_prefix "
+                               "rules read; include it in the export", path.name)
+
+
+def _tickets(frame: pd.DataFrame, headers: list, mapping: Mapping, zone: str, name: str):
+    """The rows as ``assemble``'s tickets (times from the account's zone to UTC), with the mapping's
+    tag and column values and the derived interactions, first-contact resolution and escalation; which
+    rows have ticket metrics; the derived columns' rules."""
     t = pd.DataFrame({"id": frame["Id"].astype("str").str.strip()})
     t["opened"] = local_to_utc(frame["Created at"], zone, name, "Created at", mapping.date_format)
     t["closed"] = local_to_utc(frame["Solved at"], zone, name, "Solved at", mapping.date_format)
@@ -101,6 +136,12 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
         t["v:escalated"] = (pd.to_numeric(frame["Group stations"], errors="coerce").fillna(1) > 1).to_numpy()
         vendor_columns["escalated"] = ("Group stations > 1 (the ticket passed through more than one group; a "
                                        "proxy for hand-over to a second-line team)", "derived")
+    return t, has_metrics, vendor_columns
+
+
+def _time_tracking(frame: pd.DataFrame, headers: list, mapping: Mapping, t: pd.DataFrame):
+    """The rules, with the Time Tracking column for handle_time_sec when the mapping has none and the
+    export has it; the optional columns the export does not have, and why."""
     rules = dict(mapping.columns)
     missing = {"credit_issued": "not recorded by Zendesk; map a column to import it"}
     if "handle_time_sec" not in rules:
@@ -110,8 +151,12 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
         else:
             missing["handle_time_sec"] = (f"not recorded: no '{TIME_TRACKING}' column (Zendesk's Time Tracking app); "
                                           "map one to import it")
+    return rules, missing
 
-    # --- ratings: one per ticket, from the Satisfaction Score column --------------------------
+
+def _ratings(frame: pd.DataFrame, t: pd.DataFrame, name: str, report: ImportReport):
+    """One rating per ticket offered a survey, from the Satisfaction Score column (Good, Bad, Offered;
+    another value stops the import); which tickets were offered one."""
     raw_score = frame["Satisfaction Score"].astype("str").str.strip().str.lower().where(
         frame["Satisfaction Score"].notna())
     off = sorted(set(raw_score.dropna()) - set(SCORES))
@@ -135,40 +180,25 @@ def import_zendesk_csv(export: str | Path, mapping: Mapping | str | Path | None 
     n_not_offered = int((score == "unoffered").sum())
     if n_not_offered:
         report.facts["tickets_not_offered_a_survey"] = n_not_offered
-    exported_at = t["updated"].max()
-    report.warnings.append(
-        "the CSV export names each ticket's assignee at export time: a rating given before a reassignment is "
-        "credited to the later agent, and the CSV cannot show how often that happened; use the API export "
-        "(satisfaction_ratings.assignee_id) to attribute ratings to the agent at rating time")
-    x = Extract(
-        vendor=VENDOR, format=FORMAT, export=path, tickets_file=name, ratings_file=name, tickets=t, ratings=r,
-        scale=ZENDESK_LEGACY, mapping=_with_rules(mapping, rules), report=report, exported_at=exported_at,
-        attribution_rule="export_time_assignee",
-        attribution_description=(
-            "agent_id is the ticket's Assignee when the CSV was exported (a name; the CSV has no user ids). A rating "
-            "given before a reassignment is credited to the later agent; how many were reassigned is not visible."),
-        drops=[(~t["status"].isin(("solved", "closed")), "not solved or closed at export time (status new, open, "
-                                                        "pending or hold)"),
-               (~has_metrics, "no ticket metrics in the row (Reopens, Replies empty)")],
-        sources={
-            "contacts.contact_id": f"{name}: Id",
-            "contacts.opened_at": f"{name}: Created at ({zone} local time, converted to UTC)",
-            "contacts.closed_at": f"{name}: Solved at ({zone} local time, converted to UTC)",
-            "contacts.agent_id": (f"{name}: Assignee, a name, at export time (all {{rated}} rated and {{unrated}} "
-                                  "other contacts)"),
-            "contacts.team": f"{name}: Group at export time",
-            "contacts.channel": f"{name}: Via (labels), grouped (see channels)",
-            "contacts.customer_id": f"{name}: Requester id",
-            "surveys.contact_id": f"{name}: Id of tickets whose Satisfaction Score is Offered, Good or Bad",
-            "surveys.sent_at": (f"{name}: Solved at (the CSV has no survey time; Zendesk sends the survey after the "
-                                "solve)"),
-            "surveys.responded_at": "not in the CSV export (empty; a Good or Bad score still counts as a reply)",
-            "surveys.csat": f"{name}: Satisfaction Score; Bad = 1, Good = 2 (Offered = sent, no answer)"},
-        vendor_columns=vendor_columns, missing=missing, nps_present=False, staff=None, users_file=None,
-        read={"contacts": len(frame), "surveys": int(offered.sum()), "agents": 0},
-        timezone=zone, mapping_text=mapping_text, agent_noun="assignee")
-    report.missing["surveys.comment"] = "the CSV export has no survey comments"
-    return assemble(x)
+    return r, offered
+
+
+def _sources(name: str, zone: str) -> dict[str, str]:
+    """Where each canonical column comes from, for the report."""
+    return {
+        "contacts.contact_id": f"{name}: Id",
+        "contacts.opened_at": f"{name}: Created at ({zone} local time, converted to UTC)",
+        "contacts.closed_at": f"{name}: Solved at ({zone} local time, converted to UTC)",
+        "contacts.agent_id": (f"{name}: Assignee, a name, at export time (all {{rated}} rated and {{unrated}} "
+                              "other contacts)"),
+        "contacts.team": f"{name}: Group at export time",
+        "contacts.channel": f"{name}: Via (labels), grouped (see channels)",
+        "contacts.customer_id": f"{name}: Requester id",
+        "surveys.contact_id": f"{name}: Id of tickets whose Satisfaction Score is Offered, Good or Bad",
+        "surveys.sent_at": (f"{name}: Solved at (the CSV has no survey time; Zendesk sends the survey after the "
+                            "solve)"),
+        "surveys.responded_at": "not in the CSV export (empty; a Good or Bad score still counts as a reply)",
+        "surveys.csat": f"{name}: Satisfaction Score; Bad = 1, Good = 2 (Offered = sent, no answer)"}
 
 
 def _with_rules(mapping: Mapping, rules: dict) -> Mapping:

@@ -24,9 +24,9 @@ from ..validation import (
     ExpectationResult,
     TableResult,
     ValidationReport,
-    _columns_listing,
-    _distinct,
-    _plain,
+    columns_listing,
+    distinct_values,
+    plain_value,
     run_gx_suites,
 )
 
@@ -72,8 +72,8 @@ def _first(ds, table: str, select: str, where: str, limit: int = _EXAMPLES) -> l
 
 def _values_failure(ds, table, column, rule, n_failed, select, where) -> Failure:
     rows = _first(ds, table, select, where)
-    values = [_plain(r[0]) if len(r) == 2 else tuple(_plain(v) for v in r[:-1]) for r in rows]
-    examples = _distinct(values)
+    values = [plain_value(r[0]) if len(r) == 2 else tuple(plain_value(v) for v in r[:-1]) for r in rows]
+    examples = distinct_values(values)
     return Failure(table=table, file=table_label(ds.paths[table]), column=column, rule=rule, n_failed=n_failed,
                    n_rows=ds.n_rows[table], examples=examples, rows=[int(r[-1]) + 1 for r in rows[:_ROWS]],
                    example_rows=first_rows(values, [int(r[-1]) + 1 for r in rows], examples))
@@ -127,7 +127,7 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
             if column in missing:
                 failed += 1
                 failures.append(Failure(table=table, file=label, column=column, rule=rule, n_failed=0, n_rows=n_rows,
-                                        kind="missing_column", detail=_columns_listing(present)))
+                                        kind="missing_column", detail=columns_listing(present)))
             continue
         if flag is None and {kw.get(k) for k in ("column", "column_A", "column_B")} & missing:
             failed += 1                      # GX fails every rule on a missing column; reported once, above
@@ -215,8 +215,8 @@ def cross_table_rules(ds) -> tuple[list[CrossTableResult], list[Failure]]:
         results.append(CrossTableResult(rule, "failed" if n_bad else "passed", n_bad))
         if n_bad:
             rows = ds.engine.rows(f"SELECT x.{col}, x._row FROM {source} WHERE {where} ORDER BY x._row LIMIT 50")
-            values = [_plain(r[0]) for r in rows]
-            examples = _distinct(values)
+            values = [plain_value(r[0]) for r in rows]
+            examples = distinct_values(values)
             failures.append(Failure(table=rule.table, file=table_label(ds.paths[rule.table]), column=rule.column,
                                     rule=rule.rule, n_failed=n_bad, n_rows=ds.n_rows[rule.table],
                                     examples=examples, rows=[int(r[1]) + 1 for r in rows[:_ROWS]],
@@ -249,7 +249,7 @@ def _sql_ids(ds, table: str, column: str, rows: list[int]) -> dict:
         return {}
     found = ds.engine.rows(f"SELECT {ds.engine.dialect.ident(column)}, _row FROM {table} "
                            f"WHERE _row IN ({', '.join(str(int(r) - 1) for r in rows)})")
-    return {int(r[1]) + 1: _plain(r[0]) for r in found}
+    return {int(r[1]) + 1: plain_value(r[0]) for r in found}
 
 
 def gx_sample(ds, rows: int) -> tuple[Dataset, list[Failure], dict]:

@@ -28,7 +28,9 @@ class LmerResult(MixedModelResult):
     in the response's units, plus `Residual`), `ranef` (BLUPs and conditional SEs), `loglik`,
     `reml_criterion` (lme4's REMLcrit; None for ML), `deviance` (ML; None for REML), `aic`, `bic`,
     `nobs`, `ngroups`, `n_dropped`, `converged`, `singular`; `coef_table` has Satterthwaite
-    (default), Kenward–Roger or residual df (lmerTest).
+    (default), Kenward–Roger or residual df (lmerTest). For the engine's own modules (bootstrap,
+    prediction variances), as lme4's getME: `factor` (the blocked Cholesky factor at θ̂) and `b` (the
+    conditional modes b = Λu, one array per random term, level-major).
 
     The structure is lmm.py's `LmmStructure` (any model) or grouped.py's `GroupedStructure` (one
     random intercept, from per-group sums). A model fitted from group statistics alone
@@ -49,16 +51,16 @@ class LmerResult(MixedModelResult):
         self.reml = reml
         self.ddf = ddf
         self.theta = optimum.theta
-        self._factor = structure.factor(self.theta)
-        beta, self._u, self._b = structure.solve(self._factor)
+        self.factor = structure.factor(self.theta)
+        beta, self._u, self.b = structure.solve(self.factor)
         n, p = structure.n, structure.p
         self.nobs = n
         self.n_dropped = frame.n_dropped if frame is not None else 0
-        self.sigma = float(np.sqrt(self._factor.pwrss / (n - p if reml else n)))
+        self.sigma = float(np.sqrt(self.factor.pwrss / (n - p if reml else n)))
         self.fixef = pd.Series(beta, index=fixed.names, name="estimate")
-        self.vcov = pd.DataFrame(self.sigma ** 2 * structure.rx_inverse(self._factor),
+        self.vcov = pd.DataFrame(self.sigma ** 2 * structure.rx_inverse(self.factor),
                                  index=fixed.names, columns=fixed.names)
-        objective = structure.objective(self._factor, reml)
+        objective = structure.objective(self.factor, reml)
         self.reml_criterion = objective if reml else None
         self.deviance = None if reml else objective
         self.loglik = -0.5 * objective
@@ -82,7 +84,7 @@ class LmerResult(MixedModelResult):
 
     def covariance(self, block: int) -> np.ndarray:
         """σ² T T' for one random term: the k×k covariance matrix of its random effects."""
-        T = self._factor.T[block]
+        T = self.factor.T[block]
         return self.sigma ** 2 * (T @ T.T)
 
     @cached_property
@@ -90,8 +92,8 @@ class LmerResult(MixedModelResult):
         """Per random term: covariance σ²TT', BLUPs b̂ = Λû and conditional covariances
         σ²Λ(Λ'Z'WZΛ + I)⁻¹Λ' blocks (lme4's condVar)."""
         with single_threaded_blas():
-            cond = self.structure.conditional_variances(self._factor)
-        return [RandomEffects(block=blk, covariance=self.covariance(t), modes=self._b[t].reshape(blk.n_levels, blk.k),
+            cond = self.structure.conditional_variances(self.factor)
+        return [RandomEffects(block=blk, covariance=self.covariance(t), modes=self.b[t].reshape(blk.n_levels, blk.k),
                               cond_cov=self.sigma ** 2 * cond[t]) for t, blk in enumerate(self.blocks)]
 
     @cached_property
@@ -101,7 +103,7 @@ class LmerResult(MixedModelResult):
         this is at most `reliability`). For an agent with few replies and an unusual contact mix
         the difference matters."""
         with single_threaded_blas():
-            pev = [self.sigma ** 2 * v for v in prediction_error_variances(self.structure, self._factor)]
+            pev = [self.sigma ** 2 * v for v in prediction_error_variances(self.structure, self.factor)]
         return self._reliability_from(pev)
 
     # -- fixed-effect inference ------------------------------------------------------------------
@@ -167,7 +169,7 @@ class LmerResult(MixedModelResult):
     def fitted(self) -> pd.Series:
         """Fitted values Xβ̂ + Zb̂ for the rows used in the fit."""
         self._need_rows("fitted values")
-        return pd.Series(self.structure.fitted(self.fixef.to_numpy(), self._b), index=self.frame.row_index)
+        return pd.Series(self.structure.fitted(self.fixef.to_numpy(), self.b), index=self.frame.row_index)
 
     @cached_property
     def resid(self) -> pd.Series:
