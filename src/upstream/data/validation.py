@@ -75,7 +75,7 @@ __all__ = [
 ]
 
 TABLE_ORDER: tuple[str, ...] = ("contacts", "surveys", "agents")
-_ALL_ORDER = TABLE_ORDER + OPTIONAL_TABLES
+ALL_TABLE_ORDER = TABLE_ORDER + OPTIONAL_TABLES
 #: A contact's weights in ``contact_agents`` sum to 1 within this tolerance.
 WEIGHT_SUM_TOL = 1e-6
 
@@ -372,7 +372,7 @@ def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[F
             docs_index = Path(docs_dir) / "index.html"
 
     # Grouped by file (stable: parse failures, then the suite's order); cross-table rules last.
-    failures.sort(key=lambda f: _ALL_ORDER.index(f.table) if f.table in _ALL_ORDER else 0)
+    failures.sort(key=lambda f: ALL_TABLE_ORDER.index(f.table) if f.table in ALL_TABLE_ORDER else 0)
     return tables, failures, docs_index, gx.__version__
 
 
@@ -543,7 +543,7 @@ def check_cross_table(ds: TableSource) -> tuple[list[CrossTableResult], list[Fai
     return results, failures
 
 
-def check_weight_sums(ds: Dataset) -> list[Failure]:
+def check_weight_sums(ds: TableSource) -> list[Failure]:
     """``contact_agents``: each contact's weights sum to 1 (within WEIGHT_SUM_TOL). The failure counts
     the rows of the contacts whose weights do not, and shows a few of those contacts' sums."""
     if "contact_agents" not in getattr(ds, "tables", TABLE_ORDER):

@@ -2,21 +2,16 @@
 simulate --handoffs`); see operation.py's module docstring for how they enter the satisfaction."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from .model import logistic
 
-if TYPE_CHECKING:
-    from .operation import OperationSpec
 
-
-def draw_handoffs(spec: OperationSpec, staff: dict, routed: np.ndarray, complexity: np.ndarray,
-                  z_tenure: np.ndarray) -> dict:
+def draw_handoffs(spec, staff: dict, routed: np.ndarray, complexity: np.ndarray, z_tenure: np.ndarray) -> dict:
     """Which contacts several agents handled, who and with what weight (see operation.py's module docstring):
-    per contact the member rows (`contact`, `agent`, `weight`, in handling order) and the last agent."""
+    per contact the member rows (`contact`, `agent`, `weight`, in handling order) and the last agent.
+    `spec`: the operation's ``OperationSpec`` (its seed, handoff_share and n_agents)."""
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 22]))
     n, m = len(routed), spec.n_agents
     hard = logistic(complexity - np.median(complexity))

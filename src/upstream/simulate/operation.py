@@ -253,10 +253,8 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     easy = rng.random(n) < spec.mix_shift_to_easy * day / max(spec.days - 1, 1)
     issue_idx = np.where(easy, list(ISSUE_TYPES).index("how-to"), issue_idx)
     issue = np.array(list(ISSUE_TYPES), dtype=object)[issue_idx]
-    policy_eff = np.array([v[0] for v in POLICIES.values()])
-    product_eff = np.array([v[0] for v in PRODUCTS.values()])
-    channel_eff = np.array([v[0] for v in CHANNELS.values()])
-    issue_eff = np.array([v[0] for v in ISSUE_TYPES.values()])
+    policy_eff, product_eff, channel_eff, issue_eff = (np.array([v[0] for v in levels.values()])
+                                                       for levels in (POLICIES, PRODUCTS, CHANNELS, ISSUE_TYPES))
     issue_cx = np.array([v[2] for v in ISSUE_TYPES.values()])
     complexity = -policy_eff[policy_idx] + issue_cx[issue_idx]          # hard contacts
 
@@ -266,14 +264,7 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
 
     # --- what happened on the contact ----------------------------------------------------------
     pushed = (day >= spec.speed_push_day) if spec.speed_push_day is not None else np.zeros(n, bool)
-    p_escalate = logistic(-3.0 + 1.0 * complexity)
-    escalated = rng.random(n) < p_escalate
-    p_unresolved = np.clip(0.12 + 0.08 * complexity + 0.1 * escalated, 0.02, 0.85) \
-        + spec.rush_extra_unresolved * rushing[agent_idx] + spec.speed_push_unresolved * pushed
-    unresolved = rng.random(n) < p_unresolved
-    repeat_policy = policy == spec.repeat_policy
-    repeat = ((unresolved & (rng.random(n) < 0.75)) | (rng.random(n) < 0.03)
-              | (repeat_policy & (rng.random(n) < spec.repeat_policy_extra)))
+    escalated, unresolved, repeat = _resolution(spec, rng, n, complexity, rushing[agent_idx], pushed, policy)
     credited, credit, at_cap, credit_effect = _credits(spec, rng, n, policy_eff[policy_idx], escalated)
     base_ht = np.array([v[2] for v in CHANNELS.values()])[channel_idx]
     handle = base_ht * np.exp(0.25 * complexity + 0.35 * rng.standard_normal(n) + 0.3 * escalated) * speed[agent_idx]
@@ -286,16 +277,9 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
     eta_system = (policy_eff[policy_idx] + product_eff[product_idx] + channel_eff[channel_idx]
                   + issue_eff[issue_idx] + customer_eff[customer_idx]
                   + UNRESOLVED_PENALTY * unresolved + ESCALATION_PENALTY * escalated + credit_effect)
-    own = skill + tenure_effect                                       # rushing acts through `unresolved`
-    handoffs = (draw_handoffs(spec, staff, agent_idx, complexity, _z_tenure(tenure)) if spec.handoff_share > 0
-                else None)
-    if handoffs is None:
-        eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx]
-    else:                                                             # shared: Σ_g w_g agent_g; rated: the last
-        members = handoffs["members"]
-        eta = eta_system + np.bincount(members["contact"], weights=members["weight"] * own[members["agent"]],
-                                       minlength=n)
-        agent_idx = handoffs["last"]
+    shared_part, agent_idx, members = _handoffs(spec, staff, agent_idx, complexity, n)
+    # rushing acts through `unresolved`; with handoffs Σ_g w_g agent_g, and the rated agent is the last
+    eta = eta_system + skill[agent_idx] + tenure_effect[agent_idx] if members is None else eta_system + shared_part
     csat = ordinal_draw(rng, eta, CSAT_THRESHOLDS)
     nps = ordinal_draw(rng, NPS_LOADING * eta + loyalty[customer_idx], NPS_THRESHOLDS) - 1
 
@@ -311,10 +295,6 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
         resolved_first_contact=~unresolved, repeat_within_7d=repeat, escalated=escalated, credit_issued=credit))
     surveys = surveys_frame(contact_ids, survey, csat, nps)
     # --- truth ------------------------------------------------------------------------------------
-    if handoffs is not None:
-        members = handoffs["members"]
-        draws_shared = pd.DataFrame({"contact_id": contact_ids[members["contact"]],
-                                     "agent_id": agent_ids[members["agent"]], "weight": members["weight"]})
     draws = dict(spec=spec, rng=rng, n=n, m=m, agent_ids=agent_ids, agent_idx=agent_idx, skill=skill,
                  tenure_effect=tenure_effect, rush_effect=staff["rush_effect"], agent_latent=staff["agent_latent"],
                  rushing=rushing, steering=steering, low_volume=staff["low_volume"],
@@ -323,9 +303,25 @@ def operate(spec: OperationSpec, rng, staff: dict, n: int, day_range: tuple[int,
                  policy_idx=policy_idx, policy_eff=policy_eff, channel=channel, channel_idx=channel_idx,
                  channel_eff=channel_eff, issue=issue, day=day, opened=opened, pushed=pushed, handle=handle,
                  repeat=repeat, credited=credited, credit=credit, at_cap=at_cap, intercept=survey["intercept"],
-                 contact_agents=draws_shared if handoffs is not None else None,
-                 shared_agent_part=eta - eta_system if handoffs is not None else None)
+                 contact_agents=None if members is None else pd.DataFrame({
+                     "contact_id": contact_ids[members["contact"]], "agent_id": agent_ids[members["agent"]],
+                     "weight": members["weight"]}),
+                 shared_agent_part=None if members is None else eta - eta_system)
     return contacts, surveys, draws
+
+
+def _resolution(spec: OperationSpec, rng, n: int, complexity: np.ndarray, rushing: np.ndarray, pushed: np.ndarray,
+                policy: np.ndarray):
+    """Whether each contact was escalated (more often when hard), left unresolved (hard, escalated, a rushing
+    agent, the speed push) and came back within 7 days (mostly the unresolved ones, and the repeat policy)."""
+    escalated = rng.random(n) < logistic(-3.0 + 1.0 * complexity)
+    p_unresolved = np.clip(0.12 + 0.08 * complexity + 0.1 * escalated, 0.02, 0.85) \
+        + spec.rush_extra_unresolved * rushing + spec.speed_push_unresolved * pushed
+    unresolved = rng.random(n) < p_unresolved
+    repeat_policy = policy == spec.repeat_policy
+    repeat = ((unresolved & (rng.random(n) < 0.75)) | (rng.random(n) < 0.03)
+              | (repeat_policy & (rng.random(n) < spec.repeat_policy_extra)))
+    return escalated, unresolved, repeat
 
 
 def _credits(spec: OperationSpec, rng, n: int, policy_effect: np.ndarray, escalated: np.ndarray):
@@ -369,6 +365,17 @@ def _customers(spec: OperationSpec, rng, n: int, customers: dict | None):
         customer_idx = rng.choice(spec.n_customers, size=n, p=customers["p"])
         customer_eff, loyalty, customer_ids = customers["effect"], customers["loyalty"], customers["ids"]
     return customer_idx, customer_eff, loyalty, customer_ids
+
+
+def _handoffs(spec: OperationSpec, staff: dict, routed: np.ndarray, complexity: np.ndarray, n: int):
+    """With handoffs (``spec.handoff_share`` > 0): each contact's shared agent part Σ_g w_g (skill_g + tenure
+    effect_g), its rating-time (last) agent and the member rows; without: (None, routed, None)."""
+    if spec.handoff_share <= 0:
+        return None, routed, None
+    handoffs = draw_handoffs(spec, staff, routed, complexity, _z_tenure(staff["tenure"]))
+    members, own = handoffs["members"], staff["skill"] + staff["tenure_effect"]
+    part = np.bincount(members["contact"], weights=members["weight"] * own[members["agent"]], minlength=n)
+    return part, handoffs["last"], members
 
 
 def _z_tenure(tenure: np.ndarray) -> np.ndarray:

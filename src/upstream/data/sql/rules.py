@@ -17,7 +17,7 @@ from ..loading import Dataset, parse_table
 from ..schema import Failure, first_rows, name_rows, table_label
 from ..suites import adapted_suite
 from ..validation import (
-    _ALL_ORDER,
+    ALL_TABLE_ORDER,
     CROSS_TABLE_RULES,
     WEIGHT_SUM_TOL,
     CrossTableResult,
@@ -285,7 +285,7 @@ def validate_sql(ds, docs_dir=None, sample_rows: int | None = None) -> Validatio
                                     n_rows=ds.n_rows[f.table], kind="table",
                                     detail="Great Expectations found it broken in the first rows but the SQL "
                                            f"translation of the rule did not ({f.message}); please report this"))
-    failures.sort(key=lambda f: _ALL_ORDER.index(f.table))
+    failures.sort(key=lambda f: ALL_TABLE_ORDER.index(f.table))
     cross, cross_failures = cross_table_rules(ds)
     cross_failures += weight_sum_rule(ds)
     name_rows(failures + cross_failures, lambda table, column, rows: _sql_ids(ds, table, column, rows))
