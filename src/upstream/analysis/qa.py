@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-AGENT = "agent_id"
+from ..survey.constants import AGENT
 
 
 def posterior_variance(pev0, reviews, sigma2):
