@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from upstream.data.model_formula import model_formula, present_mix, varying
+from upstream.data.model_formula import complete_varying, model_formula, present_mix, varying
 from upstream.survey.constants import AGENT, CUSTOMER
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "upstream"
@@ -95,3 +95,9 @@ def test_the_guard_sees_a_hand_written_formula():
     tree = ast.parse('f"csat ~ {rhs} + (1 | {agent})"\nf"{k}~{m}"\nx = f"{base} + (0 + x | {agent})"\n'
                      'f"{y} ~ 1"\nf"{a}|{b}"\nf"e.g. \'y ~ x + (1 | g)\'; got {text!r}"\n')
     assert _hand_written(tree) == [1, 3, 4]
+
+
+def test_a_propensity_feature_must_vary_and_never_be_missing():
+    frame = pd.DataFrame({"channel": ["chat", "email", "chat"], "escalated": [True, None, False],
+                          "policy": ["a", "a", "a"], "credited": [False, True, True]})
+    assert complete_varying(frame, ["credited", "policy", "escalated", "channel", "team"]) == ["credited", "channel"]

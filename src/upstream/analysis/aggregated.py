@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import complete_varying
 from ..data.sql import aggregates as sql
 from ..models import ColumnTerms, GroupStats, lmer_from_stats
 from ..survey.constants import AGENT
@@ -148,7 +149,7 @@ def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.
     """p̂ of every row of `cells` from the GLM of `o` out of `n` on the candidates that vary (and are
     never missing) among the cells with `n` > 0, fitted on those cells merged to the features used."""
     rows = cells[cells[n] > 0]
-    use = [f for f in candidates if rows[f].notna().all() and rows[f].nunique() > 1]
+    use = complete_varying(rows, candidates)
     if not use:
         coarse = pd.DataFrame({"n": [rows[n].sum()], "o": [rows[o].sum()]})
         return np.full(len(cells), cell_probabilities(coarse, [])[0])

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import CONTACT_MIX
-from ..data.model_formula import model_formula, present_mix
+from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import lmer
 from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
 from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
@@ -77,7 +77,7 @@ class ResponseModel:
 def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> ResponseModel:
     """Logistic model of responding on contact features; weights 1/p̂ for the replies."""
     inv = _with_credited(inv)
-    features = [f for f in features if f in inv.columns and inv[f].notna().all() and inv[f].nunique() > 1]
+    features = complete_varying(inv, features)
     model = response_propensity(inv, "responded", features)
     w = model.weights.dropna()
     refs = {}

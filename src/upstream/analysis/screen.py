@@ -67,7 +67,7 @@ from scipy.special import expit
 
 from ..data.description import Visibility
 from ..data.frames import ADVERSE, CONTACT_MIX
-from ..data.model_formula import model_formula, present_mix
+from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import glmer
 from ..survey.constants import AGENT, SCREEN_Z
 
@@ -82,7 +82,7 @@ def usable_features(frame: pd.DataFrame, features=SCREEN_FEATURES) -> list[str]:
     """Features present in `frame` with more than one value (and no missing values)."""
     if "credited" in features and "credited" not in frame and "credit_issued" in frame:
         frame = frame.assign(credited=frame["credit_issued"] > 0)
-    return [f for f in features if f in frame and frame[f].notna().all() and frame[f].nunique() > 1]
+    return complete_varying(frame, features)
 
 
 def cell_probabilities(cells: pd.DataFrame, features: list[str]) -> np.ndarray:

@@ -1,6 +1,6 @@
 """The model formula the analyses fit, and the rule for which contact-mix columns enter it — one
 place for the pandas path (``present_mix`` on a frame) and the SQL path (``varying`` on distinct counts
-an engine computed).
+an engine computed); ``complete_varying`` is the same rule for the features of a propensity GLM.
 
     model_formula("csat", ["policy", "channel"])                 csat ~ policy + channel + (1 | agent_id)
     model_formula("csat", [], random=(AGENT, CUSTOMER))         csat ~ 1 + (1 | agent_id) + (1 | customer_id)
@@ -38,3 +38,10 @@ def present_mix(frame: pd.DataFrame, mix: Iterable[str] = CONTACT_MIX) -> tuple[
     """The contact-mix columns of `frame` that vary (``varying`` on its distinct counts)."""
     mix = tuple(mix)
     return varying({m: frame[m].nunique() for m in mix if m in frame}, mix)
+
+
+def complete_varying(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
+    """The `columns` of `frame` that vary and are never missing (``varying``; a column with a missing
+    value is left out): the features a propensity model (a GLM on the rows) can use."""
+    columns = list(columns)
+    return list(varying({c: frame[c].nunique() for c in columns if c in frame and frame[c].notna().all()}, columns))

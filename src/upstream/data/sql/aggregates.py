@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..description import DEFAULT_CSAT, CsatScale
 from ..frames import ADVERSE
+from ..model_formula import varying
 
 #: Contact features of the survey screen (``analysis.screen.SCREEN_FEATURES``); credited = credit_issued > 0.
 SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
@@ -71,15 +72,16 @@ class MixDesign:
 
 
 def mix_design(ds, mix) -> MixDesign:
-    """Levels of each mix variable among the replies (variables with one level are left out, as
-    ``analysis.agents.present_mix`` does) and the design's column names."""
-    levels, counts = {}, {}
+    """Levels of each mix variable among the replies (the variables that enter: ``model_formula.varying``,
+    the pandas path's rule) and the design's column names."""
+    found = {}
     for var in mix:
         rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM replies GROUP BY {_i(ds, var)}")
-        found = dict((str(k), int(n)) for k, n in rows)
-        if len(found) > 1:
-            labels = sorted(found)
-            levels[var], counts[var] = labels, [found[k] for k in labels]
+        found[var] = dict((str(k), int(n)) for k, n in rows)
+    levels, counts = {}, {}
+    for var in varying({var: len(found[var]) for var in mix}, mix):
+        labels = sorted(found[var])
+        levels[var], counts[var] = labels, [found[var][k] for k in labels]
     names, terms, columns = ["(Intercept)"], ["(Intercept)"], [None]
     for var, labels in levels.items():
         for lab in labels[1:]:
