@@ -210,7 +210,7 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     table["rank_lower"] = lo.reindex(table.index).astype("Int64")
     table["rank_upper"] = hi.reindex(table.index).astype("Int64")
     if agents is not None:
-        extra = agents.set_index(agents["agent_id"].astype(str))
+        extra = agents.set_index(agents[AGENT].astype(str))
         for col in ("team", "site", "tenure_months"):
             if col in extra:
                 table[col] = extra[col].reindex(table.index)

@@ -71,7 +71,7 @@ class StatsAgentModel(AgentModel):
 
 def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None):
     """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights)."""
-    sums = sql.agent_sums(ds, design, weight=weight, agent=AGENT)
+    sums = sql.agent_sums(ds, design, weight=weight)
     terms = ColumnTerms(design.term_of_column, {k: tuple(v) for k, v in design.levels.items()},
                         {k: tuple(v) for k, v in design.level_counts.items()})
     return GroupStats.from_sums(sums["levels"], design.names, sums["n"], sums["s"], sums["xtx"], sums["xty"],
@@ -103,7 +103,7 @@ def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX,
                              n_boot: int = 1000, seed: int = 2026, progress: bool = False) -> StatsAgentModel:
     """`outcome ~ mix + (1 | agent)` by REML from per-agent sums aggregated in the data set's engine,
     bootstrapped `n_boot` times from the sums (see the module docstring)."""
-    sql.prepare_replies(ds, outcome, tuple(mix), AGENT)
+    sql.prepare_replies(ds, outcome, tuple(mix))
     design = sql.mix_design(ds, mix)
     stats = group_stats(ds, design, outcome)
     fit = lmer_from_stats(stats)
@@ -130,7 +130,7 @@ def policy_residuals(ds, model: StatsAgentModel, fit, variable: str) -> pd.DataF
     """Per level: n, Σe, Σe², median, Σz, Σz² of the conditional residuals (``policies.level_residuals``)."""
     if ds is None:
         raise ValueError("a model fitted from per-agent sums needs its SQL data set for the policy model")
-    return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable, model.agent)
+    return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable)
 
 
 def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Series):
@@ -171,7 +171,7 @@ def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=S
     has_top = cells["scored"].sum() > 0
     cells["p_top"] = _cell_fit(cells, "scored", "top", [m for m in mix if m in feats]) if has_top else 0.0
     sums = sql.screen_agent_sums(ds, feats, cells)
-    sums.index.name = "agent_id"
+    sums.index.name = AGENT
 
     def counts(n, o, name):
         return pd.DataFrame({"o": sums[o], "e": sums[f"e_{name}"], "v": sums[f"v_{name}"], "n": sums[n]})
