@@ -145,7 +145,7 @@ SCALE_METHOD = [
 
 
 def method_text(model, units) -> list[str]:
-    if getattr(model, "frame", True) is None:
+    if model.frame is None:
         return [line.format(engine=model.engine) for line in SCALE_METHOD]
     if not isinstance(model, LatentAgentModel):
         return LINEAR_METHOD
@@ -174,7 +174,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         health = [f"Agent model: {note}."] + health
     else:
         shares, policy, health, fits = linear_system(model, ds.contacts)
-    attribution = getattr(getattr(ds, "description", None), "attribution", None)
+    attribution = ds.description.attribution
     health = (health + steps.noted_health("Survey screen", screen.attrs["health"])
               + [f"Survey screen: {note}." for note in screen.attrs.get("notes", [])])
     parts = [v for v in model.mix if v in shares.table.index]
