@@ -40,9 +40,11 @@ def larger_operation():
 def good_bad_without_extras():
     """(dataset, run cache): the sample on a good/bad CSAT scale (4–5 good), without NPS, and without the
     optional columns escalated, credit_issued and handle_time_sec (as some helpdesk exports)."""
-    from types import SimpleNamespace
+    import dataclasses
 
     import pandas as pd
+
+    from upstream.data import CsatScale, NpsScale
 
     ds = load_dataset(SAMPLE, validate=False)
     surveys = ds.surveys.copy()
@@ -50,8 +52,8 @@ def good_bad_without_extras():
     surveys["nps"] = pd.array([pd.NA] * len(surveys), dtype="Int64")
     ds.surveys = surveys
     ds.contacts = ds.contacts.drop(columns=["escalated", "credit_issued", "handle_time_sec"])
-    ds.description = SimpleNamespace(csat=SimpleNamespace(kind="binary", points=2, labels={1: "bad", 2: "good"},
-                                                          top_box=(2,)),
-                                     nps=SimpleNamespace(present=False))
+    ds.description = dataclasses.replace(ds.description, csat=CsatScale(points=2, labels={1: "bad", 2: "good"},
+                                                                        top_box=(2,)),
+                                         nps=NpsScale(present=False))
     ds.fingerprint = "sample-good-bad-without-nps-escalation-credit-handle-time"
     return ds, shared_cache("sample-good-bad")

@@ -1,5 +1,6 @@
 """The studies on every survey scale: a good/bad scale gets a logistic agent model and speaks in shares
 of good ratings, a 3-point scale a cumulative-logit model, a 5-point scale the linear model as before."""
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from upstream.analysis.latent import LatentAgentModel, MeanFunction
-from upstream.data import load_dataset
+from upstream.data import CsatScale, load_dataset
 from upstream.studies import RunCache, agent_scorecards, agent_vs_system, steps, survey_health
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -23,7 +24,9 @@ def recoded(mapping: dict, points: int, kind: str, labels: dict, top_box: tuple,
     if drop_nps:
         s["nps"] = pd.array([pd.NA] * len(s), dtype="Int64")
     ds.surveys = s
-    ds.description = SimpleNamespace(csat=SimpleNamespace(kind=kind, points=points, labels=labels, top_box=top_box))
+    scale = CsatScale(points=points, labels=labels, top_box=top_box)
+    assert scale.kind == kind
+    ds.description = dataclasses.replace(ds.description, csat=scale)
     ds.fingerprint = f"recoded-{kind}-{points}-{drop_nps}"
     return ds
 

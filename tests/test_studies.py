@@ -212,6 +212,8 @@ def test_parameters_are_checked():
         Parameters.from_mapping({"max_false_sign": 0.7})
     with pytest.raises(ParameterError, match="show_names must be true or false, got 'yes'"):
         Parameters.from_mapping({"show_names": "yes"})
+    assert Parameters.from_mapping({"screen_z": None}).screen_z == Parameters().screen_z == 2.17   # the declared default
+    assert Parameters.from_mapping({"screen_z": 2.5}).screen_z == 2.5
 
 
 # -- degenerate inputs -----------------------------------------------------------------------------

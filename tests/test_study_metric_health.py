@@ -337,11 +337,13 @@ def test_parts_the_data_set_does_not_record_say_so(small_folder, tmp_path):
 
 
 def test_a_short_csat_scale_skips_the_contact_level_csat_comparisons(small_folder, tmp_path):
-    from types import SimpleNamespace
+    import dataclasses
+
+    from upstream.data import CsatScale
     ds = load_dataset(small_folder, validate=False)
     ds.surveys = ds.surveys.assign(csat=ds.surveys["csat"].map({1: 1, 2: 1, 3: 1, 4: 2, 5: 2}).astype("Int64"))
-    ds.description = SimpleNamespace(csat=SimpleNamespace(kind="binary", points=2, labels={1: "bad", 2: "good"},
-                                                          top_box=(2,)))
+    ds.description = dataclasses.replace(ds.description, csat=CsatScale(points=2, labels={1: "bad", 2: "good"},
+                                                                        top_box=(2,)))
     ds.fingerprint = "small-good-bad"
     res = metric_health.run(ds, PARAMS, RunCache())
     assert say.short_scale_sentence(2) in res.findings

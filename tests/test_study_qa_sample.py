@@ -161,13 +161,15 @@ def test_plan_sentences():
 
 
 def test_plan_on_a_good_bad_scale_uses_the_latent_model(sample):
-    from types import SimpleNamespace
+    import dataclasses
+
+    from upstream.data import CsatScale
     ds, _ = sample
-    binary = SimpleNamespace(**vars(ds))
-    binary.surveys = ds.surveys.assign(csat=ds.surveys["csat"].map({1: 1, 2: 1, 3: 1, 4: 2, 5: 2}).astype("Int64"))
-    binary.description = SimpleNamespace(csat=SimpleNamespace(kind="binary", points=2, labels={1: "bad", 2: "good"},
-                                                              top_box=(2,)))
-    binary.fingerprint = "good-bad"
+    binary = dataclasses.replace(
+        ds, surveys=ds.surveys.assign(csat=ds.surveys["csat"].map({1: 1, 2: 1, 3: 1, 4: 2, 5: 2}).astype("Int64")),
+        description=dataclasses.replace(ds.description, csat=CsatScale(points=2, labels={1: "bad", 2: "good"},
+                                                                       top_box=(2,))),
+        fingerprint="good-bad")
     res = qa_sample.run(binary, PARAMS, RunCache())
     plan = res.tables["qa_plan"]
     assert plan["reviews"].sum() == 200

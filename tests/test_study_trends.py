@@ -193,10 +193,12 @@ def test_weekly_sentence_conditions():
 
 
 def test_a_short_csat_scale_is_not_averaged(sample):
-    from types import SimpleNamespace
+    import dataclasses
+
+    from upstream.data import CsatScale
     ds, _ = sample
-    short = SimpleNamespace(**vars(ds))
-    short.surveys = ds.surveys.assign(csat=ds.surveys["csat"].map({1: 1, 2: 1, 3: 2, 4: 3, 5: 3}).astype("Int64"))
-    short.description = SimpleNamespace(csat=SimpleNamespace(kind="ordinal", points=3, labels={}, top_box=(3,)))
+    short = dataclasses.replace(
+        ds, surveys=ds.surveys.assign(csat=ds.surveys["csat"].map({1: 1, 2: 1, 3: 2, 4: 3, 5: 3}).astype("Int64")),
+        description=dataclasses.replace(ds.description, csat=CsatScale(points=3, top_box=(3,))))
     res = trends.run(short, PARAMS, RunCache())
     assert res.findings == [say.short_scale_trend_sentence(3)] and res.tables == {}

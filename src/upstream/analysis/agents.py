@@ -29,7 +29,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import model_formula, present_mix
 from ..models import BootstrapResult, LmerResult, lmer, random_intercept_draws
+from ..survey.constants import AGENT, CUSTOMER
 from . import verdicts
 from .results import AnalysisResult, result
 
@@ -105,22 +107,11 @@ class AgentModel:
         return random_intercept_draws(self.crossed, self.agent, self.boot.n, self.seed)
 
 
-def repeat_customers(frame: pd.DataFrame, customer: str = "customer_id") -> int:
+def repeat_customers(frame: pd.DataFrame, customer: str = CUSTOMER) -> int:
     """Customers with at least two replies in `frame`."""
     if customer not in frame:
         return 0
     return int((frame[customer].value_counts() >= 2).sum())
-
-
-def mix_formula(outcome: str, mix, agent: str = "agent_id", extra: str = "") -> str:
-    """`outcome ~ mix + (1 | agent)` (plus `extra` random terms), the formula every study fits."""
-    rhs = " + ".join(mix) if mix else "1"
-    return f"{outcome} ~ {rhs} + (1 | {agent}){extra}"
-
-
-def present_mix(frame: pd.DataFrame, mix=CONTACT_MIX) -> tuple[str, ...]:
-    """The contact-mix variables that vary in `frame` (a constant column cannot be estimated)."""
-    return tuple(m for m in mix if m in frame and frame[m].nunique() > 1)
 
 
 def average_contact_prediction(fit, population: pd.DataFrame | None, mix) -> float:
@@ -135,22 +126,22 @@ def average_contact_prediction(fit, population: pd.DataFrame | None, mix) -> flo
     return float(fit.predict(rows, include_random=False, allow_new_levels=True).mean())
 
 
-def fit_agent_model(frame: pd.DataFrame, outcome: str = "csat", mix=CONTACT_MIX, agent: str = "agent_id",
+def fit_agent_model(frame: pd.DataFrame, outcome: str = "csat", mix=CONTACT_MIX,
                     n_boot: int = 1000, seed: int = 2026, population: pd.DataFrame | None = None,
-                    customer: str | None = "customer_id", progress: bool = False,
+                    customer: str | None = CUSTOMER, progress: bool = False,
                     boot_method: str = "auto") -> AgentModel:
     """Fit `outcome ~ mix + (1 | agent)` by REML and bootstrap it `n_boot` times (`boot_method`: see
     ``BootstrapResult``; "sums" draws as a fit from per-agent sums does); where at least
     MIN_REPEAT_CUSTOMERS customers answered twice (and `customer` is given), also the crossed model
     with `(1 | customer)`."""
     mix = present_mix(frame, mix)
-    fit = lmer(mix_formula(outcome, mix, agent), frame)
+    fit = lmer(model_formula(outcome, mix), frame)
     boot = fit.bootstrap(n_boot, seed=seed, progress=progress, method=boot_method)
     used = frame.loc[fit.rows]
     crossed = None
     if customer is not None and repeat_customers(used, customer) >= MIN_REPEAT_CUSTOMERS:
-        crossed = lmer(mix_formula(outcome, mix, agent, f" + (1 | {customer})"), used)
-    return AgentModel(fit=fit, boot=boot, frame=used, outcome=outcome, agent=agent, mix=mix,
+        crossed = lmer(model_formula(outcome, mix, random=(AGENT, customer)), used)
+    return AgentModel(fit=fit, boot=boot, frame=used, outcome=outcome, agent=AGENT, mix=mix,
                       baseline=average_contact_prediction(crossed or fit, population, mix), crossed=crossed,
                       seed=seed)
 
@@ -233,7 +224,7 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     table["rank_lower"] = lo.reindex(table.index).astype("Int64")
     table["rank_upper"] = hi.reindex(table.index).astype("Int64")
     if agents is not None:
-        extra = agents.set_index(agents["agent_id"].astype(str))
+        extra = agents.set_index(agents[AGENT].astype(str))
         for col in ("team", "site", "tenure_months"):
             if col in extra:
                 table[col] = extra[col].reindex(table.index)

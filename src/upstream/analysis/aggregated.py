@@ -27,8 +27,10 @@ import pandas as pd
 
 from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import complete_varying
 from ..data.sql import aggregates as sql
 from ..models import ColumnTerms, GroupStats, lmer_from_stats
+from ..survey.constants import AGENT
 from .agents import AgentModel
 from .screen import DEFAULT_Z, SCREEN_FEATURES, ScreenResult, cell_probabilities, screen_table
 
@@ -67,14 +69,14 @@ class StatsAgentModel(AgentModel):
         raise NotImplementedError("a model fitted from per-agent sums has no replies; use agent_means()")
 
 
-def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, agent: str = "agent_id"):
+def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None):
     """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights)."""
-    sums = sql.agent_sums(ds, design, weight=weight, agent=agent)
+    sums = sql.agent_sums(ds, design, weight=weight)
     terms = ColumnTerms(design.term_of_column, {k: tuple(v) for k, v in design.levels.items()},
                         {k: tuple(v) for k, v in design.level_counts.items()})
     return GroupStats.from_sums(sums["levels"], design.names, sums["n"], sums["s"], sums["xtx"], sums["xty"],
                                 sums["sy"], sums["yty"], sum_w=sums.get("sum_w"), sum_log_w=sums.get("sum_log_w"),
-                                group=agent, response=outcome, terms=terms)
+                                group=AGENT, response=outcome, terms=terms)
 
 
 def cell_prediction(fit, cells: pd.DataFrame, mix) -> np.ndarray:
@@ -97,22 +99,22 @@ def average_contact(fit, cells: pd.DataFrame, mix) -> float:
     return float(np.average(cell_prediction(fit, rows, mix), weights=rows["n"].to_numpy(float)))
 
 
-def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX, agent: str = "agent_id",
+def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX,
                              n_boot: int = 1000, seed: int = 2026, progress: bool = False) -> StatsAgentModel:
     """`outcome ~ mix + (1 | agent)` by REML from per-agent sums aggregated in the data set's engine,
     bootstrapped `n_boot` times from the sums (see the module docstring)."""
-    sql.prepare_replies(ds, outcome, tuple(mix), agent)
+    sql.prepare_replies(ds, outcome, tuple(mix))
     design = sql.mix_design(ds, mix)
-    stats = group_stats(ds, design, outcome, agent=agent)
+    stats = group_stats(ds, design, outcome)
     fit = lmer_from_stats(stats)
     boot = fit.bootstrap(n_boot, seed=seed, progress=progress, method="sums")
     n = stats.n.astype(float)
     keep = [stats.names.index(c) for c in fit.fixef.index]
     means = pd.DataFrame({"n_responses": stats.n, "raw_score": stats.sy / n,
                           "mix_expected": stats.s[:, keep] @ fit.fixef.to_numpy() / n},
-                         index=pd.Index(stats.levels.astype(str), name=agent))
+                         index=pd.Index(stats.levels.astype(str), name=AGENT))
     cells = sql.contact_cells(ds, design.mix)
-    return StatsAgentModel(fit=fit, boot=boot, frame=None, outcome=outcome, agent=agent, mix=design.mix,
+    return StatsAgentModel(fit=fit, boot=boot, frame=None, outcome=outcome, agent=AGENT, mix=design.mix,
                            baseline=average_contact(fit, cells, design.mix), crossed=None, seed=seed,
                            stats=stats, means=means, design=design, engine=ds.engine.name)
 
@@ -128,7 +130,7 @@ def policy_residuals(ds, model: StatsAgentModel, fit, variable: str) -> pd.DataF
     """Per level: n, Σe, Σe², median, Σz, Σz² of the conditional residuals (``policies.level_residuals``)."""
     if ds is None:
         raise ValueError("a model fitted from per-agent sums needs its SQL data set for the policy model")
-    return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable, model.agent)
+    return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable)
 
 
 def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Series):
@@ -139,8 +141,7 @@ def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Ser
     scale = float((w * counts).sum() / counts.sum())
     d = ds.engine.dialect
     whens = " ".join(f"WHEN {d.literal(lab)} THEN {float(v / scale)!r}" for lab, v in w.items())
-    stats = group_stats(ds, model.design, model.outcome, weight=f"CASE {d.ident(variable)} {whens} END",
-                        agent=model.agent)
+    stats = group_stats(ds, model.design, model.outcome, weight=f"CASE {d.ident(variable)} {whens} END")
     return lmer_from_stats(stats)
 
 
@@ -148,7 +149,7 @@ def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.
     """p̂ of every row of `cells` from the GLM of `o` out of `n` on the candidates that vary (and are
     never missing) among the cells with `n` > 0, fitted on those cells merged to the features used."""
     rows = cells[cells[n] > 0]
-    use = [f for f in candidates if rows[f].notna().all() and rows[f].nunique() > 1]
+    use = complete_varying(rows, candidates)
     if not use:
         coarse = pd.DataFrame({"n": [rows[n].sum()], "o": [rows[o].sum()]})
         return np.full(len(cells), cell_probabilities(coarse, [])[0])
@@ -170,7 +171,7 @@ def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=S
     has_top = cells["scored"].sum() > 0
     cells["p_top"] = _cell_fit(cells, "scored", "top", [m for m in mix if m in feats]) if has_top else 0.0
     sums = sql.screen_agent_sums(ds, feats, cells)
-    sums.index.name = "agent_id"
+    sums.index.name = AGENT
 
     def counts(n, o, name):
         return pd.DataFrame({"o": sums[o], "e": sums[f"e_{name}"], "v": sums[f"v_{name}"], "n": sums[n]})

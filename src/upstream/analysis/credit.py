@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..data.model_formula import model_formula, present_mix
 from ..models import lmer
 from ..survey import wilson_interval
 
@@ -69,13 +70,12 @@ def credited_replies(inv: pd.DataFrame, cap: float | None) -> pd.DataFrame:
     return rep
 
 
-def dose_response(rep: pd.DataFrame, mix, with_cap: bool, agent: str = "agent_id", level: float = 0.95) -> dict:
+def dose_response(rep: pd.DataFrame, mix, with_cap: bool, level: float = 0.95) -> dict:
     """The dose–response model (module docstring) on `credited_replies`: fit, n, and per term
     (per_doubling, at_cap) estimate, lower, upper, p_value."""
-    mix = [m for m in mix if rep[m].nunique() > 1]
-    extra = [c for c in ("escalated_", "unresolved_") if rep[c].nunique() > 1]
-    terms = ["log2_credit"] + (["at_cap"] if with_cap else []) + extra + mix
-    fit = lmer(f"csat ~ {' + '.join(terms)} + (1 | {agent})", rep)
+    extra = present_mix(rep, ("escalated_", "unresolved_"))
+    terms = ["log2_credit"] + (["at_cap"] if with_cap else []) + [*extra, *present_mix(rep, mix)]
+    fit = lmer(model_formula("csat", terms), rep)
     out = {"fit": fit, "n": int(fit.nobs)}
     names = list(fit.fixef.index)
     for name, term in (("per_doubling", "log2_credit"), ("at_cap", "at_cap")):

@@ -24,9 +24,9 @@ import pandas as pd
 from scipy import stats
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import model_formula, present_mix
 from ..models import lmer
 
-AGENT = "agent_id"
 PREFIX = "n_interactions_ns"
 
 
@@ -80,8 +80,7 @@ def interaction_curve(replies: pd.DataFrame, contacts: pd.DataFrame, band=(5, 9)
     knots = spline_knots(contacts["n_interactions"], n_knots)
     data = with_spline(replies, knots)
     names = [f"{PREFIX}{j + 1}" for j in range(len(knots) - 1)]
-    mix = [m for m in mix if data[m].nunique() > 1]
-    fit = lmer(f"csat ~ {' + '.join([*mix, *names])} + (1 | {AGENT})", data)
+    fit = lmer(model_formula("csat", [*present_mix(data, mix), *names]), data)
     columns = list(fit.fixef.index)
     mean_row = fit.model_matrix.mean(axis=0).to_numpy()
     spline_at = [columns.index(n) for n in names]

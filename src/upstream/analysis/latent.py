@@ -37,8 +37,10 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from ..data.model_formula import model_formula, present_mix
 from ..models import clmm, glmer
-from .agents import means_by_agent, present_mix
+from ..survey.constants import AGENT
+from .agents import means_by_agent
 from .policies import holm
 from .shares import Shares
 
@@ -178,12 +180,11 @@ class LatentAgentModel:
 
 
 def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: pd.DataFrame,
-                           agent: str = "agent_id", n_draws: int = 1000, seed: int = 2026,
-                           levels=None) -> LatentAgentModel:
+                           n_draws: int = 1000, seed: int = 2026, levels=None) -> LatentAgentModel:
     """Fit `outcome ~ mix + (1 | agent)`: logistic (glmer) when `levels` is None and `outcome` is
     0/1, cumulative logit (clmm) on the ordered `levels` otherwise."""
     mix = present_mix(frame, mix)
-    formula = f"{outcome} ~ {' + '.join(mix) or '1'} + (1 | {agent})"
+    formula = model_formula(outcome, mix)
     if levels is None:
         fit = glmer(formula, frame)
     else:
@@ -197,7 +198,7 @@ def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: p
         known = used
     eta = fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy()
     baseline = float(MeanFunction(fit).averaged(eta, float(fit.sd)).mean())
-    return LatentAgentModel(fit=fit, frame=used, outcome=outcome, agent=agent, mix=mix, population_eta=eta,
+    return LatentAgentModel(fit=fit, frame=used, outcome=outcome, agent=AGENT, mix=mix, population_eta=eta,
                             baseline=baseline, n_draws=n_draws, seed=seed)
 
 

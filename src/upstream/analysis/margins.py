@@ -26,13 +26,11 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
+from ..data.model_formula import model_formula, present_mix
 from ..models import clmm
-from .agents import present_mix
+from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
 from .latent import LatentAgentModel, fit_latent_agent_model, moved_to_each_level
 from .policies import holm
-
-#: NPS categories: detractors score 0–6, promoters 9–10.
-DETRACTOR_MAX, PROMOTER_MIN = 6, 9
 
 
 @dataclass
@@ -44,21 +42,21 @@ class NpsModel:
     agent: str
 
 
-def fit_rate_model(contacts: pd.DataFrame, outcome: str, mix, agent: str = "agent_id") -> LatentAgentModel:
+def fit_rate_model(contacts: pd.DataFrame, outcome: str, mix) -> LatentAgentModel:
     """glmer of the boolean column `outcome` on the mix with an agent intercept, on every contact that
     records it (the average contact is still every contact of the period)."""
     frame = contacts[contacts[outcome].notna()]
     frame = frame.assign(**{outcome: frame[outcome].astype(float)})
-    return fit_latent_agent_model(frame, outcome, mix, population=contacts, agent=agent)
+    return fit_latent_agent_model(frame, outcome, mix, population=contacts)
 
 
-def fit_nps_model(replies: pd.DataFrame, mix, agent: str = "agent_id") -> NpsModel:
+def fit_nps_model(replies: pd.DataFrame, mix) -> NpsModel:
     """clmm of NPS (0–10, flexible thresholds) on the mix with an agent intercept, on the NPS replies."""
     data = replies[replies["nps"].notna()].copy()
     data["nps"] = data["nps"].astype(int)
     mix = present_mix(data, mix)
-    fit = clmm(f"nps ~ {' + '.join(mix) or '1'} + (1 | {agent})", data, levels=sorted(data["nps"].unique()))
-    return NpsModel(fit=fit, mix=mix, agent=agent)
+    fit = clmm(model_formula("nps", mix), data, levels=sorted(data["nps"].unique()))
+    return NpsModel(fit=fit, mix=mix, agent=AGENT)
 
 
 def _nps_score(fit, X: np.ndarray):

@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import lmer
 from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
+from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
 from .results import AnalysisResult, result
 
 RESPONSE_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
@@ -76,7 +78,7 @@ class ResponseModel:
 def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> ResponseModel:
     """Logistic model of responding on contact features; weights 1/p̂ for the replies."""
     inv = _with_credited(inv)
-    features = [f for f in features if f in inv.columns and inv[f].notna().all() and inv[f].nunique() > 1]
+    features = complete_varying(inv, features)
     model = response_propensity(inv, "responded", features)
     w = model.weights.dropna()
     refs = {}
@@ -106,8 +108,8 @@ def weighted_scores(inv: pd.DataFrame, weights: pd.Series, by: str | None = None
         nps_scores = g["nps"].astype(float)
         nok = nps_scores.notna()
         wn = w[nok]
-        prom = ((nps_scores[nok] >= 9) * wn).sum() / wn.sum() if nok.any() else np.nan
-        det = ((nps_scores[nok] <= 6) * wn).sum() / wn.sum() if nok.any() else np.nan
+        prom = ((nps_scores[nok] >= PROMOTER_MIN) * wn).sum() / wn.sum() if nok.any() else np.nan
+        det = ((nps_scores[nok] <= DETRACTOR_MAX) * wn).sum() / wn.sum() if nok.any() else np.nan
         has = bool(ok.any())
         rows.append({by or "group": name, "replies": int(ok.sum()),
                      "csat": c[ok].mean() if has else np.nan,
@@ -131,8 +133,8 @@ class WeightedAgentEffects(AnalysisResult):
     health: tuple[str, ...] = ()   # problems of either fit
 
 
-def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str = "csat", mix=CONTACT_MIX,
-                           agent: str = "agent_id") -> WeightedAgentEffects:
+def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str = "csat",
+                           mix=CONTACT_MIX) -> WeightedAgentEffects:
     """Agent effects (conditional modes) from the mixed model without and with the inverse-propensity
     weights. The weights enter lmer as precision weights scaled to sum to each agent's number of
     replies (the cluster-size scaling of Pfeffermann et al. 1998), a sensitivity analysis rather
@@ -140,19 +142,18 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
     data = resp.loc[weights.index.intersection(resp.index)].copy()
     data = data[data[outcome].notna()]
     w = weights.loc[data.index]
-    data["_w"] = w * data.groupby(agent)[agent].transform("size") / w.groupby(data[agent]).transform("sum")
-    mix = [m for m in mix if data[m].nunique() > 1]
-    formula = f"{outcome} ~ {' + '.join(mix) or '1'} + (1 | {agent})"
+    data["_w"] = w * data.groupby(AGENT)[AGENT].transform("size") / w.groupby(data[AGENT]).transform("sum")
+    formula = model_formula(outcome, present_mix(data, mix))
     base = lmer(formula, data)
     weighted = lmer(formula, data, weights="_w")
-    out = pd.DataFrame({"effect": base.ranef[agent]["mode"], "cond_se": base.ranef[agent]["cond_se"],
-                        "effect_weighted": weighted.ranef[agent]["mode"],
-                        "cond_se_weighted": weighted.ranef[agent]["cond_se"]})
+    out = pd.DataFrame({"effect": base.ranef[AGENT]["mode"], "cond_se": base.ranef[AGENT]["cond_se"],
+                        "effect_weighted": weighted.ranef[AGENT]["mode"],
+                        "cond_se_weighted": weighted.ranef[AGENT]["cond_se"]})
     out["shift"] = out["effect_weighted"] - out["effect"]
     health = tuple(f"{label}: {line}" for label, fit in (("unweighted agent model", base),
                                                           ("weighted agent model", weighted)) for line in fit.health())
-    return WeightedAgentEffects(out, sd=float(base.varcorr.loc[agent, "sd"]),
-                                sd_weighted=float(weighted.varcorr.loc[agent, "sd"]), formula=formula, health=health)
+    return WeightedAgentEffects(out, sd=float(base.varcorr.loc[AGENT, "sd"]),
+                                sd_weighted=float(weighted.varcorr.loc[AGENT, "sd"]), formula=formula, health=health)
 
 
 #: Shifts δ (points) of the non-respondents' mean that the tipping-point table shows.
@@ -221,8 +222,7 @@ def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat"
 
 
 def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd.DataFrame,
-                           agent: str = "agent_id", practical_margin: float = 0.0,
-                           max_false_sign: float = 0.05) -> pd.DataFrame:
+                           practical_margin: float = 0.0, max_false_sign: float = 0.05) -> pd.DataFrame:
     """For each agent with an above/below-average verdict: reply_share r_j (replies per contact of the
     agent, contacts never invited included) and tipping_delta, the shift of that agent's non-respondents
     alone (against what the model predicts for them) at which the study's own rule withdraws the verdict.
@@ -232,7 +232,7 @@ def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd
     likewise at (1 − r_j)δ > −m − q_1−α,j. `draws`: the effect draws the verdicts were made from."""
     judged = effects[effects["verdict"].isin(["above average", "below average"])]
     margin, alpha = float(practical_margin), float(max_false_sign)
-    share = frame["answered"].groupby(frame[agent].astype(str)).mean().reindex(judged.index)
+    share = frame["answered"].groupby(frame[AGENT].astype(str)).mean().reindex(judged.index)
     d = draws[judged.index].to_numpy(float)
     above = (judged["verdict"] == "above average").to_numpy()
     # the quantile at which the draws' share beyond the margin is exactly 1 − α

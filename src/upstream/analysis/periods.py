@@ -27,6 +27,7 @@ from scipy import stats
 from scipy.special import expit
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import present_mix
 from ..survey import wilson_interval
 
 TRIM = 0.15
@@ -34,7 +35,7 @@ TRIM = 0.15
 
 def mix_adjusted(frame: pd.DataFrame, value: str, mix=CONTACT_MIX) -> np.ndarray:
     """Residuals of `value` from a least-squares fit on the mix's indicator columns (plus the mean)."""
-    mix = [m for m in mix if m in frame and frame[m].nunique() > 1]
+    mix = list(present_mix(frame, mix))
     X = (pd.get_dummies(frame[mix].astype(str), drop_first=True, dtype=float).to_numpy() if mix
          else np.zeros((len(frame), 0)))
     X = np.column_stack([np.ones(len(frame)), X])

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..data.model_formula import model_formula, present_mix
 from ..models import lmer, variance_lr_test
 from .agents import AgentModel
 from .results import AnalysisResult, result
@@ -186,7 +187,8 @@ def agent_variation(model: AgentModel, variable: str = "policy", reference: str 
         if data[agent].nunique() < 3:
             continue
         null = lmer(model.formula, data)
-        alt = lmer(model.formula + f" + (0 + _slope | {agent})", data, start=np.r_[null.theta, 0.1])
+        alt = lmer(model_formula(model.outcome, model.mix, slopes=[("_slope", agent)]), data,
+                   start=np.r_[null.theta, 0.1])
         health += [f"random-slope test of '{lab}': {line}" for fit in (null, alt) for line in fit.health()
                    if not line.startswith("a variance component")]      # a zero slope variance is an answer
         lr, p = variance_lr_test(null.reml_criterion - alt.reml_criterion)
@@ -209,8 +211,8 @@ def agent_sd_by_level(model: AgentModel, variable: str, levels) -> pd.Series:
         data = frame[values == lab]
         if len(data) < MIN_SLOPE_REPLIES or data[agent].nunique() < 3:
             continue
-        mix = [m for m in model.mix if m != variable and data[m].nunique() > 1]
-        fit = lmer(f"{model.outcome} ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
+        mix = present_mix(data, [m for m in model.mix if m != variable])
+        fit = lmer(model_formula(model.outcome, mix), data)
         out[lab] = float(fit.varcorr.loc[agent, "sd"])
     return pd.Series(out, dtype=float, name="agent_sd").rename_axis(variable)
 

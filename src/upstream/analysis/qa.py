@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ..survey.constants import AGENT
 from .results import AnalysisResult, result
-
-AGENT = "agent_id"
 
 
 def posterior_variance(pev0, reviews, sigma2):

@@ -18,10 +18,9 @@ import pandas as pd
 
 from ..data.frames import CONTACT_MIX
 from ..survey import jeffreys_interval
+from ..survey.constants import AGENT
 from .results import AnalysisResult, result
 from .screen import expected_probabilities, rate_test
-
-AGENT = "agent_id"
 
 
 def _with_interval(k: pd.Series, n: pd.Series, prefix: str, level: float) -> pd.DataFrame:

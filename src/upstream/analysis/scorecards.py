@@ -20,33 +20,35 @@ import pandas as pd
 from scipy.special import expit
 
 from ..data.description import CsatScale
+from ..data.model_formula import model_formula
 from ..models import clmm, glmer
 from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
+from ..survey.constants import AGENT
 from .agents import AgentModel
 
 
-def ordinal_agent_effects(frame: pd.DataFrame, mix, agent: str = "agent_id"):
+def ordinal_agent_effects(frame: pd.DataFrame, mix):
     """Cumulative-logit mixed model of CSAT 1–5: each agent's latent effect and its effect on
     expected CSAT for the average contact. Returns the effects and the fit."""
-    formula = f"csat ~ {' + '.join(mix) or '1'} + (1 | {agent})"
+    formula = model_formula("csat", mix)
     present = sorted(int(v) for v in frame["csat"].dropna().unique())     # a scale point nobody used has no threshold
     fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=present)
     eff = fit.group_effects()
     return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"}), fit
 
 
-def adjusted_top_box(frame: pd.DataFrame, mix, scale: CsatScale, agent: str = "agent_id"):
+def adjusted_top_box(frame: pd.DataFrame, mix, scale: CsatScale):
     """Each agent's predicted top-box share for the average contact (logistic mixed model of CSAT in the
     scale's top box on the contact mix with an agent intercept): mean over all replies of logistic(xβ + b_agent).
     Returns the shares and the fit (None when every reply is in the top box, or none is: the share is 1 or 0 for
     every agent and there is nothing to model)."""
     data = frame.assign(top=scale.in_top_box(frame["csat"]).astype(int))
     if data["top"].nunique() < 2:
-        ids = pd.Index(sorted(data[agent].astype(str).unique()), name=agent)
+        ids = pd.Index(sorted(data[AGENT].astype(str).unique()), name=AGENT)
         return pd.Series(float(data["top"].iloc[0]), index=ids, name="top_box_adjusted"), None
-    fit = glmer(f"top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
+    fit = glmer(model_formula("top", mix), data)
     eta = fit.predict(include_random=False, type="link").to_numpy()
-    b = fit.ranef[agent]["mode"]
+    b = fit.ranef[AGENT]["mode"]
     return pd.Series([expit(eta + v).mean() for v in b], index=b.index, name="top_box_adjusted"), fit
 
 
@@ -68,7 +70,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
             card[col] = eff[col]
     ordinal_fit = None
     if ordinal_check:                      # the linear model's check: does treating CSAT as a number matter?
-        ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix, agent)
+        ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix)
         card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
     # top-box
     ids = frame[agent].astype(str)
@@ -81,7 +83,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     card["top_box_shrunken"] = eb.table["shrunken_rate"].reindex(card.index)
     card["top_box_shrunken_lower"] = eb.table["lower"].reindex(card.index)
     card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
-    adjusted, top_fit = adjusted_top_box(frame, model.mix, scale, agent)
+    adjusted, top_fit = adjusted_top_box(frame, model.mix, scale)
     card["top_box_adjusted"] = adjusted.reindex(card.index)
     # NPS (replies with an NPS score)
     source = frame if nps_replies is None else nps_replies

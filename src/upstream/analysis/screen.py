@@ -67,7 +67,9 @@ from scipy.special import expit
 
 from ..data.description import Visibility
 from ..data.frames import ADVERSE, CONTACT_MIX
+from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import glmer
+from ..survey.constants import AGENT, SCREEN_Z
 from .results import AnalysisResult, result
 
 SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
@@ -81,7 +83,7 @@ def usable_features(frame: pd.DataFrame, features=SCREEN_FEATURES) -> list[str]:
     """Features present in `frame` with more than one value (and no missing values)."""
     if "credited" in features and "credited" not in frame and "credit_issued" in frame:
         frame = frame.assign(credited=frame["credit_issued"] > 0)
-    return [f for f in features if f in frame and frame[f].notna().all() and frame[f].nunique() > 1]
+    return complete_varying(frame, features)
 
 
 def cell_probabilities(cells: pd.DataFrame, features: list[str]) -> np.ndarray:
@@ -213,22 +215,20 @@ def _grouped(agent: pd.Series, outcome: np.ndarray, p: np.ndarray, index) -> pd.
     return frame.groupby("agent")[["o", "e", "v", "n"]].sum().reindex(index).fillna(0)
 
 
-def marginal_top_box(scored: pd.DataFrame, mix, agent: str = "agent_id",
-                     n_nodes: int = 20) -> tuple[np.ndarray, list[str]]:
+def marginal_top_box(scored: pd.DataFrame, mix, n_nodes: int = 20) -> tuple[np.ndarray, list[str]]:
     """Each reply's marginal probability of a top-box score (`scored["top_box"]`: CSAT in the data set's
     declared top box, ``data.frames.invitations``) given its contact mix: Gauss–Hermite integration of
     logit⁻¹(x'β + b) over b ~ N(0, σ_b²) of a logistic mixed model; and the fit's health."""
     data = scored.assign(_top=scored["top_box"].astype("boolean").fillna(False).astype(int))
     if data["_top"].nunique() < 2:
         return np.full(len(data), float(data["_top"].mean())), []
-    mix = [m for m in mix if data[m].nunique() > 1]
-    fit = glmer(f"_top ~ {' + '.join(mix) or '1'} + (1 | {agent})", data)
+    fit = glmer(model_formula("_top", present_mix(data, mix)), data)
     eta = fit.predict(data, include_random=False, type="link").to_numpy()
     x, w = np.polynomial.hermite.hermgauss(n_nodes)
     return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi), fit.health()
 
 
-DEFAULT_Z = 2.17
+DEFAULT_Z = SCREEN_Z
 #: The combined flag needs each part beyond this many SDs in the steering direction (see the module docstring).
 COMBINED_EACH = 1.0
 
@@ -262,7 +262,7 @@ class ScreenResult(AnalysisResult):
 
 
 def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_Z, mix=CONTACT_MIX,
-                  features=SCREEN_FEATURES, agent: str = "agent_id", visibility: Visibility | None = None
+                  features=SCREEN_FEATURES, visibility: Visibility | None = None
                   ) -> ScreenResult:
     """One row per agent with contacts (see the module docstring): contacts, invitations,
     invitation_rate, expected_invitation_rate, z_invitation, z_invitation_adverse, n_responses, response_rate,
@@ -270,23 +270,23 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_
     flag_invitations, flag_response, flag_combined, flag_scores, flagged. `inv`: ``data.frames.invitations``
     (its `top_box` column is the declared top box); `visibility`: what the data set can show (default: all).
     The result also carries z, the τ² of each part, the top-box model's health and the parts skipped."""
-    agents = pd.Index(sorted(contacts[agent].astype(str).unique()), name=agent)
+    agents = pd.Index(sorted(contacts[AGENT].astype(str).unique()), name=AGENT)
     invited = contacts["contact_id"].isin(inv["contact_id"])
     p_inv = expected_probabilities(contacts.assign(_invited=invited), "_invited", features)
-    g_inv = _grouped(contacts[agent].astype(str), invited.to_numpy(float), p_inv, agents)
+    g_inv = _grouped(contacts[AGENT].astype(str), invited.to_numpy(float), p_inv, agents)
     adverse, g_adv = adverse_contacts(contacts), None
     if adverse is not None and adverse.any():
         a = adverse.to_numpy()
-        g_adv = _grouped(contacts.loc[adverse, agent].astype(str), invited.to_numpy(float)[a], p_inv[a], agents)
+        g_adv = _grouped(contacts.loc[adverse, AGENT].astype(str), invited.to_numpy(float)[a], p_inv[a], agents)
     responded = inv["responded"].astype(bool)
     p_resp = expected_probabilities(inv.assign(_responded=responded), "_responded", features)
-    g_resp = _grouped(inv[agent].astype(str), responded.to_numpy(float), p_resp, agents)
+    g_resp = _grouped(inv[AGENT].astype(str), responded.to_numpy(float), p_resp, agents)
     scored = inv[responded & inv["csat"].notna()].copy()
     g_top, health = None, []
-    if len(scored) and scored[agent].nunique() > 1:
-        p_top, health = marginal_top_box(scored, mix, agent)
+    if len(scored) and scored[AGENT].nunique() > 1:
+        p_top, health = marginal_top_box(scored, mix)
         top = scored["top_box"].astype("boolean").fillna(False).to_numpy(float)
-        g_top = _grouped(scored[agent].astype(str), top, p_top, agents)
+        g_top = _grouped(scored[AGENT].astype(str), top, p_top, agents)
     return screen_table(g_inv, g_resp, g_top, z, [f"top-box model: {line}" for line in health], g_adv,
                         visibility)
 

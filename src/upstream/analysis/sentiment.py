@@ -32,11 +32,12 @@ from scipy import optimize, stats
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from ..data.description import DEFAULT_CSAT, CsatScale
+from ..data.model_formula import model_formula, present_mix
 from ..models import lmer, variance_lr_test
+from ..survey.constants import AGENT, DETRACTOR_MAX
 from .results import AnalysisResult, result
 
 #: NPS detractors: at or below 6.
-DETRACTOR_MAX = 6
 _ANALYZER = None
 
 
@@ -141,34 +142,32 @@ def agent_variance_test(fit, agent: str, level: float = 0.95) -> dict:
             "sigma": float(fit.sigma), "icc": share(theta_hat), "icc_lower": share(lower), "icc_upper": share(upper)}
 
 
-def agent_sentiment(replies: pd.DataFrame, mix, agent: str = "agent_id") -> dict:
+def agent_sentiment(replies: pd.DataFrame, mix) -> dict:
     """`sentiment ~ mix + (1 | agent)` on the comment replies: fit, test (``agent_variance_test``), formula."""
-    mix = [m for m in mix if replies[m].nunique() > 1]
-    formula = f"sentiment ~ {' + '.join(mix) or '1'} + (1 | {agent})"
+    formula = model_formula("sentiment", present_mix(replies, mix))
     fit = lmer(formula, replies)
-    return {"fit": fit, "test": agent_variance_test(fit, agent), "formula": formula}
+    return {"fit": fit, "test": agent_variance_test(fit, AGENT), "formula": formula}
 
 
-def disagreement(replies: pd.DataFrame, mix, agent: str = "agent_id", min_comments: int = 5,
+def disagreement(replies: pd.DataFrame, mix, min_comments: int = 5,
                  family: float = 0.05) -> tuple[pd.DataFrame, dict]:
     """Per agent with at least `min_comments` comment replies: comments, mode (sentiment beyond what the
     score predicts, on the −1..1 scale), cond_se, z, disagrees. Returns (table, info) with info: fit,
     test (``agent_variance_test``), z_threshold, formula, min_comments."""
     data = replies[replies["sentiment"].notna() & replies["csat"].notna()].copy()
     data["csat_score"] = data["csat"].astype(int).astype(str)
-    mix = [m for m in mix if data[m].nunique() > 1]
-    formula = f"sentiment ~ {' + '.join(['csat_score', *mix])} + (1 | {agent})"
+    formula = model_formula("sentiment", ["csat_score", *present_mix(data, mix)])
     fit = lmer(formula, data)
-    test = agent_variance_test(fit, agent)
-    counts = data[agent].astype(str).value_counts()
-    re = fit.ranef[agent]
+    test = agent_variance_test(fit, AGENT)
+    counts = data[AGENT].astype(str).value_counts()
+    re = fit.ranef[AGENT]
     table = pd.DataFrame({"comments": counts}).join(re[["mode", "cond_se"]], how="inner")
     table = table[table["comments"] >= min_comments]
     with np.errstate(divide="ignore", invalid="ignore"):
         table["z"] = np.where(table["cond_se"] > 0, table["mode"] / table["cond_se"], 0.0)
     threshold = float(stats.norm.isf(family / (2 * max(len(table), 1))))
     table["disagrees"] = (test["p_value"] < 0.05) & (table["z"].abs() > threshold)
-    table.index.name = agent
+    table.index.name = AGENT
     return table.sort_values("z"), {"fit": fit, "test": test, "z_threshold": threshold, "formula": formula,
                                     "min_comments": min_comments}
 

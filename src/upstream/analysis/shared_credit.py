@@ -25,15 +25,13 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import model_formula, present_mix
 from ..models import lmer, random_intercept_draws
-from .agents import (
-    MIN_REPEAT_CUSTOMERS,
-    AgentModel,
-    average_contact_prediction,
-    mix_formula,
-    present_mix,
-    repeat_customers,
-)
+from ..survey.constants import AGENT
+from .agents import MIN_REPEAT_CUSTOMERS, AgentModel, average_contact_prediction, repeat_customers
+
+#: The shared-credit agent term: a multiple-membership random intercept over the agents of a contact.
+SHARED_AGENT = f"mm({AGENT})"
 
 
 @dataclass
@@ -52,7 +50,7 @@ class SharedAgentModel(AgentModel):
         return random_intercept_draws(self.judged_by, self.agent, self.n_draws, self.seed)
 
 
-def membership_table(frame: pd.DataFrame, contact_agents: pd.DataFrame, agent: str = "agent_id") -> pd.DataFrame:
+def membership_table(frame: pd.DataFrame, contact_agents: pd.DataFrame) -> pd.DataFrame:
     """The `contact_agents` rows of the replies in `frame` (contact_id, agent_id, weight); a reply whose
     contact the table does not list keeps its rating-time agent with weight 1."""
     rated = frame["contact_id"].astype(str)
@@ -60,36 +58,36 @@ def membership_table(frame: pd.DataFrame, contact_agents: pd.DataFrame, agent: s
     table = pd.DataFrame({"contact_id": table["contact_id"].astype(str), "agent_id": table["agent_id"].astype(str),
                           "weight": table["weight"].astype(float)})
     listed = rated.isin(set(table["contact_id"]))
-    alone = pd.DataFrame({"contact_id": rated[~listed], "agent_id": frame.loc[~listed, agent].astype(str),
+    alone = pd.DataFrame({"contact_id": rated[~listed], "agent_id": frame.loc[~listed, AGENT].astype(str),
                           "weight": 1.0})
     return pd.concat([table, alone], ignore_index=True)
 
 
 def fit_shared_agent_model(frame: pd.DataFrame, contact_agents: pd.DataFrame, outcome: str = "csat",
-                           mix=CONTACT_MIX, agent: str = "agent_id", n_draws: int = 1000, seed: int = 2026,
+                           mix=CONTACT_MIX, n_draws: int = 1000, seed: int = 2026,
                            population: pd.DataFrame | None = None,
                            customer: str | None = "customer_id") -> SharedAgentModel:
-    """`outcome ~ mix + (1 | mm(agent))` by REML, and where customers repeat (as
+    """`outcome ~ mix + (1 | mm(agent_id))` by REML, and where customers repeat (as
     ``agents.fit_agent_model``) the crossed model with `(1 | customer)`; `n_draws` effect draws."""
     mix = present_mix(frame, mix)
     frame = frame.assign(contact_id=frame["contact_id"].astype(str))
-    weights = {agent: membership_table(frame, contact_agents, agent)}
+    weights = {AGENT: membership_table(frame, contact_agents)}
     crossed = None
     if customer is not None and repeat_customers(frame, customer) >= MIN_REPEAT_CUSTOMERS:
         # agents are judged by the crossed model alone (no bootstrap of the one-factor model to feed): fit
         # only it, and let it stand for `fit` too
-        crossed = lmer(mix_formula(outcome, mix, f"mm({agent})", f" + (1 | {customer})"), frame, membership=weights)
-    fit = crossed if crossed is not None else lmer(mix_formula(outcome, mix, f"mm({agent})"), frame,
+        crossed = lmer(model_formula(outcome, mix, random=(SHARED_AGENT, customer)), frame, membership=weights)
+    fit = crossed if crossed is not None else lmer(model_formula(outcome, mix, random=(SHARED_AGENT,)), frame,
                                                    membership=weights)
     used = frame.loc[fit.rows]
-    return SharedAgentModel(fit=fit, boot=None, frame=used, outcome=outcome, agent=agent, mix=mix,
+    return SharedAgentModel(fit=fit, boot=None, frame=used, outcome=outcome, agent=AGENT, mix=mix,
                             baseline=average_contact_prediction(crossed or fit, population, mix), crossed=crossed,
                             seed=seed, n_draws=n_draws)
 
 
-def handled_counts(frame: pd.DataFrame, contact_agents: pd.DataFrame, agent: str = "agent_id") -> pd.DataFrame:
+def handled_counts(frame: pd.DataFrame, contact_agents: pd.DataFrame) -> pd.DataFrame:
     """Per agent: rated contacts worked on (`n_shared`) and the summed weight (`weighted_responses`)."""
-    table = membership_table(frame, contact_agents, agent)
+    table = membership_table(frame, contact_agents)
     return table.groupby("agent_id")["weight"].agg(["size", "sum"]).rename(
         columns={"size": "n_shared", "sum": "weighted_responses"})
 
@@ -122,12 +120,12 @@ def recovery_error(effects: pd.DataFrame, truth: pd.Series) -> dict:
 
 
 def compare_attributions(frame: pd.DataFrame, contact_agents: pd.DataFrame, shared: pd.DataFrame,
-                         rating_time: pd.DataFrame, agent: str = "agent_id", top: int = 5) -> dict:
+                         rating_time: pd.DataFrame, top: int = 5) -> dict:
     """What shared credit changes: `table` (``verdict_changes`` with each agent's `shared_share`, the
     share of its rated contacts that several agents handled), the counts of changed verdicts and shared
     contacts, and the mean gain and shared share of the `top` agents who gain and who lose most."""
     table = verdict_changes(shared, rating_time)
-    members = membership_table(frame, contact_agents, agent)
+    members = membership_table(frame, contact_agents)
     several = members.groupby("contact_id")["agent_id"].transform("size") > 1
     table["shared_share"] = several.groupby(members["agent_id"]).mean().reindex(table.index)
     gainers, losers = table.head(top), table.tail(top)

@@ -39,9 +39,10 @@ import pandas as pd
 from scipy import stats
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import model_formula, present_mix
 from ..models import glmer, lmer
+from ..survey.constants import AGENT
 
-AGENT = "agent_id"
 OUTCOMES = ("handle_time", "repeat", "csat")
 
 
@@ -82,15 +83,15 @@ def fit_speed_models(frame: pd.DataFrame, mix=CONTACT_MIX, period: str | None = 
     conditions, so a period change is judged against day-to-day variation, not only contact-to-contact
     (dropped again when its variance is estimated as 0; the logistic repeat model keeps one random term:
     a crossed glmer is too slow for a study run)."""
-    mix = tuple(m for m in mix if m in frame and frame[m].nunique() > 1)
+    mix = present_mix(frame, mix)
     compared = bool(period) and frame[period].nunique() > 1
-    rhs = " + ".join([*mix, *([period] if compared else [])]) or "1"
-    days = f" + (1 | {day})" if compared and day and day in frame and frame[day].nunique() > 2 else ""
+    fixed = [*mix, *([period] if compared else [])]
+    days = (day,) if compared and day and day in frame and frame[day].nunique() > 2 else ()
     rows = frame.dropna(subset=["log_handle_time"])
-    ht = lmer(f"log_handle_time ~ {rhs} + (1 | {AGENT}){days}", rows)
+    ht = lmer(model_formula("log_handle_time", fixed, (AGENT, *days)), rows)
     if days and ht.singular and float(ht.varcorr.loc[day, "sd"]) < 1e-4 * float(ht.varcorr.loc["Residual", "sd"]):
-        ht = lmer(f"log_handle_time ~ {rhs} + (1 | {AGENT})", rows)      # no day-to-day variation: drop the term
-    rep = glmer(f"came_back ~ {rhs} + (1 | {AGENT})", frame.dropna(subset=["came_back"]))
+        ht = lmer(model_formula("log_handle_time", fixed), rows)      # no day-to-day variation: drop the term
+    rep = glmer(model_formula("came_back", fixed), frame.dropna(subset=["came_back"]))
     return SpeedModels(handle_time=ht, repeat=rep, mix=mix)
 
 
@@ -191,8 +192,7 @@ def contact_level_model(replies: pd.DataFrame, mix=CONTACT_MIX):
     resolved, and 10% longer handling (β·log 1.1)."""
     used = [(name, col, scale) for name, col, scale in CONTACT_METRICS if recorded(replies, col)]
     data = replies.dropna(subset=[col for _, col, _ in used])
-    mix = [m for m in mix if data[m].nunique() > 1]
-    fit = lmer(f"csat ~ {' + '.join([*mix, *(col for _, col, _ in used)])} + (1 | {AGENT})", data)
+    fit = lmer(model_formula("csat", [*present_mix(data, mix), *(col for _, col, _ in used)]), data)
     rows = {}
     for name, col, scale in used:
         est, lo, hi, p = column_interval(fit, col)

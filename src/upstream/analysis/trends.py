@@ -31,11 +31,11 @@ import pandas as pd
 from scipy import stats
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import model_formula, present_mix
 from ..models import lmer
 from ..survey import nps, nps_by_group, wilson_interval
 from .results import AnalysisResult, result
 
-AGENT = "agent_id"
 TIME = "week"
 
 
@@ -108,8 +108,7 @@ def period_scores(replies: pd.DataFrame, first: str, last: str, level: float = 0
 def fit_trend_model(replies: pd.DataFrame, mix=CONTACT_MIX):
     """The trend model (module docstring) on the replies; `week` is added from `opened_at`."""
     data = replies.assign(**{TIME: week_of(replies["opened_at"])})
-    mix = [m for m in mix if data[m].nunique() > 1]
-    return lmer(f"csat ~ {' + '.join([TIME, *mix])} + (1 | {AGENT})", data)
+    return lmer(model_formula("csat", [TIME, *present_mix(data, mix)]), data)
 
 
 def mean_row(fit, contacts: pd.DataFrame, variables) -> np.ndarray:

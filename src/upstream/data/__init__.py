@@ -2,8 +2,10 @@
 (``description``, read from ``dataset.yaml`` by ``dataset_yaml``: the CSAT scale, NPS,
 attribution and missing columns),
 reading and parsing a data set (``loading``), validating it with Great Expectations
-(``validation``), the analysis frames the studies fit models to (``frames``) and the helpdesk
-importers that write data sets (``importers``). Nothing here imports from the other layers."""
+(``validation``), the analysis frames the studies fit models to (``frames``), the helpdesk
+importers that write data sets (``importers``) and the model formula the analyses fit with the rule for
+which mix columns enter it (``model_formula``). Nothing here imports from the other layers but the shared
+constants (``survey.constants``)."""
 from .dataset_yaml import read_description
 from .description import DEFAULT_DESCRIPTION, Attribution, ColumnNotes, CsatScale, DatasetDescription, NpsScale
 from .loading import Dataset, find_table_file, load_dataset, parse_table

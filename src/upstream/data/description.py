@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..survey.constants import DETRACTOR_MAX, PROMOTER_MIN
 from .schema import TABLES
 
 __all__ = ["CsatScale", "NpsScale", "Attribution", "ColumnNotes", "DatasetDescription",
@@ -194,8 +195,8 @@ class NpsScale:
     present: bool = True
     low: int = 0
     high: int = 10
-    promoters: tuple[int, ...] = (9, 10)
-    detractors: tuple[int, ...] = tuple(range(0, 7))
+    promoters: tuple[int, ...] = tuple(range(PROMOTER_MIN, 11))
+    detractors: tuple[int, ...] = tuple(range(0, DETRACTOR_MAX + 1))
 
     def to_dict(self) -> dict:
         return {"present": self.present, "range": [self.low, self.high]}

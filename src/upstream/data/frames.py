@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..survey.constants import AGENT
 from .description import csat_scale_of
 
 CONTACT_MIX = ("policy", "product", "channel", "issue_type")
@@ -23,7 +24,7 @@ def invitations(ds) -> pd.DataFrame:
     (a response time or a CSAT/NPS score)."""
     agents = ds.agents.rename(columns={"team": "agent_team"})
     frame = ds.surveys.merge(ds.contacts, on="contact_id", how="inner", validate="one_to_one")
-    frame = frame.merge(agents, on="agent_id", how="left", validate="many_to_one")
+    frame = frame.merge(agents, on=AGENT, how="left", validate="many_to_one")
     # a reply: a response time, or a score even if the time is missing
     frame["responded"] = frame["responded_at"].notna() | frame["csat"].notna() | frame["nps"].notna()
     # in the top box of the data set's CSAT scale (dataset.yaml; 5 on the default 5-point scale)
@@ -46,4 +47,4 @@ def responses(ds, outcome: str = "csat") -> pd.DataFrame:
 def contacts_with_agents(ds) -> pd.DataFrame:
     """All contacts with the agent's attributes (for handle-time and repeat-contact analyses)."""
     agents = ds.agents.rename(columns={"team": "agent_team"})
-    return ds.contacts.merge(agents, on="agent_id", how="left", validate="many_to_one")
+    return ds.contacts.merge(agents, on=AGENT, how="left", validate="many_to_one")

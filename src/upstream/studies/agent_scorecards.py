@@ -38,7 +38,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     health = (steps.fit_health("Agent model", model.judged_by)
               + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
               + (steps.fit_health("Top-box model", fits["top_box"]) if "top_box" in fits else []))
-    attribution = getattr(getattr(ds, "description", None), "attribution", None)
+    attribution = ds.description.attribution
     findings = [*say.scorecard_sentences(card, params), *filter(None, [say.attribution_sentence(attribution)]), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,

@@ -168,7 +168,7 @@ SCALE_METHOD = [
 
 
 def method_text(model, units) -> list[str]:
-    if getattr(model, "frame", True) is None:
+    if model.frame is None:
         return [line.format(engine=model.engine) for line in SCALE_METHOD]
     if not isinstance(model, LatentAgentModel):
         return LINEAR_METHOD
@@ -199,7 +199,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         health = [f"Agent model: {note}."] + health
     else:
         shares, policy, health, fits = linear_system(model, ds.contacts)
-    attribution = getattr(getattr(ds, "description", None), "attribution", None)
+    attribution = ds.description.attribution
     health = (health + steps.noted_health("Survey screen", screen.health)
               + [f"Survey screen: {note}." for note in screen.notes])
     parts = [v for v in model.mix if v in shares.table.index]
@@ -253,13 +253,12 @@ def shared_effects(ds, params, model, agents, screen: ScreenResult, judged: Agen
     if table is None or isinstance(model, LatentAgentModel) or steps.in_sql(ds):
         return judged, None
     shared = steps.quietly(lambda: shared_credit.fit_shared_agent_model(
-        model.frame, table, model.outcome, model.mix, model.agent, n_draws=params.n_boot, seed=params.seed,
+        model.frame, table, model.outcome, model.mix, n_draws=params.n_boot, seed=params.seed,
         population=ds.contacts, customer="customer_id" if model.crossed is not None else None))
     shared_judged = agent_effects(shared, agents, params.reliability_threshold,
                                   steps.verdict_margin(params, steps.csat_scale(ds)),
                                   params.max_false_sign, flagged=screen.table["flagged"])
-    return shared_judged, shared_credit.compare_attributions(model.frame, table, shared_judged.table, judged.table,
-                                                              model.agent)
+    return shared_judged, shared_credit.compare_attributions(model.frame, table, shared_judged.table, judged.table)
 
 
 def _weights_text(ds) -> str:

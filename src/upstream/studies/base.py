@@ -20,6 +20,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..reporting import privacy
+from ..survey.constants import SCREEN_Z
 from .allowed import ParameterError, allowed, check_ranges
 
 #: Columns that hold agent ids in published tables; they are pseudonymised unless names are asked for.
@@ -35,7 +36,8 @@ class Parameters:
     calls a part of a change "no change" only when its 95% interval lies within ±δ.
     None (default): 1.25% of the scale's range — 0.05 points on CSAT 1–5, 1.25 percentage points on good/bad.
     max_false_sign: the largest acceptable chance that a verdict has the wrong sign.
-    n_boot, seed: parametric bootstrap replicates and seed. screen_z: one-sided z of the survey screen.
+    n_boot, seed: parametric bootstrap replicates and seed. screen_z: one-sided z of the survey screen (None: the
+    default, ``survey.constants.SCREEN_Z``).
     tipping_shift: the change in mean CSAT the tipping-point analysis asks about (score points).
     show_names: agent ids instead of pseudonyms. pseudonym_salt: None = this installation's secret salt.
     """
@@ -46,7 +48,8 @@ class Parameters:
     max_false_sign: float = field(default=0.05, metadata=allowed("number", 0, 0.5, low_open=True, high_open=True))
     n_boot: int = field(default=1000, metadata=allowed("whole number", 100, unit="for 95% intervals"))
     seed: int = field(default=2026, metadata=allowed("whole number", 1))
-    screen_z: float = field(default=2.17, metadata=allowed("number", 0, low_open=True))
+    screen_z: float = field(default=SCREEN_Z, metadata=allowed("number", 0, low_open=True,
+                                                               none=f"the default, {SCREEN_Z:g}"))
     tipping_shift: float = field(default=0.1, metadata=allowed("number"))
     show_names: bool = field(default=False, metadata=allowed("true or false"))
     pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt"))
@@ -64,6 +67,8 @@ class Parameters:
             default = known[name].default
             if name == "practical_margin" and value is None:
                 pass
+            elif name == "screen_z" and value is None:        # the declared default (notebooks pass None)
+                continue
             elif name == "pseudonym_salt":
                 if value is not None and (not isinstance(value, str) or not value):
                     raise ParameterError("pseudonym_salt must be a non-empty text or None")

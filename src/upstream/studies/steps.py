@@ -120,8 +120,7 @@ def recorded(ds, column: str, table: str = "contacts") -> bool:
 
 def nps_recorded(ds) -> bool:
     """The survey asked NPS (the data set's description says so) and some replies carry one."""
-    nps = getattr(getattr(ds, "description", None), "nps", None)
-    return (nps is None or bool(nps.present)) and "nps" in ds.surveys and ds.surveys["nps"].notna().any()
+    return bool(ds.description.nps.present) and "nps" in ds.surveys and ds.surveys["nps"].notna().any()
 
 
 def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "policy") -> policies.PolicyModel:

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import as_numbers, shown_values, z_of_level
+from .constants import DETRACTOR_MAX, PROMOTER_MIN
 
-PROMOTER_MIN = 9  # 9–10 promoters
-DETRACTOR_MAX = 6  # 0–6 detractors
 ADJUSTED_WALD_PSEUDO = (0.75, 1.5, 0.75)  # (promoters, passives, detractors), Rocks 2016
 NPS_METHODS = ("wald", "adjusted-wald")
 

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ...survey.constants import AGENT
 from ..description import DEFAULT_CSAT, CsatScale
-from ..frames import ADVERSE
+from ..frames import ADVERSE, CONTACT_MIX
+from ..model_formula import varying
 
 #: Contact features of the survey screen (``analysis.screen.SCREEN_FEATURES``); credited = credit_issued > 0.
 SCREEN_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
@@ -40,13 +42,12 @@ def _lit(ds, value) -> str:
     return ds.engine.dialect.literal(value)
 
 
-def prepare_replies(ds, outcome: str = "csat", mix=("policy", "product", "channel", "issue_type"),
-                    agent: str = "agent_id") -> int:
+def prepare_replies(ds, outcome: str = "csat", mix=CONTACT_MIX) -> int:
     """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE) and return its row count."""
     if outcome not in ("csat", "nps"):
         raise ValueError(f"outcome must be 'csat' or 'nps', not {outcome!r}")
     i = lambda c: _i(ds, c)  # noqa: E731
-    cols = [agent, *mix, "customer_id"]
+    cols = [AGENT, *mix, "customer_id"]
     complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in cols)
     ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y "
                                f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} "
@@ -71,15 +72,16 @@ class MixDesign:
 
 
 def mix_design(ds, mix) -> MixDesign:
-    """Levels of each mix variable among the replies (variables with one level are left out, as
-    ``analysis.agents.present_mix`` does) and the design's column names."""
-    levels, counts = {}, {}
+    """Levels of each mix variable among the replies (the variables that enter: ``model_formula.varying``,
+    the pandas path's rule) and the design's column names."""
+    found = {}
     for var in mix:
         rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM replies GROUP BY {_i(ds, var)}")
-        found = dict((str(k), int(n)) for k, n in rows)
-        if len(found) > 1:
-            labels = sorted(found)
-            levels[var], counts[var] = labels, [found[k] for k in labels]
+        found[var] = dict((str(k), int(n)) for k, n in rows)
+    levels, counts = {}, {}
+    for var in varying({var: len(found[var]) for var in mix}, mix):
+        labels = sorted(found[var])
+        levels[var], counts[var] = labels, [found[var][k] for k in labels]
     names, terms, columns = ["(Intercept)"], ["(Intercept)"], [None]
     for var, labels in levels.items():
         for lab in labels[1:]:
@@ -94,7 +96,7 @@ def _is(ds, column) -> str:
     return f"{_i(ds, var)} = {_lit(ds, lab)}"
 
 
-def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "agent_id") -> dict:
+def agent_sums(ds, design: MixDesign, weight: str | None = None) -> dict:
     """Per-agent sufficient statistics (see the module docstring) as arrays: levels (sorted agent ids),
     n, s (G×p), xtx (G×p×p), xty (G×p), sy, yty, and with `weight` (a SQL expression of a reply's
     prior weight) sum_w and sum_log_w."""
@@ -109,8 +111,8 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "a
     pairs = [(a, b) for a in range(1, p) for b in range(a + 1, p) if cols[a][0] != cols[b][0]]
     parts += [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
     select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
-    frame = ds.engine.frame(f"SELECT {_i(ds, agent)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
-                            f"GROUP BY {_i(ds, agent)}")
+    frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
+                            f"GROUP BY {_i(ds, AGENT)}")
     frame["g"] = frame["g"].astype(str)
     frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
     v = frame.drop(columns="g").to_numpy(dtype=float)
@@ -151,14 +153,13 @@ def _xb(ds, design: MixDesign, beta: pd.Series) -> str:
     return " + ".join(terms)
 
 
-def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, variable: str,
-                    agent: str = "agent_id") -> pd.DataFrame:
+def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, variable: str) -> pd.DataFrame:
     """Per level of `variable`: n, sum_e, sum_e2, median, sum_z, sum_z2 of the conditional residuals
     e = y − x'β̂ − b̂_agent and z = |e − median of the level|."""
     ds.engine.register("agent_modes", pd.DataFrame({"g": modes.index.astype(str), "b": modes.to_numpy(float)}))
     v = _i(ds, variable)
     e = (f"SELECT r.{v} AS lvl, r.y - ({_xb(ds, design, beta)}) - coalesce(m.b, 0.0) AS e "
-         f"FROM replies r LEFT JOIN agent_modes m ON r.{_i(ds, agent)} = m.g")
+         f"FROM replies r LEFT JOIN agent_modes m ON r.{_i(ds, AGENT)} = m.g")
     frame = ds.engine.frame(
         f"WITH e AS ({e}), med AS (SELECT lvl, median(e) AS med FROM e GROUP BY lvl) "
         "SELECT e.lvl AS level, count(*) AS n, sum(e.e) AS sum_e, sum(e.e * e.e) AS sum_e2, min(med.med) AS median, "
@@ -184,7 +185,7 @@ def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -
     scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
     cols = ", ".join(f"{_feature(ds, f)} AS {i(f)}" for f in feats)
     adverse = " OR ".join(f"c.{i(col)} = {'TRUE' if value else 'FALSE'}" for col, value in ADVERSE if col in have)
-    ds.engine.view("screen_rows", f"SELECT c.{i('agent_id')} AS agent, "
+    ds.engine.view("screen_rows", f"SELECT c.{i(AGENT)} AS agent, "
                                   f"CASE WHEN {adverse or 'FALSE'} THEN 1 ELSE 0 END AS adverse, "
                                   f"CASE WHEN s.{i('contact_id')} IS NULL THEN 0 ELSE 1 END AS invited, "
                                   f"CASE WHEN {answered} THEN 1 ELSE 0 END AS responded, "
