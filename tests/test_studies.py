@@ -19,10 +19,10 @@ from upstream.analysis.scorecards import display_scorecards
 from upstream.analysis.screen import survey_screen
 from upstream.analysis.shares import variance_shares
 from upstream.data.frames import invitations, responses
-from upstream.reporting import sentences as say
 from upstream.reporting.sentences.common import Units
 from upstream.simulate import PRESETS, simulate, truth_frame
 from upstream.studies import ParameterError, Parameters, RunCache, agent_scorecards, agent_vs_system, survey_health
+from upstream.studies.agent_vs_system import sentences as say
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

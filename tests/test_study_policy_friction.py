@@ -11,11 +11,11 @@ from study_data import PARAMS, larger_operation, sample
 
 from upstream.analysis import credit, margins, words
 from upstream.data.frames import CONTACT_MIX, invitations, responses
-from upstream.reporting import sentences as say
 from upstream.reporting.privacy import redact_comment
 from upstream.simulate.comments import POLICY_WORDS
 from upstream.studies import ParameterError, policy_friction
 from upstream.studies.policy_friction import FrictionParameters
+from upstream.studies.policy_friction import sentences as say
 
 
 @pytest.fixture(scope="module")

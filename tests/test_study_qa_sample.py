@@ -12,9 +12,9 @@ from scipy.special import expit
 
 from upstream.analysis import qa
 from upstream.data.frames import responses
-from upstream.reporting import sentences as say
 from upstream.simulate import truth_frame
 from upstream.studies import ParameterError, RunCache, qa_sample
+from upstream.studies.qa_sample import sentences as say
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -308,17 +308,10 @@ def load_study(
 def study_parameters_class(notebook: Path):
     """The parameters class of the Upstream study a notebook shows (``notebooks/trends.ipynb`` →
     ``TrendParameters``), or None for a notebook of one's own."""
-    import importlib
-
-    from upstream.studies import STUDY_NAMES, Parameters
+    from upstream.studies import STUDY_NAMES, declared
 
     name = Path(notebook).stem
-    if name not in STUDY_NAMES:
-        return None
-    module = importlib.import_module(f"upstream.studies.{name}")
-    own = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Parameters)
-           and v.__module__ == module.__name__]
-    return own[0] if own else Parameters
+    return declared(name).parameters if name in STUDY_NAMES else None
 
 
 def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrides: dict, label: str) -> None:

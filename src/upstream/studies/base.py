@@ -84,6 +84,23 @@ class Parameters:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class StudyDeclaration:
+    """What a study package (``upstream.studies.<name>``) declares once, as its ``STUDY``: its name (the
+    folder's and the notebook's), title and index group, its parameters class (fields, defaults and what each
+    allows: the notebook's parameters cell must agree with them), the names of the tables it may publish as
+    ``tables/<name>.csv`` (unique across studies but for ``steps.SHARED_TABLES``), its pipeline
+    `run(dataset, params, cache)` and its page, `page(result)`: the tables its notebook shows (``display``)."""
+
+    name: str
+    title: str
+    group: str
+    parameters: type[Parameters]
+    tables: tuple[str, ...]
+    run: Callable[..., StudyResult]
+    page: Callable[[StudyResult], Any]
+
+
 @dataclass
 class StudyResult:
     """One study's output. `tables` hold real agent ids; `publish` pseudonymises them unless the
@@ -128,6 +145,14 @@ class StudyResult:
                 out[column] = self.labels(out[column]).to_numpy()
         return out
 
+    def page_tables(self) -> dict:
+        """The tables this study's page shows, readable, by name in page order (its package's ``display.page``;
+        see ``reporting.display.pages``)."""
+        from ..reporting.display.pages import page_tables
+        from .registry import declared
+
+        return page_tables(self, declared(self.study).page)
+
     def _repr_html_(self) -> str:
         """Jupyter: the title and period, the Key findings, the tables (as `tables/<name>.csv` publishes
         them: rows × columns) and the model notes."""
@@ -146,6 +171,7 @@ class StudyResult:
         into `report_dir`; nothing when `report_dir` is None (a notebook opened by hand)."""
         if report_dir is None:
             return []
+        self.check_table_names()
         folder = Path(report_dir) / "tables"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -156,6 +182,19 @@ class StudyResult:
             os.replace(tmp, path)
             written.append(path)
         return written
+
+
+    def check_table_names(self) -> None:
+        """ValueError when an Upstream study holds a table its package does not declare (``STUDY.tables``): a
+        name published unannounced could overwrite another study's CSV in a run's shared tables/ folder."""
+        from .registry import STUDY_NAMES, declared
+
+        if self.study not in STUDY_NAMES:
+            return
+        undeclared = [name for name in self.tables if name not in declared(self.study).tables]
+        if undeclared:
+            raise ValueError(f"{self.study} made the table(s) {', '.join(undeclared)}, which upstream.studies."
+                             f"{self.study}.STUDY.tables does not declare")
 
 
 class RunCache:

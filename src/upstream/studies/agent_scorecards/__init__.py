@@ -9,13 +9,14 @@ survey review get no rank.
 """
 from __future__ import annotations
 
-from ..analysis.agents import agent_effects
-from ..analysis.scorecards import agent_scorecards
-from ..data.frames import responses
-from ..reporting import plots
-from ..reporting import sentences as say
-from . import steps
-from .base import Parameters, RunCache, StudyResult
+from ...analysis.agents import agent_effects
+from ...analysis.scorecards import agent_scorecards
+from ...data.frames import responses
+from .. import steps
+from ..agent_vs_system.sentences import attribution_sentence
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
 
 NAME = "agent_scorecards"
 TITLE = "Agent scorecards"
@@ -39,7 +40,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
               + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
               + (steps.fit_health("Top-box model", fits["top_box"]) if "top_box" in fits else []))
     attribution = getattr(getattr(ds, "description", None), "attribution", None)
-    findings = [*say.scorecard_sentences(card, params), *filter(None, [say.attribution_sentence(attribution)]), *health]
+    findings = [*say.scorecard_sentences(card, params), *filter(None, [attribution_sentence(attribution)]), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits={"agent model": model.judged_by, **fits})
@@ -51,3 +52,9 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         result.figures["agreement"] = plots.model_agreement(card, f"Linear and ordinal models: rank correlation of "
                                                                   f"agent effects {rho:.2f}")
     return result
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
+    tables=("scorecards",))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import expected_people, pct, verb
+from ...reporting.sentences.common import expected_people, pct, verb
 
 
 def scorecard_sentences(card: pd.DataFrame, params) -> list[str]:

@@ -15,15 +15,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..analysis import aggregated, latent, policies
-from ..analysis import shares as shares_module
-from ..analysis.agents import agent_effects
-from ..analysis.latent import LatentAgentModel
-from ..analysis.ranking import rank_shift
-from ..reporting import plots
-from ..reporting import sentences as say
-from . import steps
-from .base import Parameters, RunCache, StudyResult
+from ...analysis import aggregated, latent, policies
+from ...analysis import shares as shares_module
+from ...analysis.agents import agent_effects
+from ...analysis.latent import LatentAgentModel
+from ...analysis.ranking import rank_shift
+from .. import steps
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
 
 NAME = "agent_vs_system"
 TITLE = "Agent or system? What drives CSAT"
@@ -249,3 +249,9 @@ def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) ->
                                               f"{units.outcome} against the average contact" if worst is not None
                                               else f"No policy lowers {units.outcome} beyond what chance allows")
     return out
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
+    tables=("agent_effects", "policy_effects", "variance_shares", "survey_screen", "rank_shift"))

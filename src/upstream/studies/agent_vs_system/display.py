@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import format_p, interval, with_agent_labels
+from ...reporting.display.common import format_p, interval, with_agent_labels
+from ...reporting.display.pages import agent_labels, variance_components
 
 
 def shares_table(shares: pd.DataFrame) -> pd.DataFrame:
@@ -66,3 +67,26 @@ def flagged_agents(screen: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
                         "expected ": f["expected_response_rate"].round(3), "z (replies)": f["z_response"].round(1)},
                        index=f.index)
     return with_agent_labels(out, labels)
+
+
+def page(r):
+    """The tables this study's page shows, in page order: (name, caption, frame, source CSV, undefined note)."""
+    p, t = r.parameters, r.tables
+    yield ("variance_shares", "Share of the variation in CSAT with 95% intervals; p: joint Wald test that the "
+           "variable has no effect", shares_table(t["variance_shares"]), "variance_shares",
+           "no test (the agents' share is tested by the verdicts; the total has no test)")
+    if len(t["policy_effects"]):
+        yield ("policy_effects", "Policy effects on CSAT (points) against the average contact: 95% CI (Satterthwaite "
+               "df), family-wise 95% CI (Bonferroni), Holm-adjusted p", policy_display(t["policy_effects"]),
+               "policy_effects", "not tested for this policy (too few replies or agents)")
+    effects, screen = t["agent_effects"], t["survey_screen"]
+    yield ("verdict_counts", f"Agents by verdict (reliability threshold {p.reliability_threshold:g}, false sign rate "
+           f"at most {p.max_false_sign:.0%})", verdict_counts(effects), "agent_effects", None)
+    if screen["flagged"].any():
+        yield ("survey_screen", "Survey process under review: invitation or response rate implausible against the "
+               "agent's own expected rate", flagged_agents(screen, agent_labels(r, screen)), "survey_screen",
+               "no reply to compare")
+    yield ("rank_shift", "Largest rank changes (1 = best); rank interval and P(bottom 10%) from the bootstrap",
+           rank_movers(effects, agent_labels(r, effects)), "agent_effects", "not estimable")
+    yield from variance_components(r)
+

@@ -6,7 +6,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.lines import Line2D
 
-from .common import PALETTE, axes, finish
+from ...reporting.plots.common import PALETTE, axes, finish
 
 
 def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = None,

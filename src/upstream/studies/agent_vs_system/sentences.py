@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.verdicts import NOT_RANKABLE
-from .common import MIX_LABELS, POINTS, Units, expected_people, listing, p_text, pct, pct_interval, verb
+from ...reporting.sentences.common import (
+    MIX_LABELS,
+    POINTS,
+    Units,
+    expected_people,
+    listing,
+    p_text,
+    pct,
+    pct_interval,
+    verb,
+)
 
 
 def variance_sentence(shares, mix=("policy", "product", "channel", "issue_type"), units: Units = POINTS,

@@ -10,12 +10,12 @@ the raw ones.
 """
 from __future__ import annotations
 
-from ..analysis import channels
-from ..data.frames import invitations
-from ..reporting import plots
-from ..reporting import sentences as say
-from . import steps
-from .base import Parameters, RunCache, StudyResult
+from ...analysis import channels
+from ...data.frames import invitations
+from .. import steps
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
 
 NAME = "channel_audit"
 TITLE = "Channel audit: what each channel handles, how fast and how well"
@@ -114,3 +114,9 @@ def figures(summary, differences, outcome: str = "CSAT") -> dict:
         out["repeat"] = plots.raw_and_adjusted(differences, "repeat", "Repeat contacts within 7 days by channel, raw "
                                                "and adjusted", "Percentage points against all contacts")
     return out
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
+    tables=("channel_summary", "channel_differences", "channel_response"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import format_p, interval
+from ...reporting.display.common import format_p, interval
 
 ROWS = [  # (label, column, scale, format)
     ("contacts", "contacts", 1, ",.0f"), ("share of contacts (%)", "share", 100, ".1f"),
@@ -67,3 +67,19 @@ def response_display(comparison: pd.DataFrame) -> pd.DataFrame:
         "adjusted effect": c["effect"].round(2),
         "family-wise 95% CI": interval(c["lower_adj"], c["upper_adj"]),
         "tipping point δ (points)": c["tipping_delta"].round(2)}, index=c.index)
+
+
+def page(r):
+    """The tables this study's page shows, in page order: (name, caption, frame, source CSV, undefined note)."""
+    t = r.tables
+    yield ("channel_summary", "Each channel's numbers with 95% intervals (counts and shares of contacts are a "
+           "census)", channel_table(t["channel_summary"]), "channel_summary", None)
+    if "channel_differences" in t:
+        yield ("channel_differences", "Raw and adjusted differences from the average contact: CSAT and NPS in "
+               "points, rates in percentage points", differences_display(t["channel_differences"]),
+               "channel_differences", "not estimable")
+    if "channel_response" in t:
+        yield ("channel_response", "Replies, weighting and tipping points by channel (χ² test of equal response "
+               f"rates: p = {format_p(r.values['chi2_p'])})", response_display(t["channel_response"]),
+               "channel_response", "no shift within the range searched reverses the effect's sign")
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import POINTS, Units, listing, p_text, pct, pct_interval
+from ...reporting.sentences.common import POINTS, Units, listing, p_text, pct, pct_interval
 
 METRIC_LABELS = {"csat": "CSAT", "nps": "NPS", "fcr": "first-contact resolution", "escalation": "escalation",
                  "repeat": "repeat contacts within 7 days"}

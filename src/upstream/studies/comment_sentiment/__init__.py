@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import sentiment
-from ..data.frames import CONTACT_MIX, invitations
-from ..reporting import plots
-from ..reporting import sentences as say
-from ..reporting.privacy import redact_comment
-from . import steps
-from .allowed import allowed
-from .base import Parameters, RunCache, StudyResult
+from ...analysis import sentiment
+from ...data.frames import CONTACT_MIX, invitations
+from ...reporting.privacy import redact_comment
+from .. import steps
+from ..allowed import allowed
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
 
 NAME = "comment_sentiment"
 TITLE = "Comment sentiment: whether customers' words agree with their scores"
@@ -117,3 +117,9 @@ def agent_table(gaps: pd.DataFrame, sentiment_fit, model) -> pd.DataFrame:
                         "beyond_score_z": gaps["z"], "disagrees": gaps["disagrees"]})
     out.index.name = "agent_id"
     return out
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=SentimentParameters, run=run, page=display.page,
+    tables=("sentiment_validation", "sentiment_by_score", "agent_sentiment", "sentiment_models"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import p_text, pct, pct_interval
+from ...reporting.sentences.common import p_text, pct, pct_interval
 
 
 def comment_coverage_sentence(n_comments: int, n_replies: int) -> str:

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import interactions, periods, resolution, speed
-from ..data.frames import responses
-from ..reporting import plots
-from ..reporting import sentences as say
-from . import steps
-from .allowed import allowed
-from .base import ParameterError, Parameters, RunCache, StudyResult
-from .options import own_parameters
+from ...analysis import interactions, periods, resolution, speed
+from ...data.frames import responses
+from .. import steps
+from ..allowed import allowed
+from ..base import ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
+from ..options import own_parameters
+from . import display, plots
+from . import sentences as say
 
 NAME = "metric_health"
 TITLE = "Metric health — do the speed metrics tell the truth"
@@ -217,3 +217,11 @@ def figures(result: StudyResult, agents, changes, curve, by_agent) -> dict:
         out["interactions"] = plots.interaction_curve(curve["curve"], curve["band"],
                                                       say.interactions_title(curve["comparisons"]))
     return out
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=MetricHealthParameters, run=run, page=display.page,
+    tables=("period_changes", "change_point", "monthly_metrics", "agent_metrics", "effect_correlations",
+            "contact_metrics", "resolution_agreement", "interactions_curve", "interactions_bands",
+            "interactions_comparisons"))

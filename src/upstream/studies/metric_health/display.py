@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import format_p, interval, with_agent_labels
+from ...reporting.display.common import format_p, interval, with_agent_labels
+from ...reporting.display.pages import agent_labels
 
 
 def period_display(changes: pd.DataFrame) -> pd.DataFrame:
@@ -101,3 +102,36 @@ def bands_display(bands: pd.DataFrame, comparisons: pd.DataFrame) -> pd.DataFram
     comp = pd.DataFrame({"interactions": "", "contacts": "", "expected CSAT": comparisons["estimate"].round(2),
                          "95% interval": interval(comparisons["lower"], comparisons["upper"])}, index=comparisons.index)
     return pd.concat([rows, comp])
+
+
+def page(r):
+    """The tables this study's page shows, in page order: (name, caption, frame, source CSV, undefined note)."""
+    t = r.tables
+    if "agent_metrics" in t:
+        agents = t["agent_metrics"]
+        yield ("rushing", "Agents most probably both fast and prone to repeat contacts (P from the conditional "
+               "distributions)", rushing_display(agents, agent_labels(r, agents)), "agent_metrics", None)
+        yield ("effect_correlations", "Correlation of agents' own effects across the three metrics: corrected for "
+               "shrinkage (reliability-weighted moments), 95% percentile intervals resampling agents",
+               correlation_display(t["effect_correlations"]), "effect_correlations", "not estimable")
+    if "period_changes" in t:
+        yield ("period_changes", "Change from the first to the last period: handle time (geometric mean) in %, "
+               "repeat contacts in percentage points", period_display(t["period_changes"]), "period_changes", None)
+        yield ("monthly_metrics", "Raw monthly figures (intervals treat contacts as independent: a description, not "
+               "a model)", monthly_display(t["monthly_metrics"]), "monthly_metrics", "no contacts to measure")
+    if "contact_metrics" in t:
+        yield ("contact_metrics", "Difference in CSAT (points), 95% Satterthwaite intervals",
+               contact_metrics_display(t["contact_metrics"]), "contact_metrics", "not estimable")
+    if "resolution_agreement" in t:
+        agents = t["agent_metrics"]
+        yield ("resolution_agreement", "All contacts, 95% Jeffreys intervals",
+               resolution_display(t["resolution_agreement"]), "resolution_agreement", None)
+        yield ("overclaim", "Agents whose resolved contacts come back most often against their contacts' expectation",
+               overclaim_display(agents, agent_labels(r, agents)), "agent_metrics", "no resolved contact")
+    if "interactions_curve" in t:
+        yield ("interactions_bands", "Expected CSAT of each band and the differences, 95% Satterthwaite intervals",
+               bands_display(t["interactions_bands"], t["interactions_comparisons"]), "interactions_bands",
+               "not estimable")
+        yield ("interactions_curve", "The curve, count by count", interactions_display(t["interactions_curve"]),
+               "interactions_curve", "not estimable")
+

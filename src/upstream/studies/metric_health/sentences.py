@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import listing, pct, pct_interval, whole_count
+from ...reporting.sentences.common import listing, pct, pct_interval, whole_count
 
 NOT_RECORDED = {
     "handle_time_sec": "This data set does not record handle time, so the speed metrics cannot be checked against "

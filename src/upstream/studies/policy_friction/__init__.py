@@ -14,15 +14,17 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..analysis import credit, margins
-from ..analysis.words import distinctive_words
-from ..data.frames import CONTACT_MIX, invitations
-from ..reporting import plots
-from ..reporting import sentences as say
-from ..reporting.privacy import redact_comment
-from . import steps
-from .allowed import allowed
-from .base import Parameters, RunCache, StudyResult
+from ...analysis import credit, margins
+from ...analysis.words import distinctive_words
+from ...data.frames import CONTACT_MIX, invitations
+from ...reporting.privacy import redact_comment
+from .. import steps
+from ..agent_vs_system.plots import level_effects
+from ..agent_vs_system.sentences import policy_sentence
+from ..allowed import allowed
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
 
 NAME = "policy_friction"
 TITLE = "Policy friction: what the rules cost, whoever handles the contact"
@@ -71,7 +73,7 @@ def policy_sentences(ds, effects: dict, stacked: pd.DataFrame, units) -> list[st
     if not effects:
         return [f"Every contact is governed by one policy ('{ds.contacts[POLICY].iloc[0]}'), so there are no policy "
                 "differences to estimate."]
-    out = [say.policy_sentence(effects["csat"], units)]
+    out = [policy_sentence(effects["csat"], units)]
     if "nps" in effects:
         out.append(say.nps_policy_sentence(stacked.loc["nps"]))
     out.append(say.repeat_sentence(stacked.loc["repeat"]) if "repeat" in effects else "")
@@ -140,7 +142,7 @@ def figures(stacked: pd.DataFrame, units) -> dict:
     unit = csat["unit"].iloc[0]
     size = f"{abs(csat.loc[worst, 'effect']):.2f} points" if unit == "CSAT points" else \
         f"{abs(csat.loc[worst, 'effect']):.1f} {unit}"
-    out = {"csat": plots.level_effects(csat, POLICY, f"'{worst}' costs {size} of {units.outcome} against the average "
+    out = {"csat": level_effects(csat, POLICY, f"'{worst}' costs {size} of {units.outcome} against the average "
                                                      "contact" if csat.loc[worst, "upper_adj"] < 0
                                        else f"No policy lowers {units.outcome} beyond what chance allows")}
     if "repeat" in stacked.index.get_level_values(0):
@@ -160,3 +162,10 @@ def credit_figure(money: dict | None) -> dict:
     title = (f"{pile['share']:.0%} of credited contacts sit at the cap of {pile['value']:.2f}" if pile["is_cap"]
              else "Credited amounts show no cap")
     return {"credit": plots.credit_bands(money["bands"], title)}
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=FrictionParameters, run=run, page=display.page,
+    tables=("policy_outcomes", "policy_words", "credit_pile_up", "credit_dose_response", "credit_bands",
+            "credit_cap_neighbours"))

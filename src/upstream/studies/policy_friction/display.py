@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import format_p
+from ...reporting.display.common import format_p
 
 LABELS = {"csat": "CSAT (points)", "nps": "NPS (points)", "repeat": "repeat within 7 days (pp)",
           "escalation": "escalated (pp)"}
@@ -47,3 +47,22 @@ def dose_display(dose: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"estimate (points)": dose["estimate"].round(3),
                          "95% CI": [f"{a:+.2f} to {b:+.2f}" for a, b in zip(dose["lower"], dose["upper"])],
                          "p": dose["p_value"].map(format_p)}, index=dose.index)
+
+
+def page(r):
+    """The tables this study's page shows, in page order: (name, caption, frame, source CSV, undefined note)."""
+    t = r.tables
+    if "policy_outcomes" in t:
+        yield ("policy_outcomes", "Policy effects against the average contact (family-wise 95% intervals)",
+               policy_outcomes_display(t["policy_outcomes"]), "policy_outcomes", "not estimable for this outcome")
+    if "credit_dose_response" in t and len(t["credit_dose_response"]):
+        yield ("credit_dose_response", "CSAT per doubling of the credit, and at the cap against the dose–response "
+               "line (Satterthwaite 95% CI)", dose_display(t["credit_dose_response"]), "credit_dose_response", None)
+    if "credit_cap_neighbours" in t:
+        yield ("credit_cap_neighbours", "Raw mean CSAT at the cap and in the half-doubling just below it (t / Welch "
+               "95% intervals)", t["credit_cap_neighbours"].round(3), "credit_cap_neighbours", "fewer than two replies")
+    words = r.values["words"]
+    yield ("policy_words", f"Distinctive words per policy (z above {words.attrs['z_threshold']:.2f}, Bonferroni over "
+           f"a {words.attrs['vocabulary']:,}-word vocabulary)", words_display(words), "policy_words",
+           "fewer comments than the word list needs")
+

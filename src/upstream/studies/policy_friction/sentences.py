@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import listing, pct, pct_interval, points
+from ...reporting.sentences.common import listing, pct, pct_interval, points
 
 
 def _pp(x: float) -> str:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis import qa
-from ..data.frames import responses
-from ..reporting import plots
-from ..reporting import sentences as say
-from . import steps
-from .allowed import allowed
-from .base import Parameters, RunCache, StudyResult
-from .options import own_parameters
+from ...analysis import qa
+from ...data.frames import responses
+from .. import steps
+from ..allowed import allowed
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from ..options import own_parameters
+from . import display, plots
+from . import sentences as say
 
 NAME = "qa_sample"
 TITLE = "QA review plan: where reviews reduce uncertainty most"
@@ -59,3 +59,9 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     result.values = {"tau2": plan.attrs["tau2"], "sigma2": plan.attrs["sigma2"], "formula": model.judged_by.formula}
     result.figures = {"reliability": plots.reliability_gain(plan, say.plan_title(plan))}
     return result
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=QaParameters, run=run, page=display.page,
+    tables=("qa_sample", "qa_plan"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...reporting.display.pages import agent_labels
+
 
 def plan_display(plan: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
     """The agents who get reviews: replies, reliability now and after, reviews, reason."""
@@ -22,3 +24,15 @@ def sample_display(sample: pd.DataFrame, labels: pd.Series, n: int = 20) -> pd.D
                         "policy": s["policy"], "issue type": s["issue_type"]}, index=s.index)
     out.index = pd.Index(s["contact_id"].to_numpy(), name="contact")
     return out
+
+
+def page(r):
+    """The tables this study's page shows, in page order: (name, caption, frame, source CSV, undefined note)."""
+    t = r.tables
+    plan, sample = t["qa_plan"], t["qa_sample"]
+    yield ("qa_plan", "Agents in the plan: reviews, reliability now and after, and why",
+           plan_display(plan, agent_labels(r, plan)), "qa_plan", None)
+    if len(sample):
+        yield ("qa_sample", "The first contacts of the sample",
+               sample_display(sample, r.labels(sample["agent_id"].unique())), "qa_sample", None)
+

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from ...analysis.verdicts import UNDER_REVIEW
-from .common import PALETTE, axes, finish
+from ...reporting.plots.common import PALETTE, axes, finish
 
 
 def reliability_gain(plan: pd.DataFrame, title: str):

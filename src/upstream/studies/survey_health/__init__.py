@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis import nonresponse
-from ..analysis.agents import agent_effects
-from ..data.frames import invitations
-from ..reporting import plots
-from ..reporting import sentences as say
-from ..survey import nps, nps_by_group
-from . import steps
-from .base import Parameters, RunCache, StudyResult
+from ...analysis import nonresponse
+from ...analysis.agents import agent_effects
+from ...data.frames import invitations
+from ...survey import nps, nps_by_group
+from .. import steps
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
 
 NAME = "survey_health"
 TITLE = "Survey health: who answers, and how it biases the scores"
@@ -132,3 +132,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         result.figures["nps"] = plots.nps_groups(nps_channel, f"NPS is {nps_all.nps:+.0f} (95% interval {lo:+.0f} to "
                                                               f"{hi:+.0f}); by channel:")
     return result
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
+    tables=("response_rates", "response_model", "nps_by_channel", "survey_screen", "weighted_scores",
+            "weighted_agent_effects", "tipping_point", "verdict_tipping_points"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import axes, finish
+from ...reporting.plots.common import axes, finish
 
 
 def response_rates(rates: pd.DataFrame, title: str):

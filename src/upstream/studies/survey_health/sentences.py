@@ -8,7 +8,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ...data.frames import CONTACT_MIX
-from .common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
+from ...reporting.sentences.common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
 
 
 def response_sentences(rates: pd.DataFrame, response) -> list[str]:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..analysis import trends
-from ..data.frames import responses
-from ..reporting import plots
-from ..reporting import sentences as say
-from . import steps
-from .allowed import allowed
-from .base import ParameterError, Parameters, RunCache, StudyResult
-from .options import own_parameters
+from ...analysis import trends
+from ...data.frames import responses
+from .. import steps
+from ..allowed import allowed
+from ..base import ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
+from ..options import own_parameters
+from . import display, plots
+from . import sentences as say
 
 NAME = "trends"
 TITLE = "Trends — did CSAT get better"
@@ -115,3 +115,9 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
         "decomposition": plots.decomposition_bars(parts, say.decomposition_title(parts)),
     }
     return result
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=TrendParameters, run=run, page=display.page,
+    tables=("weekly_scores", "period_scores", "trend_decomposition", "mix_shares", "within_mix_weekly"))

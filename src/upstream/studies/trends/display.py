@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import interval
+from ...reporting.display.common import interval
+from ...reporting.display.pages import variance_components
 
 
 def weekly_display(weekly: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
@@ -57,3 +58,24 @@ def period_display(compared: pd.DataFrame) -> pd.DataFrame:
         out["NPS"] = c["nps"].round(1)
         out["95% CI  "] = interval(c["nps_lower"], c["nps_upper"], ".1f")
     return out
+
+
+def page(r):
+    """The tables this study's page shows, in page order: (name, caption, frame, source CSV, undefined note)."""
+    t = r.tables
+    if "trend_decomposition" in t:
+        yield ("trend_decomposition", "Oaxaca–Blinder decomposition on the fitted model (CSAT points); bootstrap "
+               "percentile and Satterthwaite intervals", decomposition_display(t["trend_decomposition"]),
+               "trend_decomposition", "no Satterthwaite interval for a sum of parts")
+        yield ("mix_shares", "The contact-mix levels whose share of contacts moved most",
+               shares_display(t["mix_shares"]), "mix_shares", None)
+    if "weekly_scores" in t:
+        yield ("weekly_scores", "Weekly scores of the replies (CSAT: t interval; top-box: Wilson; NPS: adjusted "
+               "Wald) and the level on the first month's mix (bootstrap)",
+               weekly_display(t["weekly_scores"], t["within_mix_weekly"]), "weekly_scores",
+               "too few replies that week")
+        yield ("period_scores", "The replies' own averages in the two months and the change (not adjusted for the "
+               "contact mix)", period_display(t["period_scores"]), "period_scores",
+               "the change has no count of replies")
+    yield from variance_components(r)
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common import axes, finish
+from ...reporting.plots.common import axes, finish
 
 
 def weekly_scores(weekly: pd.DataFrame, levels: pd.DataFrame, title: str):
