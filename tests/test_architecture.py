@@ -174,7 +174,8 @@ def test_every_study_package_declares_itself_and_has_a_notebook():
     from upstream.studies import STUDY_NAMES, StudyDeclaration, declared
 
     notebooks = SRC.parents[1] / "notebooks"
-    assert list(STUDY_NAMES) == study_packages() and len(STUDY_NAMES) == 9
+    assert list(STUDY_NAMES) == study_packages()
+    assert {"agent_vs_system", "survey_health", "trends", "qa_sample"} <= set(STUDY_NAMES)
     for name in STUDY_NAMES:
         study = declared(name)
         assert isinstance(study, StudyDeclaration) and study.name == name

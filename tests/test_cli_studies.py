@@ -41,7 +41,7 @@ def test_a_study_is_found_by_name_or_project_path_from_any_folder(elsewhere):
     assert runner.resolve_study("studies/trends.yaml") == ROOT / "studies" / "trends.yaml"
     study = runner.load_study(runner.resolve_study("quarterly_review"))
     assert study.data_dir == ROOT / "data" / "sample"                         # relative to the study file
-    assert sorted(nb.name for nb in study.notebooks) == list(STUDY_NAMES)      # every study, in the review's order
+    assert len(study.notebooks) == 9 and {nb.name for nb in study.notebooks} <= set(STUDY_NAMES)  # the review's choice
     assert study.question == ("Every study's question in one report, findings grouped by agents, surveys and "
                               "operations.")
     own = elsewhere / "mine.yaml"                                            # a file in the cwd comes first
@@ -97,7 +97,8 @@ def test_upstream_studies_lists_questions_and_parameters(elsewhere):
         "    last_period            null    a month written YYYY-MM (e.g. 2026-07), or null: the last month with "
         "contacts")
     quarterly = blocks[7]
-    assert sorted(quarterly.splitlines()[2].removeprefix("  notebooks: ").split(", ")) == list(STUDY_NAMES)
+    assert quarterly.splitlines()[2] == ("  notebooks: agent_vs_system, agent_scorecards, survey_health, channel_audit, "
+                                        "policy_friction, comment_sentiment, metric_health, trends, qa_sample")
     assert "    budget                 200     a whole number, at least 1 review" in quarterly.splitlines()
     assert "pseudonym_salt" not in result.out and "data_dir" not in result.out      # secret, set by the runner
     assert run_cli(["run", "--list"]).out == result.out
