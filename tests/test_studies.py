@@ -205,6 +205,15 @@ def test_parameters_are_checked():
         Parameters.from_mapping({"max_false_sign": 0.7})
     with pytest.raises(ParameterError, match="show_names must be true or false, got 'yes'"):
         Parameters.from_mapping({"show_names": "yes"})
+    # the kind each field declares (``allowed``) decides, not the type of its default
+    with pytest.raises(ParameterError, match="n_boot must be a whole number, got 250.0"):
+        Parameters.from_mapping({"n_boot": 250.0})
+    with pytest.raises(ParameterError, match="practical_margin must be a number, got 'small'"):
+        Parameters.from_mapping({"practical_margin": "small"})
+    assert Parameters.from_mapping({"practical_margin": None, "screen_z": 3}).screen_z == 3.0
+    with pytest.raises(ParameterError) as err:          # a secret is never repeated
+        Parameters.from_mapping({"pseudonym_salt": ""})
+    assert str(err.value) == "pseudonym_salt must be a non-empty text or None"
 
 
 # -- degenerate inputs -----------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def test_friction_parameters_are_checked():
     assert FrictionParameters.from_mapping({"cap_min_share": 0.1, "n_boot": 200}).cap_min_share == 0.1
     with pytest.raises(ParameterError, match="cap_min_share must be between 0 and 1, got 1.5"):
         FrictionParameters.from_mapping({"cap_min_share": 1.5})
-    with pytest.raises(ParameterError, match="min_comments must be a whole number >= 1, got 0"):
+    with pytest.raises(ParameterError, match="min_comments must be at least 1, got 0"):
         FrictionParameters.from_mapping({"min_comments": 0})
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from ..reporting import privacy
-from .allowed import ParameterError, allowed, check_ranges
+from .allowed import ParameterError, allowed, allowed_values, check_kind, check_ranges
 
 #: Columns that hold agent ids in published tables; they are pseudonymised unless names are asked for.
 AGENT_COLUMNS = ("agent_id",)
@@ -49,35 +49,23 @@ class Parameters:
     screen_z: float = field(default=2.17, metadata=allowed("number", 0, low_open=True))
     tipping_shift: float = field(default=0.1, metadata=allowed("number"))
     show_names: bool = field(default=False, metadata=allowed("true or false"))
-    pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt"))
+    pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt",
+                                                                      secret=True))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "Parameters":
-        """Parameters from a mapping (unknown names and wrong types raise ParameterError)."""
+        """Parameters of `cls` (this class or a study's subclass) from a mapping. Each value is checked
+        against what its field declares (``allowed``: kind, range, whether None is allowed); an unknown
+        name, a wrong kind or a value out of range raise ParameterError. Subclasses add rules between
+        parameters. Nothing here repeats a default: a field's default and what it allows are declared once."""
         values = {**(values or {}), **more}
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        rules = allowed_values(cls)
+        known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ParameterError(f"unknown study parameter(s): {', '.join(unknown)} (known: {', '.join(known)})")
-        out = {}
-        for name, value in values.items():
-            default = known[name].default
-            if name == "practical_margin" and value is None:
-                pass
-            elif name == "pseudonym_salt":
-                if value is not None and (not isinstance(value, str) or not value):
-                    raise ParameterError("pseudonym_salt must be a non-empty text or None")
-            elif isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise ParameterError(f"{name} must be true or false, got {value!r}")
-            elif isinstance(default, int):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParameterError(f"{name} must be a number, got {value!r}")
-            out[name] = value
-        params = cls(**out)
-        check_ranges(params)  # the ranges declared on the fields (``allowed``), subclasses' own fields too
+        params = cls(**{name: check_kind(name, value, rules[name]) for name, value in values.items()})
+        check_ranges(params)  # the ranges declared on the fields (``allowed``)
         return params
 
     def as_dict(self) -> dict:

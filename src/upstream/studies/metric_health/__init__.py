@@ -23,7 +23,6 @@ from ...data.frames import responses
 from .. import steps
 from ..allowed import allowed
 from ..base import ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
-from ..options import own_parameters
 from . import display, plots
 from . import sentences as say
 
@@ -53,7 +52,7 @@ class MetricHealthParameters(Parameters):
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "MetricHealthParameters":
-        params = own_parameters(cls, values, more)   # ranges: `allowed` on the fields
+        params = super().from_mapping(values, **more)   # ranges: `allowed` on the fields
         if params.band_low > params.band_high:
             raise ParameterError(f"band_low must be at least 1 and at most band_high, got "
                                  f"{params.band_low}–{params.band_high}")

@@ -15,7 +15,6 @@ from ...data.frames import responses
 from .. import steps
 from ..allowed import allowed
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
-from ..options import own_parameters
 from . import display, plots
 from . import sentences as say
 
@@ -34,7 +33,7 @@ class QaParameters(Parameters):
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "QaParameters":
-        return own_parameters(cls, values, more)
+        return super().from_mapping(values, **more)
 
 
 def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:

@@ -18,7 +18,6 @@ from ...data.frames import responses
 from .. import steps
 from ..allowed import allowed
 from ..base import ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
-from ..options import own_parameters
 from . import display, plots
 from . import sentences as say
 
@@ -37,7 +36,7 @@ class TrendParameters(Parameters):
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "TrendParameters":
-        params = own_parameters(cls, values, more)
+        params = super().from_mapping(values, **more)
         for name in ("first_period", "last_period"):
             value = getattr(params, name)
             if value is not None and not trends.is_month(value):
