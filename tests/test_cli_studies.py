@@ -214,6 +214,24 @@ def test_spark_without_pyspark_says_how_to_install_it(monkeypatch, tmp_path):
                           "docs/spark.md), or choose --engine auto, pandas or duckdb\n")
 
 
+
+def test_the_runner_hands_each_notebook_an_engine_its_study_can_read_with(tmp_path):
+    """An engine named on the command line that a study cannot use stops the run before any kernel (exit 2);
+    one chosen by auto (duckdb for large data) reaches only the studies that declare it, the others get pandas."""
+    result = run_cli(["run", "quarterly_review", "--engine", "duckdb", "--reports", str(tmp_path / "r"),
+                      "--kernel", "none"])
+    assert (result.code, result.out) == (2, "")
+    assert result.err == ("upstream: error: --engine duckdb: agent_scorecards, survey_health, channel_audit, "
+                          "policy_friction, comment_sentiment, metric_health, trends, qa_sample read the data with "
+                          "pandas only (their steps need the rows in memory); choose --engine auto or pandas, or "
+                          "leave them out of the study\n")
+    study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml")
+    engines = {nb.name: spec.notebook_engine(nb, "duckdb") for nb in study.notebooks}
+    assert engines["agent_vs_system"] == "duckdb" and set(engines.values()) == {"duckdb", "pandas"}
+    assert [name for name, engine in engines.items() if engine == "duckdb"] == ["agent_vs_system"]
+    assert spec.check_engine("duckdb", study.notebooks[:1]) is None      # agent_vs_system alone reads with duckdb
+
+
 # ----------------------------------------------------------------------------- _failed/ keeps the last N
 
 

@@ -90,7 +90,7 @@ from .publish import (
     utc_now,
     write_owner,
 )
-from .spec import SHOW_NAMES, NotebookSpec, Study, StudyError, display_path, repo_root
+from .spec import SHOW_NAMES, NotebookSpec, Study, StudyError, display_path, notebook_engine, repo_root
 
 CACHE_FOLDER = ".cache"
 EXIT_OK = 0
@@ -234,7 +234,8 @@ class _StudyRun:
 
         self.engine = choose_engine(study.data_dir, getattr(study, "engine", "auto"))
         self.runs = [
-            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names, self.engine),
+            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names,
+                                                              notebook_engine(nb, self.engine)),
                         salt=salt_parameter(_merged(study, nb)))
             for nb in study.notebooks
         ]

@@ -78,7 +78,9 @@ class StudyDeclaration:
     folder's and the notebook's), title and index group, its parameters class (fields, defaults and what each
     allows: the notebook's parameters cell must agree with them), the names of the tables it may publish as
     ``tables/<name>.csv`` (unique across studies but for ``steps.SHARED_TABLES``), its pipeline
-    `run(dataset, params, cache)` and its page, `page(result)`: the tables its notebook shows (``display``)."""
+    `run(dataset, params, cache)`, its page, `page(result)`: the tables its notebook shows (``display``), and
+    the data engines its pipeline can read a data set with (``engines``: "pandas" holds the rows in memory;
+    "duckdb" and "spark" leave them in SQL and need a pipeline that works from aggregates)."""
 
     name: str
     title: str
@@ -87,6 +89,7 @@ class StudyDeclaration:
     tables: tuple[str, ...]
     run: Callable[..., StudyResult]
     page: Callable[[StudyResult], Any]
+    engines: tuple[str, ...] = ("pandas",)
 
 
 @dataclass

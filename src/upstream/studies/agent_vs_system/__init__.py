@@ -254,4 +254,5 @@ def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) ->
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
-    tables=("agent_effects", "policy_effects", "variance_shares", "survey_screen", "rank_shift"))
+    tables=("agent_effects", "policy_effects", "variance_shares", "survey_screen", "rank_shift"),
+    engines=("pandas", "duckdb", "spark"))
