@@ -18,10 +18,11 @@ from upstream import runner
 from upstream.runner import catalog, publish, spec
 from upstream.studies import STUDY_NAMES
 from upstream.studies.allowed import Allowed, allowed_values
+from upstream.studies.registry import engine_for
 
 ROOT = Path(runner.__file__).resolve().parents[3]
-STUDIES = ("agent_scorecards, agent_vs_system, channel_audit, comment_sentiment, metric_health, policy_friction, "
-           "qa_sample, quarterly_review, survey_health, trends")
+#: The project's study files, by name (a study added to studies/ is listed without editing a test).
+STUDIES = ", ".join(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "studies").glob("*.yaml")))
 
 
 @pytest.fixture
@@ -82,9 +83,10 @@ def test_upstream_studies_lists_questions_and_parameters(elsewhere):
     assert result.code == 0 and result.err == ""
     blocks = result.out.split("\n\n")
     assert [b.split(":")[0] for b in blocks[:-1]] == [
-        "agent_scorecards", "agent_vs_system (default)", "channel_audit", "comment_sentiment", "metric_health",
-        "policy_friction", "qa_sample", "quarterly_review", "survey_health", "trends"]
-    assert blocks[-2] == (
+        f"{name} (default)" if name == "agent_vs_system" else name for name in STUDIES.split(", ")]
+    assert {"agent_vs_system", "quarterly_review", "trends", "qa_sample"} <= set(STUDIES.split(", "))
+    by_name = {b.split(":")[0].removesuffix(" (default)"): b for b in blocks[:-1]}
+    assert by_name["trends"] == (
         "trends: Trends — did CSAT get better\n"
         "  Did CSAT get better, and how much of the change is the contact mix?\n"
         "  parameters (-p NAME=VALUE; default, allowed):\n"
@@ -96,7 +98,7 @@ def test_upstream_studies_lists_questions_and_parameters(elsewhere):
         "contacts\n"
         "    last_period            null    a month written YYYY-MM (e.g. 2026-07), or null: the last month with "
         "contacts")
-    quarterly = blocks[7]
+    quarterly = by_name["quarterly_review"]
     assert quarterly.splitlines()[2] == ("  notebooks: agent_vs_system, agent_scorecards, survey_health, channel_audit, "
                                         "policy_friction, comment_sentiment, metric_health, trends, qa_sample")
     assert "    budget                 200     a whole number, at least 1 review" in quarterly.splitlines()
@@ -226,7 +228,7 @@ def test_the_runner_hands_each_notebook_an_engine_its_study_can_read_with(tmp_pa
                           "pandas only (their steps need the rows in memory); choose --engine auto or pandas, or "
                           "leave them out of the study\n")
     study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml")
-    engines = {nb.name: spec.notebook_engine(nb, "duckdb") for nb in study.notebooks}
+    engines = {nb.name: engine_for(nb.name, "duckdb") for nb in study.notebooks}
     assert engines["agent_vs_system"] == "duckdb" and set(engines.values()) == {"duckdb", "pandas"}
     assert [name for name, engine in engines.items() if engine == "duckdb"] == ["agent_vs_system"]
     assert spec.check_engine("duckdb", study.notebooks[:1]) is None      # agent_vs_system alone reads with duckdb

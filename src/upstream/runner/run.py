@@ -90,7 +90,7 @@ from .publish import (
     utc_now,
     write_owner,
 )
-from .spec import SHOW_NAMES, NotebookSpec, Study, StudyError, display_path, notebook_engine, repo_root
+from .spec import SHOW_NAMES, NotebookSpec, Study, StudyError, display_path, repo_root
 
 CACHE_FOLDER = ".cache"
 EXIT_OK = 0
@@ -231,11 +231,12 @@ class _StudyRun:
         write_owner(self.staging)
         self.show_names = bool(name_agents or study.show_names)
         from upstream.data.sql import choose_engine
+        from upstream.studies.registry import engine_for
 
         self.engine = choose_engine(study.data_dir, getattr(study, "engine", "auto"))
         self.runs = [
             NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names,
-                                                              notebook_engine(nb, self.engine)),
+                                                              engine_for(nb.name, self.engine)),
                         salt=salt_parameter(_merged(study, nb)))
             for nb in study.notebooks
         ]

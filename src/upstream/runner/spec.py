@@ -371,27 +371,17 @@ def _engine(raw: dict, given: str | None, label: str) -> str:
 
 def check_engine(engine: str, notebooks: tuple[NotebookSpec, ...] = ()) -> None:
     """Raise StudyError when `engine` needs an optional package that is not installed (pyspark for spark), or
-    when it is chosen by name and an Upstream study among `notebooks` cannot read the data with it (its
-    declared ``engines``)."""
+    when an Upstream study among `notebooks` cannot read the data with it (``studies.registry.engine_for``)."""
     import importlib.util
+
+    from upstream.studies.registry import engine_for
 
     if engine == "spark" and importlib.util.find_spec("pyspark") is None:
         raise StudyError(f"the spark engine needs pyspark, which is not installed: run `{SPARK_INSTALL}` "
                          "(Spark needs Java 17; docs/spark.md), or choose --engine auto, pandas or duckdb")
-    pandas_only = [nb.name for nb in notebooks if notebook_engine(nb, engine) != engine]
-    if engine not in ("auto", "pandas") and pandas_only:
+    if pandas_only := [nb.name for nb in notebooks if engine_for(nb.name, engine) != engine]:
         raise StudyError(f"--engine {engine}: {', '.join(pandas_only)} read the data with pandas only (their steps "
                          "need the rows in memory); choose --engine auto or pandas, or leave them out of the study")
-
-
-def notebook_engine(nb: NotebookSpec, engine: str) -> str:
-    """The engine the runner hands notebook `nb` (its ``engine`` parameter): the run's `engine`, or pandas for an
-    Upstream study whose pipeline cannot read the data with it (``STUDY.engines``)."""
-    from upstream.studies import STUDY_NAMES, declared
-
-    if engine != "auto" and nb.name in STUDY_NAMES and engine not in declared(nb.name).engines:
-        return "pandas"
-    return engine
 
 
 def check_kernel(kernel: str) -> None:

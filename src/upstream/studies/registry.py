@@ -28,3 +28,11 @@ def declared(name: str) -> StudyDeclaration:
     if name not in STUDY_NAMES:
         raise KeyError(f"no study {name!r} in {PACKAGE}; the studies are {', '.join(STUDY_NAMES)}")
     return importlib.import_module(f"{PACKAGE}.{name}").STUDY
+
+
+def engine_for(name: str, engine: str) -> str:
+    """The engine the notebook `name` gets when a run chose `engine` (auto: the run decides later): `engine`
+    itself, or pandas for a study whose pipeline cannot read the data with it (``STUDY.engines``)."""
+    if engine != "auto" and name in STUDY_NAMES and engine not in declared(name).engines:
+        return "pandas"
+    return engine
