@@ -84,3 +84,16 @@ def test_a_cell_that_disagrees_is_named():
     assert disagreements(cell, cls) == ["n_boot = 500: QaParameters declares 1000",
                                         "budget = 200.0: QaParameters declares 200",
                                         "screen_zz = 2.17: QaParameters has no such parameter"]
+
+
+@pytest.mark.parametrize("name", STUDY_NAMES)
+def test_the_tables_a_notebook_asks_for_are_its_study_declared_tables(name):
+    """`"x" in result.tables` in a notebook names a table its study declares (``STUDY.tables``), so a
+    renamed table cannot leave a notebook silently showing nothing."""
+    _, code = cells(name)
+    asked = {node.left.value for node in ast.walk(ast.parse(code))
+             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
+             and ast.unparse(node.comparators[0]) == "result.tables"}
+    assert asked <= set(declared(name).tables), asked - set(declared(name).tables)
+    if name in ("channel_audit", "policy_friction", "survey_health"):
+        assert asked, f"{name}.ipynb asks for tables by name"
