@@ -181,6 +181,9 @@ def test_every_study_package_declares_itself_and_has_a_notebook():
         assert isinstance(study, StudyDeclaration) and study.name == name
         assert (notebooks / f"{name}.ipynb").is_file(), f"{name}: no notebooks/{name}.ipynb"
         assert study.page.__module__ == f"upstream.studies.{name}.display"
+    with pytest.raises(KeyError, match="no study 'payroll' in upstream.studies; the studies are agent_scorecards, "
+                                       "agent_vs_system, channel_audit"):
+        declared("payroll")
 
 
 def test_a_study_presentation_does_not_import_pipelines():
