@@ -24,8 +24,9 @@ from upstream.analysis.nonresponse import (
 )
 from upstream.data.frames import invitations, responses
 from upstream.models.bootstrap import BootstrapResult
-from upstream.reporting import sentences as say
 from upstream.simulate import truth_frame
+from upstream.studies.agent_vs_system import sentences as say
+from upstream.studies.survey_health import sentences as survey_say
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -309,7 +310,7 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
     assert (result.n_tests, round(z_test, 4)) == (2, 2.8109)
     assert -z_test < a02["z_invitation"] and a02["z_response"] < z_test < a02["z_steering"] and a02["flagged"]
     assert out["flagged"].sum() == 2
-    text = say.screen_sentence(result)
+    text = survey_say.screen_sentence(result)
     assert text.startswith("2 of the 60 agents with contacts are under review for their survey process: 1 sends fewer surveys than their own "
                            "contacts predict (overall or after unresolved, escalated or repeated contacts) and 1 "
                            "combines fewer surveys with more replies than predicted, each moderate alone, beyond an "
@@ -318,7 +319,7 @@ def test_more_replies_alone_do_not_put_an_agent_under_review():
                          "all). They get no verdict until the process is reviewed; more replies alone "
                          "do not put an agent under review.")
     quiet = replace(result, table=out.assign(flag_invitations=False, flag_combined=False, flagged=False))
-    assert say.screen_sentence(quiet).startswith("No agent's invitation or response rate is implausible")
+    assert survey_say.screen_sentence(quiet).startswith("No agent's invitation or response rate is implausible")
 
 def test_top_box_expectation_is_marginal_over_agents(sample):
     ds, _ = sample
@@ -379,17 +380,17 @@ def test_tipping_sentence_says_whose_replies_it_counts():
     nothing to shift when every listed contact replied."""
     tip = TippingPoint(pd.DataFrame(), response_share=0.2, respondent_mean=4.0, nonrespondent_mar_mean=3.9,
                        mean_mar=3.92, shift=0.1, delta_for_shift=0.125, contacts=1000)
-    assert say.tipping_sentences(tip, pd.DataFrame())[0].startswith(
+    assert survey_say.tipping_sentences(tip, pd.DataFrame())[0].startswith(
         "Only 20% of the period's contacts have a CSAT reply, so if the others would score just 0.12 points lower "
         "than replies from comparable contacts, mean CSAT over all contacts would be 0.10 points lower")
-    assert say.tipping_sentences(replace(tip, every_contact=False), pd.DataFrame())[0].startswith(
+    assert survey_say.tipping_sentences(replace(tip, every_contact=False), pd.DataFrame())[0].startswith(
         "Only 20% of the surveyed contacts (the export lists no others) have a CSAT reply, so if the others would "
         "score just 0.12 points lower than replies from comparable contacts, mean CSAT over all surveyed contacts")
     contacts = pd.DataFrame({"contact_id": [1, 2, 3], "agent_id": ["a", "a", "b"], "channel": ["chat"] * 3})
     answered = contacts.assign(responded=True, csat=[5.0, 4.0, 3.0])
     everyone = tipping_point(contact_replies(contacts, answered))
     assert (everyone.response_share, everyone.mean_mar) == (1.0, 4.0) and np.isnan(everyone.delta_for_shift)
-    assert say.tipping_sentences(replace(everyone, every_contact=False), pd.DataFrame()) == [
+    assert survey_say.tipping_sentences(replace(everyone, every_contact=False), pd.DataFrame()) == [
         "Every one of the surveyed contacts (the export lists no others) has a CSAT reply, so there are no "
         "non-respondents whose scores could differ (a δ-adjusted pattern-mixture analysis needs some)."]
 

@@ -1,7 +1,8 @@
 """The package's shape: layers you can see in the folder list, no import cycle (annotation-only
 imports count), nothing importing upward, small modules and functions, no private name used outside
-its module, every imported package declared, and an analysis layer that uses only the engine's public
-API."""
+its module, every imported package declared, an analysis layer that uses only the engine's public
+API, and each study one package (its pipeline above its own sentences, figures and page tables, which
+sit on the shared reporting)."""
 import ast
 from pathlib import Path
 
@@ -233,3 +234,45 @@ def test_no_function_is_longer_than_80_lines():
     assert not new, f"functions over {MAX_FUNCTION_LINES} lines (split them by meaning): {new}"
     split = sorted(set(NOT_YET_SPLIT) - set(long))
     assert not split, f"now {MAX_FUNCTION_LINES} lines or fewer: take them off NOT_YET_SPLIT: {split}"
+
+
+STUDY_PARTS = ("sentences", "plots", "display")   # a study's own presentation: below its pipeline
+
+
+def study_packages() -> list[str]:
+    return sorted(p.name for p in (SRC / "studies").iterdir() if (p / "__init__.py").is_file())
+
+
+def test_reporting_holds_only_what_every_study_shares():
+    """Sentences, figures and page tables of one study live in its package, not in reporting."""
+    own = sorted(str(p.relative_to(SRC)) for folder in ("sentences", "plots", "display")
+                 for p in (SRC / "reporting" / folder).glob("*.py")
+                 if p.stem not in ("__init__", "common", "pages"))
+    assert not own, f"study modules in reporting (move them to upstream/studies/<name>/): {own}"
+
+
+def test_every_study_package_declares_itself_and_has_a_notebook():
+    from upstream.studies import STUDY_NAMES, StudyDeclaration, declared
+
+    notebooks = SRC.parents[1] / "notebooks"
+    assert list(STUDY_NAMES) == study_packages()
+    assert {"agent_vs_system", "survey_health", "trends", "qa_sample"} <= set(STUDY_NAMES)
+    for name in STUDY_NAMES:
+        study = declared(name)
+        assert isinstance(study, StudyDeclaration) and study.name == name
+        assert (notebooks / f"{name}.ipynb").is_file(), f"{name}: no notebooks/{name}.ipynb"
+        assert study.page.__module__ == f"upstream.studies.{name}.display"
+    with pytest.raises(KeyError, match="no study 'payroll' in upstream.studies; the studies are agent_scorecards, "
+                                       "agent_vs_system, channel_audit"):
+        declared("payroll")
+
+
+def test_a_study_presentation_does_not_import_pipelines():
+    """Inside a study package, sentences, plots and display are the reporting sub-layer: they may import
+    reporting, analysis, the data layer and other studies' presentation, never a pipeline or the studies'
+    shared steps (so the pipeline builds on them, not the reverse)."""
+    g = graph()
+    studies = {f"upstream.studies.{n}" for n in study_packages()}
+    wrong = [(a, b) for a, targets in g.items() if a.rsplit(".", 1)[-1] in STUDY_PARTS and a.rsplit(".", 1)[0] in studies
+             for b in targets if b.startswith("upstream.studies") and b.rsplit(".", 1)[-1] not in STUDY_PARTS]
+    assert not wrong, f"a study's presentation imports a pipeline or studies' steps: {wrong}"

@@ -12,7 +12,8 @@ from upstream.analysis.ranking import rank_shift
 from upstream.analysis.screen import rate_test, robust_tau2, screen_table
 from upstream.data import CsatScale
 from upstream.data.description import DEFAULT_CSAT, Visibility, csat_scale_of
-from upstream.reporting.sentences import rank_shift_sentence, screen_sentence
+from upstream.studies.agent_vs_system.sentences import rank_shift_sentence
+from upstream.studies.survey_health.sentences import screen_sentence
 
 
 def test_one_scale_owns_codes_range_top_box_and_satisfied():

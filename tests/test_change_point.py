@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from upstream.analysis import periods, speed
-from upstream.reporting import sentences as say
+from upstream.studies.metric_health import sentences as say
 
 CONTACT_SD = 0.37            # log handle time's contact-level SD in the simulator
 DAY_SD = 0.02                # SD of the day effects

@@ -19,10 +19,11 @@ from upstream import runner
 from upstream.runner import catalog, publish, spec
 from upstream.studies import STUDY_NAMES
 from upstream.studies.allowed import Allowed, allowed_values
+from upstream.studies.registry import engine_for
 
 ROOT = Path(runner.__file__).resolve().parents[3]
-STUDIES = ("agent_scorecards, agent_vs_system, channel_audit, comment_sentiment, metric_health, policy_friction, "
-           "qa_sample, quarterly_review, survey_health, trends")
+#: The project's study files, by name (a study added to studies/ is listed without editing a test).
+STUDIES = ", ".join(sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "studies").glob("*.yaml")))
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def test_a_study_is_found_by_name_or_project_path_from_any_folder(elsewhere):
     assert runner.resolve_study("studies/trends.yaml") == ROOT / "studies" / "trends.yaml"
     study = runner.load_study(runner.resolve_study("quarterly_review"))
     assert study.data_dir == ROOT / "data" / "sample"                         # relative to the study file
-    assert [nb.name for nb in study.notebooks] == list(STUDY_NAMES)
+    assert len(study.notebooks) == 9 and {nb.name for nb in study.notebooks} <= set(STUDY_NAMES)  # the review's choice
     assert study.question == ("Every study's question in one report, findings grouped by agents, surveys and "
                               "operations.")
     own = elsewhere / "mine.yaml"                                            # a file in the cwd comes first
@@ -83,9 +84,10 @@ def test_upstream_studies_lists_questions_and_parameters(elsewhere):
     assert result.code == 0 and result.err == ""
     blocks = result.out.split("\n\n")
     assert [b.split(":")[0] for b in blocks[:-1]] == [
-        "agent_scorecards", "agent_vs_system (default)", "channel_audit", "comment_sentiment", "metric_health",
-        "policy_friction", "qa_sample", "quarterly_review", "survey_health", "trends"]
-    assert blocks[-2] == (
+        f"{name} (default)" if name == "agent_vs_system" else name for name in STUDIES.split(", ")]
+    assert {"agent_vs_system", "quarterly_review", "trends", "qa_sample"} <= set(STUDIES.split(", "))
+    by_name = {b.split(":")[0].removesuffix(" (default)"): b for b in blocks[:-1]}
+    assert by_name["trends"] == (
         "trends: Trends — did CSAT get better\n"
         "  Did CSAT get better, and how much of the change is the contact mix?\n"
         "  parameters (-p NAME=VALUE; default, allowed):\n"
@@ -97,8 +99,9 @@ def test_upstream_studies_lists_questions_and_parameters(elsewhere):
         "contacts\n"
         "    last_period            null    a month written YYYY-MM (e.g. 2026-07), or null: the last month with "
         "contacts")
-    quarterly = blocks[7]
-    assert quarterly.splitlines()[2] == f"  notebooks: {', '.join(STUDY_NAMES)}"
+    quarterly = by_name["quarterly_review"]
+    assert quarterly.splitlines()[2] == ("  notebooks: agent_vs_system, agent_scorecards, survey_health, channel_audit, "
+                                        "policy_friction, comment_sentiment, metric_health, trends, qa_sample")
     assert "    budget                 200     a whole number, at least 1 review" in quarterly.splitlines()
     assert "pseudonym_salt" not in result.out and "data_dir" not in result.out      # secret, set by the runner
     assert run_cli(["run", "--list"]).out == result.out
@@ -234,6 +237,24 @@ def test_spark_without_pyspark_says_how_to_install_it(monkeypatch, tmp_path):
     assert result.err == ("upstream: error: the spark engine needs pyspark, which is not installed: run "
                           "`.venv/bin/pip install -c requirements.lock -e '.[spark]'` (Spark needs Java 17; "
                           "docs/spark.md), or choose --engine auto, pandas or duckdb\n")
+
+
+
+def test_the_runner_hands_each_notebook_an_engine_its_study_can_read_with(tmp_path):
+    """An engine named on the command line that a study cannot use stops the run before any kernel (exit 2);
+    one chosen by auto (duckdb for large data) reaches only the studies that declare it, the others get pandas."""
+    result = run_cli(["run", "quarterly_review", "--engine", "duckdb", "--reports", str(tmp_path / "r"),
+                      "--kernel", "none"])
+    assert (result.code, result.out) == (2, "")
+    assert result.err == ("upstream: error: --engine duckdb: agent_scorecards, survey_health, channel_audit, "
+                          "policy_friction, comment_sentiment, metric_health, trends, qa_sample read the data with "
+                          "pandas only (their steps need the rows in memory); choose --engine auto or pandas, or "
+                          "leave them out of the study\n")
+    study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml")
+    engines = {nb.name: engine_for(nb.name, "duckdb") for nb in study.notebooks}
+    assert engines["agent_vs_system"] == "duckdb" and set(engines.values()) == {"duckdb", "pandas"}
+    assert [name for name, engine in engines.items() if engine == "duckdb"] == ["agent_vs_system"]
+    assert spec.check_engine("duckdb", study.notebooks[:1]) is None      # agent_vs_system alone reads with duckdb
 
 
 # ----------------------------------------------------------------------------- _failed/ keeps the last N

@@ -4,19 +4,20 @@ notebooks show) is compared with the CSV row it comes from, to the digits the pa
 or None reaches a page, and no shown column is empty in every row."""
 from __future__ import annotations
 
-import importlib
 import math
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from upstream.reporting.display.common import DASH
-from upstream.reporting.display.pages import page_tables
 from upstream.reporting.notebook import table_html
-from upstream.studies import STUDY_NAMES, RunCache
+from upstream.studies import STUDY_NAMES, RunCache, StudyResult, declared
+from upstream.studies.steps import SHARED_TABLES
 
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
 
@@ -38,16 +39,23 @@ def held_out(tmp_path_factory):
     return run_every_study(load_dataset(folder / "data", validate=False), folder / "run")
 
 
+def review_order() -> list[str]:
+    """Every study: those of the quarterly review in its order (the order its index lists them in), then any
+    other by name."""
+    review = yaml.safe_load((Path(__file__).resolve().parents[1] / "studies" / "quarterly_review.yaml").read_text())
+    order = [Path(path).stem for path in review["notebooks"]]
+    return order + [name for name in STUDY_NAMES if name not in order]
+
+
 def run_every_study(ds, folder):
     """One run of every study sharing a cache like the quarterly review: each publishes its tables/*.csv."""
     cache, shown, results = RunCache(), {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name in STUDY_NAMES:
-            result = importlib.import_module(f"upstream.studies.{name}").run(
-                ds, {"n_boot": 100, "seed": 3, "pseudonym_salt": "display-test"}, cache)
+        for name in review_order():
+            result = declared(name).run(ds, {"n_boot": 100, "seed": 3, "pseudonym_salt": "display-test"}, cache)
             result.publish(folder / name)
-            shown[name] = page_tables(result)
+            shown[name] = result.page_tables()
             results[name] = result
     csv = {(name, path.stem): pd.read_csv(path, keep_default_na=True)
            for name in STUDY_NAMES for path in (folder / name / "tables").glob("*.csv")}
@@ -488,21 +496,39 @@ def test_the_index_repeats_no_sentence_and_lists_model_notes_below_the_findings(
     assert pointer.startswith(policy.split(":")[0])
 
 
-def test_no_two_studies_publish_a_table_of_the_same_name(published):
+def test_no_two_studies_declare_a_table_of_the_same_name():
     """A run's notebooks share one tables/ folder (quarterly_review): a name two studies use for different
     tables would let the later study overwrite the earlier one's, and the earlier study's findings could no
     longer be checked against it (policy_friction's outcome table once replaced agent_vs_system's
-    policy_effects.csv). The same table from the shared cache (the survey screen) may be published twice.
-    (The nine studies' results are the ones the page tests already made, in the study order.)"""
-    _, _, results = published
-    owners = {}
-    for name, result in results.items():
-        for table in result.tables:
-            table_now = result.published_table(table)
-            if table in owners:
-                first, frame = owners[table]
-                assert table_now.equals(frame), f"{name} and {first} publish different tables/{table}.csv"
-            else:
-                owners[table] = (name, table_now)
-    assert {"policy_effects", "policy_outcomes", "agent_effects", "survey_screen"} <= set(owners)
+    policy_effects.csv). Each study declares the tables it publishes (``STUDY.tables``); only a table of a
+    shared step (``steps.SHARED_TABLES``: the survey screen, from the run's cache) may be declared twice."""
+    owners: dict[str, list[str]] = {}
+    for name in STUDY_NAMES:
+        for table in declared(name).tables:
+            owners.setdefault(table, []).append(name)
+    twice = {table: names for table, names in owners.items() if len(names) > 1}
+    assert twice == {"survey_screen": ["agent_vs_system", "survey_health"]} and set(twice) <= set(SHARED_TABLES)
+    assert {"policy_effects", "policy_outcomes", "agent_effects"} <= set(owners)
+
+
+def test_a_shared_table_is_the_same_table_wherever_it_is_published(published):
+    """(The nine studies' results are the ones the page tests already made, in the review's order.)"""
+    _, csv, results = published
+    for table in SHARED_TABLES:
+        publishers = [name for name, result in results.items() if table in result.tables]
+        assert publishers == ["agent_vs_system", "survey_health"]
+        first = results[publishers[0]].published_table(table)
+        assert all(results[name].published_table(table).equals(first) for name in publishers[1:])
+    assert {name for name, _ in csv} == set(STUDY_NAMES)
+
+
+def test_a_study_cannot_publish_a_table_it_does_not_declare(tmp_path):
+    frame = pd.DataFrame({"week": ["2026-W27"], "csat": [4.1]})
+    result = StudyResult(study="trends", title="Trends", period="Jul 2026", parameters=declared("trends").parameters(),
+                         findings=[], tables={"weekly_scores": frame, "weekly_scorez": frame})
+    with pytest.raises(ValueError) as err:
+        result.publish(tmp_path)
+    assert str(err.value) == ("trends made the table(s) weekly_scorez, which upstream.studies.trends.STUDY.tables "
+                              "does not declare")
+    assert not (tmp_path / "tables").exists()
 

@@ -103,7 +103,7 @@ def test_three_point_scale_uses_the_cumulative_logit_model():
 
 
 def test_attribution_sentence_only_for_export_time_assignees():
-    from upstream.reporting.sentences import attribution_sentence
+    from upstream.studies.agent_vs_system.sentences import attribution_sentence
     assert attribution_sentence(None) == ""
     assert attribution_sentence(SimpleNamespace(rule="stated")) == ""
     assert attribution_sentence(SimpleNamespace(rule="rating_time_assignee")) == ""

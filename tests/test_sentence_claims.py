@@ -9,8 +9,9 @@ from scipy import stats
 
 from upstream.analysis.agents import fit_agent_model
 from upstream.analysis.nonresponse import fit_response_model, weighted_agent_effects
-from upstream.reporting import sentences as say
 from upstream.studies import agent_vs_system
+from upstream.studies.agent_vs_system import sentences as say
+from upstream.studies.survey_health import sentences as survey_say
 
 SCORES = pd.DataFrame({"csat": [4.1234], "csat_weighted": [4.0567]}, index=["all"])
 SHIFTS = pd.DataFrame({"shift": [0.01, -0.02, 0.03], "cond_se": [0.2, 0.25, 0.3]})
@@ -18,14 +19,14 @@ FEATURES = ["channel", "policy", "product", "issue_type", "escalated", "repeat_w
 
 
 def test_weighting_sentence_says_what_the_weights_can_move():
-    assert say.weighting_sentence(SCORES, SHIFTS, features=FEATURES) == (
+    assert survey_say.weighting_sentence(SCORES, SHIFTS, features=FEATURES) == (
         "Weighting replies for who answers (inverse response propensity on channel, policy, product, issue type, "
         "escalated and repeat within 7 days) moves average CSAT from 4.123 to 4.057 and agent effects by a median 0.02 "
         "points, a small fraction of their own uncertainty (median SE 0.250). The agent model already adjusts for "
         "channel, policy, product and issue type, so for agent effects the weights only reweight replies across them "
         "and cannot move what that adjustment already did; an agent's effect can move only through escalated and "
         "repeat within 7 days; no weighting can correct non-response that depends on satisfaction itself.")
-    assert say.weighting_sentence(SCORES, SHIFTS, features=["channel", "policy"]) == (
+    assert survey_say.weighting_sentence(SCORES, SHIFTS, features=["channel", "policy"]) == (
         "Weighting replies for who answers (inverse response propensity on channel and policy) moves average CSAT "
         "from 4.123 to 4.057 and agent effects by a median 0.02 points, a small fraction of their own uncertainty "
         "(median SE 0.250). The weights use only channel and policy, which the agent model already adjusts for, so "

@@ -16,10 +16,10 @@ from upstream.analysis.scorecards import display_scorecards
 from upstream.analysis.screen import survey_screen
 from upstream.analysis.shares import variance_shares
 from upstream.data.frames import invitations, responses
-from upstream.reporting import sentences as say
 from upstream.reporting.sentences.common import Units
 from upstream.simulate import truth_frame
 from upstream.studies import ParameterError, Parameters, RunCache, agent_scorecards, agent_vs_system, survey_health
+from upstream.studies.agent_vs_system import sentences as say
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -212,6 +212,15 @@ def test_parameters_are_checked():
         Parameters.from_mapping({"max_false_sign": 0.7})
     with pytest.raises(ParameterError, match="show_names must be true or false, got 'yes'"):
         Parameters.from_mapping({"show_names": "yes"})
+    # the kind each field declares (``allowed``) decides, not the type of its default
+    with pytest.raises(ParameterError, match="n_boot must be a whole number, got 250.0"):
+        Parameters.from_mapping({"n_boot": 250.0})
+    with pytest.raises(ParameterError, match="practical_margin must be a number, got 'small'"):
+        Parameters.from_mapping({"practical_margin": "small"})
+    assert Parameters.from_mapping({"practical_margin": None, "screen_z": 3}).screen_z == 3.0
+    with pytest.raises(ParameterError) as err:          # a secret is never repeated
+        Parameters.from_mapping({"pseudonym_salt": ""})
+    assert str(err.value) == "pseudonym_salt must be a non-empty text or None"
     assert Parameters.from_mapping({"screen_z": None}).screen_z == Parameters().screen_z == 2.17   # the declared default
     assert Parameters.from_mapping({"screen_z": 2.5}).screen_z == 2.5
 

@@ -7,8 +7,8 @@ from scipy import stats
 from study_data import PARAMS, larger_operation, sample
 
 from upstream.analysis import channels, margins
-from upstream.reporting import sentences as say
 from upstream.studies import channel_audit
+from upstream.studies.channel_audit import sentences as say
 
 #: simulate/operation.py: e-mail contacts wait Exp(mean 6 h) before handling, the others Exp(mean 120 s).
 EMAIL_WAIT_MEDIAN_H = 6 * np.log(2)

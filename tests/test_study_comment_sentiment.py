@@ -8,10 +8,10 @@ from study_data import PARAMS, larger_operation, sample
 
 from upstream.analysis import sentiment
 from upstream.data.frames import CONTACT_MIX
-from upstream.reporting import sentences as say
 from upstream.simulate import truth_frame
 from upstream.studies import ParameterError, comment_sentiment
 from upstream.studies.comment_sentiment import SentimentParameters, commented_replies
+from upstream.studies.comment_sentiment import sentences as say
 from upstream.survey import mann_whitney_auc
 
 #: Hanley & McNeil (1982, Radiology 143, Table 1): CT ratings 1 (definitely normal) .. 5 (definitely abnormal).

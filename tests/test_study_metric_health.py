@@ -11,9 +11,9 @@ from operations import larger_operation
 
 from upstream.analysis import interactions, resolution, speed
 from upstream.data import load_dataset
-from upstream.reporting import sentences as say
 from upstream.simulate import truth_frame
 from upstream.studies import ParameterError, RunCache, metric_health
+from upstream.studies.metric_health import sentences as say
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

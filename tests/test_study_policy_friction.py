@@ -12,11 +12,11 @@ from study_data import PARAMS, larger_operation, sample
 
 from upstream.analysis import credit, margins, words
 from upstream.data.frames import CONTACT_MIX, invitations, responses
-from upstream.reporting import sentences as say
 from upstream.reporting.privacy import redact_comment
 from upstream.simulate.comments import POLICY_WORDS
 from upstream.studies import ParameterError, policy_friction
 from upstream.studies.policy_friction import FrictionParameters
+from upstream.studies.policy_friction import sentences as say
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +259,7 @@ def test_friction_parameters_are_checked():
     assert FrictionParameters.from_mapping({"cap_min_share": 0.1, "n_boot": 200}).cap_min_share == 0.1
     with pytest.raises(ParameterError, match="cap_min_share must be between 0 and 1, got 1.5"):
         FrictionParameters.from_mapping({"cap_min_share": 1.5})
-    with pytest.raises(ParameterError, match="min_comments must be a whole number >= 1, got 0"):
+    with pytest.raises(ParameterError, match="min_comments must be at least 1, got 0"):
         FrictionParameters.from_mapping({"min_comments": 0})
 
 

@@ -9,8 +9,8 @@ import pytest
 from operations import larger_operation
 
 from upstream.analysis import trends as analysis
-from upstream.reporting import sentences as say
 from upstream.studies import ParameterError, RunCache, trends
+from upstream.studies.trends import sentences as say
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -6,8 +6,8 @@ import pytest
 from upstream.analysis import verdicts
 from upstream.analysis.agents import rank_intervals
 from upstream.analysis.ranking import rank_shift
-from upstream.reporting import sentences as say
 from upstream.studies import Parameters
+from upstream.studies.agent_vs_system import sentences as say
 
 
 def draws_for(means, sd=0.1, n=4000, seed=1):

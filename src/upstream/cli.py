@@ -193,7 +193,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise runner.StudyError(str(err)) from None
         study_path = runner.resolve_study(args.study) if args.study else runner.default_study_path()
         study = runner.load_study(study_path, data_dir=args.data, overrides=overrides, engine=args.engine)
-        runner.check_engine(study.engine)
+        runner.check_engine(study.engine, study.notebooks)
         runner.check_kernel(args.kernel)
         if args.jobs is not None and args.jobs < 1:
             raise runner.StudyError(f"--jobs must be 1 or more, got {args.jobs}")

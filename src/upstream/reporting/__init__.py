@@ -1,4 +1,5 @@
-"""The reporting layer: plain-language sentences computed from numbers (``sentences``), plots with a
-takeaway title (``plots``), privacy (``privacy``: escaping, redaction, pseudonyms), what a notebook
-displays (``notebook``) and the HTML templates. It reads analysis results; nothing imports it but
+"""The reporting layer: what every study's sentences, plots and page tables share (``sentences``, ``plots``,
+``display``: formatting, palette, readable tables; each study's own live in ``upstream.studies.<name>``),
+privacy (``privacy``: escaping, redaction, pseudonyms), what a notebook displays (``notebook``) and the HTML
+templates. It reads analysis results; nothing imports it but
 studies, notebooks and the runner."""

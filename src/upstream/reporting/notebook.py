@@ -198,7 +198,7 @@ def period_text(start: Any, end: Any) -> str:
 
 class StudyView:
     """What a study notebook shows, from a study's result (anything with study, title, period,
-    findings, tables, figures and `labels`/`publish`): the heading and Key findings, figures, tables.
+    findings, tables, figures and `labels`/`publish`/`page_tables`): the heading and Key findings, figures, tables.
 
     `open(report_dir)` shows the heading and the findings and, in a run, publishes the findings file
     for the index page and the tables as CSV."""
@@ -245,12 +245,10 @@ class StudyView:
         show_table(frame, caption)
 
     def show(self, *names: str) -> list[str]:
-        """Display the page tables `names` (see ``reporting.display.pages``) that the data allowed, with
-        their captions and notes; returns the names shown."""
-        from .display.pages import page_tables
-
+        """Display the page tables `names` (the result's `page_tables()`: its study's ``display.page``, see
+        ``reporting.display.pages``) that the data allowed, with their captions and notes; returns the names shown."""
         if self._tables is None:
-            self._tables = page_tables(self.result)
+            self._tables = self.result.page_tables()
         shown = [self._tables[name] for name in names if name in self._tables]
         for table in shown:
             show_table(table.frame, table.caption, table.notes)

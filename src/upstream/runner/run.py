@@ -244,10 +244,12 @@ class _StudyRun:
         write_owner(self.staging)
         self.show_names = bool(name_agents or study.show_names)
         from upstream.data.sql import choose_engine
+        from upstream.studies.registry import engine_for
 
         self.engine = choose_engine(study.data_dir, getattr(study, "engine", "auto"))
         self.runs = [
-            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names, self.engine),
+            NotebookRun(nb.name, nb.path, notebook_parameters(study, nb, self.staging, self.show_names,
+                                                              engine_for(nb.name, self.engine)),
                         salt=salt_parameter(_merged(study, nb)))
             for nb in study.notebooks
         ]

@@ -269,17 +269,10 @@ def _check_declared(notebooks: list[NotebookSpec], parameters: dict, overrides: 
 def study_parameters_class(notebook: Path):
     """The parameters class of the Upstream study a notebook shows (``notebooks/trends.ipynb`` →
     ``TrendParameters``), or None for a notebook of one's own."""
-    import importlib
-
-    from upstream.studies import STUDY_NAMES, Parameters
+    from upstream.studies import STUDY_NAMES, declared
 
     name = Path(notebook).stem
-    if name not in STUDY_NAMES:
-        return None
-    module = importlib.import_module(f"upstream.studies.{name}")
-    own = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, Parameters)
-           and v.__module__ == module.__name__]
-    return own[0] if own else Parameters
+    return declared(name).parameters if name in STUDY_NAMES else None
 
 
 def _check_study_values(notebooks: list[NotebookSpec], parameters: dict, overrides: dict, label: str) -> None:
@@ -325,13 +318,19 @@ def cli_text(value: Any) -> str:
     return str(value)
 
 
-def check_engine(engine: str) -> None:
-    """Raise StudyError when `engine` needs an optional package that is not installed (pyspark for spark)."""
+def check_engine(engine: str, notebooks: tuple[NotebookSpec, ...] = ()) -> None:
+    """Raise StudyError when `engine` needs an optional package that is not installed (pyspark for spark), or
+    when an Upstream study among `notebooks` cannot read the data with it (``studies.registry.engine_for``)."""
     import importlib.util
+
+    from upstream.studies.registry import engine_for
 
     if engine == "spark" and importlib.util.find_spec("pyspark") is None:
         raise StudyError(f"the spark engine needs pyspark, which is not installed: run `{SPARK_INSTALL}` "
                          "(Spark needs Java 17; docs/spark.md), or choose --engine auto, pandas or duckdb")
+    if pandas_only := [nb.name for nb in notebooks if engine_for(nb.name, engine) != engine]:
+        raise StudyError(f"--engine {engine}: {', '.join(pandas_only)} read the data with pandas only (their steps "
+                         "need the rows in memory); choose --engine auto or pandas, or leave them out of the study")
 
 
 def check_kernel(kernel: str) -> None:

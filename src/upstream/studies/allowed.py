@@ -32,6 +32,7 @@ class Allowed:
     high_open: bool = False
     unit: str = ""
     none: str = ""
+    secret: bool = False
 
     def __post_init__(self):
         if self.kind not in _KINDS:
@@ -96,9 +97,10 @@ class Allowed:
 
 
 def allowed(kind: str, low: float | None = None, high: float | None = None, *, low_open: bool = False,
-            high_open: bool = False, unit: str = "", none: str = "") -> dict:
-    """Field metadata declaring what a parameter accepts (see :class:`Allowed`)."""
-    return {METADATA_KEY: Allowed(kind, low, high, low_open, high_open, unit, none)}
+            high_open: bool = False, unit: str = "", none: str = "", secret: bool = False) -> dict:
+    """Field metadata declaring what a parameter accepts (see :class:`Allowed`; `secret`: a message about a
+    wrong value never repeats it)."""
+    return {METADATA_KEY: Allowed(kind, low, high, low_open, high_open, unit, none, secret)}
 
 
 def allowed_values(cls) -> dict[str, Allowed]:
@@ -111,6 +113,27 @@ def check_value(cls, name: str, value: Any) -> None:
     rule = allowed_values(cls).get(name)
     if rule is not None and not rule.accepts(value):
         raise ParameterError(f"{name} must be {rule.describe()}, got {value!r}")
+
+
+def check_kind(name: str, value: Any, rule: Allowed) -> Any:
+    """`value` if it is of the kind `rule` declares for the parameter `name` (None where None is allowed; a
+    whole number where a number is asked, as a float), else ParameterError: "n_boot must be a whole number, got
+    2.5", "show_names must be true or false, got 'yes'". Ranges are checked apart (``check_ranges``)."""
+    if value is None and rule.none:
+        return None
+    if rule.kind == "true or false":
+        ok, wanted = isinstance(value, bool), "true or false"
+    elif rule.kind == "whole number":
+        ok, wanted = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    elif rule.kind == "number":
+        ok, wanted = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    else:                                   # text, date, month: their own rules check the form
+        ok = isinstance(value, str) and bool(value.strip())
+        wanted = "a non-empty text or None" if rule.none else "a non-empty text"
+    if not ok:
+        raise ParameterError(f"{name} must be {wanted}" + ("" if rule.secret else f", got {value!r}"))
+    return value
 
 
 def check_ranges(params) -> None:

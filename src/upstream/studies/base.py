@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..reporting import privacy
 from ..survey.constants import SCREEN_Z
-from .allowed import ParameterError, allowed, check_ranges
+from .allowed import ParameterError, allowed, allowed_values, check_kind, check_ranges
 
 #: Columns that hold agent ids in published tables; they are pseudonymised unless names are asked for.
 AGENT_COLUMNS = ("agent_id",)
@@ -52,36 +52,25 @@ class Parameters:
                                                                none=f"the default, {SCREEN_Z:g}"))
     tipping_shift: float = field(default=0.1, metadata=allowed("number"))
     show_names: bool = field(default=False, metadata=allowed("true or false"))
-    pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt"))
+    pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt",
+                                                                      secret=True))
 
     @classmethod
     def from_mapping(cls, values: dict | None = None, **more) -> "Parameters":
-        """Parameters from a mapping (unknown names and wrong types raise ParameterError)."""
+        """Parameters of `cls` (this class or a study's subclass) from a mapping. Each value is checked
+        against what its field declares (``allowed``: kind, range, whether None is allowed); an unknown
+        name, a wrong kind or a value out of range raise ParameterError. Subclasses add rules between
+        parameters. Nothing here repeats a default: a field's default and what it allows are declared once."""
         values = {**(values or {}), **more}
-        known = {f.name: f for f in dataclasses.fields(cls)}
+        rules = allowed_values(cls)
+        known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ParameterError(f"unknown study parameter(s): {', '.join(unknown)} (known: {', '.join(known)})")
-        out = {}
-        for name, value in values.items():
-            default = known[name].default
-            if name == "practical_margin" and value is None:
-                pass
-            elif name == "screen_z" and value is None:        # the declared default (notebooks pass None)
-                continue
-            elif name == "pseudonym_salt":
-                if value is not None and (not isinstance(value, str) or not value):
-                    raise ParameterError("pseudonym_salt must be a non-empty text or None")
-            elif isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise ParameterError(f"{name} must be true or false, got {value!r}")
-            elif isinstance(default, int):
-                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                    raise ParameterError(f"{name} must be a whole number >= 1, got {value!r}")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ParameterError(f"{name} must be a number, got {value!r}")
-            out[name] = value
-        params = cls(**out)
+        checked = {name: check_kind(name, value, rules[name]) for name, value in values.items()}
+        # a None where the field's default is a value means that default (notebooks pass screen_z = None)
+        params = cls(**{name: value for name, value in checked.items()
+                        if value is not None or dataclasses.fields(cls)[known.index(name)].default is None})
         check_ranges(params)  # the ranges declared on the fields (``allowed``), subclasses' own fields too
         return params
 
@@ -99,6 +88,26 @@ class ModelSummary:
     n_boot: int
     varcorr: pd.DataFrame
     n_agents: int | None = None
+
+
+@dataclass(frozen=True)
+class StudyDeclaration:
+    """What a study package (``upstream.studies.<name>``) declares once, as its ``STUDY``: its name (the
+    folder's and the notebook's), title and index group, its parameters class (fields, defaults and what each
+    allows: the notebook's parameters cell must agree with them), the names of the tables it may publish as
+    ``tables/<name>.csv`` (unique across studies but for ``steps.SHARED_TABLES``), its pipeline
+    `run(dataset, params, cache)`, its page, `page(result)`: the tables its notebook shows (``display``), and
+    the data engines its pipeline can read a data set with (``engines``: "pandas" holds the rows in memory;
+    "duckdb" and "spark" leave them in SQL and need a pipeline that works from aggregates)."""
+
+    name: str
+    title: str
+    group: str
+    parameters: type[Parameters]
+    tables: tuple[str, ...]
+    run: Callable[..., StudyResult]
+    page: Callable[[StudyResult], Any]
+    engines: tuple[str, ...] = ("pandas",)
 
 
 @dataclass
@@ -147,6 +156,14 @@ class StudyResult:
                 out[column] = self.labels(out[column]).to_numpy()
         return out
 
+    def page_tables(self) -> dict:
+        """The tables this study's page shows, readable, by name in page order (its package's ``display.page``;
+        see ``reporting.display.pages``)."""
+        from ..reporting.display.pages import page_tables
+        from .registry import declared
+
+        return page_tables(self, declared(self.study).page)
+
     def _repr_html_(self) -> str:
         """Jupyter: the title and period, the Key findings, the tables (as `tables/<name>.csv` publishes
         them: rows × columns) and the model notes."""
@@ -165,6 +182,7 @@ class StudyResult:
         into `report_dir`; nothing when `report_dir` is None (a notebook opened by hand)."""
         if report_dir is None:
             return []
+        self.check_table_names()
         folder = Path(report_dir) / "tables"
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -175,6 +193,19 @@ class StudyResult:
             os.replace(tmp, path)
             written.append(path)
         return written
+
+
+    def check_table_names(self) -> None:
+        """ValueError when an Upstream study holds a table its package does not declare (``STUDY.tables``): a
+        name published unannounced could overwrite another study's CSV in a run's shared tables/ folder."""
+        from .registry import STUDY_NAMES, declared
+
+        if self.study not in STUDY_NAMES:
+            return
+        undeclared = [name for name in self.tables if name not in declared(self.study).tables]
+        if undeclared:
+            raise ValueError(f"{self.study} made the table(s) {', '.join(undeclared)}, which upstream.studies."
+                             f"{self.study}.STUDY.tables does not declare")
 
 
 class RunCache:

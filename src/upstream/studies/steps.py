@@ -176,6 +176,11 @@ def nps_model(ds, cache: RunCache) -> margins.NpsModel:
                      data=ds.fingerprint)
 
 
+#: Tables made by a shared step (one run's cache) that several studies publish, the same table under the same
+#: name; every other table name belongs to one study (its ``STUDY.tables``).
+SHARED_TABLES = ("survey_screen",)
+
+
 def survey_screen(ds, params: Parameters, cache: RunCache):
     """Every agent's invitation and response rate against its own expected rate (see analysis.screen); only the
     parts the data set can show (its visibility) and where rates can vary are run."""

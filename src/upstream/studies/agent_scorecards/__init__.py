@@ -1,0 +1,60 @@
+"""Agent scorecards: per agent, adjusted CSAT, top-box and NPS with intervals, reliability and the
+verdict; agents below the reliability threshold are "not enough responses to rank" and agents under
+survey review get no rank.
+
+    model   = steps.agent_model(ds, params, cache)     # shared with agent_vs_system in one run
+    screen  = steps.survey_screen(ds, params, cache)
+    effects = agent_effects(model, ..., flagged=screen)
+    card    = agent_scorecards(model, effects, nps_replies)   # + clmm and top-box glmer
+"""
+from __future__ import annotations
+
+from ...analysis.agents import agent_effects
+from ...analysis.scorecards import agent_scorecards
+from ...data.frames import responses
+from .. import steps
+from ..agent_vs_system.sentences import attribution_sentence
+from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
+from . import display, plots
+from . import sentences as say
+
+NAME = "agent_scorecards"
+TITLE = "Agent scorecards"
+GROUP = "Agents"
+
+
+def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
+    """The agent_scorecards study on a validated data set."""
+    params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
+    cache = cache or RunCache()
+    model = steps.agent_model(ds, params, cache)
+    screen = steps.survey_screen(ds, params, cache)
+    effects = agent_effects(model, ds.agents, params.reliability_threshold,
+                            steps.verdict_margin(params, steps.csat_scale(ds)),
+                            params.max_false_sign, flagged=screen.table["flagged"]).table
+    scale = steps.csat_scale(ds)
+    nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
+    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, scale, nps_replies=nps,
+                                                        ordinal_check=scale.linear))
+    health = (steps.fit_health("Agent model", model.judged_by)
+              + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
+              + (steps.fit_health("Top-box model", fits["top_box"]) if "top_box" in fits else []))
+    attribution = ds.description.attribution
+    findings = [*say.scorecard_sentences(card, params), *filter(None, [attribution_sentence(attribution)]), *health]
+    result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
+                         agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
+                         health=health, fits={"agent model": model.judged_by, **fits})
+    result.tables = {"scorecards": card.rename_axis("agent_id")}
+    result.figures = {"shrinkage": plots.shrinkage(card, "Agents with few replies have the most extreme raw top-box "
+                                                         "shares — and move most")}
+    if "csat_ordinal_effect" in card:
+        rho = card[["csat_adjusted", "csat_ordinal_effect"]].rank().corr().iloc[0, 1]
+        result.figures["agreement"] = plots.model_agreement(card, f"Linear and ordinal models: rank correlation of "
+                                                                  f"agent effects {rho:.2f}")
+    return result
+
+
+#: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
+STUDY = StudyDeclaration(
+    name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
+    tables=("scorecards",))
