@@ -13,6 +13,7 @@ import pytest
 
 from upstream.runner.spec import RUNNER_PARAMETERS, SHOW_NAMES
 from upstream.studies import STUDY_NAMES, declared
+from upstream.studies.allowed import allowed_values
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 MISSING = object()
@@ -35,8 +36,10 @@ def cell_values(source: str) -> dict:
 
 def disagreements(source: str, cls) -> list[str]:
     """What a parameters cell states differently from the parameters class `cls`: a default that differs
-    (in value or type), a parameter the class does not take (the runner's own aside)."""
+    (in value or type), a parameter the class does not take (the runner's own aside). None where the field
+    declares what None means (``allowed(..., none=...)``, e.g. screen_z: "the default, 2.17") is that default."""
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    rules = allowed_values(cls)
     problems = []
     for name, value in cell_values(source).items():
         if name in RUNNER_PARAMETERS:
@@ -44,6 +47,8 @@ def disagreements(source: str, cls) -> list[str]:
         default = defaults.get(name, MISSING)
         if default is MISSING:
             problems.append(f"{name} = {value!r}: {cls.__name__} has no such parameter")
+        elif value is None and rules[name].none:
+            continue
         elif value != default or type(value) is not type(default):
             problems.append(f"{name} = {value!r}: {cls.__name__} declares {default!r}")
     return problems

@@ -5,10 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .base import StudyDeclaration
+from typing import Any
 
 PACKAGE = __name__.rsplit(".", 1)[0]
 
@@ -23,8 +20,9 @@ def study_packages() -> tuple[str, ...]:
 STUDY_NAMES = study_packages()
 
 
-def declared(name: str) -> StudyDeclaration:
-    """The declaration (``STUDY``) of the study `name`; KeyError naming the studies for an unknown name."""
+def declared(name: str) -> Any:
+    """The declaration (``STUDY``, a ``base.StudyDeclaration``; the registry does not import base, which asks
+    it for declarations) of the study `name`; KeyError naming the studies for an unknown name."""
     if name not in STUDY_NAMES:
         raise KeyError(f"no study {name!r} in {PACKAGE}; the studies are {', '.join(STUDY_NAMES)}")
     return importlib.import_module(f"{PACKAGE}.{name}").STUDY
