@@ -7,7 +7,7 @@ The export is a folder of saved API responses, cursor pages ``{"data": [...], "m
 |---|---|---|
 | ``tickets.json`` | yes | ``GET /api/tickets`` |
 | ``satisfaction_surveys.json`` | yes | ``GET /api/satisfaction-surveys`` |
-| ``messages.json`` | no | ``GET /api/messages``: who wrote each message (for attribution) |
+| ``messages.json`` | no | ``GET /api/messages``: who wrote each message (attribution; ``contact_agents``) |
 | ``users.json`` | no | ``GET /api/users``: agents and their creation dates |
 
 Rules (each also written into the import report):
@@ -44,6 +44,7 @@ import pandas as pd
 from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
+from .gorgias_replies import add_message_credit
 from .mapping import Mapping
 from .pages import FileRead, iter_pages
 from .report import ImportReport
@@ -231,7 +232,8 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
         read={"contacts": len(tickets), "surveys": len(surveys), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="assignee")
-    return assemble(x)
+    result = assemble(x)
+    return result if paths["messages"] is None else add_message_credit(result, m, paths["messages"].name)
 
 
 def _last_agent_before(messages: pd.DataFrame, surveys: pd.DataFrame) -> pd.Series:
