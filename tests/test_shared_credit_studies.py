@@ -1,6 +1,7 @@
 """Shared credit beyond agent_vs_system (issue 22): where the data set has contact_agents, the scorecards, the QA
 review plan and the coaching pages use the agent model with shared credit (fitted once per run), and without the
-table they are as before. One 3,000-contact operation with handoffs (264 of 782 rated contacts shared)."""
+table they are as before; on the SQL path agent_vs_system says it uses rating-time attribution. One 3,000-contact
+operation with handoffs (264 of 782 rated contacts shared)."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,9 +17,10 @@ from upstream.analysis.agents import agent_effects
 from upstream.analysis.shared_credit import membership_table
 from upstream.data import load_dataset
 from upstream.data.frames import responses
+from upstream.data.sql import open_dataset
 from upstream.reporting.agent_pages import write_agent_pages
 from upstream.simulate.operation import PRESETS, simulate
-from upstream.studies import agent_scorecards, qa_sample, shared_step, steps
+from upstream.studies import agent_scorecards, agent_vs_system, qa_sample, shared_step, steps
 from upstream.studies.base import Parameters, RunCache
 
 PARAMS = {"n_boot": 100, "seed": 7}
@@ -111,3 +113,18 @@ def test_coaching_pages_give_the_rating_time_effect_beside_the_shared_one(tmp_pa
     second = (folder / links[LABELS[1]]).read_text(encoding="utf-8")
     assert "(not distinguishable from average) instead of +0.03 (not distinguishable from average)." in second
     assert 'id="shared-credit"' not in (folder / links[LABELS[2]]).read_text(encoding="utf-8")   # not in the table
+
+
+def test_the_sql_path_says_it_uses_rating_time_attribution(run):
+    ds = run[0]
+    sql = open_dataset(ds.folder, engine="duckdb")
+    note = ("Shared credit is not used: contact_agents lists 264 rated contacts handled by more than one agent, but "
+            "the duckdb engine fits the agent model from per-agent sums, which give each rating to one agent, so "
+            "agents are judged with rating-time attribution (contacts.agent_id). Run the study with --engine pandas "
+            "to judge them with shared credit.")
+    assert shared_step.sql_attribution_note(sql) == note
+    assert shared_step.sql_attribution_note(ds) == ""                              # pandas: shared credit is used
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = agent_vs_system.run(sql, PARAMS)
+    assert note in result.findings and "shared_credit" not in result.tables

@@ -216,6 +216,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         *screen.skipped,
         say.attribution_sentence(attribution),
         shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit else "",
+        shared_step.sql_attribution_note(ds),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,

@@ -25,3 +25,20 @@ def shared_agent_model(ds, params: Parameters, model, cache: RunCache | None = N
         return compute()
     return cache.get("shared_agent_model", compute, data=ds.fingerprint, outcome=model.outcome, n_boot=params.n_boot,
                      seed=params.seed, scale=steps.csat_scale(ds))
+
+
+def sql_attribution_note(ds) -> str:
+    """For a data set in DuckDB or Spark with a contact_agents table: the sentence saying its agents are judged
+    with rating-time attribution (the agent model from per-agent sums gives each rating to one agent) and how
+    many rated contacts that leaves unshared; "" otherwise."""
+    if not steps.in_sql(ds) or "contact_agents" not in ds.tables:
+        return ""
+    i = ds.engine.dialect.ident
+    shared = ds.engine.rows(
+        f"SELECT count(*) FROM (SELECT x.{i('contact_id')} FROM contact_agents x JOIN surveys s "
+        f"ON s.{i('contact_id')} = x.{i('contact_id')} WHERE s.{i('csat')} IS NOT NULL "
+        f"GROUP BY x.{i('contact_id')} HAVING count(DISTINCT x.{i('agent_id')}) > 1) t")[0][0]
+    return (f"Shared credit is not used: contact_agents lists {int(shared):,} rated contacts handled by more than "
+            f"one agent, but the {ds.engine.name} engine fits the agent model from per-agent sums, which give each "
+            "rating to one agent, so agents are judged with rating-time attribution (contacts.agent_id). Run the "
+            "study with --engine pandas to judge them with shared credit.")
