@@ -151,3 +151,14 @@ def test_gorgias_every_public_agent_reply_counts_towards_shared_credit(tmp_path)
         "Shared credit: contact_agents.csv lists every agent with public replies on a ticket (messages.json: each "
         "agent's share of the ticket's public agent replies (from_agent true; internal notes, rule messages, bot "
         "users and customers' messages do not count)).")
+
+
+def test_without_a_public_agent_reply_nothing_is_shared(tmp_path):
+    conv = _intercom_conversation("1", _rating(4, 1772445600, teammate=7002))
+    conv["conversation_parts"] = {"type": "conversation_part.list", "total_count": 2, "conversation_parts": [
+        _part(1, "comment", "user", "u1"), _part(2, "note", "admin", 7002)]}
+    result = import_export("intercom", _intercom_export(tmp_path / "ic", [conv]), tmp_path / "ic" / "mapping.yaml")
+    assert result.contact_agents is None and result.dataset["attribution"]["rule"] == "rating_time_assignee"
+    assert ("conversations.json: no public agent reply on a contact of the import, so no contact_agents table is "
+            "written and ratings stay with the rating-time agent") in result.report.warnings
+    assert "contacts_with_several_agents" not in result.report.facts

@@ -24,6 +24,6 @@ def add_conversation_credit(result: ImportResult, conversations: list[dict], fil
     public = [c for c in conversations if c.get("incoming") is False and c.get("private") is False]
     replies = pd.DataFrame({"contact_id": pd.Series([c.get("ticket_id") for c in public], dtype="object"),
                             "agent_id": pd.Series([c.get("user_id") for c in public], dtype="object")})
-    weights = (f"{file}: each agent's share of the ticket's public agent replies (incoming false, private false; "
+    how = ("each agent's share of the ticket's public agent replies (incoming false, private false; "
                "customers' messages and private notes do not count)")
-    return add_reply_credit(result, replies, weights, "every agent with public replies on a ticket")
+    return add_reply_credit(result, replies, file, how, "every agent with public replies on a ticket")

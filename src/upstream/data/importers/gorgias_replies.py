@@ -20,6 +20,6 @@ def add_message_credit(result: ImportResult, agent_replies: pd.DataFrame, file: 
     """`result` with contact_agents from ``agent_replies`` (columns ticket_id, sender: the public agent
     replies of ``file`` as gorgias.py selects them)."""
     replies = pd.DataFrame({"contact_id": agent_replies["ticket_id"], "agent_id": agent_replies["sender"]})
-    weights = (f"{file}: each agent's share of the ticket's public agent replies (from_agent true; internal notes, "
+    how = ("each agent's share of the ticket's public agent replies (from_agent true; internal notes, "
                "rule messages, bot users and customers' messages do not count)")
-    return add_reply_credit(result, replies, weights, "every agent with public replies on a ticket")
+    return add_reply_credit(result, replies, file, how, "every agent with public replies on a ticket")

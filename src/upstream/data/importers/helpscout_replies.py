@@ -34,6 +34,6 @@ def add_thread_credit(result: ImportResult, conversations: list[dict], file: str
                     and thread.get("state", "published") == "published"):
                 rows.append((conv.get("id"), by.get("id")))
     replies = pd.DataFrame(rows, columns=["contact_id", "agent_id"], dtype="object")
-    weights = (f"{file}: each user's share of the conversation's published reply threads (_embedded.threads of "
+    how = ("each user's share of the conversation's published reply threads (_embedded.threads of "
                "type reply created by a user; customers' threads, notes and drafts do not count)")
-    return add_reply_credit(result, replies, weights, "every user with published replies on a conversation")
+    return add_reply_credit(result, replies, file, how, "every user with published replies on a conversation")

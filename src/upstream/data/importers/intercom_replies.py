@@ -36,6 +36,6 @@ def add_part_credit(result: ImportResult, conversations: list[dict], file: str) 
                     and author.get("from_ai_agent") is not True):
                 rows.append((conv.get("id"), author.get("id")))
     replies = pd.DataFrame(rows, columns=["contact_id", "agent_id"], dtype="object")
-    weights = (f"{file}: each teammate's share of the conversation's public replies (conversation_parts with "
+    how = ("each teammate's share of the conversation's public replies (conversation_parts with "
                "part_type comment by an admin; notes, customers' and bots' parts and AI agent answers do not count)")
-    return add_reply_credit(result, replies, weights, "every teammate with public replies on a conversation")
+    return add_reply_credit(result, replies, file, how, "every teammate with public replies on a conversation")

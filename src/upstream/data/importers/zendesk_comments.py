@@ -26,7 +26,7 @@ def add_contact_agents(result: ImportResult, comments: list[dict], file: str) ->
     public = [c for c in comments if c.get("public") is True]
     replies = pd.DataFrame({"contact_id": pd.Series([c.get("ticket_id") for c in public], dtype="object"),
                             "agent_id": pd.Series([c.get("author_id") for c in public], dtype="object")})
-    weights = (f"{file}: each agent's share of the contact's public comments by agents (end users' comments and "
+    how = ("each agent's share of the contact's public comments by agents (end users' comments and "
                "internal notes do not count)")
-    return add_reply_credit(result, replies, weights, "every agent with public comments on a contact",
+    return add_reply_credit(result, replies, file, how, "every agent with public comments on a contact",
                             authors_are_agents=False)
