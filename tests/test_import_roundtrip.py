@@ -22,7 +22,8 @@ SCALES = {  # vendor -> (points, labels, top box, simulator's 1-5 -> vendor's co
     "gorgias": (5, {k: str(k) for k in range(1, 6)}, [4, 5], {k: k for k in range(1, 6)}),
 }
 RULES = {"zendesk": "rating_time_assignee", "zendesk-csv": "export_time_assignee", "freshdesk": "rating_time_assignee",
-         "intercom": "rating_time_assignee", "helpscout": "rated_reply_author", "gorgias": "last_agent_reply"}
+         "intercom": "rating_time_assignee", "helpscout": "rated_reply_author",
+         "gorgias": "shared"}   # messages.json gives shared credit; agent_id stays the last reply before the survey
 ONLY_ANSWERS = ("freshdesk", "helpscout")   # these vendors export answered surveys only
 
 

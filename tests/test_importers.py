@@ -969,7 +969,11 @@ def test_gorgias_messages_give_the_agent_who_replied_before_the_survey(tmp_path)
          "created_datetime": "2026-03-02T09:00:00"}]
     (export / "messages.json").write_text(json.dumps({"data": messages, "meta": {"next_cursor": None}}))
     r = import_export("gorgias", export, GG / "mapping.yaml")
-    assert r.dataset["attribution"]["rule"] == "last_agent_reply"
+    # the messages also give shared credit (contact_agents, tests/test_import_replies.py); the rating's
+    # agent stays the last public agent reply before the survey
+    assert r.dataset["attribution"]["rule"] == "shared"
+    assert r.dataset["attribution"]["description"].startswith("A rated ticket's agent_id is the author of the last "
+                                                              "public agent reply before the survey was sent")
     agent = _by_id(r.contacts, "agent_id")
     assert (agent["71002"], agent["71001"], agent["71004"]) == ("201", "201", "201")
     assert r.report.facts["reassigned_after_rating"] == 1

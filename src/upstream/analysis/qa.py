@@ -40,6 +40,12 @@ from scipy.special import expit
 from ..survey.constants import AGENT
 from .results import AnalysisResult, result
 
+#: The plan's note where agents are judged with shared credit (a contact_agents table).
+SHARED_CREDIT_NOTE = ("The plan is made for the agent model with shared credit (contact_agents): τ², σ² and each "
+                      "agent's conditional variance are the multiple-membership model's, in which a rating counts for "
+                      "every agent who worked on the contact by their weight; a QA review reads one agent's own work "
+                      "on a contact, so it counts fully for that agent.")
+
 
 def posterior_variance(pev0, reviews, sigma2):
     """PEV after `reviews` more observations with residual variance σ² (a number, or one per agent):

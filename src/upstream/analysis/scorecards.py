@@ -12,6 +12,13 @@ One row per agent with survey replies:
 - NPS: raw with the adjusted-Wald interval and shrunken (Dirichlet–multinomial prior);
 - reliability (τ²/(τ² + σ²/n) from the CSAT model) and the reporting rule: below the threshold
   the agent is "not enough responses to rank" and gets no rank.
+
+With shared credit (a ``contact_agents`` table) the CSAT model is the multiple-membership model of
+``shared_credit`` (adjusted CSAT, reliability, ranks, verdicts), and each agent's rated contacts worked on
+(``n_shared``), summed weight (``weighted_responses``) and rated contacts worked on that rating-time
+attribution gives to another agent (``n_others``) are added. Raw and shrunken scores, NPS and the adjusted
+top-box share still count each reply for its rating-time agent: the logistic model with ``(1 | mm(agent))``
+takes 14 s on 782 replies and 20 agents (general Laplace engine) against 0.04 s for ``(1 | agent)``.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from ..models import clmm, glmer
 from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
 from ..survey.constants import AGENT
 from .agents import AgentModel
+from .shared_credit import handled_counts
 
 
 def ordinal_agent_effects(frame: pd.DataFrame, mix):
@@ -53,11 +61,13 @@ def adjusted_top_box(frame: pd.DataFrame, mix, scale: CsatScale):
 
 
 def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, level: float = 0.95,
-                     nps_replies: pd.DataFrame | None = None, ordinal_check: bool = True):
+                     nps_replies: pd.DataFrame | None = None, ordinal_check: bool = True,
+                     contact_agents: pd.DataFrame | None = None):
     """The scorecard table (see module docstring), sorted by adjusted CSAT with unranked agents last,
     and the fits it used ({"ordinal": clmm, "top_box": glmer}); top box: ``scale.top_box``.
     `eff`: the agents' effects and verdicts (``agents.agent_effects``). `nps_replies`: every reply
-    with an NPS score (frames.responses(ds, "nps")); by default the NPS scores of the CSAT replies."""
+    with an NPS score (frames.responses(ds, "nps")); by default the NPS scores of the CSAT replies.
+    `contact_agents`: shared credit (module docstring); `model` is then the shared agent model."""
     agent = model.agent
     frame = model.frame
     card = eff[["n_responses", "raw_score", "adjusted_score", "adjusted_lower", "adjusted_upper", "reliability",
@@ -68,6 +78,11 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     for col in ("team", "tenure_months"):
         if col in eff:
             card[col] = eff[col]
+    if contact_agents is not None:
+        handled = handled_counts(frame.assign(contact_id=frame["contact_id"].astype(str)), contact_agents)
+        card["n_shared"] = handled["n_shared"].reindex(card.index).fillna(0).astype(int)
+        card["weighted_responses"] = handled["weighted_responses"].reindex(card.index).fillna(0.0)
+        card["n_others"] = handled["n_others"].reindex(card.index).fillna(0).astype(int)
     ordinal_fit = None
     if ordinal_check:                      # the linear model's check: does treating CSAT as a number matter?
         ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix)

@@ -86,10 +86,26 @@ def fit_shared_agent_model(frame: pd.DataFrame, contact_agents: pd.DataFrame, ou
 
 
 def handled_counts(frame: pd.DataFrame, contact_agents: pd.DataFrame) -> pd.DataFrame:
-    """Per agent: rated contacts worked on (`n_shared`) and the summed weight (`weighted_responses`)."""
+    """Per agent: rated contacts worked on (`n_shared`), the summed weight (`weighted_responses`) and the rated
+    contacts worked on that rating-time attribution gives to another agent (`n_others`)."""
     table = membership_table(frame, contact_agents)
-    return table.groupby("agent_id")["weight"].agg(["size", "sum"]).rename(
-        columns={"size": "n_shared", "sum": "weighted_responses"})
+    rated_to = pd.Series(frame[AGENT].astype(str).to_numpy(), index=frame["contact_id"].astype(str).to_numpy())
+    table["other"] = table["agent_id"].to_numpy() != rated_to.reindex(table["contact_id"]).to_numpy()
+    return table.groupby("agent_id").agg(n_shared=("weight", "size"), weighted_responses=("weight", "sum"),
+                                         n_others=("other", "sum"))
+
+
+def scorecard_credit_sentence(card: pd.DataFrame, ordinal_skipped: bool) -> str:
+    """What shared credit does to the scorecards (`card` from ``scorecards.agent_scorecards`` with
+    contact_agents): which columns share a rating, and how many agents worked on others' rated contacts."""
+    helped = card["n_others"] > 0
+    return ("Scorecards use shared credit: a rating counts for each agent who worked on the contact by their weight "
+            "in contact_agents, so adjusted CSAT, reliability, ranks and verdicts come from the multiple-membership "
+            "model; raw CSAT, the top-box shares (raw, shrunken, adjusted) and NPS count each reply for the agent at "
+            f"rating time. {int(helped.sum())} of {len(card)} agents worked on "
+            f"{int(card['n_others'].sum()):,} rated contacts that rating-time attribution gives to another agent."
+            + (" The ordinal check (cumulative-logit model) is not made: it has no multiple-membership term yet."
+               if ordinal_skipped else ""))
 
 
 def verdict_changes(shared: pd.DataFrame, rating_time: pd.DataFrame) -> pd.DataFrame:

@@ -7,8 +7,11 @@ wrong; without a verdict, why, and about how many more replies would make one li
 did to the raw score, part by part (``agent_mix_parts.csv``: "this part is not yours"); the survey picture
 (``survey_screen.csv``); the place among the ranked agents with the rank's interval, speed against repeats
 (``agent_metrics.csv``) and the QA contacts chosen (``qa_plan.csv``, ``qa_sample.csv``) where the run has
-them, and a sentence where it does not. No other agent is named: the distribution is drawn as unlabelled
-ticks. Pages are rendered with autoescaping; charts are inline SVG; the page prints on two A4 pages."""
+them, and a sentence where it does not. Where agents were judged with shared credit (``shared_credit.csv``:
+several agents worked on some contacts), the page says so and gives the effect and verdict the agent would
+have had if each rating went to the agent assigned when the customer rated. No other agent is named: the
+distribution is drawn as unlabelled ticks. Pages are rendered with autoescaping; charts are inline SVG; the
+page prints on two A4 pages."""
 from __future__ import annotations
 
 import math
@@ -308,6 +311,22 @@ def qa_section(label: str, plan: pd.DataFrame | None, sample: pd.DataFrame | Non
             "columns": columns}
 
 
+def credit_section(label: str, credit: pd.DataFrame | None, rule: Rule) -> dict | None:
+    """Shared credit (tables/shared_credit.csv from agent_vs_system): how much of the agent's work was shared and
+    the effect and verdict under rating-time attribution beside those under shared credit; None without it."""
+    if credit is None or label not in set(credit["agent_id"].astype(str)):
+        return None
+    row = credit[credit["agent_id"].astype(str) == label].iloc[0]
+    changed = _flag(row.get("changed"))
+    text = (f"Several agents worked on some contacts, so each rating counts for every agent who worked on the contact "
+            f"by their share of the work (shared credit); {percent(row.get('shared_share'))} of the rated contacts "
+            f"you worked on were shared. Had each rating gone to the agent assigned when the customer rated, your "
+            f"effect would be {rule.effect(row.get('effect_rating_time'))} {rule.unit} "
+            f"({row.get('verdict_rating_time')}) instead of {rule.effect(row.get('effect_shared'))} "
+            f"({row.get('verdict_shared')}){': the verdict changes' if changed else ''}.")
+    return {"text": text, "changed": changed, "row": row}
+
+
 def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
     label = str(row["agent_id"])
     k = rule.unit_scale
@@ -322,6 +341,7 @@ def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
         "position": position_section(row, tables["agent_effects"]),
         "speed": speed_section(label, tables.get("agent_metrics")),
         "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
+        "credit": credit_section(label, tables.get("shared_credit"), rule),
         "margin": rule.margin, "rule": rule,
     }
 
@@ -330,7 +350,7 @@ def _finite_text(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip() != ""
 
 
-TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample")
+TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample", "shared_credit")
 
 
 def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None, version: str) -> dict[str, str]:

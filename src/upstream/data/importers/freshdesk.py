@@ -10,6 +10,7 @@ list endpoints return bare JSON arrays:
 | ``surveys.json`` | no | ``GET /api/v2/surveys``: the default question's ``accepted_ratings`` give the scale |
 | ``time_entries.json`` | no | ``GET /api/v2/time_entries``: handle time |
 | ``agents.json``, ``groups.json`` | no | team and tenure; team names |
+| ``conversations.json`` | no | ``GET /api/v2/tickets/{id}/conversations``: public agent replies -> ``contact_agents`` |
 
 Rules (each also written into the import report):
 
@@ -42,6 +43,7 @@ import pandas as pd
 from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
+from .freshdesk_replies import add_conversation_credit
 from .mapping import Mapping
 from .pages import FileRead, iter_pages
 from .report import ImportReport
@@ -51,7 +53,7 @@ from .source import ids_as_text, open_api_export
 
 VENDOR = "freshdesk"
 FORMAT = "freshdesk-api"
-FILES = ("tickets", "satisfaction_ratings", "surveys", "time_entries", "agents", "groups")
+FILES = ("tickets", "satisfaction_ratings", "surveys", "time_entries", "agents", "groups", "conversations")
 EXPECTED = ("a Freshdesk API list response: a JSON array of records (several arrays one after another, or one "
             "per line, are fine)")
 DONE = (4, 5)  # Resolved, Closed
@@ -116,7 +118,10 @@ def import_freshdesk_api(export: str | Path, mapping: Mapping | str | Path | Non
         visibility={"unanswered_invitations": False, "uninvited_contacts": True,
                     "note": ("Freshdesk's satisfaction_ratings list only answered surveys: a survey sent without an "
                              "answer is not in the export, so invitation and response rates cannot be computed")})
-    return assemble(x)
+    result = assemble(x)
+    if paths["conversations"] is not None:
+        result = add_conversation_credit(result, _records(paths["conversations"], report), paths["conversations"].name)
+    return result
 
 
 def _tickets(tickets_raw: list[dict], mapping: Mapping, tickets_name: str, report: ImportReport) -> pd.DataFrame:

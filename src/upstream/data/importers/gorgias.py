@@ -7,7 +7,7 @@ The export is a folder of saved API responses, cursor pages ``{"data": [...], "m
 |---|---|---|
 | ``tickets.json`` | yes | ``GET /api/tickets`` |
 | ``satisfaction_surveys.json`` | yes | ``GET /api/satisfaction-surveys`` |
-| ``messages.json`` | no | ``GET /api/messages``: who wrote each message (for attribution) |
+| ``messages.json`` | no | ``GET /api/messages``: who wrote each message (attribution; ``contact_agents``) |
 | ``users.json`` | no | ``GET /api/users``: agents and their creation dates |
 
 Rules (each also written into the import report):
@@ -44,6 +44,7 @@ import pandas as pd
 from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
+from .gorgias_replies import add_message_credit
 from .mapping import Mapping
 from .pages import FileRead, iter_pages
 from .report import ImportReport
@@ -82,7 +83,7 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
     sname = paths["satisfaction_surveys"].name
     r = _ratings(surveys, sname, report)
     staff, bots = _staff_and_bots(paths, report, t)
-    rule, description, agent_source = _attribution(paths, report, r, bots)
+    rule, description, agent_source, replies = _attribution(paths, report, r, bots)
     exported_at = max(v for v in (t["updated"].max(), r["updated"].max()) if pd.notna(v))
     tname = paths["tickets"].name
     x = Extract(
@@ -102,7 +103,8 @@ def import_gorgias(export: str | Path, mapping: Mapping | str | Path | None = No
         nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
         read={"contacts": len(tickets), "surveys": len(surveys), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="assignee")
-    return assemble(x)
+    result = assemble(x)
+    return result if replies is None else add_message_credit(result, replies, paths["messages"].name)
 
 
 def _records(paths: dict, report: ImportReport, stem: str, what: str) -> list[dict]:
@@ -198,10 +200,11 @@ def _staff_and_bots(paths: dict, report: ImportReport, t: pd.DataFrame) -> tuple
     return staff, bots
 
 
-def _attribution(paths: dict, report: ImportReport, r: pd.DataFrame, bots: set[str]) -> tuple[str, str, str]:
+def _attribution(paths: dict, report: ImportReport, r: pd.DataFrame, bots: set[str]):
     """Whom each rating belongs to: with messages.json, the author of the last public agent reply
     before the survey was sent (set on ``r``); without it, the assignee at export time. The rule, its
-    description and the agent's source text."""
+    description, the agent's source text and the public agent replies (None without messages.json)."""
+    m = None
     if paths["messages"] is not None:
         messages = _records(paths, report, "messages", "message")
         mname = paths["messages"].name
@@ -244,7 +247,7 @@ def _attribution(paths: dict, report: ImportReport, r: pd.DataFrame, bots: set[s
             "Gorgias surveys name no agent: ratings are credited to each ticket's assignee at export time, so a "
             "reassignment after the survey moves the rating to the later agent; export messages.json "
             "(GET /api/messages) to attribute each rating to the last agent who replied before it was sent")
-    return rule, description, agent_source
+    return rule, description, agent_source, m
 
 
 def _sources(tname: str, sname: str, agent_source: str) -> dict[str, str]:

@@ -8,6 +8,9 @@ The export is a folder of saved API responses (docs/importers/vendor_formats.md 
 | ``ratings.json`` | yes | the happiness ratings report (``results``), or rating objects |
 | ``users.json`` | no | ``GET /v2/users`` HAL pages (``_embedded.users``) |
 
+Conversations listed with ``embed=threads`` carry ``_embedded.threads``: the users' published
+replies give ``contact_agents`` (shared credit; ``helpscout_replies.py``).
+
 ``ratings.json`` is either ``GET /v2/reports/happiness/ratings`` (rows: ``id`` = the conversation,
 ``threadid``, ``ratingId`` 1 Great / 2 Okay / 3 Not Good, ``ratingUserId``, ``ratingCreatedAt``,
 ``ratingComments`` ...; the same columns in snake case as Stitch's tap-helpscout lands them) or
@@ -45,6 +48,7 @@ import pandas as pd
 from .assemble import Extract, assemble
 from .derive import to_utc_naive
 from .errors import ImportInputError
+from .helpscout_replies import add_thread_credit, has_threads
 from .mapping import Mapping
 from .pages import FileRead, iter_pages
 from .report import ImportReport
@@ -101,7 +105,8 @@ def import_helpscout(export: str | Path, mapping: Mapping | str | Path | None = 
         nps_present=False, staff=staff, users_file="users.json" if paths["users"] is not None else None,
         read={"contacts": len(convs), "surveys": len(ratings), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="agent")
-    return assemble(x)
+    result = assemble(x)
+    return add_thread_credit(result, convs, info.name) if has_threads(convs) else result
 
 
 def _conversations(paths: dict, report: ImportReport, mapping: Mapping) -> tuple[FileRead, list[dict]]:

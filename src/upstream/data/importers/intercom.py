@@ -8,6 +8,9 @@ The export is a folder of saved API responses (docs/importers/vendor_formats.md 
 | ``admins.json`` | no | ``GET /admins`` (``admins``): the teammates and their teams |
 | ``teams.json`` | no | ``GET /teams`` (``teams``): team names |
 
+Conversations saved from ``GET /conversations/{id}`` carry ``conversation_parts``: the teammates'
+public replies give ``contact_agents`` (shared credit; ``intercom_replies.py``).
+
 Rules (each also written into the import report):
 
 - Contacts: closed conversations (``state`` closed) with ``statistics.last_close_at``; times are
@@ -38,6 +41,7 @@ import pandas as pd
 
 from .assemble import Extract, assemble
 from .errors import ImportInputError
+from .intercom_replies import add_part_credit, has_parts
 from .mapping import Mapping
 from .pages import FileRead, find_file, iter_pages
 from .report import ImportReport
@@ -88,7 +92,8 @@ def import_intercom(export: str | Path, mapping: Mapping | str | Path | None = N
         staff_team_source="admins.json: the first of team_ids (name from teams.json)",
         read={"contacts": len(convs), "surveys": int(has_rating.sum()), "agents": len(staff)},
         mapping_text=mapping_text, agent_noun="teammate")
-    return assemble(x)
+    result = assemble(x)
+    return add_part_credit(result, convs, path.name) if has_parts(convs) else result
 
 
 def _conversations(path: Path, report: ImportReport, mapping: Mapping) -> tuple[FileRead, list[dict]]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from ...analysis.agents import agent_effects
 from ...analysis.scorecards import agent_scorecards
+from ...analysis.shared_credit import scorecard_credit_sentence
 from ...data.frames import responses
-from .. import steps
+from .. import shared_step, steps
 from ..agent_vs_system.sentences import attribution_sentence
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
 from . import display, plots
@@ -29,18 +30,24 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     cache = cache or RunCache()
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
+    shared = shared_step.shared_agent_model(ds, params, model, cache)   # None without contact_agents
+    credit = ds.contact_agents if shared is not None else None
+    model = shared if shared is not None else model
     effects = agent_effects(model, ds.agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen.table["flagged"]).table
     scale = steps.csat_scale(ds)
     nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
     card, fits = steps.quietly(lambda: agent_scorecards(model, effects, scale, nps_replies=nps,
-                                                        ordinal_check=scale.linear))
+                                                        ordinal_check=scale.linear and shared is None,
+                                                        contact_agents=credit))
     health = (steps.fit_health("Agent model", model.judged_by)
               + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
               + (steps.fit_health("Top-box model", fits["top_box"]) if "top_box" in fits else []))
     attribution = ds.description.attribution
-    findings = [*say.scorecard_sentences(card, params), *filter(None, [attribution_sentence(attribution)]), *health]
+    credit_sentence = scorecard_credit_sentence(card, ordinal_skipped=scale.linear) if shared is not None else ""
+    findings = [*say.scorecard_sentences(card, params),
+                *filter(None, [attribution_sentence(attribution), credit_sentence]), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits={"agent model": model.judged_by, **fits})

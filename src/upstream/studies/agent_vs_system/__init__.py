@@ -25,7 +25,7 @@ from ...analysis.mix_parts import mix_parts
 from ...analysis.ranking import rank_shift
 from ...analysis.screen import ScreenResult
 from ...data.description import SHARED_WEIGHTS
-from .. import steps
+from .. import shared_step, steps
 from ..base import ModelSummary, Parameters, RunCache, StudyDeclaration, StudyResult
 from . import display, plots
 from . import sentences as say
@@ -188,7 +188,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     judged = agent_effects(model, agents, params.reliability_threshold,
                            steps.verdict_margin(params, steps.csat_scale(ds)),
                            params.max_false_sign, flagged=screen.table["flagged"])
-    judged, credit = shared_effects(ds, params, model, agents, screen, judged)
+    judged, credit = shared_effects(ds, params, model, agents, screen, judged, cache)
     effects = judged.table
     if isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
@@ -216,6 +216,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         *screen.skipped,
         say.attribution_sentence(attribution),
         shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit else "",
+        shared_step.sql_attribution_note(ds),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,
@@ -245,16 +246,15 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     return result
 
 
-def shared_effects(ds, params, model, agents, screen: ScreenResult, judged: AgentEffects):
+def shared_effects(ds, params, model, agents, screen: ScreenResult, judged: AgentEffects,
+                   cache: RunCache | None = None):
     """(judged, comparison): where the data set has a contact_agents table and the linear pandas model,
-    the agent effects with shared credit (analysis.shared_credit) and how they differ from `judged`
-    (rating-time attribution); otherwise `judged` unchanged and None."""
-    table = getattr(ds, "contact_agents", None)
-    if table is None or isinstance(model, LatentAgentModel) or steps.in_sql(ds):
+    the agent effects with shared credit (analysis.shared_credit; the run's ``shared_step`` model) and how
+    they differ from `judged` (rating-time attribution); otherwise `judged` unchanged and None."""
+    shared = shared_step.shared_agent_model(ds, params, model, cache)
+    if shared is None:
         return judged, None
-    shared = steps.quietly(lambda: shared_credit.fit_shared_agent_model(
-        model.frame, table, model.outcome, model.mix, n_draws=params.n_boot, seed=params.seed,
-        population=ds.contacts, customer="customer_id" if model.crossed is not None else None))
+    table = ds.contact_agents
     shared_judged = agent_effects(shared, agents, params.reliability_threshold,
                                   steps.verdict_margin(params, steps.csat_scale(ds)),
                                   params.max_false_sign, flagged=screen.table["flagged"])

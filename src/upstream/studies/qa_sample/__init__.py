@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ...analysis import qa
 from ...data.frames import responses
-from .. import steps
+from .. import shared_step, steps
 from ..allowed import allowed
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
 from . import display, plots
@@ -50,6 +50,8 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     cache = cache or RunCache()
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
+    shared = shared_step.shared_agent_model(ds, params, model, cache)   # None without contact_agents
+    model = shared if shared is not None else model
     replied = responses(ds, "csat")["contact_id"]
     plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen.table["flagged"], params.priority_reviews,
                           params.reliability_threshold)
@@ -57,7 +59,8 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     health = (steps.fit_health("Agent model", model.judged_by)
               + steps.noted_health("Survey screen", screen.health))
     findings = [say.plan_sentence(plan), say.priority_sentence(plan), say.allocation_sentence(plan),
-                say.sample_sentence(sample, plan, params.seed), *health]
+                say.sample_sentence(sample, plan, params.seed),
+                qa.SHARED_CREDIT_NOTE if shared is not None else "", *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
                          agent_ids=tuple(ds.agents["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, group=GROUP,
