@@ -102,7 +102,8 @@ Text = Annotated[str, BeforeValidator(lambda value: str(value or ""))]
 
 class Section(BaseModel):
     """A mapping of ``dataset.yaml``: ``KEYS`` are the keys it may have (an unknown one is a problem and
-    is left out), ``SHAPE`` says what it should be when it is not a mapping."""
+    is left out), ``SHAPE`` says what it should be when it is not a mapping; ``described()`` gives the
+    part of the description it holds."""
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 

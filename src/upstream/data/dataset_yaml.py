@@ -48,7 +48,9 @@ SECTIONS: dict[str, type[Section]] = {"csat": CsatSection, "nps": NpsSection, "a
 
 
 class DatasetFile(Section):
-    """The keys of ``dataset.yaml``, in the order they are checked; ``name`` None means the folder's name."""
+    """The keys of ``dataset.yaml``, in the order they are checked. Each section is read by its own model
+    (SECTIONS, TableColumnsSection per table) and kept as the description's dataclass (CsatScale ...);
+    ``name`` None means the folder's name."""
 
     KEYS = ("upstream_dataset", "name", "source", "period", "attribution", "csat", "nps", "columns",
             "channel_groups", "visibility")
