@@ -102,3 +102,14 @@ def test_the_tables_a_notebook_asks_for_are_its_study_declared_tables(name):
     assert asked <= set(declared(name).tables), asked - set(declared(name).tables)
     if name in ("channel_audit", "policy_friction", "survey_health"):
         assert asked, f"{name}.ipynb asks for tables by name"
+
+
+def test_the_runner_keeps_every_declared_secret_out_of_notebooks_and_records():
+    """SECRET_PARAMETERS comes from ``allowed(..., secret=True)`` on the shared parameters; no study declares a
+    secret of its own that the runner would not know."""
+    from upstream.runner.guards import SECRET_PARAMETERS
+
+    assert SECRET_PARAMETERS == ("pseudonym_salt",)
+    for name in STUDY_NAMES:
+        secrets = {field for field, rule in allowed_values(declared(name).parameters).items() if rule.secret}
+        assert secrets == set(SECRET_PARAMETERS), name

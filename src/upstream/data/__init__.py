@@ -1,6 +1,6 @@
 """The data layer: the canonical data model (``schema``), the data set's description
-(``description``, read from ``dataset.yaml`` by ``dataset_yaml``: the CSAT scale, NPS,
-attribution and missing columns),
+(``description``, read from ``dataset.yaml`` by ``dataset_yaml`` through the pydantic models of
+``dataset_shape``: the CSAT scale, NPS, attribution and missing columns),
 reading and parsing a data set (``loading``), validating it with Great Expectations
 (``validation``), the analysis frames the studies fit models to (``frames``), the helpdesk
 importers that write data sets (``importers``) and the model formula the analyses fit with the rule for

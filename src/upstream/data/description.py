@@ -27,8 +27,9 @@ How a study reads it (``ds = upstream.load_dataset(folder)``)::
     ds.description.attribution.at_rating_time   # False: ratings may sit with a later assignee
     ds.description.has_column("contacts", "handle_time_sec")
 
-The file format is in data/README.md ("dataset.yaml"); ``dataset_yaml.py`` reads and checks the
-file (unknown keys are an error: a typo must not silently change the scale).
+The file format is in data/README.md ("dataset.yaml"); ``dataset_yaml.py`` reads the file and checks it
+with the pydantic models of ``dataset_shape.py`` (unknown keys are an error: a typo must not silently
+change the scale).
 """
 from __future__ import annotations
 

@@ -7,11 +7,14 @@ import os
 import signal
 
 from upstream.reporting import privacy
+from upstream.studies.allowed import allowed_values
+from upstream.studies.base import Parameters
 
 __all__ = ["SECRET_PARAMETERS", "KILL_AT_ENV", "STAGES", "stage_reached", "salt_parameter", "salt_environment"]
 
-#: Parameters that are secrets: never injected into a notebook's code, recorded or shown.
-SECRET_PARAMETERS = ("pseudonym_salt",)
+#: Parameters that are secrets (declared ``allowed(..., secret=True)`` on the shared study parameters): never
+#: injected into a notebook's code, recorded or shown.
+SECRET_PARAMETERS = tuple(name for name, rule in allowed_values(Parameters).items() if rule.secret)
 #: Test hook: SIGKILL this process at the named stage (the stages: upstream.runner.run's docstring).
 KILL_AT_ENV = "UPSTREAM_KILL_AT"
 STAGES = ("validation", "notebook", "export", "publish")
