@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from upstream.analysis import verdicts
 from upstream.analysis.agents import rank_intervals
@@ -168,3 +169,66 @@ def test_p_bottom_decile_ranks_among_the_rankable_agents_as_rank_intervals_do():
     assert sorted(worst) == ["A00", "A01", "A02"]
     assert ranked.loc["A00", "p_bottom_decile"] > 0.9
     assert ranked.loc["A29", "p_bottom_decile"] == 0.0
+
+
+def _t3_operations(reps: int, seed: int, sd: float = 0.2, m: int = 150, n_draws: int = 200):
+    """One-factor operations with t(3) agent effects (SD `sd`, σ = 1, 15–119 replies each) judged as the
+    model does: normal posterior draws at the method-of-moments τ², and the model's mode, SE, reliability."""
+    rng = np.random.default_rng(seed)
+    ids = [f"A{j:03d}" for j in range(m)]
+    for _ in range(reps):
+        n = rng.integers(15, 120, m)
+        b = rng.standard_t(3, m) * sd / np.sqrt(3)
+        s = 1 / np.sqrt(n)
+        x = b + rng.standard_normal(m) * s
+        tau2 = max(float(np.var(x) - np.mean(s ** 2)), 1e-4)
+        lam = tau2 / (tau2 + s ** 2)
+        mode, se = pd.Series(lam * x, index=ids), pd.Series(np.sqrt(lam) * s, index=ids)
+        draws = verdicts.against_agent_mean(pd.DataFrame(mode.to_numpy() + rng.standard_normal((n_draws, m))
+                                                         * se.to_numpy(), columns=ids))
+        yield draws, mode, se, pd.Series(lam, index=ids), pd.Series(b - b.mean(), index=ids)
+
+
+def test_heavy_tailed_agents_keep_wrong_verdicts_near_the_stated_number():
+    """t(3) agents under a normal model: the bulk near 0 is shrunk too little, so the draws alone make
+    about twice the stated wrong verdicts; the verdict that must also hold under the fitted scale
+    mixture stays near the stated number (known truth, 100 operations)."""
+    totals = {"draws": [0, 0.0], "cautious": [0, 0.0]}
+    for draws, mode, se, lam, truth in _t3_operations(100, seed=18):
+        plain = verdicts.sign_probabilities(draws)
+        mixture = verdicts.mixture_sign_probabilities(verdicts.unshrunk_estimates(mode, se, lam))
+        for name, p in (("draws", plain), ("cautious", verdicts.cautious_sign_probabilities(plain, mixture))):
+            v = verdicts.assign_verdicts(p, pd.Series(True, index=p.index))
+            wrong = ((v == verdicts.ABOVE) & (truth <= 0)) | ((v == verdicts.BELOW) & (truth >= 0))
+            totals[name][0] += int(wrong.sum())
+            totals[name][1] += verdicts.expected_wrong_verdicts(p.assign(verdict=v))
+    (wrong_d, stated_d), (wrong_c, stated_c) = totals["draws"], totals["cautious"]
+    assert wrong_d > 1.6 * stated_d                      # the defect: 109 wrong against 50.5 stated
+    assert wrong_c <= 1.4 * stated_c                     # 46 against 37.6
+
+
+def test_mixture_prior_recovers_a_normal_prior_and_its_posterior():
+    """Estimates from N(0, 0.3²) with SE 0.1: the fitted mixture's variance is near 0.09 and the
+    sign probabilities match the normal posterior's."""
+    rng = np.random.default_rng(4)
+    b = rng.normal(0, 0.3, 4000)
+    x = b + rng.normal(0, 0.1, 4000)
+    omega, pi = verdicts.mixture_prior(x, np.full(4000, 0.1))
+    assert float(pi @ omega ** 2) == pytest.approx(0.09, rel=0.08)
+    est = pd.DataFrame({"x": [0.15, -0.05], "s": [0.1, 0.1]}, index=["a", "b"])
+    p = verdicts.mixture_sign_probabilities(pd.concat([est, pd.DataFrame({"x": x, "s": 0.1})]))
+    variance = float(pi @ omega ** 2)                   # the normal posterior at the fitted variance
+    lam = variance / (variance + 0.01)
+    post_sd = np.sqrt(lam) * 0.1
+    centre = lam * float(np.r_[0.15, -0.05, x].mean())       # against the mean of the posterior means
+    assert p.loc["a", "lfsr"] == pytest.approx(stats.norm.cdf(-(lam * 0.15 - centre) / post_sd), abs=0.005)
+    assert p.loc["b", "lfsr"] == pytest.approx(stats.norm.cdf((-lam * 0.05 - centre) / post_sd), abs=0.005)
+
+
+def test_unshrunk_estimates_undo_the_shrinkage_and_skip_uninformative_agents():
+    mode = pd.Series([0.2, 0.1, 0.05], index=["a", "b", "c"])
+    se = pd.Series([0.1, 0.2, 0.3], index=mode.index)
+    out = verdicts.unshrunk_estimates(mode, se, pd.Series([0.8, 0.5, 0.001], index=mode.index))
+    assert out.index.tolist() == ["a", "b"]
+    assert out["x"].tolist() == pytest.approx([0.25, 0.2])
+    assert out["s"].tolist() == pytest.approx([0.1 / np.sqrt(0.8), 0.2 / np.sqrt(0.5)])

@@ -206,7 +206,11 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     table["survey_flag"] = (pd.Series(False, index=table.index) if flagged is None
                             else flagged.reindex(table.index).fillna(False).astype(bool))
     draws = draws[table.index]
-    table = table.join(verdicts.sign_probabilities(draws, practical_margin))
+    # the verdict must hold under the model's normal agents and under a fitted scale mixture (verdicts)
+    mixture = verdicts.mixture_sign_probabilities(
+        verdicts.unshrunk_estimates(own_mode, model.cond_se(), model.reliability()), practical_margin)
+    table = table.join(verdicts.cautious_sign_probabilities(verdicts.sign_probabilities(draws, practical_margin),
+                                                            mixture))
     ranked = table.index[table["rankable"] & ~table["survey_flag"]]
     # among the agents that are ranked, as the rank intervals are: an unrankable agent's wide draws
     # would otherwise take bottom places from the ranked agents
