@@ -105,6 +105,11 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     out["steering_total"] = int(steer.sum())
     out["ordinary_flagged"] = int((flagged & ~steer).sum())
     out["ordinary_total"] = int((~steer).sum())
+    # the screen's z-scores per agent, so the flags can be recomputed at another z (screen.flags_at)
+    z_cols = ["z_invitation", "z_invitation_adverse", "z_response", "z_steering"]
+    zs = screen[z_cols].reindex(truth.index)
+    out["screen_z"] = {"n_tests": int(screen.attrs["n_tests"]), "steering": steer.astype(int).tolist(),
+                       **{c: [None if pd.isna(v) else round(float(v), 4) for v in zs[c]] for c in z_cols}}
     honest = eff.index[~truth.loc[eff.index, "steering"].to_numpy()]
     # The estimand is the effect against the plain mean of the agents in the model (verdicts.py): centre
     # the truth on the plain mean of the same agents' true effects.
