@@ -321,6 +321,19 @@ def per_test_z(z: float, n_tests: int) -> float:
     return float(stats.norm.isf(stats.norm.sf(z) / n_tests))
 
 
+def flags_at(table: pd.DataFrame, z: float, n_tests: int) -> pd.DataFrame:
+    """flag_invitations, flag_combined and flagged from a screen table's z_invitation, z_invitation_adverse,
+    z_response and z_steering at the screen's z (each of the `n_tests` tests that ran at ``per_test_z``): the
+    flags at another z without refitting (benchmarks/screen_calibration.py)."""
+    z_test = per_test_z(z, n_tests)
+    deficit = np.fmin(table["z_invitation"], table["z_invitation_adverse"])
+    low = (table["z_invitation"] < -z_test) | (table["z_invitation_adverse"] < -z_test)
+    combined = (table["z_steering"] > z_test) & (table["z_response"] > COMBINED_EACH) & (-deficit > COMBINED_EACH)
+    out = pd.DataFrame({"flag_invitations": low, "flag_combined": combined}, index=table.index)
+    out["flagged"] = out["flag_invitations"] | out["flag_combined"]
+    return out
+
+
 def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame | None, z: float,
                  health: list[str], g_adverse: pd.DataFrame | None = None,
                  visibility: Visibility | None = None) -> pd.DataFrame:
@@ -352,12 +365,12 @@ def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame 
            "combined": why_resp is None and (why_inv is None or why_adv is None)}
     n_tests = sum(ran.values())
     z_test = per_test_z(z, n_tests)
-    out["flag_invitations"] = (out["z_invitation"] < -z_test) | (out["z_invitation_adverse"] < -z_test)
+    flags = flags_at(out, z, n_tests)
+    out["flag_invitations"] = flags["flag_invitations"]
     out["flag_response"] = out["z_response"] > z
-    out["flag_combined"] = ((out["z_steering"] > z_test) & (out["z_response"] > COMBINED_EACH)
-                            & (-deficit > COMBINED_EACH))
+    out["flag_combined"] = flags["flag_combined"]
     out["flag_scores"] = out["z_top_box"] > z
-    out["flagged"] = out["flag_invitations"] | out["flag_combined"]
+    out["flagged"] = flags["flagged"]
     out.attrs.update({"z": z, "z_test": z_test, "n_tests": n_tests, "tau2_invitation": t_inv.attrs["tau2"],
                       "tau2_invitation_adverse": tau2_adverse,
                       "tau2_response": t_resp.attrs["tau2"],
