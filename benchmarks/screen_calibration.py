@@ -1,17 +1,20 @@
 """The survey screen's default z, calibrated on simulated operations and checked on others (issue 18).
 
-    .venv/bin/python benchmarks/screen_calibration.py [--operations 100] [--rows FILE ...] [--holdout-rows FILE ...]
+    .venv/bin/python benchmarks/screen_calibration.py [--operations 100] [--project 20] [--rows FILE ...]
+                                                      [--holdout-rows FILE ...]
 
-The screen's null (winsorised τ², a Bonferroni split of Φ(−z) across the flag tests) is conservative:
-Φ(−z) is a bound on an ordinary agent's chance of a flag, not its value. The default z is the one at
-which ordinary agents are flagged at the stated rate, TARGET = 1.5%, on calibration operations without
-steering: benchmarks/screen_null.py's count-level operations (seeds 0…N−1 of each agent variation:
-normal, t(3), contaminated normal; every variation weighted equally) and, with `--rows`, operations of
-the project's simulator recorded by benchmarks/coverage.py (each row's per-agent z-scores; their
-steering agents left out). The chosen z is then checked on operations it was not chosen on: count-level
-seeds 1000…, `--holdout-rows` (e.g. coverage.py's heavy-tailed generator), for the ordinary flag rate,
-the share of operations with more than 5% of ordinary agents flagged (must stay ≤ 5%) and the steering
-agents caught (count-level operations with five steering agents, and the rows' own steering agents).
+The screen's null (winsorised τ², a Bonferroni split of Φ(−z) across correlated flag tests) is
+conservative: Φ(−z) bounds an ordinary agent's chance of a flag, it is not its value. The default z is
+the smallest on a 0.01 grid at which ordinary agents are flagged at most at the stated rate, TARGET =
+1.5%, averaged over the calibration groups (each weighted equally), while in every group at most 5% of
+operations flag more than 5% of their ordinary agents. Calibration groups: benchmarks/screen_null.py's
+count-level operations (seeds 0…N−1 of each agent variation: normal, t(3), contaminated normal; no
+steering), with `--project N` N operations of the project's own simulator (seeds 8000…; their five
+steering agents left out of the ordinary share) and with `--rows` operations recorded by
+benchmarks/coverage.py (per-agent z-scores). The chosen z is then checked on operations it was not
+chosen on: count-level seeds 1000… (without and with five steering agents) and `--holdout-rows` (e.g.
+coverage.py's runs of the project's simulator and of the heavy-tailed generator): the ordinary flag
+rate, the share of operations with more than 5% of ordinary agents flagged and the steering agents caught.
 """
 from __future__ import annotations
 
@@ -38,6 +41,22 @@ def count_operation(seed: int, variation: str, n_steering: int = 0) -> tuple[pd.
     """(z table, tests that ran, steering mask) of one count-level operation of benchmarks/screen_null.py."""
     g_inv, g_resp, g_adv, steer = simulate_counts(seed, variation, n_steering=n_steering)
     table = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)
+    return table[Z_COLUMNS], int(table.attrs["n_tests"]), steer
+
+
+def project_operation(seed: int) -> tuple[pd.DataFrame, int, pd.Series]:
+    """(z table, tests that ran, steering mask) of the project's simulator (the sample preset, five steering
+    agents) through ``survey_screen``."""
+    from upstream.data.frames import invitations
+    from upstream.simulate import PRESETS, simulate, truth_frame
+
+    op = simulate(PRESETS["sample"], seed=seed)
+
+    class Data:
+        contacts, surveys, agents = op.contacts, op.surveys, op.agents
+
+    table = screen.survey_screen(op.contacts, invitations(Data))
+    steer = truth_frame(op.truth)["steering"].reindex(table.index).fillna(False).astype(bool)
     return table[Z_COLUMNS], int(table.attrs["n_tests"]), steer
 
 
@@ -69,11 +88,12 @@ def rates(operations, z: float) -> dict:
             "operations": len(shares)}
 
 
-def calibrate(groups: dict[str, list], target: float = TARGET) -> float:
+def calibrate(groups: dict[str, list], target: float = TARGET, worst_share: float = 0.05) -> float:
     """The smallest z on Z_GRID whose ordinary flag share, averaged over `groups` (each weighted equally),
-    is at most `target`."""
+    is at most `target`, with at most `worst_share` of each group's operations above 5% of ordinary agents."""
     for z in Z_GRID:
-        if np.mean([rates(ops, z)["ordinary"] for ops in groups.values()]) <= target:
+        r = [rates(ops, z) for ops in groups.values()]
+        if np.mean([x["ordinary"] for x in r]) <= target and max(x["over_5pct"] for x in r) <= worst_share:
             return float(z)
     return float(Z_GRID[-1])
 
@@ -88,14 +108,16 @@ def report(label: str, operations, zs) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--operations", type=int, default=100, help="count-level operations per variation and set")
+    ap.add_argument("--project", type=int, default=0, help="also calibrate on N operations of the project's simulator")
     ap.add_argument("--rows", nargs="*", default=[], help="coverage.py --rows files to calibrate on")
     ap.add_argument("--holdout-rows", nargs="*", default=[], help="coverage.py --rows files to check on")
     args = ap.parse_args(argv)
     start = time.perf_counter()
     calibration = {v: [count_operation(k, v) for k in range(args.operations)] for v in VARIATIONS}
+    if args.project:
+        calibration["project's simulator"] = [project_operation(8000 + k) for k in range(args.project)]
     if args.rows:
-        calibration["project (recorded)"] = [op for op in recorded_operations(args.rows)
-                                             if op[2].any() or True]
+        calibration["recorded"] = recorded_operations(args.rows)
     z = calibrate(calibration)
     print(f"calibration: {', '.join(f'{k} ({len(v)})' for k, v in calibration.items())} operations without "
           f"steering; target {TARGET:.1%} of ordinary agents flagged → z = {z:.2f} (now {screen.DEFAULT_Z})")
