@@ -232,3 +232,10 @@ def test_unshrunk_estimates_undo_the_shrinkage_and_skip_uninformative_agents():
     assert out.index.tolist() == ["a", "b"]
     assert out["x"].tolist() == pytest.approx([0.25, 0.2])
     assert out["s"].tolist() == pytest.approx([0.1 / np.sqrt(0.8), 0.2 / np.sqrt(0.5)])
+
+
+def test_mixture_probabilities_leave_one_agent_to_the_draws():
+    one = pd.DataFrame({"x": [0.3], "s": [0.1]}, index=["a"])
+    assert verdicts.mixture_sign_probabilities(one)["p_above"].isna().all()
+    draws = pd.DataFrame({"p_below": [0.0], "p_above": [0.99], "lfsr": [0.01]}, index=["a"])
+    assert verdicts.cautious_sign_probabilities(draws, verdicts.mixture_sign_probabilities(one)).equals(draws)

@@ -105,8 +105,9 @@ def mixture_prior(x: np.ndarray, s: np.ndarray, max_iter: int = 1000,
     """(ω, π): a scale mixture of normals Σ π_k N(0, ω_k²) fitted by EM to estimates x with standard
     errors s (x_j ~ Σ π_k N(0, ω_k² + s_j²)); ω is 0 and a √2 grid from min(s)/10 to 2·√max(x² − s²)."""
     x, s = np.asarray(x, dtype=float), np.asarray(s, dtype=float)
-    top = 2 * np.sqrt(max(float(np.max(x ** 2 - s ** 2)), float(np.min(s)) ** 2))
-    low = float(np.min(s)) / 10
+    smallest = float(np.min(s[s > 0])) if (s > 0).any() else max(float(np.max(np.abs(x))), 1e-6)
+    top = 2 * np.sqrt(max(float(np.max(x ** 2 - s ** 2)), smallest ** 2))
+    low = smallest / 10
     omega = np.r_[0.0, low * np.sqrt(2.0) ** np.arange(int(np.ceil(2 * np.log2(top / low))) + 1)]
     like = stats.norm.pdf(x[:, None], 0.0, np.sqrt(omega[None, :] ** 2 + s[:, None] ** 2))
     pi = np.full(len(omega), 1.0 / len(omega))
@@ -124,7 +125,9 @@ def mixture_prior(x: np.ndarray, s: np.ndarray, max_iter: int = 1000,
 def mixture_sign_probabilities(estimates: pd.DataFrame, margin: float = 0.0) -> pd.DataFrame:
     """p_below, p_above, lfsr (as ``sign_probabilities``) from the posterior under ``mixture_prior``
     fitted to `estimates` (columns x, s; ``unshrunk_estimates``), for the effect against the plain
-    mean of the agents' posterior means."""
+    mean of the agents' posterior means; empty (NaN) with fewer than two agents."""
+    if len(estimates) < 2:                        # no spread of agents to fit a prior to
+        return pd.DataFrame(columns=["p_below", "p_above", "lfsr"], index=estimates.index, dtype=float)
     x, s = estimates["x"].to_numpy(dtype=float), estimates["s"].to_numpy(dtype=float)
     omega, pi = mixture_prior(x, s)
     v, s2 = omega[None, :] ** 2, s[:, None] ** 2
