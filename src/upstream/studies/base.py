@@ -46,7 +46,7 @@ class Parameters:
     max_false_sign: float = field(default=0.05, metadata=allowed("number", 0, 0.5, low_open=True, high_open=True))
     n_boot: int = field(default=1000, metadata=allowed("whole number", 100, unit="for 95% intervals"))
     seed: int = field(default=2026, metadata=allowed("whole number", 1))
-    screen_z: float = field(default=2.17, metadata=allowed("number", 0, low_open=True))
+    screen_z: float = field(default=1.81, metadata=allowed("number", 0, low_open=True))   # screen.DEFAULT_Z
     tipping_shift: float = field(default=0.1, metadata=allowed("number"))
     show_names: bool = field(default=False, metadata=allowed("true or false"))
     pseudonym_salt: str | None = field(default=None, metadata=allowed("text", none="this installation's secret salt"))

@@ -34,7 +34,7 @@ def nps_groups(table: pd.DataFrame, title: str):
     return finish(fig, ax, title, left=True)
 
 
-def screen_plot(screen: pd.DataFrame, title: str, z: float = 2.17):
+def screen_plot(screen: pd.DataFrame, title: str, z: float = 1.81):
     """Each agent's invitation deficit against its reply excess, both as z-scores against the agent's
     own expected rates with the ordinary between-agent variation allowed for (the survey screen's
     statistics); the dashed lines are the flag thresholds, red points the agents under review."""
