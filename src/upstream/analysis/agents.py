@@ -207,8 +207,12 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
                             else flagged.reindex(table.index).fillna(False).astype(bool))
     draws = draws[table.index]
     # the verdict must hold under the model's normal agents and under a fitted scale mixture (verdicts)
+    # each agent's own reply spread on a linear scale (a latent model's binomial variance is its own)
+    noise = (verdicts.agent_noise_scale(model.scores() - model.mix_prediction(), model.frame[agent])
+             if isinstance(model, AgentModel) else None)
     mixture = verdicts.mixture_sign_probabilities(
-        verdicts.unshrunk_estimates(own_mode, model.cond_se(), model.reliability()), practical_margin)
+        verdicts.unshrunk_estimates(own_mode, model.cond_se(), model.reliability(), noise_scale=noise),
+        practical_margin)
     table = table.join(verdicts.cautious_sign_probabilities(verdicts.sign_probabilities(draws, practical_margin),
                                                             mixture))
     ranked = table.index[table["rankable"] & ~table["survey_flag"]]

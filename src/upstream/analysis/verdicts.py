@@ -90,14 +90,55 @@ def sign_probabilities(draws: pd.DataFrame, margin: float = 0.0) -> pd.DataFrame
 
 
 def unshrunk_estimates(mode: pd.Series, cond_se: pd.Series, reliability: pd.Series,
-                       min_reliability: float = 0.01) -> pd.DataFrame:
+                       min_reliability: float = 0.01, noise_scale: pd.Series | None = None) -> pd.DataFrame:
     """x (the agent's estimate before shrinkage) and s (its standard error) from the model's conditional
-    mode, conditional SE and reliability λ = 1 − PEV/τ²: x = mode/λ, s = cond_se/√λ. Agents with
-    λ < `min_reliability` carry no information about the prior and are left out."""
+    mode, conditional SE and reliability λ = 1 − PEV/τ²: x = mode/λ, s = cond_se/√λ, times the agent's
+    `noise_scale` where given (``agent_noise_scale``). Agents with λ < `min_reliability` carry no
+    information about the prior and are left out."""
     lam = reliability.reindex(mode.index).astype(float)
     keep = lam >= min_reliability
     lam = lam[keep]
-    return pd.DataFrame({"x": mode[keep] / lam, "s": cond_se.reindex(lam.index) / np.sqrt(lam)})
+    s = cond_se.reindex(lam.index) / np.sqrt(lam)
+    if noise_scale is not None:
+        s = s * noise_scale.reindex(lam.index).fillna(1.0)
+    return pd.DataFrame({"x": mode[keep] / lam, "s": s})
+
+
+def moderated_variances(variance: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(posterior variances, s0², d0): empirical Bayes moderation of sample variances with `df` degrees of
+    freedom (Smyth 2004, limma): s_j² ~ s0²·F(d_j, d0), d0 and s0² from the moments of log s_j², and
+    s̃_j² = (d0·s0² + d_j·s_j²)/(d0 + d_j). d0 = ∞ (every variance is s0²) when they vary no more than
+    their degrees of freedom explain."""
+    from scipy.special import digamma, polygamma
+
+    variance, df = np.asarray(variance, dtype=float), np.asarray(df, dtype=float)
+    e = np.log(np.maximum(variance, 1e-12)) - digamma(df / 2) + np.log(df / 2)
+    excess = float(np.var(e, ddof=1) - np.mean(polygamma(1, df / 2)))
+    if excess <= 0:
+        s0 = float(np.exp(e.mean()))
+        return np.full(len(variance), s0), s0, np.inf
+    from scipy.optimize import brentq
+
+    half = brentq(lambda x: float(polygamma(1, x)) - excess, 1e-8, 1e8)   # trigamma(d0/2) = excess
+    d0 = 2 * half
+    s0 = float(np.exp(e.mean() + digamma(half) - np.log(half)))
+    return (d0 * s0 + df * variance) / (d0 + df), s0, d0
+
+
+def agent_noise_scale(residuals: pd.Series, agents: pd.Series) -> pd.Series:
+    """Per agent √(s̃_j²/σ̄²): the spread of the agent's own replies around its mean (`residuals`: score
+    minus the contact mix's prediction), moderated (``moderated_variances``), against the pooled
+    within-agent variance σ̄² the model assumes for everyone. On a bounded scale with score-dependent
+    response an agent near the middle gets polarised replies (1s and 5s) and a mean far noisier than σ̄²
+    says; agents with fewer than 3 replies get 1."""
+    groups = residuals.groupby(agents.astype(str).to_numpy())
+    n, var = groups.size(), groups.var(ddof=1)
+    use = n >= 3
+    if use.sum() < 3:
+        return pd.Series(1.0, index=n.index)
+    moderated, _, _ = moderated_variances(var[use].to_numpy(), (n[use] - 1).to_numpy())
+    pooled = float(((n[use] - 1) * var[use]).sum() / (n[use] - 1).sum())
+    return pd.Series(np.sqrt(moderated / pooled), index=n.index[use]).reindex(n.index).fillna(1.0)
 
 
 def mixture_prior(x: np.ndarray, s: np.ndarray, max_iter: int = 1000,
