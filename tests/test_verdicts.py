@@ -266,7 +266,8 @@ def test_agents_with_noisier_replies_than_the_pooled_sigma_are_judged_on_their_o
         plain = verdicts.sign_probabilities(draws)
         truth = pd.Series(b - b.mean(), index=ids)
         for own in (False, True):
-            noise = verdicts.agent_noise_scale(residuals, who) if own else None
+            groups = residuals.groupby(who)
+            noise = verdicts.agent_noise_scale(groups.size(), groups.var(ddof=1)) if own else None
             mixture = verdicts.mixture_sign_probabilities(
                 verdicts.unshrunk_estimates(mode, se, pd.Series(lam, index=ids), noise_scale=noise))
             p = verdicts.cautious_sign_probabilities(plain, mixture)
@@ -292,5 +293,6 @@ def test_moderated_variances_pool_equal_variances_and_keep_unequal_ones():
     assert np.mean((post - true_var) ** 2) < np.mean((unequal - true_var) ** 2)   # closer than the raw ones
     residuals = pd.Series(np.r_[rng.normal(0, 2.0, 60), rng.normal(0, 0.9, 600)])
     agents = pd.Series(["loud"] * 60 + [f"q{k}" for k in range(10) for _ in range(60)])
-    scale = verdicts.agent_noise_scale(residuals, agents)
+    groups = residuals.groupby(agents)
+    scale = verdicts.agent_noise_scale(groups.size(), groups.var(ddof=1))
     assert scale["loud"] > 1.5 and scale.drop("loud").max() < 1.0

@@ -138,19 +138,18 @@ def moderated_variances(variance: np.ndarray, df: np.ndarray) -> tuple[np.ndarra
     return (d0 * s0 + df * variance) / (d0 + df), s0, d0
 
 
-def agent_noise_scale(residuals: pd.Series, agents: pd.Series) -> pd.Series:
-    """Per agent √(s̃_j²/σ̄²): the spread of the agent's own replies around its mean (`residuals`: score
-    minus the contact mix's prediction), moderated (``moderated_variances``), against the pooled
-    within-agent variance σ̄² the model assumes for everyone. On a bounded scale with score-dependent
+def agent_noise_scale(n: pd.Series, variance: pd.Series) -> pd.Series:
+    """Per agent √(s̃_j²/σ̄²): the spread of the agent's own replies around its mean (`variance`, of score
+    minus the contact mix's prediction, over `n` replies), moderated (``moderated_variances``), against the
+    pooled within-agent variance σ̄² the model assumes for everyone. On a bounded scale with score-dependent
     response an agent near the middle gets polarised replies (1s and 5s) and a mean far noisier than σ̄²
     says; agents with fewer than 3 replies get 1."""
-    groups = residuals.groupby(agents.astype(str).to_numpy())
-    n, var = groups.size(), groups.var(ddof=1)
-    use = n >= 3
+    variance = variance.reindex(n.index)
+    use = (n >= 3) & variance.notna()
     if use.sum() < 3:
         return pd.Series(1.0, index=n.index)
-    moderated, _, _ = moderated_variances(var[use].to_numpy(), (n[use] - 1).to_numpy())
-    pooled = float(((n[use] - 1) * var[use]).sum() / (n[use] - 1).sum())
+    moderated, _, _ = moderated_variances(variance[use].to_numpy(), (n[use] - 1).to_numpy())
+    pooled = float(((n[use] - 1) * variance[use]).sum() / (n[use] - 1).sum())
     return pd.Series(np.sqrt(moderated / pooled), index=n.index[use]).reindex(n.index).fillna(1.0)
 
 
