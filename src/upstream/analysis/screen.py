@@ -47,11 +47,13 @@ For each agent and each rate (invitations per contact; replies per invitation):
   contaminated-normal (10% of agents at 3 × the SD) ordinary variation, and 20 operations of the
   project's own simulator (seeds 8000–8019). At 2.17 they flagged 0.45%, 1.48%, 1.42% and 0.10%; at
   1.81 1.28%, 2.18%, 2.20% and 0.28% (mean 1.49%; t(3): 1 operation in 100 above 5%, worst 5.3%).
-  Held out (count-level seeds 1000–1099, and 30 operations of benchmarks/heavy_tailed.py's generator
-  recorded by benchmarks/coverage.py, seeds 7000–7029, the project's survey process): ordinary agents
-  flagged 0.98%, 2.21%, 2.23% and 0.41% (mean 1.46%), at most 1 operation in 100 above 5%; steering
-  agents caught 99.8%, 100%, 100% (count-level, five per operation; 99.2–100% at 2.17) and 92.7% on
-  the heavy-tailed generator's operations (83.3% at 2.17). Before the winsorised τ², the old rule
+  Held out (count-level seeds 1000–1099; 100 operations each of the project's simulator and of
+  benchmarks/heavy_tailed.py's generator recorded by benchmarks/coverage.py, seeds 7100–7199): ordinary
+  agents flagged 0.98%, 2.21%, 2.23% (count-level) and 0.43%, 0.41% (simulators), at most 1 operation in
+  100 above 5% (none on the simulators); steering agents caught 99.8%, 100%, 100% (count-level, five per
+  operation; 99.2–100% at 2.17) and 97.0% and 96.4% on the simulators (92.8% and 92.0% at 2.17). The
+  simulators' own survey process stays well below 1.5%: the rate is an average over kinds of ordinary
+  variation, not a promise for each. Before the winsorised τ², the old rule
   (median τ², each test at 2.17) flagged on average 2.1%, 3.5% and 3.2% of ordinary count-level agents and
   more than 5% in 1.5%, 14% and 8.5% of operations.
   A flag asks for a review of the survey process, it is not a verdict.
