@@ -16,6 +16,9 @@ the variance shares and the policy effects. It reports, over the replications:
   against the stated number (Σ lfsr, which assumes the model is right) with the issue-18 criterion
   realised ≤ max(2 × stated, stated + 2), the false sign rate, and 95% interval coverage by third of
   |true effect| among the rankable, unflagged agents (the largest third is where verdicts are made);
+  the same for the normal model's draws alone (the rule before the scale-mixture check) and the size of
+  the wrongly judged agents' true effects; the survey screen's ordinary and steering flags and the
+  share of operations with more than 5% of ordinary agents flagged;
 - coverage of the 95% agent intervals against each honest agent's true effect on the CSAT scale
   (truth `effect_csat`, centred at the plain mean of the agents in the model: the estimand of
   verdicts.py), by reliability band;
@@ -103,6 +106,11 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     out["steering_total"] = int(steer.sum())
     out["ordinary_flagged"] = int((flagged & ~steer).sum())
     out["ordinary_total"] = int((~steer).sum())
+    # the screen's z-scores per agent, so the flags can be recomputed at another z (screen.flags_at)
+    z_cols = ["z_invitation", "z_invitation_adverse", "z_response", "z_steering"]
+    zs = screen.table[z_cols].reindex(truth.index)
+    out["screen_z"] = {"n_tests": int(screen.n_tests), "steering": steer.astype(int).tolist(),
+                       **{c: [None if pd.isna(v) else round(float(v), 4) for v in zs[c]] for c in z_cols}}
     honest = eff.index[~truth.loc[eff.index, "steering"].to_numpy()]
     # The estimand is the effect against the plain mean of the agents in the model (verdicts.py): centre
     # the truth on the plain mean of the same agents' true effects.
@@ -138,6 +146,8 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     out["wrong_verdicts"] = int(wrong.sum())
     out["expected_wrong"] = float(given["lfsr"].sum())
     out["steering_above"] = int(((given["verdict"] == "above average") & truth.loc[given.index, "steering"]).sum())
+    out["wrong_true_effects"] = [round(float(v), 4) for v in tg[wrong]]      # which agents are judged wrongly
+    out.update(draws_only_verdicts(model, judged, truth.loc[eff.index, "effect_csat"] - centre, params.max_false_sign))
     out["draws"] = judged.draws
     if verdicts_only:
         return out
@@ -157,6 +167,21 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
     # share intervals, parametric: y from the fitted model on this design
     out.update(share_check(model, seed, n_boot))
     return out
+
+
+def draws_only_verdicts(model, judged, truth: pd.Series, max_false_sign: float) -> dict:
+    """The verdicts of the rule before the scale-mixture check (the normal model's draws alone) on the same
+    operation: verdicts, wrong verdicts and Σ lfsr."""
+    from upstream.analysis import verdicts
+
+    eff = judged.table
+    draws = verdicts.against_agent_mean(model.effect_draws())[eff.index]
+    p = verdicts.sign_probabilities(draws, judged.practical_margin)
+    v = verdicts.assign_verdicts(p, eff["rankable"], eff["survey_flag"], max_false_sign)
+    given = v.isin([verdicts.ABOVE, verdicts.BELOW])
+    wrong = ((v == verdicts.ABOVE) & (truth <= 0)) | ((v == verdicts.BELOW) & (truth >= 0))
+    return {"verdicts_draws_only": int(given.sum()), "wrong_verdicts_draws_only": int(wrong.sum()),
+            "expected_wrong_draws_only": float(p.loc[given, "lfsr"].sum())}
 
 
 def share_check(model, seed: int, n_boot: int) -> dict:
@@ -309,6 +334,21 @@ def verdict_report(rows: list[dict], label: str) -> None:
         a, n, r = _ratio(rows, f"cover_third_{name}")
         print(f"    {name} third: {r:.3f} ({a} of {n})")
     print(f"  steering agents called above average: {sum(r['steering_above'] for r in rows)}")
+    if "verdicts_draws_only" in rows[0]:
+        v0, w0 = sum(r["verdicts_draws_only"] for r in rows), sum(r["wrong_verdicts_draws_only"] for r in rows)
+        e0 = sum(r["expected_wrong_draws_only"] for r in rows)
+        print(f"  the normal model's draws alone (the rule before the scale-mixture check): {v0} verdicts, realised "
+              f"wrong {w0}, stated {e0:.1f} (bound {max(2 * e0, e0 + 2):.1f}), false sign rate {w0 / max(v0, 1):.4f}")
+    wrong_sizes = np.abs([x for r in rows for x in r.get("wrong_true_effects", [])])
+    if len(wrong_sizes):
+        print(f"  |true effect| of the wrongly judged agents: median {np.median(wrong_sizes):.3f}, max "
+              f"{wrong_sizes.max():.3f} points")
+    sf, st = sum(r["steering_flagged"] for r in rows), sum(r["steering_total"] for r in rows)
+    of, ot = sum(r["ordinary_flagged"] for r in rows), sum(r["ordinary_total"] for r in rows)
+    over = sum(r["ordinary_flagged"] > 0.05 * r["ordinary_total"] for r in rows)
+    print(f"  survey screen: ordinary agents flagged {of / max(ot, 1):.4f} ({of} of {ot}); operations with > 5% of "
+          f"ordinary agents flagged {over} of {len(rows)} ({over / len(rows):.1%}); steering agents flagged "
+          f"{sf / max(st, 1):.3f} ({sf} of {st})")
 
 
 def main(argv=None) -> int:

@@ -161,7 +161,7 @@ SPECS = {
          "adjusted family-wise 95% CI": num("lower_adj", "upper_adj"), "p (Holm)": p("p_holm")}),
     ("channel_audit", "channel_response"): (
         {"by": "channel"},
-        {"invitations with a CSAT reply (%)": num("reply_share", scale=100), "CSAT of replies": num("csat"),
+        {"contacts with a CSAT reply (%)": num("reply_share", scale=100), "CSAT of replies": num("csat"),
          "weighted for who answers": num("csat_weighted"), "adjusted effect": num("effect"),
          "family-wise 95% CI": num("lower_adj", "upper_adj"), "tipping point δ (points)": num("tipping_delta")}),
     ("policy_friction", "credit_dose_response"): (

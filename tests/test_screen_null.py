@@ -34,15 +34,35 @@ def _shares(variation: str, n_steering: int):
 
 @pytest.mark.parametrize("variation, old_over_5pct", [("t3", 9), ("contaminated", 2)])
 def test_heavy_tailed_ordinary_agents_are_flagged_within_5_percent(variation, old_over_5pct):
-    """No steering: ordinary agents' flags stay within 5% in every operation, where the old rule (normal null from
-    the median |z|, every test at z_crit alone) went beyond it in 9 of 40 operations with t(3) agents (the issue's
-    "about a fifth") and 2 of 40 with contaminated ones, and flagged about twice as many on average."""
+    """No steering: at most 5% of operations flag more than 5% of their ordinary agents, where the old rule
+    (normal null from the median |z|, every test at 2.17 alone) went beyond it in 9 of 40 operations with t(3)
+    agents (the issue's "about a fifth") and 2 of 40 with contaminated ones, and flagged more on average."""
     rows = _shares(variation, n_steering=0)
     new, old = rows[:, 0], rows[:, 1]
-    assert new.max() <= 0.05
+    assert (new > 0.05).sum() <= 0.05 * OPERATIONS
     assert int((old > 0.05).sum()) == old_over_5pct
-    assert new.mean() <= 0.6 * old.mean()
-    assert new.mean() <= 0.017
+    assert new.mean() < old.mean()
+    assert new.mean() <= 0.025
+
+
+def test_the_default_z_flags_ordinary_agents_at_the_stated_rate():
+    """Issue 18, second round: at z = 2.17 the winsorised null flagged 0.4% of ordinary agents with normal variation
+    against a stated 1.5% (Φ(−z) split over correlated tests is a bound). The calibrated default (1.81,
+    benchmarks/screen_calibration.py on seeds 0–99 and the project's simulator) on seeds it was not chosen on:
+    normal 1.2%, t(3) 2.1%, contaminated 2.1% (at 2.17: 0.4%, 1.3%, 1.3%), none of 40 operations above 5%."""
+    means = {}
+    for variation in ("normal", "t3", "contaminated"):
+        shares = []
+        for seed in range(2000, 2000 + OPERATIONS):
+            g_inv, g_resp, g_adv, steer = simulate_counts(seed, variation, n_steering=0)
+            flagged = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)["flagged"]
+            shares.append(flagged[~steer].mean())
+        shares = np.array(shares)
+        assert (shares > 0.05).sum() <= 0.05 * OPERATIONS, variation
+        means[variation] = shares.mean()
+    assert means["normal"] >= 0.007, means                      # 0.4% at 2.17
+    assert max(means.values()) <= 0.026, means
+    assert 0.012 <= np.mean(list(means.values())) <= 0.021, means
 
 
 @pytest.mark.parametrize("variation", ["normal", "t3", "contaminated"])

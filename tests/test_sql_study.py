@@ -67,6 +67,7 @@ def test_fit_and_bootstrap_agree(paths):
     assert rows.baseline == pytest.approx(sums.baseline, rel=1e-12)
     close(rows.agent_means(), sums.agent_means())
     close(rows.design_covariance(), sums.design_covariance())
+    close(rows.reply_spread(), sums.reply_spread())          # each agent's own spread (verdicts' noise scale)
 
 
 def numeric_equal(left: pd.DataFrame, right: pd.DataFrame, columns=None):

@@ -221,7 +221,7 @@ def test_parameters_are_checked():
     with pytest.raises(ParameterError) as err:          # a secret is never repeated
         Parameters.from_mapping({"pseudonym_salt": ""})
     assert str(err.value) == "pseudonym_salt must be a non-empty text or None"
-    assert Parameters.from_mapping({"screen_z": None}).screen_z == Parameters().screen_z == 2.17   # the declared default
+    assert Parameters.from_mapping({"screen_z": None}).screen_z == Parameters().screen_z == 1.81   # the declared default
     assert Parameters.from_mapping({"screen_z": 2.5}).screen_z == 2.5
 
 

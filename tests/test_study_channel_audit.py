@@ -188,23 +188,50 @@ def test_response_sentences_report_weighting_and_tipping_points_only_when_rates_
         "features) moves its mean CSAT by at most 0.03 points (email: 3.66 → 3.69).",
         "Replies cannot show how non-respondents would score: of the adjusted CSAT differences, email's would vanish "
         "if its non-respondents scored 0.18 points higher than the model predicts for them (only 10% of its "
-        "invitations have a CSAT reply) — a δ-adjusted pattern-mixture bound, not an estimate."]
+        "contacts have a CSAT reply) — a δ-adjusted pattern-mixture bound, not an estimate."]
     comparison = channels.ResponseComparison(table, chi2_p=0.4)
     assert say.channel_response_sentences(s, comparison) == [
         "Survey response rates do not differ detectably by channel (χ² p = 0.400; from 10% on email (95% interval "
         "9.0%–11%) to 18% on phone (17%–19%))."]
 
 
-def test_tipping_point_is_the_bound_over_the_non_response_share():
-    inv = pd.DataFrame({"channel": ["a"] * 10 + ["b"] * 10, "responded": [True] * 2 + [False] * 8 + [True] * 5
-                        + [False] * 5, "csat": [4.0, 5.0] + [np.nan] * 8 + [3.0] * 5 + [np.nan] * 5})
+def test_tipping_point_is_the_bound_over_the_non_response_share_per_contact():
+    """Channel a: 20 contacts, 10 invited, 2 replies — 10% of its contacts reply (20% of its invitations)."""
+    contacts = pd.DataFrame({"contact_id": range(30), "channel": ["a"] * 20 + ["b"] * 10})
+    inv = pd.DataFrame({"contact_id": list(range(10)) + list(range(20, 30)), "channel": ["a"] * 10 + ["b"] * 10,
+                        "responded": [True] * 2 + [False] * 8 + [True] * 5 + [False] * 5,
+                        "csat": [4.0, 5.0] + [np.nan] * 8 + [3.0] * 5 + [np.nan] * 5})
     weights = pd.Series(1.0, index=inv.index[inv["responded"]])
     effects = pd.DataFrame({"effect": [-0.3, 0.1], "lower_adj": [-0.5, -0.1], "upper_adj": [-0.1, 0.3]},
                            index=["a", "b"])
-    out = channels.response_comparison(inv, weights, effects).table
-    assert out.loc["a", "tipping_delta"] == pytest.approx(0.1 / (1 - 0.2))
+    out = channels.response_comparison(contacts, inv, weights, effects).table
+    assert out.loc["a", "reply_share"] == 0.1 and out.loc["b", "reply_share"] == 0.5
+    assert out.loc["a", "tipping_delta"] == pytest.approx(0.1 / (1 - 0.1))
     assert np.isnan(out.loc["b", "tipping_delta"])
-    assert out.loc["a", "csat"] == 4.5 and out.loc["b", "reply_share"] == 0.5
+    assert out.loc["a", "csat"] == 4.5
+
+
+def test_tipping_delta_moves_the_mean_over_every_contact_by_the_bound():
+    """Known truth: every contact has a score; channel a invites 40% of its contacts, b all; 25% of the
+    invited reply at random. Shifting every contact without a reply (invited or not) by the tipping δ
+    moves a channel's mean over all its contacts by exactly the bound nearest 0 (per invitation it
+    moved it by (1 − r_contact)/(1 − r_invitation) of that: 0.91 of it here)."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    contacts = pd.DataFrame({"contact_id": range(n), "channel": np.where(np.arange(n) < n // 2, "a", "b"),
+                             "score": rng.normal(4.0, 1.0, n)})
+    invited = np.where(contacts["channel"] == "a", rng.random(n) < 0.4, True)
+    inv = contacts[invited].assign(responded=lambda f: rng.random(len(f)) < 0.25)
+    inv["csat"] = inv["score"].where(inv["responded"])
+    weights = pd.Series(1.0, index=inv.index[inv["responded"]])
+    effects = pd.DataFrame({"effect": [-0.3, 0.2], "lower_adj": [-0.45, 0.05], "upper_adj": [-0.15, 0.35]},
+                           index=["a", "b"])
+    out = channels.response_comparison(contacts, inv, weights, effects)
+    replied = contacts["contact_id"].isin(inv.loc[inv["responded"], "contact_id"])
+    for lab, bound in (("a", -0.15), ("b", 0.05)):
+        own = contacts["channel"] == lab
+        shifted = contacts["score"].where(replied, contacts["score"] + out.loc[lab, "tipping_delta"])
+        assert shifted[own].mean() - contacts.loc[own, "score"].mean() == pytest.approx(-bound, rel=1e-9)
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from upstream.analysis import verdicts
 from upstream.analysis.agents import rank_intervals
@@ -167,3 +168,130 @@ def test_p_bottom_decile_ranks_among_the_rankable_agents_as_rank_intervals_do():
     assert sorted(worst) == ["A00", "A01", "A02"]
     assert ranked.loc["A00", "p_bottom_decile"] > 0.9
     assert ranked.loc["A29", "p_bottom_decile"] == 0.0
+
+
+def _t3_operations(reps: int, seed: int, sd: float = 0.2, m: int = 150, n_draws: int = 200):
+    """One-factor operations with t(3) agent effects (SD `sd`, σ = 1, 15–119 replies each) judged as the
+    model does: normal posterior draws at the method-of-moments τ², and the model's mode, SE, reliability."""
+    rng = np.random.default_rng(seed)
+    ids = [f"A{j:03d}" for j in range(m)]
+    for _ in range(reps):
+        n = rng.integers(15, 120, m)
+        b = rng.standard_t(3, m) * sd / np.sqrt(3)
+        s = 1 / np.sqrt(n)
+        x = b + rng.standard_normal(m) * s
+        tau2 = max(float(np.var(x) - np.mean(s ** 2)), 1e-4)
+        lam = tau2 / (tau2 + s ** 2)
+        mode, se = pd.Series(lam * x, index=ids), pd.Series(np.sqrt(lam) * s, index=ids)
+        draws = verdicts.against_agent_mean(pd.DataFrame(mode.to_numpy() + rng.standard_normal((n_draws, m))
+                                                         * se.to_numpy(), columns=ids))
+        yield draws, mode, se, pd.Series(lam, index=ids), pd.Series(b - b.mean(), index=ids)
+
+
+def test_heavy_tailed_agents_keep_wrong_verdicts_near_the_stated_number():
+    """t(3) agents under a normal model: the bulk near 0 is shrunk too little, so the draws alone make
+    about twice the stated wrong verdicts; the verdict that must also hold under the fitted scale
+    mixture stays near the stated number (known truth, 100 operations)."""
+    totals = {"draws": [0, 0.0], "cautious": [0, 0.0]}
+    for draws, mode, se, lam, truth in _t3_operations(100, seed=18):
+        plain = verdicts.sign_probabilities(draws)
+        mixture = verdicts.mixture_sign_probabilities(verdicts.unshrunk_estimates(mode, se, lam))
+        for name, p in (("draws", plain), ("cautious", verdicts.cautious_sign_probabilities(plain, mixture))):
+            v = verdicts.assign_verdicts(p, pd.Series(True, index=p.index))
+            wrong = ((v == verdicts.ABOVE) & (truth <= 0)) | ((v == verdicts.BELOW) & (truth >= 0))
+            totals[name][0] += int(wrong.sum())
+            totals[name][1] += verdicts.expected_wrong_verdicts(p.assign(verdict=v))
+    (wrong_d, stated_d), (wrong_c, stated_c) = totals["draws"], totals["cautious"]
+    assert wrong_d > 1.6 * stated_d                      # the defect: 109 wrong against 50.5 stated
+    assert wrong_c <= 1.4 * stated_c                     # 46 against 37.6
+
+
+def test_mixture_prior_recovers_a_normal_prior_and_its_posterior():
+    """Estimates from N(0, 0.3²) with SE 0.1: the fitted mixture's variance is near 0.09 and the
+    sign probabilities match the normal posterior's."""
+    rng = np.random.default_rng(4)
+    b = rng.normal(0, 0.3, 4000)
+    x = b + rng.normal(0, 0.1, 4000)
+    omega, pi = verdicts.mixture_prior(x, np.full(4000, 0.1))
+    assert float(pi @ omega ** 2) == pytest.approx(0.09, rel=0.08)
+    est = pd.DataFrame({"x": [0.15, -0.05], "s": [0.1, 0.1]}, index=["a", "b"])
+    p = verdicts.mixture_sign_probabilities(pd.concat([est, pd.DataFrame({"x": x, "s": 0.1})]))
+    variance = float(pi @ omega ** 2)                   # the normal posterior at the fitted variance
+    lam = variance / (variance + 0.01)
+    post_sd = np.sqrt(lam) * 0.1
+    centre = lam * float(np.r_[0.15, -0.05, x].mean())       # against the mean of the posterior means
+    assert p.loc["a", "lfsr"] == pytest.approx(stats.norm.cdf(-(lam * 0.15 - centre) / post_sd), abs=0.005)
+    assert p.loc["b", "lfsr"] == pytest.approx(stats.norm.cdf((-lam * 0.05 - centre) / post_sd), abs=0.005)
+
+
+def test_unshrunk_estimates_undo_the_shrinkage_and_skip_uninformative_agents():
+    mode = pd.Series([0.2, 0.1, 0.05], index=["a", "b", "c"])
+    se = pd.Series([0.1, 0.2, 0.3], index=mode.index)
+    out = verdicts.unshrunk_estimates(mode, se, pd.Series([0.8, 0.5, 0.001], index=mode.index))
+    assert out.index.tolist() == ["a", "b"]
+    assert out["x"].tolist() == pytest.approx([0.25, 0.2])
+    assert out["s"].tolist() == pytest.approx([0.1 / np.sqrt(0.8), 0.2 / np.sqrt(0.5)])
+
+
+def test_mixture_probabilities_leave_one_agent_to_the_draws():
+    one = pd.DataFrame({"x": [0.3], "s": [0.1]}, index=["a"])
+    assert verdicts.mixture_sign_probabilities(one)["p_above"].isna().all()
+    draws = pd.DataFrame({"p_below": [0.0], "p_above": [0.99], "lfsr": [0.01]}, index=["a"])
+    assert verdicts.cautious_sign_probabilities(draws, verdicts.mixture_sign_probabilities(one)).equals(draws)
+
+
+def test_agents_with_noisier_replies_than_the_pooled_sigma_are_judged_on_their_own_spread():
+    """Known truth: normal agent effects (SD 0.2), but 30% of agents' replies spread with SD 2.0 and the rest 0.9
+    (polarised replies on a bounded scale); the model assumes one pooled σ. Over 60 operations the verdicts
+    from the pooled σ made 48 wrong against 21.9 stated; with each agent's moderated own spread 6 against 20.5."""
+    rng = np.random.default_rng(3)
+    m = 150
+    ids = [f"A{j:03d}" for j in range(m)]
+    totals = {False: [0, 0.0], True: [0, 0.0]}
+    for _ in range(60):
+        n = rng.integers(15, 120, m)
+        b = rng.normal(0, 0.2, m)
+        spread = np.where(rng.random(m) < 0.3, 2.0, 0.9)
+        agent = np.repeat(np.arange(m), n)
+        residuals = pd.Series(b[agent] + rng.standard_normal(agent.size) * spread[agent])
+        who = pd.Series(np.array(ids)[agent])
+        means = residuals.groupby(who).mean().to_numpy()
+        s = np.sqrt(float(residuals.groupby(who).var(ddof=1).mean()) / n)
+        tau2 = max(float(np.var(means) - np.mean(s ** 2)), 1e-4)
+        lam = tau2 / (tau2 + s ** 2)
+        mode, se = pd.Series(lam * means, index=ids), pd.Series(np.sqrt(lam) * s, index=ids)
+        draws = verdicts.against_agent_mean(pd.DataFrame(mode.to_numpy() + rng.standard_normal((200, m))
+                                                         * se.to_numpy(), columns=ids))
+        plain = verdicts.sign_probabilities(draws)
+        truth = pd.Series(b - b.mean(), index=ids)
+        for own in (False, True):
+            groups = residuals.groupby(who)
+            noise = verdicts.agent_noise_scale(groups.size(), groups.var(ddof=1)) if own else None
+            mixture = verdicts.mixture_sign_probabilities(
+                verdicts.unshrunk_estimates(mode, se, pd.Series(lam, index=ids), noise_scale=noise))
+            p = verdicts.cautious_sign_probabilities(plain, mixture)
+            v = verdicts.assign_verdicts(p, pd.Series(True, index=ids))
+            wrong = ((v == verdicts.ABOVE) & (truth <= 0)) | ((v == verdicts.BELOW) & (truth >= 0))
+            totals[own][0] += int(wrong.sum())
+            totals[own][1] += verdicts.expected_wrong_verdicts(p.assign(verdict=v))
+    assert totals[False][0] > 2 * totals[False][1]                          # 48 against 21.9
+    assert totals[True][0] <= max(2 * totals[True][1], totals[True][1] + 2)  # 6 against 20.5
+
+
+def test_moderated_variances_pool_equal_variances_and_keep_unequal_ones():
+    rng = np.random.default_rng(9)
+    df = np.full(400, 30.0)
+    equal = rng.chisquare(30, 400) / 30 * 1.5                       # every agent's variance is 1.5
+    post, s0, d0 = verdicts.moderated_variances(equal, df)
+    assert s0 == pytest.approx(1.5, rel=0.05) and d0 > 200
+    assert np.ptp(post) < 0.2 * np.ptp(equal)
+    true_var = 1.5 * 10 / rng.chisquare(10, 400)                    # scaled inverse χ² with d0 = 10
+    unequal = true_var * rng.chisquare(30, 400) / 30
+    post, s0, d0 = verdicts.moderated_variances(unequal, df)
+    assert 6 < d0 < 16
+    assert np.mean((post - true_var) ** 2) < np.mean((unequal - true_var) ** 2)   # closer than the raw ones
+    residuals = pd.Series(np.r_[rng.normal(0, 2.0, 60), rng.normal(0, 0.9, 600)])
+    agents = pd.Series(["loud"] * 60 + [f"q{k}" for k in range(10) for _ in range(60)])
+    groups = residuals.groupby(agents)
+    scale = verdicts.agent_noise_scale(groups.size(), groups.var(ddof=1))
+    assert scale["loud"] > 1.5 and scale.drop("loud").max() < 1.0

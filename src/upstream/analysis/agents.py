@@ -94,6 +94,13 @@ class AgentModel:
     def agent_means(self) -> pd.DataFrame:
         return means_by_agent(self)
 
+    def reply_spread(self) -> pd.DataFrame | None:
+        """Per agent n and variance: the sample variance of its replies' score − mix prediction (the
+        spread of its own replies around its mean), for ``verdicts.agent_noise_scale``."""
+        residuals = self.scores() - self.mix_prediction()
+        groups = residuals.groupby(self.frame[self.agent].astype(str).to_numpy())
+        return pd.DataFrame({"n": groups.size(), "variance": groups.var(ddof=1)})
+
     def design_covariance(self) -> np.ndarray:
         """S, the covariance (ddof 0) of the agent model's fixed-effect columns over the replies."""
         return np.cov(self.fit.model_matrix.to_numpy(), rowvar=False, ddof=0)
@@ -211,7 +218,15 @@ def agent_effects(model: AgentModel, agents: pd.DataFrame | None = None, reliabi
     table["survey_flag"] = (pd.Series(False, index=table.index) if flagged is None
                             else flagged.reindex(table.index).fillna(False).astype(bool))
     draws = draws[table.index]
-    table = table.join(verdicts.sign_probabilities(draws, practical_margin))
+    # the verdict must hold under the model's normal agents and under a fitted scale mixture (verdicts)
+    # each agent's own reply spread on a linear scale (a latent model's binomial variance is its own)
+    spread = model.reply_spread() if isinstance(model, AgentModel) else None
+    noise = None if spread is None else verdicts.agent_noise_scale(spread["n"], spread["variance"])
+    mixture = verdicts.mixture_sign_probabilities(
+        verdicts.unshrunk_estimates(own_mode, model.cond_se(), model.reliability(), noise_scale=noise),
+        practical_margin)
+    table = table.join(verdicts.cautious_sign_probabilities(verdicts.sign_probabilities(draws, practical_margin),
+                                                            mixture))
     ranked = table.index[table["rankable"] & ~table["survey_flag"]]
     # among the agents that are ranked, as the rank intervals are: an unrankable agent's wide draws
     # would otherwise take bottom places from the ranked agents

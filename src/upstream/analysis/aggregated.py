@@ -61,6 +61,21 @@ class StatsAgentModel(AgentModel):
         mean = st.s.sum(axis=0)[keep] / n
         return st.xtx_total[np.ix_(keep, keep)] / n - np.outer(mean, mean)
 
+    def reply_spread(self) -> pd.DataFrame | None:
+        """Per agent n and the variance of y − x'β̂ around its mean, from the per-agent sums (None when they
+        keep no per-agent X'X or carry weights)."""
+        st = self.stats
+        if st is None or st.xtx is None or st.sum_w is not None:
+            return None
+        keep = [st.names.index(c) for c in self.fit.fixef.index]
+        beta = self.fit.fixef.to_numpy()
+        xtx = st.xtx[:, keep][:, :, keep]
+        total = st.yty - 2 * st.xty[:, keep] @ beta + np.einsum("i,gij,j->g", beta, xtx, beta)
+        mean = (st.sy - st.s[:, keep] @ beta) / st.n
+        with np.errstate(invalid="ignore", divide="ignore"):
+            variance = np.where(st.n >= 2, (total - st.n * mean ** 2) / (st.n - 1), np.nan)
+        return pd.DataFrame({"n": st.n, "variance": variance}, index=pd.Index(st.levels).astype(str))
+
     def mix_prediction(self) -> pd.Series:
         raise NotImplementedError("a model fitted from per-agent sums has no per-reply predictions; "
                                   "use agent_means()")

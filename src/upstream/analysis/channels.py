@@ -22,8 +22,9 @@ and issue type held fixed and the agent as a random effect) come from ``policies
 for NPS and ``latent`` for the rates; raw differences sit next to them (``margins.raw_differences``).
 Where response rates differ by channel, `response_comparison` shows what that does to the CSAT
 comparison: the inverse-propensity-weighted mean next to the raw one, and the tipping point δ — how
-much lower (or higher) a channel's non-respondents would have to score than the model predicts for them
-for the channel's adjusted difference to lose its family-wise significance.
+much lower (or higher) a channel's non-respondents (every contact without a reply, invited or not) would
+have to score than the model predicts for them for the channel's adjusted difference to lose its
+family-wise significance.
 """
 from __future__ import annotations
 
@@ -176,21 +177,22 @@ class ResponseComparison(AnalysisResult):
     """Who answers by channel: reply shares, weighting and the tipping point of each channel's CSAT effect."""
 
     table: pd.DataFrame     # per channel (see ``response_comparison``)
-    chi2_p: float           # χ² test that response rates are equal across channels (NaN: not testable)
+    chi2_p: float           # χ² test that response rates (per invitation) are equal across channels (NaN: not testable)
 
 
-def response_comparison(inv: pd.DataFrame, weights: pd.Series, csat_effects: pd.DataFrame,
+def response_comparison(contacts: pd.DataFrame, inv: pd.DataFrame, weights: pd.Series, csat_effects: pd.DataFrame,
                         variable: str = "channel", level: float = 0.95) -> ResponseComparison:
-    """Per channel: reply_share (invitations with a CSAT reply), csat and csat_weighted (replies'
-    mean, unweighted and inverse-propensity weighted), weighting_shift, the adjusted CSAT effect and
-    tipping_delta: for a channel whose family-wise interval excludes 0, the shift of its
-    non-respondents' mean (against what the model predicts for them) at which the interval reaches
-    0 — −bound/(1 − reply_share), bound the interval end nearest 0; the channel's effect over all its
-    invitations is effect + (1 − reply_share)·δ. With chi2_p, the χ² test that response rates are
-    equal across channels."""
+    """Per channel: reply_share (contacts with a CSAT reply, per contact: contacts never invited have no
+    reply either, as in ``nonresponse.tipping_point``), csat and csat_weighted (replies' mean, unweighted
+    and inverse-propensity weighted), weighting_shift, the adjusted CSAT effect (against the average
+    contact of the period) and tipping_delta: for a channel whose family-wise interval excludes 0, the
+    shift of its non-respondents' mean (against what the model predicts for them) at which the interval
+    reaches 0 — −bound/(1 − reply_share), bound the interval end nearest 0; the channel's effect over all
+    its contacts is effect + (1 − reply_share)·δ. With chi2_p, the χ² test that response rates (per
+    invitation) are equal across channels."""
     groups = inv[variable].astype(str)
-    answered = inv["responded"] & inv["csat"].notna()
-    share = answered.groupby(groups).mean()
+    answered = inv.loc[inv["responded"] & inv["csat"].notna(), "contact_id"].unique()
+    share = contacts["contact_id"].isin(answered).groupby(contacts[variable].astype(str)).mean()
     replies = inv.loc[weights.index.intersection(inv.index)]
     replies = replies[replies["csat"].notna()]
     w = weights.loc[replies.index]

@@ -31,18 +31,31 @@ For each agent and each rate (invitations per contact; replies per invitation):
   the scores; selection needs fewer invitations to the unhappy. On 25 operations of the project's
   simulator and 9 of the independent one it added no steering agent that the other tests missed,
   while it made half of the ordinary agents' flags.
-- error control across the flag tests together: z_crit (default 2.17) is an ordinary agent's chance of a
-  flag in all, Φ(−z_crit) = 1.5%, split equally (Bonferroni; for "any flag" also Holm's deciding first
-  step) across the tests that ran — too few invitations, too few after adverse contacts, the combined
-  test — so each runs at ``per_test_z`` (2.58 with all three, z_crit itself when only one ran).
-  On 200 operations without steering simulated from the screen's counts (benchmarks/screen_null.py),
-  with normal, t(3) and contaminated-normal (10% of agents at 3 × the SD) ordinary variation, the old
-  rule (median τ², each test at 2.17) flagged on average 2.1%, 3.5% and 3.2% of ordinary agents and more
-  than 5% in 1.5%, 14% and 8.5% of operations; this one 0.4%, 1.5% and 1.4%, in no operation more than
-  4%. With five steering agents per operation it catches 99.8–99.9% of them (the old rule 100%). On
-  10 operations per variation of the project's own simulator (`--project`), where steering shows less,
-  ordinary flags fell from 1.2%, 2.6% and 1.5% to 0.1%, 1.1% and 0.6%, and steering agents caught
-  from 92%, 96% and 98% to 82%, 96% and 94%: the price of the wider null.
+- error control across the flag tests together: Φ(−z_crit) is split equally (Bonferroni; for "any
+  flag" also Holm's deciding first step) across the tests that ran — too few invitations, too few after
+  adverse contacts, the combined test — so each runs at ``per_test_z`` (2.27 with all three at the
+  default, z_crit itself when only one ran). The tests are correlated (both invitation tests read the
+  same invitations) and the combined one needs each part beyond 1 SD, so Φ(−z_crit) is only a bound on
+  an ordinary agent's chance of a flag. With the winsorised τ² an ordinary agent was flagged 0.1–0.4% of
+  the time at z_crit = 2.17 against a stated 1.5%, and the project's simulator caught 82% of its
+  steering agents (92% before the wider null).
+- the default z_crit = DEFAULT_Z = 1.81 is calibrated, not read off Φ: the smallest z (0.01 steps) at which
+  ordinary agents are flagged at most CALIBRATED_ORDINARY_RATE = 1.5% on average over four groups of
+  simulated operations without steering, while in none of them more than 5% of operations flag more than
+  5% of their ordinary agents (benchmarks/screen_calibration.py --operations 100 --project 20): the
+  screen's count-level operations (benchmarks/screen_null.py, seeds 0–99) with normal, t(3) and
+  contaminated-normal (10% of agents at 3 × the SD) ordinary variation, and 20 operations of the
+  project's own simulator (seeds 8000–8019). At 2.17 they flagged 0.45%, 1.48%, 1.42% and 0.10%; at
+  1.81 1.28%, 2.18%, 2.20% and 0.28% (mean 1.49%; t(3): 1 operation in 100 above 5%, worst 5.3%).
+  Held out (count-level seeds 1000–1099; 100 operations each of the project's simulator and of
+  benchmarks/heavy_tailed.py's generator recorded by benchmarks/coverage.py, seeds 7100–7199): ordinary
+  agents flagged 0.98%, 2.21%, 2.23% (count-level) and 0.43%, 0.41% (simulators), at most 1 operation in
+  100 above 5% (none on the simulators); steering agents caught 99.8%, 100%, 100% (count-level, five per
+  operation; 99.2–100% at 2.17) and 97.0% and 96.4% on the simulators (92.8% and 92.0% at 2.17). The
+  simulators' own survey process stays well below 1.5%: the rate is an average over kinds of ordinary
+  variation, not a promise for each. Before the winsorised τ², the old rule
+  (median τ², each test at 2.17) flagged on average 2.1%, 3.5% and 3.2% of ordinary count-level agents and
+  more than 5% in 1.5%, 14% and 8.5% of operations.
   A flag asks for a review of the survey process, it is not a verdict.
 
 Boundaries and visibility: a test runs only where what it tests can vary. An agent whose contacts all have an
@@ -228,7 +241,10 @@ def marginal_top_box(scored: pd.DataFrame, mix, n_nodes: int = 20) -> tuple[np.n
     return (expit(eta[:, None] + np.sqrt(2) * fit.sd * x[None, :]) @ w) / np.sqrt(np.pi), fit.health()
 
 
+#: The screen's default one-sided z, calibrated on simulated operations (see the module docstring).
 DEFAULT_Z = SCREEN_Z
+#: The share of ordinary agents DEFAULT_Z flags on average over the calibration operations.
+CALIBRATED_ORDINARY_RATE = 0.015
 #: The combined flag needs each part beyond this many SDs in the steering direction (see the module docstring).
 COMBINED_EACH = 1.0
 
@@ -346,6 +362,19 @@ def per_test_z(z: float, n_tests: int) -> float:
     return float(stats.norm.isf(stats.norm.sf(z) / n_tests))
 
 
+def flags_at(table: pd.DataFrame, z: float, n_tests: int) -> pd.DataFrame:
+    """flag_invitations, flag_combined and flagged from a screen table's z_invitation, z_invitation_adverse,
+    z_response and z_steering at the screen's z (each of the `n_tests` tests that ran at ``per_test_z``): the
+    flags at another z without refitting (benchmarks/screen_calibration.py)."""
+    z_test = per_test_z(z, n_tests)
+    deficit = np.fmin(table["z_invitation"], table["z_invitation_adverse"])
+    low = (table["z_invitation"] < -z_test) | (table["z_invitation_adverse"] < -z_test)
+    combined = (table["z_steering"] > z_test) & (table["z_response"] > COMBINED_EACH) & (-deficit > COMBINED_EACH)
+    out = pd.DataFrame({"flag_invitations": low, "flag_combined": combined}, index=table.index)
+    out["flagged"] = out["flag_invitations"] | out["flag_combined"]
+    return out
+
+
 def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame | None, z: float,
                  health: list[str], g_adverse: pd.DataFrame | None = None,
                  visibility: Visibility | None = None) -> ScreenResult:
@@ -376,12 +405,12 @@ def screen_table(g_inv: pd.DataFrame, g_resp: pd.DataFrame, g_top: pd.DataFrame 
            "combined": why_resp is None and (why_inv is None or why_adv is None)}
     n_tests = sum(ran.values())
     z_test = per_test_z(z, n_tests)
-    out["flag_invitations"] = (out["z_invitation"] < -z_test) | (out["z_invitation_adverse"] < -z_test)
+    flags = flags_at(out, z, n_tests)
+    out["flag_invitations"] = flags["flag_invitations"]
     out["flag_response"] = out["z_response"] > z
-    out["flag_combined"] = ((out["z_steering"] > z_test) & (out["z_response"] > COMBINED_EACH)
-                            & (-deficit > COMBINED_EACH))
+    out["flag_combined"] = flags["flag_combined"]
     out["flag_scores"] = out["z_top_box"] > z
-    out["flagged"] = out["flag_invitations"] | out["flag_combined"]
+    out["flagged"] = flags["flagged"]
     return ScreenResult(out, z=z, z_test=z_test, n_tests=n_tests, tau2_invitation=t_inv.tau2,
                         tau2_invitation_adverse=t_adv.tau2, tau2_response=t_resp.tau2, tau2_top_box=t_top.tau2,
                         health=tuple(health),

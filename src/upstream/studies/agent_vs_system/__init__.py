@@ -120,8 +120,10 @@ LINEAR_METHOD = [
     "draws of each agent's effect: the parametric bootstrap's prediction errors, or, with the customer effect, the "
     "conditional distribution with the variance components drawn from their likelihood. Reliability is "
     "1 − conditional variance / τ². A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit (δ: 1.25% of the "
-    "scale's range unless set); the expected number of wrong verdicts is the sum of their local false sign rates, "
-    "which assumes the model is right.",
+    "scale's range unless set), both from the draws and when agents' effects follow a scale mixture of normals "
+    "fitted to them (adaptive shrinkage; a few agents far out and many near the middle); the expected number of "
+    "wrong verdicts is the sum of their local false sign rates (the larger of the two), which assumes the model is "
+    "right.",
     "Variance shares of the contact mix are bias-corrected (β̂'Sβ̂ − tr(S·Cov β̂)) with basic bootstrap intervals "
     "pivoted on the bootstrap world's plug-in shares; the customer share has a profile-likelihood interval. Policy "
     "intervals use Satterthwaite degrees of freedom; random-slope tests use the ½χ²₀ + ½χ²₁ boundary mixture.",
@@ -132,14 +134,16 @@ LINEAR_METHOD = [
 LATENT_METHOD = [
     "A {model} mixed model fitted by maximum likelihood (Laplace approximation) with Upstream's engine (checked "
     "against lme4::glmer and ordinal::clmm). Fixed effects: policy, product, channel, issue type. "
-    "Random effect: agent. No customer random effect: a crossed agent × customer model of this kind took 100 s "
-    "against 0.7 s on the bundled sample, and its policy standard errors were 4–5% larger, so where customers "
-    "repeat the policy intervals are about that much too narrow.",
+    "Random effect: agent. No customer random effect (a crossed agent × customer model of this kind took 100 s "
+    "against 0.7 s on the bundled sample): where customers repeat, a logistic model's policy intervals are widened "
+    "by a customer design effect (the customer-clustered over the independent sandwich variance); a cumulative-logit "
+    "model's are not, and are then a few per cent too narrow.",
     "Agent and policy effects are reported on the scale's own terms ({outcome}) for the average contact of the period, "
     "averaged over the agents' random-effect distribution (Gauss–Hermite), not for the median agent: "
     "average marginal effects with delta-method intervals over the coefficients, the agent SD and any thresholds "
     "(policies), and draws from each agent's conditional distribution mapped through the model, against the plain "
-    "mean of the agents (agents). A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit.",
+    "mean of the agents (agents). A verdict needs P(effect beyond ±δ) ≥ 1 − the false-sign limit, under the model "
+    "and under a scale mixture of normals fitted to the agents.",
     "Variance shares are on the model's latent logistic scale (contact-to-contact variance π²/3), bias-corrected, "
     "with intervals from simulating the estimates' asymptotic normal distribution, moved onto the estimate. "
     "Random-slope tests are not run on this scale.",

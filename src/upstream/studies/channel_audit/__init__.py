@@ -66,7 +66,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     if visibility.response_rates and not inv["responded"].all():
         response = steps.response_model(ds, cache)
         shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
-        comparison = channels.response_comparison(shares, response.weights, effects["csat"], CHANNEL)
+        comparison = channels.response_comparison(ds.contacts, shares, response.weights, effects["csat"], CHANNEL)
     odd = summarised.handle_exceeds_elapsed
     health = ([line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
               + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "

@@ -61,7 +61,7 @@ def response_display(comparison: pd.DataFrame) -> pd.DataFrame:
     """Reply share, raw and weighted CSAT, adjusted effect and its tipping point per channel."""
     c = comparison
     return pd.DataFrame({
-        "invitations with a CSAT reply (%)": (100 * c["reply_share"]).round(1),
+        "contacts with a CSAT reply (%)": (100 * c["reply_share"]).round(1),
         "CSAT of replies": c["csat"].round(3), "weighted for who answers": c["csat_weighted"].round(3),
         "adjusted effect": c["effect"].round(2),
         "family-wise 95% CI": interval(c["lower_adj"], c["upper_adj"]),

@@ -135,7 +135,7 @@ def channel_response_sentences(summary: pd.DataFrame, comparison: ResponseCompar
     if len(tipping):
         parts = [f"{lab}'s would vanish if its non-respondents scored {units.size(abs(row['tipping_delta']))} "
                  f"{'higher' if row['effect'] < 0 else 'lower'} than the model predicts for them (only "
-                 f"{pct(row['reply_share'])} of its invitations have a CSAT reply)" for lab, row in tipping.iterrows()]
+                 f"{pct(row['reply_share'])} of its contacts have a CSAT reply)" for lab, row in tipping.iterrows()]
         out.append(f"Replies cannot show how non-respondents would score: of the adjusted CSAT differences, "
                    f"{listing(parts)} — a δ-adjusted pattern-mixture bound, not an estimate.")
     return out

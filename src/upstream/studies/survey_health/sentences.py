@@ -8,7 +8,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from ...analysis.nonresponse import TippingPoint
-from ...analysis.screen import ScreenResult
+from ...analysis.screen import CALIBRATED_ORDINARY_RATE, DEFAULT_Z, ScreenResult
 from ...data.frames import CONTACT_MIX
 from ...reporting.sentences.common import MIX_LABELS, POINTS, Units, listing, pct, pct_interval, verb
 
@@ -42,6 +42,10 @@ def screen_rule(screen: ScreenResult) -> str:
     z, n_tests = screen.z, screen.n_tests
     if n_tests <= 1:
         return f"one-sided z > {z:g}"
+    if z == DEFAULT_Z:           # the calibrated default: Φ(−z) is a bound, the simulated rate is what it does
+        return (f"one-sided z > {screen.z_test:.2f} on each of {n_tests} tests, at most a "
+                f"{pct(float(norm.sf(z)))} chance of a flag for an ordinary agent in all, "
+                f"{pct(CALIBRATED_ORDINARY_RATE)} on simulated operations")
     return (f"one-sided z > {screen.z_test:.2f} on each of {n_tests} tests, a {pct(float(norm.sf(z)))} "
             "chance of a flag for an ordinary agent in all")
 
