@@ -23,8 +23,8 @@ def test_the_nps_categories_are_one_rule():
 
 
 def test_the_screen_z_is_declared_once():
-    assert Parameters().screen_z == SCREEN_Z == 2.17
-    assert allowed_values(Parameters)["screen_z"].describe() == "a number, above 0, or null: the default, 2.17"
+    assert Parameters().screen_z == SCREEN_Z == 1.81
+    assert allowed_values(Parameters)["screen_z"].describe() == "a number, above 0, or null: the default, 1.81"
 
 
 def test_no_notebook_retypes_the_screen_z():
@@ -34,7 +34,7 @@ def test_no_notebook_retypes_the_screen_z():
         for line in "\n".join(parameters).splitlines():
             if line.startswith("screen_z"):
                 assert line.split("#")[0].split("=")[1].strip() == "None", f"{path.name}: {line}"
-        assert "2.17" not in path.read_text(encoding="utf-8"), path.name
+        assert "1.81" not in path.read_text(encoding="utf-8"), path.name
 
 
 def test_no_function_takes_the_agent_column_as_a_parameter():

@@ -55,7 +55,7 @@ def test_the_default_z_flags_ordinary_agents_at_the_stated_rate():
         shares = []
         for seed in range(2000, 2000 + OPERATIONS):
             g_inv, g_resp, g_adv, steer = simulate_counts(seed, variation, n_steering=0)
-            flagged = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)["flagged"]
+            flagged = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv).table["flagged"]
             shares.append(flagged[~steer].mean())
         shares = np.array(shares)
         assert (shares > 0.05).sum() <= 0.05 * OPERATIONS, variation

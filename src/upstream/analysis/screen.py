@@ -18,14 +18,12 @@ For each agent and each rate (invitations per contact; replies per invitation):
   and then flags ordinary agents in the shoulders, while the winsorised mean of z² sees them, and a
   steering agent far out counts as 2² only, so a few cannot inflate it much;
 - z = (logit y − logit e)/sqrt(s² + τ²) on the logit scale; one-sided flags (each test at its share of
-  z_crit, below): too few invitations (z_invitation < −z_crit);
-  too few invitations after an adverse contact — unresolved
-  at first contact, escalated or followed by a repeat contact, where unhappy customers concentrate
-  and withholding shows most (z_invitation_adverse < −z_crit); or a deficit of invitations and an
-  excess of replies at once (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2
-  > z_crit, Stouffer's combination: each may be below the threshold alone, but each must point the
-  steering way by more than COMBINED_EACH = 1 SD, so that one extreme component cannot flag
-  through the sum).
+  z_crit, below): too few invitations (z_invitation < −z_crit); too few invitations after an adverse
+  contact — unresolved, escalated or repeated, where unhappy customers concentrate and withholding shows
+  most (z_invitation_adverse < −z_crit); or a deficit of invitations and an excess of replies at once
+  (z_steering = (z_response − min(z_invitation, z_invitation_adverse))/√2 > z_crit, Stouffer's
+  combination; each part must point the steering way by more than COMBINED_EACH = 1 SD, so that one
+  extreme component cannot flag through the sum).
 - an excess of replies alone (z_response > z_crit, `flag_response`) is reported but does not flag: it
   is what engaged customers, or an agent who asks every customer to reply, produce, and neither biases
   the scores; selection needs fewer invitations to the unhappy. On 25 operations of the project's
@@ -34,29 +32,15 @@ For each agent and each rate (invitations per contact; replies per invitation):
 - error control across the flag tests together: Φ(−z_crit) is split equally (Bonferroni; for "any
   flag" also Holm's deciding first step) across the tests that ran — too few invitations, too few after
   adverse contacts, the combined test — so each runs at ``per_test_z`` (2.27 with all three at the
-  default, z_crit itself when only one ran). The tests are correlated (both invitation tests read the
-  same invitations) and the combined one needs each part beyond 1 SD, so Φ(−z_crit) is only a bound on
-  an ordinary agent's chance of a flag. With the winsorised τ² an ordinary agent was flagged 0.1–0.4% of
-  the time at z_crit = 2.17 against a stated 1.5%, and the project's simulator caught 82% of its
-  steering agents (92% before the wider null).
-- the default z_crit = DEFAULT_Z = 1.81 is calibrated, not read off Φ: the smallest z (0.01 steps) at which
-  ordinary agents are flagged at most CALIBRATED_ORDINARY_RATE = 1.5% on average over four groups of
-  simulated operations without steering, while in none of them more than 5% of operations flag more than
-  5% of their ordinary agents (benchmarks/screen_calibration.py --operations 100 --project 20): the
-  screen's count-level operations (benchmarks/screen_null.py, seeds 0–99) with normal, t(3) and
-  contaminated-normal (10% of agents at 3 × the SD) ordinary variation, and 20 operations of the
-  project's own simulator (seeds 8000–8019). At 2.17 they flagged 0.45%, 1.48%, 1.42% and 0.10%; at
-  1.81 1.28%, 2.18%, 2.20% and 0.28% (mean 1.49%; t(3): 1 operation in 100 above 5%, worst 5.3%).
-  Held out (count-level seeds 1000–1099; 100 operations each of the project's simulator and of
-  benchmarks/heavy_tailed.py's generator recorded by benchmarks/coverage.py, seeds 7100–7199): ordinary
-  agents flagged 0.98%, 2.21%, 2.23% (count-level) and 0.43%, 0.41% (simulators), at most 1 operation in
-  100 above 5% (none on the simulators); steering agents caught 99.8%, 100%, 100% (count-level, five per
-  operation; 99.2–100% at 2.17) and 97.0% and 96.4% on the simulators (92.8% and 92.0% at 2.17). The
-  simulators' own survey process stays well below 1.5%: the rate is an average over kinds of ordinary
-  variation, not a promise for each. Before the winsorised τ², the old rule
-  (median τ², each test at 2.17) flagged on average 2.1%, 3.5% and 3.2% of ordinary count-level agents and
-  more than 5% in 1.5%, 14% and 8.5% of operations.
-  A flag asks for a review of the survey process, it is not a verdict.
+  default). The tests are correlated and the combined one needs each part beyond 1 SD, so Φ(−z_crit) only
+  bounds an ordinary agent's chance of a flag (at 2.17: 0.1–0.4% flagged against a stated 1.5%).
+- the default z_crit = DEFAULT_Z = 1.81 is calibrated, not read off Φ: the smallest z at which ordinary
+  agents are flagged at most CALIBRATED_ORDINARY_RATE = 1.5% on average over simulated operations without
+  steering (normal, t(3) and contaminated-normal agent variation, and the project's simulator), with no
+  group having more than 5% of its operations above 5% flagged. On held-out operations: 0.98%, 2.21%,
+  2.23% of ordinary agents flagged (count-level) and 0.43%, 0.41% (the project's and the heavy-tailed
+  simulators); steering agents caught 99.8–100% and 97.0%, 96.4% (92.8%, 92.0% at 2.17). The rule, the
+  groups, the seeds and every figure: benchmarks/screen_calibration.py.
 
 Boundaries and visibility: a test runs only where what it tests can vary. An agent whose contacts all have an
 expected rate of exactly 0 or 1 (no binomial variance: every contact was invited, every invitation answered, or
@@ -69,8 +53,7 @@ says, one sentence per part, which parts were not run and why; no agent is flagg
 contact mix predicts (`z_top_box`, against the *marginal* expectation ∫ logit⁻¹(x'β + b) dN(b; 0, σ_b²)
 of a logistic mixed model, with the same robust over-dispersion) is reported, but it is also what a
 genuinely good agent produces, so on its own it does not flag. A flag means "review this agent's survey
-practice", not a verdict: a flagged agent gets no verdict and no rank.
-"""
+practice", not a verdict: a flagged agent gets no verdict and no rank."""
 from __future__ import annotations
 
 import numpy as np
