@@ -6,7 +6,8 @@ A page says: the agent's adjusted effect with its interval, the verdict in words
 wrong; without a verdict, why, and about how many more replies would make one likely; what the contact mix
 did to the raw score, part by part (``agent_mix_parts.csv``: "this part is not yours"); the survey picture
 (``survey_screen.csv``); the place among the ranked agents with the rank's interval, speed against repeats
-(``agent_metrics.csv``) and the QA contacts chosen (``qa_plan.csv``, ``qa_sample.csv``) where the run has
+(``agent_metrics.csv``), the trend over the period (``agent_monthly_effects.csv``, ``agent_trend.csv``:
+``agent_trend_page``) and the QA contacts chosen (``qa_plan.csv``, ``qa_sample.csv``) where the run has
 them, and a sentence where it does not. No other agent is named: the distribution is drawn as unlabelled
 ticks. Pages are rendered with autoescaping; charts are inline SVG; the page prints on two A4 pages."""
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import svg
+from .agent_trend_page import trend_section
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -322,6 +324,7 @@ def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
         "position": position_section(row, tables["agent_effects"]),
         "speed": speed_section(label, tables.get("agent_metrics")),
         "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
+        "trend": trend_section(label, tables.get("agent_monthly_effects"), tables.get("agent_trend"), rule),
         "margin": rule.margin, "rule": rule,
     }
 
@@ -330,7 +333,8 @@ def _finite_text(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip() != ""
 
 
-TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample")
+TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample",
+          "agent_monthly_effects", "agent_trend")
 
 
 def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None, version: str) -> dict[str, str]:
