@@ -10,9 +10,13 @@ import pandas as pd
 
 from . import svg
 
+#: Replies a month needs to count (analysis.agent_trend.MIN_MONTH_REPLIES; this page reads only the tables).
+MIN_MONTH_REPLIES = 5
+
 
 def _p(value: float) -> str:
-    return "<0.001" if value < 0.001 else f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
+    """'p < 0.001', 'p = 0.012', 'p = 0.35'."""
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}" if value < 0.1 else f"p = {value:.2f}"
 
 
 def trend_sentence(test: pd.Series, rule) -> str:
@@ -24,15 +28,15 @@ def trend_sentence(test: pd.Series, rule) -> str:
     if str(test["changed"]).strip().lower() == "true":
         direction = "rose" if slope > 0 else "fell"
         return (f"From {test['first_month']} to {test['last_month']} your effect {direction} by about "
-                f"{rule.effect(abs(slope)).lstrip('+')} {per_month} ({interval}): more than chance alone gives, even "
-                f"allowing for every agent being tested (p = {p_value}; {p_holm} after Holm).")
+                f"{rule.effect(abs(slope)).lstrip('+')} {per_month} ({interval}): more than chance alone gives "
+                f"({p_value}; adjusted for testing every agent, {p_holm}).")
     return (f"From {test['first_month']} to {test['last_month']} your effect moved by {rule.effect(slope)} "
-            f"{per_month} ({interval}; p = {p_value}, {p_holm} after Holm across every agent tested): not "
+            f"{per_month} ({interval}; {p_value}; adjusted for testing every agent, {p_holm}): not "
             "distinguishable from noise, so this page reads no change into it.")
 
 
 def trend_section(label: str, monthly: pd.DataFrame | None, tests: pd.DataFrame | None, rule,
-                  min_replies: int = 5) -> dict:
+                  min_replies: int = MIN_MONTH_REPLIES) -> dict:
     """{available, rows (month, n_responses, effect, lower, upper as in the CSV), chart, sentence}."""
     if monthly is None:
         return {"available": False, "rows": [], "chart": None,
