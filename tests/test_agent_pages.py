@@ -204,6 +204,38 @@ def test_first_screen_follows_its_rule(report):
     assert "&lt;b&gt;odd&lt;/b&gt;" in str(found[1]["chart"]) and "<b>" not in str(found[1]["chart"])
 
 
+def _trend_tables(folder: Path, within: tuple, mix: tuple) -> None:
+    pd.DataFrame({"part": ["first_level", "last_level", "change", "mix", "mix: policy", "within"],
+                  "estimate": [4.0, 4.0 + within[0] + mix[0], within[0] + mix[0], mix[0], mix[0], within[0]],
+                  "lower": [3.9, 3.9, -1.0, mix[1], mix[1], within[1]],
+                  "upper": [4.1, 4.1, 1.0, mix[2], mix[2], within[2]]}).to_csv(
+        folder / "tables" / "trend_decomposition.csv", index=False)
+    pd.DataFrame({"period": ["2026-01", "2026-03", "change"], "csat": [4.0, 4.3, 0.3]}).to_csv(
+        folder / "tables" / "period_scores.csv", index=False)
+
+
+def test_first_screen_weighs_the_trends_period_change(tmp_path):
+    folder = _tables(tmp_path)
+    hrefs = {"survey_health": "survey_health.html", "agent_vs_system": "agent_vs_system.html",
+             "channel_audit": "channel_audit.html", "trends": "trends.html"}
+    _trend_tables(folder, within=(0.5512, 0.3021, 0.7987), mix=(-0.12, -0.30, 0.05))
+    found = first_screen.leading_findings(folder, hrefs)
+    assert [f["href"] for f in found] == ["survey_health.html", "agent_vs_system.html", "trends.html",
+                                          "channel_audit.html", "agent_vs_system.html"]
+    assert found[2]["sentence"] == ("On the same contact mix, CSAT rose by 0.55 CSAT points from 2026-01 to 2026-03 "
+                                    "(95% interval +0.30 to +0.80): a change in service, not in the contacts.")
+    assert "Same contact mix" in str(found[2]["chart"]) and str(found[2]["chart"]).startswith("<svg")
+    _trend_tables(folder, within=(0.02, -0.10, 0.14), mix=(-0.7049, -0.9, -0.51))
+    found = first_screen.leading_findings(folder, hrefs)
+    assert [f["href"] for f in found] == ["survey_health.html", "trends.html", "agent_vs_system.html",
+                                          "channel_audit.html", "agent_vs_system.html"]
+    assert found[1]["sentence"] == ("The change in the contact mix lowered CSAT by 0.70 CSAT points from 2026-01 to "
+                                    "2026-03 (95% interval −0.90 to −0.51), whoever handled the contacts: not a "
+                                    "change in service.")
+    _trend_tables(folder, within=(0.02, -0.10, 0.14), mix=(-0.12, -0.30, 0.05))   # neither excludes zero
+    assert "trends.html" not in [f["href"] for f in first_screen.leading_findings(folder, hrefs)]
+
+
 def test_agent_and_policy_tables_show_the_csv_numbers(report):
     folder, links = report
     table = first_screen.agent_table(folder, links)
