@@ -163,6 +163,15 @@ def test_the_trend_in_words_with_the_months_as_in_the_csv(report):
     assert agent_trend_page.MIN_MONTH_REPLIES == MIN_MONTH_REPLIES
 
 
+def test_the_survey_picture_says_what_its_replies_count(report):
+    folder, links = report
+    raw = (folder / links["Agent 0F3A"]).read_text(encoding="utf-8")
+    assert (_value(raw, "survey-replies"), _value(raw, "replies")) == ("66", "64")   # survey_screen, agent_effects
+    assert ("The replies count every answered survey; 64 of these 66 carry the CSAT score that the estimate above "
+            "rests on.") in _text(folder / links["Agent 0F3A"])
+    assert 'id="replies-note"' not in (folder / links["Agent 7C21"]).read_text(encoding="utf-8")  # 40 and 40
+
+
 def test_a_hostile_agent_label_is_escaped(report):
     folder, links = report
     raw = (folder / links[HOSTILE]).read_text(encoding="utf-8")

@@ -238,8 +238,10 @@ def mix_section(row: pd.Series, effects: pd.DataFrame, parts: pd.DataFrame | Non
             "raw": raw, "rest": rest}
 
 
-def survey_section(label: str, screen: pd.DataFrame | None) -> dict:
-    """Invitations, replies and rates against the expected ones, and the screen's finding in words."""
+def survey_section(label: str, screen: pd.DataFrame | None, scored: Any = None) -> dict:
+    """Invitations, replies and rates against the expected ones, and the screen's finding in words; where the
+    screen's replies (every answered survey) outnumber the `scored` replies the estimate rests on, a note says
+    what each counts."""
     if screen is None or label not in set(screen["agent_id"].astype(str)):
         return {"available": False}
     row = screen[screen["agent_id"].astype(str) == label].iloc[0]
@@ -263,7 +265,11 @@ def survey_section(label: str, screen: pd.DataFrame | None) -> dict:
         finding = "Nothing unusual: invitations and replies are where the agent's own contacts predict them."
     if not_run:
         finding += f" The data cannot show the {' and the '.join(not_run)} test, so it was not run."
-    return {"available": True, "row": row, "finding": finding}
+    replies = int(row["n_responses"]) if _finite(row.get("n_responses")) else None
+    note = (f"The replies count every answered survey; {int(scored)} of these {replies} carry the CSAT score that "
+            "the estimate above rests on." if replies is not None and _finite(scored) and int(scored) != replies
+            else None)
+    return {"available": True, "row": row, "finding": finding, "note": note}
 
 
 def position_section(row: pd.Series, effects: pd.DataFrame) -> dict:
@@ -320,7 +326,7 @@ def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
         "label": label, "row": row, "team": row.get("team") if _finite_text(row.get("team")) else None,
         "effect_chart": effect_chart, "verdict": verdict_section(row, rule),
         "mix": mix_section(row, tables["agent_effects"], tables.get("agent_mix_parts")),
-        "survey": survey_section(label, tables.get("survey_screen")),
+        "survey": survey_section(label, tables.get("survey_screen"), row.get("n_responses")),
         "position": position_section(row, tables["agent_effects"]),
         "speed": speed_section(label, tables.get("agent_metrics")),
         "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
