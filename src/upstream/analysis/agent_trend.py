@@ -7,14 +7,14 @@ that month (as the period's effects are against the plain mean of the agents):
 
     d_jm = r̄_jm − (1/K_m) Σ_k r̄_km,    Var d_jm = (1 − 1/K_m)² v_jm + (1/K_m²) Σ_{k≠j} v_km,
 
-with v_jm = Σ σ̂²/w_i / n_jm² (w_i the policy-specific residual weights where the model has them), β̂ and σ̂
-taken as known. The months' d_jm rest on different replies, so they are independent given the agent's true
-monthly effects; a month enters only with at least MIN_MONTH_REPLIES replies (the mean's normal approximation).
+with v_jm = σ̂²/n_jm (the agent model has one residual variance), β̂ and σ̂ taken as known. The months' d_jm
+rest on different replies, so they are independent given the agent's true monthly effects; a month enters only
+with at least MIN_MONTH_REPLIES replies (the mean's normal approximation).
 
 Whether the agent's effect moved over the period is the weighted least-squares slope of d_jm on the month
 (weights 1/Var d_jm; points a month, SE 1/√Σ w_m (t_m − t̄)², a z-test): a steady drift or a step part-way
 through both show as a slope. As every agent is tested, `changed` uses Holm-adjusted p-values across the agents
-tested, so that a page says "changed" for a steady agent in at most 5% of runs.
+tested: in at most 5% of runs does any steady agent's page say that their effect changed.
 """
 from __future__ import annotations
 
@@ -54,11 +54,9 @@ def own_residuals(model) -> pd.Series:
 
 
 def residual_variances(model) -> pd.Series:
-    """Each reply's residual variance σ̂²/w_i (w_i = 1 without policy-specific residual variances)."""
-    fit = model.judged_by
-    sw = getattr(fit.structure, "sw", None)
-    weights = np.ones(fit.nobs) if sw is None else np.asarray(sw, dtype=float) ** 2
-    return pd.Series(fit.sigma ** 2 / weights, index=model.frame.index)
+    """Each reply's residual variance: σ̂² of the model the agents are judged with (the agent model has one
+    residual variance; the policy model's level-specific ones are not part of it)."""
+    return pd.Series(model.judged_by.sigma ** 2, index=model.frame.index, dtype=float)
 
 
 def monthly_effects(residuals: pd.Series, variances: pd.Series, agents: pd.Series, months: pd.Series,
