@@ -138,7 +138,7 @@ def test_tables_are_byte_identical_on_a_rerun(sample, avs, tmp_path):
     avs.publish(tmp_path / "first")
     agent_vs_system.run(ds, {"n_boot": 200, "seed": 7, "show_names": True}, RunCache()).publish(tmp_path / "second")
     first = sorted((tmp_path / "first" / "tables").glob("*.csv"))
-    assert len(first) == 5
+    assert len(first) == 9
     for path in first:
         assert path.read_bytes() == (tmp_path / "second" / "tables" / path.name).read_bytes(), path.name
 
