@@ -291,6 +291,8 @@ def test_agent_links_cannot_end_the_script_element_they_sit_in():
 def test_a_share_scale_reads_in_percentage_points(tmp_path):
     folder = _tables(tmp_path)
     (folder / "tables" / "agent_mix_parts.csv").unlink()      # a latent-scale model publishes no additive split
+    (folder / "tables" / "agent_monthly_effects.csv").unlink()  # nor monthly effects
+    (folder / "tables" / "agent_trend.csv").unlink()
     pd.DataFrame([{"practical_margin": 0.0125, "max_false_sign": 0.05, "reliability_threshold": 0.7,
                    "outcome": "the share of good ratings", "unit": "percentage points", "unit_scale": 100.0}]
                  ).to_csv(folder / "tables" / "verdict_rule.csv", index=False)
@@ -300,6 +302,8 @@ def test_a_share_scale_reads_in_percentage_points(tmp_path):
             "same contacts (95% interval +32.9 to +92.1 )") in text
     assert "The shaded band (±1.2 percentage points)" in text
     assert "This run has no split of it by policy, product, channel and issue type" in text
+    assert ("Trend over the period. This run has no estimate per agent and month (only the linear agent model fitted "
+            "on the replies gives one).") in text
 
 
 def test_long_lists_leave_the_index_for_the_study_page():
