@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from upstream.analysis.agent_trend import MIN_MONTH_REPLIES
 from upstream.analysis.agents import fit_agent_model
 from upstream.analysis.mix_parts import mix_parts
-from upstream.reporting import first_screen
+from upstream.reporting import agent_trend_page, first_screen
 from upstream.reporting.agent_pages import replies_for_reliability, replies_for_verdict, write_agent_pages
 from upstream.runner.export import json_for_script
 from upstream.runner.index_page import lists_to_tables
@@ -42,6 +43,16 @@ def _tables(folder: Path) -> Path:
                           "channel": [-0.01, 0.02, -0.01, 0.0], "issue_type": [-0.04, 0.01, 0.02, 0.01]})
     parts["total"] = parts[["policy", "product", "channel", "issue_type"]].sum(axis=1)
     parts.to_csv(tables / "agent_mix_parts.csv", index=False, float_format="%.10g")
+    pd.DataFrame({"agent_id": [LABELS[0]] * 3 + [LABELS[1]] * 2 + [LABELS[2]],
+                  "month": ["2026-01", "2026-02", "2026-03", "2026-01", "2026-02", "2026-03"],
+                  "n_responses": [20, 22, 22, 15, 14, 6], "effect": [-0.1012, 0.4987, 1.0034, 0.02, -0.03, 0.1],
+                  "std_error": [0.2, 0.2, 0.2, 0.2, 0.2, 0.3], "lower": [-0.4932, 0.1067, 0.6114, -0.37, -0.42, -0.49],
+                  "upper": [0.2908, 0.8907, 1.3954, 0.41, 0.36, 0.69]}).to_csv(tables / "agent_monthly_effects.csv",
+                                                                                 index=False)
+    pd.DataFrame({"agent_id": LABELS[:2], "months": [3, 2], "first_month": ["2026-01"] * 2,
+                  "last_month": ["2026-03", "2026-02"], "slope": [0.5523, -0.05], "slope_lower": [0.2751, -0.4044],
+                  "slope_upper": [0.8295, 0.3044], "slope_se": [0.1414, 0.1808], "p_value": [9.4e-5, 0.78],
+                  "p_holm": [0.00019, 1.0], "changed": [True, False]}).to_csv(tables / "agent_trend.csv", index=False)
     pd.DataFrame([{"practical_margin": 0.05, "max_false_sign": 0.05, "reliability_threshold": 0.7,
                    "expected_wrong": 0.3, "baseline": 4.0}]).to_csv(tables / "verdict_rule.csv", index=False)
     pd.DataFrame({"agent_id": LABELS, "contacts": [721, 500, 200, 400], "invitations": [658, 450, 180, 200],
@@ -126,6 +137,41 @@ def test_verdicts_in_words_with_the_chance_of_being_wrong_and_the_replies_needed
             "contacts).") in review
 
 
+def test_the_trend_in_words_with_the_months_as_in_the_csv(report):
+    folder, links = report
+    monthly = pd.read_csv(folder / "tables" / "agent_monthly_effects.csv", dtype={"agent_id": str})
+    for label in LABELS[:2]:
+        raw = (folder / links[label]).read_text(encoding="utf-8")
+        table = raw[raw.index('id="trend-months"'):]
+        table = table[:table.index("</table>")]
+        for column in ("n_responses", "effect", "lower", "upper"):
+            shown = [float(v) for v in re.findall(rf'data-column="{column}" data-value="([^"]*)"', table)]
+            assert shown == monthly.loc[monthly["agent_id"] == label, column].tolist(), (label, column)
+        assert '<svg xmlns="http://www.w3.org/2000/svg" role="img"' in raw[raw.index('id="trend"'):]
+    text = {label: re.sub(r"\s+", " ", _text(folder / href)) for label, href in links.items()}
+    assert ("Trend over the period. From 2026-01 to 2026-03 your effect rose by about 0.55 points a month (95% "
+            "interval +0.28 to +0.83): more than chance alone gives (p < 0.001; adjusted for testing every agent, "
+            "p < 0.001).") in text[LABELS[0]]
+    assert "−0.10 −0.49 to +0.29" in text[LABELS[0]] and "2026-03 22 +1.00 +0.61 to +1.40" in text[LABELS[0]]
+    assert ("From 2026-01 to 2026-02 your effect moved by −0.05 points a month (95% interval −0.40 to +0.30; "
+            "p = 0.78; adjusted for testing every agent, p = 1.00): not distinguishable from noise, so this page reads "
+            "no change into it.") in text[LABELS[1]]
+    assert ("Too few replies to follow a trend: a month counts with at least 5 replies, and a trend needs two such "
+            "months (one here).") in text[LABELS[2]]
+    assert "a trend needs two such months (none here)." in text[HOSTILE]
+    assert 'id="trend-months"' not in (folder / links[HOSTILE]).read_text(encoding="utf-8")
+    assert agent_trend_page.MIN_MONTH_REPLIES == MIN_MONTH_REPLIES
+
+
+def test_the_survey_picture_says_what_its_replies_count(report):
+    folder, links = report
+    raw = (folder / links["Agent 0F3A"]).read_text(encoding="utf-8")
+    assert (_value(raw, "survey-replies"), _value(raw, "replies")) == ("66", "64")   # survey_screen, agent_effects
+    assert ("The replies count every answered survey; 64 of these 66 carry the CSAT score that the estimate above "
+            "rests on.") in _text(folder / links["Agent 0F3A"])
+    assert 'id="replies-note"' not in (folder / links["Agent 7C21"]).read_text(encoding="utf-8")  # 40 and 40
+
+
 def test_a_hostile_agent_label_is_escaped(report):
     folder, links = report
     raw = (folder / links[HOSTILE]).read_text(encoding="utf-8")
@@ -165,6 +211,38 @@ def test_first_screen_follows_its_rule(report):
                                           "agent_vs_system.html", "channel_audit.html"]
     assert all(str(f["chart"]).startswith("<svg") for f in found)
     assert "&lt;b&gt;odd&lt;/b&gt;" in str(found[1]["chart"]) and "<b>" not in str(found[1]["chart"])
+
+
+def _trend_tables(folder: Path, within: tuple, mix: tuple) -> None:
+    pd.DataFrame({"part": ["first_level", "last_level", "change", "mix", "mix: policy", "within"],
+                  "estimate": [4.0, 4.0 + within[0] + mix[0], within[0] + mix[0], mix[0], mix[0], within[0]],
+                  "lower": [3.9, 3.9, -1.0, mix[1], mix[1], within[1]],
+                  "upper": [4.1, 4.1, 1.0, mix[2], mix[2], within[2]]}).to_csv(
+        folder / "tables" / "trend_decomposition.csv", index=False)
+    pd.DataFrame({"period": ["2026-01", "2026-03", "change"], "csat": [4.0, 4.3, 0.3]}).to_csv(
+        folder / "tables" / "period_scores.csv", index=False)
+
+
+def test_first_screen_weighs_the_trends_period_change(tmp_path):
+    folder = _tables(tmp_path)
+    hrefs = {"survey_health": "survey_health.html", "agent_vs_system": "agent_vs_system.html",
+             "channel_audit": "channel_audit.html", "trends": "trends.html"}
+    _trend_tables(folder, within=(0.5512, 0.3021, 0.7987), mix=(-0.12, -0.30, 0.05))
+    found = first_screen.leading_findings(folder, hrefs)
+    assert [f["href"] for f in found] == ["survey_health.html", "agent_vs_system.html", "trends.html",
+                                          "channel_audit.html", "agent_vs_system.html"]
+    assert found[2]["sentence"] == ("On the same contact mix, CSAT rose by 0.55 CSAT points from 2026-01 to 2026-03 "
+                                    "(95% interval +0.30 to +0.80): a change in service, not in the contacts.")
+    assert "Same contact mix" in str(found[2]["chart"]) and str(found[2]["chart"]).startswith("<svg")
+    _trend_tables(folder, within=(0.02, -0.10, 0.14), mix=(-0.7049, -0.9, -0.51))
+    found = first_screen.leading_findings(folder, hrefs)
+    assert [f["href"] for f in found] == ["survey_health.html", "trends.html", "agent_vs_system.html",
+                                          "channel_audit.html", "agent_vs_system.html"]
+    assert found[1]["sentence"] == ("The change in the contact mix lowered CSAT by 0.70 CSAT points from 2026-01 to "
+                                    "2026-03 (95% interval −0.90 to −0.51), whoever handled the contacts: not a "
+                                    "change in service.")
+    _trend_tables(folder, within=(0.02, -0.10, 0.14), mix=(-0.12, -0.30, 0.05))   # neither excludes zero
+    assert "trends.html" not in [f["href"] for f in first_screen.leading_findings(folder, hrefs)]
 
 
 def test_agent_and_policy_tables_show_the_csv_numbers(report):
@@ -213,6 +291,8 @@ def test_agent_links_cannot_end_the_script_element_they_sit_in():
 def test_a_share_scale_reads_in_percentage_points(tmp_path):
     folder = _tables(tmp_path)
     (folder / "tables" / "agent_mix_parts.csv").unlink()      # a latent-scale model publishes no additive split
+    (folder / "tables" / "agent_monthly_effects.csv").unlink()  # nor monthly effects
+    (folder / "tables" / "agent_trend.csv").unlink()
     pd.DataFrame([{"practical_margin": 0.0125, "max_false_sign": 0.05, "reliability_threshold": 0.7,
                    "outcome": "the share of good ratings", "unit": "percentage points", "unit_scale": 100.0}]
                  ).to_csv(folder / "tables" / "verdict_rule.csv", index=False)
@@ -222,6 +302,8 @@ def test_a_share_scale_reads_in_percentage_points(tmp_path):
             "same contacts (95% interval +32.9 to +92.1 )") in text
     assert "The shaded band (±1.2 percentage points)" in text
     assert "This run has no split of it by policy, product, channel and issue type" in text
+    assert ("Trend over the period. This run has no estimate per agent and month (only the linear agent model fitted "
+            "on the replies gives one).") in text
 
 
 def test_long_lists_leave_the_index_for_the_study_page():

@@ -292,6 +292,50 @@ def test_the_agent_table_sorts_and_filters_in_the_browser(real_run, browser):
     assert shown == [label]
 
 
+INTERVALS = ["10.1–12.0", "−0.85 to −0.48", "4.24–4.84", "–", "−0.85 to −0.20", "0.5 to 0.6", "12% to 15%",
+             "-1.5 to 2.0"]
+
+
+def _column(visit, table: str, column: int) -> list[str]:
+    return visit.evaluate(f"[...{table}.tBodies[0].rows].map(r => r.cells[{column}].textContent.trim())")
+
+
+@chromium
+def test_interval_columns_sort_by_their_lower_end_then_their_upper(browser, tmp_path):
+    script = (ROOT / "src" / "upstream" / "reporting" / "templates" / "sortable_tables.js").read_text(encoding="utf-8")
+    rows = "".join(f"<tr><td>{i}</td><td>{escape(text)}</td></tr>" for i, text in enumerate(INTERVALS))
+    page = tmp_path / "intervals.html"
+    page.write_text(f"<!DOCTYPE html><html><body><table class='upstream-table'><thead><tr><th>Row</th>"
+                    f"<th>95% interval</th></tr></thead><tbody>{rows}</tbody></table><script>{script}</script>"
+                    "</body></html>", encoding="utf-8")
+    visit = browser.open(page)
+    table = "document.querySelector('table')"
+    visit.evaluate(f"{table}.tHead.rows[0].cells[1].click()")
+    assert _column(visit, table, 1) == ["-1.5 to 2.0", "−0.85 to −0.48", "−0.85 to −0.20", "0.5 to 0.6", "4.24–4.84",
+                                        "10.1–12.0", "12% to 15%", "–"]         # a dash (no value) last
+    visit.evaluate(f"{table}.tHead.rows[0].cells[1].click()")
+    assert _column(visit, table, 1) == ["–", "12% to 15%", "10.1–12.0", "4.24–4.84", "0.5 to 0.6", "−0.85 to −0.20",
+                                        "−0.85 to −0.48", "-1.5 to 2.0"]
+    assert visit.console_errors == [] and visit.exceptions == []
+
+
+@chromium
+def test_an_interval_column_on_a_notebook_page_sorts_as_numbers(real_run, browser):
+    visit = browser.open(real_run.run_dir / "agent_vs_system.html")
+    found = visit.evaluate("[...document.querySelectorAll('table.upstream-table')].map((t, i) => [i, "
+                           "[...t.tHead.rows[0].cells].findIndex(c => /interval|\\bCI\\b/.test(c.textContent)), "
+                           "t.tBodies[0].rows.length]).filter(p => p[1] >= 0)")
+    assert found, "no interval column on agent_vs_system.html"
+    index, column, _ = max(found, key=lambda p: p[2])      # the longest table with one ('95% CI' of the policies)
+    table = f"document.querySelectorAll('table.upstream-table')[{index}]"
+    visit.evaluate(f"{table}.tHead.rows[0].cells[{column}].click()")
+    shown = [t for t in _column(visit, table, column) if t not in ("–", "")]
+    ends = [re.fullmatch(r"([−-]?[\d.,]+)%?\s*(?:to|–)\s*([−-]?[\d.,]+)%?", t) for t in shown]
+    assert len(shown) >= 5 and all(ends), shown[:5]
+    keys = [tuple(float(g.replace("−", "-").replace(",", "")) for g in m.groups()) for m in ends]
+    assert keys == sorted(keys), shown
+
+
 @chromium
 def test_the_scorecards_and_the_agent_table_link_to_the_agent_pages(real_run, visits):
     for page, least in (("agent_scorecards.html", len(real_run.links)), ("agent_vs_system.html", 10)):

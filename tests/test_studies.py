@@ -42,9 +42,9 @@ def avs(sample, cache):
 
 def test_agent_vs_system_publishes_the_issue_tables(avs, tmp_path):
     written = avs.publish(tmp_path)
-    assert sorted(p.name for p in written) == ["agent_effects.csv", "agent_mix_parts.csv", "policy_effects.csv",
-                                               "rank_shift.csv", "survey_screen.csv", "variance_shares.csv",
-                                               "verdict_rule.csv"]
+    assert sorted(p.name for p in written) == ["agent_effects.csv", "agent_mix_parts.csv", "agent_monthly_effects.csv",
+                                               "agent_trend.csv", "policy_effects.csv", "rank_shift.csv",
+                                               "survey_screen.csv", "variance_shares.csv", "verdict_rule.csv"]
     agents = pd.read_csv(tmp_path / "tables" / "agent_effects.csv", dtype={"agent_id": str})
     parts = pd.read_csv(tmp_path / "tables" / "agent_mix_parts.csv", dtype={"agent_id": str}).set_index("agent_id")
     mix = agents.set_index("agent_id")["mix_expected"]
@@ -57,6 +57,16 @@ def test_agent_vs_system_publishes_the_issue_tables(avs, tmp_path):
     assert set(POLICY_COLUMNS) <= set(policy.columns) and policy.columns[0] == "policy"
     assert set(agents["verdict"]) <= {"above average", "below average", "not distinguishable from average",
                                       "not enough responses to rank", "survey process under review"}
+
+
+def test_the_samples_steady_agents_show_no_trend(avs):
+    """The simulator's agents keep their effect all period: no agent's monthly effects move beyond chance (Holm),
+    and the months count only the replies the agent model used."""
+    trend, monthly = avs.tables["agent_trend"], avs.tables["agent_monthly_effects"]
+    assert len(trend) >= 20 and not trend["changed"].any()
+    used = monthly.groupby(level=0)["n_responses"].sum()
+    assert (used <= avs.tables["agent_effects"]["n_responses"].reindex(used.index)).all()
+    assert (monthly["n_responses"] >= 5).all() and (monthly["lower"] < monthly["effect"]).all()
 
 
 def test_key_findings_are_checkable_from_the_tables(avs):

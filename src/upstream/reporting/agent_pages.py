@@ -6,7 +6,8 @@ A page says: the agent's adjusted effect with its interval, the verdict in words
 wrong; without a verdict, why, and about how many more replies would make one likely; what the contact mix
 did to the raw score, part by part (``agent_mix_parts.csv``: "this part is not yours"); the survey picture
 (``survey_screen.csv``); the place among the ranked agents with the rank's interval, speed against repeats
-(``agent_metrics.csv``) and the QA contacts chosen (``qa_plan.csv``, ``qa_sample.csv``) where the run has
+(``agent_metrics.csv``), the trend over the period (``agent_monthly_effects.csv``, ``agent_trend.csv``:
+``agent_trend_page``) and the QA contacts chosen (``qa_plan.csv``, ``qa_sample.csv``) where the run has
 them, and a sentence where it does not. Where agents were judged with shared credit (``shared_credit.csv``:
 several agents worked on some contacts), the page says so and gives the effect and verdict the agent would
 have had if each rating went to the agent assigned when the customer rated. No other agent is named: the
@@ -26,6 +27,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import svg
+from .agent_trend_page import trend_section
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -239,8 +241,10 @@ def mix_section(row: pd.Series, effects: pd.DataFrame, parts: pd.DataFrame | Non
             "raw": raw, "rest": rest}
 
 
-def survey_section(label: str, screen: pd.DataFrame | None) -> dict:
-    """Invitations, replies and rates against the expected ones, and the screen's finding in words."""
+def survey_section(label: str, screen: pd.DataFrame | None, scored: Any = None) -> dict:
+    """Invitations, replies and rates against the expected ones, and the screen's finding in words; where the
+    screen's replies (every answered survey) outnumber the `scored` replies the estimate rests on, a note says
+    what each counts."""
     if screen is None or label not in set(screen["agent_id"].astype(str)):
         return {"available": False}
     row = screen[screen["agent_id"].astype(str) == label].iloc[0]
@@ -264,7 +268,11 @@ def survey_section(label: str, screen: pd.DataFrame | None) -> dict:
         finding = "Nothing unusual: invitations and replies are where the agent's own contacts predict them."
     if not_run:
         finding += f" The data cannot show the {' and the '.join(not_run)} test, so it was not run."
-    return {"available": True, "row": row, "finding": finding}
+    replies = int(row["n_responses"]) if _finite(row.get("n_responses")) else None
+    note = (f"The replies count every answered survey; {int(scored)} of these {replies} carry the CSAT score that "
+            "the estimate above rests on." if replies is not None and _finite(scored) and int(scored) != replies
+            else None)
+    return {"available": True, "row": row, "finding": finding, "note": note}
 
 
 def position_section(row: pd.Series, effects: pd.DataFrame) -> dict:
@@ -337,11 +345,12 @@ def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
         "label": label, "row": row, "team": row.get("team") if _finite_text(row.get("team")) else None,
         "effect_chart": effect_chart, "verdict": verdict_section(row, rule),
         "mix": mix_section(row, tables["agent_effects"], tables.get("agent_mix_parts")),
-        "survey": survey_section(label, tables.get("survey_screen")),
+        "survey": survey_section(label, tables.get("survey_screen"), row.get("n_responses")),
         "position": position_section(row, tables["agent_effects"]),
         "speed": speed_section(label, tables.get("agent_metrics")),
         "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
         "credit": credit_section(label, tables.get("shared_credit"), rule),
+        "trend": trend_section(label, tables.get("agent_monthly_effects"), tables.get("agent_trend"), rule),
         "margin": rule.margin, "rule": rule,
     }
 
@@ -350,7 +359,8 @@ def _finite_text(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip() != ""
 
 
-TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample", "shared_credit")
+TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample", "shared_credit",
+          "agent_monthly_effects", "agent_trend")
 
 
 def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None, version: str) -> dict[str, str]:

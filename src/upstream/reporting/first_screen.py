@@ -7,7 +7,10 @@ The rule for the leading findings (at most LIMIT, in this order), fixed here so 
 2. Then the largest effects in score points whose 95% interval excludes zero, by absolute size: the policies
    (tables/policy_effects.csv, Holm-adjusted intervals `lower_adj`/`upper_adj`) and the channels' CSAT
    differences with the mix held fixed (tables/channel_differences.csv, metric `csat`, adjusted intervals),
-   at most PER_TABLE from one table so that one long list does not fill the screen.
+   at most PER_TABLE from one table so that one long list does not fill the screen; and the trends study's
+   change between the two months it compares (tables/trend_decomposition.csv, bootstrap intervals): the change
+   on the same contact mix (`within`: a change in service) and the change the contact mix made (`mix`), each
+   where its interval excludes zero, competing with the others by size (all are CSAT points).
 
 Each finding has its one picture: the table's estimates with their intervals, the finding's row in colour
 (or, for the review, the share of agents under review). Long lists go to the tables below the findings."""
@@ -63,6 +66,44 @@ def _interval_findings(table: pd.DataFrame, name_column: str, what: str, unit: s
     return sorted(out, key=lambda f: -f["size"])[:PER_TABLE]
 
 
+TREND_PARTS = {"within": "Same contact mix", "mix": "Contact mix", "change": "Total change"}
+
+
+def _months(folder: Path) -> str:
+    """'from 2026-01 to 2026-03' (the months tables/period_scores.csv compares), or 'between the months compared'."""
+    periods = read_table(folder, "period_scores")
+    months = [str(p) for p in periods["period"] if str(p) != "change"] if periods is not None and "period" in \
+        periods else []
+    return f"from {months[0]} to {months[1]}" if len(months) == 2 else "between the two months compared"
+
+
+def _trend_findings(folder: Path, unit: str, href: str) -> list[dict]:
+    """The trends study's within-mix and mix changes whose 95% interval excludes zero (module docstring)."""
+    parts = read_table(folder, "trend_decomposition")
+    if parts is None or not {"part", "estimate", "lower", "upper"} <= set(parts):
+        return []
+    parts = parts.set_index("part")
+    shown = [k for k in TREND_PARTS if k in parts.index and _finite(parts.loc[k, "estimate"])]
+    forest_rows = [(TREND_PARTS[k], *(float(parts.loc[k, c]) for c in ("estimate", "lower", "upper"))) for k in shown]
+    out = []
+    for key in ("within", "mix"):
+        if key not in shown:
+            continue
+        effect, lo, hi = (float(parts.loc[key, c]) for c in ("estimate", "lower", "upper"))
+        if not (_finite(lo) and _finite(hi)) or lo <= 0 <= hi:
+            continue
+        direction = "rose" if effect > 0 else "fell"
+        size = f"{points(abs(effect)).lstrip('+')} {unit} {_months(folder)} (95% interval {points(lo)} to {points(hi)})"
+        sentence = (f"On the same contact mix, CSAT {direction} by {size}: a change in service, not in the contacts."
+                    if key == "within" else
+                    f"The change in the contact mix {'raised' if effect > 0 else 'lowered'} CSAT by {size}, whoever "
+                    "handled the contacts: not a change in service.")
+        out.append({"size": abs(effect), "href": href, "value": effect, "sentence": sentence,
+                    "chart": svg.forest(forest_rows, TREND_PARTS[key],
+                                        f"The change in expected CSAT and its parts; '{TREND_PARTS[key]}' in colour")})
+    return sorted(out, key=lambda f: -f["size"])
+
+
 def leading_findings(report_dir: str | Path, hrefs: dict[str, str] | None = None) -> list[dict]:
     """The first screen's findings (see the module docstring), each {sentence, chart, href}."""
     folder = Path(report_dir)
@@ -88,6 +129,7 @@ def leading_findings(report_dir: str | Path, hrefs: dict[str, str] | None = None
     if channels is not None and {"metric", "channel", "effect"} <= set(channels):
         effects += _interval_findings(channels[channels["metric"] == "csat"], "channel", "Channel", unit,
                                       hrefs.get("channel_audit", ""))
+    effects += _trend_findings(folder, unit, hrefs.get("trends", ""))
     found += sorted(effects, key=lambda f: -f["size"])
     return found[:LIMIT]
 

@@ -120,3 +120,27 @@ def share_bar(part: int, whole: int, label: str, part_text: str, rest_text: str,
             f'<text x="10" y="50" font-size="12">{escape(part_text)}</text>',
             f'<text x="{width - 10}" y="50" font-size="12" text-anchor="end" fill="{MUTED}">{escape(rest_text)}</text>']
     return _svg(width, 56, label, body)
+
+
+def monthly_chart(rows: Sequence[tuple[str, float, float, float]], margin: float, label: str,
+                  width: int = 520) -> Markup:
+    """Estimates over time, one column each (month, effect, lower, upper): the interval as a vertical line, the
+    estimate as a dot, 0 dashed, the band ±`margin` (too small to matter) shaded, the months below."""
+    top, bottom, left = 8, 92, 48
+    lo, hi = _span([v for _, e, a, b in rows for v in (e, a, b)] + [-margin, margin], pad=0.1)
+    y = _scale(lo, hi, bottom, top)
+    step = (width - left - 10) / max(len(rows), 1)
+    body = [f'<rect x="{left}" y="{y(margin):.1f}" width="{width - left - 10}" height="{y(-margin) - y(margin):.1f}" '
+            f'fill="{SHADE}"/>',
+            f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - 10}" y2="{y(0):.1f}" stroke="{MUTED}" '
+            'stroke-dasharray="3 3"/>',
+            *(f'<text x="{left - 6}" y="{where:.1f}" font-size="11" text-anchor="end" fill="{MUTED}">{text}</text>'
+              for where, text in ((y(hi) + 10, f"{hi:+.2f}"), (y(lo), f"{lo:+.2f}"), (y(0) + 4, "0")))]
+    for i, (name, effect, lower, upper) in enumerate(rows):
+        x = left + step * (i + 0.5)
+        if math.isfinite(lower) and math.isfinite(upper):
+            body.append(f'<line x1="{x:.1f}" y1="{y(lower):.1f}" x2="{x:.1f}" y2="{y(upper):.1f}" stroke="{INK}" '
+                        'stroke-width="2"/>')
+        body.append(f'<circle cx="{x:.1f}" cy="{y(effect):.1f}" r="5" fill="{HIGHLIGHT}"/>')
+        body.append(f'<text x="{x:.1f}" y="{bottom + 16}" font-size="11" text-anchor="middle">{escape(name)}</text>')
+    return _svg(width, bottom + 22, label, body)

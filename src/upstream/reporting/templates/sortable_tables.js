@@ -1,17 +1,37 @@
 /* Sortable, filterable tables offline: click a column heading to sort (again to reverse); type in the box
    above a table to show only the rows that contain the text. Cells sort by data-value when they have it. */
 (function () {
+  /* A cell's sort key: a list of numbers (one for a number; lower and upper end for an interval such as
+     "4.24–4.84" or "−0.85 to −0.48", so intervals sort by their lower end, then their upper), else lower-case
+     text; "" for a blank ("", a dash, nan). */
+  var NUMBER = "([-+]?(?:\\d[\\d,]*\\.?\\d*|\\.\\d+)(?:e[-+]?\\d+)?)%?";
+  var INTERVAL = new RegExp("^" + NUMBER + "\\s*(?:to|\u2013|\u2014)\\s*" + NUMBER + "$", "i");
+  function numberOf(text) {
+    var num = text.replace(/[,%+\s]/g, "");
+    return num !== "" && !isNaN(Number(num)) ? Number(num) : null;
+  }
   function value(cell) {
     var raw = cell.getAttribute("data-value");
-    var text = (raw === null ? cell.textContent : raw).trim();
-    var num = text.replace(/\u2212/g, "-").replace(/[,%+\s]/g, "");
-    return num !== "" && !isNaN(Number(num)) ? Number(num) : text.toLowerCase();
+    var text = (raw === null ? cell.textContent : raw).trim().replace(/\u2212/g, "-");
+    if (text === "" || text === "\u2013" || text === "\u2014" || text.toLowerCase() === "nan") return "";
+    var single = numberOf(text);
+    if (single !== null) return [single];
+    var ends = INTERVAL.exec(text.replace(/^[(\[]|[)\]]$/g, ""));
+    if (ends && numberOf(ends[1]) !== null && numberOf(ends[2]) !== null) {
+      return [numberOf(ends[1]), numberOf(ends[2])];
+    }
+    return text.toLowerCase();
   }
   function compare(a, b) {
-    var blankA = a === "" || a === "\u2014" || a === "nan", blankB = b === "" || b === "\u2014" || b === "nan";
-    if (blankA || blankB) return blankA === blankB ? 0 : (blankA ? 1 : -1);
-    if (typeof a === typeof b) return a < b ? -1 : (a > b ? 1 : 0);
-    return typeof a === "number" ? -1 : 1;
+    if (a === "" || b === "") return a === b ? 0 : (a === "" ? 1 : -1);
+    var numA = Array.isArray(a), numB = Array.isArray(b);
+    if (numA !== numB) return numA ? -1 : 1;
+    if (!numA) return a < b ? -1 : (a > b ? 1 : 0);
+    for (var i = 0; i < Math.max(a.length, b.length); i++) {
+      var x = i < a.length ? a[i] : -Infinity, y = i < b.length ? b[i] : -Infinity;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
   }
   function enhance(table) {
     var body = table.tBodies[0];

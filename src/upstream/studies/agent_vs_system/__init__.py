@@ -19,6 +19,7 @@ import pandas as pd
 
 from ...analysis import aggregated, latent, policies, shared_credit
 from ...analysis import shares as shares_module
+from ...analysis.agent_trend import agent_trend
 from ...analysis.agents import AgentEffects, agent_effects
 from ...analysis.latent import LatentAgentModel
 from ...analysis.mix_parts import mix_parts
@@ -239,6 +240,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     }
     if credit:
         result.tables["shared_credit"] = credit["table"]
+    if not isinstance(model, LatentAgentModel) and (trend := agent_trend(model)) is not None:
+        result.tables |= {"agent_monthly_effects": trend.monthly, "agent_trend": trend.tests}
     method = method_text(model, units) + ([shared_credit.SHARED_METHOD.format(weights=_weights_text(ds))]
                                           if credit else [])
     result.values = AgentVsSystemValues(
@@ -323,5 +326,5 @@ def figures(result: StudyResult, effects: pd.DataFrame, policy: pd.DataFrame) ->
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
     tables=("agent_effects", "policy_effects", "variance_shares", "survey_screen", "rank_shift", "verdict_rule",
-            "agent_mix_parts", "shared_credit"),
+            "agent_mix_parts", "shared_credit", "agent_monthly_effects", "agent_trend"),
     engines=("pandas", "duckdb", "spark"))

@@ -1,0 +1,58 @@
+"""The agent page's trend over the period, from tables/agent_monthly_effects.csv (the agent's effect month by
+month against the average agent that month, with 95% intervals) and tables/agent_trend.csv (the slope over the
+months, its interval and the Holm-adjusted test across the agents): a small chart, the months' numbers and one
+sentence saying whether the change can be told apart from noise (``analysis.agent_trend`` says how)."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from . import svg
+
+#: Replies a month needs to count (analysis.agent_trend.MIN_MONTH_REPLIES; this page reads only the tables).
+MIN_MONTH_REPLIES = 5
+
+
+def _p(value: float) -> str:
+    """'p < 0.001', 'p = 0.012', 'p = 0.35'."""
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}" if value < 0.1 else f"p = {value:.2f}"
+
+
+def trend_sentence(test: pd.Series, rule) -> str:
+    """Whether the agent's effect moved over the months, in words, with the slope's interval and p-values."""
+    slope, lower, upper = (float(test[k]) for k in ("slope", "slope_lower", "slope_upper"))
+    per_month = f"{rule.unit} a month"
+    interval = f"95% interval {rule.effect(lower)} to {rule.effect(upper)}"
+    p_value, p_holm = _p(float(test["p_value"])), _p(float(test["p_holm"]))
+    if str(test["changed"]).strip().lower() == "true":
+        direction = "rose" if slope > 0 else "fell"
+        return (f"From {test['first_month']} to {test['last_month']} your effect {direction} by about "
+                f"{rule.effect(abs(slope)).lstrip('+')} {per_month} ({interval}): more than chance alone gives "
+                f"({p_value}; adjusted for testing every agent, {p_holm}).")
+    return (f"From {test['first_month']} to {test['last_month']} your effect moved by {rule.effect(slope)} "
+            f"{per_month} ({interval}; {p_value}; adjusted for testing every agent, {p_holm}): not "
+            "distinguishable from noise, so this page reads no change into it.")
+
+
+def trend_section(label: str, monthly: pd.DataFrame | None, tests: pd.DataFrame | None, rule,
+                  min_replies: int = MIN_MONTH_REPLIES) -> dict:
+    """{available, rows (month, n_responses, effect, lower, upper as in the CSV), chart, sentence}."""
+    if monthly is None:
+        return {"available": False, "rows": [], "chart": None,
+                "sentence": "This run has no estimate per agent and month (only the linear agent model fitted on the "
+                            "replies gives one)."}
+    own = monthly[monthly["agent_id"].astype(str) == label]
+    rows = own[["month", "n_responses", "effect", "lower", "upper"]].to_dict("records")
+    test = tests[tests["agent_id"].astype(str) == label] if tests is not None else pd.DataFrame()
+    if len(test) == 0:
+        return {"available": False, "rows": rows, "chart": None,
+                "sentence": f"Too few replies to follow a trend: a month counts with at least {min_replies} replies, "
+                            f"and a trend needs two such months ({'one' if len(rows) == 1 else 'none'} here)."}
+    k = rule.unit_scale
+    chart = svg.monthly_chart([(str(r["month"]), k * float(r["effect"]), k * float(r["lower"]),
+                                k * float(r["upper"])) for r in rows if math.isfinite(float(r["effect"]))],
+                              k * (rule.margin or 0.0),
+                              "Your effect month by month against the average agent that month, with 95% intervals")
+    return {"available": True, "rows": rows, "chart": chart, "sentence": trend_sentence(test.iloc[0], rule),
+            "test": test.iloc[0]}
