@@ -205,7 +205,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
-    bottom, shift = rank_shift(effects, baseline=judged.baseline)
+    shift = rank_shift(effects, baseline=judged.baseline)
     findings = [
         say.variance_sentence(shares, model.mix, units, customers_fitted=not steps.in_sql(ds)),
         say.mix_part_sentence(shares, top_part, versus),
@@ -228,7 +228,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "policy_effects": policy.reset_index().rename(columns={"index": POLICY}).set_index(POLICY),
         "variance_shares": shares.table,
         "survey_screen": screen.table,
-        "rank_shift": bottom,
+        "rank_shift": shift.table,
         "verdict_rule": verdict_rule(judged, units),
         **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
