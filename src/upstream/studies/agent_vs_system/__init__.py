@@ -215,7 +215,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                              margin=judged.practical_margin),
         *screen.skipped,
         say.attribution_sentence(attribution),
-        shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit else "",
+        shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit is not None else "",
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
         *health,
@@ -232,10 +232,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "verdict_rule": verdict_rule(judged, units),
         **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
-    if credit:
-        result.tables["shared_credit"] = credit["table"]
+    if credit is not None:
+        result.tables["shared_credit"] = credit.table
     method = method_text(model, units) + ([shared_credit.SHARED_METHOD.format(weights=_weights_text(ds))]
-                                          if credit else [])
+                                          if credit is not None else [])
     result.values = AgentVsSystemValues(
         shares=shares, versus=versus, top_part=top_part, shift=shift, scale=scale, units=units,
         model=ModelSummary(formula=model.judged_by.formula, nobs=model.judged_by.nobs, n_boot=params.n_boot,
