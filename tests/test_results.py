@@ -203,3 +203,27 @@ def test_the_old_result_keys_are_gone_from_studies_and_notebooks():
     hits = [f"{name}: {m.group(0)}" for name, text in texts.items() for m in pattern.finditer(text)]
     assert hits == []
     assert pattern.search("shift['n_rankable']") and pattern.search('pile.get("is_cap")')
+
+
+def test_a_result_summary_shows_its_parts_and_dates():
+    from upstream.analysis import credit, periods
+
+    pile = credit.PileUp(value=50.0, n_credited=200, count=40, share=0.2, share_of_contacts=0.02, share_lower=0.15,
+                         share_upper=0.26, expected_count=1.5, p_value=1e-9, above_share=0.0, resolution=0.01,
+                         point_mass=True, is_cap=True)
+    bands = pd.DataFrame({"contacts": [160, 40]}, index=pd.Index(["1.00–49.99", "at cap (50.00)"], name="band"))
+    money = credit.CreditAnalysis(pile=pile, cap=50.0, dose=None, near=None, bands=bands)
+    lines = money.summary().splitlines()
+    assert lines[:4] == ["Goodwill credit: the pile-up (cap), the dose–response, CSAT at and just below the cap, and by "
+                         "amount.", "  cap: 50", "  dose: None", "  near: None"]
+    part = lines.index("pile:")
+    assert lines[part + 1:part + 4] == ["  Credit pile-up: the amount most credited contacts received, and whether it "
+                                        "is a point mass or a cap.", "    value: 50", "    n_credited: 200"]
+    assert lines[-1] == "    is_cap: True" and lines[part - 3:part - 1] == ["1.00–49.99           160",
+                                                                             "at cap (50.00)        40"]
+    html = money._repr_html_()
+    assert html.count('<div class="upstream-result">') == 2 and "<li>is_cap: True</li>" in html
+    change = periods.PeriodChange(daily=pd.DataFrame(), source="given", day=pd.Timestamp("2026-08-16"))
+    assert "  day: 2026-08-16 00:00:00" in change.summary().splitlines()
+    with pytest.raises(FrozenInstanceError):
+        money.cap = 40.0
