@@ -105,7 +105,8 @@ KEYLESS_RESULTS = {
     "CreditAnalysis": ("credit_analysis",), "AgentVariance": ("agent_variance_test",),
     "AgentSentiment": ("agent_sentiment",), "Disagreement": ("disagreement",), "ChangePoint": ("change_point",),
     "PeriodChange": ("change_step",), "FastestShare": ("fastest_share",), "InteractionCurve": ("interaction_curve",),
-    "AttributionComparison": ("compare_attributions", "shared_effects"), "Recovery": ("recovery_error",)}
+    "AttributionComparison": ("compare_attributions", "shared_effects"), "Recovery": ("recovery_error",),
+    "CustomerSplit": ("customer_split",)}
 MAKERS = {name for makers in KEYLESS_RESULTS.values() for name in makers}
 #: Result fields that hold another typed result (``money.pile["share"]`` is a read by key too).
 NESTED_RESULTS = {"pile", "dose", "test", "found", "sentiment", "disagreement", "change", "fastest", "credit"}
@@ -115,7 +116,7 @@ OLD_KEYS = ("n_moved_by_mix", "n_moved_by_shrinkage", "n_not_rankable", "n_ranka
             "share_of_contacts", "expected_count", "above_share", "per_doubling", "icc", "icc_lower", "icc_upper",
             "agent_sd", "z_threshold", "min_comments", "candidate", "day_lower", "day_upper", "critical_95", "ar_order",
             "n_fastest", "expected_in_quadrant", "nonlinear_p", "n_changed", "n_shared_contacts", "gain_top",
-            "gain_top_shared", "loss_top", "loss_top_shared", "false_sign_rate")
+            "gain_top_shared", "loss_top", "loss_top_shared", "false_sign_rate", "rho_lower", "rho_upper", "n_repeat_customers")
 
 
 def _annotation_text(node) -> str:

@@ -22,7 +22,7 @@ from ...analysis import shares as shares_module
 from ...analysis.agents import AgentEffects, agent_effects
 from ...analysis.latent import LatentAgentModel
 from ...analysis.mix_parts import mix_parts
-from ...analysis.ranking import rank_shift
+from ...analysis.ranking import RankShift, rank_shift
 from ...analysis.screen import ScreenResult
 from ...data.description import SHARED_WEIGHTS
 from .. import steps
@@ -45,7 +45,7 @@ class AgentVsSystemValues:
     shares: object
     versus: object
     top_part: str | None
-    shift: dict
+    shift: RankShift
     scale: object
     units: object
     model: ModelSummary
