@@ -55,9 +55,9 @@ def main() -> None:
             for i in range(args.series):
                 daily = daily_series(phi, rng, shift=0.02 * size, days=args.days)
                 out = periods.change_point(daily, n_sim=args.sims, seed=i)
-                found += out["p_value"] < 0.05
+                found += out.p_value < 0.05
                 old += old_p_value(daily, args.sims, i) < 0.05
-                covered += out["day_lower"] <= daily.index[args.days // 2] <= out["day_upper"]
+                covered += out.day_lower <= daily.index[args.days // 2] <= out.day_upper
             date = f"{covered / args.series:13.1%}" if size else f"{'':>13}"
             print(f"{phi:4.1f} {size:10.0f} {found / args.series:7.1%} {old / args.series:9.1%} {date}")
     print(f"({time.perf_counter() - start:.0f} s)")

@@ -157,7 +157,7 @@ def one(seed: int, n_boot: int, margin: float, response: str = "realistic", cust
                          len(ranked))
     # policies
     split = steps.quietly(lambda: shares_module.customer_split(model))
-    pm = steps.quietly(lambda: policies.fit_policy_model(model, "policy", split["fit"] if split else None))
+    pm = steps.quietly(lambda: policies.fit_policy_model(model, "policy", split.fit if split is not None else None))
     pol = policies.level_effects(pm, ds.contacts)
     tp = pd.Series(op.truth["policy_effect_csat"]).reindex(pol.index)
     named = pol["upper_adj"] < 0

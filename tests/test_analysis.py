@@ -88,7 +88,7 @@ def test_shares_report_the_agent_sd_in_points_and_separate_customers(model):
     assert sd == pytest.approx(float(model.fit.varcorr.loc["agent_id", "sd"]))
     assert lo < sd < hi
     split = shares_module.customer_split(model)
-    assert split is not None and split["n_repeat_customers"] >= 900
+    assert split is not None and split.n_repeat_customers >= 900
     both = shares_module.with_customers(sh, split)
     t = both.table
     assert {"customers", "contact to contact", "unexplained"} <= set(t.index)      # the two parts of unexplained
@@ -97,14 +97,14 @@ def test_shares_report_the_agent_sd_in_points_and_separate_customers(model):
     # the simulator's customer SD equals the agent SD (latent scale): the two shares are of the same size
     assert 0.5 < t.loc["customers", "share"] / t.loc["agents", "share"] < 2
     # profile interval: the deviance at each end is χ²₁(0.95) above the minimum
-    assert split["rho_lower"] < split["rho"] < split["rho_upper"]
-    assert 0 < split["rho_lower"]
+    assert split.rho_lower < split.rho < split.rho_upper
+    assert 0 < split.rho_lower
     assert "customers" in say.variance_sentence(both)
 
 
 def test_the_profile_interval_ends_are_where_the_deviance_rises_by_the_chi2_cutoff(model):
     split = shares_module.customer_split(model)
-    fit = split["fit"]
+    fit = split.fit
     ci, ai = fit.theta_names.index("customer_id.(Intercept)"), fit.theta_names.index("agent_id.(Intercept)")
 
     def profile(rho):
@@ -117,8 +117,8 @@ def test_the_profile_interval_ends_are_where_the_deviance_rises_by_the_chi2_cuto
         return best
 
     cut = stats.chi2.ppf(0.95, 1)
-    for end in ("rho_lower", "rho_upper"):
-        assert profile(split[end]) - fit.reml_criterion == pytest.approx(cut, abs=0.05)
+    for end in (split.rho_lower, split.rho_upper):
+        assert profile(end) - fit.reml_criterion == pytest.approx(cut, abs=0.05)
 
 
 def test_comparison_sentence_only_when_the_difference_is_clear():
@@ -166,7 +166,7 @@ def test_policy_effects_are_against_the_average_contact_of_all_contacts(sample, 
 def test_policy_model_adds_customers_and_policy_variances(sample, model):
     ds, truth = sample
     split = shares_module.customer_split(model)
-    pm = policies.fit_policy_model(model, "policy", split["fit"])
+    pm = policies.fit_policy_model(model, "policy", split.fit)
     assert pm.customer_effect and "(1 | customer_id)" in pm.fit.formula
     assert pm.heterogeneity_p < 0.01 and pm.weighted      # ordinal scores: the spread differs by policy
     eff = policies.level_effects(pm, ds.contacts)

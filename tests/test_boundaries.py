@@ -107,12 +107,12 @@ def agents_under_review(n: int, flagged: bool) -> pd.DataFrame:
 
 
 def test_rank_shift_with_every_agent_under_review_says_so():
-    table, summary = rank_shift(agents_under_review(12, True))
-    assert table.empty and (summary["n_agents"], summary["bottom_size"], summary["n_under_review"]) == (0, 0, 12)
+    summary = rank_shift(agents_under_review(12, True))
+    assert summary.table.empty and (summary.n_agents, summary.bottom_size, summary.n_under_review) == (0, 0, 12)
     assert rank_shift_sentence(summary) == ("Every agent's survey process is under review (12), so no raw-average "
                                             "ranking is compared with the adjusted one.")
-    _table, some = rank_shift(agents_under_review(12, False))
-    assert (some["n_agents"], some["bottom_size"], some["n_under_review"]) == (12, 2, 0)
+    some = rank_shift(agents_under_review(12, False))
+    assert (some.n_agents, some.bottom_size, some.n_under_review) == (12, 2, 0)
 
 
 def test_tipping_points_when_every_invitation_has_a_reply():

@@ -30,7 +30,7 @@ def test_no_break_is_found_in_serially_dependent_days():
     """60 series with AR(1) day effects (φ = 0.5) and no break: at most 5% may show a break at p < 0.05.
     The old null (independent days, contact noise only) found one in 23 of these 60 series."""
     rng = np.random.default_rng(18)
-    p = np.array([periods.change_point(daily_series(0.5, rng), n_sim=400, seed=i)["p_value"] for i in range(60)])
+    p = np.array([periods.change_point(daily_series(0.5, rng), n_sim=400, seed=i).p_value for i in range(60)])
     assert np.sum(p < 0.05) <= 3
 
 
@@ -42,8 +42,8 @@ def test_a_real_break_is_found_and_its_date_interval_covers_the_truth():
     for i in range(60):
         daily = daily_series(0.5, rng, shift=0.08)
         out = periods.change_point(daily, n_sim=400, seed=i)
-        found += out["p_value"] < 0.05
-        covered += out["day_lower"] <= daily.index[45] <= out["day_upper"]
+        found += out.p_value < 0.05
+        covered += out.day_lower <= daily.index[45] <= out.day_upper
     assert found >= 54 and covered >= 54
 
 
@@ -92,17 +92,24 @@ def test_the_before_after_model_has_a_day_intercept():
     assert covered["with days"] >= 9 and covered["without"] <= 6
 
 
+def found_change(day: str, p_value: float, lower: str, upper: str) -> periods.PeriodChange:
+    """A break found at `day` (p_value) with the date interval lower–upper; the other numbers do not enter a sentence."""
+    found = periods.ChangePoint(day=pd.Timestamp(day), index=46, sup_f=40.0, p_value=p_value, before=6.2, after=6.05,
+                                n_days=92, critical_95=12.0, ar_order=1, ar_sum=0.5, day_lower=pd.Timestamp(lower),
+                                day_upper=pd.Timestamp(upper))
+    return periods.PeriodChange(daily=pd.DataFrame(), source="found", day=found.day, found=found)
+
+
 def test_the_period_sentence_gives_the_break_dates_interval():
     changes = pd.DataFrame.from_dict({
         "handle_time": {"first": "before", "last": "after", "estimate": -0.15, "lower": -0.16, "upper": -0.14,
                         "p_value": 0.0, "raw_first": 500.0, "raw_last": 430.0},
         "repeat": {"first": "before", "last": "after", "estimate": 0.035, "lower": 0.029, "upper": 0.042,
                    "p_value": 0.0, "raw_first": 0.15, "raw_last": 0.18}}, orient="index")
-    found = {"source": "found", "day": pd.Timestamp("2026-08-16"), "p_value": 0.0004,
-             "day_lower": pd.Timestamp("2026-08-14"), "day_upper": pd.Timestamp("2026-08-19")}
+    found = found_change("2026-08-16", 0.0004, "2026-08-14", "2026-08-19")
     assert say.period_change_sentence(changes, found).startswith(
         "From 16 Aug 2026 — the break the daily handle times show most clearly (sup-F test p < 0.001, against "
         "serially dependent days; the date's 95% interval 14 Aug 2026 to 19 Aug 2026) — handle time")
-    exact = {**found, "day_lower": found["day"], "day_upper": found["day"]}
+    exact = found_change("2026-08-16", 0.0004, "2026-08-16", "2026-08-16")
     assert "(sup-F test p < 0.001, against serially dependent days; the date is located to the day) —" in \
         say.period_change_sentence(changes, exact)

@@ -177,10 +177,10 @@ def test_shared_credit_recovers_true_agent_effects_better(handoffs):
     assert shared.formula == "csat ~ policy + product + channel + issue_type + (1 | mm(agent_id))"
     by_rating = recovery_error(agent_effects(rating, handoffs.agents, 0.7, 0.05, 0.05).table, truth)
     by_shared = recovery_error(agent_effects(shared, handoffs.agents, 0.7, 0.05, 0.05).table, truth)
-    assert by_rating["rmse"] == pytest.approx(0.1842, abs=1e-3)
-    assert by_shared["rmse"] == pytest.approx(0.1669, abs=1e-3)
-    assert by_shared["corr"] - by_rating["corr"] == pytest.approx(0.050, abs=0.005)
-    assert by_shared["false_sign_rate"] <= 0.05 and by_shared["n_verdicts"] >= by_rating["n_verdicts"]
+    assert by_rating.rmse == pytest.approx(0.1842, abs=1e-3)
+    assert by_shared.rmse == pytest.approx(0.1669, abs=1e-3)
+    assert by_shared.corr - by_rating.corr == pytest.approx(0.050, abs=0.005)
+    assert by_shared.false_sign_rate <= 0.05 and by_shared.n_verdicts >= by_rating.n_verdicts
     members = membership_table(frame, handoffs.contact_agents)
     assert np.allclose(members.groupby("contact_id")["weight"].sum(), 1.0)
     assert members["contact_id"].nunique() == len(frame)
@@ -202,19 +202,19 @@ def test_agent_vs_system_judges_with_shared_credit(tmp_path):
                               tau2_response=0.0, tau2_top_box=0.0)
         rating = agent_effects(model, ds.agents, params.reliability_threshold, 0.05, params.max_false_sign)
         judged, credit = shared_effects(ds, params, model, ds.agents, screen, rating)
-    assert judged is not rating and credit["n_agents"] == 20
-    assert credit["n_shared_contacts"] == 264 and credit["n_contacts"] == 782 == len(frame)
-    table = credit["table"]
+    assert judged is not rating and credit.n_agents == 20
+    assert credit.n_shared_contacts == 264 and credit.n_contacts == 782 == len(frame)
+    table = credit.table
     assert list(table.columns) == ["verdict_rating_time", "verdict_shared", "effect_rating_time", "effect_shared",
                                    "changed", "gain", "shared_share"]
     np.testing.assert_allclose(table["gain"], table["effect_shared"] - table["effect_rating_time"])
     assert table["gain"].is_monotonic_decreasing
-    assert credit["n_changed"] == int((table["verdict_rating_time"] != table["verdict_shared"]).sum())
+    assert credit.n_changed == int((table["verdict_rating_time"] != table["verdict_shared"]).sum())
     sentence = shared_credit_sentence(credit, POINTS, "each agent's share of the contact's public replies")
     assert sentence.startswith("264 of 782 rated contacts were handled by more than one agent, so agents are judged "
                                "with shared credit (each agent's share of the contact's public replies). Against "
                                f"giving each rating to the agent assigned when the customer rated, "
-                               f"{credit['n_changed']} of 20 agents")
+                               f"{credit.n_changed} of 20 agents")
     no_table = type("Plain", (), {"contact_agents": None})()
     assert shared_effects(no_table, params, model, ds.agents, screen, rating) == (rating, None)
     assert "multiple-membership" in agent_vs_system.shared_credit.SHARED_METHOD

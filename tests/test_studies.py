@@ -270,8 +270,8 @@ def test_singular_agent_variance_gives_an_honest_sentence(sample):
     assert model.fit.singular
     eff = agent_effects(model, ds.agents, 0.7).table
     assert not eff["rankable"].any() and (eff["verdict"] == "not enough responses to rank").all()
-    _, shift = rank_shift(eff)
-    assert shift["n_rankable"] == 0 and shift["n_not_rankable"] == shift["bottom_size"]
+    shift = rank_shift(eff)
+    assert shift.n_rankable == 0 and shift.n_not_rankable == shift.bottom_size
     assert "no detectable differences" in say.verdict_sentence(eff, Parameters(), singular=True)
 
 

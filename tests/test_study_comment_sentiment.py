@@ -1,6 +1,8 @@
 """comment_sentiment: the scorer validated on the data's own replies (AUC with DeLong's interval), the gate, the
 agent model of sentiment and where agents' words and scores disagree — against the simulator's truth, whose
 comments follow the score and not the agent; exact sentences and their conditions."""
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -78,8 +80,9 @@ def test_an_agent_whose_customers_write_harshly_is_found():
     harsh = replies["agent_id"].isin(busy) & (replies["csat"] >= 4)
     replies.loc[harsh, "sentiment"] = sentiment.score_comments(
         pd.Series("Awful. I am angry and disappointed.", index=replies.index[harsh]))
-    table, info = sentiment.disagreement(replies, CONTACT_MIX)
-    assert info["test"]["p_value"] < 0.001
+    info = sentiment.disagreement(replies, CONTACT_MIX)
+    table = info.table
+    assert info.test.p_value < 0.001 and info.min_comments == 5 and info.formula.startswith("sentiment ~ csat_score")
     assert set(table.index[table["disagrees"]]) == set(busy)
     assert (table.loc[busy, "z"] < 0).all()
 
@@ -135,21 +138,23 @@ def test_validation_and_coverage_sentences():
 
 
 def test_agent_and_disagreement_sentences():
-    test = {"icc": 0.064, "icc_lower": 0.040, "icc_upper": 0.097, "agent_sd": 0.133, "p_value": 1e-9}
+    test = sentiment.AgentVariance(lr=40.0, p_value=1e-9, agent_sd=0.133, sigma=0.5, icc=0.064, icc_lower=0.040,
+                                   icc_upper=0.097)
     assert say.sentiment_agent_sentence(test) == (
         "With the contact mix held fixed, agents account for 6.4% (95% profile interval 4.0%–9.7%) of the variation "
         "in comment sentiment (agent SD 0.133 on the −1 to 1 scale; likelihood-ratio p < 0.001).")
-    flat = {**test, "icc": 0.0, "icc_lower": 0.0, "icc_upper": 0.008, "p_value": 1.0}
+    flat = dataclasses.replace(test, icc=0.0, icc_lower=0.0, icc_upper=0.008, p_value=1.0)
     assert say.sentiment_agent_sentence(flat).startswith("Comment sentiment shows no detectable differences")
     table = pd.DataFrame({"z": [-5.0, 0.3, 4.1], "disagrees": [True, False, True]}, index=["a", "b", "c"])
-    info = {"test": {**test, "p_value": 2e-4}, "z_threshold": 2.39, "min_comments": 5}
-    assert say.disagreement_sentence(table, info) == (
+    info = sentiment.Disagreement(table=table, test=dataclasses.replace(test, p_value=2e-4), z_threshold=2.39,
+                                  formula="sentiment ~ csat_score + (1 | agent_id)", min_comments=5, fit=None)
+    assert say.disagreement_sentence(info) == (
         "The part of sentiment that the score does not explain varies between agents (agent share 6.4%, 95% profile "
         "interval 4.0%–9.7%; likelihood-ratio p < 0.001): of 3 agents with at least 5 comments, 1 has customers who "
         "write more harshly and 1 more warmly than they score (|z| > 2.39, Bonferroni over the agents) — worth a look "
         "at their comments, not a verdict.")
-    agree = {**info, "test": flat}
-    assert say.disagreement_sentence(table.assign(disagrees=False), agree) == (
+    agree = dataclasses.replace(info, table=table.assign(disagrees=False), test=flat)
+    assert say.disagreement_sentence(agree) == (
         "Agents' sentiment and CSAT effects agree: on the same comment replies, the part of sentiment that the score "
         "does not explain shows no detectable agent-to-agent variation (agent share 0.0%, 95% profile interval "
         "0.0%–0.8%; likelihood-ratio p = 1.000), so none of the 3 agents with at least 5 comments can be said to have "

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from operations import larger_operation
 
-from upstream.analysis import interactions, resolution, speed
+from upstream.analysis import interactions, periods, resolution, speed
 from upstream.data import load_dataset
 from upstream.simulate import truth_frame
 from upstream.studies import ParameterError, RunCache, metric_health
@@ -165,8 +165,8 @@ def test_the_spline_finds_a_sweet_spot_when_there_is_one(sample, result):
     lifted = replies.assign(csat=np.where(replies["n_interactions"].between(5, 9), np.minimum(replies["csat"] + 1, 5),
                                           replies["csat"]))
     curve = interactions.interaction_curve(lifted, ds.contacts)
-    assert curve["comparisons"].loc["band − below", "lower"] > 0
-    assert say.interactions_sentence(curve["comparisons"], curve["bands"], (5, 9)).endswith(
+    assert curve.comparisons.loc["band − below", "lower"] > 0 and curve.band == (5, 9)
+    assert say.interactions_sentence(curve.comparisons, curve.bands, curve.band).endswith(
         "consistent with a 5–9 sweet spot on the side that can be checked, not proof of one.")
 
 
@@ -218,13 +218,18 @@ def changes_table(ht, rep):
 
 
 def test_period_sentence_text_and_conditions():
-    found = {"source": "found", "day": pd.Timestamp("2026-08-16"), "p_value": 0.0004}
+    day = pd.Timestamp("2026-08-16")
+    search = periods.ChangePoint(day=day, index=46, sup_f=40.0, p_value=0.0004, before=6.2, after=6.05, n_days=92,
+                                 critical_95=12.0, ar_order=1, ar_sum=0.5, day_lower=pd.Timestamp("2026-08-10"),
+                                 day_upper=pd.Timestamp("2026-08-22"))
+    found = periods.PeriodChange(daily=pd.DataFrame(), source="found", day=day, found=search)
     text = say.period_change_sentence(changes_table((-0.15, -0.16, -0.14), (0.035, 0.029, 0.042)), found)
-    assert text == ("From 16 Aug 2026 — the break the daily handle times show most clearly (sup-F test p < 0.001) — "
+    assert text == ("From 16 Aug 2026 — the break the daily handle times show most clearly (sup-F test p < 0.001, "
+                    "against serially dependent days; the date's 95% interval 10 Aug 2026 to 22 Aug 2026) — "
                     "handle time on the same contact mix fell 15.0% (95% interval 14.0%–16.0%) while repeat contacts "
                     "rose 3.5 percentage points (95% interval 2.9 to 4.2); the raw averages went from 500 to 430 "
                     "seconds and from 15.0% to 18.0% repeats.")
-    months = {"source": "months", "day": None, "p_value": None}
+    months = periods.PeriodChange(daily=pd.DataFrame(), source="months", day=None)
     text = say.period_change_sentence(changes_table((-0.01, -0.03, 0.01), (0.002, -0.004, 0.008)), months)
     assert text.startswith("The daily handle times show no clear break, so months are compared: from before to after, "
                            "handle time on the same contact mix did not change detectably (-1.0%, 95% interval -3.0% "
@@ -267,7 +272,8 @@ def test_rushing_and_ranking_sentences():
     assert say.rushing_sentence(three, pd.Series({"A1": "x", "A2": "y", "A3": "z"}), params).endswith(
         "about one of these 3 names may be wrong.")
     assert say.rushing_sentence(named.iloc[:0], labels, params).startswith("No agent is probably both fast and prone to")
-    text = say.ranking_sentence({"n_fastest": 15, "expected_in_quadrant": 7.49}, corr_table(-0.7, 0.1, -0.5))
+    text = say.ranking_sentence(speed.FastestShare(n_fastest=15, expected_in_quadrant=7.49, fastest=()),
+                                corr_table(-0.7, 0.1, -0.5))
     assert text == ("Among the 15 agents with the shortest handle times on their contact mix, about 7 (going by the "
                     "sum of their probabilities) are both fast and prone to repeats; across all agents, differences in "
                     "repeat contacts go with 25% (95% interval 0.0%–49%) of the between-agent differences in handle "

@@ -80,9 +80,9 @@ def test_recovers_the_policy_that_drives_repeats_the_cap_and_the_words_on_the_sa
     assert set(true_policy.index[true_policy <= -0.3]) <= set(csat.index[csat["upper_adj"] < 0])
     nps = effects.loc["nps"]
     assert np.corrcoef(nps["effect"], pd.Series(truth["policy"]).reindex(nps.index))[0, 1] > 0.9
-    pile = result.values.credit["pile"]
-    assert pile["is_cap"] and pile["value"] == truth["credit"]["cap"]
-    assert pile["share_lower"] <= truth["credit"]["share_of_credited_at_cap"] <= pile["share_upper"]
+    pile = result.values.credit.pile
+    assert pile.is_cap and pile.value == truth["credit"]["cap"]
+    assert pile.share_lower <= truth["credit"]["share_of_credited_at_cap"] <= pile.share_upper
     at_cap = result.tables["credit_dose_response"].loc["at_cap"]
     assert at_cap["lower"] <= truth["credit"]["cap_effect_csat"] <= at_cap["upper"]   # too few replies to see it
     table = result.values.words.table
@@ -98,8 +98,8 @@ def test_recovers_the_cap_penalty_and_dose_response_on_a_larger_operation(on_lar
     assert at_cap["upper"] < 0                                           # contacts at the cap score lower ...
     assert at_cap["lower"] <= truth["credit"]["cap_effect_csat"] <= at_cap["upper"]   # ... by the true amount
     assert dose.loc["per_doubling", "lower"] > 0                         # more credit, more satisfaction
-    pile = result.values.credit["pile"]
-    assert pile["value"] == 50.0 and abs(pile["share"] - truth["credit"]["share_of_credited_at_cap"]) < 1e-12
+    pile = result.values.credit.pile
+    assert pile.value == 50.0 and abs(pile.share - truth["credit"]["share_of_credited_at_cap"]) < 1e-12
     repeat = result.tables["policy_outcomes"].loc["repeat"]
     assert repeat["effect"].idxmax() == truth["repeat_policy"]["policy"]
     table = result.values.words.table
@@ -137,16 +137,16 @@ def test_fightin_words_follow_monroe_colaresi_quinn():
 def test_pile_up_is_found_without_being_told_the_cap():
     rng = np.random.default_rng(1)
     smooth = pd.Series(np.round(np.exp(rng.normal(np.log(25), 0.8, 4000)), 2))
-    assert not credit.pile_up(smooth)["point_mass"]
+    assert not credit.pile_up(smooth).point_mass
     capped = smooth.clip(upper=40.0)
     found = credit.pile_up(capped)
-    assert found["is_cap"] and found["value"] == 40.0 and found["share"] == pytest.approx((smooth >= 40).mean())
+    assert found.is_cap and found.value == 40.0 and found.share == pytest.approx((smooth >= 40).mean())
     common = pd.concat([smooth, pd.Series([10.0] * 400)])               # a round amount, not the largest
     found = credit.pile_up(common)
-    assert found["point_mass"] and not found["is_cap"] and found["value"] == 10.0
+    assert found.point_mass and not found.is_cap and found.value == 10.0
     whole = pd.Series(np.round(np.exp(rng.normal(np.log(25), 0.8, 4000))).clip(1, 60))
-    assert credit.pile_up(whole)["resolution"] == 1.0
-    assert credit.pile_up(pd.Series([0.0, 0.0]))["n_credited"] == 0
+    assert credit.pile_up(whole).resolution == 1.0
+    assert credit.pile_up(pd.Series([0.0, 0.0])).n_credited == 0
 
 
 def test_nps_effects_are_average_marginal_effects_with_a_delta_method_se():
@@ -209,36 +209,51 @@ def test_nps_and_escalation_sentences():
     assert say.escalation_sentence(esc.iloc[1:]).startswith("No policy raises the escalation rate beyond chance")
 
 
+def pile_of(**changes) -> credit.PileUp:
+    fields = {"n_credited": 5374, "value": 50.0, "count": 1027, "share": 0.1911, "share_of_contacts": 0.05,
+              "share_lower": 0.1808, "share_upper": 0.2018, "expected_count": 0.443, "p_value": 1e-12,
+              "above_share": 0.0, "resolution": 0.01, "point_mass": True, "is_cap": True}
+    return credit.PileUp(**{**fields, **changes})
+
+
+def dose_of(n: int, **terms) -> credit.DoseResponse:
+    rows = {name: {"estimate": e, "std_error": np.nan, "df": np.nan, "lower": lo, "upper": hi, "p_value": np.nan}
+            for name, (e, lo, hi) in terms.items()}
+    return credit.DoseResponse(table=credit.dose_terms(rows, n), n=n, fit=None)
+
+
 def test_credit_sentences_follow_their_conditions():
-    pile = {"n_credited": 5374, "value": 50.0, "count": 1027, "share": 0.1911, "share_lower": 0.1808,
-            "share_upper": 0.2018, "expected_count": 0.443, "above_share": 0.0, "point_mass": True, "is_cap": True}
-    assert say.cap_sentence(pile) == (
+    assert say.cap_sentence(pile_of()) == (
         "19% of the 5,374 credited contacts (95% interval 18%–20%) received exactly 50.00, the largest amount issued "
         "— a cap: a smooth spread of amounts would put about 0.4 contacts on any one value there, not 1,027.")
-    assert say.cap_sentence({**pile, "is_cap": False, "above_share": 0.3}).endswith(
+    assert say.cap_sentence(pile_of(is_cap=False, above_share=0.3)).endswith(
         "a pile-up at one value; 30% received more, so it is a common amount rather than a cap.")
-    assert say.cap_sentence({**pile, "point_mass": False, "is_cap": False}) == (
+    assert say.cap_sentence(pile_of(point_mass=False, is_cap=False)) == (
         "Credited amounts show no pile-up at one value and so no cap: the most common amount, 50.00, went to 19% of "
         "the 5,374 credited contacts.")
-    term = {"estimate": 0.08, "lower": 0.02, "upper": 0.13}
-    assert say.dose_sentence({"n": 4131, "per_doubling": term}) == (
+    assert say.dose_sentence(dose_of(4131, per_doubling=(0.08, 0.02, 0.13))) == (
         "Among the 4,131 credited contacts with a CSAT reply, CSAT rises by 0.08 points per doubling of the credit "
         "(95% interval +0.02 to +0.13), with policy, product, channel, issue type, escalation, resolution and the "
         "agent held fixed.")
-    flat = {"n": 828, "per_doubling": {"estimate": 0.04, "lower": -0.08, "upper": 0.17}}
+    flat = dose_of(828, per_doubling=(0.04, -0.08, 0.17))
     assert say.dose_sentence(flat) == ("Among the 828 credited contacts with a CSAT reply, CSAT shows no clear "
                                        "dose–response: +0.04 points per doubling of the credit (95% interval -0.08 to "
                                        "+0.17).")
     near = pd.DataFrame({"n": [797, 556], "mean": [3.78, 4.03]}, index=["at cap", "just below"])
-    lower = {"n": 4131, "at_cap": {"estimate": -0.17, "lower": -0.30, "upper": -0.04}}
+    lower = dose_of(4131, at_cap=(-0.17, -0.30, -0.04))
     assert say.cap_effect_sentence(lower, near) == (
         "Contacts at the cap score 0.17 points lower than the dose–response line predicts for that amount, that is "
         "than contacts just below the cap (95% interval -0.30 to -0.04; raw means 3.78 at the cap (797 replies) and "
         "4.03 in the half-doubling just below it (556)).")
-    unclear = {"n": 828, "at_cap": {"estimate": 0.01, "lower": -0.31, "upper": 0.34}}
+    unclear = dose_of(828, at_cap=(0.01, -0.31, 0.34))
     assert say.cap_effect_sentence(unclear, near).startswith(
         "Contacts at the cap do not score detectably differently from contacts just below it: +0.01 points")
     assert say.cap_effect_sentence(None, near) == "" and say.dose_sentence(None) == ""
+    assert say.dose_sentence(lower) == "" and say.cap_effect_sentence(flat, near) == ""     # the term is not there
+    table = pile_of().as_table()
+    assert list(table.index) == [50.0] and table.index.name == "value" and list(table.columns) == [
+        "n_credited", "count", "share", "share_of_contacts", "share_lower", "share_upper", "expected_count",
+        "p_value", "above_share", "resolution", "point_mass", "is_cap"]
 
 
 def test_words_sentence_lists_distinctive_words_and_counts_the_rest():
@@ -266,7 +281,9 @@ def test_friction_parameters_are_checked():
 def test_dose_response_holds_severity_fixed():
     ds, _, _ = sample()
     rep = credit.credited_replies(invitations(ds), 50.0)
-    fit = credit.dose_response(rep, CONTACT_MIX, with_cap=True)["fit"]
+    dose = credit.dose_response(rep, CONTACT_MIX, with_cap=True)
+    fit = dose.fit
+    assert list(dose.table.index) == ["per_doubling", "at_cap"] and (dose.table["n"] == dose.n).all() and dose.n == fit.nobs
     assert {"log2_credit", "at_cap", "escalated_", "unresolved_"} <= set(fit.fixef.index)
     assert len(rep) == fit.nobs == int((responses(ds, "csat")["credit_issued"] > 0).sum())
 
@@ -281,7 +298,7 @@ def test_one_policy_keeps_the_credit_analysis_and_compares_nothing():
     assert "policy_outcomes" not in result.tables and result.tables["policy_words"].empty
     assert result.findings[0] == ("Every contact is governed by one policy ('standard'), so there are no policy "
                                   "differences to estimate.")
-    assert result.values.credit["pile"]["is_cap"]
+    assert result.values.credit.pile.is_cap
 
 
 def test_runs_on_a_good_bad_scale_without_nps_escalation_or_credit():

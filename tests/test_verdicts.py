@@ -94,13 +94,14 @@ def test_rank_shift_ranks_every_agent_and_separates_the_causes():
     rel[1] = 0.2                          # agent 1: second lowest, very few replies
     rankable = rel >= 0.7
     p_bottom = np.where(np.arange(20) < 2, 0.3, 0.0)
-    table, s = rank_shift(effects_frame(raw, mix, rel, rankable, p_bottom), 0.1, baseline=4.0)
-    assert s["n_agents"] == 20 and s["bottom_size"] == 2
+    s = rank_shift(effects_frame(raw, mix, rel, rankable, p_bottom), 0.1, baseline=4.0)
+    table = s.table
+    assert s.n_agents == 20 and s.bottom_size == 2
     assert list(table.index) == ["A00", "A01"]
-    assert s["n_not_rankable"] == 1 and s["n_rankable"] == 1
+    assert s.n_not_rankable == 1 and s.n_rankable == 1
     assert table.loc["A00", "moved_by_mix"] and not table.loc["A00", "moved_by_shrinkage"]
     assert table.loc["A01", "moved_by_shrinkage"] and not table.loc["A01", "moved_by_mix"]
-    assert s["n_moved_by_mix"] == 1 and s["n_unlikely"] == 1 and s["n_likely"] == 0
+    assert s.n_moved_by_mix == 1 and s.n_unlikely == 1 and s.n_likely == 0
     text = say.rank_shift_sentence(s)
     assert text.startswith("A raw-average ranking of the 20 agents with CSAT replies and no survey review puts 2 in "
                            "its bottom 10%: 1 of them has too few replies to be ranked at all; of the other 1, contact "
@@ -112,9 +113,10 @@ def test_rank_shift_ranks_every_agent_and_separates_the_causes():
 def test_rank_shift_leaves_out_agents_under_review():
     raw = np.linspace(3.0, 4.9, 20)
     flag = [True] + [False] * 19
-    table, s = rank_shift(effects_frame(raw, np.full(20, 4.0), np.full(20, 0.9), np.full(20, True),
-                                        np.zeros(20), flag=flag), 0.1)
-    assert s["n_agents"] == 19 and "A00" not in table.index
+    s = rank_shift(effects_frame(raw, np.full(20, 4.0), np.full(20, 0.9), np.full(20, True),
+                                 np.zeros(20), flag=flag), 0.1)
+    table = s.table
+    assert s.n_agents == 19 and "A00" not in table.index
 
 
 def test_verdict_sentence_states_the_error_rate():

@@ -19,6 +19,8 @@
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -26,12 +28,53 @@ from scipy import stats
 from ..data.model_formula import model_formula, present_mix
 from ..models import lmer
 from ..survey import wilson_interval
+from .results import AnalysisResult, result
 
 #: Share of credited contacts above a point mass that still lets it count as a cap.
 ABOVE_CAP_TOLERANCE = 0.01
+#: The dose–response terms, in the order of tables/credit_dose_response.csv.
+DOSE_TERMS = {"per_doubling": "log2_credit", "at_cap": "at_cap"}
+DOSE_COLUMNS = ["estimate", "std_error", "df", "lower", "upper", "p_value"]
 
 
-def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> dict:
+@result
+class PileUp(AnalysisResult):
+    """Credit pile-up: the amount most credited contacts received, and whether it is a point mass or a cap."""
+
+    value: float              # the most common credited amount (NaN: nothing credited)
+    n_credited: int           # credited contacts
+    count: int                # credited contacts that received ``value``
+    share: float              # count / n_credited, with its Wilson interval
+    share_of_contacts: float  # count / every contact
+    share_lower: float
+    share_upper: float
+    expected_count: float     # contacts on one value that a smooth spread of amounts would give there
+    p_value: float            # Poisson test of count against expected_count
+    above_share: float        # credited contacts that received more than ``value``
+    resolution: float         # 0.01 (amounts with cents) or 1.0 (whole units)
+    point_mass: bool          # a pile-up at one value (see the module docstring)
+    is_cap: bool              # a point mass with (almost) nothing above it
+
+    def as_table(self) -> pd.DataFrame:
+        """tables/credit_pile_up.csv: one row indexed by value."""
+        row = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return pd.DataFrame([row]).set_index("value")
+
+
+@result
+class DoseResponse(AnalysisResult):
+    """Credit dose–response: CSAT per doubling of the credit, and at the cap against that line."""
+
+    table: pd.DataFrame    # per term (per_doubling, at_cap): estimate, std_error, df, lower, upper, p_value, n
+    n: int                 # credited contacts with a CSAT reply in the fit
+    fit: object            # the lmer fit
+
+    def term(self, name: str) -> pd.Series | None:
+        """One term's row (``per_doubling`` or ``at_cap``), or None when the model has no such term."""
+        return self.table.loc[name] if name in self.table.index else None
+
+
+def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> PileUp:
     """The largest pile-up of credited amounts: value, count, share of credited contacts (with a Wilson
     interval), share_of_contacts (of every contact in `credit`), expected_count at one value under a
     smooth distribution, p_value (Poisson), above_share (credited contacts with more), point_mass and
@@ -39,9 +82,9 @@ def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> 
     amounts = credit[credit > 0].astype(float).round(2)
     n = len(amounts)
     if n == 0:
-        return {"n_credited": 0, "point_mass": False, "is_cap": False, "value": np.nan, "count": 0, "share": np.nan,
-                "share_of_contacts": 0.0, "share_lower": np.nan, "share_upper": np.nan, "expected_count": np.nan,
-                "p_value": np.nan, "above_share": np.nan, "resolution": np.nan}
+        return PileUp(n_credited=0, point_mass=False, is_cap=False, value=np.nan, count=0, share=np.nan,
+                      share_of_contacts=0.0, share_lower=np.nan, share_upper=np.nan, expected_count=np.nan,
+                      p_value=np.nan, above_share=np.nan, resolution=np.nan)
     counts = amounts.value_counts()
     value, count = float(counts.index[0]), int(counts.iloc[0])
     resolution = 0.01 if (np.abs(amounts * 100 - np.round(amounts) * 100) > 0.5).any() else 1.0
@@ -53,10 +96,10 @@ def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> 
     share = count / n
     above = float((amounts > value).mean())
     point = bool(share >= min_share and p < 0.001)
-    return {"n_credited": n, "value": value, "count": count, "share": share, "share_of_contacts": count / len(credit),
-            "share_lower": float(lo), "share_upper": float(hi), "expected_count": expected, "p_value": p,
-            "above_share": above, "resolution": resolution, "point_mass": point,
-            "is_cap": bool(point and above <= ABOVE_CAP_TOLERANCE)}
+    return PileUp(n_credited=n, value=value, count=count, share=share, share_of_contacts=count / len(credit),
+                  share_lower=float(lo), share_upper=float(hi), expected_count=expected, p_value=p,
+                  above_share=above, resolution=resolution, point_mass=point,
+                  is_cap=bool(point and above <= ABOVE_CAP_TOLERANCE))
 
 
 def credited_replies(inv: pd.DataFrame, cap: float | None) -> pd.DataFrame:
@@ -70,22 +113,30 @@ def credited_replies(inv: pd.DataFrame, cap: float | None) -> pd.DataFrame:
     return rep
 
 
-def dose_response(rep: pd.DataFrame, mix, with_cap: bool, level: float = 0.95) -> dict:
+def dose_response(rep: pd.DataFrame, mix, with_cap: bool, level: float = 0.95) -> DoseResponse:
     """The dose–response model (module docstring) on `credited_replies`: fit, n, and per term
-    (per_doubling, at_cap) estimate, lower, upper, p_value."""
+    (per_doubling, at_cap) estimate, std_error, df, lower, upper, p_value."""
     extra = present_mix(rep, ("escalated_", "unresolved_"))
     terms = ["log2_credit"] + (["at_cap"] if with_cap else []) + [*extra, *present_mix(rep, mix)]
     fit = lmer(model_formula("csat", terms), rep)
-    out = {"fit": fit, "n": int(fit.nobs)}
     names = list(fit.fixef.index)
-    for name, term in (("per_doubling", "log2_credit"), ("at_cap", "at_cap")):
+    rows = {}
+    for name, term in DOSE_TERMS.items():
         if term in names:
             test = fit.contrast(np.eye(len(names))[names.index(term)])
             half = stats.t.ppf(0.5 + level / 2, test["df"]) * test["std_error"]
-            out[name] = {"estimate": float(test["estimate"]), "std_error": float(test["std_error"]),
-                         "df": float(test["df"]), "lower": float(test["estimate"] - half),
-                         "upper": float(test["estimate"] + half), "p_value": float(test["p_value"])}
-    return out
+            rows[name] = {"estimate": float(test["estimate"]), "std_error": float(test["std_error"]),
+                          "df": float(test["df"]), "lower": float(test["estimate"] - half),
+                          "upper": float(test["estimate"] + half), "p_value": float(test["p_value"])}
+    return DoseResponse(table=dose_terms(rows, int(fit.nobs)), n=int(fit.nobs), fit=fit)
+
+
+def dose_terms(rows: dict, n: int) -> pd.DataFrame:
+    """tables/credit_dose_response.csv: one row per term (per_doubling, at_cap) with n."""
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=DOSE_COLUMNS)
+    table["n"] = n
+    table.index.name = "term"
+    return table
 
 
 def cap_neighbours(rep: pd.DataFrame, cap: float, level: float = 0.95) -> pd.DataFrame:
@@ -132,3 +183,14 @@ def amount_bands(contacts: pd.DataFrame, inv: pd.DataFrame, cap: float | None, n
                      "high": float(amount[inside].max()), "replies": len(y), "csat": y.mean(),
                      "lower": y.mean() - q * se, "upper": y.mean() + q * se})
     return pd.DataFrame(rows).sort_values("low").set_index("band")
+
+
+@result
+class CreditAnalysis(AnalysisResult):
+    """Goodwill credit: the pile-up (cap), the dose–response, CSAT at and just below the cap, and by amount."""
+
+    pile: PileUp
+    cap: float | None                   # the pile-up's value when it is a cap
+    dose: DoseResponse | None           # None: on a scale that cannot be averaged, or under 30 credited replies
+    near: pd.DataFrame | None           # ``cap_neighbours`` (None without a cap)
+    bands: pd.DataFrame                 # ``amount_bands`` (empty when nothing is credited)

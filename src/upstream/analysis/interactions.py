@@ -26,6 +26,7 @@ from scipy import stats
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import model_formula, present_mix
 from ..models import lmer
+from .results import AnalysisResult, result
 
 PREFIX = "n_interactions_ns"
 
@@ -70,12 +71,24 @@ def _interval(fit, L, level):
     return c["estimate"], c["estimate"] - q * c["std_error"], c["estimate"] + q * c["std_error"], c["p_value"]
 
 
+@result
+class InteractionCurve(AnalysisResult):
+    """Interactions per contact: expected CSAT by the number of interactions, on the same contact mix."""
+
+    curve: pd.DataFrame        # per count: contacts, replies, raw_csat, expected, lower, upper
+    bands: pd.DataFrame        # per side of the band (below, band, above): counts, contacts, expected, lower, upper
+    comparisons: pd.DataFrame  # band − below, band − above: estimate, lower, upper, p_value
+    band: tuple                # (low, high): the counts the folk rule calls the sweet spot
+    knots: np.ndarray          # the natural spline's knots
+    nonlinear_p: float         # Wald test that the curve is a straight line (NaN with one spline term)
+    fit: object
+
+
 def interaction_curve(replies: pd.DataFrame, contacts: pd.DataFrame, band=(5, 9), n_knots: int = 5,
-                      mix=CONTACT_MIX, level: float = 0.95) -> dict:
-    """Fit the spline model (module docstring) and return {"fit", "knots", "curve", "bands", "comparisons",
-    "nonlinear_p"}: curve — per count: contacts, replies, raw_csat, expected (average reply's mix),
-    lower, upper; bands — per band (below, band, above): its counts and expected CSAT with interval;
-    comparisons — band minus below and band minus above: estimate, lower, upper, p_value (rows only for
+                      mix=CONTACT_MIX, level: float = 0.95) -> InteractionCurve:
+    """Fit the spline model (module docstring): curve — per count: contacts, replies, raw_csat, expected
+    (average reply's mix), lower, upper; bands — per band (below, band, above): its counts and expected CSAT
+    with interval; comparisons — band minus below and band minus above: estimate, lower, upper, p_value (rows only for
     sides with contacts); nonlinear_p — the Wald test that the curve is a straight line."""
     knots = spline_knots(contacts["n_interactions"], n_knots)
     data = with_spline(replies, knots)
@@ -122,5 +135,5 @@ def interaction_curve(replies: pd.DataFrame, contacts: pd.DataFrame, band=(5, 9)
     comp = pd.DataFrame.from_dict(comparisons, orient="index")
     comp.index.name = "comparison"
     nonlinear = fit.wald_test(names[1:]) if len(names) > 1 else float("nan")
-    return {"fit": fit, "knots": knots, "curve": curve, "bands": bands, "comparisons": comp,
-            "nonlinear_p": nonlinear, "band": (lo_b, hi_b)}
+    return InteractionCurve(curve=curve, bands=bands, comparisons=comp, band=(lo_b, hi_b), knots=knots,
+                            nonlinear_p=nonlinear, fit=fit)

@@ -29,6 +29,7 @@ from scipy.special import expit
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import present_mix
 from ..survey import wilson_interval
+from .results import AnalysisResult, result
 
 TRIM = 0.15
 
@@ -129,8 +130,46 @@ def simulate_days(coef: np.ndarray, innovation_var: float, noise: np.ndarray, n_
     return out[:, burn_in:] + rng.standard_normal((n_sim, T)) * np.sqrt(noise)[None, :]
 
 
+@result
+class ChangePoint(AnalysisResult):
+    """Change point: the best single break of a daily series, tested against serially dependent days."""
+
+    day: pd.Timestamp        # the first day after the break
+    index: int               # its position in the series
+    sup_f: float
+    p_value: float           # share of simulated no-break series with a larger sup-F
+    before: float            # weighted means of the series before and after the break
+    after: float
+    n_days: int
+    critical_95: float       # the null's 95% quantile of sup-F
+    ar_order: int            # the null's AR order (0: independent days)
+    ar_sum: float            # and the sum of its coefficients
+    day_lower: pd.Timestamp  # the break date's interval
+    day_upper: pd.Timestamp
+
+
+@result
+class PeriodChange(AnalysisResult):
+    """Period change: the change a period comparison uses — a given date, the break the data show, or months."""
+
+    daily: pd.DataFrame               # the mix-adjusted daily series (``daily_adjusted``)
+    source: str                       # "given", "found" (the break, p < 0.05) or "months" (no clear break)
+    day: pd.Timestamp | None          # the change day (None: months are compared)
+    found: ChangePoint | None = None  # the break search (None: a date was given, or fewer than 10 days)
+
+    @property
+    def p_value(self) -> float | None:
+        """The break search's p (None when there was none)."""
+        return self.found.p_value if self.found is not None else None
+
+    @property
+    def candidate(self) -> pd.Timestamp | None:
+        """The best break day, whether or not it is clear enough to use."""
+        return self.found.day if self.found is not None else None
+
+
 def change_point(daily: pd.DataFrame, n_sim: int = 2000, seed: int = 2026, trim: float = TRIM,
-                 level: float = 0.95) -> dict:
+                 level: float = 0.95) -> ChangePoint | None:
     """The best single break of `daily["value"]` (see the module docstring). Returns day (the first day
     after the break), index, sup_f; p_value: the share of no-break series with a larger sup-F, simulated
     from an AR model of the day effects in the residuals around the overall mean (``day_effect_ar``: order
@@ -166,11 +205,11 @@ def change_point(daily: pd.DataFrame, n_sim: int = 2000, seed: int = 2026, trim:
     found = ks[np.argmax(Fb, axis=1)]
     a = (1 - level) / 2
     k_lo, k_hi = np.quantile(found, [a, 1 - a], method="inverted_cdf")
-    return {"day": daily.index[k], "index": k, "sup_f": float(F[0, best]),
-            "p_value": float((1 + np.sum(sup0 >= F[0, best])) / (1 + n_sim)),
-            "before": before, "after": after, "n_days": T, "critical_95": float(np.quantile(sup0, 0.95)),
-            "ar_order": len(coef), "ar_sum": float(coef.sum()),
-            "day_lower": daily.index[int(k_lo)], "day_upper": daily.index[int(k_hi)]}
+    return ChangePoint(day=daily.index[k], index=k, sup_f=float(F[0, best]),
+                       p_value=float((1 + np.sum(sup0 >= F[0, best])) / (1 + n_sim)),
+                       before=before, after=after, n_days=T, critical_95=float(np.quantile(sup0, 0.95)),
+                       ar_order=len(coef), ar_sum=float(coef.sum()),
+                       day_lower=daily.index[int(k_lo)], day_upper=daily.index[int(k_hi)])
 
 
 def period_labels(opened: pd.Series, change_day=None) -> pd.Series:

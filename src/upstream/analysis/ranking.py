@@ -18,19 +18,36 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .results import AnalysisResult, result
+
 
 def _bottom(scores: pd.Series, k: int) -> set:
     order = scores.to_frame("s").assign(_id=scores.index).sort_values(["s", "_id"]).index
     return set(order[:k])
 
 
-def rank_shift(effects: pd.DataFrame, fraction: float = 0.1, baseline: float | None = None
-               ) -> tuple[pd.DataFrame, dict]:
-    """The raw bottom group (one row per agent in it: raw_score, n_responses, rankable, moved_by_mix,
-    moved_by_shrinkage, p_bottom_decile) and a summary dict: n_agents, bottom_size, n_not_rankable,
-    n_rankable, n_moved_by_mix, n_moved_by_shrinkage, n_likely (P ≥ 0.5), n_unlikely (P < 0.5),
-    spearman (raw vs adjusted effect among rankable agents), fraction, n_under_review (agents left out). With
-    fewer than 10 agents to judge (none, when every agent is under review) there is no bottom group."""
+@result
+class RankShift(AnalysisResult):
+    """Rank shift: why the agents in a raw-average bottom group may not belong there."""
+
+    table: pd.DataFrame         # the raw bottom group, one row per agent (see ``rank_shift``), lowest first
+    n_agents: int               # agents judged (with replies and no survey review)
+    bottom_size: int            # agents in the raw bottom group (0: fewer than 10 agents to judge)
+    fraction: float             # the bottom group's share of the judged agents
+    n_not_rankable: int         # agents of the bottom group below the reliability threshold
+    n_rankable: int             # and the others
+    n_moved_by_mix: int         # rankable agents that leave the bottom group once adjusted for contact mix alone
+    n_moved_by_shrinkage: int   # ... once shrunk toward the mean alone
+    n_likely: int               # rankable agents with P(bottom group) ≥ 0.5
+    n_unlikely: int             # ... and < 0.5
+    spearman: float             # rank correlation of raw and adjusted scores among rankable agents (NaN: ≤ 2)
+    n_under_review: int         # agents left out because their survey process is under review
+
+
+def rank_shift(effects: pd.DataFrame, fraction: float = 0.1, baseline: float | None = None) -> RankShift:
+    """The raw bottom group (``table``: one row per agent in it: raw_score, n_responses, rankable,
+    moved_by_mix, moved_by_shrinkage, p_bottom_decile) and its counts (see ``RankShift``). With fewer than
+    10 agents to judge (none, when every agent is under review) there is no bottom group."""
     judged = effects[~effects["survey_flag"].astype(bool)]
     m = len(judged)
     k = max(1, int(np.ceil(fraction * m - 1e-9))) if m >= 10 else 0
@@ -51,11 +68,10 @@ def rank_shift(effects: pd.DataFrame, fraction: float = 0.1, baseline: float | N
     rankable = table[table["rankable"]]
     ranked = judged[judged["rankable"]]
     rho = stats.spearmanr(ranked["raw_score"], ranked["effect"]).statistic if len(ranked) > 2 else np.nan
-    summary = {"n_agents": m, "bottom_size": k, "fraction": fraction,
-               "n_not_rankable": int((~table["rankable"]).sum()), "n_rankable": len(rankable),
-               "n_moved_by_mix": int(rankable["moved_by_mix"].sum()),
-               "n_moved_by_shrinkage": int(rankable["moved_by_shrinkage"].sum()),
-               "n_likely": int((rankable["p_bottom_decile"] >= 0.5).sum()),
-               "n_unlikely": int((rankable["p_bottom_decile"] < 0.5).sum()),
-               "spearman": float(rho), "n_under_review": int(len(effects) - m)}
-    return table, summary
+    return RankShift(table=table, n_agents=m, bottom_size=k, fraction=fraction,
+                     n_not_rankable=int((~table["rankable"]).sum()), n_rankable=len(rankable),
+                     n_moved_by_mix=int(rankable["moved_by_mix"].sum()),
+                     n_moved_by_shrinkage=int(rankable["moved_by_shrinkage"].sum()),
+                     n_likely=int((rankable["p_bottom_decile"] >= 0.5).sum()),
+                     n_unlikely=int((rankable["p_bottom_decile"] < 0.5).sum()),
+                     spearman=float(rho), n_under_review=int(len(effects) - m))

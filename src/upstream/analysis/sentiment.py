@@ -26,6 +26,8 @@
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
@@ -113,7 +115,45 @@ def validate(replies: pd.DataFrame, bar: float = 0.7, level: float = 0.95, scale
     return SentimentValidation(out, bar=bar, gate=gate)
 
 
-def agent_variance_test(fit, agent: str, level: float = 0.95) -> dict:
+@result
+class AgentVariance(AnalysisResult):
+    """Agent variance test: the REML likelihood-ratio test of the agent variance and the agent share (ICC)."""
+
+    lr: float          # likelihood-ratio statistic (0 on a boundary fit)
+    p_value: float     # against ½χ²₀ + ½χ²₁
+    agent_sd: float    # τ
+    sigma: float       # σ
+    icc: float         # τ²/(τ² + σ²), with its profile-likelihood interval
+    icc_lower: float
+    icc_upper: float
+
+    def as_row(self) -> dict:
+        """The test's numbers in field order (a row of tables/sentiment_models.csv)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@result
+class AgentSentiment(AnalysisResult):
+    """Agent sentiment: ``sentiment ~ mix + (1 | agent)`` on the comment replies, and its agent variance test."""
+
+    test: AgentVariance
+    formula: str
+    fit: object
+
+
+@result
+class Disagreement(AnalysisResult):
+    """Sentiment beyond the score: per agent, how much more warmly or harshly its customers write than they score."""
+
+    table: pd.DataFrame    # per agent compared: comments, mode, cond_se, z, disagrees (most harshly first)
+    test: AgentVariance    # of the agent variance of sentiment given the score
+    z_threshold: float     # Bonferroni bound on |z| over the agents compared
+    formula: str
+    min_comments: int      # agents with fewer comment replies are not compared
+    fit: object
+
+
+def agent_variance_test(fit, agent: str, level: float = 0.95) -> AgentVariance:
     """For a model whose only random term is the agent intercept: the REML LR test of the agent variance
     against 0 (½χ²₀ + ½χ²₁) — lr, p_value — and agent_sd, sigma, the agent share icc = τ²/(τ² + σ²) =
     θ²/(1 + θ²) with its profile-likelihood interval icc_lower/icc_upper ({θ: D(θ) − D(θ̂) ≤ χ²₁(level)},
@@ -138,22 +178,21 @@ def agent_variance_test(fit, agent: str, level: float = 0.95) -> dict:
     tau = float(fit.varcorr.loc[agent, "sd"])
     share = lambda t: t * t / (1 + t * t)  # noqa: E731
     lr, p_value = variance_lr_test(lr)
-    return {"lr": lr, "p_value": p_value, "agent_sd": tau,
-            "sigma": float(fit.sigma), "icc": share(theta_hat), "icc_lower": share(lower), "icc_upper": share(upper)}
+    return AgentVariance(lr=lr, p_value=p_value, agent_sd=tau, sigma=float(fit.sigma), icc=share(theta_hat),
+                         icc_lower=share(lower), icc_upper=share(upper))
 
 
-def agent_sentiment(replies: pd.DataFrame, mix) -> dict:
+def agent_sentiment(replies: pd.DataFrame, mix) -> AgentSentiment:
     """`sentiment ~ mix + (1 | agent)` on the comment replies: fit, test (``agent_variance_test``), formula."""
     formula = model_formula("sentiment", present_mix(replies, mix))
     fit = lmer(formula, replies)
-    return {"fit": fit, "test": agent_variance_test(fit, AGENT), "formula": formula}
+    return AgentSentiment(test=agent_variance_test(fit, AGENT), formula=formula, fit=fit)
 
 
-def disagreement(replies: pd.DataFrame, mix, min_comments: int = 5,
-                 family: float = 0.05) -> tuple[pd.DataFrame, dict]:
-    """Per agent with at least `min_comments` comment replies: comments, mode (sentiment beyond what the
-    score predicts, on the −1..1 scale), cond_se, z, disagrees. Returns (table, info) with info: fit,
-    test (``agent_variance_test``), z_threshold, formula, min_comments."""
+def disagreement(replies: pd.DataFrame, mix, min_comments: int = 5, family: float = 0.05) -> Disagreement:
+    """Per agent with at least `min_comments` comment replies (``table``): comments, mode (sentiment beyond
+    what the score predicts, on the −1..1 scale), cond_se, z, disagrees; with the fit, its agent variance test,
+    the z threshold, the formula and min_comments."""
     data = replies[replies["sentiment"].notna() & replies["csat"].notna()].copy()
     data["csat_score"] = data["csat"].astype(int).astype(str)
     formula = model_formula("sentiment", ["csat_score", *present_mix(data, mix)])
@@ -166,10 +205,10 @@ def disagreement(replies: pd.DataFrame, mix, min_comments: int = 5,
     with np.errstate(divide="ignore", invalid="ignore"):
         table["z"] = np.where(table["cond_se"] > 0, table["mode"] / table["cond_se"], 0.0)
     threshold = float(stats.norm.isf(family / (2 * max(len(table), 1))))
-    table["disagrees"] = (test["p_value"] < 0.05) & (table["z"].abs() > threshold)
+    table["disagrees"] = (test.p_value < 0.05) & (table["z"].abs() > threshold)
     table.index.name = AGENT
-    return table.sort_values("z"), {"fit": fit, "test": test, "z_threshold": threshold, "formula": formula,
-                                    "min_comments": min_comments}
+    return Disagreement(table=table.sort_values("z"), test=test, z_threshold=threshold, formula=formula,
+                        min_comments=min_comments, fit=fit)
 
 
 def by_score(replies: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -29,6 +29,7 @@ from ..data.model_formula import model_formula, present_mix
 from ..models import lmer, random_intercept_draws
 from ..survey.constants import AGENT
 from .agents import MIN_REPEAT_CUSTOMERS, AgentModel, average_contact_prediction, repeat_customers
+from .results import AnalysisResult, result
 
 #: The shared-credit agent term: a multiple-membership random intercept over the agents of a contact.
 SHARED_AGENT = f"mm({AGENT})"
@@ -121,7 +122,17 @@ def verdict_changes(shared: pd.DataFrame, rating_time: pd.DataFrame) -> pd.DataF
     return out.sort_values("gain", ascending=False)
 
 
-def recovery_error(effects: pd.DataFrame, truth: pd.Series) -> dict:
+@result
+class Recovery(AnalysisResult):
+    """Recovery of true agent effects: how close estimated effects and verdicts come to the truth."""
+
+    rmse: float               # root mean squared error of the effects (truth centred on its mean)
+    corr: float               # correlation of estimated and true effects
+    n_verdicts: int           # agents with a verdict above or below average
+    false_sign_rate: float    # the share of those verdicts whose sign is wrong
+
+
+def recovery_error(effects: pd.DataFrame, truth: pd.Series) -> Recovery:
     """How well `effects["effect"]` recovers `truth` (agents in both, truth centred on their mean as the
     effects are): root mean squared error, correlation, and the share of verdicts whose sign is wrong."""
     both = effects.index.intersection(truth.index)
@@ -131,12 +142,28 @@ def recovery_error(effects: pd.DataFrame, truth: pd.Series) -> dict:
     judged = effects.loc[both, "verdict"].isin(["above average", "below average"])
     says_above = effects.loc[both, "verdict"] == "above average"
     wrong = judged & ((says_above & (true < 0)) | (~says_above & (true > 0)))
-    return {"rmse": float(np.sqrt(np.mean((est - true) ** 2))), "corr": float(np.corrcoef(est, true)[0, 1]),
-            "n_verdicts": int(judged.sum()), "false_sign_rate": float(wrong.sum() / max(int(judged.sum()), 1))}
+    return Recovery(rmse=float(np.sqrt(np.mean((est - true) ** 2))), corr=float(np.corrcoef(est, true)[0, 1]),
+                    n_verdicts=int(judged.sum()), false_sign_rate=float(wrong.sum() / max(int(judged.sum()), 1)))
+
+
+@result
+class AttributionComparison(AnalysisResult):
+    """Shared credit against rating-time attribution: whose verdict changes, and who gains or loses."""
+
+    table: pd.DataFrame         # per agent: ``verdict_changes`` with shared_share, highest gain first
+    n_changed: int              # agents whose verdict changes
+    n_agents: int               # agents compared
+    n_shared_contacts: int      # rated contacts that several agents handled
+    n_contacts: int             # rated contacts
+    top: int                    # how many agents the gain and loss averages take
+    gain_top: float             # mean gain of the `top` agents who gain most
+    gain_top_shared: float      # and the mean share of their rated contacts that were shared
+    loss_top: float             # mean gain (negative) of the `top` agents who lose most
+    loss_top_shared: float
 
 
 def compare_attributions(frame: pd.DataFrame, contact_agents: pd.DataFrame, shared: pd.DataFrame,
-                         rating_time: pd.DataFrame, top: int = 5) -> dict:
+                         rating_time: pd.DataFrame, top: int = 5) -> AttributionComparison:
     """What shared credit changes: `table` (``verdict_changes`` with each agent's `shared_share`, the
     share of its rated contacts that several agents handled), the counts of changed verdicts and shared
     contacts, and the mean gain and shared share of the `top` agents who gain and who lose most."""
@@ -145,23 +172,23 @@ def compare_attributions(frame: pd.DataFrame, contact_agents: pd.DataFrame, shar
     several = members.groupby("contact_id")["agent_id"].transform("size") > 1
     table["shared_share"] = several.groupby(members["agent_id"]).mean().reindex(table.index)
     gainers, losers = table.head(top), table.tail(top)
-    n_contacts = int(members["contact_id"].nunique())
-    return {"table": table, "n_changed": int(table["changed"].sum()), "n_agents": len(table),
-            "n_shared_contacts": int(members.loc[several, "contact_id"].nunique()), "n_contacts": n_contacts,
-            "top": min(top, len(table)), "gain_top": float(gainers["gain"].mean()),
-            "gain_top_shared": float(gainers["shared_share"].mean()), "loss_top": float(losers["gain"].mean()),
-            "loss_top_shared": float(losers["shared_share"].mean())}
+    return AttributionComparison(
+        table=table, n_changed=int(table["changed"].sum()), n_agents=len(table),
+        n_shared_contacts=int(members.loc[several, "contact_id"].nunique()),
+        n_contacts=int(members["contact_id"].nunique()), top=min(top, len(table)),
+        gain_top=float(gainers["gain"].mean()), gain_top_shared=float(gainers["shared_share"].mean()),
+        loss_top=float(losers["gain"].mean()), loss_top_shared=float(losers["shared_share"].mean()))
 
 
-def shared_credit_sentence(summary: dict, units, weights: str) -> str:
+def shared_credit_sentence(summary: AttributionComparison, units, weights: str) -> str:
     """The finding: how many rated contacts were shared, how many verdicts change, who gains."""
-    return (f"{summary['n_shared_contacts']:,} of {summary['n_contacts']:,} rated contacts were handled by more than "
+    return (f"{summary.n_shared_contacts:,} of {summary.n_contacts:,} rated contacts were handled by more than "
             f"one agent, so agents are judged with shared credit ({weights}). Against giving each rating to the "
-            f"agent assigned when the customer rated, {summary['n_changed']} of {summary['n_agents']} agents "
-            f"{'changes' if summary['n_changed'] == 1 else 'change'} verdict; the {summary['top']} who gain most "
-            f"({units.size(summary['gain_top'])} on average) had "
-            f"{summary['gain_top_shared']:.0%} of their rated contacts shared, the {summary['top']} who lose most "
-            f"({units.size(abs(summary['loss_top']))}) {summary['loss_top_shared']:.0%}.")
+            f"agent assigned when the customer rated, {summary.n_changed} of {summary.n_agents} agents "
+            f"{'changes' if summary.n_changed == 1 else 'change'} verdict; the {summary.top} who gain most "
+            f"({units.size(summary.gain_top)} on average) had "
+            f"{summary.gain_top_shared:.0%} of their rated contacts shared, the {summary.top} who lose most "
+            f"({units.size(abs(summary.loss_top))}) {summary.loss_top_shared:.0%}.")
 
 
 SHARED_METHOD = (

@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from .agents import AgentModel, repeat_customers
+from .results import AnalysisResult, result
 
 
 def _mix_blocks(fit) -> dict[str, list[int]]:
@@ -74,7 +75,7 @@ class Shares:
     level: float
     draws: pd.DataFrame = field(repr=False)
     plug_in: pd.Series = field(repr=False)
-    customer: dict | None = None
+    customer: CustomerSplit | None = None
     method: str = "basic bootstrap"      # or "simulation" (draws from the estimates' normal, see latent.py)
 
 
@@ -121,7 +122,20 @@ def share_difference(shares: Shares, first: str, second: str) -> pd.Series:
     return pd.Series({"estimate": est, "lower": lower, "upper": upper, "clear": bool(lower > 0 or upper < 0)})
 
 
-def customer_split(model: AgentModel, customer: str = "customer_id", level: float = 0.95) -> dict | None:
+@result
+class CustomerSplit(AnalysisResult):
+    """Customer split: the customer share ρ of the variation the agent model leaves unexplained."""
+
+    rho: float                 # σ_c²/(σ_c² + σ²), with its profile-likelihood interval
+    rho_lower: float
+    rho_upper: float
+    customer_sd: float         # σ_c in score points
+    n_repeat_customers: int    # customers with more than one reply (they identify σ_c)
+    level: float
+    fit: object                # the crossed model (agent and customer terms)
+
+
+def customer_split(model: AgentModel, customer: str = "customer_id", level: float = 0.95) -> CustomerSplit | None:
     """Separate customers from the residual with the agent model's crossed model (None when it has
     none: too few repeat customers). Returns the fit and ρ = σ_c²/(σ_c² + σ²), the
     customer share of the variation the agent model leaves unexplained, with a profile-likelihood
@@ -170,23 +184,23 @@ def customer_split(model: AgentModel, customer: str = "customer_id", level: floa
         return t * t / (1 + t * t)
 
     vc = fit.varcorr
-    return {"fit": fit, "n_repeat_customers": n_repeat, "customer_sd": float(vc.loc[customer, "sd"]),
-            "rho": rho(theta_hat), "rho_lower": rho(lower), "rho_upper": rho(upper), "level": level}
+    return CustomerSplit(rho=rho(theta_hat), rho_lower=rho(lower), rho_upper=rho(upper),
+                         customer_sd=float(vc.loc[customer, "sd"]), n_repeat_customers=n_repeat, level=level, fit=fit)
 
 
-def with_customers(shares: Shares, split: dict | None) -> Shares:
+def with_customers(shares: Shares, split: CustomerSplit | None) -> Shares:
     """`shares` with rows for the two parts of `unexplained`, customers and contact to contact (when a
     customer effect is identified): share = ρ × unexplained, interval from ρ's profile interval."""
     if split is None:
         return shares
     table = shares.table
     u = table.loc["unexplained", "share"]
-    rows = pd.DataFrame({"share": [split["rho"] * u, (1 - split["rho"]) * u],
-                         "lower": [split["rho_lower"] * u, (1 - split["rho_upper"]) * u],
-                         "upper": [split["rho_upper"] * u, (1 - split["rho_lower"]) * u],
+    rows = pd.DataFrame({"share": [split.rho * u, (1 - split.rho) * u],
+                         "lower": [split.rho_lower * u, (1 - split.rho_upper) * u],
+                         "upper": [split.rho_upper * u, (1 - split.rho_lower) * u],
                          "p_value": [np.nan, np.nan]}, index=["customers", "contact to contact"])
     out = pd.concat([table.drop(index="total variance"), rows, table.loc[["total variance"]]])
     out.index.name = table.index.name
     return Shares(table=out, agent_sd=shares.agent_sd, level=shares.level, draws=shares.draws,
-                  plug_in=shares.plug_in, customer={k: v for k, v in split.items() if k != "fit"},
+                  plug_in=shares.plug_in, customer=split,
                   method=shares.method)

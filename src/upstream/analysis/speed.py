@@ -42,6 +42,7 @@ from ..data.frames import CONTACT_MIX
 from ..data.model_formula import model_formula, present_mix
 from ..models import glmer, lmer
 from ..survey.constants import AGENT
+from .results import AnalysisResult, result
 
 OUTCOMES = ("handle_time", "repeat", "csat")
 
@@ -167,15 +168,24 @@ def quadrant_probabilities(effects: pd.DataFrame, fast_margin: float = 0.10,
     return out.sort_values("p_quadrant", ascending=False)
 
 
-def fastest_share(effects: pd.DataFrame, quadrant: pd.DataFrame, fraction: float = 0.1) -> dict:
+@result
+class FastestShare(AnalysisResult):
+    """Fastest agents: how many of the agents with the shortest adjusted handle time are fast because of repeats."""
+
+    n_fastest: int                 # the ⌈fraction·m⌉ agents with the shortest handle time
+    expected_in_quadrant: float    # Σ p_quadrant among them
+    fastest: tuple[str, ...]       # their agent ids, fastest first
+
+
+def fastest_share(effects: pd.DataFrame, quadrant: pd.DataFrame, fraction: float = 0.1) -> FastestShare:
     """Among the ⌈fraction·m⌉ agents with the shortest adjusted handle time (conditional modes), the
     expected number that are fast because of repeats (Σ p_quadrant) — how much of the top of the
     handle-time ranking repeat creation explains."""
     ht = effects["handle_time"].dropna()
     k = max(1, int(np.ceil(fraction * len(ht) - 1e-9)))
     fastest = ht.nsmallest(k).index
-    return {"n_fastest": k, "expected_in_quadrant": float(quadrant["p_quadrant"].reindex(fastest).fillna(0).sum()),
-            "fastest": list(fastest)}
+    expected = float(quadrant["p_quadrant"].reindex(fastest).fillna(0).sum())
+    return FastestShare(n_fastest=k, expected_in_quadrant=expected, fastest=tuple(str(a) for a in fastest))
 
 
 CONTACT_METRICS = (("came back within 7 days", "came_back", 1.0),

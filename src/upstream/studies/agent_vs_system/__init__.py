@@ -23,7 +23,7 @@ from ...analysis.agent_trend import agent_trend
 from ...analysis.agents import AgentEffects, agent_effects
 from ...analysis.latent import LatentAgentModel
 from ...analysis.mix_parts import mix_parts
-from ...analysis.ranking import rank_shift
+from ...analysis.ranking import RankShift, rank_shift
 from ...analysis.screen import ScreenResult
 from ...data.description import SHARED_WEIGHTS
 from .. import shared_step, steps
@@ -46,7 +46,7 @@ class AgentVsSystemValues:
     shares: object
     versus: object
     top_part: str | None
-    shift: dict
+    shift: RankShift
     scale: object
     units: object
     model: ModelSummary
@@ -210,7 +210,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     parts = [v for v in model.mix if v in shares.table.index]
     top_part = max(parts, key=lambda v: shares.table.loc[v, "share"]) if parts else None
     versus = shares_module.share_difference(shares, top_part, "agents") if top_part else None
-    bottom, shift = rank_shift(effects, baseline=judged.baseline)
+    shift = rank_shift(effects, baseline=judged.baseline)
     findings = [
         say.variance_sentence(shares, model.mix, units, customers_fitted=not steps.in_sql(ds)),
         say.mix_part_sentence(shares, top_part, versus),
@@ -220,7 +220,7 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                              margin=judged.practical_margin),
         *screen.skipped,
         say.attribution_sentence(attribution),
-        shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit else "",
+        shared_credit.shared_credit_sentence(credit, units, _weights_text(ds)) if credit is not None else "",
         shared_step.sql_attribution_note(ds),
         say.rank_shift_sentence(shift),
         say.tenure_sentence(effects),
@@ -234,16 +234,16 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         "policy_effects": policy.reset_index().rename(columns={"index": POLICY}).set_index(POLICY),
         "variance_shares": shares.table,
         "survey_screen": screen.table,
-        "rank_shift": bottom,
+        "rank_shift": shift.table,
         "verdict_rule": verdict_rule(judged, units),
         **({"agent_mix_parts": parts} if (parts := mix_parts(model)) is not None else {}),
     }
-    if credit:
-        result.tables["shared_credit"] = credit["table"]
+    if credit is not None:
+        result.tables["shared_credit"] = credit.table
     if not isinstance(model, LatentAgentModel) and (trend := agent_trend(model)) is not None:
         result.tables |= {"agent_monthly_effects": trend.monthly, "agent_trend": trend.tests}
     method = method_text(model, units) + ([shared_credit.SHARED_METHOD.format(weights=_weights_text(ds))]
-                                          if credit else [])
+                                          if credit is not None else [])
     result.values = AgentVsSystemValues(
         shares=shares, versus=versus, top_part=top_part, shift=shift, scale=scale, units=units,
         model=ModelSummary(formula=model.judged_by.formula, nobs=model.judged_by.nobs, n_boot=params.n_boot,

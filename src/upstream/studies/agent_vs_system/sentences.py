@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...analysis.ranking import RankShift
 from ...analysis.verdicts import NOT_RANKABLE
 from ...reporting.sentences.common import (
     MIX_LABELS,
@@ -155,30 +156,30 @@ def verdict_sentence(effects: pd.DataFrame, params, singular: bool = False, unit
     return text + f". The other {neutral} cannot be told apart from average."
 
 
-def rank_shift_sentence(shift: dict) -> str:
+def rank_shift_sentence(shift: RankShift) -> str:
     """How a raw-average bottom 10% breaks down: too few replies, contact mix, shrinkage, and the
     probability of truly being in the bottom 10%."""
-    k = shift["bottom_size"]
-    review = shift.get("n_under_review", 0)
-    if k == 0 and review and not shift["n_agents"]:
+    k = shift.bottom_size
+    review = shift.n_under_review
+    if k == 0 and review and not shift.n_agents:
         return (f"Every agent's survey process is under review ({review}), so no raw-average ranking is compared "
                 "with the adjusted one.")
     if k == 0:
         outside = " outside survey review" if review else ""
-        return f"Only {shift['n_agents']} agents{outside} have replies, too few to compare bottom groups."
-    few = shift["n_not_rankable"]
-    text = (f"A raw-average ranking of the {shift['n_agents']} agents with CSAT replies and no survey review puts {k} "
-            f"in its bottom {shift['fraction']:.0%}: {few} of them {verb(few, 'has', 'have')} too few replies to be "
+        return f"Only {shift.n_agents} agents{outside} have replies, too few to compare bottom groups."
+    few = shift.n_not_rankable
+    text = (f"A raw-average ranking of the {shift.n_agents} agents with CSAT replies and no survey review puts {k} "
+            f"in its bottom {shift.fraction:.0%}: {few} of them {verb(few, 'has', 'have')} too few replies to be "
             "ranked at all")
-    r = shift["n_rankable"]
+    r = shift.n_rankable
     if r:
-        text += (f"; of the other {r}, contact mix alone moves {shift['n_moved_by_mix']} out of the bottom group and "
-                 f"shrinkage for few replies alone moves {shift['n_moved_by_shrinkage']}, and once both are accounted "
-                 f"for {shift['n_unlikely']} of the {r} {verb(shift['n_unlikely'], 'has', 'have')} less than even "
+        text += (f"; of the other {r}, contact mix alone moves {shift.n_moved_by_mix} out of the bottom group and "
+                 f"shrinkage for few replies alone moves {shift.n_moved_by_shrinkage}, and once both are accounted "
+                 f"for {shift.n_unlikely} of the {r} {verb(shift.n_unlikely, 'has', 'have')} less than even "
                  "odds of truly being in the bottom "
-                 f"{shift['fraction']:.0%}")
-    if np.isfinite(shift["spearman"]):
-        text += f" (rank correlation of raw and adjusted scores among rankable agents {shift['spearman']:.2f})"
+                 f"{shift.fraction:.0%}")
+    if np.isfinite(shift.spearman):
+        text += f" (rank correlation of raw and adjusted scores among rankable agents {shift.spearman:.2f})"
     return text + "."
 
 

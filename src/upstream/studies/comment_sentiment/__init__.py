@@ -41,8 +41,8 @@ class SentimentValues:
     used: bool
     n_comments: int
     n_replies: int
-    sentiment: dict | None = None
-    disagreement: dict | None = None
+    sentiment: sentiment.AgentSentiment | None = None
+    disagreement: sentiment.Disagreement | None = None
 
 
 @dataclass(frozen=True)
@@ -89,17 +89,18 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
     if used:
         model = steps.agent_model(ds, params, cache)
         level = steps.quietly(lambda: sentiment.agent_sentiment(replies, CONTACT_MIX))
-        gaps, info = steps.quietly(lambda: sentiment.disagreement(replies, CONTACT_MIX,
-                                                                  min_comments=params.min_agent_comments))
-        fits = {"Sentiment model": level["fit"], "Sentiment-given-score model": info["fit"]}
-        agents = agent_table(gaps, level["fit"], model)
+        disagree = steps.quietly(lambda: sentiment.disagreement(replies, CONTACT_MIX,
+                                                                min_comments=params.min_agent_comments))
+        fits = {"Sentiment model": level.fit, "Sentiment-given-score model": disagree.fit}
+        agents = agent_table(disagree.table, level.fit, model)
         tables["agent_sentiment"] = agents
         tables["sentiment_models"] = pd.DataFrame(
-            {"sentiment": {**level["test"], "formula": level["formula"], "n": level["fit"].nobs},
-             "sentiment given the score": {**info["test"], "formula": info["formula"], "n": info["fit"].nobs}}
+            {"sentiment": {**level.test.as_row(), "formula": level.formula, "n": level.fit.nobs},
+             "sentiment given the score": {**disagree.test.as_row(), "formula": disagree.formula,
+                                           "n": disagree.fit.nobs}}
         ).T.rename_axis("model")
-        findings += [say.sentiment_agent_sentence(level["test"]), say.disagreement_sentence(gaps, info)]
-        models = {"sentiment": level, "disagreement": info}
+        findings += [say.sentiment_agent_sentence(level.test), say.disagreement_sentence(disagree)]
+        models = {"sentiment": level, "disagreement": disagree}
         n_off = int(agents["disagrees"].sum())
         figures["agents"] = plots.agent_agreement(
             agents, f"{n_off} agents' customers write differently from how they score" if n_off

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...analysis.sentiment import SentimentValidation
+from ...analysis.sentiment import AgentVariance, Disagreement, SentimentValidation
 from ...reporting.sentences.common import p_text, pct, pct_interval
 
 
@@ -38,38 +38,38 @@ def validation_sentence(validation: SentimentValidation) -> str:
             "this study.")
 
 
-def sentiment_agent_sentence(test: dict) -> str:
+def sentiment_agent_sentence(test: AgentVariance) -> str:
     """The agent share of the variation in sentiment with its profile interval and LR test."""
-    share = f"{pct(test['icc'])} (95% profile interval {pct_interval(test['icc_lower'], test['icc_upper'])})"
-    if test["p_value"] < 0.05:
+    share = f"{pct(test.icc)} (95% profile interval {pct_interval(test.icc_lower, test.icc_upper)})"
+    if test.p_value < 0.05:
         return (f"With the contact mix held fixed, agents account for {share} of the variation in comment sentiment "
-                f"(agent SD {test['agent_sd']:.3f} on the −1 to 1 scale; likelihood-ratio p {p_text(test['p_value'])}"
+                f"(agent SD {test.agent_sd:.3f} on the −1 to 1 scale; likelihood-ratio p {p_text(test.p_value)}"
                 ").")
     return (f"Comment sentiment shows no detectable differences between agents once the contact mix is held fixed "
-            f"(agent share {share}; likelihood-ratio p = {p_text(test['p_value'])}).")
+            f"(agent share {share}; likelihood-ratio p = {p_text(test.p_value)}).")
 
 
-def disagreement_sentence(table: pd.DataFrame, info: dict) -> str:
+def disagreement_sentence(info: Disagreement) -> str:
     """Whether any agent's customers write more warmly or harshly than they score, beyond chance."""
-    test = info["test"]
+    test, table = info.test, info.table
     n = len(table)
-    share = f"{pct(test['icc'])}, 95% profile interval {pct_interval(test['icc_lower'], test['icc_upper'])}"
-    if not test["p_value"] < 0.05:
+    share = f"{pct(test.icc)}, 95% profile interval {pct_interval(test.icc_lower, test.icc_upper)}"
+    if not test.p_value < 0.05:
         return (f"Agents' sentiment and CSAT effects agree: on the same comment replies, the part of sentiment that "
                 f"the score does not explain shows no detectable agent-to-agent variation (agent share {share}; "
-                f"likelihood-ratio p = {p_text(test['p_value'])}), so none of the {n} agents with at least "
-                f"{info['min_comments']} comments can be said to have customers who write more warmly or harshly than "
+                f"likelihood-ratio p = {p_text(test.p_value)}), so none of the {n} agents with at least "
+                f"{info.min_comments} comments can be said to have customers who write more warmly or harshly than "
                 "they score.")
     warm = int((table["disagrees"] & (table["z"] > 0)).sum())
     harsh = int((table["disagrees"] & (table["z"] < 0)).sum())
     head = (f"The part of sentiment that the score does not explain varies between agents (agent share {share}; "
-            f"likelihood-ratio p {p_text(test['p_value'])})")
+            f"likelihood-ratio p {p_text(test.p_value)})")
     if warm + harsh == 0:
-        return head + (f", but no single agent of the {n} with at least {info['min_comments']} comments stands out "
-                       f"beyond the Bonferroni bound (|z| > {info['z_threshold']:.2f}).")
-    return head + (f": of {n} agents with at least {info['min_comments']} comments, {harsh} "
+        return head + (f", but no single agent of the {n} with at least {info.min_comments} comments stands out "
+                       f"beyond the Bonferroni bound (|z| > {info.z_threshold:.2f}).")
+    return head + (f": of {n} agents with at least {info.min_comments} comments, {harsh} "
                    f"{'has' if harsh == 1 else 'have'} customers who write "
-                   f"more harshly and {warm} more warmly than they score (|z| > {info['z_threshold']:.2f}, Bonferroni "
+                   f"more harshly and {warm} more warmly than they score (|z| > {info.z_threshold:.2f}, Bonferroni "
                    "over the agents) — worth a look at their comments, not a verdict.")
 
 

@@ -38,8 +38,8 @@ class MetricHealthValues:
     (None without resolution codes) and the interactions spline's knots and non-linearity p (None without
     interaction counts or on a short scale)."""
 
-    change: dict
-    fastest: object
+    change: periods.PeriodChange
+    fastest: speed.FastestShare
     named: pd.DataFrame
     daily: pd.DataFrame
     formulas: dict
@@ -82,19 +82,18 @@ class MetricHealthParameters(Parameters):
         return params
 
 
-def change_step(frame: pd.DataFrame, params: MetricHealthParameters) -> dict:
+def change_step(frame: pd.DataFrame, params: MetricHealthParameters) -> periods.PeriodChange:
     """The change the period comparison uses: the given change_date, the break the data show (p < 0.05),
     or none (then months are compared)."""
-    if params.change_date is not None:
-        return {"day": pd.Timestamp(params.change_date), "source": "given", "p_value": None,
-                "daily": periods.daily_adjusted(frame, "log_handle_time")}
     daily = periods.daily_adjusted(frame, "log_handle_time")
+    if params.change_date is not None:
+        return periods.PeriodChange(daily=daily, source="given", day=pd.Timestamp(params.change_date))
     found = periods.change_point(daily, seed=params.seed)
     if found is None:
-        return {"day": None, "source": "months", "p_value": None, "daily": daily}
-    source = "found" if found["p_value"] < 0.05 else "months"
-    return {**found, "day": found["day"] if source == "found" else None, "source": source, "candidate": found["day"],
-            "daily": daily}
+        return periods.PeriodChange(daily=daily, source="months", day=None)
+    clear = found.p_value < 0.05
+    return periods.PeriodChange(daily=daily, source="found" if clear else "months", day=found.day if clear else None,
+                                found=found)
 
 
 def speed_models(ds, frame: pd.DataFrame, day, cache: RunCache) -> speed.SpeedModels:
@@ -122,9 +121,9 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
     scale = steps.csat_scale(ds)
     has_fcr, has_ni = speed.recorded(frame, "marked_resolved"), speed.recorded(frame, "n_interactions")
     change = change_step(frame, params)
-    frame["period"] = periods.period_labels(frame["opened_at"], change["day"])
+    frame["period"] = periods.period_labels(frame["opened_at"], change.day)
     frame["day"] = frame["opened_at"].dt.strftime("%Y-%m-%d")        # the handle-time model's day intercept
-    models = speed_models(ds, frame, change["day"], cache)
+    models = speed_models(ds, frame, change.day, cache)
     model = steps.agent_model(ds, params, cache)
     effects = speed.agent_metric_effects(models, model.judged_by)
     correlations = speed.effect_correlations(effects, seed=params.seed)
@@ -142,7 +141,7 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
     if has_ni and scale.linear:
         band = (params.band_low, params.band_high)
         curve = steps.quietly(lambda: interactions.interaction_curve(replies, ds.contacts, band, params.n_knots))
-        fits["interactions model"] = curve["fit"]
+        fits["interactions model"] = curve.fit
     result.health = [line for label, fit in fits.items()
                      for line in steps.fit_health(label[0].upper() + label[1:], fit)]
     result.fits = fits
@@ -158,7 +157,7 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
         say.ranking_sentence(fastest, correlations),
         say.contact_metrics_sentence(contact) if scale.linear else short_scale,
         say.resolution_sentence(overall, screen) if has_fcr else say.NOT_RECORDED["resolved_first_contact"],
-        (say.interactions_sentence(curve["comparisons"], curve["bands"], curve["band"]) if has_ni and scale.linear
+        (say.interactions_sentence(curve.comparisons, curve.bands, curve.band) if has_ni and scale.linear
          else "" if has_ni else say.NOT_RECORDED["n_interactions"]),
         *result.health] if f]
     result.tables = {"period_changes": changes, "change_point": change_table(change),
@@ -169,11 +168,11 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
     if has_fcr:
         result.tables["resolution_agreement"] = overall
     if has_ni and scale.linear:
-        result.tables.update({"interactions_curve": curve["curve"],
-                              "interactions_bands": curve["bands"].rename_axis("band"),
-                              "interactions_comparisons": curve["comparisons"]})
-    spline = {"knots": curve["knots"], "nonlinear_p": curve["nonlinear_p"]} if has_ni and scale.linear else {}
-    result.values = MetricHealthValues(change=change, fastest=fastest, named=named, daily=change.pop("daily"),
+        result.tables.update({"interactions_curve": curve.curve,
+                              "interactions_bands": curve.bands.rename_axis("band"),
+                              "interactions_comparisons": curve.comparisons})
+    spline = {"knots": curve.knots, "nonlinear_p": curve.nonlinear_p} if has_ni and scale.linear else {}
+    result.values = MetricHealthValues(change=change, fastest=fastest, named=named, daily=change.daily,
                                        formulas={label: fit.formula for label, fit in fits.items()},
                                        overclaim=screen if has_fcr else None, **spline)
     result.figures = figures(result, agents, changes, curve if has_ni and scale.linear else None,
@@ -181,15 +180,15 @@ def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache
     return result
 
 
-def change_table(change: dict) -> pd.DataFrame:
+def change_table(change: periods.PeriodChange) -> pd.DataFrame:
     """tables/change_point.csv: the change the period comparison used and the evidence for it (sup-F against
     a null with serially dependent days: its AR order and coefficient sum; the break date's 95% interval)."""
-    row = {"date": None if change["day"] is None else pd.Timestamp(change["day"]).strftime("%Y-%m-%d"),
-           "source": change["source"], "candidate": None if change.get("candidate") is None else
-           pd.Timestamp(change["candidate"]).strftime("%Y-%m-%d"),
-           "sup_f": change.get("sup_f"), "critical_95": change.get("critical_95"), "p_value": change.get("p_value"),
-           "date_lower": _day(change.get("day_lower")), "date_upper": _day(change.get("day_upper")),
-           "ar_order": change.get("ar_order"), "ar_sum": change.get("ar_sum")}
+    found = change.found
+    evidence = (lambda name: getattr(found, name)) if found is not None else (lambda name: None)  # noqa: E731
+    row = {"date": _day(change.day), "source": change.source, "candidate": _day(change.candidate),
+           "sup_f": evidence("sup_f"), "critical_95": evidence("critical_95"), "p_value": evidence("p_value"),
+           "date_lower": _day(evidence("day_lower")), "date_upper": _day(evidence("day_upper")),
+           "ar_order": evidence("ar_order"), "ar_sum": evidence("ar_sum")}
     return pd.DataFrame([row]).set_index("date")
 
 
@@ -222,15 +221,15 @@ def figures(result: StudyResult, agents, changes, curve, by_agent) -> dict:
         "speed_vs_repeats": plots.speed_quadrant(
             agents, p.fast_margin, p.repeat_margin, p.quadrant_probability,
             f"{len(named)} agents are probably both fast and prone to repeat contacts"),
-        "period": plots.daily_change(daily, change["day"], say.period_title(ht, changes, change)),
+        "period": plots.daily_change(daily, change.day, say.period_title(ht, changes, change)),
     }
     if by_agent is not None:
         overall = result.tables["resolution_agreement"]
         out["resolution"] = plots.disagreement(by_agent, f"Resolution codes and 7-day repeats disagree on "
                                                          f"{say.pct(overall.loc['disagree', 'share'])} of contacts")
     if curve is not None:
-        out["interactions"] = plots.interaction_curve(curve["curve"], curve["band"],
-                                                      say.interactions_title(curve["comparisons"]))
+        out["interactions"] = plots.interaction_curve(curve.curve, curve.band,
+                                                      say.interactions_title(curve.comparisons))
     return out
 
 

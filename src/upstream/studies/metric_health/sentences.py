@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...analysis.periods import PeriodChange
+from ...analysis.speed import FastestShare
 from ...reporting.sentences.common import listing, pct, pct_interval, whole_count
 
 NOT_RECORDED = {
@@ -73,30 +75,30 @@ def _repeat_phrase(row) -> str:
            f"{abs(hi if d > 0 else lo):.1f})"
 
 
-def _date_interval(change: dict) -> str:
+def _date_interval(change: PeriodChange) -> str:
     """'; located to the day' or '; the date's 95% interval 14 Aug 2026 to 18 Aug 2026' (empty when the
     change carries no interval)."""
-    lo, hi = change.get("day_lower"), change.get("day_upper")
-    if lo is None or hi is None:
+    if change.found is None:
         return ""
-    if pd.Timestamp(lo) == pd.Timestamp(hi) == pd.Timestamp(change["day"]):
+    lo, hi = change.found.day_lower, change.found.day_upper
+    if pd.Timestamp(lo) == pd.Timestamp(hi) == pd.Timestamp(change.day):
         return ", against serially dependent days; the date is located to the day"
     return f", against serially dependent days; the date's 95% interval {day_text(lo)} to {day_text(hi)}"
 
 
-def period_change_sentence(changes: pd.DataFrame, change: dict) -> str:
+def period_change_sentence(changes: pd.DataFrame, change: PeriodChange) -> str:
     """'From <date> …, handle time … fell X% while repeat contacts rose Y points': the change at the break
     the data show (or the given date), or from the first to the last month when there is none."""
     if changes.empty:
         return ""
     ht, rep = changes.loc["handle_time"], changes.loc["repeat"]
-    if change["source"] == "found":
-        p = change["p_value"]
+    if change.source == "found":
+        p = change.p_value
         p_txt = "< 0.001" if p < 0.001 else f"= {p:.3f}"
-        head = (f"From {day_text(change['day'])} — the break the daily handle times show most clearly (sup-F test "
+        head = (f"From {day_text(change.day)} — the break the daily handle times show most clearly (sup-F test "
                 f"p {p_txt}{_date_interval(change)}) —")
-    elif change["source"] == "given":
-        head = f"From {day_text(change['day'])} (the date given for the change),"
+    elif change.source == "given":
+        head = f"From {day_text(change.day)} (the date given for the change),"
     else:
         head = (f"The daily handle times show no clear break, so months are compared: from {ht['first']} to "
                 f"{ht['last']},")
@@ -107,12 +109,12 @@ def period_change_sentence(changes: pd.DataFrame, change: dict) -> str:
             f"{pct1(rep['raw_last'])} repeats.")
 
 
-def period_title(ht, changes: pd.DataFrame, change: dict) -> str:
+def period_title(ht, changes: pd.DataFrame, change: PeriodChange) -> str:
     """The period figure's takeaway."""
     if ht is None:
         return "Daily handle time on the same contact mix"
     rep = changes.loc["repeat"]
-    when = f"from {day_text(change['day'])}" if change["day"] is not None else f"from {ht['first']} to {ht['last']}"
+    when = f"from {day_text(change.day)}" if change.day is not None else f"from {ht['first']} to {ht['last']}"
     return (f"Handle time {'fell' if ht['estimate'] < 0 else 'rose'} {pct1(abs(ht['estimate']))} {when}; repeats "
             f"{'rose' if rep['estimate'] > 0 else 'fell'} {100 * abs(rep['estimate']):.1f} points")
 
@@ -182,11 +184,11 @@ def rushing_sentence(named: pd.DataFrame, labels: pd.Series, params) -> str:
     return f"{who} probably both fast and prone to repeat contacts ({rule}): {listing(parts)}; {doubt}."
 
 
-def ranking_sentence(fastest: dict, correlations: pd.DataFrame) -> str:
+def ranking_sentence(fastest: FastestShare, correlations: pd.DataFrame) -> str:
     """How much of the handle-time ranking goes with repeats: the expected number of such agents
     among the fastest tenth, and ρ² of handle time and repeats with its interval."""
-    count = whole_count(fastest["expected_in_quadrant"])
-    text = (f"Among the {fastest['n_fastest']} agents with the shortest handle times on their contact mix, "
+    count = whole_count(fastest.expected_in_quadrant)
+    text = (f"Among the {fastest.n_fastest} agents with the shortest handle times on their contact mix, "
             + ("probably none is both fast and prone to repeats" if count == "none" else
                f"about {count} (going by the sum of their probabilities) {'is' if count == 'one' else 'are'} "
                "both fast and prone to repeats"))

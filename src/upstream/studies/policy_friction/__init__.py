@@ -39,7 +39,7 @@ class FrictionValues:
     credits), the distinctive words per policy and the outcome's units."""
 
     effects: dict
-    credit: dict | None
+    credit: credit.CreditAnalysis | None
     words: DistinctiveWords
     units: object
 
@@ -66,17 +66,17 @@ def policy_outcomes(ds, params: Parameters, cache: RunCache) -> tuple[dict, dict
                                   **{name: f"{name.capitalize()} model" for name in RATES}})
 
 
-def credit_analysis(ds, inv: pd.DataFrame, params: FrictionParameters, linear: bool) -> dict:
+def credit_analysis(ds, inv: pd.DataFrame, params: FrictionParameters, linear: bool) -> credit.CreditAnalysis:
     """Pile-up (cap), dose–response with the at-cap term (on a linear CSAT scale), the raw comparison at
     and just below the cap, and CSAT by band of amount."""
     pile = credit.pile_up(ds.contacts["credit_issued"].fillna(0), params.cap_min_share)
-    cap = pile["value"] if pile.get("is_cap") else None
+    cap = pile.value if pile.is_cap else None
     rep = credit.credited_replies(inv, cap)
     enough = linear and len(rep) >= 30
     dose = steps.quietly(lambda: credit.dose_response(rep, CONTACT_MIX, cap is not None)) if enough else None
     near = credit.cap_neighbours(rep, cap) if cap is not None and linear else None
-    bands = credit.amount_bands(ds.contacts, inv, cap) if pile["n_credited"] and linear else pd.DataFrame()
-    return {"pile": pile, "cap": cap, "dose": dose, "near": near, "bands": bands}
+    bands = credit.amount_bands(ds.contacts, inv, cap) if pile.n_credited and linear else pd.DataFrame()
+    return credit.CreditAnalysis(pile=pile, cap=cap, dose=dose, near=near, bands=bands)
 
 
 def policy_sentences(ds, effects: dict, stacked: pd.DataFrame, units) -> list[str]:
@@ -92,15 +92,15 @@ def policy_sentences(ds, effects: dict, stacked: pd.DataFrame, units) -> list[st
     return out
 
 
-def credit_sentences(ds, money: dict, scale) -> list[str]:
+def credit_sentences(ds, money: credit.CreditAnalysis | None, scale) -> list[str]:
     """Key findings about goodwill credit, or why there are none."""
     if not steps.recorded(ds, "credit_issued"):
         return ["This data set does not record goodwill credit, so there is no cap or dose–response to examine."]
-    out = [say.cap_sentence(money["pile"])]
-    if not scale.linear and money["pile"]["n_credited"]:
+    out = [say.cap_sentence(money.pile)]
+    if not scale.linear and money.pile.n_credited:
         return out + [f"On a {scale.points}-point CSAT scale the dose–response of credit is not estimated (it needs a "
                       "score that can be averaged)."]
-    return out + [say.dose_sentence(money["dose"]), say.cap_effect_sentence(money["dose"], money["near"])]
+    return out + [say.dose_sentence(money.dose), say.cap_effect_sentence(money.dose, money.near)]
 
 
 def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
@@ -116,8 +116,8 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     commented = inv[inv["responded"] & inv["comment"].notna()] if several else inv.iloc[:0]
     words = distinctive_words(commented["comment"].map(redact_comment), commented[POLICY], params.min_comments,
                               params.words_shown)
-    if money and money["dose"] is not None:
-        fits["Credit model"] = money["dose"]["fit"]
+    if money and money.dose is not None:
+        fits["Credit model"] = money.dose.fit
     health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
     csat_unit = ("percentage points", 100.0) if scale.is_binary else ("CSAT points", 1.0)
     stacked = margins.stack_effects(effects, POLICY, csat_unit) if effects else pd.DataFrame()
@@ -128,23 +128,18 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     result.tables = {**({"policy_outcomes": stacked} if effects else {}),
                      "policy_words": words.table.set_index(["group", "rank"]).rename_axis([POLICY, "rank"])}
     if money:
-        result.tables.update({"credit_pile_up": pd.DataFrame([money["pile"]]).set_index("value"),
-                              "credit_dose_response": dose_table(money["dose"]), "credit_bands": money["bands"]})
-        if money["near"] is not None:
-            result.tables["credit_cap_neighbours"] = money["near"].rename_axis("group")
+        result.tables.update({"credit_pile_up": money.pile.as_table(), "credit_dose_response": dose_table(money.dose),
+                              "credit_bands": money.bands})
+        if money.near is not None:
+            result.tables["credit_cap_neighbours"] = money.near.rename_axis("group")
     result.values = FrictionValues(effects=effects, credit=money, words=words, units=steps.units(scale))
     result.figures = {**(figures(stacked, steps.units(scale)) if effects else {}), **credit_figure(money)}
     return result
 
 
-def dose_table(dose: dict | None) -> pd.DataFrame:
-    """tables/credit_dose_response.csv: one row per term (per_doubling, at_cap) with n."""
-    rows = {k: v for k, v in (dose or {}).items() if k in ("per_doubling", "at_cap")}
-    table = pd.DataFrame.from_dict(rows, orient="index",
-                                   columns=["estimate", "std_error", "df", "lower", "upper", "p_value"])
-    table["n"] = dose["n"] if dose else 0
-    table.index.name = "term"
-    return table
+def dose_table(dose: credit.DoseResponse | None) -> pd.DataFrame:
+    """tables/credit_dose_response.csv: one row per term (per_doubling, at_cap) with n (no rows without a fit)."""
+    return dose.table if dose is not None else credit.dose_terms({}, 0)
 
 
 def figures(stacked: pd.DataFrame, units) -> dict:
@@ -166,13 +161,13 @@ def figures(stacked: pd.DataFrame, units) -> dict:
     return out
 
 
-def credit_figure(money: dict | None) -> dict:
-    if not money or not len(money["bands"]):
+def credit_figure(money: credit.CreditAnalysis | None) -> dict:
+    if not money or not len(money.bands):
         return {}
-    pile = money["pile"]
-    title = (f"{pile['share']:.0%} of credited contacts sit at the cap of {pile['value']:.2f}" if pile["is_cap"]
+    pile = money.pile
+    title = (f"{pile.share:.0%} of credited contacts sit at the cap of {pile.value:.2f}" if pile.is_cap
              else "Credited amounts show no cap")
-    return {"credit": plots.credit_bands(money["bands"], title)}
+    return {"credit": plots.credit_bands(money.bands, title)}
 
 
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.

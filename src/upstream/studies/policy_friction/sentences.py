@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...analysis.credit import DoseResponse, PileUp
 from ...analysis.words import DistinctiveWords
 from ...reporting.sentences.common import listing, pct, pct_interval, points
 
@@ -63,43 +64,43 @@ def escalation_sentence(escalation: pd.DataFrame) -> str:
             f"held fixed: {listing(parts)}.")
 
 
-def cap_sentence(pile: dict) -> str:
+def cap_sentence(pile: PileUp) -> str:
     """Whether credited amounts pile up at one value, and whether that value is a cap."""
-    if not pile.get("n_credited"):
+    if not pile.n_credited:
         return "No contact in the period received goodwill credit."
-    head = (f"{pct(pile['share'])} of the {pile['n_credited']:,} credited contacts (95% interval "
-            f"{pct_interval(pile['share_lower'], pile['share_upper'])}) received exactly {pile['value']:.2f}")
-    if pile["is_cap"]:
+    head = (f"{pct(pile.share)} of the {pile.n_credited:,} credited contacts (95% interval "
+            f"{pct_interval(pile.share_lower, pile.share_upper)}) received exactly {pile.value:.2f}")
+    if pile.is_cap:
         return (head + f", the largest amount issued — a cap: a smooth spread of amounts would put about "
-                f"{pile['expected_count']:.1f} contacts on any one value there, not {pile['count']:,}.")
-    if pile["point_mass"]:
-        return (head + f", a pile-up at one value; {pct(pile['above_share'])} received more, so it is a common amount "
+                f"{pile.expected_count:.1f} contacts on any one value there, not {pile.count:,}.")
+    if pile.point_mass:
+        return (head + f", a pile-up at one value; {pct(pile.above_share)} received more, so it is a common amount "
                 "rather than a cap.")
     return (f"Credited amounts show no pile-up at one value and so no cap: the most common amount, "
-            f"{pile['value']:.2f}, went to {pct(pile['share'])} of the {pile['n_credited']:,} credited contacts.")
+            f"{pile.value:.2f}, went to {pct(pile.share)} of the {pile.n_credited:,} credited contacts.")
 
 
-def dose_sentence(dose: dict | None) -> str:
+def dose_sentence(dose: DoseResponse | None) -> str:
     """CSAT per doubling of the credit among credited contacts with a reply; 'rises'/'falls' only when
     the interval excludes 0."""
-    if not dose or "per_doubling" not in dose:
+    d = dose.term("per_doubling") if dose is not None else None
+    if d is None:
         return ""
-    d = dose["per_doubling"]
     ci = f"95% interval {points(d['lower'])} to {points(d['upper'])}"
     if d["lower"] > 0 or d["upper"] < 0:
         verb = "rises" if d["estimate"] > 0 else "falls"
-        return (f"Among the {dose['n']:,} credited contacts with a CSAT reply, CSAT {verb} by {abs(d['estimate']):.2f} "
+        return (f"Among the {dose.n:,} credited contacts with a CSAT reply, CSAT {verb} by {abs(d['estimate']):.2f} "
                 f"points per doubling of the credit ({ci}), with policy, product, channel, issue type, escalation, "
                 "resolution and the agent held fixed.")
-    return (f"Among the {dose['n']:,} credited contacts with a CSAT reply, CSAT shows no clear dose–response: "
+    return (f"Among the {dose.n:,} credited contacts with a CSAT reply, CSAT shows no clear dose–response: "
             f"{points(d['estimate'])} points per doubling of the credit ({ci}).")
 
 
-def cap_effect_sentence(dose: dict | None, near: pd.DataFrame | None) -> str:
+def cap_effect_sentence(dose: DoseResponse | None, near: pd.DataFrame | None) -> str:
     """Contacts at the cap against the dose–response line at the cap (i.e. against contacts just below it)."""
-    if not dose or "at_cap" not in dose or near is None:
+    c = dose.term("at_cap") if dose is not None else None
+    if c is None or near is None:
         return ""
-    c = dose["at_cap"]
     at, below = near.loc["at cap"], near.loc["just below"]
     raw = (f"raw means {at['mean']:.2f} at the cap ({int(at['n'])} replies) and {below['mean']:.2f} in the "
            f"half-doubling just below it ({int(below['n'])})")
