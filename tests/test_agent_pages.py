@@ -200,13 +200,13 @@ def test_first_screen_follows_its_rule(report):
         "The survey process of 1 of 4 agents is under review: fewer surveys were sent than their own contacts "
         "predict (or fewer together with more replies). They get no verdict until it is looked into.",
         "Policy 'refund above cap' lowers CSAT by 0.67 CSAT points against the average contact, whoever handles it "
-        "(95% interval −0.85 to −0.48).",
-        "Channel 'phone' raises CSAT by 0.50 CSAT points against the average contact, whoever handles it (95% "
-        "interval +0.30 to +0.70).",
+        "(family-wise 95% interval −0.85 to −0.48).",
+        "Channel 'phone' raises CSAT by 0.50 CSAT points against the average contact, whoever handles it "
+        "(family-wise 95% interval +0.30 to +0.70).",
         "Policy 'loyalty credit' raises CSAT by 0.46 CSAT points against the average contact, whoever handles it "
-        "(95% interval +0.29 to +0.64).",
-        "Channel 'email' lowers CSAT by 0.24 CSAT points against the average contact, whoever handles it (95% "
-        "interval −0.33 to −0.16)."]
+        "(family-wise 95% interval +0.29 to +0.64).",
+        "Channel 'email' lowers CSAT by 0.24 CSAT points against the average contact, whoever handles it "
+        "(family-wise 95% interval −0.33 to −0.16)."]
     assert [f["href"] for f in found] == ["survey_health.html", "agent_vs_system.html", "channel_audit.html",
                                           "agent_vs_system.html", "channel_audit.html"]
     assert all(str(f["chart"]).startswith("<svg") for f in found)

@@ -5,8 +5,9 @@ The rule for the leading findings (at most LIMIT, in this order), fixed here so 
 1. A survey-process review: when the survey screen (tables/survey_screen.csv) puts any agent under review,
    that comes first, whatever its size: those agents get no verdict until it is looked into.
 2. Then the largest effects in score points whose 95% interval excludes zero, by absolute size: the policies
-   (tables/policy_effects.csv, Holm-adjusted intervals `lower_adj`/`upper_adj`) and the channels' CSAT
-   differences with the mix held fixed (tables/channel_differences.csv, metric `csat`, adjusted intervals),
+   (tables/policy_effects.csv, family-wise intervals `lower_adj`/`upper_adj`: all of a table's levels at
+   once) and the channels' CSAT differences with the mix held fixed (tables/channel_differences.csv, metric
+   `csat`, family-wise intervals),
    at most PER_TABLE from one table so that one long list does not fill the screen; and the trends study's
    change between the two months it compares (tables/trend_decomposition.csv, bootstrap intervals): the change
    on the same contact mix (`within`: a change in service) and the change the contact mix made (`mix`), each
@@ -47,6 +48,7 @@ def _unit(folder: Path) -> str:
 def _interval_findings(table: pd.DataFrame, name_column: str, what: str, unit: str, href: str) -> list[dict]:
     lower = "lower_adj" if "lower_adj" in table else "lower"
     upper = "upper_adj" if "upper_adj" in table else "upper"
+    kind = "family-wise 95% interval" if lower == "lower_adj" else "95% interval"
     rows = table[table["effect"].map(_finite)]
     forest_rows = [(str(r[name_column]), float(r["effect"]), float(r[lower]), float(r[upper]))
                    for _, r in rows.sort_values("effect").iterrows()]
@@ -60,8 +62,8 @@ def _interval_findings(table: pd.DataFrame, name_column: str, what: str, unit: s
         out.append({
             "size": abs(effect), "href": href, "value": effect,
             "sentence": f"{what} '{name}' {direction} CSAT by {points(abs(effect)).lstrip('+')} {unit} against the "
-                        f"average contact, whoever handles it (95% interval {points(lo)} to {points(hi)}).",
-            "chart": svg.forest(forest_rows, name, f"{what} effects with 95% intervals; '{name}' in colour"),
+                        f"average contact, whoever handles it ({kind} {points(lo)} to {points(hi)}).",
+            "chart": svg.forest(forest_rows, name, f"{what} effects with {kind}s; '{name}' in colour"),
         })
     return sorted(out, key=lambda f: -f["size"])[:PER_TABLE]
 
