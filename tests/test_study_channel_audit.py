@@ -226,7 +226,7 @@ def test_tipping_delta_moves_the_mean_over_every_contact_by_the_bound():
     weights = pd.Series(1.0, index=inv.index[inv["responded"]])
     effects = pd.DataFrame({"effect": [-0.3, 0.2], "lower_adj": [-0.45, 0.05], "upper_adj": [-0.15, 0.35]},
                            index=["a", "b"])
-    out = channels.response_comparison(contacts, inv, weights, effects)
+    out = channels.response_comparison(contacts, inv, weights, effects).table
     replied = contacts["contact_id"].isin(inv.loc[inv["responded"], "contact_id"])
     for lab, bound in (("a", -0.15), ("b", 0.05)):
         own = contacts["channel"] == lab
