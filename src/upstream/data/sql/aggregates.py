@@ -9,6 +9,9 @@ come back.
 - `agent_sums`: per agent the sufficient statistics of `y ~ mix + (1 | agent)` — n, Σw, Σlog w,
   X'W1, X'WX, X'Wy, 1'Wy, y'Wy — with the treatment-contrast dummies built in SQL. X'WX needs only
   the cross-factor products (a dummy times itself is the dummy, two levels of one factor never meet).
+- `group_sums`, `agent_customer_cells`: for the crossed agent × customer model fitted in O(N)
+  (``upstream.models.crossed``): per level of a grouping column n, X'1 and 1'y; replies per agent ×
+  customer cell.
 - `contact_cells`: contacts per combination of the mix levels (the average contact; level weights).
 - `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
   sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
@@ -131,6 +134,36 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "a
     if weight is not None:
         out.update(sum_w=sum_w, sum_log_w=sum_log_w)
     return out
+
+
+def group_sums(ds, design: MixDesign, group: str) -> dict:
+    """Per level of `group` (sorted as strings): levels, n, s = X'1 (G×p) and sy = 1'y of the replies."""
+    cols = design.columns
+    parts = ["count(*)", "sum(y)"] + [f"sum(CASE WHEN {_is(ds, c)} THEN 1 ELSE 0 END)" for c in cols[1:]]
+    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
+    frame = ds.engine.frame(f"SELECT {ds.engine.dialect.text(_i(ds, group))} AS g, {select} FROM replies "
+                            f"GROUP BY {_i(ds, group)}")
+    v = frame.drop(columns="g").to_numpy(dtype=float)
+    s = np.empty((len(frame), len(cols)))
+    s[:, 0] = v[:, 0]
+    s[:, 1:] = v[:, 2:]
+    levels = frame["g"].to_numpy(dtype=object)
+    order = np.argsort(levels, kind="stable")          # Python's string order, whatever the engine's collation
+    return dict(levels=levels[order], n=v[order, 0].astype(np.int64), s=s[order], sy=v[order, 1])
+
+
+def agent_customer_cells(ds, agent: str = "agent_id", customer: str = "customer_id") -> pd.DataFrame:
+    """Replies per agent × customer cell: agent, customer (strings), n."""
+    text = ds.engine.dialect.text
+    frame = ds.engine.frame(f"SELECT {text(_i(ds, agent))} AS agent, {text(_i(ds, customer))} AS customer, "
+                            f"count(*) AS n FROM replies GROUP BY {_i(ds, agent)}, {_i(ds, customer)}")
+    return frame.astype({"n": np.int64})
+
+
+def repeat_customers(ds, customer: str = "customer_id") -> int:
+    """Customers with at least two replies."""
+    return int(ds.engine.rows(f"SELECT count(*) FROM (SELECT {_i(ds, customer)} FROM replies "
+                              f"GROUP BY {_i(ds, customer)} HAVING count(*) >= 2) t")[0][0])
 
 
 def contact_cells(ds, mix) -> pd.DataFrame:
