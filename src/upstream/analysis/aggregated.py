@@ -34,6 +34,7 @@ from ..data.frames import CONTACT_MIX
 from ..data.sql import aggregates as sql
 from ..models import ColumnTerms, GroupStats, lmer_from_stats
 from ..models.crossed import CrossedFit, CrossedSums, crossed_fit
+from . import trends
 from .agents import MIN_REPEAT_CUSTOMERS, AgentModel
 from .screen import DEFAULT_Z, SCREEN_FEATURES, cell_probabilities, screen_table
 
@@ -248,3 +249,24 @@ def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=S
                        g_adverse, visibility)
     out.attrs["notes"] = notes
     return out
+
+
+def fit_trend_model_from_sql(ds, n_boot: int, seed: int, mix=CONTACT_MIX):
+    """``trends.fit_trend_model`` (`csat ~ week + mix + (1 | agent_id)`) from per-agent sums, and its
+    bootstrap from the sums (method "sums"); `replies` is left with the week, month, NPS and top box."""
+    sql.prepare_trend_replies(ds, csat_scale_of(ds), tuple(mix))
+    design = sql.mix_design(ds, ("week", *mix))
+    fit = lmer_from_stats(group_stats(ds, design, "csat"))
+    return fit, fit.bootstrap(n_boot, seed=seed, progress=False, method="sums")
+
+
+def trend_scores_from_sql(ds, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``trends.score_table`` by week and ``trends.period_scores`` of the two months, from per-week and
+    per-month sums of the replies (after ``fit_trend_model_from_sql`` or ``sql.prepare_trend_replies``)."""
+    weekly = trends.score_table_from_sums(sql.score_sums(ds, "week")).rename_axis("week")
+    return weekly, trends.period_scores_from_sums(sql.score_sums(ds, "month"), first, last)
+
+
+def trend_counts_from_sql(ds, month: str, mix=CONTACT_MIX) -> dict:
+    """``trends.period_counts`` of `month` (contacts per week and per mix level) from SQL."""
+    return sql.period_level_counts(ds, month, ["week", *[m for m in mix if m in ds.columns["contacts"]]])

@@ -130,3 +130,12 @@ def nps_by_group(df: pd.DataFrame, score_col: str, group_col: str, level: float 
                          "se": se, "lower": lower, "upper": upper}, index=counts.index)
 
 
+
+
+def nps_from_counts(counts: pd.DataFrame, level: float = 0.95, method: str = "adjusted-wald") -> pd.DataFrame:
+    """``nps_by_group`` from counts already made (columns promoters, passives, detractors; one row per group)."""
+    P, Pa, D = (counts[c].to_numpy() for c in ("promoters", "passives", "detractors"))
+    n, p, d, score, se = _nps_point(P, Pa, D)
+    lower, upper = _nps_interval(P, Pa, D, level, method)
+    return pd.DataFrame({"n": n.astype("int64"), "p_promoter": p, "p_detractor": d, "nps": score,
+                         "se": se, "lower": lower, "upper": upper}, index=counts.index)

@@ -44,14 +44,17 @@ def _lit(ds, value) -> str:
 
 
 def prepare_replies(ds, outcome: str = "csat", mix=("policy", "product", "channel", "issue_type"),
-                    agent: str = "agent_id") -> int:
-    """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE) and return its row count."""
+                    agent: str = "agent_id", extra: dict | None = None) -> int:
+    """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE, and `extra`: name → SQL
+    expression over the contact `c` and its survey `s`) and return its row count."""
     if outcome not in ("csat", "nps"):
         raise ValueError(f"outcome must be 'csat' or 'nps', not {outcome!r}")
     i = lambda c: _i(ds, c)  # noqa: E731
     cols = [agent, *mix, "customer_id"]
     complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in cols)
-    ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y "
+    more = "".join(f", {expr} AS {i(name)}" for name, expr in (extra or {}).items())
+    ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y"
+                               f"{more} "
                                f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} "
                                f"WHERE (s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR "
                                f"s.{i('nps')} IS NOT NULL) AND s.{i(outcome)} IS NOT NULL AND {complete}")
@@ -199,6 +202,52 @@ def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, va
         "FROM e JOIN med ON e.lvl = med.lvl GROUP BY e.lvl")
     frame["level"] = frame["level"].astype(str)
     return frame.set_index("level").sort_index()
+
+
+TREND_MIX = ("policy", "product", "channel", "issue_type")
+
+
+def prepare_trend_replies(ds, scale: CsatScale = DEFAULT_CSAT, mix=TREND_MIX) -> int:
+    """`replies` of the CSAT answers with their week, month, NPS and top box (``analysis.trends``)."""
+    d = ds.engine.dialect
+    opened = f"c.{_i(ds, 'opened_at')}"
+    nps = f"CAST(s.{_i(ds, 'nps')} AS DOUBLE)" if "nps" in ds.columns["surveys"] else "CAST(NULL AS DOUBLE)"
+    top = f"CASE WHEN {scale.top_box_sql('s.' + _i(ds, 'csat'))} THEN 1 ELSE 0 END"
+    return prepare_replies(ds, "csat", tuple(mix), extra={"week": d.week_start(opened), "month": d.month(opened),
+                                                          "nps": nps, "top": top})
+
+
+def score_sums(ds, by: str) -> pd.DataFrame:
+    """Per value of the replies' column `by` (week or month): replies, Σy, Σy², top-box count, and the NPS
+    answers with their promoters (9–10), passives and detractors (0–6) — all ``trends.score_table`` needs."""
+    b = _i(ds, by)
+    frame = ds.engine.frame(
+        f"SELECT {b} AS g, count(*) AS replies, sum(y) AS sum_y, sum(y * y) AS sum_y2, sum(top) AS top, "
+        "sum(CASE WHEN nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
+        "sum(CASE WHEN nps > 6 AND nps < 9 THEN 1 ELSE 0 END) AS passives, "
+        f"sum(CASE WHEN nps <= 6 THEN 1 ELSE 0 END) AS detractors FROM replies GROUP BY {b}")
+    frame = frame.astype({"g": str}).set_index("g").sort_index()
+    frame.index.name = None
+    return frame.astype({c: np.int64 for c in ("replies", "top", "promoters", "passives", "detractors")})
+
+
+def months(ds, table: str = "contacts") -> list[str]:
+    """The months with contacts (`table` "contacts") or with CSAT replies ("replies"), sorted."""
+    column = ds.engine.dialect.month(_i(ds, "opened_at")) if table == "contacts" else _i(ds, "month")
+    return sorted(str(m) for (m,) in ds.engine.rows(f"SELECT DISTINCT {column} FROM {table}") if m is not None)
+
+
+def period_level_counts(ds, month: str, variables) -> dict:
+    """Contacts of `month` per level of each variable (`week` and the mix), as ``Series`` of counts."""
+    d = ds.engine.dialect
+    opened = _i(ds, "opened_at")
+    out = {}
+    for v in variables:
+        expr = d.week_start(opened) if v == "week" else d.text(_i(ds, v))
+        rows = ds.engine.rows(f"SELECT {expr} AS lvl, count(*) FROM contacts WHERE {d.month(opened)} = "
+                              f"{_lit(ds, month)} GROUP BY {expr}")
+        out[v] = pd.Series({str(k): int(n) for k, n in rows if k is not None}, dtype=float).sort_index()
+    return out
 
 
 def _feature(ds, f: str) -> str:
