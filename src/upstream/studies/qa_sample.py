@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ..analysis import qa
 from ..data.frames import responses
+from ..data.sql import aggregates as sql
 from ..reporting import plots
 from ..reporting import sentences as say
 from . import steps
@@ -43,16 +44,22 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     cache = cache or RunCache()
     model = steps.agent_model(ds, params, cache)
     screen = steps.survey_screen(ds, params, cache)
-    replied = responses(ds, "csat")["contact_id"]
-    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen["flagged"], params.priority_reviews,
-                          params.reliability_threshold)
-    sample = qa.sample_contacts(plan, ds.contacts, replied, params.seed)
+    if steps.in_sql(ds):                       # counts per agent and the reviewed agents' pool from SQL
+        plan = qa.review_plan(model, None, None, params.budget, screen["flagged"], params.priority_reviews,
+                              params.reliability_threshold, eligible=sql.unrated_counts(ds))
+        pool = sql.unrated_contacts(ds, plan.index[plan["reviews"] > 0])
+        sample = qa.sample_contacts(plan, pool, None, params.seed)
+    else:
+        replied = responses(ds, "csat")["contact_id"]
+        plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen["flagged"], params.priority_reviews,
+                              params.reliability_threshold)
+        sample = qa.sample_contacts(plan, ds.contacts, replied, params.seed)
     health = (steps.fit_health("Agent model", model.judged_by)
               + steps.noted_health("Survey screen", screen.attrs["health"]))
     findings = [say.plan_sentence(plan), say.priority_sentence(plan), say.allocation_sentence(plan),
                 say.sample_sentence(sample, plan, params.seed), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
+                         agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, group=GROUP,
                          fits={"agent model": model.judged_by})
     result.tables = {"qa_sample": sample, "qa_plan": plan}
