@@ -6,16 +6,20 @@
    levels, per-agent sums) — target ≤ 60 s — and the fit (REML + Satterthwaite) — target ≤ 10 s;
    beside its peer in the same run, `pandas_sums`: the same replies read from the Parquet files into
    pandas, joined, dummy-coded and summed with GroupStats.from_arrays, then the same fit;
-3. `crossed`: the crossed agent × customer model in O(N) (issue 20; upstream.models.crossed) — per-customer
+3. `sql_studies`: the studies that run from SQL aggregates — agent_vs_system, trends and qa_sample — one after
+   the other in one process with one RunCache, as the quarterly review's notebooks would (validation once;
+   seconds per study, peak memory of the whole);
+4. `crossed`: the crossed agent × customer model in O(N) (issue 20; upstream.models.crossed) — per-customer
    sums and agent × customer cells aggregated in DuckDB, then the moment/conjugate-gradient fit (seconds,
    iterations, variance components); `study` includes it where 30+ customers answered twice;
-4. `spark` (with --spark): the sample in Spark local mode beside DuckDB and pandas (seconds, and the
+5. `spark` (with --spark): the sample in Spark local mode beside DuckDB and pandas (seconds, and the
    largest difference of the agent model's estimates from the pandas path's).
 
 Each workload runs in its own process (peak memory = that process's maximum resident set), `--repeat`
 times; the machine's load average is printed before and after (the machine is shared).
 
-    .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--repeat 3] [--only study,sums,crossed] [--spark]
+    .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--repeat 3] [--spark]
+        [--only study,sums,crossed,sql_studies]
 
 Without --data the large preset is simulated into benchmarks/.data/large (once; ~3 min, ~270 MB).
 """
@@ -63,6 +67,17 @@ def child(workload: str, data: str) -> dict:
         stats = group_stats(ds, design, "csat")
         out["aggregate_s"] = time.perf_counter() - t1
         out.update(fit_figures(lmer_from_stats, stats))
+    elif workload == "sql_studies":
+        from upstream.data.sql import open_dataset
+        from upstream.studies import RunCache, agent_vs_system, qa_sample, trends
+        ds = open_dataset(data, engine="duckdb", validate=True)
+        out["validation_s"] = time.perf_counter() - t0
+        cache = RunCache()
+        for study in (agent_vs_system, trends, qa_sample):
+            t1 = time.perf_counter()
+            result = study.run(ds, {"n_boot": 1000, "seed": 2026}, cache)
+            out[f"{study.NAME}_s"] = time.perf_counter() - t1
+            out[f"{study.NAME}_tables"] = {k: len(v) for k, v in result.tables.items()}
     elif workload == "crossed":
         from upstream.analysis.aggregated import crossed_sums, group_stats
         from upstream.data.sql import aggregates as sql
@@ -197,6 +212,13 @@ def main() -> int:
         crossed = "(1 | customer_id)" in runs[0]["judged_by"]
         print(f"  agents judged with {'the crossed model (O(N) fit)' if crossed else 'the one-factor model'}")
         ok &= max(total) <= 300 and max(peak) <= 6
+    if "sql_studies" in only:
+        runs = [measure("sql_studies", data) for _ in range(args.repeat)]
+        parts = ", ".join(f"{name} {span([r[f'{name}_s'] for r in runs])} s"
+                          for name in ("agent_vs_system", "trends", "qa_sample"))
+        print(f"agent_vs_system + trends + qa_sample from SQL aggregates (DuckDB, one process, n_boot 1000): "
+              f"total {span([r['total_s'] for r in runs])} s; validation {span([r['validation_s'] for r in runs])} s, "
+              f"{parts}; peak {span([r['peak_gb'] for r in runs])} GB")
     if "crossed" in only:
         runs = [measure("crossed", data) for _ in range(args.repeat)]
         r = runs[0]
