@@ -168,5 +168,7 @@ def test_agent_vs_system_at_scale_judges_agents_with_customers(sample):
     opposite = {("above average", "below average"), ("below average", "above average")}
     assert same >= 0.95 and not any(pair in opposite for pair in zip(a["verdict"], b["verdict"]))
     assert b.attrs["draws"] == "conditional, moment fit with customers"
+    assert sums.judged_by.formula == ("csat ~ policy + product + channel + issue_type + (1 | agent_id) "
+                                      "+ (1 | customer_id)") == rows.crossed.formula
     text = agent_vs_system.method_text(sums, None)[0]
     assert "customer random effect too" in text and "method of moments" in text and "duckdb" in text

@@ -167,7 +167,8 @@ def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX, agent: 
     repeat = sql.repeat_customers(ds, customer) if customer is not None else 0
     customers = None
     if repeat >= MIN_REPEAT_CUSTOMERS:
-        customers = crossed_fit(crossed_sums(ds, design, stats, customer), agent, customer, outcome, fixed_se=False)
+        customers = crossed_fit(crossed_sums(ds, design, stats, customer), agent, customer, outcome, fixed_se=False,
+                                terms=design.mix)
     beta = (customers or fit).fixef.reindex(fit.fixef.index)
     n = stats.n.astype(float)
     keep = [stats.names.index(c) for c in fit.fixef.index]

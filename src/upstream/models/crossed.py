@@ -182,11 +182,15 @@ def _pcg(apply, precondition, rhs: np.ndarray, tol: float = CG_TOLERANCE, max_it
 
 
 def crossed_fit(s: CrossedSums, agent: str = "agent_id", customer: str = "customer_id", response: str = "y",
-                fixed_se: bool = True) -> CrossedFit:
+                fixed_se: bool = True, terms=None) -> CrossedFit:
     """Fit `response ~ X + (1 | agent) + (1 | customer)` from `s` (see the module docstring); `fixed_se`
-    False skips the fixed effects' covariance (p more solves; `vcov` is then NaN)."""
+    False skips the fixed effects' covariance (p more solves; `vcov` is then NaN); `terms`: the variables
+    X codes, for the formula (default: its column names)."""
     with single_threaded_blas():       # small dense products: threads cost more than they gain on a busy machine
-        return _crossed_fit(s, agent, customer, response, fixed_se)
+        fit = _crossed_fit(s, agent, customer, response, fixed_se)
+    if terms is not None:
+        fit.formula = f"{response} ~ {' + '.join(terms) or '1'} + (1 | {agent}) + (1 | {customer})"
+    return fit
 
 
 def _crossed_fit(s: CrossedSums, agent: str, customer: str, response: str, fixed_se: bool) -> CrossedFit:
