@@ -36,6 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MIX = ("policy", "product", "channel", "issue_type")
+SQL_STUDIES = ("agent_vs_system", "trends", "qa_sample")
 
 
 def child(workload: str, data: str) -> dict:
@@ -67,9 +68,10 @@ def child(workload: str, data: str) -> dict:
         stats = group_stats(ds, design, "csat")
         out["aggregate_s"] = time.perf_counter() - t1
         out.update(fit_figures(lmer_from_stats, stats))
-    elif workload == "sql_studies":
+    elif workload.startswith("sql_studies"):
         from upstream.data.sql import open_dataset
         from upstream.studies import RunCache, agent_vs_system, qa_sample, trends
+        chosen = workload.partition(":")[2].split(",") if ":" in workload else SQL_STUDIES
         ds = open_dataset(data, engine="duckdb", validate=True)
         out["validation_s"] = time.perf_counter() - t0
         cache = RunCache()
@@ -81,7 +83,7 @@ def child(workload: str, data: str) -> dict:
             fit = model.customers
             out["crossed"] = {"customers": fit.ngroups["customer_id"], "repeat_customers": model.repeat,
                               "iterations": fit.iterations, "sd": {g: v ** 0.5 for g, v in fit.variances.items()}}
-        for study in (agent_vs_system, trends, qa_sample):
+        for study in [s for s in (agent_vs_system, trends, qa_sample) if s.NAME in chosen]:
             t1 = time.perf_counter()
             result = study.run(ds, {"n_boot": 1000, "seed": 2026}, cache)
             out[f"{study.NAME}_s"] = time.perf_counter() - t1
@@ -196,6 +198,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", default="study,sums,crossed")
     ap.add_argument("--spark", action="store_true")
+    ap.add_argument("--studies", default=",".join(SQL_STUDIES), help="the studies of the sql_studies workload")
     ap.add_argument("--child", default=None)
     args = ap.parse_args()
     if args.child:
@@ -221,10 +224,10 @@ def main() -> int:
         print(f"  agents judged with {'the crossed model (O(N) fit)' if crossed else 'the one-factor model'}")
         ok &= max(total) <= 300 and max(peak) <= 6
     if "sql_studies" in only:
-        runs = [measure("sql_studies", data) for _ in range(args.repeat)]
-        parts = ", ".join(f"{name} {span([r[f'{name}_s'] for r in runs])} s"
-                          for name in ("agent_vs_system", "trends", "qa_sample"))
-        print(f"agent_vs_system + trends + qa_sample from SQL aggregates (DuckDB, one process, n_boot 1000): "
+        chosen = args.studies.split(",")
+        runs = [measure(f"sql_studies:{args.studies}", data) for _ in range(args.repeat)]
+        parts = ", ".join(f"{name} {span([r[f'{name}_s'] for r in runs])} s" for name in chosen)
+        print(f"{' + '.join(chosen)} from SQL aggregates (DuckDB, one process, n_boot 1000): "
               f"total {span([r['total_s'] for r in runs])} s; validation {span([r['validation_s'] for r in runs])} s, "
               f"{parts}; peak {span([r['peak_gb'] for r in runs])} GB")
         print(f"  of which the shared agent model (REML from per-agent sums, bootstrap 1000 from the sums, and the "
