@@ -32,8 +32,7 @@ import pandas as pd
 from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
 from ..data.sql import aggregates as sql
-from ..models import ColumnTerms, GroupStats, lmer_from_stats
-from ..models.crossed import CrossedFit, CrossedSums, crossed_fit
+from ..models import ColumnTerms, CrossedFit, CrossedSums, GroupStats, crossed_fit, lmer_from_stats
 from . import trends
 from .agents import MIN_REPEAT_CUSTOMERS, AgentModel
 from .screen import DEFAULT_Z, SCREEN_FEATURES, cell_probabilities, screen_table

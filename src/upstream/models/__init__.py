@@ -1,11 +1,13 @@
 """Mixed models for ratings data with lme4's formula syntax: `lmer` (linear), `glmer`
 (logistic, Laplace or adaptive quadrature) and `clmm` (cumulative logit, ordinal::clmm);
-`lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows.
+`lmer_from_stats` fits `y ~ X + (1 | g)` from per-group sums (`GroupStats`) without the rows;
+`crossed_fit` fits `y ~ X + (1 | agent) + (1 | customer)` from sums in O(N) (`CrossedSums`; moments + GLS).
 
 Bad input raises `ModelInputError` (a ValueError; `FormulaError` is one kind) before any fitting,
 with a message naming the column or argument, the rule and a few offending rows (checks.py)."""
 from .bootstrap import BootstrapResult
 from .checks import ModelInputError
+from .crossed import CrossedFit, CrossedSums, crossed_fit
 from .design import MissingGroupWarning, RankDeficiencyWarning
 from .fit import lmer, lmer_from_stats
 from .formula import FormulaError, parse_formula
@@ -21,4 +23,4 @@ __all__ = ["lmer", "glmer", "clmm", "lmer_from_stats", "GroupStats", "ColumnTerm
            "ModelInputError", "FormulaError", "MixedModelResult", "LmerResult", "GlmerResult", "ClmmResult",
            "BootstrapResult", "single_threaded_blas", "SingularFitWarning", "ConvergenceWarning",
            "RankDeficiencyWarning", "SeparationWarning", "MissingGroupWarning", "variance_lr_test",
-           "random_intercept_draws"]
+           "random_intercept_draws", "CrossedSums", "CrossedFit", "crossed_fit"]
