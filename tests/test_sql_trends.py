@@ -58,3 +58,23 @@ def test_weekly_table_from_sums_in_numbers(runs):
     assert list(compared.index) == ["2026-07", "2026-09", "change"]
     assert compared.loc["change", "csat"] == pytest.approx(compared.loc["2026-09", "csat"]
                                                            - compared.loc["2026-07", "csat"], abs=1e-12)
+
+
+def test_a_wide_design_with_many_agents_draws_the_fixed_effects(runs, monkeypatch):
+    """Above PER_GROUP_XTX_LIMIT the trend model is fitted from the total X'X (the same fit) and its intervals
+    come from normal draws of β̂, which the report says; the estimates and Satterthwaite columns are unchanged."""
+    from upstream.analysis import aggregated
+
+    _, sums = runs
+    monkeypatch.setattr(aggregated, "PER_GROUP_XTX_LIMIT", 1000)
+    sds = open_dataset("data/sample", engine="duckdb", validate=False)
+    wide = trends.run(sds, PARAMS, RunCache())
+    same(sums.tables["trend_decomposition"], wide.tables["trend_decomposition"], skip=("lower", "upper"))
+    same(sums.tables["within_mix_weekly"], wide.tables["within_mix_weekly"], skip=("lower", "upper"))
+    part = wide.tables["trend_decomposition"].loc["mix"]
+    assert part["lower"] == pytest.approx(part["satterthwaite_lower"], abs=0.005)
+    assert part["upper"] == pytest.approx(part["satterthwaite_upper"], abs=0.005)
+    note = ("Trend model: fitted from per-agent sums in duckdb (146 agents × 40 columns: too many for every agent's "
+            "X'X), so the intervals of the decomposition and the weekly levels come from 100 draws of the fixed "
+            "effects from their normal distribution (REML estimate and covariance), not from a parametric bootstrap.")
+    assert note in wide.health and note in wide.findings

@@ -32,7 +32,7 @@ import pandas as pd
 from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
 from ..data.sql import aggregates as sql
-from ..models import ColumnTerms, CrossedFit, CrossedSums, GroupStats, crossed_fit, lmer_from_stats
+from ..models import BootstrapResult, ColumnTerms, CrossedFit, CrossedSums, GroupStats, crossed_fit, lmer_from_stats
 from . import trends
 from .agents import MIN_REPEAT_CUSTOMERS, AgentModel
 from .screen import DEFAULT_Z, SCREEN_FEATURES, cell_probabilities, screen_table
@@ -108,11 +108,18 @@ class StatsAgentModel(AgentModel):
         raise NotImplementedError("a model fitted from per-agent sums has no replies; use agent_means()")
 
 
-def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, agent: str = "agent_id"):
-    """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights)."""
-    sums = sql.agent_sums(ds, design, weight=weight, agent=agent)
+def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, agent: str = "agent_id",
+                per_group_xtx: bool = True):
+    """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights; without the
+    per-agent X'X when `per_group_xtx` is False: enough to fit, not to bootstrap from the sums)."""
+    sums = sql.agent_sums(ds, design, weight=weight, agent=agent, per_group_xtx=per_group_xtx)
     terms = ColumnTerms(design.term_of_column, {k: tuple(v) for k, v in design.levels.items()},
                         {k: tuple(v) for k, v in design.level_counts.items()})
+    if not per_group_xtx:
+        return GroupStats(levels=sums["levels"], names=list(design.names), n=sums["n"], s=sums["s"], xtx=None,
+                          xty=sums["xty"], sy=sums["sy"], yty=sums["yty"], sum_w=sums.get("sum_w"),
+                          sum_log_w=sums.get("sum_log_w"), group=agent, response=outcome, xtx_sum=sums["xtx_sum"],
+                          terms=terms)
     return GroupStats.from_sums(sums["levels"], design.names, sums["n"], sums["s"], sums["xtx"], sums["xty"],
                                 sums["sy"], sums["yty"], sum_w=sums.get("sum_w"), sum_log_w=sums.get("sum_log_w"),
                                 group=agent, response=outcome, terms=terms)
@@ -251,13 +258,47 @@ def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=S
     return out
 
 
+#: Above this many numbers in the per-agent X'X (agents × columns²) the trend model is fitted from the total
+#: X'X and its fixed effects drawn from their normal distribution instead of bootstrapped from the sums
+#: (20,000 agents × 80 weekly and mix columns: 128 million, 1 GB per copy; the bootstrap keeps several).
+PER_GROUP_XTX_LIMIT = 20_000_000
+
+NORMAL_DRAWS_NOTE = ("fitted from per-agent sums in {engine} ({agents:,} agents × {columns} columns: too many for "
+                     "every agent's X'X), so the intervals of the decomposition and the weekly levels come from "
+                     "{n:,} draws of the fixed effects from their normal distribution (REML estimate and covariance), "
+                     "not from a parametric bootstrap")
+
+
+@dataclass
+class NormalDraws(BootstrapResult):
+    """Draws of β̂ from N(β̂, Cov β̂) in a BootstrapResult's shape (``fixef()``), with the note saying so."""
+
+    note: str = ""
+
+
+def normal_draws(fit, n: int, seed: int, note: str = "") -> NormalDraws:
+    """`n` seeded draws of the fixed effects from their estimated normal distribution."""
+    names = list(fit.fixef.index)
+    chol = np.linalg.cholesky(fit.vcov.loc[names, names].to_numpy() + 1e-14 * np.eye(len(names)))
+    z = np.random.default_rng(seed).standard_normal((n, len(names)))
+    samples = pd.DataFrame(fit.fixef.to_numpy()[None, :] + z @ chol.T, columns=names)
+    return NormalDraws(n=n, n_failed=0, level=0.95, samples=samples, estimates=fit.fixef.copy(), modes={}, errors={},
+                       fixef_names=tuple(names), note=note)
+
+
 def fit_trend_model_from_sql(ds, n_boot: int, seed: int, mix=CONTACT_MIX):
     """``trends.fit_trend_model`` (`csat ~ week + mix + (1 | agent_id)`) from per-agent sums, and its
-    bootstrap from the sums (method "sums"); `replies` is left with the week, month, NPS and top box."""
+    bootstrap from the sums (method "sums") — or, above PER_GROUP_XTX_LIMIT, normal draws of β̂
+    (``NormalDraws``, its note for the report); `replies` is left with the week, month, NPS and top box."""
     sql.prepare_trend_replies(ds, csat_scale_of(ds), tuple(mix))
     design = sql.mix_design(ds, ("week", *mix))
-    fit = lmer_from_stats(group_stats(ds, design, "csat"))
-    return fit, fit.bootstrap(n_boot, seed=seed, progress=False, method="sums")
+    agents = int(ds.engine.rows(f"SELECT count(DISTINCT {ds.engine.dialect.ident('agent_id')}) FROM replies")[0][0])
+    if agents * len(design.names) ** 2 <= PER_GROUP_XTX_LIMIT:
+        fit = lmer_from_stats(group_stats(ds, design, "csat"))
+        return fit, fit.bootstrap(n_boot, seed=seed, progress=False, method="sums")
+    fit = lmer_from_stats(group_stats(ds, design, "csat", per_group_xtx=False))
+    note = NORMAL_DRAWS_NOTE.format(engine=ds.engine.name, agents=agents, columns=len(design.names), n=n_boot)
+    return fit, normal_draws(fit, n_boot, seed, note)
 
 
 def trend_scores_from_sql(ds, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFrame]:

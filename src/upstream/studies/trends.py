@@ -113,6 +113,7 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
     shares = trends.share_changes(None, first, last, counts=counts)
     levels = trends.within_mix_weeks(fit, boot, None, first, counts=counts[0])
     health = (steps.fit_health("Trend model", fit)
+              + ([f"Trend model: {boot.note}."] if getattr(boot, "note", "") else [])
               + ([f"Trend model: {boot.n_failed} of {boot.n} bootstrap refits failed and were left out."]
                  if boot.n_failed else []))
     margin = steps.verdict_margin(params, scale)     # a part is "no change" only within ±δ

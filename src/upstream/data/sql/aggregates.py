@@ -100,10 +100,12 @@ def _is(ds, column) -> str:
     return f"{_i(ds, var)} = {_lit(ds, lab)}"
 
 
-def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "agent_id") -> dict:
+def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "agent_id",
+               per_group_xtx: bool = True) -> dict:
     """Per-agent sufficient statistics (see the module docstring) as arrays: levels (sorted agent ids),
     n, s (G×p), xtx (G×p×p), xty (G×p), sy, yty, and with `weight` (a SQL expression of a reply's
-    prior weight) sum_w and sum_log_w."""
+    prior weight) sum_w and sum_log_w. `per_group_xtx` False: xtx is None and xtx_sum (p×p) the total
+    (G·p² numbers are too many for a wide design and many agents; the fit needs only the total)."""
     d = ds.engine.dialect
     cols = design.columns
     p = len(cols)
@@ -113,7 +115,10 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "a
     parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w ELSE 0 END)" for c in cols[1:]]
     parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w * y ELSE 0 END)" for c in cols[1:]]
     pairs = [(a, b) for a in range(1, p) for b in range(a + 1, p) if cols[a][0] != cols[b][0]]
-    parts += [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
+    products = [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
+    if not per_group_xtx:
+        return _agent_sums_total_xtx(ds, design, parts, products, pairs, w, agent, weight is not None)
+    parts += products
     select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
     frame = ds.engine.frame(f"SELECT {_i(ds, agent)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
                             f"GROUP BY {_i(ds, agent)}")
@@ -136,6 +141,34 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, agent: str = "a
     out = dict(levels=list(frame["g"]), n=n, s=s, xtx=xtx, xty=xty, sy=sy, yty=yty)
     if weight is not None:
         out.update(sum_w=sum_w, sum_log_w=sum_log_w)
+    return out
+
+
+def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str, agent: str, weighted: bool) -> dict:
+    """``agent_sums`` without the per-agent X'X: the per-agent sums, and the cross products as one total."""
+    p = len(design.columns)
+    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
+    frame = ds.engine.frame(f"SELECT {_i(ds, agent)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
+                            f"GROUP BY {_i(ds, agent)}")
+    frame["g"] = frame["g"].astype(str)
+    frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
+    v = frame.drop(columns="g").to_numpy(dtype=float)
+    s = np.empty((len(frame), p))
+    xty = np.empty((len(frame), p))
+    s[:, 0], xty[:, 0] = v[:, 1], v[:, 3]
+    s[:, 1:], xty[:, 1:] = v[:, 5:5 + p - 1], v[:, 5 + p - 1:5 + 2 * (p - 1)]
+    total = s.sum(axis=0)
+    xtx = np.zeros((p, p))
+    xtx[0, :] = xtx[:, 0] = total
+    xtx[np.arange(1, p), np.arange(1, p)] = total[1:]
+    if pairs:
+        row = ds.engine.rows(f"SELECT {', '.join(products)} FROM (SELECT *, {w} AS _w FROM replies) r")[0]
+        for (a, b), value in zip(pairs, row):
+            xtx[a, b] = xtx[b, a] = float(value)
+    out = dict(levels=list(frame["g"]), n=v[:, 0].astype(np.int64), s=s, xtx=None, xtx_sum=xtx, xty=xty, sy=v[:, 3],
+               yty=v[:, 4])
+    if weighted:
+        out.update(sum_w=v[:, 1], sum_log_w=v[:, 2])
     return out
 
 
