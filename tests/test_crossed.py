@@ -161,13 +161,13 @@ def test_agent_vs_system_at_scale_judges_agents_with_customers(sample):
         rows.crossed.ranef["agent_id"].index.astype(str)]
     assert np.abs(exact["mode"].to_numpy() - approx["mode"].to_numpy()).max() < 0.015
     assert np.abs(approx["cond_se"].to_numpy() / exact["cond_se"].to_numpy() - 1).max() < 0.02
-    a, b = agent_effects(rows, pds.agents), agent_effects(sums, steps.agents_table(sds))
+    a, judged = agent_effects(rows, pds.agents).table, agent_effects(sums, steps.agents_table(sds))
     a.index = a.index.astype(str)
-    b = b.loc[a.index]
+    b = judged.table.loc[a.index]
     same = (a["verdict"] == b["verdict"]).mean()
     opposite = {("above average", "below average"), ("below average", "above average")}
     assert same >= 0.95 and not any(pair in opposite for pair in zip(a["verdict"], b["verdict"]))
-    assert b.attrs["draws"] == "conditional, moment fit with customers"
+    assert judged.draws == "conditional, moment fit with customers"
     assert sums.judged_by.formula == ("csat ~ policy + product + channel + issue_type + (1 | agent_id) "
                                       "+ (1 | customer_id)") == rows.crossed.formula
     text = agent_vs_system.method_text(sums, None)[0]

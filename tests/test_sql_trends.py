@@ -46,7 +46,8 @@ def test_every_table_agrees_with_the_same_bootstrap(runs):
                                                     "mix_shares", "within_mix_weekly"}
     for name in rows.tables:
         same(rows.tables[name], sums.tables[name])
-    assert rows.values["nobs"] == sums.values["nobs"] == 7765 and rows.values["n_boot"] == sums.values["n_boot"] == 100
+    assert rows.values.model.nobs == sums.values.model.nobs == 7765
+    assert rows.values.model.n_boot == sums.values.model.n_boot == 100
     assert rows.findings == sums.findings
 
 

@@ -189,8 +189,13 @@ def crossed_fit(s: CrossedSums, agent: str = "agent_id", customer: str = "custom
     with single_threaded_blas():       # small dense products: threads cost more than they gain on a busy machine
         fit = _crossed_fit(s, agent, customer, response, fixed_se)
     if terms is not None:
-        fit.formula = f"{response} ~ {' + '.join(terms) or '1'} + (1 | {agent}) + (1 | {customer})"
+        fit.formula = crossed_formula(response, terms, agent, customer)
     return fit
+
+
+def crossed_formula(response: str, terms, agent: str, customer: str) -> str:
+    """The label of a crossed fit: `response ~ terms + (1 | agent) + (1 | customer)` ("1" without terms)."""
+    return f"{response} ~ {' + '.join(terms) or '1'} + (1 | {agent}) + (1 | {customer})"
 
 
 def _crossed_fit(s: CrossedSums, agent: str, customer: str, response: str, fixed_se: bool) -> CrossedFit:
@@ -245,8 +250,7 @@ def _crossed_fit(s: CrossedSums, agent: str, customer: str, response: str, fixed
                                     index=pd.Index(s.customer_levels, name=customer))}
     reliability = {agent: pd.Series(1 - var_a / va if va > 0 else np.zeros(G), index=ranef[agent].index,
                                     name="reliability")}
-    terms = " + ".join(n for n in names if n != "(Intercept)") or "1"
-    return CrossedFit(formula=f"{response} ~ {terms} + (1 | {agent}) + (1 | {customer})",
+    return CrossedFit(formula=crossed_formula(response, [n for n in names if n != "(Intercept)"], agent, customer),
                       fixef=pd.Series(beta, index=names), vcov=pd.DataFrame(vcov, index=names, columns=names),
                       sigma=float(np.sqrt(ve)),
                       variances={agent: float(va), customer: float(vc), "Residual": float(ve)},
