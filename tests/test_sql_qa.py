@@ -61,3 +61,19 @@ def test_unrated_counts_are_those_of_the_rows(runs):
     counts = sql.unrated_counts(sds)
     assert counts.equals(expected.sort_index().rename(None).rename_axis(None))
     assert int(counts.sum()) == len(pds.contacts) - 7765
+
+
+def test_eligible_counts_alone_need_a_linear_model():
+    """A latent-scale model's review variance comes from each unrated contact's mix: counts are not enough."""
+    from types import SimpleNamespace
+
+    from upstream.analysis import qa
+
+    fit = SimpleNamespace(varcorr=pd.DataFrame({"variance": [0.4]}, index=["agent_id"]),
+                          ranef={"agent_id": pd.DataFrame({"cond_se": [0.3]}, index=["a1"])})
+    model = SimpleNamespace(judged_by=fit, agent="agent_id", frame=None,
+                            agent_means=lambda: pd.DataFrame({"n_responses": [4]}, index=["a1"]))
+    with pytest.raises(ValueError, match=r"^review_plan: a latent-scale agent model needs the contacts and replied "
+                                         r"\(a rating's information depends on each unrated contact's mix\); "
+                                         r"eligible alone serves a linear model$"):
+        qa.review_plan(model, None, None, 10, eligible=pd.Series({"a1": 3}))

@@ -151,6 +151,9 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
                else model.agent_means()["n_responses"])
     n_replies = replies.reindex(all_agents).fillna(0).astype(int)
     if "Residual" not in fit.varcorr.index:           # a rating's information on the latent scale, per agent
+        if contacts is None:
+            raise ValueError("review_plan: a latent-scale agent model needs the contacts and replied (a rating's "
+                             "information depends on each unrated contact's mix); eligible alone serves a linear model")
         sigma2 = 1.0 / review_information(fit, agent, contacts[unrated], all_agents)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
