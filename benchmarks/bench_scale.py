@@ -6,13 +6,20 @@
    levels, per-agent sums) — target ≤ 60 s — and the fit (REML + Satterthwaite) — target ≤ 10 s;
    beside its peer in the same run, `pandas_sums`: the same replies read from the Parquet files into
    pandas, joined, dummy-coded and summed with GroupStats.from_arrays, then the same fit;
-3. `spark` (with --spark): the sample in Spark local mode beside DuckDB and pandas (seconds, and the
+3. `sql_studies`: the studies that run from SQL aggregates — agent_vs_system, trends and qa_sample — one after
+   the other in one process with one RunCache, as the quarterly review's notebooks would (validation once;
+   seconds per study, peak memory of the whole);
+4. `crossed`: the crossed agent × customer model in O(N) (issue 20; upstream.models.crossed) — per-customer
+   sums and agent × customer cells aggregated in DuckDB, then the moment/conjugate-gradient fit (seconds,
+   iterations, variance components); `study` includes it where 30+ customers answered twice;
+5. `spark` (with --spark): the sample in Spark local mode beside DuckDB and pandas (seconds, and the
    largest difference of the agent model's estimates from the pandas path's).
 
 Each workload runs in its own process (peak memory = that process's maximum resident set), `--repeat`
 times; the machine's load average is printed before and after (the machine is shared).
 
-    .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--repeat 3] [--only study,sums] [--spark]
+    .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--repeat 3] [--spark]
+        [--only study,sums,crossed,sql_studies]
 
 Without --data the large preset is simulated into benchmarks/.data/large (once; ~3 min, ~270 MB).
 """
@@ -29,6 +36,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MIX = ("policy", "product", "channel", "issue_type")
+SQL_STUDIES = ("agent_vs_system", "trends", "qa_sample")
 
 
 def child(workload: str, data: str) -> dict:
@@ -47,6 +55,7 @@ def child(workload: str, data: str) -> dict:
         out["study_s"] = time.perf_counter() - t1
         out["agents"] = len(result.tables["agent_effects"])
         out["replies"] = int(result.values.model.nobs)
+        out["judged_by"] = result.values.model.formula
     elif workload == "sums":
         from upstream.analysis.aggregated import group_stats
         from upstream.data.sql import aggregates as sql
@@ -59,6 +68,44 @@ def child(workload: str, data: str) -> dict:
         stats = group_stats(ds, design, "csat")
         out["aggregate_s"] = time.perf_counter() - t1
         out.update(fit_figures(lmer_from_stats, stats))
+    elif workload.startswith("sql_studies"):
+        from upstream.data.sql import open_dataset
+        from upstream.studies import RunCache, agent_vs_system, qa_sample, trends
+        chosen = workload.partition(":")[2].split(",") if ":" in workload else SQL_STUDIES
+        ds = open_dataset(data, engine="duckdb", validate=True)
+        out["validation_s"] = time.perf_counter() - t0
+        cache = RunCache()
+        from upstream.studies import Parameters, steps
+        t1 = time.perf_counter()          # the shared agent model first (with the crossed fit), then the studies
+        model = steps.agent_model(ds, Parameters.from_mapping({"n_boot": 1000, "seed": 2026}), cache)
+        out["agent_model_s"] = time.perf_counter() - t1
+        if model.customers is not None:
+            fit = model.customers
+            out["crossed"] = {"customers": fit.ngroups["customer_id"], "repeat_customers": model.repeat,
+                              "iterations": fit.iterations, "sd": {g: v ** 0.5 for g, v in fit.variances.items()}}
+        for study in [s for s in (agent_vs_system, trends, qa_sample) if s.NAME in chosen]:
+            t1 = time.perf_counter()
+            result = study.run(ds, {"n_boot": 1000, "seed": 2026}, cache)
+            out[f"{study.NAME}_s"] = time.perf_counter() - t1
+            out[f"{study.NAME}_tables"] = {k: len(v) for k, v in result.tables.items()}
+    elif workload == "crossed":
+        from upstream.analysis.aggregated import crossed_sums, group_stats
+        from upstream.data.sql import aggregates as sql
+        from upstream.data.sql import open_dataset
+        from upstream.models.crossed import crossed_fit
+        ds = open_dataset(data, engine="duckdb", validate=False)
+        out["replies"] = sql.prepare_replies(ds, "csat", MIX)
+        design = sql.mix_design(ds, MIX)
+        stats = group_stats(ds, design, "csat")
+        t1 = time.perf_counter()
+        sums = crossed_sums(ds, design, stats)
+        out["aggregate_s"] = time.perf_counter() - t1
+        out["repeat_customers"] = sql.repeat_customers(ds)
+        t1 = time.perf_counter()
+        fit = crossed_fit(sums, response="csat", fixed_se=False)
+        out["fit_s"] = time.perf_counter() - t1
+        out.update(iterations=fit.iterations, agents=fit.ngroups["agent_id"], customers=fit.ngroups["customer_id"],
+                   cells=len(sums.cell_n), sd={g: float(v) ** 0.5 for g, v in fit.variances.items()})
     elif workload == "pandas_sums":
         import pyarrow.dataset as pads
 
@@ -120,7 +167,7 @@ def sample_run(workload: str) -> dict:
                                 customer=None, boot_method="sums")
     else:
         ds = open_dataset(sample, engine="spark" if workload.startswith("spark") else "duckdb")
-        model = fit_agent_model_from_sql(ds, n_boot=200, seed=11)
+        model = fit_agent_model_from_sql(ds, n_boot=200, seed=11, customer=None)
     fit = model.fit
     return {"seconds": time.perf_counter() - t, "fixef": [float(v) for v in fit.fixef.to_numpy()],
             "modes": [float(v) for v in fit.ranef["agent_id"]["mode"].to_numpy()], "theta": float(fit.theta[0]),
@@ -149,8 +196,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=None)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", default="study,sums")
+    ap.add_argument("--only", default="study,sums,crossed")
     ap.add_argument("--spark", action="store_true")
+    ap.add_argument("--studies", default=",".join(SQL_STUDIES), help="the studies of the sql_studies workload")
     ap.add_argument("--child", default=None)
     args = ap.parse_args()
     if args.child:
@@ -172,7 +220,27 @@ def main() -> int:
         print(f"agent_vs_system, large preset ({runs[0]['replies']:,} replies, {runs[0]['agents']:,} agents), "
               f"DuckDB, validation included: {span(total)} s; validation {span([r['validation_s'] for r in runs])} s, "
               f"study {span([r['study_s'] for r in runs])} s; peak {span(peak)} GB   [target ≤ 300 s, ≤ 6 GB]")
+        crossed = "(1 | customer_id)" in runs[0]["judged_by"]
+        print(f"  agents judged with {'the crossed model (O(N) fit)' if crossed else 'the one-factor model'}")
         ok &= max(total) <= 300 and max(peak) <= 6
+    if "sql_studies" in only:
+        chosen = args.studies.split(",")
+        runs = [measure(f"sql_studies:{args.studies}", data) for _ in range(args.repeat)]
+        parts = ", ".join(f"{name} {span([r[f'{name}_s'] for r in runs])} s" for name in chosen)
+        print(f"{' + '.join(chosen)} from SQL aggregates (DuckDB, one process, n_boot 1000): "
+              f"total {span([r['total_s'] for r in runs])} s; validation {span([r['validation_s'] for r in runs])} s, "
+              f"{parts}; peak {span([r['peak_gb'] for r in runs])} GB")
+        print(f"  of which the shared agent model (REML from per-agent sums, bootstrap 1000 from the sums, and the "
+              f"crossed O(N) fit): {span([r['agent_model_s'] for r in runs])} s; crossed: {runs[0].get('crossed')}")
+    if "crossed" in only:
+        runs = [measure("crossed", data) for _ in range(args.repeat)]
+        r = runs[0]
+        sd = ", ".join(f"{g} {v:.3f}" for g, v in r["sd"].items())
+        print(f"crossed agent × customer model in O(N) ({r['replies']:,} replies, {r['agents']:,} agents, "
+              f"{r['customers']:,} customers of whom {r['repeat_customers']:,} answered twice or more, "
+              f"{r['cells']:,} agent × customer cells): sums in DuckDB {span([x['aggregate_s'] for x in runs])} s, "
+              f"fit {span([x['fit_s'] for x in runs])} s ({r['iterations']} conjugate-gradient iterations), "
+              f"peak {span([x['peak_gb'] for x in runs])} GB; SDs {sd}")
     if "sums" in only:
         ours = [measure("sums", data) for _ in range(args.repeat)]
         peer = [measure("pandas_sums", data) for _ in range(args.repeat)]

@@ -13,12 +13,13 @@ import pytest
 from test_sql_study import close, numeric_equal
 
 from upstream.analysis.agents import agent_effects, fit_agent_model
-from upstream.analysis.aggregated import fit_agent_model_from_sql, survey_screen_from_sql
+from upstream.analysis.aggregated import crossed_sums, fit_agent_model_from_sql, survey_screen_from_sql
 from upstream.analysis.screen import survey_screen
 from upstream.data import load_dataset
 from upstream.data.frames import CONTACT_MIX, invitations, responses
 from upstream.data.sql import open_dataset
 from upstream.models import GroupStats
+from upstream.models.crossed import CrossedSums
 from upstream.studies import agent_vs_system, steps
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None,
@@ -36,7 +37,7 @@ def spark_and_pandas():
     sds = open_dataset("data/sample", engine="spark")            # validated in Spark
     rows = fit_agent_model(responses(pds), "csat", CONTACT_MIX, n_boot=100, seed=5, population=pds.contacts,
                            customer=None, boot_method="sums")
-    sums = fit_agent_model_from_sql(sds, n_boot=100, seed=5)
+    sums = fit_agent_model_from_sql(sds, n_boot=100, seed=5, customer=None)
     yield pds, sds, rows, sums
     sds.engine.spark.stop()
 
@@ -54,6 +55,15 @@ def test_spark_gives_the_pandas_numbers(spark_and_pandas):
     close(rows.fit.coef_table[["std_error", "df"]], sums.fit.coef_table[["std_error", "df"]])
     close(rows.boot.samples, sums.boot.samples)
     numeric_equal(agent_effects(rows, pds.agents).table, agent_effects(sums, steps.agents_table(sds)).table)
+    # the crossed agent × customer model's sums (upstream.models.crossed) are the rows' too
+    crossed = crossed_sums(sds, sums.design, sums.stats)
+    X = rows.fit.model_matrix.to_numpy()
+    exact = CrossedSums.from_arrays(X, rows.frame["csat"], rows.frame["agent_id"], rows.frame["customer_id"],
+                                    rows.fit.fixef.index)
+    for name in ("customer_levels", "customer_n", "customer_s", "customer_sy"):
+        assert np.array_equal(np.asarray(getattr(crossed, name)), np.asarray(getattr(exact, name))), name
+    cells = lambda s: sorted(zip(s.cell_agent, s.cell_customer, s.cell_n))  # noqa: E731
+    assert cells(crossed) == cells(exact)
     shares_rows, policy_rows, _, _ = agent_vs_system.linear_system(rows, pds.contacts)
     shares_sums, policy_sums, _, _ = agent_vs_system.linear_system(sums, steps.contact_counts(sds, "policy"),
                                                                    source=sds)

@@ -33,7 +33,7 @@ def paths():
     sds = open_dataset("data/sample", engine="duckdb", validate=False)
     rows = fit_agent_model(responses(pds), "csat", CONTACT_MIX, n_boot=200, seed=11, population=pds.contacts,
                            customer=None, boot_method="sums")
-    sums = fit_agent_model_from_sql(sds, n_boot=200, seed=11)
+    sums = fit_agent_model_from_sql(sds, n_boot=200, seed=11, customer=None)
     return pds, sds, rows, sums
 
 
@@ -134,7 +134,8 @@ def test_upstream_run_with_the_duckdb_engine(tmp_path):
     assert manifest["notebooks"][0]["parameters"]["engine"] == "duckdb"
     table = pd.read_csv(run / "tables" / "policy_effects.csv")
     assert table["agent_variation_p"].isna().all() and table["effect"].notna().all()
-    assert "no customer random effect" in (run / "agent_vs_system.html").read_text()
+    assert "customer random effect too (5,428 customers, 1,066 of them answered more than once)" in (
+        run / "agent_vs_system.html").read_text()
 
 
 def test_study_file_and_command_line_choose_the_engine(tmp_path):

@@ -119,9 +119,9 @@ class ReviewPlan(AnalysisResult):
     reach_after: int
 
 
-def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 200,
+def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, budget: int = 200,
                 flagged: pd.Series | None = None, priority_reviews: int = 5,
-                reliability_threshold: float = 0.7) -> ReviewPlan:
+                reliability_threshold: float = 0.7, eligible: pd.Series | None = None) -> ReviewPlan:
     """One row per agent with contacts: n_replies, eligible (contacts without a CSAT reply), reliability
     now, reviews, reliability_after, gain (reliability after − now), pev_now/pev_after (posterior
     variances, score points² or latent-scale units²), review_variance (σ_j²: one review's noise variance,
@@ -129,20 +129,31 @@ def review_plan(model, contacts: pd.DataFrame, replied: pd.Index, budget: int = 
     the survey process is under review) and the reason the agent gets reviews ('' when none). With no
     detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate: only the
     priority reviews are placed.
-    `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply. The plan also
-    carries τ², σ² (mean review_variance), budget, reviews used, priority_reviews, mean reliability before/after
+    `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply; or, for a linear
+    model, `eligible` alone (contacts without a CSAT reply per agent with contacts, e.g. counted in SQL). The
+    plan also carries τ², σ² (mean review_variance), budget, reviews used, priority_reviews, mean reliability
+    before/after
     over all agents, and how many agents reach `reliability_threshold`."""
     fit, agent = model.judged_by, model.agent
     tau2, sigma2 = variance_parts(fit, agent)
-    ids = contacts[AGENT].astype(str)
-    all_agents = sorted(ids.unique())
+    if eligible is None:
+        ids = contacts[AGENT].astype(str)
+        all_agents = sorted(ids.unique())
+        unrated = ~contacts["contact_id"].isin(replied)
+        eligible = unrated.groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
+    else:
+        all_agents = sorted(eligible.index.astype(str))
+        eligible = eligible.reindex(all_agents).fillna(0).astype(int)
     re = fit.ranef[agent]
     pev0 = (re["cond_se"] ** 2).reindex(all_agents).fillna(tau2)
     pev0 = pev0.clip(lower=1e-12)
-    n_replies = model.frame[agent].astype(str).value_counts().reindex(all_agents).fillna(0).astype(int)
-    unrated = ~contacts["contact_id"].isin(replied)
-    eligible = unrated.groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
+    replies = (model.frame[agent].astype(str).value_counts() if model.frame is not None
+               else model.agent_means()["n_responses"])
+    n_replies = replies.reindex(all_agents).fillna(0).astype(int)
     if "Residual" not in fit.varcorr.index:           # a rating's information on the latent scale, per agent
+        if contacts is None:
+            raise ValueError("review_plan: a latent-scale agent model needs the contacts and replied (a rating's "
+                             "information depends on each unrated contact's mix); eligible alone serves a linear model")
         sigma2 = 1.0 / review_information(fit, agent, contacts[unrated], all_agents)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
@@ -238,10 +249,11 @@ def agent_generator(seed: int, agent_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), h])
 
 
-def sample_contacts(plan: pd.DataFrame, contacts: pd.DataFrame, replied: pd.Index, seed: int) -> pd.DataFrame:
+def sample_contacts(plan: pd.DataFrame, contacts: pd.DataFrame, replied: pd.Index | None, seed: int) -> pd.DataFrame:
     """The contacts to review (one row each): contact_id, agent_id, opened_at, channel, policy, issue_type,
-    reason — drawn at random within each agent (module docstring)."""
-    pool = contacts[~contacts["contact_id"].isin(replied)]
+    reason — drawn at random within each agent (module docstring). `replied` None: `contacts` are already
+    the contacts without a CSAT reply (of the agents with reviews, e.g. from SQL)."""
+    pool = contacts if replied is None else contacts[~contacts["contact_id"].isin(replied)]
     pool = pool.assign(_agent=pool[AGENT].astype(str)).sort_values("contact_id")
     groups = pool.groupby("_agent").indices
     rows = []

@@ -33,7 +33,7 @@ from scipy import stats
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import model_formula, present_mix
 from ..models import lmer
-from ..survey import nps, nps_by_group, wilson_interval
+from ..survey import nps, nps_by_group, nps_from_counts, wilson_interval
 from .results import AnalysisResult, result
 
 TIME = "week"
@@ -82,6 +82,57 @@ def score_table(replies: pd.DataFrame, by: pd.Series, level: float = 0.95) -> pd
     return out
 
 
+def score_table_from_sums(sums: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """``score_table`` from per-group sums (``data.sql.aggregates.score_sums``: replies, sum_y, sum_y2, top,
+    promoters, passives, detractors): the same columns, the SD from Σy and Σy²."""
+    n = sums["replies"].astype(float)
+    out = pd.DataFrame({"replies": sums["replies"], "csat": sums["sum_y"] / n})
+    var = (sums["sum_y2"] - n * out["csat"] ** 2) / (n - 1)
+    se = np.sqrt(var.clip(lower=0)) / np.sqrt(n)
+    tq = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+    out["csat_lower"], out["csat_upper"] = out["csat"] - tq * se, out["csat"] + tq * se
+    out["top_box"] = sums["top"] / n
+    lo, hi = wilson_interval(sums["top"].to_numpy(), sums["replies"].to_numpy(), level)
+    out["top_box_lower"], out["top_box_upper"] = lo, hi
+    answered = sums[["promoters", "passives", "detractors"]].sum(axis=1)
+    if answered.sum() > 0:
+        scored = nps_from_counts(sums[answered > 0], level=level)
+        out["nps_replies"] = scored["n"].reindex(out.index).fillna(0).astype(int)
+        out["nps"], out["nps_lower"], out["nps_upper"] = (scored[c].reindex(out.index) for c in ("nps", "lower",
+                                                                                               "upper"))
+    out.index.name = None
+    return out
+
+
+def period_scores_from_sums(sums: pd.DataFrame, first: str, last: str, level: float = 0.95) -> pd.DataFrame:
+    """``period_scores`` from per-month sums (``score_table_from_sums``'s input, one row per month)."""
+    table = score_table_from_sums(sums.loc[[first, last]], level)
+    q = stats.norm.ppf(0.5 + level / 2)
+    a, b = sums.loc[first], sums.loc[last]
+
+    def mean_var(s):
+        n = float(s["replies"])
+        m = s["sum_y"] / n
+        return m, (s["sum_y2"] - n * m * m) / (n - 1), n
+
+    (ma, va, na), (mb, vb, nb) = mean_var(a), mean_var(b)
+    d_csat = mb - ma
+    se_csat = np.sqrt(vb / nb + va / na)
+    pa, pb = a["top"] / na, b["top"] / nb
+    se_top = np.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+    change = {"replies": np.nan, "csat": d_csat, "csat_lower": d_csat - q * se_csat, "csat_upper": d_csat + q * se_csat,
+              "top_box": pb - pa, "top_box_lower": pb - pa - q * se_top, "top_box_upper": pb - pa + q * se_top}
+    cats = ["promoters", "passives", "detractors"]
+    if a[cats].sum() > 0 and b[cats].sum() > 0:
+        est = nps_from_counts(sums.loc[[first, last], cats])
+        d_nps = est.loc[last, "nps"] - est.loc[first, "nps"]
+        se_nps = np.sqrt(est.loc[first, "se"] ** 2 + est.loc[last, "se"] ** 2)
+        change.update({"nps": d_nps, "nps_lower": d_nps - q * se_nps, "nps_upper": d_nps + q * se_nps})
+    table.loc["change"] = pd.Series(change)
+    table.index.name = "period"
+    return table
+
+
 def period_scores(replies: pd.DataFrame, first: str, last: str, level: float = 0.95) -> pd.DataFrame:
     """The replies' raw scores in the first and last period and the change, each with an interval (the
     change: Welch for CSAT, Wald for the top-box share and for NPS with the trinomial SEs)."""
@@ -111,20 +162,34 @@ def fit_trend_model(replies: pd.DataFrame, mix=CONTACT_MIX):
     return lmer(model_formula("csat", [TIME, *present_mix(data, mix)]), data)
 
 
-def mean_row(fit, contacts: pd.DataFrame, variables) -> np.ndarray:
-    """x̄: the mean design row of `contacts` for the fit's main-effect factors `variables` (shares of
-    their levels among the contacts; levels the fit does not know are left out), intercept 1."""
+def level_counts(contacts: pd.DataFrame, variables) -> dict:
+    """Contacts per level (as text) of each variable: what ``mean_row`` needs of the contacts."""
+    return {v: contacts[v].astype(str).value_counts() for v in variables}
+
+
+def mean_row(fit, contacts: pd.DataFrame | dict, variables) -> np.ndarray:
+    """x̄: the mean design row of `contacts` (the rows, or their ``level_counts``) for the fit's main-effect
+    factors `variables` (shares of their levels among the contacts; levels the fit does not know are left
+    out), intercept 1."""
+    counts = contacts if isinstance(contacts, dict) else level_counts(contacts, variables)
     row = pd.Series(0.0, index=fit.fixef.index)
     if "(Intercept)" in row.index:
         row["(Intercept)"] = 1.0
     for v in variables:
         levels = fit.factor_levels(v)
-        shares = contacts[v].astype(str).value_counts().reindex(levels).fillna(0.0)
+        shares = counts[v].reindex(levels).fillna(0.0)
         if shares.sum() == 0:
             continue
         L = fit.level_contrast_matrix(v, shares)
         row -= L.iloc[0]                   # the reference row is −(Σ_l w_l e_l): minus it is the average
     return row.to_numpy()
+
+
+def period_counts(contacts: pd.DataFrame, month: str, mix=CONTACT_MIX) -> dict:
+    """``level_counts`` of the week and the mix variables among the contacts opened in `month`."""
+    c = contacts[month_of(contacts["opened_at"]) == month]
+    c = c.assign(**{TIME: week_of(c["opened_at"])})
+    return level_counts(c, [TIME, *[m for m in mix if m in c]])
 
 
 @result
@@ -137,15 +202,14 @@ class Decomposition(AnalysisResult):
     n_boot: int            # bootstrap replicates behind lower/upper
 
 
-def oaxaca(fit, boot, contacts: pd.DataFrame, first: str, last: str, mix=CONTACT_MIX,
-           level: float = 0.95) -> Decomposition:
+def oaxaca(fit, boot, contacts: pd.DataFrame | None, first: str, last: str, mix=CONTACT_MIX,
+           level: float = 0.95, counts: tuple[dict, dict] | None = None) -> Decomposition:
     """The decomposition of the change in expected CSAT from period `first` to `last` (months of
-    `opened_at`; module docstring). Rows: first_level, last_level, change, mix (explained), one row per mix
-    variable (`mix: <variable>`), within. Columns: estimate, lower, upper (bootstrap percentile),
-    satterthwaite_lower/upper, p_value (Satterthwaite)."""
-    month = month_of(contacts["opened_at"])
-    c = contacts.assign(**{TIME: week_of(contacts["opened_at"])})
-    a, b = c[month == first], c[month == last]
+    `opened_at`; module docstring), from the contacts or `counts` (``period_counts`` of the two months).
+    Rows: first_level, last_level, change, mix (explained), one row per mix variable (`mix: <variable>`),
+    within. Columns: estimate, lower, upper (bootstrap percentile), satterthwaite_lower/upper, p_value
+    (Satterthwaite)."""
+    a, b = counts or (period_counts(contacts, first, mix), period_counts(contacts, last, mix))
     mix = [m for m in mix if m in fit.fixed_terms]
     names = list(fit.fixef.index)
 
@@ -175,15 +239,16 @@ def oaxaca(fit, boot, contacts: pd.DataFrame, first: str, last: str, mix=CONTACT
     return Decomposition(table, first=first, last=last, n_boot=int(len(draws)))
 
 
-def share_changes(contacts: pd.DataFrame, first: str, last: str, mix=CONTACT_MIX) -> pd.DataFrame:
-    """Each mix level's share of all contacts in the first and the last period and the change."""
-    month = month_of(contacts["opened_at"])
+def share_changes(contacts: pd.DataFrame | None, first: str, last: str, mix=CONTACT_MIX,
+                  counts: tuple[dict, dict] | None = None) -> pd.DataFrame:
+    """Each mix level's share of all contacts in the first and the last period and the change (from the
+    contacts or `counts`, ``period_counts`` of the two months)."""
+    ca, cb = counts or (period_counts(contacts, first, mix), period_counts(contacts, last, mix))
     rows = []
     for v in mix:
-        if v not in contacts:
+        if v not in ca:
             continue
-        a = contacts.loc[month == first, v].astype(str).value_counts(normalize=True)
-        b = contacts.loc[month == last, v].astype(str).value_counts(normalize=True)
+        a, b = ca[v] / ca[v].sum(), cb[v] / cb[v].sum()
         for lvl in sorted(set(a.index) | set(b.index)):
             rows.append({"variable": v, "level": lvl, "share_first": a.get(lvl, 0.0), "share_last": b.get(lvl, 0.0)})
     out = pd.DataFrame(rows)
@@ -191,13 +256,13 @@ def share_changes(contacts: pd.DataFrame, first: str, last: str, mix=CONTACT_MIX
     return out.set_index(["variable", "level"])
 
 
-def within_mix_weeks(fit, boot, contacts: pd.DataFrame, first: str, mix=CONTACT_MIX,
-                     level: float = 0.95) -> pd.DataFrame:
+def within_mix_weeks(fit, boot, contacts: pd.DataFrame | None, first: str, mix=CONTACT_MIX,
+                     level: float = 0.95, counts: dict | None = None) -> pd.DataFrame:
     """Per week: expected CSAT of the first period's contact mix (x̄_F with that week's effect) — the
-    weekly level on an unchanged mix — with bootstrap percentile intervals."""
-    month = month_of(contacts["opened_at"])
+    weekly level on an unchanged mix — with bootstrap percentile intervals (`counts`: ``period_counts``
+    of the first month, instead of the contacts)."""
     mix = [m for m in mix if m in fit.fixed_terms]
-    base = mean_row(fit, contacts[month == first], mix)
+    base = mean_row(fit, counts or period_counts(contacts, first, mix), mix)
     names = list(fit.fixef.index)
     draws = boot.fixef()[names].to_numpy()
     al = (1 - level) / 2

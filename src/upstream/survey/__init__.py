@@ -29,7 +29,7 @@ docstring states. Conventions and their sources:
 from __future__ import annotations
 
 from .funnel import FunnelScreen, SteeringScreen, funnel_flags, funnel_limits, steering_flags
-from .nps import NpsEstimate, nps, nps_by_group
+from .nps import NpsEstimate, nps, nps_by_group, nps_from_counts
 from .propensity import PropensityModel, kish_effective_n, mann_whitney_auc, response_propensity
 from .proportions import jeffreys_interval, wilson_interval
 from .shrinkage import KAPPA_MAX, BetaBinomialFit, NpsShrinkage, beta_binomial_shrinkage, beta_posterior, shrunken_nps
@@ -39,6 +39,7 @@ __all__ = [
     "NpsEstimate",
     "nps",
     "nps_by_group",
+    "nps_from_counts",
     "shrunken_nps",
     "wilson_interval",
     "jeffreys_interval",

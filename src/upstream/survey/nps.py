@@ -122,11 +122,13 @@ def nps_by_group(df: pd.DataFrame, score_col: str, group_col: str, level: float 
     """Raw NPS per group, indexed by group: ``n`` (non-missing scores), ``p_promoter``,
     ``p_detractor``, ``nps`` (−100..100), ``se`` (trinomial) and the ``level`` interval
     ``lower``/``upper`` by ``method`` ("adjusted-wald" by default, or "wald")."""
-    counts = nps_counts(df, score_col, group_col)
+    return nps_from_counts(nps_counts(df, score_col, group_col), level, method)
+
+
+def nps_from_counts(counts: pd.DataFrame, level: float = 0.95, method: str = "adjusted-wald") -> pd.DataFrame:
+    """``nps_by_group`` from counts already made (columns promoters, passives, detractors; one row per group)."""
     P, Pa, D = (counts[c].to_numpy() for c in ("promoters", "passives", "detractors"))
     n, p, d, score, se = nps_point(P, Pa, D)
     lower, upper = _nps_interval(P, Pa, D, level, method)
     return pd.DataFrame({"n": n.astype("int64"), "p_promoter": p, "p_detractor": d, "nps": score,
                          "se": se, "lower": lower, "upper": upper}, index=counts.index)
-
-

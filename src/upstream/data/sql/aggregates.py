@@ -9,6 +9,9 @@ come back.
 - `agent_sums`: per agent the sufficient statistics of `y ~ mix + (1 | agent)` — n, Σw, Σlog w,
   X'W1, X'WX, X'Wy, 1'Wy, y'Wy — with the treatment-contrast dummies built in SQL. X'WX needs only
   the cross-factor products (a dummy times itself is the dummy, two levels of one factor never meet).
+- `group_sums`, `agent_customer_cells`: for the crossed agent × customer model fitted in O(N)
+  (``upstream.models.crossed``): per level of a grouping column n, X'1 and 1'y; replies per agent ×
+  customer cell.
 - `contact_cells`: contacts per combination of the mix levels (the average contact; level weights).
 - `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
   sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
@@ -42,14 +45,17 @@ def _lit(ds, value) -> str:
     return ds.engine.dialect.literal(value)
 
 
-def prepare_replies(ds, outcome: str = "csat", mix=CONTACT_MIX) -> int:
-    """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE) and return its row count."""
+def prepare_replies(ds, outcome: str = "csat", mix=CONTACT_MIX, extra: dict | None = None) -> int:
+    """Materialise `replies` (agent, mix, customer, y = outcome as DOUBLE, and `extra`: name → SQL
+    expression over the contact `c` and its survey `s`) and return its row count."""
     if outcome not in ("csat", "nps"):
         raise ValueError(f"outcome must be 'csat' or 'nps', not {outcome!r}")
     i = lambda c: _i(ds, c)  # noqa: E731
     cols = [AGENT, *mix, "customer_id"]
     complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in cols)
-    ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y "
+    more = "".join(f", {expr} AS {i(name)}" for name, expr in (extra or {}).items())
+    ds.engine.table("replies", f"SELECT {', '.join(f'c.{i(c)}' for c in cols)}, CAST(s.{i(outcome)} AS DOUBLE) AS y"
+                               f"{more} "
                                f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} "
                                f"WHERE (s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR "
                                f"s.{i('nps')} IS NOT NULL) AND s.{i(outcome)} IS NOT NULL AND {complete}")
@@ -96,10 +102,11 @@ def _is(ds, column) -> str:
     return f"{_i(ds, var)} = {_lit(ds, lab)}"
 
 
-def agent_sums(ds, design: MixDesign, weight: str | None = None) -> dict:
+def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: bool = True) -> dict:
     """Per-agent sufficient statistics (see the module docstring) as arrays: levels (sorted agent ids),
     n, s (G×p), xtx (G×p×p), xty (G×p), sy, yty, and with `weight` (a SQL expression of a reply's
-    prior weight) sum_w and sum_log_w."""
+    prior weight) sum_w and sum_log_w. `per_group_xtx` False: xtx is None and xtx_sum (p×p) the total
+    (G·p² numbers are too many for a wide design and many agents; the fit needs only the total)."""
     d = ds.engine.dialect
     cols = design.columns
     p = len(cols)
@@ -109,7 +116,10 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None) -> dict:
     parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w ELSE 0 END)" for c in cols[1:]]
     parts += [f"sum(CASE WHEN {_is(ds, c)} THEN _w * y ELSE 0 END)" for c in cols[1:]]
     pairs = [(a, b) for a in range(1, p) for b in range(a + 1, p) if cols[a][0] != cols[b][0]]
-    parts += [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
+    products = [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
+    if not per_group_xtx:
+        return _agent_sums_total_xtx(ds, design, parts, products, pairs, w, weight is not None)
+    parts += products
     select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
     frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
                             f"GROUP BY {_i(ds, AGENT)}")
@@ -133,6 +143,64 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None) -> dict:
     if weight is not None:
         out.update(sum_w=sum_w, sum_log_w=sum_log_w)
     return out
+
+
+def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str, weighted: bool) -> dict:
+    """``agent_sums`` without the per-agent X'X: the per-agent sums, and the cross products as one total."""
+    p = len(design.columns)
+    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
+    frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
+                            f"GROUP BY {_i(ds, AGENT)}")
+    frame["g"] = frame["g"].astype(str)
+    frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
+    v = frame.drop(columns="g").to_numpy(dtype=float)
+    s = np.empty((len(frame), p))
+    xty = np.empty((len(frame), p))
+    s[:, 0], xty[:, 0] = v[:, 1], v[:, 3]
+    s[:, 1:], xty[:, 1:] = v[:, 5:5 + p - 1], v[:, 5 + p - 1:5 + 2 * (p - 1)]
+    total = s.sum(axis=0)
+    xtx = np.zeros((p, p))
+    xtx[0, :] = xtx[:, 0] = total
+    xtx[np.arange(1, p), np.arange(1, p)] = total[1:]
+    if pairs:
+        row = ds.engine.rows(f"SELECT {', '.join(products)} FROM (SELECT *, {w} AS _w FROM replies) r")[0]
+        for (a, b), value in zip(pairs, row):
+            xtx[a, b] = xtx[b, a] = float(value)
+    out = dict(levels=list(frame["g"]), n=v[:, 0].astype(np.int64), s=s, xtx=None, xtx_sum=xtx, xty=xty, sy=v[:, 3],
+               yty=v[:, 4])
+    if weighted:
+        out.update(sum_w=v[:, 1], sum_log_w=v[:, 2])
+    return out
+
+
+def group_sums(ds, design: MixDesign, group: str) -> dict:
+    """Per level of `group` (sorted as strings): levels, n, s = X'1 (G×p) and sy = 1'y of the replies."""
+    cols = design.columns
+    parts = ["count(*)", "sum(y)"] + [f"sum(CASE WHEN {_is(ds, c)} THEN 1 ELSE 0 END)" for c in cols[1:]]
+    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
+    frame = ds.engine.frame(f"SELECT {ds.engine.dialect.text(_i(ds, group))} AS g, {select} FROM replies "
+                            f"GROUP BY {_i(ds, group)}")
+    v = frame.drop(columns="g").to_numpy(dtype=float)
+    s = np.empty((len(frame), len(cols)))
+    s[:, 0] = v[:, 0]
+    s[:, 1:] = v[:, 2:]
+    levels = frame["g"].to_numpy(dtype=object)
+    order = np.argsort(levels, kind="stable")          # Python's string order, whatever the engine's collation
+    return dict(levels=levels[order], n=v[order, 0].astype(np.int64), s=s[order], sy=v[order, 1])
+
+
+def agent_customer_cells(ds, agent: str = "agent_id", customer: str = "customer_id") -> pd.DataFrame:
+    """Replies per agent × customer cell: agent, customer (strings), n."""
+    text = ds.engine.dialect.text
+    frame = ds.engine.frame(f"SELECT {text(_i(ds, agent))} AS agent, {text(_i(ds, customer))} AS customer, "
+                            f"count(*) AS n FROM replies GROUP BY {_i(ds, agent)}, {_i(ds, customer)}")
+    return frame.astype({"n": np.int64})
+
+
+def repeat_customers(ds, customer: str = "customer_id") -> int:
+    """Customers with at least two replies."""
+    return int(ds.engine.rows(f"SELECT count(*) FROM (SELECT {_i(ds, customer)} FROM replies "
+                              f"GROUP BY {_i(ds, customer)} HAVING count(*) >= 2) t")[0][0])
 
 
 def contact_cells(ds, mix) -> pd.DataFrame:
@@ -167,6 +235,82 @@ def level_residuals(ds, design: MixDesign, beta: pd.Series, modes: pd.Series, va
         "FROM e JOIN med ON e.lvl = med.lvl GROUP BY e.lvl")
     frame["level"] = frame["level"].astype(str)
     return frame.set_index("level").sort_index()
+
+
+TREND_MIX = ("policy", "product", "channel", "issue_type")
+
+
+def prepare_trend_replies(ds, scale: CsatScale = DEFAULT_CSAT, mix=TREND_MIX) -> int:
+    """`replies` of the CSAT answers with their week, month, NPS and top box (``analysis.trends``)."""
+    d = ds.engine.dialect
+    opened = f"c.{_i(ds, 'opened_at')}"
+    nps = f"CAST(s.{_i(ds, 'nps')} AS DOUBLE)" if "nps" in ds.columns["surveys"] else "CAST(NULL AS DOUBLE)"
+    top = f"CASE WHEN {scale.top_box_sql('s.' + _i(ds, 'csat'))} THEN 1 ELSE 0 END"
+    return prepare_replies(ds, "csat", tuple(mix), extra={"week": d.week_start(opened), "month": d.month(opened),
+                                                          "nps": nps, "top": top})
+
+
+def score_sums(ds, by: str) -> pd.DataFrame:
+    """Per value of the replies' column `by` (week or month): replies, Σy, Σy², top-box count, and the NPS
+    answers with their promoters (9–10), passives and detractors (0–6) — all ``trends.score_table`` needs."""
+    b = _i(ds, by)
+    frame = ds.engine.frame(
+        f"SELECT {b} AS g, count(*) AS replies, sum(y) AS sum_y, sum(y * y) AS sum_y2, sum(top) AS top, "
+        "sum(CASE WHEN nps >= 9 THEN 1 ELSE 0 END) AS promoters, "
+        "sum(CASE WHEN nps > 6 AND nps < 9 THEN 1 ELSE 0 END) AS passives, "
+        f"sum(CASE WHEN nps <= 6 THEN 1 ELSE 0 END) AS detractors FROM replies GROUP BY {b}")
+    frame = frame.astype({"g": str}).set_index("g").sort_index()
+    frame.index.name = None
+    return frame.astype({c: np.int64 for c in ("replies", "top", "promoters", "passives", "detractors")})
+
+
+def months(ds, table: str = "contacts") -> list[str]:
+    """The months with contacts (`table` "contacts") or with CSAT replies ("replies"), sorted."""
+    column = ds.engine.dialect.month(_i(ds, "opened_at")) if table == "contacts" else _i(ds, "month")
+    return sorted(str(m) for (m,) in ds.engine.rows(f"SELECT DISTINCT {column} FROM {table}") if m is not None)
+
+
+def period_level_counts(ds, month: str, variables) -> dict:
+    """Contacts of `month` per level of each variable (`week` and the mix), as ``Series`` of counts."""
+    d = ds.engine.dialect
+    opened = _i(ds, "opened_at")
+    out = {}
+    for v in variables:
+        expr = d.week_start(opened) if v == "week" else d.text(_i(ds, v))
+        rows = ds.engine.rows(f"SELECT {expr} AS lvl, count(*) FROM contacts WHERE {d.month(opened)} = "
+                              f"{_lit(ds, month)} GROUP BY {expr}")
+        out[v] = pd.Series({str(k): int(n) for k, n in rows if k is not None}, dtype=float).sort_index()
+    return out
+
+
+def _rated(ds) -> str:
+    """The contact ids with a CSAT reply (``frames.responses(ds, "csat")``)."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    return (f"SELECT DISTINCT s.{i('contact_id')} AS cid FROM surveys s JOIN contacts c ON s.{i('contact_id')} = "
+            f"c.{i('contact_id')} WHERE (s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR "
+            f"s.{i('nps')} IS NOT NULL) AND s.{i('csat')} IS NOT NULL")
+
+
+def unrated_counts(ds) -> pd.Series:
+    """Per agent with contacts: its contacts without a CSAT reply (what a QA review can pick from)."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    agent = f"c.{i('agent_id')}"
+    rows = ds.engine.rows(f"SELECT {ds.engine.dialect.text(agent)}, sum(CASE WHEN r.cid IS NULL THEN 1 ELSE 0 END) "
+                          f"FROM contacts c LEFT JOIN ({_rated(ds)}) r ON c.{i('contact_id')} = r.cid "
+                          f"WHERE {agent} IS NOT NULL GROUP BY {agent}")
+    return pd.Series({str(a): int(n) for a, n in rows}, dtype=np.int64).sort_index()
+
+
+def unrated_contacts(ds, agents, columns=("contact_id", "agent_id", "opened_at", "channel", "policy",
+                                          "issue_type")) -> pd.DataFrame:
+    """The contacts without a CSAT reply of `agents` (the rows a QA sample draws from), in contact_id order."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    ds.engine.register("qa_agents", pd.DataFrame({"a": [str(a) for a in agents]}))
+    cols = ", ".join(f"c.{i(col)}" for col in columns)
+    agent = ds.engine.dialect.text(f"c.{i('agent_id')}")
+    frame = ds.engine.frame(f"SELECT {cols} FROM contacts c JOIN qa_agents q ON {agent} = q.a "
+                            f"LEFT JOIN ({_rated(ds)}) r ON c.{i('contact_id')} = r.cid WHERE r.cid IS NULL")
+    return frame.sort_values("contact_id", kind="stable").reset_index(drop=True)
 
 
 def _feature(ds, f: str) -> str:

@@ -70,6 +70,18 @@ class Dialect:
     def log(self, expr: str) -> str:
         return f"ln({expr})"
 
+    def week_start(self, expr: str) -> str:
+        """The Monday that starts the timestamp's week as text ('2026-06-29', ``analysis.trends.week_of``)."""
+        if self.name == "spark":
+            return f"date_format(date_trunc('week', {expr}), 'yyyy-MM-dd')"
+        return f"strftime(date_trunc('week', {expr}), '%Y-%m-%d')"
+
+    def month(self, expr: str) -> str:
+        """The timestamp's month as text ('2026-07', ``analysis.trends.month_of``)."""
+        if self.name == "spark":
+            return f"date_format({expr}, 'yyyy-MM')"
+        return f"strftime({expr}, '%Y-%m')"
+
 
 DUCKDB = Dialect("duckdb")
 SPARK = Dialect("spark")

@@ -53,7 +53,7 @@ class SqlDataset:
                 f"the data set {self.folder} is read with the {self.engine.name} engine, which keeps the rows in "
                 f"{self.engine.name}: this step needs the {name} table as a pandas frame. Run the study with "
                 "--engine pandas (or `engine: pandas` in the study file), or use a study step that works from "
-                "aggregates (agent_vs_system does).")
+                "aggregates (agent_vs_system, trends and qa_sample do).")
         raise AttributeError(name)
 
     def has_column(self, table: str, column: str) -> bool:

@@ -172,9 +172,23 @@ SCALE_METHOD = [
 ]
 
 
+SCALE_CUSTOMER_METHOD = (
+    "A linear mixed model fitted by REML with Upstream's engine from per-agent sums aggregated in {engine} (the same "
+    "fit, Satterthwaite df and conditional modes as from the rows; checked against the pandas path on the sample). "
+    "Fixed effects: policy, product, channel, issue type (treatment contrasts). Random effect: agent. Agents are "
+    "judged with a customer random effect too, since customers answer more than once: the crossed agent × customer "
+    "model is fitted from per-customer and agent × customer sums in O(N), its variance components by the method of "
+    "moments (Gao & Owen 2017) and its effects by conjugate-gradient GLS (the backfitting fixed point; Ghosh, Hastie "
+    "& Owen 2022) rather than REML (on the bundled sample agents' effects within 0.02 and SEs within 2% of REML's); "
+    "each agent's draws come from its conditional normal at those variance components. The variance shares and "
+    "policy effects use the model without the customer effect, so policy intervals do not allow for repeat "
+    "customers; where residual variance differs by policy, policy-specific residual variances are used.")
+
+
 def method_text(model, units) -> list[str]:
     if model.frame is None:
-        return [line.format(engine=model.engine) for line in SCALE_METHOD]
+        first = SCALE_CUSTOMER_METHOD if model.customers is not None else SCALE_METHOD[0]
+        return [line.format(engine=model.engine) for line in [first, *SCALE_METHOD[1:]]]
     if not isinstance(model, LatentAgentModel):
         return LINEAR_METHOD
     kind = "cumulative-logit" if getattr(model.fit, "thresholds", None) is not None else "logistic"
@@ -199,9 +213,9 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
         shares, policy, health, fits = linear_system(model, steps.contact_counts(ds, POLICY), source=ds)
-        note = aggregated.SCALE_NOTE.format(engine=ds.engine.name, nobs=model.fit.nobs,
-                                            agents=model.fit.ngroups[model.agent])
-        health = [f"Agent model: {note}."] + health
+        note = aggregated.scale_note(model)
+        health = ([f"Agent model: {note}."] + health
+                  + (steps.fit_health("Agent model with customers", model.customers) if model.customers else []))
     else:
         shares, policy, health, fits = linear_system(model, ds.contacts)
     attribution = ds.description.attribution

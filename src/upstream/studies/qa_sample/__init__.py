@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ...analysis import qa
 from ...data.frames import responses
+from ...data.sql import aggregates as sql
 from .. import shared_step, steps
 from ..allowed import allowed
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
@@ -52,17 +53,23 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     screen = steps.survey_screen(ds, params, cache)
     shared = shared_step.shared_agent_model(ds, params, model, cache)   # None without contact_agents
     model = shared if shared is not None else model
-    replied = responses(ds, "csat")["contact_id"]
-    plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen.table["flagged"], params.priority_reviews,
-                          params.reliability_threshold)
-    sample = qa.sample_contacts(plan.table, ds.contacts, replied, params.seed)
+    if steps.in_sql(ds):                       # counts per agent and the reviewed agents' pool from SQL
+        plan = qa.review_plan(model, None, None, params.budget, screen.table["flagged"], params.priority_reviews,
+                              params.reliability_threshold, eligible=sql.unrated_counts(ds))
+        pool = sql.unrated_contacts(ds, plan.table.index[plan.table["reviews"] > 0])
+        sample = qa.sample_contacts(plan.table, pool, None, params.seed)
+    else:
+        replied = responses(ds, "csat")["contact_id"]
+        plan = qa.review_plan(model, ds.contacts, replied, params.budget, screen.table["flagged"],
+                              params.priority_reviews, params.reliability_threshold)
+        sample = qa.sample_contacts(plan.table, ds.contacts, replied, params.seed)
     health = (steps.fit_health("Agent model", model.judged_by)
               + steps.noted_health("Survey screen", screen.health))
     findings = [say.plan_sentence(plan), say.priority_sentence(plan), say.allocation_sentence(plan),
                 say.sample_sentence(sample, plan, params.seed),
-                qa.SHARED_CREDIT_NOTE if shared is not None else "", *health]
+                qa.SHARED_CREDIT_NOTE if shared is not None else "", shared_step.sql_attribution_note(ds), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
+                         agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, group=GROUP,
                          fits={"agent model": model.judged_by})
     result.tables = {"qa_sample": sample, "qa_plan": plan.table}
@@ -75,4 +82,4 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=QaParameters, run=run, page=display.page,
-    tables=("qa_sample", "qa_plan"))
+    tables=("qa_sample", "qa_plan"), engines=("pandas", "duckdb", "spark"))

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...analysis import trends
+from ...analysis import aggregated, trends
 from ...data.frames import responses
+from ...data.sql import aggregates as sql
 from .. import steps
 from ..allowed import allowed
 from ..base import ModelSummary, ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
@@ -58,8 +59,12 @@ class TrendParameters(Parameters):
 def periods_compared(ds, params: TrendParameters) -> tuple[str, str]:
     """The two months compared (by default the first and the last month with CSAT replies); a month without
     contacts or replies is a ParameterError."""
-    months = sorted(trends.month_of(ds.contacts["opened_at"]).unique())
-    replied = set(trends.month_of(responses(ds, "csat")["opened_at"]).unique())
+    if steps.in_sql(ds):                       # months from SQL (the replies also get their week and month)
+        sql.prepare_trend_replies(ds, steps.csat_scale(ds))
+        months, replied = sql.months(ds), set(sql.months(ds, "replies"))
+    else:
+        months = sorted(trends.month_of(ds.contacts["opened_at"]).unique())
+        replied = set(trends.month_of(responses(ds, "csat")["opened_at"]).unique())
     answered = [m for m in months if m in replied] or months
     first, last = params.first_period or answered[0], params.last_period or answered[-1]
     for name, month in (("first_period", first), ("last_period", last)):
@@ -75,6 +80,11 @@ def periods_compared(ds, params: TrendParameters) -> tuple[str, str]:
 
 def trend_model(ds, params: TrendParameters, cache: RunCache):
     """The trend model and its parametric bootstrap (cached per run)."""
+    if steps.in_sql(ds):                       # from per-agent sums, bootstrapped from them
+        return cache.get("trend_model", lambda: steps.quietly(lambda: aggregated.fit_trend_model_from_sql(
+            ds, params.n_boot, params.seed)), data=ds.fingerprint, n_boot=params.n_boot, seed=params.seed,
+            engine=ds.engine.name)
+
     def compute():
         fit = steps.quietly(lambda: trends.fit_trend_model(responses(ds, "csat")))
         return fit, steps.quietly(lambda: fit.bootstrap(params.n_boot, seed=params.seed, progress=False))
@@ -90,28 +100,35 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
     scale = steps.csat_scale(ds)
     if first == last:
         return StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                           agent_ids=tuple(ds.agents["agent_id"].astype(str)), group=GROUP,
+                           agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)), group=GROUP,
                            findings=[say.single_month_sentence(first)])
     if not scale.linear:
         return StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                           agent_ids=tuple(ds.agents["agent_id"].astype(str)), group=GROUP,
+                           agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)), group=GROUP,
                            findings=[say.short_scale_trend_sentence(scale.points)])
-    replies = responses(ds, "csat")
-    weekly = trends.score_table(replies, trends.week_of(replies["opened_at"])).rename_axis("week")
-    compared = trends.period_scores(replies, first, last)
     fit, boot = trend_model(ds, params, cache)
-    decomposition = trends.oaxaca(fit, boot, ds.contacts, first, last)
+    if steps.in_sql(ds):                       # sums per week, month and level from SQL (docs/scale.md)
+        sql.prepare_trend_replies(ds, scale)
+        weekly, compared = aggregated.trend_scores_from_sql(ds, first, last)
+        counts = aggregated.trend_counts_from_sql(ds, first), aggregated.trend_counts_from_sql(ds, last)
+    else:
+        replies = responses(ds, "csat")
+        weekly = trends.score_table(replies, trends.week_of(replies["opened_at"])).rename_axis("week")
+        compared = trends.period_scores(replies, first, last)
+        counts = trends.period_counts(ds.contacts, first), trends.period_counts(ds.contacts, last)
+    decomposition = trends.oaxaca(fit, boot, None, first, last, counts=counts)
     parts = decomposition.table
-    shares = trends.share_changes(ds.contacts, first, last)
-    levels = trends.within_mix_weeks(fit, boot, ds.contacts, first)
+    shares = trends.share_changes(None, first, last, counts=counts)
+    levels = trends.within_mix_weeks(fit, boot, None, first, counts=counts[0])
     health = (steps.fit_health("Trend model", fit)
+              + ([f"Trend model: {boot.note}."] if getattr(boot, "note", "") else [])
               + ([f"Trend model: {boot.n_failed} of {boot.n} bootstrap refits failed and were left out."]
                  if boot.n_failed else []))
     margin = steps.verdict_margin(params, scale)     # a part is "no change" only within ±δ
     findings = [say.decomposition_sentence(decomposition, shares), say.trend_verdict_sentence(parts, margin),
                 say.raw_change_sentence(compared), say.weekly_sentence(weekly, levels), *health]
     result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)),
+                         agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)),
                          findings=[f for f in findings if f], health=health, group=GROUP,
                          fits={"trend model": fit})
     result.tables = {"weekly_scores": weekly, "period_scores": compared, "trend_decomposition": parts,
@@ -128,4 +145,5 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=TrendParameters, run=run, page=display.page,
-    tables=("weekly_scores", "period_scores", "trend_decomposition", "mix_shares", "within_mix_weekly"))
+    tables=("weekly_scores", "period_scores", "trend_decomposition", "mix_shares", "within_mix_weekly"),
+    engines=("pandas", "duckdb", "spark"))
