@@ -50,8 +50,8 @@ Z_COLUMNS = ["z_invitation", "z_invitation_adverse", "z_response", "z_steering"]
 def count_operation(seed: int, variation: str, n_steering: int = 0) -> tuple[pd.DataFrame, int, pd.Series]:
     """(z table, tests that ran, steering mask) of one count-level operation of benchmarks/screen_null.py."""
     g_inv, g_resp, g_adv, steer = simulate_counts(seed, variation, n_steering=n_steering)
-    table = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)
-    return table[Z_COLUMNS], int(table.attrs["n_tests"]), steer
+    result = screen.screen_table(g_inv, g_resp, None, screen.DEFAULT_Z, [], g_adv)
+    return result.table[Z_COLUMNS], int(result.n_tests), steer
 
 
 def project_operation(seed: int) -> tuple[pd.DataFrame, int, pd.Series]:
@@ -65,9 +65,9 @@ def project_operation(seed: int) -> tuple[pd.DataFrame, int, pd.Series]:
     class Data:
         contacts, surveys, agents = op.contacts, op.surveys, op.agents
 
-    table = screen.survey_screen(op.contacts, invitations(Data))
-    steer = truth_frame(op.truth)["steering"].reindex(table.index).fillna(False).astype(bool)
-    return table[Z_COLUMNS], int(table.attrs["n_tests"]), steer
+    result = screen.survey_screen(op.contacts, invitations(Data))
+    steer = truth_frame(op.truth)["steering"].reindex(result.table.index).fillna(False).astype(bool)
+    return result.table[Z_COLUMNS], int(result.n_tests), steer
 
 
 def recorded_operations(paths) -> list[tuple[pd.DataFrame, int, pd.Series]]:
