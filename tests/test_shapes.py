@@ -151,7 +151,7 @@ def test_a_study_with_nothing_to_say_on_a_point_says_so():
         "within 7 days, so repeat contacts do not vary: whether fast handling creates repeats, and how handle time "
         "and resolution codes relate to them, cannot be checked."]
     shift = corpus(RATED)[1]["agent_vs_system"].values.shift
-    assert shift["n_under_review"] == 0 and shift["n_agents"] == 12
+    assert shift.n_under_review == 0 and shift.n_agents == 12
 
 
 @pytest.mark.parametrize("name", [RATED_DECLARED, ANSWERED_UNDECLARED, "ordinary", NO_ADVERSE, RATED, ANSWERED])
