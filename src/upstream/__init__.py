@@ -1,7 +1,17 @@
 """Upstream: separate the agent from the system in support satisfaction data."""
 __version__ = "0.1.0"
 
-from .models import clmm, glmer, lmer  # noqa: E402
+#: The engine's fits, imported when first used (PEP 562): the ``upstream`` command's own process (argument
+#: checks, validation, the runner) does not need the engine, and importing it costs about a second.
+_ENGINE = ("lmer", "glmer", "clmm")
+
+
+def __getattr__(name: str):
+    if name in _ENGINE:
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'upstream' has no attribute {name!r}")
 
 
 def load_dataset(folder, validate: bool = True, docs_dir=None):

@@ -28,11 +28,28 @@ docstring states. Conventions and their sources:
 """
 from __future__ import annotations
 
-from .funnel import FunnelScreen, SteeringScreen, funnel_flags, funnel_limits, steering_flags
-from .nps import NpsEstimate, nps, nps_by_group, nps_from_counts
-from .propensity import PropensityModel, kish_effective_n, mann_whitney_auc, response_propensity
-from .proportions import jeffreys_interval, wilson_interval
-from .shrinkage import KAPPA_MAX, BetaBinomialFit, NpsShrinkage, beta_binomial_shrinkage, beta_posterior, shrunken_nps
+import importlib
+
+#: Where each public name lives. The names are imported when first used (PEP 562), so that a module that
+#: needs only ``survey.constants`` (the data layer) does not import scipy.stats with the rest.
+_HOME = {
+    **dict.fromkeys(("FunnelScreen", "SteeringScreen", "funnel_flags", "funnel_limits", "steering_flags"), "funnel"),
+    **dict.fromkeys(("NpsEstimate", "nps", "nps_by_group", "nps_from_counts"), "nps"),
+    **dict.fromkeys(("PropensityModel", "kish_effective_n", "mann_whitney_auc", "response_propensity"), "propensity"),
+    **dict.fromkeys(("jeffreys_interval", "wilson_interval"), "proportions"),
+    **dict.fromkeys(("KAPPA_MAX", "BetaBinomialFit", "NpsShrinkage", "beta_binomial_shrinkage", "beta_posterior",
+                     "shrunken_nps"), "shrinkage"),
+}
+
+
+from .nps import nps  # noqa: E402  (bound now: importing the submodule `nps` would otherwise shadow the function)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "KAPPA_MAX",

@@ -6,14 +6,14 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri
 
 
 def z_of_level(level: float) -> float:
     """The two-sided normal quantile for a confidence level in (0, 1) (1.96 for 0.95)."""
     if not (isinstance(level, (int, float)) and 0 < level < 1):
         raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}")
-    return float(stats.norm.ppf(0.5 + level / 2))
+    return float(ndtri(0.5 + level / 2))       # scipy.stats' norm.ppf, without importing scipy.stats (0.5 s)
 
 
 def shown_values(values: Iterable[Any], limit: int = 5) -> str:

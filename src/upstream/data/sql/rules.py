@@ -80,13 +80,37 @@ def _values_failure(ds, table, column, rule, n_failed, select, where) -> Failure
 
 
 def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
-    """Parse rules and the suite of one table, over every row."""
+    """Parse rules and the suite of one table, over every row: the suite translated to SQL counts
+    (``_sql_checks``), one query for all of them, the failures as GX would report them (``_judge``) and a
+    result per expectation (``_expectation_results``)."""
     d, n_rows, label = ds.engine.dialect, ds.n_rows[table], table_label(ds.paths[table])
     present = ds.columns[table]
     spec = adapted_suite(table, ds.description, present)
     missing = {e["kwargs"]["column"] for e in spec["expectations"]
                if e["type"] == "expect_column_to_exist" and e["kwargs"]["column"] not in present}
     parse = [(c, k, rule, d.ident(f"_bad_{c}_{k}")) for c, k, rule in ds.parse_rules[table]]
+    counted, checks = _sql_checks(spec, parse, missing, d)
+    counts = {}
+    if counted:
+        row = ds.engine.rows(f"SELECT {', '.join(f'{v} AS {k}' for k, v in counted.items())} FROM {table}")[0]
+        counts = {k: int(v or 0) for k, v in zip(counted, row)}
+    failures = []
+    for i, (column, _, rule, flag) in enumerate(parse):
+        if counts[f"p{i}"]:
+            failures.append(_values_failure(ds, table, column, rule, counts[f"p{i}"], d.ident(f"_raw_{column}"),
+                                            flag))
+    n_parse = len(failures)
+    failed, marks = _judge(ds, table, checks, counts, missing, failures)
+    results = _expectation_results(marks, failures, counts, missing, n_rows)
+    n = len(spec["expectations"])
+    return failures, TableResult(table=table, file=label, rows=n_rows, suite=spec["name"], evaluated=n,
+                                 passed=n - failed, failed=failed, parse_failures=n_parse, expectations=results)
+
+
+def _sql_checks(spec: dict, parse: list, missing: set, d) -> tuple[dict, list]:
+    """The SQL counts one query computes (name → expression: `p<i>` rows failing a parse rule, `c<i>` the
+    values GX looks at, `e<i>` rows failing an expectation, `g<i>` empty cells as GX sees them) and each
+    expectation with its row flag (None: nothing to count in SQL, e.g. a missing column)."""
     counted = {f"p{i}": _count(flag) for i, (_, _, _, flag) in enumerate(parse)}
     checks = []
     for i, entry in enumerate(spec["expectations"]):
@@ -107,18 +131,15 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
         checks.append((i, entry, flag))
         if flag is not None:
             counted[f"e{i}"] = _count(flag)
-    counts = {}
-    if counted:
-        row = ds.engine.rows(f"SELECT {', '.join(f'{v} AS {k}' for k, v in counted.items())} FROM {table}")[0]
-        counts = {k: int(v or 0) for k, v in zip(counted, row)}
-    failures = []
-    for i, (column, _, rule, flag) in enumerate(parse):
-        if counts[f"p{i}"]:
-            failures.append(_values_failure(ds, table, column, rule, counts[f"p{i}"], d.ident(f"_raw_{column}"),
-                                            flag))
-    n_parse = len(failures)
-    failed = 0
-    marks = []
+    return counted, checks
+
+
+def _judge(ds, table: str, checks: list, counts: dict, missing: set, failures: list) -> tuple[int, list]:
+    """The expectations that fail, appending their failures to `failures` as GX would report them; returns
+    the number failed and, per expectation, (index, entry, failed before it, failures before it) closed by
+    a (None, None, failed, failures) mark."""
+    d, n_rows, label, present = ds.engine.dialect, ds.n_rows[table], table_label(ds.paths[table]), ds.columns[table]
+    failed, marks = 0, []
     for i, entry, flag in checks:
         marks.append((i, entry, failed, len(failures)))
         kw, kind, rule = entry.get("kwargs", {}), entry["type"], entry["description"]
@@ -157,17 +178,27 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
             failed += bool(counts.get(f"g{i}"))     # GX fails "required" on cells a parse failure left empty
             continue
         failed += 1
-        if kind == "expect_column_values_to_not_be_null":
-            rows = [int(r[-1]) + 1 for r in _first(ds, table, "1", flag, _ROWS)]
-            failures.append(Failure(table=table, file=label, column=column, rule=rule, n_failed=n_bad, n_rows=n_rows,
-                                    rows=rows, detail="empty in data row" + ("s " if len(rows) > 1 else " ")
-                                    + ", ".join(str(r) for r in rows)))
-        elif kind == "expect_column_pair_values_a_to_be_greater_than_b":
-            select = f"{d.ident(kw['column_A'])}, {d.ident(kw['column_B'])}"
-            failures.append(_values_failure(ds, table, column, rule, n_bad, select, flag))
-        else:
-            failures.append(_values_failure(ds, table, column, rule, n_bad, d.ident(column), flag))
+        failures.append(_expectation_failure(ds, table, entry, column, n_bad, flag))
     marks.append((None, None, failed, len(failures)))
+    return failed, marks
+
+
+def _expectation_failure(ds, table: str, entry: dict, column: str, n_bad: int, flag: str) -> Failure:
+    """The failure of a values expectation with `n_bad` rows matching `flag` (empty cells by data row)."""
+    d, n_rows, label = ds.engine.dialect, ds.n_rows[table], table_label(ds.paths[table])
+    kw, kind, rule = entry.get("kwargs", {}), entry["type"], entry["description"]
+    if kind == "expect_column_values_to_not_be_null":
+        rows = [int(r[-1]) + 1 for r in _first(ds, table, "1", flag, _ROWS)]
+        return Failure(table=table, file=label, column=column, rule=rule, n_failed=n_bad, n_rows=n_rows, rows=rows,
+                       detail="empty in data row" + ("s " if len(rows) > 1 else " ") + ", ".join(str(r) for r in rows))
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        select = f"{d.ident(kw['column_A'])}, {d.ident(kw['column_B'])}"
+        return _values_failure(ds, table, column, rule, n_bad, select, flag)
+    return _values_failure(ds, table, column, rule, n_bad, d.ident(column), flag)
+
+
+def _expectation_results(marks: list, failures: list, counts: dict, missing: set, n_rows: int) -> list:
+    """One ExpectationResult per expectation, from the marks ``_judge`` left between them."""
     results = []
     for (i, entry, f0, n0), (_, _, f1, n1) in zip(marks, marks[1:]):
         kw, kind, new = entry.get("kwargs", {}), entry["type"], failures[n0:n1]
@@ -182,16 +213,13 @@ def table_rules(ds, table: str) -> tuple[list[Failure], TableResult]:
                                              examples=[None] if counts[f"g{i}"] else []))
             continue
         results.append(ExpectationResult(
-            type=kind, columns=tuple(kw[k] for k in ("column", "column_A", "column_B") if k in kw),
-            rule=entry["description"], success=f1 == f0,
+            type=kind, columns=names, rule=entry["description"], success=f1 == f0,
             n_checked=n_rows if kind == "expect_column_values_to_not_be_null" else counts.get(f"c{i}"),
             n_failed=(new[0].n_failed if new and new[0].kind == "values" else
                       0 if f1 == f0 and (f"e{i}" in counts or kind == "expect_column_values_to_be_unique") else None),
             examples=list(new[0].examples) if new else [],
             observed=n_rows if kind == "expect_table_row_count_to_be_between" else None))
-    n = len(spec["expectations"])
-    return failures, TableResult(table=table, file=label, rows=n_rows, suite=spec["name"], evaluated=n,
-                                 passed=n - failed, failed=failed, parse_failures=n_parse, expectations=results)
+    return results
 
 
 def cross_table_rules(ds) -> tuple[list[CrossTableResult], list[Failure]]:
