@@ -17,7 +17,6 @@ import pytest
 import yaml
 from conformance import REFERENCE, TOL, abs_err, lmer_errors
 
-from upstream.analysis.agents import agent_effects
 from upstream.cli import main
 from upstream.data.sql import open_dataset
 from upstream.studies import steps
@@ -161,27 +160,11 @@ def test_one_factor_agent_model_matches_lme4(agent_model):
     assert not too_big, f"errors above tolerance: {too_big}"
 
 
-def test_agent_effects_are_lme4s_conditional_modes(dataset, agent_model):
-    """The table agent_vs_system publishes (effect, cond_se) holds lme4's conditional modes and SDs for
-    every lecturer, and the reliability 1 − cond_se²/τ² with lme4's τ²."""
-    effects = agent_effects(agent_model, steps.agents_table(dataset)).table
-    ref = lme4_agents()
-    assert sorted(effects.index) == sorted(ref.index)
-    effects = effects.loc[ref.index]
-    assert abs_err(effects["effect"], ref["mode"]) < TOL["mode"]
-    assert abs_err(effects["cond_se"], ref["cond_sd"]) < TOL["cond_se"]
-    tau2 = next(r["vcov"] for r in REFERENCE_FIT["varcorr"] if r["grp"] == "agent_id")
-    assert abs_err(effects["reliability"], 1 - ref["cond_sd"] ** 2 / tau2) < 1e-3
-    assert effects["n_responses"].sum() == N_RATINGS
-    # the conditional distribution, not a rounding: lme4's most precisely estimated lecturer
-    best = ref["cond_sd"].idxmin()
-    assert effects.loc[best, "cond_se"] == pytest.approx(ref.loc[best, "cond_sd"], abs=1e-6)
-
-
 @pytest.mark.slow
 def test_default_study_publishes_lme4s_agent_effects(imported, tmp_path):
     """`upstream run studies/agent_vs_system.yaml --data <imported>` publishes a report whose agent effects
-    and conditional SEs are lme4's, and puts (almost) nobody under survey review for what a table of rated
+    and conditional SEs are lme4's conditional modes and SDs for every lecturer, with the reliability
+    1 − cond_se²/τ² of lme4's τ², and puts (almost) nobody under survey review for what a table of rated
     contacts cannot show."""
     proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(ROOT / "studies" / "agent_vs_system.yaml"),
                            "--data", str(imported), "--reports", str(tmp_path / "reports"), "--name-agents",
@@ -194,4 +177,10 @@ def test_default_study_publishes_lme4s_agent_effects(imported, tmp_path):
     table = table.loc[ref.index]
     assert abs_err(table["effect"], ref["mode"]) < TOL["mode"]
     assert abs_err(table["cond_se"], ref["cond_sd"]) < TOL["cond_se"]
+    tau2 = next(r["vcov"] for r in REFERENCE_FIT["varcorr"] if r["grp"] == "agent_id")
+    assert abs_err(table["reliability"], 1 - ref["cond_sd"] ** 2 / tau2) < 1e-3
+    assert table["n_responses"].sum() == N_RATINGS
+    # the conditional distribution, not a rounding: lme4's most precisely estimated lecturer
+    best = ref["cond_sd"].idxmin()
+    assert table.loc[best, "cond_se"] == pytest.approx(ref.loc[best, "cond_sd"], abs=1e-6)
     assert np.mean(table["survey_flag"].astype(bool)) <= 0.05
