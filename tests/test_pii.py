@@ -119,6 +119,15 @@ def test_find_in_report_reads_pages_manifest_findings_and_tables(tmp_path):
     assert find_in_report(tmp_path, []) == []
 
 
+def test_a_numeric_id_inside_a_decimal_number_is_not_a_leak(tmp_path):
+    """Agent ids "004" and "12": a run time of 8.004 s or a mean of 12.5 is a number, not the agent; the id itself
+    is found, at the end of a sentence too (a failure of test_killed_runs when a run took 8.004 s)."""
+    (tmp_path / "manifest.json").write_text('{"total_seconds": 8.004, "mean": 12.5}', encoding="utf-8")
+    (tmp_path / "index.html").write_text("<p>Agent 004. Agent 12, again.</p>", encoding="utf-8")
+    leaks = find_in_report(tmp_path, ["004", "12"])
+    assert sorted((leak.file, leak.needle) for leak in leaks) == [("index.html", "004"), ("index.html", "12")]
+
+
 def test_a_pseudonym_never_reads_like_a_real_agent_id():
     """Hex codes can spell ids such as A042: "Agent A042" would then point at another, real agent."""
     import hashlib

@@ -313,12 +313,12 @@ def report_texts(folder: str | Path) -> dict[str, str]:
 def find_in_report(folder: str | Path, needles, *, word: bool = True) -> list[Leak]:
     """Where any of ``needles`` (agent ids, e-mail addresses, phone numbers ...) appears in what a
     reader of the report folder can see (``report_texts``). With ``word``, a needle must not be
-    part of a longer word or number ("A001" is not found in "A0012")."""
+    part of a longer word or number ("A001" is not found in "A0012", nor "004" in a run time of 8.004 s)."""
     needles = sorted({str(n) for n in needles if str(n).strip()}, key=len, reverse=True)
     if not needles:
         return []
     alternatives = "|".join(re.escape(n) for n in needles)
-    pattern = re.compile(rf"(?<![\w@])({alternatives})(?![\w@])" if word else f"({alternatives})")
+    pattern = re.compile(rf"(?<![\w@])(?<!\d\.)({alternatives})(?![\w@])(?!\.\d)" if word else f"({alternatives})")
     leaks = []
     for name, text in report_texts(folder).items():
         for match in pattern.finditer(text):
