@@ -120,12 +120,7 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: 
     if not per_group_xtx:
         return _agent_sums_total_xtx(ds, design, parts, products, pairs, w, weight is not None)
     parts += products
-    select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
-    frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
-                            f"GROUP BY {_i(ds, AGENT)}")
-    frame["g"] = frame["g"].astype(str)
-    frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
-    v = frame.drop(columns="g").to_numpy(dtype=float)
+    frame, v = _per_agent(ds, parts, w)
     G = len(frame)
     n, sum_w, sum_log_w, sy, yty = v[:, 0].astype(np.int64), v[:, 1], v[:, 2], v[:, 3], v[:, 4]
     s = np.empty((G, p))
@@ -145,15 +140,21 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: 
     return out
 
 
-def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str, weighted: bool) -> dict:
-    """``agent_sums`` without the per-agent X'X: the per-agent sums, and the cross products as one total."""
-    p = len(design.columns)
+def _per_agent(ds, parts: list[str], w: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per agent (sorted by its id as text) of the SQL sums `parts` over the replies with weight `w`:
+    the frame (agent id in `g`) and its sums as a float matrix."""
     select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
     frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
                             f"GROUP BY {_i(ds, AGENT)}")
     frame["g"] = frame["g"].astype(str)
     frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
-    v = frame.drop(columns="g").to_numpy(dtype=float)
+    return frame, frame.drop(columns="g").to_numpy(dtype=float)
+
+
+def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str, weighted: bool) -> dict:
+    """``agent_sums`` without the per-agent X'X: the per-agent sums, and the cross products as one total."""
+    p = len(design.columns)
+    frame, v = _per_agent(ds, parts, w)
     s = np.empty((len(frame), p))
     xty = np.empty((len(frame), p))
     s[:, 0], xty[:, 0] = v[:, 1], v[:, 3]
