@@ -1,0 +1,96 @@
+"""The contact-level models of rates and NPS from cells counted in SQL (``upstream.data.sql.outcome_cells``),
+for data sets that live in DuckDB or Spark: the same fits as ``margins.fit_rate_model`` and
+``margins.fit_nps_model`` on the rows, and the same level effects.
+
+- A rate (escalated, repeat_within_7d, resolved_first_contact): `cbind(k, n − k) ~ mix + (1 | agent_id)` on
+  the agent × mix cells — the binomial likelihood of the cells is the Bernoulli likelihood of the contacts
+  up to a constant, so the estimates are the row fit's (only the log-likelihood carries Σ log C(n, k)).
+- NPS: clmm on agent × mix × NPS-value cells with `counts="n"` (exact: the engine merges identical rows).
+- The average contact: contacts per mix cell (``latent.CELL_COUNT``), for ``latent.level_effects`` and
+  ``margins.nps_level_effects``.
+- A rate's customer design effect (``latent.customer_design_effects``): H = Σ n p̂(1 − p̂) x x' and
+  Σ a_i² = Σ_cells (x'h)² [k(1 − p̂)² + (n − k) p̂²] from the cells, Σ_customers (Σ a_i)² in one SQL pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..data.model_formula import model_formula, present_mix
+from ..data.sql import aggregates
+from ..data.sql import outcome_cells as sql
+from ..models import clmm, glmer
+from ..survey.constants import AGENT
+from .agents import MIN_REPEAT_CUSTOMERS
+from .latent import CELL_COUNT, LatentAgentModel, MeanFunction, known_population
+from .margins import NpsModel
+
+#: The response of the rate model on cells: contacts with the outcome (k) and without it.
+CELL_RESPONSE = "cbind(k, failures)"
+
+
+def population_cells(ds, mix) -> pd.DataFrame:
+    """Contacts per combination of the mix levels (all contacts of the period), the count in CELL_COUNT; the
+    agent column empty (a model's fixed part only: `fixed_design` asks for every column the model uses)."""
+    return aggregates.contact_cells(ds, tuple(mix)).rename(columns={"n": CELL_COUNT}).assign(**{AGENT: ""})
+
+
+def recorded(ds, column: str, table: str = "contacts") -> bool:
+    """``steps.recorded`` in SQL: `table` has `column` and it holds more than one value."""
+    if column not in ds.columns[table]:
+        return False
+    return int(ds.engine.rows(f"SELECT count(DISTINCT {ds.engine.dialect.ident(column)}) FROM {table}")[0][0]) > 1
+
+
+def nps_answered(ds) -> bool:
+    """Some survey carries an NPS."""
+    if "nps" not in ds.columns["surveys"]:
+        return False
+    return int(ds.engine.rows(f"SELECT count({ds.engine.dialect.ident('nps')}) FROM surveys")[0][0]) > 0
+
+
+def fit_rate_model_from_sql(ds, outcome: str, mix) -> LatentAgentModel:
+    """``margins.fit_rate_model`` from agent × mix cells (see the module docstring); the model's frame is the
+    cells (`counts` "n"), its population the contacts per mix cell."""
+    mix = [m for m in mix if m in ds.columns["contacts"]]
+    cells = sql.rate_cells(ds, outcome, mix)
+    cells["failures"] = cells["n"] - cells["k"]
+    used = present_mix(cells, mix)
+    fit = glmer(model_formula(CELL_RESPONSE, used), cells)
+    rows, w = known_population(population_cells(ds, used), used, fit)
+    eta = fit.fixed_design(rows).to_numpy() @ fit.fixef.to_numpy()
+    baseline = float(np.average(MeanFunction(fit).averaged(eta, float(fit.sd)), weights=w))
+    return LatentAgentModel(fit=fit, frame=cells.loc[fit.rows], outcome=outcome, agent=AGENT, mix=used,
+                            population_eta=eta, baseline=baseline, population_weights=w, counts="n")
+
+
+def fit_nps_model_from_sql(ds, mix) -> NpsModel:
+    """``margins.fit_nps_model`` from agent × mix × NPS-value cells (clmm with `counts`)."""
+    cells = sql.nps_cells(ds, [m for m in mix if m in ds.columns["contacts"]])
+    used = present_mix(cells, mix)
+    fit = clmm(model_formula("nps", used), cells, levels=sorted(cells["nps"].unique()), counts="n")
+    return NpsModel(fit=fit, mix=used, agent=AGENT, frame=cells.loc[fit.rows], counts="n")
+
+
+def customer_design_effects(ds, model: LatentAgentModel, gradients: dict) -> dict:
+    """``latent.customer_design_effects`` of a rate model fitted from cells: per key of `gradients` (an effect's
+    gradient in β) the ratio of the customer-clustered to the independent variance of its estimating equation,
+    floored at 1; empty without customer ids or with fewer than MIN_REPEAT_CUSTOMERS repeat customers."""
+    if sql.CUSTOMER not in ds.columns["contacts"] or not gradients:
+        return {}
+    if sql.repeat_customers(ds, model.outcome, model.mix) < MIN_REPEAT_CUSTOMERS:
+        return {}
+    fit, cells = model.fit, model.frame
+    X = fit.model_matrix.to_numpy()
+    p = fit.predict().to_numpy(dtype=float)
+    n, k = cells["n"].to_numpy(float), cells["k"].to_numpy(float)
+    H = X.T @ (X * (n * p * (1 - p))[:, None])
+    terms = cells[[AGENT, *model.mix]].assign(p=p)
+    independent = {}
+    for j, (key, g) in enumerate(gradients.items()):
+        xh = X @ np.linalg.lstsq(H, g, rcond=None)[0]
+        terms[f"term{j}"] = xh
+        independent[key] = float(xh ** 2 @ (k * (1 - p) ** 2 + (n - k) * p ** 2))
+    clustered = sql.customer_squares(ds, model.outcome, model.mix, terms, [f"term{j}" for j in range(len(gradients))])
+    return {key: (max(1.0, float(c) / independent[key]) if independent[key] > 0 else 1.0)
+            for key, c in zip(gradients, clustered)}
