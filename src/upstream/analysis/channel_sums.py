@@ -18,10 +18,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..data.model_formula import complete_varying
 from ..data.sql import channels as sql
 from ..survey import wilson_interval
 from ..survey.nps import nps_from_counts
-from .channels import RATES, ChannelSummary, mean_interval, order_statistic_rank
+from .channels import (
+    RATES,
+    ChannelSummary,
+    ResponseComparison,
+    comparison_from_parts,
+    mean_interval,
+    order_statistic_rank,
+)
+from .nonresponse import RESPONSE_FEATURES
+from .screen import cell_probabilities
 
 
 def mean_interval_from_sums(n: float, s: float, s2: float, level: float = 0.95) -> tuple[float, float, float]:
@@ -168,3 +178,28 @@ def raw_differences_from_sql(ds, variable: str, metrics, good: tuple | None = No
             n, s, s2 = sums[f"{metric}_n"], sums[f"{metric}_k"], sums[f"{metric}_k"]
         out[metric] = raw_from_sums(n, s, s2, level)
     return out
+
+
+def response_comparison_from_sql(ds, csat_effects: pd.DataFrame, variable: str = "channel",
+                                 good: tuple | None = None) -> ResponseComparison:
+    """``channels.response_comparison`` from invitations counted per channel × feature cell: the propensity
+    model (``nonresponse.fit_response_model``: a logistic GLM of answering on the contact features that vary and
+    are never missing) fitted on the cells has the row fit's estimates (``screen.cell_probabilities``), and a
+    reply's weight 1/p̂ is its cell's, so Σw and Σwy per channel are sums over cells."""
+    good_sql = f"s.{ds.engine.dialect.ident('csat')} IN ({', '.join(str(int(g)) for g in good)})" if good else None
+    have = set(ds.columns["contacts"]) | ({"credited"} if "credit_issued" in ds.columns["contacts"] else set())
+    cells = sql.response_cells(ds, variable, [f for f in RESPONSE_FEATURES if f in have], good_sql)
+    features = complete_varying(cells, [f for f in RESPONSE_FEATURES if f in cells])
+    coarse = cells.groupby(features, sort=True)[["n", "o"]].sum().reset_index() if features else cells
+    coarse = coarse.assign(p=cell_probabilities(coarse, features))
+    p = cells[features].merge(coarse[features + ["p"]], on=features, how="left")["p"].to_numpy() if features \
+        else coarse["p"].to_numpy()[:1].repeat(len(cells))
+    by = cells.assign(w=cells["scored"] / p, wy=cells["y_sum"] / p).groupby(variable)
+    sums = by[["n", "o", "scored", "y_sum", "w", "wy"]].sum()
+    contacts = sql.contact_sums(ds, variable, {})["contacts"]
+    share = (sums["scored"].reindex(contacts.index).fillna(0) / contacts)
+    scored = sums[sums["scored"] > 0]
+    responded = pd.DataFrame({False: sums["n"] - sums["o"], True: sums["o"]})
+    responded = responded.loc[:, responded.sum() > 0]
+    return comparison_from_parts(share, scored["y_sum"] / scored["scored"], scored["wy"] / scored["w"], csat_effects,
+                                 responded, variable)

@@ -209,15 +209,22 @@ def response_comparison(contacts: pd.DataFrame, inv: pd.DataFrame, weights: pd.S
     w = weights.loc[replies.index]
     g = replies[variable].astype(str)
     y = replies["csat"].astype(float)
-    out = pd.DataFrame({"reply_share": share,
-                        "csat": y.groupby(g).mean(),
-                        "csat_weighted": (y * w).groupby(g).sum() / w.groupby(g).sum()})
+    return comparison_from_parts(share, y.groupby(g).mean(), (y * w).groupby(g).sum() / w.groupby(g).sum(),
+                                 csat_effects, pd.crosstab(groups, inv["responded"]), variable)
+
+
+def comparison_from_parts(reply_share: pd.Series, csat: pd.Series, csat_weighted: pd.Series,
+                          csat_effects: pd.DataFrame, responded: pd.DataFrame,
+                          variable: str = "channel") -> ResponseComparison:
+    """``response_comparison`` from its parts per channel: the reply share, the replies' mean CSAT unweighted and
+    weighted, the adjusted CSAT effects and `responded` (invitations per channel × responded, as a crosstab)."""
+    out = pd.DataFrame({"reply_share": reply_share, "csat": csat, "csat_weighted": csat_weighted})
     out["weighting_shift"] = out["csat_weighted"] - out["csat"]
     eff = csat_effects.reindex(out.index)
     out["effect"], out["lower_adj"], out["upper_adj"] = eff["effect"], eff["lower_adj"], eff["upper_adj"]
     bound = np.where(eff["upper_adj"] < 0, eff["upper_adj"], np.where(eff["lower_adj"] > 0, eff["lower_adj"], np.nan))
     out["tipping_delta"] = -bound / (1 - out["reply_share"].to_numpy())
     out.index.name = variable
-    table = pd.crosstab(groups, inv["responded"])
+    table = responded
     chi2_p = float(stats.chi2_contingency(table.to_numpy())[1]) if table.shape == (len(out), 2) else np.nan
     return ResponseComparison(out, chi2_p=chi2_p)

@@ -98,3 +98,23 @@ def survey_sums(ds, variable: str, good_sql: str | None) -> pd.DataFrame:
     frame = frame.set_index("lvl").sort_index().fillna(0)
     counts = ["invitations", "responses", "replies", "csat_good", "promoters", "passives", "detractors"]
     return frame.astype({c: np.int64 for c in counts} | {"csat_sum": float, "csat_sum2": float})
+
+
+def response_cells(ds, variable: str, features, good_sql: str | None = None) -> pd.DataFrame:
+    """Invitations (surveys with their contact) per `variable` × combination of `features` (contact columns;
+    `credited` = credit_issued > 0; NULL is a value): n (invitations), o (answered: a response time or a
+    score), scored (answered with a CSAT) and y_sum (their Σ CSAT, or with `good_sql` the good ratings)."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    cols = list(dict.fromkeys([variable, *features]))
+    expr = {c: f"(c.{i('credit_issued')} > 0)" if c == "credited" else f"c.{i(c)}" for c in cols}
+    select = ", ".join(f"{e} AS {i(c)}" for c, e in expr.items())
+    nps = f"s.{i('nps')}" if "nps" in ds.columns["surveys"] else "NULL"
+    answered = f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR {nps} IS NOT NULL)"
+    scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
+    y = f"CASE WHEN {good_sql} THEN 1.0 ELSE 0.0 END" if good_sql else f"CAST(s.{i('csat')} AS DOUBLE)"
+    frame = ds.engine.frame(f"SELECT {select}, count(*) AS n, sum(CASE WHEN {answered} THEN 1 ELSE 0 END) AS o, "
+                            f"sum(CASE WHEN {scored} THEN 1 ELSE 0 END) AS scored, "
+                            f"sum(CASE WHEN {scored} THEN {y} ELSE 0.0 END) AS y_sum FROM surveys s JOIN contacts c "
+                            f"ON s.{i('contact_id')} = c.{i('contact_id')} GROUP BY {', '.join(expr.values())}")
+    frame[variable] = frame[variable].astype(str)
+    return frame.astype({"n": np.int64, "o": np.int64, "scored": np.int64, "y_sum": float})
