@@ -80,3 +80,29 @@ def test_csat_effects_without_customers_are_named_and_close(runs):
     assert note in sums.findings and note in sums.health and note not in rows.findings
     same_sentences = [f for f in rows.findings if "CSAT differs by channel" not in f and "pattern-mixture" not in f]
     assert all(f in sums.findings for f in same_sentences)
+
+
+def test_a_rate_model_beyond_the_cell_limit_is_fitted_on_a_random_subset_of_agents(runs, monkeypatch):
+    """Beyond CELL_LIMIT agent × mix cells the rate model takes the cells of randomly drawn agents (as many as fit
+    under the limit), says so, and its effects stay within 3 SDs of the all-agent fit's (the SD of the difference
+    of nested estimates, √(se_subset² − se_all²)), with larger standard errors."""
+    from upstream.analysis import latent, outcome_cells
+
+    _, _, sums = runs
+    full = sums.tables["channel_differences"].loc["repeat"]
+    monkeypatch.setattr(outcome_cells, "CELL_LIMIT", 20_000)
+    sds = open_dataset("data/sample", engine="duckdb", validate=False)
+    model = outcome_cells.fit_rate_model_from_sql(sds, "repeat_within_7d", CONTACT_MIX)
+    assert (model.agents_used, model.agents_total, model.cells_total, len(model.frame)) == (72, 150, 44570, 19913)
+    assert model.note() == ("fitted on the contacts of 72 of 150 agents drawn at random (all agents' contacts make "
+                            "44,570 agent × mix cells, more than the 20,000 the fit takes in memory): its channel and "
+                            "policy effects still average over every contact of the period, and their intervals "
+                            "reflect the smaller sample")
+    subset = latent.level_effects(model, outcome_cells.population_cells(sds, CONTACT_MIX), "channel",
+                                  design_effects=lambda g: outcome_cells.customer_design_effects(sds, model, g))
+    assert int(subset["n_responses"].sum()) == int(model.frame["n"].sum()) < 60_000 // 2
+    all_se = (full["upper"] - full["lower"]) / (2 * 1.959963984540054) / 100          # percentage points → share
+    se = subset["std_error"].reindex(full.index)
+    assert (se > all_se).all()
+    z = (subset["effect"].reindex(full.index) - full["effect"] / 100) / np.sqrt(se ** 2 - all_se ** 2)
+    assert np.abs(z).max() < 3

@@ -18,20 +18,37 @@ def _i(ds, name: str) -> str:
     return ds.engine.dialect.ident(name)
 
 
-def _used(ds, outcome: str, mix, alias: str = "") -> str:
-    """The contacts a rate model of `outcome` uses: the outcome, the agent and every mix variable known."""
-    return " AND ".join(f"{alias}{_i(ds, c)} IS NOT NULL" for c in (outcome, AGENT, *mix))
+def _used(ds, outcome: str, mix, alias: str = "", agents: bool = False) -> str:
+    """The contacts a rate model of `outcome` uses: the outcome, the agent and every mix variable known (and,
+    with `agents`, the agent one of the table `rate_agents`)."""
+    known = " AND ".join(f"{alias}{_i(ds, c)} IS NOT NULL" for c in (outcome, AGENT, *mix))
+    text = ds.engine.dialect.text(f"{alias}{_i(ds, AGENT)}")
+    return known + (f" AND {text} IN (SELECT a FROM rate_agents)" if agents else "")
 
 
-def rate_cells(ds, outcome: str, mix) -> pd.DataFrame:
+def use_agents(ds, agents) -> None:
+    """The agents (ids as text) a rate model's cells are limited to (``rate_cells(..., agents=True)``)."""
+    ds.engine.register("rate_agents", pd.DataFrame({"a": [str(a) for a in agents]}))
+
+
+def cells_per_agent(ds, outcome: str, mix) -> pd.Series:
+    """The number of agent × mix cells of each agent (id as text, sorted) among the contacts recording `outcome`."""
+    text = ds.engine.dialect.text(_i(ds, AGENT))
+    keys = ", ".join(_i(ds, c) for c in (AGENT, *mix))
+    rows = ds.engine.rows(f"SELECT a, count(*) FROM (SELECT {text} AS a FROM contacts WHERE {_used(ds, outcome, mix)} "
+                          f"GROUP BY {keys}) t GROUP BY a")
+    return pd.Series({str(a): int(n) for a, n in rows}, dtype=np.int64).sort_index()
+
+
+def rate_cells(ds, outcome: str, mix, agents: bool = False) -> pd.DataFrame:
     """Per agent × mix cell of the contacts that record `outcome` (a boolean column): the agent and mix levels
-    as text, n (contacts) and k (true)."""
+    as text, n (contacts) and k (true); with `agents`, only the agents of ``use_agents``."""
     text = ds.engine.dialect.text
     cols = [AGENT, *mix]
     keys = ", ".join(_i(ds, c) for c in cols)
     select = ", ".join(f"{text(_i(ds, c))} AS {_i(ds, c)}" for c in cols)
     frame = ds.engine.frame(f"SELECT {select}, count(*) AS n, sum(CASE WHEN {_i(ds, outcome)} THEN 1 ELSE 0 END) "
-                            f"AS k FROM contacts WHERE {_used(ds, outcome, mix)} GROUP BY {keys}")
+                            f"AS k FROM contacts WHERE {_used(ds, outcome, mix, agents=agents)} GROUP BY {keys}")
     return frame.sort_values(cols, kind="stable").reset_index(drop=True).astype({"n": np.int64, "k": np.int64})
 
 
@@ -53,14 +70,16 @@ def nps_cells(ds, mix) -> pd.DataFrame:
                                                                                           "nps": np.int64})
 
 
-def repeat_customers(ds, outcome: str, mix) -> int:
+def repeat_customers(ds, outcome: str, mix, agents: bool = False) -> int:
     """Customers with two or more of the contacts a rate model of `outcome` uses."""
     c = _i(ds, CUSTOMER)
-    return int(ds.engine.rows(f"SELECT count(*) FROM (SELECT {c} FROM contacts WHERE {_used(ds, outcome, mix)} "
+    used = _used(ds, outcome, mix, agents=agents)
+    return int(ds.engine.rows(f"SELECT count(*) FROM (SELECT {c} FROM contacts WHERE {used} "
                               f"AND {c} IS NOT NULL GROUP BY {c} HAVING count(*) >= 2) t")[0][0])
 
 
-def customer_squares(ds, outcome: str, mix, cells: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def customer_squares(ds, outcome: str, mix, cells: pd.DataFrame, columns: list[str],
+                     agents: bool = False) -> np.ndarray:
     """Σ over customers of (Σ over the customer's contacts of h·(y − p))², one number per column h of `columns`:
     `cells` (agent × mix cell, as ``rate_cells``) carries the fitted probability `p` and each column's value;
     y is the contact's outcome (1/0). Contacts without a customer id count as one customer, as in pandas."""
@@ -73,5 +92,5 @@ def customer_squares(ds, outcome: str, mix, cells: pd.DataFrame, columns: list[s
     per = ", ".join(f"sum(q.h{j} * ({y} - q.p)) AS a{j}" for j in range(len(columns)))
     squares = ", ".join(f"sum(a{j} * a{j})" for j in range(len(columns)))
     row = ds.engine.rows(f"SELECT {squares} FROM (SELECT {per} FROM contacts c JOIN rate_cell_terms q ON {on} "
-                         f"WHERE {_used(ds, outcome, mix, 'c.')} GROUP BY c.{_i(ds, CUSTOMER)}) t")[0]
+                         f"WHERE {_used(ds, outcome, mix, 'c.', agents)} GROUP BY c.{_i(ds, CUSTOMER)}) t")[0]
     return np.array([float(v) for v in row])

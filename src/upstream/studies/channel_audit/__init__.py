@@ -81,7 +81,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
             shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
             comparison = channels.response_comparison(ds.contacts, shares, response.weights, effects["csat"], CHANNEL)
     odd = summarised.handle_exceeds_elapsed
-    health = (scale_notes(ds, fits) + [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
+    health = (scale_notes(ds, cache, fits)
+              + [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
               + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "
                   "first-response bound is set to 0."] if odd else []))
     outcome = steps.units(scale).outcome
@@ -99,14 +100,19 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     return result
 
 
-def scale_notes(ds, fits: dict) -> list[str]:
-    """With a SQL engine: which CSAT model the channel effects come from (no customer random effect)."""
+def scale_notes(ds, cache: RunCache, fits: dict) -> list[str]:
+    """With a SQL engine: which CSAT model the channel effects come from (no customer random effect), and each
+    rate model fitted on a subset of agents (``outcome_cells.CellRateModel.note``)."""
     if not steps.in_sql(ds):
         return []
     fit = fits["CSAT model"]
-    return [f"CSAT model: fitted from per-agent sums in {ds.engine.name} ({fit.nobs:,} replies, "
-            f"{fit.ngroups['agent_id']:,} agents) without a customer random effect (the crossed agent × customer model "
-            "needs every reply in memory), so the channel effects do not allow for repeat customers."]
+    notes = [f"CSAT model: fitted from per-agent sums in {ds.engine.name} ({fit.nobs:,} replies, "
+             f"{fit.ngroups['agent_id']:,} agents) without a customer random effect (the crossed agent × customer "
+             "model needs every reply in memory), so the channel effects do not allow for repeat customers."]
+    for name, column in channels.RATES.items():
+        note = steps.rate_model(ds, cache, column).note() if RATE_LABELS[name] in fits else None
+        notes += [f"{RATE_LABELS[name]}: {note}."] if note else []
+    return notes
 
 
 def no_response_comparison_sentence(visibility) -> str:
