@@ -80,7 +80,7 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
             X[col] = X[col].astype("float64")
     X = pd.get_dummies(X, drop_first=True, dtype="float64").astype("float64")
     X.insert(0, "Intercept", 1.0)
-    result = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    result = sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-12)
     p = pd.Series(np.asarray(result.fittedvalues, dtype=float), index=frame.index, name="propensity")
     weights = pd.Series(np.where(y == 1, 1 / p.to_numpy(), np.nan), index=frame.index, name="weight")
     params, bse = result.params, result.bse
