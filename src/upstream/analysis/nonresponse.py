@@ -19,7 +19,7 @@ weighted results are reported as a sensitivity analysis.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ import pandas as pd
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import lmer
-from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
+from ..survey import PropensityModel, cell_propensity, kish_effective_n, nps, wilson_interval
 from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
 from .results import AnalysisResult, result
 
@@ -81,10 +81,21 @@ class ResponseModel:
 
 
 def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> ResponseModel:
-    """Logistic model of responding on contact features; weights 1/p̂ for the replies."""
+    """Logistic model of responding on contact features (those that vary and are never missing), fitted on the
+    counts per feature cell (``survey.cell_propensity``: the rows' estimates); weights 1/p̂ for the replies."""
     inv = _with_credited(inv)
     features = complete_varying(inv, features)
-    model = response_propensity(inv, "responded", features)
+    responded = inv["responded"].astype(bool)
+    if features:
+        cells = (inv[features].assign(o=responded.astype(float)).groupby(features, sort=True, observed=True)["o"]
+                 .agg(n="size", o="sum").reset_index())
+    else:
+        cells = pd.DataFrame({"n": [len(inv)], "o": [float(responded.sum())]})
+    fitted = cell_propensity(cells, features)
+    p = (inv[features].merge(cells[features].assign(_p=fitted.propensity.to_numpy()), on=features, how="left")["_p"]
+         .to_numpy() if features else np.full(len(inv), fitted.propensity.iloc[0]))
+    model = replace(fitted, propensity=pd.Series(p, index=inv.index, name="propensity"),
+                    weights=pd.Series(np.where(responded, 1 / p, np.nan), index=inv.index, name="weight"))
     w = model.weights.dropna()
     refs = {}
     for f in features:

@@ -23,7 +23,7 @@ from ..data.model_formula import complete_varying, model_formula
 from ..data.sql import aggregates as sql
 from ..data.sql import survey as survey_sql
 from ..models import lmer_from_stats
-from ..survey import NpsEstimate, PropensityModel, nps_from_counts
+from ..survey import NpsEstimate, cell_propensity, nps_from_counts
 from ..survey.constants import AGENT
 from ..survey.nps import nps_point
 from .aggregated import group_stats
@@ -45,42 +45,11 @@ class CellResponseModel(ResponseModel):
     cells: pd.DataFrame = field(default=None, repr=False)
 
 
-def _design(cells: pd.DataFrame, features: list[str]) -> pd.DataFrame:
-    """``survey.response_propensity``'s design: booleans 0/1, text dummy-coded (first level the reference)."""
-    X = cells[list(features)].copy()
-    for col in features:
-        if pd.api.types.is_bool_dtype(X[col].dtype) or X[col].dtype == object and X[col].map(type).eq(bool).all():
-            X[col] = X[col].astype("float64")
-    X = pd.get_dummies(X, drop_first=True, dtype="float64").astype("float64")
-    X.insert(0, "Intercept", 1.0)
-    return X
-
-
 def _coarse(cells: pd.DataFrame, features: list[str], counts: list[str]) -> pd.DataFrame:
     """The cells merged to the combinations of `features` (one row when none), `counts` summed."""
     if not features:
         return cells[counts].sum().to_frame().T.astype(cells[counts].dtypes.to_dict())
     return cells.groupby(features, sort=True)[counts].sum().reset_index()
-
-
-def binomial_cell_fit(cells: pd.DataFrame, n: str, o: str, features: list[str]):
-    """(GLM result, design) of the logistic regression of `o` out of `n` on `features`, one row per cell."""
-    import statsmodels.api as sm
-
-    X = _design(cells, features)
-    y = np.column_stack([cells[o].to_numpy(float), (cells[n] - cells[o]).to_numpy(float)])
-    return sm.GLM(y, X, family=sm.families.Binomial()).fit(tol=1e-12), X
-
-
-def cell_auc(p: np.ndarray, positives: np.ndarray, negatives: np.ndarray) -> float:
-    """``survey.mann_whitney_auc`` of rows grouped in cells (score p, so many rows with and without the outcome):
-    P(a positive outranks a negative), ties counted ½."""
-    frame = pd.DataFrame({"p": p, "pos": positives, "neg": negatives}).groupby("p", sort=True).sum()
-    n1, n0 = float(frame["pos"].sum()), float(frame["neg"].sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    below = frame["neg"].cumsum() - frame["neg"]
-    return float((frame["pos"] * (below + 0.5 * frame["neg"])).sum() / (n1 * n0))
 
 
 def response_model_from_cells(cells: pd.DataFrame, features=RESPONSE_FEATURES) -> CellResponseModel:
@@ -89,18 +58,9 @@ def response_model_from_cells(cells: pd.DataFrame, features=RESPONSE_FEATURES) -
     invited = cells[cells["invited"] > 0]
     use = complete_varying(invited, features)
     coarse = _coarse(invited, use, ["invited", "responded"])
-    result, X = binomial_cell_fit(coarse, "invited", "responded", use)
-    coarse["p"] = np.asarray(result.fittedvalues, dtype=float)
-    coarse["weight"] = 1 / coarse["p"]
-    params, bse = result.params, result.bse
-    table = pd.DataFrame({"term": list(X.columns), "estimate": params.to_numpy(), "std_error": bse.to_numpy(),
-                          "z": (params / bse).to_numpy(), "p_value": result.pvalues.to_numpy(),
-                          "odds_ratio": np.exp(params.to_numpy())})
+    model = cell_propensity(coarse, use, n="invited", o="responded")
+    coarse["p"], coarse["weight"] = model.propensity, model.weights
     responses = coarse["responded"].to_numpy(float)
-    auc = cell_auc(coarse["p"].to_numpy(), responses, coarse["invited"].to_numpy(float) - responses)
-    model = PropensityModel(result=result, propensity=coarse["p"].rename("propensity"),
-                            weights=coarse["weight"].rename("weight"), coef_table=table, auc=auc, features=use,
-                            design_columns=list(X.columns))
     w = coarse["weight"].to_numpy()
     refs = {f: False if pd.api.types.is_bool_dtype(coarse[f].dtype) or coarse[f].map(type).eq(bool).all()
             else sorted(coarse[f].unique())[0] for f in use}
@@ -173,8 +133,7 @@ def tipping_point_from_cells(cells: pd.DataFrame, shift: float = 0.1, features=R
     if r < 1:
         use = complete_varying(cells, features)
         coarse = _coarse(cells, use, ["n", "scored", "sum_y"])
-        result, _ = binomial_cell_fit(coarse, "n", "scored", use)
-        p = np.asarray(result.fittedvalues, dtype=float)
+        p = cell_propensity(coarse, use, n="n", o="scored").propensity.to_numpy()
         answered = coarse["scored"].to_numpy(float) > 0
         odds = (1 - p[answered]) / p[answered]
         mar = float(odds @ coarse["sum_y"].to_numpy(float)[answered]

@@ -210,9 +210,11 @@ def response_model(ds, cache: RunCache) -> ResponseModel:
     """Who answers: the response-propensity model and its inverse-propensity weights (on a SQL data set fitted on
     feature cells: ``nonresponse_cells.CellResponseModel``, its weights per cell)."""
     if in_sql(ds):
-        return cache.get("response_model", lambda: nonresponse_cells.response_model_from_cells(survey_cells(ds, cache)),
-                         data=ds.fingerprint, engine=ds.engine.name)
-    return cache.get("response_model", lambda: fit_response_model(invitations(ds)), data=ds.fingerprint)
+        return cache.get("response_model", lambda: quietly(
+            lambda: nonresponse_cells.response_model_from_cells(survey_cells(ds, cache))),
+            data=ds.fingerprint, engine=ds.engine.name)
+    return cache.get("response_model", lambda: quietly(lambda: fit_response_model(invitations(ds))),
+                     data=ds.fingerprint)
 
 
 def fit_health(label: str, fit) -> list[str]:

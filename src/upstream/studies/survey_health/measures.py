@@ -36,7 +36,8 @@ def measures_from_rows(ds, params: Parameters, cache: RunCache, inv: pd.DataFram
     weighted = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
                                                                         response.weights))
     per_contact = nonresponse.contact_replies(ds.contacts, inv)
-    tipping = replace(nonresponse.tipping_point(per_contact, shift=params.tipping_shift), every_contact=every_contact)
+    tipping = replace(steps.quietly(lambda: nonresponse.tipping_point(per_contact, shift=params.tipping_shift)),
+                      every_contact=every_contact)
     return Measures(rates=nonresponse.response_rates(inv), response=response,
                     scores=nonresponse.weighted_scores(inv, response.weights),
                     by_channel=nonresponse.weighted_scores(inv, response.weights, by="channel"), weighted=weighted,
@@ -50,7 +51,7 @@ def measures_from_sql(ds, params: Parameters, cache: RunCache, every_contact: bo
     key = dict(data=ds.fingerprint, engine=ds.engine.name, scale=steps.csat_scale(ds))
     weighted = cache.get("weighted_agent_effects", lambda: steps.quietly(
         lambda: nonresponse_cells.weighted_agent_effects_from_sql(ds, response)), **key)
-    tipping = nonresponse_cells.tipping_point_from_cells(cells, shift=params.tipping_shift)
+    tipping = steps.quietly(lambda: nonresponse_cells.tipping_point_from_cells(cells, shift=params.tipping_shift))
     invited = cells[cells["invited"] > 0]
     return Measures(rates=nonresponse_cells.response_rates_from_cells(cells), response=response,
                     scores=nonresponse_cells.weighted_scores_from_cells(cells, response),
