@@ -2,10 +2,9 @@
 
 With the DuckDB engine the study reads counts per contact-feature cell (contacts, invitations, replies, CSAT
 replies with Σy and top box, NPS classes), each agent's contacts and CSAT replies, and the per-agent sums of the
-weighted replies — never the rows. Given the same agent model (here the one-factor fit from the sums, in both runs:
-its own equality with the rows' fit is tests/test_sql_study.py's), every published table agrees within 1e-8 and the
-findings are the same sentences; the survey screen's top-box expectation is its named estimator at scale (the
-population-averaged logistic model of the mix, docs/scale.md), so only its expected top-box rate and z differ.
+weighted replies — never the rows. Given the same agent model and survey screen (here both from SQL in both runs:
+their own equality with the rows' is tests/test_sql_study.py's), every published table agrees within 1e-8 and the
+findings are the same sentences.
 """
 from __future__ import annotations
 
@@ -23,18 +22,20 @@ from upstream.data import load_dataset
 from upstream.data.frames import invitations
 from upstream.data.sql import open_dataset
 from upstream.data.sql import survey as survey_sql
-from upstream.studies import RunCache, steps, survey_health
+from upstream.studies import Parameters, RunCache, steps, survey_health
 
 PARAMS = {"n_boot": 100, "seed": 3}
-#: The survey screen's top-box expectation at scale is another estimator (docs/scale.md, "survey screen").
-SCREEN_TOP_BOX = ("expected_top_box_rate", "z_top_box")
 
 
 def with_model(pds, sds, n_boot: int = 100, seed: int = 3):
-    """Run caches for the pandas and the DuckDB data set holding the same agent model (one factor, from the sums)."""
+    """Run caches for the pandas and the DuckDB data set holding the same agent model (one factor, from the sums)
+    and the same survey screen (from SQL: its equality with the rows' screen is tests/test_sql_study.py's)."""
     model = fit_agent_model_from_sql(sds, n_boot=n_boot, seed=seed, customer=None)
-    scale = steps.csat_scale(pds)
+    scale, params = steps.csat_scale(pds), Parameters.from_mapping(PARAMS)
     rows_cache, sums_cache = RunCache(), RunCache()
+    screen = steps.survey_screen(sds, params, sums_cache)
+    rows_cache.get("survey_screen", lambda: screen, data=pds.fingerprint, z=params.screen_z,
+                   visibility=steps.visibility_of(pds), scale=scale)
     rows_cache.get("agent_model", lambda: model, data=pds.fingerprint, outcome="csat", n_boot=n_boot, seed=seed,
                    scale=scale)
     sums_cache.get("agent_model", lambda: model, data=sds.fingerprint, outcome="csat", n_boot=n_boot, seed=seed,
@@ -71,7 +72,7 @@ def test_every_table_and_finding_agrees(runs):
     _, _, rows, sums = runs
     assert list(rows.tables) == list(sums.tables) == list(survey_health.STUDY.tables)
     for name in rows.tables:
-        same(rows.tables[name], sums.tables[name], name, skip=SCREEN_TOP_BOX if name == "survey_screen" else ())
+        same(rows.tables[name], sums.tables[name], name)
     assert rows.findings == sums.findings
     assert "duckdb" in survey_health.STUDY.engines and "spark" in survey_health.STUDY.engines
     a, b = rows.values, sums.values
