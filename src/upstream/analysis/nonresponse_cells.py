@@ -143,12 +143,13 @@ def tipping_point_from_cells(cells: pd.DataFrame, shift: float = 0.1, features=R
 
 def weighted_agent_effects_from_sql(ds, response: CellResponseModel, mix=CONTACT_MIX) -> WeightedAgentEffects:
     """``nonresponse.weighted_agent_effects`` from per-agent sums (after ``survey_sql.survey_view``): the CSAT
-    replies with their cell's weight, scaled to sum to each agent's replies, in the agent model's weighted REML."""
+    replies with their cell's weight, scaled to sum to each agent's replies, in the agent model's weighted REML
+    (from the total X'WX: the fits need no agent's own, which at 20,000 agents would be millions of numbers)."""
     survey_sql.weighted_replies(ds, response.cells, response.propensity.features, mix)
     design = sql.mix_design(ds, mix, table="weighted_replies")
-    base = lmer_from_stats(group_stats(ds, design, "csat", table="weighted_replies"))
+    base = lmer_from_stats(group_stats(ds, design, "csat", per_group_xtx=False, table="weighted_replies"))
     weighted = lmer_from_stats(group_stats(ds, design, "csat", weight=survey_sql.per_agent_scaled_weight(ds),
-                                           table="weighted_replies"))
+                                           per_group_xtx=False, table="weighted_replies"))
     out = pd.DataFrame({"effect": base.ranef[AGENT]["mode"], "cond_se": base.ranef[AGENT]["cond_se"],
                         "effect_weighted": weighted.ranef[AGENT]["mode"],
                         "cond_se_weighted": weighted.ranef[AGENT]["cond_se"]})

@@ -40,7 +40,7 @@ def survey_view(ds, features=SURVEY_FEATURES, scale: CsatScale = DEFAULT_CSAT) -
     answered = f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL)"
     scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
     top = scale.top_box_sql("s." + i("csat"))
-    y = f"CASE WHEN {top} THEN 1.0 ELSE 0.0 END" if scale.is_binary else f"CAST(s.{i('csat')} AS DOUBLE)"
+    y = f"CAST(CASE WHEN {top} THEN 1 ELSE 0 END AS DOUBLE)" if scale.is_binary else f"CAST(s.{i('csat')} AS DOUBLE)"
     nps = f"s.{i('nps')}"
     cols = ", ".join(f"coalesce(c.{i('credit_issued')} > 0, FALSE) AS {i(f)}" if f == "credited"
                      else f"c.{i(f)} AS {i(f)}" for f in keys)
