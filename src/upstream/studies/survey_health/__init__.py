@@ -6,6 +6,9 @@ would have to be to change a conclusion.
     screen   = steps.survey_screen(ds, params, cache)       # invitation and response rates per agent
     shifts   = weighted_agent_effects(...)                  # weighting as a sensitivity analysis
     tipping  = tipping_point(...), verdict_tipping_points   # δ-adjusted pattern mixture, per contact
+
+On a DuckDB or Spark data set the same numbers come from counts per contact-feature cell, per-agent counts and the
+weighted replies' per-agent sums (``measures.measures_from_sql``, ``analysis.nonresponse_cells``), never the rows.
 """
 from __future__ import annotations
 
@@ -92,7 +95,8 @@ def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units
                  *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign)],
         first_health=([] if response.propensity.result.converged else
                       ["Response model: the logistic regression did not converge."]),
-        health=steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit),
+        health=(steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit)
+                + measures.scale_health(ds, model)),
         tables={"response_rates": rates, "response_model": response.propensity.coef_table.set_index("term"),
                 "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
                 "tipping_point": tipping.table, "verdict_tipping_points": fragile.rename_axis("agent_id")},
@@ -118,7 +122,8 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     nps_all, nps_channel = measures.nps_overall_and_by_channel(ds, cache, inv)
     screen = steps.survey_screen(ds, params, cache)
     part = nonresponse_part(ds, params, cache, inv, screen, units)
-    health = part.first_health + steps.noted_health("Survey screen", screen.health) + part.health
+    health = (part.first_health + steps.noted_health("Survey screen", screen.health)
+              + [f"Survey screen: {note}." for note in screen.notes] + part.health)
     findings = [*part.opening, say.nps_sentence(nps_all), say.screen_sentence(screen),
                 *screen.skipped, *part.closing, *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,

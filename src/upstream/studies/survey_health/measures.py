@@ -70,3 +70,15 @@ def nps_overall_and_by_channel(ds, cache: RunCache, inv: pd.DataFrame | None
         return overall, nonresponse_cells.nps_by_channel_from_cells(cells) if overall.n else None
     answered = inv[inv["responded"] & inv["nps"].notna()]
     return nps(answered["nps"]), nps_by_group(answered, "nps", "channel") if len(answered) else None
+
+
+def scale_health(ds, model) -> list[str]:
+    """On a SQL data set, the model-health line saying which fit the verdicts behind the verdict tipping points come
+    from (the weighted and unweighted agent effects are the one-factor fit's on either path); [] on pandas."""
+    if not steps.in_sql(ds):
+        return []
+    judged = ("the crossed agent × customer model fitted from per-customer and agent × customer sums (moment "
+              "variance components and conjugate-gradient GLS, not REML)" if getattr(model, "customers", None)
+              is not None else "the one-factor model fitted by REML from per-agent sums")
+    return [f"Agent model: in {ds.engine.name} the verdicts whose tipping points are shown come from {judged}."]
+
