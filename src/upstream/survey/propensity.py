@@ -116,7 +116,8 @@ def cell_propensity(cells: pd.DataFrame, features: Sequence[str], n: str = "n", 
     """``response_propensity`` fitted on counts: one row per combination of `features` (complete) with `n` rows,
     `o` of them responding. The binomial GLM on the counts has the rows' likelihood, so the same estimates,
     standard errors and p-values (fitted to a deviance change of 1e-12, so that SEs agree to 1e-12 whatever the
-    grouping); ``propensity`` and ``weights`` (1/p̂) are per cell, the AUC is the rows' (``cell_auc``)."""
+    grouping); ``propensity`` and ``weights`` (1/p̂) are per cell, the AUC is the rows' (``cell_auc``). Its
+    ``effective_n`` is the cells' weights' own: the replies' Kish n needs each weight counted `o` times."""
     import statsmodels.api as sm
 
     features = list(features)
