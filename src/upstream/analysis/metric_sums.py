@@ -10,7 +10,7 @@ path's own code (``periods``, ``speed``, ``resolution``, ``interactions``):
   agent model's customer term); the period contrast takes the containment df (days − periods: the period is
   a property of the day). Without a day term (one period, or a day variance of 0) it is the exact REML fit
   from per-agent sums;
-- the repeat model: the same logistic GLMM (Laplace) on binomial cells `cbind(k, n − k)` per agent × mix ×
+- the repeat model: the same logistic GLMM (Laplace) on binomial cells `cbind(k, no_repeat)` per agent × mix ×
   period (the rows' likelihood, so the rows' estimates); the period change averages over the last period's
   cells weighted by their contacts;
 - the contact-level and interactions models: exact REML from per-agent sums over the replies (the spline
@@ -119,6 +119,7 @@ def repeat_cells(ds, factors) -> pd.DataFrame:
     cells = sql.cells(ds, METRIC_ROWS, [AGENT, *factors], {"k": "came_back"}, "came_back IS NOT NULL")
     cells[AGENT] = cells[AGENT].astype(str)
     cells["k"] = cells["k"].round().astype(np.int64)
+    cells["no_repeat"] = cells["n"] - cells["k"]
     return cells.sort_values([AGENT, *factors], kind="stable").reset_index(drop=True)
 
 
@@ -133,7 +134,7 @@ def speed_models(ds, period_levels, mix=CONTACT_MIX) -> tuple[speed.SpeedModels,
     cells = repeat_cells(ds, factors)
     if compared:
         cells["period"] = pd.Categorical(cells["period"], categories=list(period_levels), ordered=True)
-    rep = glmer(f"cbind(k, n - k) ~ {' + '.join(factors) or '1'} + (1 | {AGENT})", cells)
+    rep = glmer(f"cbind(k, no_repeat) ~ {' + '.join(factors) or '1'} + (1 | {AGENT})", cells)
     return speed.SpeedModels(handle_time=ht, repeat=rep, mix=mix), cells
 
 
@@ -241,7 +242,7 @@ def interaction_curve(ds, band, n_knots: int, mix=CONTACT_MIX) -> interactions.I
     values = by_n.index.to_numpy(float)
     basis = interactions.natural_spline_basis(values, knots)
     spline = [(f"{interactions.PREFIX}{j + 1}", "CASE " + " ".join(
-        f"WHEN n_interactions = {v!r} THEN {b!r}" for v, b in zip(values, basis[:, j])) + " END")
+        f"WHEN n_interactions = {float(v)!r} THEN CAST({float(b)!r} AS DOUBLE)" for v, b in zip(values, basis[:, j])) + " END")
         for j in range(basis.shape[1])]
     where = "n_interactions IS NOT NULL"
     columns = set(ds.engine.frame("SELECT * FROM replies LIMIT 0").columns)

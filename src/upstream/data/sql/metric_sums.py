@@ -40,7 +40,7 @@ def day_text(ds, expr: str) -> str:
 def flag(ds, column: str, table: str = "") -> str:
     """A boolean column as 1.0/0.0 (NULL stays NULL)."""
     c = f"{table}{_i(ds, column)}"
-    return f"CASE WHEN {c} THEN 1.0 WHEN NOT {c} THEN 0.0 END"
+    return f"CAST(CASE WHEN {c} THEN 1 WHEN NOT {c} THEN 0 END AS DOUBLE)"
 
 
 def prepare_metric_rows(ds, mix, change_day=None) -> int:
@@ -105,18 +105,18 @@ def design(ds, table: str, factors, numeric=(), where: str = "TRUE", order: dict
         rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM {table} WHERE {where} AND {_i(ds, var)} IS NOT "
                               f"NULL GROUP BY {_i(ds, var)}")
         found[var] = {str(k): int(n) for k, n in rows}
-    names, exprs, terms, levels, counts = ["(Intercept)"], ["1.0"], ["(Intercept)"], {}, {}
+    names, exprs, terms, levels, counts = ["(Intercept)"], [_double("1")], ["(Intercept)"], {}, {}
     d = ds.engine.dialect
     for var in varying({v: len(found[v]) for v in factors}, factors):
         labels = [lab for lab in (order or {}).get(var, sorted(found[var])) if lab in found[var]]
         levels[var], counts[var] = tuple(labels), tuple(found[var][lab] for lab in labels)
         for lab in labels[1:]:
             names.append(f"{var}{lab}")
-            exprs.append(f"CASE WHEN {_i(ds, var)} = {d.literal(lab)} THEN 1.0 ELSE 0.0 END")
+            exprs.append(_double(f"CASE WHEN {_i(ds, var)} = {d.literal(lab)} THEN 1 ELSE 0 END"))
             terms.append(var)
     for name, expr in numeric:
         names.append(name)
-        exprs.append(f"({expr})")
+        exprs.append(_double(expr))
         terms.append(name)
     return Design(tuple(names), tuple(exprs), tuple(terms), levels, counts)
 
@@ -175,4 +175,9 @@ def by_value(ds, table: str, column: str, sums: dict, where: str = "TRUE") -> pd
 
 def linear_prediction(ds, dsg: Design, beta: pd.Series) -> str:
     """x'β in SQL (a column not in `beta` counts 0)."""
-    return " + ".join(f"{e} * {float(beta.get(n, 0.0))!r}" for n, e in zip(dsg.names, dsg.exprs))
+    return " + ".join(f"{e} * {_double(repr(float(beta.get(n, 0.0))))}" for n, e in zip(dsg.names, dsg.exprs))
+
+
+def _double(expr: str) -> str:
+    """`expr` as DOUBLE (DuckDB reads 0.25 as a DECIMAL, whose products overflow)."""
+    return f"CAST({expr} AS DOUBLE)"
