@@ -125,14 +125,22 @@ def _same_factor(dsg: Design, a: int, b: int) -> bool:
     return a != b and dsg.term_of_column[a] == dsg.term_of_column[b] and dsg.term_of_column[a] in dsg.factors
 
 
+def _columns(ds, table: str, dsg: Design, y: str, where: str, keep=()) -> str:
+    """The rows of `table` meeting `where` as the design's columns x0, x1, … (each expression evaluated once per
+    row), the response `_y` and the columns `keep`."""
+    cols = [f"{e} AS x{k}" for k, e in enumerate(dsg.exprs)] + [f"CAST({y} AS DOUBLE) AS _y"]
+    cols += [_i(ds, c) for c in keep]
+    return f"(SELECT {', '.join(cols)} FROM {table} WHERE {where}) t"
+
+
 def totals(ds, table: str, dsg: Design, y: str, where: str = "TRUE") -> dict:
     """Over the rows: n, xtx (p×p), xty (p), sy, yty (two levels of one factor never meet: no sum for them)."""
     p = len(dsg.names)
     pairs = [(a, b) for a in range(p) for b in range(a, p) if not _same_factor(dsg, a, b)]
-    parts = ["count(*)", f"sum({y})", f"sum({y} * {y})"]
-    parts += [f"sum({dsg.exprs[a]} * {dsg.exprs[b]})" for a, b in pairs]
-    parts += [f"sum({e} * {y})" for e in dsg.exprs]
-    row = ds.engine.rows(f"SELECT {', '.join(parts)} FROM {table} WHERE {where}")[0]
+    parts = ["count(*)", "sum(_y)", "sum(_y * _y)"]
+    parts += [f"sum(x{a} * x{b})" for a, b in pairs]
+    parts += [f"sum(x{k} * _y)" for k in range(p)]
+    row = ds.engine.rows(f"SELECT {', '.join(parts)} FROM {_columns(ds, table, dsg, y, where)}")[0]
     v = np.array([float(x or 0) for x in row])
     xtx = np.zeros((p, p))
     for k, (a, b) in enumerate(pairs):
@@ -143,12 +151,12 @@ def totals(ds, table: str, dsg: Design, y: str, where: str = "TRUE") -> dict:
 def group_sums(ds, table: str, dsg: Design, y: str, group: str, where: str = "TRUE") -> dict:
     """Per level of `group` (sorted as text): levels, n, s = X'1 (G×p), xty = X'y (G×p), sy, yty."""
     p = len(dsg.names)
-    parts = ["count(*)", f"sum({y})", f"sum({y} * {y})", *(f"sum({e})" for e in dsg.exprs),
-             *(f"sum({e} * {y})" for e in dsg.exprs)]
+    parts = ["count(*)", "sum(_y)", "sum(_y * _y)", *(f"sum(x{k})" for k in range(p)),
+             *(f"sum(x{k} * _y)" for k in range(p))]
     select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
     g = _i(ds, group)
-    frame = ds.engine.frame(f"SELECT {ds.engine.dialect.text(g)} AS g, {select} FROM {table} WHERE {where} "
-                            f"GROUP BY {g}")
+    frame = ds.engine.frame(f"SELECT {ds.engine.dialect.text(g)} AS g, {select} "
+                            f"FROM {_columns(ds, table, dsg, y, where, (group,))} GROUP BY {g}")
     levels = frame["g"].astype(str).to_numpy(dtype=object)
     order = np.argsort(levels, kind="stable")
     v = frame.drop(columns="g").to_numpy(dtype=float)[order]
