@@ -242,8 +242,8 @@ def interaction_curve(ds, band, n_knots: int, mix=CONTACT_MIX) -> interactions.I
     values = by_n.index.to_numpy(float)
     basis = interactions.natural_spline_basis(values, knots)
     spline = [(f"{interactions.PREFIX}{j + 1}", "CASE " + " ".join(
-        f"WHEN n_interactions = {float(v)!r} THEN CAST({float(b)!r} AS DOUBLE)" for v, b in zip(values, basis[:, j])) + " END")
-        for j in range(basis.shape[1])]
+        f"WHEN n_interactions = {float(v)!r} THEN CAST({float(b)!r} AS DOUBLE)" for v, b in zip(values, basis[:, j]))
+        + " END") for j in range(basis.shape[1])]
     where = "n_interactions IS NOT NULL"
     columns = set(ds.engine.frame("SELECT * FROM replies LIMIT 0").columns)
     dsg = sql.design(ds, "replies", [m for m in mix if m in columns], spline, where)
