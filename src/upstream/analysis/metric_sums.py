@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats as st
 
 from ..data.frames import CONTACT_MIX
+from ..data.model_formula import model_formula
 from ..data.sql import aggregates
 from ..data.sql import metric_sums as sql
 from ..data.sql.metric_sums import METRIC_ROWS
@@ -134,7 +135,7 @@ def speed_models(ds, period_levels, mix=CONTACT_MIX) -> tuple[speed.SpeedModels,
     cells = repeat_cells(ds, factors)
     if compared:
         cells["period"] = pd.Categorical(cells["period"], categories=list(period_levels), ordered=True)
-    rep = glmer(f"cbind(k, no_repeat) ~ {' + '.join(factors) or '1'} + (1 | {AGENT})", cells)
+    rep = glmer(model_formula("cbind(k, no_repeat)", factors), cells)
     return speed.SpeedModels(handle_time=ht, repeat=rep, mix=mix), cells
 
 
