@@ -11,6 +11,10 @@ repeats; self-reported against measured resolution; and the interactions-per-con
     contact = contact_level_model(replies)                   # CSAT ~ the three metrics, same contact
     agree   = resolution_agreement, overclaim_screen
     curve   = interaction_curve(replies)                     # natural spline, 5–9 band contrasts
+
+On a data set in DuckDB or Spark the same parts come from aggregates (``at_scale``, ``analysis.metric_sums``):
+every table as from the rows, except that the handle-time model's crossed agent × day intercepts are fitted by
+the method of moments and conjugate-gradient GLS (its model-health line says so).
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from ..allowed import allowed
 from ..base import ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
 from . import at_scale, display, plots
 from . import sentences as say
+from .parts import MetricParts
 
 NAME = "metric_health"
 TITLE = "Metric health — do the speed metrics tell the truth"
@@ -98,25 +103,6 @@ def change_step(daily: pd.DataFrame, params: MetricHealthParameters) -> periods.
 def speed_models(ds, frame: pd.DataFrame, day, cache: RunCache) -> speed.SpeedModels:
     return cache.get("speed_models", lambda: steps.quietly(lambda: speed.fit_speed_models(frame)),
                      data=ds.fingerprint, change=None if day is None else str(day))
-
-
-@dataclass
-class MetricParts:
-    """What the study computes from the rows (pandas) or from aggregates (SQL), before the tables: the change,
-    the speed models and period changes, the monthly figures, contacts per agent, the contact-level model
-    (table, fit), the resolution parts (overall, by_agent, screen) and the interactions curve (None where not
-    made); `stop`: the one sentence of a data set without handle times or with constant repeats."""
-
-    change: periods.PeriodChange | None = None
-    models: speed.SpeedModels | None = None
-    changes: pd.DataFrame | None = None
-    monthly: pd.DataFrame | None = None
-    counts: pd.Series | None = None
-    contact: tuple | None = None
-    resolution: tuple | None = None
-    curve: object | None = None
-    interactions_recorded: bool = False
-    stop: str | None = None
 
 
 def rows_parts(ds, params: MetricHealthParameters, cache: RunCache, linear: bool) -> MetricParts:

@@ -9,6 +9,7 @@ from ...data.frames import CONTACT_MIX
 from ...data.sql import metric_sums as sql
 from .. import steps
 from . import sentences as say
+from .parts import MetricParts
 
 
 def period_levels(ds, change_day) -> list[str]:
@@ -28,8 +29,6 @@ def speed_models(ds, change_day, cache, levels):
 
 def sql_parts(ds, params, cache, linear: bool, change_step):
     """``MetricParts`` from aggregates (the pandas path's ``rows_parts`` at scale)."""
-    from . import MetricParts
-
     mix = tuple(m for m in CONTACT_MIX if m in ds.columns["contacts"])
     sql.prepare_metric_rows(ds, mix)
     have = sql.recorded_counts(ds, ("log_handle_time", "came_back", "marked_resolved", "n_interactions"))
