@@ -133,3 +133,35 @@ def test_crossed_day_model_against_reml(months):
     modes = reml.ranef["agent_id"]["mode"] - fit.ranef["agent_id"]["mode"].reindex(reml.ranef["agent_id"].index)
     assert np.max(np.abs(modes)) < 0.015 and np.median(np.abs(modes)) < 0.001
     assert "not REML" in fit.health()[-1]
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory):
+    from upstream.simulate import PRESETS, simulate
+    return simulate(PRESETS["small"], seed=3).write(tmp_path_factory.mktemp("small") / "data")
+
+
+def without(folder, tmp_path, columns):
+    import shutil
+    out = tmp_path / "data"
+    shutil.copytree(folder, out)
+    contacts = pd.read_csv(out / "contacts.csv", dtype=str, keep_default_na=False)
+    contacts.drop(columns=list(columns)).to_csv(out / "contacts.csv", index=False)
+    return open_dataset(out, engine="duckdb", validate=False)
+
+
+def test_parts_a_sql_data_set_does_not_record_say_so(small_folder, tmp_path):
+    from upstream.studies.metric_health import sentences as say
+
+    res = metric_health.run(without(small_folder, tmp_path / "a", ["resolved_first_contact", "n_interactions"]),
+                            PARAMS, RunCache())
+    assert say.NOT_RECORDED["resolved_first_contact"] in res.findings
+    assert say.NOT_RECORDED["n_interactions"] in res.findings
+    assert "resolution_agreement" not in res.tables and "interactions_curve" not in res.tables
+    assert set(res.tables["contact_metrics"].index) == {"came back within 7 days", "10% longer handle time"}
+    assert list(res.tables["monthly_metrics"].columns) == [
+        "contacts", "handle_time_mean", "handle_time_median", "handle_time_lower", "handle_time_upper", "repeat_rate",
+        "repeat_lower", "repeat_upper"]
+    assert int(res.tables["monthly_metrics"]["contacts"].sum()) == 6000
+    res = metric_health.run(without(small_folder, tmp_path / "b", ["handle_time_sec"]), PARAMS, RunCache())
+    assert res.findings == [say.NOT_RECORDED["handle_time_sec"]] and res.tables == {}
