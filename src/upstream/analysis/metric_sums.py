@@ -95,8 +95,8 @@ def stats_fit(ds, table: str, dsg: sql.Design, y: str, where: str, response: str
 
 
 def handle_time_model(ds, factors, order, crossed: bool):
-    """The handle-time model (module docstring) with or without the day term."""
-    where = "log_handle_time IS NOT NULL"
+    """The handle-time model (module docstring) with or without the day term (contacts with every column)."""
+    where = " AND ".join(f"{c} IS NOT NULL" for c in ("log_handle_time", *factors))
     dsg = sql.design(ds, METRIC_ROWS, factors, where=where, order=order)
     if not crossed:
         return stats_fit(ds, METRIC_ROWS, dsg, "log_handle_time", where, "log_handle_time")[0]
@@ -117,7 +117,8 @@ def handle_time_model(ds, factors, order, crossed: bool):
 
 def repeat_cells(ds, factors) -> pd.DataFrame:
     """Contacts `n` and repeats `k` per agent × factor-level cell (contacts that record a repeat)."""
-    cells = sql.cells(ds, METRIC_ROWS, [AGENT, *factors], {"k": "came_back"}, "came_back IS NOT NULL")
+    where = " AND ".join(f"{c} IS NOT NULL" for c in ("came_back", *factors))
+    cells = sql.cells(ds, METRIC_ROWS, [AGENT, *factors], {"k": "came_back"}, where)
     cells[AGENT] = cells[AGENT].astype(str)
     cells["k"] = cells["k"].round().astype(np.int64)
     cells["no_repeat"] = cells["n"] - cells["k"]
@@ -173,7 +174,7 @@ def resolution_agreement(ds) -> tuple[pd.DataFrame, pd.DataFrame]:
         "marked": "sum(marked_resolved)", "back": "sum(came_back)",
         "disagree": "sum(CASE WHEN marked_resolved = came_back THEN 1 ELSE 0 END)",
         "over": "sum(marked_resolved * came_back)"}, both)
-    s = s.astype(np.int64).rename(columns={"n": "n"})
+    s = s.astype(np.int64)
     s.index = s.index.astype(str)
     return resolution.agreement_from_counts(s.sort_index())
 
