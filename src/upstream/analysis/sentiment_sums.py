@@ -21,10 +21,11 @@ from scipy import stats
 from ..data.description import DEFAULT_CSAT, CsatScale
 from ..data.model_formula import model_formula, varying
 from ..data.sql import comments as sql
-from ..models import ColumnTerms, GroupStats, lmer_from_stats
+from ..models import GroupStats, lmer_from_stats
 from ..reporting.privacy import redact_comment
 from ..survey.constants import AGENT, DETRACTOR_MAX
 from . import sentiment
+from .stream_sums import AgentSums, factor_design
 
 
 @dataclass
@@ -32,10 +33,7 @@ class CommentSums:
     """What the comment_sentiment tables need of the scored comment replies (see the module docstring)."""
 
     counts: pd.DataFrame        # sentiment, csat, detractor (1/0, −1: no NPS), n
-    agents: pd.DataFrame        # per agent (sorted as text): n, then X'1, X'y per column, sy, yty
-    xtx: np.ndarray             # total X'X
-    names: list                 # the design's columns: (Intercept), csat_score…, mix…
-    columns: list               # per column: None or (variable, level)
+    sums: AgentSums             # per agent, `sentiment ~ csat_score + mix`
     levels: dict                # variable -> its levels (sorted text), csat_score first
     level_counts: dict          # variable -> comment replies per level
     n_replies: int              # CSAT replies (with or without a comment)
@@ -44,33 +42,18 @@ class CommentSums:
     def n_comments(self) -> int:
         return int(self.counts["n"].sum())
 
-
-def design_of(levels: dict) -> tuple[list, list]:
-    """Column names and (variable, level) of the treatment-coded design, reference level dropped."""
-    names, columns = ["(Intercept)"], [None]
-    for var, labels in levels.items():
-        for lab in labels[1:]:
-            names.append(f"{var}{lab}")
-            columns.append((var, lab))
-    return names, columns
+    @property
+    def agents(self) -> pd.DataFrame:
+        """Per agent (sorted as text): n and the sums."""
+        return self.sums.agents.sort_index() if self.sums.agents is not None else pd.DataFrame()
 
 
-def _batch_sums(batch: pd.DataFrame, columns: list) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Counts per sentiment × csat × detractor, per-agent sums and X'X of one scored batch."""
-    y = batch["sentiment"].to_numpy(float)
-    X = np.ones((len(batch), len(columns)))
-    for k, col in enumerate(columns[1:], start=1):
-        var, lab = col
-        X[:, k] = (batch["csat_score" if var == "csat_score" else var].to_numpy(object) == lab)
+def _score_counts(batch: pd.DataFrame) -> pd.DataFrame:
+    """Comments per sentiment × csat × NPS detractor (1, 0; −1 without NPS) of one scored batch."""
     detractor = np.where(batch["nps"].isna(), -1, (batch["nps"] <= DETRACTOR_MAX).astype(int))
-    counts = (pd.DataFrame({"sentiment": y, "csat": batch["csat"].to_numpy(float), "detractor": detractor})
-              .groupby(["sentiment", "csat", "detractor"]).size().rename("n").reset_index())
-    parts = {"n": np.ones(len(y))}
-    parts.update({f"s{k}": X[:, k] for k in range(len(columns))})
-    parts.update({f"t{k}": X[:, k] * y for k in range(len(columns))})
-    parts.update({"sy": y, "yty": y * y})
-    agents = pd.DataFrame(parts).groupby(batch[AGENT].astype(str).to_numpy()).sum()
-    return counts, agents, X.T @ X
+    return (pd.DataFrame({"sentiment": batch["sentiment"].to_numpy(float), "csat": batch["csat"].to_numpy(float),
+                          "detractor": detractor})
+            .groupby(["sentiment", "csat", "detractor"]).size().rename("n").reset_index())
 
 
 def comment_sums(ds, mix, rows: int = 100_000) -> CommentSums:
@@ -79,8 +62,7 @@ def comment_sums(ds, mix, rows: int = 100_000) -> CommentSums:
     present = varying({m: len(found[m]) for m in mix}, mix)
     levels = {"csat_score": list(found["csat"].index), **{m: list(found[m].index) for m in present}}
     level_counts = {v: tuple(int(x) for x in found["csat" if v == "csat_score" else v]) for v in levels}
-    names, columns = design_of(levels)
-    counts, agents, xtx = [], None, np.zeros((len(names), len(names)))
+    sums, counts = AgentSums(*factor_design(levels)), []
     for batch in sql.scored_comment_batches(ds, present, rows):
         text = batch["comment"].map(redact_comment)
         batch = batch[text != ""].assign(comment=text[text != ""])
@@ -88,15 +70,12 @@ def comment_sums(ds, mix, rows: int = 100_000) -> CommentSums:
             continue
         batch = batch.assign(sentiment=sentiment.score_comments(batch["comment"]),
                              csat_score=batch["csat"].astype(int).astype(str))
-        c, a, x = _batch_sums(batch, columns)
-        counts.append(c)
-        agents = a if agents is None else agents.add(a, fill_value=0.0)
-        xtx += x
-        counts = [pd.concat(counts).groupby(["sentiment", "csat", "detractor"], as_index=False)["n"].sum()]
+        sums.add(batch, batch["sentiment"].to_numpy(float))
+        counts = [pd.concat([*counts, _score_counts(batch)]).groupby(["sentiment", "csat", "detractor"],
+                                                                     as_index=False)["n"].sum()]
     empty = pd.DataFrame({"sentiment": [], "csat": [], "detractor": [], "n": []})
-    return CommentSums(counts=counts[0] if counts else empty, agents=agents.sort_index() if agents is not None
-                       else pd.DataFrame(), xtx=xtx, names=names, columns=columns, levels=levels,
-                       level_counts=level_counts, n_replies=sql.csat_replies(ds))
+    return CommentSums(counts=counts[0] if counts else empty, sums=sums, levels=levels, level_counts=level_counts,
+                       n_replies=sql.csat_replies(ds))
 
 
 def nps_recorded(ds) -> bool:
@@ -162,17 +141,9 @@ def by_score_from_counts(counts: pd.DataFrame, level: float = 0.95) -> pd.DataFr
 
 def group_stats(sums: CommentSums, with_score: bool) -> GroupStats:
     """GroupStats of `sentiment ~ [csat_score +] mix + (1 | agent_id)` from the sums."""
-    keep = [k for k, c in enumerate(sums.columns) if with_score or c is None or c[0] != "csat_score"]
-    levels = {v: tuple(lv) for v, lv in sums.levels.items() if with_score or v != "csat_score"}
-    names = [sums.names[k] for k in keep]
-    a = sums.agents
-    terms = ColumnTerms(tuple("(Intercept)" if sums.columns[k] is None else sums.columns[k][0] for k in keep),
-                        levels, {v: sums.level_counts[v] for v in levels})
-    return GroupStats(levels=a.index.to_numpy(object), names=names, n=a["n"].to_numpy(np.int64),
-                      s=a[[f"s{k}" for k in keep]].to_numpy(float), xtx=None,
-                      xty=a[[f"t{k}" for k in keep]].to_numpy(float), sy=a["sy"].to_numpy(float),
-                      yty=a["yty"].to_numpy(float), group=AGENT, response="sentiment",
-                      xtx_sum=sums.xtx[np.ix_(keep, keep)], terms=terms)
+    keep = [k for k, c in enumerate(sums.sums.columns) if with_score or c is None or c[0] != "csat_score"]
+    levels = {v: lv for v, lv in sums.levels.items() if with_score or v != "csat_score"}
+    return sums.sums.group_stats("sentiment", levels, sums.level_counts, keep)
 
 
 def agent_models(sums: CommentSums, min_comments: int = 5) -> tuple[sentiment.AgentSentiment, sentiment.Disagreement]:
