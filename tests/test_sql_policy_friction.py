@@ -17,7 +17,7 @@ import pytest
 from study_data import sample
 
 from upstream.analysis import comment_words, credit_sums
-from upstream.analysis.words import distinctive_words
+from upstream.analysis.words import STOPWORDS, distinctive_words
 from upstream.data.frames import invitations
 from upstream.data.sql import comments as sql_comments
 from upstream.data.sql import open_dataset
@@ -51,10 +51,10 @@ def test_words_per_policy_equal_the_pandas_paths(datasets):
 
 def test_only_comments_redaction_could_change_reach_python(datasets):
     _, sds = datasets
-    words, plain = sql_comments.word_counts(sds, "policy")
+    words, plain = sql_comments.word_counts(sds, "policy", STOPWORDS)
     streamed = sum(len(b) for b in sql_comments.comments_to_redact(sds, "policy", rows=2048))
     assert (int(plain.sum()), streamed) == (2022, 381)
-    per_group, n_comments = comment_words.group_word_counts(sds, "policy")
+    per_group, n_comments = comment_words.group_word_counts(sds, "policy", redact_comment)
     assert int(n_comments.sum()) == 2403 and list(per_group) == sorted(n_comments.index)
     # a masked phone number and an e-mail address never become words
     assert not {"example", "com"} & set(words["word"])

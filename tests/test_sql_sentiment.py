@@ -15,6 +15,7 @@ from study_data import PARAMS, sample
 
 from upstream.analysis import sentiment, sentiment_sums
 from upstream.data.sql import open_dataset
+from upstream.reporting.privacy import redact_comment
 from upstream.studies import RunCache, comment_sentiment, steps
 from upstream.studies.comment_sentiment import SentimentParameters, plots
 
@@ -32,7 +33,7 @@ def runs():
     sql_cache.get("agent_model", lambda: model, data=sds.fingerprint, outcome="csat", n_boot=params.n_boot,
                   seed=params.seed, scale=steps.csat_scale(sds), engine="duckdb")
     sql_cache.get("comment_sums", lambda: sentiment_sums.comment_sums(sds, ("policy", "product", "channel",
-                                                                            "issue_type"), rows=2048),
+                                                                            "issue_type"), redact_comment, rows=2048),
                   data=sds.fingerprint, engine="duckdb")
     return rows, comment_sentiment.run(sds, params, sql_cache), sds
 

@@ -13,6 +13,7 @@ scorer (``sentiment.score_comments``), and only sums are kept:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,6 @@ from ..data.description import DEFAULT_CSAT, CsatScale
 from ..data.model_formula import model_formula, varying
 from ..data.sql import comments as sql
 from ..models import GroupStats, lmer_from_stats
-from ..reporting.privacy import redact_comment
 from ..survey.constants import AGENT, DETRACTOR_MAX
 from . import sentiment
 from .stream_sums import AgentSums, factor_design
@@ -56,15 +56,16 @@ def _score_counts(batch: pd.DataFrame) -> pd.DataFrame:
             .groupby(["sentiment", "csat", "detractor"]).size().rename("n").reset_index())
 
 
-def comment_sums(ds, mix, rows: int = 100_000) -> CommentSums:
-    """Stream the comment replies with a CSAT score, score them and keep the sums (module docstring)."""
+def comment_sums(ds, mix, redact: Callable[[str], str], rows: int = 100_000) -> CommentSums:
+    """Stream the comment replies with a CSAT score, redact (`redact`: ``reporting.privacy.redact_comment``) and
+    score them, and keep the sums (module docstring)."""
     found = sql.comment_levels(ds, ("csat", *mix))
     present = varying({m: len(found[m]) for m in mix}, mix)
     levels = {"csat_score": list(found["csat"].index), **{m: list(found[m].index) for m in present}}
     level_counts = {v: tuple(int(x) for x in found["csat" if v == "csat_score" else v]) for v in levels}
     sums, counts = AgentSums(*factor_design(levels)), []
     for batch in sql.scored_comment_batches(ds, present, rows):
-        text = batch["comment"].map(redact_comment)
+        text = batch["comment"].map(redact)
         batch = batch[text != ""].assign(comment=text[text != ""])
         if batch.empty:
             continue

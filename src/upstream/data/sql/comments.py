@@ -6,7 +6,7 @@ batches where Python must read them (``engines.SqlEngine.batches``) — never al
   redaction leaves non-blank text non-blank).
 - `word_counts`: per group (a contact column: policy) × word, the tokens of ``analysis.words.tokens`` counted
   in SQL — masks dropped, lower case, runs of letters with an inner apostrophe, two letters or more, less
-  ``STOPWORDS`` — for the comments that redaction (``reporting.privacy.redact_comment``) cannot change: every
+  the stop words — for the comments that redaction (``reporting.privacy.redact_comment``) cannot change: every
   pattern it masks (e-mail, IBAN, address, postcode, phone, card) needs an '@' or a digit, so printable ASCII
   text without either has the same words redacted or not. `needs_redaction` is the rest (at most a few in ten
   comments: product codes and order numbers carry digits); those are streamed to Python and redacted there.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...analysis.words import STOPWORDS
 from ...survey.constants import AGENT
 
 #: Text Python must redact before its words are counted: a digit, an '@', or anything but printable ASCII
@@ -53,14 +52,14 @@ def has_comments(ds) -> bool:
     return "comment" in ds.columns["surveys"]
 
 
-def word_counts(ds, group: str) -> tuple[pd.DataFrame, pd.Series]:
+def word_counts(ds, group: str, stopwords) -> tuple[pd.DataFrame, pd.Series]:
     """(per group × word of the comments redaction cannot change: group, word, count; and those comments per
-    group). Groups are the contact column `group` as text."""
+    group). Groups are the contact column `group` as text; words in `stopwords` are not counted."""
     d = ds.engine.dialect
     rows = commented_replies_sql(ds, {"grp": d.text(f"c.{_i(ds, group)}"), "comment": f"s.{_i(ds, 'comment')}"})
     plain = f"SELECT grp, comment FROM ({rows}) r WHERE NOT {needs_redaction(ds, 'comment')}"
     text = f"lower({d.replace_all('comment', MASK, ' ')})"
-    stop = ", ".join(d.literal(w) for w in sorted(STOPWORDS))
+    stop = ", ".join(d.literal(w) for w in sorted(stopwords))
     words = ds.engine.frame(
         f"SELECT grp, word, count(*) AS n FROM (SELECT grp, {d.unnest(d.find_all(text, TOKEN))} AS word "
         f"FROM ({plain}) p) t WHERE length(word) >= 2 AND word NOT IN ({stop}) GROUP BY grp, word")

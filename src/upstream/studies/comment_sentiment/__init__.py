@@ -91,8 +91,8 @@ def scored_comments(ds, params: SentimentParameters, cache: RunCache) -> ScoredC
     the sums (``analysis.sentiment_sums``)."""
     scale = steps.csat_scale(ds)
     if steps.in_sql(ds):
-        sums = cache.get("comment_sums", lambda: sentiment_sums.comment_sums(ds, CONTACT_MIX), data=ds.fingerprint,
-                         engine=ds.engine.name)
+        sums = cache.get("comment_sums", lambda: sentiment_sums.comment_sums(ds, CONTACT_MIX, redact_comment),
+                         data=ds.fingerprint, engine=ds.engine.name)
         validation = sentiment_sums.validate_from_counts(sums.counts, params.auc_bar, scale=scale,
                                                          nps=sentiment_sums.nps_recorded(ds))
         return ScoredComments(validation, sentiment_sums.by_score_from_counts(sums.counts), sums.n_comments,

@@ -107,7 +107,7 @@ def policy_words(ds, params: FrictionParameters, several: bool) -> DistinctiveWo
     if steps.in_sql(ds):
         if not several or not has_comments(ds):
             return words_from_counts({}, pd.Series(dtype="int64"), params.min_comments, params.words_shown)
-        return distinctive_words_from_sql(ds, POLICY, params.min_comments, params.words_shown)
+        return distinctive_words_from_sql(ds, POLICY, redact_comment, params.min_comments, params.words_shown)
     inv = invitations(ds)
     commented = inv[inv["responded"] & inv["comment"].notna()] if several else inv.iloc[:0]
     return distinctive_words(commented["comment"].map(redact_comment), commented[POLICY], params.min_comments,
