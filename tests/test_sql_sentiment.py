@@ -62,6 +62,16 @@ def test_every_table_and_finding_agrees_with_the_pandas_path(runs):
     assert sums.values.n_comments == 2348 and sums.values.n_replies == 7765 and sums.values.used
 
 
+def test_a_boundary_fit_of_sentiment_given_the_score_is_the_answer_not_a_health_problem(runs):
+    """On the sample no agent variance of sentiment beyond the score (agent SD 0): the finding says so, and the
+    model health does not repeat it as a problem (on either path)."""
+    rows, sums, _ = runs
+    assert sums.values.disagreement.test.agent_sd == 0.0 and rows.values.disagreement.test.agent_sd == 0.0
+    for result in (rows, sums):
+        assert not [f for f in result.findings if f.startswith("Sentiment-given-score model:")]
+        assert any(f.startswith("Agents' sentiment and CSAT effects agree") for f in result.findings)
+
+
 def test_validation_in_numbers(runs):
     _, sums, _ = runs
     gate = sums.tables["sentiment_validation"].loc["CSAT 1–2"]
