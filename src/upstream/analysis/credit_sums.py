@@ -88,12 +88,12 @@ def amount_bands(cells: pd.DataFrame, cap: float | None, n_bands: int = 5) -> pd
 
 def dose_response(ds, mix, cap: float | None, level: float = 0.95, rows: int = 100_000) -> credit.DoseResponse:
     """``credit.dose_response`` of the credited replies, fitted from per-agent sums streamed from the engine."""
-    found = sql.credited_reply_levels(ds, mix)
+    found = sql.prepare_credited_replies(ds, mix)
     extra = [v for v in ("escalated_", "unresolved_") if len(found[v]) > 1]
     present = varying({m: len(found[m]) for m in mix}, mix)
     levels = {m: list(found[m].index) for m in present}
     sums = AgentSums(*factor_design(levels, ["log2_credit", *(["at_cap"] if cap is not None else []), *extra]))
-    for batch in sql.credited_reply_batches(ds, present, rows):
+    for batch in sql.credited_reply_batches(ds, rows):
         amount = batch["credit"].to_numpy(float)
         batch = batch.assign(log2_credit=np.log2(amount),
                              at_cap=(np.round(amount, 2) >= cap).astype(float) if cap is not None else 0.0)

@@ -5,8 +5,8 @@ pandas path's credit tables):
 - `first_value`: the column's value on the first contact (the one policy when there is only one);
 - `credit_cells`: credited contacts per distinct amount × the CSAT of their reply (NULL: no scored reply) — the
   pile-up, the amount bands and the raw comparison at the cap need nothing else;
-- `credited_reply_levels`, `credited_reply_batches`: the credited replies' mix levels, then the replies
-  themselves in batches for the dose–response model's per-agent sums.
+- `prepare_credited_replies`, `credited_reply_batches`: the credited replies kept as a table with their mix
+  levels counted, then read in batches for the dose–response model's per-agent sums.
 """
 from __future__ import annotations
 
@@ -67,17 +67,19 @@ def reply_columns(ds, mix) -> dict[str, str]:
             "unresolved_": f"CASE WHEN c.{i('resolved_first_contact')} = FALSE THEN 1.0 ELSE 0.0 END"}
 
 
-def credited_reply_levels(ds, mix) -> dict[str, pd.Series]:
-    """Credited replies per level of each mix variable and of escalated_ / unresolved_ (levels as text, sorted)."""
-    columns = reply_columns(ds, mix)
+def prepare_credited_replies(ds, mix) -> dict[str, pd.Series]:
+    """Materialise `credited_replies` (the columns of `reply_columns`; a few per cent of the replies) and return
+    its rows per level of each mix variable and of escalated_ / unresolved_ (levels as text, sorted)."""
+    ds.engine.table("credited_replies", _credited_replies(ds, reply_columns(ds, mix)))
     out = {}
     for var in (*mix, "escalated_", "unresolved_"):
-        sql = _credited_replies(ds, {"lvl": columns[var]})
-        frame = ds.engine.frame(f"SELECT lvl, count(*) AS n FROM ({sql}) r WHERE lvl IS NOT NULL GROUP BY lvl")
+        v = _i(ds, var)
+        frame = ds.engine.frame(f"SELECT {ds.engine.dialect.text(v)} AS lvl, count(*) AS n FROM credited_replies "
+                                f"WHERE {v} IS NOT NULL GROUP BY {v}")
         out[var] = pd.Series(frame["n"].to_numpy("int64"), index=frame["lvl"].astype(str)).sort_index()
     return out
 
 
-def credited_reply_batches(ds, mix, rows: int = 100_000):
-    """Batches of the credited replies with the columns of `reply_columns`."""
-    yield from ds.engine.batches(_credited_replies(ds, reply_columns(ds, mix)), rows)
+def credited_reply_batches(ds, rows: int = 100_000):
+    """Batches of `credited_replies` (``prepare_credited_replies``)."""
+    yield from ds.engine.batches("SELECT * FROM credited_replies", rows)
