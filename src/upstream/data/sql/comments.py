@@ -94,15 +94,19 @@ def nps_given(ds) -> bool:
 
 def comment_levels(ds, variables) -> dict[str, pd.Series]:
     """Comment replies with a CSAT score per level of each of `variables` (contact columns, or "csat": the
-    score as a whole number), levels as text in sorted order."""
+    score as a whole number), levels as text in sorted order — one scan (GROUPING SETS)."""
     d = ds.engine.dialect
+    names = [f"v{k}" for k in range(len(variables))]
+    columns = {n: d.text(d.bigint(f"s.{_i(ds, 'csat')}")) if var == "csat" else d.text(f"c.{_i(ds, var)}")
+               for n, var in zip(names, variables)}
+    sql = commented_replies_sql(ds, {**columns, "_csat": f"s.{_i(ds, 'csat')}"})
+    sets = ", ".join(f"({n})" for n in names)
+    frame = ds.engine.frame(f"SELECT {', '.join(names)}, count(*) AS n FROM ({sql}) r WHERE _csat IS NOT NULL "
+                            f"GROUP BY GROUPING SETS ({sets})")
     out = {}
-    for var in variables:
-        expr = d.text(d.bigint(f"s.{_i(ds, 'csat')}")) if var == "csat" else d.text(f"c.{_i(ds, var)}")
-        sql = commented_replies_sql(ds, {"lvl": expr, "csat": f"s.{_i(ds, 'csat')}"})
-        frame = ds.engine.frame(f"SELECT lvl, count(*) AS n FROM ({sql}) r WHERE lvl IS NOT NULL AND csat IS NOT NULL "
-                                "GROUP BY lvl")
-        out[var] = pd.Series(frame["n"].to_numpy("int64"), index=frame["lvl"].astype(str)).sort_index()
+    for n, var in zip(names, variables):
+        part = frame[frame[n].notna()]         # the rows of this variable's set (its NULL level left out)
+        out[var] = pd.Series(part["n"].to_numpy("int64"), index=part[n].astype(str)).sort_index()
     return out
 
 
