@@ -11,6 +11,9 @@ outcome. (The words that tie comments to policies are in policy_friction.)
     gate     = validate(replies, bar)                         # AUC for CSAT 1–2 with a DeLong interval
     model    = agent_sentiment(replies)                       # sentiment ~ mix + (1 | agent)
     disagree = disagreement(replies)                          # sentiment ~ csat score + mix + (1 | agent)
+
+With DuckDB or Spark the comment replies are streamed in batches, redacted and scored as above, and only counts
+per sentiment value × score and per-agent sums are kept (``analysis.sentiment_sums``): the same tables.
 """
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ amount; and the words that tie customers' comments to each policy.
     repeat  = steps.rate_model(ds, cache, "repeat_within_7d")  # glmer on all contacts, AME in pp
     credit  = pile_up(...), dose_response(...), cap_neighbours(...)
     words   = distinctive_words(redacted comments, policy)     # Fightin' Words
+
+With DuckDB or Spark the words are counted per policy in SQL (``analysis.comment_words``), the credit analysis
+comes from credited contacts counted per amount × CSAT and the dose–response from per-agent sums
+(``analysis.credit_sums``), and the policy effects from the shared steps' SQL paths.
 """
 from __future__ import annotations
 
