@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from operations import larger_operation
+from shared_data import shared_cache
 
 from upstream.analysis import interactions, periods, resolution, speed
 from upstream.data import load_dataset
@@ -22,7 +23,8 @@ PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
 
 @pytest.fixture(scope="module")
 def result(sample):
-    return metric_health.run(sample[0], PARAMS, RunCache())
+    """The study on the sample, its speed and agent models shared with test_pages and test_sql_metric_health."""
+    return metric_health.run(sample[0], PARAMS, shared_cache("sample"))
 
 
 @pytest.fixture(scope="module")

@@ -94,10 +94,19 @@ def interaction_curve(replies: pd.DataFrame, contacts: pd.DataFrame, band=(5, 9)
     data = with_spline(replies, knots)
     names = [f"{PREFIX}{j + 1}" for j in range(len(knots) - 1)]
     fit = lmer(model_formula("csat", [*present_mix(data, mix), *names]), data)
+    by_n = replies.groupby("n_interactions")["csat"]
+    return curve_from_fit(fit, knots, fit.model_matrix.mean(axis=0).to_numpy(),
+                          contacts["n_interactions"].value_counts().sort_index(), by_n.size(), by_n.mean(), band, level)
+
+
+def curve_from_fit(fit, knots, mean_row: np.ndarray, counts: pd.Series, reply_counts: pd.Series,
+                   raw_csat: pd.Series, band=(5, 9), level: float = 0.95) -> InteractionCurve:
+    """``interaction_curve`` from the spline model's fit: `mean_row` the mean row of its model matrix (the
+    average reply's mix), `counts` the contacts per count of interactions, `reply_counts` and `raw_csat` the
+    replies and their mean CSAT per count."""
+    names = [f"{PREFIX}{j + 1}" for j in range(len(knots) - 1)]
     columns = list(fit.fixef.index)
-    mean_row = fit.model_matrix.mean(axis=0).to_numpy()
     spline_at = [columns.index(n) for n in names]
-    counts = contacts["n_interactions"].value_counts().sort_index()
     values = np.arange(int(counts.index.min()), int(counts.index.max()) + 1)
 
     def row(v):
@@ -108,9 +117,8 @@ def interaction_curve(replies: pd.DataFrame, contacts: pd.DataFrame, band=(5, 9)
     rows = {v: row(v) for v in values}
     curve = pd.DataFrame(index=pd.Index(values, name="n_interactions"))
     curve["contacts"] = counts.reindex(values).fillna(0).astype(int)
-    by_n = replies.groupby("n_interactions")["csat"]
-    curve["replies"] = by_n.size().reindex(values).fillna(0).astype(int)
-    curve["raw_csat"] = by_n.mean().reindex(values)
+    curve["replies"] = reply_counts.reindex(values).fillna(0).astype(int)
+    curve["raw_csat"] = raw_csat.reindex(values)
     est = [_interval(fit, rows[v], level) for v in values]
     curve["expected"], curve["lower"], curve["upper"] = zip(*[(e, lo, hi) for e, lo, hi, _ in est])
     lo_b, hi_b = band

@@ -229,12 +229,22 @@ def period_changes(models, frame: pd.DataFrame, period: str = "period", level: f
     (percentage points as a proportion: 0.036 = 3.6 points); columns first, last (period labels), estimate,
     lower, upper, p_value, raw_first, raw_last (the raw means: seconds; repeat share)."""
     levels = list(frame[period].cat.categories)
+    raw = frame.groupby(period, observed=True)[["handle_time_sec", "came_back"]].mean()
+    eta = models.repeat.predict(type="link")           # rows of the repeat model (contacts with a value)
+    last = eta[(frame.loc[eta.index, period] == levels[-1]).to_numpy()].to_numpy()
+    return change_rows(models, levels, raw, last, None, period, level)
+
+
+def change_rows(models, levels: list, raw: pd.DataFrame, eta_last: np.ndarray, weights: np.ndarray | None,
+                period: str = "period", level: float = 0.95) -> pd.DataFrame:
+    """``period_changes`` from its inputs: the period `levels`, the `raw` means per period (handle_time_sec,
+    came_back), the repeat model's linear predictor η of the last period's contacts (`weights`: contacts per
+    value, None: one each)."""
     first, last = levels[0], levels[-1]
     ht, rep = models.handle_time, models.repeat
     col = ht.term_columns(period)[-1] if len(levels) > 1 else None
     rows = {}
     q = stats.norm.ppf(0.5 + level / 2)
-    raw = frame.groupby(period, observed=True)[["handle_time_sec", "came_back"]].mean()
     if col is None:
         return pd.DataFrame()
     L = (ht.fixef.index == col).astype(float)
@@ -244,11 +254,11 @@ def period_changes(models, frame: pd.DataFrame, period: str = "period", level: f
                            "upper": np.expm1(c["estimate"] + tq * c["std_error"]), "p_value": c["p_value"],
                            "raw_first": raw.loc[first, "handle_time_sec"], "raw_last": raw.loc[last, "handle_time_sec"]}
     b, se = rep.coef_table.loc[col, "estimate"], rep.coef_table.loc[col, "std_error"]
-    eta = rep.predict(type="link")                     # rows of the repeat model (contacts with a value)
-    eta0 = eta[(frame.loc[eta.index, period] == last).to_numpy()].to_numpy() - b   # the last period's contacts, before
+    eta0 = eta_last - b                                # the last period's contacts, before
 
     def points(beta):
-        return float(np.mean(expit(eta0 + beta) - expit(eta0)))
+        change = expit(eta0 + beta) - expit(eta0)
+        return float(np.mean(change) if weights is None else np.average(change, weights=weights))
 
     rows["repeat"] = {"estimate": points(b), "lower": points(b - q * se), "upper": points(b + q * se),
                       "p_value": float(2 * stats.norm.sf(abs(b / se))),
@@ -266,18 +276,32 @@ def monthly_metrics(frame: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     that record it (a metric the data set does not record is left out)."""
     month = frame["opened_at"].dt.strftime("%Y-%m")
     g = frame.groupby(month)
-    out = pd.DataFrame({"contacts": g.size()})
+    sums = pd.DataFrame({"contacts": g.size()})
     if "handle_time_sec" in frame:
-        n = g["handle_time_sec"].count()
-        out["handle_time_mean"], out["handle_time_median"] = g["handle_time_sec"].mean(), g["handle_time_sec"].median()
-        se = g["handle_time_sec"].std() / np.sqrt(n)
+        sums["ht_n"], sums["ht_mean"] = g["handle_time_sec"].count(), g["handle_time_sec"].mean()
+        sums["ht_median"], sums["ht_sd"] = g["handle_time_sec"].median(), g["handle_time_sec"].std()
+    for name, col in (("repeat", "came_back"), ("marked_resolved", "marked_resolved")):
+        if col in frame:
+            sums[f"{name}_k"], sums[f"{name}_n"] = g[col].sum(), g[col].count()
+    return monthly_from_sums(sums, level)
+
+
+def monthly_from_sums(sums: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """``monthly_metrics`` from per-month contacts, ht_n, ht_mean, ht_median, ht_sd (handle time: contacts
+    with a value, mean, median, SD) and <metric>_k, <metric>_n (repeat, marked_resolved: count and contacts
+    with a value); a metric without its columns is left out."""
+    out = pd.DataFrame({"contacts": sums["contacts"]})
+    if "ht_n" in sums:
+        n = sums["ht_n"]
+        out["handle_time_mean"], out["handle_time_median"] = sums["ht_mean"], sums["ht_median"]
+        se = sums["ht_sd"] / np.sqrt(n)
         tq = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
         out["handle_time_lower"] = out["handle_time_mean"] - tq * se
         out["handle_time_upper"] = out["handle_time_mean"] + tq * se
-    for name, col in (("repeat", "came_back"), ("marked_resolved", "marked_resolved")):
-        if col not in frame:
+    for name in ("repeat", "marked_resolved"):
+        if f"{name}_k" not in sums:
             continue
-        k, n = g[col].sum(), g[col].count()
+        k, n = sums[f"{name}_k"], sums[f"{name}_n"]
         out[f"{name}_rate"] = k / n
         lo, hi = wilson_interval(k.to_numpy(), n.to_numpy(), level)
         out[f"{name}_lower"], out[f"{name}_upper"] = lo, hi

@@ -40,19 +40,23 @@ def resolution_agreement(frame: pd.DataFrame, level: float = 0.95) -> tuple[pd.D
     frame = frame.dropna(subset=["marked_resolved", "came_back"])
     marked = frame["marked_resolved"].astype(bool)
     back = frame["came_back"].astype(bool)
-    over, under = marked & back, ~marked & ~back
-    n = len(frame)
-    kinds = {"disagree": over | under, "over-claimed (marked resolved, came back)": over,
-             "under-claimed (marked unresolved, did not come back)": under}
+    over = marked & back
+    ids = frame[AGENT].astype(str)
+    parts = pd.DataFrame({"n": 1, "marked": marked, "back": back, "disagree": over | (~marked & ~back), "over": over})
+    return agreement_from_counts(parts.groupby(ids.to_numpy()).sum(), level)
+
+
+def agreement_from_counts(s: pd.DataFrame, level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``resolution_agreement`` from per-agent counts (index: agent id): n contacts with both codes, marked
+    resolved, back (came back), disagree, over (marked resolved and came back)."""
+    n = int(s["n"].sum())
+    kinds = {"disagree": s["disagree"], "over-claimed (marked resolved, came back)": s["over"],
+             "under-claimed (marked unresolved, did not come back)": s["disagree"] - s["over"]}
     counts = pd.Series({k: int(v.sum()) for k, v in kinds.items()})
     overall = _with_interval(counts, pd.Series(n, index=counts.index), "share", level).rename(
         columns={"share_rate": "share", "share_lower": "lower", "share_upper": "upper"})
     overall.insert(0, "contacts", counts)
     overall.index.name = "kind"
-    ids = frame[AGENT].astype(str)
-    parts = pd.DataFrame({"n": 1, "marked": marked, "back": back, "disagree": over | under, "over": over})
-    g = parts.groupby(ids.to_numpy())
-    s = g.sum()
     by_agent = pd.DataFrame({"contacts": s["n"], "marked_resolved": s["marked"] / s["n"],
                              "measured_resolved": 1 - s["back"] / s["n"]})
     by_agent = by_agent.join(_with_interval(s["disagree"], s["n"], "disagree", level))
@@ -80,6 +84,12 @@ def overclaim_screen(frame: pd.DataFrame, z: float = 3.09, mix=CONTACT_MIX) -> O
     ids = marked[AGENT].astype(str).to_numpy()
     g = pd.DataFrame({"o": marked["came_back"].astype(float).to_numpy(), "e": p, "v": p * (1 - p), "n": 1.0},
                      index=marked.index).groupby(ids).sum()
+    return screen_from_sums(g, z)
+
+
+def screen_from_sums(g: pd.DataFrame, z: float = 3.09) -> OverclaimScreen:
+    """``overclaim_screen`` from per-agent sums over the contacts marked resolved (index: agent id): n, o (came
+    back), e = Σp̂ and v = Σp̂(1 − p̂) of the expected probabilities."""
     test = rate_test(g["o"], g["n"], g["e"], g["v"])
     out = pd.DataFrame({"marked": g["n"].astype(int), "overclaimed": g["o"].astype(int)}).join(test.table)
     out["flag"] = out["z"] > z

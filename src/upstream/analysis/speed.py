@@ -203,13 +203,18 @@ def contact_level_model(replies: pd.DataFrame, mix=CONTACT_MIX):
     used = [(name, col, scale) for name, col, scale in CONTACT_METRICS if recorded(replies, col)]
     data = replies.dropna(subset=[col for _, col, _ in used])
     fit = lmer(model_formula("csat", [*present_mix(data, mix), *(col for _, col, _ in used)]), data)
+    return contact_metric_table(fit, used), fit
+
+
+def contact_metric_table(fit, used) -> pd.DataFrame:
+    """The table of ``contact_level_model`` from its fit, for the metrics `used` (CONTACT_METRICS rows)."""
     rows = {}
     for name, col, scale in used:
         est, lo, hi, p = column_interval(fit, col)
         rows[name] = {"estimate": scale * est, "lower": scale * lo, "upper": scale * hi, "p_value": p}
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = "contact metric"
-    return out, fit
+    return out
 
 
 def column_interval(fit, column: str, level: float = 0.95) -> tuple[float, float, float, float]:

@@ -11,6 +11,10 @@ repeats; self-reported against measured resolution; and the interactions-per-con
     contact = contact_level_model(replies)                   # CSAT ~ the three metrics, same contact
     agree   = resolution_agreement, overclaim_screen
     curve   = interaction_curve(replies)                     # natural spline, 5–9 band contrasts
+
+On a data set in DuckDB or Spark the same parts come from aggregates (``at_scale``, ``analysis.metric_sums``):
+every table as from the rows, except that the handle-time model's crossed agent × day intercepts are fitted by
+the method of moments and conjugate-gradient GLS (its model-health line says so).
 """
 from __future__ import annotations
 
@@ -23,8 +27,9 @@ from ...data.frames import responses
 from .. import steps
 from ..allowed import allowed
 from ..base import ParameterError, Parameters, RunCache, StudyDeclaration, StudyResult
-from . import display, plots
+from . import at_scale, display, plots
 from . import sentences as say
+from .parts import MetricParts
 
 NAME = "metric_health"
 TITLE = "Metric health — do the speed metrics tell the truth"
@@ -82,10 +87,9 @@ class MetricHealthParameters(Parameters):
         return params
 
 
-def change_step(frame: pd.DataFrame, params: MetricHealthParameters) -> periods.PeriodChange:
+def change_step(daily: pd.DataFrame, params: MetricHealthParameters) -> periods.PeriodChange:
     """The change the period comparison uses: the given change_date, the break the data show (p < 0.05),
-    or none (then months are compared)."""
-    daily = periods.daily_adjusted(frame, "log_handle_time")
+    or none (then months are compared); `daily`: the mix-adjusted daily handle times."""
     if params.change_date is not None:
         return periods.PeriodChange(daily=daily, source="given", day=pd.Timestamp(params.change_date))
     found = periods.change_point(daily, seed=params.seed)
@@ -101,82 +105,106 @@ def speed_models(ds, frame: pd.DataFrame, day, cache: RunCache) -> speed.SpeedMo
                      data=ds.fingerprint, change=None if day is None else str(day))
 
 
-def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
-    """The metric_health study on a validated data set. Without handle times there is nothing to check
-    (one sentence says so); without resolution codes or interaction counts those parts say so instead; on a
-    CSAT scale shorter than 5 points the contact-by-contact CSAT comparisons say they are not made."""
-    params = params if isinstance(params, MetricHealthParameters) else MetricHealthParameters.from_mapping(params)
-    cache = cache or RunCache()
+def rows_parts(ds, params: MetricHealthParameters, cache: RunCache, linear: bool) -> MetricParts:
+    """MetricParts from the contacts and replies in pandas."""
     frame = speed.metric_frame(ds.contacts)
-    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=[],
-                         group=GROUP)
     if not speed.recorded(frame, "log_handle_time"):
-        result.findings = [say.NOT_RECORDED["handle_time_sec"]]
-        return result
+        return MetricParts(stop=say.NOT_RECORDED["handle_time_sec"])
     came_back = frame["came_back"].dropna()
     if came_back.nunique() < 2:           # no repeat ever (or always one): the repeat model has nothing to fit
-        result.findings = [say.constant_repeats_sentence(len(came_back), bool(len(came_back) and came_back.iloc[0]))]
-        return result
-    scale = steps.csat_scale(ds)
+        return MetricParts(stop=say.constant_repeats_sentence(len(came_back),
+                                                              bool(len(came_back) and came_back.iloc[0])))
     has_fcr, has_ni = speed.recorded(frame, "marked_resolved"), speed.recorded(frame, "n_interactions")
-    change = change_step(frame, params)
+    change = change_step(periods.daily_adjusted(frame, "log_handle_time"), params)
     frame["period"] = periods.period_labels(frame["opened_at"], change.day)
     frame["day"] = frame["opened_at"].dt.strftime("%Y-%m-%d")        # the handle-time model's day intercept
     models = speed_models(ds, frame, change.day, cache)
-    model = steps.agent_model(ds, params, cache)
-    effects = speed.agent_metric_effects(models, model.judged_by)
+    parts = MetricParts(change=change, models=models, changes=periods.period_changes(models, frame),
+                        monthly=periods.monthly_metrics(frame),
+                        counts=frame["agent_id"].astype(str).value_counts().rename("contacts"),
+                        interactions_recorded=has_ni)
+    metrics = [c for c in ("contact_id", "log_handle_time", "came_back", "marked_resolved") if c in frame]
+    replies = responses(ds, "csat").merge(frame[metrics], on="contact_id", how="inner")
+    if linear:
+        parts.contact = steps.quietly(lambda: speed.contact_level_model(replies))
+    if has_fcr:
+        screen = steps.quietly(lambda: resolution.overclaim_screen(frame, z=params.resolution_z))
+        parts.resolution = (*resolution.resolution_agreement(frame), screen)
+    if has_ni and linear:
+        band = (params.band_low, params.band_high)
+        parts.curve = steps.quietly(lambda: interactions.interaction_curve(replies, ds.contacts, band, params.n_knots))
+    return parts
+
+
+def run(ds, params: MetricHealthParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
+    """The metric_health study on a validated data set (pandas, or aggregates in DuckDB/Spark: ``at_scale``).
+    Without handle times there is nothing to check (one sentence says so); without resolution codes or
+    interaction counts those parts say so instead; on a CSAT scale shorter than 5 points the
+    contact-by-contact CSAT comparisons say they are not made."""
+    params = params if isinstance(params, MetricHealthParameters) else MetricHealthParameters.from_mapping(params)
+    cache = cache or RunCache()
+    result = StudyResult(study=NAME, title=TITLE, period=steps.period(ds), parameters=params,
+                         agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)), findings=[],
+                         group=GROUP)
+    scale = steps.csat_scale(ds)
+    if steps.in_sql(ds):
+        parts = at_scale.sql_parts(ds, params, cache, scale.linear, change_step)
+    else:
+        parts = rows_parts(ds, params, cache, scale.linear)
+    if parts.stop:
+        result.findings = [parts.stop]
+        return result
+    return assemble(result, parts, steps.agent_model(ds, params, cache), scale)
+
+
+def assemble(result: StudyResult, parts: MetricParts, model, scale) -> StudyResult:
+    """The findings, tables, values and figures from the parts and the shared agent model."""
+    params, change, changes = result.parameters, parts.change, parts.changes
+    effects = speed.agent_metric_effects(parts.models, model.judged_by)
     correlations = speed.effect_correlations(effects, seed=params.seed)
     quadrant = speed.quadrant_probabilities(effects, params.fast_margin, params.repeat_margin)
     fastest = speed.fastest_share(effects, quadrant)
-    changes = periods.period_changes(models, frame)
-    metrics = [c for c in ("contact_id", "log_handle_time", "came_back", "marked_resolved") if c in frame]
-    replies = responses(ds, "csat").merge(frame[metrics], on="contact_id", how="inner")
-    fits = {"handle-time model": models.handle_time, "repeat model": models.repeat, "agent model": model.judged_by}
-    if scale.linear:
-        contact, fits["contact model"] = steps.quietly(lambda: speed.contact_level_model(replies))
-    if has_fcr:
-        overall, by_agent = resolution.resolution_agreement(frame)
-        screen = steps.quietly(lambda: resolution.overclaim_screen(frame, z=params.resolution_z))
-    if has_ni and scale.linear:
-        band = (params.band_low, params.band_high)
-        curve = steps.quietly(lambda: interactions.interaction_curve(replies, ds.contacts, band, params.n_knots))
+    fits = {"handle-time model": parts.models.handle_time, "repeat model": parts.models.repeat,
+            "agent model": model.judged_by}
+    if parts.contact is not None:
+        contact, fits["contact model"] = parts.contact
+    overall, by_agent, screen = parts.resolution or (None, None, None)
+    curve = parts.curve
+    if curve is not None:
         fits["interactions model"] = curve.fit
     result.health = [line for label, fit in fits.items()
                      for line in steps.fit_health(label[0].upper() + label[1:], fit)]
     result.fits = fits
-    counts = frame["agent_id"].astype(str).value_counts().rename("contacts")
-    agents = agent_table(effects, quadrant, counts, by_agent if has_fcr else None, screen if has_fcr else None)
+    agents = agent_table(effects, quadrant, parts.counts, by_agent, screen)
     named = quadrant[quadrant["p_quadrant"] >= params.quadrant_probability]
-    short_scale = say.short_scale_sentence(scale.points)
     result.findings = [f for f in [
         say.period_change_sentence(changes, change),
         say.speed_quality_sentence(correlations),
         say.speed_csat_sentence(correlations),
         say.rushing_sentence(named, result.labels(named.index), params),
         say.ranking_sentence(fastest, correlations),
-        say.contact_metrics_sentence(contact) if scale.linear else short_scale,
-        say.resolution_sentence(overall, screen) if has_fcr else say.NOT_RECORDED["resolved_first_contact"],
-        (say.interactions_sentence(curve.comparisons, curve.bands, curve.band) if has_ni and scale.linear
-         else "" if has_ni else say.NOT_RECORDED["n_interactions"]),
+        say.contact_metrics_sentence(contact) if scale.linear else say.short_scale_sentence(scale.points),
+        (say.resolution_sentence(overall, screen) if by_agent is not None
+         else say.NOT_RECORDED["resolved_first_contact"]),
+        (say.interactions_sentence(curve.comparisons, curve.bands, curve.band) if curve is not None
+         else "" if parts.interactions_recorded else say.NOT_RECORDED["n_interactions"]),
         *result.health] if f]
     result.tables = {"period_changes": changes, "change_point": change_table(change),
-                     "monthly_metrics": periods.monthly_metrics(frame), "agent_metrics": agents,
+                     "monthly_metrics": parts.monthly, "agent_metrics": agents,
                      "effect_correlations": correlations}
     if scale.linear:
         result.tables["contact_metrics"] = contact
-    if has_fcr:
+    if by_agent is not None:
         result.tables["resolution_agreement"] = overall
-    if has_ni and scale.linear:
+    if curve is not None:
         result.tables.update({"interactions_curve": curve.curve,
                               "interactions_bands": curve.bands.rename_axis("band"),
                               "interactions_comparisons": curve.comparisons})
-    spline = {"knots": curve.knots, "nonlinear_p": curve.nonlinear_p} if has_ni and scale.linear else {}
+    spline = {"knots": curve.knots, "nonlinear_p": curve.nonlinear_p} if curve is not None else {}
     result.values = MetricHealthValues(change=change, fastest=fastest, named=named, daily=change.daily,
                                        formulas={label: fit.formula for label, fit in fits.items()},
-                                       overclaim=screen if has_fcr else None, **spline)
-    result.figures = figures(result, agents, changes, curve if has_ni and scale.linear else None,
-                             by_agent if has_fcr else None)
+                                       overclaim=screen, **spline)
+    result.figures = figures(result, agents, changes, curve, by_agent)
     return result
 
 
@@ -238,4 +266,5 @@ STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=MetricHealthParameters, run=run, page=display.page,
     tables=("period_changes", "change_point", "monthly_metrics", "agent_metrics", "effect_correlations",
             "contact_metrics", "resolution_agreement", "interactions_curve", "interactions_bands",
-            "interactions_comparisons"))
+            "interactions_comparisons"),
+    engines=("pandas", "duckdb", "spark"))
