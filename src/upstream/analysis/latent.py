@@ -54,6 +54,8 @@ from .policies import holm
 from .shares import Shares
 
 LOGISTIC_VARIANCE = np.pi ** 2 / 3
+#: A population given as contact cells (``latent_cells``) carries the contacts each cell stands for in this column.
+CELL_CONTACTS = "n_contacts"
 #: Gauss–Hermite nodes for averaging over the agents' random effects (exact to < 1e-6 for σ_b ≤ 2).
 AGENT_NODES = 21
 
@@ -131,6 +133,7 @@ class LatentAgentModel:
     n_draws: int = 1000
     seed: int = 2026
     draws_method: str = "conditional"
+    population_weights: np.ndarray | None = None   # contacts per entry of population_eta (None: one each)
 
     @property
     def mean(self) -> MeanFunction:
@@ -149,7 +152,8 @@ class LatentAgentModel:
     @cached_property
     def _grid_values(self) -> np.ndarray:
         m = self.mean
-        return np.array([m(self.population_eta + g).mean() for g in self.GRID]) - self.baseline
+        w = self.population_weights
+        return np.array([np.average(m(self.population_eta + g), weights=w) for g in self.GRID]) - self.baseline
 
     def share_effect(self, b) -> np.ndarray:
         """mean_i m(η_i + b) − baseline over every contact of the period, for latent agent effects b (any
@@ -180,6 +184,13 @@ class LatentAgentModel:
 
     def agent_means(self) -> pd.DataFrame:
         return means_by_agent(self)
+
+    def design_covariance(self) -> np.ndarray:
+        """S, the covariance (ddof 0) of the fixed-effect columns over the replies."""
+        return np.cov(self.fit.model_matrix.to_numpy(), rowvar=False, ddof=0)
+
+    def reply_counts(self, variable: str) -> pd.Series:
+        return self.frame[variable].astype(str).value_counts()
 
     def effect_draws(self) -> pd.DataFrame:
         re = self.fit.ranef[self.agent]
@@ -231,11 +242,28 @@ def parameter_covariance(fit) -> np.ndarray:
     return fit.vcov_all.loc[names, names].to_numpy()
 
 
-def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float) -> np.ndarray:
-    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b)."""
+def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float, w=None) -> np.ndarray:
+    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b) (weighted by `w`: contacts per row)."""
     d_eta, d_sd, d_theta = m.averaged_gradient(X @ beta, sd)
-    n = len(d_eta)
-    return np.r_[d_theta.sum(axis=0) / n, d_eta @ X / n, d_sd.mean()]
+    w = np.ones(len(d_eta)) if w is None else w
+    return np.r_[w @ d_theta / w.sum(), (w * d_eta) @ X / w.sum(), np.average(d_sd, weights=w)]
+
+
+def population_design(model: LatentAgentModel, contacts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """X of the contacts whose mix levels the fit knows, and the contacts each row stands for (None for rows;
+    contact cells carry them in CELL_CONTACTS)."""
+    population = contacts
+    for v in model.mix:
+        population = population[population[v].astype(str).isin(model.fit.factor_levels(v))]
+    weights = population[CELL_CONTACTS].to_numpy(float) if CELL_CONTACTS in population else None
+    return model.fit.fixed_design(population).to_numpy(), weights
+
+
+def contacts_per_level(contacts: pd.DataFrame, variable: str) -> pd.Series:
+    """Contacts per level of `variable` (rows, or contact cells with CELL_CONTACTS)."""
+    if CELL_CONTACTS in contacts:
+        return contacts.groupby(contacts[variable].astype(str))[CELL_CONTACTS].sum()
+    return contacts[variable].astype(str).value_counts()
 
 
 def customer_design_effects(model: LatentAgentModel, gradients: dict, customer: str = "customer_id") -> dict:
@@ -271,19 +299,16 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
     n_contacts, n_responses, effect, std_error, lower/upper, lower_adj/upper_adj (Bonferroni over
     the levels), p_value, p_holm."""
     fit = model.fit
-    population = contacts
-    for v in model.mix:
-        population = population[population[v].astype(str).isin(fit.factor_levels(v))]
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     V = np.nan_to_num(parameter_covariance(fit))
     m = model.mean
-    X0 = fit.fixed_design(population).to_numpy()
-    p0, g0 = m.averaged(X0 @ beta, sd).mean(), averaged_gradient(m, X0, beta, sd)
+    X0, w = population_design(model, contacts)
+    p0, g0 = np.average(m.averaged(X0 @ beta, sd), weights=w), averaged_gradient(m, X0, beta, sd, w)
     rows, in_beta = {}, {}
     n_theta = 0 if getattr(fit, "thresholds", None) is None else len(fit.thresholds)
     for lab, Xl in moved_to_each_level(fit, X0, variable):   # every contact moved to level `lab`
-        grad = averaged_gradient(m, Xl, beta, sd) - g0
-        rows[lab] = {"effect": float(m.averaged(Xl @ beta, sd).mean() - p0),
+        grad = averaged_gradient(m, Xl, beta, sd, w) - g0
+        rows[lab] = {"effect": float(np.average(m.averaged(Xl @ beta, sd), weights=w) - p0),
                      "std_error": float(np.sqrt(grad @ V @ grad))}
         in_beta[lab] = grad[n_theta:n_theta + len(beta)]
     for lab, deff in customer_design_effects(model, in_beta).items():   # repeat customers (module docstring)
@@ -295,8 +320,7 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
     out["lower_adj"], out["upper_adj"] = out["effect"] - qa * out["std_error"], out["effect"] + qa * out["std_error"]
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
     out["p_holm"] = holm(out["p_value"])
-    counts = contacts[variable].astype(str).value_counts()
-    replies = model.frame[variable].astype(str).value_counts()
+    counts, replies = contacts_per_level(contacts, variable), model.reply_counts(variable)
     out.insert(0, "n_responses", replies.reindex(out.index).fillna(0).astype(int))
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable
@@ -310,8 +334,7 @@ def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.9
     [0, 1]. Table columns share, lower, upper, p_value (joint Wald test); agent_sd on the log-odds scale."""
     fit = model.fit
     names = list(fit.fixef.index)
-    X = fit.model_matrix.to_numpy()
-    S = np.cov(X, rowvar=False, ddof=0)
+    S = model.design_covariance()
     V = fit.vcov.loc[names, names].to_numpy()
     blocks = {t: [names.index(c) for c in fit.term_columns(t)] for t in fit.fixed_terms}
     blocks = {"contact mix": [j for c in blocks.values() for j in c], **blocks}
@@ -351,15 +374,12 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
     the average contact with the agents averaged over: mean_i m(η_il + z₀.₇₅σ_b) − mean_i E_b m(η_i + b),
     with a family-wise (Bonferroni) delta-method interval over (thresholds, β, σ_b)."""
     fit, m = model.fit, model.mean
-    population = contacts
-    for v in model.mix:
-        population = population[population[v].astype(str).isin(fit.factor_levels(v))]
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     cov = parameter_covariance(fit)
     z = float(stats.norm.ppf(0.75))
-    X0 = fit.fixed_design(population).to_numpy()
-    eta0 = X0 @ beta
-    p0, g0 = m.averaged(eta0, sd).mean(), averaged_gradient(m, X0, beta, sd)
+    X0, w = population_design(model, contacts)
+    w = np.ones(len(X0)) if w is None else w
+    p0, g0 = np.average(m.averaged(X0 @ beta, sd), weights=w), averaged_gradient(m, X0, beta, sd, w)
     levels = [lab for lab in fit.level_columns(variable) if lab in effects.index]
     k = max(len(levels), 1)
     qa = stats.norm.ppf(1 - (1 - level) / (2 * k))
@@ -368,9 +388,9 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
         if lab not in levels:
             continue
         eta = Xl @ beta + z * sd
-        value = float(m(eta).mean() - p0)
-        slope = m.slope(eta)
-        grad = np.r_[m.threshold_slopes(eta).mean(axis=0), slope @ Xl / len(eta), z * slope.mean()] - g0
+        value = float(np.average(m(eta), weights=w) - p0)
+        slope = m.slope(eta) * w / w.sum()
+        grad = np.r_[w @ m.threshold_slopes(eta) / w.sum(), slope @ Xl, z * slope.sum()] - g0
         se = float(np.sqrt(grad @ np.nan_to_num(cov) @ grad))
         rows[lab] = {"top_quarter": value, "top_quarter_lower_adj": value - qa * se,
                      "top_quarter_upper_adj": value + qa * se}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..analysis import aggregated, latent, margins, policies
+from ..analysis import aggregated, latent, latent_cells, margins, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
@@ -87,12 +87,11 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
     """The agent model of `outcome`: the linear model with its parametric bootstrap (the expensive step)
     on a 5-point or longer scale; a logistic (good/bad) or cumulative-logit (3–4 points) model otherwise."""
     scale = csat_scale(ds) if outcome == "csat" else DEFAULT_CSAT
+    if in_sql(ds) and not scale.linear:
+        return cache.get("agent_model", lambda: quietly(lambda: latent_cells.fit_latent_agent_model_from_sql(
+            ds, scale, CONTACT_MIX, n_draws=params.n_boot, seed=params.seed)), data=ds.fingerprint, outcome=outcome,
+            n_boot=params.n_boot, seed=params.seed, scale=scale, engine=ds.engine.name)
     if in_sql(ds):
-        if not scale.linear:
-            raise ValueError(f"the {ds.engine.name} engine fits the linear agent model from per-agent sums, which "
-                             "needs "
-                             f"a CSAT scale of 5 points or more; this data set's is {scale.kind} with {scale.points} "
-                             "points: run it with --engine pandas")
         return cache.get("agent_model", lambda: quietly(lambda: aggregated.fit_agent_model_from_sql(
             ds, outcome, CONTACT_MIX, n_boot=params.n_boot, seed=params.seed)), data=ds.fingerprint, outcome=outcome,
             n_boot=params.n_boot, seed=params.seed, scale=scale, engine=ds.engine.name)
