@@ -38,7 +38,7 @@ _HOME = {
     **dict.fromkeys(("PropensityModel", "kish_effective_n", "mann_whitney_auc", "response_propensity"), "propensity"),
     **dict.fromkeys(("jeffreys_interval", "wilson_interval"), "proportions"),
     **dict.fromkeys(("KAPPA_MAX", "BetaBinomialFit", "NpsShrinkage", "beta_binomial_shrinkage", "beta_posterior",
-                     "shrunken_nps"), "shrinkage"),
+                     "shrunken_nps", "shrunken_nps_from_counts"), "shrinkage"),
 }
 
 
@@ -58,6 +58,7 @@ __all__ = [
     "nps_by_group",
     "nps_from_counts",
     "shrunken_nps",
+    "shrunken_nps_from_counts",
     "wilson_interval",
     "jeffreys_interval",
     "beta_posterior",
