@@ -192,6 +192,20 @@ class LatentAgentModel:
     def reply_counts(self, variable: str) -> pd.Series:
         return self.frame[variable].astype(str).value_counts()
 
+    def customer_sandwich(self, customer: str = "customer_id"):
+        """(H, A, B): H = Σ p̂(1 − p̂)xx', A = Σ r²xx', B = Σ_k u_k u_k', u_k = Σ_{i∈k} r_i x_i (customers k, r = y − p̂):
+        the design effect of gradient g is v'Bv / v'Av, v = H⁻¹g; None as ``customer_design_effects`` is empty."""
+        fit, frame = self.fit, self.frame
+        if getattr(fit, "thresholds", None) is not None or customer not in frame:
+            return None
+        X = fit.model_matrix.to_numpy()
+        if repeat_customers(frame, customer) < MIN_REPEAT_CUSTOMERS or len(X) != len(frame):
+            return None
+        p = fit.predict().to_numpy(dtype=float)
+        r = frame[self.outcome].astype(float).to_numpy() - p
+        u = pd.DataFrame(X * r[:, None]).groupby(pd.factorize(frame[customer].astype(str))[0]).sum().to_numpy()
+        return X.T @ (X * (p * (1 - p))[:, None]), X.T @ (X * (r * r)[:, None]), u.T @ u
+
     def effect_draws(self) -> pd.DataFrame:
         re = self.fit.ranef[self.agent]
         z = np.random.default_rng(self.seed).standard_normal((self.n_draws, len(re)))
@@ -267,27 +281,16 @@ def contacts_per_level(contacts: pd.DataFrame, variable: str) -> pd.Series:
 
 
 def customer_design_effects(model: LatentAgentModel, gradients: dict, customer: str = "customer_id") -> dict:
-    """Per key of `gradients` (gradients of an effect in β): the customer design effect of its variance
-    (see the module docstring), ≥ 1; empty for a clmm, without `customer` in the model's frame or with
-    fewer than MIN_REPEAT_CUSTOMERS repeat customers."""
-    fit, frame = model.fit, model.frame
-    if getattr(fit, "thresholds", None) is not None or customer not in frame:
+    """Per key of `gradients` (gradients of an effect in β): the customer design effect of its variance (see the
+    module docstring), ≥ 1; empty for a clmm, without `customer` or with < MIN_REPEAT_CUSTOMERS repeat customers."""
+    if (sandwich := model.customer_sandwich(customer)) is None:
         return {}
-    if repeat_customers(frame, customer) < MIN_REPEAT_CUSTOMERS:
-        return {}
-    X = fit.model_matrix.to_numpy()
-    if len(X) != len(frame):
-        return {}
-    p = fit.predict().to_numpy(dtype=float)
-    r = frame[model.outcome].astype(float).to_numpy() - p
-    H = X.T @ (X * (p * (1 - p))[:, None])
-    codes = pd.factorize(frame[customer].astype(str))[0]
+    H, independent, clustered = sandwich
     out = {}
     for key, g in gradients.items():
-        a = (X @ np.linalg.lstsq(H, g, rcond=None)[0]) * r
-        independent = float(a @ a)
-        clustered = float((np.bincount(codes, weights=a) ** 2).sum())
-        out[key] = max(1.0, clustered / independent) if independent > 0 else 1.0
+        v = np.linalg.lstsq(H, g, rcond=None)[0]
+        a = float(v @ independent @ v)
+        out[key] = max(1.0, float(v @ clustered @ v) / a) if a > 0 else 1.0
     return out
 
 

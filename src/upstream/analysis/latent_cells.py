@@ -14,8 +14,10 @@ per agent × mix cell × rating (``data.sql.cells.rating_cells``) carry the whol
   shares are the pandas path's weighted by counts;
 - per agent n, the raw share of good ratings (or mean rating) and the mix-expected outcome from the cells.
 
-The logistic model's customer design effect on level effects (``latent.customer_design_effects``) needs each
-reply's customer and is not applied here; the model's health says so.
+Where customers repeat, a logistic model's level effects carry the customer design effect of the pandas path
+(``latent.customer_design_effects``): its matrices H = Σ p̂(1 − p̂)xx' and A = Σ r²xx' from the cells, and
+B = Σ_k u_k u_k' (u_k = Σ_{i∈k} r_i x_i over a customer's replies) summed per customer in SQL
+(``cells.customer_residual_products``) — the same numbers as from the rows.
 """
 from __future__ import annotations
 
@@ -26,17 +28,16 @@ import pandas as pd
 
 from ..data.model_formula import model_formula, present_mix
 from ..data.sql import aggregates as sql
-from ..data.sql.cells import REPLIES, rating_cells
+from ..data.sql.cells import REPLIES, customer_residual_products, rating_cells
 from ..models import clmm, glmer
 from ..survey.constants import AGENT
+from .agents import MIN_REPEAT_CUSTOMERS
 from .latent import CELL_CONTACTS, LatentAgentModel, MeanFunction
 
 GOOD, BAD, RATING = "good", "bad", "rating"
 
 CELLS_NOTE = ("fitted from {cells:,} agent × contact-mix × rating cells counted in {engine} ({nobs:,} replies, "
-              "{agents:,} agents): the same likelihood as the replies; without each reply's customer, the policy "
-              "effects carry no customer design effect, so where customers repeat their intervals are a little "
-              "too narrow")
+              "{agents:,} agents): the same likelihood and estimates as from the replies")
 
 
 @dataclass
@@ -46,6 +47,10 @@ class CellLatentAgentModel(LatentAgentModel):
 
     contacts: pd.DataFrame | None = None
     engine: str = "duckdb"
+    sandwich: tuple | None = None          # (H, A, B) of the customer design effect, from cells and SQL
+
+    def customer_sandwich(self, customer: str = "customer_id"):
+        return self.sandwich
 
     @property
     def _counts(self) -> np.ndarray:
@@ -121,6 +126,23 @@ def fit_latent_agent_model_from_cells(cells: pd.DataFrame, mix, contacts: pd.Dat
                                 population_weights=weights, contacts=contacts, engine=engine)
 
 
+def customer_sandwich_from_sql(ds, model: CellLatentAgentModel, scale) -> tuple:
+    """(H, A, B) of ``LatentAgentModel.customer_sandwich`` for a logistic model of binomial cells: H and A from
+    the cells, B summed per customer in SQL (after ``aggregates.prepare_replies``)."""
+    fit, frame = model.fit, model.frame
+    X = fit.model_matrix.to_numpy()
+    p = fit.predict().to_numpy(dtype=float)                      # each cell's p̂ with its agent's mode
+    n, k = frame[REPLIES].to_numpy(float), frame[GOOD].to_numpy(float)
+    H = X.T @ (X * (n * p * (1 - p))[:, None])
+    A = X.T @ (X * (k * (1 - p) ** 2 + (n - k) * p ** 2)[:, None])
+    design = sql.mix_design(ds, model.mix)
+    columns = dict(zip(design.names, design.columns))
+    good = f"CASE WHEN {scale.top_box_sql('r.y')} THEN 1.0 ELSE 0.0 END"
+    B = customer_residual_products(ds, [columns[name] for name in fit.fixef.index], fit.fixef.to_numpy(),
+                                   fit.ranef[AGENT]["mode"], good)
+    return H, A, B
+
+
 def contact_population(ds, mix) -> pd.DataFrame:
     """Contacts per combination of the mix levels (all contacts of the period), counts in CELL_CONTACTS; the
     agent column (which predictions of the fixed part ask for) holds no agent."""
@@ -132,5 +154,8 @@ def fit_latent_agent_model_from_sql(ds, scale, mix, n_draws: int = 1000, seed: i
     engine (see the module docstring)."""
     sql.prepare_replies(ds, "csat", tuple(mix))
     cells = rating_cells(ds, tuple(mix), RATING)
-    return fit_latent_agent_model_from_cells(cells, mix, contact_population(ds, mix), scale, n_draws=n_draws,
-                                             seed=seed, engine=ds.engine.name)
+    model = fit_latent_agent_model_from_cells(cells, mix, contact_population(ds, mix), scale, n_draws=n_draws,
+                                              seed=seed, engine=ds.engine.name)
+    if scale.is_binary and sql.repeat_customers(ds) >= MIN_REPEAT_CUSTOMERS:
+        model.sandwich = customer_sandwich_from_sql(ds, model, scale)
+    return model

@@ -48,3 +48,31 @@ def nps_counts(ds) -> pd.DataFrame:
     frame = frame.astype({"agent": str}).set_index("agent").sort_index()
     frame.index.name = AGENT
     return frame.astype(np.int64)
+
+
+def customer_residual_products(ds, columns, beta, modes: pd.Series, outcome: str) -> np.ndarray:
+    """B = Σ_k u_k u_k' (p × p) over the customers k of the table `replies`, u_k = Σ_{i∈k} x_i e_i: the design
+    `columns` (None: the intercept; (variable, level): its dummy) times each reply's logistic residual
+    e = `outcome` − logit⁻¹(x'β + b_agent), `outcome` a SQL expression of the reply's 0/1 value (over `r.y`),
+    `beta` the coefficients in `columns` order, `modes` the agents' conditional modes b (index: agent ids)."""
+    d = ds.engine.dialect
+    ds.engine.register("latent_agent_modes", pd.DataFrame({"g": modes.index.astype(str), "b": modes.to_numpy(float)}))
+
+    def dummy(column, then: str, prefix: str = "r.") -> str:
+        variable, level = column
+        return f"CASE WHEN {prefix}{d.ident(variable)} = {d.literal(level)} THEN {then} ELSE 0.0 END"
+
+    eta = " + ".join(repr(float(b)) if c is None else dummy(c, repr(float(b))) for c, b in zip(columns, beta))
+    mix = "".join(f", r.{d.ident(v)}" for v in dict.fromkeys(c[0] for c in columns if c is not None))
+    u = ", ".join(("sum(e)" if c is None else f"sum({dummy(c, 'e', '')})") + f" AS u{j}" for j, c in enumerate(columns))
+    pairs = [(a, b) for a in range(len(columns)) for b in range(a, len(columns))]
+    residual = f"({outcome}) - 1.0 / (1.0 + exp(-({eta} + coalesce(m.b, 0.0))))"
+    agent = d.text("r." + d.ident(AGENT))
+    row = ds.engine.rows(
+        f"WITH e AS (SELECT r.{d.ident('customer_id')} AS k{mix}, {residual} AS e FROM replies r "
+        f"LEFT JOIN latent_agent_modes m ON {agent} = m.g), u AS (SELECT {u} FROM e GROUP BY k) "
+        f"SELECT {', '.join(f'sum(u{a} * u{b})' for a, b in pairs)} FROM u")[0]
+    out = np.zeros((len(columns), len(columns)))
+    for (a, b), value in zip(pairs, row):
+        out[a, b] = out[b, a] = float(value)
+    return out
