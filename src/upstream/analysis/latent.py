@@ -47,6 +47,7 @@ from scipy import stats
 from scipy.special import expit
 
 from ..data.model_formula import model_formula, present_mix
+from ..data.sql.cells import CONTACTS as CELL_CONTACTS  # contact cells (latent_cells) carry their contacts here
 from ..models import clmm, glmer
 from ..survey.constants import AGENT
 from .agents import MIN_REPEAT_CUSTOMERS, means_by_agent, repeat_customers
@@ -54,8 +55,6 @@ from .policies import holm
 from .shares import Shares
 
 LOGISTIC_VARIANCE = np.pi ** 2 / 3
-#: A population given as contact cells (``latent_cells``) carries the contacts each cell stands for in this column.
-CELL_CONTACTS = "n_contacts"
 #: Gauss–Hermite nodes for averaging over the agents' random effects (exact to < 1e-6 for σ_b ≤ 2).
 AGENT_NODES = 21
 

@@ -5,6 +5,8 @@ and the scorecards need instead of the rows.
   glmer of binomial cells and a clmm with frequency weights fitted to them are the fits of the rows written
   out (the engine merges identical rows into these cells anyway). On a 5-point scale there are at most
   agents × mix cells × 5 of them, and usually far fewer (most agents meet a few hundred mix cells).
+- `unrated_cells`: contacts without a CSAT reply per agent × contact-mix cell (what a QA review of a latent-scale
+  model weighs: a rating's information depends on the contact's mix).
 - `nps_counts`: promoters, passives and detractors per agent among the replies with an NPS score
   (``frames.responses(ds, "nps")``).
 """
@@ -13,10 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...survey.constants import AGENT
+from ...survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
+from .aggregates import rated_contacts
 
 #: The column of a cell's count of replies.
 REPLIES = "n"
+#: The column of a cell's count of contacts (``analysis.latent`` reads contact cells by it).
+CONTACTS = "n_contacts"
 
 
 def rating_cells(ds, mix, rating: str = "rating") -> pd.DataFrame:
@@ -40,9 +45,10 @@ def nps_counts(ds) -> pd.DataFrame:
     answered = f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL)"
     frame = ds.engine.frame(
         f"SELECT {d.text('c.' + i(AGENT))} AS agent, "
-        f"sum(CASE WHEN s.{i('nps')} >= 9 THEN 1 ELSE 0 END) AS promoters, "
-        f"sum(CASE WHEN s.{i('nps')} > 6 AND s.{i('nps')} < 9 THEN 1 ELSE 0 END) AS passives, "
-        f"sum(CASE WHEN s.{i('nps')} <= 6 THEN 1 ELSE 0 END) AS detractors "
+        f"sum(CASE WHEN s.{i('nps')} >= {PROMOTER_MIN} THEN 1 ELSE 0 END) AS promoters, "
+        f"sum(CASE WHEN s.{i('nps')} > {DETRACTOR_MAX} AND s.{i('nps')} < {PROMOTER_MIN} THEN 1 ELSE 0 END) "
+        "AS passives, "
+        f"sum(CASE WHEN s.{i('nps')} <= {DETRACTOR_MAX} THEN 1 ELSE 0 END) AS detractors "
         f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} "
         f"WHERE {answered} AND s.{i('nps')} IS NOT NULL AND c.{i(AGENT)} IS NOT NULL GROUP BY c.{i(AGENT)}")
     frame = frame.astype({"agent": str}).set_index("agent").sort_index()
@@ -76,3 +82,16 @@ def customer_residual_products(ds, columns, beta, modes: pd.Series, outcome: str
     for (a, b), value in zip(pairs, row):
         out[a, b] = out[b, a] = float(value)
     return out
+
+
+def unrated_cells(ds, mix) -> pd.DataFrame:
+    """Contacts with an agent and without a CSAT reply per agent × `mix` levels: AGENT and the mix (text), and
+    CONTACTS."""
+    d = ds.engine.dialect
+    keys = [AGENT, *mix]
+    cols = ", ".join(f"{d.text('c.' + d.ident(k))} AS {d.ident(k)}" for k in keys)
+    group = ", ".join(f"c.{d.ident(k)}" for k in keys)
+    unrated = f"r.cid IS NULL AND c.{d.ident(AGENT)} IS NOT NULL"
+    frame = ds.engine.frame(f"SELECT {cols}, count(*) AS {CONTACTS} FROM contacts c LEFT JOIN ({rated_contacts(ds)}) r "
+                            f"ON c.{d.ident('contact_id')} = r.cid WHERE {unrated} GROUP BY {group}")
+    return frame.astype({**{k: str for k in keys}, CONTACTS: np.int64})
