@@ -127,12 +127,12 @@ class LatentAgentModel:
     outcome: str
     agent: str
     mix: tuple[str, ...]
-    population_eta: np.ndarray          # x'β̂ of every contact of the period (no agent effect)
+    population_eta: np.ndarray          # the distinct x'β̂ of the period's contacts (no agent effect)
     baseline: float                     # outcome of the average contact averaged over the agents (b ~ N(0, σ_b²))
     n_draws: int = 1000
     seed: int = 2026
     draws_method: str = "conditional"
-    population_weights: np.ndarray | None = None   # contacts per entry of population_eta (None: one each)
+    population_weights: np.ndarray | None = None   # contacts at each population_eta (None: one each)
 
     @property
     def mean(self) -> MeanFunction:
@@ -229,10 +229,11 @@ def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: p
         known = known[known[variable].astype(str).isin(fit.factor_levels(variable))]
     if known.empty:                                   # no contact the fit knows: the replies stand in
         known = used
-    eta = fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy()
-    baseline = float(MeanFunction(fit).averaged(eta, float(fit.sd)).mean())
+    eta, where = np.unique(fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy(), return_inverse=True)
+    weights = np.bincount(where.reshape(-1), minlength=len(eta)).astype(float)     # contacts per distinct x'β̂
+    baseline = float(np.average(MeanFunction(fit).averaged(eta, float(fit.sd)), weights=weights))
     return LatentAgentModel(fit=fit, frame=used, outcome=outcome, agent=AGENT, mix=mix, population_eta=eta,
-                            baseline=baseline, n_draws=n_draws, seed=seed)
+                            baseline=baseline, n_draws=n_draws, seed=seed, population_weights=weights)
 
 
 def moved_to_each_level(fit, X0: np.ndarray, variable: str):
@@ -255,21 +256,22 @@ def parameter_covariance(fit) -> np.ndarray:
     return fit.vcov_all.loc[names, names].to_numpy()
 
 
-def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float, w=None) -> np.ndarray:
-    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b) (weighted by `w`: contacts per row)."""
+def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float, w: np.ndarray) -> np.ndarray:
+    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b), the rows of X weighted by `w` (contacts)."""
     d_eta, d_sd, d_theta = m.averaged_gradient(X @ beta, sd)
-    w = np.ones(len(d_eta)) if w is None else w
     return np.r_[w @ d_theta / w.sum(), (w * d_eta) @ X / w.sum(), np.average(d_sd, weights=w)]
 
 
-def population_design(model: LatentAgentModel, contacts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-    """X of the contacts whose mix levels the fit knows, and the contacts each row stands for (None for rows;
-    contact cells carry them in CELL_CONTACTS)."""
+def population_design(model: LatentAgentModel, contacts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct X of the contacts the fit knows and their contacts (`contacts`: rows, or cells: CELL_CONTACTS)."""
     population = contacts
     for v in model.mix:
         population = population[population[v].astype(str).isin(model.fit.factor_levels(v))]
-    weights = population[CELL_CONTACTS].to_numpy(float) if CELL_CONTACTS in population else None
-    return model.fit.fixed_design(population).to_numpy(), weights
+    X = model.fit.fixed_design(population).to_numpy()
+    if CELL_CONTACTS in population:
+        return X, population[CELL_CONTACTS].to_numpy(float)
+    X, counts = np.unique(X, axis=0, return_counts=True)
+    return X, counts.astype(float)
 
 
 def contacts_per_level(contacts: pd.DataFrame, variable: str) -> pd.Series:
@@ -380,7 +382,6 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
     cov = parameter_covariance(fit)
     z = float(stats.norm.ppf(0.75))
     X0, w = population_design(model, contacts)
-    w = np.ones(len(X0)) if w is None else w
     p0, g0 = np.average(m.averaged(X0 @ beta, sd), weights=w), averaged_gradient(m, X0, beta, sd, w)
     levels = [lab for lab in fit.level_columns(variable) if lab in effects.index]
     k = max(len(levels), 1)
