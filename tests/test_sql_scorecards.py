@@ -122,6 +122,8 @@ def test_studies_run_on_a_good_bad_scale_with_duckdb(short_scale):
     note = ("Agent model: fitted from 7,338 agent × contact-mix × rating cells counted in duckdb (7,765 replies, 146 "
             "agents): the same likelihood and estimates as from the replies.")
     assert note in study.findings and note in cards.findings
+    channel, _ = steps.csat_level_effects(sds, Parameters.from_mapping({"n_boot": 100}), cache, "channel")
+    same_table(latent.level_effects(rows, pds.contacts, "channel"), channel, GLMM)     # the step other studies use
     policy = study.tables["policy_effects"]            # the pandas path's numbers: the latent test above
     assert policy.loc["refund above cap", "effect"] == pytest.approx(-0.192490, abs=1e-6)
     assert policy.loc["refund above cap", ["n_contacts", "n_responses"]].tolist() == [4206, 582]

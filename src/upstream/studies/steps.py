@@ -136,8 +136,8 @@ def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
     the agent held fixed, on the scale's own terms — ``policies.level_effects`` (score points) on a linear
     scale, ``latent.level_effects`` (share of good ratings, or expected score) otherwise."""
     model = agent_model(ds, params, cache)
-    if isinstance(model, LatentAgentModel):
-        return latent.level_effects(model, ds.contacts, variable), model.fit
+    if isinstance(model, LatentAgentModel):       # in SQL: fitted to cells, with the contact-mix cells of the period
+        return latent.level_effects(model, model.contacts if in_sql(ds) else ds.contacts, variable), model.fit
     fitted = policy_model(ds, params, cache, variable)
     return policies.level_effects(fitted, ds.contacts), fitted.fit
 
