@@ -79,11 +79,6 @@ def comment_sums(ds, mix, redact: Callable[[str], str], rows: int = 100_000) -> 
                        n_replies=sql.csat_replies(ds))
 
 
-def nps_recorded(ds) -> bool:
-    """``steps.nps_recorded`` in SQL: the description says NPS was asked and some survey carries one."""
-    return bool(ds.description.nps.present) and sql.nps_given(ds)
-
-
 def auc_from_counts(values, n_positive, n_negative, level: float = 0.95) -> dict:
     """``sentiment.auc_delong`` from the counts of positives and negatives at each distinct score (exact:
     the placement values depend on a score only through the other group's counts below and at it)."""

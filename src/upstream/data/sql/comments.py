@@ -85,13 +85,6 @@ def csat_replies(ds) -> int:
                               f"s.{i('csat')} IS NOT NULL")[0][0])
 
 
-def nps_given(ds) -> bool:
-    """Some survey carries an NPS score."""
-    if "nps" not in ds.columns["surveys"]:
-        return False
-    return bool(ds.engine.rows(f"SELECT count(*) FROM surveys WHERE {_i(ds, 'nps')} IS NOT NULL")[0][0])
-
-
 def comment_levels(ds, variables) -> dict[str, pd.Series]:
     """Comment replies with a CSAT score per level of each of `variables` (contact columns, or "csat": the
     score as a whole number), levels as text in sorted order — one scan (GROUPING SETS)."""

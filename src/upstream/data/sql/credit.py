@@ -19,14 +19,6 @@ def _i(ds, name: str) -> str:
     return ds.engine.dialect.ident(name)
 
 
-def recorded(ds, column: str) -> bool:
-    """The contacts record `column`: present, with more than one distinct non-missing value."""
-    if column not in ds.columns["contacts"]:
-        return False
-    c = _i(ds, column)
-    return int(ds.engine.rows(f"SELECT count(DISTINCT {c}) FROM contacts WHERE {c} IS NOT NULL")[0][0]) > 1
-
-
 def first_value(ds, column: str):
     """`column` on the first contact (file order)."""
     return ds.engine.rows(f"SELECT {_i(ds, column)} FROM contacts ORDER BY _row LIMIT 1")[0][0]

@@ -97,7 +97,7 @@ def scored_comments(ds, params: SentimentParameters, cache: RunCache) -> ScoredC
         sums = cache.get("comment_sums", lambda: sentiment_sums.comment_sums(ds, CONTACT_MIX, redact_comment),
                          data=ds.fingerprint, engine=ds.engine.name)
         validation = sentiment_sums.validate_from_counts(sums.counts, params.auc_bar, scale=scale,
-                                                         nps=sentiment_sums.nps_recorded(ds))
+                                                         nps=steps.nps_recorded(ds))
         return ScoredComments(validation, sentiment_sums.by_score_from_counts(sums.counts), sums.n_comments,
                               sums.n_replies, len(sums.agents),
                               lambda: steps.quietly(lambda: sentiment_sums.agent_models(sums,

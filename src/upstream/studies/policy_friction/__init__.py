@@ -100,11 +100,6 @@ def policy_sentences(ds, effects: dict, stacked: pd.DataFrame, units) -> list[st
     return out
 
 
-def credit_recorded(ds) -> bool:
-    """The contacts record goodwill credit (``steps.recorded``; asked in SQL for a data set that lives there)."""
-    return sql_credit.recorded(ds, "credit_issued") if steps.in_sql(ds) else steps.recorded(ds, "credit_issued")
-
-
 def policy_words(ds, params: FrictionParameters, several: bool) -> DistinctiveWords:
     """The distinctive words of each policy's comments (none with a single policy): from the rows, or counted
     in SQL with only the comments redaction could change read in batches (``analysis.comment_words``)."""
@@ -120,7 +115,7 @@ def policy_words(ds, params: FrictionParameters, several: bool) -> DistinctiveWo
 
 def money_analysis(ds, params: FrictionParameters, linear: bool) -> credit.CreditAnalysis | None:
     """The credit analysis when the data set records credit: from the rows, or from counts and sums in SQL."""
-    if not credit_recorded(ds):
+    if not steps.recorded(ds, "credit_issued"):
         return None
     if steps.in_sql(ds):
         return steps.quietly(lambda: credit_sums.credit_analysis(ds, params, linear, CONTACT_MIX))
