@@ -144,7 +144,10 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     words = policy_words(ds, params, several)
     if money and money.dose is not None:
         fits["Credit model"] = money.dose.fit
-    health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
+    health = [*steps.sql_level_notes(ds, cache, fits.get("CSAT policy model"), POLICY,
+                                     {f"{name.capitalize()} model": column for name, column in RATES.items()
+                                      if f"{name.capitalize()} model" in fits}),
+              *(line for label, fit in fits.items() for line in steps.fit_health(label, fit))]
     csat_unit = ("percentage points", 100.0) if scale.is_binary else ("CSAT points", 1.0)
     stacked = margins.stack_effects(effects, POLICY, csat_unit) if effects else pd.DataFrame()
     findings = [*policy_sentences(ds, effects, stacked, steps.units(scale)), *credit_sentences(ds, money, scale),
