@@ -98,3 +98,16 @@ def test_every_spark_study_publishes_the_duckdb_tables(engines, study):
 
 def test_the_sql_studies_are_found_in_the_registry():
     assert {"agent_vs_system", "trends", "qa_sample"} <= set(SPARK_STUDIES)
+
+
+def test_an_engine_stops_only_the_session_it_started(engines):
+    """The runner closes its validation engine before the notebooks start; a session the engine did not start
+    (a platform's, or one already active in the process) stays up."""
+    from upstream.data.sql import SparkEngine
+
+    spark, _ = engines["spark"]
+    assert spark.engine.owns_session is True
+    borrowed = SparkEngine()                       # the active session, not a new one
+    assert borrowed.spark is spark.engine.spark and borrowed.owns_session is False
+    borrowed.close()
+    assert spark.engine.rows("SELECT count(*) FROM agents") == [(150,)]
