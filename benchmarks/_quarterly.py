@@ -101,19 +101,22 @@ def run_review(study: Path | str, data: str, engine: str, reports: Path, n_boot:
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     sampler = TreeMemory(proc.pid)
     sampler.start()
-    err_lines: list[str] = []
-    reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
+    err_lines: list[tuple[float, str]] = []            # (seconds since start, line) as the runner writes them
+    reader = threading.Thread(target=lambda: err_lines.extend((time.perf_counter() - started, line)
+                                                              for line in proc.stderr), daemon=True)
     reader.start()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     sampler.stopped.set()
     sampler.join()
     reader.join()
-    err = "".join(err_lines)
+    err = "".join(line for _, line in err_lines)
     validation = VALIDATION_LINE.search(err)
+    notebooks_done = max((at for at, line in err_lines if NOTEBOOK_LINE.search(line)), default=elapsed)
     return {"engine": engine, "code": os.waitstatus_to_exitcode(status), "seconds": elapsed,
             "validation_s": seconds(validation.group(1)) if validation else None,
             "notebooks": {m.group(1): (m.group(2), seconds(m.group(3))) for m in NOTEBOOK_LINE.finditer(err)},
+            "after_notebooks_s": elapsed - notebooks_done,           # the report: HTML pages, agent pages, index
             "tree_peak_gb": sampler.peak / 1e9, "largest_gb": usage.ru_maxrss / 1e6,
             "error": "" if status == 0 else " | ".join(err.strip().splitlines()[-3:])}
 
@@ -177,6 +180,7 @@ def describe(label: str, result: dict) -> list[str]:
                               for name, (status, taken) in part["notebooks"].items())
         validation = f"validation {part['validation_s']:.0f} s, " if part["validation_s"] is not None else ""
         lines.append(f"  --engine {engine}: exit {part['code']}, {part['seconds']:.0f} s; {validation}{notebooks}; "
+                     f"report after the notebooks {part['after_notebooks_s']:.0f} s; "
                      f"peak {part['tree_peak_gb']:.2f} GB tree, {part['largest_gb']:.2f} GB largest process")
         if part["error"]:
             lines.append(f"    stderr: {part['error']}")
