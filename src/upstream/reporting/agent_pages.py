@@ -364,16 +364,11 @@ TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", 
 
 
 def agents_rows(tables: dict):
-    """label → `tables` with each per-agent table (all but agent_effects, which a page compares against) cut to
-    that agent's rows, from an index built once: a page then costs the same whatever the number of agents
-    (filtering every table for every page made the pages quadratic: 0.16 s a page at 4,897 agents)."""
-    keyed = {name: (dict(iter(table.groupby(table["agent_id"].astype(str), sort=False))), table.iloc[0:0])
-             for name, table in tables.items()
-             if name != "agent_effects" and table is not None and "agent_id" in table}
-
-    def own(label: str) -> dict:
-        return {**tables, **{name: groups.get(label, empty) for name, (groups, empty) in keyed.items()}}
-    return own
+    """label → `tables` with each per-agent table (all but agent_effects) cut to that agent's rows, from an index
+    built once (filtering every table for every page was quadratic: 0.16 s a page at 4,897 agents)."""
+    keyed = {name: (dict(iter(t.groupby(t["agent_id"].astype(str), sort=False))), t.iloc[0:0])
+             for name, t in tables.items() if name != "agent_effects" and t is not None and "agent_id" in t}
+    return lambda label: {**tables, **{name: groups.get(label, empty) for name, (groups, empty) in keyed.items()}}
 
 
 def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None, version: str) -> dict[str, str]:
