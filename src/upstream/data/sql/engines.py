@@ -168,7 +168,7 @@ class SparkEngine(SqlEngine):
         return [tuple(r) for r in self.spark.sql(sql).collect()]
 
     def close(self) -> None:
-        """Stop the session (its application, and in local mode its JVM) if this engine started it."""
+        """Stop the session (its application; pyspark keeps a local JVM for the process) if this engine started it."""
         if self.owns_session:
             self.spark.stop()
             self.owns_session = False
