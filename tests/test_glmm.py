@@ -106,6 +106,35 @@ def test_clmm_recovers_truth_and_predicts():
     assert (np.sign(eff["expected_score_effect"]) == np.sign(eff["mode"])).all()
 
 
+def test_clmm_from_counted_cells_is_the_fit_of_the_rows():
+    """Cells of identical rows with a count (as a SQL GROUP BY gives them) fit exactly as the rows written out:
+    the same estimates, SEs, log-likelihood, modes and number of observations."""
+    df, _ = sim_ordinal()
+    df["x"] = np.round(df["x"], 0)                       # few distinct x: the cells merge many rows
+    rows = clmm("csat ~ x + (1 | agent)", df, levels=[1, 2, 3, 4, 5])
+    cells = df.groupby(["agent", "x", "csat"], as_index=False).size().rename(columns={"size": "n"})
+    assert len(cells) < len(df) / 2
+    counted = clmm("csat ~ x + (1 | agent)", cells.sample(frac=1, random_state=1), levels=[1, 2, 3, 4, 5],
+                   counts="n")
+    assert counted.nobs == rows.nobs == len(df)
+    assert counted.loglik == pytest.approx(rows.loglik, abs=1e-8)
+    assert counted.bic == pytest.approx(rows.bic, abs=1e-7)
+    np.testing.assert_allclose(counted.coef_table.to_numpy(), rows.coef_table.to_numpy(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(counted.varcorr["sd"], rows.varcorr["sd"], rtol=1e-6)
+    modes = counted.group_effects()["mode"].sort_index()
+    np.testing.assert_allclose(modes, rows.group_effects()["mode"].sort_index(), rtol=1e-6, atol=1e-9)
+
+
+def test_clmm_counts_must_be_whole_and_positive():
+    df, _ = sim_ordinal(10, 10)
+    df["n"] = 1.0
+    df.loc[[2, 5, 7], "n"] = [0.5, 0.0, 2.5]
+    with pytest.raises(ModelInputError) as err:
+        clmm("csat ~ x + (1 | agent)", df, levels=[1, 2, 3, 4, 5], counts="n")
+    assert str(err.value) == ("counts column 'n' must hold whole numbers of at least 1 (the replies each row stands "
+                              "for); found 3 other value(s): 0.5, 0, 2.5")
+
+
 def test_clmm_value_outside_declared_scale():
     df, _ = sim_ordinal(10, 10)
     df.loc[3, "csat"] = 7

@@ -113,6 +113,13 @@ def test_coaching_pages_give_the_rating_time_effect_beside_the_shared_one(tmp_pa
     second = (folder / links[LABELS[1]]).read_text(encoding="utf-8")
     assert "(not distinguishable from average) instead of +0.03 (not distinguishable from average)." in second
     assert 'id="shared-credit"' not in (folder / links[LABELS[2]]).read_text(encoding="utf-8")   # not in the table
+    note = re.search(r'<p class="note" id="trend-attribution">([^<]*)</p>', first).group(1)
+    assert note == ("The months credit each rating to the agent assigned when the customer rated, not shared by each "
+                    "agent&#39;s part of the work as the estimate at the top is: a month can hold ratings of work others "
+                    "did on contacts you shared, and miss ratings of your part of theirs.")
+    (folder / "tables" / "shared_credit.csv").unlink()
+    write_agent_pages(folder, title="Review", period=None, version="test")
+    assert 'id="trend-attribution"' not in (folder / links[LABELS[0]]).read_text(encoding="utf-8")
 
 
 def test_the_sql_path_says_it_uses_rating_time_attribution(run):

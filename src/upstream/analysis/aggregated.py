@@ -125,10 +125,11 @@ class StatsAgentModel(AgentModel):
         raise NotImplementedError("a model fitted from per-agent sums has no replies; use agent_means()")
 
 
-def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, per_group_xtx: bool = True):
-    """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL (optionally with prior weights; without the
-    per-agent X'X when `per_group_xtx` is False: enough to fit, not to bootstrap from the sums)."""
-    sums = sql.agent_sums(ds, design, weight=weight, per_group_xtx=per_group_xtx)
+def group_stats(ds, design: sql.MixDesign, outcome: str, weight: str | None = None, per_group_xtx: bool = True,
+                table: str = "replies"):
+    """GroupStats of `y ~ mix + (1 | agent)` aggregated in SQL from `table` (optionally with prior weights; without
+    the per-agent X'X when `per_group_xtx` is False: enough to fit, not to bootstrap from the sums)."""
+    sums = sql.agent_sums(ds, design, weight=weight, per_group_xtx=per_group_xtx, table=table)
     terms = ColumnTerms(design.term_of_column, {k: tuple(v) for k, v in design.levels.items()},
                         {k: tuple(v) for k, v in design.level_counts.items()})
     if not per_group_xtx:

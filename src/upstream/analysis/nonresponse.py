@@ -19,7 +19,7 @@ weighted results are reported as a sensitivity analysis.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ import pandas as pd
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import lmer
-from ..survey import PropensityModel, kish_effective_n, nps, response_propensity, wilson_interval
+from ..survey import PropensityModel, cell_propensity, kish_effective_n, nps, wilson_interval
 from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
 from .results import AnalysisResult, result
 
@@ -50,6 +50,11 @@ def response_rates(inv: pd.DataFrame, by=("channel", "escalated", "repeat_within
     for col in [c for c in by if c in inv.columns]:
         for lvl, grp in inv.groupby(col, sort=True):
             rows.append((col, str(lvl), int(grp["responded"].sum()), len(grp)))
+    return response_rate_table(rows, level)
+
+
+def response_rate_table(rows: list[tuple], level: float = 0.95) -> pd.DataFrame:
+    """``response_rates``' table from its counts: rows of (feature, level, responses, invitations)."""
     table = pd.DataFrame(rows, columns=["feature", "level", "responses", "invitations"])
     lo, hi = wilson_interval(table["responses"].to_numpy(), table["invitations"].to_numpy(), level)
     table["rate"] = table["responses"] / table["invitations"]
@@ -76,10 +81,21 @@ class ResponseModel:
 
 
 def fit_response_model(inv: pd.DataFrame, features=RESPONSE_FEATURES) -> ResponseModel:
-    """Logistic model of responding on contact features; weights 1/p̂ for the replies."""
+    """Logistic model of responding on contact features (those that vary and are never missing), fitted on the
+    counts per feature cell (``survey.cell_propensity``: the rows' estimates); weights 1/p̂ for the replies."""
     inv = _with_credited(inv)
     features = complete_varying(inv, features)
-    model = response_propensity(inv, "responded", features)
+    responded = inv["responded"].astype(bool)
+    if features:
+        cells = (inv[features].assign(o=responded.astype(float)).groupby(features, sort=True, observed=True)["o"]
+                 .agg(n="size", o="sum").reset_index())
+    else:
+        cells = pd.DataFrame({"n": [len(inv)], "o": [float(responded.sum())]})
+    fitted = cell_propensity(cells, features)
+    p = (inv[features].merge(cells[features].assign(_p=fitted.propensity.to_numpy()), on=features, how="left")["_p"]
+         .to_numpy() if features else np.full(len(inv), fitted.propensity.iloc[0]))
+    model = replace(fitted, propensity=pd.Series(p, index=inv.index, name="propensity"),
+                    weights=pd.Series(np.where(responded, 1 / p, np.nan), index=inv.index, name="weight"))
     w = model.weights.dropna()
     refs = {}
     for f in features:
@@ -213,26 +229,36 @@ def tipping_point(frame: pd.DataFrame, shift: float = 0.1, outcome: str = "csat"
         mar = mar_nonrespondent_mean(y, p)
     else:
         mar = np.nan
+    return tipping_point_of(r, mean_r, mar, len(frame), shift, deltas)
+
+
+def tipping_point_of(r: float, mean_r: float, mar: float, contacts: int, shift: float = 0.1,
+                     deltas=TIPPING_DELTAS) -> TippingPoint:
+    """The TippingPoint of ``tipping_point`` from its inputs: the reply share r, the respondents' mean ȳ_R and the
+    non-respondents' MAR mean μ_NR (NaN when every contact replied) over `contacts` contacts."""
     nonresp = 0.0 if r == 1 else 1 - r
     table = pd.DataFrame({"delta": deltas, "mean": [r * mean_r + nonresp * (mar + d) if r < 1 else mean_r
                                                      for d in deltas]})
     return TippingPoint(table.set_index("delta"), response_share=r, respondent_mean=mean_r,
                         nonrespondent_mar_mean=mar, mean_mar=r * mean_r + nonresp * mar if r < 1 else mean_r,
-                        shift=shift, delta_for_shift=shift / (1 - r) if r < 1 else np.nan, contacts=len(frame))
+                        shift=shift, delta_for_shift=shift / (1 - r) if r < 1 else np.nan, contacts=contacts)
 
 
-def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame, draws: pd.DataFrame,
-                           practical_margin: float = 0.0, max_false_sign: float = 0.05) -> pd.DataFrame:
+def verdict_tipping_points(effects: pd.DataFrame, frame: pd.DataFrame | None, draws: pd.DataFrame,
+                           practical_margin: float = 0.0, max_false_sign: float = 0.05,
+                           reply_share: pd.Series | None = None) -> pd.DataFrame:
     """For each agent with an above/below-average verdict: reply_share r_j (replies per contact of the
     agent, contacts never invited included) and tipping_delta, the shift of that agent's non-respondents
     alone (against what the model predicts for them) at which the study's own rule withdraws the verdict.
     The agent's effect over all its contacts is b_j + (1 − r_j)δ; "above average" needs
     P(b_j + (1 − r_j)δ > m) ≥ 1 − α (m `practical_margin`, α `max_false_sign`: the verdicts' own), which
     fails once (1 − r_j)δ < m − q_α,j with q_α,j the α-quantile of the agent's draws; "below average"
-    likewise at (1 − r_j)δ > −m − q_1−α,j. `draws`: the effect draws the verdicts were made from."""
+    likewise at (1 − r_j)δ > −m − q_1−α,j. `draws`: the effect draws the verdicts were made from; `reply_share`:
+    r_j per agent id when `frame` is None (counted elsewhere, e.g. in SQL)."""
     judged = effects[effects["verdict"].isin(["above average", "below average"])]
     margin, alpha = float(practical_margin), float(max_false_sign)
-    share = frame["answered"].groupby(frame[AGENT].astype(str)).mean().reindex(judged.index)
+    share = (frame["answered"].groupby(frame[AGENT].astype(str)).mean() if frame is not None
+             else reply_share).reindex(judged.index)
     d = draws[judged.index].to_numpy(float)
     above = (judged["verdict"] == "above average").to_numpy()
     # the quantile at which the draws' share beyond the margin is exactly 1 − α

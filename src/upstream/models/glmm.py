@@ -98,12 +98,15 @@ def glmer(formula: str, data: pd.DataFrame, family: str = "binomial", n_agq: int
     return res
 
 
-def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, levels=None) -> ClmmResult:
+def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, levels=None,
+         counts: str | None = None) -> ClmmResult:
     """Cumulative-logit mixed model for an ordered outcome (CSAT 1–5, NPS 0–10), flexible
     thresholds, one random-intercept factor: logit P(Y ≤ j) = θ_j − xβ − u, u ~ N(0, σ²).
     `levels` declares the scale (values outside it are an error); by default the categories
-    present (or the categorical's own order) are used. Bad input raises `ModelInputError` before
-    fitting (checks.py), e.g. a response with one category or one rating per group level."""
+    present (or the categorical's own order) are used. `counts`: a column of whole numbers ≥ 1, the
+    replies each row stands for (cells of identical rows, e.g. counted in SQL); the fit is the one of
+    the rows written out (`nobs` counts replies). Bad input raises `ModelInputError` before fitting
+    (checks.py), e.g. a response with one category or one rating per group level."""
     if link != "logit":
         raise ModelInputError(f"link {link!r} is not supported; clmm fits the logit link")
     n_agq = check_whole(n_agq, "n_agq", 1, "quadrature points per random effect")
@@ -111,14 +114,15 @@ def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, 
     if any(r.membership for r in spec.random):
         raise ModelInputError("clmm does not fit a multiple-membership term (1 | mm(...)) yet; use lmer, or glmer "
                               "for a top-box outcome")
-    frame = model_frame(spec, data, family="ordinal")
+    frame = model_frame(spec, data, weights=counts, family="ordinal")
+    freq = None if counts is None else frequency_weights(frame.weights, counts)
     fixed = fixed_matrix(frame)
     if "(Intercept)" in fixed.names:                       # thresholds take the intercept's place
         keep = [j for j, n in enumerate(fixed.names) if n != "(Intercept)"]
         fixed = FixedMatrix(X=np.asfortranarray(fixed.X[:, keep]), names=[fixed.names[j] for j in keep],
                             dropped=fixed.dropped, term_of_column=[fixed.term_of_column[j] for j in keep])
     blocks = random_blocks(frame)
-    check_random_terms(blocks, len(frame.data), "ordinal")
+    check_random_terms(blocks, len(frame.data) if freq is None else int(freq.sum()), "ordinal")
     block = _single_intercept_block(blocks, "clmm", n_agq)
     if block is None:
         raise ModelInputError("clmm supports one random-intercept term, e.g. (1 | agent)")
@@ -130,13 +134,27 @@ def clmm(formula: str, data: pd.DataFrame, link: str = "logit", n_agq: int = 1, 
                               "thresholds between them are not identified (drop them from `levels`)")
     J = len(labels)
     first, rows = collapse_rows(block.codes, fixed.X, codes)
-    counts = np.bincount(rows).astype(float)
-    quad = SingleFactorQuadrature(CumulativeLogit(codes[first], J, fixed.X[first], counts=counts),
+    merged = np.bincount(rows, weights=freq).astype(float)
+    quad = SingleFactorQuadrature(CumulativeLogit(codes[first], J, fixed.X[first], counts=merged),
                                   block.codes[first], block.n_levels, n_agq)
-    cum = np.cumsum(np.bincount(codes, minlength=J))[:-1] / len(codes)
+    per_category = np.bincount(codes, weights=freq, minlength=J)
+    cum = np.cumsum(per_category)[:-1] / per_category.sum()
     x0 = np.r_[np.log(cum / (1 - cum)), np.zeros(fixed.X.shape[1]), 1.0]
     names = [f"{labels[j]}|{labels[j + 1]}" for j in range(J - 1)] + list(fixed.names)
     with single_threaded_blas():
         fit = fit_single_factor(quad, x0, n_thresholds=J - 1)
-    return ClmmResult(formula, frame, fixed, [block], n_agq=n_agq, levels=labels, n_thresholds=J - 1,
-                      **result_fields(fit, block, names))
+    result = ClmmResult(formula, frame, fixed, [block], n_agq=n_agq, levels=labels, n_thresholds=J - 1,
+                        **result_fields(fit, block, names))
+    if freq is not None:
+        result.count_rows(int(freq.sum()))
+    return result
+
+
+def frequency_weights(values: np.ndarray, column: str) -> np.ndarray:
+    """The `counts` column of clmm as whole numbers ≥ 1 (float), or ModelInputError naming a few bad values."""
+    bad = values[(values < 1) | (values != np.round(values))]
+    if len(bad):
+        shown = ", ".join(f"{v:g}" for v in pd.unique(bad)[:5])
+        raise ModelInputError(f"counts column {column!r} must hold whole numbers of at least 1 (the replies each row "
+                              f"stands for); found {len(bad):,} other value(s): {shown}")
+    return values

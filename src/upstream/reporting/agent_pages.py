@@ -350,7 +350,8 @@ def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
         "speed": speed_section(label, tables.get("agent_metrics")),
         "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
         "credit": credit_section(label, tables.get("shared_credit"), rule),
-        "trend": trend_section(label, tables.get("agent_monthly_effects"), tables.get("agent_trend"), rule),
+        "trend": trend_section(label, tables.get("agent_monthly_effects"), tables.get("agent_trend"), rule,
+                               shared_credit=tables.get("shared_credit") is not None),
         "margin": rule.margin, "rule": rule,
     }
 

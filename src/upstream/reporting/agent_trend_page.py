@@ -35,9 +35,17 @@ def trend_sentence(test: pd.Series, rule) -> str:
             "distinguishable from noise, so this page reads no change into it.")
 
 
+#: Where the run shares credit, the months still credit each rating to one agent (analysis.agent_trend fits the
+#: rating-time model): the page says so under the months.
+RATING_TIME_NOTE = ("The months credit each rating to the agent assigned when the customer rated, not shared by each "
+                    "agent's part of the work as the estimate at the top is: a month can hold ratings of work others "
+                    "did on contacts you shared, and miss ratings of your part of theirs.")
+
+
 def trend_section(label: str, monthly: pd.DataFrame | None, tests: pd.DataFrame | None, rule,
-                  min_replies: int = MIN_MONTH_REPLIES) -> dict:
-    """{available, rows (month, n_responses, effect, lower, upper as in the CSV), chart, sentence}."""
+                  min_replies: int = MIN_MONTH_REPLIES, shared_credit: bool = False) -> dict:
+    """{available, rows (month, n_responses, effect, lower, upper as in the CSV), chart, sentence, attribution
+    (RATING_TIME_NOTE where the run shares credit, else empty)}."""
     if monthly is None:
         return {"available": False, "rows": [], "chart": None,
                 "sentence": "This run has no estimate per agent and month (only the linear agent model fitted on the "
@@ -55,4 +63,4 @@ def trend_section(label: str, monthly: pd.DataFrame | None, tests: pd.DataFrame 
                               k * (rule.margin or 0.0),
                               "Your effect month by month against the average agent that month, with 95% intervals")
     return {"available": True, "rows": rows, "chart": chart, "sentence": trend_sentence(test.iloc[0], rule),
-            "test": test.iloc[0]}
+            "test": test.iloc[0], "attribution": RATING_TIME_NOTE if shared_credit else ""}

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import warnings
 
-from ..analysis import aggregated, latent, margins, policies
+from ..analysis import aggregated, latent, margins, nonresponse_cells, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
-from ..analysis.nonresponse import ResponseModel, fit_response_model
+from ..analysis.nonresponse import RESPONSE_FEATURES, ResponseModel, fit_response_model
 from ..data.description import DEFAULT_CSAT, CsatScale, csat_scale_of, visibility_of
 from ..data.frames import CONTACT_MIX, invitations, responses
+from ..data.sql import survey as survey_sql
 from ..models import ConvergenceWarning, RankDeficiencyWarning, SingularFitWarning, single_threaded_blas
 from ..reporting.notebook import period_text
 from ..reporting.sentences.common import Units
@@ -197,9 +198,23 @@ def survey_screen(ds, params: Parameters, cache: RunCache):
                      scale=csat_scale(ds))
 
 
+def survey_cells(ds, cache: RunCache):
+    """A SQL data set's counts per contact-feature cell (``data.sql.survey``; the view survey_rows is made anew)."""
+    scale = csat_scale(ds)
+    features = survey_sql.survey_view(ds, RESPONSE_FEATURES, scale)
+    return cache.get("survey_cells", lambda: survey_sql.survey_cells(ds, features), data=ds.fingerprint,
+                     engine=ds.engine.name, scale=scale)
+
+
 def response_model(ds, cache: RunCache) -> ResponseModel:
-    """Who answers: the response-propensity model and its inverse-propensity weights."""
-    return cache.get("response_model", lambda: fit_response_model(invitations(ds)), data=ds.fingerprint)
+    """Who answers: the response-propensity model and its inverse-propensity weights (on a SQL data set fitted on
+    feature cells: ``nonresponse_cells.CellResponseModel``, its weights per cell)."""
+    if in_sql(ds):
+        return cache.get("response_model", lambda: quietly(
+            lambda: nonresponse_cells.response_model_from_cells(survey_cells(ds, cache))),
+            data=ds.fingerprint, engine=ds.engine.name)
+    return cache.get("response_model", lambda: quietly(lambda: fit_response_model(invitations(ds))),
+                     data=ds.fingerprint)
 
 
 def fit_health(label: str, fit) -> list[str]:

@@ -35,7 +35,8 @@ import importlib
 _HOME = {
     **dict.fromkeys(("FunnelScreen", "SteeringScreen", "funnel_flags", "funnel_limits", "steering_flags"), "funnel"),
     **dict.fromkeys(("NpsEstimate", "nps", "nps_by_group", "nps_from_counts"), "nps"),
-    **dict.fromkeys(("PropensityModel", "kish_effective_n", "mann_whitney_auc", "response_propensity"), "propensity"),
+    **dict.fromkeys(("PropensityModel", "cell_propensity", "kish_effective_n", "mann_whitney_auc",
+                     "response_propensity"), "propensity"),
     **dict.fromkeys(("jeffreys_interval", "wilson_interval"), "proportions"),
     **dict.fromkeys(("KAPPA_MAX", "BetaBinomialFit", "NpsShrinkage", "beta_binomial_shrinkage", "beta_posterior",
                      "shrunken_nps"), "shrinkage"),
@@ -66,6 +67,7 @@ __all__ = [
     "beta_binomial_shrinkage",
     "PropensityModel",
     "response_propensity",
+    "cell_propensity",
     "mann_whitney_auc",
     "kish_effective_n",
     "funnel_limits",

@@ -70,16 +70,12 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
     if missing_cols:
         raise ValueError(f"column(s) not in the data frame: {', '.join(map(repr, missing_cols))}")
     y = as_binary(frame[responded_col], responded_col)
-    X = frame[features].copy()
     for col in features:
-        if X[col].isna().any():
-            rows = list(X.index[X[col].isna()][:5])
-            raise ValueError(f"column {col!r} has {int(X[col].isna().sum())} missing value(s) "
+        if frame[col].isna().any():
+            rows = list(frame.index[frame[col].isna()][:5])
+            raise ValueError(f"column {col!r} has {int(frame[col].isna().sum())} missing value(s) "
                              f"(rows {', '.join(map(str, rows))}); propensity features must be complete")
-        if pd.api.types.is_bool_dtype(X[col].dtype):
-            X[col] = X[col].astype("float64")
-    X = pd.get_dummies(X, drop_first=True, dtype="float64").astype("float64")
-    X.insert(0, "Intercept", 1.0)
+    X = propensity_design(frame, features)
     result = sm.GLM(y, X, family=sm.families.Binomial()).fit()
     p = pd.Series(np.asarray(result.fittedvalues, dtype=float), index=frame.index, name="propensity")
     weights = pd.Series(np.where(y == 1, 1 / p.to_numpy(), np.nan), index=frame.index, name="weight")
@@ -89,6 +85,52 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
                           "p_value": result.pvalues.to_numpy(), "odds_ratio": np.exp(params.to_numpy())})
     return PropensityModel(result=result, propensity=p, weights=weights, coef_table=table,
                            auc=mann_whitney_auc(p.to_numpy(), y), features=features,
+                           design_columns=list(X.columns))
+
+
+def propensity_design(frame: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """The design of ``response_propensity``: an Intercept, booleans as 0/1, text and categorical features
+    dummy-coded ``feature_level`` with the first level the reference, numbers as they are."""
+    X = frame[list(features)].copy()
+    for col in features:
+        if pd.api.types.is_bool_dtype(X[col].dtype) or X[col].dtype == object and X[col].map(type).eq(bool).all():
+            X[col] = X[col].astype("float64")
+    X = pd.get_dummies(X, drop_first=True, dtype="float64").astype("float64")
+    X.insert(0, "Intercept", 1.0)
+    return X
+
+
+def cell_auc(p: Any, positives: Any, negatives: Any) -> float:
+    """``mann_whitney_auc`` of rows counted in cells: cell i's `positives` and `negatives` rows all score p_i;
+    P(a positive outranks a negative), ties (equal scores) counted ½."""
+    frame = pd.DataFrame({"p": np.asarray(p, float), "pos": np.asarray(positives, float),
+                          "neg": np.asarray(negatives, float)}).groupby("p", sort=True).sum()
+    n1, n0 = float(frame["pos"].sum()), float(frame["neg"].sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    below = frame["neg"].cumsum() - frame["neg"]
+    return float((frame["pos"] * (below + 0.5 * frame["neg"])).sum() / (n1 * n0))
+
+
+def cell_propensity(cells: pd.DataFrame, features: Sequence[str], n: str = "n", o: str = "o") -> PropensityModel:
+    """``response_propensity`` fitted on counts: one row per combination of `features` (complete) with `n` rows,
+    `o` of them responding. The binomial GLM on the counts has the rows' likelihood, so the same estimates,
+    standard errors and p-values (fitted to a deviance change of 1e-12, so that SEs agree to 1e-12 whatever the
+    grouping); ``propensity`` and ``weights`` (1/p̂) are per cell, the AUC is the rows' (``cell_auc``). Its
+    ``effective_n`` is the cells' weights' own: the replies' Kish n needs each weight counted `o` times."""
+    import statsmodels.api as sm
+
+    features = list(features)
+    X = propensity_design(cells, features)
+    counts, hits = cells[n].to_numpy(float), cells[o].to_numpy(float)
+    result = sm.GLM(np.column_stack([hits, counts - hits]), X, family=sm.families.Binomial()).fit(tol=1e-12)
+    p = pd.Series(np.asarray(result.fittedvalues, dtype=float), index=cells.index, name="propensity")
+    params, bse = result.params, result.bse
+    table = pd.DataFrame({"term": list(X.columns), "estimate": params.to_numpy(),
+                          "std_error": bse.to_numpy(), "z": (params / bse).to_numpy(),
+                          "p_value": result.pvalues.to_numpy(), "odds_ratio": np.exp(params.to_numpy())})
+    return PropensityModel(result=result, propensity=p, weights=(1 / p).rename("weight"), coef_table=table,
+                           auc=cell_auc(p.to_numpy(), hits, counts - hits), features=features,
                            design_columns=list(X.columns))
 
 

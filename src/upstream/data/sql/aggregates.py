@@ -77,12 +77,12 @@ class MixDesign:
     columns: tuple               # per column: None (intercept) or (variable, level)
 
 
-def mix_design(ds, mix) -> MixDesign:
+def mix_design(ds, mix, table: str = "replies") -> MixDesign:
     """Levels of each mix variable among the replies (the variables that enter: ``model_formula.varying``,
-    the pandas path's rule) and the design's column names."""
+    the pandas path's rule) and the design's column names (`table`: another table with the replies' columns)."""
     found = {}
     for var in mix:
-        rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM replies GROUP BY {_i(ds, var)}")
+        rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM {table} GROUP BY {_i(ds, var)}")
         found[var] = dict((str(k), int(n)) for k, n in rows)
     levels, counts = {}, {}
     for var in varying({var: len(found[var]) for var in mix}, mix):
@@ -102,7 +102,8 @@ def _is(ds, column) -> str:
     return f"{_i(ds, var)} = {_lit(ds, lab)}"
 
 
-def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: bool = True) -> dict:
+def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: bool = True,
+               table: str = "replies") -> dict:
     """Per-agent sufficient statistics (see the module docstring) as arrays: levels (sorted agent ids),
     n, s (G×p), xtx (G×p×p), xty (G×p), sy, yty, and with `weight` (a SQL expression of a reply's
     prior weight) sum_w and sum_log_w. `per_group_xtx` False: xtx is None and xtx_sum (p×p) the total
@@ -118,9 +119,9 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: 
     pairs = [(a, b) for a in range(1, p) for b in range(a + 1, p) if cols[a][0] != cols[b][0]]
     products = [f"sum(CASE WHEN {_is(ds, cols[a])} AND {_is(ds, cols[b])} THEN _w ELSE 0 END)" for a, b in pairs]
     if not per_group_xtx:
-        return _agent_sums_total_xtx(ds, design, parts, products, pairs, w, weight is not None)
+        return _agent_sums_total_xtx(ds, design, parts, products, pairs, w, weight is not None, table)
     parts += products
-    frame, v = _per_agent(ds, parts, w)
+    frame, v = _per_agent(ds, parts, w, table)
     G = len(frame)
     n, sum_w, sum_log_w, sy, yty = v[:, 0].astype(np.int64), v[:, 1], v[:, 2], v[:, 3], v[:, 4]
     s = np.empty((G, p))
@@ -140,21 +141,22 @@ def agent_sums(ds, design: MixDesign, weight: str | None = None, per_group_xtx: 
     return out
 
 
-def _per_agent(ds, parts: list[str], w: str) -> tuple[pd.DataFrame, np.ndarray]:
+def _per_agent(ds, parts: list[str], w: str, table: str = "replies") -> tuple[pd.DataFrame, np.ndarray]:
     """One row per agent (sorted by its id as text) of the SQL sums `parts` over the replies with weight `w`:
     the frame (agent id in `g`) and its sums as a float matrix."""
     select = ", ".join(f"{e} AS a{k}" for k, e in enumerate(parts))
-    frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM replies) r "
+    frame = ds.engine.frame(f"SELECT {_i(ds, AGENT)} AS g, {select} FROM (SELECT *, {w} AS _w FROM {table}) r "
                             f"GROUP BY {_i(ds, AGENT)}")
     frame["g"] = frame["g"].astype(str)
     frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
     return frame, frame.drop(columns="g").to_numpy(dtype=float)
 
 
-def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str, weighted: bool) -> dict:
+def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str, weighted: bool,
+                          table: str = "replies") -> dict:
     """``agent_sums`` without the per-agent X'X: the per-agent sums, and the cross products as one total."""
     p = len(design.columns)
-    frame, v = _per_agent(ds, parts, w)
+    frame, v = _per_agent(ds, parts, w, table)
     s = np.empty((len(frame), p))
     xty = np.empty((len(frame), p))
     s[:, 0], xty[:, 0] = v[:, 1], v[:, 3]
@@ -164,7 +166,7 @@ def _agent_sums_total_xtx(ds, design: MixDesign, parts, products, pairs, w: str,
     xtx[0, :] = xtx[:, 0] = total
     xtx[np.arange(1, p), np.arange(1, p)] = total[1:]
     if pairs:
-        row = ds.engine.rows(f"SELECT {', '.join(products)} FROM (SELECT *, {w} AS _w FROM replies) r")[0]
+        row = ds.engine.rows(f"SELECT {', '.join(products)} FROM (SELECT *, {w} AS _w FROM {table}) r")[0]
         for (a, b), value in zip(pairs, row):
             xtx[a, b] = xtx[b, a] = float(value)
     out = dict(levels=list(frame["g"]), n=v[:, 0].astype(np.int64), s=s, xtx=None, xtx_sum=xtx, xty=xty, sy=v[:, 3],

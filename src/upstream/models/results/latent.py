@@ -91,6 +91,11 @@ class LatentResult(WaldContrasts, MixedModelResult):
         self.singular = bool(np.any(self.theta[np.asarray(lower) == 0] < 1e-4))
         warn_fit(self.singular, converged, self.messages)
 
+    def count_rows(self, nobs: int) -> None:
+        """Rows that stood for several identical replies (clmm's `counts`): the observations are the replies."""
+        self.nobs = nobs
+        self.bic = -2 * self.loglik + np.log(nobs) * self.n_params
+
     @cached_property
     def random_effects(self) -> list[RandomEffects]:
         return self._random

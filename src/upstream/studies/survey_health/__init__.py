@@ -6,10 +6,13 @@ would have to be to change a conclusion.
     screen   = steps.survey_screen(ds, params, cache)       # invitation and response rates per agent
     shifts   = weighted_agent_effects(...)                  # weighting as a sensitivity analysis
     tipping  = tipping_point(...), verdict_tipping_points   # δ-adjusted pattern mixture, per contact
+
+On a DuckDB or Spark data set the same numbers come from counts per contact-feature cell, per-agent counts and the
+weighted replies' per-agent sums (``measures.measures_from_sql``, ``analysis.nonresponse_cells``), never the rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -17,10 +20,9 @@ from ...analysis import nonresponse
 from ...analysis.agents import agent_effects
 from ...analysis.screen import ScreenResult
 from ...data.frames import invitations
-from ...survey import nps, nps_by_group
 from .. import steps
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
-from . import display, plots
+from . import display, measures, plots
 from . import sentences as say
 
 NAME = "survey_health"
@@ -69,35 +71,32 @@ class Nonresponse:
 
 def nonresponse_part(ds, params: Parameters, cache: RunCache, inv, screen, units) -> Nonresponse:
     """Who answers and what it does to the scores (see the module docstring); nothing but a sentence when the
-    data set cannot show unanswered invitations (dataset.yaml visibility)."""
+    data set cannot show unanswered invitations (dataset.yaml visibility). `inv`: the invitations (pandas path;
+    None on a SQL data set, whose numbers come from cells and sums: ``measures.measures_from_sql``)."""
     visibility = steps.visibility_of(ds)
     if not visibility.response_rates:
         return Nonresponse(opening=[unanswered_hidden_sentence(visibility)])
-    rates = nonresponse.response_rates(inv)
-    response = steps.response_model(ds, cache)
-    scores = nonresponse.weighted_scores(inv, response.weights)
-    by_channel = nonresponse.weighted_scores(inv, response.weights, by="channel")
+    every_contact = bool(visibility.invitation_rates)
+    m = (measures.measures_from_sql(ds, params, cache, every_contact) if inv is None
+         else measures.measures_from_rows(ds, params, cache, inv, every_contact))
+    rates, response, scores, by_channel, tipping = m.rates, m.response, m.scores, m.by_channel, m.tipping
     model = steps.agent_model(ds, params, cache)
-    judged = agent_effects(model, ds.agents, params.reliability_threshold,
+    judged = agent_effects(model, steps.agents_table(ds), params.reliability_threshold,
                            steps.verdict_margin(params, steps.csat_scale(ds)),
                            params.max_false_sign, flagged=screen.table["flagged"])
-    weighted = steps.quietly(lambda: nonresponse.weighted_agent_effects(inv.assign(csat=inv["csat"].astype(float)),
-                                                                        response.weights))
-    shifts = weighted.table
-    per_contact = nonresponse.contact_replies(ds.contacts, inv)
-    tipping = replace(nonresponse.tipping_point(per_contact, shift=params.tipping_shift),
-                      every_contact=bool(visibility.invitation_rates))
-    fragile = nonresponse.verdict_tipping_points(judged.table, per_contact, model.effect_draws(),
+    weighted, shifts = m.weighted, m.weighted.table
+    fragile = nonresponse.verdict_tipping_points(judged.table, m.per_contact, model.effect_draws(),
                                                  practical_margin=judged.practical_margin,
-                                                 max_false_sign=judged.max_false_sign)
+                                                 max_false_sign=judged.max_false_sign, reply_share=m.reply_share)
     return Nonresponse(
         opening=say.response_sentences(rates, response),
         closing=[say.weighting_sentence(scores, shifts, units, response.propensity.features,
-                                        every_answered=bool(inv["responded"].all())),
+                                        every_answered=m.every_answered),
                  *say.tipping_sentences(tipping, fragile, units, max_false_sign=params.max_false_sign)],
         first_health=([] if response.propensity.result.converged else
                       ["Response model: the logistic regression did not converge."]),
-        health=steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit),
+        health=(steps.noted_health("Weighting", weighted.health) + steps.fit_health("Agent model", model.fit)
+                + measures.scale_health(ds, model)),
         tables={"response_rates": rates, "response_model": response.propensity.coef_table.set_index("term"),
                 "weighted_scores": by_channel, "weighted_agent_effects": shifts.rename_axis("agent_id"),
                 "tipping_point": tipping.table, "verdict_tipping_points": fragile.rename_axis("agent_id")},
@@ -117,19 +116,18 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     cache = cache or RunCache()
     scale = steps.csat_scale(ds)
     units = steps.units(scale)
-    inv = invitations(ds)
-    if scale.is_binary:                     # every CSAT mean below is the share of good ratings
+    inv = None if steps.in_sql(ds) else invitations(ds)     # a SQL data set: counts per cell and per agent
+    if inv is not None and scale.is_binary:                  # every CSAT mean below is the share of good ratings
         inv = inv.assign(csat=inv["top_box"].astype(float))
-    answered_nps = inv[inv["responded"] & inv["nps"].notna()]
-    nps_all = nps(answered_nps["nps"])
-    nps_channel = nps_by_group(answered_nps, "nps", "channel") if len(answered_nps) else None
+    nps_all, nps_channel = measures.nps_overall_and_by_channel(ds, cache, inv)
     screen = steps.survey_screen(ds, params, cache)
     part = nonresponse_part(ds, params, cache, inv, screen, units)
-    health = part.first_health + steps.noted_health("Survey screen", screen.health) + part.health
+    health = (part.first_health + steps.noted_health("Survey screen", screen.health)
+              + [f"Survey screen: {note}." for note in screen.notes] + part.health)
     findings = [*part.opening, say.nps_sentence(nps_all), say.screen_sentence(screen),
                 *screen.skipped, *part.closing, *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
+                         agent_ids=tuple(steps.agents_table(ds)["agent_id"].astype(str)), findings=findings,
                          health=health, fits=part.fits)
     t = part.tables
     result.tables = {
@@ -159,4 +157,5 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
     tables=("response_rates", "response_model", "nps_by_channel", "survey_screen", "weighted_scores",
-            "weighted_agent_effects", "tipping_point", "verdict_tipping_points"))
+            "weighted_agent_effects", "tipping_point", "verdict_tipping_points"),
+    engines=("pandas", "duckdb", "spark"))
