@@ -130,6 +130,7 @@ def quarterly(data: str, engine: str, reports: Path, n_boot: int | None, with_ro
     try:
         if reads:
             parts[engine] = run_review(study_file(folder, "quarterly_review", reads), data, engine, reports, n_boot)
+            print(f"  (done: {part_line(engine, parts[engine])})", flush=True)
         if rows and with_rows:
             parts["pandas"] = run_review(study_file(folder, "quarterly_review_rows", rows), data, "pandas", reports,
                                          n_boot)
@@ -171,17 +172,22 @@ def good_bad_variant(data: str, folder: Path) -> Path:
     return out
 
 
+def part_line(engine: str, part: dict) -> str:
+    """One runner run in a line: exit code, seconds (validation, each notebook, the report), peak memory."""
+    notebooks = ", ".join(f"{name} {taken:.0f} s{'' if status == 'done' else ' (failed)'}"
+                          for name, (status, taken) in part["notebooks"].items())
+    validation = f"validation {part['validation_s']:.0f} s, " if part["validation_s"] is not None else ""
+    return (f"--engine {engine}: exit {part['code']}, {part['seconds']:.0f} s; {validation}{notebooks}; report after "
+            f"the notebooks {part['after_notebooks_s']:.0f} s; peak {part['tree_peak_gb']:.2f} GB tree, "
+            f"{part['largest_gb']:.2f} GB largest process")
+
+
 def describe(label: str, result: dict) -> list[str]:
     """Lines for one quarterly review."""
     lines = [f"{label}: {'ok' if result['ok'] else 'FAILED'}, {result['seconds']:.0f} s in all, peak "
              f"{result['tree_peak_gb']:.2f} GB (process tree)"]
     for engine, part in result["parts"].items():
-        notebooks = ", ".join(f"{name} {taken:.0f} s{'' if status == 'done' else ' (failed)'}"
-                              for name, (status, taken) in part["notebooks"].items())
-        validation = f"validation {part['validation_s']:.0f} s, " if part["validation_s"] is not None else ""
-        lines.append(f"  --engine {engine}: exit {part['code']}, {part['seconds']:.0f} s; {validation}{notebooks}; "
-                     f"report after the notebooks {part['after_notebooks_s']:.0f} s; "
-                     f"peak {part['tree_peak_gb']:.2f} GB tree, {part['largest_gb']:.2f} GB largest process")
+        lines.append(f"  {part_line(engine, part)}")
         if part["error"]:
             lines.append(f"    stderr: {part['error']}")
     if result["left_out"]:
