@@ -13,13 +13,18 @@
    sums and agent × customer cells aggregated in DuckDB, then the moment/conjugate-gradient fit (seconds,
    iterations, variance components); `study` includes it where 30+ customers answered twice;
 5. `spark` (with --spark): the sample in Spark local mode beside DuckDB and pandas (seconds, and the
-   largest difference of the agent model's estimates from the pandas path's).
+   largest difference of the agent model's estimates from the pandas path's);
+6. `--quarterly`: the whole quarterly review through the runner (``upstream run``) on --data with --engine, on
+   its good/bad variant (CSAT recoded to 2 points, built in a temporary folder), and with pandas on --medium;
+   seconds per notebook and peak memory of the process tree (runner and kernels). See _quarterly.py.
 
 Each workload runs in its own process (peak memory = that process's maximum resident set), `--repeat`
 times; the machine's load average is printed before and after (the machine is shared).
 
     .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--repeat 3] [--spark]
         [--only study,sums,crossed,sql_studies]
+    .venv/bin/python benchmarks/bench_scale.py --quarterly [--data DIR] [--medium DIR] [--engine duckdb|spark]
+        [--n-boot N] [--with-rows] [--no-good-bad]
 
 Without --data the large preset is simulated into benchmarks/.data/large (once; ~3 min, ~270 MB).
 """
@@ -200,11 +205,21 @@ def main() -> int:
     ap.add_argument("--spark", action="store_true")
     ap.add_argument("--studies", default=",".join(SQL_STUDIES), help="the studies of the sql_studies workload")
     ap.add_argument("--child", default=None)
+    ap.add_argument("--quarterly", action="store_true", help="the whole quarterly review through the runner")
+    ap.add_argument("--medium", default="", help="--quarterly: the data set of the pandas run beside it")
+    ap.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"), help="--quarterly: the SQL engine")
+    ap.add_argument("--n-boot", type=int, default=None, help="--quarterly: n_boot of every study")
+    ap.add_argument("--with-rows", action="store_true",
+                    help="--quarterly: run the studies that read rows too (with pandas; ~15 GB a kernel at 10 M)")
+    ap.add_argument("--no-good-bad", action="store_true", help="--quarterly: leave out the good/bad variant")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.data)))
         return 0
     data = args.data or str(HERE / ".data" / "large")
+    if args.quarterly:
+        import _quarterly
+        return _quarterly.main(data, args.medium, args.engine, args.n_boot, args.with_rows, not args.no_good_bad)
     if not Path(data).exists():
         t = time.perf_counter()
         subprocess.run([str(ROOT / ".venv" / "bin" / "upstream"), "simulate", "--preset", "large", "--out", data],

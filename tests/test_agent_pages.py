@@ -16,7 +16,7 @@ import pytest
 from upstream.analysis.agent_trend import MIN_MONTH_REPLIES
 from upstream.analysis.agents import fit_agent_model
 from upstream.analysis.mix_parts import mix_parts
-from upstream.reporting import agent_trend_page, first_screen
+from upstream.reporting import agent_pages, agent_trend_page, first_screen
 from upstream.reporting.agent_pages import replies_for_reliability, replies_for_verdict, write_agent_pages
 from upstream.runner.export import json_for_script
 from upstream.runner.index_page import lists_to_tables
@@ -77,6 +77,22 @@ def report(tmp_path_factory):
     folder = _tables(tmp_path_factory.mktemp("run"))
     links = write_agent_pages(folder, title="Review <i>Q1</i>", period="1 Jan – 31 Mar 2026", version="test")
     return folder, links
+
+
+def test_a_page_reads_its_agent_rows_from_an_index_built_once(report):
+    """Each page is built from the per-agent tables cut to its agent (agents_rows), and says what it would say
+    from the whole tables; an agent absent from a table gets that table empty, not None."""
+    folder, _ = report
+    tables = {name: agent_pages.read_table(folder, name) for name in agent_pages.TABLES}
+    rule, own = agent_pages.Rule.read(folder), agent_pages.agents_rows(tables)
+    for _, row in tables["agent_effects"].iterrows():
+        cut = own(row["agent_id"])
+        assert cut["agent_effects"] is tables["agent_effects"]
+        assert {n: sorted(set(t["agent_id"])) for n, t in cut.items() if n != "agent_effects" and t is not None} == {
+            n: [row["agent_id"]] if row["agent_id"] in set(t["agent_id"]) else []
+            for n, t in tables.items() if n != "agent_effects" and t is not None}
+        assert repr(agent_pages.agent_context(row, cut, rule)) == repr(agent_pages.agent_context(row, tables, rule))
+    assert len(own(LABELS[3])["agent_trend"]) == 0 and own(LABELS[3])["qa_plan"] is None
 
 
 def _text(page: Path) -> str:

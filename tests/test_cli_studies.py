@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import io
 import os
 import re
 from pathlib import Path
@@ -17,7 +18,8 @@ from test_runner import run_cli
 
 from upstream import runner
 from upstream.runner import catalog, publish, spec
-from upstream.studies import STUDY_NAMES
+from upstream.runner import run as run_module
+from upstream.studies import STUDY_NAMES, registry
 from upstream.studies.allowed import Allowed, allowed_values
 from upstream.studies.registry import engine_for
 
@@ -240,22 +242,45 @@ def test_spark_without_pyspark_says_how_to_install_it(monkeypatch, tmp_path):
 
 
 
-def test_the_runner_hands_each_notebook_an_engine_its_study_can_read_with(tmp_path):
-    """An engine named on the command line that a study cannot use stops the run before any kernel (exit 2);
-    one chosen by auto (duckdb for large data) reaches only the studies that declare it, the others get pandas."""
+def test_the_runner_hands_each_notebook_an_engine_its_study_can_read_with(tmp_path, monkeypatch):
+    """Every study of the quarterly review reads with duckdb (``STUDY.engines``). An engine named on the command
+    line that a study cannot use stops the run before any kernel (exit 2), naming every such study; one chosen by
+    auto (duckdb for large data) reaches only the studies that declare it, the others get pandas."""
+    study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml")
+    assert {nb.name: engine_for(nb.name, "duckdb") for nb in study.notebooks} == {
+        nb.name: "duckdb" for nb in study.notebooks}
+    real = registry.declared
+    monkeypatch.setattr(registry, "declared", lambda name: dataclasses.replace(real(name), engines=("pandas",))
+                        if name in ("channel_audit", "metric_health") else real(name))
+    engines = {nb.name: engine_for(nb.name, "duckdb") for nb in study.notebooks}
+    assert [name for name, engine in engines.items() if engine == "pandas"] == ["channel_audit", "metric_health"]
+    assert spec.check_engine("duckdb", study.notebooks[:1]) is None      # agent_vs_system alone reads with duckdb
     result = run_cli(["run", "quarterly_review", "--engine", "duckdb", "--reports", str(tmp_path / "r"),
                       "--kernel", "none"])
     assert (result.code, result.out) == (2, "")
-    assert result.err == ("upstream: error: --engine duckdb: agent_scorecards, channel_audit read the data with "
+    assert result.err == ("upstream: error: --engine duckdb: channel_audit, metric_health read the data with "
                           "pandas only (their steps need the rows in memory); choose --engine auto or pandas, or "
                           "leave them out of the study\n")
-    study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml")
-    engines = {nb.name: engine_for(nb.name, "duckdb") for nb in study.notebooks}
-    assert engines["agent_vs_system"] == "duckdb" and set(engines.values()) == {"duckdb", "pandas"}
-    assert [name for name, engine in engines.items() if engine == "duckdb"] == [
-        "agent_vs_system", "survey_health", "policy_friction", "comment_sentiment", "metric_health", "trends",
-        "qa_sample"]
-    assert spec.check_engine("duckdb", study.notebooks[:1]) is None      # agent_vs_system alone reads with duckdb
+
+
+def test_a_study_file_whose_studies_all_declare_the_engine_runs_them_all_with_it(tmp_path, monkeypatch):
+    """With every study declaring the SQL engines, `--engine duckdb|spark` passes the engine check (the run
+    goes on to the kernel check) and every notebook gets the engine; the runner validates once, and each
+    notebook opens the data set with ``validate=False`` (tests/test_notebook_parameters.py)."""
+    real = registry.declared
+    monkeypatch.setattr(registry, "declared", lambda name: dataclasses.replace(
+        real(name), engines=("pandas", "duckdb", "spark")))
+    for engine in ("duckdb", "spark"):
+        result = run_cli(["run", "quarterly_review", "--engine", engine, "--reports", str(tmp_path / "r"),
+                          "--kernel", "no-such-kernel"])
+        assert result.code == 2 and result.err.startswith("upstream: error: no Jupyter kernel named 'no-such-kernel'")
+    study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml", engine="duckdb")
+    assert spec.check_engine("duckdb", study.notebooks) is None
+    run = run_module._StudyRun(study, tmp_path / "reports", "python3", False, io.StringIO())
+    assert run.engine == run.manifest["engine"] == "duckdb"
+    assert [(r.name, r.parameters["engine"], r.parameters["validated"]) for r in run.runs] == [
+        (nb.name, "duckdb", True) for nb in study.notebooks]
+    assert len(run.runs) == 9
 
 
 # ----------------------------------------------------------------------------- _failed/ keeps the last N

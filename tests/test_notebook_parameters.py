@@ -80,6 +80,7 @@ def test_the_notebook_hands_every_parameter_to_its_study_and_opens_what_the_runn
     assert ast.unparse(calls[0].func.value).endswith(study.parameters.__name__)
     assert "load_dataset" not in code
     assert "ds = open_dataset(data_dir, engine=engine, validate=not validated)" in code
+    assert code.count("open_dataset(") == 1, f"{name}.ipynb opens the data set more than once"
     assert f"result = {name}.run(ds, params, RunCache(cache_dir))" in code
 
 

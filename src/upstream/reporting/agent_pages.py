@@ -364,6 +364,14 @@ TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", 
           "agent_monthly_effects", "agent_trend")
 
 
+def agents_rows(tables: dict):
+    """label → `tables` with each per-agent table (all but agent_effects) cut to that agent's rows, from an index
+    built once (filtering every table for every page was quadratic: 0.16 s a page at 4,897 agents)."""
+    keyed = {name: (dict(iter(t.groupby(t["agent_id"].astype(str), sort=False))), t.iloc[0:0])
+             for name, t in tables.items() if name != "agent_effects" and t is not None and "agent_id" in t}
+    return lambda label: {**tables, **{name: groups.get(label, empty) for name, (groups, empty) in keyed.items()}}
+
+
 def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None, version: str) -> dict[str, str]:
     """Write ``agents/<label>.html`` for every agent in tables/agent_effects.csv; returns label → href (relative
     to the report folder). Nothing (an empty dict) when the run published no agent table."""
@@ -383,8 +391,10 @@ def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None,
     out = folder / FOLDER
     out.mkdir(exist_ok=True)
     links = agent_page_links(folder)
+    own = agents_rows(tables)
     for _, row in effects.iterrows():
         href = links[str(row["agent_id"])]
-        html = template.render(css=css, title=title, period=period, version=version, **agent_context(row, tables, rule))
+        html = template.render(css=css, title=title, period=period, version=version,
+                               **agent_context(row, own(str(row["agent_id"])), rule))
         (folder / href).write_text(html, encoding="utf-8")
     return links

@@ -362,6 +362,8 @@ class _StudyRun:
         if period:
             self.period_label = report.period_text(*period)
             self.manifest["period"] = {"start": period[0], "end": period[1], "text": self.period_label}
+        if hasattr(dataset, "engine"):      # each notebook opens its own (a Spark session: its own application)
+            dataset.engine.close()
 
     def check_estimable(self, dataset) -> None:
         """Valid data that leave nothing to estimate stop here, before any model (exit 2) — for a run of

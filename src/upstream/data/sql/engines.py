@@ -159,6 +159,8 @@ class SparkEngine(SqlEngine):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)      # pyspark's note on pandas versions
             from pyspark.sql import SparkSession
+        #: True when this engine started the session (none was active): ``close`` then stops it.
+        self.owns_session = session is None and SparkSession.getActiveSession() is None
         if session is None:
             master = master or os.environ.get("UPSTREAM_SPARK_MASTER", "local[2]")
             if master.startswith("local"):
@@ -175,6 +177,12 @@ class SparkEngine(SqlEngine):
 
     def rows(self, sql: str) -> list[tuple]:
         return [tuple(r) for r in self.spark.sql(sql).collect()]
+
+    def close(self) -> None:
+        """Stop the session (its application; pyspark keeps a local JVM for the process) if this engine started it."""
+        if self.owns_session:
+            self.spark.stop()
+            self.owns_session = False
 
     def frame(self, sql: str) -> pd.DataFrame:
         df = self.spark.sql(sql)
