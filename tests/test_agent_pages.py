@@ -333,3 +333,16 @@ def test_long_lists_leave_the_index_for_the_study_page():
         "study page.",
         "Comments name the rules: the 4 are listed, with their numbers, on the study page.",
         short]
+
+
+def test_the_position_strip_is_bounded_by_its_width_and_as_dark_as_overlapping_ticks():
+    """20,000 agents make at most one tick per pixel column, each as opaque as the ticks it stands for would be
+    drawn over each other (1 − 0.4ⁿ): the page does not grow with the number of agents."""
+    from upstream.reporting import svg
+    values = list(np.random.default_rng(3).normal(0, 0.3, 20_000))
+    chart = str(svg.strip(values, 0.1, "ticks"))
+    ticks = re.findall(r'<line x1="(\d+)" y1="12" x2="\d+" y2="32" stroke="#8c959f" stroke-opacity="([0-9.]+)"/>', chart)
+    assert 100 < len(ticks) <= 520 - 30 + 1 and len(chart) < 60_000
+    few = str(svg.strip([0.0, 0.0, 0.5], None, "ticks"))
+    opacities = re.findall(r'stroke-opacity="([0-9.]+)"', few)
+    assert opacities == ["0.84", "0.6"]          # two agents on one pixel: 1 − 0.4²; one alone: 0.6

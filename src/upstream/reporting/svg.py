@@ -3,6 +3,7 @@ resource, every label escaped. Each function returns markup (``markupsafe.Markup
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 from markupsafe import Markup, escape
@@ -73,13 +74,20 @@ def waterfall(steps: Sequence[tuple[str, float, str]], start: tuple[str, float],
     return _svg(width, top + len(rows) * row + 4, label, body)
 
 
+#: Opacity of one tick of `strip`; n ticks drawn over each other show as 1 − (1 − TICK_OPACITY)ⁿ.
+TICK_OPACITY = 0.6
+
+
 def strip(values: Sequence[float], mark: float | None, label: str, width: int = 520) -> Markup:
-    """Every value as a faint tick on one axis (nobody named), `mark` as a blue dot; 0 dashed."""
+    """Every value as a faint tick on one axis (nobody named), `mark` as a blue dot; 0 dashed. Values that fall on
+    the same pixel are one tick as dark as their overlapping ticks would be, so the chart's size is bounded by its
+    width, not by the number of agents (20,000 at scale)."""
     lo, hi = _span(list(values) + ([mark] if mark is not None else []))
     x = _scale(lo, hi, 15, width - 15)
     body = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="40" stroke="{MUTED}" stroke-dasharray="3 3"/>']
-    body += [f'<line x1="{x(v):.1f}" y1="12" x2="{x(v):.1f}" y2="32" stroke="#8c959f" stroke-opacity="0.6"/>'
-             for v in values if math.isfinite(v)]
+    pixels = Counter(round(x(v)) for v in values if math.isfinite(v))
+    body += [f'<line x1="{px}" y1="12" x2="{px}" y2="32" stroke="#8c959f" stroke-opacity='
+             f'"{1 - (1 - TICK_OPACITY) ** n:.3g}"/>' for px, n in sorted(pixels.items())]
     if mark is not None and math.isfinite(mark):
         body.append(f'<circle cx="{x(mark):.1f}" cy="22" r="6" fill="{HIGHLIGHT}"/>')
     body.append(f'<text x="15" y="54" font-size="11" fill="{MUTED}">{lo:+.2f}</text>')
