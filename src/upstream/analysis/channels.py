@@ -46,9 +46,13 @@ def median_interval(x, level: float = 0.95) -> tuple[float, float, float]:
     n = len(v)
     if n == 0:
         return (np.nan, np.nan, np.nan)
-    j = int(stats.binom.ppf((1 - level) / 2, n, 0.5))
-    j = max(j, 1)
+    j = order_statistic_rank(n, level)
     return float(np.median(v)), float(v[j - 1]), float(v[n - j])
+
+
+def order_statistic_rank(n: int, level: float = 0.95) -> int:
+    """j of ``median_interval``: the interval of n sorted values runs from the j-th to the (n − j + 1)-th."""
+    return max(int(stats.binom.ppf((1 - level) / 2, n, 0.5)), 1)
 
 
 def contact_times(contacts: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +66,8 @@ def contact_times(contacts: pd.DataFrame) -> pd.DataFrame:
                          "handle_exceeds_elapsed": handle > elapsed}, index=contacts.index)
 
 
-def _mean_interval(y: pd.Series, level: float) -> tuple[float, float, float]:
+def mean_interval(y: pd.Series, level: float) -> tuple[float, float, float]:
+    """(mean, lower, upper) of `y` (missing values left out) with its t interval; NaN ends below 2 values."""
     y = y.dropna().astype(float)
     if len(y) < 2:
         return (float(y.mean()) if len(y) else np.nan, np.nan, np.nan)
@@ -72,7 +77,7 @@ def _mean_interval(y: pd.Series, level: float) -> tuple[float, float, float]:
 
 def _daily(opened: pd.Series, days: pd.DatetimeIndex, level: float) -> tuple[float, float, float]:
     counts = opened.dt.floor("D").value_counts().reindex(days, fill_value=0)
-    return _mean_interval(counts, level)
+    return mean_interval(counts, level)
 
 
 @result
@@ -115,7 +120,7 @@ def channel_summary(contacts: pd.DataFrame, inv: pd.DataFrame, variable: str = "
     inv_groups = inv[variable].astype(str)
     answered = inv[inv["responded"] & inv["csat"].notna()]
     if good is None:
-        csat = {lab: _mean_interval(g["csat"], level) for lab, g in answered.groupby(answered[variable].astype(str))}
+        csat = {lab: mean_interval(g["csat"], level) for lab, g in answered.groupby(answered[variable].astype(str))}
     else:
         csat = {}
         for lab, g in answered.groupby(answered[variable].astype(str)):
@@ -156,15 +161,21 @@ def channel_differences(contacts: pd.DataFrame, inv: pd.DataFrame, adjusted: dic
         answered["csat"].notna())
     raw_inputs = {"csat": (csat, answered[variable]), "nps": (nps_points(answered["nps"]), answered[variable])}
     raw_inputs.update({m: (contacts[c].astype(float), contacts[variable]) for m, c in RATES.items() if c in contacts})
+    raw = {metric: raw_differences(*raw_inputs[metric], level) for metric in adjusted}
+    return combine_differences(raw, adjusted, variable, good)
+
+
+def combine_differences(raw: dict[str, pd.DataFrame], adjusted: dict[str, pd.DataFrame], variable: str = "channel",
+                        good: tuple | None = None) -> pd.DataFrame:
+    """``channel_differences`` from each metric's raw differences (``margins.raw_differences``, or the same
+    from sums) and its adjusted effects."""
     units = {"csat": "CSAT points" if good is None else "percentage points", "nps": "NPS points"}
     parts = []
     for metric, table in adjusted.items():
         scale = 100.0 if metric in RATES or (metric == "csat" and good is not None) else 1.0
-        values, groups = raw_inputs[metric]
-        raw = raw_differences(values, groups, level)
         adj = table[["effect", "lower", "upper", "lower_adj", "upper_adj", "p_holm"]].copy()
         adj[["effect", "lower", "upper", "lower_adj", "upper_adj"]] *= scale
-        both = raw[["raw", "raw_lower", "raw_upper"]].mul(scale).join(adj, how="outer")
+        both = raw[metric][["raw", "raw_lower", "raw_upper"]].mul(scale).join(adj, how="outer")
         both.insert(0, "unit", units.get(metric, "percentage points"))
         both.insert(0, "metric", metric)
         both.index.name = variable
@@ -198,15 +209,22 @@ def response_comparison(contacts: pd.DataFrame, inv: pd.DataFrame, weights: pd.S
     w = weights.loc[replies.index]
     g = replies[variable].astype(str)
     y = replies["csat"].astype(float)
-    out = pd.DataFrame({"reply_share": share,
-                        "csat": y.groupby(g).mean(),
-                        "csat_weighted": (y * w).groupby(g).sum() / w.groupby(g).sum()})
+    return comparison_from_parts(share, y.groupby(g).mean(), (y * w).groupby(g).sum() / w.groupby(g).sum(),
+                                 csat_effects, pd.crosstab(groups, inv["responded"]), variable)
+
+
+def comparison_from_parts(reply_share: pd.Series, csat: pd.Series, csat_weighted: pd.Series,
+                          csat_effects: pd.DataFrame, responded: pd.DataFrame,
+                          variable: str = "channel") -> ResponseComparison:
+    """``response_comparison`` from its parts per channel: the reply share, the replies' mean CSAT unweighted and
+    weighted, the adjusted CSAT effects and `responded` (invitations per channel × responded, as a crosstab)."""
+    out = pd.DataFrame({"reply_share": reply_share, "csat": csat, "csat_weighted": csat_weighted})
     out["weighting_shift"] = out["csat_weighted"] - out["csat"]
     eff = csat_effects.reindex(out.index)
     out["effect"], out["lower_adj"], out["upper_adj"] = eff["effect"], eff["lower_adj"], eff["upper_adj"]
     bound = np.where(eff["upper_adj"] < 0, eff["upper_adj"], np.where(eff["lower_adj"] > 0, eff["lower_adj"], np.nan))
     out["tipping_delta"] = -bound / (1 - out["reply_share"].to_numpy())
     out.index.name = variable
-    table = pd.crosstab(groups, inv["responded"])
+    table = responded
     chi2_p = float(stats.chi2_contingency(table.to_numpy())[1]) if table.shape == (len(out), 2) else np.nan
     return ResponseComparison(out, chi2_p=chi2_p)

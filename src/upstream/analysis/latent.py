@@ -54,6 +54,8 @@ from .policies import holm
 from .shares import Shares
 
 LOGISTIC_VARIANCE = np.pi ** 2 / 3
+#: The column of a population given as contacts per mix cell (``aggregates.contact_cells``): contacts in the cell.
+CELL_COUNT = "contacts_in_cell"
 #: Gauss–Hermite nodes for averaging over the agents' random effects (exact to < 1e-6 for σ_b ≤ 2).
 AGENT_NODES = 21
 
@@ -131,6 +133,8 @@ class LatentAgentModel:
     n_draws: int = 1000
     seed: int = 2026
     draws_method: str = "conditional"
+    population_weights: np.ndarray | None = None   # contacts behind each population_eta (None: one each)
+    counts: str | None = None           # the frame's column of contacts each row stands for (None: one each)
 
     @property
     def mean(self) -> MeanFunction:
@@ -149,7 +153,8 @@ class LatentAgentModel:
     @cached_property
     def _grid_values(self) -> np.ndarray:
         m = self.mean
-        return np.array([m(self.population_eta + g).mean() for g in self.GRID]) - self.baseline
+        w, eta = self.population_weights, self.population_eta
+        return np.array([np.average(m(eta + g), weights=w) for g in self.GRID]) - self.baseline
 
     def share_effect(self, b) -> np.ndarray:
         """mean_i m(η_i + b) − baseline over every contact of the period, for latent agent effects b (any
@@ -231,11 +236,28 @@ def parameter_covariance(fit) -> np.ndarray:
     return fit.vcov_all.loc[names, names].to_numpy()
 
 
-def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float) -> np.ndarray:
-    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b)."""
+def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float, w=None) -> np.ndarray:
+    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b) (`w`: each row's contacts, default 1)."""
     d_eta, d_sd, d_theta = m.averaged_gradient(X @ beta, sd)
+    if w is not None:
+        w = np.asarray(w, float) / np.sum(w)
+        return np.r_[w @ d_theta, (d_eta * w) @ X, w @ d_sd]
     n = len(d_eta)
     return np.r_[d_theta.sum(axis=0) / n, d_eta @ X / n, d_sd.mean()]
+
+
+def known_population(contacts: pd.DataFrame, mix, fit) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The rows of `contacts` (or of its mix cells, CELL_COUNT) at levels the fit knows; each one's contacts."""
+    for v in mix:
+        contacts = contacts[contacts[v].astype(str).isin(fit.factor_levels(v))]
+    return contacts, (contacts[CELL_COUNT].to_numpy(float) if CELL_COUNT in contacts else None)
+
+
+def level_totals(frame: pd.DataFrame, variable: str, counts: str | None = None) -> pd.Series:
+    """Contacts (or replies) per level of `variable`: rows of `frame`, or the sum of its column `counts`."""
+    if counts is None:
+        return frame[variable].astype(str).value_counts()
+    return frame.groupby(frame[variable].astype(str))[counts].sum()
 
 
 def customer_design_effects(model: LatentAgentModel, gradients: dict, customer: str = "customer_id") -> dict:
@@ -263,30 +285,31 @@ def customer_design_effects(model: LatentAgentModel, gradients: dict, customer: 
     return out
 
 
-def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str, level: float = 0.95) -> pd.DataFrame:
+def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str, level: float = 0.95,
+                  design_effects=None) -> pd.DataFrame:
     """Average marginal effect of each level of `variable` on the outcome's scale (share of good
     ratings as a fraction, or expected score) against the average contact of the period, averaged over
     the agents (b ~ N(0, σ_b²), not the median agent b = 0); delta-method SEs over β, σ_b and (clmm)
     the thresholds:
     n_contacts, n_responses, effect, std_error, lower/upper, lower_adj/upper_adj (Bonferroni over
-    the levels), p_value, p_holm."""
+    the levels), p_value, p_holm. `contacts` may be contacts per mix cell (CELL_COUNT); `design_effects`:
+    gradients → customer design effects where the model's frame cannot give them (cells from SQL)."""
     fit = model.fit
-    population = contacts
-    for v in model.mix:
-        population = population[population[v].astype(str).isin(fit.factor_levels(v))]
+    population, w = known_population(contacts, model.mix, fit)
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     V = np.nan_to_num(parameter_covariance(fit))
     m = model.mean
     X0 = fit.fixed_design(population).to_numpy()
-    p0, g0 = m.averaged(X0 @ beta, sd).mean(), averaged_gradient(m, X0, beta, sd)
+    p0, g0 = np.average(m.averaged(X0 @ beta, sd), weights=w), averaged_gradient(m, X0, beta, sd, w)
     rows, in_beta = {}, {}
     n_theta = 0 if getattr(fit, "thresholds", None) is None else len(fit.thresholds)
     for lab, Xl in moved_to_each_level(fit, X0, variable):   # every contact moved to level `lab`
-        grad = averaged_gradient(m, Xl, beta, sd) - g0
-        rows[lab] = {"effect": float(m.averaged(Xl @ beta, sd).mean() - p0),
+        grad = averaged_gradient(m, Xl, beta, sd, w) - g0
+        rows[lab] = {"effect": float(np.average(m.averaged(Xl @ beta, sd), weights=w) - p0),
                      "std_error": float(np.sqrt(grad @ V @ grad))}
         in_beta[lab] = grad[n_theta:n_theta + len(beta)]
-    for lab, deff in customer_design_effects(model, in_beta).items():   # repeat customers (module docstring)
+    deffs = design_effects(in_beta) if design_effects is not None else customer_design_effects(model, in_beta)
+    for lab, deff in deffs.items():   # repeat customers (module docstring)
         rows[lab]["std_error"] *= float(np.sqrt(deff))
     out = pd.DataFrame.from_dict(rows, orient="index")
     k = len(out)
@@ -295,8 +318,8 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
     out["lower_adj"], out["upper_adj"] = out["effect"] - qa * out["std_error"], out["effect"] + qa * out["std_error"]
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
     out["p_holm"] = holm(out["p_value"])
-    counts = contacts[variable].astype(str).value_counts()
-    replies = model.frame[variable].astype(str).value_counts()
+    counts = level_totals(contacts, variable, CELL_COUNT if CELL_COUNT in contacts else None)
+    replies = level_totals(model.frame, variable, model.counts)
     out.insert(0, "n_responses", replies.reindex(out.index).fillna(0).astype(int))
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable

@@ -29,7 +29,14 @@ from scipy.special import expit
 from ..data.model_formula import model_formula, present_mix
 from ..models import clmm
 from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
-from .latent import LatentAgentModel, fit_latent_agent_model, moved_to_each_level
+from .latent import (
+    CELL_COUNT,
+    LatentAgentModel,
+    fit_latent_agent_model,
+    known_population,
+    level_totals,
+    moved_to_each_level,
+)
 from .policies import holm
 
 
@@ -40,6 +47,8 @@ class NpsModel:
     fit: object
     mix: tuple[str, ...]
     agent: str
+    frame: pd.DataFrame | None = None   # with `counts`: the cells fitted (agent × mix × NPS value)
+    counts: str | None = None           # the frame's column of replies per cell (None: the fit's rows are replies)
 
 
 def fit_rate_model(contacts: pd.DataFrame, outcome: str, mix) -> LatentAgentModel:
@@ -59,18 +68,20 @@ def fit_nps_model(replies: pd.DataFrame, mix) -> NpsModel:
     return NpsModel(fit=fit, mix=mix, agent=AGENT)
 
 
-def _nps_score(fit, X: np.ndarray):
-    """Per contact g(x'β̂) and the gradient of its mean over the parameters in fit.vcov's order."""
+def _nps_score(fit, X: np.ndarray, w=None):
+    """Per contact g(x'β̂) and the gradient of its mean (weights `w`: each row's contacts) over the parameters
+    in fit.vcov's order."""
     th = fit.thresholds
     cut = {str(k).split("|")[0]: k for k in th.index}
     promoter, detractor = cut[str(PROMOTER_MIN - 1)], cut[str(DETRACTOR_MAX)]
     eta = X @ fit.fixef.to_numpy()
     fa, fb = expit(th[promoter] - eta), expit(th[detractor] - eta)
     da, db = fa * (1 - fa), fb * (1 - fb)
+    w = np.full(len(eta), 1 / len(eta)) if w is None else np.asarray(w, float) / np.sum(w)
     grad = pd.Series(0.0, index=fit.vcov.index)
-    grad[list(fit.fixef.index)] = 100 * ((da + db) @ X) / len(eta)
-    grad[promoter] -= 100 * da.mean()
-    grad[detractor] -= 100 * db.mean()
+    grad[list(fit.fixef.index)] = 100 * (((da + db) * w) @ X)
+    grad[promoter] -= 100 * (w @ da)
+    grad[detractor] -= 100 * (w @ db)
     return 100 * (1 - fa - fb), grad.to_numpy()
 
 
@@ -78,19 +89,19 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
                       level: float = 0.95) -> pd.DataFrame:
     """One row per level of `variable`: n_contacts (in `population`), n_responses (NPS replies), effect
     (NPS points against the average contact of `population`), std_error, lower/upper, lower_adj/upper_adj
-    (Bonferroni over the levels), p_value, p_holm; sorted by effect."""
+    (Bonferroni over the levels), p_value, p_holm; sorted by effect. `population` may be contacts per mix cell
+    (``latent.CELL_COUNT``)."""
     fit = model.fit
-    rows = population
-    for v in model.mix:
-        rows = rows[rows[v].astype(str).isin(fit.factor_levels(v))]
+    rows, w = known_population(population, model.mix, fit)
     X0 = fit.fixed_design(rows).to_numpy()
-    g0, grad0 = _nps_score(fit, X0)
+    g0, grad0 = _nps_score(fit, X0, w)
+    base = np.average(g0, weights=w)
     V = fit.vcov.to_numpy()
     effects = {}
     for lab, Xl in moved_to_each_level(fit, X0, variable):   # every contact moved to level `lab`
-        gl, gradl = _nps_score(fit, Xl)
+        gl, gradl = _nps_score(fit, Xl, w)
         grad = gradl - grad0
-        effects[lab] = {"effect": float(gl.mean() - g0.mean()), "std_error": float(np.sqrt(grad @ V @ grad))}
+        effects[lab] = {"effect": float(np.average(gl, weights=w) - base), "std_error": float(np.sqrt(grad @ V @ grad))}
     out = pd.DataFrame.from_dict(effects, orient="index")
     q = stats.norm.ppf(0.5 + level / 2)
     qa = stats.norm.ppf(1 - (1 - level) / (2 * max(len(out), 1)))
@@ -98,8 +109,9 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
     out["lower_adj"], out["upper_adj"] = out["effect"] - qa * out["std_error"], out["effect"] + qa * out["std_error"]
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
     out["p_holm"] = holm(out["p_value"])
-    out.insert(0, "n_responses", fit.level_counts(variable).reindex(out.index).fillna(0).astype(int))
-    counts = population[variable].astype(str).value_counts()
+    replies = fit.level_counts(variable) if model.counts is None else level_totals(model.frame, variable, model.counts)
+    out.insert(0, "n_responses", replies.reindex(out.index).fillna(0).astype(int))
+    counts = level_totals(population, variable, CELL_COUNT if CELL_COUNT in population else None)
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable
     return out.sort_values("effect")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..analysis import aggregated, latent, margins, nonresponse_cells, policies
+from ..analysis import aggregated, latent, margins, nonresponse_cells, outcome_cells, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
@@ -115,12 +115,16 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
 
 def recorded(ds, column: str, table: str = "contacts") -> bool:
     """The data set records `column` of `table` (present, not all empty, more than one value)."""
+    if in_sql(ds):
+        return outcome_cells.recorded(ds, column, table)
     frame = getattr(ds, table)
     return column in frame.columns and frame[column].dropna().nunique() > 1
 
 
 def nps_recorded(ds) -> bool:
     """The survey asked NPS (the data set's description says so) and some replies carry one."""
+    if in_sql(ds):
+        return bool(ds.description.nps.present) and outcome_cells.nps_answered(ds)
     return bool(ds.description.nps.present) and "nps" in ds.surveys and ds.surveys["nps"].notna().any()
 
 
@@ -129,8 +133,10 @@ def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "polic
     scale: the agent model with customers where they repeat and level-specific residual variances where
     they differ."""
     model = agent_model(ds, params, cache)
-    return cache.get("policy_model", lambda: quietly(lambda: policies.fit_policy_model(model, variable, model.crossed)),
-                     data=ds.fingerprint, variable=variable, n_boot=params.n_boot, seed=params.seed)
+    source = ds if in_sql(ds) else None        # a model from per-agent sums takes its residuals from SQL
+    return cache.get("policy_model", lambda: quietly(lambda: policies.fit_policy_model(model, variable, model.crossed,
+                                                                                       source=source)),
+                     data=ds.fingerprint, variable=variable, n_boot=params.n_boot, seed=params.seed, **engine_of(ds))
 
 
 def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
@@ -141,7 +147,20 @@ def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
     if isinstance(model, LatentAgentModel):
         return latent.level_effects(model, ds.contacts, variable), model.fit
     fitted = policy_model(ds, params, cache, variable)
-    return policies.level_effects(fitted, ds.contacts), fitted.fit
+    return policies.level_effects(fitted, contact_counts(ds, variable)), fitted.fit
+
+
+def engine_of(ds) -> dict:
+    """The cache-key part that keeps a SQL engine's fits apart from the pandas path's (none for pandas)."""
+    return {"engine": ds.engine.name} if in_sql(ds) else {}
+
+
+def mix_population(ds):
+    """The contacts of the period as the level effects' average contact: the rows, or in SQL the contacts per
+    mix cell (``outcome_cells.population_cells``)."""
+    if in_sql(ds):
+        return outcome_cells.population_cells(ds, [m for m in CONTACT_MIX if m in ds.columns["contacts"]])
+    return ds.contacts
 
 
 def outcome_effects(ds, params: Parameters, cache: RunCache, variable: str, rates: dict[str, str],
@@ -152,27 +171,36 @@ def outcome_effects(ds, params: Parameters, cache: RunCache, variable: str, rate
     the rate names → the fit's label)."""
     csat, csat_fit = csat_level_effects(ds, params, cache, variable)
     effects, fits = {"csat": csat}, {labels["csat"]: csat_fit}
+    population = mix_population(ds) if nps_recorded(ds) or any(recorded(ds, c) for c in rates.values()) else None
     if nps_recorded(ds):
         model = nps_model(ds, cache)
-        effects["nps"] = margins.nps_level_effects(model, ds.contacts, variable)
+        effects["nps"] = margins.nps_level_effects(model, population, variable)
         fits[labels["nps"]] = model.fit
     for name, column in rates.items():
         if recorded(ds, column):
             model = rate_model(ds, cache, column)
-            effects[name] = latent.level_effects(model, ds.contacts, variable)
+            clustered = (lambda g, m=model: outcome_cells.customer_design_effects(ds, m, g)) if in_sql(ds) else None
+            effects[name] = latent.level_effects(model, population, variable, design_effects=clustered)
             fits[labels[name]] = model.fit
     return effects, fits
 
 
 def rate_model(ds, cache: RunCache, outcome: str) -> LatentAgentModel:
     """glmer of a contact outcome (repeat_within_7d, escalated, resolved_first_contact) on the mix with
-    an agent intercept, on every contact that records it."""
+    an agent intercept, on every contact that records it (in SQL: on agent × mix cells, the same fit)."""
+    if in_sql(ds):
+        return cache.get("rate_model", lambda: quietly(lambda: outcome_cells.fit_rate_model_from_sql(
+            ds, outcome, CONTACT_MIX)), data=ds.fingerprint, outcome=outcome, **engine_of(ds))
     return cache.get("rate_model", lambda: quietly(lambda: margins.fit_rate_model(ds.contacts, outcome, CONTACT_MIX)),
                      data=ds.fingerprint, outcome=outcome)
 
 
 def nps_model(ds, cache: RunCache) -> margins.NpsModel:
-    """clmm of NPS (0–10) on the mix with an agent intercept, on the NPS replies."""
+    """clmm of NPS (0–10) on the mix with an agent intercept, on the NPS replies (in SQL: on agent × mix × NPS
+    cells with counts, the same fit)."""
+    if in_sql(ds):
+        return cache.get("nps_model", lambda: quietly(lambda: outcome_cells.fit_nps_model_from_sql(ds, CONTACT_MIX)),
+                         data=ds.fingerprint, **engine_of(ds))
     return cache.get("nps_model", lambda: quietly(lambda: margins.fit_nps_model(responses(ds, "nps"), CONTACT_MIX)),
                      data=ds.fingerprint)
 

@@ -76,6 +76,12 @@ class Dialect:
             return f"date_format(date_trunc('week', {expr}), 'yyyy-MM-dd')"
         return f"strftime(date_trunc('week', {expr}), '%Y-%m-%d')"
 
+    def seconds_between(self, start: str, end: str) -> str:
+        """end − start in seconds (DOUBLE), exact to the microsecond."""
+        if self.name == "spark":
+            return f"((unix_micros({end}) - unix_micros({start})) / 1e6)"
+        return f"(date_diff('microsecond', {start}, {end}) / 1e6)"
+
     def month(self, expr: str) -> str:
         """The timestamp's month as text ('2026-07', ``analysis.trends.month_of``)."""
         if self.name == "spark":

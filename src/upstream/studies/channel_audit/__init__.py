@@ -7,12 +7,17 @@ the raw ones.
     nps      = steps.nps_model(ds, cache)                         # clmm, AME in NPS points
     rates    = steps.rate_model(ds, cache, outcome)               # glmer on all contacts, AME in pp
     response = response_comparison(...)                          # weighting and the tipping point δ
+
+With a SQL engine (DuckDB, Spark) every step works from aggregates: the summary, the raw differences and the
+response comparison from per-channel (× feature cell) sums (``analysis.channel_sums``), the rate and NPS models
+from agent × mix cells (``analysis.outcome_cells``), the CSAT model from per-agent sums without the customer
+random effect (the health notes say so).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...analysis import channels
+from ...analysis import channel_sums, channels
 from ...data.frames import invitations
 from .. import steps
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
@@ -51,9 +56,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     params = params if isinstance(params, Parameters) else Parameters.from_mapping(params)
     cache = cache or RunCache()
     scale = steps.csat_scale(ds)
-    inv = invitations(ds)
+    inv = None if steps.in_sql(ds) else invitations(ds)
     good = scale.top_box if scale.is_binary else None    # CSAT below is the share of good ratings
-    summarised = channels.channel_summary(ds.contacts, inv, CHANNEL, good=good)
+    summarised = (channel_sums.channel_summary_from_sql(ds, CHANNEL, good=good) if inv is None
+                  else channels.channel_summary(ds.contacts, inv, CHANNEL, good=good))
     summary = summarised.table
     visibility = steps.visibility_of(ds)
     if not visibility.response_rates:     # answered surveys only: a 100% response rate would be an artefact
@@ -61,14 +67,22 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     if len(summary) < 2:
         return single_channel(ds, params, summarised)
     effects, fits = adjusted_effects(ds, params, cache)
-    differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL, good=good)
+    if inv is None:
+        raw = channel_sums.raw_differences_from_sql(ds, CHANNEL, effects, good)
+        differences = channels.combine_differences(raw, effects, CHANNEL, good)
+    else:
+        differences = channels.channel_differences(ds.contacts, inv, effects, CHANNEL, good=good)
     comparison = response = None
-    if visibility.response_rates and not inv["responded"].all():
-        response = steps.response_model(ds, cache)
-        shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
-        comparison = channels.response_comparison(ds.contacts, shares, response.weights, effects["csat"], CHANNEL)
+    if visibility.response_rates and (summary["responses"] < summary["invitations"]).any():
+        if inv is None:
+            comparison = channel_sums.response_comparison_from_sql(ds, effects["csat"], CHANNEL, good)
+        else:
+            response = steps.response_model(ds, cache)
+            shares = inv.assign(csat=inv["top_box"].astype(float)) if scale.is_binary else inv
+            comparison = channels.response_comparison(ds.contacts, shares, response.weights, effects["csat"], CHANNEL)
     odd = summarised.handle_exceeds_elapsed
-    health = ([line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
+    health = (scale_notes(ds, cache, fits)
+              + [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
               + ([f"Data: {odd:,} contacts record more handle time than time from opening to closing; their "
                   "first-response bound is set to 0."] if odd else []))
     outcome = steps.units(scale).outcome
@@ -84,6 +98,21 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                                   response=response)
     result.figures = figures(summary, differences, outcome)
     return result
+
+
+def scale_notes(ds, cache: RunCache, fits: dict) -> list[str]:
+    """With a SQL engine: which CSAT model the channel effects come from (no customer random effect), and each
+    rate model fitted on a subset of agents (``outcome_cells.CellRateModel.note``)."""
+    if not steps.in_sql(ds):
+        return []
+    fit = fits["CSAT model"]
+    notes = [f"CSAT model: fitted from per-agent sums in {ds.engine.name} ({fit.nobs:,} replies, "
+             f"{fit.ngroups['agent_id']:,} agents) without a customer random effect (the crossed agent × customer "
+             "model needs every reply in memory), so the channel effects do not allow for repeat customers."]
+    for name, column in channels.RATES.items():
+        note = steps.rate_model(ds, cache, column).note() if RATE_LABELS[name] in fits else None
+        notes += [f"{RATE_LABELS[name]}: {note}."] if note else []
+    return notes
 
 
 def no_response_comparison_sentence(visibility) -> str:
@@ -136,4 +165,4 @@ def figures(summary, differences, outcome: str = "CSAT") -> dict:
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
-    tables=("channel_summary", "channel_differences", "channel_response"))
+    tables=("channel_summary", "channel_differences", "channel_response"), engines=("pandas", "duckdb", "spark"))
