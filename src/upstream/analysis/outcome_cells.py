@@ -82,14 +82,14 @@ def nps_answered(ds) -> bool:
     return int(ds.engine.rows(f"SELECT count({ds.engine.dialect.ident('nps')}) FROM surveys")[0][0]) > 0
 
 
-def subset_agents(cells_per_agent: pd.Series) -> pd.Index | None:
+def subset_agents(cells_per_agent: pd.Series, size: int | None = None) -> pd.Index | None:
     """The agents a model on agent × cell counts is fitted on when their cells (`cells_per_agent`: per agent id,
-    sorted) exceed CELL_LIMIT: the agents in a random order (seed SUBSET_SEED), as many as fit under the limit;
-    None (every agent) within it."""
+    sorted) exceed CELL_LIMIT: the agents in a random order (seed SUBSET_SEED), as many as fit under the limit (or
+    under `size` cells, when smaller); None (every agent) within it."""
     if int(cells_per_agent.sum()) <= CELL_LIMIT:
         return None
     shuffled = cells_per_agent.iloc[np.random.default_rng(SUBSET_SEED).permutation(len(cells_per_agent))]
-    return shuffled.index[np.cumsum(shuffled.to_numpy()) <= CELL_LIMIT]
+    return shuffled.index[np.cumsum(shuffled.to_numpy()) <= min(CELL_LIMIT, size or CELL_LIMIT)]
 
 
 def fit_rate_model_from_sql(ds, outcome: str, mix) -> CellRateModel:

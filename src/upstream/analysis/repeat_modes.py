@@ -3,7 +3,7 @@ they barely aggregate (907,641 cells of 1,000,000 contacts on the medium preset,
 ten million contacts the exact fit on every cell would need some 10 GB. Instead:
 
 1. β̂ and the agent SD σ̂ from glmer on the cells of a seeded random subset of agents (``outcome_cells``'s
-   subset, as many agents as fit under the limit): the fixed effects from fewer agents' contacts;
+   subset, as many agents as fit under SUBSET_CELLS): the fixed effects from fewer agents' contacts;
 2. every agent's effect given β̂, σ̂ from all its contacts: the Laplace mode b̂ of
    Σ_j [y_j η_j − log(1 + e^η_j)] − b²/(2σ̂²), η_j = x_j'β̂ + b, by Newton iterations
    b ← b + (Σ(y − p) − b/σ̂²) / (Σ p(1 − p) + 1/σ̂²) (steps of at most STEP_LIMIT log odds), each one GROUP BY
@@ -29,6 +29,9 @@ from ..survey.constants import AGENT
 from . import outcome_cells
 
 RESPONSE = "cbind(k, no_repeat)"
+#: The most cells of the subset's fit: glmer needs about 1.5 KB per cell (1,000,000 cells: the repeat model on the large
+#: preset peaked at 3.38 GB, 1.9 GB of it DuckDB's), and β̂, σ̂ need far fewer agents than every agent's effect.
+SUBSET_CELLS = 400_000
 #: The most one Newton step moves an agent's mode (log odds): far from the mode a full step can overshoot.
 STEP_LIMIT = 1.0
 TOLERANCE = 1e-10
@@ -110,9 +113,9 @@ class SubsetRepeatModel:
         lines = [*self.fit.health(), (
             f"fitted on the cells of {self.agents_used:,} of {self.agents_total:,} agents drawn at random (all "
             f"agents' contacts make {self.cells_total:,} agent × mix × period cells, more than the "
-            f"{outcome_cells.CELL_LIMIT:,} the fit takes in memory); every agent's repeat effect is its conditional "
-            f"mode given those estimates from all its contacts ({self.modes.iterations} Newton iterations in SQL), "
-            f"within {SUBSET_BOUND:g} log odds of the full fit's where tested")]
+            f"{outcome_cells.CELL_LIMIT:,} the exact fit takes in memory); every agent's repeat effect is its "
+            f"conditional mode given those estimates from all its contacts ({self.modes.iterations} Newton "
+            f"iterations in SQL), within {SUBSET_BOUND:g} log odds of the full fit's where tested")]
         if not self.modes.converged:
             lines.append(f"the agents' modes did not converge in {MAX_ITERATIONS} Newton iterations")
         if self.missing:
@@ -137,7 +140,7 @@ def repeat_model(ds, factors, period_levels, cells_for) -> tuple[object, pd.Data
     None: they stay in SQL)."""
     where = repeat_where(ds, factors)
     per_agent = sql_modes.cells_per_agent(ds, factors, where)
-    agents = outcome_cells.subset_agents(per_agent)
+    agents = outcome_cells.subset_agents(per_agent, SUBSET_CELLS)
     if agents is not None:
         sql_cells.use_agents(ds, agents)
     cells = cells_for("" if agents is None else
