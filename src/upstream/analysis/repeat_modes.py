@@ -115,7 +115,8 @@ class SubsetRepeatModel:
             f"agents' contacts make {self.cells_total:,} agent × mix × period cells, more than the "
             f"{outcome_cells.CELL_LIMIT:,} the exact fit takes in memory); every agent's repeat effect is its "
             f"conditional mode given those estimates from all its contacts ({self.modes.iterations} Newton "
-            f"iterations in SQL), within {SUBSET_BOUND:g} log odds of the full fit's where tested")]
+            f"iterations in SQL; on the bundled sample, from half its agents, these were within {SUBSET_BOUND:g} "
+            "log odds of the exact fit's)")]
         if not self.modes.converged:
             lines.append(f"the agents' modes did not converge in {MAX_ITERATIONS} Newton iterations")
         if self.missing:
