@@ -246,16 +246,15 @@ def test_the_runner_hands_each_notebook_an_engine_its_study_can_read_with(tmp_pa
     result = run_cli(["run", "quarterly_review", "--engine", "duckdb", "--reports", str(tmp_path / "r"),
                       "--kernel", "none"])
     assert (result.code, result.out) == (2, "")
-    assert result.err == ("upstream: error: --engine duckdb: agent_scorecards, channel_audit, "
-                          "policy_friction, comment_sentiment read the data with "
+    assert result.err == ("upstream: error: --engine duckdb: agent_scorecards, channel_audit read the data with "
                           "pandas only (their steps need the rows in memory); choose --engine auto or pandas, or "
                           "leave them out of the study\n")
     study = runner.load_study(ROOT / "studies" / "quarterly_review.yaml")
     engines = {nb.name: engine_for(nb.name, "duckdb") for nb in study.notebooks}
     assert engines["agent_vs_system"] == "duckdb" and set(engines.values()) == {"duckdb", "pandas"}
-    assert [name for name, engine in engines.items() if engine == "duckdb"] == ["agent_vs_system", "survey_health",
-                                                                              "metric_health", "trends",
-                                                                              "qa_sample"]
+    assert [name for name, engine in engines.items() if engine == "duckdb"] == [
+        "agent_vs_system", "survey_health", "policy_friction", "comment_sentiment", "metric_health", "trends",
+        "qa_sample"]
     assert spec.check_engine("duckdb", study.notebooks[:1]) is None      # agent_vs_system alone reads with duckdb
 
 

@@ -72,7 +72,9 @@ def test_share_effects_are_averages_over_the_period(good_bad):
     model = steps.agent_model(good_bad, steps.Parameters(n_boot=100), RunCache())
     assert isinstance(model, LatentAgentModel) and model.fit.kind == "glmer"
     b = model.fit.ranef["agent_id"]["mode"]
-    direct = np.array([(1 / (1 + np.exp(-(model.population_eta + v)))).mean() for v in b[:5]]) - model.baseline
+    eta, contacts = model.population_eta, model.population_weights         # distinct x'β̂ and their contacts
+    assert contacts.sum() == 60000 and len(eta) == 2292          # mix cells with contacts
+    direct = np.array([np.average(1 / (1 + np.exp(-(eta + v))), weights=contacts) for v in b[:5]]) - model.baseline
     np.testing.assert_allclose(model.modes().to_numpy()[:5], direct, atol=1e-5)
 
 

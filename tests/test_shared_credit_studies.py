@@ -133,5 +133,8 @@ def test_the_sql_path_says_it_uses_rating_time_attribution(run):
     assert shared_step.sql_attribution_note(ds) == ""                              # pandas: shared credit is used
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = agent_vs_system.run(sql, PARAMS)
+        cache = RunCache()
+        result = agent_vs_system.run(sql, PARAMS, cache)
+        cards = agent_scorecards.run(sql, PARAMS, cache)                   # the scorecards say so too
     assert note in result.findings and "shared_credit" not in result.tables
+    assert note in cards.findings and "n_shared" not in cards.tables["scorecards"]

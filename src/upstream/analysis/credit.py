@@ -80,23 +80,29 @@ def pile_up(credit: pd.Series, min_share: float = 0.05, level: float = 0.95) -> 
     smooth distribution, p_value (Poisson), above_share (credited contacts with more), point_mass and
     is_cap (see the module docstring), n_credited."""
     amounts = credit[credit > 0].astype(float).round(2)
-    n = len(amounts)
+    return pile_up_from_counts(amounts.value_counts(), len(credit), min_share, level)
+
+
+def pile_up_from_counts(counts: pd.Series, n_contacts: int, min_share: float = 0.05, level: float = 0.95) -> PileUp:
+    """``pile_up`` from the credited contacts per amount (rounded to cents; most common first) and the number of
+    contacts."""
+    n = int(counts.sum())
     if n == 0:
         return PileUp(n_credited=0, point_mass=False, is_cap=False, value=np.nan, count=0, share=np.nan,
                       share_of_contacts=0.0, share_lower=np.nan, share_upper=np.nan, expected_count=np.nan,
                       p_value=np.nan, above_share=np.nan, resolution=np.nan)
-    counts = amounts.value_counts()
     value, count = float(counts.index[0]), int(counts.iloc[0])
+    amounts, k = counts.index.to_numpy(float), counts.to_numpy(np.int64)
     resolution = 0.01 if (np.abs(amounts * 100 - np.round(amounts) * 100) > 0.5).any() else 1.0
-    below = amounts[(amounts >= value / 1.25) & (amounts < value)]
+    below = int(k[(amounts >= value / 1.25) & (amounts < value)].sum())
     slots = max(1.0, (value - value / 1.25) / resolution)
-    expected = max(len(below) / slots, 1.0 / slots)
+    expected = max(below / slots, 1.0 / slots)
     p = float(stats.poisson.sf(count - 1, expected))
     lo, hi = wilson_interval(count, n, level)
     share = count / n
-    above = float((amounts > value).mean())
+    above = float(k[amounts > value].sum() / n)
     point = bool(share >= min_share and p < 0.001)
-    return PileUp(n_credited=n, value=value, count=count, share=share, share_of_contacts=count / len(credit),
+    return PileUp(n_credited=n, value=value, count=count, share=share, share_of_contacts=count / n_contacts,
                   share_lower=float(lo), share_upper=float(hi), expected_count=expected, p_value=p,
                   above_share=above, resolution=resolution, point_mass=point,
                   is_cap=bool(point and above <= ABOVE_CAP_TOLERANCE))
@@ -118,7 +124,11 @@ def dose_response(rep: pd.DataFrame, mix, with_cap: bool, level: float = 0.95) -
     (per_doubling, at_cap) estimate, std_error, df, lower, upper, p_value."""
     extra = present_mix(rep, ("escalated_", "unresolved_"))
     terms = ["log2_credit"] + (["at_cap"] if with_cap else []) + [*extra, *present_mix(rep, mix)]
-    fit = lmer(model_formula("csat", terms), rep)
+    return dose_from_fit(lmer(model_formula("csat", terms), rep), level)
+
+
+def dose_from_fit(fit, level: float = 0.95) -> DoseResponse:
+    """The dose–response terms (per_doubling, at_cap) of a fitted dose–response model."""
     names = list(fit.fixef.index)
     rows = {}
     for name, term in DOSE_TERMS.items():

@@ -50,12 +50,11 @@ from ..data.model_formula import model_formula, present_mix
 from ..models import clmm, glmer
 from ..survey.constants import AGENT
 from .agents import MIN_REPEAT_CUSTOMERS, means_by_agent, repeat_customers
+from .contact_population import contacts_per_level, population_design
 from .policies import holm
 from .shares import Shares
 
 LOGISTIC_VARIANCE = np.pi ** 2 / 3
-#: The column of a population given as contacts per mix cell (``aggregates.contact_cells``): contacts in the cell.
-CELL_COUNT = "contacts_in_cell"
 #: Gauss–Hermite nodes for averaging over the agents' random effects (exact to < 1e-6 for σ_b ≤ 2).
 AGENT_NODES = 21
 
@@ -128,13 +127,13 @@ class LatentAgentModel:
     outcome: str
     agent: str
     mix: tuple[str, ...]
-    population_eta: np.ndarray          # x'β̂ of every contact of the period (no agent effect)
+    population_eta: np.ndarray          # the distinct x'β̂ of the period's contacts (no agent effect)
     baseline: float                     # outcome of the average contact averaged over the agents (b ~ N(0, σ_b²))
     n_draws: int = 1000
     seed: int = 2026
     draws_method: str = "conditional"
     population_weights: np.ndarray | None = None   # contacts behind each population_eta (None: one each)
-    counts: str | None = None           # the frame's column of contacts each row stands for (None: one each)
+    counts: str | None = None           # the frame's column of replies each row stands for (None: one each)
 
     @property
     def mean(self) -> MeanFunction:
@@ -153,8 +152,8 @@ class LatentAgentModel:
     @cached_property
     def _grid_values(self) -> np.ndarray:
         m = self.mean
-        w, eta = self.population_weights, self.population_eta
-        return np.array([np.average(m(eta + g), weights=w) for g in self.GRID]) - self.baseline
+        w = self.population_weights
+        return np.array([np.average(m(self.population_eta + g), weights=w) for g in self.GRID]) - self.baseline
 
     def share_effect(self, b) -> np.ndarray:
         """mean_i m(η_i + b) − baseline over every contact of the period, for latent agent effects b (any
@@ -186,6 +185,29 @@ class LatentAgentModel:
     def agent_means(self) -> pd.DataFrame:
         return means_by_agent(self)
 
+    def design_covariance(self) -> np.ndarray:
+        """S, the covariance (ddof 0) of the fixed-effect columns over the replies."""
+        return np.cov(self.fit.model_matrix.to_numpy(), rowvar=False, ddof=0)
+
+    def reply_counts(self, variable: str) -> pd.Series:
+        if self.counts is None:
+            return self.frame[variable].astype(str).value_counts()
+        return self.frame.groupby(self.frame[variable].astype(str))[self.counts].sum()
+
+    def customer_sandwich(self, customer: str = "customer_id"):
+        """(H, A, B): H = Σ p̂(1 − p̂)xx', A = Σ r²xx', B = Σ_k u_k u_k', u_k = Σ_{i∈k} r_i x_i (customers k, r = y − p̂):
+        the design effect of gradient g is v'Bv / v'Av, v = H⁻¹g; None as ``customer_design_effects`` is empty."""
+        fit, frame = self.fit, self.frame
+        if getattr(fit, "thresholds", None) is not None or customer not in frame:
+            return None
+        X = fit.model_matrix.to_numpy()
+        if repeat_customers(frame, customer) < MIN_REPEAT_CUSTOMERS or len(X) != len(frame):
+            return None
+        p = fit.predict().to_numpy(dtype=float)
+        r = frame[self.outcome].astype(float).to_numpy() - p
+        u = pd.DataFrame(X * r[:, None]).groupby(pd.factorize(frame[customer].astype(str))[0]).sum().to_numpy()
+        return X.T @ (X * (p * (1 - p))[:, None]), X.T @ (X * (r * r)[:, None]), u.T @ u
+
     def effect_draws(self) -> pd.DataFrame:
         re = self.fit.ranef[self.agent]
         z = np.random.default_rng(self.seed).standard_normal((self.n_draws, len(re)))
@@ -210,10 +232,11 @@ def fit_latent_agent_model(frame: pd.DataFrame, outcome: str, mix, population: p
         known = known[known[variable].astype(str).isin(fit.factor_levels(variable))]
     if known.empty:                                   # no contact the fit knows: the replies stand in
         known = used
-    eta = fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy()
-    baseline = float(MeanFunction(fit).averaged(eta, float(fit.sd)).mean())
+    eta, where = np.unique(fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy(), return_inverse=True)
+    weights = np.bincount(where.reshape(-1), minlength=len(eta)).astype(float)     # contacts per distinct x'β̂
+    baseline = float(np.average(MeanFunction(fit).averaged(eta, float(fit.sd)), weights=weights))
     return LatentAgentModel(fit=fit, frame=used, outcome=outcome, agent=AGENT, mix=mix, population_eta=eta,
-                            baseline=baseline, n_draws=n_draws, seed=seed)
+                            baseline=baseline, n_draws=n_draws, seed=seed, population_weights=weights)
 
 
 def moved_to_each_level(fit, X0: np.ndarray, variable: str):
@@ -236,52 +259,25 @@ def parameter_covariance(fit) -> np.ndarray:
     return fit.vcov_all.loc[names, names].to_numpy()
 
 
-def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float, w=None) -> np.ndarray:
-    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b) (`w`: each row's contacts, default 1)."""
+def averaged_gradient(m: MeanFunction, X: np.ndarray, beta: np.ndarray, sd: float, w: np.ndarray) -> np.ndarray:
+    """Gradient of mean_i E_b m(x_i'β + b) in (thresholds, β, σ_b), the rows of X weighted by `w` (contacts)."""
     d_eta, d_sd, d_theta = m.averaged_gradient(X @ beta, sd)
-    if w is not None:
-        w = np.asarray(w, float) / np.sum(w)
-        return np.r_[w @ d_theta, (d_eta * w) @ X, w @ d_sd]
-    n = len(d_eta)
-    return np.r_[d_theta.sum(axis=0) / n, d_eta @ X / n, d_sd.mean()]
+    return np.r_[w @ d_theta / w.sum(), (w * d_eta) @ X / w.sum(), np.average(d_sd, weights=w)]
 
 
-def known_population(contacts: pd.DataFrame, mix, fit) -> tuple[pd.DataFrame, np.ndarray | None]:
-    """The rows of `contacts` (or of its mix cells, CELL_COUNT) at levels the fit knows; each one's contacts."""
-    for v in mix:
-        contacts = contacts[contacts[v].astype(str).isin(fit.factor_levels(v))]
-    return contacts, (contacts[CELL_COUNT].to_numpy(float) if CELL_COUNT in contacts else None)
-
-
-def level_totals(frame: pd.DataFrame, variable: str, counts: str | None = None) -> pd.Series:
-    """Contacts (or replies) per level of `variable`: rows of `frame`, or the sum of its column `counts`."""
-    if counts is None:
-        return frame[variable].astype(str).value_counts()
-    return frame.groupby(frame[variable].astype(str))[counts].sum()
 
 
 def customer_design_effects(model: LatentAgentModel, gradients: dict, customer: str = "customer_id") -> dict:
-    """Per key of `gradients` (gradients of an effect in β): the customer design effect of its variance
-    (see the module docstring), ≥ 1; empty for a clmm, without `customer` in the model's frame or with
-    fewer than MIN_REPEAT_CUSTOMERS repeat customers."""
-    fit, frame = model.fit, model.frame
-    if getattr(fit, "thresholds", None) is not None or customer not in frame:
+    """Per key of `gradients` (gradients of an effect in β): the customer design effect of its variance (see the
+    module docstring), ≥ 1; empty for a clmm, without `customer` or with < MIN_REPEAT_CUSTOMERS repeat customers."""
+    if (sandwich := model.customer_sandwich(customer)) is None:
         return {}
-    if repeat_customers(frame, customer) < MIN_REPEAT_CUSTOMERS:
-        return {}
-    X = fit.model_matrix.to_numpy()
-    if len(X) != len(frame):
-        return {}
-    p = fit.predict().to_numpy(dtype=float)
-    r = frame[model.outcome].astype(float).to_numpy() - p
-    H = X.T @ (X * (p * (1 - p))[:, None])
-    codes = pd.factorize(frame[customer].astype(str))[0]
+    H, independent, clustered = sandwich
     out = {}
     for key, g in gradients.items():
-        a = (X @ np.linalg.lstsq(H, g, rcond=None)[0]) * r
-        independent = float(a @ a)
-        clustered = float((np.bincount(codes, weights=a) ** 2).sum())
-        out[key] = max(1.0, clustered / independent) if independent > 0 else 1.0
+        v = np.linalg.lstsq(H, g, rcond=None)[0]
+        a = float(v @ independent @ v)
+        out[key] = max(1.0, float(v @ clustered @ v) / a) if a > 0 else 1.0
     return out
 
 
@@ -292,14 +288,13 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
     the agents (b ~ N(0, σ_b²), not the median agent b = 0); delta-method SEs over β, σ_b and (clmm)
     the thresholds:
     n_contacts, n_responses, effect, std_error, lower/upper, lower_adj/upper_adj (Bonferroni over
-    the levels), p_value, p_holm. `contacts` may be contacts per mix cell (CELL_COUNT); `design_effects`:
+    the levels), p_value, p_holm. `contacts` may be contacts per mix cell (CELL_CONTACTS); `design_effects`:
     gradients → customer design effects where the model's frame cannot give them (cells from SQL)."""
     fit = model.fit
-    population, w = known_population(contacts, model.mix, fit)
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     V = np.nan_to_num(parameter_covariance(fit))
     m = model.mean
-    X0 = fit.fixed_design(population).to_numpy()
+    X0, w = population_design(model, contacts)
     p0, g0 = np.average(m.averaged(X0 @ beta, sd), weights=w), averaged_gradient(m, X0, beta, sd, w)
     rows, in_beta = {}, {}
     n_theta = 0 if getattr(fit, "thresholds", None) is None else len(fit.thresholds)
@@ -318,8 +313,7 @@ def level_effects(model: LatentAgentModel, contacts: pd.DataFrame, variable: str
     out["lower_adj"], out["upper_adj"] = out["effect"] - qa * out["std_error"], out["effect"] + qa * out["std_error"]
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
     out["p_holm"] = holm(out["p_value"])
-    counts = level_totals(contacts, variable, CELL_COUNT if CELL_COUNT in contacts else None)
-    replies = level_totals(model.frame, variable, model.counts)
+    counts, replies = contacts_per_level(contacts, variable), model.reply_counts(variable)
     out.insert(0, "n_responses", replies.reindex(out.index).fillna(0).astype(int))
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable
@@ -333,8 +327,7 @@ def latent_shares(model: LatentAgentModel, n_sim: int = 4000, level: float = 0.9
     [0, 1]. Table columns share, lower, upper, p_value (joint Wald test); agent_sd on the log-odds scale."""
     fit = model.fit
     names = list(fit.fixef.index)
-    X = fit.model_matrix.to_numpy()
-    S = np.cov(X, rowvar=False, ddof=0)
+    S = model.design_covariance()
     V = fit.vcov.loc[names, names].to_numpy()
     blocks = {t: [names.index(c) for c in fit.term_columns(t)] for t in fit.fixed_terms}
     blocks = {"contact mix": [j for c in blocks.values() for j in c], **blocks}
@@ -374,15 +367,11 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
     the average contact with the agents averaged over: mean_i m(η_il + z₀.₇₅σ_b) − mean_i E_b m(η_i + b),
     with a family-wise (Bonferroni) delta-method interval over (thresholds, β, σ_b)."""
     fit, m = model.fit, model.mean
-    population = contacts
-    for v in model.mix:
-        population = population[population[v].astype(str).isin(fit.factor_levels(v))]
     beta, sd = fit.fixef.to_numpy(), float(fit.sd)
     cov = parameter_covariance(fit)
     z = float(stats.norm.ppf(0.75))
-    X0 = fit.fixed_design(population).to_numpy()
-    eta0 = X0 @ beta
-    p0, g0 = m.averaged(eta0, sd).mean(), averaged_gradient(m, X0, beta, sd)
+    X0, w = population_design(model, contacts)
+    p0, g0 = np.average(m.averaged(X0 @ beta, sd), weights=w), averaged_gradient(m, X0, beta, sd, w)
     levels = [lab for lab in fit.level_columns(variable) if lab in effects.index]
     k = max(len(levels), 1)
     qa = stats.norm.ppf(1 - (1 - level) / (2 * k))
@@ -391,9 +380,9 @@ def latent_top_quarter(model: LatentAgentModel, effects: pd.DataFrame, contacts:
         if lab not in levels:
             continue
         eta = Xl @ beta + z * sd
-        value = float(m(eta).mean() - p0)
-        slope = m.slope(eta)
-        grad = np.r_[m.threshold_slopes(eta).mean(axis=0), slope @ Xl / len(eta), z * slope.mean()] - g0
+        value = float(np.average(m(eta), weights=w) - p0)
+        slope = m.slope(eta) * w / w.sum()
+        grad = np.r_[w @ m.threshold_slopes(eta) / w.sum(), slope @ Xl, z * slope.sum()] - g0
         se = float(np.sqrt(grad @ np.nan_to_num(cov) @ grad))
         rows[lab] = {"top_quarter": value, "top_quarter_lower_adj": value - qa * se,
                      "top_quarter_upper_adj": value + qa * se}

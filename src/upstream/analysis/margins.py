@@ -29,14 +29,8 @@ from scipy.special import expit
 from ..data.model_formula import model_formula, present_mix
 from ..models import clmm
 from ..survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
-from .latent import (
-    CELL_COUNT,
-    LatentAgentModel,
-    fit_latent_agent_model,
-    known_population,
-    level_totals,
-    moved_to_each_level,
-)
+from .contact_population import contacts_per_level, known_population
+from .latent import LatentAgentModel, fit_latent_agent_model, moved_to_each_level
 from .policies import holm
 
 
@@ -90,7 +84,7 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
     """One row per level of `variable`: n_contacts (in `population`), n_responses (NPS replies), effect
     (NPS points against the average contact of `population`), std_error, lower/upper, lower_adj/upper_adj
     (Bonferroni over the levels), p_value, p_holm; sorted by effect. `population` may be contacts per mix cell
-    (``latent.CELL_COUNT``)."""
+    (``contact_population.CELL_CONTACTS``)."""
     fit = model.fit
     rows, w = known_population(population, model.mix, fit)
     X0 = fit.fixed_design(rows).to_numpy()
@@ -109,9 +103,10 @@ def nps_level_effects(model: NpsModel, population: pd.DataFrame, variable: str,
     out["lower_adj"], out["upper_adj"] = out["effect"] - qa * out["std_error"], out["effect"] + qa * out["std_error"]
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["effect"] / out["std_error"]))
     out["p_holm"] = holm(out["p_value"])
-    replies = fit.level_counts(variable) if model.counts is None else level_totals(model.frame, variable, model.counts)
+    replies = (fit.level_counts(variable) if model.counts is None
+               else model.frame.groupby(model.frame[variable].astype(str))[model.counts].sum())
     out.insert(0, "n_responses", replies.reindex(out.index).fillna(0).astype(int))
-    counts = level_totals(population, variable, CELL_COUNT if CELL_COUNT in population else None)
+    counts = contacts_per_level(population, variable)
     out.insert(0, "n_contacts", counts.reindex(out.index).fillna(0).astype(int))
     out.index.name = variable
     return out.sort_values("effect")

@@ -6,7 +6,7 @@ for data sets that live in DuckDB or Spark: the same fits as ``margins.fit_rate_
   the agent × mix cells — the binomial likelihood of the cells is the Bernoulli likelihood of the contacts
   up to a constant, so the estimates are the row fit's (only the log-likelihood carries Σ log C(n, k)).
 - NPS: clmm on agent × mix × NPS-value cells with `counts="n"` (exact: the engine merges identical rows).
-- The average contact: contacts per mix cell (``latent.CELL_COUNT``), for ``latent.level_effects`` and
+- The average contact: contacts per mix cell (``contact_population.CELL_CONTACTS``), for ``latent.level_effects`` and
   ``margins.nps_level_effects``.
 - Beyond CELL_LIMIT agent × mix cells (a year of 20,000 agents has about as many cells as contacts) a rate
   model is fitted on the cells of a seeded random subset of agents, as many as fit under the limit: a different,
@@ -20,21 +20,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..data.model_formula import model_formula, present_mix
-from ..data.sql import aggregates
 from ..data.sql import outcome_cells as sql
 from ..models import clmm, glmer
 from ..survey.constants import AGENT
 from .agents import MIN_REPEAT_CUSTOMERS
-from .latent import CELL_COUNT, LatentAgentModel, MeanFunction, known_population
+from .contact_population import known_population, population_cells
+from .latent import LatentAgentModel, MeanFunction
 from .margins import NpsModel
 
 #: The response of the rate model on cells: contacts with the outcome (k) and without it.
 CELL_RESPONSE = "cbind(k, failures)"
 #: The most agent × mix cells a rate model is fitted on (the medium preset's 843,350 cells per rate: the study
-#: peaked at 2.9 GB); beyond it, the cells of a random subset of agents (seed SUBSET_SEED).
+#: peaked at 2.9 GB); beyond it, the cells of a random subset of agents (seed SUBSET_SEED) — on the large preset
+#: 2,809 of 20,000 agents (all make 7,122,566 cells), the study peaking at 4.1 GB.
 CELL_LIMIT = 1_000_000
 SUBSET_SEED = 2026
 
@@ -60,12 +60,6 @@ class CellRateModel(LatentAgentModel):
                 f"agents' contacts make {self.cells_total:,} agent × mix cells, more than the {CELL_LIMIT:,} the fit "
                 "takes in memory): its channel and policy effects still average over every contact of the period, "
                 "and their intervals reflect the smaller sample")
-
-
-def population_cells(ds, mix) -> pd.DataFrame:
-    """Contacts per combination of the mix levels (all contacts of the period), the count in CELL_COUNT; the
-    agent column empty (a model's fixed part only: `fixed_design` asks for every column the model uses)."""
-    return aggregates.contact_cells(ds, tuple(mix)).rename(columns={"n": CELL_COUNT}).assign(**{AGENT: ""})
 
 
 def recorded(ds, column: str, table: str = "contacts") -> bool:

@@ -38,6 +38,7 @@ import pandas as pd
 from scipy.special import expit
 
 from ..survey.constants import AGENT
+from .contact_population import CELL_CONTACTS
 from .results import AnalysisResult, result
 
 #: The plan's note where agents are judged with shared credit (a contact_agents table).
@@ -130,7 +131,8 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
     detectable between-agent variance (τ² = 0) no review can sharpen an agent's estimate: only the
     priority reviews are placed.
     `model`: the agent model (``agents.AgentModel``); `replied`: contact ids with a CSAT reply; or, for a linear
-    model, `eligible` alone (contacts without a CSAT reply per agent with contacts, e.g. counted in SQL). The
+    model, `eligible` alone (contacts without a CSAT reply per agent with contacts, e.g. counted in SQL), for a
+    latent one with `contacts` the unrated contacts' cells (``review_information``) and `replied` None. The
     plan also carries τ², σ² (mean review_variance), budget, reviews used, priority_reviews, mean reliability
     before/after
     over all agents, and how many agents reach `reliability_threshold`."""
@@ -147,14 +149,16 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
     re = fit.ranef[agent]
     pev0 = (re["cond_se"] ** 2).reindex(all_agents).fillna(tau2)
     pev0 = pev0.clip(lower=1e-12)
-    replies = (model.frame[agent].astype(str).value_counts() if model.frame is not None
+    replies = (model.reply_counts(agent) if hasattr(model, "reply_counts")     # a latent model, on rows or cells
+               else model.frame[agent].astype(str).value_counts() if model.frame is not None
                else model.agent_means()["n_responses"])
     n_replies = replies.reindex(all_agents).fillna(0).astype(int)
     if "Residual" not in fit.varcorr.index:           # a rating's information on the latent scale, per agent
         if contacts is None:
             raise ValueError("review_plan: a latent-scale agent model needs the contacts and replied (a rating's "
                              "information depends on each unrated contact's mix); eligible alone serves a linear model")
-        sigma2 = 1.0 / review_information(fit, agent, contacts[unrated], all_agents)
+        unrated_contacts = contacts if replied is None else contacts[~contacts["contact_id"].isin(replied)]
+        sigma2 = 1.0 / review_information(fit, agent, unrated_contacts, all_agents)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
     # with τ² = 0 the variance rule has nothing to gain: only the priority reviews (an audit) are placed
@@ -199,7 +203,7 @@ def review_information(fit, agent: str, contacts: pd.DataFrame, agents) -> pd.Se
     """Per agent in `agents`: the mean information (``rating_information``) of one more rating of the
     agent's `contacts` at η = x'β̂ + b̂_j (the agent's conditional mode; 0 without replies). Contacts whose
     contact mix the fit does not know are left out; an agent with none left gets the mean over every
-    agent's known contacts at its own mode."""
+    agent's known contacts at its own mode. Contact cells carry their contacts in CELL_CONTACTS (weights)."""
     modes = fit.ranef[agent]["mode"].reindex(agents).fillna(0.0)
     known = contacts
     for variable in fit.factor_names():
@@ -208,12 +212,13 @@ def review_information(fit, agent: str, contacts: pd.DataFrame, agents) -> pd.Se
     xb = (pd.Series(fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy(), index=known.index)
           if len(known) else pd.Series(dtype=float))
     ids = known[agent].astype(str) if len(known) else pd.Series(dtype=str)
+    w = pd.Series(known[CELL_CONTACTS].to_numpy(float) if CELL_CONTACTS in known else 1.0, index=known.index)
     info = pd.Series(rating_information(fit, xb.to_numpy() + modes.reindex(ids).fillna(0.0).to_numpy()),
                      index=xb.index)
-    per_agent = info.groupby(ids).mean().reindex(agents)
-    pooled = xb.to_numpy() if len(xb) else np.zeros(1)
+    per_agent = ((info * w).groupby(ids).sum() / w.groupby(ids).sum()).reindex(agents)
+    pooled, weights = (xb.to_numpy(), w.to_numpy()) if len(xb) else (np.zeros(1), np.ones(1))
     for a in per_agent.index[per_agent.isna()]:
-        per_agent[a] = float(rating_information(fit, pooled + modes[a]).mean())
+        per_agent[a] = float(np.average(rating_information(fit, pooled + modes[a]), weights=weights))
     return per_agent.clip(lower=1e-6)
 
 

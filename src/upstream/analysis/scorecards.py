@@ -29,18 +29,20 @@ from scipy.special import expit
 from ..data.description import CsatScale
 from ..data.model_formula import model_formula
 from ..models import clmm, glmer
-from ..survey import beta_binomial_shrinkage, nps_by_group, shrunken_nps, wilson_interval
+from ..survey import beta_binomial_shrinkage, nps_from_counts, shrunken_nps_from_counts, wilson_interval
 from ..survey.constants import AGENT
+from ..survey.nps import nps_counts
 from .agents import AgentModel
 from .shared_credit import handled_counts
 
 
-def ordinal_agent_effects(frame: pd.DataFrame, mix):
+def ordinal_agent_effects(frame: pd.DataFrame, mix, counts: str | None = None):
     """Cumulative-logit mixed model of CSAT 1–5: each agent's latent effect and its effect on
-    expected CSAT for the average contact. Returns the effects and the fit."""
+    expected CSAT for the average contact. Returns the effects and the fit. `counts`: a column of the
+    replies each row stands for (cells of identical replies)."""
     formula = model_formula("csat", mix)
     present = sorted(int(v) for v in frame["csat"].dropna().unique())     # a scale point nobody used has no threshold
-    fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=present)
+    fit = clmm(formula, frame.assign(csat=frame["csat"].astype(int)), levels=present, counts=counts)
     eff = fit.group_effects()
     return eff.rename(columns={"mode": "latent_effect", "cond_se": "latent_se"}), fit
 
@@ -70,6 +72,26 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     `contact_agents`: shared credit (module docstring); `model` is then the shared agent model."""
     agent = model.agent
     frame = model.frame
+    card = scorecard_base(eff)
+    if contact_agents is not None:
+        handled = handled_counts(frame.assign(contact_id=frame["contact_id"].astype(str)), contact_agents)
+        card["n_shared"] = handled["n_shared"].reindex(card.index).fillna(0).astype(int)
+        card["weighted_responses"] = handled["weighted_responses"].reindex(card.index).fillna(0.0)
+        card["n_others"] = handled["n_others"].reindex(card.index).fillna(0).astype(int)
+    # the linear model's check: does treating CSAT as a number matter?
+    ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix) if ordinal_check else (None, None)
+    ids = frame[agent].astype(str)
+    top = pd.Series(scale.in_top_box(frame["csat"]), index=frame.index).groupby(ids).agg(["sum", "size"])
+    adjusted, top_fit = adjusted_top_box(frame, model.mix, scale)
+    source = frame if nps_replies is None else nps_replies
+    with_nps = source[source["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
+    counts = nps_counts(with_nps, "nps", "_agent") if len(with_nps) else None
+    return complete_scorecards(card, level, ordinal, top, adjusted, counts,
+                               {"ordinal": ordinal_fit, "top_box": top_fit})
+
+
+def scorecard_base(eff: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard's columns from the agent effects (adjusted CSAT, reliability, ranks, verdict, team)."""
     card = eff[["n_responses", "raw_score", "adjusted_score", "adjusted_lower", "adjusted_upper", "reliability",
                 "rankable", "survey_flag", "raw_rank", "adjusted_rank", "rank_lower", "rank_upper", "lfsr",
                 "p_bottom_decile", "verdict"]].rename(
@@ -78,18 +100,17 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     for col in ("team", "tenure_months"):
         if col in eff:
             card[col] = eff[col]
-    if contact_agents is not None:
-        handled = handled_counts(frame.assign(contact_id=frame["contact_id"].astype(str)), contact_agents)
-        card["n_shared"] = handled["n_shared"].reindex(card.index).fillna(0).astype(int)
-        card["weighted_responses"] = handled["weighted_responses"].reindex(card.index).fillna(0.0)
-        card["n_others"] = handled["n_others"].reindex(card.index).fillna(0).astype(int)
-    ordinal_fit = None
-    if ordinal_check:                      # the linear model's check: does treating CSAT as a number matter?
-        ordinal, ordinal_fit = ordinal_agent_effects(frame, model.mix)
+    return card
+
+
+def complete_scorecards(card: pd.DataFrame, level: float, ordinal: pd.DataFrame | None, top: pd.DataFrame,
+                        adjusted: pd.Series, nps: pd.DataFrame | None, fits: dict):
+    """The scorecard from its per-agent inputs — `ordinal` (``ordinal_agent_effects``, or None), `top` (top-box
+    replies `sum` and all replies `size` per agent), `adjusted` (``adjusted_top_box``), `nps` (promoters, passives,
+    detractors per agent, or None) — sorted by adjusted CSAT with unranked agents last, and the fits that are not
+    None."""
+    if ordinal is not None:
         card["csat_ordinal_effect"] = ordinal["expected_score_effect"].reindex(card.index)
-    # top-box
-    ids = frame[agent].astype(str)
-    top = pd.Series(scale.in_top_box(frame["csat"]), index=frame.index).groupby(ids).agg(["sum", "size"])
     lo, hi = wilson_interval(top["sum"].to_numpy(), top["size"].to_numpy(), level)
     card["top_box_raw"] = (top["sum"] / top["size"]).reindex(card.index)
     card["top_box_lower"] = pd.Series(lo, index=top.index).reindex(card.index)
@@ -98,14 +119,10 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
     card["top_box_shrunken"] = eb.table["shrunken_rate"].reindex(card.index)
     card["top_box_shrunken_lower"] = eb.table["lower"].reindex(card.index)
     card["top_box_shrunken_upper"] = eb.table["upper"].reindex(card.index)
-    adjusted, top_fit = adjusted_top_box(frame, model.mix, scale)
     card["top_box_adjusted"] = adjusted.reindex(card.index)
-    # NPS (replies with an NPS score)
-    source = frame if nps_replies is None else nps_replies
-    with_nps = source[source["nps"].notna()].assign(_agent=lambda d: d[agent].astype(str))
-    if len(with_nps):
-        raw = nps_by_group(with_nps, "nps", "_agent", level=level, method="adjusted-wald")
-        shr = shrunken_nps(with_nps, "nps", "_agent", level=level).table
+    if nps is not None:                          # replies with an NPS score
+        raw = nps_from_counts(nps, level=level, method="adjusted-wald")
+        shr = shrunken_nps_from_counts(nps, level=level).table
         card["nps_n"] = raw["n"].reindex(card.index)
         card["nps_raw"] = raw["nps"].reindex(card.index)
         card["nps_lower"] = raw["lower"].reindex(card.index)
@@ -115,8 +132,7 @@ def agent_scorecards(model: AgentModel, eff: pd.DataFrame, scale: CsatScale, lev
         card["nps_shrunken_upper"] = shr["upper"].reindex(card.index)
     ranked = card["rankable"] & ~card["survey_flag"]
     order = card.assign(_u=~ranked).sort_values(["_u", "csat_adjusted"], ascending=[True, False])
-    fits = {name: fit for name, fit in (("ordinal", ordinal_fit), ("top_box", top_fit)) if fit is not None}
-    return order.drop(columns="_u"), fits
+    return order.drop(columns="_u"), {name: fit for name, fit in fits.items() if fit is not None}
 
 
 def display_scorecards(card: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:

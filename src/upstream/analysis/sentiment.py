@@ -197,8 +197,13 @@ def disagreement(replies: pd.DataFrame, mix, min_comments: int = 5, family: floa
     data["csat_score"] = data["csat"].astype(int).astype(str)
     formula = model_formula("sentiment", ["csat_score", *present_mix(data, mix)])
     fit = lmer(formula, data)
+    return disagreement_from_fit(fit, data[AGENT].astype(str).value_counts(), formula, min_comments, family)
+
+
+def disagreement_from_fit(fit, counts: pd.Series, formula: str, min_comments: int = 5,
+                          family: float = 0.05) -> Disagreement:
+    """``disagreement`` given its fit and the comment replies per agent (`counts`, indexed by the agent as text)."""
     test = agent_variance_test(fit, AGENT)
-    counts = data[AGENT].astype(str).value_counts()
     re = fit.ranef[AGENT]
     table = pd.DataFrame({"comments": counts}).join(re[["mode", "cond_se"]], how="inner")
     table = table[table["comments"] >= min_comments]

@@ -79,12 +79,18 @@ def distinctive_words(redacted: pd.Series, groups: pd.Series, min_comments: int 
     words = redacted[ok].map(tokens)
     grp = groups[ok].astype(str)
     per_group = {g: Counter(w for ws in words[grp == g] for w in ws) for g in sorted(grp.unique())}
+    return words_from_counts(per_group, grp.value_counts(), min_comments, top, prior_share, family)
+
+
+def words_from_counts(per_group: dict[str, Counter], n_comments: pd.Series, min_comments: int = 20, top: int = 10,
+                      prior_share: float = PRIOR_SHARE, family: float = 0.05) -> DistinctiveWords:
+    """``distinctive_words`` from the word counts of each group's comments (group → Counter of ``tokens``, in
+    sorted group order) and the comments per group (a group without words has an empty Counter)."""
     everything = Counter()
     for c in per_group.values():
         everything.update(c)
     vocab = len(everything)
     threshold = float(stats.norm.isf(family / max(vocab, 1)))
-    n_comments = grp.value_counts()
     parts, skipped = [], []
     for g, counts in per_group.items():
         if n_comments[g] < min_comments:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import warnings
 
-from ..analysis import aggregated, latent, margins, nonresponse_cells, outcome_cells, policies
+from ..analysis import aggregated, latent, latent_cells, margins, nonresponse_cells, outcome_cells, policies
 from ..analysis import screen as screen_module
 from ..analysis.agents import AgentModel, fit_agent_model
+from ..analysis.contact_population import population_cells
 from ..analysis.latent import LatentAgentModel, fit_latent_agent_model
 from ..analysis.nonresponse import RESPONSE_FEATURES, ResponseModel, fit_response_model
 from ..data.description import DEFAULT_CSAT, CsatScale, csat_scale_of, visibility_of
@@ -88,12 +89,11 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
     """The agent model of `outcome`: the linear model with its parametric bootstrap (the expensive step)
     on a 5-point or longer scale; a logistic (good/bad) or cumulative-logit (3–4 points) model otherwise."""
     scale = csat_scale(ds) if outcome == "csat" else DEFAULT_CSAT
+    if in_sql(ds) and not scale.linear:
+        return cache.get("agent_model", lambda: quietly(lambda: latent_cells.fit_latent_agent_model_from_sql(
+            ds, scale, CONTACT_MIX, n_draws=params.n_boot, seed=params.seed)), data=ds.fingerprint, outcome=outcome,
+            n_boot=params.n_boot, seed=params.seed, scale=scale, engine=ds.engine.name)
     if in_sql(ds):
-        if not scale.linear:
-            raise ValueError(f"the {ds.engine.name} engine fits the linear agent model from per-agent sums, which "
-                             "needs "
-                             f"a CSAT scale of 5 points or more; this data set's is {scale.kind} with {scale.points} "
-                             "points: run it with --engine pandas")
         return cache.get("agent_model", lambda: quietly(lambda: aggregated.fit_agent_model_from_sql(
             ds, outcome, CONTACT_MIX, n_boot=params.n_boot, seed=params.seed)), data=ds.fingerprint, outcome=outcome,
             n_boot=params.n_boot, seed=params.seed, scale=scale, engine=ds.engine.name)
@@ -144,8 +144,8 @@ def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
     the agent held fixed, on the scale's own terms — ``policies.level_effects`` (score points) on a linear
     scale, ``latent.level_effects`` (share of good ratings, or expected score) otherwise."""
     model = agent_model(ds, params, cache)
-    if isinstance(model, LatentAgentModel):
-        return latent.level_effects(model, ds.contacts, variable), model.fit
+    if isinstance(model, LatentAgentModel):       # in SQL: fitted to cells, with the contact-mix cells of the period
+        return latent.level_effects(model, model.contacts if in_sql(ds) else ds.contacts, variable), model.fit
     fitted = policy_model(ds, params, cache, variable)
     return policies.level_effects(fitted, contact_counts(ds, variable)), fitted.fit
 
@@ -157,9 +157,9 @@ def engine_of(ds) -> dict:
 
 def mix_population(ds):
     """The contacts of the period as the level effects' average contact: the rows, or in SQL the contacts per
-    mix cell (``outcome_cells.population_cells``)."""
+    mix cell (``contact_population.population_cells``)."""
     if in_sql(ds):
-        return outcome_cells.population_cells(ds, [m for m in CONTACT_MIX if m in ds.columns["contacts"]])
+        return population_cells(ds, [m for m in CONTACT_MIX if m in ds.columns["contacts"]])
     return ds.contacts
 
 
@@ -183,6 +183,22 @@ def outcome_effects(ds, params: Parameters, cache: RunCache, variable: str, rate
             effects[name] = latent.level_effects(model, population, variable, design_effects=clustered)
             fits[labels[name]] = model.fit
     return effects, fits
+
+
+def sql_level_notes(ds, cache: RunCache, csat_fit, variable: str, rate_models: dict[str, str]) -> list[str]:
+    """Model-health lines of level effects fitted in SQL: the CSAT model fitted from per-agent sums without a customer
+    term (`csat_fit`, None: not fitted), and each rate model (label → contact column) fitted on a subset of agents
+    (``outcome_cells.CellRateModel.note``); none on the pandas path."""
+    if not in_sql(ds):
+        return []
+    notes = [] if csat_fit is None or not hasattr(csat_fit, "sigma") else [
+        f"CSAT model: fitted from per-agent sums in {ds.engine.name} ({csat_fit.nobs:,} replies, "
+        f"{csat_fit.ngroups['agent_id']:,} agents) without a customer random effect (the crossed agent × customer "
+        f"model needs every reply in memory), so the {variable} effects do not allow for repeat customers."]
+    for label, column in rate_models.items():
+        note = rate_model(ds, cache, column).note()
+        notes += [f"{label}: {note}."] if note else []
+    return notes
 
 
 def rate_model(ds, cache: RunCache, outcome: str) -> LatentAgentModel:

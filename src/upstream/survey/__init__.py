@@ -39,7 +39,7 @@ _HOME = {
                      "response_propensity"), "propensity"),
     **dict.fromkeys(("jeffreys_interval", "wilson_interval"), "proportions"),
     **dict.fromkeys(("KAPPA_MAX", "BetaBinomialFit", "NpsShrinkage", "beta_binomial_shrinkage", "beta_posterior",
-                     "shrunken_nps"), "shrinkage"),
+                     "shrunken_nps", "shrunken_nps_from_counts"), "shrinkage"),
 }
 
 
@@ -59,6 +59,7 @@ __all__ = [
     "nps_by_group",
     "nps_from_counts",
     "shrunken_nps",
+    "shrunken_nps_from_counts",
     "wilson_interval",
     "jeffreys_interval",
     "beta_posterior",

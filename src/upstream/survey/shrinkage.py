@@ -147,7 +147,12 @@ def shrunken_nps(df: pd.DataFrame, score_col: str, group_col: str, *, level: flo
     pooled_nps, log_concentration_se, loglik, converged, degenerate (κ at ``KAPPA_MAX``: every group is
     shrunk to the prior).
     """
-    counts = nps_counts(df, score_col, group_col)
+    return shrunken_nps_from_counts(nps_counts(df, score_col, group_col), level=level, draws=draws, seed=seed)
+
+
+def shrunken_nps_from_counts(counts: pd.DataFrame, *, level: float = 0.95, draws: int = 20_000,
+                             seed: int | None = 0) -> NpsShrinkage:
+    """``shrunken_nps`` from counts already made (columns promoters, passives, detractors; one row per group)."""
     X = counts.to_numpy(dtype=float)
     fit = _dm_fit(X)
     a = fit.concentration * fit.shares

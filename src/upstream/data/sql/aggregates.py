@@ -286,7 +286,7 @@ def period_level_counts(ds, month: str, variables) -> dict:
     return out
 
 
-def _rated(ds) -> str:
+def rated_contacts(ds) -> str:
     """The contact ids with a CSAT reply (``frames.responses(ds, "csat")``)."""
     i = lambda c: _i(ds, c)  # noqa: E731
     return (f"SELECT DISTINCT s.{i('contact_id')} AS cid FROM surveys s JOIN contacts c ON s.{i('contact_id')} = "
@@ -299,7 +299,7 @@ def unrated_counts(ds) -> pd.Series:
     i = lambda c: _i(ds, c)  # noqa: E731
     agent = f"c.{i('agent_id')}"
     rows = ds.engine.rows(f"SELECT {ds.engine.dialect.text(agent)}, sum(CASE WHEN r.cid IS NULL THEN 1 ELSE 0 END) "
-                          f"FROM contacts c LEFT JOIN ({_rated(ds)}) r ON c.{i('contact_id')} = r.cid "
+                          f"FROM contacts c LEFT JOIN ({rated_contacts(ds)}) r ON c.{i('contact_id')} = r.cid "
                           f"WHERE {agent} IS NOT NULL GROUP BY {agent}")
     return pd.Series({str(a): int(n) for a, n in rows}, dtype=np.int64).sort_index()
 
@@ -312,7 +312,7 @@ def unrated_contacts(ds, agents, columns=("contact_id", "agent_id", "opened_at",
     cols = ", ".join(f"c.{i(col)}" for col in columns)
     agent = ds.engine.dialect.text(f"c.{i('agent_id')}")
     frame = ds.engine.frame(f"SELECT {cols} FROM contacts c JOIN qa_agents q ON {agent} = q.a "
-                            f"LEFT JOIN ({_rated(ds)}) r ON c.{i('contact_id')} = r.cid WHERE r.cid IS NULL")
+                            f"LEFT JOIN ({rated_contacts(ds)}) r ON c.{i('contact_id')} = r.cid WHERE r.cid IS NULL")
     return frame.sort_values("contact_id", kind="stable").reset_index(drop=True)
 
 

@@ -46,6 +46,21 @@ class Dialect:
             return f"regexp_replace({expr}, '^\\\\s+|\\\\s+$', '')"
         return f"regexp_replace({expr}, '^\\s+|\\s+$', '', 'g')"
 
+    def replace_all(self, expr: str, pattern: str, replacement: str) -> str:
+        """Every match of the regular expression `pattern` replaced (Python's re.sub)."""
+        flags = "" if self.name == "spark" else ", 'g'"
+        return f"regexp_replace({expr}, {self.literal(pattern)}, {self.literal(replacement)}{flags})"
+
+    def find_all(self, expr: str, pattern: str) -> str:
+        """The list of every match of `pattern` in the text, left to right (Python's re.findall, no groups)."""
+        if self.name == "spark":
+            return f"regexp_extract_all({expr}, {self.literal(pattern)}, 0)"
+        return f"regexp_extract_all({expr}, {self.literal(pattern)})"
+
+    def unnest(self, expr: str) -> str:
+        """One row per element of a list (in a SELECT list)."""
+        return f"explode({expr})" if self.name == "spark" else f"unnest({expr})"
+
     def finite(self, expr: str) -> str:
         if self.name == "spark":
             return f"({expr} IS NOT NULL AND NOT isnan({expr}) AND abs({expr}) < double('inf'))"

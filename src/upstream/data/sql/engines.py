@@ -34,6 +34,11 @@ class SqlEngine:
     def frame(self, sql: str) -> pd.DataFrame:
         raise NotImplementedError
 
+    def batches(self, sql: str, rows: int = 100_000):
+        """The result of `sql` as pandas frames of at most `rows` rows each, streamed (never all at once).
+        Run no other query on the engine until the iteration ends."""
+        raise NotImplementedError
+
     def register(self, name: str, frame: pd.DataFrame) -> None:
         raise NotImplementedError
 
@@ -100,6 +105,12 @@ class DuckDBEngine(SqlEngine):
 
     def frame(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
+
+    def batches(self, sql: str, rows: int = 100_000):
+        result = self.con.execute(sql)
+        vectors = max(1, rows // 2048)                 # DuckDB hands over whole vectors of 2,048 rows
+        while len(chunk := result.fetch_df_chunk(vectors)):
+            yield chunk
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         self.con.register(f"_src_{name}", frame)
@@ -168,6 +179,17 @@ class SparkEngine(SqlEngine):
     def frame(self, sql: str) -> pd.DataFrame:
         df = self.spark.sql(sql)
         return pd.DataFrame([tuple(r) for r in df.collect()], columns=df.columns)
+
+    def batches(self, sql: str, rows: int = 100_000):
+        df = self.spark.sql(sql)
+        chunk = []
+        for row in df.toLocalIterator():            # one partition at a time on the driver
+            chunk.append(tuple(row))
+            if len(chunk) == rows:
+                yield pd.DataFrame(chunk, columns=df.columns)
+                chunk = []
+        if chunk:
+            yield pd.DataFrame(chunk, columns=df.columns)
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
         from pyspark.sql import types as T

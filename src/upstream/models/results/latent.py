@@ -191,14 +191,15 @@ class ClmmResult(LatentResult):
 
     def group_effects(self, scores=None) -> pd.DataFrame:
         """Per level of the (first) grouping factor: the latent effect (mode, cond_se) and the change in
-        expected score it makes for the average contact of the data (the mean over all rows of
-        E[Y | x_i, u_j] − E[Y | x_i, u = 0])."""
+        expected score it makes for the average contact of the data (the mean over all replies of
+        E[Y | x_i, u_j] − E[Y | x_i, u = 0]; rows fitted with `counts` stand for that many replies)."""
         s = np.asarray(scores if scores is not None else [float(v) for v in self.levels])
-        eta0 = self.fixed.X @ self.fixef.to_numpy()
-        sample = eta0 if len(eta0) <= 5000 else eta0[np.random.default_rng(0).choice(len(eta0), 5000, replace=False)]
-        base = (self._category_probs(sample) @ s).mean()
+        eta, where = np.unique(self.fixed.X @ self.fixef.to_numpy(), return_inverse=True)   # a few mix cells
+        w = np.bincount(where.reshape(-1), weights=self.frame.weights, minlength=len(eta))
+        base = np.average(self._category_probs(eta) @ s, weights=w)
         re = self.ranef[self.block.group].copy()
-        re["expected_score_effect"] = [(self._category_probs(sample + b) @ s).mean() - base for b in re["mode"]]
+        re["expected_score_effect"] = [np.average(self._category_probs(eta + b) @ s, weights=w) - base
+                                       for b in re["mode"]]
         re["expected_score"] = base + re["expected_score_effect"]
         return re
 

@@ -6,11 +6,15 @@ survey review get no rank.
     screen  = steps.survey_screen(ds, params, cache)
     effects = agent_effects(model, ..., flagged=screen)
     card    = agent_scorecards(model, effects, nps_replies)   # + clmm and top-box glmer
+    (a data set in DuckDB or Spark: scorecards_from_sql, the same columns from counts made in SQL)
 """
 from __future__ import annotations
 
 from ...analysis.agents import agent_effects
+from ...analysis.aggregated import scale_note
+from ...analysis.latent_cells import CellLatentAgentModel
 from ...analysis.scorecards import agent_scorecards
+from ...analysis.scorecards_cells import scorecards_from_sql
 from ...analysis.shared_credit import scorecard_credit_sentence
 from ...data.frames import responses
 from .. import shared_step, steps
@@ -33,23 +37,23 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     shared = shared_step.shared_agent_model(ds, params, model, cache)   # None without contact_agents
     credit = ds.contact_agents if shared is not None else None
     model = shared if shared is not None else model
-    effects = agent_effects(model, ds.agents, params.reliability_threshold,
+    agents = steps.agents_table(ds)
+    effects = agent_effects(model, agents, params.reliability_threshold,
                             steps.verdict_margin(params, steps.csat_scale(ds)),
                             params.max_false_sign, flagged=screen.table["flagged"]).table
     scale = steps.csat_scale(ds)
-    nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
-    card, fits = steps.quietly(lambda: agent_scorecards(model, effects, scale, nps_replies=nps,
-                                                        ordinal_check=scale.linear and shared is None,
-                                                        contact_agents=credit))
-    health = (steps.fit_health("Agent model", model.judged_by)
+    card, fits = steps.quietly(lambda: scorecards(ds, model, effects, scale, contact_agents=credit,
+                                                  ordinal_check=scale.linear and shared is None))
+    health = (sql_note(ds, model) + steps.fit_health("Agent model", model.judged_by)
               + (steps.fit_health("Ordinal model", fits["ordinal"]) if "ordinal" in fits else [])
               + (steps.fit_health("Top-box model", fits["top_box"]) if "top_box" in fits else []))
     attribution = ds.description.attribution
     credit_sentence = scorecard_credit_sentence(card, ordinal_skipped=scale.linear) if shared is not None else ""
     findings = [*say.scorecard_sentences(card, params),
-                *filter(None, [attribution_sentence(attribution), credit_sentence]), *health]
+                *filter(None, [attribution_sentence(attribution), credit_sentence,
+                               shared_step.sql_attribution_note(ds)]), *health]
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
-                         agent_ids=tuple(ds.agents["agent_id"].astype(str)), findings=findings,
+                         agent_ids=tuple(agents["agent_id"].astype(str)), findings=findings,
                          health=health, fits={"agent model": model.judged_by, **fits})
     result.tables = {"scorecards": card.rename_axis("agent_id")}
     result.figures = {"shrinkage": plots.shrinkage(card, "Agents with few replies have the most extreme raw top-box "
@@ -61,7 +65,23 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     return result
 
 
+def scorecards(ds, model, effects, scale, ordinal_check: bool, contact_agents):
+    """``agent_scorecards`` on the rows (pandas), or from counts made in SQL (``scorecards_cells``)."""
+    if steps.in_sql(ds):
+        return scorecards_from_sql(ds, model, effects, scale, ordinal_check=ordinal_check)
+    nps = responses(ds, "nps") if ds.surveys["nps"].notna().any() else None
+    return agent_scorecards(model, effects, scale, nps_replies=nps, ordinal_check=ordinal_check,
+                            contact_agents=contact_agents)
+
+
+def sql_note(ds, model) -> list[str]:
+    """For a data set in SQL, the agent model's health note saying what it was fitted from; [] otherwise."""
+    if not steps.in_sql(ds):
+        return []
+    return [f"Agent model: {model.note() if isinstance(model, CellLatentAgentModel) else scale_note(model)}."]
+
+
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=Parameters, run=run, page=display.page,
-    tables=("scorecards",))
+    tables=("scorecards",), engines=("pandas", "duckdb", "spark"))

@@ -13,8 +13,7 @@ def shrinkage(card: pd.DataFrame, title: str):
     n = card["n_responses"]
     ax.scatter(n, 100 * card["top_box_raw"], s=12, color="#bdbdbd", label="raw")
     ax.scatter(n, 100 * card["top_box_shrunken"], s=12, color="#2166ac", label="shrunken")
-    for x, a, b in zip(n, card["top_box_raw"], card["top_box_shrunken"]):
-        ax.plot([x, x], [100 * a, 100 * b], color="#9ecae1", linewidth=0.6)
+    ax.vlines(n, 100 * card["top_box_raw"], 100 * card["top_box_shrunken"], color="#9ecae1", linewidth=0.6)
     ax.set_xscale("log")
     ax.set_xlabel("Replies (log scale)")
     ax.set_ylabel("Top-box share (%)")

@@ -209,7 +209,10 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
                            params.max_false_sign, flagged=screen.table["flagged"])
     judged, credit = shared_effects(ds, params, model, agents, screen, judged, cache)
     effects = judged.table
-    if isinstance(model, LatentAgentModel):
+    if isinstance(model, LatentAgentModel) and steps.in_sql(ds):      # fitted to cells counted in SQL
+        shares, policy, health, fits = latent_system(model, model.contacts)
+        health = [f"Agent model: {model.note()}."] + health
+    elif isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
         shares, policy, health, fits = linear_system(model, steps.contact_counts(ds, POLICY), source=ds)

@@ -101,18 +101,11 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
 
 
 def scale_notes(ds, cache: RunCache, fits: dict) -> list[str]:
-    """With a SQL engine: which CSAT model the channel effects come from (no customer random effect), and each
-    rate model fitted on a subset of agents (``outcome_cells.CellRateModel.note``)."""
-    if not steps.in_sql(ds):
-        return []
-    fit = fits["CSAT model"]
-    notes = [f"CSAT model: fitted from per-agent sums in {ds.engine.name} ({fit.nobs:,} replies, "
-             f"{fit.ngroups['agent_id']:,} agents) without a customer random effect (the crossed agent × customer "
-             "model needs every reply in memory), so the channel effects do not allow for repeat customers."]
-    for name, column in channels.RATES.items():
-        note = steps.rate_model(ds, cache, column).note() if RATE_LABELS[name] in fits else None
-        notes += [f"{RATE_LABELS[name]}: {note}."] if note else []
-    return notes
+    """With a SQL engine: which CSAT model the channel effects come from and each rate model fitted on a subset of
+    agents (``steps.sql_level_notes``)."""
+    return steps.sql_level_notes(ds, cache, fits["CSAT model"] if "CSAT model" in fits else None, "channel",
+                                 {RATE_LABELS[name]: column for name, column in channels.RATES.items()
+                                  if RATE_LABELS[name] in fits})
 
 
 def no_response_comparison_sentence(visibility) -> str:

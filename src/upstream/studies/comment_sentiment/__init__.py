@@ -11,14 +11,18 @@ outcome. (The words that tie comments to policies are in policy_friction.)
     gate     = validate(replies, bar)                         # AUC for CSAT 1–2 with a DeLong interval
     model    = agent_sentiment(replies)                       # sentiment ~ mix + (1 | agent)
     disagree = disagreement(replies)                          # sentiment ~ csat score + mix + (1 | agent)
+
+With DuckDB or Spark the comment replies are streamed in batches, redacted and scored as above, and only counts
+per sentiment value × score and per-agent sums are kept (``analysis.sentiment_sums``): the same tables.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pandas as pd
 
-from ...analysis import sentiment
+from ...analysis import sentiment, sentiment_sums
 from ...data.frames import CONTACT_MIX, invitations
 from ...reporting.privacy import redact_comment
 from .. import steps
@@ -71,26 +75,62 @@ def commented_replies(ds) -> tuple[pd.DataFrame, int]:
     return out, len(replies)
 
 
+@dataclass(frozen=True)
+class ScoredComments:
+    """The scored comment replies as the study uses them, from the rows (pandas) or from sums (SQL engines):
+    the validation, the table by score, the counts, and how to fit the two agent models and draw the figure."""
+
+    validation: sentiment.SentimentValidation
+    by_score: pd.DataFrame
+    n_comments: int
+    n_replies: int
+    n_agents: int
+    models: Callable        # () -> (AgentSentiment, Disagreement)
+    figure: Callable        # title -> figure of sentiment by score
+
+
+def scored_comments(ds, params: SentimentParameters, cache: RunCache) -> ScoredComments:
+    """Score the comment replies: in pandas from the rows; in DuckDB or Spark streamed in batches, keeping only
+    the sums (``analysis.sentiment_sums``)."""
+    scale = steps.csat_scale(ds)
+    if steps.in_sql(ds):
+        sums = cache.get("comment_sums", lambda: sentiment_sums.comment_sums(ds, CONTACT_MIX, redact_comment),
+                         data=ds.fingerprint, engine=ds.engine.name)
+        validation = sentiment_sums.validate_from_counts(sums.counts, params.auc_bar, scale=scale,
+                                                         nps=steps.nps_recorded(ds))
+        return ScoredComments(validation, sentiment_sums.by_score_from_counts(sums.counts), sums.n_comments,
+                              sums.n_replies, len(sums.agents),
+                              lambda: steps.quietly(lambda: sentiment_sums.agent_models(sums,
+                                                                                        params.min_agent_comments)),
+                              lambda title: plots.sentiment_by_score_counts(sums.counts, title))
+    replies, n_replies = commented_replies(ds)
+    validation = sentiment.validate(replies, params.auc_bar, scale=scale, nps=steps.nps_recorded(ds))
+
+    def models():
+        level = steps.quietly(lambda: sentiment.agent_sentiment(replies, CONTACT_MIX))
+        return level, steps.quietly(lambda: sentiment.disagreement(replies, CONTACT_MIX,
+                                                                   min_comments=params.min_agent_comments))
+    return ScoredComments(validation, sentiment.by_score(replies), len(replies), n_replies,
+                          int(replies["agent_id"].nunique()), models,
+                          lambda title: plots.sentiment_by_score(replies, title))
+
+
 def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | None = None) -> StudyResult:
     """The comment_sentiment study on a validated data set."""
     params = params if isinstance(params, SentimentParameters) else SentimentParameters.from_mapping(params)
     cache = cache or RunCache()
-    replies, n_replies = commented_replies(ds)
-    scale = steps.csat_scale(ds)
-    validation = sentiment.validate(replies, params.auc_bar, scale=scale, nps=steps.nps_recorded(ds))
+    scored = scored_comments(ds, params, cache)
+    validation, n_comments = scored.validation, scored.n_comments
     used = validation.passes
-    findings = [say.comment_coverage_sentence(len(replies), n_replies), say.validation_sentence(validation)]
-    tables = {"sentiment_validation": validation.table, "sentiment_by_score": sentiment.by_score(replies)}
+    findings = [say.comment_coverage_sentence(n_comments, scored.n_replies), say.validation_sentence(validation)]
+    tables = {"sentiment_validation": validation.table, "sentiment_by_score": scored.by_score}
     fits, figures, models = {}, {}, {}
-    n_agents = int(replies["agent_id"].nunique())
-    if used and not 2 <= n_agents < len(replies):
-        findings.append(say.too_few_comments_sentence(len(replies), n_agents))
+    if used and not 2 <= scored.n_agents < n_comments:
+        findings.append(say.too_few_comments_sentence(n_comments, scored.n_agents))
         used = False
     if used:
         model = steps.agent_model(ds, params, cache)
-        level = steps.quietly(lambda: sentiment.agent_sentiment(replies, CONTACT_MIX))
-        disagree = steps.quietly(lambda: sentiment.disagreement(replies, CONTACT_MIX,
-                                                                min_comments=params.min_agent_comments))
+        level, disagree = scored.models()
         fits = {"Sentiment model": level.fit, "Sentiment-given-score model": disagree.fit}
         agents = agent_table(disagree.table, level.fit, model)
         tables["agent_sentiment"] = agents
@@ -106,17 +146,16 @@ def run(ds, params: SentimentParameters | dict | None = None, cache: RunCache | 
             agents, f"{n_off} agents' customers write differently from how they score" if n_off
             else "No agent's customers write differently from how they score")
     health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)
-              if not (label == "Sentiment-given-score model" and "variance component" in line)]  # a zero is the answer
+              if not (label == "Sentiment-given-score model" and "(a boundary fit)" in line)]  # a zero is the answer
     gate = validation.table.loc[validation.gate]
-    if len(replies) and pd.notna(gate["auc"]):
-        figures["by_score"] = plots.sentiment_by_score(
-            replies, f"Comment sentiment separates dissatisfied customers: AUC {gate['auc']:.2f} for "
-                     f"{validation.gate}")
+    if n_comments and pd.notna(gate["auc"]):
+        figures["by_score"] = scored.figure(f"Comment sentiment separates dissatisfied customers: AUC "
+                                            f"{gate['auc']:.2f} for {validation.gate}")
     result = StudyResult(study=NAME, title=TITLE, group=GROUP, period=steps.period(ds), parameters=params,
                          findings=findings + health, health=health, fits=fits)
     result.tables, result.figures = tables, figures
-    result.values = SentimentValues(validation=validation, used=used, n_comments=len(replies), n_replies=n_replies,
-                                    **models)
+    result.values = SentimentValues(validation=validation, used=used, n_comments=n_comments,
+                                    n_replies=scored.n_replies, **models)
     return result
 
 
@@ -138,4 +177,5 @@ def agent_table(gaps: pd.DataFrame, sentiment_fit, model) -> pd.DataFrame:
 #: The study, declared once: the runner, the notebook test and `upstream studies` read it from here.
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=SentimentParameters, run=run, page=display.page,
-    tables=("sentiment_validation", "sentiment_by_score", "agent_sentiment", "sentiment_models"))
+    tables=("sentiment_validation", "sentiment_by_score", "agent_sentiment", "sentiment_models"),
+    engines=("pandas", "duckdb", "spark"))

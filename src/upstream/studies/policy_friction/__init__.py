@@ -7,6 +7,10 @@ amount; and the words that tie customers' comments to each policy.
     repeat  = steps.rate_model(ds, cache, "repeat_within_7d")  # glmer on all contacts, AME in pp
     credit  = pile_up(...), dose_response(...), cap_neighbours(...)
     words   = distinctive_words(redacted comments, policy)     # Fightin' Words
+
+With DuckDB or Spark the words are counted per policy in SQL (``analysis.comment_words``), the credit analysis
+comes from credited contacts counted per amount × CSAT and the dose–response from per-agent sums
+(``analysis.credit_sums``), and the policy effects from the shared steps' SQL paths.
 """
 from __future__ import annotations
 
@@ -14,9 +18,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ...analysis import credit, margins
-from ...analysis.words import DistinctiveWords, distinctive_words
+from ...analysis import credit, credit_sums, margins
+from ...analysis.comment_words import distinctive_words_from_sql
+from ...analysis.words import DistinctiveWords, distinctive_words, words_from_counts
 from ...data.frames import CONTACT_MIX, invitations
+from ...data.sql import credit as sql_credit
+from ...data.sql.comments import has_comments
 from ...reporting.privacy import redact_comment
 from .. import steps
 from ..agent_vs_system.plots import level_effects
@@ -82,8 +89,9 @@ def credit_analysis(ds, inv: pd.DataFrame, params: FrictionParameters, linear: b
 def policy_sentences(ds, effects: dict, stacked: pd.DataFrame, units) -> list[str]:
     """Key findings about the policies: CSAT, NPS, repeat contacts, escalation (those recorded)."""
     if not effects:
-        return [f"Every contact is governed by one policy ('{ds.contacts[POLICY].iloc[0]}'), so there are no policy "
-                "differences to estimate."]
+        only = sql_credit.first_value(ds, POLICY) if steps.in_sql(ds) else ds.contacts[POLICY].iloc[0]
+        return [f"Every contact is governed by one policy ('{only}'), so there are no policy differences to "
+                "estimate."]
     out = [policy_sentence(effects["csat"], units)]
     if "nps" in effects:
         out.append(say.nps_policy_sentence(stacked.loc["nps"]))
@@ -92,9 +100,31 @@ def policy_sentences(ds, effects: dict, stacked: pd.DataFrame, units) -> list[st
     return out
 
 
+def policy_words(ds, params: FrictionParameters, several: bool) -> DistinctiveWords:
+    """The distinctive words of each policy's comments (none with a single policy): from the rows, or counted
+    in SQL with only the comments redaction could change read in batches (``analysis.comment_words``)."""
+    if steps.in_sql(ds):
+        if not several or not has_comments(ds):
+            return words_from_counts({}, pd.Series(dtype="int64"), params.min_comments, params.words_shown)
+        return distinctive_words_from_sql(ds, POLICY, redact_comment, params.min_comments, params.words_shown)
+    inv = invitations(ds)
+    commented = inv[inv["responded"] & inv["comment"].notna()] if several else inv.iloc[:0]
+    return distinctive_words(commented["comment"].map(redact_comment), commented[POLICY], params.min_comments,
+                             params.words_shown)
+
+
+def money_analysis(ds, params: FrictionParameters, linear: bool) -> credit.CreditAnalysis | None:
+    """The credit analysis when the data set records credit: from the rows, or from counts and sums in SQL."""
+    if not steps.recorded(ds, "credit_issued"):
+        return None
+    if steps.in_sql(ds):
+        return steps.quietly(lambda: credit_sums.credit_analysis(ds, params, linear, CONTACT_MIX))
+    return credit_analysis(ds, invitations(ds), params, linear)
+
+
 def credit_sentences(ds, money: credit.CreditAnalysis | None, scale) -> list[str]:
     """Key findings about goodwill credit, or why there are none."""
-    if not steps.recorded(ds, "credit_issued"):
+    if money is None:
         return ["This data set does not record goodwill credit, so there is no cap or dose–response to examine."]
     out = [say.cap_sentence(money.pile)]
     if not scale.linear and money.pile.n_credited:
@@ -108,17 +138,16 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
     params = params if isinstance(params, FrictionParameters) else FrictionParameters.from_mapping(params)
     cache = cache or RunCache()
     scale = steps.csat_scale(ds)
-    inv = invitations(ds)
-    several = ds.contacts[POLICY].astype(str).nunique() >= 2
+    several = len(steps.contact_counts(ds, POLICY)) >= 2
     effects, fits = policy_outcomes(ds, params, cache) if several else ({}, {})
-    has_credit = steps.recorded(ds, "credit_issued")
-    money = credit_analysis(ds, inv, params, scale.linear) if has_credit else None
-    commented = inv[inv["responded"] & inv["comment"].notna()] if several else inv.iloc[:0]
-    words = distinctive_words(commented["comment"].map(redact_comment), commented[POLICY], params.min_comments,
-                              params.words_shown)
+    money = money_analysis(ds, params, scale.linear)
+    words = policy_words(ds, params, several)
     if money and money.dose is not None:
         fits["Credit model"] = money.dose.fit
-    health = [line for label, fit in fits.items() for line in steps.fit_health(label, fit)]
+    health = [*steps.sql_level_notes(ds, cache, fits.get("CSAT policy model"), POLICY,
+                                     {f"{name.capitalize()} model": column for name, column in RATES.items()
+                                      if f"{name.capitalize()} model" in fits}),
+              *(line for label, fit in fits.items() for line in steps.fit_health(label, fit))]
     csat_unit = ("percentage points", 100.0) if scale.is_binary else ("CSAT points", 1.0)
     stacked = margins.stack_effects(effects, POLICY, csat_unit) if effects else pd.DataFrame()
     findings = [*policy_sentences(ds, effects, stacked, steps.units(scale)), *credit_sentences(ds, money, scale),
@@ -174,4 +203,5 @@ def credit_figure(money: credit.CreditAnalysis | None) -> dict:
 STUDY = StudyDeclaration(
     name=NAME, title=TITLE, group=GROUP, parameters=FrictionParameters, run=run, page=display.page,
     tables=("policy_outcomes", "policy_words", "credit_pile_up", "credit_dose_response", "credit_bands",
-            "credit_cap_neighbours"))
+            "credit_cap_neighbours"),
+    engines=("pandas", "duckdb", "spark"))

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...analysis import qa
+from ...analysis.latent import LatentAgentModel
 from ...data.frames import responses
 from ...data.sql import aggregates as sql
+from ...data.sql.cells import unrated_cells
 from .. import shared_step, steps
 from ..allowed import allowed
 from ..base import Parameters, RunCache, StudyDeclaration, StudyResult
@@ -54,7 +56,8 @@ def run(ds, params: QaParameters | dict | None = None, cache: RunCache | None = 
     shared = shared_step.shared_agent_model(ds, params, model, cache)   # None without contact_agents
     model = shared if shared is not None else model
     if steps.in_sql(ds):                       # counts per agent and the reviewed agents' pool from SQL
-        plan = qa.review_plan(model, None, None, params.budget, screen.table["flagged"], params.priority_reviews,
+        unrated = unrated_cells(ds, model.mix) if isinstance(model, LatentAgentModel) else None   # mix matters
+        plan = qa.review_plan(model, unrated, None, params.budget, screen.table["flagged"], params.priority_reviews,
                               params.reliability_threshold, eligible=sql.unrated_counts(ds))
         pool = sql.unrated_contacts(ds, plan.table.index[plan.table["reviews"] > 0])
         sample = qa.sample_contacts(plan.table, pool, None, params.seed)
