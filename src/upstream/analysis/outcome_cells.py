@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..data.model_formula import model_formula, present_mix
 from ..data.sql import outcome_cells as sql
