@@ -13,7 +13,8 @@ path's own code (``periods``, ``speed``, ``resolution``, ``interactions``):
 - the repeat model: the same logistic GLMM (Laplace) on binomial cells `cbind(k, no_repeat)` per agent × mix ×
   period (the rows' likelihood, so the rows' estimates); the period change averages over the last period's
   cells weighted by their contacts. These cells barely aggregate (907,641 cells of 1,000,000 contacts on the
-  medium preset; the fit needs about 1 KB per cell): at ten million contacts this model needs a reduction;
+  medium preset; the fit needs about 1 KB per cell): beyond CELL_LIMIT cells β̂, σ̂ come from a random subset
+  of agents and every agent's effect from Newton iterations in SQL (``repeat_modes``);
 - the contact-level and interactions models: exact REML from per-agent sums over the replies (the spline
   basis of n_interactions, a whole number, written in SQL per value);
 - resolution codes, the over-claim screen and the monthly figures: counts per agent, cell and month.
@@ -27,13 +28,12 @@ import pandas as pd
 from scipy import stats as st
 
 from ..data.frames import CONTACT_MIX
-from ..data.model_formula import model_formula
 from ..data.sql import aggregates
 from ..data.sql import metric_sums as sql
 from ..data.sql.metric_sums import METRIC_ROWS
-from ..models import ColumnTerms, CrossedSums, GroupStats, crossed_fit, glmer, lmer_from_stats
+from ..models import ColumnTerms, CrossedSums, GroupStats, crossed_fit, lmer_from_stats
 from ..survey.constants import AGENT
-from . import interactions, periods, resolution, speed
+from . import interactions, periods, repeat_modes, resolution, speed
 from .screen import cell_probabilities
 
 
@@ -116,9 +116,10 @@ def handle_time_model(ds, factors, order, crossed: bool):
     return DayCrossedFit(fit, dsg.term_of_column, float(len(dy["levels"]) - len(order.get("period", ("",)))))
 
 
-def repeat_cells(ds, factors) -> pd.DataFrame:
-    """Contacts `n` and repeats `k` per agent × factor-level cell (contacts that record a repeat)."""
-    where = " AND ".join(f"{c} IS NOT NULL" for c in ("came_back", *factors))
+def repeat_cells(ds, factors, extra_where: str = "") -> pd.DataFrame:
+    """Contacts `n` and repeats `k` per agent × factor-level cell (contacts that record a repeat; and meet
+    `extra_where`, " AND …")."""
+    where = " AND ".join(f"{c} IS NOT NULL" for c in ("came_back", *factors)) + extra_where
     cells = sql.cells(ds, METRIC_ROWS, [AGENT, *factors], {"k": "came_back"}, where)
     cells[AGENT] = cells[AGENT].astype(str)
     cells["k"] = cells["k"].round().astype(np.int64)
@@ -127,17 +128,15 @@ def repeat_cells(ds, factors) -> pd.DataFrame:
 
 
 def speed_models(ds, period_levels, mix=CONTACT_MIX) -> tuple[speed.SpeedModels, pd.DataFrame]:
-    """``speed.fit_speed_models`` from aggregates (module docstring) and the repeat model's cells."""
+    """``speed.fit_speed_models`` from aggregates (module docstring) and the repeat model's cells (None beyond
+    CELL_LIMIT: ``repeat_modes``)."""
     present = sql.design(ds, METRIC_ROWS, [m for m in mix if m in ds.columns["contacts"]]).factors
     mix = tuple(present)
     compared = len(period_levels) > 1
     factors = [*mix, *(["period"] if compared else [])]
     days = int(ds.engine.rows(f"SELECT count(DISTINCT day) FROM {METRIC_ROWS}")[0][0])
     ht = handle_time_model(ds, factors, {"period": list(period_levels)}, compared and days > 2)
-    cells = repeat_cells(ds, factors)
-    if compared:
-        cells["period"] = pd.Categorical(cells["period"], categories=list(period_levels), ordered=True)
-    rep = glmer(model_formula("cbind(k, no_repeat)", factors), cells)
+    rep, cells = repeat_modes.repeat_model(ds, factors, period_levels, lambda extra: repeat_cells(ds, factors, extra))
     return speed.SpeedModels(handle_time=ht, repeat=rep, mix=mix), cells
 
 
@@ -148,6 +147,9 @@ def period_changes(ds, models: speed.SpeedModels, cells: pd.DataFrame, period_le
     levels = list(period_levels)
     if len(levels) < 2:
         return pd.DataFrame()
+    if cells is None:
+        return periods.change_rows(models, levels, raw, None, None,
+                                   average_change=repeat_modes.change_at_scale(ds, models.repeat, levels[-1]))
     last = (cells["period"] == levels[-1]).to_numpy()
     eta = models.repeat.predict(type="link").to_numpy()[last]
     return periods.change_rows(models, levels, raw, eta, cells["n"].to_numpy(float)[last])

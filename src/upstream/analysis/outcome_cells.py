@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from ..data.model_formula import model_formula, present_mix
 from ..data.sql import outcome_cells as sql
@@ -76,15 +77,25 @@ def nps_answered(ds) -> bool:
     return int(ds.engine.rows(f"SELECT count({ds.engine.dialect.ident('nps')}) FROM surveys")[0][0]) > 0
 
 
+def subset_agents(cells_per_agent: pd.Series, size: int | None = None) -> pd.Index | None:
+    """The agents a model on agent × cell counts is fitted on when their cells (`cells_per_agent`: per agent id,
+    sorted) exceed CELL_LIMIT: the agents in a random order (seed SUBSET_SEED), as many as fit under the limit (or
+    under `size` cells, when smaller); None (every agent) within it."""
+    if int(cells_per_agent.sum()) <= CELL_LIMIT:
+        return None
+    shuffled = cells_per_agent.iloc[np.random.default_rng(SUBSET_SEED).permutation(len(cells_per_agent))]
+    return shuffled.index[np.cumsum(shuffled.to_numpy()) <= min(CELL_LIMIT, size or CELL_LIMIT)]
+
+
 def fit_rate_model_from_sql(ds, outcome: str, mix) -> CellRateModel:
     """``margins.fit_rate_model`` from agent × mix cells (see the module docstring); the model's frame is the
     cells (`counts` "n"), its population the contacts per mix cell."""
     mix = [m for m in mix if m in ds.columns["contacts"]]
     per_agent = sql.cells_per_agent(ds, outcome, mix)
-    subset = int(per_agent.sum()) > CELL_LIMIT
+    agents = subset_agents(per_agent)
+    subset = agents is not None
     if subset:
-        shuffled = per_agent.iloc[np.random.default_rng(SUBSET_SEED).permutation(len(per_agent))]
-        sql.use_agents(ds, shuffled.index[np.cumsum(shuffled.to_numpy()) <= CELL_LIMIT])
+        sql.use_agents(ds, agents)
     cells = sql.rate_cells(ds, outcome, mix, agents=subset)
     cells["failures"] = cells["n"] - cells["k"]
     used = present_mix(cells, mix)

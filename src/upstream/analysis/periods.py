@@ -235,11 +235,12 @@ def period_changes(models, frame: pd.DataFrame, period: str = "period", level: f
     return change_rows(models, levels, raw, last, None, period, level)
 
 
-def change_rows(models, levels: list, raw: pd.DataFrame, eta_last: np.ndarray, weights: np.ndarray | None,
-                period: str = "period", level: float = 0.95) -> pd.DataFrame:
+def change_rows(models, levels: list, raw: pd.DataFrame, eta_last: np.ndarray | None, weights: np.ndarray | None,
+                period: str = "period", level: float = 0.95, average_change=None) -> pd.DataFrame:
     """``period_changes`` from its inputs: the period `levels`, the `raw` means per period (handle_time_sec,
     came_back), the repeat model's linear predictor η of the last period's contacts (`weights`: contacts per
-    value, None: one each)."""
+    value, None: one each) — or `average_change`, a function of the period coefficient giving that mean change
+    in the repeat share itself (η left in SQL at scale)."""
     first, last = levels[0], levels[-1]
     ht, rep = models.handle_time, models.repeat
     col = ht.term_columns(period)[-1] if len(levels) > 1 else None
@@ -254,9 +255,11 @@ def change_rows(models, levels: list, raw: pd.DataFrame, eta_last: np.ndarray, w
                            "upper": np.expm1(c["estimate"] + tq * c["std_error"]), "p_value": c["p_value"],
                            "raw_first": raw.loc[first, "handle_time_sec"], "raw_last": raw.loc[last, "handle_time_sec"]}
     b, se = rep.coef_table.loc[col, "estimate"], rep.coef_table.loc[col, "std_error"]
-    eta0 = eta_last - b                                # the last period's contacts, before
+    eta0 = None if eta_last is None else eta_last - b  # the last period's contacts, before
 
     def points(beta):
+        if average_change is not None:
+            return float(average_change(beta))
         change = expit(eta0 + beta) - expit(eta0)
         return float(np.mean(change) if weights is None else np.average(change, weights=weights))
 

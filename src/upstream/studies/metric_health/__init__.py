@@ -14,7 +14,9 @@ repeats; self-reported against measured resolution; and the interactions-per-con
 
 On a data set in DuckDB or Spark the same parts come from aggregates (``at_scale``, ``analysis.metric_sums``):
 every table as from the rows, except that the handle-time model's crossed agent × day intercepts are fitted by
-the method of moments and conjugate-gradient GLS (its model-health line says so).
+the method of moments and conjugate-gradient GLS (its model-health line says so), and that beyond
+``outcome_cells.CELL_LIMIT`` repeat cells the repeat model's estimates come from a random subset of agents and
+every agent's effect from Newton iterations in SQL given them (``analysis.repeat_modes``; its model-health line).
 """
 from __future__ import annotations
 
