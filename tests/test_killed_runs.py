@@ -8,9 +8,9 @@ One module-scoped history, on the tiny smoke study (tests/notebooks/smoke_report
 3. two runs are started together (one with ``--name-agents``) while a watcher checks that
    ``latest`` only ever points at a complete report.
 
-The tests then check each recorded state. Each run is the ``upstream run`` command's own ``main`` in a
-forked copy of the test process (its own pid, stdout, stderr and environment; a SIGKILL ends only it), which
-has upstream and Great Expectations imported already: 36 → 25 CPU seconds for the seven runs.
+The tests then check each recorded state. Each run is the ``upstream run`` command in a forked copy of the
+test process (tests/forked.py: its own pid, stdout, stderr and environment; a SIGKILL ends only it), which has
+upstream and Great Expectations imported already: 36 → 25 CPU seconds for the seven runs.
 """
 from __future__ import annotations
 
@@ -22,19 +22,16 @@ import re
 import shutil
 import signal
 import socket
-import sys
-import tempfile
 import threading
 import time
-import traceback
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 from conftest import build_valid_tables, write_tables
+from forked import ForkedRun
 
-from upstream import cli
 from upstream.data import load_dataset
 from upstream.reporting.privacy import find_in_report, installation_salt
 from upstream.runner import publish
@@ -76,51 +73,6 @@ def _kernel_pids(cwd: Path) -> set[int]:
     return pids
 
 
-class ForkedRun:
-    """``upstream <argv>`` as the command would run it, in a forked child of this process: ``pid``;
-    ``finish()`` waits and gives its exit code (a negative signal number when killed, as subprocess does),
-    stdout and stderr."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]):
-        self._out, self._err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        self.pid = os.fork()
-        if self.pid == 0:                                     # the child: never returns into pytest
-            code = 1
-            try:
-                os.dup2(self._out.fileno(), 1)
-                os.dup2(self._err.fileno(), 2)
-                sys.stdout = open(1, "w", closefd=False)      # noqa: SIM115 - flushed below, fd stays
-                sys.stderr = open(2, "w", closefd=False)      # noqa: SIM115
-                os.environ.clear()
-                os.environ.update(env)
-                code = cli.main(argv)
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:                             # noqa: BLE001 - shown on the run's stderr
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-
-    def finish(self, timeout: float = 300) -> SimpleNamespace:
-        deadline = time.monotonic() + timeout
-        while (done := os.waitpid(self.pid, os.WNOHANG))[0] == 0:
-            if time.monotonic() > deadline:
-                os.kill(self.pid, signal.SIGKILL)
-                pytest.fail(f"upstream run (pid {self.pid}) still running after {timeout} s")
-            time.sleep(0.05)
-        status = done[1]
-        out = []
-        for stream in (self._out, self._err):
-            stream.seek(0)
-            out.append(stream.read())
-            stream.close()
-        return SimpleNamespace(pid=self.pid, code=os.waitstatus_to_exitcode(status), out=out[0], err=out[1])
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     root = tmp_path_factory.mktemp("killed")
@@ -142,7 +94,8 @@ def history(tmp_path_factory):
         return ForkedRun(["run", str(study), "--reports", str(reports), *extra], env)
 
     def finish(run: ForkedRun) -> SimpleNamespace:
-        return run.finish()
+        done = run.finish(timeout=300)
+        return SimpleNamespace(pid=done.pid, code=done.returncode, out=done.stdout, err=done.stderr)
 
     good = finish(start("-p", f"pseudonym_salt={SECRET}"))
     assert good.code == 0, good.err
