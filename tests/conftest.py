@@ -47,7 +47,7 @@ def pytest_configure(config):
         os.environ[SHARED_ENV] = str(config._upstream_shared)
 
 
-#: The slowest test modules, slowest first (CPU seconds of one module alone, user+sys, on the 2-core machine under
+#: The slowest test modules, about slowest first (CPU seconds of one module alone, user+sys, on the 2-core machine under
 #: load, issue 17; test_spark also keeps a JVM busy for about 100 s). They are collected first, and `make test` keeps
 #: that order (pytest-xdist --no-loadscope-reorder), so no worker starts one of them while the others are finishing:
 #: by number of tests, xdist's own order, test_spark, test_study_notebooks and test_verdict_simulations came last.
@@ -61,6 +61,10 @@ SLOWEST_MODULES = (
     "test_killed_runs.py",              # 26
     "test_bad_input_corpus.py",         # 25
     "test_study_notebooks.py",          # 23
+    "test_studies.py",                  # 38, after test_pages: the sample's models are in their shared run cache
+    "test_verdict_simulations.py",      # 17
+    "test_shared_credit_studies.py",    # 13
+    "test_tables_unchanged.py",         # 10
 )
 
 

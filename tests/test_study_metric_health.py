@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from operations import larger_operation
+from operations import larger_cache, larger_operation
+from shared_data import shared_cache
 
 from upstream.analysis import interactions, periods, resolution, speed
 from upstream.data import load_dataset
@@ -22,13 +23,13 @@ PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
 
 @pytest.fixture(scope="module")
 def result(sample):
-    return metric_health.run(sample[0], PARAMS, RunCache())
+    return metric_health.run(sample[0], PARAMS, shared_cache("sample"))
 
 
 @pytest.fixture(scope="module")
 def larger():
     ds, truth = larger_operation()
-    return metric_health.run(ds, PARAMS, RunCache()), truth
+    return metric_health.run(ds, PARAMS, larger_cache()), truth
 
 
 def true_repeat_change(truth, extra_unresolved):
