@@ -1,7 +1,9 @@
 """The ``upstream`` command run in a forked copy of the test process: its own pid, environment, stdout and
 stderr (file descriptors 1 and 2, so what a kernel or any other child writes there is caught too), and a SIGKILL
 ends only the copy, as with a subprocess; but upstream, pandas and Great Expectations are imported already, which
-saves the 2-4 CPU seconds a new ``python -m upstream.cli`` process spends importing them."""
+saves the 2-4 CPU seconds a new ``python -m upstream.cli`` process spends importing them. Not for a run on the
+DuckDB or Spark engine: the worker threads of a DuckDB database (or the JVM gateway) do not survive a fork: a
+child running DuckDB after the test process had used it ended with SIGSEGV (test_sql_study keeps a subprocess)."""
 from __future__ import annotations
 
 import os

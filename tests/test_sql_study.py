@@ -118,13 +118,14 @@ def test_survey_screen_agrees_except_the_top_box_model(paths):
 def test_upstream_run_with_the_duckdb_engine(tmp_path):
     """The runner validates with DuckDB, hands the engine to the notebook and says what the study did."""
     import json
+    import subprocess
+    import sys
     from pathlib import Path
 
-    from forked import run_upstream
-
+    upstream = Path(sys.executable).with_name("upstream")
     study = Path(__file__).resolve().parents[1] / "studies" / "agent_vs_system.yaml"
-    proc = run_upstream(["run", str(study), "--engine", "duckdb", "--reports", str(tmp_path), "-p", "n_boot=100"],
-                        timeout=600)
+    proc = subprocess.run([str(upstream), "run", str(study), "--engine", "duckdb", "--reports", str(tmp_path),
+                           "-p", "n_boot=100"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "Validating" in proc.stderr and "with duckdb ... ok" in proc.stderr
     run = Path(proc.stdout.strip().splitlines()[-1]).parent
