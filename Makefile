@@ -6,6 +6,7 @@ PIP    := $(PY) -m pip
 STUDY  ?= studies/agent_vs_system.yaml
 # Test processes side by side (pytest-xdist; four on two cores, since many tests wait on kernels and
 # subprocesses: 6.4 min against 9-12 min with two); a module's tests stay in one process (its fixtures run once).
+# The slowest modules start first (tests/conftest.py SLOWEST_MODULES; --no-loadscope-reorder keeps that order).
 TEST_WORKERS ?= 4
 # GX, papermill and friends must never reach the network at run time.
 export GX_ANALYTICS_ENABLED := False
@@ -38,7 +39,7 @@ study: $(VENV)/.installed
 ## Lint (ruff) and run the test suite.
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 ## JupyterLab on notebooks/ with the project kernel.
 lab: $(VENV)/.installed

@@ -260,10 +260,11 @@ def run_studies(ds, params: dict, cache=None, layout: bool = True) -> dict:
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def run_notebooks(folder: Path, params: dict, cache_dir: Path) -> dict:
-    """The quarterly review's notebooks executed in this process (every code cell, in order, with the parameters
-    cell's values overridden by `params` and the data folder): each study's pipeline *and* the notebook code that
-    displays it, which the pipelines alone do not exercise. No kernel and no papermill (the CLI test has those);
+def run_notebooks(folder: Path, params: dict, cache_dir: Path, studies: tuple[str, ...] | None = None) -> dict:
+    """The quarterly review's notebooks (or those of `studies`) executed in this process (every code cell, in order,
+    with the parameters cell's values overridden by `params` and the data folder): each study's pipeline *and* the
+    notebook code that displays it, which the pipelines alone do not exercise; with a `report_dir` in `params`, what
+    a run publishes is written there. No kernel and no papermill (the CLI test has those);
     figures are drawn without tight layout and not rendered to PNG, and nothing is displayed. Returns each study's
     StudyResult, or the estimability refusal (``{"refused": [sentences]}``)."""
     import contextlib
@@ -289,7 +290,7 @@ def run_notebooks(folder: Path, params: dict, cache_dir: Path) -> dict:
         warnings.simplefilter("ignore")
         for patch in patches:
             stack.enter_context(patch)
-        for study in STUDY_NAMES:
+        for study in studies or STUDY_NAMES:
             notebook = json.loads((NOTEBOOKS / f"{study}.ipynb").read_text(encoding="utf-8"))
             cells = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
             namespace: dict = {}

@@ -7,8 +7,6 @@ agent only, made by tests/reference/make_reference.R; the data and mapping are i
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +14,13 @@ import pandas as pd
 import pytest
 import yaml
 from conformance import REFERENCE, TOL, abs_err, lmer_errors
+from shapes import run_notebooks
 
 from upstream.cli import main
 from upstream.data.sql import open_dataset
 from upstream.studies import steps
 from upstream.studies.base import Parameters, RunCache
 
-ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = json.loads((REFERENCE / "fixtures" / "insteval_agent_vs_system_reml.json").read_text())
 ONE_FACTOR_FIXTURE = json.loads((REFERENCE / "fixtures" / "insteval_agent_vs_system_d_reml.json").read_text())
 EXPORT = REFERENCE / FIXTURE["data"]
@@ -112,10 +110,16 @@ def test_import_keeps_every_rating_as_a_rated_contact(dataset):
 
 
 @pytest.fixture(scope="module")
-def agent_model(dataset):
+def cache_dir(tmp_path_factory) -> Path:
+    """The run cache the agent model is fitted into once, for the model tests and the study's notebook."""
+    return tmp_path_factory.mktemp("insteval-cache")
+
+
+@pytest.fixture(scope="module")
+def agent_model(dataset, cache_dir):
     """The study's agent model, through the step agent_vs_system calls (100 bootstrap replicates, the
     smallest the study allows; the crossed model's modes and conditional SEs do not depend on them)."""
-    return steps.agent_model(dataset, Parameters.from_mapping({"n_boot": 100}), RunCache())
+    return steps.agent_model(dataset, Parameters.from_mapping({"n_boot": 100}), RunCache(cache_dir))
 
 
 def test_agent_model_is_the_crossed_model_lme4_fits(agent_model):
@@ -161,16 +165,17 @@ def test_one_factor_agent_model_matches_lme4(agent_model):
 
 
 @pytest.mark.slow
-def test_default_study_publishes_lme4s_agent_effects(imported, tmp_path):
-    """`upstream run studies/agent_vs_system.yaml --data <imported>` publishes a report whose agent effects
-    and conditional SEs are lme4's conditional modes and SDs for every lecturer, with the reliability
+def test_default_study_publishes_lme4s_agent_effects(imported, cache_dir, agent_model, tmp_path):
+    """The default study's notebook (agent_vs_system.ipynb, every cell, as `upstream run studies/agent_vs_system.yaml
+    --data <imported> --name-agents` executes it, in this process with the run cache the model tests fitted
+    into; tests/test_runner.py and tests/test_shapes.py run the runner and its kernels) publishes agent effects
+    and conditional SEs that are lme4's conditional modes and SDs for every lecturer, with the reliability
     1 − cond_se²/τ² of lme4's τ², and puts (almost) nobody under survey review for what a table of rated
     contacts cannot show."""
-    proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(ROOT / "studies" / "agent_vs_system.yaml"),
-                           "--data", str(imported), "--reports", str(tmp_path / "reports"), "--name-agents",
-                           "-p", "n_boot=100"], capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    published = tmp_path / "reports" / "agent_vs_system" / "latest" / "tables" / "agent_effects.csv"
+    report = tmp_path / "report"
+    run_notebooks(imported, {"n_boot": 100, "show_names": True, "report_dir": str(report)}, cache_dir,
+                  studies=("agent_vs_system",))
+    published = report / "tables" / "agent_effects.csv"
     table = pd.read_csv(published, dtype={"agent_id": str}).set_index("agent_id")
     ref = lme4_agents()
     assert sorted(table.index) == sorted(ref.index)

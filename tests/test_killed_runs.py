@@ -8,7 +8,9 @@ One module-scoped history, on the tiny smoke study (tests/notebooks/smoke_report
 3. two runs are started together (one with ``--name-agents``) while a watcher checks that
    ``latest`` only ever points at a complete report.
 
-The tests then check each recorded state.
+The tests then check each recorded state. Each run is the ``upstream run`` command in a forked copy of the
+test process (tests/forked.py: its own pid, stdout, stderr and environment; a SIGKILL ends only it), which has
+upstream and Great Expectations imported already: 36 → 25 CPU seconds for the seven runs.
 """
 from __future__ import annotations
 
@@ -20,8 +22,6 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -30,13 +30,14 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from conftest import build_valid_tables, write_tables
+from forked import ForkedRun
 
+from upstream.data import load_dataset
 from upstream.reporting.privacy import find_in_report, installation_salt
 from upstream.runner import publish
 from upstream.runner.guards import KILL_AT_ENV, STAGES
 
 TESTS = Path(__file__).resolve().parent
-UPSTREAM_SCRIPT = Path(sys.executable).with_name("upstream")
 SECRET = "s3cr3t-salt-Zq81"
 STAMP = re.compile(r"^\d{8}-\d{6}(-\d+)?$")
 
@@ -84,16 +85,17 @@ def history(tmp_path_factory):
     reports = root / "reports"
     study_dir = reports / "smoke"
 
-    def start(*extra: str, kill: str | None = None) -> subprocess.Popen:
+    load_dataset(data)                          # GX imported (and its first validation's set-up done) once here
+
+    def start(*extra: str, kill: str | None = None) -> ForkedRun:
         env = {k: v for k, v in os.environ.items() if k != KILL_AT_ENV}
         if kill:
             env[KILL_AT_ENV] = kill
-        return subprocess.Popen([str(UPSTREAM_SCRIPT), "run", str(study), "--reports", str(reports), *extra],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        return ForkedRun(["run", str(study), "--reports", str(reports), *extra], env)
 
-    def finish(proc: subprocess.Popen) -> SimpleNamespace:
-        out, err = proc.communicate(timeout=300)
-        return SimpleNamespace(pid=proc.pid, code=proc.returncode, out=out, err=err)
+    def finish(run: ForkedRun) -> SimpleNamespace:
+        done = run.finish(timeout=300)
+        return SimpleNamespace(pid=done.pid, code=done.returncode, out=done.stdout, err=done.stderr)
 
     good = finish(start("-p", f"pseudonym_salt={SECRET}"))
     assert good.code == 0, good.err

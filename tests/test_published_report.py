@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from html import escape
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +22,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from browser import Browser, find_chromium
+from forked import run_upstream
 from test_pii import PII
 
 from upstream.reporting.agent_pages import agent_page_links
@@ -79,8 +78,7 @@ def real_run(tmp_path_factory):
     # A fixed salt (through the environment override) keeps the pseudonyms, and so this test, the same
     # on every run; the installation key itself is exercised by tests/test_killed_runs.py.
     env = {**os.environ, "UPSTREAM_PSEUDONYM_SALT": "published-report-tests"}
-    proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(study), "--reports", str(root / "reports")],
-                          capture_output=True, text=True, timeout=900, env=env)
+    proc = run_upstream(["run", str(study), "--reports", str(root / "reports")], env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = Path(proc.stdout.strip().splitlines()[-1]).parent
     agents = pd.read_csv(data / "agents.csv", dtype=str)["agent_id"].tolist()

@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from forked import run_upstream
 from shapes import CORPUS, SHAPES, run_notebooks, shape_of, write_shape
 
 from upstream.data import load_dataset
@@ -204,9 +203,8 @@ def test_answered_surveys_only_through_the_cli_gives_a_report(tmp_path):
     """The quarterly review through `upstream run` (validation, papermill, every notebook) on the shape that broke
     survey_health: all contacts, only answered surveys listed."""
     data = write_shape(tmp_path / "data", ANSWERED, SEED, **SIZES)
-    proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(ROOT / "studies" / "quarterly_review.yaml"),
-                           "--data", str(data), "--reports", str(tmp_path / "r"), "-p", "n_boot=100"],
-                          capture_output=True, text=True, timeout=900)
+    proc = run_upstream(["run", str(ROOT / "studies" / "quarterly_review.yaml"), "--data", str(data),
+                         "--reports", str(tmp_path / "r"), "-p", "n_boot=100"])
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "r" / "quarterly_review" / "latest"
     for study in STUDY_NAMES:

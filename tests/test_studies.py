@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import shared_cache
 
 from upstream import lmer
 from upstream.analysis.agents import agent_effects, fit_agent_model
@@ -18,7 +19,15 @@ from upstream.analysis.shares import variance_shares
 from upstream.data.frames import invitations, responses
 from upstream.reporting.sentences.common import Units
 from upstream.simulate import truth_frame
-from upstream.studies import ParameterError, Parameters, RunCache, agent_scorecards, agent_vs_system, survey_health
+from upstream.studies import (
+    ParameterError,
+    Parameters,
+    RunCache,
+    agent_scorecards,
+    agent_vs_system,
+    steps,
+    survey_health,
+)
 from upstream.studies.agent_vs_system import sentences as say
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,15 +38,20 @@ POLICY_COLUMNS = ["policy", "n_contacts", "n_responses", "effect", "lower", "upp
                   "agent_variation_p"]
 
 
+#: The study parameters of the sample's study tests (tests/study_data.py, tests/test_pages.py): with the run cache
+#: they share, each model on the sample is fitted once per test run.
+PARAMS = {"n_boot": 100, "seed": 7}
+
+
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    return RunCache(tmp_path_factory.mktemp("cache"))
+def cache():
+    return shared_cache("sample")
 
 
 @pytest.fixture(scope="module")
 def avs(sample, cache):
     ds, _ = sample
-    return agent_vs_system.run(ds, {"n_boot": 200, "seed": 7, "show_names": True}, cache)
+    return agent_vs_system.run(ds, {**PARAMS, "show_names": True}, cache)
 
 
 def test_agent_vs_system_publishes_the_issue_tables(avs, tmp_path):
@@ -124,7 +138,7 @@ def test_study_recovers_the_simulators_truth(avs, sample):
 
 def test_pseudonyms_in_published_tables_unless_names_are_asked_for(sample, cache, tmp_path):
     ds, _ = sample
-    result = agent_vs_system.run(ds, {"n_boot": 200, "seed": 7, "pseudonym_salt": "test-salt"}, cache)
+    result = agent_vs_system.run(ds, {**PARAMS, "pseudonym_salt": "test-salt"}, cache)
     result.publish(tmp_path)
     table = pd.read_csv(tmp_path / "tables" / "agent_effects.csv", dtype={"agent_id": str})
     assert table["agent_id"].str.fullmatch(r"Agent [0-9A-F]{4,}").all()
@@ -136,21 +150,25 @@ def test_tables_are_byte_identical_on_a_rerun(sample, avs, tmp_path):
     same bytes as the module's run."""
     ds, _ = sample
     avs.publish(tmp_path / "first")
-    agent_vs_system.run(ds, {"n_boot": 200, "seed": 7, "show_names": True}, RunCache()).publish(tmp_path / "second")
+    agent_vs_system.run(ds, {**PARAMS, "show_names": True}, RunCache()).publish(tmp_path / "second")
     first = sorted((tmp_path / "first" / "tables").glob("*.csv"))
     assert len(first) == len(avs.tables) >= 5
     for path in first:
         assert path.read_bytes() == (tmp_path / "second" / "tables" / path.name).read_bytes(), path.name
 
 
-def test_the_run_cache_fits_each_model_once(sample, cache, avs):
+def test_the_run_cache_fits_each_model_once(sample, cache, avs, monkeypatch):
+    """A second notebook's process, sharing only the run cache's folder (here with the other modules' tests of the
+    sample), takes the agent model from it: fitting it again fails the test."""
     ds, _ = sample
-    before = sorted(p.name for p in cache.folder.glob("*.pkl"))
-    assert any(n.startswith("agent_model-") for n in before)
-    other = RunCache(cache.folder)                         # a second notebook's process: only the folder is shared
-    card = agent_scorecards.run(ds, {"n_boot": 200, "seed": 7, "show_names": True}, other)
-    after = sorted(p.name for p in cache.folder.glob("*.pkl"))
-    assert [n for n in after if n.startswith("agent_model-")] == [n for n in before if n.startswith("agent_model-")]
+    assert any(p.name.startswith("agent_model-") for p in cache.folder.glob("*.pkl"))
+    other = RunCache(cache.folder)
+
+    def refit(*args, **kwargs):
+        raise AssertionError("the agent model was fitted a second time")
+
+    monkeypatch.setattr(steps, "fit_agent_model", refit)
+    card = agent_scorecards.run(ds, {**PARAMS, "show_names": True}, other)
     shared = card.tables["scorecards"]["csat_adjusted"]
     adjusted = avs.tables["agent_effects"]["adjusted_score"].reindex(shared.index)
     np.testing.assert_allclose(shared, adjusted)
@@ -158,8 +176,7 @@ def test_the_run_cache_fits_each_model_once(sample, cache, avs):
 
 def test_scorecards_apply_the_reliability_rule(sample, cache):
     ds, _ = sample
-    result = agent_scorecards.run(ds, {"n_boot": 200, "seed": 7, "reliability_threshold": 0.8, "show_names": True},
-                                  cache)
+    result = agent_scorecards.run(ds, {**PARAMS, "reliability_threshold": 0.8, "show_names": True}, cache)
     card = result.tables["scorecards"]
     shown = display_scorecards(card, card.index.to_series())
     unrankable = card.index[~card["rankable"] & ~card["survey_flag"]]
@@ -174,7 +191,7 @@ def test_scorecards_apply_the_reliability_rule(sample, cache):
 
 def test_survey_health_study(sample, cache):
     ds, truth = sample
-    result = survey_health.run(ds, {"n_boot": 200, "seed": 7}, cache)
+    result = survey_health.run(ds, PARAMS, cache)
     assert set(result.tables) == {"response_rates", "response_model", "nps_by_channel", "survey_screen",
                                   "weighted_scores", "weighted_agent_effects", "tipping_point",
                                   "verdict_tipping_points"}

@@ -240,9 +240,9 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
     operation: Key findings first, code hidden, tables published, findings on the index page."""
     import html as html_module
     import json
-    import subprocess
-    import sys
     from pathlib import Path
+
+    from forked import run_upstream
 
     from upstream.simulate import PRESETS, simulate
 
@@ -252,8 +252,7 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
     study = tmp_path / "review.yaml"
     study.write_text("name: review\ntitle: Test review\ndata: data\nparameters:\n  n_boot: 100\nnotebooks:\n"
                      + "".join(f"  - {nb / name}.ipynb\n" for name in names))
-    proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(study), "--reports", str(tmp_path / "rep")],
-                          capture_output=True, text=True, timeout=900)
+    proc = run_upstream(["run", str(study), "--reports", str(tmp_path / "rep")])
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "rep" / "review" / "latest"
     index = html_module.unescape((run / "index.html").read_text())

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from operations import larger_operation
+from operations import larger_cache, larger_operation
 from shared_data import shared_cache
 
 from upstream.analysis import interactions, periods, resolution, speed
@@ -30,7 +30,7 @@ def result(sample):
 @pytest.fixture(scope="module")
 def larger():
     ds, truth = larger_operation()
-    return metric_health.run(ds, PARAMS, RunCache()), truth
+    return metric_health.run(ds, PARAMS, larger_cache()), truth
 
 
 def true_repeat_change(truth, extra_unresolved):

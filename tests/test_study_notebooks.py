@@ -3,11 +3,10 @@ operation: each page opens with Key findings, hides code, publishes its tables, 
 findings under their study group."""
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from forked import run_upstream
 
 from upstream.simulate import PRESETS, simulate
 
@@ -22,8 +21,7 @@ def test_operations_notebooks_run_end_to_end(tmp_path):
     listed = "".join(f"  - {ROOT / 'notebooks' / f'{n}.ipynb'}\n" for n in NOTEBOOKS)
     study.write_text("name: ops\ntitle: Operations review\ndata: data\nparameters:\n  reliability_threshold: 0.6\n"
                      f"  n_boot: 100\n  budget: 50\nnotebooks:\n{listed}")
-    proc = subprocess.run([sys.executable, "-m", "upstream.cli", "run", str(study), "--reports", str(tmp_path / "r")],
-                          capture_output=True, text=True, timeout=900)
+    proc = run_upstream(["run", str(study), "--reports", str(tmp_path / "r")])
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "r" / "ops" / "latest"
     for name in NOTEBOOKS:

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from operations import larger_operation
+from operations import larger_cache, larger_operation
 from scipy.special import expit
+from shared_data import shared_cache
 
 from upstream.analysis import qa
 from upstream.data.frames import responses
@@ -23,7 +24,7 @@ PARAMS = {"n_boot": 100, "seed": 7, "show_names": True}
 
 @pytest.fixture(scope="module")
 def cache():
-    return RunCache()
+    return shared_cache("sample")
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ def test_sample_is_random_within_agent_reproducible_and_nested(result, sample, c
 
 def test_larger_operation_plan(sample):
     ds, truth = larger_operation()
-    res = qa_sample.run(ds, PARAMS, RunCache())
+    res = qa_sample.run(ds, PARAMS, larger_cache())
     plan = res.tables["qa_plan"]
     t = truth_frame(truth).reindex(plan.index)
     assert (plan.loc[t["low_volume"] & (plan["eligible"] > 0), "reviews"] > 0).all()
