@@ -59,6 +59,13 @@ SLOWEST_MODULES = (
     "test_published_report.py",         # 33
     "test_insteval.py",                 # 33
     "test_killed_runs.py",              # 26
+    "test_study_metric_health.py",      # the larger operation's speed models
+    "test_study_channel_audit.py",      # the larger operation's rate models
+    "test_study_policy_friction.py",    # the larger operation
+    "test_sql_channel_audit.py",        # the DuckDB study beside the pandas one
+    "test_sql_metric_health.py",
+    "test_sql_scorecards.py",
+    "test_sql_survey_health.py",
     "test_bad_input_corpus.py",         # 25
     "test_study_notebooks.py",          # 23
     "test_studies.py",                  # 38, after test_pages: the sample's models are in their shared run cache

@@ -57,6 +57,9 @@ def same_table(name: str, left: pd.DataFrame, right: pd.DataFrame) -> None:
         x, y = left[column], right[column]
         if pd.api.types.is_float_dtype(x.dtype):
             close(x, y)
+        elif x.map(lambda v: isinstance(v, float)).any():   # numbers among None in an object column
+            assert x.isna().tolist() == y.isna().tolist(), f"{name}.{column}"
+            close(pd.to_numeric(x).astype(float), pd.to_numeric(y).astype(float))
         else:
             assert x.astype(str).tolist() == y.astype(str).tolist(), f"{name}.{column}"
 

@@ -124,7 +124,7 @@ def cell_propensity(cells: pd.DataFrame, features: Sequence[str], n: str = "n", 
     X = propensity_design(cells, features)
     counts, hits = cells[n].to_numpy(float), cells[o].to_numpy(float)
     result = sm.GLM(np.column_stack([hits, counts - hits]), X, family=sm.families.Binomial()).fit(tol=1e-12)
-    p = pd.Series(np.asarray(result.fittedvalues, dtype=float), index=cells.index, name="propensity")
+    p = pd.Series(np.asarray(result.mu, dtype=float), index=cells.index, name="propensity")   # 1 cell: no wrapper
     params, bse = result.params, result.bse
     table = pd.DataFrame({"term": list(X.columns), "estimate": params.to_numpy(),
                           "std_error": bse.to_numpy(), "z": (params / bse).to_numpy(),
