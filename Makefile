@@ -12,7 +12,7 @@ TEST_WORKERS ?= 4
 export GX_ANALYTICS_ENABLED := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: study test lab install dev kernel bench lock reference sample clean
+.PHONY: study test test-spark lab install dev kernel bench lock reference sample clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -39,7 +39,12 @@ study: $(VENV)/.installed
 ## Lint (ruff) and run the test suite.
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not spark_full"
+
+## The Spark equality of the studies whose Spark run takes a minute each (tests/test_spark.py SPARK_FULL);
+## .ci/run runs it after `make test`.
+test-spark: $(VENV)/.installed-dev
+	$(PY) -m pytest -q -m spark_full tests/test_spark.py
 
 ## JupyterLab on notebooks/ with the project kernel.
 lab: $(VENV)/.installed
