@@ -39,12 +39,12 @@ study: $(VENV)/.installed
 ## Lint (ruff) and run the test suite.
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not spark_full"
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not spark"
 
-## The Spark equality of the studies whose Spark run takes a minute each (tests/test_spark.py SPARK_FULL);
-## .ci/run runs it after `make test`.
+## Spark local mode against DuckDB for every study (tests/test_spark.py, about 5 minutes); .ci/run runs it after
+## `make test`.
 test-spark: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -m spark_full tests/test_spark.py
+	$(PY) -m pytest -q -m spark tests/test_spark.py
 
 ## JupyterLab on notebooks/ with the project kernel.
 lab: $(VENV)/.installed

@@ -52,7 +52,6 @@ def pytest_configure(config):
 #: that order (pytest-xdist --no-loadscope-reorder), so no worker starts one of them while the others are finishing:
 #: by number of tests, xdist's own order, test_spark, test_study_notebooks and test_verdict_simulations came last.
 SLOWEST_MODULES = (
-    "test_spark.py",                    # 21 + the JVM
     "test_shapes.py",                   # 65
     "test_pages.py",                    # 40
     "test_runner.py",                   # 35

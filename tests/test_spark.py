@@ -23,8 +23,12 @@ from upstream.data.sql import open_dataset
 from upstream.studies import RunCache, steps
 from upstream.studies.registry import STUDY_NAMES, declared
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None,
-                                reason="Spark needs Java 17 (a JRE) on the PATH; the Spark engine is not tested")
+#: Every test here runs in `make test-spark` (.ci/run runs it after `make test`): one Spark session and every
+#: study on both engines take about 5 minutes of one test process and a JVM, which `make test`'s 6 minutes on two
+#: cores cannot hold (issue 17).
+pytestmark = [pytest.mark.spark,
+              pytest.mark.skipif(shutil.which("java") is None,
+                                 reason="Spark needs Java 17 (a JRE) on the PATH; the Spark engine is not tested")]
 
 #: Every study whose pipeline declares it can read the data with Spark.
 SPARK_STUDIES = [name for name in STUDY_NAMES if "spark" in declared(name).engines]
@@ -85,14 +89,7 @@ def test_spark_validates_and_sums_as_duckdb(engines):
     assert cells["spark"] == cells["duckdb"] and len(cells["spark"]) > 7000
 
 
-#: Studies whose Spark run takes about a minute each on the sample (dozens of aggregate queries, each a Spark job,
-#: and GLMM fits on both engines): `make test-spark` runs them (.ci/run does, after `make test`), so that
-#: `make test` keeps to its 6 minutes on two cores (issue 17).
-SPARK_FULL = ("metric_health", "channel_audit", "policy_friction")
-
-
-@pytest.mark.parametrize("study", [pytest.param(name, marks=pytest.mark.spark_full) if name in SPARK_FULL else name
-                                   for name in SPARK_STUDIES])
+@pytest.mark.parametrize("study", SPARK_STUDIES)
 def test_every_spark_study_publishes_the_duckdb_tables(engines, study):
     run = declared(study).run
     spark, duck = (run(ds, PARAMS, cache) for ds, cache in (engines["spark"], engines["duckdb"]))
