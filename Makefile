@@ -41,7 +41,7 @@ test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not spark"
 
-## Spark local mode against DuckDB for every study (tests/test_spark.py, about 5 minutes); .ci/run runs it after
+## Spark local mode against DuckDB for every study (tests/test_spark.py, about 2 minutes); .ci/run runs it after
 ## `make test`.
 test-spark: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -m spark tests/test_spark.py

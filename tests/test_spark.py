@@ -24,8 +24,8 @@ from upstream.studies import RunCache, steps
 from upstream.studies.registry import STUDY_NAMES, declared
 
 #: Every test here runs in `make test-spark` (.ci/run runs it after `make test`): one Spark session and every
-#: study on both engines take about 5 minutes of one test process and a JVM, which `make test`'s 6 minutes on two
-#: cores cannot hold (issue 17).
+#: study on both engines take 2 minutes alone on a quiet machine and about 5 minutes of one test process beside the
+#: suite's others, which `make test`'s 6 minutes on two cores cannot hold (issue 17).
 pytestmark = [pytest.mark.spark,
               pytest.mark.skipif(shutil.which("java") is None,
                                  reason="Spark needs Java 17 (a JRE) on the PATH; the Spark engine is not tested")]
