@@ -346,3 +346,15 @@ def test_the_position_strip_is_bounded_by_its_width_and_as_dark_as_overlapping_t
     few = str(svg.strip([0.0, 0.0, 0.5], None, "ticks"))
     opacities = re.findall(r'stroke-opacity="([0-9.]+)"', few)
     assert opacities == ["0.84", "0.6"]          # two agents on one pixel: 1 − 0.4²; one alone: 0.6
+
+
+def test_the_trend_axis_does_not_print_an_end_label_over_the_zero_label():
+    """Every month below zero puts 0 near the top: the top label (+0.26 on the sample's Agent 0033) would print over
+    the 0; it is left out, the bottom one kept."""
+    from upstream.reporting import svg
+    chart = str(svg.monthly_chart([("2026-07", -0.85, -1.39, -0.31), ("2026-08", -1.46, -1.95, -0.97)], 0.05,
+                                  "months"))
+    labels = re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', chart)
+    assert labels == ["-2.15", "0"]                 # -1.95 less a tenth of the span -1.95 … +0.05
+    spread = str(svg.monthly_chart([("2026-07", 0.4, 0.1, 0.7), ("2026-08", -0.4, -0.7, -0.1)], 0.05, "months"))
+    assert re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', spread) == ["+0.84", "-0.84", "0"]

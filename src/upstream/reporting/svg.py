@@ -130,6 +130,14 @@ def share_bar(part: int, whole: int, label: str, part_text: str, rest_text: str,
     return _svg(width, 56, label, body)
 
 
+def _axis_labels(y, lo: float, hi: float) -> list[tuple[float, str]]:
+    """(y, text) of the top, bottom and 0 labels of a vertical axis; an end label within a line's height of the 0
+    label is left out (they would print over each other)."""
+    zero = y(0) + 4
+    ends = [(y(hi) + 10, f"{hi:+.2f}"), (y(lo), f"{lo:+.2f}")]
+    return [(where, text) for where, text in ends if abs(where - zero) >= 12] + [(zero, "0")]
+
+
 def monthly_chart(rows: Sequence[tuple[str, float, float, float]], margin: float, label: str,
                   width: int = 520) -> Markup:
     """Estimates over time, one column each (month, effect, lower, upper): the interval as a vertical line, the
@@ -143,7 +151,7 @@ def monthly_chart(rows: Sequence[tuple[str, float, float, float]], margin: float
             f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - 10}" y2="{y(0):.1f}" stroke="{MUTED}" '
             'stroke-dasharray="3 3"/>',
             *(f'<text x="{left - 6}" y="{where:.1f}" font-size="11" text-anchor="end" fill="{MUTED}">{text}</text>'
-              for where, text in ((y(hi) + 10, f"{hi:+.2f}"), (y(lo), f"{lo:+.2f}"), (y(0) + 4, "0")))]
+              for where, text in _axis_labels(y, lo, hi))]
     for i, (name, effect, lower, upper) in enumerate(rows):
         x = left + step * (i + 0.5)
         if math.isfinite(lower) and math.isfinite(upper):
