@@ -167,6 +167,19 @@ def cap_neighbours(rep: pd.DataFrame, cap: float, level: float = 0.95) -> pd.Dat
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def band_of(amount: pd.Series, edges: np.ndarray, cap: float | None) -> pd.Series:
+    """Each amount's band: 'low–high' between consecutive `edges` below the cap (the last band closed), or
+    'at cap (…)'; NA for an amount in no band."""
+    band = pd.Series(pd.NA, index=amount.index, dtype="object")
+    for j in range(len(edges) - 1):
+        last = j == len(edges) - 2
+        inside = (amount >= edges[j]) & ((amount <= edges[j + 1]) if last else (amount < edges[j + 1]))
+        band[inside & ((amount < cap) if cap is not None else True)] = f"{edges[j]:.2f}–{edges[j + 1]:.2f}"
+    if cap is not None:
+        band[amount >= cap] = f"at cap ({cap:.2f})"
+    return band
+
+
 def amount_bands(contacts: pd.DataFrame, inv: pd.DataFrame, cap: float | None, n_bands: int = 5) -> pd.DataFrame:
     """Credited contacts in bands of amount (quantile bands below the cap, and the cap itself): contacts,
     low/high amount, replies, mean CSAT with a t interval — the picture behind the dose–response."""
@@ -174,13 +187,7 @@ def amount_bands(contacts: pd.DataFrame, inv: pd.DataFrame, cap: float | None, n
     amount = credited["credit_issued"].round(2)
     below = amount[amount < cap] if cap is not None else amount
     edges = np.unique(np.quantile(below, np.linspace(0, 1, n_bands + 1))) if len(below) else np.array([])
-    band = pd.Series(pd.NA, index=credited.index, dtype="object")
-    for j in range(len(edges) - 1):
-        last = j == len(edges) - 2
-        inside = (amount >= edges[j]) & ((amount <= edges[j + 1]) if last else (amount < edges[j + 1]))
-        band[inside & ((amount < cap) if cap is not None else True)] = f"{edges[j]:.2f}–{edges[j + 1]:.2f}"
-    if cap is not None:
-        band[amount >= cap] = f"at cap ({cap:.2f})"
+    band = band_of(amount, edges, cap)
     replies = inv[inv["responded"] & inv["csat"].notna()].set_index("contact_id")["csat"].astype(float)
     csat = credited["contact_id"].map(replies)
     rows = []

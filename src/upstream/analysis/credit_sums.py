@@ -67,14 +67,7 @@ def amount_bands(cells: pd.DataFrame, cap: float | None, n_bands: int = 5) -> pd
     below = per_amount[per_amount.index < cap] if cap is not None else per_amount
     edges = (np.unique(quantiles(below.index.to_numpy(float), below.to_numpy(), np.linspace(0, 1, n_bands + 1)))
              if len(below) else np.array([]))
-    band = pd.Series(pd.NA, index=per_amount.index, dtype="object")
-    amount = per_amount.index.to_series()
-    for j in range(len(edges) - 1):
-        last = j == len(edges) - 2
-        inside = (amount >= edges[j]) & ((amount <= edges[j + 1]) if last else (amount < edges[j + 1]))
-        band[inside & ((amount < cap) if cap is not None else True)] = f"{edges[j]:.2f}–{edges[j + 1]:.2f}"
-    if cap is not None:
-        band[amount >= cap] = f"at cap ({cap:.2f})"
+    band = credit.band_of(per_amount.index.to_series(), edges, cap)
     c["band"] = c["amount"].map(band)
     rows = []
     for name, part in c.dropna(subset=["band"]).groupby("band", sort=False):

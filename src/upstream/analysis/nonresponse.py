@@ -160,8 +160,11 @@ def weighted_agent_effects(resp: pd.DataFrame, weights: pd.Series, outcome: str 
     w = weights.loc[data.index]
     data["_w"] = w * data.groupby(AGENT)[AGENT].transform("size") / w.groupby(data[AGENT]).transform("sum")
     formula = model_formula(outcome, present_mix(data, mix))
-    base = lmer(formula, data)
-    weighted = lmer(formula, data, weights="_w")
+    return compare_weighted(lmer(formula, data), lmer(formula, data, weights="_w"), formula)
+
+
+def compare_weighted(base, weighted, formula: str) -> WeightedAgentEffects:
+    """The agents' modes and conditional SEs of the unweighted and the weighted fit side by side, with the shift."""
     out = pd.DataFrame({"effect": base.ranef[AGENT]["mode"], "cond_se": base.ranef[AGENT]["cond_se"],
                         "effect_weighted": weighted.ranef[AGENT]["mode"],
                         "cond_se_weighted": weighted.ranef[AGENT]["cond_se"]})

@@ -24,7 +24,6 @@ from ..data.sql import aggregates as sql
 from ..data.sql import survey as survey_sql
 from ..models import lmer_from_stats
 from ..survey import NpsEstimate, cell_propensity, nps_from_counts
-from ..survey.constants import AGENT
 from ..survey.nps import nps_point
 from .aggregated import group_stats
 from .nonresponse import (
@@ -32,6 +31,7 @@ from .nonresponse import (
     ResponseModel,
     TippingPoint,
     WeightedAgentEffects,
+    compare_weighted,
     response_rate_table,
     tipping_point_of,
 )
@@ -150,15 +150,7 @@ def weighted_agent_effects_from_sql(ds, response: CellResponseModel, mix=CONTACT
     base = lmer_from_stats(group_stats(ds, design, "csat", per_group_xtx=False, table="weighted_replies"))
     weighted = lmer_from_stats(group_stats(ds, design, "csat", weight=survey_sql.per_agent_scaled_weight(ds),
                                            per_group_xtx=False, table="weighted_replies"))
-    out = pd.DataFrame({"effect": base.ranef[AGENT]["mode"], "cond_se": base.ranef[AGENT]["cond_se"],
-                        "effect_weighted": weighted.ranef[AGENT]["mode"],
-                        "cond_se_weighted": weighted.ranef[AGENT]["cond_se"]})
-    out["shift"] = out["effect_weighted"] - out["effect"]
-    health = tuple(f"{label}: {line}" for label, fit in (("unweighted agent model", base),
-                                                          ("weighted agent model", weighted)) for line in fit.health())
-    return WeightedAgentEffects(out, sd=float(base.varcorr.loc[AGENT, "sd"]),
-                                sd_weighted=float(weighted.varcorr.loc[AGENT, "sd"]),
-                                formula=model_formula("csat", design.mix), health=health)
+    return compare_weighted(base, weighted, model_formula("csat", design.mix))
 
 
 def reply_shares_from_sql(ds) -> pd.Series:
