@@ -16,7 +16,9 @@
    largest difference of the agent model's estimates from the pandas path's);
 6. `--quarterly`: the whole quarterly review through the runner (``upstream run``) on --data with --engine, on
    its good/bad variant (CSAT recoded to 2 points, built in a temporary folder), and with pandas on --medium;
-   seconds per notebook and peak memory of the process tree (runner and kernels). See _quarterly.py.
+   seconds per notebook, CPU seconds and peak memory of the process tree (runner and kernels); on --medium
+   both with --engine and with pandas (stopped after --pandas-limit seconds: at 1 M contacts the pandas path's exact
+   crossed REML alone takes over 40 minutes). See _quarterly.py.
 
 Each workload runs in its own process (peak memory = that process's maximum resident set), `--repeat`
 times; the machine's load average is printed before and after (the machine is shared).
@@ -24,7 +26,7 @@ times; the machine's load average is printed before and after (the machine is sh
     .venv/bin/python benchmarks/bench_scale.py [--data DIR] [--repeat 3] [--spark]
         [--only study,sums,crossed,sql_studies]
     .venv/bin/python benchmarks/bench_scale.py --quarterly [--data DIR] [--medium DIR] [--engine duckdb|spark]
-        [--n-boot N] [--with-rows] [--no-good-bad]
+        [--n-boot N] [--with-rows] [--no-good-bad] [--pandas-limit SECONDS]
 
 Without --data the large preset is simulated into benchmarks/.data/large (once; ~3 min, ~270 MB).
 """
@@ -212,6 +214,8 @@ def main() -> int:
     ap.add_argument("--with-rows", action="store_true",
                     help="--quarterly: run the studies that read rows too (with pandas; ~15 GB a kernel at 10 M)")
     ap.add_argument("--no-good-bad", action="store_true", help="--quarterly: leave out the good/bad variant")
+    ap.add_argument("--pandas-limit", type=float, default=1800,
+                    help="--quarterly: stop the pandas run on --medium after this many seconds (0: no limit)")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.data)))
@@ -219,7 +223,8 @@ def main() -> int:
     data = args.data or str(HERE / ".data" / "large")
     if args.quarterly:
         import _quarterly
-        return _quarterly.main(data, args.medium, args.engine, args.n_boot, args.with_rows, not args.no_good_bad)
+        return _quarterly.main(data, args.medium, args.engine, args.n_boot, args.with_rows, not args.no_good_bad,
+                               args.pandas_limit or None)
     if not Path(data).exists():
         t = time.perf_counter()
         subprocess.run([str(ROOT / ".venv" / "bin" / "upstream"), "simulate", "--preset", "large", "--out", data],
