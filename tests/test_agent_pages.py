@@ -16,7 +16,7 @@ import pytest
 from upstream.analysis.agent_trend import MIN_MONTH_REPLIES
 from upstream.analysis.agents import fit_agent_model
 from upstream.analysis.mix_parts import mix_parts
-from upstream.reporting import agent_pages, agent_trend_page, first_screen
+from upstream.reporting import agent_pages, agent_rows, agent_trend_page, first_screen
 from upstream.reporting.agent_pages import replies_for_reliability, replies_for_verdict, write_agent_pages
 from upstream.runner.export import json_for_script
 from upstream.runner.index_page import lists_to_tables
@@ -80,19 +80,28 @@ def report(tmp_path_factory):
 
 
 def test_a_page_reads_its_agent_rows_from_an_index_built_once(report):
-    """Each page is built from the per-agent tables cut to its agent (agents_rows), and says what it would say
-    from the whole tables; an agent absent from a table gets that table empty, not None."""
+    """Each page reads its agent's rows from tables indexed once (agent_rows.AgentTables): for every agent and
+    per-agent table, the rows found by label are that table's rows of the agent, in order; an agent absent from
+    a table gets [] and a table the run did not publish None; the place within the team counts the ranked mates
+    with a larger effect."""
     folder, _ = report
-    tables = {name: agent_pages.read_table(folder, name) for name in agent_pages.TABLES}
-    rule, own = agent_pages.Rule.read(folder), agent_pages.agents_rows(tables)
-    for _, row in tables["agent_effects"].iterrows():
-        cut = own(row["agent_id"])
-        assert cut["agent_effects"] is tables["agent_effects"]
-        assert {n: sorted(set(t["agent_id"])) for n, t in cut.items() if n != "agent_effects" and t is not None} == {
-            n: [row["agent_id"]] if row["agent_id"] in set(t["agent_id"]) else []
-            for n, t in tables.items() if n != "agent_effects" and t is not None}
-        assert repr(agent_pages.agent_context(row, cut, rule)) == repr(agent_pages.agent_context(row, tables, rule))
-    assert len(own(LABELS[3])["agent_trend"]) == 0 and own(LABELS[3])["qa_plan"] is None
+    agents = agent_rows.AgentTables.read(folder)
+    effects = agents.effects
+    for label in effects["agent_id"]:
+        for name in agent_rows.PER_AGENT:
+            table = agent_pages.read_table(folder, name)
+            found = agents.rows(name, label)
+            if table is None:
+                assert found is None and agents.columns(name) == []
+            else:
+                expected = table[table["agent_id"] == label].to_dict("records")
+                assert repr(found) == repr(expected) and agents.columns(name) == list(table.columns)
+    assert agents.rows("agent_trend", LABELS[3]) == [] and agents.rows("qa_plan", LABELS[3]) is None
+    ranked = effects[effects["adjusted_rank"].notna()]
+    assert agents.ranked.count == len(ranked) == 2
+    for effect in (-1.0, 0.0312, 0.3, 0.6219136462, 2.0):
+        assert agents.ranked.team_place("Team 03", effect) == (int((ranked["effect"] > effect).sum()) + 1, 2)
+    assert agents.average_raw == pytest.approx(effects["raw_score"].mean(), rel=1e-15)
 
 
 def _text(page: Path) -> str:
@@ -346,6 +355,10 @@ def test_the_position_strip_is_bounded_by_its_width_and_as_dark_as_overlapping_t
     few = str(svg.strip([0.0, 0.0, 0.5], None, "ticks"))
     opacities = re.findall(r'stroke-opacity="([0-9.]+)"', few)
     assert opacities == ["0.84", "0.6"]          # two agents on one pixel: 1 − 0.4²; one alone: 0.6
+    chart = svg.StripChart(values, "ticks")      # one strip for every page: ticks counted once per axis span
+    for mark in (0.1, 5.0, None, -0.2, 5.0, float("nan")):
+        assert chart.draw(mark) == svg.strip(values, mark, "ticks")
+    assert len(chart.ticks) == 2                 # a mark beyond the values widens the axis: its own ticks
 
 
 def test_the_trend_axis_does_not_print_an_end_label_over_the_zero_label():

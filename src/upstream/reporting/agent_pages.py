@@ -23,10 +23,10 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from markupsafe import Markup
 
 from . import svg
+from .agent_rows import AgentTables, Ranked, read_table
 from .agent_trend_page import trend_section
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -39,14 +39,6 @@ NEUTRAL, NOT_RANKABLE, UNDER_REVIEW = ("not distinguishable from average", "not 
                                        "survey process under review")
 #: The most replies the page will say are needed (beyond this: "many more than ...").
 MAX_EXTRA_FACTOR = 100
-
-
-def read_table(folder: Path, name: str) -> pd.DataFrame | None:
-    """tables/<name>.csv with agent labels read as text, or None when the run did not publish it."""
-    path = folder / "tables" / f"{name}.csv"
-    if not path.is_file():
-        return None
-    return pd.read_csv(path, dtype={"agent_id": str}, keep_default_na=False, na_values=[""])
 
 
 def page_file(label: str, taken: set[str]) -> str:
@@ -167,7 +159,7 @@ class Rule:
         return f"{self.unit_scale * float(value):+.{digits}f}".replace("-", "−")
 
 
-def verdict_section(row: pd.Series, rule: Rule) -> dict:
+def verdict_section(row: dict, rule: Rule) -> dict:
     """The verdict in words, the chance it is wrong, and, without a verdict, why and what would give one."""
     verdict = str(row.get("verdict", ""))
     n = float(row["n_responses"])
@@ -217,19 +209,18 @@ def verdict_section(row: pd.Series, rule: Rule) -> dict:
     return {"verdict": verdict, "headline": headline, "lines": lines, "wrong": wrong}
 
 
-def mix_section(row: pd.Series, effects: pd.DataFrame, parts: pd.DataFrame | None) -> dict:
+def mix_section(row: dict, agents: AgentTables) -> dict:
     """What the contact mix did to the raw score against the average agent's mix, part by part, with the waterfall
     from the average agent's raw score to this agent's."""
-    label = str(row["agent_id"])
-    average_raw = float(effects["raw_score"].mean())
+    average_raw = agents.average_raw
     raw = float(row["raw_score"])
-    if parts is None or label not in set(parts["agent_id"].astype(str)):
-        total = float(row["mix_expected"]) - float(effects["mix_expected"].mean()) \
-            if _finite(row.get("mix_expected")) else None
+    parts = agents.rows("agent_mix_parts", str(row["agent_id"]))
+    if not parts:
+        total = float(row["mix_expected"]) - agents.average_mix_expected if _finite(row.get("mix_expected")) else None
         return {"available": False, "total": total, "rows": [], "chart": None, "average_raw": average_raw,
                 "raw": raw, "rest": None}
-    own = parts[parts["agent_id"].astype(str) == label].iloc[0]
-    names = [c for c in parts.columns if c not in ("agent_id", "total")]
+    own = parts[0]
+    names = [c for c in agents.columns("agent_mix_parts") if c not in ("agent_id", "total")]
     rows = [{"part": MIX_NAMES.get(c, c.replace("_", " ").capitalize()), "column": c, "value": float(own[c]),
              "csv": own[c]} for c in names]
     total = float(own["total"])
@@ -241,13 +232,13 @@ def mix_section(row: pd.Series, effects: pd.DataFrame, parts: pd.DataFrame | Non
             "raw": raw, "rest": rest}
 
 
-def survey_section(label: str, screen: pd.DataFrame | None, scored: Any = None) -> dict:
+def survey_section(screen: list[dict] | None, scored: Any = None) -> dict:
     """Invitations, replies and rates against the expected ones, and the screen's finding in words; where the
     screen's replies (every answered survey) outnumber the `scored` replies the estimate rests on, a note says
-    what each counts."""
-    if screen is None or label not in set(screen["agent_id"].astype(str)):
+    what each counts. `screen`: the agent's rows of survey_screen.csv."""
+    if not screen:
         return {"available": False}
-    row = screen[screen["agent_id"].astype(str) == label].iloc[0]
+    row = screen[0]
     found = []
     if _flag(row.get("flag_invitations")):
         found.append("fewer surveys were sent than the agent's own contacts predict (overall or after adverse "
@@ -275,56 +266,53 @@ def survey_section(label: str, screen: pd.DataFrame | None, scored: Any = None) 
     return {"available": True, "row": row, "finding": finding, "note": note}
 
 
-def position_section(row: pd.Series, effects: pd.DataFrame) -> dict:
+def position_section(row: dict, ranked: Ranked) -> dict:
     """Where the agent stands among the ranked agents: a strip of every ranked agent's effect (unlabelled)
     with this one marked, the rank and its 95% interval."""
-    ranked = effects[effects["adjusted_rank"].notna()]
-    chart = svg.strip(ranked["effect"].astype(float).tolist(),
-                      float(row["effect"]) if _finite(row.get("effect")) else None,
-                      "Every ranked agent's effect as a tick; this agent as the blue dot")
+    chart = ranked.strip.draw(float(row["effect"]) if _finite(row.get("effect")) else None)
     if _finite(row.get("adjusted_rank")):
-        text = (f"Rank {int(row['adjusted_rank'])} of {len(ranked)} ranked agents (1 = best once the contact mix is "
-                f"accounted for); with the uncertainty of the estimates the rank could be anywhere from "
+        text = (f"Rank {int(row['adjusted_rank'])} of {ranked.count} ranked agents (1 = best once the contact mix "
+                f"is accounted for); with the uncertainty of the estimates the rank could be anywhere from "
                 f"{int(row['rank_lower'])} to {int(row['rank_upper'])} (95%).")
     else:
         text = (f"Not ranked ({row.get('verdict')}); the blue dot shows where the estimate falls among the "
-                f"{len(ranked)} ranked agents.")
+                f"{ranked.count} ranked agents.")
     team = row.get("team")
-    if _finite(row.get("adjusted_rank")) and "team" in ranked and _finite_text(team):
-        mates = ranked[ranked["team"] == team]
-        place = int((mates["effect"].astype(float) > float(row["effect"])).sum()) + 1
-        text += f" Within {team}: {place} of {len(mates)} ranked agents."
+    if _finite(row.get("adjusted_rank")) and ranked.teams and _finite_text(team):
+        place, mates = ranked.team_place(team, float(row["effect"]))
+        text += f" Within {team}: {place} of {mates} ranked agents."
     return {"chart": chart, "text": text}
 
 
-def speed_section(label: str, metrics: pd.DataFrame | None) -> str | None:
-    if metrics is None or label not in set(metrics["agent_id"].astype(str)):
+def speed_section(metrics: list[dict] | None) -> str | None:
+    """Speed against repeats in a sentence, from the agent's row of agent_metrics.csv; None without one."""
+    if not metrics:
         return None
-    row = metrics[metrics["agent_id"].astype(str) == label].iloc[0]
+    row = metrics[0]
     return (f"Handle time {level(row.get('handle_time_ratio'))} × the average agent's on the same contacts, "
             f"odds of a repeat contact {level(row.get('repeat_odds_ratio'))} ×; probability of being faster than "
             f"average {percent(row.get('p_fast'))}, of more repeats {percent(row.get('p_repeats'))}, of both "
             f"{percent(row.get('p_quadrant'))} (an association, not a cause).")
 
 
-def qa_section(label: str, plan: pd.DataFrame | None, sample: pd.DataFrame | None) -> dict | None:
-    if plan is None or label not in set(plan["agent_id"].astype(str)):
+def qa_section(plan: list[dict] | None, sample: list[dict] | None, sample_columns: list[str]) -> dict | None:
+    """The agent's QA reviews (their rows of qa_plan.csv and qa_sample.csv); None without a plan row."""
+    if not plan:
         return None
-    row = plan[plan["agent_id"].astype(str) == label].iloc[0]
+    row = plan[0]
     reviews = int(row["reviews"]) if _finite(row.get("reviews")) else 0
-    chosen = (sample[sample["agent_id"].astype(str) == label] if sample is not None else pd.DataFrame())
-    columns = [c for c in ("contact_id", "opened_at", "channel", "policy", "issue_type") if c in chosen]
+    columns = [c for c in ("contact_id", "opened_at", "channel", "policy", "issue_type") if c in sample_columns]
     return {"reviews": reviews, "reason": str(row.get("reason") or ""),
-            "reliability_after": row.get("reliability_after"), "contacts": chosen[columns].to_dict("records"),
-            "columns": columns}
+            "reliability_after": row.get("reliability_after"),
+            "contacts": [{c: contact[c] for c in columns} for contact in sample or []], "columns": columns}
 
 
-def credit_section(label: str, credit: pd.DataFrame | None, rule: Rule) -> dict | None:
+def credit_section(credit: list[dict] | None, rule: Rule) -> dict | None:
     """Shared credit (tables/shared_credit.csv from agent_vs_system): how much of the agent's work was shared and
     the effect and verdict under rating-time attribution beside those under shared credit; None without it."""
-    if credit is None or label not in set(credit["agent_id"].astype(str)):
+    if not credit:
         return None
-    row = credit[credit["agent_id"].astype(str) == label].iloc[0]
+    row = credit[0]
     changed = _flag(row.get("changed"))
     text = (f"Several agents worked on some contacts, so each rating counts for every agent who worked on the contact "
             f"by their share of the work (shared credit); {percent(row.get('shared_share'))} of the rated contacts "
@@ -335,23 +323,24 @@ def credit_section(label: str, credit: pd.DataFrame | None, rule: Rule) -> dict 
     return {"text": text, "changed": changed, "row": row}
 
 
-def agent_context(row: pd.Series, tables: dict, rule: Rule) -> dict:
+def agent_context(row: dict, agents: AgentTables, rule: Rule) -> dict:
+    """Everything the page template shows for the agent of `row` (a row of agent_effects.csv)."""
     label = str(row["agent_id"])
+    own = lambda name: agents.rows(name, label)  # noqa: E731
     k = rule.unit_scale
     effect_chart = (svg.interval_chart(k * float(row["effect"]), k * float(row["lower"]), k * float(row["upper"]),
                                        k * (rule.margin or 0.0), "The agent's effect with its 95% interval")
                     if all(_finite(row.get(k)) for k in ("effect", "lower", "upper")) else None)
     return {
         "label": label, "row": row, "team": row.get("team") if _finite_text(row.get("team")) else None,
-        "effect_chart": effect_chart, "verdict": verdict_section(row, rule),
-        "mix": mix_section(row, tables["agent_effects"], tables.get("agent_mix_parts")),
-        "survey": survey_section(label, tables.get("survey_screen"), row.get("n_responses")),
-        "position": position_section(row, tables["agent_effects"]),
-        "speed": speed_section(label, tables.get("agent_metrics")),
-        "qa": qa_section(label, tables.get("qa_plan"), tables.get("qa_sample")),
-        "credit": credit_section(label, tables.get("shared_credit"), rule),
-        "trend": trend_section(label, tables.get("agent_monthly_effects"), tables.get("agent_trend"), rule,
-                               shared_credit=tables.get("shared_credit") is not None),
+        "effect_chart": effect_chart, "verdict": verdict_section(row, rule), "mix": mix_section(row, agents),
+        "survey": survey_section(own("survey_screen"), row.get("n_responses")),
+        "position": position_section(row, agents.ranked),
+        "speed": speed_section(own("agent_metrics")),
+        "qa": qa_section(own("qa_plan"), own("qa_sample"), agents.columns("qa_sample")),
+        "credit": credit_section(own("shared_credit"), rule),
+        "trend": trend_section(own("agent_monthly_effects"), own("agent_trend"), rule,
+                               shared_credit=agents.tables["shared_credit"] is not None),
         "margin": rule.margin, "rule": rule,
     }
 
@@ -360,27 +349,14 @@ def _finite_text(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and np.isnan(value)) and str(value).strip() != ""
 
 
-TABLES = ("agent_effects", "agent_mix_parts", "survey_screen", "agent_metrics", "qa_plan", "qa_sample", "shared_credit",
-          "agent_monthly_effects", "agent_trend")
-
-
-def agents_rows(tables: dict):
-    """label → `tables` with each per-agent table (all but agent_effects) cut to that agent's rows, from an index
-    built once (filtering every table for every page was quadratic: 0.16 s a page at 4,897 agents)."""
-    keyed = {name: (dict(iter(t.groupby(t["agent_id"].astype(str), sort=False))), t.iloc[0:0])
-             for name, t in tables.items() if name != "agent_effects" and t is not None and "agent_id" in t}
-    return lambda label: {**tables, **{name: groups.get(label, empty) for name, (groups, empty) in keyed.items()}}
-
-
 def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None, version: str) -> dict[str, str]:
     """Write ``agents/<label>.html`` for every agent in tables/agent_effects.csv; returns label → href (relative
     to the report folder). Nothing (an empty dict) when the run published no agent table."""
     import jinja2
 
     folder = Path(report_dir)
-    tables = {name: read_table(folder, name) for name in TABLES}
-    effects = tables["agent_effects"]
-    if effects is None or not len(effects):
+    agents = AgentTables.read(folder)
+    if agents is None:
         return {}
     rule = Rule.read(folder)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
@@ -391,10 +367,8 @@ def write_agent_pages(report_dir: str | Path, *, title: str, period: str | None,
     out = folder / FOLDER
     out.mkdir(exist_ok=True)
     links = agent_page_links(folder)
-    own = agents_rows(tables)
-    for _, row in effects.iterrows():
-        href = links[str(row["agent_id"])]
+    for row in agents.effects.to_dict("records"):
         html = template.render(css=css, title=title, period=period, version=version,
-                               **agent_context(row, own(str(row["agent_id"])), rule))
-        (folder / href).write_text(html, encoding="utf-8")
+                               **agent_context(row, agents, rule))
+        (folder / links[str(row["agent_id"])]).write_text(html, encoding="utf-8")
     return links

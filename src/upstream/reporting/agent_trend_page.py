@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from . import svg
 
 #: Replies a month needs to count (analysis.agent_trend.MIN_MONTH_REPLIES; this page reads only the tables).
@@ -19,7 +17,7 @@ def _p(value: float) -> str:
     return "p < 0.001" if value < 0.001 else f"p = {value:.3f}" if value < 0.1 else f"p = {value:.2f}"
 
 
-def trend_sentence(test: pd.Series, rule) -> str:
+def trend_sentence(test: dict, rule) -> str:
     """Whether the agent's effect moved over the months, in words, with the slope's interval and p-values."""
     slope, lower, upper = (float(test[k]) for k in ("slope", "slope_lower", "slope_upper"))
     per_month = f"{rule.unit} a month"
@@ -42,18 +40,18 @@ RATING_TIME_NOTE = ("The months credit each rating to the agent assigned when th
                     "did on contacts you shared, and miss ratings of your part of theirs.")
 
 
-def trend_section(label: str, monthly: pd.DataFrame | None, tests: pd.DataFrame | None, rule,
-                  min_replies: int = MIN_MONTH_REPLIES, shared_credit: bool = False) -> dict:
+def trend_section(monthly: list[dict] | None, tests: list[dict] | None, rule, min_replies: int = MIN_MONTH_REPLIES,
+                  shared_credit: bool = False) -> dict:
     """{available, rows (month, n_responses, effect, lower, upper as in the CSV), chart, sentence, attribution
-    (RATING_TIME_NOTE where the run shares credit, else empty)}."""
+    (RATING_TIME_NOTE where the run shares credit, else empty)} from the agent's rows of agent_monthly_effects.csv
+    (None: the run has no such table) and of agent_trend.csv."""
     if monthly is None:
         return {"available": False, "rows": [], "chart": None,
                 "sentence": "This run has no estimate per agent and month (only the linear agent model fitted on the "
                             "replies gives one)."}
-    own = monthly[monthly["agent_id"].astype(str) == label]
-    rows = own[["month", "n_responses", "effect", "lower", "upper"]].to_dict("records")
-    test = tests[tests["agent_id"].astype(str) == label] if tests is not None else pd.DataFrame()
-    if len(test) == 0:
+    rows = [{k: month[k] for k in ("month", "n_responses", "effect", "lower", "upper")} for month in monthly]
+    test = tests or []
+    if not test:
         return {"available": False, "rows": rows, "chart": None,
                 "sentence": f"Too few replies to follow a trend: a month counts with at least {min_replies} replies, "
                             f"and a trend needs two such months ({'one' if len(rows) == 1 else 'none'} here)."}
@@ -62,5 +60,5 @@ def trend_section(label: str, monthly: pd.DataFrame | None, tests: pd.DataFrame 
                                 k * float(r["upper"])) for r in rows if math.isfinite(float(r["effect"]))],
                               k * (rule.margin or 0.0),
                               "Your effect month by month against the average agent that month, with 95% intervals")
-    return {"available": True, "rows": rows, "chart": chart, "sentence": trend_sentence(test.iloc[0], rule),
-            "test": test.iloc[0], "attribution": RATING_TIME_NOTE if shared_credit else ""}
+    return {"available": True, "rows": rows, "chart": chart, "sentence": trend_sentence(test[0], rule),
+            "test": test[0], "attribution": RATING_TIME_NOTE if shared_credit else ""}

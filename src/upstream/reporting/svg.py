@@ -14,7 +14,10 @@ GOOD, BAD, NEUTRAL, HIGHLIGHT, SHADE = "#1b7837", "#b2182b", "#4d4d4d", "#1f6feb
 
 def _span(values: Sequence[float], pad: float = 0.08) -> tuple[float, float]:
     finite = [float(v) for v in values if v is not None and math.isfinite(float(v))] or [0.0]
-    lo, hi = min(finite + [0.0]), max(finite + [0.0])
+    return _padded(min(finite + [0.0]), max(finite + [0.0]), pad)
+
+
+def _padded(lo: float, hi: float, pad: float = 0.08) -> tuple[float, float]:
     width = (hi - lo) or 1.0
     return lo - pad * width, hi + pad * width
 
@@ -78,21 +81,40 @@ def waterfall(steps: Sequence[tuple[str, float, str]], start: tuple[str, float],
 TICK_OPACITY = 0.6
 
 
-def strip(values: Sequence[float], mark: float | None, label: str, width: int = 520) -> Markup:
-    """Every value as a faint tick on one axis (nobody named), `mark` as a blue dot; 0 dashed. Values that fall on
+class StripChart:
+    """Every value as a faint tick on one axis (nobody named), a mark as a blue dot; 0 dashed. Values that fall on
     the same pixel are one tick as dark as their overlapping ticks would be, so the chart's size is bounded by its
-    width, not by the number of agents (20,000 at scale)."""
-    lo, hi = _span(list(values) + ([mark] if mark is not None else []))
-    x = _scale(lo, hi, 15, width - 15)
-    body = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="40" stroke="{MUTED}" stroke-dasharray="3 3"/>']
-    pixels = Counter(round(x(v)) for v in values if math.isfinite(v))
-    body += [f'<line x1="{px}" y1="12" x2="{px}" y2="32" stroke="#8c959f" stroke-opacity='
-             f'"{1 - (1 - TICK_OPACITY) ** n:.3g}"/>' for px, n in sorted(pixels.items())]
-    if mark is not None and math.isfinite(mark):
-        body.append(f'<circle cx="{x(mark):.1f}" cy="22" r="6" fill="{HIGHLIGHT}"/>')
-    body.append(f'<text x="15" y="54" font-size="11" fill="{MUTED}">{lo:+.2f}</text>')
-    body.append(f'<text x="{width - 15}" y="54" font-size="11" fill="{MUTED}" text-anchor="end">{hi:+.2f}</text>')
-    return _svg(width, 60, label, body)
+    width, not by the number of agents (20,000 at scale). The ticks are counted once per axis span, so drawing the
+    same values with a different mark on every agent's page costs the same at 150 agents as at 20,000."""
+
+    def __init__(self, values: Sequence[float], label: str, width: int = 520):
+        self.values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+        self.label, self.width = label, width
+        self.low, self.high = min(self.values + [0.0]), max(self.values + [0.0])
+        self.ticks: dict[tuple[float, float], list[str]] = {}
+
+    def draw(self, mark: float | None) -> Markup:
+        """The strip with `mark` (None: no dot); the axis spans the values, 0 and the mark."""
+        marked = mark is not None and math.isfinite(mark)
+        lo, hi = _padded(min(self.low, mark) if marked else self.low, max(self.high, mark) if marked else self.high)
+        x = _scale(lo, hi, 15, self.width - 15)
+        if (lo, hi) not in self.ticks:
+            pixels = Counter(round(x(v)) for v in self.values)
+            self.ticks[lo, hi] = [f'<line x1="{px}" y1="12" x2="{px}" y2="32" stroke="#8c959f" stroke-opacity='
+                                  f'"{1 - (1 - TICK_OPACITY) ** n:.3g}"/>' for px, n in sorted(pixels.items())]
+        body = [f'<line x1="{x(0):.1f}" y1="4" x2="{x(0):.1f}" y2="40" stroke="{MUTED}" stroke-dasharray="3 3"/>',
+                *self.ticks[lo, hi]]
+        if marked:
+            body.append(f'<circle cx="{x(mark):.1f}" cy="22" r="6" fill="{HIGHLIGHT}"/>')
+        body.append(f'<text x="15" y="54" font-size="11" fill="{MUTED}">{lo:+.2f}</text>')
+        body.append(f'<text x="{self.width - 15}" y="54" font-size="11" fill="{MUTED}" text-anchor="end">{hi:+.2f}'
+                    '</text>')
+        return _svg(self.width, 60, self.label, body)
+
+
+def strip(values: Sequence[float], mark: float | None, label: str, width: int = 520) -> Markup:
+    """`StripChart` of `values` drawn once with `mark`."""
+    return StripChart(values, label, width).draw(mark)
 
 
 def forest(rows: Sequence[tuple[str, float, float, float]], highlight: str | None, label: str,
