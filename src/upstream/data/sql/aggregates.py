@@ -317,7 +317,9 @@ def unrated_contacts(ds, agents, columns=("contact_id", "agent_id", "opened_at",
 
 
 def _feature(ds, f: str) -> str:
-    return f"(c.{_i(ds, 'credit_issued')} > 0)" if f == "credited" else f"c.{_i(ds, f)}"
+    """A screen feature of the contact `c`; credited: credit_issued > 0, an empty credit_issued counting as no credit
+    (as the pandas path's `credit_issued > 0` does; SQL's comparison with NULL would be NULL, a cell of its own)."""
+    return f"coalesce(c.{_i(ds, 'credit_issued')} > 0, FALSE)" if f == "credited" else f"c.{_i(ds, f)}"
 
 
 def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -> list[str]:
