@@ -104,11 +104,9 @@ def handle_time_model(ds, factors, order, crossed: bool):
     tot = sql.totals(ds, METRIC_ROWS, dsg, "log_handle_time", where)
     ag = sql.group_sums(ds, METRIC_ROWS, dsg, "log_handle_time", AGENT, where)
     dy = sql.group_sums(ds, METRIC_ROWS, dsg, "log_handle_time", "day", where)
-    cells = sql.cells(ds, METRIC_ROWS, [AGENT, "day"], where=where)
+    cells = sql.indexed_cells(ds, METRIC_ROWS, {AGENT: ag["levels"], "day": dy["levels"]}, where)
     sums = CrossedSums(dsg.names, tot["xtx"], tot["xty"], tot["yty"], ag["levels"], ag["n"], ag["s"], ag["sy"],
-                       dy["levels"], dy["n"], dy["s"], dy["sy"],
-                       np.searchsorted(ag["levels"], cells[AGENT].astype(str).to_numpy(dtype=object)),
-                       np.searchsorted(dy["levels"], cells["day"].astype(str).to_numpy(dtype=object)),
+                       dy["levels"], dy["n"], dy["s"], dy["sy"], cells[AGENT].to_numpy(), cells["day"].to_numpy(),
                        cells["n"].to_numpy())
     fit = crossed_fit(sums, AGENT, "day", "log_handle_time", fixed_se=True, terms=dsg.terms)
     if fit.variances["day"] < (1e-4 * fit.sigma) ** 2:     # no day-to-day variation: drop the term, as on rows
