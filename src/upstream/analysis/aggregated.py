@@ -33,6 +33,7 @@ from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import complete_varying
 from ..data.sql import aggregates as sql
+from ..data.sql import survey as survey_sql
 from ..models import BootstrapResult, ColumnTerms, CrossedFit, CrossedSums, GroupStats, crossed_fit, lmer_from_stats
 from ..survey.constants import AGENT
 from . import trends
@@ -244,13 +245,19 @@ def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.
 
 
 def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES,
-                           visibility=None) -> ScreenResult:
+                           visibility=None, cells: pd.DataFrame | None = None) -> ScreenResult:
     """``screen.survey_screen`` from aggregates in two passes over the contacts: counts per feature cell,
     the propensity models fitted on the cells (``screen.cell_probabilities``), then per agent the
     observed and expected counts; the top-box expectation from the population-averaged logistic model
-    of the mix; top box: the data set's declared one (``CsatScale.top_box_sql``)."""
+    of the mix; top box: the data set's declared one (``CsatScale.top_box_sql``). `cells`: survey_health's
+    ``survey_sql.survey_cells`` (the same counts per cell of the same features, with more columns), which spare
+    the first pass when they are grouped by exactly the screen's features."""
     feats = sql.screen_view(ds, [f for f in features if f in sql.SCREEN_FEATURES], csat_scale_of(ds))
-    cells = sql.screen_cells(ds, feats)
+    keys = None if cells is None else [c for c in cells.columns if c not in survey_sql.CELL_COUNTS]
+    if keys is not None and sorted(keys) == sorted(feats):
+        cells = cells[[*feats, *sql.SCREEN_COUNTS]].copy()
+    else:
+        cells = sql.screen_cells(ds, feats)
     cells["p_inv"] = _cell_fit(cells, "n", "invited", feats)
     cells["p_resp"] = _cell_fit(cells, "invited", "responded", feats)
     has_top = cells["scored"].sum() > 0

@@ -231,9 +231,10 @@ def survey_screen(ds, params: Parameters, cache: RunCache):
     parts the data set can show (its visibility) and where rates can vary are run."""
     visibility = visibility_of(ds)
     if in_sql(ds):
-        return cache.get("survey_screen", lambda: quietly(lambda: aggregated.survey_screen_from_sql(
-            ds, z=params.screen_z, visibility=visibility)), data=ds.fingerprint, z=params.screen_z,
-            engine=ds.engine.name, visibility=visibility, scale=csat_scale(ds))
+        return cache.get("survey_screen", lambda: quietly(lambda: aggregated.survey_screen_from_sql(   # one pass
+            ds, z=params.screen_z, visibility=visibility, cells=survey_cells(ds, cache))),   # fewer: shared cells
+            data=ds.fingerprint, z=params.screen_z, engine=ds.engine.name, visibility=visibility,
+            scale=csat_scale(ds))
 
     def compute():
         return quietly(lambda: screen_module.survey_screen(ds.contacts, invitations(ds), z=params.screen_z,

@@ -345,13 +345,17 @@ def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -
     return feats
 
 
+#: The counts per cell of ``screen_cells``.
+SCREEN_COUNTS = ("n", "invited", "responded", "scored", "top")
+
+
 def screen_cells(ds, features: list[str]) -> pd.DataFrame:
     """Contacts per combination of `features` (NULL is a value): n, invited, responded, scored, top."""
     cols = ", ".join(_i(ds, f) for f in features)
     frame = ds.engine.frame(f"SELECT {cols}{', ' if cols else ''}count(*) AS n, sum(invited) AS invited, "
                             f"sum(responded) AS responded, sum(scored) AS scored, sum(top) AS top FROM screen_rows "
                             f"{'GROUP BY ' + cols if cols else ''}")
-    return frame.astype({c: np.int64 for c in ("n", "invited", "responded", "scored", "top")})
+    return frame.astype({c: np.int64 for c in SCREEN_COUNTS})
 
 
 def screen_agent_sums(ds, features: list[str], cells: pd.DataFrame) -> pd.DataFrame:
