@@ -141,7 +141,10 @@ def _columns(ds, table: str, dsg: Design, y: str, where: str, keep=()) -> str:
 
 
 def totals(ds, table: str, dsg: Design, y: str, where: str = "TRUE") -> dict:
-    """Over the rows: n, xtx (p×p), xty (p), sy, yty (two levels of one factor never meet: no sum for them)."""
+    """Over the rows: n, xtx (p×p), xty (p), sy, yty (two levels of one factor never meet: no sum for them). A
+    design of factors only is summed per combination of their levels (``factor_totals``)."""
+    if all(t == "(Intercept)" or t in dsg.factors for t in dsg.term_of_column):
+        return factor_totals(ds, table, dsg, y, where)
     p = len(dsg.names)
     pairs = [(a, b) for a in range(p) for b in range(a, p) if not _same_factor(dsg, a, b)]
     parts = ["count(*)", "sum(_y)", "sum(_y * _y)"]
@@ -153,6 +156,25 @@ def totals(ds, table: str, dsg: Design, y: str, where: str = "TRUE") -> dict:
     for k, (a, b) in enumerate(pairs):
         xtx[a, b] = xtx[b, a] = v[3 + k]
     return dict(n=int(v[0]), sy=v[1], yty=v[2], xtx=xtx, xty=v[3 + len(pairs):])
+
+
+def factor_totals(ds, table: str, dsg: Design, y: str, where: str = "TRUE") -> dict:
+    """``totals`` of a design of factors only, from n, Σy, Σy² per combination of the factors' levels (at most a few
+    thousand): X'X = Σ n x x', X'y = Σ x Σy over the combinations. At 10 M contacts one GROUP BY instead of the
+    p(p+1)/2 sums of products per row (about 500 with the mix and the period)."""
+    factors = list(dsg.factors)
+    keys = ", ".join(_i(ds, v) for v in factors)
+    frame = ds.engine.frame(f"SELECT {keys}{', ' if keys else ''}count(*) AS _n, sum(_y) AS _sy, sum(_y * _y) AS _syy "
+                            f"FROM (SELECT {keys}{', ' if keys else ''}CAST({y} AS DOUBLE) AS _y FROM {table} "
+                            f"WHERE {where}) t{' GROUP BY ' + keys if keys else ''}")
+    x = np.ones((len(frame), len(dsg.names)))
+    for k, (name, term) in enumerate(zip(dsg.names, dsg.term_of_column)):
+        if term in dsg.factors:
+            label = name[len(term):]
+            x[:, k] = [v is not None and v == v and str(v) == label for v in frame[term].to_numpy(dtype=object)]
+    n, sy = frame["_n"].to_numpy(dtype=float), frame["_sy"].fillna(0.0).to_numpy(dtype=float)
+    return dict(n=int(n.sum()), sy=float(sy.sum()), yty=float(frame["_syy"].fillna(0.0).sum()),
+                xtx=(x * n[:, None]).T @ x, xty=x.T @ sy)
 
 
 def group_sums(ds, table: str, dsg: Design, y: str, group: str, where: str = "TRUE") -> dict:
