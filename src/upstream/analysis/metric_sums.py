@@ -185,12 +185,10 @@ def overclaim_screen(ds, z: float, mix=CONTACT_MIX) -> resolution.OverclaimScree
     where = "marked_resolved = 1 AND came_back IS NOT NULL"
     d = ds.engine.dialect
     candidates = [m for m in (*mix, "escalated") if m in sql.metric_columns(ds)]
-    use = []
-    for f in candidates:        # ``screen.usable_features``: varies and is never missing
-        distinct, missing = ds.engine.rows(f"SELECT count(DISTINCT {d.ident(f)}), sum(CASE WHEN {d.ident(f)} IS NULL "
-                                           f"THEN 1 ELSE 0 END) FROM {METRIC_ROWS} WHERE {where}")[0]
-        if int(distinct) > 1 and not missing:
-            use.append(f)
+    per_feature = "".join(f"count(DISTINCT {d.ident(f)}), count({d.ident(f)}), " for f in candidates)
+    counts = ds.engine.rows(f"SELECT {per_feature}count(*) FROM {METRIC_ROWS} WHERE {where}")[0]
+    use = [f for k, f in enumerate(candidates)   # ``screen.usable_features``: varies and is never missing (one scan)
+           if int(counts[2 * k]) > 1 and int(counts[2 * k + 1]) == int(counts[-1])]
     cells = sql.cells(ds, METRIC_ROWS, use, {"o": "came_back"}, where) if use else None
     total = sql.by_value(ds, METRIC_ROWS, AGENT, {"o": "sum(came_back)"}, where)
     rate = float(total["o"].sum() / total["n"].sum())
