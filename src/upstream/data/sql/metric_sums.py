@@ -107,11 +107,7 @@ def design(ds, table: str, factors, numeric=(), where: str = "TRUE", order: dict
     """The columns of `~ factors + numeric` on the rows of `table` meeting `where`: a factor enters when it
     varies there (``model_formula.varying``), its levels sorted as text (or in `order[factor]`); `numeric`:
     (name, SQL expression) pairs."""
-    found = {}
-    for var in factors:
-        rows = ds.engine.rows(f"SELECT {_i(ds, var)}, count(*) FROM {table} WHERE {where} AND {_i(ds, var)} IS NOT "
-                              f"NULL GROUP BY {_i(ds, var)}")
-        found[var] = {str(k): int(n) for k, n in rows}
+    found = level_counts(ds, table, factors, where)
     names, exprs, terms, levels, counts = ["(Intercept)"], [_double("1")], ["(Intercept)"], {}, {}
     d = ds.engine.dialect
     for var in varying({v: len(found[v]) for v in factors}, factors):
@@ -126,6 +122,23 @@ def design(ds, table: str, factors, numeric=(), where: str = "TRUE", order: dict
         exprs.append(_double(expr))
         terms.append(name)
     return Design(tuple(names), tuple(exprs), tuple(terms), levels, counts)
+
+
+def level_counts(ds, table: str, factors, where: str = "TRUE") -> dict:
+    """Per factor its rows per level (as text; an empty value is no level) among the rows of `table` meeting `where`,
+    in one scan (GROUPING SETS: a row of the set of one factor has that factor's level and NULL for the others)."""
+    factors = list(factors)
+    if not factors:
+        return {}
+    cols = ", ".join(_i(ds, v) for v in factors)
+    sets = ", ".join(f"({_i(ds, v)})" for v in factors)
+    found = {var: {} for var in factors}
+    for *values, n in ds.engine.rows(f"SELECT {cols}, count(*) FROM {table} WHERE {where} "
+                                     f"GROUP BY GROUPING SETS ({sets})"):
+        for var, value in zip(factors, values):
+            if value is not None:
+                found[var][str(value)] = int(n)
+    return found
 
 
 def _same_factor(dsg: Design, a: int, b: int) -> bool:
