@@ -16,7 +16,8 @@ come back.
 - `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
   sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
 - `screen_view`, `screen_cells`, `screen_agent_sums`: the survey screen in two passes over the
-  contacts — counts per feature cell (a binomial GLM on counts per cell gives the row-level fit's
+  contacts (one in a study run: the counts per feature cell are survey_health's ``survey.survey_cells``,
+  shared through the run's cache) — counts per feature cell (a binomial GLM on counts per cell gives the row-level fit's
   estimates), then, given each cell's fitted probabilities, per agent the observed counts, Σp̂ and
   Σp̂(1 − p̂) of invitations, replies and top-box scores.
 """
