@@ -50,10 +50,9 @@ def prepare_metric_rows(ds, mix, change_day=None) -> int:
     d, have = ds.engine.dialect, set(ds.columns["contacts"])
     opened = _i(ds, "opened_at")
     cols = [f"{d.text(_i(ds, c))} AS {_i(ds, c)}" for c in (AGENT, *mix) if c in have]
-    cols += [f"{opened} AS opened_at", f"{day_text(ds, opened)} AS day", f"{d.month(opened)} AS month"]
+    cols += [f"{opened} AS opened_at", f"{day_text(ds, opened)} AS day"]
     if "handle_time_sec" in have:
-        seconds = f"CAST({_i(ds, 'handle_time_sec')} AS DOUBLE)"
-        cols += [f"{seconds} AS handle_time_sec", f"ln(1 + {seconds}) AS log_handle_time"]
+        cols.append(f"CAST({_i(ds, 'handle_time_sec')} AS DOUBLE) AS handle_time_sec")
     cols += [f"{flag(ds, source)} AS {name}" for name, source in FLAGS.items() if source in have]
     if "n_interactions" in have:
         cols.append(f"CAST({_i(ds, 'n_interactions')} AS DOUBLE) AS n_interactions")
@@ -63,11 +62,16 @@ def prepare_metric_rows(ds, mix, change_day=None) -> int:
 
 
 def set_metric_period(ds, change_day=None) -> None:
-    """The view `metric_rows`: `metric_base` with its period, 'before'/'after' `change_day`, else the month (a new
-    change day re-reads nothing: at 10 M contacts re-materialising the rows took 20–30 s)."""
+    """The view `metric_rows`: `metric_base` with the month (of the day), log_handle_time (where handle times are
+    recorded) and the period, 'before'/'after' `change_day`, else the month (a new change day re-reads nothing: at
+    10 M contacts re-materialising the rows took 20–30 s; month and log_handle_time are computed on each scan
+    instead of stored, 200 MB fewer in memory)."""
     period = (f"CASE WHEN opened_at >= TIMESTAMP '{pd.Timestamp(change_day):%Y-%m-%d %H:%M:%S}' THEN 'after' "
-              "ELSE 'before' END" if change_day is not None else "month")
-    ds.engine.view(METRIC_ROWS, f"SELECT *, {period} AS period FROM {METRIC_BASE}")
+              "ELSE 'before' END" if change_day is not None else "substr(day, 1, 7)")
+    stored = list(ds.engine.frame(f"SELECT * FROM {METRIC_BASE} LIMIT 0").columns)
+    logged = ", ln(1 + handle_time_sec) AS log_handle_time" if "handle_time_sec" in stored else ""
+    ds.engine.view(METRIC_ROWS, f"SELECT *, substr(day, 1, 7) AS month{logged}, {period} AS period "
+                                f"FROM {METRIC_BASE}")
 
 
 def recorded_counts(ds, columns) -> dict:
