@@ -119,6 +119,29 @@ def test_crossed_day_model_from_sql_is_the_moment_fit_of_the_rows(months):
     np.testing.assert_allclose(fit.ranef["agent_id"].to_numpy(), direct.ranef["agent_id"].to_numpy(), **TOL)
 
 
+def test_totals_of_factors_per_level_combination_are_the_sums_over_the_rows():
+    """X'X, X'y, y'y of a design of factors from n, Σy, Σy² per combination of levels (one GROUP BY) equal the
+    p(p+1)/2 sums of products over the rows (the general path, taken here by adding a numeric column)."""
+    from upstream.data.sql import metric_sums as sql
+
+    sds = open_dataset("data/sample", engine="duckdb", validate=False)
+    sql.prepare_metric_rows(sds, ("policy", "product", "channel", "issue_type"))
+    sql.set_metric_period(sds, pd.Timestamp("2026-08-16"))
+    where = "log_handle_time IS NOT NULL"
+    dsg = sql.design(sds, sql.METRIC_ROWS, ["policy", "channel", "period"], where=where,
+                     order={"period": ["before", "after"]})
+    grouped = sql.totals(sds, sql.METRIC_ROWS, dsg, "log_handle_time", where)
+    with_numeric = sql.design(sds, sql.METRIC_ROWS, ["policy", "channel", "period"], [("escalated", "escalated")],
+                              where=where, order={"period": ["before", "after"]})
+    by_rows = sql.totals(sds, sql.METRIC_ROWS, with_numeric, "log_handle_time", where)
+    p = len(dsg.names)
+    assert list(with_numeric.names[:p]) == list(dsg.names) and p == 16 and grouped["n"] == by_rows["n"] == 60000
+    np.testing.assert_allclose(grouped["xtx"], by_rows["xtx"][:p, :p], rtol=1e-13)
+    np.testing.assert_allclose(grouped["xty"], by_rows["xty"][:p], rtol=1e-12)
+    assert grouped["sy"] == pytest.approx(by_rows["sy"], rel=1e-13)
+    assert grouped["yty"] == pytest.approx(by_rows["yty"], rel=1e-13)
+
+
 def test_crossed_day_model_against_reml(months):
     """Against lme4-style REML on the rows: the period contrast (containment df 88 against Satterthwaite's 88.2)
     and the day SD within 1.5%; the agent SD is 11% above REML's (moments are less efficient), which moves the

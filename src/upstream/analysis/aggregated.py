@@ -33,6 +33,7 @@ from ..data.description import csat_scale_of
 from ..data.frames import CONTACT_MIX
 from ..data.model_formula import complete_varying
 from ..data.sql import aggregates as sql
+from ..data.sql import survey as survey_sql
 from ..models import BootstrapResult, ColumnTerms, CrossedFit, CrossedSums, GroupStats, crossed_fit, lmer_from_stats
 from ..survey.constants import AGENT
 from . import trends
@@ -243,26 +244,41 @@ def _cell_fit(cells: pd.DataFrame, n: str, o: str, candidates: list[str]) -> np.
     return cells[use].merge(coarse[use + ["_p"]], on=use, how="left")["_p"].fillna(0.0).to_numpy()
 
 
-def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES,
-                           visibility=None) -> ScreenResult:
-    """``screen.survey_screen`` from aggregates in two passes over the contacts: counts per feature cell,
-    the propensity models fitted on the cells (``screen.cell_probabilities``), then per agent the
-    observed and expected counts; the top-box expectation from the population-averaged logistic model
-    of the mix; top box: the data set's declared one (``CsatScale.top_box_sql``)."""
+def screen_sums_from_sql(ds, mix=CONTACT_MIX, features=SCREEN_FEATURES, cells: pd.DataFrame | None = None
+                         ) -> pd.DataFrame:
+    """The survey screen's per-agent observed and expected counts (``sql.screen_agent_sums``, indexed by agent) in two
+    passes over the contacts: counts per feature cell, the propensity models fitted on the cells
+    (``screen.cell_probabilities``), then per agent the observed counts, Σp̂ and Σp̂(1 − p̂). `cells`: survey_health's
+    ``survey_sql.survey_cells`` (the same counts per cell of the same features, with more columns), which spare
+    the first pass when they are grouped by exactly the screen's features."""
     feats = sql.screen_view(ds, [f for f in features if f in sql.SCREEN_FEATURES], csat_scale_of(ds))
-    cells = sql.screen_cells(ds, feats)
+    keys = None if cells is None else [c for c in cells.columns if c not in survey_sql.CELL_COUNTS]
+    if keys is not None and sorted(keys) == sorted(feats):
+        cells = cells[[*feats, *sql.SCREEN_COUNTS]].copy()
+    else:
+        cells = sql.screen_cells(ds, feats)
     cells["p_inv"] = _cell_fit(cells, "n", "invited", feats)
     cells["p_resp"] = _cell_fit(cells, "invited", "responded", feats)
     has_top = cells["scored"].sum() > 0
     cells["p_top"] = _cell_fit(cells, "scored", "top", [m for m in mix if m in feats]) if has_top else 0.0
     sums = sql.screen_agent_sums(ds, feats, cells)
     sums.index.name = AGENT
+    return sums
+
+
+def survey_screen_from_sql(ds, z: float = DEFAULT_Z, mix=CONTACT_MIX, features=SCREEN_FEATURES,
+                           visibility=None, cells: pd.DataFrame | None = None,
+                           sums: pd.DataFrame | None = None) -> ScreenResult:
+    """``screen.survey_screen`` from aggregates: the per-agent counts of ``screen_sums_from_sql`` (`sums`, made here
+    from `cells` when not given); the top-box expectation from the population-averaged logistic model of the mix;
+    top box: the data set's declared one (``CsatScale.top_box_sql``)."""
+    sums = screen_sums_from_sql(ds, mix, features, cells) if sums is None else sums
 
     def counts(n, o, name):
         return pd.DataFrame({"o": sums[o], "e": sums[f"e_{name}"], "v": sums[f"v_{name}"], "n": sums[n]})
 
     g_top, notes = None, []
-    if has_top and (sums["scored"] > 0).sum() > 1:
+    if sums["scored"].sum() > 0 and (sums["scored"] > 0).sum() > 1:
         g_top = counts("scored", "top", "top")
         notes = ["top-box expectation from the population-averaged logistic model of the contact mix (fitted on "
                  "cells), not the marginal of a logistic mixed model"]

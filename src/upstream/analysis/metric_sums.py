@@ -104,11 +104,9 @@ def handle_time_model(ds, factors, order, crossed: bool):
     tot = sql.totals(ds, METRIC_ROWS, dsg, "log_handle_time", where)
     ag = sql.group_sums(ds, METRIC_ROWS, dsg, "log_handle_time", AGENT, where)
     dy = sql.group_sums(ds, METRIC_ROWS, dsg, "log_handle_time", "day", where)
-    cells = sql.cells(ds, METRIC_ROWS, [AGENT, "day"], where=where)
+    cells = sql.indexed_cells(ds, METRIC_ROWS, {AGENT: ag["levels"], "day": dy["levels"]}, where)
     sums = CrossedSums(dsg.names, tot["xtx"], tot["xty"], tot["yty"], ag["levels"], ag["n"], ag["s"], ag["sy"],
-                       dy["levels"], dy["n"], dy["s"], dy["sy"],
-                       np.searchsorted(ag["levels"], cells[AGENT].astype(str).to_numpy(dtype=object)),
-                       np.searchsorted(dy["levels"], cells["day"].astype(str).to_numpy(dtype=object)),
+                       dy["levels"], dy["n"], dy["s"], dy["sy"], cells[AGENT].to_numpy(), cells["day"].to_numpy(),
                        cells["n"].to_numpy())
     fit = crossed_fit(sums, AGENT, "day", "log_handle_time", fixed_se=True, terms=dsg.terms)
     if fit.variances["day"] < (1e-4 * fit.sigma) ** 2:     # no day-to-day variation: drop the term, as on rows
@@ -187,12 +185,10 @@ def overclaim_screen(ds, z: float, mix=CONTACT_MIX) -> resolution.OverclaimScree
     where = "marked_resolved = 1 AND came_back IS NOT NULL"
     d = ds.engine.dialect
     candidates = [m for m in (*mix, "escalated") if m in sql.metric_columns(ds)]
-    use = []
-    for f in candidates:        # ``screen.usable_features``: varies and is never missing
-        distinct, missing = ds.engine.rows(f"SELECT count(DISTINCT {d.ident(f)}), sum(CASE WHEN {d.ident(f)} IS NULL "
-                                           f"THEN 1 ELSE 0 END) FROM {METRIC_ROWS} WHERE {where}")[0]
-        if int(distinct) > 1 and not missing:
-            use.append(f)
+    per_feature = "".join(f"count(DISTINCT {d.ident(f)}), count({d.ident(f)}), " for f in candidates)
+    counts = ds.engine.rows(f"SELECT {per_feature}count(*) FROM {METRIC_ROWS} WHERE {where}")[0]
+    use = [f for k, f in enumerate(candidates)   # ``screen.usable_features``: varies and is never missing (one scan)
+           if int(counts[2 * k]) > 1 and int(counts[2 * k + 1]) == int(counts[-1])]
     cells = sql.cells(ds, METRIC_ROWS, use, {"o": "came_back"}, where) if use else None
     total = sql.by_value(ds, METRIC_ROWS, AGENT, {"o": "sum(came_back)"}, where)
     rate = float(total["o"].sum() / total["n"].sum())

@@ -153,7 +153,7 @@ def weighted_agent_effects_from_sql(ds, response: CellResponseModel, mix=CONTACT
     return compare_weighted(base, weighted, model_formula("csat", design.mix))
 
 
-def reply_shares_from_sql(ds) -> pd.Series:
-    """Per agent: the share of its contacts with a CSAT reply (after ``survey_sql.survey_view``)."""
-    counts = survey_sql.agent_reply_shares(ds)
+def reply_shares(counts: pd.DataFrame) -> pd.Series:
+    """Per agent: the share of its contacts with a CSAT reply, from per-agent `contacts` and `scored` (the survey
+    screen's sums, ``aggregated.screen_sums_from_sql``)."""
     return counts["scored"] / counts["contacts"]

@@ -114,9 +114,10 @@ class CrossedFit:
                 for group, v in self.variances.items() if group != "Residual" and v == 0]
 
 
-def _variance_components(s: CrossedSums, beta_ols: np.ndarray, K: np.ndarray) -> np.ndarray:
+def _variance_components(s: CrossedSums, beta_ols: np.ndarray, K: np.ndarray, cells_t) -> np.ndarray:
     """(σ²_agent, σ²_customer, σ²) from the three quadratic forms of the OLS residuals and their exact
-    expectations (module docstring); negative components are set to 0 and the rest re-solved."""
+    expectations (module docstring); negative components are set to 0 and the rest re-solved. `cells_t`: the
+    customer × agent matrix of cell counts N' (sparse)."""
     N = float(s.n)
     Ra = s.agent_sy - s.agent_s @ beta_ols
     Rc = s.customer_sy - s.customer_s @ beta_ols
@@ -126,7 +127,7 @@ def _variance_components(s: CrossedSums, beta_ols: np.ndarray, K: np.ndarray) ->
     ScSc = s.customer_s.T @ s.customer_s
     nSaSa = (s.agent_s * s.agent_n[:, None]).T @ s.agent_s
     nScSc = (s.customer_s * s.customer_n[:, None]).T @ s.customer_s
-    ScNSa = (s.customer_s[s.cell_customer] * s.cell_n[:, None]).T @ s.agent_s[s.cell_agent]
+    ScNSa = s.customer_s.T @ (cells_t @ s.agent_s)      # Sc'N'Sa without a cells × p array (7M cells: 1.7 GB each)
     sum_na2 = float(s.agent_n.astype(float) @ s.agent_n)
     sum_nc2 = float(s.customer_n.astype(float) @ s.customer_n)
     sum_nac2 = float(s.cell_n.astype(float) @ s.cell_n)
@@ -202,14 +203,14 @@ def _crossed_fit(s: CrossedSums, agent: str, customer: str, response: str, fixed
     p, G, C = len(s.names), len(s.agent_levels), len(s.customer_levels)
     K = np.linalg.pinv(s.xtx)
     beta_ols = K @ s.xty
-    va, vc, ve = _variance_components(s, beta_ols, K)
+    cells = sparse.csr_matrix((s.cell_n.astype(float), (s.cell_agent, s.cell_customer)), shape=(G, C))
+    cells_t = cells.T.tocsr()
+    va, vc, ve = _variance_components(s, beta_ols, K, cells_t)
     lam_a = ve / va if va > 0 else np.inf
     lam_c = ve / vc if vc > 0 else np.inf
     da = s.agent_n + (lam_a if np.isfinite(lam_a) else 0.0)
     dc = s.customer_n + (lam_c if np.isfinite(lam_c) else 0.0)
     on_a, on_c = float(np.isfinite(lam_a)), float(np.isfinite(lam_c))   # a zero component: that block is fixed at 0
-    cells = sparse.csr_matrix((s.cell_n.astype(float), (s.cell_agent, s.cell_customer)), shape=(G, C))
-    cells_t = cells.T.tocsr()
 
     def apply(v):
         shape = (-1,) + (1,) * (v.ndim - 1)

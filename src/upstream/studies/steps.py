@@ -232,14 +232,22 @@ def survey_screen(ds, params: Parameters, cache: RunCache):
     visibility = visibility_of(ds)
     if in_sql(ds):
         return cache.get("survey_screen", lambda: quietly(lambda: aggregated.survey_screen_from_sql(
-            ds, z=params.screen_z, visibility=visibility)), data=ds.fingerprint, z=params.screen_z,
-            engine=ds.engine.name, visibility=visibility, scale=csat_scale(ds))
+            ds, z=params.screen_z, visibility=visibility, sums=screen_sums(ds, cache))), data=ds.fingerprint,
+            z=params.screen_z, engine=ds.engine.name, visibility=visibility, scale=csat_scale(ds))
 
     def compute():
         return quietly(lambda: screen_module.survey_screen(ds.contacts, invitations(ds), z=params.screen_z,
                                                            visibility=visibility))
     return cache.get("survey_screen", compute, data=ds.fingerprint, z=params.screen_z, visibility=visibility,
                      scale=csat_scale(ds))
+
+
+def screen_sums(ds, cache: RunCache):
+    """A SQL data set's per-agent counts of the survey screen (``aggregated.screen_sums_from_sql``: contacts, invited,
+    responded, scored, top, and the expected counts), from the run's survey cells: the screen and survey_health's
+    reply shares read them, so contacts × surveys are scanned twice in a run, not four times."""
+    return cache.get("screen_sums", lambda: quietly(lambda: aggregated.screen_sums_from_sql(
+        ds, cells=survey_cells(ds, cache))), data=ds.fingerprint, engine=ds.engine.name, scale=csat_scale(ds))
 
 
 def survey_cells(ds, cache: RunCache):

@@ -16,7 +16,8 @@ come back.
 - `level_residuals`: per level of a factor, the conditional residuals' n, Σe, Σe², median and the
   sums of |e − median| (Brown–Forsythe), given β̂ and the agents' modes.
 - `screen_view`, `screen_cells`, `screen_agent_sums`: the survey screen in two passes over the
-  contacts — counts per feature cell (a binomial GLM on counts per cell gives the row-level fit's
+  contacts (one in a study run: the counts per feature cell are survey_health's ``survey.survey_cells``,
+  shared through the run's cache) — counts per feature cell (a binomial GLM on counts per cell gives the row-level fit's
   estimates), then, given each cell's fitted probabilities, per agent the observed counts, Σp̂ and
   Σp̂(1 − p̂) of invitations, replies and top-box scores.
 """
@@ -317,7 +318,9 @@ def unrated_contacts(ds, agents, columns=("contact_id", "agent_id", "opened_at",
 
 
 def _feature(ds, f: str) -> str:
-    return f"(c.{_i(ds, 'credit_issued')} > 0)" if f == "credited" else f"c.{_i(ds, f)}"
+    """A screen feature of the contact `c`; credited: credit_issued > 0, an empty credit_issued counting as no credit
+    (as the pandas path's `credit_issued > 0` does; SQL's comparison with NULL would be NULL, a cell of its own)."""
+    return f"coalesce(c.{_i(ds, 'credit_issued')} > 0, FALSE)" if f == "credited" else f"c.{_i(ds, f)}"
 
 
 def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -> list[str]:
@@ -343,13 +346,17 @@ def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -
     return feats
 
 
+#: The counts per cell of ``screen_cells``.
+SCREEN_COUNTS = ("n", "invited", "responded", "scored", "top")
+
+
 def screen_cells(ds, features: list[str]) -> pd.DataFrame:
     """Contacts per combination of `features` (NULL is a value): n, invited, responded, scored, top."""
     cols = ", ".join(_i(ds, f) for f in features)
     frame = ds.engine.frame(f"SELECT {cols}{', ' if cols else ''}count(*) AS n, sum(invited) AS invited, "
                             f"sum(responded) AS responded, sum(scored) AS scored, sum(top) AS top FROM screen_rows "
                             f"{'GROUP BY ' + cols if cols else ''}")
-    return frame.astype({c: np.int64 for c in ("n", "invited", "responded", "scored", "top")})
+    return frame.astype({c: np.int64 for c in SCREEN_COUNTS})
 
 
 def screen_agent_sums(ds, features: list[str], cells: pd.DataFrame) -> pd.DataFrame:

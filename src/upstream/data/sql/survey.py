@@ -1,5 +1,6 @@
-"""What survey_health asks of the rows, asked in SQL (DuckDB or Spark): counts per contact-feature cell, per
-agent, and the weighted replies of the agent model — never one row per contact or reply.
+"""What survey_health asks of the rows, asked in SQL (DuckDB or Spark): counts per contact-feature cell (also the
+survey screen's: ``analysis.aggregated.screen_sums_from_sql``, whose per-agent counts give the reply shares), and the
+weighted replies of the agent model — never one row per contact or reply.
 
 - `survey_view`: the view `survey_rows`, one row per contact (contacts LEFT JOIN surveys) with whether it was
   invited, answered (a response time or a score: ``frames.invitations``' `responded`), scored (answered with a
@@ -8,7 +9,6 @@ agent, and the weighted replies of the agent model — never one row per contact
   replies with Σy and top-box count, NPS answers with promoters and detractors. Everything the response rates,
   the response model (a binomial GLM on these counts has the row-level fit's likelihood), the weighted scores
   (inverse-propensity weights are a function of the cell), NPS and the tipping point need.
-- `agent_reply_shares`: per agent its contacts and those with a CSAT reply (verdict tipping points).
 - `weighted_replies`: the CSAT replies with the agent model's columns and their weight 1/p̂ of their cell, kept
   as a table for the weighted agent model's per-agent sums (``aggregates.agent_sums(table=...)``).
 """
@@ -71,15 +71,6 @@ def survey_cells(ds, features: list[str]) -> pd.DataFrame:
     frame["sum_y"] = frame["sum_y"].astype(float).fillna(0.0)
     counts = [c for c in CELL_COUNTS if c != "sum_y"]
     return frame.astype({c: np.int64 for c in counts})
-
-
-def agent_reply_shares(ds) -> pd.DataFrame:
-    """Per agent (id as text, sorted): contacts and those with a CSAT reply (after ``survey_view``)."""
-    d = ds.engine.dialect
-    agent = d.ident(AGENT)
-    frame = ds.engine.frame(f"SELECT {d.text(agent)} AS agent, count(*) AS contacts, sum(scored) AS scored "
-                            f"FROM survey_rows WHERE {agent} IS NOT NULL GROUP BY {agent}")
-    return frame.astype({"agent": str}).set_index("agent").sort_index().astype(np.int64)
 
 
 def weighted_replies(ds, cells: pd.DataFrame, features: list[str], mix=CONTACT_MIX) -> int:

@@ -39,7 +39,7 @@ def sql_parts(ds, params, cache, linear: bool, change_step):
         return MetricParts(stop=say.constant_repeats_sentence(have["came_back"], bool(values and values[0])))
     change = change_step(steps.quietly(lambda: sums.daily_adjusted(ds, "log_handle_time", mix)), params)
     if change.day is not None:
-        sql.prepare_metric_rows(ds, mix, pd.Timestamp(change.day))
+        sql.set_metric_period(ds, pd.Timestamp(change.day))
     levels = period_levels(ds, change.day)
     models, cells = speed_models(ds, change.day, cache, levels)
     parts = MetricParts(change=change, models=models, changes=sums.period_changes(ds, models, cells, levels),

@@ -58,7 +58,7 @@ def measures_from_sql(ds, params: Parameters, cache: RunCache, every_contact: bo
                     by_channel=nonresponse_cells.weighted_scores_from_cells(cells, response, by="channel"),
                     weighted=weighted, tipping=replace(tipping, every_contact=every_contact),
                     every_answered=bool((invited["responded"] == invited["invited"]).all()),
-                    reply_share=nonresponse_cells.reply_shares_from_sql(ds))
+                    reply_share=nonresponse_cells.reply_shares(steps.screen_sums(ds, cache)))
 
 
 def nps_overall_and_by_channel(ds, cache: RunCache, inv: pd.DataFrame | None
