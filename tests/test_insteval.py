@@ -6,8 +6,10 @@ the same models (tests/reference/fixtures/insteval_agent_vs_system_reml.json, cr
 agent only, made by tests/reference/make_reference.R; the data and mapping are in tests/reference/datasets/)."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,7 @@ from shapes import run_notebooks
 
 from upstream.cli import main
 from upstream.data.sql import open_dataset
+from upstream.models import random_intercept_draws
 from upstream.studies import steps
 from upstream.studies.base import Parameters, RunCache
 
@@ -27,6 +30,8 @@ EXPORT = REFERENCE / FIXTURE["data"]
 MAPPING = REFERENCE / FIXTURE["study"]["mapping"]
 N_RATINGS, N_LECTURERS, N_STUDENTS = 73421, 1128, 2972
 FORMULA = "csat ~ policy + product + issue_type + (1 | agent_id) + (1 | customer_id)"
+#: Proposals of θ for the agent effects' draws in the notebook test (the study's: models.intercept_draws.THETA_PROPOSALS).
+SIR_PROPOSALS = 40
 
 
 def canonical_fixture(fx: dict, mapping: dict) -> dict:
@@ -171,10 +176,14 @@ def test_default_study_publishes_lme4s_agent_effects(imported, cache_dir, agent_
     into; tests/test_runner.py and tests/test_shapes.py run the runner and its kernels) publishes agent effects
     and conditional SEs that are lme4's conditional modes and SDs for every lecturer, with the reliability
     1 − cond_se²/τ² of lme4's τ², and puts (almost) nobody under survey review for what a table of rated
-    contacts cannot show."""
+    contacts cannot show. None of these numbers comes from the draws of the agent effects (their intervals, verdicts
+    and ranks), so the draws' sampling-importance-resampling of θ takes 40 proposals here, not 400 (each one a REML
+    criterion of the crossed model: 26 of the test's 40 CPU seconds)."""
     report = tmp_path / "report"
-    run_notebooks(imported, {"n_boot": 100, "show_names": True, "report_dir": str(report)}, cache_dir,
-                  studies=("agent_vs_system",))
+    fewer_proposals = functools.partial(random_intercept_draws, n_proposals=SIR_PROPOSALS)
+    with mock.patch("upstream.analysis.agents.random_intercept_draws", fewer_proposals):
+        run_notebooks(imported, {"n_boot": 100, "show_names": True, "report_dir": str(report)}, cache_dir,
+                      studies=("agent_vs_system",))
     published = report / "tables" / "agent_effects.csv"
     table = pd.read_csv(published, dtype={"agent_id": str}).set_index("agent_id")
     ref = lme4_agents()

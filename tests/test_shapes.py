@@ -23,6 +23,7 @@ from shapes import CORPUS, SHAPES, run_notebooks, shape_of, write_shape
 
 from upstream.data import load_dataset
 from upstream.data.frames import invitations
+from upstream.runner.guards import RUN_CACHE_ENV
 from upstream.studies import STUDY_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,13 +39,21 @@ NO_ADVERSE = "no_adverse_invites_top_two_box_bare"       # no invitation after a
 
 
 @functools.lru_cache(maxsize=None)
+def corpus_folder(name: str) -> Path:
+    """The folder of one corpus data set at SEED: its data in ``data/``, the run cache of its fitted models in
+    ``cache/`` (filled by ``corpus``)."""
+    root = Path(tempfile.mkdtemp(prefix=f"upstream-shape-{name}-"))
+    write_shape(root / "data", name, SEED, **SIZES)
+    return root
+
+
+@functools.lru_cache(maxsize=None)
 def corpus(name: str):
     """(data set, every study's result or {"refused": sentences}) of one corpus data set at SEED: the nine study
     notebooks executed in-process (``shapes.run_notebooks``: pipelines and display code, no kernel). The data are
     valid by construction (test_corpus_data_sets_are_valid)."""
-    root = Path(tempfile.mkdtemp(prefix=f"upstream-shape-{name}-"))
-    folder = write_shape(root / "data", name, SEED, **SIZES)
-    return load_dataset(folder, validate=False), run_notebooks(folder, PARAMS, root / "cache")
+    root = corpus_folder(name)
+    return load_dataset(root / "data", validate=False), run_notebooks(root / "data", PARAMS, root / "cache")
 
 
 def test_the_corpus_takes_every_shape():
@@ -200,12 +209,18 @@ def test_seven_point_trends_count_six_and_seven_only():
 
 @pytest.mark.slow
 def test_answered_surveys_only_through_the_cli_gives_a_report(tmp_path):
-    """The quarterly review through `upstream run` (validation, papermill, every notebook) on the shape that broke
-    survey_health: all contacts, only answered surveys listed."""
-    data = write_shape(tmp_path / "data", ANSWERED, SEED, **SIZES)
-    proc = run_upstream(["run", str(ROOT / "studies" / "quarterly_review.yaml"), "--data", str(data),
-                         "--reports", str(tmp_path / "r"), "-p", "n_boot=100"])
+    """The quarterly review through `upstream run` (validation, papermill, every notebook in its kernel, HTML, index)
+    on the shape that broke survey_health: all contacts, only answered surveys listed. Its notebooks take the models
+    from the run cache of the in-process run of the same data and parameters (``corpus``; the runner's
+    $UPSTREAM_RUN_CACHE), so the CLI run fits none of them again: it adds no entry to that cache."""
+    corpus(ANSWERED)
+    root = corpus_folder(ANSWERED)
+    fitted = sorted(path.name for path in (root / "cache").iterdir())
+    proc = run_upstream(["run", str(ROOT / "studies" / "quarterly_review.yaml"), "--data", str(root / "data"),
+                         "--reports", str(tmp_path / "r"), "-p", f"n_boot={PARAMS['n_boot']}",
+                         "-p", f"seed={PARAMS['seed']}"], env={**os.environ, RUN_CACHE_ENV: str(root / "cache")})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(path.name for path in (root / "cache").iterdir()) == fitted
     run = tmp_path / "r" / "quarterly_review" / "latest"
     for study in STUDY_NAMES:
         html = (run / f"{study}.html").read_text()
@@ -213,7 +228,9 @@ def test_answered_surveys_only_through_the_cli_gives_a_report(tmp_path):
         assert json.loads((run / f"{study}.findings.json").read_text())["sentences"]
     index = (run / "index.html").read_text()
     assert "The data set lists answered surveys only (the survey API lists answered surveys only)" in index
-    assert "tables/response_rates.csv" not in json.loads((run / "manifest.json").read_text())["tables"]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert "tables/response_rates.csv" not in manifest["tables"]
+    assert {nb["parameters"]["cache_dir"] for nb in manifest["notebooks"]} == {str(root / "cache")}
 
 
 def test_duckdb_screen_counts_the_declared_top_box(tmp_path):

@@ -1,5 +1,6 @@
 """The study pipelines against the simulator's truth, the published tables, the run cache, and the
 three study notebooks end to end through the runner (tests/test_published_report.py)."""
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -136,9 +137,12 @@ def test_study_recovers_the_simulators_truth(avs, sample):
     assert not named & set(true_policy.index[true_policy.abs() < 0.05])
 
 
-def test_pseudonyms_in_published_tables_unless_names_are_asked_for(sample, cache, tmp_path):
+def test_pseudonyms_in_published_tables_unless_names_are_asked_for(sample, avs, tmp_path):
+    """The module's result (agent ids asked for) published as a run without names publishes it: the labels come
+    from the parameters at publishing (a run of the study with them: tests/test_pages.py)."""
     ds, _ = sample
-    result = agent_vs_system.run(ds, {**PARAMS, "pseudonym_salt": "test-salt"}, cache)
+    unnamed = dataclasses.replace(avs.parameters, show_names=False, pseudonym_salt="test-salt")
+    result = dataclasses.replace(avs, parameters=unnamed, _labels=None)
     result.publish(tmp_path)
     table = pd.read_csv(tmp_path / "tables" / "agent_effects.csv", dtype={"agent_id": str})
     assert table["agent_id"].str.fullmatch(r"Agent [0-9A-F]{4,}").all()

@@ -44,6 +44,8 @@ Test hook: ``UPSTREAM_KILL_AT=<stage>`` makes the runner SIGKILL itself when the
 stage: ``validation`` (data validated, validation.html written), ``notebook`` (the first cell of
 the first notebook has run), ``export`` (the first HTML page is written), ``publish`` (the run
 folder has its final name, ``latest`` is not yet repointed). tests/test_killed_runs.py uses it.
+Test hook: ``UPSTREAM_RUN_CACHE=<folder>`` gives the notebooks that folder as their ``cache_dir`` (kept after
+the run): models fitted in the test's own process are not fitted again (tests/test_shapes.py).
 """
 
 
@@ -69,7 +71,7 @@ from upstream.reporting.glossary import PAGE as GLOSSARY_PAGE
 from upstream.reporting.glossary import glossary_html
 
 from .export import export_html
-from .guards import KILL_AT_ENV, SECRET_PARAMETERS, salt_environment, salt_parameter, stage_reached
+from .guards import KILL_AT_ENV, SECRET_PARAMETERS, run_cache_folder, salt_environment, salt_parameter, stage_reached
 from .index_page import (
     group_findings,
     index_html,
@@ -172,7 +174,7 @@ def notebook_parameters(study: Study, nb: NotebookSpec, report_dir: Path, show_n
         **{k: v for k, v in _merged(study, nb).items() if k not in SECRET_PARAMETERS},
         "data_dir": str(study.data_dir),
         "report_dir": str(report_dir),
-        "cache_dir": str(report_dir / CACHE_FOLDER),
+        "cache_dir": str(run_cache_folder(report_dir / CACHE_FOLDER)),
         "validated": True,
         "study_title": study.title,
         SHOW_NAMES: show_names,
