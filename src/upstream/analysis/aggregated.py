@@ -322,6 +322,7 @@ def trend_scores_from_sql(ds, first: str, last: str) -> tuple[pd.DataFrame, pd.D
     return weekly, trends.period_scores_from_sums(sql.score_sums(ds, "month"), first, last)
 
 
-def trend_counts_from_sql(ds, month: str, mix=CONTACT_MIX) -> dict:
-    """``trends.period_counts`` of `month` (contacts per week and per mix level) from SQL."""
-    return sql.period_level_counts(ds, month, ["week", *[m for m in mix if m in ds.columns["contacts"]]])
+def trend_counts_from_sql(ds, months, mix=CONTACT_MIX) -> tuple[dict, ...]:
+    """``trends.period_counts`` of each of `months` (contacts per week and per mix level) from one query."""
+    counts = sql.period_level_counts(ds, list(months), ["week", *[m for m in mix if m in ds.columns["contacts"]]])
+    return tuple(counts[m] for m in months)
