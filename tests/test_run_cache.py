@@ -71,3 +71,17 @@ def test_without_a_folder_the_cache_is_memory_only(tmp_path):
     assert RunCache().get("survey_screen", _counted_compute(calls, 7.0), z=2.0) == 7.0
     assert len(calls.read_text().splitlines()) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["calls.txt"]
+
+
+def test_a_sql_table_is_made_once_while_its_query_is_the_same():
+    """SqlEngine.table_once makes `replies` anew only when asked for other replies (trends asked three times)."""
+    from upstream.data.sql.engines import DuckDBEngine
+
+    engine = DuckDBEngine(threads=1)
+    engine.table("numbers", "SELECT * FROM range(10) t(x)")
+    assert engine.table_once("replies", "SELECT x FROM numbers WHERE x < 4") is True
+    engine.con.execute("INSERT INTO replies VALUES (99)")        # a remade table would lose this row
+    assert engine.table_once("replies", "SELECT x FROM numbers WHERE x < 4") is False
+    assert engine.rows("SELECT count(*), max(x) FROM replies") == [(5, 99)]
+    assert engine.table_once("replies", "SELECT x FROM numbers WHERE x < 7") is True
+    assert engine.rows("SELECT count(*), max(x) FROM replies") == [(7, 6)]
