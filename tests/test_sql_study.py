@@ -99,6 +99,18 @@ def test_published_tables_agree(paths):
     assert policy_sums[list(slopes)].isna().all().all()
 
 
+def test_a_kernel_given_the_model_by_the_run_cache_makes_its_replies(paths):
+    """A second notebook's kernel takes the agent model from the run cache and has not made `replies`; the policy
+    model's residual spread and weighted refit read them: they are made again, and the tables are the same."""
+    _, sds, _, sums = paths
+    fresh = open_dataset("data/sample", engine="duckdb", validate=False)
+    shares, policy, _, _ = agent_vs_system.linear_system(sums, steps.contact_counts(sds, "policy"), source=sds)
+    again_shares, again, _, _ = agent_vs_system.linear_system(sums, steps.contact_counts(fresh, "policy"),
+                                                              source=fresh)
+    pd.testing.assert_frame_equal(policy, again)
+    pd.testing.assert_frame_equal(shares.table, again_shares.table)
+
+
 def test_survey_screen_agrees_except_the_top_box_model(paths):
     pds, sds, _, _ = paths
     rows = survey_screen(pds.contacts, invitations(pds))

@@ -74,6 +74,12 @@ class StatsAgentModel(AgentModel):
     engine: str = "duckdb"
     customers: CrossedFit | None = field(default=None, repr=False)
     repeat: int = 0
+    replies_mix: tuple = CONTACT_MIX      # the mix `replies` were made with (``sql.prepare_replies``)
+
+    def make_replies(self, ds) -> None:
+        """`replies` in `ds`'s engine as this model was fitted to (made again only where they are not: a model
+        from the run cache comes to a kernel that never made them, or made others since)."""
+        sql.prepare_replies(ds, self.outcome, tuple(self.replies_mix))
 
     @property
     def judged_by(self):
@@ -202,7 +208,7 @@ def fit_agent_model_from_sql(ds, outcome: str = "csat", mix=CONTACT_MIX, n_boot:
     return StatsAgentModel(fit=fit, boot=boot, frame=None, outcome=outcome, agent=AGENT, mix=design.mix,
                            baseline=average_contact(fit, cells, design.mix, beta), crossed=None, seed=seed,
                            stats=stats, means=means, design=design, engine=ds.engine.name, customers=customers,
-                           repeat=repeat)
+                           repeat=repeat, replies_mix=tuple(mix))
 
 
 def contact_counts(ds, variable: str) -> pd.Series:
@@ -216,12 +222,14 @@ def policy_residuals(ds, model: StatsAgentModel, fit, variable: str) -> pd.DataF
     """Per level: n, Σe, Σe², median, Σz, Σz² of the conditional residuals (``policies.level_residuals``)."""
     if ds is None:
         raise ValueError("a model fitted from per-agent sums needs its SQL data set for the policy model")
+    model.make_replies(ds)
     return sql.level_residuals(ds, model.design, fit.fixef, fit.ranef[model.agent]["mode"], variable)
 
 
 def weighted_fit(ds, model: StatsAgentModel, variable: str, level_weight: pd.Series):
     """The agent model refitted with precision weights per level of `variable`, normalised to mean 1
     over the replies (as ``policies.fit_policy_model`` does with rows)."""
+    model.make_replies(ds)
     counts = pd.Series(model.design.level_counts[variable], index=model.design.levels[variable], dtype=float)
     w = level_weight.reindex(counts.index)
     scale = float((w * counts).sum() / counts.sum())
@@ -338,6 +346,7 @@ def trend_scores_from_sql(ds, first: str, last: str) -> tuple[pd.DataFrame, pd.D
     return weekly, trends.period_scores_from_sums(sql.score_sums(ds, "month"), first, last)
 
 
-def trend_counts_from_sql(ds, month: str, mix=CONTACT_MIX) -> dict:
-    """``trends.period_counts`` of `month` (contacts per week and per mix level) from SQL."""
-    return sql.period_level_counts(ds, month, ["week", *[m for m in mix if m in ds.columns["contacts"]]])
+def trend_counts_from_sql(ds, months, mix=CONTACT_MIX) -> tuple[dict, ...]:
+    """``trends.period_counts`` of each of `months` (contacts per week and per mix level) from one query."""
+    counts = sql.period_level_counts(ds, list(months), ["week", *[m for m in mix if m in ds.columns["contacts"]]])
+    return tuple(counts[m] for m in months)

@@ -65,11 +65,12 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
     agents = sorted(pev0.index)
     noise = (sigma2.reindex(agents) if isinstance(sigma2, pd.Series)
              else pd.Series(float(sigma2), index=agents)).to_dict()
-    cap = capacity.reindex(agents).fillna(0).astype(int)
-    r = priority_first(pev0, capacity, budget, priority, priority_reviews)
-    left = int(budget) - int(r.sum())
+    cap = capacity.reindex(agents).fillna(0).astype(int).to_dict()
+    given = priority_first(pev0, capacity, budget, priority, priority_reviews)
+    left = int(budget) - int(given.sum())
     if not by_variance:
-        return r
+        return given
+    r, pev0 = given.to_dict(), pev0.to_dict()          # plain dicts: one look-up per agent and review (20,000 agents)
     heap = []
     for a in agents:
         if r[a] < cap[a]:
@@ -84,7 +85,7 @@ def allocate_reviews(pev0: pd.Series, capacity: pd.Series, budget: int, sigma2: 
         if r[a] < cap[a]:
             now = posterior_variance(pev0[a], r[a], noise[a])
             heapq.heappush(heap, (-float(now - posterior_variance(pev0[a], r[a] + 1, noise[a])), a))
-    return r
+    return pd.Series([r[a] for a in agents], index=given.index, dtype=given.dtype)
 
 
 def priority_first(pev0: pd.Series, capacity: pd.Series, budget: int, priority: pd.Series | None = None,
@@ -96,7 +97,8 @@ def priority_first(pev0: pd.Series, capacity: pd.Series, budget: int, priority: 
     left = int(budget)
     given = pd.Series(0, index=agents, dtype=int)
     if priority is not None and priority_reviews > 0:
-        first = [a for a in agents if bool(priority.get(a, False))]
+        flagged = priority.to_dict()
+        first = [a for a in agents if bool(flagged.get(a, False))]
         for a in sorted(first, key=lambda a: (-pev0[a], a)):
             given[a] = min(priority_reviews, cap[a], left)
             left -= given[a]
@@ -174,7 +176,7 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
                                              else pd.Series(sigma2, index=all_agents)),
                          "survey_flag": flag, "priority_reviews": first.reindex(all_agents)},
                         index=pd.Index(all_agents, name=AGENT))
-    plan["reason"] = [reason(row) for _, row in plan.iterrows()]
+    plan["reason"] = [reason(row) for row in plan.to_dict("records")]
     return ReviewPlan(plan.sort_values(["reviews", "reliability"], ascending=[False, True]), tau2=tau2,
                       sigma2=float(np.mean(plan["review_variance"])), budget=int(budget),
                       used=int(plan["reviews"].sum()), priority_reviews=priority_reviews,

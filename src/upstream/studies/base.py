@@ -9,6 +9,7 @@ notebook shows or a run publishes: Key findings (sentences computed from the num
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -211,7 +212,12 @@ class StudyResult:
 class RunCache:
     """Fitted models and bootstrap draws shared by the notebooks of one run: kept in memory, and in
     `folder` (pickles) when the runner gives one, so a second notebook reuses what the first fitted.
-    Keys combine the step name, the data fingerprint and the parameters the step depends on."""
+    Keys combine the step name, the data fingerprint and the parameters the step depends on.
+
+    With a folder each key is computed once per run across processes: the first to ask holds an exclusive
+    lock on ``<key>.lock`` (``fcntl.flock``) while it computes and writes ``<key>.pkl``; another kernel asking
+    for the same key waits on the lock, then loads the pickle. The kernel releases a lock when its process
+    dies, so a killed notebook leaves no deadlock: the next process to ask computes the key itself."""
 
     def __init__(self, folder: str | os.PathLike | None = None):
         self.folder = None if folder is None else Path(folder)
@@ -226,17 +232,24 @@ class RunCache:
         key = self.key(step, **parts)
         if key in self.memory:
             return self.memory[key]
-        path = None if self.folder is None else self.folder / f"{key}.pkl"
-        if path is not None and path.is_file():
-            with open(path, "rb") as handle:
-                value = pickle.load(handle)
-        else:
-            value = compute()
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")   # two kernels may write one key
-                with open(tmp, "wb") as handle:
-                    pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
+        value = compute() if self.folder is None else self._shared(key, compute)
         self.memory[key] = value
         return value
+
+    def _shared(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The value of `key` from the folder, computed by this process under the key's lock when no process
+        has written it yet."""
+        path = self.folder / f"{key}.pkl"
+        if not path.is_file():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(self.folder / f"{key}.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)         # released when the file closes or the process dies
+                if not path.is_file():                   # no other process wrote it while this one waited
+                    value = compute()
+                    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                    with open(tmp, "wb") as handle:
+                        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                    os.replace(tmp, path)
+                    return value
+        with open(path, "rb") as handle:
+            return pickle.load(handle)

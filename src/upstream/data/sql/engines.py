@@ -48,6 +48,18 @@ class SqlEngine:
     def table(self, name: str, sql: str) -> None:
         raise NotImplementedError
 
+    def table_once(self, name: str, sql: str) -> bool:
+        """`table(name, sql)` unless the table `name` this engine holds was made by table_once from the same
+        `sql` (a query of the data set's tables, which do not change): True when it was made now. A table made
+        here must be made only here (a `table` of the same name would leave the record stale)."""
+        made = self.__dict__.setdefault("made_from", {})
+        if made.get(name) == sql:
+            return False
+        made.pop(name, None)                  # a failed query leaves no record of the old table's query
+        self.table(name, sql)
+        made[name] = sql
+        return True
+
     def read_parquet(self, name: str, files: list[Path]) -> None:
         """A view `name` over Parquet files (columns by name; a column missing from a file is empty),
         with `_file` (the file's position in `files`) and `_file_row` (0-based row within its file)."""

@@ -286,7 +286,9 @@ def gx_sample(ds, rows: int) -> tuple[Dataset, list[Failure], dict]:
     frames, parse_failures, unparsed = {}, [], {}
     for table in ds.tables:
         cols = ", ".join(d.ident(c if c in ds.columns[table] else c) for c in ds.columns[table])
-        raw = ds.engine.frame(f"SELECT {cols} FROM raw_{table} ORDER BY _file, _file_row LIMIT {rows}")
+        # the first `rows` rows of the table are among the first `rows` of each file: a top-N over those, not every row
+        raw = ds.engine.frame(f"SELECT {cols} FROM raw_{table} WHERE _file_row < {int(rows)} "
+                              f"ORDER BY _file, _file_row LIMIT {int(rows)}")
         frame, problems, bad = parse_table(table, raw, table_label(ds.paths[table]))
         frames[table] = frame
         parse_failures += problems

@@ -110,7 +110,7 @@ def run(ds, params: TrendParameters | dict | None = None, cache: RunCache | None
     if steps.in_sql(ds):                       # sums per week, month and level from SQL (docs/scale.md)
         sql.prepare_trend_replies(ds, scale)
         weekly, compared = aggregated.trend_scores_from_sql(ds, first, last)
-        counts = aggregated.trend_counts_from_sql(ds, first), aggregated.trend_counts_from_sql(ds, last)
+        counts = aggregated.trend_counts_from_sql(ds, (first, last))
     else:
         replies = responses(ds, "csat")
         weekly = trends.score_table(replies, trends.week_of(replies["opened_at"])).rename_axis("week")
