@@ -8,17 +8,23 @@ from matplotlib.lines import Line2D
 
 from ...reporting.plots.common import PALETTE, axes, finish
 
+#: The caterpillar chart's largest height in inches (about 200 agents at one row each).
+MAX_HEIGHT = 14.0
+
 
 def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = None,
                 xlabel: str = "Agent's own effect on CSAT (points, adjusted for contact mix)"):
-    """Agents' adjusted effects with intervals, best at the top; colour = verdict."""
+    """Agents' adjusted effects with intervals, best at the top; colour = verdict. At most MAX_HEIGHT inches tall:
+    beyond ~200 agents the rows merge into a band, drawn with thinner lines (20,000 agents made a figure 1,200
+    inches tall)."""
     e = effects.sort_values("effect")
-    fig_h = max(4.0, 0.06 * len(e) + 1.5)
+    fig_h = min(max(4.0, 0.06 * len(e) + 1.5), MAX_HEIGHT)
+    dense = 0.06 * len(e) + 1.5 > MAX_HEIGHT
     fig, ax = axes(8, fig_h)
     y = np.arange(len(e))
     colors = e["verdict"].map(PALETTE).fillna("#4d4d4d")
-    ax.hlines(y, e["lower"], e["upper"], colors=colors, linewidth=1.2, alpha=0.8)
-    ax.scatter(e["effect"], y, c=colors, s=10, zorder=3)
+    ax.hlines(y, e["lower"], e["upper"], colors=colors, linewidth=0.4 if dense else 1.2, alpha=0.8)
+    ax.scatter(e["effect"], y, c=colors, s=2 if dense else 10, zorder=3, linewidths=0)
     ax.axvline(0, color="black", linewidth=0.8)
     if len(e) <= 40 and labels is not None:
         ax.set_yticks(y, labels.reindex(e.index).fillna(pd.Series(e.index, index=e.index)))
