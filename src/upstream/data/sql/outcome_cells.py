@@ -52,20 +52,39 @@ def rate_cells(ds, outcome: str, mix, agents: bool = False) -> pd.DataFrame:
     return frame.sort_values(cols, kind="stable").reset_index(drop=True).astype({"n": np.int64, "k": np.int64})
 
 
-def nps_cells(ds, mix) -> pd.DataFrame:
+def _nps_replies(ds, mix, agents: bool = False) -> str:
+    """FROM … WHERE of the answered surveys with an NPS whose agent and mix are known (surveys s, contacts c; with
+    `agents`, only the agents of ``use_agents``)."""
+    i = lambda c: _i(ds, c)  # noqa: E731
+    nps = f"s.{i('nps')}"
+    answered = f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR {nps} IS NOT NULL)"
+    complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in (AGENT, *mix))
+    chosen = f" AND {ds.engine.dialect.text('c.' + i(AGENT))} IN (SELECT a FROM rate_agents)" if agents else ""
+    return (f"FROM surveys s JOIN contacts c ON s.{i('contact_id')} = c.{i('contact_id')} WHERE {answered} AND "
+            f"{nps} IS NOT NULL AND {complete}{chosen}")
+
+
+def nps_cells_per_agent(ds, mix) -> pd.Series:
+    """The number of agent × mix × NPS-value cells of each agent (id as text, sorted) among ``nps_cells``'s replies."""
+    text = ds.engine.dialect.text(f"c.{_i(ds, AGENT)}")
+    keys = ", ".join(f"c.{_i(ds, c)}" for c in (AGENT, *mix))
+    rows = ds.engine.rows(f"SELECT a, count(*) FROM (SELECT {text} AS a {_nps_replies(ds, mix)} GROUP BY {keys}, "
+                          f"s.{_i(ds, 'nps')}) t GROUP BY a")
+    return pd.Series({str(a): int(n) for a, n in rows}, dtype=np.int64).sort_index()
+
+
+def nps_cells(ds, mix, agents: bool = False) -> pd.DataFrame:
     """Per agent × mix cell × NPS value of the answered surveys with an NPS (``frames.responses(ds, "nps")``)
-    whose agent and mix are known: the agent and mix levels as text, nps (whole number) and n (replies)."""
+    whose agent and mix are known: the agent and mix levels as text, nps (whole number) and n (replies); with
+    `agents`, only the agents of ``use_agents``."""
     d = ds.engine.dialect
     i = lambda c: _i(ds, c)  # noqa: E731
     cols = [AGENT, *mix]
     keys = ", ".join(f"c.{i(c)}" for c in cols)
     select = ", ".join(f"{d.text('c.' + i(c))} AS {i(c)}" for c in cols)
     nps = f"s.{i('nps')}"
-    answered = f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR {nps} IS NOT NULL)"
-    complete = " AND ".join(f"c.{i(c)} IS NOT NULL" for c in cols)
-    frame = ds.engine.frame(f"SELECT {select}, {d.bigint(nps)} AS nps, count(*) AS n FROM surveys s JOIN contacts c "
-                            f"ON s.{i('contact_id')} = c.{i('contact_id')} WHERE {answered} AND {nps} IS NOT NULL "
-                            f"AND {complete} GROUP BY {keys}, {nps}")
+    frame = ds.engine.frame(f"SELECT {select}, {d.bigint(nps)} AS nps, count(*) AS n {_nps_replies(ds, mix, agents)} "
+                            f"GROUP BY {keys}, {nps}")
     return frame.sort_values([*cols, "nps"], kind="stable").reset_index(drop=True).astype({"n": np.int64,
                                                                                           "nps": np.int64})
 
