@@ -28,6 +28,8 @@ from ..data.sql import outcome_cells as sql
 from ..models import clmm, glmer
 from ..survey.constants import AGENT
 from .agents import MIN_REPEAT_CUSTOMERS
+from .channel_sums import asked_once
+from .channels import RATES
 from .contact_population import known_population, population_cells
 from .latent import LatentAgentModel, MeanFunction
 from .margins import NpsModel
@@ -117,11 +119,20 @@ def subset_agents(cells_per_agent: pd.Series, size: int | None = None, limit: in
     return shuffled.index[np.cumsum(shuffled.to_numpy()) <= min(limit, size or limit)]
 
 
+def cells_per_agent(ds, outcome: str, mix) -> pd.Series:
+    """``data.sql.outcome_cells.cells_per_agent``, asked once for every rate the contacts record (``channels.RATES``)
+    and kept per data set, so that the rate models share one pass."""
+    outcomes = tuple(sorted({c for c in RATES.values() if c in ds.columns["contacts"]} | {outcome}))
+    per_agent = asked_once(ds, ("cells_per_agent", outcomes, tuple(mix)),
+                           lambda: sql.cells_per_agent_of(ds, outcomes, mix))[outcome]
+    return per_agent[per_agent > 0]
+
+
 def fit_rate_model_from_sql(ds, outcome: str, mix) -> CellRateModel:
     """``margins.fit_rate_model`` from agent × mix cells (see the module docstring); the model's frame is the
     cells (`counts` "n"), its population the contacts per mix cell."""
     mix = [m for m in mix if m in ds.columns["contacts"]]
-    per_agent = sql.cells_per_agent(ds, outcome, mix)
+    per_agent = cells_per_agent(ds, outcome, mix)
     agents = subset_agents(per_agent, limit=EFFECT_CELLS)
     subset = agents is not None
     if subset:
@@ -164,8 +175,6 @@ def customer_design_effects(ds, model: CellRateModel, gradients: dict) -> dict:
     fit, cells = model.fit, model.frame
     if model.subset:                               # the contacts of the agents fitted
         sql.use_agents(ds, cells[AGENT].unique())
-    if sql.repeat_customers(ds, model.outcome, model.mix, model.subset) < MIN_REPEAT_CUSTOMERS:
-        return {}
     X = fit.model_matrix.to_numpy()
     p = fit.predict().to_numpy(dtype=float)
     n, k = cells["n"].to_numpy(float), cells["k"].to_numpy(float)
@@ -176,7 +185,9 @@ def customer_design_effects(ds, model: CellRateModel, gradients: dict) -> dict:
         xh = X @ np.linalg.lstsq(H, g, rcond=None)[0]
         terms[f"term{j}"] = xh
         independent[key] = float(xh ** 2 @ (k * (1 - p) ** 2 + (n - k) * p ** 2))
-    clustered = sql.customer_squares(ds, model.outcome, model.mix, terms, [f"term{j}" for j in range(len(gradients))],
-                                     model.subset)
+    clustered, repeat = sql.customer_squares(ds, model.outcome, model.mix, terms,
+                                             [f"term{j}" for j in range(len(gradients))], model.subset)
+    if repeat < MIN_REPEAT_CUSTOMERS:
+        return {}
     return {key: (max(1.0, float(c) / independent[key]) if independent[key] > 0 else 1.0)
             for key, c in zip(gradients, clustered)}
