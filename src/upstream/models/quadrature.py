@@ -217,13 +217,15 @@ class SingleFactorQuadrature:
         u, H = self.modes(psi, sigma, u0)
         s = 1.0 / np.sqrt(H)
         codes = self.codes
+        # the derivatives at the mode (the gradient's, and the node's where z_k = 0: Laplace, odd K)
+        at_mode = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3 if gradient else 1)
         # nodes
         K = self.n_agq
         lw = np.empty((self.G, K))
         node_d1 = []
         for k in range(K):
             v = u + np.sqrt(2.0) * s * self.z[k]
-            out = self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
+            out = at_mode if self.z[k] == 0 else self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
             lw[:, k] = self.logw[k] + self.z[k] ** 2 + self._gsum(out[0]) - 0.5 * v * v
             node_d1.append((v, out[1]))
         top = lw.max(axis=1, keepdims=True)
@@ -234,8 +236,7 @@ class SingleFactorQuadrature:
         if not gradient:
             return value, None, state
         omega = np.exp(lw - log_sum[:, None])                       # normalised node weights
-        # derivatives at the mode
-        ll, d1, d2, d3 = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3)
+        ll, d1, d2, d3 = at_mode
         c1, c2, c3 = self._combine(d1, d2, d3)
         ur = u[codes]
         nch = len(self.signs)
