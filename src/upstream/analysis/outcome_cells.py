@@ -141,7 +141,8 @@ def fit_rate_model_from_sql(ds, outcome: str, mix) -> CellRateModel:
     cells["failures"] = cells["n"] - cells["k"]
     used = present_mix(cells, mix)
     fit = glmer(model_formula(CELL_RESPONSE, used), cells)
-    rows, w = known_population(population_cells(ds, used), used, fit)
+    population = asked_once(ds, ("population_cells", tuple(used)), lambda: population_cells(ds, used))
+    rows, w = known_population(population, used, fit)
     eta = fit.fixed_design(rows).to_numpy() @ fit.fixef.to_numpy()
     baseline = float(np.average(MeanFunction(fit).averaged(eta, float(fit.sd)), weights=w))
     frame = cells.loc[fit.rows]
