@@ -36,22 +36,22 @@ from .margins import NpsModel
 
 #: The response of the rate model on cells: contacts with the outcome (k) and without it.
 CELL_RESPONSE = "cbind(k, failures)"
-#: The most agent × mix cells a rate model is fitted on (the medium preset's 843,350 cells per rate: the study
-#: peaked at 2.9 GB); beyond it, the cells of a random subset of agents (seed SUBSET_SEED) — on the large preset
-#: 2,809 of 20,000 agents (all make 7,122,566 cells), the study peaking at 4.1 GB.
+#: The most cells a model on agent × cell counts takes in memory (metric_health's repeat model; the rate models of
+#: level effects take at most EFFECT_CELLS): beyond it, the cells of a random subset of agents (seed SUBSET_SEED).
+#: The medium preset has 843,350 agent × mix cells per rate, the large one 7,122,566.
 CELL_LIMIT = 1_000_000
 SUBSET_SEED = 2026
 #: The most cells a rate or NPS model behind level effects is fitted on: those effects need β̂, σ̂ and their
-#: covariance, not every agent's mode, and the fit costs about 35 CPU-ms per thousand cells (glmer; clmm more). On
-#: the large preset 400,000 rate cells are about 1,100 of 20,000 agents (intervals about 1.6 times those of the
-#: 1,000,000-cell fit of 2,809 agents, which took three times as long).
+#: covariance, not every agent's mode. On the medium preset a rate's glmer on 399,870 cells took 9–12 CPU-s (on all
+#: 843,350, 42–48 CPU-s before the engine's faster design sums); on the large preset 400,000 rate cells are about
+#: 1,100 of 20,000 agents (intervals about √(2,809 / 1,100) ≈ 1.6 times those of the former 1,000,000-cell fit).
 EFFECT_CELLS = 400_000
 
 
 @dataclass
 class CellRateModel(LatentAgentModel):
     """A rate model fitted on agent × mix cells: `agents_used` of `agents_total` agents (fewer when their cells,
-    `cells_total`, exceed CELL_LIMIT)."""
+    `cells_total`, exceed EFFECT_CELLS)."""
 
     agents_used: int = 0
     agents_total: int = 0
