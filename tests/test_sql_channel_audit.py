@@ -83,21 +83,21 @@ def test_csat_effects_without_customers_are_named_and_close(runs):
 
 
 def test_a_rate_model_beyond_the_cell_limit_is_fitted_on_a_random_subset_of_agents(runs, monkeypatch):
-    """Beyond CELL_LIMIT agent × mix cells the rate model takes the cells of randomly drawn agents (as many as fit
+    """Beyond EFFECT_CELLS agent × mix cells the rate model takes the cells of randomly drawn agents (as many as fit
     under the limit), says so, and its effects stay within 3 SDs of the all-agent fit's (the SD of the difference
     of nested estimates, √(se_subset² − se_all²)), with larger standard errors."""
     from upstream.analysis import latent, outcome_cells
 
     _, _, sums = runs
     full = sums.tables["channel_differences"].loc["repeat"]
-    monkeypatch.setattr(outcome_cells, "CELL_LIMIT", 20_000)
+    monkeypatch.setattr(outcome_cells, "EFFECT_CELLS", 20_000)
     sds = open_dataset("data/sample", engine="duckdb", validate=False)
     model = outcome_cells.fit_rate_model_from_sql(sds, "repeat_within_7d", CONTACT_MIX)
     assert (model.agents_used, model.agents_total, model.cells_total, len(model.frame)) == (72, 150, 44570, 19913)
     assert model.note() == ("fitted on the contacts of 72 of 150 agents drawn at random (all agents' contacts make "
-                            "44,570 agent × mix cells, more than the 20,000 the fit takes in memory): its channel and "
-                            "policy effects still average over every contact of the period, and their intervals "
-                            "reflect the smaller sample")
+                            "44,570 agent × mix cells, more than the 20,000 the fit takes within the review's time): "
+                            "its channel and policy effects still average over every contact of the period, and their "
+                            "intervals reflect the smaller sample")
     subset = latent.level_effects(model, outcome_cells.population_cells(sds, CONTACT_MIX), "channel",
                                   design_effects=lambda g: outcome_cells.customer_design_effects(sds, model, g))
     assert int(subset["n_responses"].sum()) == int(model.frame["n"].sum()) < 60_000 // 2
@@ -106,3 +106,31 @@ def test_a_rate_model_beyond_the_cell_limit_is_fitted_on_a_random_subset_of_agen
     assert (se > all_se).all()
     z = (subset["effect"].reindex(full.index) - full["effect"] / 100) / np.sqrt(se ** 2 - all_se ** 2)
     assert np.abs(z).max() < 3
+
+
+def test_the_nps_model_beyond_the_effect_cells_is_fitted_on_a_random_subset_of_agents(runs, monkeypatch):
+    """Beyond EFFECT_CELLS agent × mix × NPS cells the NPS model takes the cells of randomly drawn agents, the health
+    notes say so, and its channel effects stay within 3 SDs of the all-agent fit's (nested estimates: the SD of the
+    difference √(se_subset² − se_all²)), with larger standard errors."""
+    from upstream.analysis import margins, outcome_cells
+    from upstream.studies import steps
+
+    _, _, sums = runs
+    full = sums.tables["channel_differences"].loc["nps"]
+    monkeypatch.setattr(outcome_cells, "EFFECT_CELLS", 3_000)
+    sds = open_dataset("data/sample", engine="duckdb", validate=False)
+    model = outcome_cells.fit_nps_model_from_sql(sds, CONTACT_MIX)
+    assert (model.agents_used, model.agents_total, model.cells_total, len(model.frame)) == (57, 146, 7037, 2940)
+    subset = margins.nps_level_effects(model, outcome_cells.population_cells(sds, CONTACT_MIX), "channel")
+    all_se = (full["upper"] - full["lower"]) / (2 * 1.959963984540054)
+    se = subset["std_error"].reindex(full.index)
+    assert (se > all_se).all()
+    z = (subset["effect"].reindex(full.index) - full["effect"]) / np.sqrt(se ** 2 - all_se ** 2)
+    assert np.abs(z).max() < 3
+    cache = RunCache()
+    cache.get("nps_model", lambda: model, data=sds.fingerprint, engine="duckdb")
+    note = (f"NPS model: fitted on the NPS replies of {model.agents_used:,} of 146 agents drawn at random (all agents' "
+            f"NPS replies make {model.cells_total:,} agent × mix × NPS cells, more than the 3,000 the fit takes within "
+            "the review's time): its channel and policy effects still average over every contact of the period, and "
+            "their intervals reflect the smaller sample.")
+    assert steps.sql_level_notes(sds, cache, None, "channel", {}, "NPS model") == [note]

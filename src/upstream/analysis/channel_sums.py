@@ -14,6 +14,8 @@ from a few sums per channel instead of the rows.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -32,6 +34,25 @@ from .channels import (
 )
 from .nonresponse import RESPONSE_FEATURES
 from .screen import cell_probabilities
+
+#: Answers already asked of a data set (its tables do not change under it): the summary, the raw differences and
+#: the response comparison share one pass for the per-channel contact sums and one for the survey sums.
+_ASKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def asked_once(ds, key: tuple, ask) -> pd.DataFrame:
+    """A copy of `ask()`'s frame for `ds` and `key`, asked of the engine once per data set."""
+    answers = _ASKED.setdefault(ds, {})
+    if key not in answers:
+        answers[key] = ask()
+    return answers[key].copy()
+
+
+def contact_sums(ds, variable: str) -> pd.DataFrame:
+    """``data.sql.channels.contact_sums`` of every rate the contacts record (asked once per data set)."""
+    rates = rate_columns(ds)
+    return asked_once(ds, ("contact_sums", variable, tuple(rates.items())),
+                      lambda: sql.contact_sums(ds, variable, rates))
 
 
 def mean_interval_from_sums(n: float, s: float, s2: float, level: float = 0.95) -> tuple[float, float, float]:
@@ -95,7 +116,7 @@ def channel_summary_from_sql(ds, variable: str = "channel", level: float = 0.95,
                              good: tuple | None = None) -> ChannelSummary:
     """``channels.channel_summary`` of a SQL data set, from the aggregates of ``data.sql.channels``."""
     rates = rate_columns(ds)
-    sums = sql.contact_sums(ds, variable, rates)
+    sums = contact_sums(ds, variable)
     out = pd.DataFrame({"contacts": sums["contacts"], "share": sums["contacts"] / sums["contacts"].sum()})
     out = out.join(daily_volume(ds, variable, out.index, level))
     for time in sql.TIME_COLUMNS:
@@ -138,7 +159,7 @@ def channel_summary_from_sql(ds, variable: str = "channel", level: float = 0.95,
 def survey_sums(ds, variable: str, good: tuple | None) -> pd.DataFrame:
     """``data.sql.channels.survey_sums`` with the good ratings `good` (codes) as a condition."""
     good_sql = f"s.{ds.engine.dialect.ident('csat')} IN ({', '.join(str(int(g)) for g in good)})" if good else None
-    return sql.survey_sums(ds, variable, good_sql)
+    return asked_once(ds, ("survey_sums", variable, good_sql), lambda: sql.survey_sums(ds, variable, good_sql))
 
 
 def raw_from_sums(n: pd.Series, s: pd.Series, s2: pd.Series, level: float = 0.95) -> pd.DataFrame:
@@ -162,8 +183,7 @@ def raw_from_sums(n: pd.Series, s: pd.Series, s2: pd.Series, level: float = 0.95
 def raw_differences_from_sql(ds, variable: str, metrics, good: tuple | None = None,
                              level: float = 0.95) -> dict[str, pd.DataFrame]:
     """Per metric of `metrics` (csat, nps, a RATES name): ``margins.raw_differences`` per level of `variable`."""
-    rates = rate_columns(ds)
-    sums = sql.contact_sums(ds, variable, rates)
+    sums = contact_sums(ds, variable)
     surveys = survey_sums(ds, variable, good)
     out = {}
     for metric in metrics:
@@ -196,7 +216,7 @@ def response_comparison_from_sql(ds, csat_effects: pd.DataFrame, variable: str =
         else coarse["p"].to_numpy()[:1].repeat(len(cells))
     by = cells.assign(w=cells["scored"] / p, wy=cells["y_sum"] / p).groupby(variable)
     sums = by[["n", "o", "scored", "y_sum", "w", "wy"]].sum()
-    contacts = sql.contact_sums(ds, variable, {})["contacts"]
+    contacts = contact_sums(ds, variable)["contacts"]
     share = (sums["scored"].reindex(contacts.index).fillna(0) / contacts)
     scored = sums[sums["scored"] > 0]
     responded = pd.DataFrame({False: sums["n"] - sums["o"], True: sums["o"]})

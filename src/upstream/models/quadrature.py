@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from scipy.special import expit, gammaln
 
 
@@ -49,7 +48,8 @@ class BinomialLogit:
     def derivs(self, etas, order: int = 3):
         (eta,) = etas
         mu = expit(eta)
-        ll = self.k * -np.logaddexp(0.0, -eta) + (self.m - self.k) * -np.logaddexp(0.0, eta)
+        # log p = −softplus(−η), log(1 − p) = −η − softplus(−η): one logaddexp for both
+        ll = -self.m * np.logaddexp(0.0, -eta) - (self.m - self.k) * eta
         out = [ll, [self.k - self.m * mu]]
         if order >= 2:
             w = self.m * mu * (1 - mu)
@@ -145,9 +145,20 @@ class SingleFactorQuadrature:
         self.n_agq = n_agq
         z, w = np.polynomial.hermite.hermgauss(n_agq)
         self.z, self.logw = z, np.log(w)
-        self.S = sp.csr_matrix((np.ones(self.n), (self.codes, np.arange(self.n))), shape=(n_groups, self.n))
         self.signs = np.asarray(model.signs)
         self.dim = model.designs[0].shape[1]
+        self._nonzeros = [self._design_nonzeros(M) for M in model.designs]
+
+    def _design_nonzeros(self, M) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, group × column cell, value) of each nonzero of design `M`: the designs are mostly indicators, so
+        the per-group column sums Σ_{i∈j} w_i M_i (``_group_design_sum``) cost one pass over the nonzeros."""
+        rows, cols = np.nonzero(np.asarray(M))
+        return rows, self.codes[rows] * self.dim + cols, np.asarray(M)[rows, cols]
+
+    def _group_design_sum(self, w, c: int) -> np.ndarray:
+        """Σ_{i∈j} w_i M_c[i, :] for every group j (groups × dim)."""
+        rows, cells, values = self._nonzeros[c]
+        return np.bincount(cells, weights=w[rows] * values, minlength=self.G * self.dim).reshape(self.G, self.dim)
 
     def _etas(self, psi, sigma, u_rows):
         key = psi.tobytes()
@@ -206,13 +217,15 @@ class SingleFactorQuadrature:
         u, H = self.modes(psi, sigma, u0)
         s = 1.0 / np.sqrt(H)
         codes = self.codes
+        # the derivatives at the mode (the gradient's, and the node's where z_k = 0: Laplace, odd K)
+        at_mode = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3 if gradient else 1)
         # nodes
         K = self.n_agq
         lw = np.empty((self.G, K))
         node_d1 = []
         for k in range(K):
             v = u + np.sqrt(2.0) * s * self.z[k]
-            out = self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
+            out = at_mode if self.z[k] == 0 else self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
             lw[:, k] = self.logw[k] + self.z[k] ** 2 + self._gsum(out[0]) - 0.5 * v * v
             node_d1.append((v, out[1]))
         top = lw.max(axis=1, keepdims=True)
@@ -223,8 +236,7 @@ class SingleFactorQuadrature:
         if not gradient:
             return value, None, state
         omega = np.exp(lw - log_sum[:, None])                       # normalised node weights
-        # derivatives at the mode
-        ll, d1, d2, d3 = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3)
+        ll, d1, d2, d3 = at_mode
         c1, c2, c3 = self._combine(d1, d2, d3)
         ur = u[codes]
         nch = len(self.signs)
@@ -232,8 +244,8 @@ class SingleFactorQuadrature:
         row_h1 = [sigma * sum(self.signs[d] * d2[c][d] for d in range(nch)) for c in range(nch)]
         row_h2 = [sigma ** 2 * sum(self.signs[d] * self.signs[e] * d3[c][d][e] for d in range(nch) for e in range(nch))
                   for c in range(nch)]
-        dh1_dpsi = sum(self.S @ (row_h1[c][:, None] * self.model.designs[c]) for c in range(nch))
-        dh2_dpsi = sum(self.S @ (row_h2[c][:, None] * self.model.designs[c]) for c in range(nch))
+        dh1_dpsi = sum(self._group_design_sum(row_h1[c], c) for c in range(nch))
+        dh2_dpsi = sum(self._group_design_sum(row_h2[c], c) for c in range(nch))
         dh1_dsig = self._gsum(c1 + sigma * ur * c2)
         dh2_dsig = self._gsum(2 * sigma * c2 + sigma ** 2 * ur * c3)
         h3 = sigma ** 3 * self._gsum(c3)

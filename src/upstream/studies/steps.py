@@ -185,16 +185,19 @@ def outcome_effects(ds, params: Parameters, cache: RunCache, variable: str, rate
     return effects, fits
 
 
-def sql_level_notes(ds, cache: RunCache, csat_fit, variable: str, rate_models: dict[str, str]) -> list[str]:
+def sql_level_notes(ds, cache: RunCache, csat_fit, variable: str, rate_models: dict[str, str],
+                    nps_label: str | None = None) -> list[str]:
     """Model-health lines of level effects fitted in SQL: the CSAT model fitted from per-agent sums without a customer
-    term (`csat_fit`, None: not fitted), and each rate model (label → contact column) fitted on a subset of agents
-    (``outcome_cells.CellRateModel.note``); none on the pandas path."""
+    term (`csat_fit`, None: not fitted), the NPS model (`nps_label`, None: not fitted) and each rate model (label →
+    contact column) fitted on a subset of agents (``outcome_cells.CellRateModel.note``); none on the pandas path."""
     if not in_sql(ds):
         return []
     notes = [] if csat_fit is None or not hasattr(csat_fit, "sigma") else [
         f"CSAT model: fitted from per-agent sums in {ds.engine.name} ({csat_fit.nobs:,} replies, "
         f"{csat_fit.ngroups['agent_id']:,} agents) without a customer random effect (the crossed agent × customer "
         f"model needs every reply in memory), so the {variable} effects do not allow for repeat customers."]
+    note = nps_model(ds, cache).note() if nps_label else None
+    notes += [f"{nps_label}: {note}."] if note else []
     for label, column in rate_models.items():
         note = rate_model(ds, cache, column).note()
         notes += [f"{label}: {note}."] if note else []

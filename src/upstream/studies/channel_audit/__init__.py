@@ -101,11 +101,11 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
 
 
 def scale_notes(ds, cache: RunCache, fits: dict) -> list[str]:
-    """With a SQL engine: which CSAT model the channel effects come from and each rate model fitted on a subset of
-    agents (``steps.sql_level_notes``)."""
+    """With a SQL engine: which CSAT model the channel effects come from and the NPS and rate models fitted on a
+    subset of agents (``steps.sql_level_notes``)."""
     return steps.sql_level_notes(ds, cache, fits["CSAT model"] if "CSAT model" in fits else None, "channel",
                                  {RATE_LABELS[name]: column for name, column in channels.RATES.items()
-                                  if RATE_LABELS[name] in fits})
+                                  if RATE_LABELS[name] in fits}, "NPS model" if "NPS model" in fits else None)
 
 
 def no_response_comparison_sentence(visibility) -> str:

@@ -146,7 +146,8 @@ def run(ds, params: FrictionParameters | dict | None = None, cache: RunCache | N
         fits["Credit model"] = money.dose.fit
     health = [*steps.sql_level_notes(ds, cache, fits.get("CSAT policy model"), POLICY,
                                      {f"{name.capitalize()} model": column for name, column in RATES.items()
-                                      if f"{name.capitalize()} model" in fits}),
+                                      if f"{name.capitalize()} model" in fits},
+                                     "NPS model" if "NPS model" in fits else None),
               *(line for label, fit in fits.items() for line in steps.fit_health(label, fit))]
     csat_unit = ("percentage points", 100.0) if scale.is_binary else ("CSAT points", 1.0)
     stacked = margins.stack_effects(effects, POLICY, csat_unit) if effects else pd.DataFrame()
