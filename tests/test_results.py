@@ -228,3 +228,20 @@ def test_a_result_summary_shows_its_parts_and_dates():
     assert "  day: 2026-08-16 00:00:00" in change.summary().splitlines()
     with pytest.raises(FrozenInstanceError):
         money.cap = 40.0
+
+
+def test_the_caterpillar_chart_is_bounded_in_height_at_twenty_thousand_agents():
+    """agent_vs_system's caterpillar grows one row per agent up to MAX_HEIGHT inches, then draws the agents as a
+    band (20,000 agents once made a figure 1,201 inches tall); every agent is still drawn."""
+    import matplotlib.pyplot as plt
+
+    from upstream.studies.agent_vs_system.plots import MAX_HEIGHT, caterpillar
+    rng = np.random.default_rng(5)
+    for n, height in ((40, 4.0), (146, 0.06 * 146 + 1.5), (20_000, MAX_HEIGHT)):
+        effect = rng.normal(0, 0.4, n)
+        frame = pd.DataFrame({"effect": effect, "lower": effect - 0.3, "upper": effect + 0.3,
+                              "verdict": "not distinguishable from average"})
+        fig = caterpillar(frame, "t")
+        assert fig.get_size_inches()[1] == pytest.approx(height)
+        assert len(fig.axes[0].collections[0].get_segments()) == n
+        plt.close(fig)
