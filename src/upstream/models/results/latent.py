@@ -198,8 +198,11 @@ class ClmmResult(LatentResult):
         w = np.bincount(where.reshape(-1), weights=self.frame.weights, minlength=len(eta))
         base = np.average(self._category_probs(eta) @ s, weights=w)
         re = self.ranef[self.block.group].copy()
-        re["expected_score_effect"] = [np.average(self._category_probs(eta + b) @ s, weights=w) - base
-                                       for b in re["mode"]]
+        modes = re["mode"].to_numpy(float)
+        step = max(1, 2_000_000 // max(len(eta), 1))                # agents per block of (agent, mix cell) rows
+        re["expected_score_effect"] = np.concatenate([
+            np.average((self._category_probs((b[:, None] + eta[None, :]).ravel()) @ s).reshape(len(b), len(eta)),
+                       axis=1, weights=w) - base for b in (modes[i:i + step] for i in range(0, len(modes), step))])
         re["expected_score"] = base + re["expected_score_effect"]
         return re
 
