@@ -104,6 +104,13 @@ def test_clmm_recovers_truth_and_predicts():
     assert np.corrcoef(eff["mode"], u)[0, 1] > 0.8
     # a positive latent effect raises the expected score
     assert (np.sign(eff["expected_score_effect"]) == np.sign(eff["mode"])).all()
+    # the mean over the replies of E[Y | x_i, u_j] − E[Y | x_i, 0], E from the category probabilities
+    eta = res.fixed.X @ res.fixef.to_numpy()
+    cum = expit(res.thresholds.to_numpy()[None, :] - (eta[:, None] + eff["mode"].iloc[[0, -1]].to_numpy()[:, None, None]))
+    base = expit(res.thresholds.to_numpy()[None, :] - eta[:, None])
+    expected = [(np.diff(c, axis=1, prepend=0, append=1) @ np.arange(1, 6)).mean() for c in (*cum, base)]
+    np.testing.assert_allclose(eff["expected_score_effect"].iloc[[0, -1]], np.array(expected[:2]) - expected[2],
+                               rtol=1e-12, atol=1e-14)
 
 
 def test_clmm_from_counted_cells_is_the_fit_of_the_rows():
