@@ -226,9 +226,14 @@ class SingleFactorQuadrature:
         K = self.n_agq
         lw = np.empty((self.G, K))
         node_d1 = []
+        # the derivatives at the mode (for the gradient); Laplace's one node is the mode itself (z = 0)
+        at_mode = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3) if gradient else None
         for k in range(K):
             v = u + np.sqrt(2.0) * s * self.z[k]
-            out = self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
+            if at_mode is not None and self.z[k] == 0:
+                out = at_mode[:2]
+            else:
+                out = self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
             lw[:, k] = self.logw[k] + self.z[k] ** 2 + self._gsum(out[0]) - 0.5 * v * v
             node_d1.append((v, out[1]))
         top = lw.max(axis=1, keepdims=True)
@@ -240,7 +245,7 @@ class SingleFactorQuadrature:
             return value, None, state
         omega = np.exp(lw - log_sum[:, None])                       # normalised node weights
         # derivatives at the mode
-        ll, d1, d2, d3 = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3)
+        ll, d1, d2, d3 = at_mode
         c1, c2, c3 = self._combine(d1, d2, d3)
         ur = u[codes]
         nch = len(self.signs)
