@@ -104,6 +104,13 @@ def test_clmm_recovers_truth_and_predicts():
     assert np.corrcoef(eff["mode"], u)[0, 1] > 0.8
     # a positive latent effect raises the expected score
     assert (np.sign(eff["expected_score_effect"]) == np.sign(eff["mode"])).all()
+    # the mean over the replies of E[Y | x_i, u_j] − E[Y | x_i, 0], E from the category probabilities
+    eta = res.fixed.X @ res.fixef.to_numpy()
+    cum = expit(res.thresholds.to_numpy()[None, :] - (eta[:, None] + eff["mode"].iloc[[0, -1]].to_numpy()[:, None, None]))
+    base = expit(res.thresholds.to_numpy()[None, :] - eta[:, None])
+    expected = [(np.diff(c, axis=1, prepend=0, append=1) @ np.arange(1, 6)).mean() for c in (*cum, base)]
+    np.testing.assert_allclose(eff["expected_score_effect"].iloc[[0, -1]], np.array(expected[:2]) - expected[2],
+                               rtol=1e-12, atol=1e-14)
 
 
 def test_clmm_from_counted_cells_is_the_fit_of_the_rows():
@@ -229,3 +236,32 @@ def test_glmer_does_not_stop_at_a_zero_sd_when_the_likelihood_rises_away_from_it
     assert 0.05 < fit.sd < 0.4 and fit.loglik > plain.llf + 1
     assert away_from_zero(lambda z: (z[-1] - 0.3) ** 2, np.array([1.0, 0.0]), 0.09)[-1] == 0.2
     assert away_from_zero(lambda z: z[-1] ** 2, np.array([1.0, 0.0]), 0.0) is None
+
+
+@pytest.mark.parametrize("model", ["glmer", "clmm"])
+def test_newton_from_a_subset_of_groups_finds_the_same_optimum(model, monkeypatch):
+    """Above 3 × WARM_START_ROWS rows the optimum is reached by Newton steps from a subset's optimum: the same
+    estimates, covariance and modes as L-BFGS-B from the start (fewer evaluations of the full likelihood with
+    ~25 parameters, as on agent × mix cells: 42 against 78 for the clmm of the medium preset)."""
+    from upstream.models import quadrature_fit
+
+    df, _ = sim_logistic() if model == "glmer" else sim_ordinal()          # 8,000 and 6,000 rows
+
+    def fit():
+        if model == "glmer":
+            return glmer("y ~ x + (1 | g)", df)
+        return clmm("csat ~ x + (1 | agent)", df, levels=[1, 2, 3, 4, 5])
+
+    direct = fit()
+    monkeypatch.setattr(quadrature_fit, "WARM_START_ROWS", 1_000)
+    chosen = []
+    monkeypatch.setattr(quadrature_fit, "subset_groups",
+                        lambda quad, pick=quadrature_fit.subset_groups: chosen.append(pick(quad)) or chosen[-1])
+    stepped = fit()
+    assert 0 < chosen[0].sum() < len(chosen[0]) // 3                  # the groups of about 1,000 rows
+    assert stepped.converged and direct.converged
+    np.testing.assert_allclose(stepped.params, direct.params, rtol=0, atol=1e-8)
+    assert stepped.sd == pytest.approx(direct.sd, abs=1e-8)
+    np.testing.assert_allclose(stepped.vcov_all, direct.vcov_all, rtol=1e-4, atol=1e-9)
+    group = "g" if model == "glmer" else "agent"
+    np.testing.assert_allclose(stepped.ranef[group]["mode"], direct.ranef[group]["mode"], rtol=0, atol=1e-8)

@@ -22,10 +22,11 @@ from upstream.analysis import latent
 from upstream.analysis.agents import agent_effects, fit_agent_model
 from upstream.analysis.latent_cells import CellLatentAgentModel
 from upstream.analysis.scorecards import agent_scorecards
-from upstream.analysis.scorecards_cells import scorecards_from_sql
+from upstream.analysis.scorecards_cells import adjusted_top_box_from_cells, scorecards_from_sql
 from upstream.data import load_dataset
 from upstream.data.frames import CONTACT_MIX, responses
 from upstream.data.sql import open_dataset
+from upstream.data.sql.cells import rating_cells
 from upstream.studies import RunCache, agent_vs_system, steps
 from upstream.studies import agent_scorecards as scorecards_study
 from upstream.studies.base import Parameters
@@ -130,3 +131,7 @@ def test_studies_run_on_a_good_bad_scale_with_duckdb(short_scale):
     card = cards.tables["scorecards"]
     assert "csat_ordinal_effect" not in card and card["n_responses"].sum() == 7765
     assert card["top_box_raw"].to_numpy() == pytest.approx(card["csat_raw"].to_numpy(), rel=1e-12)
+    assert cards.fits["top_box"] is cards.fits["agent model"]          # one glmer: the good/bad agent model's
+    own, _ = adjusted_top_box_from_cells(rating_cells(sds, tuple(cells.mix), "csat"), cells.mix,
+                                         steps.csat_scale(sds))                 # a glmer of its own: the same shares
+    np.testing.assert_allclose(card["top_box_adjusted"], own.reindex(card.index), rtol=0, atol=1e-12)

@@ -26,7 +26,7 @@ from ..data.sql import aggregates as sql
 from ..data.sql.cells import REPLIES, nps_counts, rating_cells
 from ..models import glmer
 from ..survey.constants import AGENT
-from .latent_cells import BAD, GOOD, RATING, binomial_cells
+from .latent_cells import BAD, GOOD, RATING, CellLatentAgentModel, binomial_cells
 from .scorecards import complete_scorecards, ordinal_agent_effects, scorecard_base
 
 
@@ -38,15 +38,17 @@ def top_box_counts(cells: pd.DataFrame, scale: CsatScale) -> pd.DataFrame:
     return counts
 
 
-def adjusted_top_box_from_cells(cells: pd.DataFrame, mix, scale: CsatScale):
+def adjusted_top_box_from_cells(cells: pd.DataFrame, mix, scale: CsatScale, fit=None):
     """``scorecards.adjusted_top_box`` from rating cells (module docstring): the shares and the glmer (None when
-    every reply is in the top box, or none is)."""
+    every reply is in the top box, or none is). `fit`: that glmer when it is already made (the good/bad agent
+    model of ``latent_cells`` is this very fit: the same binomial cells, formula and likelihood)."""
     data = binomial_cells(cells.rename(columns={"csat": RATING}), mix, scale.in_top_box)
     ids = pd.Index(sorted(data[AGENT].unique()), name=AGENT)
     if data[GOOD].sum() == 0 or data[BAD].sum() == 0:
         return pd.Series(float(data[GOOD].sum() > 0), index=ids, name="top_box_adjusted"), None
-    fit = glmer(model_formula(f"cbind({GOOD}, {BAD})", mix), data)
-    fit.count_rows(int(data[REPLIES].sum()))
+    if fit is None:
+        fit = glmer(model_formula(f"cbind({GOOD}, {BAD})", mix), data)
+        fit.count_rows(int(data[REPLIES].sum()))
     eta, where = np.unique(fit.predict(include_random=False, type="link").to_numpy(), return_inverse=True)
     weights = np.bincount(where.reshape(-1), weights=data.loc[fit.rows, REPLIES].to_numpy(float), minlength=len(eta))
     b = fit.ranef[AGENT]["mode"]
@@ -61,7 +63,8 @@ def scorecards_from_sql(ds, model, eff: pd.DataFrame, scale: CsatScale, level: f
     cells = rating_cells(ds, tuple(model.mix), "csat")
     card = scorecard_base(eff)
     ordinal, ordinal_fit = ordinal_agent_effects(cells, model.mix, counts=REPLIES) if ordinal_check else (None, None)
-    adjusted, top_fit = adjusted_top_box_from_cells(cells, model.mix, scale)
+    good_bad = isinstance(model, CellLatentAgentModel) and model.outcome == GOOD    # its glmer is the top-box fit
+    adjusted, top_fit = adjusted_top_box_from_cells(cells, model.mix, scale, fit=model.fit if good_bad else None)
     nps = nps_counts(ds) if "nps" in ds.columns["surveys"] else None
     return complete_scorecards(card, level, ordinal, top_box_counts(cells, scale), adjusted,
                                nps if nps is not None and len(nps) else None,

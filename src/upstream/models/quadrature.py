@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, gammaln
+from scipy.special import expit, gammaln, log_expit
 
 
 def binomial_constant(successes: np.ndarray, trials: np.ndarray) -> float:
@@ -45,11 +45,15 @@ class BinomialLogit:
         # Σ log C(m, k); rows merged by responses.collapse_rows pass the constant of the rows as given
         self.const = binomial_constant(self.k, self.m) if const is None else float(const)
 
+    def rows(self, index: np.ndarray) -> BinomialLogit:
+        """The model of the rows `index` only (its constant left out)."""
+        return BinomialLogit(self.k[index], self.m[index], self.designs[0][index], const=0.0)
+
     def derivs(self, etas, order: int = 3):
         (eta,) = etas
         mu = expit(eta)
-        # log p = −softplus(−η), log(1 − p) = −η − softplus(−η): one logaddexp for both
-        ll = -self.m * np.logaddexp(0.0, -eta) - (self.m - self.k) * eta
+        # k log μ + (m − k) log(1 − μ), with log(1 − μ) = log μ − η
+        ll = self.m * log_expit(eta) - (self.m - self.k) * eta
         out = [ll, [self.k - self.m * mu]]
         if order >= 2:
             w = self.m * mu * (1 - mu)
@@ -81,7 +85,13 @@ class CumulativeLogit:
         B[:, J - 1:] = -X
         self.designs = [A, B]
         self.top, self.bottom = top, bottom
+        self.X = X
         self.const = 0.0
+
+    def rows(self, index: np.ndarray) -> CumulativeLogit:
+        """The model of the rows `index` only."""
+        counts = None if self.counts is None else self.counts[index]
+        return CumulativeLogit(self.codes[index], self.J, self.X[index], counts=counts)
 
     def derivs(self, etas, order: int = 3):
         a, b = etas
@@ -147,18 +157,13 @@ class SingleFactorQuadrature:
         self.z, self.logw = z, np.log(w)
         self.signs = np.asarray(model.signs)
         self.dim = model.designs[0].shape[1]
-        self._nonzeros = [self._design_nonzeros(M) for M in model.designs]
 
-    def _design_nonzeros(self, M) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, group × column cell, value) of each nonzero of design `M`: the designs are mostly indicators, so
-        the per-group column sums Σ_{i∈j} w_i M_i (``_group_design_sum``) cost one pass over the nonzeros."""
-        rows, cols = np.nonzero(np.asarray(M))
-        return rows, self.codes[rows] * self.dim + cols, np.asarray(M)[rows, cols]
-
-    def _group_design_sum(self, w, c: int) -> np.ndarray:
-        """Σ_{i∈j} w_i M_c[i, :] for every group j (groups × dim)."""
-        rows, cells, values = self._nonzeros[c]
-        return np.bincount(cells, weights=w[rows] * values, minlength=self.G * self.dim).reshape(self.G, self.dim)
+    def groups(self, chosen: np.ndarray) -> SingleFactorQuadrature:
+        """The same likelihood over the groups `chosen` (a boolean mask over the groups) only."""
+        index = np.flatnonzero(chosen[self.codes])
+        renumber = np.cumsum(chosen) - 1
+        return SingleFactorQuadrature(self.model.rows(index), renumber[self.codes[index]], int(chosen.sum()),
+                                      self.n_agq)
 
     def _etas(self, psi, sigma, u_rows):
         key = psi.tobytes()
@@ -217,15 +222,18 @@ class SingleFactorQuadrature:
         u, H = self.modes(psi, sigma, u0)
         s = 1.0 / np.sqrt(H)
         codes = self.codes
-        # the derivatives at the mode (the gradient's, and the node's where z_k = 0: Laplace, odd K)
-        at_mode = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3 if gradient else 1)
         # nodes
         K = self.n_agq
         lw = np.empty((self.G, K))
         node_d1 = []
+        # the derivatives at the mode (for the gradient); Laplace's one node is the mode itself (z = 0)
+        at_mode = self.model.derivs(self._etas(psi, sigma, u[codes]), order=3) if gradient else None
         for k in range(K):
             v = u + np.sqrt(2.0) * s * self.z[k]
-            out = at_mode if self.z[k] == 0 else self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
+            if at_mode is not None and self.z[k] == 0:
+                out = at_mode[:2]
+            else:
+                out = self.model.derivs(self._etas(psi, sigma, v[codes]), order=1)
             lw[:, k] = self.logw[k] + self.z[k] ** 2 + self._gsum(out[0]) - 0.5 * v * v
             node_d1.append((v, out[1]))
         top = lw.max(axis=1, keepdims=True)
@@ -236,6 +244,7 @@ class SingleFactorQuadrature:
         if not gradient:
             return value, None, state
         omega = np.exp(lw - log_sum[:, None])                       # normalised node weights
+        # derivatives at the mode
         ll, d1, d2, d3 = at_mode
         c1, c2, c3 = self._combine(d1, d2, d3)
         ur = u[codes]
@@ -244,18 +253,12 @@ class SingleFactorQuadrature:
         row_h1 = [sigma * sum(self.signs[d] * d2[c][d] for d in range(nch)) for c in range(nch)]
         row_h2 = [sigma ** 2 * sum(self.signs[d] * self.signs[e] * d3[c][d][e] for d in range(nch) for e in range(nch))
                   for c in range(nch)]
-        dh1_dpsi = sum(self._group_design_sum(row_h1[c], c) for c in range(nch))
-        dh2_dpsi = sum(self._group_design_sum(row_h2[c], c) for c in range(nch))
         dh1_dsig = self._gsum(c1 + sigma * ur * c2)
         dh2_dsig = self._gsum(2 * sigma * c2 + sigma ** 2 * ur * c3)
         h3 = sigma ** 3 * self._gsum(c3)
-        du_dpsi = dh1_dpsi / H[:, None]
         du_dsig = dh1_dsig / H
-        dhh_dpsi = dh2_dpsi + h3[:, None] * du_dpsi                # d h''(û)/dψ
-        dhh_dsig = dh2_dsig + h3 * du_dsig
-        ds_dpsi = 0.5 * s[:, None] ** 3 * dhh_dpsi
+        dhh_dsig = dh2_dsig + h3 * du_dsig                          # d h''(û)/dσ
         ds_dsig = 0.5 * s ** 3 * dhh_dsig
-        dlogs_dpsi = 0.5 * s[:, None] ** 2 * dhh_dpsi
         dlogs_dsig = 0.5 * s ** 2 * dhh_dsig
         # node terms: Σ_k ω_k [∂h/∂φ(v_k) + h'(v_k)(dû/dφ + √2 z_k ds/dφ)]
         row_coef = [np.zeros(self.n) for _ in range(nch)]
@@ -273,9 +276,14 @@ class SingleFactorQuadrature:
             hprime = sigma * gsum_comb - v
             a1 += om * hprime
             a2 += om * self.z[k] * hprime
-        dh_dpsi_nodes = sum(self.model.designs[c].T @ row_coef[c] for c in range(nch))
-        g_psi = (dh_dpsi_nodes + (a1[:, None] * du_dpsi + np.sqrt(2) * a2[:, None] * ds_dpsi).sum(axis=0)
-                 + dlogs_dpsi.sum(axis=0))
+        # the ψ terms of the groups, Σ_j [a1 dû/dψ + √2 a2 ds/dψ + dlog s/dψ], with dû/dψ = ∂h'/∂ψ / H,
+        # d h''/dψ = ∂h''/∂ψ + h''' dû/dψ and ds/dψ = s³/2 · d h''/dψ, are sums over rows of the designs times
+        # per-row weights (∂h'/∂ψ and ∂h''/∂ψ sum row_h1·M and row_h2·M over the group's rows): one product
+        # per channel instead of groups × ψ matrices
+        w2 = 0.5 * s ** 2 * (np.sqrt(2) * a2 * s + 1.0)             # weight of ∂h''/∂ψ
+        w1 = (a1 + w2 * h3) / H                                     # weight of ∂h'/∂ψ
+        w1r, w2r = w1[codes], w2[codes]
+        g_psi = sum(self.model.designs[c].T @ (row_coef[c] + row_h1[c] * w1r + row_h2[c] * w2r) for c in range(nch))
         g_sig = (dh_dsig_nodes + a1 * du_dsig + np.sqrt(2) * a2 * ds_dsig + dlogs_dsig).sum()
         grad = -2.0 * np.concatenate([g_psi, [g_sig]])
         return value, grad, state

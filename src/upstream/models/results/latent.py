@@ -198,8 +198,18 @@ class ClmmResult(LatentResult):
         w = np.bincount(where.reshape(-1), weights=self.frame.weights, minlength=len(eta))
         base = np.average(self._category_probs(eta) @ s, weights=w)
         re = self.ranef[self.block.group].copy()
-        re["expected_score_effect"] = [np.average(self._category_probs(eta + b) @ s, weights=w) - base
-                                       for b in re["mode"]]
+        # E[Y | η] = s_J − Σ_j (s_{j+1} − s_j)·logit⁻¹(θ_j − η), for blocks of agents × the mix cells' η
+        th, rise = self.thresholds.to_numpy(), np.diff(s)
+        modes = re["mode"].to_numpy(float)
+        step = max(1, 2_000_000 // max(len(eta), 1))
+
+        def mean_score(b):
+            lin = b[:, None] + eta[None, :]
+            expected = s[-1] - sum(r * expit(t - lin) for r, t in zip(rise, th))
+            return expected @ (w / w.sum())
+
+        re["expected_score_effect"] = np.concatenate([mean_score(modes[i:i + step]) - base
+                                                      for i in range(0, len(modes), step)])
         re["expected_score"] = base + re["expected_score_effect"]
         return re
 
