@@ -611,6 +611,9 @@ def test_notebooks_run_two_at_a_time_and_publish_in_the_study_order(published):
     result = run_cli(["run", str(study_yaml), "--reports", str(published.reports), "--jobs", "2"])
     assert result.code == 0, result.err
     assert os.getcwd() == before          # kernels start in the notebooks' folder; the runner's own stays put
+    from upstream.runner.kernel import ipc_folder, logged_kernel_manager_class
+    assert logged_kernel_manager_class()().transport == "ipc"    # no TCP port two kernels started at once can race for
+    assert os.listdir(ipc_folder()) == []                          # each kernel's socket files removed at its shutdown
     progress = [line for line in result.err.splitlines() if line.startswith("[")]
     assert progress[0].startswith("[1/4] n1 ... done in")                    # the first runs alone
     assert sorted(line.split(" ... ")[0] for line in progress[1:]) == ["[2/4] n2", "[3/4] n3", "[4/4] n4"]

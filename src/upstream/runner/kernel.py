@@ -3,10 +3,14 @@ inline, and library chatter (papermill, nbclient, the kernel process's own outpu
 log files rather than the terminal."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import logging
 import os
+import shutil
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -80,6 +84,14 @@ def captured_output(log_path: Path) -> Iterator[None]:
             log_path.unlink()
 
 
+@functools.lru_cache(maxsize=None)
+def ipc_folder() -> str:
+    """A folder of this process for its kernels' IPC socket files (removed when the process ends)."""
+    folder = tempfile.mkdtemp(prefix="upstream-kernels-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def logged_kernel_manager_class(environment: dict[str, str] | None = None, cwd: str | None = None) -> type:
     """See ``_manager_class``; one class per distinct environment and working folder."""
     return _manager_class(tuple(sorted((environment or {}).items())), cwd)
@@ -98,16 +110,22 @@ def _manager_class(environment: tuple[tuple[str, str], ...], cwd: str | None = N
     All of it goes through jupyter_client's public ``start_kernel(**kw)``, whose keywords reach the
     kernel's ``Popen`` (``env``, ``cwd``, ``stdout``, ``stderr``; nbclient documents ``cwd`` there)."""
     from jupyter_client import AsyncKernelManager
-    from traitlets import Unicode
+    from traitlets import CaselessStrEnum, Unicode
 
     extra = dict(environment)
 
     class LoggedKernelManager(AsyncKernelManager):
         kernel_log = Unicode("", config=True, help="File that receives the kernel process's stdout and stderr.")
+        # IPC: the kernel's sockets are files named after its own connection file. Over TCP, a free port is found by
+        # binding and releasing it, and a kernel another process started meanwhile could take it first (a test
+        # run's kernel died with "zmq.error.ZMQError: Address already in use", and the notebook failed 60 s later).
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
 
         async def start_kernel(self, **kw):
             """Start the kernel with ``environment`` added to its environment, in ``cwd``, its
             output appended to ``kernel_log``."""
+            if self.transport == "ipc":          # absolute: the kernel runs in `cwd`, the runner elsewhere
+                self.ip = os.path.join(ipc_folder(), f"{uuid.uuid4().hex}-ipc")
             if extra:
                 kw["env"] = {**(kw.get("env") or os.environ), **extra}
             if cwd is not None:
