@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -71,5 +72,17 @@ class ForkedRun:
 
 def run_upstream(argv: list[str], env: dict[str, str] | None = None, timeout: float = 900) -> SimpleNamespace:
     """``upstream <argv>`` to its end in a forked child, as ``subprocess.run([..., "upstream", *argv],
-    capture_output=True, text=True)`` would: ``returncode``, ``stdout``, ``stderr``."""
+    capture_output=True, text=True)`` would: ``returncode``, ``stdout``, ``stderr``. In a new process instead
+    where this one has loaded DuckDB or Spark (another test module in the same pytest-xdist worker may have): a
+    forked child then died with SIGSEGV while importing, in a fresh-clone make test."""
+    if "duckdb" in sys.modules or "pyspark" in sys.modules:
+        proc = subprocess.Popen([sys.executable, "-m", "upstream.cli", *argv], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail(f"upstream run (pid {proc.pid}) still running after {timeout} s")
+        return SimpleNamespace(pid=proc.pid, returncode=proc.returncode, stdout=stdout, stderr=stderr)
     return ForkedRun(argv, env).finish(timeout)
