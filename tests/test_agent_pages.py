@@ -270,6 +270,27 @@ def test_first_screen_weighs_the_trends_period_change(tmp_path):
     assert "trends.html" not in [f["href"] for f in first_screen.leading_findings(folder, hrefs)]
 
 
+def test_first_screen_states_a_shares_policy_effects_in_percentage_points(tmp_path):
+    """On a good/bad scale policy_effects.csv holds share differences (-0.1789) and the studies state them in
+    percentage points (verdict_rule.csv unit_scale 100), as channel_differences.csv already does: the policy card
+    says 17.89 percentage points, not 0.18, and it outranks a channel's 5.54."""
+    folder = _tables(tmp_path)
+    rule = pd.read_csv(folder / "tables" / "verdict_rule.csv")
+    rule.assign(unit="percentage points", unit_scale=100).to_csv(folder / "tables" / "verdict_rule.csv", index=False)
+    pd.DataFrame({"policy": ["refund above cap", "standard"], "effect": [-0.1788801763, 0.002],
+                  "lower_adj": [-0.1830069491, -0.003], "upper_adj": [-0.1747534035, 0.007]}).to_csv(
+        folder / "tables" / "policy_effects.csv", index=False)
+    pd.DataFrame({"metric": ["csat", "csat"], "channel": ["email", "phone"], "unit": ["percentage points"] * 2,
+                  "effect": [-5.537565723, 2.0], "lower_adj": [-5.71731554, 1.5], "upper_adj": [-5.357815905, 2.5]}
+                 ).to_csv(folder / "tables" / "channel_differences.csv", index=False)
+    found = first_screen.leading_findings(folder, {"agent_vs_system": "avs.html", "channel_audit": "ch.html"})
+    cards = [f for f in found if f["sentence"].startswith(("Policy", "Channel"))]
+    assert cards[0]["sentence"] == ("Policy 'refund above cap' lowers CSAT by 17.89 percentage points against the "
+                                    "average contact, whoever handles it (family-wise 95% interval −18.30 to "
+                                    "−17.48).")
+    assert [round(f["value"], 2) for f in cards] == [-17.89, -5.54, 2.0]
+
+
 def test_agent_and_policy_tables_show_the_csv_numbers(report):
     folder, links = report
     table = first_screen.agent_table(folder, links)

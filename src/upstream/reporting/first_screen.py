@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import svg
-from .agent_pages import points, read_table
+from .agent_pages import Rule, points, read_table
 
 LIMIT = 5
 PER_TABLE = 3
@@ -126,7 +126,12 @@ def leading_findings(report_dir: str | Path, hrefs: dict[str, str] | None = None
     effects: list[dict] = []
     policy = read_table(folder, "policy_effects")
     if policy is not None and {"policy", "effect"} <= set(policy):
-        effects += _interval_findings(policy, "policy", "Policy", unit, hrefs.get("agent_vs_system", ""))
+        # a share's effects are in its own units (0.18) and the unit is percentage points: scaled as the study states
+        # them (tables/verdict_rule.csv unit_scale), so the policy and channel cards agree and compare
+        scale = Rule.read(folder).unit_scale
+        shown = policy.assign(**{c: policy[c] * scale for c in ("effect", "lower", "upper", "lower_adj", "upper_adj")
+                                 if c in policy})
+        effects += _interval_findings(shown, "policy", "Policy", unit, hrefs.get("agent_vs_system", ""))
     channels = read_table(folder, "channel_differences")
     if channels is not None and {"metric", "channel", "effect"} <= set(channels):
         effects += _interval_findings(channels[channels["metric"] == "csat"], "channel", "Channel", unit,
