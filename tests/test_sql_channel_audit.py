@@ -134,3 +134,31 @@ def test_the_nps_model_beyond_the_effect_cells_is_fitted_on_a_random_subset_of_a
             "the review's time): its channel and policy effects still average over every contact of the period, and "
             "their intervals reflect the smaller sample.")
     assert steps.sql_level_notes(sds, cache, None, "channel", {}, "NPS model") == [note]
+
+
+def test_an_empty_credit_is_no_credit_in_the_response_comparison(tmp_path):
+    """credit_issued empty on every 7th contact: the pandas path's `credit_issued > 0` is False there; SQL's
+    comparison with NULL made a third `credited` cell, the propensity model then left the feature out and the
+    weighted CSAT per channel moved away from the pandas path's."""
+    import shutil
+
+    from upstream.analysis import channel_sums, channels
+    from upstream.analysis.nonresponse import fit_response_model
+    from upstream.data import load_dataset
+    from upstream.data.frames import invitations
+    from upstream.data.sql import channels as sql_channels
+
+    folder = tmp_path / "sample"
+    shutil.copytree("data/sample", folder)
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    contacts.loc[contacts.index % 7 == 0, "credit_issued"] = ""
+    contacts.to_csv(folder / "contacts.csv", index=False)
+    pds, sds = load_dataset(folder, validate=False), open_dataset(folder, engine="duckdb", validate=False)
+    cells = sql_channels.response_cells(sds, "channel", ["credited"])
+    assert sorted(cells["credited"].unique()) == [False, True]
+    levels = sorted(pds.contacts["channel"].astype(str).unique())
+    effects = pd.DataFrame({"effect": 0.0, "lower_adj": -0.1, "upper_adj": 0.1}, index=levels)
+    inv = invitations(pds)
+    rows = channels.response_comparison(pds.contacts, inv, fit_response_model(inv).weights, effects).table
+    sums = channel_sums.response_comparison_from_sql(sds, effects).table
+    same(rows, sums, columns=["reply_share", "csat", "csat_weighted", "weighting_shift"])

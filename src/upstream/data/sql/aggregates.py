@@ -323,9 +323,10 @@ def unrated_contacts(ds, agents, columns=("contact_id", "agent_id", "opened_at",
     return frame.sort_values("contact_id", kind="stable").reset_index(drop=True)
 
 
-def _feature(ds, f: str) -> str:
-    """A screen feature of the contact `c`; credited: credit_issued > 0, an empty credit_issued counting as no credit
-    (as the pandas path's `credit_issued > 0` does; SQL's comparison with NULL would be NULL, a cell of its own)."""
+def contact_feature(ds, f: str) -> str:
+    """A contact feature of the contact `c` for the models (screen, response, channel comparison); credited:
+    credit_issued > 0, an empty credit_issued counting as no credit (as the pandas path's `credit_issued > 0`
+    does; SQL's comparison with NULL would be NULL, a cell of its own)."""
     return f"coalesce(c.{_i(ds, 'credit_issued')} > 0, FALSE)" if f == "credited" else f"c.{_i(ds, f)}"
 
 
@@ -339,7 +340,7 @@ def screen_view(ds, features=SCREEN_FEATURES, scale: CsatScale = DEFAULT_CSAT) -
     feats = [f for f in features if f in have or (f == "credited" and "credit_issued" in have)]
     answered = (f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR s.{i('nps')} IS NOT NULL)")
     scored = f"({answered} AND s.{i('csat')} IS NOT NULL)"
-    cols = ", ".join(f"{_feature(ds, f)} AS {i(f)}" for f in feats)
+    cols = ", ".join(f"{contact_feature(ds, f)} AS {i(f)}" for f in feats)
     adverse = " OR ".join(f"c.{i(col)} = {'TRUE' if value else 'FALSE'}" for col, value in ADVERSE if col in have)
     ds.engine.view("screen_rows", f"SELECT c.{i(AGENT)} AS agent, "
                                   f"CASE WHEN {adverse or 'FALSE'} THEN 1 ELSE 0 END AS adverse, "

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ...survey.constants import DETRACTOR_MAX, PROMOTER_MIN
+from .aggregates import contact_feature
 
 #: The contact times of ``analysis.channels.contact_times`` (their SQL: ``time_expressions``).
 TIME_COLUMNS = ("resolution_hours", "first_response_bound_hours", "handle_minutes")
@@ -102,11 +103,12 @@ def survey_sums(ds, variable: str, good_sql: str | None) -> pd.DataFrame:
 
 def response_cells(ds, variable: str, features, good_sql: str | None = None) -> pd.DataFrame:
     """Invitations (surveys with their contact) per `variable` × combination of `features` (contact columns;
-    `credited` = credit_issued > 0; NULL is a value): n (invitations), o (answered: a response time or a
-    score), scored (answered with a CSAT) and y_sum (their Σ CSAT, or with `good_sql` the good ratings)."""
+    `credited` = credit_issued > 0, an empty credit_issued no credit; another NULL is a value): n (invitations),
+    o (answered: a response time or a score), scored (answered with a CSAT) and y_sum (their Σ CSAT, or with
+    `good_sql` the good ratings)."""
     i = lambda c: _i(ds, c)  # noqa: E731
     cols = list(dict.fromkeys([variable, *features]))
-    expr = {c: f"(c.{i('credit_issued')} > 0)" if c == "credited" else f"c.{i(c)}" for c in cols}
+    expr = {c: contact_feature(ds, c) for c in cols}
     select = ", ".join(f"{e} AS {i(c)}" for c, e in expr.items())
     nps = f"s.{i('nps')}" if "nps" in ds.columns["surveys"] else "NULL"
     answered = f"(s.{i('responded_at')} IS NOT NULL OR s.{i('csat')} IS NOT NULL OR {nps} IS NOT NULL)"

@@ -20,6 +20,7 @@ import pandas as pd
 from ...survey.constants import AGENT, DETRACTOR_MAX, PROMOTER_MIN
 from ..description import DEFAULT_CSAT, CsatScale
 from ..frames import CONTACT_MIX
+from .aggregates import contact_feature
 
 #: The response model's contact features (``analysis.nonresponse.RESPONSE_FEATURES``); credited = credit_issued > 0.
 SURVEY_FEATURES = ("channel", "policy", "product", "issue_type", "escalated", "repeat_within_7d",
@@ -42,8 +43,7 @@ def survey_view(ds, features=SURVEY_FEATURES, scale: CsatScale = DEFAULT_CSAT) -
     top = scale.top_box_sql("s." + i("csat"))
     y = f"CAST(CASE WHEN {top} THEN 1 ELSE 0 END AS DOUBLE)" if scale.is_binary else f"CAST(s.{i('csat')} AS DOUBLE)"
     nps = f"s.{i('nps')}"
-    cols = ", ".join(f"coalesce(c.{i('credit_issued')} > 0, FALSE) AS {i(f)}" if f == "credited"
-                     else f"c.{i(f)} AS {i(f)}" for f in keys)
+    cols = ", ".join(f"{contact_feature(ds, f)} AS {i(f)}" for f in keys)
     ds.engine.view("survey_rows",
                    f"SELECT c.{i(AGENT)} AS {i(AGENT)}, c.{i('customer_id')} AS {i('customer_id')}, "
                    f"CASE WHEN s.{i('contact_id')} IS NULL THEN 0 ELSE 1 END AS invited, "
