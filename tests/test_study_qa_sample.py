@@ -254,3 +254,12 @@ def test_rating_information_is_the_fisher_information_of_one_rating():
     np.testing.assert_allclose(qa.rating_information(SimpleNamespace(thresholds=theta), eta), expected, rtol=1e-6)
     two = qa.rating_information(SimpleNamespace(thresholds=pd.Series([0.4])), eta)
     np.testing.assert_allclose(two, expit(eta - 0.4) * (1 - expit(eta - 0.4)))
+
+
+def test_a_small_gain_in_reliability_is_stated_with_the_digits_that_show_it():
+    from upstream.studies.qa_sample.sentences import before_after
+
+    assert before_after(0.7912, 0.8034) == ("0.79", "0.80")
+    assert before_after(0.7912, 0.7941) == ("0.791", "0.794")      # '0.79 to 0.79' at two decimals
+    assert before_after(0.79121, 0.79138) == ("0.7912", "0.7914")
+    assert before_after(0.79121, 0.79122) == ("0.7912", "0.7912")  # no visible change at four: stated as it is

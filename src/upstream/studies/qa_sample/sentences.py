@@ -14,6 +14,16 @@ def replies(n: float) -> str:
     return f"{text} {'reply' if text == '1' else 'replies'}"
 
 
+def before_after(before: float, after: float) -> tuple[str, str]:
+    """The two numbers with 2 decimals, or as many more (up to 4) as it takes for a change to show:
+    ('0.79', '0.80'), ('0.7912', '0.7941') where 2 would read '0.79 to 0.79'."""
+    for digits in (2, 3, 4):
+        a, b = f"{before:.{digits}f}", f"{after:.{digits}f}"
+        if a != b:
+            break
+    return a, b
+
+
 def plan_sentence(plan: ReviewPlan) -> str:
     """Reviews placed, agents reviewed, and the expected gain in reliability (mean and threshold count)."""
     a = plan
@@ -26,8 +36,9 @@ def plan_sentence(plan: ReviewPlan) -> str:
     placed = (f"All {a.budget} reviews" if a.used == a.budget else
               f"Only {a.used} of the {a.budget} reviews could be placed (the agents have no more contacts "
               "without a survey reply), and they")
+    before, after = before_after(a.mean_reliability_before, a.mean_reliability_after)
     return (f"{placed} go to {k} of the {len(plan.table)} agents with contacts and would raise the mean reliability "
-            f"of the agents' estimates from {a.mean_reliability_before:.2f} to {a.mean_reliability_after:.2f}, and "
+            f"of the agents' estimates from {before} to {after}, and "
             f"the number of agents at or above the {a.reliability_threshold:g} reliability threshold (agents under "
             f"survey review included) from {a.reach_before} "
             f"to {a.reach_after} — expected gains if a review measures an agent as well as a survey reply does.")
