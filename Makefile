@@ -12,7 +12,7 @@ TEST_WORKERS ?= 4
 export GX_ANALYTICS_ENABLED := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: study test test-spark lab install dev kernel bench lock reference sample clean
+.PHONY: study test test-spark lab install dev spark kernel bench lock reference sample clean
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -32,8 +32,14 @@ $(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml requirements.lock
 	$(KERNEL_INSTALL)
 	@touch $(VENV)/.installed $@
 
+# The test tools and pyspark (only make test-spark and the Spark engine need it; Java 17 too).
+$(VENV)/.installed-spark: $(VENV)/.installed-dev
+	$(PIP) install --quiet -c requirements.lock -e '.[dev,spark]'
+	@touch $@
+
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
+spark: $(VENV)/.installed-spark
 kernel: $(VENV)/.installed
 
 ## Run the default study on the bundled sample data and print the HTML index path.
@@ -47,7 +53,7 @@ test: $(VENV)/.installed-dev
 
 ## Spark local mode against DuckDB for every study (tests/test_spark.py, about 2 minutes); .ci/run runs it after
 ## `make test`.
-test-spark: $(VENV)/.installed-dev
+test-spark: $(VENV)/.installed-spark
 	$(PY) -m pytest -q -m spark tests/test_spark.py
 
 ## JupyterLab on notebooks/ with the project kernel.
@@ -68,7 +74,7 @@ reference:
 	Rscript tests/reference/make_reference.R $(CASES)
 
 ## Re-pin the full dependency tree after changing pyproject.toml.
-lock: $(VENV)/.installed-dev
+lock: $(VENV)/.installed-spark
 	$(PIP) freeze --exclude-editable | grep -v '^upstream' | sed '1i # Full pinned dependency tree for Python 3.11 on Linux; used as a pip constraints file by the Makefile.\n# Regenerate with: make lock' > requirements.lock
 
 clean:

@@ -20,7 +20,8 @@ def _pins(specs):
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    expected = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    expected = _pins(project["dependencies"] + [spec for specs in project["optional-dependencies"].values()
+                                                for spec in specs])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
     conda = [d for d in deps if isinstance(d, str) and d not in ("pip",) and not d.startswith("python=")]

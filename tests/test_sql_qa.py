@@ -77,3 +77,22 @@ def test_eligible_counts_alone_need_a_linear_model():
                                          r"\(a rating's information depends on each unrated contact's mix\); "
                                          r"eligible alone serves a linear model$"):
         qa.review_plan(model, None, None, 10, eligible=pd.Series({"a1": 3}))
+
+
+def test_unrated_cells_count_the_rows_per_agent_and_mix(runs):
+    """The unrated contacts per agent × contact-mix cell from SQL, each mix written once, are the rows' counts
+    (every mix cell of the rows is there once; empty mix values and agents without replies included)."""
+    from upstream.data.sql.cells import CELL, CONTACTS, unrated_cells
+
+    pds, sds, _, _ = runs
+    mix = ["policy", "channel", "issue_type"]
+    cells = unrated_cells(sds, mix)
+    assert not cells.mix.duplicated().any()
+    assert set(cells.counts[CELL]) == set(range(len(cells.mix)))
+    got = (cells.counts.join(cells.mix, on=CELL).groupby(["agent_id", *mix])[CONTACTS].sum().sort_index())
+    rows = pds.contacts[~pds.contacts["contact_id"].isin(responses(pds, "csat")["contact_id"])]
+    rows = rows[rows["agent_id"].notna()]
+    expected = rows.assign(agent_id=rows["agent_id"].astype(str), **{m: rows[m].astype(str) for m in mix}) \
+        .groupby(["agent_id", *mix]).size().sort_index()
+    assert got.to_dict() == expected.to_dict()
+    assert int(got.sum()) == len(pds.contacts) - 7765

@@ -263,3 +263,31 @@ def test_a_small_gain_in_reliability_is_stated_with_the_digits_that_show_it():
     assert before_after(0.7912, 0.7941) == ("0.791", "0.794")      # '0.79 to 0.79' at two decimals
     assert before_after(0.79121, 0.79138) == ("0.7912", "0.7914")
     assert before_after(0.79121, 0.79122) == ("0.7912", "0.7912")  # no visible change at four: stated as it is
+
+
+def test_review_information_from_mix_cells_is_the_mean_over_the_agents_own_contacts():
+    """Counted per agent × mix cell (each mix once: what SQL hands over at scale), each agent's information is the
+    mean over its own unrated contacts of p(1 − p) at x'β̂ + b̂_j, computed here row by row; contacts with a level
+    the fit never saw are left out, and an agent with only such contacts gets the mean over every known contact."""
+    from scipy.special import expit
+
+    from upstream.analysis.latent import fit_latent_agent_model
+
+    frame, rated = good_bad_operation(3)
+    replies = frame[frame["contact_id"].isin(rated)]
+    model = fit_latent_agent_model(replies, "good", ("channel",), frame)
+    fit = model.judged_by
+    unrated = frame[~frame["contact_id"].isin(rated)].drop(columns="good").copy()
+    unrated.loc[unrated.index[:7], "channel"] = "phone"                 # a level the fit never saw
+    unrated.loc[unrated["agent_id"] == "A005", "channel"] = "phone"     # an agent with no known contact left
+    agents = sorted(frame["agent_id"].unique())
+    got = qa.review_information(fit, "agent_id", qa.mix_counts(unrated, fit, "agent_id"), agents)
+    known = unrated[unrated["channel"] != "phone"]
+    modes = fit.ranef["agent_id"]["mode"]
+    xb = fit.fixef["(Intercept)"] + fit.fixef["channelemail"] * (known["channel"] == "email").to_numpy()
+    p = expit(xb + modes.reindex(known["agent_id"]).fillna(0.0).to_numpy())
+    expected = pd.Series(p * (1 - p)).groupby(known["agent_id"].to_numpy()).mean().reindex(agents)
+    pooled = expit(np.add.outer(modes.reindex(agents).fillna(0.0).to_numpy(), xb))
+    expected = expected.fillna(pd.Series((pooled * (1 - pooled)).mean(axis=1), index=agents))
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    assert np.isnan(pd.Series(p * (1 - p)).groupby(known["agent_id"].to_numpy()).mean().reindex(agents)["A005"])

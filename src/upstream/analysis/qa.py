@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ..data.sql.cells import CELL, MixCounts
 from ..survey.constants import AGENT
 from .contact_population import CELL_CONTACTS
 from .results import AnalysisResult, result
@@ -159,8 +160,9 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
         if contacts is None:
             raise ValueError("review_plan: a latent-scale agent model needs the contacts and replied (a rating's "
                              "information depends on each unrated contact's mix); eligible alone serves a linear model")
-        unrated_contacts = contacts if replied is None else contacts[~contacts["contact_id"].isin(replied)]
-        sigma2 = 1.0 / review_information(fit, agent, unrated_contacts, all_agents)
+        cells = (contacts if isinstance(contacts, MixCounts)
+                 else mix_counts(contacts[~contacts["contact_id"].isin(replied)], fit, agent))
+        sigma2 = 1.0 / review_information(fit, agent, cells, all_agents)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
     # with τ² = 0 the variance rule has nothing to gain: only the priority reviews (an audit) are placed
@@ -201,26 +203,62 @@ def rating_information(fit, eta) -> np.ndarray:
     return (np.diff(density, axis=1) ** 2 / prob).sum(axis=1).reshape(eta.shape)
 
 
-def review_information(fit, agent: str, contacts: pd.DataFrame, agents) -> pd.Series:
+def mix_factors(fit, agent: str) -> list[str]:
+    """The fit's categorical variables that enter x'β (not the agent, not another grouping factor)."""
+    grouping = {g for term in fit.frame.formula.random for g in term.group} if fit.frame is not None else set()
+    return [v for v in fit.factor_names() if v != agent and v not in grouping]
+
+
+def mix_counts(contacts: pd.DataFrame, fit, agent: str) -> MixCounts:
+    """The contacts (rows) counted per agent × contact-mix cell of `fit` (``mix_factors`` that `contacts` has;
+    a missing value is a level of its own), each distinct mix once."""
+    mix = [v for v in mix_factors(fit, agent) if v in contacts]
+    cell = (contacts.groupby(mix, dropna=False, sort=True).ngroup().to_numpy() if mix
+            else np.zeros(len(contacts), dtype=np.int64))
+    first = pd.Series(np.arange(len(contacts))).groupby(cell).first().to_numpy()   # a row of each cell, in order
+    cells = contacts[mix].iloc[first].reset_index(drop=True)
+    counts = (pd.DataFrame({agent: contacts[agent].astype(str).to_numpy(), CELL: cell})
+              .groupby([agent, CELL], sort=True).size().rename(CELL_CONTACTS).reset_index())
+    return MixCounts(mix=cells, counts=counts)
+
+
+def cell_predictions(fit, agent: str, mix: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(known, x'β̂): which mix cells the fit knows (every level of its mix variables seen in the fit) and the
+    fixed part of the linear predictor of each known cell."""
+    known = np.ones(len(mix), dtype=bool)
+    for variable in mix_factors(fit, agent):
+        if variable in mix:
+            known &= mix[variable].astype(str).isin(fit.factor_levels(variable)).to_numpy()
+    rows = mix[known]
+    for variable in fit.frame.formula.variables if fit.frame is not None else []:
+        if variable not in rows and variable not in fit.frame.formula.response:
+            rows = rows.assign(**{variable: "(not in the fit)"})   # a grouping factor: no part of x'β̂
+    xb = fit.fixed_design(rows).to_numpy() @ fit.fixef.to_numpy() if len(rows) else np.zeros(0)
+    return known, xb
+
+
+def review_information(fit, agent: str, cells: MixCounts, agents) -> pd.Series:
     """Per agent in `agents`: the mean information (``rating_information``) of one more rating of the
-    agent's `contacts` at η = x'β̂ + b̂_j (the agent's conditional mode; 0 without replies). Contacts whose
-    contact mix the fit does not know are left out; an agent with none left gets the mean over every
-    agent's known contacts at its own mode. Contact cells carry their contacts in CELL_CONTACTS (weights)."""
+    agent's contacts (`cells`: counted per agent × mix cell) at η = x'β̂ + b̂_j (the agent's conditional mode;
+    0 without replies). Contacts whose contact mix the fit does not know are left out; an agent with none left
+    gets the mean over every agent's known contacts at its own mode."""
     modes = fit.ranef[agent]["mode"].reindex(agents).fillna(0.0)
-    known = contacts
-    for variable in fit.factor_names():
-        if variable != agent and variable in known:
-            known = known[known[variable].astype(str).isin(fit.factor_levels(variable))]
-    xb = (pd.Series(fit.fixed_design(known).to_numpy() @ fit.fixef.to_numpy(), index=known.index)
-          if len(known) else pd.Series(dtype=float))
-    ids = known[agent].astype(str) if len(known) else pd.Series(dtype=str)
-    w = pd.Series(known[CELL_CONTACTS].to_numpy(float) if CELL_CONTACTS in known else 1.0, index=known.index)
-    info = pd.Series(rating_information(fit, xb.to_numpy() + modes.reindex(ids).fillna(0.0).to_numpy()),
-                     index=xb.index)
-    per_agent = ((info * w).groupby(ids).sum() / w.groupby(ids).sum()).reindex(agents)
-    pooled, weights = (xb.to_numpy(), w.to_numpy()) if len(xb) else (np.zeros(1), np.ones(1))
-    for a in per_agent.index[per_agent.isna()]:
-        per_agent[a] = float(np.average(rating_information(fit, pooled + modes[a]), weights=weights))
+    known, xb_known = cell_predictions(fit, agent, cells.mix)
+    xb_cell = np.full(len(cells.mix), np.nan)
+    xb_cell[known] = xb_known
+    counts = cells.counts
+    counts = counts[known[counts[CELL].to_numpy()]] if len(counts) else counts
+    ids = counts[agent].astype(str)
+    w = counts[CELL_CONTACTS].to_numpy(float)
+    xb = xb_cell[counts[CELL].to_numpy()]
+    info = rating_information(fit, xb + modes.reindex(ids).fillna(0.0).to_numpy())
+    per_agent = (pd.Series(info * w).groupby(ids.to_numpy()).sum()
+                 / pd.Series(w).groupby(ids.to_numpy()).sum()).reindex(agents)
+    if per_agent.isna().any():
+        pooled_w = np.bincount(counts[CELL].to_numpy(), weights=w, minlength=len(cells.mix))[known]
+        pooled, weights = (xb_known, pooled_w) if pooled_w.sum() > 0 else (np.zeros(1), np.ones(1))
+        for a in per_agent.index[per_agent.isna()]:
+            per_agent[a] = float(np.average(rating_information(fit, pooled + modes[a]), weights=weights))
     return per_agent.clip(lower=1e-6)
 
 

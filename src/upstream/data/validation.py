@@ -235,7 +235,7 @@ class ValidationReport:
 
 def _gx():
     """Import GX on first use, with its INFO logging silenced (unless a level was set already) and
-    without its optional Spark support: GX imports pyspark when it is installed (the ``[dev]`` extra
+    without its optional Spark support: GX imports pyspark when it is installed (the ``[spark]`` extra
     installs it for Upstream's own Spark engine, which does not go through GX), and pyspark's Spark
     Connect module ends a ``python -c`` process it takes for a doctest run. pyspark is hidden from GX's
     import and put back afterwards."""

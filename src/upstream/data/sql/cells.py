@@ -6,11 +6,13 @@ and the scorecards need instead of the rows.
   out (the engine merges identical rows into these cells anyway). On a 5-point scale there are at most
   agents × mix cells × 5 of them, and usually far fewer (most agents meet a few hundred mix cells).
 - `unrated_cells`: contacts without a CSAT reply per agent × contact-mix cell (what a QA review of a latent-scale
-  model weighs: a rating's information depends on the contact's mix).
+  model weighs: a rating's information depends on the contact's mix), each distinct mix once (`MixCounts`).
 - `nps_counts`: promoters, passives and detractors per agent among the replies with an NPS score
   (``frames.responses(ds, "nps")``).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,17 @@ from .aggregates import rated_contacts
 REPLIES = "n"
 #: The column of a cell's count of contacts (``analysis.latent`` reads contact cells by it).
 CONTACTS = "n_contacts"
+#: The column of `MixCounts.counts` that names a row of `MixCounts.mix`.
+CELL = "cell"
+
+
+@dataclass(frozen=True)
+class MixCounts:
+    """Contacts per agent × contact-mix cell with each distinct mix written once: `mix` one row per mix cell
+    (the mix variables), `counts` one row per agent × cell: AGENT, CELL (a row number of `mix`) and CONTACTS."""
+
+    mix: pd.DataFrame
+    counts: pd.DataFrame
 
 
 def rating_cells(ds, mix, rating: str = "rating") -> pd.DataFrame:
@@ -84,14 +97,30 @@ def customer_residual_products(ds, columns, beta, modes: pd.Series, outcome: str
     return out
 
 
-def unrated_cells(ds, mix) -> pd.DataFrame:
-    """Contacts with an agent and without a CSAT reply per agent × `mix` levels: AGENT and the mix (text), and
-    CONTACTS."""
+def unrated_cells(ds, mix) -> MixCounts:
+    """Contacts with an agent and without a CSAT reply per agent × `mix` levels, each distinct mix once: `mix`
+    one row per mix cell (the mix as text), `counts` AGENT (text), CELL (the row of `mix`) and CONTACTS.
+    At 10 million contacts there are about 6 million agent × mix cells but a few thousand mix cells: a frame
+    of the mix as text per agent × cell took 4.7 GB in the QA study's kernel, this one about 0.3 GB."""
     d = ds.engine.dialect
+    mix = list(mix)
     keys = [AGENT, *mix]
     cols = ", ".join(f"{d.text('c.' + d.ident(k))} AS {d.ident(k)}" for k in keys)
     group = ", ".join(f"c.{d.ident(k)}" for k in keys)
     unrated = f"r.cid IS NULL AND c.{d.ident(AGENT)} IS NOT NULL"
-    frame = ds.engine.frame(f"SELECT {cols}, count(*) AS {CONTACTS} FROM contacts c LEFT JOIN ({rated_contacts(ds)}) r "
-                            f"ON c.{d.ident('contact_id')} = r.cid WHERE {unrated} GROUP BY {group}")
-    return frame.astype({**{k: str for k in keys}, CONTACTS: np.int64})
+    ds.engine.table("unrated_agent_mix", f"SELECT {cols}, count(*) AS {CONTACTS} FROM contacts c LEFT JOIN "
+                                         f"({rated_contacts(ds)}) r ON c.{d.ident('contact_id')} = r.cid "
+                                         f"WHERE {unrated} GROUP BY {group}")
+    m = ", ".join(d.ident(k) for k in mix)
+    if mix:
+        ds.engine.table("unrated_mix", f"SELECT {m}, row_number() OVER (ORDER BY {m}) - 1 AS {CELL} "
+                                       f"FROM (SELECT DISTINCT {m} FROM unrated_agent_mix) t")
+        on = " AND ".join(f"u.{d.ident(k)} IS NOT DISTINCT FROM x.{d.ident(k)}" for k in mix)
+        counts = ds.engine.frame(f"SELECT u.{d.ident(AGENT)} AS {d.ident(AGENT)}, x.{CELL} AS {CELL}, "
+                                 f"u.{CONTACTS} AS {CONTACTS} FROM unrated_agent_mix u JOIN unrated_mix x ON {on}")
+        cells = ds.engine.frame(f"SELECT {m} FROM unrated_mix ORDER BY {CELL}")
+    else:
+        counts = ds.engine.frame(f"SELECT {d.ident(AGENT)}, 0 AS {CELL}, {CONTACTS} FROM unrated_agent_mix")
+        cells = pd.DataFrame(index=pd.RangeIndex(1 if len(counts) else 0))
+    counts = counts.astype({AGENT: str, CELL: np.int64, CONTACTS: np.int64})
+    return MixCounts(mix=cells.astype({k: str for k in mix}), counts=counts)
