@@ -105,3 +105,19 @@ def test_auto_engine_picks_duckdb_above_the_size_threshold():
     assert choose_engine("data/sample", "spark") == "spark"
     with pytest.raises(ValueError, match="unknown engine 'polars'"):
         choose_engine("data/sample", "polars")
+
+
+def test_duckdb_tables_live_in_a_scratch_file_removed_on_close(tmp_path):
+    """A materialised table is written to the engine's own database file (compressed, paged), not kept in memory
+    as a TEMP table; closing the engine removes the file and its folder."""
+    from upstream.data.sql.engines import DuckDBEngine
+
+    engine = DuckDBEngine(threads=1, temp_directory=tmp_path)
+    engine.table("numbers", "SELECT range AS x FROM range(1000)")
+    engine.register("levels", pd.DataFrame({"level": ["a", "b"]}))
+    assert engine.rows("SELECT table_name, database_name, temporary FROM duckdb_tables() ORDER BY 1") == [
+        ("levels", "tables", False), ("numbers", "tables", False)]
+    assert engine.rows("SELECT sum(x) FROM numbers") == [(499500,)]
+    assert engine.scratch.parent == tmp_path and (engine.scratch / "tables.duckdb").is_file()
+    engine.close()
+    assert not engine.scratch.exists()
