@@ -203,9 +203,14 @@ def rating_information(fit, eta) -> np.ndarray:
     return (np.diff(density, axis=1) ** 2 / prob).sum(axis=1).reshape(eta.shape)
 
 
+def grouping_factors(fit) -> set[str]:
+    """The variables of the fit's random terms' grouping factors (``a:b`` names two)."""
+    return {v for group in fit.ngroups for v in str(group).split(":")}
+
+
 def mix_factors(fit, agent: str) -> list[str]:
     """The fit's categorical variables that enter x'β (not the agent, not another grouping factor)."""
-    grouping = {g for term in fit.frame.formula.random for g in term.group} if fit.frame is not None else set()
+    grouping = grouping_factors(fit)
     return [v for v in fit.factor_names() if v != agent and v not in grouping]
 
 
@@ -229,10 +234,7 @@ def cell_predictions(fit, agent: str, mix: pd.DataFrame) -> tuple[np.ndarray, np
     for variable in mix_factors(fit, agent):
         if variable in mix:
             known &= mix[variable].astype(str).isin(fit.factor_levels(variable)).to_numpy()
-    rows = mix[known]
-    for variable in fit.frame.formula.variables if fit.frame is not None else []:
-        if variable not in rows and variable not in fit.frame.formula.response:
-            rows = rows.assign(**{variable: "(not in the fit)"})   # a grouping factor: no part of x'β̂
+    rows = mix[known].assign(**{g: "(not in the fit)" for g in grouping_factors(fit)})   # no part of x'β̂
     xb = fit.fixed_design(rows).to_numpy() @ fit.fixef.to_numpy() if len(rows) else np.zeros(0)
     return known, xb
 
