@@ -32,6 +32,11 @@ $(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml requirements.lock
 	$(KERNEL_INSTALL)
 	@touch $(VENV)/.installed $@
 
+# JupyterLab (the lab extra) for `make lab`.
+$(VENV)/.installed-lab: $(VENV)/.installed
+	$(PIP) install --quiet -c requirements.lock -e '.[lab]'
+	@touch $@
+
 # The test tools and pyspark (only make test-spark and the Spark engine need it; Java 17 too).
 $(VENV)/.installed-spark: $(VENV)/.installed-dev
 	$(PIP) install --quiet -c requirements.lock -e '.[dev,spark]'
@@ -57,7 +62,7 @@ test-spark: $(VENV)/.installed-spark
 	$(PY) -m pytest -q -m spark tests/test_spark.py
 
 ## JupyterLab on notebooks/ with the project kernel.
-lab: $(VENV)/.installed
+lab: $(VENV)/.installed-lab
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
 ## Benchmarks (on demand; not part of the tests).
@@ -74,7 +79,7 @@ reference:
 	Rscript tests/reference/make_reference.R $(CASES)
 
 ## Re-pin the full dependency tree after changing pyproject.toml.
-lock: $(VENV)/.installed-spark
+lock: $(VENV)/.installed-spark $(VENV)/.installed-lab
 	$(PIP) freeze --exclude-editable | grep -v '^upstream' | sed '1i # Full pinned dependency tree for Python 3.11 on Linux; used as a pip constraints file by the Makefile.\n# Regenerate with: make lock' > requirements.lock
 
 clean:
