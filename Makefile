@@ -11,6 +11,9 @@ TEST_WORKERS ?= 4
 # GX, papermill and friends must never reach the network at run time.
 export GX_ANALYTICS_ENABLED := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Python writes the bytecode of what it imports (src/, tests/) once, where a machine's PYTHONDONTWRITEBYTECODE would
+# have each of the test run's ~100 processes (workers, runners, kernels) compile the package's modules again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: study test test-spark lab install dev spark kernel bench lock reference sample clean
 
