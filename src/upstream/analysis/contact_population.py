@@ -26,14 +26,28 @@ def known_population(contacts: pd.DataFrame, mix, fit) -> tuple[pd.DataFrame, np
     return contacts, (contacts[CELL_CONTACTS].to_numpy(float) if CELL_CONTACTS in contacts else None)
 
 
+def grouping_factors(fit) -> set[str]:
+    """The variables of the fit's random terms' grouping factors (``a:b`` names two)."""
+    return {v for group in fit.ngroups for v in str(group).split(":")}
+
+
+def cell_design(fit, cells: pd.DataFrame) -> np.ndarray:
+    """The fixed-effect rows X of contact-mix cells (the grouping factors, which X does not use, need not be there)."""
+    return fit.fixed_design(cells.assign(**{g: "(not in the fit)" for g in grouping_factors(fit)
+                                           if g not in cells})).to_numpy()
+
+
 def population_design(model, contacts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct fixed-effect rows X of the contacts `model.fit` knows, and the contacts at each."""
+    """The fixed-effect rows X of the contacts `model.fit` knows, one per contact-mix cell, and the contacts at each
+    (rows are counted per cell first: on the sample's 70,000 contacts the distinct rows of X, sorted, took 0.3 s a
+    call)."""
     population, w = known_population(contacts, model.mix, model.fit)
-    X = model.fit.fixed_design(population).to_numpy()
     if w is not None:
-        return X, w
-    X, counts = np.unique(X, axis=0, return_counts=True)
-    return X, counts.astype(float)
+        return model.fit.fixed_design(population).to_numpy(), w
+    mix = list(model.mix)
+    counts = population.groupby(mix, dropna=False, sort=True).size() if mix else pd.Series([len(population)])
+    cells = counts.index.to_frame(index=False) if mix else pd.DataFrame(index=range(1))
+    return cell_design(model.fit, cells), counts.to_numpy(float)
 
 
 def contacts_per_level(contacts: pd.DataFrame, variable: str) -> pd.Series:

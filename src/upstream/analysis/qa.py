@@ -39,7 +39,7 @@ from scipy.special import expit
 
 from ..data.sql.cells import CELL, MixCounts
 from ..survey.constants import AGENT
-from .contact_population import CELL_CONTACTS
+from .contact_population import CELL_CONTACTS, cell_design, grouping_factors
 from .results import AnalysisResult, result
 
 #: The plan's note where agents are judged with shared credit (a contact_agents table).
@@ -203,11 +203,6 @@ def rating_information(fit, eta) -> np.ndarray:
     return (np.diff(density, axis=1) ** 2 / prob).sum(axis=1).reshape(eta.shape)
 
 
-def grouping_factors(fit) -> set[str]:
-    """The variables of the fit's random terms' grouping factors (``a:b`` names two)."""
-    return {v for group in fit.ngroups for v in str(group).split(":")}
-
-
 def mix_factors(fit, agent: str) -> list[str]:
     """The fit's categorical variables that enter x'β (not the agent, not another grouping factor)."""
     grouping = grouping_factors(fit)
@@ -234,8 +229,7 @@ def cell_predictions(fit, agent: str, mix: pd.DataFrame) -> tuple[np.ndarray, np
     for variable in mix_factors(fit, agent):
         if variable in mix:
             known &= mix[variable].astype(str).isin(fit.factor_levels(variable)).to_numpy()
-    rows = mix[known].assign(**{g: "(not in the fit)" for g in grouping_factors(fit)})   # no part of x'β̂
-    xb = fit.fixed_design(rows).to_numpy() @ fit.fixef.to_numpy() if len(rows) else np.zeros(0)
+    xb = cell_design(fit, mix[known]) @ fit.fixef.to_numpy() if known.any() else np.zeros(0)
     return known, xb
 
 
