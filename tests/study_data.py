@@ -57,3 +57,17 @@ def good_bad_without_extras():
                                          nps=NpsScale(present=False))
     ds.fingerprint = "sample-good-bad-without-nps-escalation-credit-handle-time"
     return ds, shared_cache("sample-good-bad")
+
+
+def sample_with_empty_credit(folder: Path) -> Path:
+    """A copy of the bundled sample in `folder` with credit_issued empty on every 7th contact (8,572 of them): the
+    pandas path reads an empty credit as no credit, and SQL must not make it a third `credited` value."""
+    import shutil
+
+    import pandas as pd
+
+    shutil.copytree(SAMPLE, folder)
+    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
+    contacts.loc[contacts.index % 7 == 0, "credit_issued"] = ""
+    contacts.to_csv(folder / "contacts.csv", index=False)
+    return folder

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from study_data import PARAMS, sample
+from study_data import PARAMS, sample, sample_with_empty_credit
 
 from upstream.analysis import policies
 from upstream.analysis.agents import fit_agent_model
@@ -140,19 +140,13 @@ def test_an_empty_credit_is_no_credit_in_the_response_comparison(tmp_path):
     """credit_issued empty on every 7th contact: the pandas path's `credit_issued > 0` is False there; SQL's
     comparison with NULL made a third `credited` cell, the propensity model then left the feature out and the
     weighted CSAT per channel moved away from the pandas path's."""
-    import shutil
-
     from upstream.analysis import channel_sums, channels
     from upstream.analysis.nonresponse import fit_response_model
     from upstream.data import load_dataset
     from upstream.data.frames import invitations
     from upstream.data.sql import channels as sql_channels
 
-    folder = tmp_path / "sample"
-    shutil.copytree("data/sample", folder)
-    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
-    contacts.loc[contacts.index % 7 == 0, "credit_issued"] = ""
-    contacts.to_csv(folder / "contacts.csv", index=False)
+    folder = sample_with_empty_credit(tmp_path / "sample")
     pds, sds = load_dataset(folder, validate=False), open_dataset(folder, engine="duckdb", validate=False)
     cells = sql_channels.response_cells(sds, "channel", ["credited"])
     assert sorted(cells["credited"].unique()) == [False, True]

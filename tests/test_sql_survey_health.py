@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 from shapes import write_shape
+from study_data import sample_with_empty_credit
 
 from upstream.analysis.aggregated import fit_agent_model_from_sql
 from upstream.analysis.nonresponse import RESPONSE_FEATURES
@@ -160,16 +161,10 @@ def test_an_empty_credit_is_no_credit_on_both_paths(tmp_path):
     comparison with NULL must not make a third `credited` value (the screen's cells then dropped the feature, moving
     the expected rates by up to 0.0036 and z_response by 0.048 on this data set). The top-box part (a GLMM on the
     rows, another estimator in SQL) is left out: no CSAT on the pandas side."""
-    import shutil
-
     from upstream.analysis.aggregated import survey_screen_from_sql
     from upstream.analysis.screen import survey_screen
 
-    folder = tmp_path / "sample"
-    shutil.copytree("data/sample", folder)
-    contacts = pd.read_csv(folder / "contacts.csv", dtype=str, keep_default_na=False)
-    contacts.loc[contacts.index % 7 == 0, "credit_issued"] = ""
-    contacts.to_csv(folder / "contacts.csv", index=False)
+    folder = sample_with_empty_credit(tmp_path / "sample")
     pds, sds = load_dataset(folder, validate=False), open_dataset(folder, engine="duckdb", validate=False)
     assert int(pds.contacts["credit_issued"].isna().sum()) == 8572
     rows = steps.quietly(lambda: survey_screen(pds.contacts, invitations(pds).assign(csat=np.nan))).table
