@@ -126,7 +126,7 @@ def test_parameters_are_checked():
 # -- sentences for constructed inputs ------------------------------------------------------------------
 
 def plan_table(flagged=True, used=10, tau2=0.1):
-    plan = pd.DataFrame({"n_replies": [0, 3, 40, 60], "reliability": [0.0, 0.2, 0.7, 0.8],
+    plan = pd.DataFrame({"n_replies": [0, 3, 40, 60], "reliability": [0.0, 0.2, 0.7, 0.8], "eligible": [5, 6, 9, 2],
                          "reviews": [4, 3, 3, 0], "priority_reviews": [0, 0, 2 if flagged else 0, 0],
                          "survey_flag": [False, False, flagged, False]}, index=["A1", "A2", "A3", "A4"])
     return qa.ReviewPlan(plan, tau2=tau2, sigma2=1.0, budget=10, used=used, priority_reviews=2,
@@ -138,8 +138,8 @@ def test_plan_sentences():
     plan = plan_table()
     assert say.plan_sentence(plan) == (
         "All 10 reviews go to 3 of the 4 agents with contacts and would raise the mean reliability of the agents' "
-        "estimates from 0.42 to 0.50, and the number of agents at or above the 0.7 reliability threshold (agents "
-        "under survey review included) from 2 to 2 — expected gains if a review measures an agent as well as a "
+        "estimates from 0.42 to 0.50; the number of agents at or above the 0.7 reliability threshold (agents "
+        "under survey review included) would stay at 2 — expected gains if a review measures an agent as well as a "
         "survey reply does.")
     assert say.plan_sentence(plan_table(used=8)).startswith(
         "Only 8 of the 10 reviews could be placed (the agents have no more contacts without a survey reply), and they "
@@ -291,3 +291,27 @@ def test_review_information_from_mix_cells_is_the_mean_over_the_agents_own_conta
     expected = expected.fillna(pd.Series((pooled * (1 - pooled)).mean(axis=1), index=agents))
     np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-12)
     assert np.isnan(pd.Series(p * (1 - p)).groupby(known["agent_id"].to_numpy()).mean().reindex(agents)["A005"])
+
+
+def test_a_budget_smaller_than_the_priority_reviews_says_whom_it_leaves_out():
+    """At 20,000 agents 547 were under survey review and the 200 reviews reached 40 of them: the sentence said 'the
+    547 agents ... get 200 reviews'. Mean reliability moved by less than 0.0001 and read 'from 0.7522 to 0.7522'."""
+    plan = pd.DataFrame({"n_replies": [2, 3, 4, 50], "reliability": [0.1, 0.2, 0.3, 0.8], "eligible": [5, 6, 0, 2],
+                         "reviews": [2, 2, 0, 0], "priority_reviews": [2, 2, 0, 0],
+                         "survey_flag": [True, True, True, False]}, index=["A1", "A2", "A3", "A4"])
+    made = qa.ReviewPlan(plan, tau2=0.1, sigma2=1.0, budget=4, used=4, priority_reviews=2,
+                         reliability_threshold=0.7, mean_reliability_before=0.75221, mean_reliability_after=0.75223,
+                         reach_before=15687, reach_after=15687)
+    assert say.priority_sentence(made) == (            # A3 has no contact to review: the budget did not leave it out
+        "The 3 agents whose survey process is under review get 4 reviews before anyone else (up to 2 each), whatever "
+        "their reliability: their survey scores may be steered, so an independent review is the check they need.")
+    plan.loc["A3", "eligible"] = 7
+    assert say.priority_sentence(made) == (
+        "The budget reaches 2 of the 3 agents whose survey process is under review, the least reliable estimates "
+        "first (4 reviews, up to 2 each); the other 1 get none (a budget of 6 would give each 2). Their survey "
+        "scores may be steered, so an independent review is the check they need.")
+    assert say.plan_sentence(made) == (
+        "All 4 reviews go to 2 of the 4 agents with contacts and would raise the mean reliability of the agents' "
+        "estimates by less than 0.0001 (from 0.7522); the number of agents at or above the 0.7 reliability threshold "
+        "(agents under survey review included) would stay at 15,687 — expected gains if a review measures an agent as "
+        "well as a survey reply does.")

@@ -37,11 +37,14 @@ def plan_sentence(plan: ReviewPlan) -> str:
               f"Only {a.used} of the {a.budget} reviews could be placed (the agents have no more contacts "
               "without a survey reply), and they")
     before, after = before_after(a.mean_reliability_before, a.mean_reliability_after)
-    return (f"{placed} go to {k} of the {len(plan.table)} agents with contacts and would raise the mean reliability "
-            f"of the agents' estimates from {before} to {after}, and "
-            f"the number of agents at or above the {a.reliability_threshold:g} reliability threshold (agents under "
-            f"survey review included) from {a.reach_before} "
-            f"to {a.reach_after} — expected gains if a review measures an agent as well as a survey reply does.")
+    mean = (f"from {before} to {after}" if before != after else    # 200 reviews among 20,000 agents: < 0.0001
+            f"by less than 0.0001 (from {before})")
+    reach = (f"from {a.reach_before:,} to {a.reach_after:,}" if a.reach_after != a.reach_before
+             else f"would stay at {a.reach_before:,}")
+    return (f"{placed} go to {k:,} of the {len(plan.table):,} agents with contacts and would raise the mean "
+            f"reliability of the agents' estimates {mean}; the number of agents at or above the "
+            f"{a.reliability_threshold:g} reliability threshold (agents under survey review included) {reach} — "
+            "expected gains if a review measures an agent as well as a survey reply does.")
 
 
 def priority_sentence(plan: ReviewPlan) -> str:
@@ -57,6 +60,12 @@ def priority_sentence(plan: ReviewPlan) -> str:
     first = int(flagged["priority_reviews"].sum())
     extra = int(flagged["reviews"].sum()) - first
     more = f", and {extra} more where the variance rule puts them" if extra else ""
+    unserved = flagged[flagged["priority_reviews"] == 0]
+    if len(unserved) and (unserved["eligible"] > 0).any():            # the budget ran out before them
+        return (f"The budget reaches {len(flagged) - len(unserved):,} of the {len(flagged):,} agents whose survey "
+                f"process is under review, the least reliable estimates first ({first:,} reviews, up to {p} each"
+                f"{more}); the other {len(unserved):,} get none (a budget of {len(flagged) * p:,} would give each "
+                f"{p}). Their survey scores may be steered, so an independent review is the check they need.")
     who = ("The agent whose survey process is under review gets" if len(flagged) == 1 else
            f"The {len(flagged)} agents whose survey process is under review get")
     return (f"{who} {first} reviews before anyone else (up to {p} each){more}, whatever their reliability: their "
