@@ -315,3 +315,5 @@ def test_a_budget_smaller_than_the_priority_reviews_says_whom_it_leaves_out():
         "estimates by less than 0.0001 (from 0.7522); the number of agents at or above the 0.7 reliability threshold "
         "(agents under survey review included) would stay at 15,687 — expected gains if a review measures an agent as "
         "well as a survey reply does.")
+    assert say.plan_title(made) == "4 reviews raise mean reliability by less than 0.0001 (from 0.7522)"
+    assert say.plan_title(plan_table()) == "10 reviews raise mean reliability from 0.42 to 0.50"

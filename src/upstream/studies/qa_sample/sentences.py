@@ -100,5 +100,8 @@ def sample_sentence(sample: pd.DataFrame, plan: ReviewPlan, seed: int) -> str:
 
 
 def plan_title(plan: ReviewPlan) -> str:
-    return (f"{plan.used} reviews raise mean reliability from {plan.mean_reliability_before:.2f} to "
-            f"{plan.mean_reliability_after:.2f}")
+    """The reliability figure's title: the mean before and after, with the digits ``before_after`` gives."""
+    before, after = before_after(plan.mean_reliability_before, plan.mean_reliability_after)
+    if before == after:
+        return f"{plan.used:,} reviews raise mean reliability by less than 0.0001 (from {before})"
+    return f"{plan.used:,} reviews raise mean reliability from {before} to {after}"
