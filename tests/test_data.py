@@ -255,3 +255,20 @@ def test_whole_number_column_with_empty_cells_in_a_required_column(valid_folder)
     assert ds.contacts["n_interactions"].isna().sum() == 1
     assert np.array_equal(ds.contacts["n_interactions"][:2].to_numpy(dtype="int64"),
                           read_csv_text(valid_folder / "contacts.csv")["n_interactions"][:2].astype(int).to_numpy())
+
+
+def test_isin_text_is_isin_on_text_ids_with_missing_never_in():
+    """The id membership every study and the cross-table rules use (upstream.data.frames.isin_text): Series.isin
+    on text ids (leading zeros kept, any pool type), except that a missing id is never in the pool."""
+    from upstream.data.frames import isin_text
+
+    rng = np.random.default_rng(4)
+    ids = pd.Series([f"{i:06d}" for i in rng.integers(0, 2_000, 5_000)], dtype="str", index=np.arange(5_000) * 3)
+    pool = pd.Series([f"{i:06d}" for i in rng.integers(0, 2_000, 800)] + [None], dtype="str")
+    expected = ids.isin(pool.dropna())
+    for given in (pool, pd.Index(pool), pool.to_numpy(), pool.unique()):
+        got = isin_text(ids, given)
+        pd.testing.assert_series_equal(got, expected, check_names=False)
+    with_missing = pd.Series(["000001", None, "x"], dtype="str")
+    assert isin_text(with_missing, pd.Series(["000001", None])).tolist() == [True, False, False]
+    assert isin_text(pd.Series([7, 12]), pd.Series(["7"])).tolist() == [True, False]    # compared as text

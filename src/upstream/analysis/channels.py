@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..data.frames import isin_text
 from ..survey import nps_by_group, wilson_interval
 from .margins import nps_points, raw_differences
 from .results import AnalysisResult, result
@@ -203,7 +204,7 @@ def response_comparison(contacts: pd.DataFrame, inv: pd.DataFrame, weights: pd.S
     invitation) are equal across channels."""
     groups = inv[variable].astype(str)
     answered = inv.loc[inv["responded"] & inv["csat"].notna(), "contact_id"].unique()
-    share = contacts["contact_id"].isin(answered).groupby(contacts[variable].astype(str)).mean()
+    share = isin_text(contacts["contact_id"], answered).groupby(contacts[variable].astype(str)).mean()
     replies = inv.loc[weights.index.intersection(inv.index)]
     replies = replies[replies["csat"].notna()]
     w = weights.loc[replies.index]

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from ..data.frames import isin_text
 from ..data.sql.cells import CELL, MixCounts
 from ..survey.constants import AGENT
 from .contact_population import CELL_CONTACTS, cell_design, grouping_factors
@@ -144,7 +145,7 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
     if eligible is None:
         ids = contacts[AGENT].astype(str)
         all_agents = sorted(ids.unique())
-        unrated = ~contacts["contact_id"].isin(replied)
+        unrated = ~isin_text(contacts["contact_id"], replied)
         eligible = unrated.groupby(ids).sum().reindex(all_agents).fillna(0).astype(int)
     else:
         all_agents = sorted(eligible.index.astype(str))
@@ -161,7 +162,7 @@ def review_plan(model, contacts: pd.DataFrame | None, replied: pd.Index | None, 
             raise ValueError("review_plan: a latent-scale agent model needs the contacts and replied (a rating's "
                              "information depends on each unrated contact's mix); eligible alone serves a linear model")
         cells = (contacts if isinstance(contacts, MixCounts)
-                 else mix_counts(contacts[~contacts["contact_id"].isin(replied)], fit, agent))
+                 else mix_counts(contacts[~isin_text(contacts["contact_id"], replied)], fit, agent))
         sigma2 = 1.0 / review_information(fit, agent, cells, all_agents)
     flag = (pd.Series(False, index=all_agents) if flagged is None
             else flagged.reindex(all_agents).fillna(False).astype(bool))
@@ -294,7 +295,7 @@ def sample_contacts(plan: pd.DataFrame, contacts: pd.DataFrame, replied: pd.Inde
     """The contacts to review (one row each): contact_id, agent_id, opened_at, channel, policy, issue_type,
     reason — drawn at random within each agent (module docstring). `replied` None: `contacts` are already
     the contacts without a CSAT reply (of the agents with reviews, e.g. from SQL)."""
-    pool = contacts if replied is None else contacts[~contacts["contact_id"].isin(replied)]
+    pool = contacts if replied is None else contacts[~isin_text(contacts["contact_id"], replied)]
     pool = pool.assign(_agent=pool[AGENT].astype(str)).sort_values("contact_id")
     groups = pool.groupby("_agent").indices
     rows = []

@@ -62,7 +62,7 @@ from scipy import optimize, stats
 from scipy.special import expit
 
 from ..data.description import Visibility
-from ..data.frames import ADVERSE, CONTACT_MIX
+from ..data.frames import ADVERSE, CONTACT_MIX, isin_text
 from ..data.model_formula import complete_varying, model_formula, present_mix
 from ..models import glmer
 from ..survey.constants import AGENT, SCREEN_Z
@@ -270,7 +270,7 @@ def survey_screen(contacts: pd.DataFrame, inv: pd.DataFrame, z: float = DEFAULT_
     (its `top_box` column is the declared top box); `visibility`: what the data set can show (default: all).
     The result also carries z, the τ² of each part, the top-box model's health and the parts skipped."""
     agents = pd.Index(sorted(contacts[AGENT].astype(str).unique()), name=AGENT)
-    invited = contacts["contact_id"].isin(inv["contact_id"])
+    invited = isin_text(contacts["contact_id"], inv["contact_id"])
     p_inv = expected_probabilities(contacts.assign(_invited=invited), "_invited", features)
     g_inv = _grouped(contacts[AGENT].astype(str), invited.to_numpy(float), p_inv, agents)
     adverse, g_adv = adverse_contacts(contacts), None

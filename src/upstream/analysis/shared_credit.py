@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.frames import CONTACT_MIX
+from ..data.frames import CONTACT_MIX, isin_text
 from ..data.model_formula import model_formula, present_mix
 from ..models import lmer, random_intercept_draws
 from ..survey.constants import AGENT
@@ -55,10 +55,10 @@ def membership_table(frame: pd.DataFrame, contact_agents: pd.DataFrame) -> pd.Da
     """The `contact_agents` rows of the replies in `frame` (contact_id, agent_id, weight); a reply whose
     contact the table does not list keeps its rating-time agent with weight 1."""
     rated = frame["contact_id"].astype(str)
-    table = contact_agents[contact_agents["contact_id"].astype(str).isin(set(rated))]
+    table = contact_agents[isin_text(contact_agents["contact_id"], rated)]
     table = pd.DataFrame({"contact_id": table["contact_id"].astype(str), "agent_id": table["agent_id"].astype(str),
                           "weight": table["weight"].astype(float)})
-    listed = rated.isin(set(table["contact_id"]))
+    listed = isin_text(rated, table["contact_id"])
     alone = pd.DataFrame({"contact_id": rated[~listed], "agent_id": frame.loc[~listed, AGENT].astype(str),
                           "weight": 1.0})
     return pd.concat([table, alone], ignore_index=True)

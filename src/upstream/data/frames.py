@@ -5,6 +5,8 @@ attributes, a `responded` flag and `top_box` (the CSAT is in the top box of the 
 ``ds.description.csat.top_box``) — the frame for response-rate and non-response analysis.
 `responses(ds, outcome)`: the invitations that were answered with a value for `outcome`
 (csat or nps) — the frame the satisfaction models are fitted to.
+`isin_text(values, pool)`: which ids of one table appear in another (contact_id of contacts among the
+surveys', of the replies, ...).
 """
 from __future__ import annotations
 
@@ -48,3 +50,16 @@ def contacts_with_agents(ds) -> pd.DataFrame:
     """All contacts with the agent's attributes (for handle-time and repeat-contact analyses)."""
     agents = ds.agents.rename(columns={"team": "agent_team"})
     return ds.contacts.merge(agents, on=AGENT, how="left", validate="many_to_one")
+
+
+def isin_text(values: pd.Series, pool) -> pd.Series:
+    """Which text ids of ``values`` are in ``pool`` (Arrow's hash join; missing values are never in). For id
+    columns use this, not ``Series.isin``: on pandas 3's Arrow-backed ``str`` dtype, ``isin`` turns every pool
+    value into a pyarrow scalar in Python (0.16 s for a pool of 35,000 ids, against 0.006 s here)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    left = pa.array(pd.Series(values).astype("str"), type=pa.large_string(), from_pandas=True)
+    right = pa.array(pd.Series(pool).astype("str"), type=pa.large_string(), from_pandas=True).drop_null()
+    hit = pc.fill_null(pc.is_in(left, value_set=right), False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=pd.Series(values).index)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .frames import isin_text
 from .schema import (
     OPTIONAL_TABLES,
     DataError,
@@ -527,7 +528,7 @@ def check_cross_table(ds: TableSource) -> tuple[list[CrossTableResult], list[Fai
             continue
         values = frame[rule.column]
         given = values.notna() & (values.astype("str").str.strip() != "")  # blanks: own rule
-        unknown = (given & ~values.isin(ref[rule.ref_column].dropna())).to_numpy()
+        unknown = (given & ~isin_text(values, ref[rule.ref_column])).to_numpy()
         n_unknown = int(unknown.sum())
         results.append(CrossTableResult(rule, "failed" if n_unknown else "passed", n_unknown))
         if n_unknown:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..frames import isin_text
 from ..schema import SCHEMA
 from .agents import agents_table
 from .channels import map_channels
@@ -35,7 +36,7 @@ from .mapped import mapped_values, typed_column
 from .ratings import refuse_answered_without_score, refuse_unreadable_ratings
 from .report import ImportReport
 from .result import ImportResult
-from .source import isin_text, latest_rows, positions, take
+from .source import latest_rows, positions, take
 
 UNKNOWN = "unknown"
 VENDOR_NAMES = {"zendesk": "Zendesk", "freshdesk": "Freshdesk", "intercom": "Intercom", "helpscout": "Help Scout",

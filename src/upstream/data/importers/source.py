@@ -129,18 +129,6 @@ def file_info(path: Path):
     return info
 
 
-def isin_text(values: pd.Series, pool) -> pd.Series:
-    """Which text ids of ``values`` are in ``pool`` (Arrow's hash join: fast on millions of ids;
-    missing values are never in)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    left = pa.array(pd.Series(values).astype("str"), type=pa.large_string(), from_pandas=True)
-    right = pa.array(pd.Series(pool).astype("str"), type=pa.large_string(), from_pandas=True).drop_null()
-    hit = pc.fill_null(pc.is_in(left, value_set=right), False)
-    return pd.Series(hit.to_numpy(zero_copy_only=False), index=pd.Series(values).index)
-
-
 def latest_rows(keys: pd.Series, updated: pd.Series) -> np.ndarray:
     """Rows to keep when a key repeats: the one with the latest ``updated`` (then the later row);
     rows without a key are kept (other rules drop them). Vectorised (numpy lexsort on codes)."""

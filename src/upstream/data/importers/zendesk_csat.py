@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ..frames import isin_text
 from .derive import to_utc_naive
 from .errors import ImportInputError
 from .mapping import Mapping
@@ -36,7 +37,7 @@ from .ratings import refuse_unreadable_ratings
 from .records import RecordSpec, read_records
 from .report import ImportReport
 from .scales import ZENDESK_LEGACY, SurveyScale, one_scale, zendesk_new_csat
-from .source import ids_as_text, isin_text, latest_rows
+from .source import ids_as_text, latest_rows
 
 LEGACY_KEY = "legacy"
 ANSWERED = ("good", "bad")
