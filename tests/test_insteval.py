@@ -123,8 +123,12 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def agent_model(dataset, cache_dir):
     """The study's agent model, through the step agent_vs_system calls (100 bootstrap replicates, the
-    smallest the study allows; the crossed model's modes and conditional SEs do not depend on them)."""
-    return steps.agent_model(dataset, Parameters.from_mapping({"n_boot": 100}), RunCache(cache_dir))
+    smallest the study allows; the crossed model's modes and conditional SEs do not depend on them). The step
+    makes the agent effects' draws with the model, into the run cache: with SIR_PROPOSALS proposals, as the
+    default-study test (below) explains."""
+    fewer_proposals = functools.partial(random_intercept_draws, n_proposals=SIR_PROPOSALS)
+    with mock.patch("upstream.analysis.agents.random_intercept_draws", fewer_proposals):
+        return steps.agent_model(dataset, Parameters.from_mapping({"n_boot": 100}), RunCache(cache_dir))
 
 
 def test_agent_model_is_the_crossed_model_lme4_fits(agent_model):
@@ -178,7 +182,8 @@ def test_default_study_publishes_lme4s_agent_effects(imported, cache_dir, agent_
     1 − cond_se²/τ² of lme4's τ², and puts (almost) nobody under survey review for what a table of rated
     contacts cannot show. None of these numbers comes from the draws of the agent effects (their intervals, verdicts
     and ranks), so the draws' sampling-importance-resampling of θ takes 40 proposals here, not 400 (each one a REML
-    criterion of the crossed model: 26 of the test's 40 CPU seconds)."""
+    criterion of the crossed model: 26 of the test's 40 CPU seconds); the agent_model fixture made them so, into the
+    run cache this test reads."""
     report = tmp_path / "report"
     fewer_proposals = functools.partial(random_intercept_draws, n_proposals=SIR_PROPOSALS)
     with mock.patch("upstream.analysis.agents.random_intercept_draws", fewer_proposals):

@@ -23,7 +23,7 @@ reliability, sign probabilities and the verdict (see ``verdicts``), ranks with i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,7 @@ class AgentModel:
     baseline: float
     crossed: LmerResult | None = None
     seed: int = 2026
+    _draws: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def formula(self) -> str:
@@ -108,10 +109,13 @@ class AgentModel:
     def effect_draws(self) -> pd.DataFrame:
         """Plausible true agent effects, one row per draw: from the crossed model's conditional
         distribution with its variance components drawn too (``upstream.models.random_intercept_draws``; as many draws
-        as bootstrap replicates, seeded), or from the bootstrap's prediction errors."""
-        if self.crossed is None:
-            return self.boot.effect_draws(self.agent)
-        return random_intercept_draws(self.crossed, self.agent, self.boot.n, self.seed)
+        as bootstrap replicates, seeded), or from the bootstrap's prediction errors. Made once per model and kept
+        with it (the crossed model's take about a second on the sample; three studies of a run judge agents from
+        them): do not change the frame returned."""
+        if self._draws is None:
+            self._draws = (self.boot.effect_draws(self.agent) if self.crossed is None
+                           else random_intercept_draws(self.crossed, self.agent, self.boot.n, self.seed))
+        return self._draws
 
 
 def repeat_customers(frame: pd.DataFrame, customer: str = CUSTOMER) -> int:

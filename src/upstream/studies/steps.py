@@ -101,8 +101,10 @@ def agent_model(ds, params: Parameters, cache: RunCache, outcome: str = "csat") 
     def compute():
         frame = responses(ds, outcome)
         if scale.linear:
-            return quietly(lambda: fit_agent_model(frame, outcome, CONTACT_MIX, n_boot=params.n_boot,
-                                                   seed=params.seed, population=ds.contacts))
+            model = quietly(lambda: fit_agent_model(frame, outcome, CONTACT_MIX, n_boot=params.n_boot,
+                                                    seed=params.seed, population=ds.contacts))
+            quietly(model.effect_draws)     # made once, into the run cache with the model, for every study that judges
+            return model
         if scale.is_binary:
             frame = frame.assign(good=scale.in_top_box(frame[outcome]).astype(int))
             return quietly(lambda: fit_latent_agent_model(frame, "good", CONTACT_MIX, ds.contacts,
