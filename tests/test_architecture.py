@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from source_tree import parsed
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "upstream"
 #: Bottom to top: a module may import from its own layer and the layers below it only.
@@ -42,7 +43,7 @@ def runtime_nodes(tree):
 def imports_of(name: str, path: Path, known: set[str], annotations: bool = False) -> set[str]:
     """Package modules imported by `name` at run time (relative imports resolved, imports inside
     functions included, `if TYPE_CHECKING:` blocks left out unless `annotations`)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found = set()
     for node in (list(ast.walk(tree)) if annotations else runtime_nodes(tree)):
@@ -132,7 +133,7 @@ def test_modules_are_small_or_say_why():
     big = []
     for name, path in modules().items():
         lines = path.read_text(encoding="utf-8").count("\n")
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        doc = ast.get_docstring(parsed(path)) or ""
         if lines > MAX_LINES and "longer than 400 lines because" not in doc.lower():
             big.append((name, lines))
     assert not big, f"modules over {MAX_LINES} lines without a stated reason: {big}"
@@ -146,7 +147,7 @@ def test_upper_layers_use_only_the_public_engine_api(folder):
     """No private attribute access, no engine internals, no engine submodule imports."""
     problems = []
     for path in (SRC / folder).rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parsed(path)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("models."):
                 problems.append(f"{path.name}: imports upstream.{node.module}")
@@ -176,7 +177,7 @@ def names_defined_in(tree) -> set[str]:
 
 def private_names_used_from_elsewhere(path: Path) -> list[str]:
     """`from x import _y`, and `obj._y` where `_y` is bound neither by this module nor on self/cls."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     own = names_defined_in(tree)
     found = []
     for node in ast.walk(tree):
@@ -209,7 +210,7 @@ MAX_FUNCTION_LINES = 80
 def long_functions(path: Path) -> list[tuple[str, int]]:
     """(module:function, lines) for every function or method longer than MAX_FUNCTION_LINES lines,
     docstring and decorators included, nested functions counted in their parent."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     out = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -4,6 +4,8 @@ import ast
 import json
 from pathlib import Path
 
+from source_tree import parsed
+
 from upstream.data.description import NpsScale
 from upstream.studies import Parameters
 from upstream.studies.allowed import allowed_values
@@ -46,7 +48,7 @@ def test_no_function_takes_the_agent_column_as_a_parameter():
             continue
         if rel.startswith("models/"):          # the engine is general (as lme4): a grouping column is an argument,
             continue                           # defaulting to the canonical contact_agents table's names
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 defaults = node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
                 if any(isinstance(d, ast.Constant) and d.value == AGENT for d in defaults):

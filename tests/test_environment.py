@@ -5,6 +5,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
+from source_tree import parsed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,7 @@ def _imported_top_level_packages() -> dict[str, str]:
 
     found = {}
     for path in sorted((ROOT / "src" / "upstream").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

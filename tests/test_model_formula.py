@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from source_tree import parsed
 
 from upstream.data.model_formula import complete_varying, model_formula, present_mix, varying
 from upstream.survey.constants import AGENT, CUSTOMER
@@ -86,7 +87,7 @@ def test_no_model_formula_is_written_by_hand_outside_the_builder():
     found = {}
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC).as_posix()
-        lines = _hand_written(ast.parse(path.read_text(encoding="utf-8")))
+        lines = _hand_written(parsed(path))
         if lines and rel not in ALLOWED:
             found[rel] = lines
     assert found == {}, f"model formulas written by hand (use upstream.data.model_formula.model_formula): {found}"
