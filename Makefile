@@ -23,26 +23,34 @@ $(VENV)/bin/python:
 	$(PIP) install --quiet --upgrade pip
 
 KERNEL_INSTALL := $(PY) -m ipykernel install --sys-prefix --name upstream --display-name "Python (upstream)" >/dev/null
+# pip installs without compiling (it compiles on one core: 41 s for the dev install from a fresh clone), then compileall
+# writes every module's bytecode on all cores (16 + 12 s). Files already compiled are skipped.
+PIP_INSTALL := $(PIP) install --quiet --no-compile -c requirements.lock
+COMPILE := $(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml requirements.lock
-	$(PIP) install --quiet -c requirements.lock -e .
+	$(PIP_INSTALL) -e .
+	$(COMPILE)
 	$(KERNEL_INSTALL)
 	@touch $@
 
 # One pip run for the package and its test tools (two runs cost ~8 CPU-s more from a fresh clone).
 $(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml requirements.lock
-	$(PIP) install --quiet -c requirements.lock -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
+	$(COMPILE)
 	$(KERNEL_INSTALL)
 	@touch $(VENV)/.installed $@
 
 # JupyterLab (the lab extra) for `make lab`.
 $(VENV)/.installed-lab: $(VENV)/.installed
-	$(PIP) install --quiet -c requirements.lock -e '.[lab]'
+	$(PIP_INSTALL) -e '.[lab]'
+	$(COMPILE)
 	@touch $@
 
 # The test tools and pyspark (only make test-spark and the Spark engine need it; Java 17 too).
 $(VENV)/.installed-spark: $(VENV)/.installed-dev
-	$(PIP) install --quiet -c requirements.lock -e '.[dev,spark]'
+	$(PIP_INSTALL) -e '.[dev,spark]'
+	$(COMPILE)
 	@touch $@
 
 install: $(VENV)/.installed
