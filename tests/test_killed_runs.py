@@ -158,21 +158,27 @@ def test_a_killed_run_keeps_the_last_good_report_and_latest(history, stage):
 
 @pytest.mark.parametrize("stage", ["validation", "notebook", "export"])
 def test_a_run_killed_before_publishing_leaves_a_staging_folder_naming_its_owner(history, stage):
+    """Found by its owner, not by a new name: two runs started in the same second use the same staging name (the
+    second moves the first's folder to _failed/ before making its own)."""
     kill = history.kills[stage]
-    new = {name: owner for name, owner in kill.after.staging.items() if name not in kill.before.staging}
-    assert len(new) == 1, kill.after.staging
-    (owner,) = new.values()
-    assert owner["pid"] == kill.result.pid and owner["host"] == socket.gethostname()
+    owned = {name: owner for name, owner in kill.after.staging.items() if owner and owner["pid"] == kill.result.pid}
+    assert len(owned) == 1, kill.after.staging
+    (owner,) = owned.values()
+    assert owner["host"] == socket.gethostname()
     assert kill.after.runs == kill.before.runs  # nothing published
 
 
+def moved_to_failed(study_dir: Path, pid: int) -> Path:
+    """The _failed/ folder a later run moved the dead run `pid`'s staging folder to (its note names the run)."""
+    (folder,) = [path.parent for path in (study_dir / "_failed").glob("*/message.txt")
+                 if path.read_text(encoding="utf-8").startswith(f"Abandoned run (pid {pid} on ")]
+    return folder
+
+
 def test_stage_files_show_where_each_run_was_killed(history):
-    kills = history.kills
-    staging = {stage: next(n for n in kills[stage].after.staging if n not in kills[stage].before.staging)
-               for stage in ("validation", "notebook", "export")}
-    # the staging folders were moved to _failed/ by the next run; find them there by timestamp
-    failed = history.study_dir / "_failed"
-    moved = {stage: failed / name[len(".staging-"):] for stage, name in staging.items()}
+    # the staging folders were moved to _failed/ by the next run; find them there by the note naming the dead run
+    moved = {stage: moved_to_failed(history.study_dir, history.kills[stage].result.pid)
+             for stage in ("validation", "notebook", "export")}
     assert (moved["validation"] / "validation.html").is_file()
     assert not (moved["validation"] / "smoke_report.ipynb").exists()
     assert (moved["notebook"] / "smoke_report.ipynb").is_file()  # executed part-way
