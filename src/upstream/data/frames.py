@@ -11,6 +11,8 @@ surveys', of the replies, ...).
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..survey.constants import AGENT
 from .description import csat_scale_of
@@ -56,10 +58,8 @@ def isin_text(values: pd.Series, pool) -> pd.Series:
     """Which text ids of ``values`` are in ``pool`` (Arrow's hash join; missing values are never in). For id
     columns use this, not ``Series.isin``: on pandas 3's Arrow-backed ``str`` dtype, ``isin`` turns every pool
     value into a pyarrow scalar in Python (0.16 s for a pool of 35,000 ids, against 0.006 s here)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    left = pa.array(pd.Series(values).astype("str"), type=pa.large_string(), from_pandas=True)
+    values = pd.Series(values)
+    left = pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
     right = pa.array(pd.Series(pool).astype("str"), type=pa.large_string(), from_pandas=True).drop_null()
     hit = pc.fill_null(pc.is_in(left, value_set=right), False)
-    return pd.Series(hit.to_numpy(zero_copy_only=False), index=pd.Series(values).index)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index)
