@@ -420,12 +420,33 @@ def test_validate_on_a_dataset_loaded_without_validation(valid_folder):
     assert str(info.value) == report.message
 
 
+def test_failed_rules_checked_again_give_the_report_a_full_run_gives(valid_folder, tmp_path):
+    """Without Data Docs, GX checks every rule without row positions and only the failed rules again with them;
+    the report (every rule's counts and examples, the failures with their rows) is the one the Data Docs run
+    gives, which checks every rule with row positions."""
+    def contacts(t):
+        t.loc[[2, 7], "handle_time_sec"] = "-5"
+        t.loc[4, "contact_id"] = t.loc[3, "contact_id"]
+    def surveys(t):
+        t.loc[[1, 5, 6], "nps"] = "12"
+    edit_csv(valid_folder, "contacts", contacts)
+    edit_csv(valid_folder, "surveys", surveys)
+    ds = load_dataset(valid_folder, validate=False)
+    checked_again, full = validate(ds), validate(ds, docs_dir=tmp_path / "docs")
+    assert checked_again.failures == full.failures
+    assert [f.rows for f in full.failures] == [[4, 5], [3, 8], [2, 6, 7], [3]]   # the last: the lost contact's survey
+    for table in TABLE_ORDER:
+        assert checked_again.tables[table].expectations == full.tables[table].expectations, table
+        assert checked_again.summary()["tables"][table] == full.summary()["tables"][table]
+
+
 # ---------------------------------------------------------------------------------------------
 # Quiet, offline, Data Docs where asked
 
 
 def test_validation_prints_nothing(valid_folder, tmp_path, capfd):
     load_dataset(valid_folder, docs_dir=tmp_path / "docs")
+    load_dataset(valid_folder)                          # without Data Docs: the batch validated directly
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
 
@@ -489,7 +510,7 @@ def test_analytics_off_and_no_network(valid_folder, tmp_path, monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     ds = load_dataset(valid_folder, docs_dir=tmp_path / "docs")
-    assert ds.validation.ok
+    assert ds.validation.ok and load_dataset(valid_folder).validation.ok
     assert attempts == []
     assert not any(name.split(".")[0] in {"posthog", "segment", "mixpanel"} for name in sys.modules)
 

@@ -13,9 +13,12 @@ agent) are plain pandas, in ``CROSS_TABLE_RULES``.
 Great Expectations (GX Core 1.x) runs in an in-memory ("ephemeral") context with analytics
 disabled (``GX_ANALYTICS_ENABLED=False`` is set when this module is imported, and the context config
 says ``analytics_enabled: false``), progress bars off and GX's INFO logging silenced. GX is imported
-on first use, so ``import upstream.data`` stays fast. Each table runs through its own
-``ValidationDefinition`` (a Checkpoint hands the same ``batch_parameters``, hence the same
-dataframe, to all of its definitions), then ``context.build_data_docs()`` renders the site.
+on first use, so ``import upstream.data`` stays fast. Each table's batch is validated against its
+suite with counts and examples (``FIRST_PASS_FORMAT``); the expectations that fail are validated again
+with the row positions of their examples (``RESULT_FORMAT``), which GX would otherwise look up for
+every expectation. With Data Docs asked for, each table runs through its own ``ValidationDefinition``
+in ``RESULT_FORMAT`` (a Checkpoint hands the same ``batch_parameters``, hence the same dataframe, to
+all of its definitions), whose stored results ``context.build_data_docs()`` renders.
 
 Data Docs: ``validate(ds, docs_dir=...)`` writes GX's static Data Docs site (``index.html``,
 ``validations/...``, ``expectations/...``, ``static/...``) into ``docs_dir`` and nowhere else.
@@ -82,6 +85,10 @@ WEIGHT_SUM_TOL = 1e-6
 
 #: GX result format: counts plus a partial list (and row positions) of the unexpected values.
 RESULT_FORMAT: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+#: The first pass over a table: the same counts and examples without their row positions, which GX finds
+#: at a cost on every expectation (a 40-row table: 0.28 s against 0.43 s for its three suites). Only the
+#: expectations that fail are checked again with RESULT_FORMAT.
+FIRST_PASS_FORMAT: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_count": 20}
 
 _MAX_EXAMPLES = 5
 _MAX_COLUMNS_LISTED = 10
@@ -351,12 +358,12 @@ def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[F
             spec = adapted_suite(table, getattr(ds, "description", None), frame.columns)
             suite = context.suites.add(build_suite(gx, table, spec))
             batch = datasource.add_dataframe_asset(table).add_batch_definition_whole_dataframe(table)
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=table, data=batch, suite=suite))
-            result = definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+            result = _validated(gx, context, batch, suite, frame, stored=docs_dir is not None)
             order = {e.id: i for i, e in enumerate(suite.expectations)}
             results = sorted(result.results,
                              key=lambda r: order.get(r.expectation_config.id, len(order)))
+            if docs_dir is None:
+                results = _failed_again_in_full(batch, suite, frame, results)
             failures.extend(_failures_from_results(unparsed_rows, table, file_name, frame, results))
             stats = result.statistics
             tables[table] = TableResult(
@@ -375,6 +382,31 @@ def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[F
     # Grouped by file (stable: parse failures, then the suite's order); cross-table rules last.
     failures.sort(key=lambda f: ALL_TABLE_ORDER.index(f.table) if f.table in ALL_TABLE_ORDER else 0)
     return tables, failures, docs_index, gx.__version__
+
+
+def _validated(gx, context, batch_definition, suite, frame: pd.DataFrame, stored: bool):
+    """GX's validation of `frame` against `suite`. ``stored``: through a ValidationDefinition, with the full
+    RESULT_FORMAT, its results kept in the context's store for Data Docs; otherwise the batch validated
+    directly in FIRST_PASS_FORMAT (nothing stored)."""
+    if stored:
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite))
+        return definition.run(batch_parameters={"dataframe": frame}, result_format=RESULT_FORMAT)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    return batch.validate(suite, result_format=FIRST_PASS_FORMAT)
+
+
+def _failed_again_in_full(batch_definition, suite, frame: pd.DataFrame, results: list) -> list:
+    """`results` of the first pass, each failed expectation's replaced by its result in RESULT_FORMAT (the
+    row positions of its examples); the passed ones are the same in both formats."""
+    import copy
+
+    if all(r.success for r in results):
+        return results
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    by_id = {e.id: e for e in suite.expectations}
+    return [r if r.success else batch.validate(copy.copy(by_id[r.expectation_config.id]), result_format=RESULT_FORMAT)
+            for r in results]
 
 
 def _expectation_result(result) -> ExpectationResult:
