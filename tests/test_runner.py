@@ -512,6 +512,24 @@ def test_cli_unknown_kernel_exits_2(study_dir):
     assert result.err.count("\n") == 1
 
 
+def test_kernels_share_the_cores_for_their_blas_threads_unless_the_user_set_them(monkeypatch):
+    from upstream.runner.kernel import BLAS_THREAD_VARIABLES, blas_threads, kernel_environment
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert blas_threads(2) == {name: "4" for name in BLAS_THREAD_VARIABLES}
+    assert blas_threads(3) == {name: "2" for name in BLAS_THREAD_VARIABLES}
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert blas_threads(4) == {name: "1" for name in BLAS_THREAD_VARIABLES}
+    with kernel_environment(blas_threads(2)):            # what the kernels of a run inherit
+        assert [os.environ[name] for name in BLAS_THREAD_VARIABLES] == ["1", "1", "1"]
+        assert os.environ["MPLBACKEND"] == "module://matplotlib_inline.backend_inline"
+    assert not any(name in os.environ for name in BLAS_THREAD_VARIABLES)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")                # the user's setting stands
+    assert blas_threads(2) == {}
+
+
 def test_cli_version():
     result = run_cli(["--version"])
     assert result.code == 0 and result.out == f"upstream {upstream.__version__}\n"

@@ -9,7 +9,8 @@ Exit codes: 0 published, 1 a notebook (or report assembly) failed, 2 bad input (
 
 Notebooks run each in its own kernel: the first alone (it fits the models the others share through
 the run's cache), then the rest ``jobs`` at a time (``--jobs``; default ``$UPSTREAM_JOBS``, else 2 on
-a machine with two cores or more); a report lists them in the study's order whatever order they
+a machine with two cores or more), each with the machine's cores shared among them for its BLAS
+threads (``kernel.blas_threads``); a report lists them in the study's order whatever order they
 finished in.
 
 The notebook contract: a cell tagged ``parameters`` declares every parameter the study passes
@@ -84,6 +85,7 @@ from .index_page import (
 )
 from .kernel import (
     DEFAULT_KERNEL,
+    blas_threads,
     captured_output,
     kernel_environment,
     kernel_manager_config,
@@ -639,7 +641,7 @@ def _run_locked(study: Study, reports_root: Path, kernel: str, name_agents: bool
                   f"{exc.strerror or exc}\n")
         return RunResult(EXIT_BAD_INPUT, message=str(exc))
     try:
-        with kernel_environment(), quiet_loggers(run.staging / "run.log"):
+        with kernel_environment(blas_threads(jobs)), quiet_loggers(run.staging / "run.log"):
             run.validate_data()
             run.execute_notebooks()
             run.assemble_report()
