@@ -260,13 +260,14 @@ def run_studies(ds, params: dict, cache=None, layout: bool = True) -> dict:
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def run_notebooks(folder: Path, params: dict, cache_dir: Path, studies: tuple[str, ...] | None = None) -> dict:
+def run_notebooks(folder: Path, params: dict, cache_dir: Path, studies: tuple[str, ...] | None = None,
+                  render: bool = False) -> dict:
     """The quarterly review's notebooks (or those of `studies`) executed in this process (every code cell, in order,
     with the parameters cell's values overridden by `params` and the data folder): each study's pipeline *and* the
     notebook code that displays it, which the pipelines alone do not exercise; with a `report_dir` in `params`, what
     a run publishes is written there. No kernel and no papermill (the CLI test has those);
-    figures are drawn without tight layout and not rendered to PNG, and nothing is displayed. Returns each study's
-    StudyResult, or the estimability refusal (``{"refused": [sentences]}``)."""
+    figures are drawn without tight layout and not rendered to PNG unless `render` (then as a run renders them), and
+    nothing is displayed. Returns each study's StudyResult, or the estimability refusal (``{"refused": [sentences]}``)."""
     import contextlib
     import warnings
     from unittest import mock
@@ -282,9 +283,10 @@ def run_notebooks(folder: Path, params: dict, cache_dir: Path, studies: tuple[st
     if problems:
         return {"refused": problems}
     settings = {"data_dir": str(folder), "report_dir": None, "cache_dir": str(cache_dir), "validated": True, **params}
-    patches = (mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None),
-               mock.patch("upstream.reporting.notebook.figure_png", lambda fig, dpi=110: _PNG),
-               mock.patch.object(IPython.display, "display", lambda *a, **k: None))
+    patches = (mock.patch.object(IPython.display, "display", lambda *a, **k: None),)
+    if not render:
+        patches += (mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None),
+                    mock.patch("upstream.reporting.notebook.figure_png", lambda fig, dpi=110: _PNG))
     out = {}
     with warnings.catch_warnings(), contextlib.ExitStack() as stack:
         warnings.simplefilter("ignore")
