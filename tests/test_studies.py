@@ -329,3 +329,32 @@ def test_agent_who_sends_no_surveys_is_screened(sample):
     assert screen.loc[busy, "invitations"] == 0 and screen.loc[busy, "flag_invitations"]
 
 
+
+
+def test_agent_vs_system_and_policy_friction_fit_the_policy_model_and_the_slope_tests_once(valid_folder, monkeypatch):
+    """The two studies of a run share the policy model and the random-slope tests through the run cache."""
+    from collections import Counter
+
+    from upstream.analysis import policies
+    from upstream.data import load_dataset
+    from upstream.studies import policy_friction
+
+    calls = Counter()
+
+    def counting(name):
+        real = getattr(policies, name)
+
+        def counted(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return counted
+    for name in ("fit_policy_model", "agent_variation"):
+        monkeypatch.setattr(policies, name, counting(name))
+    ds = load_dataset(valid_folder, validate=False)
+    cache = RunCache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        policy = agent_vs_system.run(ds, PARAMS, cache).tables["policy_effects"]
+        friction = policy_friction.run(ds, PARAMS, cache)
+    assert calls == {"fit_policy_model": 1, "agent_variation": 1}
+    assert "agent_variation_p" in policy and len(friction.findings) > 0

@@ -141,6 +141,14 @@ def policy_model(ds, params: Parameters, cache: RunCache, variable: str = "polic
                      data=ds.fingerprint, variable=variable, n_boot=params.n_boot, seed=params.seed, **engine_of(ds))
 
 
+def slope_tests(ds, params: Parameters, cache: RunCache, variable: str = "policy") -> policies.SlopeTests:
+    """Whether each level's effect of `variable` varies between agents: the random-slope tests on the rows of the
+    agent model (``policies.agent_variation``), one set per run."""
+    model = agent_model(ds, params, cache)
+    return cache.get("slope_tests", lambda: quietly(lambda: policies.agent_variation(model, variable)),
+                     data=ds.fingerprint, variable=variable, n_boot=params.n_boot, seed=params.seed, **engine_of(ds))
+
+
 def csat_level_effects(ds, params: Parameters, cache: RunCache, variable: str):
     """(table, fit): the CSAT effect of each level of `variable` against the average contact of the period,
     the agent held fixed, on the scale's own terms — ``policies.level_effects`` (score points) on a linear

@@ -7,6 +7,7 @@ whoever handles them.
     screen  = steps.survey_screen(ds, params, cache)        # survey process under review?
     effects = agent_effects(model, ..., flagged=screen)     # effects, sign probabilities, verdicts
     shares  = variance_shares(model) (+ customers)          # agent / mix / customer / contact shares
+    fitted  = policy_fits(ds, params, cache, model)         # policy model (shared with policy_friction), slope tests
     policy  = policy effects, agent variation, top quarter  # what the rules cost, whoever handles them
     shift   = rank_shift(effects)                           # how raw rankings mislead
 """
@@ -64,11 +65,12 @@ def no_policy_table() -> pd.DataFrame:
     return pd.DataFrame(columns=columns, index=pd.Index([], name=POLICY), dtype=float)
 
 
-def linear_system(model, contacts, source=None):
+def linear_system(model, contacts, source=None, fitted=None):
     """Shares (bootstrap, customers split off where they repeat) and policy effects against the average
     contact of the period (`contacts`: the contacts, or their counts per policy), whether each varies by
     agent, how the top quarter of agents fare under it; and the health of every fit used. A model from
-    per-agent sums (`source`: its SQL data set) has no customer split and no random-slope tests."""
+    per-agent sums (`source`: its SQL data set) has no customer split and no random-slope tests. `fitted`: the
+    policy model and the random-slope tests already made (``policy_fits``: the run cache's), else made here."""
     split = steps.quietly(lambda: shares_module.customer_split(model))
     shares = shares_module.with_customers(shares_module.variance_shares(model), split)
     health = (steps.fit_health("Agent model", model.fit)
@@ -76,10 +78,12 @@ def linear_system(model, contacts, source=None):
     fits = {"agent model": model.fit}
     if POLICY not in model.mix:
         return shares, no_policy_table(), health, fits
-    policy_model = steps.quietly(lambda: policies.fit_policy_model(model, POLICY, model.crossed, source=source))
+    if fitted is None:
+        fitted = (steps.quietly(lambda: policies.fit_policy_model(model, POLICY, model.crossed, source=source)),
+                  steps.quietly(lambda: policies.agent_variation(model, POLICY)) if model.frame is not None
+                  else no_slope_tests())
+    policy_model, variation = fitted
     effects = policies.level_effects(policy_model, contacts)
-    variation = (steps.quietly(lambda: policies.agent_variation(model, POLICY)) if model.frame is not None
-                 else no_slope_tests())
     varies = list(variation.table.index[variation.table["p_holm"] < 0.05])
     own_sd = (steps.quietly(lambda: policies.agent_sd_by_level(model, POLICY, [*varies, variation.reference]))
               if varies else None)      # where an effect varies by agent, τ is not the spread under that policy
@@ -91,6 +95,16 @@ def linear_system(model, contacts, source=None):
               + ([f"Agent model: {model.boot.n_failed} of {model.boot.n} bootstrap refits failed and were left "
                   "out."] if model.boot.n_failed else []))
     return shares, table, health, {**fits, "policy model": policy_model.fit}
+
+
+def policy_fits(ds, params: Parameters, cache: RunCache, model) -> tuple | None:
+    """The policy model (``steps.policy_model``: one fit per run, shared with policy_friction) and the random-slope
+    tests of the policies (``steps.slope_tests``; none for a model from per-agent sums), or None when the model has
+    no policy term."""
+    if POLICY not in model.mix:
+        return None
+    tests = steps.slope_tests(ds, params, cache, POLICY) if model.frame is not None else no_slope_tests()
+    return steps.policy_model(ds, params, cache, POLICY), tests
 
 
 def no_slope_tests() -> policies.SlopeTests:
@@ -215,12 +229,13 @@ def run(ds, params: Parameters | dict | None = None, cache: RunCache | None = No
     elif isinstance(model, LatentAgentModel):
         shares, policy, health, fits = latent_system(model, ds.contacts)
     elif steps.in_sql(ds):
-        shares, policy, health, fits = linear_system(model, steps.contact_counts(ds, POLICY), source=ds)
+        shares, policy, health, fits = linear_system(model, steps.contact_counts(ds, POLICY), source=ds,
+                                                     fitted=policy_fits(ds, params, cache, model))
         note = aggregated.scale_note(model)
         health = ([f"Agent model: {note}."] + health
                   + (steps.fit_health("Agent model with customers", model.customers) if model.customers else []))
     else:
-        shares, policy, health, fits = linear_system(model, ds.contacts)
+        shares, policy, health, fits = linear_system(model, ds.contacts, fitted=policy_fits(ds, params, cache, model))
     attribution = ds.description.attribution
     health = (health + steps.noted_health("Survey screen", screen.health)
               + [f"Survey screen: {note}." for note in screen.notes])
