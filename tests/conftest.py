@@ -58,7 +58,7 @@ def pytest_configure(config):
 #: that order (pytest-xdist --no-loadscope-reorder), so no worker starts one of them while the others are finishing:
 #: by number of tests, xdist's own order, test_spark, test_study_notebooks and test_verdict_simulations came last.
 SLOWEST_MODULES = (
-    "test_shapes.py",                   # 65
+    "test_shapes.py",                   # 40
     "test_pages.py",                    # 40
     "test_runner.py",                   # 35
     "test_published_report.py",         # 33
