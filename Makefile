@@ -24,9 +24,11 @@ $(VENV)/bin/python:
 
 KERNEL_INSTALL := $(PY) -m ipykernel install --sys-prefix --name upstream --display-name "Python (upstream)" >/dev/null
 # pip installs without compiling (it compiles on one core: 41 s for the dev install from a fresh clone), then compileall
-# writes every module's bytecode on all cores (16 + 12 s). Files already compiled are skipped.
+# writes the bytecode on all cores (16 + 12 s), skipping the packages' own test suites (2,511 of 8,840 modules, never
+# imported here; one that is would be compiled on first import): 14.3 -> 9.6 s. Files already compiled are skipped.
 PIP_INSTALL := $(PIP) install --quiet --no-compile -c requirements.lock
-COMPILE := $(PY) -m compileall -q -j 0 "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
+COMPILE := $(PY) -m compileall -q -j 0 -x 'site-packages/(.*/)?tests?/' \
+	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml requirements.lock
 	$(PIP_INSTALL) -e .
