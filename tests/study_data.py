@@ -36,6 +36,16 @@ def larger_operation():
     return load_dataset(folder, validate=False), truth, shared_cache(f"larger-{SEED}")
 
 
+def small_operation() -> tuple[Path, Path]:
+    """(data folder, run cache folder) of the small simulated operation (seed 3) whose study notebooks run through the
+    runner in tests/test_study_notebooks.py and tests/test_study_channel_audit.py: simulated once per test run, the
+    models fitted once for both (the runner's $UPSTREAM_RUN_CACHE)."""
+    from upstream.simulate import PRESETS
+
+    folder = shared_folder("small-3", lambda out: simulate(PRESETS["small"], seed=3).write(out))
+    return folder, shared_cache("small-3").folder
+
+
 @functools.lru_cache(maxsize=1)
 def good_bad_without_extras():
     """(dataset, run cache): the sample on a good/bad CSAT scale (4–5 good), without NPS, and without the

@@ -240,19 +240,21 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
     operation: Key findings first, code hidden, tables published, findings on the index page."""
     import html as html_module
     import json
+    import os
     from pathlib import Path
 
     from forked import run_upstream
+    from study_data import small_operation
 
-    from upstream.simulate import PRESETS, simulate
+    from upstream.runner.guards import RUN_CACHE_ENV
 
-    simulate(PRESETS["small"], seed=3).write(tmp_path / "data")
+    data, cache = small_operation()       # the models fitted once for these and test_study_notebooks' notebooks
     nb = Path(__file__).resolve().parents[1] / "notebooks"
     names = ("channel_audit", "policy_friction", "comment_sentiment")
     study = tmp_path / "review.yaml"
-    study.write_text("name: review\ntitle: Test review\ndata: data\nparameters:\n  n_boot: 100\nnotebooks:\n"
+    study.write_text(f"name: review\ntitle: Test review\ndata: {data}\nparameters:\n  n_boot: 100\nnotebooks:\n"
                      + "".join(f"  - {nb / name}.ipynb\n" for name in names))
-    proc = run_upstream(["run", str(study), "--reports", str(tmp_path / "rep")])
+    proc = run_upstream(["run", str(study), "--reports", str(tmp_path / "rep")], env={**os.environ, RUN_CACHE_ENV: str(cache)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "rep" / "review" / "latest"
     index = html_module.unescape((run / "index.html").read_text())

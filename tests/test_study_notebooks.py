@@ -2,13 +2,15 @@
 operation: each page opens with Key findings, hides code, publishes its tables, and the index lists the
 findings under their study group."""
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 from forked import run_upstream
+from study_data import small_operation
 
-from upstream.simulate import PRESETS, simulate
+from upstream.runner.guards import RUN_CACHE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ("metric_health", "trends", "qa_sample")
@@ -16,12 +18,12 @@ NOTEBOOKS = ("metric_health", "trends", "qa_sample")
 
 @pytest.mark.slow
 def test_operations_notebooks_run_end_to_end(tmp_path):
-    simulate(PRESETS["small"], seed=3).write(tmp_path / "data")
+    data, cache = small_operation()
     study = tmp_path / "ops.yaml"
     listed = "".join(f"  - {ROOT / 'notebooks' / f'{n}.ipynb'}\n" for n in NOTEBOOKS)
-    study.write_text("name: ops\ntitle: Operations review\ndata: data\nparameters:\n  reliability_threshold: 0.6\n"
+    study.write_text(f"name: ops\ntitle: Operations review\ndata: {data}\nparameters:\n  reliability_threshold: 0.6\n"
                      f"  n_boot: 100\n  budget: 50\nnotebooks:\n{listed}")
-    proc = run_upstream(["run", str(study), "--reports", str(tmp_path / "r")])
+    proc = run_upstream(["run", str(study), "--reports", str(tmp_path / "r")], env={**os.environ, RUN_CACHE_ENV: str(cache)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = tmp_path / "r" / "ops" / "latest"
     for name in NOTEBOOKS:
