@@ -25,6 +25,16 @@ from upstream.data.validation import (
 )
 
 
+@pytest.fixture(autouse=True)
+def gx_checks_every_table(monkeypatch):
+    """No test here takes GX's results of tables this process has validated before (the same fixture data): GX runs."""
+    from collections import OrderedDict
+
+    from upstream.data import validation
+
+    monkeypatch.setattr(validation, "_CHECKED", OrderedDict())
+
+
 def failure_message(folder: Path, *paragraphs: str) -> str:
     return "\n\n".join([f"Data validation failed for {folder}:", *paragraphs])
 
@@ -438,6 +448,32 @@ def test_failed_rules_checked_again_give_the_report_a_full_run_gives(valid_folde
     for table in TABLE_ORDER:
         assert checked_again.tables[table].expectations == full.tables[table].expectations, table
         assert checked_again.summary()["tables"][table] == full.summary()["tables"][table]
+
+
+def test_tables_validated_before_in_this_process_are_not_checked_again(valid_folder, monkeypatch):
+    """A notebook cell that loads the same files twice runs GX once; a changed file is checked again, alone."""
+    from upstream.data import validation
+
+    checked = []
+    real = validation._validated
+
+    def counted(gx, context, batch, suite, frame, stored):
+        checked.append(suite.name)
+        return real(gx, context, batch, suite, frame, stored)
+    monkeypatch.setattr(validation, "_validated", counted)
+    first = load_dataset(valid_folder).validation
+    again = load_dataset(valid_folder).validation
+    assert checked == ["contacts", "surveys", "agents"]
+    assert again.tables == first.tables and again.ok
+    def surveys(t):
+        t.loc[4, "csat"] = "9"
+    edit_csv(valid_folder, "surveys", surveys)
+    assert str(load_error(valid_folder)) == failure_message(
+        valid_folder, "surveys.csv, column 'csat': rule 'CSAT is a whole number from 1 to 5' failed for 1 of 150 rows; "
+        "e.g. 9 (contact_id '0000009').")
+    assert checked == ["contacts", "surveys", "agents", "surveys"]
+    validation.validate(load_dataset(valid_folder, validate=False), docs_dir=valid_folder.parent / "docs")  # Data Docs
+    assert checked[4:] == ["contacts", "surveys", "agents"]
 
 
 # ---------------------------------------------------------------------------------------------
