@@ -444,6 +444,9 @@ def test_failed_rules_checked_again_give_the_report_a_full_run_gives(valid_folde
     ds = load_dataset(valid_folder, validate=False)
     checked_again, full = validate(ds), validate(ds, docs_dir=tmp_path / "docs")
     assert checked_again.failures == full.failures
+    with pytest.MonkeyPatch.context() as patch:       # values pandas cannot hash: checked again all the same
+        patch.setattr("upstream.data.validation._content_key", lambda *args: None)
+        assert validate(ds).failures == full.failures
     assert [f.rows for f in full.failures] == [[4, 5], [3, 8], [2, 6, 7], [3]]   # the last: the lost contact's survey
     for table in TABLE_ORDER:
         assert checked_again.tables[table].expectations == full.tables[table].expectations, table

@@ -374,8 +374,9 @@ def run_gx_suites(ds, docs_dir: str | Path | None = None, parse_failures: list[F
                 results = sorted(result.results,
                                  key=lambda r: order.get(r.expectation_config.id, len(order)))
                 stats = result.statistics
-                if key is not None:
+                if docs_dir is None:
                     results = _failed_again_in_full(batch, suite, frame, results)
+                if key is not None:
                     _remember(key, (results, stats))
             failures.extend(_failures_from_results(unparsed_rows, table, file_name, frame, results))
             tables[table] = TableResult(
