@@ -92,7 +92,7 @@ def cell_probabilities(cells: pd.DataFrame, features: list[str]) -> np.ndarray:
     rate = float(o.sum() / n.sum())
     if not features or rate in (0.0, 1.0):
         return np.full(len(cells), rate)
-    import statsmodels.api as sm
+    from statsmodels.genmod.api import GLM, families
 
     X = cells[list(features)].copy()
     for col in features:
@@ -100,7 +100,7 @@ def cell_probabilities(cells: pd.DataFrame, features: list[str]) -> np.ndarray:
             X[col] = X[col].astype("float64")
     X = pd.get_dummies(X, drop_first=True, dtype="float64").astype("float64")
     X.insert(0, "Intercept", 1.0)
-    fit = sm.GLM(np.column_stack([o, n - o]), X, family=sm.families.Binomial()).fit(tol=1e-12)
+    fit = GLM(np.column_stack([o, n - o]), X, family=families.Binomial()).fit(tol=1e-12)
     return np.asarray(fit.fittedvalues, dtype=float)
 
 

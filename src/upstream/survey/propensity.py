@@ -63,7 +63,7 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
     ``seed`` is accepted for interface compatibility and not used: the fit and the AUC are
     deterministic.
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod.api import GLM, families
 
     features = list(features)
     missing_cols = [c for c in [responded_col, *features] if c not in frame.columns]
@@ -76,7 +76,7 @@ def response_propensity(frame: pd.DataFrame, responded_col: str, features: Seque
             raise ValueError(f"column {col!r} has {int(frame[col].isna().sum())} missing value(s) "
                              f"(rows {', '.join(map(str, rows))}); propensity features must be complete")
     X = propensity_design(frame, features)
-    result = sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    result = GLM(y, X, family=families.Binomial()).fit()
     p = pd.Series(np.asarray(result.fittedvalues, dtype=float), index=frame.index, name="propensity")
     weights = pd.Series(np.where(y == 1, 1 / p.to_numpy(), np.nan), index=frame.index, name="weight")
     params, bse = result.params, result.bse
@@ -118,12 +118,12 @@ def cell_propensity(cells: pd.DataFrame, features: Sequence[str], n: str = "n", 
     standard errors and p-values (fitted to a deviance change of 1e-12, so that SEs agree to 1e-12 whatever the
     grouping); ``propensity`` and ``weights`` (1/p̂) are per cell, the AUC is the rows' (``cell_auc``). Its
     ``effective_n`` is the cells' weights' own: the replies' Kish n needs each weight counted `o` times."""
-    import statsmodels.api as sm
+    from statsmodels.genmod.api import GLM, families
 
     features = list(features)
     X = propensity_design(cells, features)
     counts, hits = cells[n].to_numpy(float), cells[o].to_numpy(float)
-    result = sm.GLM(np.column_stack([hits, counts - hits]), X, family=sm.families.Binomial()).fit(tol=1e-12)
+    result = GLM(np.column_stack([hits, counts - hits]), X, family=families.Binomial()).fit(tol=1e-12)
     p = pd.Series(np.asarray(result.mu, dtype=float), index=cells.index, name="propensity")   # 1 cell: no wrapper
     params, bse = result.params, result.bse
     table = pd.DataFrame({"term": list(X.columns), "estimate": params.to_numpy(),
