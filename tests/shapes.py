@@ -229,17 +229,11 @@ def write_shape(folder: Path, name: str, seed: int = 0, **sizes) -> Path:
     return folder
 
 
-def run_studies(ds, params: dict, cache=None, layout: bool = True) -> dict:
+def run_studies(ds, params: dict, cache=None) -> dict:
     """Every study's StudyResult on `ds` (the pipelines the notebooks call), or the estimability refusal
-    (``{"refused": [sentences]}``) when the data leave nothing to estimate. ``layout=False`` draws every figure
-    but skips matplotlib's tight layout (a third of the time on small data; it places labels, it computes
-    nothing a finding or table depends on)."""
-    import contextlib
+    (``{"refused": [sentences]}``) when the data leave nothing to estimate."""
     import importlib
     import warnings
-    from unittest import mock
-
-    from matplotlib.figure import Figure
 
     from upstream.data.estimability import estimability_problems
     from upstream.studies import STUDY_NAMES, RunCache
@@ -249,8 +243,7 @@ def run_studies(ds, params: dict, cache=None, layout: bool = True) -> dict:
         return {"refused": problems}
     cache = cache or RunCache()
     out = {}
-    no_layout = mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None)
-    with warnings.catch_warnings(), (contextlib.nullcontext() if layout else no_layout):
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for study in STUDY_NAMES:
             out[study] = importlib.import_module(f"upstream.studies.{study}").run(ds, params, cache)
@@ -266,14 +259,13 @@ def run_notebooks(folder: Path, params: dict, cache_dir: Path, studies: tuple[st
     with the parameters cell's values overridden by `params` and the data folder): each study's pipeline *and* the
     notebook code that displays it, which the pipelines alone do not exercise; with a `report_dir` in `params`, what
     a run publishes is written there. No kernel and no papermill (the CLI test has those);
-    figures are drawn without tight layout and not rendered to PNG unless `render` (then as a run renders them), and
+    figures are built but not rendered to PNG (nor laid out) unless `render` (then as a run renders them), and
     nothing is displayed. Returns each study's StudyResult, or the estimability refusal (``{"refused": [sentences]}``)."""
     import contextlib
     import warnings
     from unittest import mock
 
     import IPython.display
-    from matplotlib.figure import Figure
 
     from upstream.data import load_dataset
     from upstream.data.estimability import estimability_problems
@@ -285,8 +277,7 @@ def run_notebooks(folder: Path, params: dict, cache_dir: Path, studies: tuple[st
     settings = {"data_dir": str(folder), "report_dir": None, "cache_dir": str(cache_dir), "validated": True, **params}
     patches = (mock.patch.object(IPython.display, "display", lambda *a, **k: None),)
     if not render:
-        patches += (mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None),
-                    mock.patch("upstream.reporting.notebook.figure_png", lambda fig, dpi=110: _PNG))
+        patches += (mock.patch("upstream.reporting.notebook.figure_png", lambda fig, dpi=110: _PNG),)
     out = {}
     with warnings.catch_warnings(), contextlib.ExitStack() as stack:
         warnings.simplefilter("ignore")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
 import re
 
@@ -158,6 +159,31 @@ def test_study_figures_are_shown_as_png_images(monkeypatch):
     report.StudyView(result).figure("line")
     assert isinstance(shown[0], IPython.display.Image)
     assert shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("route", ["report", "inline"])
+def test_a_study_figure_is_laid_out_when_it_is_drawn(route):
+    """The studies' figures place their labels (tight layout) when drawn, by the report's PNG or a notebook's
+    inline display, not when built: long tick labels are then inside the image, where matplotlib's default
+    margins would cut them off."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from upstream.reporting.plots.common import axes, finish
+
+    fig, ax = axes(4, 3)
+    ax.barh(range(3), [1, 2, 3])
+    ax.set_yticks(range(3), ["policy: replacement part backorder"] * 3)
+    finish(fig, ax, "A takeaway title")
+    default_left = fig.subplotpars.left
+    assert ax.get_position().x0 == pytest.approx(default_left)        # built, not laid out
+    if route == "report":
+        report.figure_png(fig)
+    else:
+        FigureCanvasAgg(fig).print_png(io.BytesIO())
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    labels = [label.get_window_extent(renderer) for label in ax.get_yticklabels()]
+    assert ax.get_position().x0 > 2 * default_left
+    assert min(box.x0 for box in labels) >= 0                          # every label inside the figure
 
 
 # ----------------------------------------------------------------------------- pseudonyms

@@ -8,12 +8,9 @@ findings are the same sentences.
 """
 from __future__ import annotations
 
-from unittest import mock
-
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.figure import Figure
 from shapes import write_shape
 from study_data import sample_with_empty_credit
 
@@ -44,17 +41,12 @@ def with_model(pds, sds, n_boot: int = 100, seed: int = 3):
     return rows_cache, sums_cache
 
 
-#: Figures are drawn without matplotlib's tight layout (it places labels; nothing compared here depends on it).
-NO_LAYOUT = mock.patch.object(Figure, "tight_layout", lambda self, *a, **k: None)
-
-
 @pytest.fixture(scope="module")
 def runs():
     pds = load_dataset("data/sample", validate=False)
     sds = open_dataset("data/sample", engine="duckdb", validate=False)
     rows_cache, sums_cache = with_model(pds, sds)
-    with NO_LAYOUT:
-        return pds, sds, survey_health.run(pds, PARAMS, rows_cache), survey_health.run(sds, PARAMS, sums_cache)
+    return pds, sds, survey_health.run(pds, PARAMS, rows_cache), survey_health.run(sds, PARAMS, sums_cache)
 
 
 def same(left: pd.DataFrame, right: pd.DataFrame, name: str, skip=()):
@@ -129,8 +121,7 @@ def visibility_runs(tmp_path, shape: str):
     folder = write_shape(tmp_path / shape, shape, seed=3)
     pds, sds = load_dataset(folder, validate=False), open_dataset(folder, engine="duckdb", validate=False)
     rows_cache, sums_cache = with_model(pds, sds)
-    with NO_LAYOUT:
-        return survey_health.run(pds, PARAMS, rows_cache), survey_health.run(sds, PARAMS, sums_cache)
+    return survey_health.run(pds, PARAMS, rows_cache), survey_health.run(sds, PARAMS, sums_cache)
 
 
 def same_sentences(rows, sums) -> bool:

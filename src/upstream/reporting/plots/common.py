@@ -13,14 +13,15 @@ PALETTE = {ABOVE: "#1b7837", BELOW: "#b2182b", NEUTRAL: "#4d4d4d", NOT_RANKABLE:
 
 
 def axes(width: float, height: float):
-    """A new figure (not registered with pyplot) and its axes."""
-    fig = Figure(figsize=(width, height))
+    """A new figure (not registered with pyplot) and its axes. Its tight layout is done when it is drawn, by
+    any route (a report's PNG, a notebook's inline display): a study run whose figures are never drawn (a Python
+    session, a test) does not place their labels."""
+    fig = Figure(figsize=(width, height), layout="tight")
     return fig, fig.add_subplot()
 
 
 def finish(fig, ax, title: str, left: bool = False):
-    """Takeaway title on the left, no top/right (and optionally left) spines, tight layout."""
+    """Takeaway title on the left, no top/right (and optionally left) spines."""
     ax.set_title(title, loc="left", fontsize=11)
     sns.despine(ax=ax, left=left)
-    fig.tight_layout()
     return fig

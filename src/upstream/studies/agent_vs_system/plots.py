@@ -37,7 +37,6 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
                if k in set(e["verdict"])]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     sns.despine(ax=ax, left=True)
-    fig.tight_layout()
     return fig
 
 
