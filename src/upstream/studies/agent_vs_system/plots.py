@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.lines import Line2D
 
-from ...reporting.plots.common import PALETTE, axes, finish
+from ...reporting.plots.common import PALETTE, axes, despine, finish
 
 #: The caterpillar chart's largest height in inches (about 200 agents at one row each).
 MAX_HEIGHT = 14.0
@@ -33,10 +31,12 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
     ax.set_ylabel(f"{len(e)} agents, ordered by adjusted effect")
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left", fontsize=11)
+    from matplotlib.lines import Line2D
+
     handles = [Line2D([0], [0], color=c, marker="o", linestyle="-", label=k) for k, c in PALETTE.items()
                if k in set(e["verdict"])]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
-    sns.despine(ax=ax, left=True)
+    despine(ax, left=True)
     return fig
 
 

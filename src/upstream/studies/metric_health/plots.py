@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 from ...reporting.plots.common import axes, finish
 
@@ -13,6 +12,8 @@ RATIO_TICKS = (0.25, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
 def speed_quadrant(agents: pd.DataFrame, fast_margin: float, repeat_margin: float, threshold: float, title: str):
     """Each agent's handle time against repeat odds relative to an average agent on the same contacts
     (log scales); colour = P(fast and prone to repeats); dashed lines = the margins."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
     a = agents.dropna(subset=["handle_time_ratio", "repeat_odds_ratio"])
     fig, ax = axes(7, 5.5)
     sc = ax.scatter(a["handle_time_ratio"], a["repeat_odds_ratio"], c=a["p_quadrant"], cmap="OrRd", vmin=0, vmax=1,
