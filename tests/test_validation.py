@@ -25,9 +25,11 @@ from upstream.data.validation import (
 )
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def gx_checks_every_table(monkeypatch):
-    """No test here takes GX's results of tables this process has validated before (the same fixture data): GX runs."""
+    """The test takes no GX results of tables this process has validated before (the same fixture data): GX runs on
+    every table. The tests of failure messages need not: the table each one breaks is new to GX (its values differ)
+    and is checked; the others are the valid fixture's, whose results GX gave an earlier test."""
     from collections import OrderedDict
 
     from upstream.data import validation
@@ -49,6 +51,7 @@ def load_error(folder: Path, **kwargs) -> DataError:
 # The valid data set
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_valid_fixture_passes_and_summary_counts_every_expectation(valid_folder):
     ds = load_dataset(valid_folder)
     report = ds.validation
@@ -430,6 +433,7 @@ def test_validate_on_a_dataset_loaded_without_validation(valid_folder):
     assert str(info.value) == report.message
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_failed_rules_checked_again_give_the_report_a_full_run_gives(valid_folder, tmp_path):
     """Without Data Docs, GX checks every rule without row positions and only the failed rules again with them;
     the report (every rule's counts and examples, the failures with their rows) is the one the Data Docs run
@@ -453,6 +457,7 @@ def test_failed_rules_checked_again_give_the_report_a_full_run_gives(valid_folde
         assert checked_again.summary()["tables"][table] == full.summary()["tables"][table]
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_tables_validated_before_in_this_process_are_not_checked_again(valid_folder, monkeypatch):
     """A notebook cell that loads the same files twice runs GX once; a changed file is checked again, alone."""
     from upstream.data import validation
@@ -483,6 +488,7 @@ def test_tables_validated_before_in_this_process_are_not_checked_again(valid_fol
 # Quiet, offline, Data Docs where asked
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_validation_prints_nothing(valid_folder, tmp_path, capfd):
     load_dataset(valid_folder, docs_dir=tmp_path / "docs")
     load_dataset(valid_folder)                          # without Data Docs: the batch validated directly
@@ -490,6 +496,7 @@ def test_validation_prints_nothing(valid_folder, tmp_path, capfd):
     assert (out, err) == ("", "")
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_progress_bars_would_be_caught_by_the_quiet_test(valid_folder, capfd, monkeypatch):
     # Shows the capture above can fail: GX's own default (bars on) writes tqdm bars to stderr.
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -531,6 +538,7 @@ def test_fresh_process_with_info_logging_prints_nothing(valid_folder, tmp_path):
     assert list(home.iterdir()) == [] and list(temp.iterdir()) == []
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_analytics_off_and_no_network(valid_folder, tmp_path, monkeypatch):
     context = build_gx_context()
     assert context.config.analytics_enabled is False
@@ -554,6 +562,7 @@ def test_analytics_off_and_no_network(valid_folder, tmp_path, monkeypatch):
     assert not any(name.split(".")[0] in {"posthog", "segment", "mixpanel"} for name in sys.modules)
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_data_docs_written_inside_docs_dir_only(valid_folder, tmp_path, monkeypatch):
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -572,6 +581,7 @@ def test_data_docs_written_inside_docs_dir_only(valid_folder, tmp_path, monkeypa
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["docs"]
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_no_data_docs_unless_asked(valid_folder, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     report = load_dataset(valid_folder).validation
@@ -579,6 +589,7 @@ def test_no_data_docs_unless_asked(valid_folder, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_data_docs_escape_values_and_never_show_comments(valid_folder, tmp_path):
     def corrupt(t):
         t.loc[[0, 1], "agent_id"] = "<script>alert(1)</script>"
@@ -593,6 +604,7 @@ def test_data_docs_escape_values_and_never_show_comments(valid_folder, tmp_path)
     assert "Quick and friendly" not in html and "call back" not in html
 
 
+@pytest.mark.usefixtures("gx_checks_every_table")
 def test_callers_gx_current_context_is_kept(valid_folder):
     import great_expectations as gx
     from great_expectations.data_context.data_context.context_factory import project_manager
