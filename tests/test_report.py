@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import re
 
@@ -178,8 +177,9 @@ def test_a_study_figure_is_laid_out_when_it_is_drawn(route):
     assert ax.get_position().x0 == pytest.approx(default_left)        # built, not laid out
     if route == "report":
         report.figure_png(fig)
-    else:
-        FigureCanvasAgg(fig).print_png(io.BytesIO())
+    else:                                                              # what IPython's inline display calls
+        from IPython.core.pylabtools import print_figure
+        print_figure(fig, "png")
     renderer = FigureCanvasAgg(fig).get_renderer()
     labels = [label.get_window_extent(renderer) for label in ax.get_yticklabels()]
     assert ax.get_position().x0 > 2 * default_left
