@@ -39,6 +39,21 @@ def _end_worker_without_teardown() -> None:
 if os.environ.get("PYTEST_XDIST_WORKER"):
     atexit.register(_end_worker_without_teardown)
 
+def values_left_on_pages(run: Path) -> dict[str, list[str]]:
+    """The Python values that code cells of a run's executed notebooks left on their pages, by notebook (a cell whose
+    last line is an expression shows its value: a list of table names, say, under a table): a report shows none."""
+    import json
+
+    left = {}
+    for notebook in sorted(run.glob("*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        values = ["".join(output["data"].get("text/plain", "")) for cell in cells for output in cell.get("outputs", [])
+                  if output.get("output_type") == "execute_result"]
+        if values:
+            left[notebook.stem] = values
+    return left
+
+
 #: A folder every process of one test run sees (pytest-xdist workers inherit it from the controller): data
 #: sets simulated once per run and the run caches of their fitted models (tests/shared_data.py).
 SHARED_ENV = "UPSTREAM_TEST_SHARED"

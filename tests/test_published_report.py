@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from browser import Browser, find_chromium
+from conftest import values_left_on_pages
 from forked import run_upstream
 from test_pii import PII
 
@@ -105,6 +106,7 @@ def test_the_three_study_notebooks_publish_findings_an_index_and_their_tables(re
         assert "Key findings" in html
         assert "import " not in html and "Traceback" not in html      # code hidden, no errors
         assert json.loads((run / f"{name}.findings.json").read_text())["sentences"]
+    assert values_left_on_pages(run) == {}
     assert "of the variation in CSAT" in index
     assert "survey invitations were answered" in index
     assert "agents with CSAT replies have enough replies to be ranked" in index

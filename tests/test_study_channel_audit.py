@@ -243,6 +243,7 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
     import os
     from pathlib import Path
 
+    from conftest import values_left_on_pages
     from forked import run_upstream
     from study_data import small_operation
 
@@ -263,6 +264,7 @@ def test_the_three_issue_10b_notebooks_run_end_to_end(tmp_path):
         assert html.index("Key findings") < html.index("<h2", html.index("Key findings") + 20)
         assert "import " not in html and "Traceback" not in html and "&lt;Figure size" not in html
         assert json.loads((run / f"{name}.findings.json").read_text())["sentences"][0] in index
+    assert values_left_on_pages(run) == {}
     manifest = json.loads((run / "manifest.json").read_text())
     for table in ("channel_summary", "policy_outcomes", "policy_words", "sentiment_validation"):
         assert f"tables/{table}.csv" in manifest["tables"]

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import values_left_on_pages
 from forked import run_upstream
 from study_data import small_operation
 
@@ -32,6 +33,7 @@ def test_operations_notebooks_run_end_to_end(tmp_path):
         assert "import " not in html and "Traceback" not in html and "<Figure size" not in html
         record = json.loads((run / f"{name}.findings.json").read_text())
         assert record["sentences"] and record["group"] in ("Operations", "Agents")
+    assert values_left_on_pages(run) == {}
     index = (run / "index.html").read_text()
     groups = re.findall(r'<h3 class="group">(.*?)</h3>', index)
     assert groups == ["Operations", "Agents"]

@@ -244,15 +244,14 @@ class StudyView:
         """Display a (formatted) table, escaped."""
         show_table(frame, caption)
 
-    def show(self, *names: str) -> list[str]:
+    def show(self, *names: str) -> None:
         """Display the page tables `names` (the result's `page_tables()`: its study's ``display.page``, see
-        ``reporting.display.pages``) that the data allowed, with their captions and notes; returns the names shown."""
+        ``reporting.display.pages``) that the data allowed, with their captions and notes. Returns nothing: a cell
+        that ends with it would print the value on the report's page."""
         if self._tables is None:
             self._tables = self.result.page_tables()
-        shown = [self._tables[name] for name in names if name in self._tables]
-        for table in shown:
+        for table in (self._tables[name] for name in names if name in self._tables):
             show_table(table.frame, table.caption, table.notes)
-        return [table.name for table in shown]
 
     def text(self, sentence: str) -> None:
         show_text(sentence)
