@@ -20,16 +20,11 @@ def axes(width: float, height: float):
 
 
 def finish(fig, ax, title: str, left: bool = False):
-    """Takeaway title on the left, no top/right (and optionally left) spines."""
-    ax.set_title(title, loc="left", fontsize=11)
-    despine(ax, left)
-    return fig
-
-
-def despine(ax, left: bool = False) -> None:
-    """No top and right spines (nor the left one, if `left`): seaborn's despine, imported when a figure is built.
-    With matplotlib, seaborn (which imports pyplot) costs a process 0.4 s of imports, which one that only reads
+    """Takeaway title on the left, no top/right (and optionally left) spines. seaborn is imported here, when a figure
+    is built: with matplotlib (seaborn imports pyplot) it costs a process 0.4 s of imports, which one that only reads
     the studies' declarations (the runner) does not need."""
     import seaborn as sns
 
+    ax.set_title(title, loc="left", fontsize=11)
     sns.despine(ax=ax, left=left)
+    return fig

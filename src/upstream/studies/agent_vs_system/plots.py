@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...reporting.plots.common import PALETTE, axes, despine, finish
+from ...reporting.plots.common import PALETTE, axes, finish
 
 #: The caterpillar chart's largest height in inches (about 200 agents at one row each).
 MAX_HEIGHT = 14.0
@@ -15,6 +15,8 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
     """Agents' adjusted effects with intervals, best at the top; colour = verdict. At most MAX_HEIGHT inches tall:
     beyond ~200 agents the rows merge into a band, drawn with thinner lines (20,000 agents made a figure 1,200
     inches tall)."""
+    from matplotlib.lines import Line2D
+
     e = effects.sort_values("effect")
     fig_h = min(max(4.0, 0.06 * len(e) + 1.5), MAX_HEIGHT)
     dense = 0.06 * len(e) + 1.5 > MAX_HEIGHT
@@ -30,14 +32,10 @@ def caterpillar(effects: pd.DataFrame, title: str, labels: pd.Series | None = No
         ax.set_yticks([])
     ax.set_ylabel(f"{len(e)} agents, ordered by adjusted effect")
     ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=11)
-    from matplotlib.lines import Line2D
-
     handles = [Line2D([0], [0], color=c, marker="o", linestyle="-", label=k) for k, c in PALETTE.items()
                if k in set(e["verdict"])]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
-    despine(ax, left=True)
-    return fig
+    return finish(fig, ax, title, left=True)
 
 
 def raw_vs_adjusted(effects: pd.DataFrame, title: str):
