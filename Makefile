@@ -4,10 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STUDY  ?= studies/agent_vs_system.yaml
-# Test processes side by side (pytest-xdist; four on two cores, since many tests wait on kernels and
-# subprocesses: 6.4 min against 9-12 min with two); a module's tests stay in one process (its fixtures run once).
+# Test processes side by side (pytest-xdist); a module's tests stay in one process (its fixtures run once). Three on
+# two cores: the suite keeps both busy with three (1.94 cores on average, its kernels and CLI runs included), and a
+# fourth only adds contention: 449 CPU-s and 3:50 with three, 484 CPU-s and 4:10 with four, 433 and 3:53 with two.
 # The slowest modules start first (tests/conftest.py SLOWEST_MODULES; --no-loadscope-reorder keeps that order).
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 # GX, papermill and friends must never reach the network at run time.
 export GX_ANALYTICS_ENABLED := False
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
@@ -20,38 +21,43 @@ unexport PYTHONDONTWRITEBYTECODE
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c requirements.lock uv || echo "uv could not be installed: pip installs the dependencies"
 
 KERNEL_INSTALL := $(PY) -m ipykernel install --sys-prefix --name upstream --display-name "Python (upstream)" >/dev/null
-# pip installs without compiling (it compiles on one core: 41 s for the dev install from a fresh clone), then compileall
+# The installer does not compile (pip compiles on one core: 41 s for the dev install from a fresh clone); compileall
 # writes the bytecode on all cores (16 + 12 s), skipping the packages' own test suites (2,511 of 8,840 modules, never
 # imported here; one that is would be compiled on first import): 14.3 -> 9.6 s. Files already compiled are skipped.
 PIP_INSTALL := $(PIP) install --quiet --no-compile -c requirements.lock
+# uv (pinned in requirements.lock, put in the venv when it is made) installs the locked tree: 2.7 s against pip's 17 s
+# from a fresh clone with warm caches (pip fetches and unpacks one package at a time). uv reads no pip.conf: where it
+# cannot reach an index only pip is told about (or a venv made before has no uv), pip installs instead.
+UV := $(VENV)/bin/uv
+INSTALL = $(UV) pip install --quiet --python $(PY) -c requirements.lock $(1) || $(PIP_INSTALL) $(1)
 COMPILE := $(PY) -m compileall -q -j 0 -x 'site-packages/(.*/)?tests?/' \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml requirements.lock
-	$(PIP_INSTALL) -e .
+	$(call INSTALL,-e .)
 	$(COMPILE)
 	$(KERNEL_INSTALL)
 	@touch $@
 
-# One pip run for the package and its test tools (two runs cost ~8 CPU-s more from a fresh clone).
+# One install for the package and its test tools (two cost more from a fresh clone).
 $(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml requirements.lock
-	$(PIP_INSTALL) -e '.[dev]'
+	$(call INSTALL,-e '.[dev]')
 	$(COMPILE)
 	$(KERNEL_INSTALL)
 	@touch $(VENV)/.installed $@
 
 # JupyterLab (the lab extra) for `make lab`.
 $(VENV)/.installed-lab: $(VENV)/.installed
-	$(PIP_INSTALL) -e '.[lab]'
+	$(call INSTALL,-e '.[lab]')
 	$(COMPILE)
 	@touch $@
 
 # The test tools and pyspark (only make test-spark and the Spark engine need it; Java 17 too).
 $(VENV)/.installed-spark: $(VENV)/.installed-dev
-	$(PIP_INSTALL) -e '.[dev,spark]'
+	$(call INSTALL,-e '.[dev,spark]')
 	$(COMPILE)
 	@touch $@
 

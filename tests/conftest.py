@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 # One BLAS thread per process, set before numpy loads (the workers' kernels and CLI runs inherit it): a test run
-# has four worker processes and their kernels on two cores, where OpenBLAS's own threads only wait for each other
+# has three worker processes and their kernels on two cores, where OpenBLAS's own threads only wait for each other
 # (the model-heavy modules took 7% longer with two per process).
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
