@@ -29,10 +29,11 @@ KERNEL_INSTALL := $(PY) -m ipykernel install --sys-prefix --name upstream --disp
 # imported here; one that is would be compiled on first import): 14.3 -> 9.6 s. Files already compiled are skipped.
 PIP_INSTALL := $(PIP) install --quiet --no-compile -c requirements.lock
 # uv (pinned in requirements.lock, put in the venv when it is made) installs the locked tree: 2.7 s against pip's 17 s
-# from a fresh clone with warm caches (pip fetches and unpacks one package at a time). uv reads no pip.conf: where it
-# cannot reach an index only pip is told about (or a venv made before has no uv), pip installs instead.
+# from a fresh clone with warm caches (pip fetches and unpacks one package at a time). It trusts the system's
+# certificates, as pip does (a TLS-inspecting proxy's CA is there; uv's own roots refuse it). uv reads no pip.conf:
+# where it cannot reach an index only pip is told about (or a venv made before has no uv), pip installs instead.
 UV := $(VENV)/bin/uv
-INSTALL = $(UV) pip install --quiet --python $(PY) -c requirements.lock $(1) || $(PIP_INSTALL) $(1)
+INSTALL = $(UV) pip install --quiet --system-certs --python $(PY) -c requirements.lock $(1) || $(PIP_INSTALL) $(1)
 COMPILE := $(PY) -m compileall -q -j 0 -x 'site-packages/(.*/)?tests?/' \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 
