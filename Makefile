@@ -33,6 +33,8 @@ PIP_INSTALL := $(PIP) install --quiet --no-compile -c requirements.lock
 # certificates, as pip does (a TLS-inspecting proxy's CA is there; uv's own roots refuse it). uv reads no pip.conf:
 # where it cannot reach an index only pip is told about (or a venv made before has no uv), pip installs instead.
 UV := $(VENV)/bin/uv
+comma := ,
+# $(call INSTALL,<what pip or uv installs>); a comma in it is written $(comma) (make splits call arguments at commas).
 INSTALL = $(UV) pip install --quiet --system-certs --python $(PY) -c requirements.lock $(1) || $(PIP_INSTALL) $(1)
 COMPILE := $(PY) -m compileall -q -j 0 -x 'site-packages/(.*/)?tests?/' \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
@@ -58,7 +60,7 @@ $(VENV)/.installed-lab: $(VENV)/.installed
 
 # The test tools and pyspark (only make test-spark and the Spark engine need it; Java 17 too).
 $(VENV)/.installed-spark: $(VENV)/.installed-dev
-	$(call INSTALL,-e '.[dev,spark]')
+	$(call INSTALL,-e '.[dev$(comma)spark]')
 	$(COMPILE)
 	@touch $@
 
