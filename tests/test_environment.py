@@ -1,9 +1,11 @@
 """environment.yml and pyproject.toml must list the same pinned dependencies; the Makefile and CI
 must use the README's commands."""
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from source_tree import parsed
 
@@ -43,6 +45,23 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make study" in readme and "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize(("target", "extras"), [(".installed", "-e ."), (".installed-dev", "-e '.[dev]'"),
+                                               (".installed-lab", "-e '.[lab]'"),
+                                               (".installed-spark", "-e '.[dev,spark]'")])
+def test_each_install_target_gives_uv_and_its_pip_fallback_the_whole_requirement(target, extras, tmp_path):
+    """What `make` would run for an install target, from a venv not made yet (`make -n -B`): uv installs the
+    target's extras against the lock, and pip installs the same when uv fails. An argument split at a comma by make
+    (`$(call INSTALL,-e '.[dev,spark]')`) left both with half a requirement, and make test-spark without pyspark."""
+    venv = tmp_path / "venv"
+    done = subprocess.run(["make", "-n", "-B", f"VENV={venv}", f"{venv}/{target}"], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{venv}/bin/uv pip install")]
+    assert lines[-1] == (f"{venv}/bin/uv pip install --quiet --system-certs --python {venv}/bin/python -c "
+                         f"requirements.lock {extras} || {venv}/bin/python -m pip install --quiet --no-compile "
+                         f"-c requirements.lock {extras}")
+    assert f"{venv}/bin/python -m pip install --quiet -c requirements.lock uv" in done.stdout
 
 
 def _imported_top_level_packages() -> dict[str, str]:
