@@ -32,35 +32,35 @@ PIP_INSTALL := $(PIP) install --quiet --no-compile -c requirements.lock
 # from a fresh clone with warm caches (pip fetches and unpacks one package at a time). It trusts the system's
 # certificates, as pip does (a TLS-inspecting proxy's CA is there; uv's own roots refuse it). uv reads no pip.conf:
 # where it cannot reach an index only pip is told about (or a venv made before has no uv), pip installs instead.
+# `$(INSTALL) <requirements>`: a shell function, so that uv and pip get the same arguments whole.
 UV := $(VENV)/bin/uv
-comma := ,
-# $(call INSTALL,<what pip or uv installs>); a comma in it is written $(comma) (make splits call arguments at commas).
-INSTALL = $(UV) pip install --quiet --system-certs --python $(PY) -c requirements.lock $(1) || $(PIP_INSTALL) $(1)
+INSTALL = install() { $(UV) pip install --quiet --system-certs --python $(PY) -c requirements.lock "$$@" \
+	|| $(PIP_INSTALL) "$$@"; }; install
 COMPILE := $(PY) -m compileall -q -j 0 -x 'site-packages/(.*/)?tests?/' \
 	"$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" >/dev/null
 
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml requirements.lock
-	$(call INSTALL,-e .)
+	$(INSTALL) -e .
 	$(COMPILE)
 	$(KERNEL_INSTALL)
 	@touch $@
 
 # One install for the package and its test tools (two cost more from a fresh clone).
 $(VENV)/.installed-dev: $(VENV)/bin/python pyproject.toml requirements.lock
-	$(call INSTALL,-e '.[dev]')
+	$(INSTALL) -e '.[dev]'
 	$(COMPILE)
 	$(KERNEL_INSTALL)
 	@touch $(VENV)/.installed $@
 
 # JupyterLab (the lab extra) for `make lab`.
 $(VENV)/.installed-lab: $(VENV)/.installed
-	$(call INSTALL,-e '.[lab]')
+	$(INSTALL) -e '.[lab]'
 	$(COMPILE)
 	@touch $@
 
 # The test tools and pyspark (only make test-spark and the Spark engine need it; Java 17 too).
 $(VENV)/.installed-spark: $(VENV)/.installed-dev
-	$(call INSTALL,-e '.[dev$(comma)spark]')
+	$(INSTALL) -e '.[dev,spark]'
 	$(COMPILE)
 	@touch $@
 

@@ -47,21 +47,33 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-@pytest.mark.parametrize(("target", "extras"), [(".installed", "-e ."), (".installed-dev", "-e '.[dev]'"),
-                                               (".installed-lab", "-e '.[lab]'"),
-                                               (".installed-spark", "-e '.[dev,spark]'")])
-def test_each_install_target_gives_uv_and_its_pip_fallback_the_whole_requirement(target, extras, tmp_path):
-    """What `make` would run for an install target, from a venv not made yet (`make -n -B`): uv installs the
-    target's extras against the lock, and pip installs the same when uv fails. An argument split at a comma by make
-    (`$(call INSTALL,-e '.[dev,spark]')`) left both with half a requirement, and make test-spark without pyspark."""
+@pytest.mark.parametrize(("target", "requirement"), [(".installed", ["-e", "."]),
+                                                    (".installed-dev", ["-e", ".[dev]"]),
+                                                    (".installed-lab", ["-e", ".[lab]"]),
+                                                    (".installed-spark", ["-e", ".[dev,spark]"])])
+@pytest.mark.parametrize("uv_works", [True, False])
+def test_each_install_target_gives_uv_or_pip_the_whole_requirement(target, requirement, uv_works, tmp_path):
+    """The install command `make` runs for a target (`make -n -B`, from a venv not made yet), run against a venv whose
+    uv and python only record their arguments: uv gets the target's requirement whole, against the lock; where uv
+    fails (an index only pip.conf names), pip gets the same. A make macro once split '.[dev,spark]' at its comma."""
     venv = tmp_path / "venv"
     done = subprocess.run(["make", "-n", "-B", f"VENV={venv}", f"{venv}/{target}"], cwd=ROOT, capture_output=True,
                           text=True, check=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{venv}/bin/uv pip install")]
-    assert lines[-1] == (f"{venv}/bin/uv pip install --quiet --system-certs --python {venv}/bin/python -c "
-                         f"requirements.lock {extras} || {venv}/bin/python -m pip install --quiet --no-compile "
-                         f"-c requirements.lock {extras}")
-    assert f"{venv}/bin/python -m pip install --quiet -c requirements.lock uv" in done.stdout
+    command = [line for line in done.stdout.splitlines() if line.startswith("install() {")][-1]
+    log = tmp_path / "calls"
+    (venv / "bin").mkdir(parents=True)
+    for tool, status in (("uv", 0 if uv_works else 1), ("python", 0)):
+        stub = venv / "bin" / tool
+        stub.write_text(f'#!/bin/sh\nprintf "{tool}" >> {log}\nfor a in "$@"; do printf " [%s]" "$a" >> {log}; done\n'
+                        f"echo >> {log}\nexit {status}\n")
+        stub.chmod(0o755)
+    subprocess.run(["bash", "-c", command], cwd=ROOT, check=True)
+    whole = "".join(f" [{part}]" for part in requirement)
+    calls = [f"uv [pip] [install] [--quiet] [--system-certs] [--python] [{venv}/bin/python] [-c] [requirements.lock]"
+             f"{whole}"]
+    if not uv_works:
+        calls.append(f"python [-m] [pip] [install] [--quiet] [--no-compile] [-c] [requirements.lock]{whole}")
+    assert log.read_text().splitlines() == calls
 
 
 def _imported_top_level_packages() -> dict[str, str]:
